@@ -1,0 +1,98 @@
+# segloss — plain GNU make build.
+#   make                      build/libsegloss.{a,so} and build/segloss
+#   make test                 unit + reference + CLI tests (build/)
+#   make check                what CI runs: -Werror build + tests, then the
+#                             same suite under ASan+UBSan (build-san/)
+#   make install PREFIX=...   header, libraries, segloss.pc, binary
+# Knobs: OPENMP=0 (no threads), SAN=1 (sanitizers), WERROR=1, BUILD=dir, CC=clang.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+OPENMP  ?= 1
+SAN     ?= 0
+WERROR  ?= 0
+OPT     ?= -O2
+
+VERSION := $(shell sed -n 's/^\#define SEGLOSS_VERSION_STRING "\(.*\)"/\1/p' include/segloss.h)
+SOVER   := 0
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wpointer-arith -Wformat=2 -Wundef -Wvla
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g -fPIC $(WARN) \
+              -Iinclude -Isrc $(CFLAGS)
+LDLIBS_ALL := -lm $(LDLIBS)
+ifeq ($(OPENMP),1)
+CFLAGS_ALL += -fopenmp -DSEGLOSS_OPENMP=1
+LDLIBS_ALL += -fopenmp
+endif
+ifeq ($(SAN),1)
+CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDLIBS_ALL += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(sort $(wildcard src/*/*.c))
+CLI_SRC  := $(sort $(wildcard cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+DEPS     := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+.PHONY: all test check clean install uninstall
+all: $(BUILD)/libsegloss.a $(BUILD)/libsegloss.so $(BUILD)/segloss
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/libsegloss.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libsegloss.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libsegloss.so.$(SOVER) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
+
+$(BUILD)/segloss: $(CLI_OBJ) $(BUILD)/libsegloss.a
+	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
+
+$(BUILD)/test_runner: $(TEST_OBJ) $(BUILD)/libsegloss.a
+	$(CC) -o $@ $(TEST_OBJ) $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
+
+# The README example, compiled exactly as shown there (extracted by the test).
+$(BUILD)/readme_example: README.md $(BUILD)/libsegloss.a
+	@mkdir -p $(BUILD)
+	sed -n '/<!-- example:begin -->/,/<!-- example:end -->/p' README.md | sed '1,2d;$$d' | sed '$$d' > $(BUILD)/readme_example.c
+	$(CC) $(CFLAGS_ALL) -o $@ $(BUILD)/readme_example.c $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
+
+test: all $(BUILD)/test_runner $(BUILD)/readme_example
+	$(BUILD)/test_runner
+	SEGLOSS=$(BUILD)/segloss README_EXAMPLE=$(BUILD)/readme_example bash tests/cli/run.sh
+
+check:
+	$(MAKE) WERROR=1 test
+	$(MAKE) WERROR=1 SAN=1 BUILD=build-san test
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/segloss.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/libsegloss.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libsegloss.so $(DESTDIR)$(PREFIX)/lib/libsegloss.so.$(VERSION)
+	ln -sf libsegloss.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libsegloss.so.$(SOVER)
+	ln -sf libsegloss.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libsegloss.so
+	install -m 755 $(BUILD)/segloss $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@OMP@|$(if $(filter 1,$(OPENMP)),-fopenmp,)|' \
+	    segloss.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/segloss.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/segloss.h $(DESTDIR)$(PREFIX)/lib/libsegloss.* \
+	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/segloss.pc $(DESTDIR)$(PREFIX)/bin/segloss
+
+clean:
+	rm -rf build build-san
+
+-include $(DEPS)

@@ -1,0 +1,291 @@
+/*
+ * segloss.h — segmentation losses and metrics, forward and backward, in C11.
+ *
+ * The only public header of libsegloss. Every public name starts with
+ * `segloss_` (macros with `SEGLOSS_`). Every fallible call returns a
+ * segloss_status; results come back through out-parameters. The library never
+ * prints, never exits and never aborts on bad input.
+ *
+ * Example: BCE-with-logits and its gradient for a 2x2 image.
+ *
+ *     #include <segloss.h>
+ *     #include <stdio.h>
+ *     int main(void) {
+ *         float x[4] = {0.6455f, 0.3470f, 0.4777f, 0.7547f};   // logits
+ *         float y[4] = {1, 0, 0, 1};                           // target
+ *         float g[4];                                          // d loss / d x
+ *         segloss_shape shape = {2, {2, 2}};
+ *         segloss_target t = {y, SEGLOSS_F32};
+ *         segloss_bce_opts opts = {0};                         // mean, no weights
+ *         double loss;
+ *         segloss_status st = segloss_bce_logits_forward(&loss, NULL, x, &t, &shape, &opts);
+ *         if (st == SEGLOSS_OK)
+ *             st = segloss_bce_logits_backward(g, x, &t, &shape, &opts, NULL);
+ *         if (st != SEGLOSS_OK) { fprintf(stderr, "%s\n", segloss_strerror(st)); return 1; }
+ *         printf("loss %.4f grad %.4f %.4f %.4f %.4f\n", loss, g[0], g[1], g[2], g[3]);
+ *         return 0;
+ *     }
+ *
+ * Conventions
+ *  - Predictions (logits or probabilities) are float32, C order.
+ *  - A target has the prediction's shape and one of the dtypes of
+ *    segloss_dtype; its values must lie in [0,1] (soft labels allowed for
+ *    float targets; integer targets must be 0 or 1; bool: nonzero is 1).
+ *  - Reductions follow PyTorch: MEAN divides by the element count (never by
+ *    the sum of weights), SUM, NONE. Sums are accumulated in double over fixed
+ *    blocks whose size depends only on the problem, combined in a fixed
+ *    order: results are bit-identical for any thread count.
+ *  - Backward writes d(reduced loss)/d(input), overwriting `grad`. `grad_out`
+ *    is the upstream gradient: NULL means 1; for MEAN/SUM it points to one
+ *    float; for NONE to an array of the loss's shape.
+ *  - Option structs: a zero-filled struct (or NULL) means the documented
+ *    defaults.
+ */
+#ifndef SEGLOSS_H
+#define SEGLOSS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SEGLOSS_VERSION_MAJOR 0
+#define SEGLOSS_VERSION_MINOR 1
+#define SEGLOSS_VERSION_PATCH 0
+#define SEGLOSS_VERSION_STRING "0.1.0"
+
+/* Maximum array rank handled anywhere in the library. */
+#define SEGLOSS_MAX_DIMS 8
+
+/* ------------------------------------------------------------------------ */
+/* Status codes (fixed values: programs may store them).                     */
+/* ------------------------------------------------------------------------ */
+typedef enum segloss_status {
+    SEGLOSS_OK = 0,
+    SEGLOSS_ERR_NULL = 1,        /* a required pointer argument was NULL */
+    SEGLOSS_ERR_SHAPE = 2,       /* shapes differ, cannot broadcast, or bad rank */
+    SEGLOSS_ERR_EMPTY = 3,       /* an array has zero elements */
+    SEGLOSS_ERR_OVERFLOW = 4,    /* a size computation would overflow */
+    SEGLOSS_ERR_NOMEM = 5,       /* memory allocation failed */
+    SEGLOSS_ERR_DOMAIN = 6,      /* input outside the loss's domain (probabilities not in [0,1], NaN) */
+    SEGLOSS_ERR_TARGET = 7,      /* target value outside [0,1] (or not 0/1 for integer targets), or NaN */
+    SEGLOSS_ERR_ARG = 8,         /* invalid option value or enum */
+    SEGLOSS_ERR_DTYPE = 9,       /* dtype not supported for this use */
+    SEGLOSS_ERR_NONFINITE = 10,  /* NaN or infinity where finite values are required */
+    SEGLOSS_ERR_IO = 11,         /* the operating system failed to open/read/write a file */
+    SEGLOSS_ERR_FORMAT = 12,     /* a file is malformed or truncated */
+    SEGLOSS_ERR_UNSUPPORTED = 13,/* a well-formed file uses a feature segloss does not support */
+    SEGLOSS_ERR_LIMIT = 14,      /* decoded size exceeds the configured cap */
+    SEGLOSS_ERR_INTERNAL = 15    /* a bug in segloss */
+} segloss_status;
+
+/* A static, human-readable sentence for a status (never NULL). */
+const char *segloss_strerror(segloss_status status);
+
+/* ------------------------------------------------------------------------ */
+/* Element types, shapes, arrays                                             */
+/* ------------------------------------------------------------------------ */
+typedef enum segloss_dtype {
+    SEGLOSS_F32 = 0,
+    SEGLOSS_F64 = 1,
+    SEGLOSS_U8 = 2,
+    SEGLOSS_BOOL = 3,
+    SEGLOSS_I8 = 4,
+    SEGLOSS_I16 = 5,
+    SEGLOSS_I32 = 6,
+    SEGLOSS_I64 = 7,
+    SEGLOSS_U16 = 8,
+    SEGLOSS_U32 = 9,
+    SEGLOSS_U64 = 10
+} segloss_dtype;
+
+/* Size in bytes of one element (0 for an invalid dtype). */
+size_t segloss_dtype_size(segloss_dtype dtype);
+/* NumPy-style name: "float32", "uint8", "bool", ... ("invalid" otherwise). */
+const char *segloss_dtype_name(segloss_dtype dtype);
+
+typedef struct segloss_shape {
+    int ndim;                          /* 0 .. SEGLOSS_MAX_DIMS (0 = scalar) */
+    int64_t dim[SEGLOSS_MAX_DIMS];     /* dim[0] is the outermost (C order) */
+} segloss_shape;
+
+/* Number of elements, with dimension and overflow checks (product must fit
+ * in int64 and its byte size for 8-byte elements in size_t). A zero
+ * dimension gives *numel = 0 and SEGLOSS_OK. */
+segloss_status segloss_shape_numel(const segloss_shape *shape, int64_t *numel);
+
+/* A target array: same shape as the prediction it is paired with. */
+typedef struct segloss_target {
+    const void *data;
+    segloss_dtype dtype;
+} segloss_target;
+
+/* A float32 array with its own shape, broadcast against the input with
+ * NumPy/PyTorch rules (right-aligned; each dim equal to the input's or 1; rank
+ * at most the input's). data == NULL means "absent". */
+typedef struct segloss_farray {
+    const float *data;
+    segloss_shape shape;
+} segloss_farray;
+
+/* Convert n elements of any dtype to float32 (bool/integers exactly as C
+ * converts them; float64 rounded to nearest). */
+segloss_status segloss_convert_to_f32(float *out, const void *src, segloss_dtype dtype, int64_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Threads                                                                   */
+/* ------------------------------------------------------------------------ */
+/* Number of threads the library may use (n <= 0: all available cores).
+ * Without OpenMP support compiled in, always 1. Results never depend on it. */
+void segloss_set_num_threads(int n);
+int segloss_get_num_threads(void);
+
+/* ------------------------------------------------------------------------ */
+/* Options shared by losses                                                  */
+/* ------------------------------------------------------------------------ */
+typedef enum segloss_reduction {
+    SEGLOSS_REDUCTION_MEAN = 0,   /* default */
+    SEGLOSS_REDUCTION_SUM = 1,
+    SEGLOSS_REDUCTION_NONE = 2
+} segloss_reduction;
+
+typedef enum segloss_activation {
+    SEGLOSS_ACTIVATION_SIGMOID = 0,  /* default: inputs are logits */
+    SEGLOSS_ACTIVATION_NONE = 1,     /* inputs are probabilities */
+    SEGLOSS_ACTIVATION_SOFTMAX = 2   /* softmax over axis 1 (region losses) */
+} segloss_activation;
+
+/* ------------------------------------------------------------------------ */
+/* Sigmoid and thresholding                                                  */
+/* ------------------------------------------------------------------------ */
+/* out[i] = 1/(1+exp(-x[i])), no overflow for any finite x; NaN -> NaN;
+ * +-inf -> 1/0. out may alias x. */
+segloss_status segloss_sigmoid_forward(float *out, const float *x, int64_t n);
+/* grad_in[i] = grad_out[i] * y[i] * (1 - y[i]) where y = sigmoid(x) (the
+ * forward output, as torch's sigmoid_backward). grad_in may alias grad_out. */
+segloss_status segloss_sigmoid_backward(float *grad_in, const float *grad_out, const float *y, int64_t n);
+
+/* mask[i] = (x[i] >= logit_threshold) ? 1 : 0; NaN -> 0.
+ * The project's rule: logit >= 0 -> foreground (sigmoid >= 0.5). */
+segloss_status segloss_threshold_logits(uint8_t *mask, const float *x, int64_t n, double logit_threshold);
+/* Logit threshold equivalent to probability threshold t in (0,1): ln(t/(1-t)).
+ * t = 0 gives -inf, t = 1 gives +inf; t outside [0,1] or NaN gives NaN. */
+double segloss_prob_to_logit_threshold(double t);
+
+/* ------------------------------------------------------------------------ */
+/* BCE and BCE-with-logits                                                   */
+/* ------------------------------------------------------------------------ */
+typedef struct segloss_bce_opts {
+    segloss_reduction reduction;   /* default MEAN */
+    segloss_farray weight;         /* optional, broadcast against the input */
+    segloss_farray pos_weight;     /* bce-logits only; optional; broadcast
+                                      right-aligned exactly like PyTorch (a 1-D
+                                      pos_weight of length L weighs the LAST
+                                      axis). For one weight per channel (axis 1)
+                                      of an (N,C,...) input use shape (C,1,...,1)
+                                      of rank ndim-1. */
+} segloss_bce_opts;
+
+/* BCE on probabilities (torch.nn.BCELoss):
+ *   l = -w * [ y*max(ln p, -100) + (1-y)*max(ln(1-p), -100) ]
+ * p must lie in [0,1] (SEGLOSS_ERR_DOMAIN otherwise, NaN included).
+ * `loss` receives the reduced loss (for NONE: the sum of elements); `elems`
+ * (may be NULL) receives the per-element loss, input's shape, for NONE only.
+ */
+segloss_status segloss_bce_forward(double *loss, float *elems, const float *p,
+                                   const segloss_target *target, const segloss_shape *shape,
+                                   const segloss_bce_opts *opts);
+/* d/dp = g * w * (p - y) / max(p*(1-p), 1e-12)   (PyTorch's formula). */
+segloss_status segloss_bce_backward(float *grad, const float *p,
+                                    const segloss_target *target, const segloss_shape *shape,
+                                    const segloss_bce_opts *opts, const float *grad_out);
+
+/* BCE with logits (torch.nn.BCEWithLogitsLoss):
+ *   l = w * [ (1-y)*x + (1+(pw-1)*y) * (log1p(exp(-|x|)) + max(-x,0)) ]
+ * Stable for any finite x. NaN logits propagate as in PyTorch. */
+segloss_status segloss_bce_logits_forward(double *loss, float *elems, const float *x,
+                                          const segloss_target *target, const segloss_shape *shape,
+                                          const segloss_bce_opts *opts);
+/* d/dx = g * w * [ (1+(pw-1)*y)*sigmoid(x) - pw*y ]. */
+segloss_status segloss_bce_logits_backward(float *grad, const float *x,
+                                           const segloss_target *target, const segloss_shape *shape,
+                                           const segloss_bce_opts *opts, const float *grad_out);
+
+/* ------------------------------------------------------------------------ */
+/* Soft Dice loss (MONAI DiceLoss)                                           */
+/* ------------------------------------------------------------------------ */
+/* Arrays are (N, C, spatial...) when ndim >= 3 and a single image (N = C = 1)
+ * when ndim <= 2. Per item (n,c) — or per c over all n with `batch`:
+ *   I = sum p*y,  S = sum p + sum y  (squared: sum p^2 + sum y^2)
+ *   den = S (jaccard: 2*(S - I)),  f = 1 - (2I + smooth_nr)/(den + smooth_dr)
+ * Reduction over the items: MEAN, SUM, or NONE (elems gets N*C values, or C
+ * with `batch`, in C order). */
+typedef struct segloss_dice_opts {
+    segloss_reduction reduction;   /* default MEAN over items */
+    segloss_activation activation; /* default SIGMOID; NONE: inputs are probabilities */
+    int custom_smooth;             /* 0: smooth_nr = smooth_dr = 1e-5 (MONAI defaults);
+                                      nonzero: use the two fields below as given */
+    double smooth_nr;
+    double smooth_dr;
+    int squared;                   /* MONAI squared_pred */
+    int jaccard;                   /* MONAI jaccard */
+    int batch;                     /* MONAI batch: sum over N before the ratio */
+} segloss_dice_opts;
+
+/* Number of per-item losses (N*C, or C with batch) for shape and opts. */
+segloss_status segloss_dice_num_items(int64_t *items, const segloss_shape *shape,
+                                      const segloss_dice_opts *opts);
+segloss_status segloss_dice_forward(double *loss, float *elems, const float *x,
+                                    const segloss_target *target, const segloss_shape *shape,
+                                    const segloss_dice_opts *opts);
+segloss_status segloss_dice_backward(float *grad, const float *x,
+                                     const segloss_target *target, const segloss_shape *shape,
+                                     const segloss_dice_opts *opts, const float *grad_out);
+
+/* ------------------------------------------------------------------------ */
+/* Hard overlap metrics on binary masks                                      */
+/* ------------------------------------------------------------------------ */
+typedef struct segloss_confusion {
+    int64_t tp, fp, fn, tn;
+} segloss_confusion;
+
+/* Counts over n elements; any nonzero byte is foreground. Adds nothing to
+ * previous counts: *out is overwritten (merge with segloss_confusion_add). */
+segloss_status segloss_confusion_binary(segloss_confusion *out, const uint8_t *pred,
+                                        const uint8_t *ref, int64_t n);
+void segloss_confusion_add(segloss_confusion *acc, const segloss_confusion *c);
+/* 2TP/(2TP+FP+FN) and TP/(TP+FP+FN); NaN when the denominator is 0. */
+double segloss_dice_score(const segloss_confusion *c);
+double segloss_iou_score(const segloss_confusion *c);
+
+/* ------------------------------------------------------------------------ */
+/* .npy files (NumPy format v1.0, v2.0, v3.0)                                */
+/* ------------------------------------------------------------------------ */
+/* Strict: little-endian (or byte-order-free) float32/float64/uint8/bool/
+ * int8..int64/uint16..uint64, C order, rank <= SEGLOSS_MAX_DIMS. Anything
+ * else is an error with a sentence in `err` (may be NULL) that names the
+ * problem (the caller adds the file name). */
+typedef struct segloss_npy {
+    void *data;            /* owned; release with segloss_npy_free */
+    segloss_dtype dtype;
+    segloss_shape shape;
+    int64_t numel;
+} segloss_npy;
+
+/* max_bytes: cap on the data size (0 = no cap beyond overflow checks). */
+segloss_status segloss_npy_read(segloss_npy *out, const char *path, size_t max_bytes,
+                                char *err, size_t errlen);
+segloss_status segloss_npy_read_mem(segloss_npy *out, const void *buf, size_t len,
+                                    size_t max_bytes, char *err, size_t errlen);
+/* Writes a v1.0 file (v2.0 if the header needs it) atomically: to a
+ * temporary name in the same directory, then renamed. */
+segloss_status segloss_npy_write(const char *path, const void *data, segloss_dtype dtype,
+                                 const segloss_shape *shape, char *err, size_t errlen);
+void segloss_npy_free(segloss_npy *a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SEGLOSS_H */
