@@ -1,0 +1,12 @@
+#!/bin/sh
+# Installs what segloss needs to build and test on Debian 12 (run as root or
+# through sudo). Safe to run again: apt skips what is already installed.
+set -eu
+if [ "$(id -u)" -ne 0 ]; then
+    exec sudo "$0" "$@"
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+    gcc make libc6-dev pkg-config \
+    libpng-dev zlib1g-dev libnifti2-dev
