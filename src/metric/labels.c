@@ -1,0 +1,399 @@
+/* Label maps: element access, and per-label confusion counts and bounding
+ * boxes in one pass.
+ *
+ * The scan walks the volume row by row (innermost axis) and cuts each row
+ * into runs on which both the prediction and the reference label are
+ * constant; a run costs one or two table updates whatever its length, so a
+ * label map (long runs) is scanned at memory speed. Labels live in an
+ * open-addressing hash table (any int64 label, no range assumption) with a
+ * one-entry cache per input, so consecutive runs of one label skip the hash.
+ * Counts are integers and boxes are min/max: results are exact and
+ * independent of any traversal order, which is what makes sets mergeable. */
+#include "metric/metric.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+segloss_status segloss__grid_init(segloss__grid *g, const segloss_shape *shape,
+                                  const double *spacing) {
+    if (!shape) return SEGLOSS_ERR_NULL;
+    if (shape->ndim < 1 || shape->ndim > 3) return SEGLOSS_ERR_SHAPE;
+    /* Own check rather than the core helper: every dim >= 1 and the byte
+     * size of an 8-byte-element array must fit in size_t and int64. */
+    int64_t numel = 1;
+    int64_t limit = (int64_t)((SIZE_MAX / 8) < (size_t)(INT64_MAX / 8) ? SIZE_MAX / 8
+                                                                       : (size_t)(INT64_MAX / 8));
+    for (int d = 0; d < shape->ndim; d++) {
+        int64_t n = shape->dim[d];
+        if (n < 0) return SEGLOSS_ERR_SHAPE;
+        if (n == 0) return SEGLOSS_ERR_EMPTY;
+        if (numel > limit / n) return SEGLOSS_ERR_OVERFLOW;
+        numel *= n;
+    }
+    g->ndim = shape->ndim;
+    g->numel = numel;
+    int pad = 3 - shape->ndim;
+    for (int a = 0; a < 3; a++) {
+        g->n[a] = a < pad ? 1 : shape->dim[a - pad];
+        g->sp[a] = 1.0;
+    }
+    if (spacing) {
+        for (int d = 0; d < shape->ndim; d++) {
+            double s = spacing[d];
+            if (!(s >= 0.0) || !isfinite(s)) return SEGLOSS_ERR_ARG;
+            g->sp[pad + d] = s == 0.0 ? 1.0 : s;
+        }
+    }
+    return SEGLOSS_OK;
+}
+
+segloss_status segloss__label_array_check(const segloss_label_array *a) {
+    if (!a || !a->data) return SEGLOSS_ERR_NULL;
+    switch (a->dtype) {
+    case SEGLOSS_BOOL: case SEGLOSS_U8: case SEGLOSS_I8: case SEGLOSS_I16: case SEGLOSS_U16:
+    case SEGLOSS_I32: case SEGLOSS_U32: case SEGLOSS_I64: case SEGLOSS_U64:
+        return SEGLOSS_OK;
+    case SEGLOSS_F32: case SEGLOSS_F64:
+        return SEGLOSS_ERR_DTYPE;
+    }
+    return SEGLOSS_ERR_DTYPE;
+}
+
+#define LOAD_CASE(DT, T)                                                    \
+    case DT: {                                                              \
+        const T *s = (const T *)src + off;                                  \
+        for (int64_t i = 0; i < n; i++) dst[i] = (int64_t)s[i];             \
+        return SEGLOSS_OK;                                                  \
+    }
+
+segloss_status segloss__load_labels(int64_t *dst, const void *src, segloss_dtype dtype,
+                                    int64_t off, int64_t n) {
+    switch (dtype) {
+    case SEGLOSS_BOOL: {
+        const uint8_t *s = (const uint8_t *)src + off;
+        for (int64_t i = 0; i < n; i++) dst[i] = s[i] != 0;
+        return SEGLOSS_OK;
+    }
+    LOAD_CASE(SEGLOSS_U8, uint8_t)
+    LOAD_CASE(SEGLOSS_I8, int8_t)
+    LOAD_CASE(SEGLOSS_I16, int16_t)
+    LOAD_CASE(SEGLOSS_U16, uint16_t)
+    LOAD_CASE(SEGLOSS_I32, int32_t)
+    LOAD_CASE(SEGLOSS_U32, uint32_t)
+    LOAD_CASE(SEGLOSS_I64, int64_t)
+    case SEGLOSS_U64: {
+        const uint64_t *s = (const uint64_t *)src + off;
+        for (int64_t i = 0; i < n; i++) {
+            if (s[i] > (uint64_t)INT64_MAX) return SEGLOSS_ERR_DOMAIN;
+            dst[i] = (int64_t)s[i];
+        }
+        return SEGLOSS_OK;
+    }
+    case SEGLOSS_F32: case SEGLOSS_F64:
+        break;
+    }
+    return SEGLOSS_ERR_DTYPE;
+}
+
+/* Compare in the array's own type when the label is representable in it
+ * (otherwise nothing matches): the inner loop stays a plain compare. */
+#define MASK_CASE(DT, T, LO, HI)                                            \
+    case DT: {                                                              \
+        const T *s = (const T *)src + off;                                  \
+        if (match_nonzero) {                                                \
+            for (int64_t i = 0; i < n; i++)                                 \
+                dst[i] |= (uint8_t)(s[i] != 0 ? bit : 0);                   \
+        } else if (label >= (LO) && label <= (HI)) {                        \
+            const T l = (T)label;                                           \
+            for (int64_t i = 0; i < n; i++)                                 \
+                dst[i] |= (uint8_t)(s[i] == l ? bit : 0);                   \
+        }                                                                   \
+        return;                                                             \
+    }
+
+void segloss__mask_row(uint8_t *dst, const void *src, segloss_dtype dtype, int64_t off,
+                       int64_t n, int64_t label, int match_nonzero, uint8_t bit) {
+    switch (dtype) {
+    case SEGLOSS_BOOL: {
+        const uint8_t *s = (const uint8_t *)src + off;
+        if (match_nonzero || label == 1) {
+            for (int64_t i = 0; i < n; i++) dst[i] |= (uint8_t)(s[i] != 0 ? bit : 0);
+        } else if (label == 0) {
+            for (int64_t i = 0; i < n; i++) dst[i] |= (uint8_t)(s[i] == 0 ? bit : 0);
+        }
+        return;
+    }
+    MASK_CASE(SEGLOSS_U8, uint8_t, 0, UINT8_MAX)
+    MASK_CASE(SEGLOSS_I8, int8_t, INT8_MIN, INT8_MAX)
+    MASK_CASE(SEGLOSS_I16, int16_t, INT16_MIN, INT16_MAX)
+    MASK_CASE(SEGLOSS_U16, uint16_t, 0, UINT16_MAX)
+    MASK_CASE(SEGLOSS_I32, int32_t, INT32_MIN, INT32_MAX)
+    MASK_CASE(SEGLOSS_U32, uint32_t, 0, (int64_t)UINT32_MAX)
+    MASK_CASE(SEGLOSS_I64, int64_t, INT64_MIN, INT64_MAX)
+    MASK_CASE(SEGLOSS_U64, uint64_t, 0, INT64_MAX)
+    case SEGLOSS_F32: case SEGLOSS_F64:
+        return;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Label table                                                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct table {
+    segloss_label_stats *items;  /* boxes in padded 3-D coordinates, hi inclusive */
+    int64_t count, cap;
+    int64_t *slot;               /* hash slots: item index or -1 */
+    int64_t nslots;              /* power of two */
+} table;
+
+static uint64_t hash64(int64_t key) {
+    uint64_t x = (uint64_t)key;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static segloss_status table_init(table *t) {
+    t->count = 0;
+    t->cap = 64;
+    t->nslots = 256;
+    t->items = malloc((size_t)t->cap * sizeof *t->items);
+    t->slot = malloc((size_t)t->nslots * sizeof *t->slot);
+    if (!t->items || !t->slot) return SEGLOSS_ERR_NOMEM;
+    for (int64_t i = 0; i < t->nslots; i++) t->slot[i] = -1;
+    return SEGLOSS_OK;
+}
+
+static void table_free(table *t) {
+    free(t->items);
+    free(t->slot);
+    t->items = NULL;
+    t->slot = NULL;
+}
+
+static segloss_status table_grow_slots(table *t) {
+    int64_t ns = t->nslots * 2;
+    int64_t *slot = malloc((size_t)ns * sizeof *slot);
+    if (!slot) return SEGLOSS_ERR_NOMEM;
+    for (int64_t i = 0; i < ns; i++) slot[i] = -1;
+    for (int64_t i = 0; i < t->count; i++) {
+        uint64_t h = hash64(t->items[i].label) & (uint64_t)(ns - 1);
+        while (slot[h] >= 0) h = (h + 1) & (uint64_t)(ns - 1);
+        slot[h] = i;
+    }
+    free(t->slot);
+    t->slot = slot;
+    t->nslots = ns;
+    return SEGLOSS_OK;
+}
+
+/* Index of label's entry, created (zero counts, empty box) if new; -1 on
+ * allocation failure. */
+static int64_t table_get(table *t, int64_t label) {
+    uint64_t mask = (uint64_t)(t->nslots - 1);
+    uint64_t h = hash64(label) & mask;
+    while (t->slot[h] >= 0) {
+        if (t->items[t->slot[h]].label == label) return t->slot[h];
+        h = (h + 1) & mask;
+    }
+    if (t->count == t->cap) {
+        int64_t nc = t->cap * 2;
+        segloss_label_stats *it = realloc(t->items, (size_t)nc * sizeof *it);
+        if (!it) return -1;
+        t->items = it;
+        t->cap = nc;
+    }
+    int64_t i = t->count++;
+    segloss_label_stats *e = &t->items[i];
+    memset(e, 0, sizeof *e);
+    e->label = label;
+    for (int a = 0; a < 3; a++) {
+        e->box_lo[a] = INT64_MAX;
+        e->box_hi[a] = -1;
+    }
+    t->slot[h] = i;
+    if (2 * t->count > t->nslots && table_grow_slots(t) != SEGLOSS_OK) return -1;
+    return i;
+}
+
+/* Adds a run [k0, k1) of row (i0, i1) to a box (padded coords, hi inclusive). */
+static inline void box_add(segloss_label_stats *e, int64_t i0, int64_t i1, int64_t k0,
+                           int64_t k1) {
+    if (i0 < e->box_lo[0]) e->box_lo[0] = i0;
+    if (i0 > e->box_hi[0]) e->box_hi[0] = i0;
+    if (i1 < e->box_lo[1]) e->box_lo[1] = i1;
+    if (i1 > e->box_hi[1]) e->box_hi[1] = i1;
+    if (k0 < e->box_lo[2]) e->box_lo[2] = k0;
+    if (k1 - 1 > e->box_hi[2]) e->box_hi[2] = k1 - 1;
+}
+
+static int cmp_label(const void *a, const void *b) {
+    int64_t x = ((const segloss_label_stats *)a)->label;
+    int64_t y = ((const segloss_label_stats *)b)->label;
+    return (x > y) - (x < y);
+}
+
+segloss_status segloss_label_scan(segloss_label_set *out, const segloss_label_array *pred,
+                                  const segloss_label_array *ref, const segloss_shape *shape) {
+    if (!out) return SEGLOSS_ERR_NULL;
+    out->items = NULL;
+    out->count = 0;
+    out->numel = 0;
+    segloss_status st = segloss__label_array_check(pred);
+    if (st == SEGLOSS_OK) st = segloss__label_array_check(ref);
+    if (st != SEGLOSS_OK) return st;
+    segloss__grid g;
+    st = segloss__grid_init(&g, shape, NULL);
+    if (st != SEGLOSS_OK) return st;
+
+    const int64_t n2 = g.n[2];
+    int64_t *prow = malloc((size_t)n2 * 2 * sizeof *prow);
+    table t;
+    st = table_init(&t);
+    if (!prow) st = SEGLOSS_ERR_NOMEM;
+    int64_t *rrow = prow + n2;
+    /* one-entry caches: last label seen in pred / ref and its index */
+    int64_t pl = 0, pi = -1, rl = 0, ri = -1;
+    for (int64_t i0 = 0; i0 < g.n[0] && st == SEGLOSS_OK; i0++) {
+        for (int64_t i1 = 0; i1 < g.n[1] && st == SEGLOSS_OK; i1++) {
+            int64_t off = (i0 * g.n[1] + i1) * n2;
+            st = segloss__load_labels(prow, pred->data, pred->dtype, off, n2);
+            if (st == SEGLOSS_OK) st = segloss__load_labels(rrow, ref->data, ref->dtype, off, n2);
+            if (st != SEGLOSS_OK) break;
+            int64_t k = 0;
+            while (k < n2) {
+                int64_t p = prow[k], r = rrow[k], e = k + 1;
+                while (e < n2 && prow[e] == p && rrow[e] == r) e++;
+                if (p != 0) {
+                    if (pi < 0 || pl != p) {
+                        pi = table_get(&t, p);
+                        pl = p;
+                        if (pi < 0) { st = SEGLOSS_ERR_NOMEM; break; }
+                    }
+                    segloss_label_stats *s = &t.items[pi];
+                    if (p == r) s->conf.tp += e - k;
+                    else s->conf.fp += e - k;
+                    box_add(s, i0, i1, k, e);
+                }
+                if (r != 0 && r != p) {
+                    if (ri < 0 || rl != r) {
+                        ri = table_get(&t, r);
+                        rl = r;
+                        if (ri < 0) { st = SEGLOSS_ERR_NOMEM; break; }
+                    }
+                    segloss_label_stats *s = &t.items[ri];
+                    s->conf.fn += e - k;
+                    box_add(s, i0, i1, k, e);
+                }
+                k = e;
+            }
+        }
+    }
+    free(prow);
+    if (st != SEGLOSS_OK) {
+        table_free(&t);
+        return st;
+    }
+    /* padded inclusive boxes -> real axes, half-open */
+    int pad = 3 - g.ndim;
+    for (int64_t i = 0; i < t.count; i++) {
+        segloss_label_stats *e = &t.items[i];
+        int64_t lo[3], hi[3];
+        for (int a = 0; a < 3; a++) {
+            lo[a] = e->box_lo[a];
+            hi[a] = e->box_hi[a] + 1;
+        }
+        for (int d = 0; d < 3; d++) {
+            e->box_lo[d] = d < g.ndim ? lo[pad + d] : 0;
+            e->box_hi[d] = d < g.ndim ? hi[pad + d] : 1;
+        }
+        e->conf.tn = g.numel - e->conf.tp - e->conf.fp - e->conf.fn;
+    }
+    if (t.count > 1) qsort(t.items, (size_t)t.count, sizeof *t.items, cmp_label);
+    free(t.slot);
+    out->items = t.items;
+    out->count = t.count;
+    out->numel = g.numel;
+    return SEGLOSS_OK;
+}
+
+static int box_empty(const segloss_label_stats *s) {
+    for (int d = 0; d < 3; d++)
+        if (s->box_hi[d] <= s->box_lo[d]) return 1;
+    return 0;
+}
+
+segloss_status segloss_label_set_merge(segloss_label_set *acc, const segloss_label_set *other) {
+    if (!acc || !other) return SEGLOSS_ERR_NULL;
+    if ((acc->count && !acc->items) || (other->count && !other->items) || acc->count < 0 ||
+        other->count < 0)
+        return SEGLOSS_ERR_ARG;
+    if (acc->numel > INT64_MAX - other->numel) return SEGLOSS_ERR_OVERFLOW;
+    int64_t n = acc->count + other->count;
+    segloss_label_stats *m = malloc((size_t)(n ? n : 1) * sizeof *m);
+    if (!m) return SEGLOSS_ERR_NOMEM;
+    int64_t numel = acc->numel + other->numel;
+    int64_t i = 0, j = 0, k = 0;
+    while (i < acc->count || j < other->count) {
+        const segloss_label_stats *a = i < acc->count ? &acc->items[i] : NULL;
+        const segloss_label_stats *b = j < other->count ? &other->items[j] : NULL;
+        if (a && (!b || a->label < b->label)) {
+            m[k] = *a;
+            i++;
+        } else if (!a || b->label < a->label) {
+            m[k] = *b;
+            j++;
+        } else {
+            m[k] = *a;
+            m[k].conf.tp += b->conf.tp;
+            m[k].conf.fp += b->conf.fp;
+            m[k].conf.fn += b->conf.fn;
+            if (box_empty(a)) {
+                for (int d = 0; d < 3; d++) {
+                    m[k].box_lo[d] = b->box_lo[d];
+                    m[k].box_hi[d] = b->box_hi[d];
+                }
+            } else if (!box_empty(b)) {
+                for (int d = 0; d < 3; d++) {
+                    if (b->box_lo[d] < m[k].box_lo[d]) m[k].box_lo[d] = b->box_lo[d];
+                    if (b->box_hi[d] > m[k].box_hi[d]) m[k].box_hi[d] = b->box_hi[d];
+                }
+            }
+            i++;
+            j++;
+        }
+        m[k].conf.tn = numel - m[k].conf.tp - m[k].conf.fp - m[k].conf.fn;
+        k++;
+    }
+    free(acc->items);
+    acc->items = m;
+    acc->count = k;
+    acc->numel = numel;
+    return SEGLOSS_OK;
+}
+
+void segloss_label_set_get(segloss_label_stats *out, const segloss_label_set *set,
+                           int64_t label) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    out->label = label;
+    if (!set) return;
+    out->conf.tn = set->numel;
+    int64_t lo = 0, hi = set->count;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (set->items[mid].label < label) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < set->count && set->items[lo].label == label) *out = set->items[lo];
+}
+
+void segloss_label_set_free(segloss_label_set *set) {
+    if (!set) return;
+    free(set->items);
+    set->items = NULL;
+    set->count = 0;
+    set->numel = 0;
+}

@@ -1,0 +1,108 @@
+/* Overlap scores from confusion counts, and all metrics of many labels.
+ *
+ * Labels are independent: each one reads the shared inputs and writes its
+ * own output slot, so running them on several threads (dynamic schedule,
+ * since label sizes differ by orders of magnitude) changes nothing in the
+ * results. */
+#include "metric/metric.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static double ratio(int64_t num, int64_t den, segloss_empty_score e) {
+    return den ? (double)num / (double)den : segloss__empty_value(e);
+}
+
+static void overlap(segloss_overlap_scores *o, const segloss_confusion *c,
+                    segloss_empty_score e) {
+    const int64_t tp = c->tp, fp = c->fp, fn = c->fn, tn = c->tn;
+    o->dice = ratio(2 * tp, 2 * tp + fp + fn, e);
+    o->iou = ratio(tp, tp + fp + fn, e);
+    o->precision = ratio(tp, tp + fp, e);
+    o->recall = ratio(tp, tp + fn, e);
+    o->specificity = ratio(tn, tn + fp, e);
+    o->accuracy = ratio(tp + tn, tp + fp + fn + tn, e);
+    int64_t den = 2 * tp + fp + fn;
+    int64_t d = fp > fn ? fp - fn : fn - fp;
+    o->vs = den ? 1.0 - (double)d / (double)den : segloss__empty_value(e);
+}
+
+segloss_status segloss_overlap_from_counts(segloss_overlap_scores *out,
+                                           const segloss_confusion *c,
+                                           const segloss_metric_opts *opts) {
+    if (!out || !c) return SEGLOSS_ERR_NULL;
+    segloss__mopts mo;
+    segloss_status st = segloss__mopts_init(&mo, opts);
+    if (st != SEGLOSS_OK) return st;
+    if (c->tp < 0 || c->fp < 0 || c->fn < 0 || c->tn < 0) return SEGLOSS_ERR_ARG;
+    /* 2TP+FP+FN+TN must not overflow */
+    if (c->tp > INT64_MAX / 4 || c->fp > INT64_MAX / 4 || c->fn > INT64_MAX / 4 ||
+        c->tn > INT64_MAX / 4)
+        return SEGLOSS_ERR_OVERFLOW;
+    overlap(out, c, mo.empty_score);
+    return SEGLOSS_OK;
+}
+
+static void surface_nan(segloss_surface_metrics *s) {
+    s->hd = s->hd95 = s->assd = s->nsd = NAN;
+    s->max_pred_to_ref = s->max_ref_to_pred = NAN;
+    s->mean_pred_to_ref = s->mean_ref_to_pred = NAN;
+    s->n_surface_pred = s->n_surface_ref = -1;
+}
+
+segloss_status segloss_label_metrics_compute(segloss_label_metrics *out, const int64_t *labels,
+                                             int64_t n_labels, const segloss_label_set *set,
+                                             const segloss_label_array *pred,
+                                             const segloss_label_array *ref,
+                                             const segloss_shape *shape,
+                                             const segloss_metric_opts *opts) {
+    if (!out || !set) return SEGLOSS_ERR_NULL;
+    if (n_labels < 0 || (!labels && n_labels != set->count)) return SEGLOSS_ERR_ARG;
+    segloss_status st = segloss__label_array_check(pred);
+    if (st == SEGLOSS_OK) st = segloss__label_array_check(ref);
+    if (st != SEGLOSS_OK) return st;
+    segloss__grid g;
+    st = segloss__grid_init(&g, shape, opts ? opts->spacing : NULL);
+    if (st != SEGLOSS_OK) return st;
+    segloss__mopts mo;
+    st = segloss__mopts_init(&mo, opts);
+    if (st != SEGLOSS_OK) return st;
+    if (set->numel != g.numel) return SEGLOSS_ERR_SHAPE;
+    const int pad = 3 - g.ndim;
+
+    for (int64_t i = 0; i < n_labels; i++) {
+        segloss_label_metrics *o = &out[i];
+        if (labels) segloss_label_set_get(&o->stats, set, labels[i]);
+        else o->stats = set->items[i];
+        overlap(&o->overlap, &o->stats.conf, mo.empty_score);
+        surface_nan(&o->surface);
+        for (int d = 0; d < g.ndim; d++)
+            if (o->stats.box_hi[d] > o->stats.box_lo[d] &&
+                (o->stats.box_lo[d] < 0 || o->stats.box_hi[d] > g.n[pad + d]))
+                return SEGLOSS_ERR_ARG;
+    }
+    if (!opts || !opts->distances || n_labels == 0) return SEGLOSS_OK;
+
+    segloss_status *status = malloc((size_t)n_labels * sizeof *status);
+    if (!status) return SEGLOSS_ERR_NOMEM;
+#ifdef SEGLOSS_OPENMP
+    int nt = opts->threads > 0 ? opts->threads : segloss_get_num_threads();
+    if (nt > n_labels) nt = (int)n_labels;
+    if (nt < 1) nt = 1;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
+#endif
+    for (int64_t i = 0; i < n_labels; i++) {
+        segloss_label_metrics *o = &out[i];
+        int64_t lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};
+        for (int d = 0; d < g.ndim; d++) {
+            lo[pad + d] = o->stats.box_lo[d];
+            hi[pad + d] = o->stats.box_hi[d];
+        }
+        status[i] = segloss__surface_box(&o->surface, &g, pred, ref, o->stats.label, 0, lo, hi,
+                                         &mo);
+    }
+    st = SEGLOSS_OK;
+    for (int64_t i = 0; i < n_labels && st == SEGLOSS_OK; i++) st = status[i];
+    free(status);
+    return st;
+}
