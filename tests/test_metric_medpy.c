@@ -1,0 +1,115 @@
+/* Surface distances against values computed the MedPy way with SciPy
+ * (binary_erosion + distance_transform_edt with sampling), stored in
+ * tests/data/metric/medpy_ref.txt by tools/ref/gen_metric_medpy.py.
+ * MedPy's hd95 is the pooled percentile and its assd the mean of the two
+ * directed means; the SPEC's hd95 (max of directed percentiles), pooled
+ * assd and nsd are checked against the same SciPy distances. */
+#include "tf.h"
+
+#include <segloss_metric_draft.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ref_case {
+    int ndim;
+    int64_t dims[3];
+    double sp[3];
+    int64_t n;
+    uint8_t *pred, *ref;
+} ref_case;
+
+static int read_mask(uint8_t **dst, const char *line, const char *tag, int64_t n) {
+    size_t tl = strlen(tag);
+    if (strncmp(line, tag, tl) != 0 || line[tl] != ' ') return 0;
+    const char *s = line + tl + 1;
+    *dst = malloc((size_t)n);
+    for (int64_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        (*dst)[i] = (uint8_t)(s[i] - '0');
+    }
+    return 1;
+}
+
+static void check_label(const ref_case *c, const char *line) {
+    long long lab, nsa, nsb;
+    double hd, hd95p, hd95m, assd_medpy, assd, nsd1, nsd2;
+    if (sscanf(line, "label %lld %lld %lld %lf %lf %lf %lf %lf %lf %lf", &lab, &nsa, &nsb, &hd,
+               &hd95p, &hd95m, &assd_medpy, &assd, &nsd1, &nsd2) != 10) {
+        CHECK_MSG(0, "bad label line: %.60s", line);
+        return;
+    }
+    segloss_shape shape = {c->ndim, {0}};
+    for (int d = 0; d < c->ndim; d++) shape.dim[d] = c->dims[d];
+    segloss_label_array pa = {c->pred, SEGLOSS_U8}, ra = {c->ref, SEGLOSS_U8};
+    segloss_label_set set;
+    CHECK_EQ_INT(segloss_label_scan(&set, &pa, &ra, &shape), SEGLOSS_OK);
+    segloss_label_stats st;
+    segloss_label_set_get(&st, &set, lab);
+    segloss_label_set_free(&set);
+
+    segloss_metric_opts o = {0};
+    for (int d = 0; d < c->ndim; d++) o.spacing[d] = c->sp[d];
+    segloss_surface_metrics m, mp, m2;
+    CHECK_EQ_INT(segloss_surface_distances(&m, &pa, &ra, &shape, &st, &o), SEGLOSS_OK);
+    o.hd95_variant = SEGLOSS_HD95_POOLED;
+    CHECK_EQ_INT(segloss_surface_distances(&mp, &pa, &ra, &shape, &st, &o), SEGLOSS_OK);
+    o.custom_tolerance = 1;
+    o.tolerance = 2.0;
+    CHECK_EQ_INT(segloss_surface_distances(&m2, &pa, &ra, &shape, &st, &o), SEGLOSS_OK);
+
+    const double atol = 1e-12, rtol = 1e-12;
+    CHECK_EQ_INT(m.n_surface_pred, nsa);
+    CHECK_EQ_INT(m.n_surface_ref, nsb);
+    CHECK_CLOSE(m.hd, hd, atol, rtol);
+    CHECK_CLOSE(mp.hd95, hd95p, atol, rtol);
+    CHECK_CLOSE(m.hd95, hd95m, atol, rtol);
+    CHECK_CLOSE(0.5 * (m.mean_pred_to_ref + m.mean_ref_to_pred), assd_medpy, atol, rtol);
+    CHECK_CLOSE(m.assd, assd, atol, rtol);
+    CHECK_CLOSE(m.nsd, nsd1, atol, rtol);
+    CHECK_CLOSE(m2.nsd, nsd2, atol, rtol);
+}
+
+TEST(metric_medpy_reference) {
+    const char *path = tf_data_path("metric/medpy_ref.txt");
+    FILE *f = fopen(path, "r");
+    CHECK_MSG(f != NULL, "cannot open %s", path);
+    if (!f) return;
+    char *line = NULL;
+    size_t cap = 0;
+    ref_case c;
+    memset(&c, 0, sizeof c);
+    int ncases = 0, nlabels = 0;
+    while (getline(&line, &cap, f) > 0) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (line[0] == '#' || line[0] == 0) continue;
+        if (strncmp(line, "case ", 5) == 0) {
+            free(c.pred);
+            free(c.ref);
+            memset(&c, 0, sizeof c);
+            char *p = line + 5, *e;
+            c.ndim = (int)strtol(p, &e, 10);
+            c.n = 1;
+            for (int d = 0; d < c.ndim; d++) {
+                c.dims[d] = strtoll(e, &e, 10);
+                c.n *= c.dims[d];
+            }
+            for (int d = 0; d < c.ndim; d++) c.sp[d] = strtod(e, &e);
+            ncases++;
+            if (getline(&line, &cap, f) <= 0 || !read_mask(&c.pred, line, "pred", c.n) ||
+                getline(&line, &cap, f) <= 0 || !read_mask(&c.ref, line, "ref", c.n)) {
+                CHECK_MSG(0, "malformed case %d in %s", ncases, path);
+                break;
+            }
+        } else if (strncmp(line, "label ", 6) == 0 && c.pred && c.ref) {
+            check_label(&c, line);
+            nlabels++;
+        }
+    }
+    free(c.pred);
+    free(c.ref);
+    free(line);
+    fclose(f);
+    CHECK_MSG(ncases >= 8 && nlabels >= 15, "only %d cases, %d labels read", ncases, nlabels);
+}
