@@ -113,7 +113,9 @@ typedef struct segloss_shape {
 
 /* Number of elements, with dimension and overflow checks (product must fit
  * in int64 and its byte size for 8-byte elements in size_t). A zero
- * dimension gives *numel = 0 and SEGLOSS_OK. */
+ * dimension gives *numel = 0 and SEGLOSS_OK; as in NumPy, the nonzero
+ * dimensions must still not overflow ((0, 2^62, 2^62) is OVERFLOW). A
+ * negative dimension or a rank outside 0..SEGLOSS_MAX_DIMS is SHAPE. */
 segloss_status segloss_shape_numel(const segloss_shape *shape, int64_t *numel);
 
 /* A target array: same shape as the prediction it is paired with. */
@@ -130,8 +132,10 @@ typedef struct segloss_farray {
     segloss_shape shape;
 } segloss_farray;
 
-/* Convert n elements of any dtype to float32 (bool/integers exactly as C
- * converts them; float64 rounded to nearest). */
+/* Convert n elements of any dtype to float32 (integers as C converts them;
+ * bool: any nonzero byte is 1; float64 rounded to nearest). n < 0 is ARG;
+ * NULL pointers with n > 0 are NULL. out may alias src only for F32/F64
+ * sources. */
 segloss_status segloss_convert_to_f32(float *out, const void *src, segloss_dtype dtype, int64_t n);
 
 /* ------------------------------------------------------------------------ */
@@ -274,13 +278,23 @@ typedef struct segloss_npy {
     int64_t numel;
 } segloss_npy;
 
-/* max_bytes: cap on the data size (0 = no cap beyond overflow checks). */
+/* Statuses: IO (open/read failed), FORMAT (malformed, truncated, trailing
+ * bytes), UNSUPPORTED (valid but e.g. Fortran order, big-endian, complex),
+ * OVERFLOW (shape product), LIMIT (data larger than max_bytes; checked
+ * before any data is read, so it wins over "truncated"), NOMEM, NULL.
+ * max_bytes: cap on the data size (0 = no cap beyond overflow checks).
+ * On success data is non-NULL, even for zero elements; on error *out is
+ * zeroed and nothing is leaked. */
 segloss_status segloss_npy_read(segloss_npy *out, const char *path, size_t max_bytes,
                                 char *err, size_t errlen);
 segloss_status segloss_npy_read_mem(segloss_npy *out, const void *buf, size_t len,
                                     size_t max_bytes, char *err, size_t errlen);
-/* Writes a v1.0 file (v2.0 if the header needs it) atomically: to a
- * temporary name in the same directory, then renamed. */
+/* Writes a v1.0 file (v2.0 if the header needs it; data 64-byte aligned,
+ * as numpy.save) atomically: to PATH.tmp.XXXXXX in the same directory, then
+ * renamed over PATH (a symlink at PATH is replaced, not followed); on
+ * failure the temporary file is removed and PATH is untouched. Permissions
+ * 0666 minus umask. ndim 0 (scalar) is allowed; data may be NULL when the
+ * shape has zero elements. */
 segloss_status segloss_npy_write(const char *path, const void *data, segloss_dtype dtype,
                                  const segloss_shape *shape, char *err, size_t errlen);
 void segloss_npy_free(segloss_npy *a);
