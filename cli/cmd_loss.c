@@ -1,0 +1,714 @@
+/* segloss loss KIND -i INPUT.npy -t TARGET.npy [options]
+ *
+ * A thin layer over the library's loss calls: read the arrays, check them
+ * (naming the file at fault), run forward (and backward with --grad), then
+ * write every output all-or-nothing and print the loss.
+ *
+ * Adding a loss is one entry in `kinds` (name, option groups, forward,
+ * backward, shape of the --out array) plus, if it has options of its own,
+ * one opt_group. */
+#include "commands.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------- */
+/* Parsed command line and loaded arrays                                   */
+/* ---------------------------------------------------------------------- */
+struct loss_kind;
+
+typedef struct loss_cfg {
+    const struct loss_kind *kind;
+    const char *input, *target, *weight, *pos_weight, *grad_path, *out_path;
+    segloss_reduction reduction;
+    int json;
+    segloss_dice_opts region;  /* region losses: activation, smoothing, flags */
+    int have_snr, have_sdr;
+} loss_cfg;
+
+typedef struct loss_data {
+    segloss_npy in, tgt, w, pw;      /* files as read */
+    const float *x;                  /* input as float32 */
+    segloss_shape shape;             /* input's (= target's) shape */
+    int64_t numel;
+    segloss_target target;
+    segloss_farray weight, pos_weight;
+    void *owned[4];                  /* converted copies, freed at the end */
+} loss_data;
+
+/* ---------------------------------------------------------------------- */
+/* The losses                                                              */
+/* ---------------------------------------------------------------------- */
+typedef segloss_status (*forward_fn)(const loss_cfg *, const loss_data *, double *loss,
+                                     float *elems);
+typedef segloss_status (*backward_fn)(const loss_cfg *, const loss_data *, float *grad,
+                                      const float *grad_out);
+/* Shape of the per-item loss array written by --out. */
+typedef segloss_status (*out_shape_fn)(const loss_cfg *, const loss_data *, segloss_shape *);
+
+static segloss_bce_opts bce_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_bce_opts o = {0};
+    o.reduction = c->reduction;
+    o.weight = d->weight;
+    o.pos_weight = d->pos_weight;
+    return o;
+}
+
+static segloss_dice_opts dice_opts(const loss_cfg *c) {
+    segloss_dice_opts o = c->region;
+    o.reduction = c->reduction;
+    return o;
+}
+
+static segloss_status bce_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                              float *elems) {
+    segloss_bce_opts o = bce_opts(c, d);
+    return segloss_bce_forward(loss, elems, d->x, &d->target, &d->shape, &o);
+}
+
+static segloss_status bce_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                              const float *grad_out) {
+    segloss_bce_opts o = bce_opts(c, d);
+    return segloss_bce_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+static segloss_status bcel_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                               float *elems) {
+    segloss_bce_opts o = bce_opts(c, d);
+    return segloss_bce_logits_forward(loss, elems, d->x, &d->target, &d->shape, &o);
+}
+
+static segloss_status bcel_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                               const float *grad_out) {
+    segloss_bce_opts o = bce_opts(c, d);
+    return segloss_bce_logits_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+static segloss_status dice_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                               float *elems) {
+    segloss_dice_opts o = dice_opts(c);
+    return segloss_dice_forward(loss, elems, d->x, &d->target, &d->shape, &o);
+}
+
+static segloss_status dice_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                               const float *grad_out) {
+    segloss_dice_opts o = dice_opts(c);
+    return segloss_dice_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+static segloss_status elementwise_shape(const loss_cfg *c, const loss_data *d,
+                                        segloss_shape *out) {
+    (void)c;
+    *out = d->shape;
+    return SEGLOSS_OK;
+}
+
+/* Region losses: one value per (n, c), or per c with --batch. Arrays of
+ * ndim <= 2 are one image (N = C = 1). */
+static segloss_status region_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
+    segloss_dice_opts o = dice_opts(c);
+    int64_t items;
+    segloss_status st = segloss_dice_num_items(&items, &d->shape, &o);
+    if (st != SEGLOSS_OK) return st;
+    int64_t n = d->shape.ndim >= 3 ? d->shape.dim[0] : 1;
+    int64_t ch = d->shape.ndim >= 3 ? d->shape.dim[1] : 1;
+    memset(out, 0, sizeof *out);
+    if (c->region.batch) {
+        out->ndim = 1;
+        out->dim[0] = ch;
+    } else {
+        out->ndim = 2;
+        out->dim[0] = n;
+        out->dim[1] = ch;
+    }
+    return items == (c->region.batch ? ch : n * ch) ? SEGLOSS_OK : SEGLOSS_ERR_INTERNAL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Options                                                                  */
+/* ---------------------------------------------------------------------- */
+typedef struct opt_spec {
+    const char *short_name;  /* "-i" or NULL */
+    const char *name;        /* "--input" */
+    const char *metavar;     /* NULL: a flag without value */
+    int (*apply)(loss_cfg *c, const char *name, const char *val); /* 0 or exit code */
+    const char *help;
+} opt_spec;
+
+typedef struct opt_group {
+    const char *title;
+    const opt_spec *specs;   /* terminated by an entry with name == NULL */
+} opt_group;
+
+static int set_input(loss_cfg *c, const char *n, const char *v) { (void)n; c->input = v; return 0; }
+static int set_target(loss_cfg *c, const char *n, const char *v) { (void)n; c->target = v; return 0; }
+static int set_grad(loss_cfg *c, const char *n, const char *v) { (void)n; c->grad_path = v; return 0; }
+static int set_out(loss_cfg *c, const char *n, const char *v) { (void)n; c->out_path = v; return 0; }
+static int set_json(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->json = 1; return 0; }
+static int set_weight(loss_cfg *c, const char *n, const char *v) { (void)n; c->weight = v; return 0; }
+static int set_pos_weight(loss_cfg *c, const char *n, const char *v) { (void)n; c->pos_weight = v; return 0; }
+static int set_squared(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->region.squared = 1; return 0; }
+static int set_jaccard(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->region.jaccard = 1; return 0; }
+static int set_batch(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->region.batch = 1; return 0; }
+
+static int set_reduction(loss_cfg *c, const char *n, const char *v) {
+    if (strcmp(v, "mean") == 0) c->reduction = SEGLOSS_REDUCTION_MEAN;
+    else if (strcmp(v, "sum") == 0) c->reduction = SEGLOSS_REDUCTION_SUM;
+    else if (strcmp(v, "none") == 0) c->reduction = SEGLOSS_REDUCTION_NONE;
+    else {
+        cli_error("invalid value for %s: '%s' (expected mean, sum or none)", n, v);
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+static int set_activation(loss_cfg *c, const char *n, const char *v) {
+    if (strcmp(v, "sigmoid") == 0) c->region.activation = SEGLOSS_ACTIVATION_SIGMOID;
+    else if (strcmp(v, "none") == 0) c->region.activation = SEGLOSS_ACTIVATION_NONE;
+    else if (strcmp(v, "softmax") == 0) {
+        cli_error("%s softmax is not supported yet (use sigmoid or none)", n);
+        return CLI_USAGE;
+    } else {
+        cli_error("invalid value for %s: '%s' (expected sigmoid or none)", n, v);
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+static int set_smooth_nr(loss_cfg *c, const char *n, const char *v) {
+    c->have_snr = 1;
+    return cli_parse_double(v, n, &c->region.smooth_nr) ? CLI_USAGE : 0;
+}
+
+static int set_smooth_dr(loss_cfg *c, const char *n, const char *v) {
+    c->have_sdr = 1;
+    return cli_parse_double(v, n, &c->region.smooth_dr) ? CLI_USAGE : 0;
+}
+
+static const opt_spec common_specs[] = {
+    {"-i", "--input", "FILE", set_input, "predictions (.npy, float32 or float64)"},
+    {"-t", "--target", "FILE", set_target,
+     "target (.npy, the input's shape): float in [0,1],\n"
+     "or an integer/bool 0/1 mask"},
+    {NULL, "--reduction", "R", set_reduction, "mean (default), sum or none"},
+    {NULL, "--grad", "FILE", set_grad,
+     "write d(loss)/d(input), float32 .npy of the input's shape\n"
+     "(upstream gradient: ones of the loss's shape with --reduction none)"},
+    {NULL, "--out", "FILE", set_out,
+     "write the loss array (float32 .npy); needs --reduction none"},
+    {NULL, "--json", NULL, set_json, "print {\"kind\",\"loss\",\"reduction\",\"numel\"} as JSON"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const opt_spec weight_specs[] = {
+    {NULL, "--weight", "FILE", set_weight,
+     "weights (.npy), broadcast against the input like NumPy/PyTorch"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const opt_spec pos_weight_specs[] = {
+    {NULL, "--pos-weight", "a,b,...|FILE.npy", set_pos_weight,
+     "a list: one weight per channel (axis 1) of an (N, C, ...) input;\n"
+     "a .npy file: broadcast right-aligned exactly as PyTorch does\n"
+     "(a 1-D file of length L weighs the LAST axis, not the channels);\n"
+     "a value ending in .npy is read as a file"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const opt_spec region_specs[] = {
+    {NULL, "--activation", "A", set_activation,
+     "sigmoid (default: the input is logits) or none (probabilities)"},
+    {NULL, "--smooth-nr", "X", set_smooth_nr, "numerator smoothing (default 1e-5)"},
+    {NULL, "--smooth-dr", "X", set_smooth_dr, "denominator smoothing (default 1e-5)"},
+    {NULL, "--squared", NULL, set_squared, "squared sums in the denominator (sum p^2 + sum y^2)"},
+    {NULL, "--jaccard", NULL, set_jaccard, "Jaccard form: denominator 2*(sum p + sum y - sum p*y)"},
+    {NULL, "--batch", NULL, set_batch, "sum over the batch axis before the ratio"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const opt_group common_group = {"Options", common_specs};
+static const opt_group weight_group = {"bce, bce-logits", weight_specs};
+static const opt_group pos_weight_group = {"bce-logits", pos_weight_specs};
+static const opt_group region_group = {"dice (region losses)", region_specs};
+
+/* Every group, for help and for "option does not apply to KIND". */
+static const opt_group *const all_groups[] = {&common_group, &weight_group, &pos_weight_group,
+                                              &region_group, NULL};
+
+typedef struct loss_kind {
+    const char *name;
+    const char *summary;
+    const opt_group *const *groups;  /* NULL-terminated; common_group first */
+    forward_fn forward;
+    backward_fn backward;
+    out_shape_fn out_shape;
+    const char *domain_hint;         /* after "INPUT: values outside [0,1]" */
+} loss_kind;
+
+static const opt_group *const bce_groups[] = {&common_group, &weight_group, NULL};
+static const opt_group *const bcel_groups[] = {&common_group, &weight_group, &pos_weight_group,
+                                               NULL};
+static const opt_group *const region_groups[] = {&common_group, &region_group, NULL};
+
+static const loss_kind kinds[] = {
+    {"bce", "BCE on probabilities in [0,1] (torch BCELoss)", bce_groups, bce_fwd, bce_bwd,
+     elementwise_shape, "; did you mean bce-logits?"},
+    {"bce-logits", "BCE on logits (torch BCEWithLogitsLoss)", bcel_groups, bcel_fwd, bcel_bwd,
+     elementwise_shape, ""},
+    {"dice", "soft Dice on (N, C, spatial...) (MONAI DiceLoss)", region_groups, dice_fwd,
+     dice_bwd, region_shape,
+     " (--activation none expects probabilities; drop it for logits)"},
+};
+#define NUM_KINDS (sizeof kinds / sizeof kinds[0])
+
+static void print_opt(FILE *f, const opt_spec *s) {
+    char head[64];
+    snprintf(head, sizeof head, "%s%s%s%s%s", s->short_name ? s->short_name : "",
+             s->short_name ? ", " : "", s->name, s->metavar ? " " : "",
+             s->metavar ? s->metavar : "");
+    const char *h = s->help;
+    int first = 1;
+    while (*h) {
+        const char *nl = strchr(h, '\n');
+        int len = nl ? (int)(nl - h) : (int)strlen(h);
+        if (first && strlen(head) <= 22) fprintf(f, "  %-22s  %.*s\n", head, len, h);
+        else if (first) fprintf(f, "  %s\n  %-22s  %.*s\n", head, "", len, h);
+        else fprintf(f, "  %-22s  %.*s\n", "", len, h);
+        first = 0;
+        h = nl ? nl + 1 : h + len;
+    }
+}
+
+static void loss_usage(FILE *f) {
+    fprintf(f,
+            "Usage: segloss loss KIND -i INPUT.npy -t TARGET.npy [options]\n"
+            "\n"
+            "Computes a loss of the predictions INPUT against TARGET (same shape) and\n"
+            "prints it with 9 significant digits (with --reduction none: the sum of the\n"
+            "loss array). Writes the gradient with --grad.\n"
+            "\n"
+            "Kinds:\n");
+    for (size_t k = 0; k < NUM_KINDS; k++)
+        fprintf(f, "  %-12s %s\n", kinds[k].name, kinds[k].summary);
+    for (int g = 0; all_groups[g]; g++) {
+        fprintf(f, "\n%s:\n", all_groups[g]->title);
+        for (const opt_spec *s = all_groups[g]->specs; s->name; s++) print_opt(f, s);
+        if (g == 0) print_opt(f, &(opt_spec){"-h", "--help", NULL, NULL, "this help"});
+    }
+    fprintf(f,
+            "\n"
+            "Options take their value as '--opt value' or '--opt=value'.\n"
+            "Exit status: 0 success, 1 bad usage, 2 bad, unreadable or unwritable file,\n"
+            "3 internal error. On failure no output file is created or changed.\n");
+}
+
+static int usage_error(void) {
+    cli_error("try 'segloss loss --help'");
+    return CLI_USAGE;
+}
+
+/* The spec matching arg among `groups`, with its inline value. */
+static const opt_spec *find_opt(const opt_group *const *groups, const char *arg,
+                                const char **inline_val) {
+    for (int g = 0; groups[g]; g++)
+        for (const opt_spec *s = groups[g]->specs; s->name; s++)
+            if (cli_match(arg, s->name, inline_val) ||
+                (s->short_name && cli_match(arg, s->short_name, inline_val)))
+                return s;
+    return NULL;
+}
+
+static int is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
+
+/* Finds KIND: the first argument that is neither an option nor the value
+ * of one (so KIND may come anywhere). Returns its index, or 0. */
+static int find_kind_arg(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        const char *inl;
+        const opt_spec *s = find_opt(all_groups, argv[i], &inl);
+        if (s) {
+            if (s->metavar && !inl) i++;
+            continue;
+        }
+        if (argv[i][0] != '-') return i;
+    }
+    return 0;
+}
+
+static int parse_args(loss_cfg *c, int argc, char **argv) {
+    memset(c, 0, sizeof *c);
+    int ki = find_kind_arg(argc, argv);
+    if (!ki) {
+        cli_error("loss: missing KIND (one of: bce, bce-logits, dice)");
+        return usage_error();
+    }
+    for (size_t k = 0; k < NUM_KINDS; k++)
+        if (strcmp(argv[ki], kinds[k].name) == 0) c->kind = &kinds[k];
+    if (!c->kind) {
+        cli_error("loss: unknown KIND '%s' (one of: bce, bce-logits, dice)", argv[ki]);
+        return usage_error();
+    }
+    for (int i = 1; i < argc; i++) {
+        if (i == ki) continue;
+        const char *arg = argv[i], *inl;
+        const opt_spec *s = find_opt(c->kind->groups, arg, &inl);
+        if (!s) {
+            if (find_opt(all_groups, arg, &inl))
+                cli_error("loss %s: option '%s' does not apply to this loss", c->kind->name,
+                          arg);
+            else if (arg[0] == '-') cli_error("loss: unknown option '%s'", arg);
+            else cli_error("loss: unexpected argument '%s'", arg);
+            return usage_error();
+        }
+        const char *val = NULL;
+        if (s->metavar) {
+            val = cli_optarg(argc, argv, &i, s->name, inl);
+            if (!val) return usage_error();
+        } else if (inl) {
+            cli_error("option %s takes no value", s->name);
+            return usage_error();
+        }
+        int rc = s->apply(c, s->name, val);
+        if (rc) return rc == CLI_USAGE ? usage_error() : rc;
+    }
+    if (!c->input || !c->target) {
+        cli_error("loss: missing %s", !c->input ? "-i INPUT.npy" : "-t TARGET.npy");
+        return usage_error();
+    }
+    if (c->out_path && c->reduction != SEGLOSS_REDUCTION_NONE) {
+        cli_error("loss: --out writes the loss array and needs --reduction none");
+        return usage_error();
+    }
+    if (c->out_path && c->grad_path && strcmp(c->out_path, c->grad_path) == 0) {
+        cli_error("loss: --grad and --out name the same file '%s'", c->out_path);
+        return usage_error();
+    }
+    /* One smoothing term given: the other keeps its default (MONAI's). */
+    if (c->have_snr || c->have_sdr) {
+        c->region.custom_smooth = 1;
+        if (!c->have_snr) c->region.smooth_nr = 1e-5;
+        if (!c->have_sdr) c->region.smooth_dr = 1e-5;
+    }
+    return CLI_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Loading and checking the arrays                                          */
+/* ---------------------------------------------------------------------- */
+static void *keep(loss_data *d, void *p) {
+    for (int k = 0; k < 4; k++)
+        if (!d->owned[k]) return d->owned[k] = p;
+    free(p); /* cannot happen: at most four conversions */
+    return NULL;
+}
+
+static void free_data(loss_data *d) {
+    segloss_npy_free(&d->in);
+    segloss_npy_free(&d->tgt);
+    segloss_npy_free(&d->w);
+    segloss_npy_free(&d->pw);
+    for (int k = 0; k < 4; k++) free(d->owned[k]);
+}
+
+static int oom(void) {
+    cli_error("out of memory");
+    return CLI_INTERNAL;
+}
+
+/* A float32 view of any array: the data itself when it is float32 and
+ * aligned, otherwise a converted copy. */
+static int as_f32(loss_data *d, const segloss_npy *a, const float **out) {
+    if (a->dtype == SEGLOSS_F32 && (uintptr_t)a->data % _Alignof(float) == 0) {
+        *out = a->data;
+        return CLI_OK;
+    }
+    float *buf = keep(d, malloc((size_t)a->numel * sizeof(float) + 1));
+    if (!buf) return oom();
+    segloss_status st = segloss_convert_to_f32(buf, a->data, a->dtype, a->numel);
+    if (st != SEGLOSS_OK) {
+        cli_error("cannot convert to float32: %s", segloss_strerror(st));
+        return cli_status_exit(st);
+    }
+    *out = buf;
+    return CLI_OK;
+}
+
+/* NumPy broadcasting of `a` (right-aligned) against `full`. */
+static int broadcasts(const segloss_shape *a, const segloss_shape *full) {
+    if (a->ndim > full->ndim) return 0;
+    int off = full->ndim - a->ndim;
+    for (int k = 0; k < a->ndim; k++)
+        if (a->dim[k] != 1 && a->dim[k] != full->dim[k + off]) return 0;
+    return 1;
+}
+
+/* --weight FILE / --pos-weight FILE: any numeric dtype, converted. */
+static int load_weight_file(loss_data *d, segloss_npy *a, segloss_farray *out,
+                            const char *path, const char *what, const char *input) {
+    int rc = cli_read_npy(a, path);
+    if (rc) return rc;
+    char s1[CLI_SHAPE_STRLEN], s2[CLI_SHAPE_STRLEN];
+    if (!broadcasts(&a->shape, &d->shape)) {
+        cli_error("%s: %s of shape %s cannot be broadcast to %s %s", path, what,
+                  cli_shape_str(s1, sizeof s1, &a->shape), input,
+                  cli_shape_str(s2, sizeof s2, &d->shape));
+        return CLI_INPUT;
+    }
+    out->shape = a->shape;
+    rc = as_f32(d, a, &out->data);
+    return rc;
+}
+
+/* --pos-weight a,b,c: one weight per channel (axis 1), as an array of shape
+ * (C, 1, ..., 1) and rank ndim-1 so that it broadcasts against axis 1. */
+static int load_pos_weight_list(loss_data *d, const char *list, const char *input) {
+    char s[CLI_SHAPE_STRLEN];
+    int64_t count = 1;
+    for (const char *p = list; *p; p++) count += *p == ',';
+    float *pw = keep(d, malloc((size_t)count * sizeof(float)));
+    char *copy = malloc(strlen(list) + 1);
+    if (!pw || !copy) {
+        free(copy);
+        return oom();
+    }
+    strcpy(copy, list);
+    char *field = copy;
+    for (int64_t k = 0; k < count; k++) {
+        char *comma = strchr(field, ',');
+        if (comma) *comma = '\0';
+        double v;
+        if (cli_parse_double(field, "--pos-weight", &v)) {
+            free(copy);
+            return CLI_USAGE;
+        }
+        pw[k] = (float)v;
+        field = comma ? comma + 1 : field + strlen(field);
+    }
+    free(copy);
+    if (d->shape.ndim < 2) {
+        cli_error("--pos-weight %s gives one weight per channel (axis 1), but %s has shape %s "
+                  "(no channel axis)",
+                  list, input, cli_shape_str(s, sizeof s, &d->shape));
+        return CLI_USAGE;
+    }
+    if (count != d->shape.dim[1]) {
+        cli_error("--pos-weight has %lld value%s but %s has %lld channels (axis 1 of %s)",
+                  (long long)count, count == 1 ? "" : "s", input, (long long)d->shape.dim[1],
+                  cli_shape_str(s, sizeof s, &d->shape));
+        return CLI_USAGE;
+    }
+    d->pos_weight.data = pw;
+    memset(&d->pos_weight.shape, 0, sizeof d->pos_weight.shape);
+    d->pos_weight.shape.ndim = d->shape.ndim - 1;
+    d->pos_weight.shape.dim[0] = count;
+    for (int k = 1; k < d->shape.ndim - 1; k++) d->pos_weight.shape.dim[k] = 1;
+    return CLI_OK;
+}
+
+static int ends_with_npy(const char *s) {
+    size_t n = strlen(s);
+    return n >= 4 && (strcmp(s + n - 4, ".npy") == 0 || strcmp(s + n - 4, ".NPY") == 0);
+}
+
+static int load_data(const loss_cfg *c, loss_data *d) {
+    char s1[CLI_SHAPE_STRLEN], s2[CLI_SHAPE_STRLEN];
+    int rc = cli_read_npy(&d->in, c->input);
+    if (rc) return rc;
+    if (d->in.dtype != SEGLOSS_F32 && d->in.dtype != SEGLOSS_F64) {
+        cli_error("%s: input dtype %s not supported (predictions must be float32 or float64)",
+                  c->input, segloss_dtype_name(d->in.dtype));
+        return CLI_INPUT;
+    }
+    d->shape = d->in.shape;
+    d->numel = d->in.numel;
+    if (d->numel == 0) {
+        cli_error("%s: array is empty (shape %s)", c->input,
+                  cli_shape_str(s1, sizeof s1, &d->shape));
+        return CLI_INPUT;
+    }
+    if ((rc = as_f32(d, &d->in, &d->x))) return rc;
+
+    if ((rc = cli_read_npy(&d->tgt, c->target))) return rc;
+    const segloss_shape *ts = &d->tgt.shape;
+    int same = ts->ndim == d->shape.ndim;
+    for (int k = 0; same && k < ts->ndim; k++) same = ts->dim[k] == d->shape.dim[k];
+    if (!same) {
+        cli_error("shape mismatch: %s %s vs %s %s", c->input,
+                  cli_shape_str(s1, sizeof s1, &d->shape), c->target,
+                  cli_shape_str(s2, sizeof s2, ts));
+        return CLI_INPUT;
+    }
+    /* The library reads typed targets in place: make sure they are aligned. */
+    size_t esize = segloss_dtype_size(d->tgt.dtype);
+    d->target.dtype = d->tgt.dtype;
+    d->target.data = d->tgt.data;
+    if (esize > 1 && (uintptr_t)d->tgt.data % esize != 0) {
+        void *copy = keep(d, malloc((size_t)d->numel * esize));
+        if (!copy) return oom();
+        memcpy(copy, d->tgt.data, (size_t)d->numel * esize);
+        d->target.data = copy;
+    }
+
+    if (c->weight &&
+        (rc = load_weight_file(d, &d->w, &d->weight, c->weight, "weight", c->input)))
+        return rc;
+    if (c->pos_weight) {
+        rc = ends_with_npy(c->pos_weight)
+                 ? load_weight_file(d, &d->pw, &d->pos_weight, c->pos_weight, "pos-weight",
+                                    c->input)
+                 : load_pos_weight_list(d, c->pos_weight, c->input);
+        if (rc) return rc == CLI_USAGE ? usage_error() : rc;
+    }
+    return CLI_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Errors from the loss itself                                              */
+/* ---------------------------------------------------------------------- */
+/* Describes a SEGLOSS_ERR_TARGET: the first bad value says what went wrong. */
+static void target_error(const loss_cfg *c, const loss_data *d) {
+    const char *msg = "target values outside [0,1]";
+    float *t = malloc((size_t)d->numel * sizeof(float));
+    if (!t || segloss_convert_to_f32(t, d->target.data, d->target.dtype, d->numel) !=
+                  SEGLOSS_OK) {
+        cli_error("%s: %s", c->target, msg);
+        free(t);
+        return;
+    }
+    float bad = 0.0f, max = 0.0f;
+    int found = 0;
+    for (int64_t i = 0; i < d->numel; i++) {
+        float v = t[i];
+        int ok = d->target.dtype == SEGLOSS_F32 || d->target.dtype == SEGLOSS_F64
+                     ? (v >= 0.0f && v <= 1.0f)
+                     : (v == 0.0f || v == 1.0f);
+        if (!ok && !found) {
+            bad = v;
+            found = 1;
+        }
+        if (v > max) max = v;
+    }
+    free(t);
+    if (found && isnan(bad)) cli_error("%s: target contains NaN", c->target);
+    else if (max == 255.0f)
+        cli_error("%s: %s (masks saved as 0/255? divide by 255)", c->target, msg);
+    else if (found && bad > 0.0f && bad < 1.0f)
+        cli_error("%s: %s dtype target values must be 0 or 1, found %g", c->target,
+                  segloss_dtype_name(d->target.dtype), (double)bad);
+    else if (found) cli_error("%s: %s (found %g)", c->target, msg, (double)bad);
+    else cli_error("%s: %s", c->target, msg);
+}
+
+static int loss_error(const loss_cfg *c, const loss_data *d, segloss_status st) {
+    char s[CLI_SHAPE_STRLEN];
+    switch (st) {
+    case SEGLOSS_ERR_DOMAIN: {
+        int has_nan = 0;
+        for (int64_t i = 0; i < d->numel && !has_nan; i++) has_nan = isnan(d->x[i]);
+        if (has_nan) cli_error("%s: NaN values (probabilities must lie in [0,1])", c->input);
+        else cli_error("%s: values outside [0,1]%s", c->input, c->kind->domain_hint);
+        break;
+    }
+    case SEGLOSS_ERR_TARGET: target_error(c, d); break;
+    case SEGLOSS_ERR_SHAPE:
+        cli_error("%s: shape %s not supported by %s%s", c->input,
+                  cli_shape_str(s, sizeof s, &d->shape), c->kind->name,
+                  c->kind->out_shape == region_shape
+                      ? " (needs 1 to 5 dimensions: (N, C, spatial...) or one image)"
+                      : "");
+        break;
+    case SEGLOSS_ERR_NONFINITE: cli_error("%s: %s", c->input, segloss_strerror(st)); break;
+    case SEGLOSS_ERR_EMPTY:
+    case SEGLOSS_ERR_OVERFLOW:
+    case SEGLOSS_ERR_DTYPE: cli_error("%s: %s", c->input, segloss_strerror(st)); break;
+    case SEGLOSS_ERR_ARG: cli_error("loss %s: %s", c->kind->name, segloss_strerror(st)); break;
+    case SEGLOSS_ERR_NOMEM: cli_error("out of memory"); break;
+    default: cli_error("loss %s: internal error: %s", c->kind->name, segloss_strerror(st)); break;
+    }
+    return cli_status_exit(st);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The command                                                              */
+/* ---------------------------------------------------------------------- */
+static const char *reduction_name(segloss_reduction r) {
+    return r == SEGLOSS_REDUCTION_SUM ? "sum" : r == SEGLOSS_REDUCTION_NONE ? "none" : "mean";
+}
+
+/* Forward, backward, outputs. Buffers are freed by the caller. */
+static int run(const loss_cfg *c, loss_data *d, float **elems, float **grad, float **ones,
+               double *loss) {
+    segloss_shape oshape;
+    int64_t onum;
+    segloss_status st = c->kind->out_shape(c, d, &oshape);
+    if (st == SEGLOSS_OK) st = segloss_shape_numel(&oshape, &onum);
+    if (st != SEGLOSS_OK) return loss_error(c, d, st);
+
+    int none = c->reduction == SEGLOSS_REDUCTION_NONE;
+    if (none && !(*elems = malloc((size_t)onum * sizeof(float) + 1))) return oom();
+    st = c->kind->forward(c, d, loss, *elems);
+    if (st != SEGLOSS_OK) return loss_error(c, d, st);
+
+    if (c->grad_path) {
+        if (!(*grad = malloc((size_t)d->numel * sizeof(float)))) return oom();
+        if (none) {
+            if (!(*ones = malloc((size_t)onum * sizeof(float) + 1))) return oom();
+            for (int64_t k = 0; k < onum; k++) (*ones)[k] = 1.0f;
+        }
+        st = c->kind->backward(c, d, *grad, *ones);
+        if (st != SEGLOSS_OK) return loss_error(c, d, st);
+    }
+
+    /* Everything is computed: now the outputs, all or nothing. */
+    cli_outputs outs = {0};
+    int rc = CLI_OK;
+    if (c->grad_path)
+        rc = cli_stage_npy(&outs, c->grad_path, *grad, SEGLOSS_F32, &d->shape);
+    if (!rc && c->out_path) rc = cli_stage_npy(&outs, c->out_path, *elems, SEGLOSS_F32, &oshape);
+    if (!rc) rc = cli_commit(&outs);
+    cli_discard(&outs);
+    return rc;
+}
+
+int cmd_loss(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            loss_usage(stdout);
+            return CLI_OK;
+        }
+    }
+    loss_cfg c;
+    int rc = parse_args(&c, argc, argv);
+    if (rc) return rc;
+
+    loss_data d;
+    memset(&d, 0, sizeof d);
+    float *elems = NULL, *grad = NULL, *ones = NULL;
+    double loss = 0.0;
+    rc = load_data(&c, &d);
+    if (!rc) rc = run(&c, &d, &elems, &grad, &ones, &loss);
+    if (!rc) {
+        if (c.json) {
+            printf("{\"kind\":\"%s\",\"loss\":", c.kind->name);
+            cli_json_number(loss);
+            printf(",\"reduction\":\"%s\",\"numel\":%lld}\n", reduction_name(c.reduction),
+                   (long long)d.numel);
+        } else {
+            cli_text_number(loss);
+            putchar('\n');
+        }
+        if (fflush(stdout) != 0) {
+            cli_error("cannot write to standard output");
+            rc = CLI_INTERNAL;
+        }
+    }
+    free(elems);
+    free(grad);
+    free(ones);
+    free_data(&d);
+    return rc;
+}

@@ -1,0 +1,156 @@
+/* Helpers shared by the segloss subcommands (see util.h). */
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("segloss: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_status_exit(segloss_status st) {
+    switch (st) {
+    case SEGLOSS_OK: return CLI_OK;
+    case SEGLOSS_ERR_ARG: return CLI_USAGE;
+    case SEGLOSS_ERR_NOMEM:
+    case SEGLOSS_ERR_NULL:
+    case SEGLOSS_ERR_INTERNAL: return CLI_INTERNAL;
+    default: return CLI_INPUT;
+    }
+}
+
+int cli_match(const char *arg, const char *name, const char **inline_val) {
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) != 0) return 0;
+    if (arg[n] == '\0') {
+        *inline_val = NULL;
+        return 1;
+    }
+    if (arg[n] == '=') {
+        *inline_val = arg + n + 1;
+        return 1;
+    }
+    return 0;
+}
+
+const char *cli_optarg(int argc, char **argv, int *i, const char *name,
+                       const char *inline_val) {
+    if (inline_val) return inline_val;
+    if (*i + 1 >= argc) {
+        cli_error("option %s needs a value", name);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int cli_parse_double(const char *s, const char *opt, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    /* strtod skips leading blanks; we do not accept them either. */
+    if (*s == '\0' || *s == ' ' || *s == '\t' || *end != '\0' || !isfinite(v) ||
+        (errno == ERANGE && fabs(v) > 1.0)) {
+        cli_error("invalid number for %s: '%s'", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+char *cli_shape_str(char *buf, size_t len, const segloss_shape *shape) {
+    size_t pos = 0;
+    buf[0] = '\0';
+    pos += (size_t)snprintf(buf, len, "(");
+    for (int d = 0; d < shape->ndim && pos < len; d++)
+        pos += (size_t)snprintf(buf + pos, len - pos, "%s%lld", d ? ", " : "",
+                                (long long)shape->dim[d]);
+    if (pos < len) snprintf(buf + pos, len - pos, shape->ndim == 1 ? ",)" : ")");
+    return buf;
+}
+
+int cli_read_npy(segloss_npy *out, const char *path) {
+    char err[256] = "";
+    memset(out, 0, sizeof *out);
+    segloss_status st = segloss_npy_read(out, path, 0, err, sizeof err);
+    if (st == SEGLOSS_OK) return CLI_OK;
+    cli_error("%s: %s", path, err[0] ? err : segloss_strerror(st));
+    return st == SEGLOSS_ERR_NOMEM ? CLI_INTERNAL : CLI_INPUT;
+}
+
+void cli_json_number(double v) {
+    if (isfinite(v)) printf("%.9g", v);
+    else fputs("null", stdout);
+}
+
+void cli_text_number(double v) {
+    if (isnan(v)) fputs("nan", stdout);
+    else if (isinf(v)) fputs(v > 0 ? "inf" : "-inf", stdout);
+    else printf("%.9g", v);
+}
+
+int cli_stage_npy(cli_outputs *o, const char *path, const void *data, segloss_dtype dtype,
+                  const segloss_shape *shape) {
+    if (o->n >= CLI_MAX_OUTPUTS) {
+        cli_error("internal error: too many outputs");
+        return CLI_INTERNAL;
+    }
+    size_t len = strlen(path);
+    char *tmp = malloc(len + 8);
+    if (!tmp) {
+        cli_error("out of memory");
+        return CLI_INTERNAL;
+    }
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".XXXXXX", 8);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        cli_error("%s: cannot create: %s", path, strerror(errno));
+        free(tmp);
+        return CLI_INPUT;
+    }
+    close(fd);
+    o->tmp[o->n] = tmp;
+    o->path[o->n] = path;
+    o->n++;
+    char err[256] = "";
+    segloss_status st = segloss_npy_write(tmp, data, dtype, shape, err, sizeof err);
+    if (st != SEGLOSS_OK) {
+        cli_error("%s: cannot write: %s", path, err[0] ? err : segloss_strerror(st));
+        return st == SEGLOSS_ERR_NOMEM ? CLI_INTERNAL : CLI_INPUT;
+    }
+    return CLI_OK;
+}
+
+int cli_commit(cli_outputs *o) {
+    for (int k = 0; k < o->n; k++) {
+        if (!o->tmp[k]) continue;
+        if (rename(o->tmp[k], o->path[k]) != 0) {
+            cli_error("%s: cannot rename into place: %s", o->path[k], strerror(errno));
+            return CLI_INPUT;
+        }
+        free(o->tmp[k]);
+        o->tmp[k] = NULL;
+    }
+    return CLI_OK;
+}
+
+void cli_discard(cli_outputs *o) {
+    for (int k = 0; k < o->n; k++) {
+        if (o->tmp[k]) {
+            remove(o->tmp[k]);
+            free(o->tmp[k]);
+            o->tmp[k] = NULL;
+        }
+    }
+    o->n = 0;
+}

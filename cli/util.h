@@ -1,0 +1,98 @@
+/* Small helpers shared by the segloss subcommands: exit codes, error
+ * messages, option matching, number parsing, shape formatting, .npy I/O
+ * with file-named errors. Nothing here is part of the library. */
+#ifndef SEGLOSS_CLI_UTIL_H
+#define SEGLOSS_CLI_UTIL_H
+
+#include <segloss.h>
+
+#include <stddef.h>
+
+/* Exit codes (SPEC §5). */
+enum {
+    CLI_OK = 0,
+    CLI_USAGE = 1,    /* bad command line */
+    CLI_INPUT = 2,    /* bad, unreadable (or unwritable) file */
+    CLI_INTERNAL = 3  /* out of memory, or a bug */
+};
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CLI_PRINTF(f, a)
+/* Output files written all-or-nothing. Each file is first written in full
+ * to a fresh temporary name next to its destination (mkstemp), and only
+ * when every output has been written are they renamed into place; on
+ * failure the temporaries are removed and the user's files are untouched. */
+#define CLI_MAX_OUTPUTS 4
+typedef struct cli_outputs {
+    int n;
+    char *tmp[CLI_MAX_OUTPUTS];     /* temporary names (owned) */
+    const char *path[CLI_MAX_OUTPUTS];
+} cli_outputs;
+
+/* Stages one .npy output; returns an exit code (0 on success; on failure
+ * the message names `path`). */
+int cli_stage_npy(cli_outputs *o, const char *path, const void *data, segloss_dtype dtype,
+                  const segloss_shape *shape);
+/* Renames every staged file into place; returns an exit code. */
+int cli_commit(cli_outputs *o);
+/* Removes temporaries not yet renamed and frees the names. */
+void cli_discard(cli_outputs *o);
+
+#endif
+
+/* "segloss: <message>\n" on stderr. */
+void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* Exit code for a library status: NOMEM/INTERNAL/NULL -> 3, ARG -> 1,
+ * everything else (the data is at fault) -> 2. */
+int cli_status_exit(segloss_status st);
+
+/* Matches argv option `arg` against `name` ("--smooth-nr"): either exactly,
+ * or as "name=value" (then *inline_val points after '='; NULL otherwise). */
+int cli_match(const char *arg, const char *name, const char **inline_val);
+
+/* The value of an option that takes one: the inline "=value", or the next
+ * argument (advancing *i). Prints a usage error and returns NULL if absent. */
+const char *cli_optarg(int argc, char **argv, int *i, const char *name,
+                       const char *inline_val);
+
+/* Whole-string number parsing (no trailing junk, no empty string, finite).
+ * Returns 0 on success; on failure prints "invalid number for OPT: 'S'". */
+int cli_parse_double(const char *s, const char *opt, double *out);
+
+/* NumPy-style shape text: "(2, 3)", "(4,)", "()". Returns buf. */
+char *cli_shape_str(char *buf, size_t len, const segloss_shape *shape);
+#define CLI_SHAPE_STRLEN (SEGLOSS_MAX_DIMS * 22 + 4)
+
+/* Reads a .npy file; on failure prints "segloss: PATH: <problem>" and
+ * returns the exit code (2, or 3 for out-of-memory). 0 on success. */
+int cli_read_npy(segloss_npy *out, const char *path);
+
+/* Prints a double as JSON: %.9g, or null for NaN/inf. */
+void cli_json_number(double v);
+/* Prints a double as text with %.9g; NaN/inf as nan, inf, -inf. */
+void cli_text_number(double v);
+
+/* Output files written all-or-nothing. Each file is first written in full
+ * to a fresh temporary name next to its destination (mkstemp), and only
+ * when every output has been written are they renamed into place; on
+ * failure the temporaries are removed and the user's files are untouched. */
+#define CLI_MAX_OUTPUTS 4
+typedef struct cli_outputs {
+    int n;
+    char *tmp[CLI_MAX_OUTPUTS];     /* temporary names (owned) */
+    const char *path[CLI_MAX_OUTPUTS];
+} cli_outputs;
+
+/* Stages one .npy output; returns an exit code (0 on success; on failure
+ * the message names `path`). */
+int cli_stage_npy(cli_outputs *o, const char *path, const void *data, segloss_dtype dtype,
+                  const segloss_shape *shape);
+/* Renames every staged file into place; returns an exit code. */
+int cli_commit(cli_outputs *o);
+/* Removes temporaries not yet renamed and frees the names. */
+void cli_discard(cli_outputs *o);
+
+#endif
