@@ -171,10 +171,10 @@ segloss_status segloss_label_metrics_compute(segloss_label_metrics *out, const i
 segloss_status segloss_edt_squared(double *out, const uint8_t *feat, const segloss_shape *shape,
                                    const double *spacing);
 
-/* numpy.percentile(values, p) with the default 'linear' method, by
- * selection (expected O(n)); reorders values. n >= 1, p in [0,100], values
- * without NaN (SEGLOSS_ERR_NONFINITE otherwise is not checked: NaN values
- * give an unspecified result). */
+/* numpy.percentile(values, p) with the default 'linear' method, same bits,
+ * by selection (expected O(n)); reorders values. n < 1 gives
+ * SEGLOSS_ERR_EMPTY, p outside [0,100] SEGLOSS_ERR_ARG, a NaN value
+ * SEGLOSS_ERR_NONFINITE (drop NaNs first, as nanpercentile would). */
 segloss_status segloss_percentile_inplace(double *result, double *values, int64_t n, double p);
 
 #ifdef __cplusplus

@@ -463,3 +463,72 @@ TEST(metric_surface_bad_args) {
     CHECK_EQ_INT(segloss_surface_distances(&s, &la, &la, &shape, &st, NULL), SEGLOSS_ERR_ARG);
     CHECK_EQ_INT(segloss_surface_distances(&s, &lf, &la, &shape, &st, NULL), SEGLOSS_ERR_DTYPE);
 }
+
+/* A larger volume where most label boxes lie strictly inside the image, so
+ * crop edges that are not image edges are exercised at scale. */
+TEST(metric_surface_medium_volume) {
+    rng_state = 777;
+    const int ndim = 3;
+    const int64_t dims[3] = {20, 24, 18}, n = 20 * 24 * 18;
+    const int nl = 12;
+    int32_t *ref = calloc((size_t)n, sizeof *ref), *pred = calloc((size_t)n, sizeof *pred);
+    for (int l = 1; l <= nl; l++) {
+        double c[3], r[3], dc[3], rr[3];
+        for (int d = 0; d < 3; d++) {
+            c[d] = 2 + rnd_unit() * (double)(dims[d] - 4);
+            r[d] = 1.0 + rnd_unit() * 4.0;
+            dc[d] = (rnd_unit() - 0.5) * 3.0;
+            rr[d] = r[d] * (0.7 + 0.6 * rnd_unit());
+        }
+        for (int64_t i = 0; i < n; i++) {
+            int64_t ci[3];
+            coords(i, ndim, dims, ci);
+            double s = 0, t = 0;
+            for (int d = 0; d < 3; d++) {
+                double a = ((double)ci[d] - c[d]) / r[d];
+                double b = ((double)ci[d] - c[d] - dc[d]) / rr[d];
+                s += a * a;
+                t += b * b;
+            }
+            if (s <= 1) ref[i] = l;
+            if (t <= 1) pred[i] = l;
+        }
+    }
+    segloss_shape shape = {3, {20, 24, 18}};
+    segloss_metric_opts o = {0};
+    double sp[3] = {1.5, 0.7, 1.1};
+    memcpy(o.spacing, sp, sizeof sp);
+    o.distances = 1;
+    o.threads = 3;
+    segloss_label_array pa = {pred, SEGLOSS_I32}, ra = {ref, SEGLOSS_I32};
+    segloss_label_set set;
+    CHECK_EQ_INT(segloss_label_scan(&set, &pa, &ra, &shape), SEGLOSS_OK);
+    segloss_label_metrics *m = malloc((size_t)set.count * sizeof *m);
+    CHECK_EQ_INT(segloss_label_metrics_compute(m, NULL, set.count, &set, &pa, &ra, &shape, &o),
+                 SEGLOSS_OK);
+    bf_opts bo = {95, 0, 1.0, 0, NAN};
+    uint8_t *A = malloc((size_t)n), *B = malloc((size_t)n);
+    int inside = 0;
+    for (int64_t q = 0; q < set.count; q++) {
+        int64_t lab = m[q].stats.label;
+        for (int64_t i = 0; i < n; i++) {
+            A[i] = pred[i] == lab;
+            B[i] = ref[i] == lab;
+        }
+        bf_res r;
+        bf_metrics(&r, A, B, ndim, dims, sp, &bo);
+        check_surface(&m[q].surface, &r);
+        int in = 1;
+        for (int d = 0; d < 3; d++)
+            in &= m[q].stats.box_lo[d] > 0 && m[q].stats.box_hi[d] < dims[d];
+        inside += in;
+    }
+    CHECK(set.count >= 8);
+    CHECK(inside >= 4);
+    free(A);
+    free(B);
+    free(m);
+    segloss_label_set_free(&set);
+    free(ref);
+    free(pred);
+}

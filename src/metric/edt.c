@@ -54,34 +54,52 @@ static void fh_line(double *out, const double *f, int64_t n, double s, int64_t *
     }
 }
 
-/* Transform along axis `axis` (0 or 1) of the box, in place. */
+/* Transform along axis `axis` (0 or 1) of the box, in place. Lines are
+ * handled SEGLOSS__EDT_BLOCK at a time, adjacent along the contiguous axis,
+ * so the strided gather reads whole cache lines instead of one double each. */
 static void pass_axis(double *d, const uint8_t *flags, uint8_t query, const int64_t m[3],
                       int axis, double s, double *work, int64_t *iwork) {
+    enum { B = SEGLOSS__EDT_BLOCK };
     const int64_t len = m[axis];
     const int64_t stride = axis == 0 ? m[1] * m[2] : m[2];
     /* lines are indexed by (outer, inner): outer steps over the axes before
-     * `axis`, inner over those after it */
+     * `axis`, inner over those after it (contiguous in memory) */
     const int64_t n_outer = axis == 0 ? 1 : m[0];
     const int64_t n_inner = axis == 0 ? m[1] * m[2] : m[2];
     const int64_t outer_stride = axis == 0 ? 0 : m[1] * m[2];
-    double *f = work, *g = work + len, *z = work + 2 * len;
+    double *f = work, *g = work + B * len, *z = work + 2 * B * len;
     for (int64_t o = 0; o < n_outer; o++) {
-        for (int64_t in = 0; in < n_inner; in++) {
-            double *base = d + o * outer_stride + in;
+        for (int64_t in0 = 0; in0 < n_inner; in0 += B) {
+            const int64_t nb = n_inner - in0 < B ? n_inner - in0 : B;
+            double *base = d + o * outer_stride + in0;
+            int live[B];
+            for (int64_t b = 0; b < nb; b++) live[b] = !query;
             if (query) {
-                const uint8_t *fb = flags + o * outer_stride + in;
-                int any = 0;
-                for (int64_t p = 0; p < len && !any; p++) any = (fb[p * stride] & query) != 0;
-                if (!any) continue;
+                const uint8_t *fb = flags + o * outer_stride + in0;
+                for (int64_t p = 0; p < len; p++)
+                    for (int64_t b = 0; b < nb; b++) live[b] |= (fb[p * stride + b] & query) != 0;
             }
-            int finite = 0;
+            int fin[B] = {0};
             for (int64_t p = 0; p < len; p++) {
-                f[p] = base[p * stride];
-                finite |= f[p] != INFINITY;
+                const double *src = base + p * stride;
+                for (int64_t b = 0; b < nb; b++) {
+                    f[b * len + p] = src[b];
+                    fin[b] |= src[b] != INFINITY;
+                }
             }
-            if (!finite) continue; /* all +inf stays +inf */
-            fh_line(g, f, len, s, iwork, z);
-            for (int64_t p = 0; p < len; p++) base[p * stride] = g[p];
+            int any = 0;
+            for (int64_t b = 0; b < nb; b++) {
+                /* all +inf stays +inf; lines without queries are not needed */
+                live[b] = live[b] && fin[b];
+                if (live[b]) fh_line(g + b * len, f + b * len, len, s, iwork, z);
+                any |= live[b];
+            }
+            if (!any) continue;
+            for (int64_t p = 0; p < len; p++) {
+                double *dst = base + p * stride;
+                for (int64_t b = 0; b < nb; b++)
+                    if (live[b]) dst[b] = g[b * len + p];
+            }
         }
     }
 }
@@ -133,7 +151,7 @@ segloss_status segloss_edt_squared(double *out, const uint8_t *feat, const seglo
     int64_t mx = g.n[0];
     if (g.n[1] > mx) mx = g.n[1];
     if (g.n[2] > mx) mx = g.n[2];
-    double *work = malloc((size_t)(3 * mx + 2) * sizeof *work);
+    double *work = malloc(segloss__edt_work_doubles(mx) * sizeof *work);
     int64_t *iwork = malloc((size_t)mx * sizeof *iwork);
     if (!work || !iwork) {
         free(work);

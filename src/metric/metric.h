@@ -39,8 +39,12 @@ void segloss__mask_row(uint8_t *dst, const void *src, segloss_dtype dtype, int64
  * are the voxels with (flags[i] & feat) != 0; d receives the squared
  * distance to the nearest feature (+inf if none). When query != 0, values
  * are guaranteed only at voxels with (flags[i] & query) != 0 (lines of the
- * last pass without such a voxel are skipped). work: 3*max(m)+2 doubles,
- * iwork: max(m) int64. */
+ * last pass without such a voxel are skipped). work:
+ * segloss__edt_work_doubles(max(m)) doubles, iwork: max(m) int64. */
+#define SEGLOSS__EDT_BLOCK 16
+static inline size_t segloss__edt_work_doubles(int64_t mx) {
+    return (size_t)(2 * SEGLOSS__EDT_BLOCK + 1) * (size_t)mx + 2;
+}
 void segloss__edt_box(double *d, const uint8_t *flags, uint8_t feat, uint8_t query,
                       const int64_t m[3], const double sp[3], double *work, int64_t *iwork);
 

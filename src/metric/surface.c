@@ -112,20 +112,23 @@ static void mark_surfaces(uint8_t *fl, const int64_t m[3], int ndim, int64_t cnt
 }
 
 /* Directed distances: dst[c++] = sqrt(d[i]) for voxels with `bit`, box
- * order; returns their sum, max, and count within tau. */
+ * order; returns their sum (Neumaier-compensated: error independent of the
+ * count, fixed order), max, and count within tau. */
 static void collect(double *dst, const double *d, const uint8_t *fl, int64_t nb, uint8_t bit,
                     double tau, double *sum, double *max, int64_t *within) {
-    double s = 0.0, mx = 0.0;
+    double s = 0.0, comp = 0.0, mx = 0.0;
     int64_t c = 0, w = 0;
     for (int64_t i = 0; i < nb; i++) {
         if (!(fl[i] & bit)) continue;
         double v = sqrt(d[i]);
         dst[c++] = v;
-        s += v;
+        double t = s + v;
+        comp += fabs(s) >= v ? (s - t) + v : (v - t) + s;
+        s = t;
         if (v > mx) mx = v;
         w += v <= tau;
     }
-    *sum = s;
+    *sum = s + comp;
     *max = mx;
     *within = w;
 }
@@ -170,7 +173,7 @@ segloss_status segloss__surface_box(segloss_surface_metrics *out, const segloss_
     const int64_t nSA = cnt[2], nSB = cnt[3];
     double *d = malloc((size_t)nb * sizeof *d);
     double *dist = malloc((size_t)(nSA + nSB) * sizeof *dist);
-    double *work = malloc((size_t)(3 * mx + 2) * sizeof *work);
+    double *work = malloc(segloss__edt_work_doubles(mx) * sizeof *work);
     int64_t *iwork = malloc((size_t)mx * sizeof *iwork);
     if (!d || !dist || !work || !iwork) {
         free(fl);
