@@ -25,6 +25,9 @@ endif
 CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g -fPIC $(WARN) \
               -Iinclude -Isrc $(CFLAGS)
 LDLIBS_ALL := -lm $(LDLIBS)
+# Image readers (src/io/png.c, src/io/nifti.c): libpng, and zlib for .nii.gz.
+CFLAGS_ALL += $(shell pkg-config --cflags libpng)
+LDLIBS_ALL += $(shell pkg-config --libs libpng) -lz
 ifeq ($(OPENMP),1)
 CFLAGS_ALL += -fopenmp -DSEGLOSS_OPENMP=1
 LDLIBS_ALL += -fopenmp
@@ -42,7 +45,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 DEPS     := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
-.PHONY: all test check clean install uninstall
+.PHONY: all test check clean install uninstall install-check
 all: $(BUILD)/libsegloss.a $(BUILD)/libsegloss.so $(BUILD)/segloss
 
 $(BUILD)/obj/%.o: %.c
@@ -74,7 +77,21 @@ test: all $(BUILD)/test_runner $(BUILD)/readme_example
 
 check:
 	$(MAKE) WERROR=1 test
+	$(MAKE) WERROR=1 install-check
 	$(MAKE) WERROR=1 SAN=1 BUILD=build-san test
+
+# Installs into a staging prefix and builds the README example against it
+# through pkg-config, shared and static.
+install-check: $(BUILD)/readme_example
+	rm -rf $(BUILD)/stage
+	$(MAKE) install PREFIX=$(CURDIR)/$(BUILD)/stage
+	PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/stage/lib/pkgconfig sh -c '\
+	  $(CC) $(BUILD)/readme_example.c $$(pkg-config --cflags --libs segloss) -o $(BUILD)/stage/ex-shared && \
+	  $(CC) $(BUILD)/readme_example.c $$(pkg-config --cflags segloss) $(BUILD)/stage/lib/libsegloss.a $$(pkg-config --libs-only-other --libs-only-l --static segloss | sed "s/-lsegloss//") -o $(BUILD)/stage/ex-static'
+	LD_LIBRARY_PATH=$(BUILD)/stage/lib $(BUILD)/stage/ex-shared | grep -qx 'loss 0.6622 grad -0.0860 0.1465 0.1543 -0.0799'
+	$(BUILD)/stage/ex-static | grep -qx 'loss 0.6622 grad -0.0860 0.1465 0.1543 -0.0799'
+	test -x $(BUILD)/stage/bin/segloss && test -f $(BUILD)/stage/include/segloss.h
+	@echo "install check: pkg-config build (shared and static) OK"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
