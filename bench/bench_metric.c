@@ -16,7 +16,6 @@
  * OUTDIR/segloss.txt (label dice hd95 assd hd, %.17g) for bench/metric_ref.py.
  */
 #include <segloss.h>
-#include <segloss_metric_draft.h>
 
 #include <math.h>
 #include <stdio.h>

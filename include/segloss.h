@@ -190,6 +190,17 @@ typedef struct segloss_bce_opts {
                                       axis). For one weight per channel (axis 1)
                                       of an (N,C,...) input use shape (C,1,...,1)
                                       of rank ndim-1. */
+    int has_ignore_index;          /* nonzero: target elements equal to
+                                      ignore_index (e.g. 255 in a uint8 PNG
+                                      mask) are ignored: loss 0 (also in the
+                                      NONE array), not counted by MEAN,
+                                      gradient 0, and exempt from the [0,1]
+                                      target check. MEAN divides by the number
+                                      of non-ignored elements (NaN when all
+                                      are ignored; the gradient is then 0).
+                                      smp's SoftBCEWithLogitsLoss divides by
+                                      all elements instead. */
+    double ignore_index;           /* compared with the raw target value */
 } segloss_bce_opts;
 
 /* BCE on probabilities (torch.nn.BCELoss):
@@ -216,6 +227,103 @@ segloss_status segloss_bce_logits_forward(double *loss, float *elems, const floa
 segloss_status segloss_bce_logits_backward(float *grad, const float *x,
                                            const segloss_target *target, const segloss_shape *shape,
                                            const segloss_bce_opts *opts, const float *grad_out);
+
+/* ------------------------------------------------------------------------ */
+/* Focal loss, softmax cross-entropy, Lovasz hinge (docs/losses-element.md)  */
+/* ------------------------------------------------------------------------ */
+/* Sigmoid focal loss (torchvision.ops.sigmoid_focal_loss), element-wise on
+ * logits of any shape, with p = sigmoid(x):
+ *   ce  = BCE-with-logits(x, y)
+ *   q   = 1 - p_t = p*(1-y) + (1-p)*y        (no cancellation: 1-p from exp(-|x|))
+ *   l   = w * a_t * ce * q^gamma,   a_t = alpha*y + (1-alpha)*(1-y)  (1 if alpha < 0)
+ * gamma = 0 with alpha < 0 is BCE-with-logits. Backward:
+ *   dl/dx = w * a_t * [ (p-y) q^gamma + gamma q^gamma (p(1-p)/q) (1-2y) ce ]
+ * p(1-p)/q lies in [0,1], so the gradient is finite for every gamma >= 0 and
+ * finite x, also for gamma < 1 where d(q^gamma)/dq is infinite at q = 0:
+ * q > 0 for |x| < ~745, and where q underflows to 0 the second term takes
+ * its limit 0. (PyTorch, forming 1-p_t by subtraction, gets NaN there.) */
+typedef struct segloss_focal_opts {
+    segloss_reduction reduction;   /* default MEAN (torchvision's default is none) */
+    segloss_farray weight;         /* optional extension (not in torchvision):
+                                      multiplies each element's loss; broadcast */
+    int custom_params;             /* 0: alpha = 0.25, gamma = 2 (torchvision's
+                                      defaults); nonzero: the two fields below */
+    double alpha;                  /* < 0 switches the alpha factor off */
+    double gamma;                  /* >= 0 (ARG otherwise) */
+    int has_ignore_index;          /* as in segloss_bce_opts */
+    double ignore_index;
+} segloss_focal_opts;
+
+segloss_status segloss_focal_forward(double *loss, float *elems, const float *x,
+                                     const segloss_target *target, const segloss_shape *shape,
+                                     const segloss_focal_opts *opts);
+segloss_status segloss_focal_backward(float *grad, const float *x,
+                                      const segloss_target *target, const segloss_shape *shape,
+                                      const segloss_focal_opts *opts, const float *grad_out);
+
+/* Softmax cross-entropy over axis 1 (torch.nn.CrossEntropyLoss with class
+ * index targets). `shape` is the input's: (N, C, d1, ...) or (N, C), or (C)
+ * for one unbatched sample. The target holds class indices of shape
+ * (N, d1, ...) (() for (C)), integer dtype (int8..int64, uint8..uint64;
+ * float and bool targets are DTYPE). With logp = log_softmax(x) over C,
+ * eps = label_smoothing and w_c the class weights (1 when absent), per
+ * target element i of class y:
+ *   l_i = (1-eps) * w_y * (-logp_y) + (eps/C) * sum_c w_c * (-logp_c)
+ * and l_i = 0 where y == ignore_index. MEAN divides the sum by
+ * W = sum_i w_{y_i} over non-ignored elements (PyTorch's weighted mean; the
+ * count when unweighted); W = 0 (every element ignored) gives NaN, as
+ * PyTorch, with gradient 0. A class outside [0, C) that is not ignore_index
+ * is SEGLOSS_ERR_TARGET. Backward:
+ *   dl_i/dx_c = (1-eps) w_y (softmax_c - [c==y]) + (eps/C)(softmax_c sum_k w_k - w_c).
+ * NONE: elems (and grad_out) have the target's shape. */
+typedef struct segloss_ce_opts {
+    segloss_reduction reduction;   /* default MEAN */
+    segloss_farray class_weight;   /* optional; shape (C,) */
+    int custom_ignore_index;       /* 0: ignore_index = -100 (PyTorch default) */
+    int64_t ignore_index;
+    double label_smoothing;        /* in [0, 1]; default 0 */
+} segloss_ce_opts;
+
+segloss_status segloss_ce_forward(double *loss, float *elems, const float *x,
+                                  const segloss_target *target, const segloss_shape *shape,
+                                  const segloss_ce_opts *opts);
+segloss_status segloss_ce_backward(float *grad, const float *x, const segloss_target *target,
+                                   const segloss_shape *shape, const segloss_ce_opts *opts,
+                                   const float *grad_out);
+
+/* Binary Lovasz hinge on logits (smp LovaszLoss, mode "binary"/"multilabel").
+ * Arrays are (N, ...) images along axis 0 when ndim >= 3, one image when
+ * ndim <= 2. An item is the whole array, or one image with per_image. Per
+ * item, over its non-ignored elements: s = 2y-1, e = 1 - x*s, e sorted in
+ * decreasing order (ties: lower flat index first, a stable sort), and
+ *   loss = sum_k relu(e_(k)) * (J_k - J_(k-1)),
+ *   J_k = 1 - (G - Y_k) / (G + k - Y_k),  J_0 = 0,
+ *   G = sum y, Y_k = y_(1) + ... + y_(k) (labels in sorted order)
+ * (the Lovasz extension of the Jaccard loss). The value does not depend on
+ * the tie rule; the gradient dl/dx_i = -s_i [e_i > 0] (J_k - J_(k-1)) does,
+ * and is deterministic by that rule. An item whose elements are all ignored
+ * has loss 0 and still counts in MEAN (as smp). Reduction over items: MEAN
+ * (smp's per_image mean), SUM, NONE (elems: one value per item). Logits
+ * must be finite (NONFINITE otherwise); targets in [0,1]. */
+typedef struct segloss_lovasz_opts {
+    segloss_reduction reduction;   /* default MEAN over items */
+    int per_image;                 /* smp per_image (default 0, as smp) */
+    int has_ignore_index;          /* as in segloss_bce_opts (smp ignore_index) */
+    double ignore_index;
+} segloss_lovasz_opts;
+
+/* Number of items: N with per_image and ndim >= 3, else 1. */
+segloss_status segloss_lovasz_num_items(int64_t *items, const segloss_shape *shape,
+                                        const segloss_lovasz_opts *opts);
+segloss_status segloss_lovasz_hinge_forward(double *loss, float *elems, const float *x,
+                                            const segloss_target *target,
+                                            const segloss_shape *shape,
+                                            const segloss_lovasz_opts *opts);
+segloss_status segloss_lovasz_hinge_backward(float *grad, const float *x,
+                                             const segloss_target *target,
+                                             const segloss_shape *shape,
+                                             const segloss_lovasz_opts *opts,
+                                             const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
 /* Soft Dice loss (MONAI DiceLoss)                                           */
@@ -298,6 +406,182 @@ segloss_status segloss_npy_read_mem(segloss_npy *out, const void *buf, size_t le
 segloss_status segloss_npy_write(const char *path, const void *data, segloss_dtype dtype,
                                  const segloss_shape *shape, char *err, size_t errlen);
 void segloss_npy_free(segloss_npy *a);
+
+/* ------------------------------------------------------------------------ */
+/* Label-map metrics: per-label counts, overlap scores, surface distances    */
+/* ------------------------------------------------------------------------ */
+/* Volumes are label maps of spatial rank 1, 2 or 3 (C order, axis 0 first);
+ * label 0 is background, every other value (negative ones included) is a
+ * label. For one label L, A = {pred == L} (prediction) and B = {ref == L}
+ * (reference). Definitions (SPEC §4):
+ *  - surface S(X): voxels of X with a face-neighbour (2 in 1-D, 4 in 2-D, 6
+ *    in 3-D) outside X; voxels on the image border are surface (X XOR
+ *    erosion(X) with a zero border, as MedPy).
+ *  - d(a, S): Euclidean distance between voxel centres, in physical units
+ *    (spacing per axis), from an exact Euclidean distance transform.
+ *  - hd   = max(max_a d(a,S(B)), max_b d(b,S(A)))  over a in S(A), b in S(B)
+ *  - hd95 = P-th percentile Hausdorff (P = 95 by default), numpy.percentile
+ *    'linear' interpolation: default max of the two directed percentiles
+ *    (Metrics Reloaded / MONAI); POOLED: percentile of the pooled distances
+ *    (MedPy's hd95).
+ *  - assd = (sum_a d(a,S(B)) + sum_b d(b,S(A))) / (|S(A)| + |S(B)|) (pooled
+ *    mean; MedPy's assd is the mean of the two directed means, reported as
+ *    (mean_pred_to_ref + mean_ref_to_pred)/2 from the fields below).
+ *  - nsd  = (#{a: d(a,S(B)) <= tau} + #{b: d(b,S(A)) <= tau}) / (|S(A)|+|S(B)|).
+ * Empty masks: hd, hd95, assd and the directed means are NaN when A or B is
+ * empty; with SEGLOSS_EMPTY_DISTANCE_DIAG they are the image diagonal
+ * sqrt(sum_d (dim[d]*spacing[d])^2) when exactly one is empty. nsd is 0 when
+ * exactly one is empty (the formula: no surface voxel is within tau of an
+ * empty surface) and follows empty_score when both are.
+ * n_pred = |A| = tp + fp, n_ref = |B| = tp + fn.
+ * Cost: the scan is one pass; the surface metrics of a label cost O(its
+ * union bounding box), not O(volume) (a stray voxel far from the object
+ * widens the box; results stay exact). A 3-D array with a dimension of 1 is
+ * 3-D: all its voxels lie on the image border and are surface (as in
+ * MedPy); give such a slice as 2-D for 2-D surfaces.
+ */
+
+/* Integer label array: pred and ref may have different dtypes. Accepted:
+ * BOOL, U8, I8, I16, U16, I32, U32, I64, U64 (U64 values above INT64_MAX give
+ * SEGLOSS_ERR_DOMAIN); float dtypes give SEGLOSS_ERR_DTYPE (threshold scores
+ * into a uint8 mask first). */
+typedef struct segloss_label_array {
+    const void *data;
+    segloss_dtype dtype;
+} segloss_label_array;
+
+/* Counts and extent of one label. box_lo/box_hi: half-open bounding box of
+ * the union A u B, axis 0 first; axes >= ndim have [0,1). An absent label has
+ * an empty box (box_hi = box_lo = 0) and tn = numel. */
+typedef struct segloss_label_stats {
+    int64_t label;
+    segloss_confusion conf;    /* tp, fp, fn; tn = numel - tp - fp - fn */
+    int64_t box_lo[3];
+    int64_t box_hi[3];
+} segloss_label_stats;
+
+/* All labels (nonzero) present in pred or ref, ascending. */
+typedef struct segloss_label_set {
+    segloss_label_stats *items;  /* owned; release with segloss_label_set_free */
+    int64_t count;
+    int64_t numel;               /* voxels scanned (summed by merges) */
+} segloss_label_set;
+
+/* One pass over pred and ref (shape rank 1..3, same shape for both): counts
+ * and union bounding box of every label. *out is overwritten (call
+ * segloss_label_set_free on it afterwards, also on failure). */
+segloss_status segloss_label_scan(segloss_label_set *out, const segloss_label_array *pred,
+                                  const segloss_label_array *ref, const segloss_shape *shape);
+/* acc += other: union of the labels, counts and numel added, boxes united
+ * (meaningful when both describe the same grid), tn recomputed. */
+segloss_status segloss_label_set_merge(segloss_label_set *acc, const segloss_label_set *other);
+/* Stats of `label` (label 0 allowed); a label absent from the set gives zero
+ * counts, tn = numel and an empty box. */
+void segloss_label_set_get(segloss_label_stats *out, const segloss_label_set *set,
+                           int64_t label);
+void segloss_label_set_free(segloss_label_set *set);
+
+typedef enum segloss_empty_score {
+    SEGLOSS_EMPTY_SCORE_NAN = 0,   /* default: a 0/0 score is NaN */
+    SEGLOSS_EMPTY_SCORE_ONE = 1,
+    SEGLOSS_EMPTY_SCORE_ZERO = 2
+} segloss_empty_score;
+
+typedef enum segloss_empty_distance {
+    SEGLOSS_EMPTY_DISTANCE_NAN = 0,  /* default */
+    SEGLOSS_EMPTY_DISTANCE_DIAG = 1  /* exactly one mask empty: image diagonal */
+} segloss_empty_distance;
+
+typedef enum segloss_hd95_variant {
+    SEGLOSS_HD95_MAX = 0,     /* default: max of the two directed percentiles */
+    SEGLOSS_HD95_POOLED = 1   /* percentile of the pooled distances (MedPy) */
+} segloss_hd95_variant;
+
+typedef struct segloss_metric_opts {
+    double spacing[3];          /* per axis, axis 0 first; 0 means 1.0; must be
+                                   finite and >= 0 */
+    int custom_percentile;      /* 0: P = 95; nonzero: `percentile` in [0,100] */
+    double percentile;
+    int custom_tolerance;       /* 0: tau = 1; nonzero: `tolerance` >= 0 */
+    double tolerance;
+    segloss_hd95_variant hd95_variant;
+    segloss_empty_score empty_score;
+    segloss_empty_distance empty_distance;
+    int distances;              /* segloss_label_metrics only: nonzero also
+                                   computes the surface metrics (default:
+                                   overlap only, surface fields NaN) */
+    int threads;                /* segloss_label_metrics only: 0 = the
+                                   library setting (segloss_set_num_threads),
+                                   n > 0 = n; results never depend on it */
+} segloss_metric_opts;
+
+/* Overlap scores from counts (SPEC §4). A 0 denominator gives empty_score:
+ *   dice = 2TP/(2TP+FP+FN)  iou = TP/(TP+FP+FN)  precision = TP/(TP+FP)
+ *   recall = TP/(TP+FN)  specificity = TN/(TN+FP)
+ *   accuracy = (TP+TN)/(TP+FP+FN+TN)  vs = 1 - |FP-FN|/(2TP+FP+FN) */
+typedef struct segloss_overlap_scores {
+    double dice, iou, precision, recall, specificity, accuracy, vs;
+} segloss_overlap_scores;
+
+/* Negative counts give SEGLOSS_ERR_ARG. opts may be NULL. */
+segloss_status segloss_overlap_from_counts(segloss_overlap_scores *out,
+                                           const segloss_confusion *c,
+                                           const segloss_metric_opts *opts);
+
+typedef struct segloss_surface_metrics {
+    double hd, hd95, assd, nsd;
+    double max_pred_to_ref;      /* max_a d(a,S(B)) (directed Hausdorff) */
+    double max_ref_to_pred;
+    double mean_pred_to_ref;     /* mean_a d(a,S(B)) */
+    double mean_ref_to_pred;
+    int64_t n_surface_pred;      /* |S(A)| */
+    int64_t n_surface_ref;       /* |S(B)| */
+} segloss_surface_metrics;
+
+/* Surface metrics of one label. `stats` comes from segloss_label_scan of the
+ * same pred/ref/shape (its box bounds the work: cost scales with the box,
+ * not the volume). Thread-safe: independent labels may run in parallel. */
+segloss_status segloss_surface_distances(segloss_surface_metrics *out,
+                                         const segloss_label_array *pred,
+                                         const segloss_label_array *ref,
+                                         const segloss_shape *shape,
+                                         const segloss_label_stats *stats,
+                                         const segloss_metric_opts *opts);
+/* The same for two binary masks (nonzero byte = foreground) of n elements. */
+segloss_status segloss_surface_distances_binary(segloss_surface_metrics *out,
+                                                const uint8_t *pred, const uint8_t *ref,
+                                                const segloss_shape *shape,
+                                                const segloss_metric_opts *opts);
+
+typedef struct segloss_label_metrics {
+    segloss_label_stats stats;
+    segloss_overlap_scores overlap;
+    segloss_surface_metrics surface;   /* all NaN (counts -1) unless opts->distances */
+} segloss_label_metrics;
+
+/* Metrics of n_labels labels (labels == NULL: every label of `set`, n_labels
+ * must be set->count) into out[0..n_labels). `set` is the scan of the same
+ * pred/ref/shape. Labels run in parallel (opts->threads); results do not
+ * depend on the thread count. */
+segloss_status segloss_label_metrics_compute(segloss_label_metrics *out, const int64_t *labels,
+                                             int64_t n_labels, const segloss_label_set *set,
+                                             const segloss_label_array *pred,
+                                             const segloss_label_array *ref,
+                                             const segloss_shape *shape,
+                                             const segloss_metric_opts *opts);
+
+/* Squared Euclidean distance transform: out[i] = min over nonzero feat[j] of
+ * sum_d (spacing[d]*(i_d - j_d))^2, +inf when feat has no nonzero element.
+ * Exact (Felzenszwalb-Huttenlocher lower envelope, linear time), rank 1..3;
+ * spacing NULL means 1 on every axis. */
+segloss_status segloss_edt_squared(double *out, const uint8_t *feat, const segloss_shape *shape,
+                                   const double *spacing);
+
+/* numpy.percentile(values, p) with the default 'linear' method, same bits,
+ * by selection (expected O(n)); reorders values. n < 1 gives
+ * SEGLOSS_ERR_EMPTY, p outside [0,100] SEGLOSS_ERR_ARG, a NaN value
+ * SEGLOSS_ERR_NONFINITE (drop NaNs first, as nanpercentile would). */
+segloss_status segloss_percentile_inplace(double *result, double *values, int64_t n, double p);
 
 #ifdef __cplusplus
 }

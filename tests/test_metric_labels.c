@@ -2,7 +2,7 @@
  * EDT and percentiles — each against a direct computation written here. */
 #include "tf.h"
 
-#include <segloss_metric_draft.h>
+#include <segloss.h>
 
 #include <math.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * assd and nsd are checked against the same SciPy distances. */
 #include "tf.h"
 
-#include <segloss_metric_draft.h>
+#include <segloss.h>
 
 #include <math.h>
 #include <stdlib.h>

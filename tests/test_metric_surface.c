@@ -6,7 +6,7 @@
  * several labels, isotropic and anisotropic spacing. */
 #include "tf.h"
 
-#include <segloss_metric_draft.h>
+#include <segloss.h>
 
 #include <math.h>
 #include <stdlib.h>

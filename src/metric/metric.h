@@ -3,7 +3,6 @@
 #define SEGLOSS_METRIC_H
 
 #include "core/internal.h"
-#include <segloss_metric_draft.h>
 
 /* A rank-1..3 grid seen as 3-D: leading unit axes are added, so a rank-r
  * array of dims (d0..d{r-1}) becomes (1,..,1,d0,..,d{r-1}). Axis a of the
