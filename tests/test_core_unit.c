@@ -79,7 +79,7 @@ TEST(core_null_pointers) {
     CHECK_EQ_INT(segloss_shape_numel(&s, NULL), SEGLOSS_ERR_NULL);
 
     /* elems may be NULL, for every reduction */
-    segloss_bce_opts none = {SEGLOSS_REDUCTION_NONE, {0}, {0}};
+    segloss_bce_opts none = {.reduction = SEGLOSS_REDUCTION_NONE};
     CHECK_EQ_INT(segloss_bce_logits_forward(&loss, NULL, ux, &t, &s, &none), SEGLOSS_OK);
     CHECK_EQ_INT(segloss_bce_forward(&loss, NULL, up, &t, &s, &none), SEGLOSS_OK);
     segloss_dice_opts dnone;

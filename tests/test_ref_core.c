@@ -607,7 +607,7 @@ TEST(ref_core_spec_seed_example) {
     CHECK_EQ_INT(segloss_bce_forward(&loss, NULL, p, &t, &shape, NULL), SEGLOSS_OK);
     CHECK_CLOSE(loss, 0.6622, 5e-5, 0);
 
-    segloss_bce_opts none = {SEGLOSS_REDUCTION_NONE, {0}, {0}};
+    segloss_bce_opts none = {.reduction = SEGLOSS_REDUCTION_NONE};
     CHECK_EQ_INT(segloss_bce_forward(&loss, e, p, &t, &shape, &none), SEGLOSS_OK);
     /* The SPEC's terms were computed from the 4-digit probabilities
      * (ln(1 - 0.6172) = -0.96024 against -0.96025 from the exact sigmoid):
