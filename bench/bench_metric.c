@@ -5,7 +5,7 @@
  *      -Iinclude -Isrc bench/bench_metric.c build/libsegloss.a -lm -fopenmp \
  *      -o build/bench_metric
  * Run:
- *   build/bench_metric [OUTDIR [REPEATS]]
+ *   build/bench_metric [OUTDIR [REPEATS]]      (OUTDIR "" writes nothing)
  * The volume is 180x220x180 (axis 0 first), spacing (1.2, 0.9, 0.9): a
  * reference label map with ellipsoids of labels 1..120 drawn in random order
  * (they overlap and cut each other), and a prediction drawn from the same
@@ -85,7 +85,7 @@ static int write_npy(const char *path, const int32_t *v) {
 }
 
 int main(int argc, char **argv) {
-    const char *outdir = argc > 1 ? argv[1] : NULL;
+    const char *outdir = argc > 1 && argv[1][0] ? argv[1] : NULL; /* "" = none */
     int repeats = argc > 2 ? atoi(argv[2]) : 3;
     if (repeats < 1) repeats = 1;
     const int64_t n = (int64_t)D0 * D1 * D2;
