@@ -475,6 +475,91 @@ segloss_status segloss_edt_squared(double *out, const uint8_t *feat, const seglo
  * SEGLOSS_ERR_NONFINITE (drop NaNs first, as nanpercentile would). */
 segloss_status segloss_percentile_inplace(double *result, double *values, int64_t n, double p);
 
+/* ------------------------------------------------------------------------ */
+/* Images for `segloss eval`: PNG, NIfTI-1/2 (.nii, .nii.gz), .npy           */
+/* ------------------------------------------------------------------------ */
+/* Every reader returns the array as a segloss_npy (C order, axis 0 slowest)
+ * plus one voxel spacing per array axis, axis 0 first — the order of
+ * `segloss eval --spacing`.
+ *
+ * PNG: shape (rows, cols); axis 0 = rows. 8-bit grey -> uint8, 16-bit grey
+ *   -> uint16 (host order); 1/2/4-bit grey -> uint8 values 0..2^d-1 (not
+ *   rescaled); palette -> the palette INDEX as uint8 (label PNGs store labels
+ *   that way; the colours are ignored); grey+alpha, RGB and RGBA are accepted
+ *   only when they are grey masks in disguise (every alpha at its maximum,
+ *   R == G == B at every pixel) and become grey, otherwise
+ *   SEGLOSS_ERR_UNSUPPORTED. tRNS, gamma and colour chunks are ignored.
+ *   Spacing is always 1 (has_spacing = 0): pHYs is not used. Any CRC error
+ *   (critical or ancillary chunk), truncation or zlib error is
+ *   SEGLOSS_ERR_FORMAT. Images wider than 2^24 pixels: SEGLOSS_ERR_LIMIT.
+ * NIfTI: single-file NIfTI-1 ("n+1") and NIfTI-2 ("n+2"), either byte
+ *   order, optionally gzip-compressed; .hdr/.img pairs are
+ *   SEGLOSS_ERR_UNSUPPORTED. NIfTI's x axis varies fastest, so a volume with
+ *   dim = (nx, ny, nz) becomes an array of shape (nz, ny, nx) with spacing
+ *   (pz, py, px) taken from |pixdim[3]|, |pixdim[2]|, |pixdim[1]| (no unit
+ *   conversion: xyzt_units is ignored). Trailing size-1 NIfTI axes beyond the
+ *   second are dropped (a (nx, ny, 1) volume is a 2-D (ny, nx) image, a
+ *   4-D (nx, ny, nz, 1) one is 3-D). If a kept pixdim is 0, NaN or
+ *   infinite, all spacings are 1 and has_spacing = 0. Data types:
+ *   uint8/16/32/64, int8/16/32/64, float32, float64 (others, e.g. complex,
+ *   RGB, binary: SEGLOSS_ERR_UNSUPPORTED). When scl_slope is finite and
+ *   nonzero and (scl_slope, scl_inter) != (1, 0) the values are scaled
+ *   (v*slope + inter, inter NaN/inf read as 0) and the array is float64,
+ *   even when the scaled values are integers. vox_offset must be a whole
+ *   number of bytes, at least the header's size; bitpix is not checked.
+ *   A gzip stream is read to its end so that its CRC is verified (trailing
+ *   data after the voxels is decoded and discarded, up to 64 MiB); when the
+ *   header makes no sense and the stream is corrupt, the corruption is the
+ *   error reported.
+ * .npy: segloss_npy_read; spacing 1, has_spacing = 0.
+ *
+ * max_bytes caps the decoded size in bytes (0 = no cap beyond overflow
+ * checks): for PNG the decoded pixels of all channels, for NIfTI both the
+ * voxel data in the file and the output array. Exceeding it is
+ * SEGLOSS_ERR_LIMIT, detected from the header before any large allocation;
+ * below the cap, buffers grow with the data actually decoded, so a header
+ * that promises more than the file holds costs little memory. On error
+ * `out` holds no array (data NULL, spacing 1; segloss_image_free on it is
+ * harmless) and `err` (may be NULL) receives a sentence naming the problem,
+ * without the file name. */
+typedef enum segloss_image_format {
+    SEGLOSS_IMAGE_UNKNOWN = 0,
+    SEGLOSS_IMAGE_NPY = 1,
+    SEGLOSS_IMAGE_PNG = 2,
+    SEGLOSS_IMAGE_NIFTI = 3      /* .nii or .nii.gz */
+} segloss_image_format;
+
+typedef struct segloss_image {
+    segloss_npy array;                   /* owned; release with segloss_image_free */
+    double spacing[SEGLOSS_MAX_DIMS];    /* per array axis, axis 0 first; 1 when absent */
+    int has_spacing;                     /* nonzero: spacing came from the file */
+} segloss_image;
+
+/* Format from the file name's extension, case-insensitive: .png, .nii,
+ * .nii.gz, .npy; anything else (.hdr/.img included) is UNKNOWN. */
+segloss_image_format segloss_image_format_from_path(const char *path);
+
+/* Reads by extension (segloss_image_format_from_path). An unknown
+ * extension or a .hdr/.img pair is SEGLOSS_ERR_UNSUPPORTED. */
+segloss_status segloss_image_read(segloss_image *out, const char *path, size_t max_bytes,
+                                  char *err, size_t errlen);
+/* Decodes an image held in memory; format must not be UNKNOWN. NIfTI
+ * buffers may be gzip-compressed (detected from the gzip magic). */
+segloss_status segloss_image_read_mem(segloss_image *out, segloss_image_format format,
+                                      const void *buf, size_t len, size_t max_bytes,
+                                      char *err, size_t errlen);
+segloss_status segloss_png_read(segloss_image *out, const char *path, size_t max_bytes,
+                                char *err, size_t errlen);
+segloss_status segloss_png_read_mem(segloss_image *out, const void *buf, size_t len,
+                                    size_t max_bytes, char *err, size_t errlen);
+segloss_status segloss_nifti_read(segloss_image *out, const char *path, size_t max_bytes,
+                                  char *err, size_t errlen);
+segloss_status segloss_nifti_read_mem(segloss_image *out, const void *buf, size_t len,
+                                      size_t max_bytes, char *err, size_t errlen);
+/* Releases the array and resets the struct (data NULL, spacing 1); NULL is
+ * allowed. */
+void segloss_image_free(segloss_image *img);
+
 #ifdef __cplusplus
 }
 #endif

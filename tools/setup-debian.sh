@@ -9,4 +9,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
     gcc make libc6-dev pkg-config \
-    libpng-dev zlib1g-dev libnifti2-dev
+    libpng-dev zlib1g-dev

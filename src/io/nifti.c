@@ -1,0 +1,504 @@
+/* Strict single-file NIfTI-1 / NIfTI-2 reader (.nii, .nii.gz), on zlib only.
+ *
+ * Why not the reference nifticlib: it prints to stderr, and its header
+ * checks were not written for hostile input; this reader is small enough to
+ * check every field it uses and is the path the fuzzer exercises.
+ *
+ * Layout (offsets in bytes; both byte orders, detected from sizeof_hdr):
+ *   NIfTI-1 (348): sizeof_hdr@0 i32, dim@40 i16[8], datatype@70 i16,
+ *     pixdim@76 f32[8], vox_offset@108 f32, scl_slope@112 f32,
+ *     scl_inter@116 f32, magic@344 "n+1\0" ("ni1\0" = .hdr/.img pair).
+ *   NIfTI-2 (540): sizeof_hdr@0 i32, magic@4 "n+2\0\r\n\032\n",
+ *     datatype@12 i16, dim@16 i64[8], pixdim@104 f64[8],
+ *     vox_offset@168 i64, scl_slope@176 f64, scl_inter@184 f64.
+ * Voxels start at vox_offset, x fastest: dim (nx, ny, nz) is the C-order
+ * array (nz, ny, nx), spacing (pz, py, px). See segloss.h for the rules on
+ * dropped axes, scaling and spacing. */
+#include "core/internal.h"
+
+#include <zlib.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Trailing decompressed bytes read after the voxels to reach (and check)
+ * the gzip CRC; past this the rest is not decompressed. */
+#define NII_DRAIN_MAX ((uint64_t)64 << 20)
+/* First allocation for the voxel data; it doubles as data arrives, so a
+ * truncated file never costs much more memory than it holds. */
+#define NII_CHUNK ((size_t)1 << 20)
+
+/* A byte source: a (possibly gzip-compressed) file through gzread, a
+ * memory buffer, or a gzip-compressed memory buffer through inflate. */
+typedef struct nii_src {
+    gzFile gz;
+    const unsigned char *buf;
+    size_t len, pos;
+    int inflating;          /* memory + gzip */
+    int zdone;              /* inflate reached the end of the last member */
+    z_stream zs;
+    uint64_t offset;        /* decompressed bytes consumed */
+} nii_src;
+
+typedef struct nii_ctx {
+    nii_src src;
+    char *err;
+    size_t errlen;
+} nii_ctx;
+
+static segloss_status nii_fail(nii_ctx *c, segloss_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static segloss_status nii_fail(nii_ctx *c, segloss_status st, const char *fmt, ...) {
+    if (c->err && c->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->err, c->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+/* Reads up to n bytes into dst (NULL: discard); *got < n only at the end
+ * of the data. Corrupt compressed data is FORMAT, an OS failure IO. */
+static segloss_status nii_read(nii_ctx *c, void *dst, size_t n, size_t *got) {
+    nii_src *s = &c->src;
+    unsigned char scratch[4096];
+    unsigned char *p = (unsigned char *)dst;
+    size_t done = 0;
+    *got = 0;
+    while (done < n) {
+        size_t want = n - done;
+        unsigned char *to = p ? p + done : scratch;
+        if (!p && want > sizeof scratch) want = sizeof scratch;
+        if (want > ((size_t)1 << 30)) want = (size_t)1 << 30;
+        size_t step = 0;
+        if (s->gz) {
+            int r = gzread(s->gz, to, (unsigned)want);
+            if (r < 0) {
+                int zerr = Z_OK;
+                const char *m = gzerror(s->gz, &zerr);
+                if (zerr == Z_ERRNO) return nii_fail(c, SEGLOSS_ERR_IO, "read error: %s", strerror(errno));
+                if (zerr == Z_MEM_ERROR) return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory in zlib");
+                return nii_fail(c, SEGLOSS_ERR_FORMAT, "corrupt gzip stream: %s", m ? m : "error");
+            }
+            if (r == 0) {
+                int zerr = Z_OK;
+                const char *m = gzerror(s->gz, &zerr);
+                /* gzread reports a stream cut short as end of data with
+                 * Z_BUF_ERROR set. */
+                if (zerr == Z_BUF_ERROR)
+                    return nii_fail(c, SEGLOSS_ERR_FORMAT, "gzip stream is truncated (%s)",
+                                    m ? m : "unexpected end of file");
+                break;
+            }
+            step = (size_t)r;
+        } else if (s->inflating) {
+            if (s->zdone) break;
+            s->zs.next_out = to;
+            s->zs.avail_out = (uInt)want;
+            while (s->zs.avail_out > 0 && !s->zdone) {
+                if (s->zs.avail_in == 0 && s->pos < s->len) {
+                    size_t in = s->len - s->pos;
+                    if (in > UINT_MAX) in = UINT_MAX;
+                    s->zs.next_in = (Bytef *)(uintptr_t)(s->buf + s->pos);
+                    s->zs.avail_in = (uInt)in;
+                    s->pos += in;
+                }
+                int r = inflate(&s->zs, Z_NO_FLUSH);
+                if (r == Z_STREAM_END) {
+                    /* Another gzip member follows? (as gzread does) */
+                    size_t left = s->zs.avail_in + (s->len - s->pos);
+                    const unsigned char *nx = s->zs.avail_in ? s->zs.next_in : s->buf + s->pos;
+                    if (left >= 2 && nx[0] == 0x1f && nx[1] == 0x8b) {
+                        if (inflateReset(&s->zs) != Z_OK)
+                            return nii_fail(c, SEGLOSS_ERR_INTERNAL, "zlib inflateReset failed");
+                    } else {
+                        s->zdone = 1;
+                    }
+                } else if (r == Z_MEM_ERROR) {
+                    return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory in zlib");
+                } else if (r == Z_BUF_ERROR) {
+                    if (s->zs.avail_in == 0 && s->pos >= s->len)
+                        return nii_fail(c, SEGLOSS_ERR_FORMAT, "gzip stream is truncated");
+                } else if (r != Z_OK) {
+                    return nii_fail(c, SEGLOSS_ERR_FORMAT, "corrupt gzip stream: %s",
+                                    s->zs.msg ? s->zs.msg : "invalid data");
+                }
+            }
+            step = want - s->zs.avail_out;
+            if (step == 0) break;
+        } else {
+            size_t left = s->len - s->pos;
+            step = want < left ? want : left;
+            if (step == 0) break;
+            if (p) memcpy(to, s->buf + s->pos, step);
+            s->pos += step;
+        }
+        done += step;
+        s->offset += step;
+    }
+    *got = done;
+    return SEGLOSS_OK;
+}
+
+static int nii_is_compressed(const nii_src *s) {
+    return s->inflating || (s->gz && !gzdirect(s->gz));
+}
+
+/* ---- header fields -------------------------------------------------------- */
+static void nii_swap(unsigned char *b, size_t n) {
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned char t = b[i];
+        b[i] = b[n - 1 - i];
+        b[n - 1 - i] = t;
+    }
+}
+/* Little-endian and big-endian files are both read: `swap` says whether
+ * the file's order differs from the host's. */
+static void nii_field(void *dst, const unsigned char *h, size_t off, size_t n, int swap) {
+    unsigned char b[8];
+    memcpy(b, h + off, n);
+    if (swap) nii_swap(b, n);
+    memcpy(dst, b, n);
+}
+static int64_t nii_i16(const unsigned char *h, size_t off, int swap) {
+    int16_t v;
+    nii_field(&v, h, off, 2, swap);
+    return v;
+}
+static int32_t nii_i32(const unsigned char *h, size_t off, int swap) {
+    int32_t v;
+    nii_field(&v, h, off, 4, swap);
+    return v;
+}
+static int64_t nii_i64(const unsigned char *h, size_t off, int swap) {
+    int64_t v;
+    nii_field(&v, h, off, 8, swap);
+    return v;
+}
+static double nii_f32(const unsigned char *h, size_t off, int swap) {
+    float v;
+    nii_field(&v, h, off, 4, swap);
+    return v;
+}
+static double nii_f64(const unsigned char *h, size_t off, int swap) {
+    double v;
+    nii_field(&v, h, off, 8, swap);
+    return v;
+}
+
+static int nii_dtype(int code, segloss_dtype *dt) {
+    switch (code) {
+    case 2: *dt = SEGLOSS_U8; return 1;
+    case 4: *dt = SEGLOSS_I16; return 1;
+    case 8: *dt = SEGLOSS_I32; return 1;
+    case 16: *dt = SEGLOSS_F32; return 1;
+    case 64: *dt = SEGLOSS_F64; return 1;
+    case 256: *dt = SEGLOSS_I8; return 1;
+    case 512: *dt = SEGLOSS_U16; return 1;
+    case 768: *dt = SEGLOSS_U32; return 1;
+    case 1024: *dt = SEGLOSS_I64; return 1;
+    case 1280: *dt = SEGLOSS_U64; return 1;
+    }
+    return 0;
+}
+
+static const char *nii_dtype_name(int code) {
+    switch (code) {
+    case 0: return "unknown";
+    case 1: return "binary";
+    case 32: return "complex64";
+    case 128: return "rgb24";
+    case 1536: return "float128";
+    case 1792: return "complex128";
+    case 2048: return "complex256";
+    case 2304: return "rgba32";
+    }
+    return "not a NIfTI datatype";
+}
+
+/* value of element i of a typed array, as double */
+static double nii_value(const void *data, segloss_dtype dt, int64_t i) {
+    switch (dt) {
+    case SEGLOSS_U8: return ((const uint8_t *)data)[i];
+    case SEGLOSS_I8: return ((const int8_t *)data)[i];
+    case SEGLOSS_I16: return ((const int16_t *)data)[i];
+    case SEGLOSS_U16: return ((const uint16_t *)data)[i];
+    case SEGLOSS_I32: return ((const int32_t *)data)[i];
+    case SEGLOSS_U32: return ((const uint32_t *)data)[i];
+    case SEGLOSS_I64: return (double)((const int64_t *)data)[i];
+    case SEGLOSS_U64: return (double)((const uint64_t *)data)[i];
+    case SEGLOSS_F32: return ((const float *)data)[i];
+    case SEGLOSS_F64: return ((const double *)data)[i];
+    case SEGLOSS_BOOL: return ((const uint8_t *)data)[i] != 0;
+    }
+    return 0.0;
+}
+
+/* ---- the reader ------------------------------------------------------------ */
+static segloss_status nii_decode(nii_ctx *c, segloss_image *out, size_t max_bytes) {
+    unsigned char h[540];
+    size_t got = 0;
+    segloss_status st = nii_read(c, h, 4, &got);
+    if (st != SEGLOSS_OK) return st;
+    if (got < 4)
+        return nii_fail(c, SEGLOSS_ERR_FORMAT, "file is truncated: %zu bytes, too short for a NIfTI header", got);
+    int32_t sz_native, sz_swapped;
+    memcpy(&sz_native, h, 4);
+    sz_swapped = nii_i32(h, 0, 1);
+    int swap, v2;
+    if (sz_native == 348 || sz_native == 540) {
+        swap = 0;
+        v2 = sz_native == 540;
+    } else if (sz_swapped == 348 || sz_swapped == 540) {
+        swap = 1;
+        v2 = sz_swapped == 540;
+    } else {
+        if (h[0] == 0x1f && h[1] == 0x8b)
+            return nii_fail(c, SEGLOSS_ERR_FORMAT, "not a NIfTI file: gzip data inside a gzip stream");
+        return nii_fail(c, SEGLOSS_ERR_FORMAT,
+                        "not a NIfTI file: sizeof_hdr is %ld, expected 348 (NIfTI-1) or 540 (NIfTI-2)",
+                        (long)sz_native);
+    }
+    size_t hsize = v2 ? 540 : 348;
+    st = nii_read(c, h + 4, hsize - 4, &got);
+    if (st != SEGLOSS_OK) return st;
+    if (got < hsize - 4)
+        return nii_fail(c, SEGLOSS_ERR_FORMAT, "file is truncated: the NIfTI-%d header needs %zu bytes, found %zu",
+                        v2 ? 2 : 1, hsize, got + 4);
+
+    int64_t dim[8];
+    double pixdim[8], slope, inter, vox_offset_f = 0;
+    int64_t vox_offset;
+    int dtcode;
+    if (v2) {
+        if (memcmp(h + 4, "ni2\0\r\n\032\n", 8) == 0)
+            return nii_fail(c, SEGLOSS_ERR_UNSUPPORTED,
+                            "NIfTI-2 header of a .hdr/.img pair: not supported, convert to a single .nii file");
+        if (memcmp(h + 4, "n+2\0\r\n\032\n", 8) != 0)
+            return nii_fail(c, SEGLOSS_ERR_FORMAT, "bad NIfTI-2 magic (expected \"n+2\\0\\r\\n\\032\\n\")");
+        dtcode = (int)nii_i16(h, 12, swap);
+        for (int i = 0; i < 8; i++) dim[i] = nii_i64(h, 16 + 8 * (size_t)i, swap);
+        for (int i = 0; i < 8; i++) pixdim[i] = nii_f64(h, 104 + 8 * (size_t)i, swap);
+        vox_offset = nii_i64(h, 168, swap);
+        slope = nii_f64(h, 176, swap);
+        inter = nii_f64(h, 184, swap);
+    } else {
+        if (memcmp(h + 344, "ni1\0", 4) == 0)
+            return nii_fail(c, SEGLOSS_ERR_UNSUPPORTED,
+                            "NIfTI-1 header of a .hdr/.img pair: not supported, convert to a single .nii file");
+        if (memcmp(h + 344, "n+1\0", 4) != 0)
+            return nii_fail(c, SEGLOSS_ERR_FORMAT,
+                            "bad NIfTI-1 magic (expected \"n+1\"; an ANALYZE 7.5 header is not supported)");
+        dtcode = (int)nii_i16(h, 70, swap);
+        for (int i = 0; i < 8; i++) dim[i] = nii_i16(h, 40 + 2 * (size_t)i, swap);
+        for (int i = 0; i < 8; i++) pixdim[i] = nii_f32(h, 76 + 4 * (size_t)i, swap);
+        vox_offset_f = nii_f32(h, 108, swap);
+        if (!(vox_offset_f >= 0 && vox_offset_f <= 2147483647.0) || vox_offset_f != floor(vox_offset_f))
+            return nii_fail(c, SEGLOSS_ERR_FORMAT, "vox_offset %g is not a valid byte offset", vox_offset_f);
+        vox_offset = (int64_t)vox_offset_f;
+        slope = nii_f32(h, 112, swap);
+        inter = nii_f32(h, 116, swap);
+    }
+
+    if (dim[0] < 1 || dim[0] > 7)
+        return nii_fail(c, SEGLOSS_ERR_FORMAT, "dim[0] = %lld: the number of dimensions must be 1..7",
+                        (long long)dim[0]);
+    int nd = (int)dim[0];
+    int64_t numel = 1;
+    for (int i = 1; i <= nd; i++) {
+        if (dim[i] < 1)
+            return nii_fail(c, SEGLOSS_ERR_FORMAT, "dim[%d] = %lld: dimensions must be >= 1", i,
+                            (long long)dim[i]);
+        if (numel > INT64_MAX / dim[i])
+            return nii_fail(c, SEGLOSS_ERR_OVERFLOW, "image dimensions overflow (dim[%d] = %lld)", i,
+                            (long long)dim[i]);
+        numel *= dim[i];
+    }
+    segloss_dtype dt;
+    if (!nii_dtype(dtcode, &dt))
+        return nii_fail(c, SEGLOSS_ERR_UNSUPPORTED,
+                        "NIfTI datatype %d (%s) is not supported; expected an integer or real type",
+                        dtcode, nii_dtype_name(dtcode));
+    size_t esize = segloss_dtype_size(dt);
+    if ((uint64_t)numel > (uint64_t)(SIZE_MAX / 8) || (uint64_t)numel > (uint64_t)INT64_MAX / 8)
+        return nii_fail(c, SEGLOSS_ERR_OVERFLOW, "image of %lld voxels is too large to address",
+                        (long long)numel);
+    size_t data_bytes = (size_t)numel * esize;
+    int scale = isfinite(slope) && slope != 0.0 && !(slope == 1.0 && inter == 0.0);
+    if (!isfinite(inter)) inter = 0.0;
+    if (scale && inter == 0.0 && slope == 1.0) scale = 0;
+    size_t out_bytes = scale ? (size_t)numel * 8 : data_bytes;
+    size_t biggest = out_bytes > data_bytes ? out_bytes : data_bytes;
+    if (max_bytes && biggest > max_bytes)
+        return nii_fail(c, SEGLOSS_ERR_LIMIT, "image data is %zu bytes, above the limit of %zu bytes",
+                        biggest, max_bytes);
+    if (vox_offset < (int64_t)hsize)
+        return nii_fail(c, SEGLOSS_ERR_FORMAT, "vox_offset %lld lies inside the %zu-byte header",
+                        (long long)vox_offset, hsize);
+
+    /* Skip the extension flag and extensions up to vox_offset. */
+    uint64_t skip = (uint64_t)vox_offset - hsize;
+    st = nii_read(c, NULL, (size_t)skip, &got);
+    if (st != SEGLOSS_OK) return st;
+    if (got < skip)
+        return nii_fail(c, SEGLOSS_ERR_FORMAT, "vox_offset %lld is past the end of the file (%llu bytes)",
+                        (long long)vox_offset, (unsigned long long)c->src.offset);
+
+    /* Voxels, in a buffer that grows with what actually arrives. */
+    size_t cap = data_bytes < NII_CHUNK ? data_bytes : NII_CHUNK, have = 0;
+    unsigned char *data = malloc(cap ? cap : 1);
+    if (!data) return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory for %zu bytes of voxel data", cap);
+    for (;;) {
+        st = nii_read(c, data + have, cap - have, &got);
+        if (st != SEGLOSS_OK) {
+            free(data);
+            return st;
+        }
+        have += got;
+        if (have < cap) {
+            free(data);
+            return nii_fail(c, SEGLOSS_ERR_FORMAT,
+                            "file is truncated: the voxel data needs %zu bytes after vox_offset %lld, found %zu",
+                            data_bytes, (long long)vox_offset, have);
+        }
+        if (cap == data_bytes) break;
+        size_t ncap = cap > data_bytes / 2 ? data_bytes : cap * 2;
+        unsigned char *nd_ = realloc(data, ncap);
+        if (!nd_) {
+            free(data);
+            return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory for %zu bytes of voxel data", ncap);
+        }
+        data = nd_;
+        cap = ncap;
+    }
+
+    /* Read a gzip stream to its end: only there is its CRC checked. */
+    if (nii_is_compressed(&c->src)) {
+        uint64_t drained = 0;
+        do {
+            st = nii_read(c, NULL, 65536, &got);
+            if (st != SEGLOSS_OK) {
+                free(data);
+                return st;
+            }
+            drained += got;
+        } while (got > 0 && drained < NII_DRAIN_MAX);
+    }
+
+    if (swap && esize > 1)
+        for (size_t i = 0; i < data_bytes; i += esize) nii_swap(data + i, esize);
+
+    if (scale) {
+        double *o = malloc(out_bytes ? out_bytes : 1);
+        if (!o) {
+            free(data);
+            return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory for %zu bytes of scaled data", out_bytes);
+        }
+        for (int64_t i = 0; i < numel; i++) o[i] = nii_value(data, dt, i) * slope + inter;
+        free(data);
+        data = (unsigned char *)o;
+        dt = SEGLOSS_F64;
+    }
+
+    /* Array axes: NIfTI axes reversed, trailing size-1 axes beyond the
+     * second dropped. */
+    int keep = nd;
+    while (keep > 2 && dim[keep] == 1) keep--;
+    int spacing_ok = 1;
+    for (int j = 0; j < keep; j++) {
+        int a = keep - j; /* NIfTI axis for array axis j */
+        out->array.shape.dim[j] = dim[a];
+        double p = fabs(pixdim[a]);
+        if (!(isfinite(p) && p > 0)) spacing_ok = 0;
+        out->spacing[j] = p;
+    }
+    out->array.shape.ndim = keep;
+    for (int j = 0; j < SEGLOSS_MAX_DIMS; j++)
+        if (j >= keep || !spacing_ok) out->spacing[j] = 1.0;
+    out->has_spacing = spacing_ok;
+    out->array.data = data;
+    out->array.dtype = dt;
+    out->array.numel = numel;
+    return SEGLOSS_OK;
+}
+
+/* A header that makes no sense inside a gzip stream may be the first sign
+ * of a corrupt stream: if the rest of the stream fails its checks, that is
+ * the error to report. */
+static segloss_status nii_decode_checked(nii_ctx *c, segloss_image *out, size_t max_bytes) {
+    segloss_status st = nii_decode(c, out, max_bytes);
+    if ((st == SEGLOSS_ERR_FORMAT || st == SEGLOSS_ERR_UNSUPPORTED || st == SEGLOSS_ERR_OVERFLOW) &&
+        nii_is_compressed(&c->src)) {
+        uint64_t drained = 0;
+        size_t got;
+        do {
+            segloss_status ds = nii_read(c, NULL, 65536, &got);
+            if (ds != SEGLOSS_OK) return ds;
+            drained += got;
+        } while (got > 0 && drained < NII_DRAIN_MAX);
+    }
+    return st;
+}
+
+static void nii_clear_out(segloss_image *out) {
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < SEGLOSS_MAX_DIMS; i++) out->spacing[i] = 1.0;
+}
+
+segloss_status segloss_nifti_read_mem(segloss_image *out, const void *buf, size_t len,
+                                      size_t max_bytes, char *err, size_t errlen) {
+    if (err && errlen) err[0] = '\0';
+    if (!out) return SEGLOSS_ERR_NULL;
+    nii_clear_out(out);
+    if (!buf && len) return SEGLOSS_ERR_NULL;
+    nii_ctx c;
+    memset(&c, 0, sizeof c);
+    c.err = err;
+    c.errlen = errlen;
+    c.src.buf = (const unsigned char *)buf;
+    c.src.len = buf ? len : 0;
+    if (len >= 2 && c.src.buf[0] == 0x1f && c.src.buf[1] == 0x8b) {
+        if (inflateInit2(&c.src.zs, 15 + 16) != Z_OK)
+            return nii_fail(&c, SEGLOSS_ERR_NOMEM, "cannot initialise zlib");
+        c.src.inflating = 1;
+    }
+    segloss_status st = nii_decode_checked(&c, out, max_bytes);
+    if (c.src.inflating) inflateEnd(&c.src.zs);
+    if (st != SEGLOSS_OK) nii_clear_out(out);
+    return st;
+}
+
+segloss_status segloss_nifti_read(segloss_image *out, const char *path, size_t max_bytes,
+                                  char *err, size_t errlen) {
+    if (err && errlen) err[0] = '\0';
+    if (!out) return SEGLOSS_ERR_NULL;
+    nii_clear_out(out);
+    if (!path) return SEGLOSS_ERR_NULL;
+    nii_ctx c;
+    memset(&c, 0, sizeof c);
+    c.err = err;
+    c.errlen = errlen;
+    errno = 0;
+    /* gzread reads uncompressed files as they are: one path for .nii and
+     * .nii.gz. */
+    c.src.gz = gzopen(path, "rb");
+    if (!c.src.gz) {
+        if (errno)
+            return nii_fail(&c, SEGLOSS_ERR_IO, "cannot open: %s", strerror(errno));
+        return nii_fail(&c, SEGLOSS_ERR_NOMEM, "cannot open: out of memory");
+    }
+    gzbuffer(c.src.gz, 1u << 17);
+    segloss_status st = nii_decode_checked(&c, out, max_bytes);
+    gzclose_r(c.src.gz);
+    if (st != SEGLOSS_OK) nii_clear_out(out);
+    return st;
+}

@@ -1,0 +1,494 @@
+/* NIfTI reader: fixtures from tools/ref/gen_img_fixtures.py (written by hand
+ * with struct/gzip), whose voxel patterns are recomputed here, and damaged
+ * files built from them in memory (and on disk for the gzread path). */
+#include "tf.h"
+
+#include <segloss.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static unsigned char *slurp(const char *name, size_t *len) {
+    FILE *f = fopen(tf_data_path(name), "rb");
+    *len = 0;
+    if (!f) return NULL;
+    unsigned char *buf = NULL;
+    size_t cap = 0;
+    for (;;) {
+        if (*len == cap) {
+            cap = cap ? cap * 2 : 4096;
+            unsigned char *nb = realloc(buf, cap);
+            if (!nb) break;
+            buf = nb;
+        }
+        size_t got = fread(buf + *len, 1, cap - *len, f);
+        if (got == 0) break;
+        *len += got;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* The script's value of flat index i (x fastest) for each datatype, in
+ * the array's dtype, written to out. */
+static void expected_elem(segloss_dtype dt, int64_t i, void *out) {
+    switch (dt) {
+    case SEGLOSS_U8: { uint8_t v = (uint8_t)((7 * i + 3) % 256); memcpy(out, &v, 1); break; }
+    case SEGLOSS_I8: { int8_t v = (int8_t)((7 * i + 3) % 256 - 128); memcpy(out, &v, 1); break; }
+    case SEGLOSS_I16: { int16_t v = (int16_t)((389 * i) % 20000 - 10000); memcpy(out, &v, 2); break; }
+    case SEGLOSS_U16: { uint16_t v = (uint16_t)((389 * 13 * i) % 65536); memcpy(out, &v, 2); break; }
+    case SEGLOSS_I32: {
+        int32_t v = (int32_t)((1000003 * i) % 4000000000LL - 2000000000LL);
+        memcpy(out, &v, 4);
+        break;
+    }
+    case SEGLOSS_U32: { uint32_t v = (uint32_t)((2654435761ULL * (uint64_t)i) % 4294967296ULL); memcpy(out, &v, 4); break; }
+    case SEGLOSS_I64: { int64_t v = 123456789012345LL * i - 4000000000000000LL; memcpy(out, &v, 8); break; }
+    case SEGLOSS_U64: { uint64_t v = 11400714819323198485ULL * (uint64_t)i; memcpy(out, &v, 8); break; }
+    case SEGLOSS_F32: { float v = (float)((double)i * 0.25 - 3.0); memcpy(out, &v, 4); break; }
+    case SEGLOSS_F64: { double v = (double)i * 0.1 - 1.0; memcpy(out, &v, 8); break; }
+    case SEGLOSS_BOOL: break;
+    }
+}
+
+typedef struct expect {
+    segloss_dtype dtype;     /* dtype of the output array */
+    int ndim;
+    int64_t dim[4];          /* array order */
+    int has_spacing;
+    double spacing[4];       /* array order */
+    int scaled_i16;          /* values: int16 pattern * 0.5 - 10, as float64 */
+} expect;
+
+static void check_image(const char *what, const segloss_image *img, const expect *e) {
+    CHECK_EQ_INT(img->array.dtype, e->dtype);
+    CHECK_EQ_INT(img->array.shape.ndim, e->ndim);
+    int64_t n = 1;
+    for (int j = 0; j < e->ndim; j++) {
+        CHECK_MSG(img->array.shape.dim[j] == e->dim[j], "%s: dim[%d] = %lld, want %lld", what, j,
+                  (long long)img->array.shape.dim[j], (long long)e->dim[j]);
+        n *= e->dim[j];
+    }
+    CHECK_EQ_INT(img->array.numel, n);
+    CHECK_EQ_INT(img->has_spacing, e->has_spacing);
+    for (int j = 0; j < 8; j++) {
+        double want = (e->has_spacing && j < e->ndim) ? e->spacing[j] : 1.0;
+        CHECK_MSG(img->spacing[j] == want, "%s: spacing[%d] = %.9g, want %.9g", what, j,
+                  img->spacing[j], want);
+    }
+    if (img->array.numel != n || !img->array.data) return;
+    size_t es = segloss_dtype_size(e->dtype);
+    int bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        unsigned char want[8];
+        if (e->scaled_i16) {
+            int16_t raw;
+            expected_elem(SEGLOSS_I16, i, &raw);
+            double v = (double)raw * 0.5 - 10.0;
+            memcpy(want, &v, 8);
+        } else {
+            expected_elem(e->dtype, i, want);
+        }
+        if (memcmp(want, (const unsigned char *)img->array.data + (size_t)i * es, es) != 0 && bad++ < 3)
+            CHECK_MSG(0, "%s: element %lld differs", what, (long long)i);
+    }
+    CHECK_MSG(bad == 0, "%s: %d wrong voxels", what, bad);
+}
+
+/* Reads a fixture through the file path (dispatcher) and from memory. */
+static void check_fixture(const char *name, const expect *e) {
+    segloss_image img;
+    char err[256];
+    segloss_status st = segloss_image_read(&img, tf_data_path(name), 0, err, sizeof err);
+    CHECK_MSG(st == SEGLOSS_OK, "%s: status %d (%s)", name, (int)st, err);
+    if (st == SEGLOSS_OK) check_image(name, &img, e);
+    segloss_image_free(&img);
+    CHECK(img.array.data == NULL);
+    size_t len;
+    unsigned char *buf = slurp(name, &len);
+    CHECK(buf != NULL);
+    if (!buf) return;
+    st = segloss_image_read_mem(&img, SEGLOSS_IMAGE_NIFTI, buf, len, 0, err, sizeof err);
+    CHECK_MSG(st == SEGLOSS_OK, "%s (memory): status %d (%s)", name, (int)st, err);
+    if (st == SEGLOSS_OK) check_image(name, &img, e);
+    segloss_image_free(&img);
+    free(buf);
+}
+
+TEST(nifti1_u8_anisotropic) {
+    expect e = {SEGLOSS_U8, 3, {3, 4, 5}, 1, {2.5, 0.75, 0.5}, 0};
+    check_fixture("img/n1_u8.nii", &e);
+    check_fixture("img/n1_ext.nii", &e);          /* an extension before vox_offset */
+    check_fixture("img/n1_u8_2member.nii.gz", &e); /* two gzip members */
+}
+
+TEST(nifti1_int16_gz) {
+    expect e = {SEGLOSS_I16, 3, {4, 5, 6}, 1, {3.0, 1.25, 1.25}, 0};
+    check_fixture("img/n1_i16.nii.gz", &e);
+}
+
+TEST(nifti1_float32_2d_gz) {
+    expect e = {SEGLOSS_F32, 2, {3, 7}, 1, {(double)0.6f, (double)0.8f}, 0};
+    check_fixture("img/n1_f32.nii.gz", &e);
+}
+
+TEST(nifti1_scl_slope_gives_float64) {
+    expect e = {SEGLOSS_F64, 3, {3, 4, 5}, 1, {1, 1, 1}, 1};
+    check_fixture("img/n1_scaled.nii", &e);
+}
+
+TEST(nifti1_big_endian) {
+    expect e = {SEGLOSS_F32, 3, {2, 3, 4}, 1, {4.0, 1.5, 0.5}, 0};
+    check_fixture("img/n1_be_f32.nii", &e);
+}
+
+TEST(nifti1_trailing_unit_axes_dropped) {
+    expect e4 = {SEGLOSS_U8, 3, {2, 3, 4}, 1, {2.0, 0.25, 0.5}, 0};
+    check_fixture("img/n1_4d.nii", &e4);
+    expect e2 = {SEGLOSS_U8, 2, {3, 4}, 1, {0.25, 0.5}, 0};
+    check_fixture("img/n1_slice.nii", &e2);
+}
+
+TEST(nifti1_zero_pixdim_means_no_spacing) {
+    expect e = {SEGLOSS_U8, 3, {3, 4, 5}, 0, {1, 1, 1}, 0};
+    check_fixture("img/n1_nopixdim.nii", &e);
+}
+
+TEST(nifti2_little_and_big_endian) {
+    expect e = {SEGLOSS_U16, 3, {3, 4, 5}, 1, {1.1, 0.9, 0.7}, 0};
+    check_fixture("img/n2_u16.nii", &e);
+    expect b = {SEGLOSS_F64, 3, {2, 4, 3}, 1, {1.5, 0.5, 2.0}, 0};
+    check_fixture("img/n2_be_f64.nii.gz", &b);
+}
+
+TEST(nifti1_every_datatype) {
+    static const struct { const char *name; segloss_dtype dt; } t[] = {
+        {"img/n1_dt_uint8.nii", SEGLOSS_U8},     {"img/n1_dt_int8.nii", SEGLOSS_I8},
+        {"img/n1_dt_int16.nii", SEGLOSS_I16},    {"img/n1_dt_uint16.nii", SEGLOSS_U16},
+        {"img/n1_dt_int32.nii", SEGLOSS_I32},    {"img/n1_dt_uint32.nii", SEGLOSS_U32},
+        {"img/n1_dt_int64.nii", SEGLOSS_I64},    {"img/n1_dt_uint64.nii", SEGLOSS_U64},
+        {"img/n1_dt_float32.nii", SEGLOSS_F32},  {"img/n1_dt_float64.nii", SEGLOSS_F64},
+    };
+    for (size_t k = 0; k < sizeof t / sizeof *t; k++) {
+        expect e = {t[k].dt, 1, {24}, 1, {1.0}, 0};
+        check_fixture(t[k].name, &e);
+    }
+}
+
+/* ---- damaged files ---------------------------------------------------------- */
+static segloss_status read_mem(const unsigned char *buf, size_t len, size_t max_bytes, char *err,
+                               size_t errlen) {
+    segloss_image img;
+    segloss_status st = segloss_nifti_read_mem(&img, buf, len, max_bytes, err, errlen);
+    if (st != SEGLOSS_OK && img.array.data != NULL) st = SEGLOSS_ERR_INTERNAL; /* must be cleared */
+    segloss_image_free(&img);
+    return st;
+}
+
+static void expect_mem(const unsigned char *buf, size_t len, size_t max_bytes, segloss_status want,
+                       const char *needle, const char *what) {
+    char err[256] = "";
+    segloss_status st = read_mem(buf, len, max_bytes, err, sizeof err);
+    CHECK_MSG(st == want, "%s: status %d, want %d (%s)", what, (int)st, (int)want, err);
+    if (needle) CHECK_MSG(strstr(err, needle) != NULL, "%s: '%s' lacks '%s'", what, err, needle);
+}
+
+static char tmpdir[512];
+
+static const char *tmp_path(const char *name) {
+    static char path[600];
+    if (!tmpdir[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/segloss_nifti_XXXXXX", base && *base ? base : "/tmp");
+        if (!mkdtemp(tmpdir)) return NULL;
+    }
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    return path;
+}
+
+static void tmp_cleanup(void) {
+    if (tmpdir[0]) rmdir(tmpdir);
+    tmpdir[0] = '\0';
+}
+
+static int write_file(const char *path, const unsigned char *buf, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return 0;
+    int ok = fwrite(buf, 1, n, f) == n;
+    return fclose(f) == 0 && ok;
+}
+
+static segloss_status read_file(const char *path, char *err, size_t errlen) {
+    segloss_image img;
+    segloss_status st = segloss_nifti_read(&img, path, 0, err, errlen);
+    if (st != SEGLOSS_OK && img.array.data != NULL) st = SEGLOSS_ERR_INTERNAL;
+    segloss_image_free(&img);
+    return st;
+}
+
+/* Every proper prefix fails cleanly with FORMAT, from memory (exact-size
+ * copies: ASan sees any overread) and, for gzip files, through gzread. */
+TEST(nifti_every_truncation_fails) {
+    const char *names[] = {"img/n1_u8.nii", "img/n1_i16.nii.gz", "img/n2_be_f64.nii.gz",
+                           "img/n1_u8_2member.nii.gz", "img/n1_ext.nii", "img/n2_u16.nii"};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        size_t len;
+        unsigned char *buf = slurp(names[k], &len);
+        CHECK(buf != NULL);
+        if (!buf) continue;
+        int gz = buf[0] == 0x1f;
+        const char *path = tmp_path(gz ? "cut.nii.gz" : "cut.nii");
+        CHECK(path != NULL);
+        int bad = 0;
+        for (size_t n = 0; n < len; n++) {
+            unsigned char *cut = malloc(n ? n : 1);
+            memcpy(cut, buf, n);
+            char err[256] = "";
+            segloss_status st = read_mem(cut, n, 0, err, sizeof err);
+            if ((st != SEGLOSS_ERR_FORMAT || !err[0]) && bad++ < 3)
+                CHECK_MSG(0, "%s cut at %zu of %zu: status %d (%s)", names[k], n, len, (int)st, err);
+            if (path && (gz || n % 7 == 0)) {
+                CHECK(write_file(path, cut, n));
+                err[0] = '\0';
+                st = read_file(path, err, sizeof err);
+                if ((st != SEGLOSS_ERR_FORMAT || !err[0]) && bad++ < 3)
+                    CHECK_MSG(0, "%s cut at %zu (file): status %d (%s)", names[k], n, (int)st, err);
+            }
+            free(cut);
+        }
+        CHECK_MSG(bad == 0, "%s: %d prefixes misread", names[k], bad);
+        if (path) remove(path);
+        free(buf);
+    }
+    tmp_cleanup();
+}
+
+/* Any byte of the deflate data or trailer flipped: FORMAT (inflate error,
+ * or the CRC/length check at the end of the stream). */
+TEST(nifti_corrupt_gzip_fails) {
+    const char *names[] = {"img/n1_i16.nii.gz", "img/n1_f32.nii.gz"};
+    for (size_t k = 0; k < 2; k++) {
+        size_t len;
+        unsigned char *buf = slurp(names[k], &len);
+        CHECK(buf != NULL);
+        if (!buf) continue;
+        const char *path = tmp_path("flip.nii.gz");
+        int bad = 0;
+        for (size_t p = 10; p < len; p++) { /* 10: after the gzip header */
+            buf[p] ^= 0xff;
+            char err[256] = "";
+            segloss_status st = read_mem(buf, len, 0, err, sizeof err);
+            if (st != SEGLOSS_ERR_FORMAT && bad++ < 3)
+                CHECK_MSG(0, "%s byte %zu flipped: status %d (%s)", names[k], p, (int)st, err);
+            if (path && write_file(path, buf, len)) {
+                st = read_file(path, err, sizeof err);
+                if (st != SEGLOSS_ERR_FORMAT && bad++ < 3)
+                    CHECK_MSG(0, "%s byte %zu flipped (file): status %d (%s)", names[k], p, (int)st, err);
+            }
+            buf[p] ^= 0xff;
+        }
+        CHECK_MSG(bad == 0, "%s: %d flips not detected", names[k], bad);
+        if (path) remove(path);
+        free(buf);
+    }
+    tmp_cleanup();
+}
+
+static void put16(unsigned char *b, size_t off, int v) {
+    int16_t x = (int16_t)v;
+    memcpy(b + off, &x, 2); /* fixtures are little-endian, as the test host */
+}
+static void put32f(unsigned char *b, size_t off, float v) { memcpy(b + off, &v, 4); }
+static void put64(unsigned char *b, size_t off, int64_t v) { memcpy(b + off, &v, 8); }
+
+TEST(nifti1_bad_headers) {
+    size_t len;
+    unsigned char *orig = slurp("img/n1_u8.nii", &len);
+    CHECK(orig != NULL);
+    if (!orig) return;
+    unsigned char *b = malloc(len);
+#define RESET() memcpy(b, orig, len)
+    RESET();
+    expect_mem(b, len, 0, SEGLOSS_OK, NULL, "intact");
+    memcpy(b + 344, "n+3", 4);
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "magic", "magic n+3");
+    memcpy(b + 344, "ni1", 4);
+    expect_mem(b, len, 0, SEGLOSS_ERR_UNSUPPORTED, ".hdr/.img", "pair magic");
+    RESET();
+    b[0] = 0x5d; /* sizeof_hdr 349 */
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "sizeof_hdr", "sizeof_hdr");
+    int ndims[] = {0, 8, -1, 300};
+    for (int k = 0; k < 4; k++) {
+        RESET();
+        put16(b, 40, ndims[k]);
+        expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "dim[0]", "dim[0]");
+    }
+    int dims[] = {0, -5, -32768};
+    for (int k = 0; k < 3; k++) {
+        RESET();
+        put16(b, 44, dims[k]);
+        expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "dim[2]", "dim[2]");
+    }
+    /* a dimension larger than the file: truncated, not allocated */
+    RESET();
+    put16(b, 42, 32767);
+    put16(b, 44, 32767);
+    put16(b, 46, 32767);
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "truncated", "32767^3 without cap");
+    expect_mem(b, len, (size_t)1 << 30, SEGLOSS_ERR_LIMIT, "limit", "32767^3 with cap");
+    /* 32767^7 voxels overflow int64 */
+    RESET();
+    put16(b, 40, 7);
+    for (int i = 1; i <= 7; i++) put16(b, 40 + 2 * (size_t)i, 32767);
+    expect_mem(b, len, 0, SEGLOSS_ERR_OVERFLOW, "overflow", "32767^7");
+    static const struct { int code; const char *name; } dt[] = {
+        {32, "complex64"}, {128, "rgb24"}, {1, "binary"}, {2304, "rgba32"}, {1536, "float128"},
+        {0, "unknown"}, {9999, "not a NIfTI datatype"}};
+    for (size_t k = 0; k < sizeof dt / sizeof *dt; k++) {
+        RESET();
+        put16(b, 70, dt[k].code);
+        expect_mem(b, len, 0, SEGLOSS_ERR_UNSUPPORTED, dt[k].name, dt[k].name);
+    }
+    float offs[] = {1e6f, 413.0f, 1e30f};
+    for (int k = 0; k < 3; k++) {
+        RESET();
+        put32f(b, 108, offs[k]);
+        expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, NULL, "vox_offset past EOF");
+    }
+    RESET();
+    put32f(b, 108, 1e6f);
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "past the end", "vox_offset 1e6");
+    float badoffs[] = {100.0f, 0.0f, -352.0f, 352.5f, NAN, INFINITY};
+    for (int k = 0; k < 6; k++) {
+        RESET();
+        put32f(b, 108, badoffs[k]);
+        expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "vox_offset", "bad vox_offset");
+    }
+    /* the cap: 60 voxels of 1 byte */
+    RESET();
+    expect_mem(b, len, 60, SEGLOSS_OK, NULL, "at cap");
+    expect_mem(b, len, 59, SEGLOSS_ERR_LIMIT, "limit", "over cap");
+    /* bitpix is not checked */
+    RESET();
+    put16(b, 72, 13);
+    expect_mem(b, len, 0, SEGLOSS_OK, NULL, "bitpix ignored");
+    /* extra bytes after the voxels are ignored */
+    unsigned char *longer = malloc(len + 16);
+    memcpy(longer, orig, len);
+    memset(longer + len, 0xab, 16);
+    expect_mem(longer, len + 16, 0, SEGLOSS_OK, NULL, "trailing bytes");
+    free(longer);
+#undef RESET
+    free(b);
+    free(orig);
+}
+
+TEST(nifti1_scaling_rules) {
+    size_t len;
+    unsigned char *b = slurp("img/n1_scaled.nii", &len);
+    CHECK(b != NULL);
+    if (!b) return;
+    segloss_image img;
+    char err[256];
+    /* float64 output counts against the cap: 60 voxels * 8 bytes */
+    expect_mem(b, len, 480, SEGLOSS_OK, NULL, "scaled at cap");
+    expect_mem(b, len, 479, SEGLOSS_ERR_LIMIT, "limit", "scaled over cap");
+    /* (slope, inter) = (1, 0), (0, x), (NaN, x): no scaling, int16 kept */
+    float cases[][2] = {{1.0f, 0.0f}, {0.0f, 5.0f}, {NAN, 5.0f}, {INFINITY, 0.0f}, {1.0f, NAN}};
+    for (int k = 0; k < 5; k++) {
+        put32f(b, 112, cases[k][0]);
+        put32f(b, 116, cases[k][1]);
+        CHECK_EQ_INT(segloss_nifti_read_mem(&img, b, len, 0, err, sizeof err), SEGLOSS_OK);
+        CHECK_MSG(img.array.dtype == SEGLOSS_I16, "case %d: dtype %d", k, (int)img.array.dtype);
+        segloss_image_free(&img);
+    }
+    /* slope 2, inter 0 scales; negative pixdim counts as its magnitude */
+    put32f(b, 112, 2.0f);
+    put32f(b, 116, 0.0f);
+    put32f(b, 80, -0.5f);
+    CHECK_EQ_INT(segloss_nifti_read_mem(&img, b, len, 0, err, sizeof err), SEGLOSS_OK);
+    CHECK_EQ_INT(img.array.dtype, SEGLOSS_F64);
+    if (img.array.data) {
+        int16_t raw;
+        expected_elem(SEGLOSS_I16, 7, &raw);
+        CHECK_CLOSE(((const double *)img.array.data)[7], 2.0 * raw, 0, 0);
+    }
+    CHECK_EQ_INT(img.has_spacing, 1);
+    CHECK_CLOSE(img.spacing[2], 0.5, 0, 0);
+    segloss_image_free(&img);
+    free(b);
+}
+
+TEST(nifti1_big_endian_header_checked) {
+    size_t len;
+    unsigned char *b = slurp("img/n1_be_f32.nii", &len);
+    CHECK(b != NULL);
+    if (!b) return;
+    b[40] = 0;
+    b[41] = 9; /* dim[0] = 9, big-endian */
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "dim[0] = 9", "big-endian dim[0]");
+    b[41] = 3;
+    b[44] = 0xff; /* dim[2] = -253 */
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "dim[2]", "big-endian dim[2]");
+    free(b);
+}
+
+TEST(nifti2_bad_headers) {
+    size_t len;
+    unsigned char *orig = slurp("img/n2_u16.nii", &len);
+    CHECK(orig != NULL);
+    if (!orig) return;
+    unsigned char *b = malloc(len);
+#define RESET() memcpy(b, orig, len)
+    RESET();
+    expect_mem(b, len, 0, SEGLOSS_OK, NULL, "intact");
+    b[8] = '\n'; /* "\r\n" mangled by a text-mode transfer */
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "magic", "n+2 magic");
+    RESET();
+    b[5] = 'i';
+    expect_mem(b, len, 0, SEGLOSS_ERR_UNSUPPORTED, ".hdr/.img", "ni2");
+    /* dim[1] = 2^40: not allocated, truncated; with a cap: LIMIT */
+    RESET();
+    put64(b, 24, (int64_t)1 << 40);
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "truncated", "2^40 without cap");
+    expect_mem(b, len, (size_t)1 << 30, SEGLOSS_ERR_LIMIT, "limit", "2^40 with cap");
+    put64(b, 32, (int64_t)1 << 40);
+    expect_mem(b, len, 0, SEGLOSS_ERR_OVERFLOW, NULL, "2^40 x 2^40");
+    RESET();
+    put64(b, 24, INT64_MIN);
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "dim[1]", "dim[1] INT64_MIN");
+    RESET();
+    put64(b, 16, (int64_t)1 << 33);
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "dim[0]", "dim[0] 2^33");
+    RESET();
+    put64(b, 168, 100);
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "vox_offset", "vox_offset inside header");
+    put64(b, 168, INT64_MAX);
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "past the end", "vox_offset INT64_MAX");
+    put64(b, 168, -1);
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "vox_offset", "vox_offset -1");
+    RESET();
+    put16(b, 12, 1792);
+    expect_mem(b, len, 0, SEGLOSS_ERR_UNSUPPORTED, "complex128", "complex128");
+#undef RESET
+    free(b);
+    free(orig);
+}
+
+TEST(nifti_io_errors) {
+    segloss_image img;
+    char err[256];
+    CHECK_EQ_INT(segloss_nifti_read(&img, tf_data_path("img/missing.nii.gz"), 0, err, sizeof err),
+                 SEGLOSS_ERR_IO);
+    CHECK(strstr(err, "cannot open") != NULL);
+    CHECK_EQ_INT(segloss_nifti_read(&img, tf_data_path("img"), 0, err, sizeof err), SEGLOSS_ERR_IO);
+    CHECK_EQ_INT(segloss_nifti_read(NULL, "x.nii", 0, NULL, 0), SEGLOSS_ERR_NULL);
+    CHECK_EQ_INT(segloss_nifti_read_mem(&img, NULL, 4, 0, NULL, 0), SEGLOSS_ERR_NULL);
+    CHECK_EQ_INT(segloss_nifti_read_mem(&img, "", 0, 0, err, sizeof err), SEGLOSS_ERR_FORMAT);
+    /* a PNG is not a NIfTI file */
+    CHECK_EQ_INT(segloss_nifti_read(&img, tf_data_path("img/grey8.png"), 0, err, sizeof err),
+                 SEGLOSS_ERR_FORMAT);
+    CHECK(strstr(err, "sizeof_hdr") != NULL);
+}
