@@ -236,6 +236,13 @@ typedef struct segloss_dice_opts {
     int squared;                   /* MONAI squared_pred */
     int jaccard;                   /* MONAI jaccard */
     int batch;                     /* MONAI batch: sum over N before the ratio */
+    /* Region-loss fields (zero = off); see "Region losses" below. */
+    int target_kind;               /* a segloss_target_kind; 0 = AUTO */
+    int no_background;             /* drop channel 0 (MONAI include_background=False) */
+    int has_ignore_index;          /* nonzero: targets equal to ignore_index are excluded */
+    double ignore_index;
+    int smp;                       /* smp DiceLoss/JaccardLoss conventions (dice, jaccard) */
+    int log_loss;                  /* -ln(max(score, 1e-7)) instead of 1 - score (dice, jaccard) */
 } segloss_dice_opts;
 
 /* Number of per-item losses (N*C, or C with batch) for shape and opts. */
@@ -247,6 +254,153 @@ segloss_status segloss_dice_forward(double *loss, float *elems, const float *x,
 segloss_status segloss_dice_backward(float *grad, const float *x,
                                      const segloss_target *target, const segloss_shape *shape,
                                      const segloss_dice_opts *opts, const float *grad_out);
+
+/* ------------------------------------------------------------------------ */
+/* Region losses: Jaccard, Tversky, generalized Dice, Dice + BCE             */
+/* ------------------------------------------------------------------------ */
+/* Every region loss (dice above included) reads (N, C, spatial...) for ndim
+ * 3..5 and one image (N = C = 1) for ndim 1..2, keeps per-item sums in
+ * double over fixed blocks (bit-identical for any thread count), and takes
+ * segloss_dice_opts as its common options. The trailing fields of
+ * segloss_dice_opts mean:
+ *
+ *  target_kind    AUTO (0): INDEX with activation SOFTMAX, DENSE otherwise.
+ *                 DENSE: the input's shape; values in [0,1] (soft labels,
+ *                 masks, one-hot). INDEX: class indices of shape
+ *                 (N, spatial...) — the input's shape without axis 1 —
+ *                 any integer or bool dtype (float: SEGLOSS_ERR_DTYPE),
+ *                 values in [0, C) (else SEGLOSS_ERR_TARGET), one-hot inside
+ *                 (MONAI to_onehot_y). INDEX needs ndim >= 3 and C >= 2
+ *                 (SEGLOSS_ERR_SHAPE otherwise).
+ *  activation     SOFTMAX: softmax over axis 1; needs C >= 2 (SHAPE; MONAI
+ *                 silently skips softmax for one channel). The gradient goes
+ *                 through the softmax Jacobian, dropped channels included.
+ *  no_background  drop channel 0 after the activation (MONAI
+ *                 include_background=False); no effect when C == 1, as MONAI.
+ *  has_ignore_index, ignore_index
+ *                 target elements (DENSE) or pixels (INDEX, all channels)
+ *                 equal to ignore_index add nothing to any sum and get a zero
+ *                 gradient; they are exempt from the range check (255 is
+ *                 fine). Items still count in MEAN (MEAN divides by the
+ *                 number of items, never by a number of elements).
+ *                 ignore_index must not be NaN (SEGLOSS_ERR_ARG).
+ *  smp            (dice, jaccard) segmentation_models_pytorch DiceLoss /
+ *                 JaccardLoss: sums over N and space per channel (items: the
+ *                 kept channels, whatever `batch` says), smoothing 0 unless
+ *                 custom_smooth, denominator clamped to >= 1e-7, and a
+ *                 channel whose target sum is 0 contributes 0 but still
+ *                 counts in MEAN. Not with squared or jaccard (ARG).
+ *  log_loss       (dice, jaccard) loss = -ln(max(score, 1e-7)) instead of
+ *                 1 - score, as smp's log_loss.
+ * A field a loss does not take must be 0 (SEGLOSS_ERR_ARG otherwise):
+ * squared and jaccard are dice-only; smp and log_loss dice/jaccard-only.
+ * With no_background (C >= 2) the items are N*(C-1) (or C-1); the gradient
+ * of the dropped channel is 0 (SIGMOID, NONE) or its softmax share. */
+typedef enum segloss_target_kind {
+    SEGLOSS_TARGET_AUTO = 0,
+    SEGLOSS_TARGET_DENSE = 1,
+    SEGLOSS_TARGET_INDEX = 2
+} segloss_target_kind;
+
+/* Shape of the loss array of dice, jaccard and tversky for reduction NONE:
+ * (N, C') per item, or (C',) with batch or smp; C' = kept channels. Only
+ * shape and options are checked (the target is not read). */
+segloss_status segloss_region_items_shape(segloss_shape *items, const segloss_shape *shape,
+                                          const segloss_dice_opts *opts);
+
+/* Soft Jaccard (IoU) loss, per item (n,c) or c with batch:
+ *   I = sum p*y,  f = 1 - (I + smooth_nr) / (sum p + sum y - I + smooth_dr)
+ * smp: f = 1 - (I + s)/max(sum p + sum y - I + s, 1e-7) (smp JaccardLoss).
+ * Defaults and reductions as dice; squared and jaccard must be 0. */
+segloss_status segloss_jaccard_forward(double *loss, float *elems, const float *x,
+                                       const segloss_target *target, const segloss_shape *shape,
+                                       const segloss_dice_opts *opts);
+segloss_status segloss_jaccard_backward(float *grad, const float *x,
+                                        const segloss_target *target, const segloss_shape *shape,
+                                        const segloss_dice_opts *opts, const float *grad_out);
+
+/* Tversky loss (MONAI TverskyLoss), with a focal exponent:
+ *   FP = sum p*(1-y),  FN = sum (1-p)*y
+ *   TI = (I + smooth_nr) / (I + alpha*FP + beta*FN + smooth_dr)
+ *   f  = (1 - TI)^gamma   per item (gamma = 1: MONAI; focal Tversky otherwise)
+ * alpha weighs false positives, beta false negatives. */
+typedef struct segloss_tversky_opts {
+    segloss_dice_opts region;      /* squared, jaccard, smp, log_loss must be 0 */
+    int custom_params;             /* 0: alpha = beta = 0.5, gamma = 1; nonzero:
+                                      the three fields below as given (finite,
+                                      gamma > 0; SEGLOSS_ERR_ARG otherwise) */
+    double alpha;
+    double beta;
+    double gamma;
+} segloss_tversky_opts;
+
+segloss_status segloss_tversky_forward(double *loss, float *elems, const float *x,
+                                       const segloss_target *target, const segloss_shape *shape,
+                                       const segloss_tversky_opts *opts);
+segloss_status segloss_tversky_backward(float *grad, const float *x,
+                                        const segloss_target *target, const segloss_shape *shape,
+                                        const segloss_tversky_opts *opts, const float *grad_out);
+
+/* Generalized Dice loss (MONAI GeneralizedDiceLoss). Per image n (or once
+ * over the batch with `batch`), over the kept channels c:
+ *   w_c = 1/G_c^2 (SQUARE), 1/G_c (SIMPLE), 1 (UNIFORM),  G_c = sum y
+ *   f   = 1 - (2 sum_c w_c I_c + smooth_nr) / (sum_c w_c (P_c + G_c) + smooth_dr)
+ * An infinite weight (G_c = 0) is replaced by the largest finite weight of
+ * its image (of the batch with `batch`); when all are infinite all become 0
+ * and f = 1 - smooth_nr/smooth_dr (0 with the defaults), exactly as MONAI.
+ * The weights are constants for the gradient (MONAI computes them from the
+ * target only). Items: N, or 1 with batch. */
+typedef enum segloss_gdice_weight {
+    SEGLOSS_GDICE_SQUARE = 0,      /* default */
+    SEGLOSS_GDICE_SIMPLE = 1,
+    SEGLOSS_GDICE_UNIFORM = 2
+} segloss_gdice_weight;
+
+typedef struct segloss_generalized_dice_opts {
+    segloss_dice_opts region;      /* squared, jaccard, smp, log_loss must be 0 */
+    segloss_gdice_weight w_type;
+} segloss_generalized_dice_opts;
+
+/* Shape of the NONE loss array: (N,), or (1,) with batch. */
+segloss_status segloss_generalized_dice_items_shape(segloss_shape *items,
+                                                    const segloss_shape *shape,
+                                                    const segloss_generalized_dice_opts *opts);
+segloss_status segloss_generalized_dice_forward(double *loss, float *elems, const float *x,
+                                                const segloss_target *target,
+                                                const segloss_shape *shape,
+                                                const segloss_generalized_dice_opts *opts);
+segloss_status segloss_generalized_dice_backward(float *grad, const float *x,
+                                                 const segloss_target *target,
+                                                 const segloss_shape *shape,
+                                                 const segloss_generalized_dice_opts *opts,
+                                                 const float *grad_out);
+
+/* Dice + BCE-with-logits (MONAI DiceCELoss with one channel; for C > 1
+ * segloss keeps BCE per channel, a multi-label loss, where MONAI switches
+ * to softmax cross-entropy):
+ *   loss = lambda_dice * dice(x) + lambda_bce * bce_logits(x)
+ * The dice part is segloss_dice_forward with `dice` (activation must be
+ * SIGMOID and the target DENSE; all other dice options apply). The BCE part
+ * runs over every element (all channels, no_background or not) with
+ * pos_weight broadcast as in segloss_bce_opts; elements equal to the ignore
+ * value are left out, and its MEAN divides by the number of elements not
+ * ignored (0 when all are ignored: no NaN). dice.reduction applies to both
+ * parts: MEAN (default) or SUM; NONE is SEGLOSS_ERR_ARG (as MONAI).
+ * `parts` (may be NULL) receives {dice part, bce part} before the lambdas. */
+typedef struct segloss_dice_bce_opts {
+    segloss_dice_opts dice;
+    segloss_farray pos_weight;     /* optional, right-aligned broadcast */
+    int custom_lambdas;            /* 0: lambda_dice = lambda_bce = 1 */
+    double lambda_dice;            /* finite, >= 0 */
+    double lambda_bce;
+} segloss_dice_bce_opts;
+
+segloss_status segloss_dice_bce_forward(double *loss, double *parts, const float *x,
+                                        const segloss_target *target, const segloss_shape *shape,
+                                        const segloss_dice_bce_opts *opts);
+segloss_status segloss_dice_bce_backward(float *grad, const float *x,
+                                         const segloss_target *target, const segloss_shape *shape,
+                                         const segloss_dice_bce_opts *opts, const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */

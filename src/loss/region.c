@@ -1,0 +1,536 @@
+/* Region-loss machinery: validation, probabilities, targets, deterministic
+ * group sums and the backward sweep. See region.h for the model. */
+#include "loss/region.h"
+
+#include "kernels/scalar.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define REGION_DEFAULT_SMOOTH 1e-5 /* MONAI's smooth_nr = smooth_dr */
+
+/* Elements per inner chunk: the work item (n, b) walks its spatial block in
+ * chunks so that the per-pixel buffers stay small on the stack. Sums still
+ * run element by element in increasing order per channel. */
+#define CHUNK 256
+
+/* ------------------------------------------------------------------------ */
+/* Setup                                                                     */
+/* ------------------------------------------------------------------------ */
+static int valid_activation(segloss_activation a) {
+    return a == SEGLOSS_ACTIVATION_SIGMOID || a == SEGLOSS_ACTIVATION_NONE ||
+           a == SEGLOSS_ACTIVATION_SOFTMAX;
+}
+
+static segloss_status check_options(const segloss_dice_opts *o, unsigned allow) {
+    if (o->squared && !(allow & SEGLOSS__REGION_SQUARED)) return SEGLOSS_ERR_ARG;
+    if (o->jaccard && !(allow & SEGLOSS__REGION_JACCARD)) return SEGLOSS_ERR_ARG;
+    if ((o->smp || o->log_loss) && !(allow & SEGLOSS__REGION_SMP)) return SEGLOSS_ERR_ARG;
+    if (o->smp && (o->squared || o->jaccard)) return SEGLOSS_ERR_ARG;
+    if (o->target_kind != SEGLOSS_TARGET_AUTO && o->target_kind != SEGLOSS_TARGET_DENSE &&
+        o->target_kind != SEGLOSS_TARGET_INDEX)
+        return SEGLOSS_ERR_ARG;
+    if (o->has_ignore_index && isnan(o->ignore_index)) return SEGLOSS_ERR_ARG;
+    if ((allow & SEGLOSS__REGION_LOGITS) &&
+        (o->activation != SEGLOSS_ACTIVATION_SIGMOID || o->target_kind == SEGLOSS_TARGET_INDEX))
+        return SEGLOSS_ERR_ARG;
+    return SEGLOSS_OK;
+}
+
+segloss_status segloss__region_init(segloss__region *r, const float *x, const segloss_target *t,
+                                    const segloss_shape *shape, const segloss_dice_opts *o,
+                                    unsigned allow) {
+    memset(r, 0, sizeof *r);
+    if (!shape) return SEGLOSS_ERR_NULL;
+    if (!segloss__valid_reduction(o->reduction)) return SEGLOSS_ERR_ARG;
+    if (!valid_activation(o->activation)) return SEGLOSS_ERR_ARG;
+    int64_t numel;
+    segloss_status st = segloss__checked_numel(shape, &numel);
+    if (st != SEGLOSS_OK) return st;
+    if (shape->ndim < 1 || shape->ndim > 5) return SEGLOSS_ERR_SHAPE;
+    if (shape->ndim >= 3) {
+        r->n = shape->dim[0];
+        r->c = shape->dim[1];
+    } else {
+        r->n = r->c = 1;
+    }
+    r->s = numel / (r->n * r->c);
+    double dflt = o->smp ? 0.0 : REGION_DEFAULT_SMOOTH;
+    r->snr = o->custom_smooth ? o->smooth_nr : dflt;
+    r->sdr = o->custom_smooth ? o->smooth_dr : dflt;
+    if (!isfinite(r->snr) || !isfinite(r->sdr)) return SEGLOSS_ERR_ARG;
+    if ((st = check_options(o, allow)) != SEGLOSS_OK) return st;
+
+    r->act = (int)o->activation;
+    r->index = o->target_kind == SEGLOSS_TARGET_INDEX ||
+               (o->target_kind == SEGLOSS_TARGET_AUTO && r->act == SEGLOSS_ACTIVATION_SOFTMAX);
+    if ((r->act == SEGLOSS_ACTIVATION_SOFTMAX || r->index) && (shape->ndim < 3 || r->c < 2))
+        return SEGLOSS_ERR_SHAPE;
+    r->c0 = (o->no_background && r->c > 1) ? 1 : 0;
+    r->ck = r->c - r->c0;
+    r->squared = o->squared != 0;
+    r->batch = o->batch || o->smp;
+    r->has_ign = o->has_ignore_index != 0;
+    r->ign = o->ignore_index;
+    r->groups = r->batch ? r->ck : r->n * r->ck;
+    r->nb = (r->s + SEGLOSS_BLOCK - 1) / SEGLOSS_BLOCK;
+    r->o = o;
+    if (allow & SEGLOSS__REGION_SHAPE_ONLY) return SEGLOSS_OK;
+
+    if (!x || !t || !t->data) return SEGLOSS_ERR_NULL;
+    if (segloss_dtype_size(t->dtype) == 0) return SEGLOSS_ERR_DTYPE;
+    if (r->index && (t->dtype == SEGLOSS_F32 || t->dtype == SEGLOSS_F64))
+        return SEGLOSS_ERR_DTYPE;
+    r->x = x;
+    r->t = t;
+    /* groups <= numel, which fits size_t for 8-byte elements: no overflow */
+    r->I = malloc((size_t)r->groups * 5 * sizeof(double));
+    if (!r->I) return SEGLOSS_ERR_NOMEM;
+    r->P = r->I + r->groups;
+    r->G = r->P + r->groups;
+    r->dI = r->G + r->groups;
+    r->dP = r->dI + r->groups;
+    return SEGLOSS_OK;
+}
+
+void segloss__region_free(segloss__region *r) {
+    free(r->I);
+    r->I = r->P = r->G = r->dI = r->dP = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Targets                                                                   */
+/* ------------------------------------------------------------------------ */
+/* Integer masks: 0 or 1, or the ignore value. */
+#define LOAD_DENSE_INT(T)                                                   \
+    do {                                                                    \
+        const T *src = (const T *)t->data + begin;                          \
+        for (int64_t i = 0; i < n; i++) {                                   \
+            double v = (double)src[i];                                      \
+            if (has_ign && v == ign) {                                      \
+                y[i] = 0.0;                                                 \
+                m[i] = 0;                                                   \
+                continue;                                                   \
+            }                                                               \
+            if (v != 0.0 && v != 1.0) return SEGLOSS_ERR_TARGET;            \
+            y[i] = v;                                                       \
+            m[i] = 1;                                                       \
+        }                                                                   \
+    } while (0)
+
+/* Float targets: [0,1] (NaN fails), or the ignore value. */
+#define LOAD_DENSE_FLOAT(T)                                                 \
+    do {                                                                    \
+        const T *src = (const T *)t->data + begin;                          \
+        for (int64_t i = 0; i < n; i++) {                                   \
+            double v = (double)src[i];                                      \
+            if (has_ign && v == ign) {                                      \
+                y[i] = 0.0;                                                 \
+                m[i] = 0;                                                   \
+                continue;                                                   \
+            }                                                               \
+            if (!(v >= 0.0 && v <= 1.0)) return SEGLOSS_ERR_TARGET;         \
+            y[i] = v;                                                       \
+            m[i] = 1;                                                       \
+        }                                                                   \
+    } while (0)
+
+segloss_status segloss__region_load_dense(double *y, unsigned char *m, const segloss_target *t,
+                                          int64_t begin, int64_t n, int has_ign, double ign) {
+    switch (t->dtype) {
+    case SEGLOSS_F32: LOAD_DENSE_FLOAT(float); return SEGLOSS_OK;
+    case SEGLOSS_F64: LOAD_DENSE_FLOAT(double); return SEGLOSS_OK;
+    case SEGLOSS_BOOL: {
+        /* any nonzero byte is 1; the ignore value is compared with 0/1 */
+        const uint8_t *src = (const uint8_t *)t->data + begin;
+        for (int64_t i = 0; i < n; i++) {
+            double v = src[i] ? 1.0 : 0.0;
+            int keep = !(has_ign && v == ign);
+            y[i] = keep ? v : 0.0;
+            m[i] = (unsigned char)keep;
+        }
+        return SEGLOSS_OK;
+    }
+    case SEGLOSS_U8: LOAD_DENSE_INT(uint8_t); return SEGLOSS_OK;
+    case SEGLOSS_I8: LOAD_DENSE_INT(int8_t); return SEGLOSS_OK;
+    case SEGLOSS_I16: LOAD_DENSE_INT(int16_t); return SEGLOSS_OK;
+    case SEGLOSS_I32: LOAD_DENSE_INT(int32_t); return SEGLOSS_OK;
+    case SEGLOSS_I64: LOAD_DENSE_INT(int64_t); return SEGLOSS_OK;
+    case SEGLOSS_U16: LOAD_DENSE_INT(uint16_t); return SEGLOSS_OK;
+    case SEGLOSS_U32: LOAD_DENSE_INT(uint32_t); return SEGLOSS_OK;
+    case SEGLOSS_U64: LOAD_DENSE_INT(uint64_t); return SEGLOSS_OK;
+    }
+    return SEGLOSS_ERR_DTYPE;
+}
+
+/* Class indices: 0 <= v < C, or the ignore value (index -1, mask 0). The
+ * comparison runs in double so that every integer type, signed or not,
+ * takes the same path (exact for |v| < 2^53, and anything larger is out of
+ * range anyway). */
+#define LOAD_INDEX(T)                                                       \
+    do {                                                                    \
+        const T *src = (const T *)t->data + begin;                          \
+        for (int64_t i = 0; i < n; i++) {                                   \
+            double v = (double)src[i];                                      \
+            if (has_ign && v == ign) {                                      \
+                idx[i] = -1;                                                \
+                m[i] = 0;                                                   \
+                continue;                                                   \
+            }                                                               \
+            if (!(v >= 0.0 && v < nc)) return SEGLOSS_ERR_TARGET;           \
+            idx[i] = (int64_t)v;                                            \
+            m[i] = 1;                                                       \
+        }                                                                   \
+    } while (0)
+
+static segloss_status load_index(int64_t *idx, unsigned char *m, const segloss_target *t,
+                                 int64_t begin, int64_t n, int64_t classes, int has_ign,
+                                 double ign) {
+    double nc = (double)classes;
+    switch (t->dtype) {
+    case SEGLOSS_BOOL: {
+        const uint8_t *src = (const uint8_t *)t->data + begin;
+        for (int64_t i = 0; i < n; i++) {
+            double v = src[i] ? 1.0 : 0.0;
+            int keep = !(has_ign && v == ign);
+            idx[i] = keep ? (int64_t)v : -1;
+            m[i] = (unsigned char)keep;
+        }
+        return SEGLOSS_OK;
+    }
+    case SEGLOSS_U8: LOAD_INDEX(uint8_t); return SEGLOSS_OK;
+    case SEGLOSS_I8: LOAD_INDEX(int8_t); return SEGLOSS_OK;
+    case SEGLOSS_I16: LOAD_INDEX(int16_t); return SEGLOSS_OK;
+    case SEGLOSS_I32: LOAD_INDEX(int32_t); return SEGLOSS_OK;
+    case SEGLOSS_I64: LOAD_INDEX(int64_t); return SEGLOSS_OK;
+    case SEGLOSS_U16: LOAD_INDEX(uint16_t); return SEGLOSS_OK;
+    case SEGLOSS_U32: LOAD_INDEX(uint32_t); return SEGLOSS_OK;
+    case SEGLOSS_U64: LOAD_INDEX(uint64_t); return SEGLOSS_OK;
+    case SEGLOSS_F32:
+    case SEGLOSS_F64: return SEGLOSS_ERR_DTYPE;
+    }
+    return SEGLOSS_ERR_DTYPE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Chunks: probabilities and targets of one channel over CHUNK pixels        */
+/* ------------------------------------------------------------------------ */
+typedef struct chunk {
+    double p[CHUNK];         /* probabilities of the current channel (unmasked) */
+    double y[CHUNK];         /* target of the current channel (0 where ignored) */
+    double mx[CHUNK], z[CHUNK]; /* softmax: max over channels, sum of exp(x - max) */
+    double dot[CHUNK];       /* backward softmax: sum_j p_j g_j */
+    int64_t idx[CHUNK];      /* class-index target (-1: ignored) */
+    unsigned char m[CHUNK];  /* 1 kept, 0 ignored (per pixel for INDEX) */
+} chunk;
+
+/* Per-pixel work shared by every channel of a chunk: the class indices
+ * and the softmax normaliser. */
+static segloss_status chunk_begin(const segloss__region *r, chunk *b, int64_t n, int64_t s0,
+                                  int64_t len) {
+    if (r->index) {
+        segloss_status st =
+            load_index(b->idx, b->m, r->t, n * r->s + s0, len, r->c, r->has_ign, r->ign);
+        if (st != SEGLOSS_OK) return st;
+    }
+    if (r->act == SEGLOSS_ACTIVATION_SOFTMAX) {
+        const float *xs = r->x + n * r->c * r->s + s0;
+        for (int64_t i = 0; i < len; i++) {
+            b->mx[i] = xs[i];
+            b->z[i] = 0.0;
+        }
+        for (int64_t c = 1; c < r->c; c++) {
+            const float *xc = xs + c * r->s;
+            for (int64_t i = 0; i < len; i++)
+                if (xc[i] > b->mx[i] || isnan(xc[i])) b->mx[i] = xc[i];
+        }
+        for (int64_t c = 0; c < r->c; c++) {
+            const float *xc = xs + c * r->s;
+            for (int64_t i = 0; i < len; i++) b->z[i] += exp((double)xc[i] - b->mx[i]);
+        }
+    }
+    return SEGLOSS_OK;
+}
+
+/* b->p = probabilities of channel c. */
+static segloss_status chunk_probs(const segloss__region *r, chunk *b, int64_t n, int64_t c,
+                                  int64_t s0, int64_t len) {
+    const float *xs = r->x + (n * r->c + c) * r->s + s0;
+    switch (r->act) {
+    case SEGLOSS_ACTIVATION_SIGMOID:
+        for (int64_t i = 0; i < len; i++) b->p[i] = segloss__sigmoid_d(xs[i]);
+        break;
+    case SEGLOSS_ACTIVATION_NONE:
+        for (int64_t i = 0; i < len; i++) {
+            if (!(xs[i] >= 0.0f && xs[i] <= 1.0f)) return SEGLOSS_ERR_DOMAIN;
+            b->p[i] = xs[i];
+        }
+        break;
+    default: /* softmax */
+        for (int64_t i = 0; i < len; i++) b->p[i] = exp((double)xs[i] - b->mx[i]) / b->z[i];
+        break;
+    }
+    return SEGLOSS_OK;
+}
+
+/* b->y (and, for DENSE, b->m) of channel c. */
+static segloss_status chunk_target(const segloss__region *r, chunk *b, int64_t n, int64_t c,
+                                   int64_t s0, int64_t len) {
+    if (r->index) {
+        for (int64_t i = 0; i < len; i++) b->y[i] = b->idx[i] == c ? 1.0 : 0.0;
+        return SEGLOSS_OK;
+    }
+    return segloss__region_load_dense(b->y, b->m, r->t, (n * r->c + c) * r->s + s0, len,
+                                      r->has_ign, r->ign);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Group sums                                                                */
+/* ------------------------------------------------------------------------ */
+typedef struct stats_ctx {
+    const segloss__region *r;
+    double *part;            /* [n][nb][ck][3]: I, P, G per work item */
+} stats_ctx;
+
+static segloss_status stats_item(void *ctx, int64_t w) {
+    const stats_ctx *sc = ctx;
+    const segloss__region *r = sc->r;
+    int64_t n = w / r->nb, blk = w % r->nb;
+    int64_t lo = blk * SEGLOSS_BLOCK, hi = lo + SEGLOSS_BLOCK < r->s ? lo + SEGLOSS_BLOCK : r->s;
+    double *acc = sc->part + w * r->ck * 3;
+    for (int64_t k = 0; k < r->ck * 3; k++) acc[k] = 0.0;
+    chunk b;
+    for (int64_t s0 = lo; s0 < hi; s0 += CHUNK) {
+        int64_t len = hi - s0 < CHUNK ? hi - s0 : CHUNK;
+        segloss_status st = chunk_begin(r, &b, n, s0, len);
+        if (st != SEGLOSS_OK) return st;
+        for (int64_t k = 0; k < r->ck; k++) {
+            int64_t c = r->c0 + k;
+            if ((st = chunk_probs(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
+            if ((st = chunk_target(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
+            double I = acc[3 * k], P = acc[3 * k + 1], G = acc[3 * k + 2];
+            if (r->squared) {
+                for (int64_t i = 0; i < len; i++) {
+                    double p = b.m[i] ? b.p[i] : 0.0, y = b.y[i];
+                    I += p * y;
+                    P += p * p;
+                    G += y * y;
+                }
+            } else {
+                for (int64_t i = 0; i < len; i++) {
+                    double p = b.m[i] ? b.p[i] : 0.0;
+                    I += p * b.y[i];
+                    P += p;
+                    G += b.y[i];
+                }
+            }
+            acc[3 * k] = I;
+            acc[3 * k + 1] = P;
+            acc[3 * k + 2] = G;
+        }
+    }
+    return SEGLOSS_OK;
+}
+
+segloss_status segloss__region_stats(segloss__region *r) {
+    int64_t work = r->n * r->nb;
+    stats_ctx sc = {r, malloc((size_t)work * (size_t)r->ck * 3 * sizeof(double))};
+    if (!sc.part) return SEGLOSS_ERR_NOMEM;
+    segloss_status st = segloss__for_items(work, stats_item, &sc);
+    if (st == SEGLOSS_OK) {
+        for (int64_t g = 0; g < r->groups; g++) r->I[g] = r->P[g] = r->G[g] = 0.0;
+        /* per image: blocks in order; with batch the image totals are then
+         * added in image order */
+        for (int64_t n = 0; n < r->n; n++) {
+            for (int64_t k = 0; k < r->ck; k++) {
+                double t[3] = {0.0, 0.0, 0.0};
+                for (int64_t blk = 0; blk < r->nb; blk++) {
+                    const double *a = sc.part + ((n * r->nb + blk) * r->ck + k) * 3;
+                    t[0] += a[0];
+                    t[1] += a[1];
+                    t[2] += a[2];
+                }
+                int64_t g = r->batch ? k : n * r->ck + k;
+                r->I[g] += t[0];
+                r->P[g] += t[1];
+                r->G[g] += t[2];
+            }
+        }
+    }
+    free(sc.part);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Backward sweep                                                            */
+/* ------------------------------------------------------------------------ */
+typedef struct grad_ctx {
+    const segloss__region *r;
+    float *grad;
+} grad_ctx;
+
+/* d loss / d p of channel c (kept), masked, for the chunk in b. */
+static void chunk_dldp(const segloss__region *r, const chunk *b, int64_t n, int64_t c,
+                       int64_t len, double *g) {
+    int64_t grp = r->batch ? c - r->c0 : n * r->ck + (c - r->c0);
+    double a = r->dI[grp], d = r->dP[grp];
+    for (int64_t i = 0; i < len; i++) {
+        double dpdp = r->squared ? 2.0 * b->p[i] : 1.0;
+        g[i] = b->m[i] ? a * b->y[i] + d * dpdp : 0.0;
+    }
+}
+
+static segloss_status grad_item(void *ctx, int64_t w) {
+    const grad_ctx *gc = ctx;
+    const segloss__region *r = gc->r;
+    int64_t n = w / r->nb, blk = w % r->nb;
+    int64_t lo = blk * SEGLOSS_BLOCK, hi = lo + SEGLOSS_BLOCK < r->s ? lo + SEGLOSS_BLOCK : r->s;
+    chunk b;
+    double g[CHUNK];
+    for (int64_t s0 = lo; s0 < hi; s0 += CHUNK) {
+        int64_t len = hi - s0 < CHUNK ? hi - s0 : CHUNK;
+        segloss_status st = chunk_begin(r, &b, n, s0, len);
+        if (st != SEGLOSS_OK) return st;
+        if (r->act == SEGLOSS_ACTIVATION_SOFTMAX) {
+            /* d/dx_c = p_c (g_c - sum_j p_j g_j); g_j = 0 on dropped channels */
+            for (int64_t i = 0; i < len; i++) b.dot[i] = 0.0;
+            for (int64_t c = r->c0; c < r->c; c++) {
+                if ((st = chunk_probs(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
+                if ((st = chunk_target(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
+                chunk_dldp(r, &b, n, c, len, g);
+                for (int64_t i = 0; i < len; i++) b.dot[i] += b.p[i] * g[i];
+            }
+            for (int64_t c = 0; c < r->c; c++) {
+                if ((st = chunk_probs(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
+                if (c >= r->c0) {
+                    if ((st = chunk_target(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
+                    chunk_dldp(r, &b, n, c, len, g);
+                } else {
+                    for (int64_t i = 0; i < len; i++) g[i] = 0.0;
+                }
+                float *out = gc->grad + (n * r->c + c) * r->s + s0;
+                for (int64_t i = 0; i < len; i++) out[i] = (float)(b.p[i] * (g[i] - b.dot[i]));
+            }
+        } else {
+            int sig = r->act == SEGLOSS_ACTIVATION_SIGMOID;
+            for (int64_t c = 0; c < r->c; c++) {
+                float *out = gc->grad + (n * r->c + c) * r->s + s0;
+                if (c < r->c0) {
+                    for (int64_t i = 0; i < len; i++) out[i] = 0.0f;
+                    continue;
+                }
+                if ((st = chunk_probs(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
+                if ((st = chunk_target(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
+                chunk_dldp(r, &b, n, c, len, g);
+                for (int64_t i = 0; i < len; i++) {
+                    double v = g[i];
+                    if (sig) v *= b.p[i] * (1.0 - b.p[i]);
+                    out[i] = b.m[i] ? (float)v : 0.0f;
+                }
+            }
+        }
+    }
+    return SEGLOSS_OK;
+}
+
+segloss_status segloss__region_grad(const segloss__region *r, float *grad) {
+    grad_ctx gc = {r, grad};
+    return segloss__for_items(r->n * r->nb, grad_item, &gc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Items and reductions                                                      */
+/* ------------------------------------------------------------------------ */
+double segloss__region_upstream(const float *grad_out, segloss_reduction red, int64_t k,
+                                int64_t items) {
+    double g = 1.0;
+    if (grad_out) g = red == SEGLOSS_REDUCTION_NONE ? grad_out[k] : grad_out[0];
+    if (red == SEGLOSS_REDUCTION_MEAN) g /= (double)items;
+    return g;
+}
+
+void segloss__region_reduce(double *loss, float *elems, const double *f, int64_t items,
+                            segloss_reduction red) {
+    double total = 0.0;
+    for (int64_t k = 0; k < items; k++) {
+        if (elems && red == SEGLOSS_REDUCTION_NONE) elems[k] = (float)f[k];
+        total += f[k];
+    }
+    *loss = red == SEGLOSS_REDUCTION_MEAN ? total / (double)items : total;
+}
+
+double segloss__region_score_loss(const segloss__region *r, double num, double den_raw, double G,
+                                  double up, double *dnum, double *dden) {
+    const segloss_dice_opts *o = r->o;
+    double den = den_raw;
+    int clamped = 0;
+    if (o->smp && den_raw < SEGLOSS__REGION_EPS) { /* NaN passes through, as clamp_min */
+        den = SEGLOSS__REGION_EPS;
+        clamped = 1;
+    }
+    double score = num / den, loss, dscore;
+    if (o->log_loss) {
+        if (score < SEGLOSS__REGION_EPS) {
+            loss = -log(SEGLOSS__REGION_EPS);
+            dscore = 0.0;
+        } else {
+            loss = -log(score);
+            dscore = -1.0 / score;
+        }
+    } else {
+        loss = 1.0 - score;
+        dscore = -1.0;
+    }
+    if (o->smp && !(G > 0.0)) { /* smp: channels without target pixels give 0 */
+        *dnum = *dden = 0.0;
+        return 0.0;
+    }
+    *dnum = dscore == 0.0 ? 0.0 : up * dscore / den;
+    *dden = (clamped || dscore == 0.0) ? 0.0 : -up * dscore * num / (den * den);
+    return loss;
+}
+
+segloss_status segloss__region_forward(segloss__region_item_fn fn, const void *params,
+                                       unsigned allow, double *loss, float *elems, const float *x,
+                                       const segloss_target *t, const segloss_shape *shape,
+                                       const segloss_dice_opts *opts) {
+    static const segloss_dice_opts defaults;
+    if (!opts) opts = &defaults;
+    if (!loss) return SEGLOSS_ERR_NULL;
+    segloss__region r;
+    segloss_status st = segloss__region_init(&r, x, t, shape, opts, allow);
+    if (st != SEGLOSS_OK) return st;
+    st = segloss__region_stats(&r);
+    if (st == SEGLOSS_OK) {
+        /* the item losses go to r.dI (unused in forward) */
+        for (int64_t g = 0; g < r.groups; g++) {
+            double a, b;
+            r.dI[g] = fn(&r, params, g, 0.0, &a, &b);
+        }
+        segloss__region_reduce(loss, elems, r.dI, r.groups, opts->reduction);
+    }
+    segloss__region_free(&r);
+    return st;
+}
+
+segloss_status segloss__region_backward(segloss__region_item_fn fn, const void *params,
+                                        unsigned allow, float *grad, const float *x,
+                                        const segloss_target *t, const segloss_shape *shape,
+                                        const segloss_dice_opts *opts, const float *grad_out) {
+    static const segloss_dice_opts defaults;
+    if (!opts) opts = &defaults;
+    if (!grad) return SEGLOSS_ERR_NULL;
+    segloss__region r;
+    segloss_status st = segloss__region_init(&r, x, t, shape, opts, allow);
+    if (st != SEGLOSS_OK) return st;
+    st = segloss__region_stats(&r);
+    if (st == SEGLOSS_OK) {
+        for (int64_t g = 0; g < r.groups; g++) {
+            double up = segloss__region_upstream(grad_out, opts->reduction, g, r.groups);
+            (void)fn(&r, params, g, up, &r.dI[g], &r.dP[g]);
+        }
+        st = segloss__region_grad(&r, grad);
+    }
+    segloss__region_free(&r);
+    return st;
+}

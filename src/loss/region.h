@@ -1,0 +1,117 @@
+/* Private machinery shared by the region losses (dice, jaccard, tversky,
+ * generalized dice, dice + bce).
+ *
+ * A region loss is a function of per-group sums over space (and over N with
+ * `batch`/smp), one group per kept channel c' and image n:
+ *   I_g = sum m*p*y,   P_g = sum m*p (squared: m*p^2),   G_g = sum m*y (m*y^2)
+ * where m is 0 on ignored elements and 1 elsewhere. This module validates
+ * the arguments, turns inputs into probabilities (sigmoid, none, softmax
+ * over axis 1), loads dense or class-index targets with their ignore mask,
+ * computes the group sums deterministically, and runs the backward sweep
+ * given d loss / d I_g and d loss / d P_g:
+ *   d loss / d p = m * (dI_g * y + dP_g * dP/dp),   dP/dp = 1 (squared: 2p)
+ * then through the activation (p(1-p) for sigmoid; p_c (g_c - sum_j p_j g_j)
+ * for softmax, g_j = 0 on dropped channels). The loss files hold only their
+ * formula: items from the sums, and dI, dP from the upstream gradient.
+ *
+ * Determinism: work item (n, b) covers spatial block b (SEGLOSS_BLOCK
+ * elements) of image n for every channel and writes its own partial sums;
+ * the totals add the partials in (n, b) order. The partition depends only
+ * on the shape, so results are bit-identical for any thread count. */
+#ifndef SEGLOSS_LOSS_REGION_H
+#define SEGLOSS_LOSS_REGION_H
+
+#include "core/internal.h"
+
+/* Options a loss accepts beyond the common ones (others must be 0). */
+enum {
+    SEGLOSS__REGION_SQUARED = 1,  /* squared */
+    SEGLOSS__REGION_JACCARD = 2,  /* jaccard (MONAI's dice flag) */
+    SEGLOSS__REGION_SMP = 4,      /* smp, log_loss */
+    SEGLOSS__REGION_LOGITS = 8,   /* activation must be SIGMOID, target DENSE */
+    SEGLOSS__REGION_SHAPE_ONLY = 16 /* validate shape and options only */
+};
+
+#define SEGLOSS__REGION_EPS 1e-7   /* smp's eps: denominator and log clamp */
+
+typedef struct segloss__region {
+    const float *x;
+    const segloss_target *t;
+    const segloss_dice_opts *o;
+    int64_t n, c, s;      /* batch, channels, spatial size of the input */
+    int64_t c0, ck;       /* first kept channel (1 with no_background and C > 1), kept count */
+    int64_t nb;           /* spatial blocks per image */
+    int index;            /* class-index target of shape (N, spatial...) */
+    int act;              /* segloss_activation */
+    int squared;
+    int batch;            /* sums over N too (batch or smp) */
+    int has_ign;
+    double ign;
+    int64_t groups;       /* batch ? ck : n*ck; group g = (n*)ck + c' */
+    double snr, sdr;      /* smoothing in effect */
+    double *I, *P, *G;    /* sums per group */
+    double *dI, *dP;      /* backward: d loss / d I_g, d P_g (set by the loss) */
+} segloss__region;
+
+/* Validates and fills r (allocating the per-group arrays); on error nothing
+ * is left allocated. Checks, in order: shape NULL; reduction, activation;
+ * numel; rank 1..5; smoothing finite; options (allow mask, target kind,
+ * ignore value, C for softmax/index); x, target NULL; target dtype. */
+segloss_status segloss__region_init(segloss__region *r, const float *x, const segloss_target *t,
+                                    const segloss_shape *shape, const segloss_dice_opts *o,
+                                    unsigned allow);
+void segloss__region_free(segloss__region *r);
+
+/* Fills r->I, r->P, r->G. Errors: DOMAIN (activation NONE, p outside
+ * [0,1]), TARGET, NOMEM; the lowest work item's error wins. */
+segloss_status segloss__region_stats(segloss__region *r);
+
+/* Writes grad (input's shape, overwritten) from r->dI and r->dP. */
+segloss_status segloss__region_grad(const segloss__region *r, float *grad);
+
+/* Upstream gradient of item k out of `items`: grad_out NULL -> 1; NONE ->
+ * grad_out[k]; SUM -> grad_out[0]; MEAN -> grad_out[0] / items. */
+double segloss__region_upstream(const float *grad_out, segloss_reduction red, int64_t k,
+                                int64_t items);
+
+/* Reduces the item losses f[0..items): MEAN, SUM (into *loss), NONE (sum
+ * into *loss, and the values into elems when elems != NULL). */
+void segloss__region_reduce(double *loss, float *elems, const double *f, int64_t items,
+                            segloss_reduction red);
+
+/* The score-to-loss step shared by dice and jaccard: score = num / den
+ * with den = den_raw, or max(den_raw, eps) with smp; loss = 1 - score, or
+ * -ln(max(score, eps)) with log_loss; 0 with smp when the group's target
+ * sum G is 0 (smp's mask). Returns the loss; *dnum, *dden receive
+ * up * d loss / d num and up * d loss / d den_raw (0 where a clamp holds,
+ * as torch's clamp_min passes the gradient only where x >= min). */
+double segloss__region_score_loss(const segloss__region *r, double num, double den_raw, double G,
+                                  double up, double *dnum, double *dden);
+
+/* A loss whose items are the groups (dice, jaccard, tversky): returns item
+ * g's loss and writes up * d loss_g / d I_g and up * d loss_g / d P_g. */
+typedef double (*segloss__region_item_fn)(const segloss__region *r, const void *params,
+                                          int64_t g, double up, double *dI, double *dP);
+
+/* Forward and backward of such a loss, arguments as the public calls
+ * (opts NULL = defaults; loss/grad NULL is SEGLOSS_ERR_NULL). */
+segloss_status segloss__region_forward(segloss__region_item_fn fn, const void *params,
+                                       unsigned allow, double *loss, float *elems, const float *x,
+                                       const segloss_target *t, const segloss_shape *shape,
+                                       const segloss_dice_opts *opts);
+segloss_status segloss__region_backward(segloss__region_item_fn fn, const void *params,
+                                        unsigned allow, float *grad, const float *x,
+                                        const segloss_target *t, const segloss_shape *shape,
+                                        const segloss_dice_opts *opts, const float *grad_out);
+
+/* Dice's item (dice.c), for dice + bce. */
+double segloss__dice_item(const segloss__region *r, const void *params, int64_t g, double up,
+                          double *dI, double *dP);
+
+/* Loads dense target values [begin, begin+n) (flat) as doubles with their
+ * mask (1 kept, 0 ignored; ignored values read as 0). Integer targets must
+ * be 0/1, float targets in [0,1], bool nonzero -> 1, except ignored ones. */
+segloss_status segloss__region_load_dense(double *y, unsigned char *m, const segloss_target *t,
+                                          int64_t begin, int64_t n, int has_ign, double ign);
+
+#endif
