@@ -190,6 +190,17 @@ typedef struct segloss_bce_opts {
                                       axis). For one weight per channel (axis 1)
                                       of an (N,C,...) input use shape (C,1,...,1)
                                       of rank ndim-1. */
+    int has_ignore_index;          /* nonzero: target elements equal to
+                                      ignore_index (e.g. 255 in a uint8 PNG
+                                      mask) are ignored: loss 0 (also in the
+                                      NONE array), not counted by MEAN,
+                                      gradient 0, and exempt from the [0,1]
+                                      target check. MEAN divides by the number
+                                      of non-ignored elements (NaN when all
+                                      are ignored; the gradient is then 0).
+                                      smp's SoftBCEWithLogitsLoss divides by
+                                      all elements instead. */
+    double ignore_index;           /* compared with the raw target value */
 } segloss_bce_opts;
 
 /* BCE on probabilities (torch.nn.BCELoss):
@@ -216,6 +227,103 @@ segloss_status segloss_bce_logits_forward(double *loss, float *elems, const floa
 segloss_status segloss_bce_logits_backward(float *grad, const float *x,
                                            const segloss_target *target, const segloss_shape *shape,
                                            const segloss_bce_opts *opts, const float *grad_out);
+
+/* ------------------------------------------------------------------------ */
+/* Focal loss, softmax cross-entropy, Lovasz hinge (docs/losses-element.md)  */
+/* ------------------------------------------------------------------------ */
+/* Sigmoid focal loss (torchvision.ops.sigmoid_focal_loss), element-wise on
+ * logits of any shape, with p = sigmoid(x):
+ *   ce  = BCE-with-logits(x, y)
+ *   q   = 1 - p_t = p*(1-y) + (1-p)*y        (no cancellation: 1-p from exp(-|x|))
+ *   l   = w * a_t * ce * q^gamma,   a_t = alpha*y + (1-alpha)*(1-y)  (1 if alpha < 0)
+ * gamma = 0 with alpha < 0 is BCE-with-logits. Backward:
+ *   dl/dx = w * a_t * [ (p-y) q^gamma + gamma q^gamma (p(1-p)/q) (1-2y) ce ]
+ * p(1-p)/q lies in [0,1], so the gradient is finite for every gamma >= 0 and
+ * finite x, also for gamma < 1 where d(q^gamma)/dq is infinite at q = 0:
+ * q > 0 for |x| < ~745, and where q underflows to 0 the second term takes
+ * its limit 0. (PyTorch, forming 1-p_t by subtraction, gets NaN there.) */
+typedef struct segloss_focal_opts {
+    segloss_reduction reduction;   /* default MEAN (torchvision's default is none) */
+    segloss_farray weight;         /* optional extension (not in torchvision):
+                                      multiplies each element's loss; broadcast */
+    int custom_params;             /* 0: alpha = 0.25, gamma = 2 (torchvision's
+                                      defaults); nonzero: the two fields below */
+    double alpha;                  /* < 0 switches the alpha factor off */
+    double gamma;                  /* >= 0 (ARG otherwise) */
+    int has_ignore_index;          /* as in segloss_bce_opts */
+    double ignore_index;
+} segloss_focal_opts;
+
+segloss_status segloss_focal_forward(double *loss, float *elems, const float *x,
+                                     const segloss_target *target, const segloss_shape *shape,
+                                     const segloss_focal_opts *opts);
+segloss_status segloss_focal_backward(float *grad, const float *x,
+                                      const segloss_target *target, const segloss_shape *shape,
+                                      const segloss_focal_opts *opts, const float *grad_out);
+
+/* Softmax cross-entropy over axis 1 (torch.nn.CrossEntropyLoss with class
+ * index targets). `shape` is the input's: (N, C, d1, ...) or (N, C), or (C)
+ * for one unbatched sample. The target holds class indices of shape
+ * (N, d1, ...) (() for (C)), integer dtype (int8..int64, uint8..uint64;
+ * float and bool targets are DTYPE). With logp = log_softmax(x) over C,
+ * eps = label_smoothing and w_c the class weights (1 when absent), per
+ * target element i of class y:
+ *   l_i = (1-eps) * w_y * (-logp_y) + (eps/C) * sum_c w_c * (-logp_c)
+ * and l_i = 0 where y == ignore_index. MEAN divides the sum by
+ * W = sum_i w_{y_i} over non-ignored elements (PyTorch's weighted mean; the
+ * count when unweighted); W = 0 (every element ignored) gives NaN, as
+ * PyTorch, with gradient 0. A class outside [0, C) that is not ignore_index
+ * is SEGLOSS_ERR_TARGET. Backward:
+ *   dl_i/dx_c = (1-eps) w_y (softmax_c - [c==y]) + (eps/C)(softmax_c sum_k w_k - w_c).
+ * NONE: elems (and grad_out) have the target's shape. */
+typedef struct segloss_ce_opts {
+    segloss_reduction reduction;   /* default MEAN */
+    segloss_farray class_weight;   /* optional; shape (C,) */
+    int custom_ignore_index;       /* 0: ignore_index = -100 (PyTorch default) */
+    int64_t ignore_index;
+    double label_smoothing;        /* in [0, 1]; default 0 */
+} segloss_ce_opts;
+
+segloss_status segloss_ce_forward(double *loss, float *elems, const float *x,
+                                  const segloss_target *target, const segloss_shape *shape,
+                                  const segloss_ce_opts *opts);
+segloss_status segloss_ce_backward(float *grad, const float *x, const segloss_target *target,
+                                   const segloss_shape *shape, const segloss_ce_opts *opts,
+                                   const float *grad_out);
+
+/* Binary Lovasz hinge on logits (smp LovaszLoss, mode "binary"/"multilabel").
+ * Arrays are (N, ...) images along axis 0 when ndim >= 3, one image when
+ * ndim <= 2. An item is the whole array, or one image with per_image. Per
+ * item, over its non-ignored elements: s = 2y-1, e = 1 - x*s, e sorted in
+ * decreasing order (ties: lower flat index first, a stable sort), and
+ *   loss = sum_k relu(e_(k)) * (J_k - J_(k-1)),
+ *   J_k = 1 - (G - Y_k) / (G + k - Y_k),  J_0 = 0,
+ *   G = sum y, Y_k = y_(1) + ... + y_(k) (labels in sorted order)
+ * (the Lovasz extension of the Jaccard loss). The value does not depend on
+ * the tie rule; the gradient dl/dx_i = -s_i [e_i > 0] (J_k - J_(k-1)) does,
+ * and is deterministic by that rule. An item whose elements are all ignored
+ * has loss 0 and still counts in MEAN (as smp). Reduction over items: MEAN
+ * (smp's per_image mean), SUM, NONE (elems: one value per item). Logits
+ * must be finite (NONFINITE otherwise); targets in [0,1]. */
+typedef struct segloss_lovasz_opts {
+    segloss_reduction reduction;   /* default MEAN over items */
+    int per_image;                 /* smp per_image (default 0, as smp) */
+    int has_ignore_index;          /* as in segloss_bce_opts (smp ignore_index) */
+    double ignore_index;
+} segloss_lovasz_opts;
+
+/* Number of items: N with per_image and ndim >= 3, else 1. */
+segloss_status segloss_lovasz_num_items(int64_t *items, const segloss_shape *shape,
+                                        const segloss_lovasz_opts *opts);
+segloss_status segloss_lovasz_hinge_forward(double *loss, float *elems, const float *x,
+                                            const segloss_target *target,
+                                            const segloss_shape *shape,
+                                            const segloss_lovasz_opts *opts);
+segloss_status segloss_lovasz_hinge_backward(float *grad, const float *x,
+                                             const segloss_target *target,
+                                             const segloss_shape *shape,
+                                             const segloss_lovasz_opts *opts,
+                                             const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
 /* Soft Dice loss (MONAI DiceLoss)                                           */

@@ -5,7 +5,9 @@
  *
  * The -100 clamp makes exact 0/1 probabilities finite (as PyTorch does);
  * p outside [0,1] or NaN is SEGLOSS_ERR_DOMAIN (logits given by mistake).
- * Arithmetic in double; ln(1-p) as log1p(-p). */
+ * Arithmetic in double; ln(1-p) as log1p(-p). With ignore_index, ignored
+ * targets give loss 0 and gradient 0 and MEAN counts only the others (the
+ * driver, loss/elementwise.c); p is not read (nor checked) there. */
 #include "kernels/scalar.h"
 #include "loss/elementwise.h"
 
@@ -44,16 +46,19 @@ static segloss_status bce_bwd(float *grad, const float *p, const float *y, const
     return SEGLOSS_OK;
 }
 
-static const segloss_ew_ops bce_ops = {bce_fwd, bce_bwd, 0};
+static const segloss_ew_ops bce_ops = {
+    .fwd = bce_fwd, .bwd = bce_bwd, .takes_pos_weight = 0};
 
 segloss_status segloss_bce_forward(double *loss, float *elems, const float *p,
                                    const segloss_target *target, const segloss_shape *shape,
                                    const segloss_bce_opts *opts) {
-    return segloss__ew_forward(&bce_ops, loss, elems, p, target, shape, opts);
+    segloss_ew_args a = segloss__ew_args_bce(opts);
+    return segloss__ew_forward(&bce_ops, loss, elems, p, target, shape, &a);
 }
 
 segloss_status segloss_bce_backward(float *grad, const float *p, const segloss_target *target,
                                     const segloss_shape *shape, const segloss_bce_opts *opts,
                                     const float *grad_out) {
-    return segloss__ew_backward(&bce_ops, grad, p, target, shape, opts, grad_out);
+    segloss_ew_args a = segloss__ew_args_bce(opts);
+    return segloss__ew_backward(&bce_ops, grad, p, target, shape, &a, grad_out);
 }

@@ -12,7 +12,8 @@
  * softplus(+-x) = log1p(exp(-|x|)) + max(+-x, 0) never overflows: exact for
  * |x| up to FLT_MAX (x = +-1e4 gives 1e4 or 0, not inf/NaN). NaN logits
  * propagate as in PyTorch. pos_weight broadcasts right-aligned like PyTorch
- * (see segloss.h). */
+ * (see segloss.h). ignore_index is handled by the driver
+ * (loss/elementwise.c): loss and gradient 0 there, MEAN over the others. */
 #include "kernels/scalar.h"
 #include "loss/elementwise.h"
 
@@ -43,18 +44,21 @@ static segloss_status bcel_bwd(float *grad, const float *x, const float *y, cons
     return SEGLOSS_OK;
 }
 
-static const segloss_ew_ops bcel_ops = {bcel_fwd, bcel_bwd, 1};
+static const segloss_ew_ops bcel_ops = {
+    .fwd = bcel_fwd, .bwd = bcel_bwd, .takes_pos_weight = 1};
 
 segloss_status segloss_bce_logits_forward(double *loss, float *elems, const float *x,
                                           const segloss_target *target,
                                           const segloss_shape *shape,
                                           const segloss_bce_opts *opts) {
-    return segloss__ew_forward(&bcel_ops, loss, elems, x, target, shape, opts);
+    segloss_ew_args a = segloss__ew_args_bce(opts);
+    return segloss__ew_forward(&bcel_ops, loss, elems, x, target, shape, &a);
 }
 
 segloss_status segloss_bce_logits_backward(float *grad, const float *x,
                                            const segloss_target *target,
                                            const segloss_shape *shape,
                                            const segloss_bce_opts *opts, const float *grad_out) {
-    return segloss__ew_backward(&bcel_ops, grad, x, target, shape, opts, grad_out);
+    segloss_ew_args a = segloss__ew_args_bce(opts);
+    return segloss__ew_backward(&bcel_ops, grad, x, target, shape, &a, grad_out);
 }

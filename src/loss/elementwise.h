@@ -1,9 +1,17 @@
-/* Private driver for element-wise losses (bce, bce-logits, ...).
+/* Private driver for element-wise losses (bce, bce-logits, focal).
  *
  * The driver validates arguments, cuts [0, numel) into fixed blocks, loads
- * each block's target (typed, range-checked) and broadcast weights into
- * float buffers, and calls the loss's block kernels. Per-block sums are
- * combined in block order (deterministic for any thread count). */
+ * each block's target (typed, range-checked, ignore_index applied) and
+ * broadcast weights into float buffers, and calls the loss's block kernels.
+ * Per-block sums are combined in block order (deterministic for any thread
+ * count).
+ *
+ * ignore_index: the kernels never see it. With ignore active the driver
+ * calls them on each run of consecutive non-ignored elements of a block
+ * (their double sums added in order) and writes 0 to the loss array and the
+ * gradient at ignored elements, whose inputs are never read (so a NaN or an
+ * out-of-range probability there is no error). MEAN divides by the count of
+ * non-ignored elements (a second partial sum). */
 #ifndef SEGLOSS_LOSS_ELEMENTWISE_H
 #define SEGLOSS_LOSS_ELEMENTWISE_H
 
@@ -11,7 +19,7 @@
 
 /* Forward block kernel: sum of the element losses of n elements into *sum
  * (double); when elems != NULL also the losses themselves. w and pw are NULL
- * when absent. */
+ * when absent. (kernels/vec.h's bcel kernels have exactly this signature.) */
 typedef segloss_status (*segloss_ew_fwd)(double *sum, float *elems, const float *x,
                                          const float *y, const float *w, const float *pw,
                                          int64_t n);
@@ -20,18 +28,54 @@ typedef segloss_status (*segloss_ew_fwd)(double *sum, float *elems, const float 
 typedef segloss_status (*segloss_ew_bwd)(float *grad, const float *x, const float *y,
                                          const float *w, const float *pw, const float *gvec,
                                          double gscale, int64_t n);
+/* The same for losses with parameters (focal): `params` is ops->params. */
+typedef segloss_status (*segloss_ew_fwd_p)(const void *params, double *sum, float *elems,
+                                           const float *x, const float *y, const float *w,
+                                           int64_t n);
+typedef segloss_status (*segloss_ew_bwd_p)(const void *params, float *grad, const float *x,
+                                           const float *y, const float *w, const float *gvec,
+                                           double gscale, int64_t n);
 
+/* A loss: either the plain kernels (fwd, bwd) or, when fwd is NULL, the
+ * parametrised ones (fwd_p, bwd_p) with params. */
 typedef struct segloss_ew_ops {
     segloss_ew_fwd fwd;
     segloss_ew_bwd bwd;
     int takes_pos_weight; /* 0: a pos_weight option is an error */
+    segloss_ew_fwd_p fwd_p;
+    segloss_ew_bwd_p bwd_p;
+    const void *params;
 } segloss_ew_ops;
+
+/* The options every element-wise loss shares. */
+typedef struct segloss_ew_args {
+    segloss_reduction reduction;
+    const segloss_farray *weight;      /* may be NULL or have data NULL */
+    const segloss_farray *pos_weight;
+    int has_ignore_index;
+    double ignore_index;
+} segloss_ew_args;
+
+/* args from a segloss_bce_opts (NULL: defaults). */
+segloss_ew_args segloss__ew_args_bce(const segloss_bce_opts *opts);
 
 segloss_status segloss__ew_forward(const segloss_ew_ops *ops, double *loss, float *elems,
                                    const float *x, const segloss_target *target,
-                                   const segloss_shape *shape, const segloss_bce_opts *opts);
+                                   const segloss_shape *shape, const segloss_ew_args *args);
 segloss_status segloss__ew_backward(const segloss_ew_ops *ops, float *grad, const float *x,
                                     const segloss_target *target, const segloss_shape *shape,
-                                    const segloss_bce_opts *opts, const float *grad_out);
+                                    const segloss_ew_args *args, const float *grad_out);
+
+/* Target loading with ignore_index, for every binary loss that has one
+ * (also lovasz.c). Loads elements [begin, end) as float into y. When
+ * has_ignore is 0 this is segloss__load_target (ignored may be NULL).
+ * Otherwise an element whose raw value equals ignore_value (integers
+ * converted to double, bool as 0/1) gets ignored[i] = 1 and y[i] = 0 and is
+ * not range-checked; every other element gets ignored[i] = 0 and the usual
+ * check ([0,1]; integers exactly 0 or 1). *n_valid (may be NULL) receives
+ * the number of non-ignored elements. */
+segloss_status segloss__ew_load_target(float *y, uint8_t *ignored, int64_t *n_valid,
+                                       const segloss_target *t, int64_t begin, int64_t end,
+                                       int has_ignore, double ignore_value);
 
 #endif

@@ -1,0 +1,315 @@
+/* Softmax cross-entropy over axis 1 — torch.nn.CrossEntropyLoss with class
+ * index targets (ATen LossNLL.cpp: cross_entropy_loss, nll_loss_nd and
+ * cross_entropy_loss_label_smoothing), forward and backward.
+ *
+ * Input (N, C, d1, ...) or (N, C), or (C) for one unbatched sample; target
+ * (N, d1, ...) of integer class indices. A position i = (n, d...) has the C
+ * logits x_c at stride S = d1*d2*... . With lse = max + log(sum_c
+ * exp(x_c - max)) (no overflow), -logp_c = lse - x_c, eps = label smoothing,
+ * w_c the class weights (1 when absent) and y the target class:
+ *   l_i = (1-eps) * w_y * (lse - x_y) + (eps/C) * sum_c w_c * (lse - x_c)
+ * (PyTorch's (1-eps)*nll + eps/C*smooth, term by term), l_i = 0 where
+ * y == ignore_index. Reductions:
+ *   SUM  = sum_i l_i
+ *   MEAN = sum_i l_i / W,  W = sum_i w_{y_i} over non-ignored i
+ * PyTorch divides both the nll and the smoothing term by W (its weighted
+ * mean); unweighted, W is the count of non-ignored positions. W = 0 (all
+ * ignored) gives 0/0 = NaN, as PyTorch; the gradient is then 0 (nothing
+ * reaches an ignored position). Backward, softmax sm_c = exp(x_c - lse):
+ *   dl_i/dx_c = (1-eps) w_y (sm_c - [c==y]) + (eps/C) (sm_c * sum_k w_k - w_c)
+ * times the upstream value (and 1/W for MEAN).
+ * Sums over positions are double partials over fixed blocks of positions
+ * (deterministic); within a position the C terms are added in class order.
+ * NaN or infinite logits propagate to NaN, as in PyTorch's log_softmax. */
+#include "core/internal.h"
+
+#include <math.h>
+
+#define CE_DEFAULT_IGNORE (-100)
+#define CE_CHUNK 256           /* positions processed together (stack arrays) */
+#define CE_IGNORED (-1)        /* cls[] value of an ignored position */
+
+typedef struct ce_setup {
+    int64_t n, c, s;           /* batch, classes, spatial size */
+    int64_t m;                 /* positions = N*S = target elements */
+    const float *x;
+    const segloss_target *t;
+    const float *w;            /* class weights or NULL */
+    double wsum;               /* sum_c w_c (C when unweighted) */
+    double eps;
+    int64_t ignore;
+    segloss_reduction red;
+} ce_setup;
+
+static segloss_status ce_init(ce_setup *d, const float *x, const segloss_target *t,
+                              const segloss_shape *shape, const segloss_ce_opts *o) {
+    memset(d, 0, sizeof *d);
+    if (!x || !t || !t->data || !shape) return SEGLOSS_ERR_NULL;
+    if (!segloss__valid_reduction(o->reduction)) return SEGLOSS_ERR_ARG;
+    if (!(o->label_smoothing >= 0.0 && o->label_smoothing <= 1.0)) return SEGLOSS_ERR_ARG;
+    switch (t->dtype) {
+    case SEGLOSS_U8: case SEGLOSS_I8: case SEGLOSS_I16: case SEGLOSS_I32: case SEGLOSS_I64:
+    case SEGLOSS_U16: case SEGLOSS_U32: case SEGLOSS_U64: break;
+    default: return SEGLOSS_ERR_DTYPE; /* float (class probabilities) and bool */
+    }
+    int64_t numel;
+    segloss_status st = segloss__checked_numel(shape, &numel);
+    if (st != SEGLOSS_OK) return st;
+    if (shape->ndim < 1) return SEGLOSS_ERR_SHAPE;
+    if (shape->ndim == 1) {
+        d->n = 1;
+        d->c = shape->dim[0];
+    } else {
+        d->n = shape->dim[0];
+        d->c = shape->dim[1];
+    }
+    d->s = numel / (d->n * d->c);
+    d->m = d->n * d->s;
+    if (o->class_weight.data) {
+        const segloss_shape *ws = &o->class_weight.shape;
+        if (ws->ndim != 1 || ws->dim[0] != d->c) return SEGLOSS_ERR_SHAPE;
+        d->w = o->class_weight.data;
+        for (int64_t k = 0; k < d->c; k++) d->wsum += d->w[k];
+    } else {
+        d->wsum = (double)d->c;
+    }
+    d->x = x;
+    d->t = t;
+    d->eps = o->label_smoothing;
+    d->ignore = o->custom_ignore_index ? o->ignore_index : CE_DEFAULT_IGNORE;
+    d->red = o->reduction;
+    return SEGLOSS_OK;
+}
+
+/* Class indices of positions [begin, begin+len): cls[k] in [0, C) or
+ * CE_IGNORED; anything else is SEGLOSS_ERR_TARGET. */
+#define LOAD_CLS(T, FITS)                                                   \
+    do {                                                                    \
+        const T *src = (const T *)d->t->data + begin;                       \
+        for (int64_t k = 0; k < len; k++) {                                 \
+            T v = src[k];                                                   \
+            if (!(FITS)) return SEGLOSS_ERR_TARGET;                         \
+            int64_t c = (int64_t)v;                                         \
+            if (c == d->ignore) cls[k] = CE_IGNORED;                        \
+            else if (c >= 0 && c < d->c) cls[k] = c;                        \
+            else return SEGLOSS_ERR_TARGET;                                 \
+        }                                                                   \
+    } while (0)
+
+static segloss_status load_classes(int64_t *cls, const ce_setup *d, int64_t begin,
+                                   int64_t len) {
+    switch (d->t->dtype) {
+    case SEGLOSS_U8: LOAD_CLS(uint8_t, 1); break;
+    case SEGLOSS_I8: LOAD_CLS(int8_t, 1); break;
+    case SEGLOSS_I16: LOAD_CLS(int16_t, 1); break;
+    case SEGLOSS_I32: LOAD_CLS(int32_t, 1); break;
+    case SEGLOSS_I64: LOAD_CLS(int64_t, 1); break;
+    case SEGLOSS_U16: LOAD_CLS(uint16_t, 1); break;
+    case SEGLOSS_U32: LOAD_CLS(uint32_t, 1); break;
+    case SEGLOSS_U64: LOAD_CLS(uint64_t, v <= (uint64_t)INT64_MAX); break;
+    default: return SEGLOSS_ERR_DTYPE;
+    }
+    return SEGLOSS_OK;
+}
+
+/* One chunk: positions pos .. pos+len-1, all in image n at spatial offsets
+ * s0 .. s0+len-1. Loads the classes and computes lse per position. */
+typedef struct ce_chunk {
+    int64_t cls[CE_CHUNK];
+    double lse[CE_CHUNK];
+    double acc[CE_CHUNK];
+} ce_chunk;
+
+static segloss_status chunk_lse(ce_chunk *ch, const ce_setup *d, int64_t n, int64_t s0,
+                                int64_t len, int64_t pos) {
+    segloss_status st = load_classes(ch->cls, d, pos, len);
+    if (st != SEGLOSS_OK) return st;
+    const float *x0 = d->x + n * d->c * d->s + s0;
+    double *mx = ch->lse, *se = ch->acc;
+    for (int64_t k = 0; k < len; k++) mx[k] = x0[k];
+    for (int64_t c = 1; c < d->c; c++) {
+        const float *xc = x0 + c * d->s;
+        for (int64_t k = 0; k < len; k++)
+            if (xc[k] > mx[k] || isnan(xc[k])) mx[k] = xc[k];
+    }
+    for (int64_t k = 0; k < len; k++) se[k] = 0.0;
+    for (int64_t c = 0; c < d->c; c++) {
+        const float *xc = x0 + c * d->s;
+        for (int64_t k = 0; k < len; k++) se[k] += exp((double)xc[k] - mx[k]);
+    }
+    for (int64_t k = 0; k < len; k++) ch->lse[k] = mx[k] + log(se[k]);
+    return SEGLOSS_OK;
+}
+
+/* Calls fn on every chunk of positions [begin, end). */
+typedef segloss_status (*chunk_fn)(void *ctx, ce_chunk *ch, int64_t n, int64_t s0, int64_t len,
+                                   int64_t pos, double *partial);
+
+static segloss_status for_chunks(const ce_setup *d, int64_t begin, int64_t end, chunk_fn fn,
+                                 void *ctx, double *partial) {
+    ce_chunk ch;
+    int64_t pos = begin;
+    while (pos < end) {
+        int64_t n = pos / d->s, s0 = pos % d->s;
+        int64_t len = end - pos;
+        if (len > d->s - s0) len = d->s - s0;
+        if (len > CE_CHUNK) len = CE_CHUNK;
+        segloss_status st = fn(ctx, &ch, n, s0, len, pos, partial);
+        if (st != SEGLOSS_OK) return st;
+        pos += len;
+    }
+    return SEGLOSS_OK;
+}
+
+typedef struct ce_ctx {
+    const ce_setup *d;
+    float *elems;              /* forward NONE */
+    float *grad;               /* backward */
+    const float *gvec;         /* backward NONE: upstream per position */
+    double gscale;
+} ce_ctx;
+
+/* Forward: partial[0] += sum l_i, partial[1] += sum w_{y_i} (non-ignored). */
+static segloss_status fwd_chunk(void *vctx, ce_chunk *ch, int64_t n, int64_t s0, int64_t len,
+                                int64_t pos, double *partial) {
+    const ce_ctx *cx = vctx;
+    const ce_setup *d = cx->d;
+    segloss_status st = chunk_lse(ch, d, n, s0, len, pos);
+    if (st != SEGLOSS_OK) return st;
+    const float *x0 = d->x + n * d->c * d->s + s0;
+    /* acc = sum_c w_c (lse - x_c), only when smoothing. */
+    if (d->eps > 0.0) {
+        for (int64_t k = 0; k < len; k++) ch->acc[k] = 0.0;
+        for (int64_t c = 0; c < d->c; c++) {
+            const float *xc = x0 + c * d->s;
+            double wc = d->w ? d->w[c] : 1.0;
+            for (int64_t k = 0; k < len; k++) ch->acc[k] += wc * (ch->lse[k] - xc[k]);
+        }
+    }
+    double sum = 0.0, wsum = 0.0;
+    for (int64_t k = 0; k < len; k++) {
+        int64_t y = ch->cls[k];
+        double l = 0.0;
+        if (y != CE_IGNORED) {
+            double wy = d->w ? d->w[y] : 1.0;
+            l = wy * (ch->lse[k] - x0[y * d->s + k]);
+            if (d->eps > 0.0) l = (1.0 - d->eps) * l + d->eps / (double)d->c * ch->acc[k];
+            wsum += wy;
+        }
+        if (cx->elems) cx->elems[pos + k] = (float)l;
+        sum += l;
+    }
+    partial[0] += sum;
+    partial[1] += wsum;
+    return SEGLOSS_OK;
+}
+
+static segloss_status fwd_block(void *ctx, int64_t begin, int64_t end, double *partial) {
+    const ce_ctx *cx = ctx;
+    return for_chunks(cx->d, begin, end, fwd_chunk, ctx, partial);
+}
+
+/* W only (backward of MEAN): partial[0] += sum w_{y_i}. */
+static segloss_status wsum_chunk(void *vctx, ce_chunk *ch, int64_t n, int64_t s0, int64_t len,
+                                 int64_t pos, double *partial) {
+    const ce_setup *d = ((const ce_ctx *)vctx)->d;
+    (void)n;
+    (void)s0;
+    segloss_status st = load_classes(ch->cls, d, pos, len);
+    if (st != SEGLOSS_OK) return st;
+    double wsum = 0.0;
+    for (int64_t k = 0; k < len; k++)
+        if (ch->cls[k] != CE_IGNORED) wsum += d->w ? d->w[ch->cls[k]] : 1.0;
+    partial[0] += wsum;
+    return SEGLOSS_OK;
+}
+
+static segloss_status wsum_block(void *ctx, int64_t begin, int64_t end, double *partial) {
+    const ce_ctx *cx = ctx;
+    return for_chunks(cx->d, begin, end, wsum_chunk, ctx, partial);
+}
+
+static segloss_status bwd_chunk(void *vctx, ce_chunk *ch, int64_t n, int64_t s0, int64_t len,
+                                int64_t pos, double *partial) {
+    const ce_ctx *cx = vctx;
+    const ce_setup *d = cx->d;
+    (void)partial;
+    segloss_status st = chunk_lse(ch, d, n, s0, len, pos);
+    if (st != SEGLOSS_OK) return st;
+    const float *x0 = d->x + n * d->c * d->s + s0;
+    float *g0 = cx->grad + n * d->c * d->s + s0;
+    double a = 1.0 - d->eps, b = d->eps / (double)d->c;
+    /* acc[k] = upstream scale of position k (0 when ignored). */
+    for (int64_t k = 0; k < len; k++) {
+        double up = cx->gvec ? cx->gscale * cx->gvec[pos + k] : cx->gscale;
+        ch->acc[k] = ch->cls[k] == CE_IGNORED ? 0.0 : up;
+    }
+    for (int64_t c = 0; c < d->c; c++) {
+        const float *xc = x0 + c * d->s;
+        float *gc = g0 + c * d->s;
+        double wc = d->w ? d->w[c] : 1.0;
+        for (int64_t k = 0; k < len; k++) {
+            int64_t y = ch->cls[k];
+            if (y == CE_IGNORED) {
+                gc[k] = 0.0f;
+                continue;
+            }
+            double sm = exp(xc[k] - ch->lse[k]);
+            double wy = d->w ? d->w[y] : 1.0;
+            double g = a * wy * (c == y ? sm - 1.0 : sm);
+            if (b > 0.0) g += b * (sm * d->wsum - wc);
+            gc[k] = (float)(g * ch->acc[k]);
+        }
+    }
+    return SEGLOSS_OK;
+}
+
+static segloss_status bwd_block(void *ctx, int64_t begin, int64_t end, double *partial) {
+    const ce_ctx *cx = ctx;
+    return for_chunks(cx->d, begin, end, bwd_chunk, ctx, partial);
+}
+
+segloss_status segloss_ce_forward(double *loss, float *elems, const float *x,
+                                  const segloss_target *target, const segloss_shape *shape,
+                                  const segloss_ce_opts *opts) {
+    static const segloss_ce_opts defaults;
+    if (!opts) opts = &defaults;
+    if (!loss) return SEGLOSS_ERR_NULL;
+    ce_setup d;
+    segloss_status st = ce_init(&d, x, target, shape, opts);
+    if (st != SEGLOSS_OK) return st;
+    ce_ctx cx = {.d = &d, .elems = d.red == SEGLOSS_REDUCTION_NONE ? elems : NULL};
+    double tot[2];
+    st = segloss__reduce_blocks(d.m, 2, fwd_block, &cx, tot);
+    if (st != SEGLOSS_OK) return st;
+    *loss = d.red == SEGLOSS_REDUCTION_MEAN ? tot[0] / tot[1] : tot[0];
+    return SEGLOSS_OK;
+}
+
+segloss_status segloss_ce_backward(float *grad, const float *x, const segloss_target *target,
+                                   const segloss_shape *shape, const segloss_ce_opts *opts,
+                                   const float *grad_out) {
+    static const segloss_ce_opts defaults;
+    if (!opts) opts = &defaults;
+    if (!grad) return SEGLOSS_ERR_NULL;
+    ce_setup d;
+    segloss_status st = ce_init(&d, x, target, shape, opts);
+    if (st != SEGLOSS_OK) return st;
+    ce_ctx cx = {.d = &d, .grad = grad};
+    if (d.red == SEGLOSS_REDUCTION_NONE) {
+        cx.gvec = grad_out;
+        cx.gscale = 1.0;
+    } else {
+        cx.gscale = grad_out ? (double)grad_out[0] : 1.0;
+        if (d.red == SEGLOSS_REDUCTION_MEAN) {
+            double W;
+            st = segloss__reduce_blocks(d.m, 1, wsum_block, &cx, &W);
+            if (st != SEGLOSS_OK) return st;
+            /* W = 0: every position is ignored (gradient 0), or the weights
+             * of the present classes sum to 0 (PyTorch: NaN; we follow). */
+            cx.gscale /= W;
+        }
+    }
+    double unused;
+    return segloss__reduce_blocks(d.m, 1, bwd_block, &cx, &unused);
+}
