@@ -1,0 +1,331 @@
+/* segloss eval: one case — read both files, check that they can be
+ * compared, turn them into label maps, score every label.
+ *
+ * Label maps: integer and bool arrays as they are (label 0 = background).
+ * Score maps: a float prediction is thresholded into a 0/1 mask (label 1):
+ * probabilities p >= T (T = 0.5 by default; values must lie in [0,1]),
+ * logits x >= T (T = 0 by default: SPEC §1's logit >= 0 rule). A float
+ * reference is accepted when every value is an integer (NIfTI files with
+ * scl_slope/scl_inter come out as float64 even when they hold labels) and
+ * is then a label map; any other float reference is an error.
+ *
+ * Everything a case produces (results, messages) goes into its eval_case,
+ * so cases can run on any thread and be reported in order afterwards. */
+#include "eval.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const eval_metric_names[EM_COUNT] = {
+    "dice", "iou", "precision", "recall", "specificity", "accuracy",
+    "vs",   "hd",  "hd95",      "assd",   "nsd",
+};
+
+double eval_metric_value(const segloss_label_metrics *r, eval_metric m) {
+    switch (m) {
+    case EM_DICE: return r->overlap.dice;
+    case EM_IOU: return r->overlap.iou;
+    case EM_PRECISION: return r->overlap.precision;
+    case EM_RECALL: return r->overlap.recall;
+    case EM_SPECIFICITY: return r->overlap.specificity;
+    case EM_ACCURACY: return r->overlap.accuracy;
+    case EM_VS: return r->overlap.vs;
+    case EM_HD: return r->surface.hd;
+    case EM_HD95: return r->surface.hd95;
+    case EM_ASSD: return r->surface.assd;
+    case EM_NSD: return r->surface.nsd;
+    case EM_COUNT: break;
+    }
+    return NAN;
+}
+
+/* Everything one case holds while it runs. */
+typedef struct case_work {
+    segloss_image pi, ri;        /* files as read */
+    void *pbuf, *rbuf;           /* converted label maps (owned), or NULL */
+    segloss_label_array pa, ra;  /* what the metrics read */
+    segloss_label_set set;
+    int pred_scores;             /* prediction was a thresholded score map */
+} case_work;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int fail(eval_case *k, int rc, const char *fmt, ...) {
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    eval_msg(&k->err, "%s", line);
+    k->rc = rc;
+    return rc;
+}
+
+static int oom(eval_case *k) {
+    eval_msg(&k->err, "out of memory");
+    k->rc = CLI_INTERNAL;
+    return CLI_INTERNAL;
+}
+
+static int read_image(eval_case *k, segloss_image *img, const char *path, const eval_cfg *c) {
+    char err[512] = "";
+    segloss_status st = segloss_image_read(img, path, c->max_bytes, err, sizeof err);
+    if (st == SEGLOSS_OK) return 0;
+    const char *why = err[0] ? err : segloss_strerror(st);
+    if (st == SEGLOSS_ERR_LIMIT)
+        eval_msg(&k->err, "%s: %s (raise the cap with --max-bytes)", path, why);
+    else eval_msg(&k->err, "%s: %s", path, why);
+    k->rc = st == SEGLOSS_ERR_NOMEM ? CLI_INTERNAL : CLI_INPUT;
+    return k->rc;
+}
+
+static int same_shape(const segloss_shape *a, const segloss_shape *b) {
+    if (a->ndim != b->ndim) return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->dim[d] != b->dim[d]) return 0;
+    return 1;
+}
+
+static char *spacing_str(char *buf, size_t len, const double *sp, int n) {
+    size_t pos = (size_t)snprintf(buf, len, "(");
+    for (int d = 0; d < n && pos < len; d++)
+        pos += (size_t)snprintf(buf + pos, len - pos, "%s%g", d ? ", " : "", sp[d]);
+    if (pos < len) snprintf(buf + pos, len - pos, ")");
+    return buf;
+}
+
+/* A float prediction -> 0/1 mask. */
+static int threshold_scores(eval_case *k, case_work *w, const eval_cfg *c) {
+    const segloss_npy *a = &w->pi.array;
+    const int64_t n = a->numel;
+    float *x = NULL;
+    if (a->dtype != SEGLOSS_F32) {
+        x = malloc((size_t)n * sizeof *x);
+        if (!x) return oom(k);
+        segloss_status st = segloss_convert_to_f32(x, a->data, a->dtype, n);
+        if (st != SEGLOSS_OK) {
+            free(x);
+            return fail(k, cli_status_exit(st), "%s: %s", k->pred, segloss_strerror(st));
+        }
+    }
+    const float *v = x ? x : (const float *)a->data;
+    for (int64_t i = 0; i < n; i++) {
+        float s = v[i];
+        char num[64];
+        if (isnan(s)) {
+            free(x);
+            return fail(k, CLI_INPUT, "%s: the score map contains NaN", k->pred);
+        }
+        if (!c->logits && !(s >= 0.0f && s <= 1.0f)) {
+            snprintf(num, sizeof num, "%.9g", (double)s);
+            free(x);
+            return fail(k, CLI_INPUT,
+                        "%s: value %s outside [0,1] in a probability map (--scores logits "
+                        "for logits; a label map needs an integer dtype)",
+                        k->pred, num);
+        }
+    }
+    uint8_t *mask = malloc((size_t)n + 1);
+    if (!mask) {
+        free(x);
+        return oom(k);
+    }
+    segloss_status st = segloss_threshold_logits(mask, v, n, c->threshold);
+    free(x);
+    if (st != SEGLOSS_OK) {
+        free(mask);
+        return fail(k, cli_status_exit(st), "%s: thresholding failed: %s", k->pred,
+                    segloss_strerror(st));
+    }
+    w->pbuf = mask;
+    w->pa.data = mask;
+    w->pa.dtype = SEGLOSS_U8;
+    w->pred_scores = 1;
+    return 0;
+}
+
+/* A float reference whose values are all integers -> the smallest integer
+ * label map that holds them (uint8, int32 or int64). */
+static int integral_reference(eval_case *k, case_work *w) {
+    const segloss_npy *a = &w->ri.array;
+    const int64_t n = a->numel;
+    const int f64 = a->dtype == SEGLOSS_F64;
+    double lo = 0.0, hi = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double v = f64 ? ((const double *)a->data)[i] : (double)((const float *)a->data)[i];
+        /* 2^63 is the first double that does not fit in int64. */
+        if (!(v == floor(v)) || !(fabs(v) < 9223372036854775808.0)) {
+            char num[64];
+            snprintf(num, sizeof num, "%.17g", v);
+            return fail(k, CLI_INPUT,
+                        "%s: the reference is a %s array with the non-integer value %s "
+                        "(a reference must be a label map)",
+                        k->ref, segloss_dtype_name(a->dtype), num);
+        }
+        if (i == 0 || v < lo) lo = v;
+        if (i == 0 || v > hi) hi = v;
+    }
+    segloss_dtype dt = lo >= 0 && hi <= 255 ? SEGLOSS_U8
+                       : lo >= -2147483648.0 && hi <= 2147483647.0 ? SEGLOSS_I32
+                                                                   : SEGLOSS_I64;
+    void *buf = malloc((size_t)n * segloss_dtype_size(dt) + 1);
+    if (!buf) return oom(k);
+    for (int64_t i = 0; i < n; i++) {
+        double v = f64 ? ((const double *)a->data)[i] : (double)((const float *)a->data)[i];
+        if (dt == SEGLOSS_U8) ((uint8_t *)buf)[i] = (uint8_t)v;
+        else if (dt == SEGLOSS_I32) ((int32_t *)buf)[i] = (int32_t)v;
+        else ((int64_t *)buf)[i] = (int64_t)v;
+    }
+    w->rbuf = buf;
+    w->ra.data = buf;
+    w->ra.dtype = dt;
+    return 0;
+}
+
+static int is_float(segloss_dtype dt) { return dt == SEGLOSS_F32 || dt == SEGLOSS_F64; }
+
+/* Reads and checks both files; fills w->pa, w->ra and spacing. */
+static int load(eval_case *k, case_work *w, const eval_cfg *c, double spacing[3]) {
+    char s1[CLI_SHAPE_STRLEN], s2[CLI_SHAPE_STRLEN];
+    if (k->pred && read_image(k, &w->pi, k->pred, c)) return k->rc;
+    if (read_image(k, &w->ri, k->ref, c)) return k->rc;
+    const segloss_shape *rs = &w->ri.array.shape;
+    if (!k->pred) {
+        /* --allow-missing: an empty prediction of the reference's shape. */
+        w->pbuf = calloc((size_t)w->ri.array.numel + 1, 1);
+        if (!w->pbuf) return oom(k);
+        w->pi.array.shape = *rs;
+        w->pi.array.numel = w->ri.array.numel;
+        w->pi.array.dtype = SEGLOSS_U8;
+    }
+    const segloss_shape *ps = &w->pi.array.shape;
+    if (!same_shape(ps, rs))
+        return fail(k, CLI_INPUT, "shape mismatch: %s %s vs %s %s", k->pred,
+                    cli_shape_str(s1, sizeof s1, ps), k->ref, cli_shape_str(s2, sizeof s2, rs));
+    const char *who = k->pred ? k->pred : k->ref;
+    if (rs->ndim < 1 || rs->ndim > 3)
+        return fail(k, CLI_INPUT, "%s: shape %s: eval compares 1-D, 2-D or 3-D images", who,
+                    cli_shape_str(s1, sizeof s1, rs));
+    if (w->ri.array.numel == 0)
+        return fail(k, CLI_INPUT, "%s: empty image (shape %s)", who,
+                    cli_shape_str(s1, sizeof s1, rs));
+
+    /* Spacing: --spacing, else the reference's (as nnU-Net and MedPy use
+     * the reference image's), else 1. */
+    const int nd = rs->ndim;
+    if (c->n_spacing) {
+        if (c->n_spacing != nd) {
+            return fail(k, CLI_USAGE,
+                        "--spacing has %d value%s but %s has %d ax%s (shape %s): give one "
+                        "spacing per array axis, axis 0 first",
+                        c->n_spacing, c->n_spacing == 1 ? "" : "s", k->ref, nd,
+                        nd == 1 ? "is" : "es", cli_shape_str(s1, sizeof s1, rs));
+        }
+        for (int d = 0; d < nd; d++) spacing[d] = c->spacing[d];
+    } else {
+        for (int d = 0; d < nd; d++) spacing[d] = w->ri.has_spacing ? w->ri.spacing[d] : 1.0;
+        if (k->pred && w->pi.has_spacing && w->ri.has_spacing) {
+            int differ = 0;
+            for (int d = 0; d < nd; d++) {
+                double a = w->pi.spacing[d], b = w->ri.spacing[d];
+                if (fabs(a - b) > 1e-4 * fmax(fabs(a), fabs(b))) differ = 1;
+            }
+            if (differ) {
+                char t1[200], t2[200];
+                eval_msg(&k->warn,
+                         "warning: %s: spacing %s differs from the reference's %s (%s); "
+                         "using the reference's",
+                         k->pred, spacing_str(t1, sizeof t1, w->pi.spacing, nd),
+                         spacing_str(t2, sizeof t2, w->ri.spacing, nd), k->ref);
+            }
+        }
+    }
+
+    /* Label maps. */
+    if (k->pred && is_float(w->pi.array.dtype)) {
+        if (threshold_scores(k, w, c)) return k->rc;
+    } else if (k->pred) {
+        w->pa.data = w->pi.array.data;
+        w->pa.dtype = w->pi.array.dtype;
+    } else {
+        w->pa.data = w->pbuf;
+        w->pa.dtype = SEGLOSS_U8;
+    }
+    if (is_float(w->ri.array.dtype)) {
+        if (integral_reference(k, w)) return k->rc;
+    } else {
+        w->ra.data = w->ri.array.data;
+        w->ra.dtype = w->ri.array.dtype;
+    }
+    return 0;
+}
+
+static void library_error(eval_case *k, segloss_status st) {
+    k->rc = cli_status_exit(st) == CLI_USAGE ? CLI_INTERNAL : cli_status_exit(st);
+    if (st == SEGLOSS_ERR_DOMAIN)
+        eval_msg(&k->err, "%s, %s: uint64 label values above 9223372036854775807 are not "
+                          "supported",
+                 k->pred ? k->pred : "(missing prediction)", k->ref);
+    else if (st == SEGLOSS_ERR_NOMEM) eval_msg(&k->err, "out of memory");
+    else
+        eval_msg(&k->err, "%s vs %s: %s", k->pred ? k->pred : "(missing prediction)", k->ref,
+                 segloss_strerror(st));
+}
+
+void eval_case_run(eval_case *k, const eval_cfg *c, int label_threads) {
+    if (k->rc) return;
+    case_work w;
+    memset(&w, 0, sizeof w);
+    double spacing[3] = {1.0, 1.0, 1.0};
+    if (load(k, &w, c, spacing) == 0) {
+        const segloss_shape *shape = &w.ri.array.shape;
+        segloss_status st = segloss_label_scan(&w.set, &w.pa, &w.ra, shape);
+        if (st == SEGLOSS_OK && w.pred_scores) {
+            /* The thresholded prediction is label 1: a reference with other
+             * labels (a 0/255 mask, a multi-label map) is almost always a
+             * mistake, so say so. */
+            for (int64_t i = 0; i < w.set.count; i++) {
+                const segloss_label_stats *s = &w.set.items[i];
+                if (s->label != 1 && s->conf.tp + s->conf.fn > 0) {
+                    char lab[32];
+                    snprintf(lab, sizeof lab, "%lld", (long long)s->label);
+                    eval_msg(&k->warn,
+                             "warning: %s: the reference has label %s, but a thresholded "
+                             "score map (%s) is compared as label 1",
+                             k->ref, lab, k->pred);
+                    break;
+                }
+            }
+        }
+        int64_t n = c->labels_all ? w.set.count : c->n_labels;
+        if (st == SEGLOSS_OK) {
+            k->res = calloc((size_t)(n ? n : 1), sizeof *k->res);
+            if (!k->res) st = SEGLOSS_ERR_NOMEM;
+        }
+        if (st == SEGLOSS_OK) {
+            segloss_metric_opts o = c->mopts;
+            for (int d = 0; d < shape->ndim; d++) o.spacing[d] = spacing[d];
+            o.distances = (c->metrics & EM_DISTANCE_MASK) != 0;
+            o.threads = label_threads;
+            st = segloss_label_metrics_compute(k->res, c->labels_all ? NULL : c->labels, n,
+                                               &w.set, &w.pa, &w.ra, shape, &o);
+        }
+        if (st == SEGLOSS_OK) {
+            k->n = n;
+        } else {
+            free(k->res);
+            k->res = NULL;
+            library_error(k, st);
+        }
+    }
+    segloss_label_set_free(&w.set);
+    segloss_image_free(&w.pi);
+    segloss_image_free(&w.ri);
+    free(w.pbuf);
+    free(w.rbuf);
+}
