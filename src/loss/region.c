@@ -408,8 +408,11 @@ static segloss_status grad_item(void *ctx, int64_t w) {
                 } else {
                     for (int64_t i = 0; i < len; i++) g[i] = 0.0;
                 }
+                /* an ignored pixel of a class-index target has g = 0 on every
+                 * channel: its gradient is 0 even where its logits are NaN */
                 float *out = gc->grad + (n * r->c + c) * r->s + s0;
-                for (int64_t i = 0; i < len; i++) out[i] = (float)(b.p[i] * (g[i] - b.dot[i]));
+                for (int64_t i = 0; i < len; i++)
+                    out[i] = (r->index && !b.m[i]) ? 0.0f : (float)(b.p[i] * (g[i] - b.dot[i]));
             }
         } else {
             int sig = r->act == SEGLOSS_ACTIVATION_SIGMOID;
