@@ -242,48 +242,50 @@ static int set_max_bytes(eval_cfg *c, const char *n, const char *v) {
 }
 
 static const eval_opt opts[] = {
-    {"--pred", "PATH", set_pred, "prediction: a file, or a directory (walked recursively)"},
+    {"--pred", "PATH", set_pred, "prediction: a file, or a directory (recursive)"},
     {"--ref", "PATH", set_ref,
-     "reference: a file, or a directory; files pair up by their\n"
-     "relative name (.png .nii .nii.gz .npy)"},
+     "reference: a file or directory; files pair up\n"
+     "by relative name (.png .nii .nii.gz .npy)"},
     {"--labels", "all|L1,L2,...", set_labels,
-     "labels to score (default all: every nonzero label in either\n"
-     "file of the case); a listed label absent from both files has\n"
-     "zero counts and null scores"},
+     "labels to score; all (default): every nonzero\n"
+     "label in either file of the case; a listed label\n"
+     "absent from both files: zero counts, null scores"},
     {"--metrics", "LIST|all", set_metrics,
-     "dice,iou,precision,recall,specificity,accuracy,vs,hd,hd95,\n"
-     "assd,nsd (default: dice..vs; distances only when named)"},
+     "any of dice,iou,precision,recall,specificity,\n"
+     "accuracy,vs,hd,hd95,assd,nsd (default: dice..vs;\n"
+     "distances only when named, or with all)"},
     {"--scores", "probs|logits", set_scores,
-     "a float prediction is a score map: probabilities (default)\n"
-     "or logits; it becomes a mask of label 1"},
+     "a float prediction is a score map of probs\n"
+     "(default) or logits, thresholded into label 1"},
     {"--threshold", "T", set_threshold,
-     "foreground where score >= T, in the scores' units\n"
-     "(default 0.5 for probs, 0 for logits)"},
+     "foreground where score >= T, in the scores'\n"
+     "units (default 0.5 for probs, 0 for logits)"},
     {"--spacing", "S0,S1[,S2]", set_spacing,
-     "voxel spacing per array axis, axis 0 first (PNG: rows);\n"
-     "overrides the file's (default: the reference's pixdim, or 1)"},
-    {"--tolerance", "T", set_tolerance, "nsd tolerance in physical units (default 1)"},
+     "spacing per array axis, axis 0 first (PNG: rows;\n"
+     "NIfTI: z,y,x); overrides the reference's"},
+    {"--tolerance", "T", set_tolerance, "nsd tolerance, physical units (default 1)"},
     {"--hd95-variant", "max|pooled", set_variant,
-     "max of the two directed percentiles (default; MONAI) or the\n"
-     "percentile of the pooled distances (MedPy)"},
-    {"--percentile", "P", set_percentile, "percentile of hd95 (default 95)"},
+     "max of the two directed percentiles (default,\n"
+     "MONAI) or percentile of pooled distances (MedPy)"},
+    {"--percentile", "P", set_percentile, "the percentile of hd95 (default 95)"},
     {"--empty-score", "nan|one|zero", set_empty_score,
      "value of a 0/0 overlap score (default nan)"},
     {"--empty-distance", "nan|diag", set_empty_distance,
-     "hd, hd95, assd when exactly one mask is empty: nan (default)\n"
-     "or the image diagonal in physical units"},
-    {"--json", "FILE|-", set_json, "write the results as JSON (- = stdout, instead of the table)"},
-    {"--csv", "FILE|-", set_csv, "write one row per (case, label) as CSV (- = stdout)"},
-    {"--threads", "N", set_threads, "cases evaluated in parallel (default 0 = all cores)"},
+     "hd, hd95, assd when exactly one mask is empty:\n"
+     "nan (default) or the image diagonal"},
+    {"--json", "FILE|-", set_json, "write JSON (- = stdout, instead of the table)"},
+    {"--csv", "FILE|-", set_csv, "write CSV, a row per (case, label) (- = stdout)"},
+    {"--threads", "N", set_threads, "cases in parallel (default 0 = all cores)"},
     {"--max-bytes", "N[K|M|G]", set_max_bytes,
-     "cap on the decoded size of one image (default 8G, or half\n"
+     "cap on one decoded image (default 8G, or half\n"
      "the physical memory if less; 0 = no cap)"},
     {"--allow-missing", NULL, set_missing,
-     "score a reference without prediction as an empty prediction"},
+     "score a reference without prediction as an\n"
+     "empty prediction"},
     {"--keep-going", NULL, set_keep,
-     "evaluate the other cases when one fails, write the outputs,\n"
-     "list the failures at the end (the exit status is still 2)"},
-    {"--quiet", NULL, set_quiet, "no progress bar, no warnings"},
+     "on a bad case, go on with the others, write the\n"
+     "outputs, list the failures last (exit status 2)"},
+    {"--quiet", NULL, set_quiet, "no progress bar, no warnings (also -q)"},
 };
 #define NUM_OPTS (sizeof opts / sizeof opts[0])
 
