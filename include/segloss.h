@@ -389,9 +389,11 @@ segloss_status segloss_dice_backward(float *grad, const float *x,
  *                 target elements (DENSE) or pixels (INDEX, all channels)
  *                 equal to ignore_index add nothing to any sum and get a zero
  *                 gradient; they are exempt from the range check (255 is
- *                 fine). Items still count in MEAN (MEAN divides by the
- *                 number of items, never by a number of elements).
- *                 ignore_index must not be NaN (SEGLOSS_ERR_ARG).
+ *                 fine), and their inputs are not used (a NaN logit or,
+ *                 with NONE, a value outside [0,1] there is no error).
+ *                 Items still count in MEAN (MEAN divides by the number of
+ *                 items, never by a number of elements). ignore_index must
+ *                 be finite (SEGLOSS_ERR_ARG).
  *  smp            (dice, jaccard) segmentation_models_pytorch DiceLoss /
  *                 JaccardLoss: sums over N and space per channel (items: the
  *                 kept channels, whatever `batch` says), smoothing 0 unless

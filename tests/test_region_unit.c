@@ -103,6 +103,8 @@ TEST(region_option_errors) {
     o.has_ignore_index = 1;
     o.ignore_index = NAN;
     CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, X24, &t, &s, &o), SEGLOSS_ERR_ARG);
+    o.ignore_index = -INFINITY;
+    CHECK_EQ_INT(segloss_dice_backward(g, X24, &t, &s, &o, NULL), SEGLOSS_ERR_ARG);
     memset(&o, 0, sizeof o);
     o.activation = (segloss_activation)3;
     CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, X24, &t, &s, &o), SEGLOSS_ERR_ARG);
@@ -215,6 +217,22 @@ TEST(region_target_errors) {
     yf[4] = 0.0f;
     yf[2] = 0.0f;
     CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, X24, &tf32, &s, &o), SEGLOSS_ERR_DOMAIN);
+    /* ... but only where the target is not ignored: p leaves [0,1] (7.5,
+     * NaN) exactly where the target is 255 */
+    float p[24];
+    for (int i = 0; i < 24; i++) {
+        p[i] = (float)i / 23.0f;
+        yf[i] = (i % 5 == 0) ? 255.0f : (i % 2 ? 1.0f : 0.0f);
+        if (i % 5 == 0) p[i] = (i % 2) ? NAN : 7.5f;
+    }
+    o.has_ignore_index = 1;
+    o.ignore_index = 255;
+    CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, p, &tf32, &s, &o), SEGLOSS_OK);
+    CHECK(isfinite(loss));
+    CHECK_EQ_INT(segloss_jaccard_backward(g, p, &tf32, &s, &o, NULL), SEGLOSS_OK);
+    for (int i = 0; i < 24; i += 5) CHECK(g[i] == 0.0f);
+    o.ignore_index = 254;
+    CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, p, &tf32, &s, &o), SEGLOSS_ERR_TARGET);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -30,7 +30,7 @@ static segloss_status check_options(const segloss_dice_opts *o, unsigned allow) 
     if (o->target_kind != SEGLOSS_TARGET_AUTO && o->target_kind != SEGLOSS_TARGET_DENSE &&
         o->target_kind != SEGLOSS_TARGET_INDEX)
         return SEGLOSS_ERR_ARG;
-    if (o->has_ignore_index && isnan(o->ignore_index)) return SEGLOSS_ERR_ARG;
+    if (o->has_ignore_index && !isfinite(o->ignore_index)) return SEGLOSS_ERR_ARG;
     if ((allow & SEGLOSS__REGION_LOGITS) &&
         (o->activation != SEGLOSS_ACTIVATION_SIGMOID || o->target_kind == SEGLOSS_TARGET_INDEX))
         return SEGLOSS_ERR_ARG;
@@ -252,7 +252,9 @@ static segloss_status chunk_begin(const segloss__region *r, chunk *b, int64_t n,
     return SEGLOSS_OK;
 }
 
-/* b->p = probabilities of channel c. */
+/* b->p = probabilities of channel c. With activation NONE only elements
+ * that are not ignored (b->m, loaded first) must lie in [0,1]; the others
+ * are not read. */
 static segloss_status chunk_probs(const segloss__region *r, chunk *b, int64_t n, int64_t c,
                                   int64_t s0, int64_t len) {
     const float *xs = r->x + (n * r->c + c) * r->s + s0;
@@ -262,6 +264,10 @@ static segloss_status chunk_probs(const segloss__region *r, chunk *b, int64_t n,
         break;
     case SEGLOSS_ACTIVATION_NONE:
         for (int64_t i = 0; i < len; i++) {
+            if (!b->m[i]) {
+                b->p[i] = 0.0;
+                continue;
+            }
             if (!(xs[i] >= 0.0f && xs[i] <= 1.0f)) return SEGLOSS_ERR_DOMAIN;
             b->p[i] = xs[i];
         }
@@ -306,8 +312,8 @@ static segloss_status stats_item(void *ctx, int64_t w) {
         if (st != SEGLOSS_OK) return st;
         for (int64_t k = 0; k < r->ck; k++) {
             int64_t c = r->c0 + k;
-            if ((st = chunk_probs(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
             if ((st = chunk_target(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
+            if ((st = chunk_probs(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
             double I = acc[3 * k], P = acc[3 * k + 1], G = acc[3 * k + 2];
             if (r->squared) {
                 for (int64_t i = 0; i < len; i++) {
@@ -395,8 +401,8 @@ static segloss_status grad_item(void *ctx, int64_t w) {
             /* d/dx_c = p_c (g_c - sum_j p_j g_j); g_j = 0 on dropped channels */
             for (int64_t i = 0; i < len; i++) b.dot[i] = 0.0;
             for (int64_t c = r->c0; c < r->c; c++) {
-                if ((st = chunk_probs(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
                 if ((st = chunk_target(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
+                if ((st = chunk_probs(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
                 chunk_dldp(r, &b, n, c, len, g);
                 for (int64_t i = 0; i < len; i++) b.dot[i] += b.p[i] * g[i];
             }
@@ -422,8 +428,8 @@ static segloss_status grad_item(void *ctx, int64_t w) {
                     for (int64_t i = 0; i < len; i++) out[i] = 0.0f;
                     continue;
                 }
-                if ((st = chunk_probs(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
                 if ((st = chunk_target(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
+                if ((st = chunk_probs(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
                 chunk_dldp(r, &b, n, c, len, g);
                 for (int64_t i = 0; i < len; i++) {
                     double v = g[i];
