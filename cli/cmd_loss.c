@@ -28,6 +28,10 @@ typedef struct loss_cfg {
     int json;
     segloss_dice_opts region;  /* region losses: activation, smoothing, flags */
     int have_snr, have_sdr;
+    /* focal, ce, lovasz-hinge, and --ignore-index (bce, bce-logits, focal) */
+    int have_ignore, have_alpha, have_gamma, per_image;
+    double ignore_index, focal_alpha, focal_gamma, label_smoothing;
+    const char *class_weight;
 } loss_cfg;
 
 typedef struct loss_data {
@@ -37,6 +41,7 @@ typedef struct loss_data {
     int64_t numel;
     segloss_target target;
     segloss_farray weight, pos_weight;
+    segloss_farray class_weight;     /* ce --class-weight */
     void *owned[4];                  /* converted copies, freed at the end */
 } loss_data;
 
@@ -55,6 +60,8 @@ static segloss_bce_opts bce_opts(const loss_cfg *c, const loss_data *d) {
     o.reduction = c->reduction;
     o.weight = d->weight;
     o.pos_weight = d->pos_weight;
+    o.has_ignore_index = c->have_ignore;
+    o.ignore_index = c->ignore_index;
     return o;
 }
 
@@ -98,6 +105,93 @@ static segloss_status dice_bwd(const loss_cfg *c, const loss_data *d, float *gra
                                const float *grad_out) {
     segloss_dice_opts o = dice_opts(c);
     return segloss_dice_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+static segloss_focal_opts focal_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_focal_opts o = {0};
+    o.reduction = c->reduction;
+    o.weight = d->weight;
+    o.custom_params = 1; /* torchvision's defaults unless given */
+    o.alpha = c->have_alpha ? c->focal_alpha : 0.25;
+    o.gamma = c->have_gamma ? c->focal_gamma : 2.0;
+    o.has_ignore_index = c->have_ignore;
+    o.ignore_index = c->ignore_index;
+    return o;
+}
+
+static segloss_status focal_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                                float *elems) {
+    segloss_focal_opts o = focal_opts(c, d);
+    return segloss_focal_forward(loss, elems, d->x, &d->target, &d->shape, &o);
+}
+
+static segloss_status focal_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                                const float *grad_out) {
+    segloss_focal_opts o = focal_opts(c, d);
+    return segloss_focal_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+static segloss_ce_opts ce_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_ce_opts o = {0};
+    o.reduction = c->reduction;
+    o.class_weight = d->class_weight;
+    o.custom_ignore_index = c->have_ignore;
+    o.ignore_index = (int64_t)c->ignore_index;
+    o.label_smoothing = c->label_smoothing;
+    return o;
+}
+
+static segloss_status ce_fwd(const loss_cfg *c, const loss_data *d, double *loss, float *elems) {
+    segloss_ce_opts o = ce_opts(c, d);
+    return segloss_ce_forward(loss, elems, d->x, &d->target, &d->shape, &o);
+}
+
+static segloss_status ce_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                             const float *grad_out) {
+    segloss_ce_opts o = ce_opts(c, d);
+    return segloss_ce_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+/* ce: the target's shape, i.e. the input's without axis 1 ((C) -> ()). */
+static segloss_status class_index_shape(const loss_cfg *c, const loss_data *d,
+                                        segloss_shape *out) {
+    (void)c;
+    memset(out, 0, sizeof *out);
+    if (d->shape.ndim < 1) return SEGLOSS_ERR_SHAPE;
+    if (d->shape.ndim == 1) return SEGLOSS_OK;
+    out->ndim = d->shape.ndim - 1;
+    out->dim[0] = d->shape.dim[0];
+    for (int k = 2; k < d->shape.ndim; k++) out->dim[k - 1] = d->shape.dim[k];
+    return SEGLOSS_OK;
+}
+
+static segloss_lovasz_opts lovasz_opts(const loss_cfg *c) {
+    segloss_lovasz_opts o = {0};
+    o.reduction = c->reduction;
+    o.per_image = c->per_image;
+    o.has_ignore_index = c->have_ignore;
+    o.ignore_index = c->ignore_index;
+    return o;
+}
+
+static segloss_status lovasz_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                                 float *elems) {
+    segloss_lovasz_opts o = lovasz_opts(c);
+    return segloss_lovasz_hinge_forward(loss, elems, d->x, &d->target, &d->shape, &o);
+}
+
+static segloss_status lovasz_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                                 const float *grad_out) {
+    segloss_lovasz_opts o = lovasz_opts(c);
+    return segloss_lovasz_hinge_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+/* lovasz-hinge: one value per item, shape (items,). */
+static segloss_status lovasz_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
+    segloss_lovasz_opts o = lovasz_opts(c);
+    memset(out, 0, sizeof *out);
+    out->ndim = 1;
+    return segloss_lovasz_num_items(&out->dim[0], &d->shape, &o);
 }
 
 static segloss_status elementwise_shape(const loss_cfg *c, const loss_data *d,
@@ -154,6 +248,38 @@ static int set_pos_weight(loss_cfg *c, const char *n, const char *v) { (void)n; 
 static int set_squared(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->region.squared = 1; return 0; }
 static int set_jaccard(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->region.jaccard = 1; return 0; }
 static int set_batch(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->region.batch = 1; return 0; }
+
+static int set_per_image(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->per_image = 1; return 0; }
+static int set_class_weight(loss_cfg *c, const char *n, const char *v) { (void)n; c->class_weight = v; return 0; }
+
+static int set_ignore_index(loss_cfg *c, const char *n, const char *v) {
+    c->have_ignore = 1;
+    return cli_parse_double(v, n, &c->ignore_index) ? CLI_USAGE : 0;
+}
+
+static int set_focal_alpha(loss_cfg *c, const char *n, const char *v) {
+    c->have_alpha = 1;
+    return cli_parse_double(v, n, &c->focal_alpha) ? CLI_USAGE : 0;
+}
+
+static int set_focal_gamma(loss_cfg *c, const char *n, const char *v) {
+    c->have_gamma = 1;
+    if (cli_parse_double(v, n, &c->focal_gamma)) return CLI_USAGE;
+    if (c->focal_gamma < 0) {
+        cli_error("invalid value for %s: '%s' (must be >= 0)", n, v);
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+static int set_label_smoothing(loss_cfg *c, const char *n, const char *v) {
+    if (cli_parse_double(v, n, &c->label_smoothing)) return CLI_USAGE;
+    if (!(c->label_smoothing >= 0 && c->label_smoothing <= 1)) {
+        cli_error("invalid value for %s: '%s' (must lie in [0, 1])", n, v);
+        return CLI_USAGE;
+    }
+    return 0;
+}
 
 static int set_reduction(loss_cfg *c, const char *n, const char *v) {
     if (strcmp(v, "mean") == 0) c->reduction = SEGLOSS_REDUCTION_MEAN;
@@ -230,14 +356,48 @@ static const opt_spec region_specs[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+static const opt_spec ignore_specs[] = {
+    {NULL, "--ignore-index", "V", set_ignore_index,
+     "target elements equal to V (e.g. 255 for void pixels) count\n"
+     "for nothing: no loss, no gradient, not in the mean's count\n"
+     "(ce: a class index; default -100)"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const opt_spec focal_specs[] = {
+    {NULL, "--alpha", "A", set_focal_alpha, "weight of positives (default 0.25; < 0: off)"},
+    {NULL, "--gamma", "G", set_focal_gamma, "focusing exponent (default 2; >= 0)"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const opt_spec ce_specs[] = {
+    {NULL, "--class-weight", "a,b,...", set_class_weight,
+     "one weight per class (axis 1); mean divides by the sum\n"
+     "of the targets' weights, as PyTorch"},
+    {NULL, "--label-smoothing", "E", set_label_smoothing, "in [0, 1] (default 0)"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const opt_spec lovasz_specs[] = {
+    {NULL, "--per-image", NULL, set_per_image,
+     "one loss per image (axis 0 of an array of ndim >= 3), averaged"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static const opt_group common_group = {"Options", common_specs};
-static const opt_group weight_group = {"bce, bce-logits", weight_specs};
+static const opt_group weight_group = {"bce, bce-logits, focal", weight_specs};
 static const opt_group pos_weight_group = {"bce-logits", pos_weight_specs};
 static const opt_group region_group = {"dice (region losses)", region_specs};
+static const opt_group ignore_group = {"bce, bce-logits, focal, ce, lovasz-hinge", ignore_specs};
+static const opt_group focal_group = {"focal", focal_specs};
+static const opt_group ce_group = {"ce (input (N, C, ...), target (N, ...) of class indices)",
+                                   ce_specs};
+static const opt_group lovasz_group = {"lovasz-hinge", lovasz_specs};
 
 /* Every group, for help and for "option does not apply to KIND". */
 static const opt_group *const all_groups[] = {&common_group, &weight_group, &pos_weight_group,
-                                              &region_group, NULL};
+                                              &region_group, &ignore_group, &focal_group,
+                                              &ce_group, &lovasz_group, NULL};
 
 typedef struct loss_kind {
     const char *name;
@@ -249,9 +409,14 @@ typedef struct loss_kind {
     const char *domain_hint;         /* after "INPUT: values outside [0,1]" */
 } loss_kind;
 
-static const opt_group *const bce_groups[] = {&common_group, &weight_group, NULL};
+static const opt_group *const bce_groups[] = {&common_group, &weight_group, &ignore_group, NULL};
 static const opt_group *const bcel_groups[] = {&common_group, &weight_group, &pos_weight_group,
-                                               NULL};
+                                               &ignore_group, NULL};
+static const opt_group *const focal_groups[] = {&common_group, &weight_group, &focal_group,
+                                                &ignore_group, NULL};
+static const opt_group *const ce_groups[] = {&common_group, &ce_group, &ignore_group, NULL};
+static const opt_group *const lovasz_groups[] = {&common_group, &lovasz_group, &ignore_group,
+                                                 NULL};
 static const opt_group *const region_groups[] = {&common_group, &region_group, NULL};
 
 static const loss_kind kinds[] = {
@@ -262,6 +427,12 @@ static const loss_kind kinds[] = {
     {"dice", "soft Dice on (N, C, spatial...) (MONAI DiceLoss)", region_groups, dice_fwd,
      dice_bwd, region_shape,
      " (--activation none expects probabilities; drop it for logits)"},
+    {"focal", "sigmoid focal loss on logits (torchvision sigmoid_focal_loss)", focal_groups,
+     focal_fwd, focal_bwd, elementwise_shape, ""},
+    {"ce", "softmax cross-entropy over axis 1 (torch CrossEntropyLoss)", ce_groups, ce_fwd,
+     ce_bwd, class_index_shape, ""},
+    {"lovasz-hinge", "binary Lovasz hinge on logits (smp LovaszLoss)", lovasz_groups,
+     lovasz_fwd, lovasz_bwd, lovasz_shape, ""},
 };
 #define NUM_KINDS (sizeof kinds / sizeof kinds[0])
 
@@ -287,9 +458,10 @@ static void loss_usage(FILE *f) {
     fprintf(f,
             "Usage: segloss loss KIND -i INPUT.npy -t TARGET.npy [options]\n"
             "\n"
-            "Computes a loss of the predictions INPUT against TARGET (same shape) and\n"
-            "prints it with 9 significant digits (with --reduction none: the sum of the\n"
-            "loss array). Writes the gradient with --grad.\n"
+            "Computes a loss of the predictions INPUT against TARGET (same shape; for ce\n"
+            "the class indices, the input's shape without axis 1) and prints it with 9\n"
+            "significant digits (with --reduction none: the sum of the loss array).\n"
+            "Writes the gradient with --grad.\n"
             "\n"
             "Kinds:\n");
     for (size_t k = 0; k < NUM_KINDS; k++)
@@ -339,17 +511,28 @@ static int find_kind_arg(int argc, char **argv) {
     return 0;
 }
 
+/* "bce, bce-logits, ..." from the kinds table. */
+static const char *kind_names(void) {
+    static char buf[512];
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < NUM_KINDS && len < sizeof buf; k++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", k ? ", " : "",
+                                kinds[k].name);
+    return buf;
+}
+
 static int parse_args(loss_cfg *c, int argc, char **argv) {
     memset(c, 0, sizeof *c);
     int ki = find_kind_arg(argc, argv);
     if (!ki) {
-        cli_error("loss: missing KIND (one of: bce, bce-logits, dice)");
+        cli_error("loss: missing KIND (one of: %s)", kind_names());
         return usage_error();
     }
     for (size_t k = 0; k < NUM_KINDS; k++)
         if (strcmp(argv[ki], kinds[k].name) == 0) c->kind = &kinds[k];
     if (!c->kind) {
-        cli_error("loss: unknown KIND '%s' (one of: bce, bce-logits, dice)", argv[ki]);
+        cli_error("loss: unknown KIND '%s' (one of: %s)", argv[ki], kind_names());
         return usage_error();
     }
     for (int i = 1; i < argc; i++) {
@@ -385,6 +568,12 @@ static int parse_args(loss_cfg *c, int argc, char **argv) {
     }
     if (c->out_path && c->grad_path && strcmp(c->out_path, c->grad_path) == 0) {
         cli_error("loss: --grad and --out name the same file '%s'", c->out_path);
+        return usage_error();
+    }
+    if (c->have_ignore && c->kind->out_shape == class_index_shape &&
+        !(c->ignore_index == floor(c->ignore_index) && fabs(c->ignore_index) < 0x1p62)) {
+        cli_error("loss ce: --ignore-index must be an integer class index, got %.17g",
+                  c->ignore_index);
         return usage_error();
     }
     /* One smoothing term given: the other keeps its default (MONAI's). */
@@ -509,6 +698,41 @@ static int load_pos_weight_list(loss_data *d, const char *list, const char *inpu
     return CLI_OK;
 }
 
+/* ce --class-weight a,b,...: one weight per class (axis 1; axis 0 of a (C)
+ * input), as a (C,) array. */
+static int load_class_weight(const loss_cfg *c, loss_data *d) {
+    int64_t count = 1;
+    for (const char *p = c->class_weight; *p; p++) count += *p == ',';
+    int64_t classes = d->shape.ndim == 1 ? d->shape.dim[0] : d->shape.dim[1];
+    if (count != classes) {
+        char s[CLI_SHAPE_STRLEN];
+        cli_error("--class-weight has %lld value%s but %s has %lld classes (axis %d of %s)",
+                  (long long)count, count == 1 ? "" : "s", c->input, (long long)classes,
+                  d->shape.ndim == 1 ? 0 : 1, cli_shape_str(s, sizeof s, &d->shape));
+        return CLI_USAGE;
+    }
+    float *w = keep(d, malloc((size_t)count * sizeof(float)));
+    if (!w) return oom();
+    const char *field = c->class_weight;
+    char buf[64];
+    for (int64_t k = 0; k < count; k++) {
+        const char *comma = strchr(field, ',');
+        size_t len = comma ? (size_t)(comma - field) : strlen(field);
+        if (len >= sizeof buf) len = sizeof buf - 1; /* too long: fails as a number */
+        memcpy(buf, field, len);
+        buf[len] = '\0';
+        double v;
+        if (cli_parse_double(buf, "--class-weight", &v)) return CLI_USAGE;
+        w[k] = (float)v;
+        field = comma ? comma + 1 : field + len;
+    }
+    d->class_weight.data = w;
+    memset(&d->class_weight.shape, 0, sizeof d->class_weight.shape);
+    d->class_weight.shape.ndim = 1;
+    d->class_weight.shape.dim[0] = count;
+    return CLI_OK;
+}
+
 static int ends_with_npy(const char *s) {
     size_t n = strlen(s);
     return n >= 4 && (strcmp(s + n - 4, ".npy") == 0 || strcmp(s + n - 4, ".NPY") == 0);
@@ -534,12 +758,22 @@ static int load_data(const loss_cfg *c, loss_data *d) {
 
     if ((rc = cli_read_npy(&d->tgt, c->target))) return rc;
     const segloss_shape *ts = &d->tgt.shape;
-    int same = ts->ndim == d->shape.ndim;
-    for (int k = 0; same && k < ts->ndim; k++) same = ts->dim[k] == d->shape.dim[k];
+    int class_index = c->kind->out_shape == class_index_shape;
+    if (class_index && (d->tgt.dtype == SEGLOSS_F32 || d->tgt.dtype == SEGLOSS_F64 ||
+                        d->tgt.dtype == SEGLOSS_BOOL)) {
+        cli_error("%s: ce needs integer class indices, got dtype %s", c->target,
+                  segloss_dtype_name(d->tgt.dtype));
+        return CLI_INPUT;
+    }
+    segloss_shape want = d->shape;
+    if (class_index) class_index_shape(c, d, &want);
+    int same = ts->ndim == want.ndim;
+    for (int k = 0; same && k < ts->ndim; k++) same = ts->dim[k] == want.dim[k];
     if (!same) {
-        cli_error("shape mismatch: %s %s vs %s %s", c->input,
+        cli_error("shape mismatch: %s %s vs %s %s%s", c->input,
                   cli_shape_str(s1, sizeof s1, &d->shape), c->target,
-                  cli_shape_str(s2, sizeof s2, ts));
+                  cli_shape_str(s2, sizeof s2, ts),
+                  class_index ? " (ce: the target is the input's shape without axis 1)" : "");
         return CLI_INPUT;
     }
     /* The library reads typed targets in place: make sure they are aligned. */
@@ -547,9 +781,9 @@ static int load_data(const loss_cfg *c, loss_data *d) {
     d->target.dtype = d->tgt.dtype;
     d->target.data = d->tgt.data;
     if (esize > 1 && (uintptr_t)d->tgt.data % esize != 0) {
-        void *copy = keep(d, malloc((size_t)d->numel * esize));
+        void *copy = keep(d, malloc((size_t)d->tgt.numel * esize + 1));
         if (!copy) return oom();
-        memcpy(copy, d->tgt.data, (size_t)d->numel * esize);
+        memcpy(copy, d->tgt.data, (size_t)d->tgt.numel * esize);
         d->target.data = copy;
     }
 
@@ -563,6 +797,8 @@ static int load_data(const loss_cfg *c, loss_data *d) {
                  : load_pos_weight_list(d, c->pos_weight, c->input);
         if (rc) return rc == CLI_USAGE ? usage_error() : rc;
     }
+    if (c->class_weight && (rc = load_class_weight(c, d)))
+        return rc == CLI_USAGE ? usage_error() : rc;
     return CLI_OK;
 }
 
@@ -570,7 +806,58 @@ static int load_data(const loss_cfg *c, loss_data *d) {
 /* Errors from the loss itself                                              */
 /* ---------------------------------------------------------------------- */
 /* Describes a SEGLOSS_ERR_TARGET: the first bad value says what went wrong. */
+/* ce: the first class index outside [0, C) that is not --ignore-index. */
+static void class_index_error(const loss_cfg *c, const loss_data *d) {
+    int64_t classes = d->shape.ndim == 1 ? d->shape.dim[0] : d->shape.dim[1];
+    int64_t ignore = c->have_ignore ? (int64_t)c->ignore_index : -100;
+    segloss_shape ts;
+    int64_t n = 0;
+    class_index_shape(c, d, &ts);
+    segloss_shape_numel(&ts, &n);
+    double bad = 0;
+    int found = 0;
+    size_t es = segloss_dtype_size(d->target.dtype);
+    for (int64_t i = 0; i < n && !found; i++) {
+        const unsigned char *src = (const unsigned char *)d->target.data + (size_t)i * es;
+        double v;
+        switch (d->target.dtype) {
+#define CLI_CLS(T)                                                          \
+    {                                                                       \
+        T k_;                                                               \
+        memcpy(&k_, src, sizeof k_);                                        \
+        v = (double)k_;                                                     \
+        break;                                                              \
+    }
+        case SEGLOSS_U8: CLI_CLS(uint8_t)
+        case SEGLOSS_I8: CLI_CLS(int8_t)
+        case SEGLOSS_I16: CLI_CLS(int16_t)
+        case SEGLOSS_I32: CLI_CLS(int32_t)
+        case SEGLOSS_I64: CLI_CLS(int64_t)
+        case SEGLOSS_U16: CLI_CLS(uint16_t)
+        case SEGLOSS_U32: CLI_CLS(uint32_t)
+        case SEGLOSS_U64: CLI_CLS(uint64_t)
+#undef CLI_CLS
+        default: v = -1; break;
+        }
+        if (v != (double)ignore && !(v >= 0 && v < (double)classes)) {
+            bad = v;
+            found = 1;
+        }
+    }
+    if (found)
+        cli_error("%s: class index %.17g outside [0, %lld) (the input has %lld classes on axis "
+                  "%d) and not the ignore index %lld",
+                  c->target, bad, (long long)classes, (long long)classes,
+                  d->shape.ndim == 1 ? 0 : 1, (long long)ignore);
+    else
+        cli_error("%s: class index outside [0, %lld)", c->target, (long long)classes);
+}
+
 static void target_error(const loss_cfg *c, const loss_data *d) {
+    if (c->kind->out_shape == class_index_shape) {
+        class_index_error(c, d);
+        return;
+    }
     const char *msg = "target values outside [0,1]";
     float *t = malloc((size_t)d->numel * sizeof(float));
     if (!t || segloss_convert_to_f32(t, d->target.data, d->target.dtype, d->numel) !=
@@ -583,6 +870,7 @@ static void target_error(const loss_cfg *c, const loss_data *d) {
     int found = 0;
     for (int64_t i = 0; i < d->numel; i++) {
         float v = t[i];
+        if (c->have_ignore && v == (float)c->ignore_index) continue;
         int ok = d->target.dtype == SEGLOSS_F32 || d->target.dtype == SEGLOSS_F64
                      ? (v >= 0.0f && v <= 1.0f)
                      : (v == 0.0f || v == 1.0f);
@@ -594,8 +882,13 @@ static void target_error(const loss_cfg *c, const loss_data *d) {
     }
     free(t);
     if (found && isnan(bad)) cli_error("%s: target contains NaN", c->target);
-    else if (max == 255.0f)
-        cli_error("%s: %s (masks saved as 0/255? divide by 255)", c->target, msg);
+    else if (max == 255.0f) {
+        const char *inl;
+        cli_error("%s: %s (masks saved as 0/255? divide by 255)%s", c->target, msg,
+                  find_opt(c->kind->groups, "--ignore-index", &inl)
+                      ? "; if 255 marks void pixels, use --ignore-index 255"
+                      : "");
+    }
     else if (found && bad > 0.0f && bad < 1.0f)
         cli_error("%s: %s dtype target values must be 0 or 1, found %g", c->target,
                   segloss_dtype_name(d->target.dtype), (double)bad);

@@ -433,6 +433,214 @@ tf "--grad in a missing directory" 2 "~^segloss: $FAILDIR/nodir/g\.npy: cannot c
     -- loss bce-logits -i "$X" -t "$Y" --reduction none --grad "$FAILDIR/nodir/g.npy" --out "$NEW"
 
 # ============================================================================
+# Element-wise family: focal, ce, lovasz-hinge, --ignore-index
+# References: tests/data/element_ref_cli.txt (tools/ref/gen_element_ref.py
+# --cli, PyTorch float64): "KEY LOSS", "g.KEY N GRAD...", "o.KEY N ARRAY...".
+# ============================================================================
+EREF=$here/../data/element_ref_cli.txt
+eref() {
+    awk -v k="$1" '$1 == k { print $2; found = 1 } END { exit !found }' "$EREF"
+}
+
+# te NAME KEY -- COMMAND...: exit 0, no stderr, stdout one number close to KEY.
+te() {
+    local key=$2 got ref
+    t "$1" 0 '*' '' "${@:3}"
+    name="$1: loss"
+    got=$(cat "$OUT")
+    ref=$(eref "$key") || { pass_or_fail "no key $key in $EREF"; return; }
+    close "$got" "$ref"
+    pass_or_fail "$([ $? = 0 ] || echo "loss '$got', expected $key = $ref")"
+    name=$1
+}
+
+# earr FILE KEY [elems]: float32 .npy data vs the list KEY. Gradients:
+# max |diff| <= 1e-5 max |ref| (issue 3); loss arrays (elems): element-wise
+# |diff| <= RTOL |ref| + 1e-7.
+earr() {
+    name="$name: $(basename "$1") vs $2"
+    local msg= off
+    if [ ! -f "$1" ]; then
+        msg="$1 was not written"
+    else
+        off=$(npy_offset "$1")
+        msg=$(awk -v key="$2" -v mode="${3:-grad}" -v rtol="$RTOL" '
+            NR == FNR { if ($1 == key) { n = $2; for (i = 1; i <= n; i++) r[i - 1] = $(i + 2) }
+                        next }
+            { for (i = 1; i <= NF; i++) a[m++] = $i }
+            END {
+                if (n == "") { printf "no key %s", key; exit }
+                if (m != n) { printf "%d values, expected %d", m, n; exit }
+                mx = 0
+                for (k = 0; k < n; k++) { v = r[k] < 0 ? -r[k] : r[k]; if (v > mx) mx = v }
+                bad = 0; worst = 0
+                for (k = 0; k < n; k++) {
+                    d = a[k] - r[k]; if (d < 0) d = -d
+                    v = r[k] < 0 ? -r[k] : r[k]
+                    tol = mode == "grad" ? 1e-5 * mx + 1e-12 : rtol * v + 1e-7
+                    if (d > tol) { if (!bad) first = k; bad++ }
+                    if (d > worst) worst = d
+                }
+                if (bad) printf "%d of %d values differ (first at %d: %s vs %s; max |diff| %g)",
+                                bad, n, first, a[first], r[first], worst
+            }' "$EREF" <(od -An -v -f -j "$off" "$1"))
+    fi
+    pass_or_fail "$msg"
+}
+
+# mk_u8 FILE "D0, D1, ..." V...: a uint8 .npy (format 1.0) with values V.
+mk_u8() {
+    local f=$1 shape=$2 hdr total v
+    shift 2
+    hdr="{'descr': '|u1', 'fortran_order': False, 'shape': ($shape), }"
+    total=$(( (10 + ${#hdr} + 1 + 63) / 64 * 64 ))
+    {
+        printf '\x93NUMPY\x01\x00'
+        printf "\\x$(printf %02x $(( (total - 10) & 255 )))\\x$(printf %02x $(( (total - 10) >> 8 )))"
+        printf '%s%*s\n' "$hdr" $(( total - 11 - ${#hdr} )) ''
+        for v in "$@"; do printf "\\$(printf %03o "$v")"; done
+    } >"$f"
+}
+
+E=$TMP/element
+mkdir -p "$E"
+# Class indices for ce on x.npy (2, 3, 4, 4): (2, 4, 4), cls_i = (i*i + i/2) % 3;
+# cls_ign: 255 where i % 5 == 2. y_ign: y_u8 with 255 where i % 7 == 3.
+cls=() cls_ign=() y_ign=()
+for i in $(seq 0 31); do
+    cls+=($(( (i * i + i / 2) % 3 )))
+    if [ $((i % 5)) = 2 ]; then cls_ign+=(255); else cls_ign+=(${cls[$i]}); fi
+done
+i=0
+for v in $(od -An -v -tu1 -j "$(npy_offset "$DATA/y_u8.npy")" "$DATA/y_u8.npy"); do
+    if [ $((i % 7)) = 3 ]; then y_ign+=(255); else y_ign+=("$v"); fi
+    i=$((i + 1))
+done
+CLS=$E/cls.npy
+CLSI=$E/cls_ign.npy
+YI=$E/y_ign.npy
+mk_u8 "$CLS" "2, 4, 4" "${cls[@]}"
+mk_u8 "$CLSI" "2, 4, 4" "${cls_ign[@]}"
+mk_u8 "$YI" "2, 3, 4, 4" "${y_ign[@]}"
+name="bash-written uint8 targets are read back"
+pass_or_fail "$("$S" loss ce -i "$X" -t "$CLS" >/dev/null 2>"$ERR" || cat "$ERR")"
+
+for r in mean sum none; do
+    te "focal $r" "focal.$r" -- "$S" loss focal -i "$X" -t "$Y" --reduction $r --grad "$E/g.npy"
+    earr "$E/g.npy" "g.focal.$r"
+    te "ce $r" "ce.$r" -- "$S" loss ce -i "$X" -t "$CLS" --reduction $r --grad "$E/g.npy"
+    earr "$E/g.npy" "g.ce.$r"
+    te "lovasz-hinge $r" "lovasz.$r" -- "$S" loss lovasz-hinge -i "$X" -t "$Y" --reduction $r \
+        --grad "$E/g.npy"
+    earr "$E/g.npy" "g.lovasz.$r"
+done
+te "focal --out" focal.none -- "$S" loss focal -i "$X" -t "$Y" --reduction none --out "$E/o.npy"
+earr "$E/o.npy" o.focal.none elems
+te "focal --alpha --gamma" focal.a0.5.g0.5 -- "$S" loss focal -i "$X" -t "$Y" --alpha 0.5 \
+    --gamma=0.5 --grad "$E/g.npy"
+earr "$E/g.npy" g.focal.a0.5.g0.5
+te "focal --alpha -1 (off) --gamma 3" focal.a-1.g3.sum -- "$S" loss focal -i "$X" -t "$Y" \
+    --alpha -1 --gamma 3 --reduction sum --grad "$E/g.npy"
+earr "$E/g.npy" g.focal.a-1.g3.sum
+t "focal --alpha=-1 --gamma 0 is bce-logits" 0 '#bce-logits.mean' '' \
+    -- "$S" loss focal -i "$X" -t "$Y" --alpha=-1 --gamma 0
+te "focal --weight" focal.weight -- "$S" loss focal -i "$X" -t "$DATA/y_u8.npy" \
+    --weight "$DATA/w.npy" --grad "$E/g.npy"
+earr "$E/g.npy" g.focal.weight
+te "focal --ignore-index 255" focal.ign -- "$S" loss focal -i "$X" -t "$YI" --ignore-index 255 \
+    --grad "$E/g.npy"
+earr "$E/g.npy" g.focal.ign
+te "focal 0/255 mask, --ignore-index=255" focal.y255.ign -- "$S" loss focal -i "$X" \
+    -t "$DATA/y255.npy" --ignore-index=255
+te "bce-logits --ignore-index" bce-logits.ign.mean -- "$S" loss bce-logits -i "$X" -t "$YI" \
+    --ignore-index 255 --grad "$E/g.npy"
+earr "$E/g.npy" g.bce-logits.ign.mean
+te "bce-logits --ignore-index, none" bce-logits.ign.none -- "$S" loss bce-logits -i "$X" \
+    -t "$YI" --ignore-index 255 --reduction none --out "$E/o.npy" --grad "$E/g.npy"
+earr "$E/o.npy" o.bce-logits.ign.none elems
+earr "$E/g.npy" g.bce-logits.ign.none
+te "bce-logits --ignore-index 0 on a float target" bce-logits.ign0.sum -- "$S" loss bce-logits \
+    -i "$X" -t "$Y" --ignore-index 0 --reduction sum --grad "$E/g.npy"
+earr "$E/g.npy" g.bce-logits.ign0.sum
+te "bce --ignore-index" bce.ign.mean -- "$S" loss bce -i "$P" -t "$YI" --ignore-index 255 \
+    --grad "$E/g.npy"
+earr "$E/g.npy" g.bce.ign.mean
+te "ce --out is (N, H, W)" ce.none -- "$S" loss ce -i "$X" -t "$CLS" --reduction none \
+    --out "$E/o.npy"
+earr "$E/o.npy" o.ce.none elems
+name="ce --out header"
+pass_or_fail "$([ "$(npy_header "$E/o.npy")" = "<f4 (2, 4, 4)" ] ||
+    echo "header '$(npy_header "$E/o.npy")'")"
+te "ce --class-weight" ce.weight -- "$S" loss ce -i "$X" -t "$CLS" --class-weight 0.5,2,1.25 \
+    --grad "$E/g.npy"
+earr "$E/g.npy" g.ce.weight
+te "ce --label-smoothing" ce.smooth -- "$S" loss ce -i "$X" -t "$CLS" --label-smoothing 0.1 \
+    --grad "$E/g.npy"
+earr "$E/g.npy" g.ce.smooth
+te "ce --ignore-index --class-weight --label-smoothing" ce.ign.weight.smooth -- "$S" loss ce \
+    -i "$X" -t "$CLSI" --ignore-index 255 --class-weight=0.5,2,1.25 --label-smoothing=0.2 \
+    --grad "$E/g.npy"
+earr "$E/g.npy" g.ce.ign.weight.smooth
+te "ce --ignore-index, none" ce.ign.none -- "$S" loss ce -i "$X" -t "$CLSI" --ignore-index 255 \
+    --reduction none --out "$E/o.npy" --grad "$E/g.npy"
+earr "$E/o.npy" o.ce.ign.none elems
+earr "$E/g.npy" g.ce.ign.none
+te "lovasz-hinge --per-image" lovasz.per.mean -- "$S" loss lovasz-hinge -i "$X" -t "$Y" \
+    --per-image --grad "$E/g.npy"
+earr "$E/g.npy" g.lovasz.per.mean
+te "lovasz-hinge --per-image --out is (N,)" lovasz.per.none -- "$S" loss lovasz-hinge -i "$X" \
+    -t "$Y" --per-image --reduction none --out "$E/o.npy" --grad "$E/g.npy"
+earr "$E/o.npy" o.lovasz.per.none elems
+earr "$E/g.npy" g.lovasz.per.none
+name="lovasz-hinge --out header"
+pass_or_fail "$([ "$(npy_header "$E/o.npy")" = "<f4 (2,)" ] ||
+    echo "header '$(npy_header "$E/o.npy")'")"
+te "lovasz-hinge --ignore-index" lovasz.per.ign -- "$S" loss lovasz-hinge -i "$X" -t "$YI" \
+    --per-image --ignore-index 255 --grad "$E/g.npy"
+earr "$E/g.npy" g.lovasz.per.ign
+t "--json focal" 0 '~^\{"kind":"focal","loss":[-+.0-9e]+,"reduction":"mean","numel":96\}$' '' \
+    -- "$S" loss focal -i "$X" -t "$Y" --json
+t "--json ce none" 0 '~^\{"kind":"ce","loss":[-+.0-9e]+,"reduction":"none","numel":96\}$' '' \
+    -- "$S" loss ce -i "$X" -t "$CLS" --reduction none --json
+t "loss --help lists the element-wise kinds" 0 '~^  lovasz-hinge ' '' -- "$S" loss --help
+t "loss --help lists --ignore-index" 0 '~^  --ignore-index V' '' -- "$S" loss --help
+
+# Errors: usage (exit 1) and bad input (exit 2), nothing written.
+tf "ce float target"        2 "~^segloss: $Y: ce needs integer class indices, got dtype float32" \
+    -- loss ce -i "$X" -t "$Y" "${OUTS[@]}"
+tf "ce target of the input's shape" 2 "~^segloss: shape mismatch: .*x\.npy \(2, 3, 4, 4\) vs .*y_u8\.npy \(2, 3, 4, 4\) \(ce: the target is the input's shape without axis 1\)" \
+    -- loss ce -i "$X" -t "$DATA/y_u8.npy" "${OUTS[@]}"
+tf "ce class index out of range" 2 "~^segloss: $CLSI: class index 255 outside \[0, 3\) \(the input has 3 classes on axis 1\) and not the ignore index -100" \
+    -- loss ce -i "$X" -t "$CLSI" "${OUTS[@]}"
+tf "ce --class-weight count" 1 "~^segloss: --class-weight has 2 values but .*x\.npy has 3 classes \(axis 1 of \(2, 3, 4, 4\)\)" \
+    -- loss ce -i "$X" -t "$CLS" --class-weight 1,2 "${OUTS[@]}"
+tf "ce --class-weight bad number" 1 "~^segloss: invalid number for --class-weight: 'x'" \
+    -- loss ce -i "$X" -t "$CLS" --class-weight 1,x,2 "${OUTS[@]}"
+tf "ce --ignore-index 1.5" 1 "~^segloss: loss ce: --ignore-index must be an integer" \
+    -- loss ce -i "$X" -t "$CLS" --ignore-index 1.5 "${OUTS[@]}"
+tf "--label-smoothing 2"    1 "~^segloss: invalid value for --label-smoothing: '2'" \
+    -- loss ce -i "$X" -t "$CLS" --label-smoothing 2 "${OUTS[@]}"
+tf "--gamma -1"             1 "~^segloss: invalid value for --gamma: '-1'" \
+    -- loss focal -i "$X" -t "$Y" --gamma -1 "${OUTS[@]}"
+tf "--alpha abc"            1 "~^segloss: invalid number for --alpha: 'abc'" \
+    -- loss focal -i "$X" -t "$Y" --alpha abc "${OUTS[@]}"
+tf "--ignore-index nan"     1 "~^segloss: invalid number for --ignore-index: 'nan'" \
+    -- loss bce-logits -i "$X" -t "$Y" --ignore-index nan "${OUTS[@]}"
+tf "--per-image on focal"   1 "~^segloss: loss focal: option '--per-image' does not apply" \
+    -- loss focal -i "$X" -t "$Y" --per-image "${OUTS[@]}"
+tf "--alpha on ce"          1 "~^segloss: loss ce: option '--alpha' does not apply" \
+    -- loss ce -i "$X" -t "$CLS" --alpha 0.5 "${OUTS[@]}"
+tf "--class-weight on focal" 1 "~option '--class-weight' does not apply" \
+    -- loss focal -i "$X" -t "$Y" --class-weight 1,2,3 "${OUTS[@]}"
+tf "0/255 mask: --ignore-index hint" 2 "~^segloss: $DATA/y255\.npy: target values outside \[0,1\] \(masks saved as 0/255\? divide by 255\); if 255 marks void pixels, use --ignore-index 255" \
+    -- loss focal -i "$X" -t "$DATA/y255.npy" "${OUTS[@]}"
+y_bad=("${y_ign[@]}")
+y_bad[0]=2
+mk_u8 "$E/y_bad.npy" "2, 3, 4, 4" "${y_bad[@]}"
+tf "a bad value besides the ignored 255" 2 "~^segloss: $E/y_bad\.npy: target values outside \[0,1\] \(found 2\)\$" \
+    -- loss bce-logits -i "$X" -t "$E/y_bad.npy" --ignore-index 255 "${OUTS[@]}"
+
+# ============================================================================
 # The README example (written elsewhere; built by `make test`)
 # ============================================================================
 if [ -n "${README_EXAMPLE:-}" ] && [ -x "${README_EXAMPLE}" ]; then

@@ -5,6 +5,11 @@ float64: focal, ce, lovasz (hinge), and bce / bce_logits with ignore_index.
 Run with Debian's Python, which has torch 1.13, numpy and mpmath:
 
     /usr/bin/python3 tools/ref/gen_element_ref.py > tests/data/element_ref.txt
+    /usr/bin/python3 tools/ref/gen_element_ref.py --cli > tests/data/element_ref_cli.txt
+
+The second file holds the references of tests/cli/run.sh's element-wise
+cases (on tests/cli/data's x.npy, y.npy, p.npy, w.npy, y255.npy and the small
+uint8 targets run.sh writes itself; see cli_main).
 
 The output is deterministic (fixed seeds; no torch randomness is used).
 tests/test_element_ref.c reads it and checks segloss against it.
@@ -727,7 +732,122 @@ def bce_ignore_cases():
                weight=((6667,), arr_r(6667, 4133, 0, 2)), reduction='mean')
 
 
+# --------------------------------------------------------------------------
+# CLI references (--cli): tests/cli/run.sh's element-wise cases
+# --------------------------------------------------------------------------
+def cli_class_targets():
+    """The uint8 class-index targets that tests/cli/run.sh writes itself:
+    cls_i = (i*i + i/2) % 3 (integer division) for the 32 positions of
+    (2, 4, 4); cls_ign: the same with 255 where i % 5 == 2."""
+    cls = np.array([(i * i + i // 2) % 3 for i in range(32)], dtype=np.int64)
+    ign = cls.copy()
+    ign[np.arange(32) % 5 == 2] = 255
+    return cls.reshape(2, 4, 4), ign.reshape(2, 4, 4)
+
+
+def cli_mask_ign(y):
+    """run.sh's y_ign.npy: y as uint8 with 255 where i % 7 == 3."""
+    m = y.ravel().astype(np.int64).copy()
+    m[np.arange(m.size) % 7 == 3] = 255
+    return m.reshape(y.shape)
+
+
+def cli_main(datadir):
+    x = np.load(datadir + '/x.npy').astype(np.float64)
+    y = np.load(datadir + '/y.npy').astype(np.float64)
+    p = np.load(datadir + '/p.npy').astype(np.float64)
+    w = np.load(datadir + '/w.npy').astype(np.float64)
+    y255 = np.load(datadir + '/y255.npy').astype(np.float64)
+    yign = cli_mask_ign(y)
+    cls, cls_ign = cli_class_targets()
+    lines = []
+
+    def record(key, fn, inp, reduction):
+        xt = torch.tensor(inp, requires_grad=True)
+        lv = fn(xt)
+        up = torch.ones(lv.shape)
+        lv.backward(up)
+        lines.append('%s %s' % (key, fmt_ref(lv.detach().sum().item())))
+        g = xt.grad.numpy().ravel()
+        lines.append('g.%s %d %s' % (key, g.size, ' '.join(fmt_ref(v) for v in g)))
+        if reduction == 'none':
+            o = lv.detach().numpy().ravel()
+            lines.append('o.%s %d %s' % (key, o.size, ' '.join(fmt_ref(v) for v in o)))
+
+    def t(a):
+        return torch.tensor(a)
+
+    def focal(target, alpha=0.25, gamma=2.0, red='mean', weight=None, ignore=None):
+        def fn(xt):
+            keep = t(np.ones(target.shape) if ignore is None else (target != ignore) * 1.0)
+            yy = t(np.where(keep.numpy() > 0, target, 0.0))
+            l = sigmoid_focal_loss(xt, yy, alpha, gamma, 'none')
+            if weight is not None:
+                l = l * t(weight)
+            return masked_reduce(l, keep, red)
+        return fn
+
+    def bcel(target, red='mean', ignore=None):
+        def fn(xt):
+            keep = t((target != ignore) * 1.0)
+            yy = t(np.where(keep.numpy() > 0, target, 0.0))
+            l = F.binary_cross_entropy_with_logits(xt, yy, reduction='none')
+            return masked_reduce(l, keep, red)
+        return fn
+
+    def bce(target, red='mean', ignore=None):
+        def fn(pt):
+            keep = t((target != ignore) * 1.0)
+            yy = t(np.where(keep.numpy() > 0, target, 0.0))
+            l = F.binary_cross_entropy(pt, yy, reduction='none')
+            return masked_reduce(l, keep, red)
+        return fn
+
+    def ce(target, red='mean', weight=None, ignore=-100, eps=0.0):
+        def fn(xt):
+            return F.cross_entropy(xt, torch.tensor(target), weight=weight,
+                                   ignore_index=ignore, reduction=red, label_smoothing=eps)
+        return fn
+
+    def lovasz(target, per_image=0, red='mean', ignore=None):
+        def fn(xt):
+            items = lovasz_hinge_items(xt, t(target), per_image, ignore)
+            return reduce_items(torch.stack(items), red)
+        return fn
+
+    for red in REDS:
+        record('focal.' + red, focal(y, red=red), x, red)
+    record('focal.a0.5.g0.5', focal(y, 0.5, 0.5), x, 'mean')
+    record('focal.a-1.g3.sum', focal(y, -1.0, 3.0, 'sum'), x, 'sum')
+    record('focal.weight', focal(y, weight=w), x, 'mean')
+    record('focal.ign', focal(yign, ignore=255), x, 'mean')
+    record('focal.y255.ign', focal(y255, ignore=255), x, 'mean')
+    record('bce-logits.ign.mean', bcel(yign, ignore=255), x, 'mean')
+    record('bce-logits.ign.none', bcel(yign, 'none', ignore=255), x, 'none')
+    record('bce-logits.ign0.sum', bcel(y, 'sum', ignore=0.0), x, 'sum')
+    record('bce.ign.mean', bce(yign, ignore=255), p, 'mean')
+    for red in REDS:
+        record('ce.' + red, ce(cls, red), x, red)
+    cw = torch.tensor(f32([0.5, 2.0, 1.25]))
+    record('ce.weight', ce(cls, weight=cw), x, 'mean')
+    record('ce.smooth', ce(cls, eps=0.1), x, 'mean')
+    record('ce.ign.weight.smooth', ce(cls_ign, weight=cw, ignore=255, eps=0.2), x, 'mean')
+    record('ce.ign.none', ce(cls_ign, 'none', ignore=255), x, 'none')
+    for red in REDS:
+        record('lovasz.' + red, lovasz(y, 0, red), x, red)
+    record('lovasz.per.mean', lovasz(y, 1, 'mean'), x, 'mean')
+    record('lovasz.per.none', lovasz(y, 1, 'none'), x, 'none')
+    record('lovasz.per.ign', lovasz(yign, 1, 'mean', ignore=255), x, 'mean')
+    sys.stdout.write('# Generated by tools/ref/gen_element_ref.py --cli; do not edit.\n')
+    sys.stdout.write('# KEY LOSS / g.KEY N GRAD... / o.KEY N LOSS_ARRAY... (reduction none)\n')
+    sys.stdout.write('\n'.join(lines) + '\n')
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == '--cli':
+        datadir = sys.argv[2] if len(sys.argv) > 2 else 'tests/cli/data'
+        cli_main(datadir)
+        return
     focal_cases()
     ce_cases()
     lovasz_cases()
