@@ -194,8 +194,9 @@ typedef struct segloss_bce_opts {
                                       ignore_index (e.g. 255 in a uint8 PNG
                                       mask) are ignored: loss 0 (also in the
                                       NONE array), not counted by MEAN,
-                                      gradient 0, and exempt from the [0,1]
-                                      target check. MEAN divides by the number
+                                      gradient 0, exempt from the [0,1]
+                                      target check, and their inputs are not
+                                      read. MEAN divides by the number
                                       of non-ignored elements (NaN when all
                                       are ignored; the gradient is then 0).
                                       smp's SoftBCEWithLogitsLoss divides by

@@ -316,6 +316,24 @@ TEST(element_ignore_all_and_range) {
     }
 }
 
+/* The input at ignored elements is not read: a NaN logit or an out-of-range
+ * probability there is no error and changes nothing. */
+TEST(element_ignore_inputs_not_read) {
+    float x[4] = {0.3f, NAN, 0.6f, 7.0f}, g[4];
+    uint8_t y[4] = {1, 255, 0, 255};
+    segloss_shape s = eu_shape1(4);
+    segloss_target t = {y, SEGLOSS_U8};
+    for (int which = 0; which < 3; which++) {
+        double l;
+        CHECK_EQ_INT(eu_fwd(which, &l, NULL, x, &t, &s, SEGLOSS_REDUCTION_MEAN, 1, 255),
+                     SEGLOSS_OK);
+        CHECK(isfinite(l));
+        CHECK_EQ_INT(eu_bwd(which, g, x, &t, &s, SEGLOSS_REDUCTION_MEAN, 1, 255, NULL),
+                     SEGLOSS_OK);
+        CHECK(g[1] == 0.0f && g[3] == 0.0f && isfinite(g[0]) && isfinite(g[2]));
+    }
+}
+
 /* Zero-filled options keep the old behaviour: has_ignore_index = 0 means
  * no ignore even though ignore_index is 0. */
 TEST(element_ignore_off_by_default) {
