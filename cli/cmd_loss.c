@@ -32,6 +32,10 @@ typedef struct loss_cfg {
     int have_ignore, have_alpha, have_gamma, per_image;
     double ignore_index, focal_alpha, focal_gamma, label_smoothing;
     const char *class_weight;
+    /* tversky, generalized-dice, dice-bce */
+    int have_tv_alpha, have_tv_beta, have_tv_gamma, have_ld, have_lb;
+    double tv_alpha, tv_beta, tv_gamma, lambda_dice, lambda_bce;
+    segloss_gdice_weight w_type;
 } loss_cfg;
 
 typedef struct loss_data {
@@ -68,6 +72,8 @@ static segloss_bce_opts bce_opts(const loss_cfg *c, const loss_data *d) {
 static segloss_dice_opts dice_opts(const loss_cfg *c) {
     segloss_dice_opts o = c->region;
     o.reduction = c->reduction;
+    o.has_ignore_index = c->have_ignore;
+    o.ignore_index = c->ignore_index;
     return o;
 }
 
@@ -105,6 +111,82 @@ static segloss_status dice_bwd(const loss_cfg *c, const loss_data *d, float *gra
                                const float *grad_out) {
     segloss_dice_opts o = dice_opts(c);
     return segloss_dice_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+static segloss_status jaccard_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                                  float *elems) {
+    segloss_dice_opts o = dice_opts(c);
+    return segloss_jaccard_forward(loss, elems, d->x, &d->target, &d->shape, &o);
+}
+
+static segloss_status jaccard_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                                  const float *grad_out) {
+    segloss_dice_opts o = dice_opts(c);
+    return segloss_jaccard_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+static segloss_tversky_opts tversky_opts(const loss_cfg *c) {
+    segloss_tversky_opts o = {0};
+    o.region = dice_opts(c);
+    o.custom_params = 1; /* MONAI's defaults unless given */
+    o.alpha = c->have_tv_alpha ? c->tv_alpha : 0.5;
+    o.beta = c->have_tv_beta ? c->tv_beta : 0.5;
+    o.gamma = c->have_tv_gamma ? c->tv_gamma : 1.0;
+    return o;
+}
+
+static segloss_status tversky_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                                  float *elems) {
+    segloss_tversky_opts o = tversky_opts(c);
+    return segloss_tversky_forward(loss, elems, d->x, &d->target, &d->shape, &o);
+}
+
+static segloss_status tversky_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                                  const float *grad_out) {
+    segloss_tversky_opts o = tversky_opts(c);
+    return segloss_tversky_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+static segloss_generalized_dice_opts gdice_opts(const loss_cfg *c) {
+    segloss_generalized_dice_opts o = {0};
+    o.region = dice_opts(c);
+    o.w_type = c->w_type;
+    return o;
+}
+
+static segloss_status gdice_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                                float *elems) {
+    segloss_generalized_dice_opts o = gdice_opts(c);
+    return segloss_generalized_dice_forward(loss, elems, d->x, &d->target, &d->shape, &o);
+}
+
+static segloss_status gdice_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                                const float *grad_out) {
+    segloss_generalized_dice_opts o = gdice_opts(c);
+    return segloss_generalized_dice_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+static segloss_dice_bce_opts dice_bce_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_dice_bce_opts o = {0};
+    o.dice = dice_opts(c);
+    o.pos_weight = d->pos_weight;
+    o.custom_lambdas = 1;
+    o.lambda_dice = c->have_ld ? c->lambda_dice : 1.0;
+    o.lambda_bce = c->have_lb ? c->lambda_bce : 1.0;
+    return o;
+}
+
+static segloss_status dice_bce_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                                   float *elems) {
+    segloss_dice_bce_opts o = dice_bce_opts(c, d);
+    (void)elems; /* mean or sum only */
+    return segloss_dice_bce_forward(loss, NULL, d->x, &d->target, &d->shape, &o);
+}
+
+static segloss_status dice_bce_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                                   const float *grad_out) {
+    segloss_dice_bce_opts o = dice_bce_opts(c, d);
+    return segloss_dice_bce_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
 }
 
 static segloss_focal_opts focal_opts(const loss_cfg *c, const loss_data *d) {
@@ -201,26 +283,28 @@ static segloss_status elementwise_shape(const loss_cfg *c, const loss_data *d,
     return SEGLOSS_OK;
 }
 
-/* Region losses: one value per (n, c), or per c with --batch. Arrays of
+/* Region losses (dice, jaccard, tversky): one value per (n, c), or per c
+ * with --batch or --smp; C - 1 channels with --no-background. Arrays of
  * ndim <= 2 are one image (N = C = 1). */
 static segloss_status region_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
     segloss_dice_opts o = dice_opts(c);
-    int64_t items;
-    segloss_status st = segloss_dice_num_items(&items, &d->shape, &o);
-    if (st != SEGLOSS_OK) return st;
-    int64_t n = d->shape.ndim >= 3 ? d->shape.dim[0] : 1;
-    int64_t ch = d->shape.ndim >= 3 ? d->shape.dim[1] : 1;
-    memset(out, 0, sizeof *out);
-    if (c->region.batch) {
-        out->ndim = 1;
-        out->dim[0] = ch;
-    } else {
-        out->ndim = 2;
-        out->dim[0] = n;
-        out->dim[1] = ch;
-    }
-    return items == (c->region.batch ? ch : n * ch) ? SEGLOSS_OK : SEGLOSS_ERR_INTERNAL;
+    return segloss_region_items_shape(out, &d->shape, &o);
 }
+
+/* generalized-dice: one value per image, (N,), or (1,) with --batch. */
+static segloss_status gdice_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
+    segloss_generalized_dice_opts o = gdice_opts(c);
+    return segloss_generalized_dice_items_shape(out, &d->shape, &o);
+}
+
+/* dice-bce: mean or sum only, a scalar. */
+static segloss_status scalar_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
+    (void)c;
+    (void)d;
+    memset(out, 0, sizeof *out);
+    return SEGLOSS_OK;
+}
+
 
 /* ---------------------------------------------------------------------- */
 /* Options                                                                  */
@@ -248,6 +332,57 @@ static int set_pos_weight(loss_cfg *c, const char *n, const char *v) { (void)n; 
 static int set_squared(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->region.squared = 1; return 0; }
 static int set_jaccard(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->region.jaccard = 1; return 0; }
 static int set_batch(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->region.batch = 1; return 0; }
+
+static int set_no_background(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->region.no_background = 1; return 0; }
+static int set_smp(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->region.smp = 1; return 0; }
+static int set_log_loss(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->region.log_loss = 1; return 0; }
+
+/* A finite number (>= 0 when nonneg; > 0 when positive). */
+static int parse_param(const char *n, const char *v, double *out, int nonneg, int positive) {
+    if (cli_parse_double(v, n, out)) return CLI_USAGE;
+    if (!isfinite(*out) || (nonneg && *out < 0) || (positive && !(*out > 0))) {
+        cli_error("invalid value for %s: '%s' (%s)", n, v,
+                  positive ? "must be > 0" : nonneg ? "must be >= 0" : "must be finite");
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+static int set_tv_alpha(loss_cfg *c, const char *n, const char *v) {
+    c->have_tv_alpha = 1;
+    return parse_param(n, v, &c->tv_alpha, 0, 0);
+}
+
+static int set_tv_beta(loss_cfg *c, const char *n, const char *v) {
+    c->have_tv_beta = 1;
+    return parse_param(n, v, &c->tv_beta, 0, 0);
+}
+
+static int set_tv_gamma(loss_cfg *c, const char *n, const char *v) {
+    c->have_tv_gamma = 1;
+    return parse_param(n, v, &c->tv_gamma, 0, 1);
+}
+
+static int set_lambda_dice(loss_cfg *c, const char *n, const char *v) {
+    c->have_ld = 1;
+    return parse_param(n, v, &c->lambda_dice, 1, 0);
+}
+
+static int set_lambda_bce(loss_cfg *c, const char *n, const char *v) {
+    c->have_lb = 1;
+    return parse_param(n, v, &c->lambda_bce, 1, 0);
+}
+
+static int set_w_type(loss_cfg *c, const char *n, const char *v) {
+    if (strcmp(v, "square") == 0) c->w_type = SEGLOSS_GDICE_SQUARE;
+    else if (strcmp(v, "simple") == 0) c->w_type = SEGLOSS_GDICE_SIMPLE;
+    else if (strcmp(v, "uniform") == 0) c->w_type = SEGLOSS_GDICE_UNIFORM;
+    else {
+        cli_error("invalid value for %s: '%s' (expected square, simple or uniform)", n, v);
+        return CLI_USAGE;
+    }
+    return 0;
+}
 
 static int set_per_image(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->per_image = 1; return 0; }
 static int set_class_weight(loss_cfg *c, const char *n, const char *v) { (void)n; c->class_weight = v; return 0; }
@@ -295,11 +430,9 @@ static int set_reduction(loss_cfg *c, const char *n, const char *v) {
 static int set_activation(loss_cfg *c, const char *n, const char *v) {
     if (strcmp(v, "sigmoid") == 0) c->region.activation = SEGLOSS_ACTIVATION_SIGMOID;
     else if (strcmp(v, "none") == 0) c->region.activation = SEGLOSS_ACTIVATION_NONE;
-    else if (strcmp(v, "softmax") == 0) {
-        cli_error("%s softmax is not supported yet (use sigmoid or none)", n);
-        return CLI_USAGE;
-    } else {
-        cli_error("invalid value for %s: '%s' (expected sigmoid or none)", n, v);
+    else if (strcmp(v, "softmax") == 0) c->region.activation = SEGLOSS_ACTIVATION_SOFTMAX;
+    else {
+        cli_error("invalid value for %s: '%s' (expected sigmoid, none or softmax)", n, v);
         return CLI_USAGE;
     }
     return 0;
@@ -347,12 +480,48 @@ static const opt_spec pos_weight_specs[] = {
 
 static const opt_spec region_specs[] = {
     {NULL, "--activation", "A", set_activation,
-     "sigmoid (default: the input is logits) or none (probabilities)"},
-    {NULL, "--smooth-nr", "X", set_smooth_nr, "numerator smoothing (default 1e-5)"},
-    {NULL, "--smooth-dr", "X", set_smooth_dr, "denominator smoothing (default 1e-5)"},
+     "sigmoid (default: the input is logits), none (probabilities)\n"
+     "or softmax (over axis 1; the target is then class indices of\n"
+     "the input's shape without axis 1)"},
+    {NULL, "--smooth-nr", "X", set_smooth_nr, "numerator smoothing (default 1e-5; 0 with --smp)"},
+    {NULL, "--smooth-dr", "X", set_smooth_dr, "denominator smoothing (default 1e-5; 0 with --smp)"},
+    {NULL, "--batch", NULL, set_batch, "sum over the batch axis before the ratio"},
+    {NULL, "--no-background", NULL, set_no_background,
+     "leave channel 0 out (MONAI include_background=False)"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const opt_spec dice_specs[] = {
     {NULL, "--squared", NULL, set_squared, "squared sums in the denominator (sum p^2 + sum y^2)"},
     {NULL, "--jaccard", NULL, set_jaccard, "Jaccard form: denominator 2*(sum p + sum y - sum p*y)"},
-    {NULL, "--batch", NULL, set_batch, "sum over the batch axis before the ratio"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const opt_spec smp_specs[] = {
+    {NULL, "--smp", NULL, set_smp,
+     "smp DiceLoss/JaccardLoss: sums over batch and space per\n"
+     "class, smoothing 0, denominator >= 1e-7, classes absent from\n"
+     "the target give 0 (and count in the mean)"},
+    {NULL, "--log-loss", NULL, set_log_loss, "-ln(max(score, 1e-7)) instead of 1 - score"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const opt_spec tversky_specs[] = {
+    {NULL, "--alpha", "A", set_tv_alpha, "weight of false positives (default 0.5)"},
+    {NULL, "--beta", "B", set_tv_beta, "weight of false negatives (default 0.5)"},
+    {NULL, "--gamma", "G", set_tv_gamma, "focal exponent (1 - TI)^G (default 1; > 0)"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const opt_spec gdice_specs[] = {
+    {NULL, "--w-type", "W", set_w_type,
+     "class weights 1/G^2 (square, default), 1/G (simple), 1 (uniform)"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const opt_spec dice_bce_specs[] = {
+    {NULL, "--lambda-dice", "L", set_lambda_dice, "weight of the Dice part (default 1)"},
+    {NULL, "--lambda-bce", "L", set_lambda_bce, "weight of the BCE part (default 1)"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -386,9 +555,16 @@ static const opt_spec lovasz_specs[] = {
 
 static const opt_group common_group = {"Options", common_specs};
 static const opt_group weight_group = {"bce, bce-logits, focal", weight_specs};
-static const opt_group pos_weight_group = {"bce-logits", pos_weight_specs};
-static const opt_group region_group = {"dice (region losses)", region_specs};
-static const opt_group ignore_group = {"bce, bce-logits, focal, ce, lovasz-hinge", ignore_specs};
+static const opt_group pos_weight_group = {"bce-logits, dice-bce", pos_weight_specs};
+static const opt_group region_group = {
+    "region losses (dice, jaccard, tversky, generalized-dice, dice-bce)", region_specs};
+static const opt_group dice_group = {"dice, dice-bce", dice_specs};
+static const opt_group smp_group = {"dice, jaccard, dice-bce", smp_specs};
+static const opt_group tversky_group = {"tversky", tversky_specs};
+static const opt_group gdice_group = {"generalized-dice", gdice_specs};
+static const opt_group dice_bce_group = {"dice-bce (dice part: logits, dense target)",
+                                         dice_bce_specs};
+static const opt_group ignore_group = {"every loss", ignore_specs};
 static const opt_group focal_group = {"focal", focal_specs};
 static const opt_group ce_group = {"ce (input (N, C, ...), target (N, ...) of class indices)",
                                    ce_specs};
@@ -397,7 +573,9 @@ static const opt_group lovasz_group = {"lovasz-hinge", lovasz_specs};
 /* Every group, for help and for "option does not apply to KIND". */
 static const opt_group *const all_groups[] = {&common_group, &weight_group, &pos_weight_group,
                                               &region_group, &ignore_group, &focal_group,
-                                              &ce_group, &lovasz_group, NULL};
+                                              &ce_group, &lovasz_group, &dice_group, &smp_group,
+                                              &tversky_group, &gdice_group, &dice_bce_group,
+                                              NULL};
 
 typedef struct loss_kind {
     const char *name;
@@ -417,7 +595,17 @@ static const opt_group *const focal_groups[] = {&common_group, &weight_group, &f
 static const opt_group *const ce_groups[] = {&common_group, &ce_group, &ignore_group, NULL};
 static const opt_group *const lovasz_groups[] = {&common_group, &lovasz_group, &ignore_group,
                                                  NULL};
-static const opt_group *const region_groups[] = {&common_group, &region_group, NULL};
+static const opt_group *const region_groups[] = {&common_group, &region_group, &dice_group,
+                                                 &smp_group, &ignore_group, NULL};
+static const opt_group *const jaccard_groups[] = {&common_group, &region_group, &smp_group,
+                                                  &ignore_group, NULL};
+static const opt_group *const tversky_groups[] = {&common_group, &region_group, &tversky_group,
+                                                  &ignore_group, NULL};
+static const opt_group *const gdice_groups[] = {&common_group, &region_group, &gdice_group,
+                                                &ignore_group, NULL};
+static const opt_group *const dice_bce_groups[] = {&common_group, &region_group, &dice_group,
+                                                   &smp_group, &dice_bce_group,
+                                                   &pos_weight_group, &ignore_group, NULL};
 
 static const loss_kind kinds[] = {
     {"bce", "BCE on probabilities in [0,1] (torch BCELoss)", bce_groups, bce_fwd, bce_bwd,
@@ -433,6 +621,15 @@ static const loss_kind kinds[] = {
      ce_bwd, class_index_shape, ""},
     {"lovasz-hinge", "binary Lovasz hinge on logits (smp LovaszLoss)", lovasz_groups,
      lovasz_fwd, lovasz_bwd, lovasz_shape, ""},
+    {"jaccard", "soft IoU, 1 - (I + s)/(P + G - I + s)", jaccard_groups, jaccard_fwd, jaccard_bwd,
+     region_shape, " (--activation none expects probabilities; drop it for logits)"},
+    {"tversky", "Tversky loss, focal with --gamma (MONAI TverskyLoss)", tversky_groups,
+     tversky_fwd, tversky_bwd, region_shape,
+     " (--activation none expects probabilities; drop it for logits)"},
+    {"generalized-dice", "generalized Dice (MONAI GeneralizedDiceLoss)", gdice_groups, gdice_fwd,
+     gdice_bwd, gdice_shape, " (--activation none expects probabilities; drop it for logits)"},
+    {"dice-bce", "Dice + BCE-with-logits (MONAI DiceCELoss, one channel)", dice_bce_groups,
+     dice_bce_fwd, dice_bce_bwd, scalar_shape, ""},
 };
 #define NUM_KINDS (sizeof kinds / sizeof kinds[0])
 
@@ -459,13 +656,14 @@ static void loss_usage(FILE *f) {
             "Usage: segloss loss KIND -i INPUT.npy -t TARGET.npy [options]\n"
             "\n"
             "Computes a loss of the predictions INPUT against TARGET (same shape; for ce\n"
-            "the class indices, the input's shape without axis 1) and prints it with 9\n"
-            "significant digits (with --reduction none: the sum of the loss array).\n"
+            "and --activation softmax the class indices, the input's shape without\n"
+            "axis 1) and prints it with 9 significant digits (with --reduction none:\n"
+            "the sum of the loss array).\n"
             "Writes the gradient with --grad.\n"
             "\n"
             "Kinds:\n");
     for (size_t k = 0; k < NUM_KINDS; k++)
-        fprintf(f, "  %-12s %s\n", kinds[k].name, kinds[k].summary);
+        fprintf(f, "  %-16s %s\n", kinds[k].name, kinds[k].summary);
     for (int g = 0; all_groups[g]; g++) {
         fprintf(f, "\n%s:\n", all_groups[g]->title);
         for (const opt_spec *s = all_groups[g]->specs; s->name; s++) print_opt(f, s);
@@ -576,11 +774,27 @@ static int parse_args(loss_cfg *c, int argc, char **argv) {
                   c->ignore_index);
         return usage_error();
     }
-    /* One smoothing term given: the other keeps its default (MONAI's). */
+    /* dice-bce: MONAI's DiceCELoss takes logits and reduces to one number */
+    if (c->kind->out_shape == scalar_shape &&
+        (c->reduction == SEGLOSS_REDUCTION_NONE ||
+         c->region.activation != SEGLOSS_ACTIVATION_SIGMOID)) {
+        cli_error("loss dice-bce: %s",
+                  c->reduction == SEGLOSS_REDUCTION_NONE
+                      ? "--reduction none is not supported (mean or sum, as MONAI DiceCELoss)"
+                      : "the input is logits: --activation must be sigmoid");
+        return usage_error();
+    }
+    if (c->region.smp && (c->region.squared || c->region.jaccard)) {
+        cli_error("loss %s: --smp does not combine with --squared or --jaccard", c->kind->name);
+        return usage_error();
+    }
+    /* One smoothing term given: the other keeps its default (MONAI's, or
+     * smp's 0 with --smp). */
     if (c->have_snr || c->have_sdr) {
+        double dflt = c->region.smp ? 0.0 : 1e-5;
         c->region.custom_smooth = 1;
-        if (!c->have_snr) c->region.smooth_nr = 1e-5;
-        if (!c->have_sdr) c->region.smooth_dr = 1e-5;
+        if (!c->have_snr) c->region.smooth_nr = dflt;
+        if (!c->have_sdr) c->region.smooth_dr = dflt;
     }
     return CLI_OK;
 }
@@ -588,6 +802,13 @@ static int parse_args(loss_cfg *c, int argc, char **argv) {
 /* ---------------------------------------------------------------------- */
 /* Loading and checking the arrays                                          */
 /* ---------------------------------------------------------------------- */
+/* Targets of class indices, the input's shape without axis 1: ce, and the
+ * region losses with --activation softmax (only they take --activation). */
+static int takes_class_index(const loss_cfg *c) {
+    return c->kind->out_shape == class_index_shape ||
+           c->region.activation == SEGLOSS_ACTIVATION_SOFTMAX;
+}
+
 static void *keep(loss_data *d, void *p) {
     for (int k = 0; k < 4; k++)
         if (!d->owned[k]) return d->owned[k] = p;
@@ -758,10 +979,11 @@ static int load_data(const loss_cfg *c, loss_data *d) {
 
     if ((rc = cli_read_npy(&d->tgt, c->target))) return rc;
     const segloss_shape *ts = &d->tgt.shape;
-    int class_index = c->kind->out_shape == class_index_shape;
+    int class_index = takes_class_index(c);
+    const char *who = c->kind->out_shape == class_index_shape ? "ce" : "--activation softmax";
     if (class_index && (d->tgt.dtype == SEGLOSS_F32 || d->tgt.dtype == SEGLOSS_F64 ||
                         d->tgt.dtype == SEGLOSS_BOOL)) {
-        cli_error("%s: ce needs integer class indices, got dtype %s", c->target,
+        cli_error("%s: %s needs integer class indices, got dtype %s", c->target, who,
                   segloss_dtype_name(d->tgt.dtype));
         return CLI_INPUT;
     }
@@ -770,10 +992,11 @@ static int load_data(const loss_cfg *c, loss_data *d) {
     int same = ts->ndim == want.ndim;
     for (int k = 0; same && k < ts->ndim; k++) same = ts->dim[k] == want.dim[k];
     if (!same) {
-        cli_error("shape mismatch: %s %s vs %s %s%s", c->input,
+        cli_error("shape mismatch: %s %s vs %s %s%s%s%s", c->input,
                   cli_shape_str(s1, sizeof s1, &d->shape), c->target,
                   cli_shape_str(s2, sizeof s2, ts),
-                  class_index ? " (ce: the target is the input's shape without axis 1)" : "");
+                  class_index ? " (" : "", class_index ? who : "",
+                  class_index ? ": the target is the input's shape without axis 1)" : "");
         return CLI_INPUT;
     }
     /* The library reads typed targets in place: make sure they are aligned. */
@@ -844,7 +1067,11 @@ static void class_index_error(const loss_cfg *c, const loss_data *d) {
             found = 1;
         }
     }
-    if (found)
+    if (found && !c->have_ignore && c->kind->out_shape != class_index_shape)
+        cli_error("%s: class index %.17g outside [0, %lld) (the input has %lld classes on axis "
+                  "1; --ignore-index V skips V)",
+                  c->target, bad, (long long)classes, (long long)classes);
+    else if (found)
         cli_error("%s: class index %.17g outside [0, %lld) (the input has %lld classes on axis "
                   "%d) and not the ignore index %lld",
                   c->target, bad, (long long)classes, (long long)classes,
@@ -854,7 +1081,7 @@ static void class_index_error(const loss_cfg *c, const loss_data *d) {
 }
 
 static void target_error(const loss_cfg *c, const loss_data *d) {
-    if (c->kind->out_shape == class_index_shape) {
+    if (takes_class_index(c)) {
         class_index_error(c, d);
         return;
     }
@@ -910,7 +1137,10 @@ static int loss_error(const loss_cfg *c, const loss_data *d, segloss_status st) 
     case SEGLOSS_ERR_SHAPE:
         cli_error("%s: shape %s not supported by %s%s", c->input,
                   cli_shape_str(s, sizeof s, &d->shape), c->kind->name,
-                  c->kind->out_shape == region_shape
+                  c->region.activation == SEGLOSS_ACTIVATION_SOFTMAX
+                      ? " --activation softmax (needs (N, C, spatial...) with C >= 2)"
+                  : c->kind->out_shape == region_shape || c->kind->out_shape == gdice_shape ||
+                          c->kind->out_shape == scalar_shape
                       ? " (needs 1 to 5 dimensions: (N, C, spatial...) or one image)"
                       : "");
         break;

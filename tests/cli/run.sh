@@ -380,7 +380,7 @@ tf "--smooth-nr abc"     1 "~^segloss: invalid number for --smooth-nr: 'abc'" --
 tf "--smooth-dr 1x"      1 "~^segloss: invalid number for --smooth-dr: '1x'"  -- loss dice -i "$X" -t "$Y" --smooth-dr=1x "${OUTS[@]}"
 tf "--smooth-nr empty"   1 "~^segloss: invalid number for --smooth-nr: ''"    -- loss dice -i "$X" -t "$Y" --smooth-nr= "${OUTS[@]}"
 tf "--smooth-nr inf"     1 "~^segloss: invalid number for --smooth-nr: '1e999'" -- loss dice -i "$X" -t "$Y" --smooth-nr 1e999 "${OUTS[@]}"
-tf "--activation softmax" 1 "~^segloss: --activation softmax is not supported yet" \
+tf "--activation softmax on a float target" 2 "~^segloss: $Y: --activation softmax needs integer class indices, got dtype float32" \
     -- loss dice -i "$X" -t "$Y" --activation softmax "${OUTS[@]}"
 tf "--activation relu"   1 "~^segloss: invalid value for --activation: 'relu'" \
     -- loss dice -i "$X" -t "$Y" --activation relu "${OUTS[@]}"
@@ -639,6 +639,183 @@ y_bad[0]=2
 mk_u8 "$E/y_bad.npy" "2, 3, 4, 4" "${y_bad[@]}"
 tf "a bad value besides the ignored 255" 2 "~^segloss: $E/y_bad\.npy: target values outside \[0,1\] \(found 2\)\$" \
     -- loss bce-logits -i "$X" -t "$E/y_bad.npy" --ignore-index 255 "${OUTS[@]}"
+
+# ============================================================================
+# Region family: jaccard, tversky, generalized-dice, dice-bce, and dice's
+# --activation softmax, --no-background, --ignore-index, --smp, --log-loss.
+# References: tests/data/region_ref_cli.txt (tools/ref/gen_region_ref.py
+# --cli: float64 PyTorch transcriptions of MONAI and smp), same layout as the
+# element-wise file: te and earr read it from here on.
+# ============================================================================
+EREF=$here/../data/region_ref_cli.txt
+R=$TMP/region
+mkdir -p "$R"
+# Targets (the same formulas are in gen_region_ref.py): rcls (2, 4, 4) class
+# indices (7i + i/4) % 3; rcls_ign: 255 where i % 6 == 1; ryi: y_u8 with 255
+# where i % 5 == 4.
+rcls=() rcls_ign=() ryi=()
+for i in $(seq 0 31); do
+    rcls+=($(( (7 * i + i / 4) % 3 )))
+    if [ $((i % 6)) = 1 ]; then rcls_ign+=(255); else rcls_ign+=(${rcls[$i]}); fi
+done
+i=0
+for v in $(od -An -v -tu1 -j "$(npy_offset "$DATA/y_u8.npy")" "$DATA/y_u8.npy"); do
+    if [ $((i % 5)) = 4 ]; then ryi+=(255); else ryi+=("$v"); fi
+    i=$((i + 1))
+done
+RC=$R/rcls.npy
+RCI=$R/rcls_ign.npy
+RYI=$R/ryi.npy
+mk_u8 "$RC" "2, 4, 4" "${rcls[@]}"
+mk_u8 "$RCI" "2, 4, 4" "${rcls_ign[@]}"
+mk_u8 "$RYI" "2, 3, 4, 4" "${ryi[@]}"
+
+# ---- dice: the region-family options ----
+te "dice --activation softmax" dice.softmax -- "$S" loss dice -i "$X" -t "$RC" \
+    --activation softmax --grad "$R/g.npy"
+earr "$R/g.npy" g.dice.softmax
+te "dice softmax --no-background --ignore-index, none" dice.softmax.nobg.ign.none -- "$S" loss \
+    dice -i "$X" -t "$RCI" --activation=softmax --no-background --ignore-index 255 \
+    --reduction none --out "$R/o.npy" --grad "$R/g.npy"
+earr "$R/o.npy" o.dice.softmax.nobg.ign.none elems
+earr "$R/g.npy" g.dice.softmax.nobg.ign.none
+name="dice --no-background --out is (N, C-1)"
+pass_or_fail "$([ "$(npy_header "$R/o.npy")" = "<f4 (2, 2)" ] ||
+    echo "header '$(npy_header "$R/o.npy")'")"
+te "dice --ignore-index 255, sum" dice.ign.sum -- "$S" loss dice -i "$X" -t "$RYI" \
+    --ignore-index 255 --reduction sum --grad "$R/g.npy"
+earr "$R/g.npy" g.dice.ign.sum
+te "dice --no-background --batch, none" dice.nobg.batch.none -- "$S" loss dice -i "$X" -t "$Y" \
+    --no-background --batch --reduction none --out "$R/o.npy"
+earr "$R/o.npy" o.dice.nobg.batch.none elems
+name="dice --no-background --batch --out is (C-1,)"
+pass_or_fail "$([ "$(npy_header "$R/o.npy")" = "<f4 (2,)" ] ||
+    echo "header '$(npy_header "$R/o.npy")'")"
+te "dice --smp" dice.smp -- "$S" loss dice -i "$X" -t "$Y" --smp --grad "$R/g.npy"
+earr "$R/g.npy" g.dice.smp
+te "dice --smp --log-loss, softmax" dice.smp.log.softmax -- "$S" loss dice -i "$X" -t "$RC" \
+    --smp --log-loss --activation softmax --grad "$R/g.npy"
+earr "$R/g.npy" g.dice.smp.log.softmax
+te "dice --smp smooth 1 --ignore-index" dice.smp.smooth.ign -- "$S" loss dice -i "$X" -t "$RYI" \
+    --smp --smooth-nr 1 --smooth-dr 1 --ignore-index 255 --grad "$R/g.npy"
+earr "$R/g.npy" g.dice.smp.smooth.ign
+
+# ---- jaccard ----
+for r in mean sum none; do
+    te "jaccard $r" "jaccard.$r" -- "$S" loss jaccard -i "$X" -t "$Y" --reduction $r \
+        --grad "$R/g.npy"
+    earr "$R/g.npy" "g.jaccard.$r"
+done
+te "jaccard --out is (N, C)" jaccard.none -- "$S" loss jaccard -i "$X" -t "$Y" --reduction none \
+    --out "$R/o.npy"
+earr "$R/o.npy" o.jaccard.none elems
+te "jaccard --batch, smoothing" jaccard.batch.smooth -- "$S" loss jaccard -i "$X" -t "$Y" \
+    --batch --smooth-nr 0.5 --smooth-dr=0.25 --grad "$R/g.npy"
+earr "$R/g.npy" g.jaccard.batch.smooth
+te "jaccard --activation none" jaccard.actnone -- "$S" loss jaccard -i "$P" -t "$Y" \
+    --activation none --grad "$R/g.npy"
+earr "$R/g.npy" g.jaccard.actnone
+te "jaccard softmax --no-background --ignore-index" jaccard.softmax.nobg.ign -- "$S" loss \
+    jaccard -i "$X" -t "$RCI" --activation softmax --no-background --ignore-index 255 \
+    --grad "$R/g.npy"
+earr "$R/g.npy" g.jaccard.softmax.nobg.ign
+te "jaccard --smp --log-loss" jaccard.smp.log -- "$S" loss jaccard -i "$X" -t "$Y" --smp \
+    --log-loss --grad "$R/g.npy"
+earr "$R/g.npy" g.jaccard.smp.log
+t "--json jaccard" 0 '~^\{"kind":"jaccard","loss":[-+.0-9e]+,"reduction":"mean","numel":96\}$' '' \
+    -- "$S" loss jaccard -i "$X" -t "$Y" --json
+
+# ---- tversky ----
+for r in mean sum none; do
+    te "tversky $r" "tversky.$r" -- "$S" loss tversky -i "$X" -t "$Y" --reduction $r \
+        --grad "$R/g.npy"
+    earr "$R/g.npy" "g.tversky.$r"
+done
+te "tversky --alpha --beta --gamma" tversky.a0.3.b0.7.g1.5 -- "$S" loss tversky -i "$X" -t "$Y" \
+    --alpha 0.3 --beta=0.7 --gamma 1.5 --grad "$R/g.npy"
+earr "$R/g.npy" g.tversky.a0.3.b0.7.g1.5
+te "tversky --beta alone (alpha stays 0.5)" tversky.beta0.8 -- "$S" loss tversky -i "$X" -t "$Y" \
+    --beta 0.8
+te "tversky softmax --ignore-index, none" tversky.softmax.ign.none -- "$S" loss tversky -i "$X" \
+    -t "$RCI" --activation softmax --ignore-index 255 --reduction none --out "$R/o.npy" \
+    --grad "$R/g.npy"
+earr "$R/o.npy" o.tversky.softmax.ign.none elems
+earr "$R/g.npy" g.tversky.softmax.ign.none
+te "tversky --batch --ignore-index" tversky.batch.ign -- "$S" loss tversky -i "$X" -t "$RYI" \
+    --batch --ignore-index 255 --grad "$R/g.npy"
+earr "$R/g.npy" g.tversky.batch.ign
+
+# ---- generalized-dice ----
+for r in mean sum none; do
+    te "generalized-dice $r" "gdice.$r" -- "$S" loss generalized-dice -i "$X" -t "$Y" \
+        --reduction $r --grad "$R/g.npy"
+    earr "$R/g.npy" "g.gdice.$r"
+done
+te "generalized-dice --out is (N,)" gdice.none -- "$S" loss generalized-dice -i "$X" -t "$Y" \
+    --reduction none --out "$R/o.npy"
+earr "$R/o.npy" o.gdice.none elems
+name="generalized-dice --out header"
+pass_or_fail "$([ "$(npy_header "$R/o.npy")" = "<f4 (2,)" ] ||
+    echo "header '$(npy_header "$R/o.npy")'")"
+te "generalized-dice --w-type simple --batch" gdice.simple.batch -- "$S" loss generalized-dice \
+    -i "$X" -t "$Y" --w-type simple --batch --grad "$R/g.npy"
+earr "$R/g.npy" g.gdice.simple.batch
+te "generalized-dice uniform softmax --no-background" gdice.uniform.softmax.nobg -- "$S" loss \
+    generalized-dice -i "$X" -t "$RC" --w-type=uniform --activation softmax --no-background \
+    --grad "$R/g.npy"
+earr "$R/g.npy" g.gdice.uniform.softmax.nobg
+te "generalized-dice softmax --ignore-index" gdice.softmax.ign -- "$S" loss generalized-dice \
+    -i "$X" -t "$RCI" --activation softmax --ignore-index 255 --grad "$R/g.npy"
+earr "$R/g.npy" g.gdice.softmax.ign
+
+# ---- dice-bce ----
+for r in mean sum; do
+    te "dice-bce $r" "dicebce.$r" -- "$S" loss dice-bce -i "$X" -t "$Y" --reduction $r \
+        --grad "$R/g.npy"
+    earr "$R/g.npy" "g.dicebce.$r"
+done
+te "dice-bce lambdas, --pos-weight list" dicebce.lambda.pw -- "$S" loss dice-bce -i "$X" -t "$Y" \
+    --lambda-dice 0.3 --lambda-bce=1.7 --pos-weight 1,2,3 --grad "$R/g.npy"
+earr "$R/g.npy" g.dicebce.lambda.pw
+te "dice-bce --ignore-index --batch" dicebce.ign.batch -- "$S" loss dice-bce -i "$X" -t "$RYI" \
+    --ignore-index 255 --batch --grad "$R/g.npy"
+earr "$R/g.npy" g.dicebce.ign.batch
+te "dice-bce --squared, --pos-weight file (last axis)" dicebce.pwfile.squared -- "$S" loss \
+    dice-bce -i "$X" -t "$Y" --squared --pos-weight "$DATA/pw.npy" --grad "$R/g.npy"
+earr "$R/g.npy" g.dicebce.pwfile.squared
+t "loss --help lists the region kinds" 0 '~^  generalized-dice ' '' -- "$S" loss --help
+
+# Errors: usage (exit 1) and bad input (exit 2), nothing written.
+tf "dice-bce --reduction none" 1 "~^segloss: loss dice-bce: --reduction none is not supported \(mean or sum, as MONAI DiceCELoss\)" \
+    -- loss dice-bce -i "$X" -t "$Y" "${OUTS[@]}"
+tf "dice-bce --activation none" 1 "~^segloss: loss dice-bce: the input is logits: --activation must be sigmoid" \
+    -- loss dice-bce -i "$P" -t "$Y" --activation none --grad "$KEEP"
+tf "--activation softmax, target of the input's shape" 2 "~^segloss: shape mismatch: .*x\.npy \(2, 3, 4, 4\) vs .*y_u8\.npy \(2, 3, 4, 4\) \(--activation softmax: the target is the input's shape without axis 1\)" \
+    -- loss jaccard -i "$X" -t "$DATA/y_u8.npy" --activation softmax "${OUTS[@]}"
+tf "--activation softmax, class index out of range" 2 "~^segloss: $RCI: class index 255 outside \[0, 3\) \(the input has 3 classes on axis 1; --ignore-index V skips V\)" \
+    -- loss tversky -i "$X" -t "$RCI" --activation softmax "${OUTS[@]}"
+tf "0/255 mask on dice: --ignore-index hint" 2 "~^segloss: $DATA/y255\.npy: target values outside \[0,1\] \(masks saved as 0/255\? divide by 255\); if 255 marks void pixels, use --ignore-index 255" \
+    -- loss dice -i "$X" -t "$DATA/y255.npy" "${OUTS[@]}"
+tf "tversky --gamma 0"      1 "~^segloss: invalid value for --gamma: '0' \(must be > 0\)" \
+    -- loss tversky -i "$X" -t "$Y" --gamma 0 "${OUTS[@]}"
+tf "tversky --alpha inf"    1 "~^segloss: invalid number for --alpha: 'inf'" \
+    -- loss tversky -i "$X" -t "$Y" --alpha inf "${OUTS[@]}"
+tf "--w-type cube"          1 "~^segloss: invalid value for --w-type: 'cube' \(expected square, simple or uniform\)" \
+    -- loss generalized-dice -i "$X" -t "$Y" --w-type cube "${OUTS[@]}"
+tf "--lambda-bce -1"        1 "~^segloss: invalid value for --lambda-bce: '-1' \(must be >= 0\)" \
+    -- loss dice-bce -i "$X" -t "$Y" --lambda-bce -1 --grad "$KEEP"
+tf "--smp with --jaccard"   1 "~^segloss: loss dice: --smp does not combine with --squared or --jaccard" \
+    -- loss dice -i "$X" -t "$Y" --smp --jaccard "${OUTS[@]}"
+tf "--squared on jaccard"   1 "~^segloss: loss jaccard: option '--squared' does not apply" \
+    -- loss jaccard -i "$X" -t "$Y" --squared "${OUTS[@]}"
+tf "--smp on tversky"       1 "~^segloss: loss tversky: option '--smp' does not apply" \
+    -- loss tversky -i "$X" -t "$Y" --smp "${OUTS[@]}"
+tf "--w-type on dice"       1 "~^segloss: loss dice: option '--w-type' does not apply" \
+    -- loss dice -i "$X" -t "$Y" --w-type simple "${OUTS[@]}"
+tf "--pos-weight on jaccard" 1 "~^segloss: loss jaccard: option '--pos-weight' does not apply" \
+    -- loss jaccard -i "$X" -t "$Y" --pos-weight 1,2,3 "${OUTS[@]}"
+tf "--lambda-dice on dice"  1 "~^segloss: loss dice: option '--lambda-dice' does not apply" \
+    -- loss dice -i "$X" -t "$Y" --lambda-dice 2 "${OUTS[@]}"
 
 # ============================================================================
 # The README example (written elsewhere; built by `make test`)

@@ -4,6 +4,10 @@
 Run with Debian's Python, which has torch and numpy:
 
     /usr/bin/python3 tools/ref/gen_region_ref.py > tests/data/region_ref.txt
+    /usr/bin/python3 tools/ref/gen_region_ref.py --cli > tests/data/region_ref_cli.txt
+
+(the second, run from the repository root, reads tests/cli/data/*.npy and
+gives the references of the region block of tests/cli/run.sh).
 
 The output is deterministic (fixed seeds; no torch randomness is used).
 tests/test_region_ref.c reads it and checks segloss against it.
@@ -755,5 +759,127 @@ def main():
     out.write('\n')
 
 
+# --------------------------------------------------------------------------
+# --cli: references for tests/cli/run.sh (region block), on the CLI fixtures
+# --------------------------------------------------------------------------
+CLI_DATA = 'tests/cli/data'
+
+
+def cli_targets():
+    """The uint8 targets tests/cli/run.sh writes with mk_u8 (same formulas):
+    rcls (2, 4, 4) class indices (7i + i//4) % 3; rcls_ign: 255 where
+    i % 6 == 1; ryi: y_u8.npy with 255 where i % 5 == 4."""
+    rcls = np.array([(7 * i + i // 4) % 3 for i in range(32)], dtype=np.float64)
+    rcls_ign = rcls.copy()
+    rcls_ign[[i for i in range(32) if i % 6 == 1]] = 255
+    y = np.load('%s/y_u8.npy' % CLI_DATA).astype(np.float64).ravel()
+    ryi = y.copy()
+    ryi[[i for i in range(96) if i % 5 == 4]] = 255
+    return {'rcls': rcls.reshape(2, 4, 4), 'rcls_ign': rcls_ign.reshape(2, 4, 4),
+            'ryi': ryi.reshape(2, 3, 4, 4)}
+
+
+def cli_value(loss, xv, tv, opts, pw=None):
+    shape = list(xv.shape)
+    N, C, S = canon(shape)
+    o = Opts(opts, C, len(shape))
+    xt = torch.tensor(xv.astype(np.float64).reshape(N, C, S), requires_grad=True)
+    if o.index:
+        yt = torch.tensor(tv.astype(np.float64).reshape(N, 1, S))
+    else:
+        yt = torch.tensor(tv.astype(np.float64).reshape(N, C, S))
+    if loss in ('dice', 'jaccard') and o.smp:
+        f = smp_region(loss, xt, yt.reshape(N, S) if o.index else yt, o)
+    elif loss == 'dice':
+        f = monai_dice(xt, yt, o)
+    elif loss == 'jaccard':
+        f = soft_jaccard(xt, yt, o)
+    elif loss == 'tversky':
+        f = monai_tversky(xt, yt, o)
+    elif loss == 'gdice':
+        f = monai_gdice(xt, yt, o)
+    else:
+        pwf = None
+        if pw is not None:
+            pwf = np.broadcast_to(pw, shape).reshape(N, C, S).copy()
+        f = dice_bce(xt, yt, o, pwf)
+    if loss != 'dice_bce':
+        f = reduce_f(f, o.red)
+    if o.red == 'none':
+        f.backward(torch.ones_like(f))
+        return float(f.sum()), f.detach().numpy().ravel(), xt.grad.numpy().ravel()
+    f.backward()
+    return float(f), None, xt.grad.numpy().ravel()
+
+
+def cli_main():
+    x = np.load('%s/x.npy' % CLI_DATA)
+    p = np.load('%s/p.npy' % CLI_DATA)
+    y = np.load('%s/y.npy' % CLI_DATA)
+    pwf = np.load('%s/pw.npy' % CLI_DATA)
+    T = cli_targets()
+    cases = []
+    for r in ['mean', 'sum', 'none']:
+        cases += [('jaccard.%s' % r, 'jaccard', x, y, {'red': r}, None),
+                  ('tversky.%s' % r, 'tversky', x, y, {'red': r}, None),
+                  ('gdice.%s' % r, 'gdice', x, y, {'red': r}, None)]
+    cases += [
+        # dice: the options of the region family
+        ('dice.softmax', 'dice', x, T['rcls'], {'act': 'softmax'}, None),
+        ('dice.softmax.nobg.ign.none', 'dice', x, T['rcls_ign'],
+         {'act': 'softmax', 'nobg': 1, 'ign': 255, 'red': 'none'}, None),
+        ('dice.ign.sum', 'dice', x, T['ryi'], {'ign': 255, 'red': 'sum'}, None),
+        ('dice.nobg.batch.none', 'dice', x, y, {'nobg': 1, 'batch': 1, 'red': 'none'}, None),
+        ('dice.smp', 'dice', x, y, {'smp': 1}, None),
+        ('dice.smp.log.softmax', 'dice', x, T['rcls'], {'smp': 1, 'log': 1, 'act': 'softmax'},
+         None),
+        ('dice.smp.smooth.ign', 'dice', x, T['ryi'], {'smp': 1, 'snr': 1.0, 'sdr': 1.0,
+                                                     'ign': 255}, None),
+        # jaccard
+        ('jaccard.batch.smooth', 'jaccard', x, y, {'batch': 1, 'snr': 0.5, 'sdr': 0.25}, None),
+        ('jaccard.actnone', 'jaccard', p, y, {'act': 'none'}, None),
+        ('jaccard.softmax.nobg.ign', 'jaccard', x, T['rcls_ign'],
+         {'act': 'softmax', 'nobg': 1, 'ign': 255}, None),
+        ('jaccard.smp.log', 'jaccard', x, y, {'smp': 1, 'log': 1}, None),
+        # tversky
+        ('tversky.a0.3.b0.7.g1.5', 'tversky', x, y, {'alpha': 0.3, 'beta': 0.7, 'gamma': 1.5},
+         None),
+        ('tversky.beta0.8', 'tversky', x, y, {'beta': 0.8}, None),
+        ('tversky.softmax.ign.none', 'tversky', x, T['rcls_ign'],
+         {'act': 'softmax', 'ign': 255, 'red': 'none'}, None),
+        ('tversky.batch.ign', 'tversky', x, T['ryi'], {'batch': 1, 'ign': 255}, None),
+        # generalized dice
+        ('gdice.simple.batch', 'gdice', x, y, {'w': 'simple', 'batch': 1}, None),
+        ('gdice.uniform.softmax.nobg', 'gdice', x, T['rcls'],
+         {'w': 'uniform', 'act': 'softmax', 'nobg': 1}, None),
+        ('gdice.softmax.ign', 'gdice', x, T['rcls_ign'], {'act': 'softmax', 'ign': 255}, None),
+        # dice + bce
+        ('dicebce.mean', 'dice_bce', x, y, {'red': 'mean'}, None),
+        ('dicebce.sum', 'dice_bce', x, y, {'red': 'sum'}, None),
+        ('dicebce.lambda.pw', 'dice_bce', x, y, {'ld': 0.3, 'lb': 1.7},
+         np.array([1.0, 2.0, 3.0]).reshape(3, 1, 1)),
+        ('dicebce.ign.batch', 'dice_bce', x, T['ryi'], {'ign': 255, 'batch': 1}, None),
+        ('dicebce.pwfile.squared', 'dice_bce', x, y, {'sq': 1},
+         pwf.astype(np.float64)),
+    ]
+    out = sys.stdout
+    out.write('# segloss region-loss CLI references: tools/ref/gen_region_ref.py --cli\n')
+    out.write('# (torch %s, float64) on tests/cli/data and the targets tests/cli/run.sh\n'
+              % torch.__version__)
+    out.write('# writes: "KEY LOSS", "g.KEY N GRAD...", "o.KEY N LOSS-ARRAY...".\n')
+    for key, loss, xv, tv, opts, pw in cases:
+        opts = dict(opts)
+        opts.setdefault('red', 'mean')
+        opts.setdefault('act', 'sigmoid')
+        total, elems, grad = cli_value(loss, xv, tv, opts, pw)
+        out.write('%s %.17g\n' % (key, total))
+        out.write('g.%s %d %s\n' % (key, grad.size, ' '.join('%.10g' % v for v in grad)))
+        if elems is not None:
+            out.write('o.%s %d %s\n' % (key, elems.size, ' '.join('%.10g' % v for v in elems)))
+
+
 if __name__ == '__main__':
-    main()
+    if sys.argv[1:] == ['--cli']:
+        cli_main()
+    else:
+        main()
