@@ -1,0 +1,178 @@
+/* Vectorised float32 element kernels — private API.
+ *
+ * Two implementations of the same kernels, chosen at run time:
+ *   "scalar"  portable C11 float code (vec_scalar.c), always built;
+ *   "avx2"    AVX2+FMA intrinsics (vec_avx2.c), compiled through function
+ *             attributes (no per-file flags), used only when the CPU reports
+ *             avx2 and fma.
+ * segloss__vec_ops() returns the table for this CPU; the environment variable
+ * SEGLOSS_FORCE_SCALAR=1 (read once) or segloss__vec_force_scalar() selects
+ * the scalar table instead, so that tests and benchmarks can run both.
+ *
+ * Both follow the double reference of kernels/scalar.h in float arithmetic:
+ *   e = exp(-|x|)     Cody–Waite reduction, degree-6 polynomial, 2^n applied
+ *                     in two steps where the result is denormal, so that it
+ *                     is rounded once, and exp(t) = 0 for t < -103.97
+ *   u = 1 + e, c = e - (u - 1)          exact: 1 + e = u + c
+ *   sigmoid(x) = N/(1+e), N = 1 (x >= 0) or e (x < 0): q = N/u by true
+ *                     division, then q + (N - q(u+c))/u, which takes out the
+ *                     rounding of u (nearly correctly rounded N/(1+e))
+ *   L = log1p(e) = log(u) + c/u         log(u) = k ln2 + log(m) by the
+ *                     exponent/mantissa split (m in [sqrt(1/2), sqrt 2]) and
+ *                     a degree-10 polynomial; c/u is the part of e lost in
+ *                     rounding 1 + e (for e < 2^-24: L = e exactly)
+ *   softplus(+-x) = L + max(+-x, 0)
+ * and BCE with logits in the cancellation-free form of loss/bce_logits.c:
+ *   l_i = w_i * [ (1-y_i) * softplus(x_i) + pw_i*y_i * softplus(-x_i) ]
+ *   g_i = s_i * w_i * [ (1-y_i)*sigmoid(x_i) - pw_i*y_i*sigmoid(-x_i) ]
+ *       = s_i * w_i * [ (1-y_i)*N1 - pw_i*y_i*N2 ] / (1+e)  (one division,
+ *         as sigmoid; N1, N2 = the numerators of sigmoid(x), sigmoid(-x))
+ *   s_i = gscale * (gvec ? gvec[i] : 1)
+ * Special values behave as in the double driver: NaN propagates; sigmoid
+ * +-inf -> 1/0; softplus(+-x) of infinite x is inf or 0; a zero factor times
+ * an infinite softplus (y = 0 with x = -inf, y = 1 with x = +inf) gives NaN,
+ * exactly as (1-y)*inf does in loss/bce_logits.c and in PyTorch.
+ *
+ * ACCURACY, measured against the double reference (exp and log1p in
+ * double, glibc) at every float x in [-100, 100] (tests/test_kernels.c,
+ * kernel_sweep_full; the error is in ulps of the reference's float binade,
+ * 2^-149 in the denormal range, so x < -87.3 is included), y = 0 and y = 1,
+ * no weights:
+ *
+ *   kernel / term                     path     max ulp   at x
+ *   sigmoid                           avx2     1.489     -5.54199123
+ *                                     scalar   1.489     -5.54199123
+ *   bcel loss, y = 0: softplus(x)     avx2     1.723     -1.26656735
+ *                                     scalar   1.800     -1.28737533
+ *   bcel loss, y = 1: softplus(-x)    both     as y = 0 at -x (same bits)
+ *   bcel grad, y = 0: sigmoid(x)      both     as sigmoid (same bits)
+ *   bcel grad, y = 1: -sigmoid(-x)    both     as sigmoid at -x
+ *
+ * Outside [-100, 100]: sigmoid is 1 or a denormal/0 within 1 ulp of the
+ * 2^-149 grid, softplus(+-x) is |x| or 0 up to FLT_MAX (no overflow).
+ * Weights, soft labels and the upstream factor add one rounding per
+ * product (the tests bound them at 1e-6 relative, against the double
+ * formula). Sums of 2^20 random elements: 1.9e-9 (avx2) and 2.3e-9
+ * (scalar) relative to the double reference.
+ *
+ * Block kernels: outputs first, then const inputs, then n, then options; the
+ * float-target forward/backward have exactly the signatures of
+ * loss/elementwise.h's segloss_ew_fwd / segloss_ew_bwd, so they plug into
+ * that driver (blocks of SEGLOSS_BLOCK, block sums combined in order by the
+ * caller). Pointers need no alignment; n is any value >= 0. w, pw, gvec are
+ * NULL when absent (= 1). An output may be the same array as an input of the
+ * same type (in place) but must not overlap it otherwise; elems and grad must
+ * not overlap each other.
+ *
+ * Sums: each element loss is rounded to float, then added in double, lane by
+ * lane (lane = index mod 8 from the start of the block in the AVX2 path, one
+ * running sum in the scalar path), lanes combined in a fixed order. The sum
+ * depends only on (n, data): not on alignment, not on the thread count.
+ *
+ * uint8 targets: the _u8 kernels read y as bytes that must be 0 or 1 and give
+ * the same bits as the float kernels on y = (float)byte. Any other byte makes
+ * them return SEGLOSS_ERR_TARGET (the outputs are then unspecified); a bool
+ * array whose bytes may be other than 0/1 must be converted first.
+ */
+#ifndef SEGLOSS_KERNELS_VEC_H
+#define SEGLOSS_KERNELS_VEC_H
+
+#include <segloss.h>
+
+#include <stdint.h>
+
+/* y[i] = sigmoid(x[i]). out may be x. */
+typedef void (*segloss_vec_sigmoid_fn)(float *out, const float *x, int64_t n);
+
+/* *sum = sum_i l_i (double); elems[i] = l_i when elems != NULL. */
+typedef segloss_status (*segloss_vec_bcel_fwd_fn)(double *sum, float *elems, const float *x,
+                                                  const float *y, const float *w,
+                                                  const float *pw, int64_t n);
+/* grad[i] = g_i; the upstream factor s_i is formed in float:
+ * (float)gscale * gvec[i], or (float)gscale. */
+typedef segloss_status (*segloss_vec_bcel_bwd_fn)(float *grad, const float *x, const float *y,
+                                                  const float *w, const float *pw,
+                                                  const float *gvec, double gscale, int64_t n);
+/* Both in one pass: *sum and elems (may be NULL) as the forward, grad as the
+ * backward; the same bits as the two separate kernels. */
+typedef segloss_status (*segloss_vec_bcel_fused_fn)(double *sum, float *elems, float *grad,
+                                                    const float *x, const float *y,
+                                                    const float *w, const float *pw,
+                                                    const float *gvec, double gscale,
+                                                    int64_t n);
+/* The same with y as 0/1 bytes. */
+typedef segloss_status (*segloss_vec_bcel_fwd_u8_fn)(double *sum, float *elems, const float *x,
+                                                     const uint8_t *y, const float *w,
+                                                     const float *pw, int64_t n);
+typedef segloss_status (*segloss_vec_bcel_bwd_u8_fn)(float *grad, const float *x,
+                                                     const uint8_t *y, const float *w,
+                                                     const float *pw, const float *gvec,
+                                                     double gscale, int64_t n);
+typedef segloss_status (*segloss_vec_bcel_fused_u8_fn)(double *sum, float *elems, float *grad,
+                                                       const float *x, const uint8_t *y,
+                                                       const float *w, const float *pw,
+                                                       const float *gvec, double gscale,
+                                                       int64_t n);
+
+typedef struct segloss_vec_ops {
+    const char *name;                      /* "scalar" or "avx2" */
+    int width;                             /* floats per vector: 1 or 8 */
+    segloss_vec_sigmoid_fn sigmoid;
+    segloss_vec_bcel_fwd_fn bcel_fwd;
+    segloss_vec_bcel_bwd_fn bcel_bwd;
+    segloss_vec_bcel_fused_fn bcel_fused;
+    segloss_vec_bcel_fwd_u8_fn bcel_fwd_u8;
+    segloss_vec_bcel_bwd_u8_fn bcel_bwd_u8;
+    segloss_vec_bcel_fused_u8_fn bcel_fused_u8;
+} segloss_vec_ops;
+
+/* The table to use: avx2 when the CPU has avx2 and fma and the scalar path
+ * is not forced, scalar otherwise. Never NULL; thread-safe. */
+const segloss_vec_ops *segloss__vec_ops(void);
+/* Always available. */
+const segloss_vec_ops *segloss__vec_ops_scalar(void);
+/* NULL when the CPU lacks avx2/fma or the compiler/target cannot build it. */
+const segloss_vec_ops *segloss__vec_ops_avx2(void);
+/* mode 1: segloss__vec_ops() returns the scalar table; 0: the best table,
+ * ignoring SEGLOSS_FORCE_SCALAR; -1: back to the default (the environment
+ * variable decides). For tests and benchmarks. */
+void segloss__vec_force_scalar(int mode);
+
+/* The AVX2 table without the CPU check (dispatch.c does it); NULL when not
+ * compiled. Defined in vec_avx2.c. */
+const segloss_vec_ops *segloss__vec_ops_avx2_table(void);
+
+/* Constants shared by both paths (float hex literals). */
+#define SEGLOSS__LOG2E     0x1.715476p+0f   /* 1/ln 2 */
+#define SEGLOSS__EXP_MIN   (-110.0f)        /* exp(t) == 0 in float for t < -103.98 */
+/* Cody–Waite: ln 2 = LN2_HI + LN2_LO, LN2_HI with 9 significant bits so that
+ * n*LN2_HI is exact for |n| < 2^15 and t - n*LN2_HI is exact. */
+#define SEGLOSS__EXP_LN2_HI 0x1.63p-1f
+#define SEGLOSS__EXP_LN2_LO (-0x1.bd0106p-13f)
+/* exp(r) ~ 1 + r + c2 r^2 + ... + c6 r^6 on [-ln2/2, ln2/2]: minimax for
+ * relative error (Remez), 2^-28.0 with the coefficients rounded to float. */
+#define SEGLOSS__EXP_C2 0x1.fffffcp-2f
+#define SEGLOSS__EXP_C3 0x1.555492p-3f
+#define SEGLOSS__EXP_C4 0x1.5558f2p-5f
+#define SEGLOSS__EXP_C5 0x1.1239d4p-7f
+#define SEGLOSS__EXP_C6 0x1.6a244cp-10f
+/* log(1+f) ~ f + f^2 (c2 + c3 f + ... + c10 f^8) on [sqrt(1/2)-1, sqrt2-1]:
+ * minimax for relative error, 2^-27.0 with the coefficients rounded. */
+#define SEGLOSS__LOG_C2  (-0x1.fffff8p-2f)
+#define SEGLOSS__LOG_C3  0x1.555550p-2f
+#define SEGLOSS__LOG_C4  (-0x1.000430p-2f)
+#define SEGLOSS__LOG_C5  0x1.99a48cp-3f
+#define SEGLOSS__LOG_C6  (-0x1.5425ecp-3f)
+#define SEGLOSS__LOG_C7  0x1.226424p-3f
+#define SEGLOSS__LOG_C8  (-0x1.0f35fep-3f)
+#define SEGLOSS__LOG_C9  0x1.08a42cp-3f
+#define SEGLOSS__LOG_C10 (-0x1.39236ap-4f)
+/* 1/u ~ C0 + C1 u + C2 u^2 on [1, 2], 1.01% relative (minimax). */
+#define SEGLOSS__RCP_C0  0x1.0f83e6p+1f
+#define SEGLOSS__RCP_C1  (-0x1.745d26p+0f)
+#define SEGLOSS__RCP_C2  0x1.4afd7cp-2f
+#define SEGLOSS__SQRT2   0x1.6a09e6p+0f
+#define SEGLOSS__LN2_HI  0x1.62e430p-1f     /* float(ln 2) */
+#define SEGLOSS__LN2_LO  (-0x1.05c610p-29f) /* ln 2 - LN2_HI */
+
+#endif
