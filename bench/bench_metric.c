@@ -9,11 +9,15 @@
  * The volume is 180x220x180 (axis 0 first), spacing (1.2, 0.9, 0.9): a
  * reference label map with ellipsoids of labels 1..120 drawn in random order
  * (they overlap and cut each other), and a prediction drawn from the same
- * ellipsoids with perturbed centres and radii. It times the label scan and
- * dice + hd95 + assd (+ hd, nsd, computed from the same transforms) over all
- * labels, single-threaded and with all threads, and prints seconds. With
- * OUTDIR it also writes OUTDIR/pred.npy, OUTDIR/ref.npy (int32) and
- * OUTDIR/segloss.txt (label dice hd95 assd hd, %.17g) for bench/metric_ref.py.
+ * ellipsoids with perturbed centres and radii. Each of REPEATS rounds
+ * (default 7) times the label scan, then dice + hd95 + assd (+ hd, nsd,
+ * computed from the same distances) over all labels single-threaded, then
+ * with all threads (segloss_get_num_threads: every core unless set); it
+ * prints the median and the minimum over the rounds, in seconds, wall clock.
+ * The scan is one pass and runs on one thread in both totals. With OUTDIR it
+ * also writes OUTDIR/pred.npy, OUTDIR/ref.npy (int32), OUTDIR/segloss.txt
+ * (label dice hd95 assd hd, %.17g) and OUTDIR/timing.txt (the medians) for
+ * bench/metric_ref.py.
  */
 #include <segloss.h>
 
@@ -84,9 +88,29 @@ static int write_npy(const char *path, const int32_t *v) {
     return fclose(f) == 0 && w == (size_t)D0 * D1 * D2 ? 0 : -1;
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(const double *v, int n) {
+    double s[64];
+    if (n > 64) n = 64;
+    memcpy(s, v, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+}
+
+static double minimum(const double *v, int n) {
+    double x = v[0];
+    for (int i = 1; i < n; i++) x = v[i] < x ? v[i] : x;
+    return x;
+}
+
 int main(int argc, char **argv) {
     const char *outdir = argc > 1 && argv[1][0] ? argv[1] : NULL; /* "" = none */
-    int repeats = argc > 2 ? atoi(argv[2]) : 3;
+    int repeats = argc > 2 ? atoi(argv[2]) : 7;
+    if (repeats > 64) repeats = 64;
     if (repeats < 1) repeats = 1;
     const int64_t n = (int64_t)D0 * D1 * D2;
     int32_t *ref = calloc((size_t)n, sizeof *ref), *pred = calloc((size_t)n, sizeof *pred);
@@ -117,26 +141,32 @@ int main(int argc, char **argv) {
 
     segloss_label_set set;
     segloss_label_metrics *m = NULL;
-    double best_scan = 1e30, best1 = 1e30, bestn = 1e30;
     int nthreads = segloss_get_num_threads();
+    double *t = malloc((size_t)repeats * 5 * sizeof *t);
+    if (!t) return 3;
+    double *tscan = t, *t1 = t + repeats, *tn = t + 2 * repeats, *tot1 = t + 3 * repeats,
+           *totn = t + 4 * repeats;
     for (int r = 0; r < repeats; r++) {
         double t0 = now();
         if (segloss_label_scan(&set, &pa, &ra, &shape) != SEGLOSS_OK) return 3;
-        double t1 = now();
+        double tb = now();
         if (!m) m = malloc((size_t)set.count * sizeof *m);
+        if (!m) return 3;
         o.threads = 1;
         if (segloss_label_metrics_compute(m, NULL, set.count, &set, &pa, &ra, &shape, &o) !=
             SEGLOSS_OK)
             return 3;
-        double t2 = now();
+        double tc = now();
         o.threads = 0;
         if (segloss_label_metrics_compute(m, NULL, set.count, &set, &pa, &ra, &shape, &o) !=
             SEGLOSS_OK)
             return 3;
-        double t3 = now();
-        if (t1 - t0 < best_scan) best_scan = t1 - t0;
-        if (t2 - t1 < best1) best1 = t2 - t1;
-        if (t3 - t2 < bestn) bestn = t3 - t2;
+        double td = now();
+        tscan[r] = tb - t0;
+        t1[r] = tc - tb;
+        tn[r] = td - tc;
+        tot1[r] = tscan[r] + t1[r];
+        totn[r] = tscan[r] + tn[r];
         if (r + 1 < repeats) segloss_label_set_free(&set);
     }
     int64_t box_vox = 0;
@@ -145,12 +175,20 @@ int main(int argc, char **argv) {
         for (int d = 0; d < 3; d++) b *= m[i].stats.box_hi[d] - m[i].stats.box_lo[d];
         box_vox += b;
     }
-    printf("volume %dx%dx%d, %lld labels, sum of label boxes %.2f x volume\n", D0, D1, D2,
-           (long long)set.count, (double)box_vox / (double)n);
-    printf("scan (counts + boxes, all labels):        %.4f s\n", best_scan);
-    printf("dice+hd95+assd, all labels, 1 thread:     %.4f s\n", best1);
-    printf("dice+hd95+assd, all labels, %2d threads:   %.4f s\n", nthreads, bestn);
-    printf("total single-threaded (scan + metrics):   %.4f s\n", best_scan + best1);
+    printf("volume %dx%dx%d, spacing (1.2, 0.9, 0.9), %lld labels, sum of label boxes %.2f x "
+           "volume\n",
+           D0, D1, D2, (long long)set.count, (double)box_vox / (double)n);
+    printf("seconds, median (min) of %d rounds:\n", repeats);
+    printf("scan (counts + boxes, all labels):            %.4f (%.4f)\n", median(tscan, repeats),
+           minimum(tscan, repeats));
+    printf("dice+hd95+assd, all labels, 1 thread:         %.4f (%.4f)\n", median(t1, repeats),
+           minimum(t1, repeats));
+    printf("dice+hd95+assd, all labels, %2d threads:       %.4f (%.4f)\n", nthreads,
+           median(tn, repeats), minimum(tn, repeats));
+    printf("total (scan + metrics), 1 thread:             %.4f (%.4f)\n", median(tot1, repeats),
+           minimum(tot1, repeats));
+    printf("total (scan + metrics), %2d threads:           %.4f (%.4f)\n", nthreads,
+           median(totn, repeats), minimum(totn, repeats));
 
     if (outdir) {
         char path[4096];
@@ -166,8 +204,18 @@ int main(int argc, char **argv) {
             fprintf(f, "%lld %.17g %.17g %.17g %.17g\n", (long long)m[i].stats.label,
                     m[i].overlap.dice, m[i].surface.hd95, m[i].surface.assd, m[i].surface.hd);
         if (fclose(f)) return 2;
-        printf("wrote %s/{pred.npy,ref.npy,segloss.txt}\n", outdir);
+        snprintf(path, sizeof path, "%s/timing.txt", outdir);
+        f = fopen(path, "w");
+        if (!f) return 2;
+        fprintf(f, "# medians of %d rounds, seconds\n", repeats);
+        fprintf(f, "rounds %d\nthreads %d\nscan %.6f\nmetrics_1 %.6f\nmetrics_n %.6f\n"
+                   "total_1 %.6f\ntotal_n %.6f\n",
+                repeats, nthreads, median(tscan, repeats), median(t1, repeats),
+                median(tn, repeats), median(tot1, repeats), median(totn, repeats));
+        if (fclose(f)) return 2;
+        printf("wrote %s/{pred.npy,ref.npy,segloss.txt,timing.txt}\n", outdir);
     }
+    free(t);
     segloss_label_set_free(&set);
     free(m);
     free(pred);

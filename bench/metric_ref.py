@@ -3,7 +3,7 @@
 
 Run (Debian's python3 has NumPy and SciPy; the first python3 on PATH may not):
     build/bench_metric /tmp/bm
-    /usr/bin/python3 bench/metric_ref.py /tmp/bm [--full-labels N]
+    /usr/bin/python3 bench/metric_ref.py /tmp/bm [--full-labels N] [--repeats R]
 
 For every label it computes dice, hd95 (SPEC default: max of the two directed
 95th percentiles) and assd (SPEC: pooled mean) two ways:
@@ -11,10 +11,15 @@ For every label it computes dice, hd95 (SPEC default: max of the two directed
     distance_transform_edt (with sampling) of the full volume per label and
     direction (what medpy.metric.binary does). This is slow, so it runs on
     the first N labels (default 8) and the time is extrapolated to all.
-  * bounding-box way: the same on the crop to the union bounding box of the
-    two masks (exact: see src/metric/surface.c), every label.
-and prints seconds and the max abs difference from segloss.txt.
+  * bounding-box way (MONAI, DeepMind surface-distance): the same on the crop
+    to the union bounding box of the two masks (exact: see
+    src/metric/surface.c), every label; find_objects (the scan) included.
+    Timed R times (default 3), the median is reported.
+and prints seconds, the max abs difference from segloss.txt, and a table
+against segloss's own medians from timing.txt (scan + metrics, 1 thread and
+all threads).
 """
+import statistics
 import sys
 import time
 
@@ -47,12 +52,39 @@ def metrics(a, b, spacing):
     return dice, hd95, assd, hd
 
 
+def bbox_way(pred, ref, labels):
+    lab_max = int(max(pred.max(), ref.max()))
+    boxes_p = find_objects(pred, lab_max)
+    boxes_r = find_objects(ref, lab_max)
+    res = {}
+    for lab in labels:
+        bp, br = boxes_p[lab - 1], boxes_r[lab - 1]
+        bb = [b for b in (bp, br) if b is not None]
+        sl = tuple(slice(min(b[i].start for b in bb), max(b[i].stop for b in bb))
+                   for i in range(pred.ndim))
+        res[lab] = metrics(pred[sl] == lab, ref[sl] == lab, SPACING)
+    return res
+
+
+def option(name, default):
+    if name in sys.argv:
+        return int(sys.argv[sys.argv.index(name) + 1])
+    return default
+
+
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    args = []
+    skip = False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif a.startswith("--"):
+            skip = True
+        else:
+            args.append(a)
     d = args[0] if args else "/tmp/bm"
-    nfull = 8
-    if "--full-labels" in sys.argv:
-        nfull = int(sys.argv[sys.argv.index("--full-labels") + 1])
+    nfull = option("--full-labels", 8)
+    repeats = max(1, option("--repeats", 3))
     pred = np.load(d + "/pred.npy")
     ref = np.load(d + "/ref.npy")
     seg = {}
@@ -60,25 +92,22 @@ def main():
         if line.startswith("#"):
             continue
         f = line.split()
-        seg[int(f[0])] = [float(x) for x in f[1:]]
+        seg[int(f[0])] = [float(x) for x in f[1:5]]
+    timing = {}
+    for line in open(d + "/timing.txt"):
+        if not line.startswith("#"):
+            k, v = line.split()
+            timing[k] = float(v)
     labels = sorted(seg)
     print("volume %s, %d labels, spacing %s" % (pred.shape, len(labels), SPACING))
 
-    # bounding-box way, all labels
-    t0 = time.perf_counter()
-    lab_max = int(max(pred.max(), ref.max()))
-    boxes_p = find_objects(pred, lab_max)
-    boxes_r = find_objects(ref, lab_max)
-    box_res = {}
-    for lab in labels:
-        bp, br = boxes_p[lab - 1], boxes_r[lab - 1]
-        bb = [b for b in (bp, br) if b is not None]
-        sl = tuple(slice(min(b[i].start for b in bb), max(b[i].stop for b in bb))
-                   for i in range(pred.ndim))
-        a = pred[sl] == lab
-        b = ref[sl] == lab
-        box_res[lab] = metrics(a, b, SPACING)
-    t_box = time.perf_counter() - t0
+    # bounding-box way, all labels, `repeats` times
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        box_res = bbox_way(pred, ref, labels)
+        times.append(time.perf_counter() - t0)
+    t_box = statistics.median(times)
 
     # MedPy way on the first nfull labels
     t0 = time.perf_counter()
@@ -100,8 +129,9 @@ def main():
 
     names = ("dice", "hd95", "assd", "hd")
     mb, mf = maxdiff(box_res), maxdiff(full_res)
-    print("bounding-box way (SciPy), %d labels:     %.3f s" % (len(box_res), t_box))
-    print("MedPy way (full volume), %d labels:      %.3f s  -> %.1f s extrapolated to %d labels"
+    print("bounding-box way (SciPy), %d labels: %.3f s (median of %d: %s)"
+          % (len(box_res), t_box, repeats, " ".join("%.3f" % t for t in times)))
+    print("MedPy way (full volume), %d labels:  %.3f s  -> %.1f s extrapolated to %d labels"
           % (len(full_res), t_full, t_full_all, len(labels)))
     print("max |segloss - bbox|:  " + "  ".join("%s %.3g" % (n, v) for n, v in zip(names, mb)))
     print("max |segloss - medpy|: " + "  ".join("%s %.3g" % (n, v) for n, v in zip(names, mf)))
@@ -113,6 +143,20 @@ def main():
             if not (np.isnan(x) and np.isnan(y)):
                 mx = max(mx, abs(x - y))
     print("max |medpy - bbox| (same labels): %.3g" % mx)
+
+    s1, sn, nt = timing["total_1"], timing["total_n"], int(timing["threads"])
+    print()
+    print("%-45s %8s %17s %16s" % ("dice+hd95+assd, %d labels, scan included" % len(labels),
+                                   "seconds", "MedPy way / this", "bbox way / this"))
+    rows = [("segloss, 1 thread", s1),
+            ("segloss, %d threads" % nt, sn),
+            ("SciPy, bounding-box way (MONAI/DeepMind)", t_box),
+            ("SciPy, MedPy way (full volume, projected)", t_full_all)]
+    def ratio(x):
+        return ("%.3g" % x if x < 100 else "%.0f" % x) + "x"
+
+    for name, t in rows:
+        print("%-45s %8.3f %17s %16s" % (name, t, ratio(t_full_all / t), ratio(t_box / t)))
 
 
 if __name__ == "__main__":

@@ -141,6 +141,71 @@ TEST(metric_label_scan_random) {
     }
 }
 
+/* Surface metrics do not depend on the dtypes that carry the labels: every
+ * pair (same dtype: the one-pass mask; mixed: two passes), labels of both
+ * signs and one out of a narrow type's range, against int32 arrays. */
+TEST(metric_surface_dtypes) {
+    static const segloss_dtype dts[] = {SEGLOSS_U8,  SEGLOSS_I8,  SEGLOSS_I16,
+                                        SEGLOSS_U16, SEGLOSS_I32, SEGLOSS_U32,
+                                        SEGLOSS_I64, SEGLOSS_U64, SEGLOSS_BOOL};
+    rng_state = 11;
+    for (int it = 0; it < 200; it++) {
+        int ndim = 1 + (int)rnd_int(3);
+        int64_t dims[3], n = 1;
+        for (int d = 0; d < ndim; d++) {
+            dims[d] = 1 + rnd_int(ndim == 1 ? 50 : ndim == 2 ? 20 : 9);
+            n *= dims[d];
+        }
+        segloss_dtype dp = dts[rnd_int(9)], dr = rnd_int(2) ? dp : dts[rnd_int(9)];
+        int signed_ok = (dp == SEGLOSS_I8 || dp == SEGLOSS_I16 || dp == SEGLOSS_I32 ||
+                         dp == SEGLOSS_I64) &&
+                        (dr == SEGLOSS_I8 || dr == SEGLOSS_I16 || dr == SEGLOSS_I32 ||
+                         dr == SEGLOSS_I64);
+        int bool_any = dp == SEGLOSS_BOOL || dr == SEGLOSS_BOOL;
+        int nl = bool_any ? 1 : 1 + (int)rnd_int(4);
+        int32_t *p32 = malloc((size_t)n * sizeof *p32), *r32 = malloc((size_t)n * sizeof *r32);
+        void *pa = malloc((size_t)n * 8), *ra = malloc((size_t)n * 8);
+        int64_t cur = 0;
+        for (int64_t i = 0; i < n; i++) {
+            if (rnd_int(4) == 0) cur = rnd_int(nl + 1) * (signed_ok && rnd_int(3) == 0 ? -1 : 1);
+            int64_t pv = rnd_int(5) == 0 ? rnd_int(nl + 1) : cur;
+            r32[i] = (int32_t)cur;
+            p32[i] = (int32_t)pv;
+            put(pa, dp, i, pv);
+            put(ra, dr, i, cur);
+        }
+        segloss_shape shape = {ndim, {0}};
+        for (int d = 0; d < ndim; d++) shape.dim[d] = dims[d];
+        segloss_label_array A = {pa, dp}, B = {ra, dr}, A32 = {p32, SEGLOSS_I32},
+                            B32 = {r32, SEGLOSS_I32};
+        segloss_metric_opts o = {.spacing = {1.5, 0.5, 1.0}, .distances = 1, .threads = 1};
+        segloss_label_set set, set32;
+        CHECK_EQ_INT(segloss_label_scan(&set, &A, &B, &shape), SEGLOSS_OK);
+        CHECK_EQ_INT(segloss_label_scan(&set32, &A32, &B32, &shape), SEGLOSS_OK);
+        /* the labels present, and 300 (outside u8/i8) */
+        int64_t labels[10];
+        int nq = 0;
+        for (int64_t l = -nl; l <= nl; l++)
+            if (l != 0) labels[nq++] = l;
+        labels[nq++] = 300;
+        segloss_label_metrics m[10], m32[10];
+        CHECK_EQ_INT(segloss_label_metrics_compute(m, labels, nq, &set, &A, &B, &shape, &o),
+                     SEGLOSS_OK);
+        CHECK_EQ_INT(
+            segloss_label_metrics_compute(m32, labels, nq, &set32, &A32, &B32, &shape, &o),
+            SEGLOSS_OK);
+        for (int q = 0; q < nq; q++)
+            CHECK_MSG(memcmp(&m[q].surface, &m32[q].surface, sizeof m[q].surface) == 0,
+                      "dtypes %d/%d label %lld", (int)dp, (int)dr, (long long)labels[q]);
+        segloss_label_set_free(&set);
+        segloss_label_set_free(&set32);
+        free(p32);
+        free(r32);
+        free(pa);
+        free(ra);
+    }
+}
+
 TEST(metric_label_scan_merge) {
     /* Scanning two halves (along axis 0) and merging with the second half's
      * boxes shifted equals one scan of the whole. */

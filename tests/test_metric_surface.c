@@ -278,37 +278,27 @@ static void check_surface(const segloss_surface_metrics *s, const bf_res *r) {
     CHECK_EQ_INT(s->n_surface_ref, r->nsb);
 }
 
-/* One random case: all labels through segloss_label_metrics_compute, each
- * compared with the brute force; thread count must not change a bit. */
-static void run_case(int ndim) {
-    int64_t dims[3];
-    random_dims(ndim, dims);
+/* All labels 1..nl+1 (absent ones included) of pred/ref through
+ * segloss_label_metrics_compute, each compared with the brute force; thread
+ * count must not change a bit, nor the single-label entry points. */
+static void check_case(int ndim, const int64_t *dims, int32_t *pred, int32_t *ref, int nl,
+                       segloss_metric_opts *o, const bf_opts *bo, const double *sp) {
     int64_t n = 1;
     for (int d = 0; d < ndim; d++) n *= dims[d];
-    int nl = 1 + (int)rnd_int(4);
-    int32_t *ref = malloc((size_t)n * sizeof *ref), *pred = malloc((size_t)n * sizeof *pred);
-    gen_labels(ref, ndim, dims, n, nl, rnd_int(3) ? 0.0 : 0.05);
-    gen_pred(pred, ref, ndim, dims, n, nl);
     segloss_shape shape = {ndim, {0}};
     for (int d = 0; d < ndim; d++) shape.dim[d] = dims[d];
-    segloss_metric_opts o;
-    bf_opts bo;
-    double sp[3];
-    random_opts(&o, &bo, ndim, sp);
-
     segloss_label_array pa = {pred, SEGLOSS_I32}, ra = {ref, SEGLOSS_I32};
     segloss_label_set set;
     CHECK_EQ_INT(segloss_label_scan(&set, &pa, &ra, &shape), SEGLOSS_OK);
-    /* every label 1..nl+1 (absent ones included) */
     int64_t labels[8];
     int nq = nl + 1;
     for (int i = 0; i < nq; i++) labels[i] = i + 1;
     segloss_label_metrics res[8], res4[8];
-    o.threads = 1;
-    CHECK_EQ_INT(segloss_label_metrics_compute(res, labels, nq, &set, &pa, &ra, &shape, &o),
+    o->threads = 1;
+    CHECK_EQ_INT(segloss_label_metrics_compute(res, labels, nq, &set, &pa, &ra, &shape, o),
                  SEGLOSS_OK);
-    o.threads = 4;
-    CHECK_EQ_INT(segloss_label_metrics_compute(res4, labels, nq, &set, &pa, &ra, &shape, &o),
+    o->threads = 4;
+    CHECK_EQ_INT(segloss_label_metrics_compute(res4, labels, nq, &set, &pa, &ra, &shape, o),
                  SEGLOSS_OK);
     CHECK(memcmp(res, res4, sizeof res[0] * (size_t)nq) == 0);
 
@@ -319,21 +309,153 @@ static void run_case(int ndim) {
             B[i] = ref[i] == labels[q];
         }
         bf_res r;
-        bf_metrics(&r, A, B, ndim, dims, sp, &bo);
+        bf_metrics(&r, A, B, ndim, dims, sp, bo);
         check_surface(&res[q].surface, &r);
         /* the single-label entry points agree */
         segloss_surface_metrics s1, s2;
-        CHECK_EQ_INT(segloss_surface_distances(&s1, &pa, &ra, &shape, &res[q].stats, &o),
+        CHECK_EQ_INT(segloss_surface_distances(&s1, &pa, &ra, &shape, &res[q].stats, o),
                      SEGLOSS_OK);
         CHECK(memcmp(&s1, &res[q].surface, sizeof s1) == 0);
-        CHECK_EQ_INT(segloss_surface_distances_binary(&s2, A, B, &shape, &o), SEGLOSS_OK);
+        CHECK_EQ_INT(segloss_surface_distances_binary(&s2, A, B, &shape, o), SEGLOSS_OK);
         check_surface(&s2, &r);
     }
     free(A);
     free(B);
     segloss_label_set_free(&set);
+}
+
+/* One random case. */
+static void run_case(int ndim) {
+    int64_t dims[3];
+    random_dims(ndim, dims);
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) n *= dims[d];
+    int nl = 1 + (int)rnd_int(4);
+    int32_t *ref = malloc((size_t)n * sizeof *ref), *pred = malloc((size_t)n * sizeof *pred);
+    gen_labels(ref, ndim, dims, n, nl, rnd_int(3) ? 0.0 : 0.05);
+    gen_pred(pred, ref, ndim, dims, n, nl);
+    segloss_metric_opts o;
+    bf_opts bo;
+    double sp[3];
+    random_opts(&o, &bo, ndim, sp);
+    check_case(ndim, dims, pred, ref, nl, &o, &bo, sp);
     free(ref);
     free(pred);
+}
+
+/* Paints the box [lo, hi) (clipped to the image) with lab. */
+static void put_box(int32_t *v, int ndim, const int64_t *dims, const int64_t *lo,
+                    const int64_t *hi, int32_t lab) {
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) n *= dims[d];
+    for (int64_t i = 0; i < n; i++) {
+        int64_t c[3];
+        coords(i, ndim, dims, c);
+        int in = 1;
+        for (int d = 0; d < ndim; d++) in &= c[d] >= lo[d] && c[d] < hi[d];
+        if (in) v[i] = lab;
+    }
+}
+
+/* Shapes that stress the distance search and its fallbacks: a prediction
+ * and a reference far apart along axis 0 (many voxels have their nearest
+ * feature more than 32 planes away, beyond the outward search, so their
+ * column goes to the lower envelope, sometimes after nearer voxels of the
+ * same column were searched, sometimes before), with stray voxels in
+ * between; long thin lines along every axis; boxes whose bounding boxes
+ * barely overlap (one voxel, an edge or a corner); objects on the image
+ * border. Each label gets one pattern, later labels paint over earlier
+ * ones. */
+static void gen_far(int32_t *pred, int32_t *ref, int ndim, const int64_t *dims, int64_t n,
+                    int nl) {
+    memset(pred, 0, (size_t)n * sizeof *pred);
+    memset(ref, 0, (size_t)n * sizeof *ref);
+    for (int32_t lab = 1; lab <= nl; lab++) {
+        int64_t lo[3], hi[3], lo2[3], hi2[3];
+        int pat = (int)rnd_int(4);
+        int ax = rnd_int(3) ? 0 : (int)rnd_int(ndim);
+        for (int d = 0; d < ndim; d++) {
+            lo[d] = rnd_int(dims[d]);
+            hi[d] = lo[d] + 1 + rnd_int(3);
+            lo2[d] = rnd_int(dims[d]);
+            hi2[d] = lo2[d] + 1 + rnd_int(3);
+        }
+        if (pat == 0) { /* far apart along ax */
+            lo[ax] = rnd_int(4);
+            hi[ax] = lo[ax] + 1 + rnd_int(4);
+            lo2[ax] = dims[ax] - 1 - rnd_int(4);
+            hi2[ax] = lo2[ax] + 1 + rnd_int(2);
+            if (rnd_int(2)) { /* swap the roles */
+                int64_t t0 = lo[ax], t1 = hi[ax];
+                lo[ax] = lo2[ax];
+                hi[ax] = hi2[ax];
+                lo2[ax] = t0;
+                hi2[ax] = t1;
+            }
+        } else if (pat == 1) { /* thin lines along ax */
+            lo[ax] = rnd_int(dims[ax] / 2 + 1);
+            hi[ax] = lo[ax] + 1 + rnd_int(dims[ax]);
+            for (int d = 0; d < ndim; d++) hi[d] = d == ax ? hi[d] : lo[d] + 1;
+            int ax2 = rnd_int(2) ? ax : (int)rnd_int(ndim);
+            lo2[ax2] = rnd_int(dims[ax2] / 2 + 1);
+            hi2[ax2] = lo2[ax2] + 1 + rnd_int(dims[ax2]);
+            for (int d = 0; d < ndim; d++) hi2[d] = d == ax2 ? hi2[d] : lo2[d] + 1;
+        } else if (pat == 2) { /* bounding boxes overlapping by one voxel per axis */
+            for (int d = 0; d < ndim; d++) {
+                int64_t mid = rnd_int(dims[d]);
+                lo[d] = mid - rnd_int(4);
+                hi[d] = mid + 1;
+                lo2[d] = mid;
+                hi2[d] = mid + 1 + rnd_int(4);
+            }
+        } else { /* on the border */
+            lo[ax] = 0;
+            hi2[ax] = dims[ax];
+            lo2[ax] = dims[ax] - 1 - rnd_int(dims[ax]);
+        }
+        put_box(pred, ndim, dims, lo, hi, lab);
+        put_box(ref, ndim, dims, lo2, hi2, lab);
+        if (pat == 2 && rnd_int(2)) { /* an L: only the corner voxel overlaps */
+            for (int d = 0; d < ndim; d++) {
+                lo[d] = hi[d] - 1;
+                hi[d] = lo[d] + 1;
+            }
+            put_box(pred, ndim, dims, lo, hi, 0);
+        }
+        int stray = (int)rnd_int(4);
+        for (int k = 0; k < stray; k++) {
+            int64_t i = rnd_int(n);
+            if (rnd_int(2)) pred[i] = lab;
+            else ref[i] = lab;
+        }
+    }
+}
+
+static void run_far_case(int ndim) {
+    int64_t dims[3];
+    for (int d = 0; d < ndim; d++)
+        dims[d] = ndim == 1 ? 40 + rnd_int(160)
+                  : d == 0 ? 36 + rnd_int(36)
+                           : 1 + rnd_int(ndim == 2 ? 10 : 6);
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) n *= dims[d];
+    int nl = 1 + (int)rnd_int(4);
+    int32_t *ref = malloc((size_t)n * sizeof *ref), *pred = malloc((size_t)n * sizeof *pred);
+    gen_far(pred, ref, ndim, dims, n, nl);
+    segloss_metric_opts o;
+    bf_opts bo;
+    double sp[3];
+    random_opts(&o, &bo, ndim, sp);
+    check_case(ndim, dims, pred, ref, nl, &o, &bo, sp);
+    free(ref);
+    free(pred);
+}
+
+TEST(metric_surface_far_thin_edges) {
+    rng_state = 404;
+    for (int it = 0; it < 150; it++) run_far_case(3);
+    for (int it = 0; it < 100; it++) run_far_case(2);
+    for (int it = 0; it < 50; it++) run_far_case(1);
 }
 
 TEST(metric_surface_random_1d) {

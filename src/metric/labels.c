@@ -102,11 +102,11 @@ segloss_status segloss__load_labels(int64_t *dst, const void *src, segloss_dtype
         const T *s = (const T *)src + off;                                  \
         if (match_nonzero) {                                                \
             for (int64_t i = 0; i < n; i++)                                 \
-                dst[i] |= (uint8_t)(s[i] != 0 ? bit : 0);                   \
+                dst[i] |= (uint8_t)(bit * (s[i] != 0));                     \
         } else if (label >= (LO) && label <= (HI)) {                        \
             const T l = (T)label;                                           \
             for (int64_t i = 0; i < n; i++)                                 \
-                dst[i] |= (uint8_t)(s[i] == l ? bit : 0);                   \
+                dst[i] |= (uint8_t)(bit * (s[i] == l));                     \
         }                                                                   \
         return;                                                             \
     }
@@ -134,6 +134,42 @@ void segloss__mask_row(uint8_t *dst, const void *src, segloss_dtype dtype, int64
     case SEGLOSS_F32: case SEGLOSS_F64:
         return;
     }
+}
+
+/* Two arrays of one dtype in one pass, written rather than or-ed. */
+#define MASK2_CASE(DT, T, LO, HI)                                           \
+    case DT: {                                                              \
+        const T *p = (const T *)pred + off, *r = (const T *)ref + off;     \
+        if (match_nonzero) {                                                \
+            for (int64_t i = 0; i < n; i++)                                 \
+                dst[i] = (uint8_t)((p[i] != 0) | ((r[i] != 0) << 1));       \
+        } else if (label >= (LO) && label <= (HI)) {                        \
+            const T l = (T)label;                                           \
+            for (int64_t i = 0; i < n; i++)                                 \
+                dst[i] = (uint8_t)((p[i] == l) | ((r[i] == l) << 1));       \
+        } else {                                                            \
+            memset(dst, 0, (size_t)n);                                      \
+        }                                                                   \
+        return;                                                             \
+    }
+
+void segloss__mask_row2(uint8_t *dst, const void *pred, const void *ref, segloss_dtype dtype,
+                        int64_t off, int64_t n, int64_t label, int match_nonzero) {
+    switch (dtype) {
+    MASK2_CASE(SEGLOSS_U8, uint8_t, 0, UINT8_MAX)
+    MASK2_CASE(SEGLOSS_I8, int8_t, INT8_MIN, INT8_MAX)
+    MASK2_CASE(SEGLOSS_I16, int16_t, INT16_MIN, INT16_MAX)
+    MASK2_CASE(SEGLOSS_U16, uint16_t, 0, UINT16_MAX)
+    MASK2_CASE(SEGLOSS_I32, int32_t, INT32_MIN, INT32_MAX)
+    MASK2_CASE(SEGLOSS_U32, uint32_t, 0, (int64_t)UINT32_MAX)
+    MASK2_CASE(SEGLOSS_I64, int64_t, INT64_MIN, INT64_MAX)
+    MASK2_CASE(SEGLOSS_U64, uint64_t, 0, INT64_MAX)
+    case SEGLOSS_BOOL: case SEGLOSS_F32: case SEGLOSS_F64:
+        break;
+    }
+    memset(dst, 0, (size_t)n);
+    segloss__mask_row(dst, pred, dtype, off, n, label, match_nonzero, 1);
+    segloss__mask_row(dst, ref, dtype, off, n, label, match_nonzero, 2);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -229,6 +265,36 @@ static inline void box_add(segloss_label_stats *e, int64_t i0, int64_t i1, int64
     if (k1 - 1 > e->box_hi[2]) e->box_hi[2] = k1 - 1;
 }
 
+/* End of the run of equal stored values that starts at element off + k of
+ * src: the smallest e in (k, n) with src[off + e] != src[off + k], or n. (For
+ * bool, bytes 1 and 2 make different runs of the same label: harmless, runs
+ * only need to be constant.) */
+#define RUN_CASE(DT, T)                                                     \
+    case DT: {                                                              \
+        const T *s = (const T *)src + off;                                  \
+        const T v = s[k];                                                   \
+        int64_t e = k + 1;                                                  \
+        while (e < n && s[e] == v) e++;                                     \
+        return e;                                                           \
+    }
+
+static int64_t run_end(const void *src, segloss_dtype dtype, int64_t off, int64_t k, int64_t n) {
+    switch (dtype) {
+    RUN_CASE(SEGLOSS_BOOL, uint8_t)
+    RUN_CASE(SEGLOSS_U8, uint8_t)
+    RUN_CASE(SEGLOSS_I8, int8_t)
+    RUN_CASE(SEGLOSS_I16, int16_t)
+    RUN_CASE(SEGLOSS_U16, uint16_t)
+    RUN_CASE(SEGLOSS_I32, int32_t)
+    RUN_CASE(SEGLOSS_U32, uint32_t)
+    RUN_CASE(SEGLOSS_I64, int64_t)
+    RUN_CASE(SEGLOSS_U64, uint64_t)
+    case SEGLOSS_F32: case SEGLOSS_F64:
+        break;
+    }
+    return n;
+}
+
 static int cmp_label(const void *a, const void *b) {
     int64_t x = ((const segloss_label_stats *)a)->label;
     int64_t y = ((const segloss_label_stats *)b)->label;
@@ -249,23 +315,27 @@ segloss_status segloss_label_scan(segloss_label_set *out, const segloss_label_ar
     if (st != SEGLOSS_OK) return st;
 
     const int64_t n2 = g.n[2];
-    int64_t *prow = malloc((size_t)n2 * 2 * sizeof *prow);
     table t;
     st = table_init(&t);
-    if (!prow) st = SEGLOSS_ERR_NOMEM;
-    int64_t *rrow = prow + n2;
     /* one-entry caches: last label seen in pred / ref and its index */
     int64_t pl = 0, pi = -1, rl = 0, ri = -1;
     for (int64_t i0 = 0; i0 < g.n[0] && st == SEGLOSS_OK; i0++) {
         for (int64_t i1 = 0; i1 < g.n[1] && st == SEGLOSS_OK; i1++) {
             int64_t off = (i0 * g.n[1] + i1) * n2;
-            st = segloss__load_labels(prow, pred->data, pred->dtype, off, n2);
-            if (st == SEGLOSS_OK) st = segloss__load_labels(rrow, ref->data, ref->dtype, off, n2);
-            if (st != SEGLOSS_OK) break;
-            int64_t k = 0;
+            /* [k, pe) and [k, re): runs of one stored value in pred / ref;
+             * each array is read once, in its own type */
+            int64_t k = 0, pe = 0, re = 0, p = 0, r = 0;
             while (k < n2) {
-                int64_t p = prow[k], r = rrow[k], e = k + 1;
-                while (e < n2 && prow[e] == p && rrow[e] == r) e++;
+                if (k >= pe) {
+                    st = segloss__load_labels(&p, pred->data, pred->dtype, off + k, 1);
+                    pe = run_end(pred->data, pred->dtype, off, k, n2);
+                }
+                if (k >= re && st == SEGLOSS_OK) {
+                    st = segloss__load_labels(&r, ref->data, ref->dtype, off + k, 1);
+                    re = run_end(ref->data, ref->dtype, off, k, n2);
+                }
+                if (st != SEGLOSS_OK) break;
+                const int64_t e = pe < re ? pe : re;
                 if (p != 0) {
                     if (pi < 0 || pl != p) {
                         pi = table_get(&t, p);
@@ -291,7 +361,6 @@ segloss_status segloss_label_scan(segloss_label_set *out, const segloss_label_ar
             }
         }
     }
-    free(prow);
     if (st != SEGLOSS_OK) {
         table_free(&t);
         return st;

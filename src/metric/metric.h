@@ -33,19 +33,58 @@ segloss_status segloss__load_labels(int64_t *dst, const void *src, segloss_dtype
  * nonzero (match_nonzero != 0). */
 void segloss__mask_row(uint8_t *dst, const void *src, segloss_dtype dtype, int64_t off,
                        int64_t n, int64_t label, int match_nonzero, uint8_t bit);
+/* dst[i] = (pred matches) | (ref matches) << 1, both arrays of `dtype`
+ * (the same as two segloss__mask_row calls on a zeroed row, in one pass). */
+void segloss__mask_row2(uint8_t *dst, const void *pred, const void *ref, segloss_dtype dtype,
+                        int64_t off, int64_t n, int64_t label, int match_nonzero);
 
-/* Squared EDT on a box of dims m[3] (C order) with spacing sp[3]: features
- * are the voxels with (flags[i] & feat) != 0; d receives the squared
- * distance to the nearest feature (+inf if none). When query != 0, values
- * are guaranteed only at voxels with (flags[i] & query) != 0 (lines of the
- * last pass without such a voxel are skipped). work:
- * segloss__edt_work_doubles(max(m)) doubles, iwork: max(m) int64. */
+/* Squared EDT on a box of dims m[3] (C order) with spacing sp[3], in
+ * pieces; features are the voxels with (flags[i] & feat) != 0, and
+ * rowor[i0*m[1] + i1] must be the OR of the flags of row (i0, i1). work:
+ * segloss__edt_work_doubles(mx) doubles, iwork: segloss__edt_iwork(mx)
+ * int64, mx = segloss__edt_mx(m) (the same scratch serves every piece).
+ *
+ * segloss__edt_rows: axis 2. Every row holding a feature receives the
+ * squared distance to the nearest feature of the row (rows without one are
+ * not written: they stand for +inf). pfeat[i0] = 1 if plane i0 holds a
+ * feature, else 0; planes[] lists those planes, prows[i0] (if not NULL)
+ * counts their rows with a feature. Returns the number of such planes.
+ *
+ * segloss__edt_plane: axis 1 of one plane dp = d + i0*m1*m2 holding a
+ * feature (ro = rowor + i0*m1, s1 = sp[1]), after segloss__edt_rows: every
+ * value of the plane becomes the squared distance to the nearest feature
+ * of that plane (the 2-D transform).
+ *
+ * With every plane so done, the full transform at (i0, i1, i2) is
+ *   min over planes i0' with a feature of d[i0', i1, i2] + (sp[0]*(i0-i0'))^2
+ * (segloss__edt_column below, or a search). segloss__edt_box does all of it:
+ * d[i] = squared distance to the nearest feature (+inf if none). */
 #define SEGLOSS__EDT_BLOCK 16
-static inline size_t segloss__edt_work_doubles(int64_t mx) {
-    return (size_t)(2 * SEGLOSS__EDT_BLOCK + 1) * (size_t)mx + 2;
+static inline int64_t segloss__edt_mx(const int64_t m[3]) {
+    int64_t mx = m[0] > m[1] ? m[0] : m[1];
+    return m[2] > mx ? m[2] : mx;
 }
-void segloss__edt_box(double *d, const uint8_t *flags, uint8_t feat, uint8_t query,
-                      const int64_t m[3], const double sp[3], double *work, int64_t *iwork);
+static inline size_t segloss__edt_work_doubles(int64_t mx) {
+    return (size_t)(SEGLOSS__EDT_BLOCK + 6) * (size_t)mx + 2;
+}
+static inline size_t segloss__edt_iwork(int64_t mx) { return 4 * (size_t)mx + 3; }
+int64_t segloss__edt_rows(double *d, uint8_t *pfeat, int64_t *planes, int64_t *prows,
+                          const uint8_t *flags, uint8_t feat, const int64_t m[3],
+                          const double sp[3], const uint8_t *rowor, double *work,
+                          int64_t *iwork);
+void segloss__edt_plane(double *dp, const uint8_t *ro, uint8_t feat, int64_t m1, int64_t m2,
+                        double s1, double *work, int64_t *iwork);
+void segloss__edt_box(double *d, const uint8_t *flags, uint8_t feat, const int64_t m[3],
+                      const double sp[3], const uint8_t *rowor, double *work, int64_t *iwork);
+/* Axis 0 by the lower envelope for one column, every plane with a feature
+ * done by segloss__edt_plane: col[i0*stride] (i0 < m0) is the column of d,
+ * planes[0..np) the planes with a feature (np >= 1), s = sp[0]; for every i0 in [from, m0) with
+ * (fcol[i0*stride] & query) != 0, col[i0*stride] becomes the full squared
+ * distance (those entries are no longer 2-D values afterwards). work:
+ * 5*np + 1 doubles. */
+void segloss__edt_column(double *col, const uint8_t *fcol, uint8_t query, int64_t from,
+                         int64_t m0, int64_t stride, const int64_t *planes, int64_t np, double s,
+                         double *work);
 
 /* k-th smallest (0-based) of x[0..n) moved to x[k]; x[0..k) <= x[k] <=
  * x[k+1..n). Expected O(n); worst case O(n log n) (falls back to sorting). */
@@ -68,12 +107,24 @@ segloss_status segloss__mopts_init(segloss__mopts *m, const segloss_metric_opts 
 /* Value for a 0/0 score under the empty-score rule. */
 double segloss__empty_value(segloss_empty_score e);
 
+/* Scratch buffers of the surface metrics, grown on demand and kept between
+ * labels (one per thread), so a run over many labels allocates (and the
+ * kernel zeroes pages) once, not once per label. Zero-initialise; release
+ * with segloss__ws_free. */
+#define SEGLOSS__WS_SLOTS 16
+typedef struct segloss__ws {
+    void *p[SEGLOSS__WS_SLOTS];
+    size_t cap[SEGLOSS__WS_SLOTS];
+} segloss__ws;
+void segloss__ws_free(segloss__ws *w);
+
 /* Surface metrics of one label on grid g inside the padded half-open box
- * [lo, hi) that contains every voxel of A and B. */
+ * [lo, hi) that contains every voxel of A and B. ws: scratch to reuse, or
+ * NULL for a temporary one. */
 segloss_status segloss__surface_box(segloss_surface_metrics *out, const segloss__grid *g,
                                     const segloss_label_array *pred,
                                     const segloss_label_array *ref, int64_t label,
                                     int match_nonzero, const int64_t lo[3], const int64_t hi[3],
-                                    const segloss__mopts *mo);
+                                    const segloss__mopts *mo, segloss__ws *ws);
 
 #endif
