@@ -120,6 +120,12 @@ static segloss_status png_decode_body(png_job *job) {
     png_infop info = job->info;
 
     png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+    /* libpng 1.6.39 reads these ancillary chunks into one buffer of the
+     * length the chunk header declares (up to 2^31 - 1 bytes, whatever the
+     * file holds; found by fuzz/fuzz_png.c). segloss uses none of them:
+     * they are skipped in small reads, their CRC still checked. */
+    static const png_byte skipped[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0pCAL\0sCAL\0eXIf";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, skipped, (int)(sizeof skipped / 5));
     /* Width bounds libpng's own row buffers (at most 8 bytes a pixel);
      * height only our pixel buffer, which grows with the rows decoded. */
     png_set_user_limits(png, SEGLOSS_PNG_MAX_WIDTH, PNG_UINT_31_MAX);
