@@ -186,7 +186,9 @@ static void mark_surfaces(uint8_t *fl, const int64_t m[3], int ndim, uint8_t *ro
  * voxels carrying `feat` (features), on a box where segloss__edt_rows has
  * run for `feat`. */
 typedef struct direction {
-    double *d;               /* the box's distances (see below) */
+    double *d;               /* per voxel of the box: the axis-2 distance (rows
+                                with a feature), the 2-D one in planes done, the
+                                final one at query voxels of columns done */
     const uint8_t *fl, *rowor;
     uint8_t feat, bit;
     int64_t m[3];
