@@ -24,8 +24,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define GIB ((size_t)1 << 30)
-
 /* ---------------------------------------------------------------------- */
 /* Options                                                                  */
 /* ---------------------------------------------------------------------- */
@@ -224,21 +222,7 @@ static int set_threads(eval_cfg *c, const char *n, const char *v) {
 
 /* N, or N with a binary suffix K, M, G, T (KiB...); 0 = no cap. */
 static int set_max_bytes(eval_cfg *c, const char *n, const char *v) {
-    char *end;
-    errno = 0;
-    if (*v < '0' || *v > '9') return bad_value(n, v, "a byte count like 4G, 512M or 0");
-    unsigned long long x = strtoull(v, &end, 10);
-    int shift = 0;
-    if (*end == 'K' || *end == 'k') shift = 10;
-    else if (*end == 'M' || *end == 'm') shift = 20;
-    else if (*end == 'G' || *end == 'g') shift = 30;
-    else if (*end == 'T' || *end == 't') shift = 40;
-    if (shift) end++;
-    if (*end != '\0' || errno == ERANGE || (shift && x > (SIZE_MAX >> shift)) ||
-        x > SIZE_MAX)
-        return bad_value(n, v, "a byte count like 4G, 512M or 0");
-    c->max_bytes = (size_t)(x << shift);
-    return 0;
+    return cli_parse_bytes(v, n, &c->max_bytes);
 }
 
 static const eval_opt opts[] = {
@@ -338,26 +322,12 @@ static int usage_error(void) {
     return CLI_USAGE;
 }
 
-/* Default --max-bytes: 8 GiB, or half the physical memory when that is
- * less (a corrupt header cannot make us allocate more than that). */
-static size_t default_max_bytes(void) {
-    size_t cap = 8 * GIB;
-#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (pages > 0 && page > 0 && (size_t)pages <= SIZE_MAX / (size_t)page) {
-        size_t half = (size_t)pages * (size_t)page / 2;
-        if (half < cap) cap = half;
-    }
-#endif
-    return cap;
-}
-
 /* Returns 0 to run, -1 after --help, or an exit code. */
 static int parse_args(eval_cfg *c, int argc, char **argv) {
     memset(c, 0, sizeof *c);
     c->labels_all = 1;
     c->metrics = EM_OVERLAP_MASK;
-    c->max_bytes = default_max_bytes();
+    c->max_bytes = cli_default_max_bytes();
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             eval_usage(stdout);
@@ -485,6 +455,7 @@ static int write_kind(FILE *f, out_kind kind, const eval_cases *cs, const eval_s
  * file gets the permissions a plain fopen would give (0666 minus umask). */
 static int stage_text(cli_outputs *o, const char *path, out_kind kind, const eval_cases *cs,
                       const eval_summary *s, const eval_cfg *c) {
+    if (cli_check_output(path)) return CLI_INPUT;
     if (o->n >= CLI_MAX_OUTPUTS) {
         cli_error("internal error: too many outputs");
         return CLI_INTERNAL;

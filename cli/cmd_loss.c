@@ -36,6 +36,8 @@ typedef struct loss_cfg {
     int have_tv_alpha, have_tv_beta, have_tv_gamma, have_ld, have_lb;
     double tv_alpha, tv_beta, tv_gamma, lambda_dice, lambda_bce;
     segloss_gdice_weight w_type;
+    size_t max_bytes;          /* --max-bytes: cap on each file's data (0: none) */
+    int allow_nonfinite;       /* --allow-nonfinite */
 } loss_cfg;
 
 typedef struct loss_data {
@@ -47,6 +49,7 @@ typedef struct loss_data {
     segloss_farray weight, pos_weight;
     segloss_farray class_weight;     /* ce --class-weight */
     void *owned[4];                  /* converted copies, freed at the end */
+    int binary_bce;                  /* bce on predictions that are all 0 or 1 */
 } loss_data;
 
 /* ---------------------------------------------------------------------- */
@@ -327,6 +330,8 @@ static int set_target(loss_cfg *c, const char *n, const char *v) { (void)n; c->t
 static int set_grad(loss_cfg *c, const char *n, const char *v) { (void)n; c->grad_path = v; return 0; }
 static int set_out(loss_cfg *c, const char *n, const char *v) { (void)n; c->out_path = v; return 0; }
 static int set_json(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->json = 1; return 0; }
+static int set_allow_nonfinite(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->allow_nonfinite = 1; return 0; }
+static int set_max_bytes(loss_cfg *c, const char *n, const char *v) { return cli_parse_bytes(v, n, &c->max_bytes); }
 static int set_weight(loss_cfg *c, const char *n, const char *v) { (void)n; c->weight = v; return 0; }
 static int set_pos_weight(loss_cfg *c, const char *n, const char *v) { (void)n; c->pos_weight = v; return 0; }
 static int set_squared(loss_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->region.squared = 1; return 0; }
@@ -460,6 +465,12 @@ static const opt_spec common_specs[] = {
     {NULL, "--out", "FILE", set_out,
      "write the loss array (float32 .npy); needs --reduction none"},
     {NULL, "--json", NULL, set_json, "print {\"kind\",\"loss\",\"reduction\",\"numel\"} as JSON"},
+    {NULL, "--allow-nonfinite", NULL, set_allow_nonfinite,
+     "let NaN/inf in the input propagate as in PyTorch\n"
+     "(default: an error giving their count and the first)"},
+    {NULL, "--max-bytes", "N[K|M|G]", set_max_bytes,
+     "cap on the data of each file read (default 8G, or half\n"
+     "the physical memory if less; 0 = no cap)"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -722,6 +733,7 @@ static const char *kind_names(void) {
 
 static int parse_args(loss_cfg *c, int argc, char **argv) {
     memset(c, 0, sizeof *c);
+    c->max_bytes = cli_default_max_bytes();
     int ki = find_kind_arg(argc, argv);
     if (!ki) {
         cli_error("loss: missing KIND (one of: %s)", kind_names());
@@ -856,10 +868,33 @@ static int broadcasts(const segloss_shape *a, const segloss_shape *full) {
     return 1;
 }
 
+/* Weights must be finite and >= 0 (PyTorch accepts anything: a NaN weight
+ * makes the loss NaN, a negative one rewards mistakes). Returns an exit
+ * code; `what` names the weights in the message. */
+static int check_weights(const float *w, int64_t n, const char *path, const char *what) {
+    int64_t first;
+    const char *val;
+    int64_t bad = cli_count_nonfinite(w, n, NULL, NULL, &first, &val);
+    if (bad) {
+        cli_error("%s: %lld non-finite %s value%s (first at index %lld: %s); weights must be "
+                  "finite and >= 0",
+                  path, (long long)bad, what, bad == 1 ? "" : "s", (long long)first, val);
+        return CLI_INPUT;
+    }
+    for (int64_t i = 0; i < n; i++)
+        if (w[i] < 0) {
+            cli_error("%s: negative %s %g at index %lld; weights must be finite and >= 0", path,
+                      what, (double)w[i], (long long)i);
+            return CLI_INPUT;
+        }
+    return CLI_OK;
+}
+
 /* --weight FILE / --pos-weight FILE: any numeric dtype, converted. */
 static int load_weight_file(loss_data *d, segloss_npy *a, segloss_farray *out,
-                            const char *path, const char *what, const char *input) {
-    int rc = cli_read_npy(a, path);
+                            const char *path, const char *what, const char *input,
+                            size_t max_bytes) {
+    int rc = cli_read_npy(a, path, max_bytes);
     if (rc) return rc;
     char s1[CLI_SHAPE_STRLEN], s2[CLI_SHAPE_STRLEN];
     if (!broadcasts(&a->shape, &d->shape)) {
@@ -870,6 +905,7 @@ static int load_weight_file(loss_data *d, segloss_npy *a, segloss_farray *out,
     }
     out->shape = a->shape;
     rc = as_f32(d, a, &out->data);
+    if (!rc) rc = check_weights(out->data, a->numel, path, what);
     return rc;
 }
 
@@ -892,6 +928,11 @@ static int load_pos_weight_list(loss_data *d, const char *list, const char *inpu
         if (comma) *comma = '\0';
         double v;
         if (cli_parse_double(field, "--pos-weight", &v)) {
+            free(copy);
+            return CLI_USAGE;
+        }
+        if (v < 0) {
+            cli_error("invalid value for --pos-weight: '%s' (weights must be >= 0)", field);
             free(copy);
             return CLI_USAGE;
         }
@@ -944,6 +985,10 @@ static int load_class_weight(const loss_cfg *c, loss_data *d) {
         buf[len] = '\0';
         double v;
         if (cli_parse_double(buf, "--class-weight", &v)) return CLI_USAGE;
+        if (v < 0) {
+            cli_error("invalid value for --class-weight: '%s' (weights must be >= 0)", buf);
+            return CLI_USAGE;
+        }
         w[k] = (float)v;
         field = comma ? comma + 1 : field + len;
     }
@@ -954,6 +999,95 @@ static int load_class_weight(const loss_cfg *c, loss_data *d) {
     return CLI_OK;
 }
 
+/* The raw target value at flat index j, as a double (bool: 0/1). */
+static double target_at(const loss_data *d, int64_t j) {
+    size_t es = segloss_dtype_size(d->target.dtype);
+    const unsigned char *src = (const unsigned char *)d->target.data + (size_t)j * es;
+    switch (d->target.dtype) {
+#define CLI_TGT(T)                                                          \
+    {                                                                       \
+        T v_;                                                               \
+        memcpy(&v_, src, sizeof v_);                                        \
+        return (double)v_;                                                  \
+    }
+    case SEGLOSS_F32: CLI_TGT(float)
+    case SEGLOSS_F64: CLI_TGT(double)
+    case SEGLOSS_U8: CLI_TGT(uint8_t)
+    case SEGLOSS_I8: CLI_TGT(int8_t)
+    case SEGLOSS_I16: CLI_TGT(int16_t)
+    case SEGLOSS_I32: CLI_TGT(int32_t)
+    case SEGLOSS_I64: CLI_TGT(int64_t)
+    case SEGLOSS_U16: CLI_TGT(uint16_t)
+    case SEGLOSS_U32: CLI_TGT(uint32_t)
+    case SEGLOSS_U64: CLI_TGT(uint64_t)
+#undef CLI_TGT
+    case SEGLOSS_BOOL: return *src != 0;
+    }
+    return 0.0;
+}
+
+typedef struct ignore_ctx {
+    const loss_data *d;
+    double value;        /* the ignore index */
+    int class_index;     /* targets of class indices (input's shape without axis 1) */
+    int64_t classes, inner;
+} ignore_ctx;
+
+/* Whether input element i is excluded by the ignore index, i.e. never read
+ * by the loss (docs/losses-element.md, docs/losses-region.md): its target
+ * element, or with class indices its pixel's target, equals the index. */
+static int input_ignored(const void *ctx, int64_t i) {
+    const ignore_ctx *g = ctx;
+    int64_t j = i;
+    if (g->class_index) {
+        if (g->d->shape.ndim < 2) j = 0;
+        else j = i / (g->classes * g->inner) * g->inner + i % g->inner;
+    }
+    return target_at(g->d, j) == g->value;
+}
+
+/* One pass over the input before the loss runs: non-finite values are an
+ * error unless --allow-nonfinite (bce and lovasz-hinge refuse them always:
+ * PyTorch's BCELoss rejects them, and lovasz-hinge sorts the logits);
+ * inputs at ignored elements are not read by the losses and not checked.
+ * Also notes bce predictions that are all exactly 0 or 1 (a warning once
+ * the loss is computed). */
+static int check_input_values(const loss_cfg *c, loss_data *d) {
+    ignore_ctx g = {d, 0.0, takes_class_index(c), 1, 1};
+    int is_ce = c->kind->out_shape == class_index_shape;
+    int ignoring = c->have_ignore || is_ce;
+    if (is_ce) g.value = c->have_ignore ? (double)(int64_t)c->ignore_index : -100.0;
+    else g.value = c->ignore_index;
+    if (g.class_index && d->shape.ndim >= 2) {
+        g.classes = d->shape.dim[1];
+        for (int k = 2; k < d->shape.ndim; k++) g.inner *= d->shape.dim[k];
+    }
+    int (*skip)(const void *, int64_t) = ignoring ? input_ignored : NULL;
+    int64_t first;
+    const char *val;
+    int64_t bad = cli_count_nonfinite(d->x, d->numel, skip, &g, &first, &val);
+    int is_bce = c->kind->forward == bce_fwd, is_lovasz = c->kind->forward == lovasz_fwd;
+    if (bad && (!c->allow_nonfinite || is_bce || is_lovasz)) {
+        cli_error("%s: %lld non-finite value%s (first at index %lld: %s); %s", c->input,
+                  (long long)bad, bad == 1 ? "" : "s", (long long)first, val,
+                  is_bce      ? "bce needs probabilities in [0,1] (as PyTorch's BCELoss)"
+                  : is_lovasz ? "lovasz-hinge sorts the logits and needs them finite"
+                              : "pass --allow-nonfinite to propagate them as PyTorch does");
+        return CLI_INPUT;
+    }
+    if (is_bce) {
+        int64_t seen = 0;
+        int binary = 1;
+        for (int64_t i = 0; i < d->numel && binary; i++) {
+            if (skip && skip(&g, i)) continue;
+            seen++;
+            binary = d->x[i] == 0.0f || d->x[i] == 1.0f;
+        }
+        d->binary_bce = binary && seen > 0;
+    }
+    return CLI_OK;
+}
+
 static int ends_with_npy(const char *s) {
     size_t n = strlen(s);
     return n >= 4 && (strcmp(s + n - 4, ".npy") == 0 || strcmp(s + n - 4, ".NPY") == 0);
@@ -961,7 +1095,7 @@ static int ends_with_npy(const char *s) {
 
 static int load_data(const loss_cfg *c, loss_data *d) {
     char s1[CLI_SHAPE_STRLEN], s2[CLI_SHAPE_STRLEN];
-    int rc = cli_read_npy(&d->in, c->input);
+    int rc = cli_read_npy(&d->in, c->input, c->max_bytes);
     if (rc) return rc;
     if (d->in.dtype != SEGLOSS_F32 && d->in.dtype != SEGLOSS_F64) {
         cli_error("%s: input dtype %s not supported (predictions must be float32 or float64)",
@@ -977,7 +1111,7 @@ static int load_data(const loss_cfg *c, loss_data *d) {
     }
     if ((rc = as_f32(d, &d->in, &d->x))) return rc;
 
-    if ((rc = cli_read_npy(&d->tgt, c->target))) return rc;
+    if ((rc = cli_read_npy(&d->tgt, c->target, c->max_bytes))) return rc;
     const segloss_shape *ts = &d->tgt.shape;
     int class_index = takes_class_index(c);
     const char *who = c->kind->out_shape == class_index_shape ? "ce" : "--activation softmax";
@@ -1009,14 +1143,16 @@ static int load_data(const loss_cfg *c, loss_data *d) {
         memcpy(copy, d->tgt.data, (size_t)d->tgt.numel * esize);
         d->target.data = copy;
     }
+    if ((rc = check_input_values(c, d))) return rc;
 
     if (c->weight &&
-        (rc = load_weight_file(d, &d->w, &d->weight, c->weight, "weight", c->input)))
+        (rc = load_weight_file(d, &d->w, &d->weight, c->weight, "weight", c->input,
+                               c->max_bytes)))
         return rc;
     if (c->pos_weight) {
         rc = ends_with_npy(c->pos_weight)
                  ? load_weight_file(d, &d->pw, &d->pos_weight, c->pos_weight, "pos-weight",
-                                    c->input)
+                                    c->input, c->max_bytes)
                  : load_pos_weight_list(d, c->pos_weight, c->input);
         if (rc) return rc == CLI_USAGE ? usage_error() : rc;
     }
@@ -1144,7 +1280,10 @@ static int loss_error(const loss_cfg *c, const loss_data *d, segloss_status st) 
                       ? " (needs 1 to 5 dimensions: (N, C, spatial...) or one image)"
                       : "");
         break;
-    case SEGLOSS_ERR_NONFINITE: cli_error("%s: %s", c->input, segloss_strerror(st)); break;
+    case SEGLOSS_ERR_NONFINITE:
+        cli_error("%s: %s (%s needs finite inputs)", c->input, segloss_strerror(st),
+                  c->kind->name);
+        break;
     case SEGLOSS_ERR_EMPTY:
     case SEGLOSS_ERR_OVERFLOW:
     case SEGLOSS_ERR_DTYPE: cli_error("%s: %s", c->input, segloss_strerror(st)); break;
@@ -1215,6 +1354,11 @@ int cmd_loss(int argc, char **argv) {
     rc = load_data(&c, &d);
     if (!rc) rc = run(&c, &d, &elems, &grad, &ones, &loss);
     if (!rc) {
+        if (d.binary_bce)
+            cli_error("warning: %s: predictions are binary (only 0 and 1): BCE will be "
+                      "dominated by the -100 log clamp; feed probabilities or use bce-logits "
+                      "on logits",
+                      c.input);
         if (c.json) {
             printf("{\"kind\":\"%s\",\"loss\":", c.kind->name);
             cli_json_number(loss);

@@ -74,6 +74,9 @@ static int oom(eval_case *k) {
 
 static int read_image(eval_case *k, segloss_image *img, const char *path, const eval_cfg *c) {
     char err[512] = "";
+    const char *what = cli_not_regular(path);
+    if (what) return fail(k, CLI_INPUT, "%s: %s (expected a .png, .nii, .nii.gz or .npy file)",
+                          path, what);
     segloss_status st = segloss_image_read(img, path, c->max_bytes, err, sizeof err);
     if (st == SEGLOSS_OK) return 0;
     const char *why = err[0] ? err : segloss_strerror(st);
@@ -114,13 +117,18 @@ static int threshold_scores(eval_case *k, case_work *w, const eval_cfg *c) {
         }
     }
     const float *v = x ? x : (const float *)a->data;
+    int64_t n_nan = 0, first_nan = -1;
+    for (int64_t i = 0; i < n; i++)
+        if (isnan(v[i]) && n_nan++ == 0) first_nan = i;
+    if (n_nan) {
+        free(x);
+        return fail(k, CLI_INPUT,
+                    "%s: the score map contains NaN (%lld value%s, first at index %lld)",
+                    k->pred, (long long)n_nan, n_nan == 1 ? "" : "s", (long long)first_nan);
+    }
     for (int64_t i = 0; i < n; i++) {
         float s = v[i];
         char num[64];
-        if (isnan(s)) {
-            free(x);
-            return fail(k, CLI_INPUT, "%s: the score map contains NaN", k->pred);
-        }
         if (!c->logits && !(s >= 0.0f && s <= 1.0f)) {
             snprintf(num, sizeof num, "%.9g", (double)s);
             free(x);

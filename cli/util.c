@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void cli_error(const char *fmt, ...) {
@@ -78,13 +79,77 @@ char *cli_shape_str(char *buf, size_t len, const segloss_shape *shape) {
     return buf;
 }
 
-int cli_read_npy(segloss_npy *out, const char *path) {
+const char *cli_not_regular(const char *path) {
+    struct stat sb;
+    if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode)) return NULL;
+    if (S_ISDIR(sb.st_mode)) return "is a directory";
+    if (S_ISFIFO(sb.st_mode)) return "is not a regular file (a FIFO)";
+    if (S_ISSOCK(sb.st_mode)) return "is not a regular file (a socket)";
+    if (S_ISCHR(sb.st_mode)) return "is not a regular file (a character device)";
+    if (S_ISBLK(sb.st_mode)) return "is not a regular file (a block device)";
+    return "is not a regular file";
+}
+
+int cli_read_npy(segloss_npy *out, const char *path, size_t max_bytes) {
     char err[256] = "";
     memset(out, 0, sizeof *out);
-    segloss_status st = segloss_npy_read(out, path, 0, err, sizeof err);
+    const char *what = cli_not_regular(path);
+    if (what) {
+        cli_error("%s: %s (expected a .npy file)", path, what);
+        return CLI_INPUT;
+    }
+    segloss_status st = segloss_npy_read(out, path, max_bytes, err, sizeof err);
     if (st == SEGLOSS_OK) return CLI_OK;
-    cli_error("%s: %s", path, err[0] ? err : segloss_strerror(st));
+    cli_error("%s: %s%s", path, err[0] ? err : segloss_strerror(st),
+              st == SEGLOSS_ERR_LIMIT ? " (raise the cap with --max-bytes)" : "");
     return st == SEGLOSS_ERR_NOMEM ? CLI_INTERNAL : CLI_INPUT;
+}
+
+int cli_parse_bytes(const char *s, const char *opt, size_t *out) {
+    char *end;
+    errno = 0;
+    if (*s < '0' || *s > '9') goto bad;
+    unsigned long long x = strtoull(s, &end, 10);
+    int shift = 0;
+    if (*end == 'K' || *end == 'k') shift = 10;
+    else if (*end == 'M' || *end == 'm') shift = 20;
+    else if (*end == 'G' || *end == 'g') shift = 30;
+    else if (*end == 'T' || *end == 't') shift = 40;
+    if (shift) end++;
+    if (*end != '\0' || errno == ERANGE || (shift && x > (SIZE_MAX >> shift)) || x > SIZE_MAX)
+        goto bad;
+    *out = (size_t)(x << shift);
+    return 0;
+bad:
+    cli_error("invalid value for %s: '%s' (expected a byte count like 4G, 512M or 0)", opt, s);
+    return CLI_USAGE;
+}
+
+size_t cli_default_max_bytes(void) {
+    size_t cap = (size_t)8 << 30;
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0 && (size_t)pages <= SIZE_MAX / (size_t)page) {
+        size_t half = (size_t)pages * (size_t)page / 2;
+        if (half < cap) cap = half;
+    }
+#endif
+    return cap;
+}
+
+int64_t cli_count_nonfinite(const float *v, int64_t n, int (*skip)(const void *, int64_t),
+                            const void *ctx, int64_t *first, const char **what) {
+    int64_t count = 0;
+    *first = -1;
+    *what = "";
+    for (int64_t i = 0; i < n; i++) {
+        if (isfinite(v[i]) || (skip && skip(ctx, i))) continue;
+        if (count++ == 0) {
+            *first = i;
+            *what = isnan(v[i]) ? "nan" : v[i] > 0 ? "inf" : "-inf";
+        }
+    }
+    return count;
 }
 
 void cli_json_number(double v) {
@@ -98,8 +163,18 @@ void cli_text_number(double v) {
     else printf("%.9g", v);
 }
 
+int cli_check_output(const char *path) {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        cli_error("%s: is a directory (expected an output file name)", path);
+        return CLI_INPUT;
+    }
+    return CLI_OK;
+}
+
 int cli_stage_npy(cli_outputs *o, const char *path, const void *data, segloss_dtype dtype,
                   const segloss_shape *shape) {
+    if (cli_check_output(path)) return CLI_INPUT;
     if (o->n >= CLI_MAX_OUTPUTS) {
         cli_error("internal error: too many outputs");
         return CLI_INTERNAL;

@@ -20,26 +20,6 @@ enum {
 #define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define CLI_PRINTF(f, a)
-/* Output files written all-or-nothing. Each file is first written in full
- * to a fresh temporary name next to its destination (mkstemp), and only
- * when every output has been written are they renamed into place; on
- * failure the temporaries are removed and the user's files are untouched. */
-#define CLI_MAX_OUTPUTS 4
-typedef struct cli_outputs {
-    int n;
-    char *tmp[CLI_MAX_OUTPUTS];     /* temporary names (owned) */
-    const char *path[CLI_MAX_OUTPUTS];
-} cli_outputs;
-
-/* Stages one .npy output; returns an exit code (0 on success; on failure
- * the message names `path`). */
-int cli_stage_npy(cli_outputs *o, const char *path, const void *data, segloss_dtype dtype,
-                  const segloss_shape *shape);
-/* Renames every staged file into place; returns an exit code. */
-int cli_commit(cli_outputs *o);
-/* Removes temporaries not yet renamed and frees the names. */
-void cli_discard(cli_outputs *o);
-
 #endif
 
 /* "segloss: <message>\n" on stderr. */
@@ -66,9 +46,32 @@ int cli_parse_double(const char *s, const char *opt, double *out);
 char *cli_shape_str(char *buf, size_t len, const segloss_shape *shape);
 #define CLI_SHAPE_STRLEN (SEGLOSS_MAX_DIMS * 22 + 4)
 
-/* Reads a .npy file; on failure prints "segloss: PATH: <problem>" and
- * returns the exit code (2, or 3 for out-of-memory). 0 on success. */
-int cli_read_npy(segloss_npy *out, const char *path);
+/* NULL when `path` is a regular file (or cannot be stat'ed: the reader
+ * then reports why it cannot open it); otherwise what it is instead: "is a
+ * directory", "is not a regular file (a FIFO)", ... A FIFO is refused
+ * because opening one without a writer blocks for ever. */
+const char *cli_not_regular(const char *path);
+
+/* Reads a .npy file of at most max_bytes of data (0: no cap); on failure
+ * prints "segloss: PATH: <problem>" (for the cap, with a hint to raise
+ * --max-bytes) and returns the exit code (2, or 3 for out-of-memory). 0 on
+ * success. */
+int cli_read_npy(segloss_npy *out, const char *path, size_t max_bytes);
+
+/* --max-bytes: N, or N with a binary suffix K, M, G, T (KiB...); 0 = no
+ * cap. Returns 0, or prints "invalid value for OPT: 'S' (...)" and returns
+ * CLI_USAGE. */
+int cli_parse_bytes(const char *s, const char *opt, size_t *out);
+
+/* Default --max-bytes: 8 GiB, or half the physical memory when that is
+ * less, so that a corrupt header cannot make segloss allocate more. */
+size_t cli_default_max_bytes(void);
+
+/* Counts the non-finite values of v[0..n), leaving out the indices for
+ * which skip(ctx, i) is nonzero (skip may be NULL); sets *first to the
+ * index of the first one (-1 if none) and *what to "nan", "inf" or "-inf". */
+int64_t cli_count_nonfinite(const float *v, int64_t n, int (*skip)(const void *, int64_t),
+                            const void *ctx, int64_t *first, const char **what);
 
 /* Prints a double as JSON: %.9g, or null for NaN/inf. */
 void cli_json_number(double v);
@@ -86,8 +89,13 @@ typedef struct cli_outputs {
     const char *path[CLI_MAX_OUTPUTS];
 } cli_outputs;
 
-/* Stages one .npy output; returns an exit code (0 on success; on failure
- * the message names `path`). */
+/* Checks an output path before anything is written: a directory there
+ * cannot be replaced. Returns 0, or prints "PATH: is a directory" and
+ * returns CLI_INPUT. */
+int cli_check_output(const char *path);
+
+/* Stages one .npy output (cli_check_output first); returns an exit code
+ * (0 on success; on failure the message names `path`). */
 int cli_stage_npy(cli_outputs *o, const char *path, const void *data, segloss_dtype dtype,
                   const segloss_shape *shape);
 /* Renames every staged file into place; returns an exit code. */
