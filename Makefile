@@ -75,6 +75,7 @@ test: all $(BUILD)/test_runner $(BUILD)/readme_example
 	$(BUILD)/test_runner
 	SEGLOSS=$(BUILD)/segloss README_EXAMPLE=$(BUILD)/readme_example bash tests/cli/run.sh
 	SEGLOSS=$(BUILD)/segloss bash tests/cli/eval.sh
+	SEGLOSS=$(BUILD)/segloss bash tests/cli/faults.sh
 
 check:
 	$(MAKE) WERROR=1 test
