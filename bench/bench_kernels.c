@@ -83,6 +83,27 @@ static void run_bwd_f32(bench_data *d, const segloss_vec_ops *o) {
     }
 }
 
+/* Dice + BCE: pass 1 (loss, gradient, Dice sums) and pass 2 (Dice
+ * gradient added), each over all n elements. */
+static void run_dbce1_u8(bench_data *d, const segloss_vec_ops *o) {
+    double total = 0.0, gs = 1.0 / (double)d->n;
+    for (int64_t b = 0; b < d->n; b += BLOCK) {
+        int64_t m = d->n - b < BLOCK ? d->n - b : BLOCK;
+        double part[4];
+        o->dbce_u8(part, d->grad + b, d->x + b, d->yb + b, NULL, gs,
+                   m, SEGLOSS_DBCE_LOSS | SEGLOSS_DBCE_GRAD);
+        total += part[0] + part[1];
+    }
+    d->sum = total;
+}
+
+static void run_dice2_u8(bench_data *d, const segloss_vec_ops *o) {
+    for (int64_t b = 0; b < d->n; b += BLOCK) {
+        int64_t m = d->n - b < BLOCK ? d->n - b : BLOCK;
+        o->dice_grad_u8(d->grad + b, d->x + b, d->yb + b, 1e-7f, -2e-7f, 0, m);
+    }
+}
+
 static void run_sigmoid(bench_data *d, const segloss_vec_ops *o) {
     o->sigmoid(d->grad, d->x, d->n);
 }
@@ -153,6 +174,8 @@ int main(int argc, char **argv) {
         {"bce-logits fused, u8 target", run_fused_u8},
         {"bce-logits forward, f32", run_fwd_f32},
         {"bce-logits backward, f32", run_bwd_f32},
+        {"dice-bce pass 1, u8", run_dbce1_u8},
+        {"dice-bce pass 2, u8", run_dice2_u8},
         {"sigmoid", run_sigmoid},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {

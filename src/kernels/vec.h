@@ -73,6 +73,27 @@
  * the same bits as the float kernels on y = (float)byte. Any other byte makes
  * them return SEGLOSS_ERR_TARGET (the outputs are then unspecified); a bool
  * array whose bytes may be other than 0/1 must be converted first.
+ *
+ * Dice + BCE (loss/dice_bce.c), two passes over each channel plane:
+ *   dbce       pass 1: the BCE terms above (pw, no w, upstream gscale) and,
+ *              from the same e, p = sigmoid(x) = N1/(1+e) (the sigmoid
+ *              kernel's formula and bits), summed as
+ *                sums[0] = sum l_i      (when SEGLOSS_DBCE_LOSS)
+ *                sums[1] = sum p_i y_i
+ *                sums[2] = sum p_i      (SEGLOSS_DBCE_SQUARED: sum p_i^2)
+ *                sums[3] = sum y_i      (SEGLOSS_DBCE_SQUARED: sum y_i^2)
+ *              every term rounded to float, then added in double in the
+ *              order described for the loss sum; grad[i] = g_i when
+ *              SEGLOSS_DBCE_GRAD. The loss and gradient have the bcel
+ *              kernels' bits.
+ *   dice_grad  pass 2: grad[i] += (a*y_i + d*dp_i) * s1_i * s2_i, with
+ *              s1 = 1/(1+e) and s2 = e/(1+e) (sigmoid(|x|), sigmoid(-|x|),
+ *              so s1*s2 = sigmoid'(x) without the cancellation of p(1-p)),
+ *              dp = 1, or 2p with squared (p = s1 or s2 by the sign of x);
+ *              one fused multiply-add into grad (scalar path: multiply,
+ *              then add). ACCURACY: s1, s2 as sigmoid (<= 1.5 ulp), the
+ *              product and the factor add about 1.5 ulp more; the term
+ *              a*y + d*dp is formed in float.
  */
 #ifndef SEGLOSS_KERNELS_VEC_H
 #define SEGLOSS_KERNELS_VEC_H
@@ -114,6 +135,24 @@ typedef segloss_status (*segloss_vec_bcel_fused_u8_fn)(double *sum, float *elems
                                                        const float *gvec, double gscale,
                                                        int64_t n);
 
+/* Dice + BCE pass 1 (see above); flags: SEGLOSS_DBCE_*. sums[0] is written
+ * only with SEGLOSS_DBCE_LOSS, grad only with SEGLOSS_DBCE_GRAD. */
+#define SEGLOSS_DBCE_LOSS 1u
+#define SEGLOSS_DBCE_GRAD 2u
+#define SEGLOSS_DBCE_SQUARED 4u
+typedef segloss_status (*segloss_vec_dbce_fn)(double *sums, float *grad, const float *x,
+                                              const float *y, const float *pw, double gscale,
+                                              int64_t n, unsigned flags);
+typedef segloss_status (*segloss_vec_dbce_u8_fn)(double *sums, float *grad, const float *x,
+                                                 const uint8_t *y, const float *pw,
+                                                 double gscale, int64_t n, unsigned flags);
+/* Dice + BCE pass 2 (see above). The _u8 variant does not check the bytes
+ * (pass 1 did): a byte other than 0/1 counts as its value. */
+typedef void (*segloss_vec_dice_grad_fn)(float *grad, const float *x, const float *y, float a,
+                                         float d, int squared, int64_t n);
+typedef void (*segloss_vec_dice_grad_u8_fn)(float *grad, const float *x, const uint8_t *y,
+                                            float a, float d, int squared, int64_t n);
+
 typedef struct segloss_vec_ops {
     const char *name;                      /* "scalar" or "avx2" */
     int width;                             /* floats per vector: 1 or 8 */
@@ -124,6 +163,10 @@ typedef struct segloss_vec_ops {
     segloss_vec_bcel_fwd_u8_fn bcel_fwd_u8;
     segloss_vec_bcel_bwd_u8_fn bcel_bwd_u8;
     segloss_vec_bcel_fused_u8_fn bcel_fused_u8;
+    segloss_vec_dbce_fn dbce;
+    segloss_vec_dbce_u8_fn dbce_u8;
+    segloss_vec_dice_grad_fn dice_grad;
+    segloss_vec_dice_grad_u8_fn dice_grad_u8;
 } segloss_vec_ops;
 
 /* The table to use: avx2 when the CPU has avx2 and fma and the scalar path
