@@ -73,6 +73,7 @@ $(BUILD)/readme_example: README.md $(BUILD)/libsegloss.a
 
 test: all $(BUILD)/test_runner $(BUILD)/readme_example
 	$(BUILD)/test_runner
+	SEGLOSS_FORCE_SCALAR=1 $(BUILD)/test_runner
 	SEGLOSS=$(BUILD)/segloss README_EXAMPLE=$(BUILD)/readme_example bash tests/cli/run.sh
 	SEGLOSS=$(BUILD)/segloss bash tests/cli/eval.sh
 	SEGLOSS=$(BUILD)/segloss bash tests/cli/faults.sh

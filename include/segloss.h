@@ -228,6 +228,17 @@ segloss_status segloss_bce_logits_forward(double *loss, float *elems, const floa
 segloss_status segloss_bce_logits_backward(float *grad, const float *x,
                                            const segloss_target *target, const segloss_shape *shape,
                                            const segloss_bce_opts *opts, const float *grad_out);
+/* Forward and backward in one pass over the data: `loss` and `elems` as
+ * segloss_bce_logits_forward, `grad` (required) as
+ * segloss_bce_logits_backward with `grad_out`; the same bits as the two
+ * calls, about half their time (logits and target are read once). With
+ * MEAN and ignore_index the divisor (non-ignored count) is needed before
+ * the pass: a first, cheap pass over the target alone counts it. */
+segloss_status segloss_bce_logits_forward_backward(double *loss, float *elems, float *grad,
+                                                   const float *x, const segloss_target *target,
+                                                   const segloss_shape *shape,
+                                                   const segloss_bce_opts *opts,
+                                                   const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
 /* Focal loss, softmax cross-entropy, Lovasz hinge (docs/losses-element.md)  */
@@ -512,6 +523,18 @@ segloss_status segloss_dice_bce_forward(double *loss, double *parts, const float
 segloss_status segloss_dice_bce_backward(float *grad, const float *x,
                                          const segloss_target *target, const segloss_shape *shape,
                                          const segloss_dice_bce_opts *opts, const float *grad_out);
+/* Forward and backward in one call: loss and parts as the forward, grad
+ * (required) as the backward with grad_out, the same bits as the two calls.
+ * Two sweeps per image: one reads logits and target once for the sigmoid,
+ * the BCE terms and the per-item Dice sums (and writes the BCE gradient),
+ * the next adds the Dice gradient while the image is still in cache (with
+ * batch or smp the Dice sums span all images: the second sweep then runs
+ * after the first has covered the whole array). */
+segloss_status segloss_dice_bce_forward_backward(double *loss, double *parts, float *grad,
+                                                 const float *x, const segloss_target *target,
+                                                 const segloss_shape *shape,
+                                                 const segloss_dice_bce_opts *opts,
+                                                 const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */

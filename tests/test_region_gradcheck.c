@@ -7,8 +7,10 @@
  * softmax) x no_background x ignore_index x batch x the loss's own options
  * x reduction (mean, sum, none, with upstream gradients), on rank 1..5
  * shapes. The reference takes the float32 inputs in double; its sums run in
- * a different order from segloss's blocks, so the losses agree to ~1e-15.
- *   loss:      |loss - ref| <= 1e-10 |ref| + 1e-12
+ * a different order from segloss's blocks, so the losses agree to ~1e-15,
+ * except with the sigmoid, which segloss computes in float32 (kernels/vec.h,
+ * <= 1.5 ulp): ~1e-9 there.
+ *   loss:      |loss - ref| <= 1e-10 |ref| + 1e-12 (sigmoid: 1e-7 |ref|)
  *   loss array (none): 1e-7 relative + 1e-12 (float32 output)
  *   gradient:  max |g - fd| <= 1e-5 max |fd| + 1e-12, fd = (L(x+h) - L(x-h))/2h,
  *              h = 1e-5, L = sum_k go_k f_k (none) or go * loss
@@ -26,6 +28,7 @@
 #define FD_H 1e-5
 #define GRAD_RTOL 1e-5
 #define LOSS_RTOL 1e-10
+#define LOSS_RTOL_SIGMOID 1e-7
 #define ELEM_RTOL 1e-7
 #define EPS_SMP 1e-7
 
@@ -269,7 +272,8 @@ static void check_case_stride(const gc *c, const char *name, int64_t stride) {
     segloss_status st = sl_forward(c, &loss, none ? e : NULL);
     CHECK_MSG(st == SEGLOSS_OK, "%s: forward %s", name, segloss_strerror(st));
     double le = fabs(loss - ref);
-    CHECK_MSG(le <= LOSS_RTOL * fabs(ref) + 1e-12, "%s: loss %.17g vs ref %.17g", name, loss, ref);
+    double lrtol = c->o.activation == SEGLOSS_ACTIVATION_SIGMOID ? LOSS_RTOL_SIGMOID : LOSS_RTOL;
+    CHECK_MSG(le <= lrtol * fabs(ref) + 1e-12, "%s: loss %.17g vs ref %.17g", name, loss, ref);
     if (ref != 0 && le / fabs(ref) > w->loss) w->loss = le / fabs(ref);
     for (int64_t k = 0; none && k < items; k++)
         CHECK_MSG(fabs(e[k] - f[k]) <= ELEM_RTOL * fabs(f[k]) + 1e-12,

@@ -62,9 +62,20 @@ segloss_status segloss_region_items_shape(segloss_shape *items, const segloss_sh
     return SEGLOSS_OK;
 }
 
+/* Sigmoid on logits with a dense target (the common case, and every
+ * default) takes dice_bce.c's vector engine; the other activations and
+ * class-index targets the general region sweep. */
+static int sigmoid_dense(const segloss_dice_opts *o) {
+    return o->activation == SEGLOSS_ACTIVATION_SIGMOID && o->target_kind != SEGLOSS_TARGET_INDEX;
+}
+
 segloss_status segloss_dice_forward(double *loss, float *elems, const float *x,
                                     const segloss_target *target, const segloss_shape *shape,
                                     const segloss_dice_opts *opts) {
+    static const segloss_dice_opts defaults;
+    if (!opts) opts = &defaults;
+    if (sigmoid_dense(opts))
+        return segloss__dice_sigmoid(0, loss, elems, NULL, x, target, shape, opts, NULL);
     return segloss__region_forward(segloss__dice_item, NULL, DICE_ALLOW, loss, elems, x, target,
                                    shape, opts);
 }
@@ -72,6 +83,10 @@ segloss_status segloss_dice_forward(double *loss, float *elems, const float *x,
 segloss_status segloss_dice_backward(float *grad, const float *x, const segloss_target *target,
                                      const segloss_shape *shape, const segloss_dice_opts *opts,
                                      const float *grad_out) {
+    static const segloss_dice_opts defaults;
+    if (!opts) opts = &defaults;
+    if (sigmoid_dense(opts))
+        return segloss__dice_sigmoid(1, NULL, NULL, grad, x, target, shape, opts, grad_out);
     return segloss__region_backward(segloss__dice_item, NULL, DICE_ALLOW, grad, x, target, shape,
                                     opts, grad_out);
 }

@@ -11,7 +11,18 @@
  * (their double sums added in order) and writes 0 to the loss array and the
  * gradient at ignored elements, whose inputs are never read (so a NaN or an
  * out-of-range probability there is no error). MEAN divides by the count of
- * non-ignored elements (a second partial sum). */
+ * non-ignored elements (a second partial sum).
+ *
+ * Targets reach the kernels as float buffers, except:
+ *  - float32 targets without ignore_index: checked for [0,1], then passed
+ *    in place (no copy);
+ *  - uint8 targets (and bool targets whose bytes are all 0/1) when the loss
+ *    has byte kernels: passed in place as bytes; the kernels check 0/1
+ *    (SEGLOSS_ERR_TARGET otherwise). A bool block with another byte value
+ *    goes through the float buffer (nonzero -> 1): the byte kernels give the
+ *    float kernels' bits on 0/1, so the result does not depend on the route.
+ * Weights with the input's own shape are passed in place, broadcast ones
+ * through a buffer. */
 #ifndef SEGLOSS_LOSS_ELEMENTWISE_H
 #define SEGLOSS_LOSS_ELEMENTWISE_H
 
@@ -36,8 +47,30 @@ typedef segloss_status (*segloss_ew_bwd_p)(const void *params, float *grad, cons
                                            const float *y, const float *w, const float *gvec,
                                            double gscale, int64_t n);
 
+/* Forward and backward in one pass: *sum and elems as the forward, grad as
+ * the backward, the same bits as the two kernels. */
+typedef segloss_status (*segloss_ew_fused)(double *sum, float *elems, float *grad,
+                                           const float *x, const float *y, const float *w,
+                                           const float *pw, const float *gvec, double gscale,
+                                           int64_t n);
+/* The plain kernels with 0/1-byte targets (kernels/vec.h's _u8 kernels):
+ * the same bits as the float kernels on y = (float)byte; any other byte
+ * gives SEGLOSS_ERR_TARGET. */
+typedef segloss_status (*segloss_ew_fwd_u8)(double *sum, float *elems, const float *x,
+                                            const uint8_t *y, const float *w, const float *pw,
+                                            int64_t n);
+typedef segloss_status (*segloss_ew_bwd_u8)(float *grad, const float *x, const uint8_t *y,
+                                            const float *w, const float *pw, const float *gvec,
+                                            double gscale, int64_t n);
+typedef segloss_status (*segloss_ew_fused_u8)(double *sum, float *elems, float *grad,
+                                              const float *x, const uint8_t *y, const float *w,
+                                              const float *pw, const float *gvec, double gscale,
+                                              int64_t n);
+
 /* A loss: either the plain kernels (fwd, bwd) or, when fwd is NULL, the
- * parametrised ones (fwd_p, bwd_p) with params. */
+ * parametrised ones (fwd_p, bwd_p) with params. Optional: fused (else the
+ * fused driver calls fwd then bwd on each block) and the byte kernels
+ * (all three or none; plain kernels only). */
 typedef struct segloss_ew_ops {
     segloss_ew_fwd fwd;
     segloss_ew_bwd bwd;
@@ -45,6 +78,10 @@ typedef struct segloss_ew_ops {
     segloss_ew_fwd_p fwd_p;
     segloss_ew_bwd_p bwd_p;
     const void *params;
+    segloss_ew_fused fused;
+    segloss_ew_fwd_u8 fwd_u8;
+    segloss_ew_bwd_u8 bwd_u8;
+    segloss_ew_fused_u8 fused_u8;
 } segloss_ew_ops;
 
 /* The options every element-wise loss shares. */
@@ -65,6 +102,29 @@ segloss_status segloss__ew_forward(const segloss_ew_ops *ops, double *loss, floa
 segloss_status segloss__ew_backward(const segloss_ew_ops *ops, float *grad, const float *x,
                                     const segloss_target *target, const segloss_shape *shape,
                                     const segloss_ew_args *args, const float *grad_out);
+/* Both in one pass over the blocks (loss, elems as the forward, grad as the
+ * backward; the same bits as the two calls). MEAN's gradient scale
+ * grad_out/count must be known before the pass: count = numel without
+ * ignore_index; with it, a first pass over the targets alone counts the
+ * non-ignored elements. */
+segloss_status segloss__ew_forward_backward(const segloss_ew_ops *ops, double *loss,
+                                            float *elems, float *grad, const float *x,
+                                            const segloss_target *target,
+                                            const segloss_shape *shape,
+                                            const segloss_ew_args *args, const float *grad_out);
+
+/* Ignore mask of n uint8 target bytes (or bool bytes that are all 0/1):
+ * ignored[i] = 1 where the byte equals ignore_value (never when that is not
+ * an integer in 0..255). The other bytes are not checked. Returns their
+ * count. */
+int64_t segloss__ew_ignore_bytes(uint8_t *ignored, const uint8_t *yb, int64_t n,
+                                 double ignore_value);
+
+/* 1 when every one of the n floats lies in [0,1] (NaN fails), else 0.
+ * Branch-free, 8 at a time. */
+int segloss__unit_interval_f32(const float *y, int64_t n);
+/* 1 when every one of the n bytes is 0 or 1, else 0; 8 bytes at a time. */
+int segloss__bytes_01(const uint8_t *b, int64_t n);
 
 /* Target loading with ignore_index, for every binary loss that has one
  * (also lovasz.c). Loads elements [begin, end) as float into y. When

@@ -108,6 +108,14 @@ segloss_status segloss__region_backward(segloss__region_item_fn fn, const void *
 double segloss__dice_item(const segloss__region *r, const void *params, int64_t g, double up,
                           double *dI, double *dP);
 
+/* Dice with activation SIGMOID and a DENSE target, forward (loss, elems)
+ * or backward (grad), through dice_bce.c's two-pass float32 engine (one
+ * sigmoid per element and pass, vector kernels). opts must not be NULL. */
+segloss_status segloss__dice_sigmoid(int backward, double *loss, float *elems, float *grad,
+                                     const float *x, const segloss_target *target,
+                                     const segloss_shape *shape, const segloss_dice_opts *opts,
+                                     const float *grad_out);
+
 /* Loads dense target values [begin, begin+n) (flat) as doubles with their
  * mask (1 kept, 0 ignored; ignored values read as 0). Integer targets must
  * be 0/1, float targets in [0,1], bool nonzero -> 1, except ignored ones. */
