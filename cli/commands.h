@@ -7,5 +7,6 @@
 int cmd_demo(int argc, char **argv);
 int cmd_loss(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

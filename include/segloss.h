@@ -146,6 +146,13 @@ segloss_status segloss_convert_to_f32(float *out, const void *src, segloss_dtype
 void segloss_set_num_threads(int n);
 int segloss_get_num_threads(void);
 
+/* The element kernels in use: "avx2" (AVX2+FMA, chosen at run time when
+ * the CPU has both) or "scalar" (portable float32 C; also when the
+ * environment variable SEGLOSS_FORCE_SCALAR=1 is set at the first call).
+ * Both give results within the documented accuracy; sums and thread
+ * independence are the same. Never NULL. */
+const char *segloss_kernel_isa(void);
+
 /* ------------------------------------------------------------------------ */
 /* Options shared by losses                                                  */
 /* ------------------------------------------------------------------------ */

@@ -54,3 +54,5 @@ void segloss__vec_force_scalar(int mode) {
     int m = mode > 0 ? FORCE_SCALAR : mode == 0 ? FORCE_AUTO : FORCE_UNSET;
     atomic_store(&force_mode, m);
 }
+
+const char *segloss_kernel_isa(void) { return segloss__vec_ops()->name; }

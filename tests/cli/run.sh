@@ -820,6 +820,39 @@ tf "--lambda-dice on dice"  1 "~^segloss: loss dice: option '--lambda-dice' does
     -- loss dice -i "$X" -t "$Y" --lambda-dice 2 "${OUTS[@]}"
 
 # ============================================================================
+# segloss bench: the form of the output and the exit codes (not the timings)
+# ============================================================================
+NUM='[0-9]+\.[0-9]+'
+bench_json() {  # KIND NUMEL THREADS ISA: the regex of the JSON line
+    printf '^\\{"kind":"%s","numel":%s,"threads":%s,"fwd_ns_per_elem":%s,"fwd_bwd_ns_per_elem":%s,"copy_ns_per_elem":%s,"isa":"%s",.*\\}$' \
+        "$1" "$2" "$3" "$NUM" "$NUM" "$NUM" "$4"
+}
+t "bench bce-logits --json" 0 "~$(bench_json bce-logits 512 1 '(avx2|scalar)')" '' \
+    -- "$S" bench --kind bce-logits --shape 2,1,16,16 --target uint8 --threads 1 --repeat 2 --json
+t "bench dice float32 --json" 0 "~$(bench_json dice 1000 1 '(avx2|scalar)')" '' \
+    -- "$S" bench --kind dice --shape 1,1,1000 --target float32 --threads=1 --repeat=3 --json
+t "bench dice-bce --json" 0 "~$(bench_json dice-bce 2048 '[0-9]+' '(avx2|scalar)')" '' \
+    -- "$S" bench --kind dice-bce --shape 2,1,32,32 --repeat 1 --json
+t "bench keys: target, shape" 0 '~"target":"float32","shape":\[3,5\],"repeat":2,"stat":"median"' '' \
+    -- "$S" bench --shape 3,5 --target float32 --repeat 2 --json
+t "bench SEGLOSS_FORCE_SCALAR=1" 0 "~$(bench_json dice-bce 64 1 scalar)" '' \
+    -- env SEGLOSS_FORCE_SCALAR=1 "$S" bench --kind dice-bce --shape 64 --threads 1 --repeat 1 --json
+t "bench text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' '' \
+    -- "$S" bench --shape 100 --repeat 1
+t "bench --help"         0 '~^Usage: segloss bench' '' -- "$S" bench --help
+t "bench --kind focal"   1 '' "~^segloss: unknown --kind 'focal'" -- "$S" bench --kind focal
+t "bench --target int8"  1 '' "~^segloss: unknown --target 'int8'" -- "$S" bench --target int8
+t "bench --shape 2,,3"   1 '' "~^segloss: invalid value for --shape" -- "$S" bench --shape 2,,3
+t "bench --shape 0"      1 '' "~^segloss: invalid value for --shape: '0'" -- "$S" bench --shape 0
+t "bench --repeat 0"     1 '' "~^segloss: invalid value for --repeat: '0'" -- "$S" bench --repeat 0
+t "bench --threads x"    1 '' "~^segloss: invalid value for --threads: 'x'" -- "$S" bench --threads x
+t "bench dice rank 6"    1 '' '~^segloss: --shape: dice takes rank 1..5' -- "$S" bench --kind dice --shape 1,1,1,1,1,2
+t "bench --repeat (no value)" 1 '' '~^segloss: option --repeat needs a value' -- "$S" bench --repeat
+t "bench unknown option" 1 '' "~^segloss: unknown option '--fast'" -- "$S" bench --fast
+t "bench too many elements" 1 '' '~^segloss: --shape: too many elements' \
+    -- "$S" bench --shape 1099511627776,1099511627776,16
+
+# ============================================================================
 # The README example (written elsewhere; built by `make test`)
 # ============================================================================
 if [ -n "${README_EXAMPLE:-}" ] && [ -x "${README_EXAMPLE}" ]; then

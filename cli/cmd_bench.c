@@ -1,0 +1,351 @@
+/* segloss bench — time a loss's forward and forward+backward on generated
+ * data, next to a streaming pass over the same bytes (the memory floor).
+ *
+ * Data: logits like a trained model's (mostly confident, 10% wrong, noise),
+ * targets 0/1 with 35% foreground, as uint8 or float32; fixed seed. Each
+ * round times, in this order, the forward call, the forward+backward call
+ * and the streaming pass (read the logits and the target, write a float
+ * array: grad[i] = x[i] - y[i]), so that noise from other processes
+ * spreads over all three; the figures are medians (and minima) over
+ * --repeat rounds, after one untimed warm-up round.
+ *   bce-logits  segloss_bce_logits_forward / _forward_backward (mean)
+ *   dice        segloss_dice_forward / segloss_dice_forward then
+ *               segloss_dice_backward (MONAI defaults; no fused call)
+ *   dice-bce    segloss_dice_bce_forward / _forward_backward (defaults) */
+#include "commands.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+enum { K_BCEL, K_DICE, K_DICE_BCE };
+static const char *const kind_names[] = {"bce-logits", "dice", "dice-bce"};
+
+typedef struct bench {
+    int kind;
+    segloss_shape shape;
+    int64_t numel;
+    int u8;
+    float *x, *grad, *yf;
+    uint8_t *yb;
+    segloss_target t;
+    double sink;
+} bench;
+
+static void bench_usage(FILE *f) {
+    fprintf(f,
+            "Usage: segloss bench [OPTIONS]\n"
+            "\n"
+            "Times a loss on generated logits and 0/1 targets: the forward call, the\n"
+            "forward+backward call, and a streaming pass over the same bytes (read\n"
+            "logits and target, write a gradient-sized array): the memory floor.\n"
+            "Figures are nanoseconds per element, medians over the rounds.\n"
+            "\n"
+            "Options:\n"
+            "  --kind K        bce-logits (default), dice, dice-bce\n"
+            "  --shape D,D,..  array shape (default 16,1,512,512; dice kinds: rank 1..5)\n"
+            "  --target T      uint8 (default) or float32\n"
+            "  --threads N     threads (default: the library's, all cores)\n"
+            "  --repeat R      timed rounds (default 10)\n"
+            "  --json          one JSON object instead of text\n"
+            "  -h, --help      this help\n"
+            "\n"
+            "Exit status: 0 success, 1 bad usage, 2 the loss failed, 3 out of memory.\n");
+}
+
+static int usage_error(void) {
+    cli_error("try 'segloss bench --help'");
+    return CLI_USAGE;
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Positive integer, whole string, at most max. */
+static int parse_count(const char *s, const char *opt, long long max, long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s < '0' || *s > '9' || *end != '\0' || errno || v < 1 || v > max) {
+        cli_error("invalid value for %s: '%s'", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_shape(const char *s, segloss_shape *sh) {
+    memset(sh, 0, sizeof *sh);
+    char buf[256];
+    if (strlen(s) >= sizeof buf) {
+        cli_error("invalid value for --shape: too long");
+        return -1;
+    }
+    strcpy(buf, s);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        long long d;
+        if (sh->ndim == SEGLOSS_MAX_DIMS) {
+            cli_error("invalid value for --shape: more than %d dimensions", SEGLOSS_MAX_DIMS);
+            return -1;
+        }
+        if (parse_count(tok, "--shape", (long long)1 << 40, &d)) return -1;
+        sh->dim[sh->ndim++] = d;
+    }
+    if (sh->ndim == 0 || s[strlen(s) - 1] == ',' || s[0] == ',' || strstr(s, ",,")) {
+        cli_error("invalid value for --shape: '%s'", s);
+        return -1;
+    }
+    return 0;
+}
+
+/* Deterministic data (xorshift64*). */
+static void fill(bench *b) {
+    uint64_t st = 0x9E3779B97F4A7C15ull;
+    for (int64_t i = 0; i < b->numel; i++) {
+        uint64_t r[3];
+        for (int k = 0; k < 3; k++) {
+            st ^= st >> 12;
+            st ^= st << 25;
+            st ^= st >> 27;
+            r[k] = st * 0x2545F4914F6CDD1Dull;
+        }
+        double u0 = (double)(r[0] >> 11) * 0x1p-53, u1 = (double)(r[1] >> 11) * 0x1p-53;
+        double u2 = (double)(r[2] >> 11) * 0x1p-53;
+        int fg = u0 < 0.35;
+        double m = (fg ? 3.0 : -3.0) * (u1 < 0.9 ? 1.0 : -1.0);
+        b->x[i] = (float)(m + 5.0 * (u2 - 0.5));
+        b->grad[i] = 0.0f;
+        if (b->u8) b->yb[i] = (uint8_t)fg;
+        else b->yf[i] = (float)fg;
+    }
+}
+
+/* The memory floor: grad[i] = x[i] - y[i] over the same bytes as a fused
+ * loss pass, threads as the library's, 16-byte vectors where SSE2 is
+ * baseline (x86-64). */
+static void stream_range(bench *b, int64_t lo, int64_t hi) {
+    const float *x = b->x;
+    float *g = b->grad;
+    int64_t i = lo;
+#if defined(__SSE2__)
+    if (b->u8) {
+        const __m128i zero = _mm_setzero_si128();
+        for (; i + 4 <= hi; i += 4) {
+            int32_t w;
+            memcpy(&w, b->yb + i, sizeof w);
+            __m128i v = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(w), zero), zero);
+            _mm_storeu_ps(g + i, _mm_sub_ps(_mm_loadu_ps(x + i), _mm_cvtepi32_ps(v)));
+        }
+    } else {
+        for (; i + 4 <= hi; i += 4)
+            _mm_storeu_ps(g + i, _mm_sub_ps(_mm_loadu_ps(x + i), _mm_loadu_ps(b->yf + i)));
+    }
+#endif
+    for (; i < hi; i++) g[i] = x[i] - (b->u8 ? (float)b->yb[i] : b->yf[i]);
+}
+
+static void stream_pass(bench *b, int nt) {
+    const int64_t chunk = 1 << 16;
+    int64_t nchunks = (b->numel + chunk - 1) / chunk;
+#ifdef SEGLOSS_OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+#endif
+    for (int64_t k = 0; k < nchunks; k++) {
+        int64_t lo = k * chunk, hi = lo + chunk < b->numel ? lo + chunk : b->numel;
+        stream_range(b, lo, hi);
+    }
+    (void)nt;
+}
+
+static segloss_status run_fwd(bench *b) {
+    double loss = 0.0;
+    segloss_status st;
+    switch (b->kind) {
+    case K_BCEL: st = segloss_bce_logits_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
+    case K_DICE: st = segloss_dice_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
+    default: st = segloss_dice_bce_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
+    }
+    b->sink += loss;
+    return st;
+}
+
+static segloss_status run_fwd_bwd(bench *b) {
+    double loss = 0.0;
+    segloss_status st;
+    switch (b->kind) {
+    case K_BCEL:
+        st = segloss_bce_logits_forward_backward(&loss, NULL, b->grad, b->x, &b->t, &b->shape,
+                                                 NULL, NULL);
+        break;
+    case K_DICE:
+        st = segloss_dice_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL);
+        if (st == SEGLOSS_OK)
+            st = segloss_dice_backward(b->grad, b->x, &b->t, &b->shape, NULL, NULL);
+        break;
+    default:
+        st = segloss_dice_bce_forward_backward(&loss, NULL, b->grad, b->x, &b->t, &b->shape,
+                                               NULL, NULL);
+        break;
+    }
+    b->sink += loss + (double)b->grad[b->numel / 2];
+    return st;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of n values (sorts them). */
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int cmd_bench(int argc, char **argv) {
+    bench b;
+    memset(&b, 0, sizeof b);
+    b.u8 = 1;
+    const char *shape_s = "16,1,512,512";
+    long long threads = 0, repeat = 10;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *iv = NULL, *v;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            bench_usage(stdout);
+            return CLI_OK;
+        } else if (strcmp(a, "--json") == 0) {
+            json = 1;
+        } else if (cli_match(a, "--kind", &iv)) {
+            if (!(v = cli_optarg(argc, argv, &i, "--kind", iv))) return usage_error();
+            int k = 0;
+            while (k < 3 && strcmp(v, kind_names[k]) != 0) k++;
+            if (k == 3) {
+                cli_error("unknown --kind '%s' (bce-logits, dice, dice-bce)", v);
+                return usage_error();
+            }
+            b.kind = k;
+        } else if (cli_match(a, "--shape", &iv)) {
+            if (!(shape_s = cli_optarg(argc, argv, &i, "--shape", iv))) return usage_error();
+        } else if (cli_match(a, "--target", &iv)) {
+            if (!(v = cli_optarg(argc, argv, &i, "--target", iv))) return usage_error();
+            if (strcmp(v, "uint8") == 0) b.u8 = 1;
+            else if (strcmp(v, "float32") == 0) b.u8 = 0;
+            else {
+                cli_error("unknown --target '%s' (uint8, float32)", v);
+                return usage_error();
+            }
+        } else if (cli_match(a, "--threads", &iv)) {
+            if (!(v = cli_optarg(argc, argv, &i, "--threads", iv)) ||
+                parse_count(v, "--threads", 1024, &threads))
+                return usage_error();
+        } else if (cli_match(a, "--repeat", &iv)) {
+            if (!(v = cli_optarg(argc, argv, &i, "--repeat", iv)) ||
+                parse_count(v, "--repeat", 100000, &repeat))
+                return usage_error();
+        } else {
+            cli_error("unknown option '%s'", a);
+            return usage_error();
+        }
+    }
+    if (parse_shape(shape_s, &b.shape)) return usage_error();
+    if (b.kind != K_BCEL && b.shape.ndim > 5) {
+        cli_error("--shape: %s takes rank 1..5", kind_names[b.kind]);
+        return usage_error();
+    }
+    if (segloss_shape_numel(&b.shape, &b.numel) != SEGLOSS_OK ||
+        (uint64_t)b.numel > (SIZE_MAX >> 3)) {
+        cli_error("--shape: too many elements");
+        return usage_error();
+    }
+    if (threads > 0) segloss_set_num_threads((int)threads);
+    int nt = segloss_get_num_threads();
+
+    size_t n = (size_t)b.numel;
+    b.x = malloc(n * sizeof *b.x);
+    b.grad = malloc(n * sizeof *b.grad);
+    if (b.u8) b.yb = malloc(n);
+    else b.yf = malloc(n * sizeof *b.yf);
+    double *tf = malloc((size_t)repeat * 3 * sizeof *tf);
+    int rc = CLI_OK;
+    if (!b.x || !b.grad || (!b.yb && !b.yf) || !tf) {
+        cli_error("out of memory (%lld elements)", (long long)b.numel);
+        rc = CLI_INTERNAL;
+        goto done;
+    }
+    fill(&b);
+    b.t.data = b.u8 ? (const void *)b.yb : (const void *)b.yf;
+    b.t.dtype = b.u8 ? SEGLOSS_U8 : SEGLOSS_F32;
+
+    double *tfb = tf + repeat, *tc = tfb + repeat;
+    segloss_status st = SEGLOSS_OK;
+    for (long long r = -1; r < repeat && st == SEGLOSS_OK; r++) {
+        double t0 = now_s();
+        st = run_fwd(&b);
+        double t1 = now_s();
+        if (st == SEGLOSS_OK) st = run_fwd_bwd(&b);
+        double t2 = now_s();
+        stream_pass(&b, nt);
+        double t3 = now_s();
+        if (r < 0) continue; /* warm-up */
+        double k = 1e9 / (double)b.numel;
+        tf[r] = (t1 - t0) * k;
+        tfb[r] = (t2 - t1) * k;
+        tc[r] = (t3 - t2) * k;
+    }
+    if (st != SEGLOSS_OK) {
+        cli_error("bench: %s failed: %s", kind_names[b.kind], segloss_strerror(st));
+        rc = st == SEGLOSS_ERR_SHAPE || st == SEGLOSS_ERR_ARG ? CLI_USAGE : cli_status_exit(st);
+        goto done;
+    }
+    int R = (int)repeat;
+    double minf = tf[0], minfb = tfb[0], minc = tc[0];
+    for (int r = 1; r < R; r++) {
+        if (tf[r] < minf) minf = tf[r];
+        if (tfb[r] < minfb) minfb = tfb[r];
+        if (tc[r] < minc) minc = tc[r];
+    }
+    double mf = median(tf, R), mfb = median(tfb, R), mc = median(tc, R);
+    char shp[CLI_SHAPE_STRLEN];
+    cli_shape_str(shp, sizeof shp, &b.shape);
+    if (json) {
+        printf("{\"kind\":\"%s\",\"numel\":%lld,\"threads\":%d,\"fwd_ns_per_elem\":%.4f,"
+               "\"fwd_bwd_ns_per_elem\":%.4f,\"copy_ns_per_elem\":%.4f,\"isa\":\"%s\","
+               "\"target\":\"%s\",\"shape\":[",
+               kind_names[b.kind], (long long)b.numel, nt, mf, mfb, mc, segloss_kernel_isa(),
+               b.u8 ? "uint8" : "float32");
+        for (int d = 0; d < b.shape.ndim; d++)
+            printf("%s%lld", d ? "," : "", (long long)b.shape.dim[d]);
+        printf("],\"repeat\":%d,\"stat\":\"median\",\"fwd_ns_per_elem_min\":%.4f,"
+               "\"fwd_bwd_ns_per_elem_min\":%.4f,\"copy_ns_per_elem_min\":%.4f}\n",
+               R, minf, minfb, minc);
+    } else {
+        printf("%s, %s target, shape %s (%lld elements), %d thread%s, %s kernels\n",
+               kind_names[b.kind], b.u8 ? "uint8" : "float32", shp, (long long)b.numel, nt,
+               nt == 1 ? "" : "s", segloss_kernel_isa());
+        printf("ns per element, median (min) of %d rounds:\n", R);
+        printf("  forward            %9.4f (%.4f)\n", mf, minf);
+        printf("  forward+backward   %9.4f (%.4f)\n", mfb, minfb);
+        printf("  streaming pass     %9.4f (%.4f)   memory floor: %.1f B/element\n", mc, minc,
+               b.u8 ? 9.0 : 12.0);
+        printf("  forward+backward / floor: %.2f\n", mfb / mc);
+    }
+done:
+    free(b.x);
+    free(b.grad);
+    free(b.yb);
+    free(b.yf);
+    free(tf);
+    return rc;
+}
