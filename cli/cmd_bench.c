@@ -50,7 +50,8 @@ static void bench_usage(FILE *f) {
             "\n"
             "Options:\n"
             "  --kind K        bce-logits (default), dice, dice-bce\n"
-            "  --shape D,D,..  array shape (default 16,1,512,512; dice kinds: rank 1..5)\n"
+            "  --shape D,D,..  array shape (default 16,1,512,512; dice kinds: rank 1..5;\n"
+            "                  arrays up to the memory cap of 'segloss loss --max-bytes')\n"
             "  --target T      uint8 (default) or float32\n"
             "  --threads N     threads (default: the library's, all cores)\n"
             "  --repeat R      timed rounds (default 10)\n"
@@ -265,8 +266,14 @@ int cmd_bench(int argc, char **argv) {
         return usage_error();
     }
     if (segloss_shape_numel(&b.shape, &b.numel) != SEGLOSS_OK ||
-        (uint64_t)b.numel > (SIZE_MAX >> 3)) {
+        (uint64_t)b.numel > (SIZE_MAX >> 4)) {
         cli_error("--shape: too many elements");
+        return usage_error();
+    }
+    /* the arrays (logits, gradient, target) under the CLI's memory cap */
+    size_t need = (size_t)b.numel * (b.u8 ? 9 : 12), cap = cli_default_max_bytes();
+    if (cap && need > cap) {
+        cli_error("--shape: the arrays need %zu bytes, more than the cap of %zu", need, cap);
         return usage_error();
     }
     if (threads > 0) segloss_set_num_threads((int)threads);

@@ -847,6 +847,8 @@ t "bench --shape 0"      1 '' "~^segloss: invalid value for --shape: '0'" -- "$S
 t "bench --repeat 0"     1 '' "~^segloss: invalid value for --repeat: '0'" -- "$S" bench --repeat 0
 t "bench --threads x"    1 '' "~^segloss: invalid value for --threads: 'x'" -- "$S" bench --threads x
 t "bench dice rank 6"    1 '' '~^segloss: --shape: dice takes rank 1..5' -- "$S" bench --kind dice --shape 1,1,1,1,1,2
+t "bench above the memory cap" 1 '' '~^segloss: --shape: the arrays need [0-9]+ bytes, more than the cap' \
+    -- "$S" bench --shape 1099511627776,1024
 t "bench --repeat (no value)" 1 '' '~^segloss: option --repeat needs a value' -- "$S" bench --repeat
 t "bench unknown option" 1 '' "~^segloss: unknown option '--fast'" -- "$S" bench --fast
 t "bench too many elements" 1 '' '~^segloss: --shape: too many elements' \
