@@ -9,8 +9,7 @@
  * spreads over all three; the figures are medians (and minima) over
  * --repeat rounds, after one untimed warm-up round.
  *   bce-logits  segloss_bce_logits_forward / _forward_backward (mean)
- *   dice        segloss_dice_forward / segloss_dice_forward then
- *               segloss_dice_backward (MONAI defaults; no fused call)
+ *   dice        segloss_dice_forward / _forward_backward (MONAI defaults)
  *   dice-bce    segloss_dice_bce_forward / _forward_backward (defaults) */
 #include "commands.h"
 #include "util.h"
@@ -190,9 +189,8 @@ static segloss_status run_fwd_bwd(bench *b) {
                                                  NULL, NULL);
         break;
     case K_DICE:
-        st = segloss_dice_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL);
-        if (st == SEGLOSS_OK)
-            st = segloss_dice_backward(b->grad, b->x, &b->t, &b->shape, NULL, NULL);
+        st = segloss_dice_forward_backward(&loss, NULL, b->grad, b->x, &b->t, &b->shape, NULL,
+                                           NULL);
         break;
     default:
         st = segloss_dice_bce_forward_backward(&loss, NULL, b->grad, b->x, &b->t, &b->shape,

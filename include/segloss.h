@@ -381,6 +381,16 @@ segloss_status segloss_dice_forward(double *loss, float *elems, const float *x,
 segloss_status segloss_dice_backward(float *grad, const float *x,
                                      const segloss_target *target, const segloss_shape *shape,
                                      const segloss_dice_opts *opts, const float *grad_out);
+/* Both in one call, the same bits as the two: loss and elems as the
+ * forward, grad (required) as the backward. With SIGMOID and a dense target
+ * the per-item sums are gathered once (the backward alone must gather them
+ * too) and the gradient is added per image while it is in cache (see
+ * segloss_dice_bce_forward_backward); otherwise it is the two calls. */
+segloss_status segloss_dice_forward_backward(double *loss, float *elems, float *grad,
+                                             const float *x, const segloss_target *target,
+                                             const segloss_shape *shape,
+                                             const segloss_dice_opts *opts,
+                                             const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
 /* Region losses: Jaccard, Tversky, generalized Dice, Dice + BCE             */

@@ -12,6 +12,8 @@
  *  fused_dice_bce_same_bits   segloss_dice_bce_forward_backward = forward +
  *                             backward bit for bit, option sweep, several
  *                             phases (images per phase) and channels
+ *  fused_dice_same_bits       segloss_dice_forward_backward = forward +
+ *                             backward (sigmoid engine and the fallback)
  *  fused_dice_bce_kernels     pass-1 sums and pass-2 gradient of the dbce /
  *                             dice_grad kernels against double formulas
  *  fused_threads_bit_identical  1, 2, 3, 4 threads: same bits (bce-logits,
@@ -331,6 +333,66 @@ TEST(fused_dice_bce_same_bits) {
                 }
                 dcase_free(&c);
             }
+        }
+    }
+    segloss_set_num_threads(0);
+    segloss__vec_force_scalar(-1);
+}
+
+/* segloss_dice_forward_backward = forward + backward: the sigmoid engine
+ * (reductions incl. none with elems and per-item upstream, batch, squared,
+ * jaccard, smp, no_background, ignore) and the softmax fallback. */
+TEST(fused_dice_same_bits) {
+    int64_t dims[4] = {3, 3, 70, 130}; /* 9100 per plane: two blocks */
+    segloss_set_num_threads(1);
+    for (int path = 0; path < fz_paths(); path++) {
+        const char *pn = fz_use_path(path);
+        for (int ign = 0; ign < 2; ign++) {
+            dcase c;
+            dcase_make(&c, 4, dims, ign);
+            segloss_target tb = {c.yb, SEGLOSS_U8};
+            for (int v = 0; v < 12; v++) {
+                segloss_dice_opts o;
+                memset(&o, 0, sizeof o);
+                o.reduction = (segloss_reduction)(v % 3);
+                if (v & 4) o.batch = 1;
+                if (v == 3 || v == 4) o.squared = 1;
+                if (v == 5) o.jaccard = 1;
+                if (v == 6 || v == 7) o.smp = 1;
+                if (v == 8 || v == 9) o.no_background = 1;
+                if (v >= 10) o.activation = SEGLOSS_ACTIVATION_SOFTMAX; /* the fallback */
+                o.has_ignore_index = ign;
+                o.ignore_index = 255;
+                if (v >= 10) {
+                    /* class indices (N, H, W) in 0..2 (or 255) */
+                    for (int64_t i = 0; i < 3 * 70 * 130; i++)
+                        c.yb[i] = c.yb[i] == 255 ? 255 : (uint8_t)(i % 3);
+                }
+                int64_t items = 9;
+                float *e1 = calloc(16, sizeof *e1), *e2 = calloc(16, sizeof *e2);
+                float *g1 = malloc((size_t)c.numel * sizeof *g1);
+                float *g2 = malloc((size_t)c.numel * sizeof *g2);
+                double l1 = 0, l2 = 0;
+                const float *go = o.reduction == SEGLOSS_REDUCTION_NONE ? c.go : c.go + 1;
+                CHECK_EQ_INT(segloss_dice_num_items(&items, &c.s, &o), SEGLOSS_OK);
+                segloss_status s1 = segloss_dice_forward(&l1, e1, c.x, &tb, &c.s, &o);
+                segloss_status s2 = segloss_dice_backward(g1, c.x, &tb, &c.s, &o, go);
+                segloss_status s3 =
+                    segloss_dice_forward_backward(&l2, e2, g2, c.x, &tb, &c.s, &o, go);
+                CHECK_MSG(s1 == SEGLOSS_OK && s2 == SEGLOSS_OK && s3 == SEGLOSS_OK,
+                          "%s ign%d v%d: %d %d %d", pn, ign, v, s1, s2, s3);
+                CHECK_MSG(same_bits_d(l1, l2) && same_bits_f(e1, e2, items) &&
+                              same_bits_f(g1, g2, c.numel),
+                          "%s ign%d v%d: fused dice differs (%.17g vs %.17g)", pn, ign, v, l2, l1);
+                free(e1), free(e2), free(g1), free(g2);
+            }
+            double l;
+            float g[1];
+            CHECK_EQ_INT(segloss_dice_forward_backward(NULL, NULL, g, c.x, &tb, &c.s, NULL, NULL),
+                         SEGLOSS_ERR_NULL);
+            CHECK_EQ_INT(segloss_dice_forward_backward(&l, NULL, NULL, c.x, &tb, &c.s, NULL, NULL),
+                         SEGLOSS_ERR_NULL);
+            dcase_free(&c);
         }
     }
     segloss_set_num_threads(0);

@@ -75,7 +75,7 @@ segloss_status segloss_dice_forward(double *loss, float *elems, const float *x,
     static const segloss_dice_opts defaults;
     if (!opts) opts = &defaults;
     if (sigmoid_dense(opts))
-        return segloss__dice_sigmoid(0, loss, elems, NULL, x, target, shape, opts, NULL);
+        return segloss__dice_sigmoid(1, 0, loss, elems, NULL, x, target, shape, opts, NULL);
     return segloss__region_forward(segloss__dice_item, NULL, DICE_ALLOW, loss, elems, x, target,
                                    shape, opts);
 }
@@ -86,7 +86,22 @@ segloss_status segloss_dice_backward(float *grad, const float *x, const segloss_
     static const segloss_dice_opts defaults;
     if (!opts) opts = &defaults;
     if (sigmoid_dense(opts))
-        return segloss__dice_sigmoid(1, NULL, NULL, grad, x, target, shape, opts, grad_out);
+        return segloss__dice_sigmoid(0, 1, NULL, NULL, grad, x, target, shape, opts, grad_out);
     return segloss__region_backward(segloss__dice_item, NULL, DICE_ALLOW, grad, x, target, shape,
                                     opts, grad_out);
+}
+
+segloss_status segloss_dice_forward_backward(double *loss, float *elems, float *grad,
+                                             const float *x, const segloss_target *target,
+                                             const segloss_shape *shape,
+                                             const segloss_dice_opts *opts,
+                                             const float *grad_out) {
+    static const segloss_dice_opts defaults;
+    if (!opts) opts = &defaults;
+    if (sigmoid_dense(opts))
+        return segloss__dice_sigmoid(1, 1, loss, elems, grad, x, target, shape, opts, grad_out);
+    if (!loss || !grad) return SEGLOSS_ERR_NULL;
+    segloss_status st = segloss_dice_forward(loss, elems, x, target, shape, opts);
+    if (st == SEGLOSS_OK) st = segloss_dice_backward(grad, x, target, shape, opts, grad_out);
+    return st;
 }

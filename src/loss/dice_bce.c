@@ -384,10 +384,10 @@ segloss_status segloss_dice_bce_forward_backward(double *loss, double *parts, fl
                         opts ? opts : &defaults_db, NULL, grad_out);
 }
 
-segloss_status segloss__dice_sigmoid(int backward, double *loss, float *elems, float *grad,
-                                     const float *x, const segloss_target *target,
+segloss_status segloss__dice_sigmoid(int want_loss, int want_grad, double *loss, float *elems,
+                                     float *grad, const float *x, const segloss_target *target,
                                      const segloss_shape *shape, const segloss_dice_opts *opts,
                                      const float *grad_out) {
-    return dice_bce_run(backward ? DB_GRAD : DB_LOSS, loss, NULL, elems, grad, x, target, shape,
-                        NULL, opts, grad_out);
+    int mode = (want_loss ? DB_LOSS : 0) | (want_grad ? DB_GRAD : 0);
+    return dice_bce_run(mode, loss, NULL, elems, grad, x, target, shape, NULL, opts, grad_out);
 }

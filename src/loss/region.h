@@ -109,10 +109,11 @@ double segloss__dice_item(const segloss__region *r, const void *params, int64_t 
                           double *dI, double *dP);
 
 /* Dice with activation SIGMOID and a DENSE target, forward (loss, elems)
- * or backward (grad), through dice_bce.c's two-pass float32 engine (one
- * sigmoid per element and pass, vector kernels). opts must not be NULL. */
-segloss_status segloss__dice_sigmoid(int backward, double *loss, float *elems, float *grad,
-                                     const float *x, const segloss_target *target,
+ * and/or backward (grad), through dice_bce.c's two-pass float32 engine
+ * (one sigmoid per element and pass, vector kernels). opts must not be
+ * NULL. */
+segloss_status segloss__dice_sigmoid(int want_loss, int want_grad, double *loss, float *elems,
+                                     float *grad, const float *x, const segloss_target *target,
                                      const segloss_shape *shape, const segloss_dice_opts *opts,
                                      const float *grad_out);
 
