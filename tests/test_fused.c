@@ -26,6 +26,7 @@
 #include "tf.h"
 
 #include "kernels/vec.h"
+#include "loss/region.h"
 
 #include <segloss.h>
 #include <stdint.h>
@@ -272,12 +273,15 @@ static void dice_bce_compare(const char *what, const dcase *c, const segloss_tar
 }
 
 TEST(fused_dice_bce_same_bits) {
-    /* phases (images per pass-1/pass-2 round, dice_bce.c): 3 images of
-     * 2^17+5 elements make two phases, [0,2) and [2,3); small 3-D images
-     * with C = 3 all go in one phase; one image of 9000 */
-    static const int64_t sh[3][5] = {{3, 1, 131077, 0, 0}, {4, 3, 5, 40, 60}, {1, 1, 9000, 0, 0}};
+    /* phases (images per pass-1/pass-2 round, dice_bce.c), with the least
+     * phase size set to 20000 elements: 5 images of 12000 make phases
+     * [0,2), [2,4), [4,5); 4 images of 3 channels x 12000 one image each;
+     * one image of 9000. The default size (one phase here) must give the
+     * same bits. */
+    static const int64_t sh[3][5] = {{5, 1, 12000, 0, 0}, {4, 3, 5, 40, 60}, {1, 1, 9000, 0, 0}};
     static const int nds[3] = {3, 5, 3};
     segloss_set_num_threads(1); /* many calls; threads: see below */
+    segloss__dice_bce_set_phase_min(20000);
     for (int path = 0; path < fz_paths(); path++) {
         const char *pn = fz_use_path(path);
         for (int si = 0; si < 3; si++) {
@@ -328,6 +332,13 @@ TEST(fused_dice_bce_same_bits) {
                                      SEGLOSS_OK);
                         CHECK_MSG(same_bits_d(l1, l2) && same_bits_f(g1, g2, c.numel),
                                   "%s: uint8 vs float32 target", what);
+                        segloss__dice_bce_set_phase_min(0); /* default phases */
+                        CHECK_EQ_INT(segloss_dice_bce_forward_backward(&l2, NULL, g2, c.x, &tg[0],
+                                                                       &c.s, &o, NULL),
+                                     SEGLOSS_OK);
+                        segloss__dice_bce_set_phase_min(20000);
+                        CHECK_MSG(same_bits_d(l1, l2) && same_bits_f(g1, g2, c.numel),
+                                  "%s: phase size changes the result", what);
                         free(g1), free(g2);
                     }
                 }
@@ -335,6 +346,7 @@ TEST(fused_dice_bce_same_bits) {
             }
         }
     }
+    segloss__dice_bce_set_phase_min(0);
     segloss_set_num_threads(0);
     segloss__vec_force_scalar(-1);
 }
@@ -403,15 +415,16 @@ TEST(fused_dice_same_bits) {
  * pos_weight, squared), n around the vector width and a block. */
 TEST(fused_dice_bce_kernels) {
     enum { M = 1000 };
-    static float x[M], y[M], pw[M], g[M], g0[M];
+    static float x[M], y[M], pw[M], sig[M], g[M];
     static uint8_t yb[M];
     fz_state = 99;
     for (int i = 0; i < M; i++) {
         x[i] = (float)(fz_uniform() * 30 - 15);
+        if (i % 97 == 3) x[i] = -0.0f;
+        if (i % 89 == 5) x[i] = (float)(fz_uniform() * 200 - 100); /* saturated */
         yb[i] = (uint8_t)(fz_next() & 1);
         y[i] = (float)fz_uniform();
         pw[i] = (float)(0.5 + 2 * fz_uniform());
-        g0[i] = (float)(fz_uniform() - 0.5);
     }
     static const int lens[] = {0, 1, 7, 8, 9, 31, 32, 33, 100, M};
     const segloss_vec_ops *tab[2] = {segloss__vec_ops_scalar(), segloss__vec_ops_avx2()};
@@ -419,60 +432,70 @@ TEST(fused_dice_bce_kernels) {
         const segloss_vec_ops *o = tab[t];
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
             int n = lens[li];
-            for (int sq = 0; sq < 2; sq++) {
-                for (int byte = 0; byte < 2; byte++) {
-                    double s[4] = {-1, -1, -1, -1};
-                    unsigned fl = SEGLOSS_DBCE_LOSS | SEGLOSS_DBCE_GRAD | (sq ? SEGLOSS_DBCE_SQUARED : 0u);
-                    segloss_status st = byte ? o->dbce_u8(s, g, x, yb, pw, 0.25, n, fl)
-                                             : o->dbce(s, g, x, y, pw, 0.25, n, fl);
-                    CHECK_EQ_INT(st, SEGLOSS_OK);
-                    double r[4] = {0, 0, 0, 0}, mag[4] = {0, 0, 0, 0};
-                    double gerr = 0;
-                    for (int i = 0; i < n; i++) {
-                        double xi = x[i], yi = byte ? yb[i] : y[i], pwi = pw[i];
-                        double e = exp(-fabs(xi)), p = xi >= 0 ? 1 / (1 + e) : e / (1 + e);
-                        double lg = log1p(e);
-                        double l = (1 - yi) * (lg + fmax(xi, 0)) + pwi * yi * (lg + fmax(-xi, 0));
-                        double gr = 0.25 * ((1 - yi) * p - pwi * yi * (1 - p));
-                        double v[4] = {l, p * yi, sq ? p * p : p, sq ? yi * yi : yi};
-                        for (int k = 0; k < 4; k++) r[k] += v[k], mag[k] += fabs(v[k]);
-                        double ge = fabs(g[i] - gr) / (0.25 * (1 + pwi));
-                        if (ge > gerr) gerr = ge;
-                    }
-                    for (int k = 0; k < 4; k++)
-                        CHECK_MSG(fabs(s[k] - r[k]) <= 3e-7 * mag[k] + 1e-300,
-                                  "%s n=%d sq%d byte%d: sum %d = %.17g vs %.17g", o->name, n,
-                                  sq, byte, k, s[k], r[k]);
-                    CHECK_MSG(gerr <= 5e-7, "%s n=%d: BCE gradient error %.3g", o->name, n, gerr);
-                    /* pass 2 */
-                    memcpy(g, g0, sizeof g);
-                    float a = 0.37f, dd = -0.81f;
-                    if (byte) o->dice_grad_u8(g, x, yb, a, dd, sq, n);
-                    else o->dice_grad(g, x, y, a, dd, sq, n);
+            for (int v = 0; v < 8; v++) {
+                int sq = v & 1, byte = (v >> 1) & 1, withpw = (v >> 2) & 1;
+                const float *pwp = withpw ? pw : NULL;
+                double s[4] = {-1, -1, -1, -1};
+                for (int i = 0; i < M; i++) sig[i] = 7.0f;
+                unsigned fl = SEGLOSS_DBCE_LOSS | (sq ? SEGLOSS_DBCE_SQUARED : 0u);
+                segloss_status st = byte ? o->dbce_u8(s, sig, x, yb, pwp, n, fl)
+                                         : o->dbce(s, sig, x, y, pwp, n, fl);
+                CHECK_EQ_INT(st, SEGLOSS_OK);
+                double r[4] = {0, 0, 0, 0}, mag[4] = {0, 0, 0, 0}, serr = 0;
+                for (int i = 0; i < n; i++) {
+                    double xi = x[i], yi = byte ? yb[i] : y[i], pwi = withpw ? pw[i] : 1.0;
+                    double e = exp(-fabs(xi)), p = xi >= 0 ? 1 / (1 + e) : e / (1 + e);
+                    if (signbit(xi)) p = e / (1 + e); /* -0.0 takes the x < 0 form */
+                    double lg = log1p(e);
+                    double l = (1 - yi) * (lg + fmax(xi, 0)) + pwi * yi * (lg + fmax(-xi, 0));
+                    double vv[4] = {l, p * yi, sq ? p * p : p, sq ? yi * yi : yi};
+                    for (int k = 0; k < 4; k++) r[k] += vv[k], mag[k] += fabs(vv[k]);
+                    double sm = e / (1 + e); /* the small sigmoid, signed like x */
+                    double se = fabs(fabs((double)sig[i]) - sm) / (sm > 1e-30 ? sm : 1e-30);
+                    if (signbit(sig[i]) != signbit(x[i])) se = 1;
+                    if (se > serr) serr = se;
+                }
+                for (int k = 0; k < 4; k++)
+                    CHECK_MSG(fabs(s[k] - r[k]) <= 3e-7 * mag[k] + 1e-300,
+                              "%s n=%d v%d: sum %d = %.17g vs %.17g", o->name, n, v, k, s[k],
+                              r[k]);
+                CHECK_MSG(serr <= 2e-7, "%s n=%d v%d: small sigmoid rel error %.3g", o->name, n,
+                          v, serr);
+                CHECK(n == M || sig[n] == 7.0f); /* nothing written past n */
+                /* pass 2 on the signed sigmoids, with and without the BCE part */
+                for (int bce = 0; bce < 2; bce++) {
+                    memcpy(g, sig, sizeof g);
+                    float gb = bce ? 0.003f : 0.0f, a = 0.37f, dd = -0.81f;
+                    if (byte) o->dice_grad_u8(g, yb, pwp, gb, a, dd, sq, n);
+                    else o->dice_grad(g, y, pwp, gb, a, dd, sq, n);
                     double err = 0;
                     for (int i = 0; i < n; i++) {
-                        double xi = x[i], yi = byte ? yb[i] : y[i];
-                        double e = exp(-fabs(xi)), p = xi >= 0 ? 1 / (1 + e) : e / (1 + e);
-                        double ds = e / ((1 + e) * (1 + e));
-                        double term = (a * yi + dd * (sq ? 2 * p : 1.0)) * ds;
-                        double ref = g0[i] + term;
-                        double tol = 4e-7 * (fabs(g0[i]) + (fabs(a * yi) + fabs(dd) * (sq ? 2 : 1)) * ds);
+                        double xi = x[i], yi = byte ? yb[i] : y[i], pwi = withpw ? pw[i] : 1.0;
+                        double e = exp(-fabs(xi)), sm = e / (1 + e), bg = 1 / (1 + e);
+                        double sx = signbit(xi) ? sm : bg, snx = signbit(xi) ? bg : sm;
+                        double dterm = (a * yi + dd * (sq ? 2 * sx : 1.0)) * sm * bg;
+                        double bterm = gb * ((1 - yi) * sx - pwi * yi * snx);
+                        double ref = dterm + bterm;
+                        double tol = 6e-7 * (fabs(dterm) + fabs(gb) * ((1 - yi) * sx + pwi * yi * snx)) +
+                                     6e-8 * (fabs(a * yi) + fabs(dd) * (sq ? 2 : 1)) * sm * bg +
+                                     1e-44; /* denormal results (|x| > 87) */
                         double ex = fabs(g[i] - ref) / (tol > 0 ? tol : 1e-300);
-                        if (ex > err) err = ex;
+                        if (!(g[i] == ref) && ex > err) err = ex;
                     }
-                    CHECK_MSG(err <= 1.0, "%s n=%d sq%d byte%d: dice_grad error %.3g of tolerance",
-                              o->name, n, sq, byte, err);
-                    for (int i = n; i < M && i < n + 8; i++) /* nothing past n */
-                        CHECK(g[i] == g0[i]);
-                    memcpy(g, g0, sizeof g);
+                    CHECK_MSG(err <= 1.0, "%s n=%d v%d bce%d: dice_grad error %.3g of tolerance",
+                              o->name, n, v, bce, err);
+                    CHECK(n == M || g[n] == 7.0f);
                 }
             }
         }
-        /* a bad byte: ERR_TARGET */
+        /* a bad byte: ERR_TARGET; stats only (no loss, no sig) */
         yb[5] = 3;
         double s[4];
-        CHECK_EQ_INT(o->dbce_u8(s, g, x, yb, NULL, 1.0, 40, SEGLOSS_DBCE_LOSS), SEGLOSS_ERR_TARGET);
+        CHECK_EQ_INT(o->dbce_u8(s, NULL, x, yb, NULL, 40, SEGLOSS_DBCE_LOSS), SEGLOSS_ERR_TARGET);
         yb[5] = 1;
+        s[0] = -5;
+        CHECK_EQ_INT(o->dbce_u8(s, NULL, x, yb, NULL, 40, 0), SEGLOSS_OK);
+        CHECK(s[0] == -5); /* sums[0] untouched without SEGLOSS_DBCE_LOSS */
     }
 }
 
@@ -483,6 +506,7 @@ TEST(fused_threads_bit_identical) {
     int64_t dims[4] = {3, 2, 300, 250};
     float *g[4], *gd[4], *gb[4];
     double l[4], ld[4], lb[4];
+    segloss__dice_bce_set_phase_min(150000); /* one image per phase */
     for (int path = 0; path < fz_paths(); path++) {
         const char *pn = fz_use_path(path);
         for (int ign = 0; ign < 2; ign++) {
@@ -525,12 +549,13 @@ TEST(fused_threads_bit_identical) {
             dcase_free(&c);
         }
     }
+    segloss__dice_bce_set_phase_min(0);
     segloss_set_num_threads(0);
     segloss__vec_force_scalar(-1);
 }
 
 /* ------------------------------------------------------------------------ */
-/* 16M elements against float64                                              */
+/* 16x1x512x512 (4M elements) against float64                              */
 /* ------------------------------------------------------------------------ */
 /* Double reference of dice-bce (MONAI defaults: smooth 1e-5, mean) and of
  * bce-logits (mean), per image n of S elements, one channel. */

@@ -74,26 +74,35 @@
  * them return SEGLOSS_ERR_TARGET (the outputs are then unspecified); a bool
  * array whose bytes may be other than 0/1 must be converted first.
  *
- * Dice + BCE (loss/dice_bce.c), two passes over each channel plane:
- *   dbce       pass 1: the BCE terms above (pw, no w, upstream gscale) and,
- *              from the same e, p = sigmoid(x) = N1/(1+e) (the sigmoid
- *              kernel's formula and bits), summed as
- *                sums[0] = sum l_i      (when SEGLOSS_DBCE_LOSS)
+ * Dice + BCE and Dice (loss/dice_bce.c), two passes over each channel plane:
+ *   dbce       pass 1: from e = exp(-|x|) and the small sigmoid
+ *                s = sigmoid(-|x|) = e/(1+e)   (one division, as sigmoid)
+ *              p = sigmoid(x) = s (x < 0) or 1 - s (x >= 0: no cancellation,
+ *              s <= 1/2), and
+ *                sums[0] = sum l_i      (SEGLOSS_DBCE_LOSS: the bcel loss
+ *                                        terms with pw, no w; their bits)
  *                sums[1] = sum p_i y_i
  *                sums[2] = sum p_i      (SEGLOSS_DBCE_SQUARED: sum p_i^2)
  *                sums[3] = sum y_i      (SEGLOSS_DBCE_SQUARED: sum y_i^2)
  *              every term rounded to float, then added in double in the
- *              order described for the loss sum; grad[i] = g_i when
- *              SEGLOSS_DBCE_GRAD. The loss and gradient have the bcel
- *              kernels' bits.
- *   dice_grad  pass 2: grad[i] += (a*y_i + d*dp_i) * s1_i * s2_i, with
- *              s1 = 1/(1+e) and s2 = e/(1+e) (sigmoid(|x|), sigmoid(-|x|),
- *              so s1*s2 = sigmoid'(x) without the cancellation of p(1-p)),
- *              dp = 1, or 2p with squared (p = s1 or s2 by the sign of x);
- *              one fused multiply-add into grad (scalar path: multiply,
- *              then add). ACCURACY: s1, s2 as sigmoid (<= 1.5 ulp), the
- *              product and the factor add about 1.5 ulp more; the term
- *              a*y + d*dp is formed in float.
+ *              order described for the loss sum. When sig != NULL,
+ *              sig[i] = s_i with the sign bit of x_i: everything pass 2
+ *              needs of x, so pass 2 neither reads x nor computes an exp.
+ *   dice_grad  pass 2, in place: on entry g[i] holds sig[i] of pass 1; on
+ *              return the gradient
+ *                g_i = gb [(1-y_i) sigmoid(x_i) - pw_i y_i sigmoid(-x_i)]
+ *                      + (a y_i + d dp_i) s_i (1 - s_i)
+ *              (BCE part: omitted when gb = 0; Dice part: sigmoid'(x) =
+ *              s (1-s), dp = 1, or 2p with squared), the sigmoids being s
+ *              and 1 - s by the sign bit.
+ * ACCURACY (error analysis; tests/test_fused.c checks s to 2e-7 relative,
+ * each sum to 3e-7 of the sum of |terms|, each gradient term to 6e-7
+ * relative, on both paths): s as sigmoid (<= 1.49 ulp); p = 1 - s adds
+ * half an ulp of p (s <= 1/2, so s's error is at most 0.75 ulp of p); a
+ * BCE gradient term <= 2 ulp, the Dice term <= ~4 ulp of itself (a*y + d*dp
+ * is formed in float; the AVX2 path fuses multiply-adds that the scalar
+ * path rounds twice, so the two paths may differ in the last bits). Below
+ * x = -87.3 the small sigmoid is denormal and so are the terms made from it.
  */
 #ifndef SEGLOSS_KERNELS_VEC_H
 #define SEGLOSS_KERNELS_VEC_H
@@ -136,22 +145,22 @@ typedef segloss_status (*segloss_vec_bcel_fused_u8_fn)(double *sum, float *elems
                                                        int64_t n);
 
 /* Dice + BCE pass 1 (see above); flags: SEGLOSS_DBCE_*. sums[0] is written
- * only with SEGLOSS_DBCE_LOSS, grad only with SEGLOSS_DBCE_GRAD. */
+ * only with SEGLOSS_DBCE_LOSS; sig may be NULL (pass 2 not needed). */
 #define SEGLOSS_DBCE_LOSS 1u
-#define SEGLOSS_DBCE_GRAD 2u
 #define SEGLOSS_DBCE_SQUARED 4u
-typedef segloss_status (*segloss_vec_dbce_fn)(double *sums, float *grad, const float *x,
-                                              const float *y, const float *pw, double gscale,
-                                              int64_t n, unsigned flags);
-typedef segloss_status (*segloss_vec_dbce_u8_fn)(double *sums, float *grad, const float *x,
-                                                 const uint8_t *y, const float *pw,
-                                                 double gscale, int64_t n, unsigned flags);
-/* Dice + BCE pass 2 (see above). The _u8 variant does not check the bytes
- * (pass 1 did): a byte other than 0/1 counts as its value. */
-typedef void (*segloss_vec_dice_grad_fn)(float *grad, const float *x, const float *y, float a,
-                                         float d, int squared, int64_t n);
-typedef void (*segloss_vec_dice_grad_u8_fn)(float *grad, const float *x, const uint8_t *y,
-                                            float a, float d, int squared, int64_t n);
+typedef segloss_status (*segloss_vec_dbce_fn)(double *sums, float *sig, const float *x,
+                                              const float *y, const float *pw, int64_t n,
+                                              unsigned flags);
+typedef segloss_status (*segloss_vec_dbce_u8_fn)(double *sums, float *sig, const float *x,
+                                                 const uint8_t *y, const float *pw, int64_t n,
+                                                 unsigned flags);
+/* Dice + BCE pass 2 (see above); pw may be NULL. The _u8 variant does not
+ * check the bytes (pass 1 did). */
+typedef void (*segloss_vec_dice_grad_fn)(float *g, const float *y, const float *pw, float gb,
+                                         float a, float d, int squared, int64_t n);
+typedef void (*segloss_vec_dice_grad_u8_fn)(float *g, const uint8_t *y, const float *pw,
+                                            float gb, float a, float d, int squared,
+                                            int64_t n);
 
 typedef struct segloss_vec_ops {
     const char *name;                      /* "scalar" or "avx2" */

@@ -209,18 +209,16 @@ typedef struct v_in {
 
 /* Which inputs a loop instance uses (constants after inlining): plain means
  * w, pw and gvec are all NULL, and the multiplications by 1 are left out
- * (they are exact: the same bits as the general path with unit weights);
- * stats adds the Dice sums of the dbce kernels. */
+ * (they are exact: the same bits as the general path with unit weights). */
 typedef struct v_mode {
-    int loss, grad, bytes, plain, stats;
+    int loss, grad, bytes, plain;
 } v_mode;
 
-/* Pointers of one kernel call; squared (dbce) chooses p^2, y^2 at run time. */
+/* Pointers of one kernel call. */
 typedef struct v_args {
     const float *x, *yf, *w, *pw, *gvec;
     const uint8_t *yb;
     float gs;
-    int squared;
 } v_args;
 
 /* 8 bytes -> 8 floats; ORs the bytes into *bad for the 0/1 check. */
@@ -274,9 +272,8 @@ AVX2_INLINE void v_acc(__m256d *a0, __m256d *a1, __m256 l) {
     *a1 = _mm256_add_pd(*a1, _mm256_cvtps_pd(_mm256_extractf128_ps(l, 1)));
 }
 
-/* Loss and/or gradient of k vectors (k = 1 or VK); with md.stats also
- * p = sigmoid(x) (the sigmoid kernel's bits). */
-AVX2_INLINE void v_bcel_k(__m256 *l, __m256 *g, __m256 *p, const v_in *v, int k, v_mode md) {
+/* Loss and/or gradient of k vectors (k = 1 or VK). */
+AVX2_INLINE void v_bcel_k(__m256 *l, __m256 *g, const v_in *v, int k, v_mode md) {
     __m256 t[VK], e[VK];
     v_onepe o[VK];
     FOR_K(k, t[j] = v_neg_abs(v[j].x));
@@ -284,54 +281,33 @@ AVX2_INLINE void v_bcel_k(__m256 *l, __m256 *g, __m256 *p, const v_in *v, int k,
     FOR_K(k, o[j] = v_one_plus(e[j]));
     if (md.loss) FOR_K(k, l[j] = v_loss(&v[j], v_log1p_e(e[j], o[j]), md));
     if (md.grad) FOR_K(k, g[j] = v_grad(&v[j], e[j], o[j], md));
-    if (md.stats) FOR_K(k, p[j] = v_div_onepe(_mm256_blendv_ps(SET1(1.0f), e[j], v[j].x), o[j]));
-}
-
-/* Dice sums of one vector: s[0..1] += p y, s[2..3] += p (p^2), s[4..5] +=
- * y (y^2), lanes as v_acc; sq is all ones for squared. */
-AVX2_INLINE void v_stats(__m256d *s, __m256 p, __m256 y, __m256 sq) {
-    v_acc(&s[0], &s[1], _mm256_mul_ps(p, y));
-    v_acc(&s[2], &s[3], _mm256_blendv_ps(p, _mm256_mul_ps(p, p), sq));
-    v_acc(&s[4], &s[5], _mm256_blendv_ps(y, _mm256_mul_ps(y, y), sq));
-}
-
-/* (S0 + S1) + (S2 + S3) of S = a0 + a1 lane-wise. */
-AVX2_INLINE double v_hsum(__m256d a0, __m256d a1) {
-    double s[4];
-    _mm256_storeu_pd(s, _mm256_add_pd(a0, a1));
-    return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
 /* The loop of every BCE kernel (see the top of the file for the layout). */
-/* With md.stats, stats[0..2] receive the three Dice sums (see vec.h). */
-AVX2_INLINE segloss_status bcel_loop(double *sum, double *stats, float *elems, float *grad,
-                                     const v_args *a, int64_t n, v_mode md) {
+AVX2_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, const v_args *a,
+                                     int64_t n, v_mode md) {
     __m256d a0 = _mm256_setzero_pd(), a1 = a0;
-    __m256d st[6] = {a0, a0, a0, a0, a0, a0};
-    __m256 sq = _mm256_castsi256_ps(_mm256_set1_epi32(a->squared ? -1 : 0));
     __m256i bad = _mm256_setzero_si256();
     v_in v[VK];
-    __m256 l[VK], g[VK], p[VK];
+    __m256 l[VK], g[VK];
     int64_t i = 0;
     for (; i + 8 * VK <= n; i += 8 * VK) {
         FOR_K(VK, v[j] = v_load(a, i + 8 * j, md, &bad));
-        v_bcel_k(l, g, p, v, VK, md);
+        v_bcel_k(l, g, v, VK, md);
         if (md.loss) {
             if (elems) FOR_K(VK, _mm256_storeu_ps(elems + i + 8 * j, l[j]));
             FOR_K(VK, v_acc(&a0, &a1, l[j])); /* in index order */
         }
         if (md.grad) FOR_K(VK, _mm256_storeu_ps(grad + i + 8 * j, g[j]));
-        if (md.stats) FOR_K(VK, v_stats(st, p[j], v[j].y, sq));
     }
     for (; i + 8 <= n; i += 8) {
         v[0] = v_load(a, i, md, &bad);
-        v_bcel_k(l, g, p, v, 1, md);
+        v_bcel_k(l, g, v, 1, md);
         if (md.loss) {
             if (elems) _mm256_storeu_ps(elems + i, l[0]);
             v_acc(&a0, &a1, l[0]);
         }
         if (md.grad) _mm256_storeu_ps(grad + i, g[0]);
-        if (md.stats) v_stats(st, p[0], v[0].y, sq);
     }
     if (i < n) {
         /* tail: zero-padded copies at index 0, padded lanes masked out */
@@ -352,11 +328,10 @@ AVX2_INLINE segloss_status bcel_loop(double *sum, double *stats, float *elems, f
         if (a->pw) memcpy(bpw, a->pw + i, fb), t.pw = bpw;
         if (a->gvec) memcpy(bg, a->gvec + i, fb), t.gvec = bg;
         v[0] = v_load(&t, 0, md, &bad);
-        v_bcel_k(l, g, p, v, 1, md);
-        __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), lane));
-        if (md.stats) v_stats(st, _mm256_and_ps(p[0], keep), _mm256_and_ps(v[0].y, keep), sq);
+        v_bcel_k(l, g, v, 1, md);
         if (md.loss) {
+            __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), lane));
             l[0] = _mm256_and_ps(l[0], keep);
             v_acc(&a0, &a1, l[0]);
             if (elems) {
@@ -369,9 +344,11 @@ AVX2_INLINE segloss_status bcel_loop(double *sum, double *stats, float *elems, f
             memcpy(grad + i, bx, fb);
         }
     }
-    if (md.loss) *sum = v_hsum(a0, a1);
-    if (md.stats)
-        for (int k = 0; k < 3; k++) stats[k] = v_hsum(st[2 * k], st[2 * k + 1]);
+    if (md.loss) {
+        double s[4];
+        _mm256_storeu_pd(s, _mm256_add_pd(a0, a1));
+        *sum = (s[0] + s[1]) + (s[2] + s[3]);
+    }
     if (md.bytes) {
         __m256i hi = _mm256_andnot_si256(_mm256_set1_epi32(1), bad);
         if (!_mm256_testz_si256(hi, hi)) return SEGLOSS_ERR_TARGET;
@@ -384,11 +361,11 @@ AVX2_INLINE segloss_status bcel_loop(double *sum, double *stats, float *elems, f
 AVX2_INLINE segloss_status bcel_run(double *sum, float *elems, float *grad, const v_args *a,
                                     int64_t n, int loss, int grad_, int bytes) {
     if (!a->w && !a->pw && !a->gvec) {
-        v_mode md = {loss, grad_, bytes, 1, 0};
-        return bcel_loop(sum, NULL, elems, grad, a, n, md);
+        v_mode md = {loss, grad_, bytes, 1};
+        return bcel_loop(sum, elems, grad, a, n, md);
     }
-    v_mode md = {loss, grad_, bytes, 0, 0};
-    return bcel_loop(sum, NULL, elems, grad, a, n, md);
+    v_mode md = {loss, grad_, bytes, 0};
+    return bcel_loop(sum, elems, grad, a, n, md);
 }
 
 /* BCE with logits: forward, backward, fused; float or 0/1-byte targets.
@@ -399,14 +376,14 @@ AVX2_INLINE segloss_status bcel_run(double *sum, float *elems, float *grad, cons
 static AVX2_FN segloss_status bcel_fwd_avx2(double *sum, float *elems, const float *x,
                                             const float *y, const float *w, const float *pw,
                                             int64_t n) {
-    v_args a = {x, y, w, pw, NULL, NULL, 1.0f, 0};
+    v_args a = {x, y, w, pw, NULL, NULL, 1.0f};
     return bcel_run(sum, elems, NULL, &a, n, 1, 0, 0);
 }
 
 static AVX2_FN segloss_status bcel_bwd_avx2(float *grad, const float *x, const float *y,
                                             const float *w, const float *pw, const float *gvec,
                                             double gscale, int64_t n) {
-    v_args a = {x, y, w, pw, gvec, NULL, (float)gscale, 0};
+    v_args a = {x, y, w, pw, gvec, NULL, (float)gscale};
     return bcel_run(NULL, NULL, grad, &a, n, 0, 1, 0);
 }
 
@@ -414,21 +391,21 @@ static AVX2_FN segloss_status bcel_fused_avx2(double *sum, float *elems, float *
                                               const float *x, const float *y, const float *w,
                                               const float *pw, const float *gvec, double gscale,
                                               int64_t n) {
-    v_args a = {x, y, w, pw, gvec, NULL, (float)gscale, 0};
+    v_args a = {x, y, w, pw, gvec, NULL, (float)gscale};
     return bcel_run(sum, elems, grad, &a, n, 1, 1, 0);
 }
 
 static AVX2_FN segloss_status bcel_fwd_u8_avx2(double *sum, float *elems, const float *x,
                                                const uint8_t *y, const float *w,
                                                const float *pw, int64_t n) {
-    v_args a = {x, NULL, w, pw, NULL, y, 1.0f, 0};
+    v_args a = {x, NULL, w, pw, NULL, y, 1.0f};
     return bcel_run(sum, elems, NULL, &a, n, 1, 0, 1);
 }
 
 static AVX2_FN segloss_status bcel_bwd_u8_avx2(float *grad, const float *x, const uint8_t *y,
                                                const float *w, const float *pw,
                                                const float *gvec, double gscale, int64_t n) {
-    v_args a = {x, NULL, w, pw, gvec, y, (float)gscale, 0};
+    v_args a = {x, NULL, w, pw, gvec, y, (float)gscale};
     return bcel_run(NULL, NULL, grad, &a, n, 0, 1, 1);
 }
 
@@ -436,7 +413,7 @@ static AVX2_FN segloss_status bcel_fused_u8_avx2(double *sum, float *elems, floa
                                                  const float *x, const uint8_t *y,
                                                  const float *w, const float *pw,
                                                  const float *gvec, double gscale, int64_t n) {
-    v_args a = {x, NULL, w, pw, gvec, y, (float)gscale, 0};
+    v_args a = {x, NULL, w, pw, gvec, y, (float)gscale};
     return bcel_run(sum, elems, grad, &a, n, 1, 1, 1);
 }
 
@@ -444,107 +421,171 @@ static AVX2_FN segloss_status bcel_fused_u8_avx2(double *sum, float *elems, floa
 /* Dice + BCE                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* The dbce loop instance for the flags: loss and/or gradient (the Dice sums
- * always); pw is the one optional weight, multiplied also when absent
- * (by 1: exact, the same bits). */
-AVX2_INLINE segloss_status dbce_run(double *sums, float *grad, const v_args *a, int64_t n,
-                                    unsigned flags, int bytes) {
-    double s = 0.0;
-    segloss_status st;
-    if ((flags & SEGLOSS_DBCE_LOSS) && (flags & SEGLOSS_DBCE_GRAD)) {
-        v_mode md = {1, 1, bytes, 0, 1};
-        st = bcel_loop(&s, sums + 1, NULL, grad, a, n, md);
-    } else if (flags & SEGLOSS_DBCE_LOSS) {
-        v_mode md = {1, 0, bytes, 0, 1};
-        st = bcel_loop(&s, sums + 1, NULL, NULL, a, n, md);
-    } else if (flags & SEGLOSS_DBCE_GRAD) {
-        v_mode md = {0, 1, bytes, 0, 1};
-        st = bcel_loop(NULL, sums + 1, NULL, grad, a, n, md);
-    } else {
-        v_mode md = {0, 0, bytes, 0, 1};
-        st = bcel_loop(NULL, sums + 1, NULL, NULL, a, n, md);
-    }
-    if (flags & SEGLOSS_DBCE_LOSS) sums[0] = s;
-    return st;
+/* 8 targets, bytes (ORed into *bad for the 0/1 check) or floats. */
+AVX2_INLINE __m256 v_load_yb(const float *yf, const uint8_t *yb, int64_t i, __m256i *bad) {
+    return yb ? v_load_u8(yb + i, bad) : _mm256_loadu_ps(yf + i);
 }
 
-/* Dice + BCE pass 1. ACCURACY: loss and gradient terms as the bcel
- * kernels, p as sigmoid. */
-static AVX2_FN segloss_status dbce_avx2(double *sums, float *grad, const float *x,
-                                        const float *y, const float *pw, double gscale,
-                                        int64_t n, unsigned flags) {
-    v_args a = {x, y, NULL, pw, NULL, NULL, (float)gscale, (flags & SEGLOSS_DBCE_SQUARED) != 0};
-    return dbce_run(sums, grad, &a, n, flags, 0);
+/* Pass 1 on k vectors (k = 1 or VK): the small sigmoid s (returned with x's
+ * sign bit in sg), the loss terms (loss != 0) and the Dice terms. */
+AVX2_INLINE void v_dbce_k(__m256 *l, __m256 *py, __m256 *pp, __m256 *yy, __m256 *sg,
+                          const __m256 *x, const __m256 *y, const __m256 *pw, __m256 sq, int k,
+                          int loss) {
+    const __m256 one = SET1(1.0f), zero = _mm256_setzero_ps(), sign = SET1(-0.0f);
+    __m256 t[VK], e[VK];
+    v_onepe o[VK];
+    FOR_K(k, t[j] = v_neg_abs(x[j]));
+    v_exp_nonpos_k(e, t, k);
+    FOR_K(k, o[j] = v_one_plus(e[j]));
+    FOR_K(k, {
+        __m256 s = v_div_onepe(e[j], o[j]);
+        __m256 p = _mm256_blendv_ps(_mm256_sub_ps(one, s), s, x[j]);
+        sg[j] = _mm256_or_ps(s, _mm256_and_ps(x[j], sign));
+        py[j] = _mm256_mul_ps(p, y[j]);
+        pp[j] = _mm256_blendv_ps(p, _mm256_mul_ps(p, p), sq);
+        yy[j] = _mm256_blendv_ps(y[j], _mm256_mul_ps(y[j], y[j]), sq);
+    });
+    if (loss)
+        FOR_K(k, {
+            /* the bcel loss term (v_loss, w = 1) */
+            __m256 lg = v_log1p_e(e[j], o[j]);
+            __m256 spp = _mm256_add_ps(lg, _mm256_max_ps(x[j], zero));
+            __m256 spn = _mm256_add_ps(lg, _mm256_max_ps(_mm256_xor_ps(x[j], sign), zero));
+            l[j] = _mm256_fmadd_ps(_mm256_mul_ps(pw[j], y[j]), spn,
+                                   _mm256_mul_ps(_mm256_sub_ps(one, y[j]), spp));
+        });
 }
 
-static AVX2_FN segloss_status dbce_u8_avx2(double *sums, float *grad, const float *x,
-                                           const uint8_t *y, const float *pw, double gscale,
-                                           int64_t n, unsigned flags) {
-    v_args a = {x, NULL, NULL, pw, NULL, y, (float)gscale, (flags & SEGLOSS_DBCE_SQUARED) != 0};
-    return dbce_run(sums, grad, &a, n, flags, 1);
-}
-
-/* Dice gradient of one vector (see vec.h): g + (a y + d dp) s1 s2. */
-AVX2_INLINE __m256 v_dice_g(__m256 g, __m256 x, __m256 e, __m256 y, __m256 a, __m256 d,
-                            __m256 sq) {
-    v_onepe o = v_one_plus(e);
-    __m256 s1 = v_div_onepe(SET1(1.0f), o), s2 = v_div_onepe(e, o);
-    __m256 p = _mm256_blendv_ps(s1, s2, x);
-    __m256 dp = _mm256_blendv_ps(SET1(1.0f), _mm256_add_ps(p, p), sq);
-    __m256 t = _mm256_fmadd_ps(a, y, _mm256_mul_ps(d, dp));
-    return _mm256_fmadd_ps(t, _mm256_mul_ps(s1, s2), g);
-}
-
-/* Loads 8 targets, bytes or floats. */
-AVX2_INLINE __m256 v_load_y(const float *yf, const uint8_t *yb, int64_t i) {
-    if (yb) return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(yb + i))));
-    return _mm256_loadu_ps(yf + i);
-}
-
-/* Dice + BCE pass 2; yf or yb (a constant NULL after inlining). */
-AVX2_INLINE void dice_grad_loop(float *grad, const float *x, const float *yf, const uint8_t *yb,
-                                float a, float d, int squared, int64_t n) {
-    const __m256 av = SET1(a), dv = SET1(d);
+/* The pass-1 loop; yf or yb and loss are constants after inlining. Sums as
+ * the bcel loop's: per lane in index order, padded tail lanes masked. */
+AVX2_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, const float *yf,
+                                     const uint8_t *yb, const float *pw, int squared, int64_t n,
+                                     int loss) {
+    __m256d acc[8];
+    for (int k = 0; k < 8; k++) acc[k] = _mm256_setzero_pd();
     const __m256 sq = _mm256_castsi256_ps(_mm256_set1_epi32(squared ? -1 : 0));
+    __m256i bad = _mm256_setzero_si256();
+    __m256 xv[VK], yv[VK], pwv[VK], l[VK], py[VK], pp[VK], yy[VK], sg[VK];
     int64_t i = 0;
     for (; i + 8 * VK <= n; i += 8 * VK) {
-        __m256 xv[VK], t[VK], e[VK];
-        FOR_K(VK, xv[j] = _mm256_loadu_ps(x + i + 8 * j); t[j] = v_neg_abs(xv[j]));
-        v_exp_nonpos_k(e, t, VK);
-        FOR_K(VK, _mm256_storeu_ps(grad + i + 8 * j,
-                                   v_dice_g(_mm256_loadu_ps(grad + i + 8 * j), xv[j], e[j],
-                                            v_load_y(yf, yb, i + 8 * j), av, dv, sq)));
+        FOR_K(VK, {
+            xv[j] = _mm256_loadu_ps(x + i + 8 * j);
+            yv[j] = v_load_yb(yf, yb, i + 8 * j, &bad);
+            pwv[j] = pw ? _mm256_loadu_ps(pw + i + 8 * j) : SET1(1.0f);
+        });
+        v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, sq, VK, loss);
+        FOR_K(VK, {
+            if (loss) v_acc(&acc[0], &acc[1], l[j]);
+            v_acc(&acc[2], &acc[3], py[j]);
+            v_acc(&acc[4], &acc[5], pp[j]);
+            v_acc(&acc[6], &acc[7], yy[j]);
+            if (sig) _mm256_storeu_ps(sig + i + 8 * j, sg[j]);
+        });
     }
+    for (; i < n; i += 8) {
+        /* single vectors, the last one zero-padded at index 0 */
+        size_t r = (size_t)(n - i < 8 ? n - i : 8), fb = r * sizeof(float);
+        float bx[8] = {0}, by[8] = {0}, bpw[8] = {0};
+        uint8_t bb[8] = {0};
+        memcpy(bx, x + i, fb);
+        if (yb) memcpy(bb, yb + i, r);
+        else memcpy(by, yf + i, fb);
+        if (pw) memcpy(bpw, pw + i, fb);
+        xv[0] = _mm256_loadu_ps(bx);
+        yv[0] = v_load_yb(by, yb ? bb : NULL, 0, &bad);
+        pwv[0] = pw ? _mm256_loadu_ps(bpw) : SET1(1.0f);
+        v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, sq, 1, loss);
+        __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), lane));
+        if (loss) v_acc(&acc[0], &acc[1], _mm256_and_ps(l[0], keep));
+        v_acc(&acc[2], &acc[3], _mm256_and_ps(py[0], keep));
+        v_acc(&acc[4], &acc[5], _mm256_and_ps(pp[0], keep));
+        v_acc(&acc[6], &acc[7], _mm256_and_ps(yy[0], keep));
+        if (sig) {
+            _mm256_storeu_ps(bx, sg[0]);
+            memcpy(sig + i, bx, fb);
+        }
+    }
+    for (int k = loss ? 0 : 1; k < 4; k++) {
+        double s4[4];
+        _mm256_storeu_pd(s4, _mm256_add_pd(acc[2 * k], acc[2 * k + 1]));
+        sums[k] = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+    }
+    __m256i hi = _mm256_andnot_si256(_mm256_set1_epi32(1), bad);
+    return _mm256_testz_si256(hi, hi) ? SEGLOSS_OK : SEGLOSS_ERR_TARGET;
+}
+
+/* Dice + BCE pass 1. ACCURACY: see vec.h. */
+static AVX2_FN segloss_status dbce_avx2(double *sums, float *sig, const float *x,
+                                        const float *y, const float *pw, int64_t n,
+                                        unsigned flags) {
+    int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0;
+    if (flags & SEGLOSS_DBCE_LOSS) return dbce_loop(sums, sig, x, y, NULL, pw, sq, n, 1);
+    return dbce_loop(sums, sig, x, y, NULL, pw, sq, n, 0);
+}
+
+static AVX2_FN segloss_status dbce_u8_avx2(double *sums, float *sig, const float *x,
+                                           const uint8_t *y, const float *pw, int64_t n,
+                                           unsigned flags) {
+    int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0;
+    if (flags & SEGLOSS_DBCE_LOSS) return dbce_loop(sums, sig, x, NULL, y, pw, sq, n, 1);
+    return dbce_loop(sums, sig, x, NULL, y, pw, sq, n, 0);
+}
+
+/* Pass 2 of one vector: v = the signed small sigmoid, y, pw. */
+AVX2_INLINE __m256 v_dice_g(__m256 v, __m256 y, __m256 pw, __m256 gb, __m256 a, __m256 d,
+                            __m256 sq, int bce) {
+    const __m256 one = SET1(1.0f);
+    __m256 s = _mm256_andnot_ps(SET1(-0.0f), v), b = _mm256_sub_ps(one, s);
+    __m256 sx = _mm256_blendv_ps(b, s, v);   /* sigmoid(x) */
+    __m256 dp = _mm256_blendv_ps(one, _mm256_add_ps(sx, sx), sq);
+    __m256 t = _mm256_fmadd_ps(a, y, _mm256_mul_ps(d, dp));
+    __m256 g = _mm256_mul_ps(t, _mm256_mul_ps(s, b));
+    if (bce) {
+        __m256 snx = _mm256_blendv_ps(s, b, v); /* sigmoid(-x) */
+        __m256 bt = _mm256_fnmadd_ps(_mm256_mul_ps(pw, y), snx,
+                                     _mm256_mul_ps(_mm256_sub_ps(one, y), sx));
+        g = _mm256_fmadd_ps(gb, bt, g);
+    }
+    return g;
+}
+
+AVX2_INLINE void dice_grad_loop(float *g, const float *yf, const uint8_t *yb, const float *pw,
+                                float gb, float a, float d, int squared, int64_t n, int bce) {
+    const __m256 gbv = SET1(gb), av = SET1(a), dv = SET1(d);
+    const __m256 sq = _mm256_castsi256_ps(_mm256_set1_epi32(squared ? -1 : 0));
+    __m256i bad = _mm256_setzero_si256();
+    int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        __m256 xv = _mm256_loadu_ps(x + i), t = v_neg_abs(xv), e;
-        v_exp_nonpos_k(&e, &t, 1);
-        _mm256_storeu_ps(grad + i, v_dice_g(_mm256_loadu_ps(grad + i), xv, e,
-                                            v_load_y(yf, yb, i), av, dv, sq));
+        __m256 pwv = pw ? _mm256_loadu_ps(pw + i) : SET1(1.0f);
+        _mm256_storeu_ps(g + i, v_dice_g(_mm256_loadu_ps(g + i), v_load_yb(yf, yb, i, &bad), pwv,
+                                         gbv, av, dv, sq, bce));
     }
     if (i < n) {
         size_t r = (size_t)(n - i), fb = r * sizeof(float);
-        float bx[8] = {0}, by[8] = {0}, bg[8] = {0};
+        float bg[8] = {0}, by[8] = {0}, bpw[8] = {0};
         uint8_t bb[8] = {0};
-        memcpy(bx, x + i, fb);
-        memcpy(bg, grad + i, fb);
+        memcpy(bg, g + i, fb);
         if (yb) memcpy(bb, yb + i, r);
         else memcpy(by, yf + i, fb);
-        __m256 xv = _mm256_loadu_ps(bx), t = v_neg_abs(xv), e;
-        v_exp_nonpos_k(&e, &t, 1);
-        _mm256_storeu_ps(bg, v_dice_g(_mm256_loadu_ps(bg), xv, e, v_load_y(by, yb ? bb : NULL, 0),
-                                      av, dv, sq));
-        memcpy(grad + i, bg, fb);
+        if (pw) memcpy(bpw, pw + i, fb);
+        __m256 pwv = pw ? _mm256_loadu_ps(bpw) : SET1(1.0f);
+        _mm256_storeu_ps(bg, v_dice_g(_mm256_loadu_ps(bg), v_load_yb(by, yb ? bb : NULL, 0, &bad),
+                                      pwv, gbv, av, dv, sq, bce));
+        memcpy(g + i, bg, fb);
     }
 }
 
-static AVX2_FN void dice_grad_avx2(float *grad, const float *x, const float *y, float a,
+static AVX2_FN void dice_grad_avx2(float *g, const float *y, const float *pw, float gb, float a,
                                    float d, int squared, int64_t n) {
-    dice_grad_loop(grad, x, y, NULL, a, d, squared, n);
+    if (gb != 0.0f) dice_grad_loop(g, y, NULL, pw, gb, a, d, squared, n, 1);
+    else dice_grad_loop(g, y, NULL, pw, gb, a, d, squared, n, 0);
 }
 
-static AVX2_FN void dice_grad_u8_avx2(float *grad, const float *x, const uint8_t *y, float a,
-                                      float d, int squared, int64_t n) {
-    dice_grad_loop(grad, x, NULL, y, a, d, squared, n);
+static AVX2_FN void dice_grad_u8_avx2(float *g, const uint8_t *y, const float *pw, float gb,
+                                      float a, float d, int squared, int64_t n) {
+    if (gb != 0.0f) dice_grad_loop(g, NULL, y, pw, gb, a, d, squared, n, 1);
+    else dice_grad_loop(g, NULL, y, pw, gb, a, d, squared, n, 0);
 }
 
 static const segloss_vec_ops avx2_ops = {

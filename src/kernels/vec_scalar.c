@@ -134,9 +134,8 @@ static void sigmoid_scalar(float *out, const float *x, int64_t n) {
  * lets the out-of-order core overlap them. */
 #define SK 4
 
-SCALAR_INLINE void bcel_k(float *l, float *g, float *p, const float *x, const float *y,
-                          const float *w, const float *pw, const float *s, int k, int want_loss,
-                          int want_grad, int want_p) {
+SCALAR_INLINE void bcel_k(float *l, float *g, const float *x, const float *y, const float *w,
+                          const float *pw, const float *s, int k, int want_loss, int want_grad) {
     float e[SK];
     onepe o[SK];
     for (int j = 0; j < k; j++) e[j] = exp_nonpos(-fabsf(x[j]));
@@ -156,24 +155,19 @@ SCALAR_INLINE void bcel_k(float *l, float *g, float *p, const float *x, const fl
             g[j] = (div_onepe((1.0f - y[j]) * n1 - pw[j] * y[j] * n2, o[j]) * w[j]) * s[j];
         }
     }
-    if (want_p) /* sigmoid(x), the sigmoid kernel's bits */
-        for (int j = 0; j < k; j++) p[j] = div_onepe(sel(sign_mask(x[j]), e[j], 1.0f), o[j]);
 }
 
-/* The common loop of the BCE kernels; y is yf (float) or yb (bytes). With
- * stats != NULL also the three Dice sums of the dbce kernels (squared: p^2,
- * y^2), each one running double sum in index order. */
-SCALAR_INLINE segloss_status bcel_loop(double *sum, double *stats, int squared, float *elems,
-                                       float *grad, const float *x, const float *yf,
-                                       const uint8_t *yb, const float *w, const float *pw,
-                                       const float *gvec, double gscale, int64_t n,
-                                       int want_loss, int want_grad) {
-    double acc = 0.0, sI = 0.0, sP = 0.0, sG = 0.0;
+/* The common loop of the BCE kernels; y is yf (float) or yb (bytes). */
+SCALAR_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, const float *x,
+                                       const float *yf, const uint8_t *yb, const float *w,
+                                       const float *pw, const float *gvec, double gscale,
+                                       int64_t n, int want_loss, int want_grad) {
+    double acc = 0.0;
     unsigned bad = 0;
     float gs = (float)gscale;
     for (int64_t i = 0; i < n;) {
         int k = n - i >= SK ? SK : 1;
-        float xs[SK], ys[SK], ws[SK], pws[SK], ss[SK], l[SK], g[SK], p[SK];
+        float xs[SK], ys[SK], ws[SK], pws[SK], ss[SK], l[SK], g[SK];
         for (int j = 0; j < k; j++) {
             xs[j] = x[i + j];
             if (yb) {
@@ -186,27 +180,17 @@ SCALAR_INLINE segloss_status bcel_loop(double *sum, double *stats, int squared, 
             pws[j] = pw ? pw[i + j] : 1.0f;
             ss[j] = gvec ? gs * gvec[i + j] : gs;
         }
-        bcel_k(l, g, p, xs, ys, ws, pws, ss, k, want_loss, want_grad, stats != NULL);
+        bcel_k(l, g, xs, ys, ws, pws, ss, k, want_loss, want_grad);
         for (int j = 0; j < k; j++) {
             if (want_loss) {
                 if (elems) elems[i + j] = l[j];
                 acc += (double)l[j];
             }
             if (want_grad) grad[i + j] = g[j];
-            if (stats) {
-                sI += (double)(p[j] * ys[j]);
-                sP += (double)(squared ? p[j] * p[j] : p[j]);
-                sG += (double)(squared ? ys[j] * ys[j] : ys[j]);
-            }
         }
         i += k;
     }
     if (want_loss) *sum = acc;
-    if (stats) {
-        stats[0] = sI;
-        stats[1] = sP;
-        stats[2] = sG;
-    }
     return (bad & ~1u) ? SEGLOSS_ERR_TARGET : SEGLOSS_OK;
 }
 
@@ -218,101 +202,127 @@ SCALAR_INLINE segloss_status bcel_loop(double *sum, double *stats, int squared, 
 static segloss_status bcel_fwd_scalar(double *sum, float *elems, const float *x,
                                       const float *y, const float *w, const float *pw,
                                       int64_t n) {
-    return bcel_loop(sum, NULL, 0, elems, NULL, x, y, NULL, w, pw, NULL, 1.0, n, 1, 0);
+    return bcel_loop(sum, elems, NULL, x, y, NULL, w, pw, NULL, 1.0, n, 1, 0);
 }
 
 static segloss_status bcel_bwd_scalar(float *grad, const float *x, const float *y,
                                       const float *w, const float *pw, const float *gvec,
                                       double gscale, int64_t n) {
-    return bcel_loop(NULL, NULL, 0, NULL, grad, x, y, NULL, w, pw, gvec, gscale, n, 0, 1);
+    return bcel_loop(NULL, NULL, grad, x, y, NULL, w, pw, gvec, gscale, n, 0, 1);
 }
 
 static segloss_status bcel_fused_scalar(double *sum, float *elems, float *grad, const float *x,
                                         const float *y, const float *w, const float *pw,
                                         const float *gvec, double gscale, int64_t n) {
-    return bcel_loop(sum, NULL, 0, elems, grad, x, y, NULL, w, pw, gvec, gscale, n, 1, 1);
+    return bcel_loop(sum, elems, grad, x, y, NULL, w, pw, gvec, gscale, n, 1, 1);
 }
 
 static segloss_status bcel_fwd_u8_scalar(double *sum, float *elems, const float *x,
                                          const uint8_t *y, const float *w, const float *pw,
                                          int64_t n) {
-    return bcel_loop(sum, NULL, 0, elems, NULL, x, NULL, y, w, pw, NULL, 1.0, n, 1, 0);
+    return bcel_loop(sum, elems, NULL, x, NULL, y, w, pw, NULL, 1.0, n, 1, 0);
 }
 
 static segloss_status bcel_bwd_u8_scalar(float *grad, const float *x, const uint8_t *y,
                                          const float *w, const float *pw, const float *gvec,
                                          double gscale, int64_t n) {
-    return bcel_loop(NULL, NULL, 0, NULL, grad, x, NULL, y, w, pw, gvec, gscale, n, 0, 1);
+    return bcel_loop(NULL, NULL, grad, x, NULL, y, w, pw, gvec, gscale, n, 0, 1);
 }
 
 static segloss_status bcel_fused_u8_scalar(double *sum, float *elems, float *grad,
                                            const float *x, const uint8_t *y, const float *w,
                                            const float *pw, const float *gvec, double gscale,
                                            int64_t n) {
-    return bcel_loop(sum, NULL, 0, elems, grad, x, NULL, y, w, pw, gvec, gscale, n, 1, 1);
+    return bcel_loop(sum, elems, grad, x, NULL, y, w, pw, gvec, gscale, n, 1, 1);
 }
 
-/* Dice + BCE pass 1 (see vec.h): the BCE terms as the bcel kernels, p as
- * sigmoid. */
-SCALAR_INLINE segloss_status dbce_loop(double *sums, float *grad, const float *x,
-                                       const float *yf, const uint8_t *yb, const float *pw,
-                                       double gscale, int64_t n, unsigned flags) {
-    int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0;
-    double s = 0.0;
-    segloss_status st;
-    if ((flags & SEGLOSS_DBCE_LOSS) && (flags & SEGLOSS_DBCE_GRAD))
-        st = bcel_loop(&s, sums + 1, sq, NULL, grad, x, yf, yb, NULL, pw, NULL, gscale, n, 1, 1);
-    else if (flags & SEGLOSS_DBCE_LOSS)
-        st = bcel_loop(&s, sums + 1, sq, NULL, NULL, x, yf, yb, NULL, pw, NULL, gscale, n, 1, 0);
-    else if (flags & SEGLOSS_DBCE_GRAD)
-        st = bcel_loop(NULL, sums + 1, sq, NULL, grad, x, yf, yb, NULL, pw, NULL, gscale, n, 0, 1);
-    else
-        st = bcel_loop(NULL, sums + 1, sq, NULL, NULL, x, yf, yb, NULL, pw, NULL, gscale, n, 0, 0);
-    if (flags & SEGLOSS_DBCE_LOSS) sums[0] = s;
-    return st;
-}
-
-static segloss_status dbce_scalar(double *sums, float *grad, const float *x, const float *y,
-                                  const float *pw, double gscale, int64_t n, unsigned flags) {
-    return dbce_loop(sums, grad, x, y, NULL, pw, gscale, n, flags);
-}
-
-static segloss_status dbce_u8_scalar(double *sums, float *grad, const float *x,
-                                     const uint8_t *y, const float *pw, double gscale, int64_t n,
-                                     unsigned flags) {
-    return dbce_loop(sums, grad, x, NULL, y, pw, gscale, n, flags);
-}
-
-/* Dice + BCE pass 2 (see vec.h), SK elements at a time, stage by stage. */
-SCALAR_INLINE void dice_grad_loop(float *grad, const float *x, const float *yf,
-                                  const uint8_t *yb, float a, float d, int squared, int64_t n) {
+/* Dice + BCE pass 1 (see vec.h), SK elements at a time, stage by stage;
+ * four running double sums in index order. */
+SCALAR_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, const float *yf,
+                                       const uint8_t *yb, const float *pw, int squared,
+                                       int64_t n, int loss) {
+    double acc[4] = {0.0, 0.0, 0.0, 0.0};
+    unsigned bad = 0;
     for (int64_t i = 0; i < n;) {
         int k = n - i >= SK ? SK : 1;
-        float e[SK], s1[SK], s2[SK];
+        float xs[SK], ys[SK], e[SK], sm[SK];
         onepe o[SK];
-        for (int j = 0; j < k; j++) e[j] = exp_nonpos(-fabsf(x[i + j]));
-        for (int j = 0; j < k; j++) o[j] = one_plus(e[j]);
-        for (int j = 0; j < k; j++) s1[j] = div_onepe(1.0f, o[j]);
-        for (int j = 0; j < k; j++) s2[j] = div_onepe(e[j], o[j]);
         for (int j = 0; j < k; j++) {
-            float y = yb ? (float)yb[i + j] : yf[i + j];
-            float p = sel(sign_mask(x[i + j]), s2[j], s1[j]);
-            float dp = squared ? p + p : 1.0f;
-            float t = a * y + d * dp;
-            grad[i + j] = grad[i + j] + t * (s1[j] * s2[j]);
+            xs[j] = x[i + j];
+            if (yb) {
+                bad |= yb[i + j];
+                ys[j] = (float)yb[i + j];
+            } else {
+                ys[j] = yf[i + j];
+            }
+        }
+        for (int j = 0; j < k; j++) e[j] = exp_nonpos(-fabsf(xs[j]));
+        for (int j = 0; j < k; j++) o[j] = one_plus(e[j]);
+        for (int j = 0; j < k; j++) sm[j] = div_onepe(e[j], o[j]);
+        if (loss) {
+            for (int j = 0; j < k; j++) {
+                float lg = log1p_e(e[j], o[j]);
+                float spp = lg + (xs[j] > 0.0f ? xs[j] : 0.0f);
+                float spn = lg + (xs[j] < 0.0f ? -xs[j] : 0.0f);
+                float pwj = pw ? pw[i + j] : 1.0f;
+                acc[0] += (double)((1.0f - ys[j]) * spp + pwj * ys[j] * spn);
+            }
+        }
+        for (int j = 0; j < k; j++) {
+            uint32_t neg = sign_mask(xs[j]);
+            float p = sel(neg, sm[j], 1.0f - sm[j]);
+            acc[1] += (double)(p * ys[j]);
+            acc[2] += (double)(squared ? p * p : p);
+            acc[3] += (double)(squared ? ys[j] * ys[j] : ys[j]);
+            if (sig) sig[i + j] = sel(neg, -sm[j], sm[j]);
         }
         i += k;
     }
+    for (int q = loss ? 0 : 1; q < 4; q++) sums[q] = acc[q];
+    return (bad & ~1u) ? SEGLOSS_ERR_TARGET : SEGLOSS_OK;
 }
 
-static void dice_grad_scalar(float *grad, const float *x, const float *y, float a, float d,
-                             int squared, int64_t n) {
-    dice_grad_loop(grad, x, y, NULL, a, d, squared, n);
+static segloss_status dbce_scalar(double *sums, float *sig, const float *x, const float *y,
+                                  const float *pw, int64_t n, unsigned flags) {
+    int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0;
+    if (flags & SEGLOSS_DBCE_LOSS) return dbce_loop(sums, sig, x, y, NULL, pw, sq, n, 1);
+    return dbce_loop(sums, sig, x, y, NULL, pw, sq, n, 0);
 }
 
-static void dice_grad_u8_scalar(float *grad, const float *x, const uint8_t *y, float a, float d,
-                                int squared, int64_t n) {
-    dice_grad_loop(grad, x, NULL, y, a, d, squared, n);
+static segloss_status dbce_u8_scalar(double *sums, float *sig, const float *x,
+                                     const uint8_t *y, const float *pw, int64_t n,
+                                     unsigned flags) {
+    int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0;
+    if (flags & SEGLOSS_DBCE_LOSS) return dbce_loop(sums, sig, x, NULL, y, pw, sq, n, 1);
+    return dbce_loop(sums, sig, x, NULL, y, pw, sq, n, 0);
+}
+
+/* Dice + BCE pass 2 (see vec.h): arithmetic only, one element at a time. */
+SCALAR_INLINE void dice_grad_loop(float *g, const float *yf, const uint8_t *yb, const float *pw,
+                                  float gb, float a, float d, int squared, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        float v = g[i], y = yb ? (float)yb[i] : yf[i];
+        uint32_t neg = sign_mask(v);
+        float s = fabsf(v), b = 1.0f - s;
+        float sx = sel(neg, s, b), snx = sel(neg, b, s);
+        float dp = squared ? sx + sx : 1.0f;
+        float r = (a * y + d * dp) * (s * b);
+        if (gb != 0.0f) {
+            float pwi = pw ? pw[i] : 1.0f;
+            r = r + gb * ((1.0f - y) * sx - pwi * y * snx);
+        }
+        g[i] = r;
+    }
+}
+
+static void dice_grad_scalar(float *g, const float *y, const float *pw, float gb, float a,
+                             float d, int squared, int64_t n) {
+    dice_grad_loop(g, y, NULL, pw, gb, a, d, squared, n);
+}
+
+static void dice_grad_u8_scalar(float *g, const uint8_t *y, const float *pw, float gb, float a,
+                                float d, int squared, int64_t n) {
+    dice_grad_loop(g, NULL, y, pw, gb, a, d, squared, n);
 }
 
 static const segloss_vec_ops scalar_ops = {

@@ -12,29 +12,34 @@
  * MONAI passes its one reduction to both; NONE is an error there and here.
  *
  * Computation (forward, backward and forward_backward share it, so they
- * give the same bits). Work item (n, c, b) is spatial block b (SEGLOSS_BLOCK
- * elements) of the channel plane (n, c); the float32 kernels of
- * kernels/vec.h do the arithmetic, sums are double.
- *  pass 1  (dbce kernel) reads x and y once and computes e = exp(-|x|),
- *          the BCE loss terms, the BCE gradient (times its final factor
- *          lambda_bce * upstream / K, written to grad), p = sigmoid(x) and
- *          the item's Dice sums I, P, G. A dropped channel (no_background)
- *          takes the plain BCE kernels.
+ * give the same bits; Dice alone, dice.c's sigmoid case, too). Work item
+ * (n, c, b) is spatial block b (SEGLOSS_BLOCK elements) of the channel
+ * plane (n, c); the float32 kernels of kernels/vec.h do the arithmetic,
+ * sums are double.
+ *  pass 1  (dbce kernel) reads x and y once: e = exp(-|x|), the small
+ *          sigmoid s = e/(1+e), p = sigmoid(x), the BCE loss terms and the
+ *          item's Dice sums I, P, G. With a gradient to compute it writes s,
+ *          signed like x, into grad: all that pass 2 needs of x. A dropped
+ *          channel (no_background) takes the plain BCE kernels, which write
+ *          its final (BCE-only) gradient.
  *  pass 2  (dice_grad kernel), once the Dice sums of the images involved are
- *          complete: d loss/d I, d loss/d P per group, and
- *            grad += (dI*y + dP*dP/dp) * sigmoid'(x)
- *          reading x, y and grad again (sigmoid recomputed: cheaper than a
- *          stored copy of p).
- * The images go through in phases of at least PHASE_MIN elements (one
- * 512x512 image), pass 1 then pass 2 for each phase, so that pass 2 finds
- * the phase's data in cache: a 512x512 image with a uint8 target is x 1 MiB
- * + y 0.25 MiB + grad 1 MiB, split between the threads. Memory traffic per
- * element, uint8 target, no pos_weight: pass 1 reads 5 B and writes 4 B
- * from/to memory, pass 2 reads 9 B and writes 4 B in cache: about the 9 B
- * of bce-logits alone. With batch (or smp) the Dice sums run over N, so
- * there is one phase and pass 2 reads from memory. Non-temporal stores are
- * not used: pass 2 reads the gradient back. With ignore_index and MEAN the
- * BCE factor needs K first: a pass over the targets alone counts it.
+ *          complete (d loss/d I, d loss/d P per group), replaces s in grad
+ *          by the gradient
+ *            lambda_bce up/K [(1-y) sigmoid(x) - pw y sigmoid(-x)]
+ *              + (dI y + dP dP/dp) s (1-s)
+ *          from s, y and pw alone: arithmetic, no exp, no division.
+ * The images go through in phases of at least PHASE_MIN elements (four
+ * 512x512 images), pass 1 then pass 2 for each phase, so that pass 2 finds
+ * the phase's target and grad in cache (L2/L3: 5 MiB per 2^20 elements
+ * with a uint8 target). Memory traffic per element, uint8 target, no
+ * pos_weight: pass 1 reads x and y (5 B) and writes s (4 B) from/to memory;
+ * pass 2 reads y and s and writes the gradient (9 B) in cache: about the
+ * 9 B of a bce-logits pass. Larger phases mean fewer thread barriers (two
+ * per phase), which matters on a busy machine. With batch (or smp) the
+ * Dice sums run over N, so there is one phase and pass 2 reads from
+ * memory. Non-temporal stores are not used: pass 2 reads grad back. With
+ * ignore_index and MEAN the BCE factor needs K first: a pass over the
+ * targets alone counts it.
  *
  * Targets: uint8 (and bool whose block bytes are all 0/1) are read as bytes
  * by the _u8 kernels, float32 without ignore_index in place; other dtypes
@@ -53,7 +58,10 @@
 #define DICE_BCE_ALLOW (DICE_ALLOW | SEGLOSS__REGION_LOGITS)
 
 /* Elements per phase, at least (whole images). */
-#define PHASE_MIN ((int64_t)1 << 18)
+#define PHASE_MIN ((int64_t)1 << 20)
+static int64_t g_phase_min; /* test hook; 0: PHASE_MIN */
+
+void segloss__dice_bce_set_phase_min(int64_t elems) { g_phase_min = elems > 0 ? elems : 0; }
 
 /* Partial sums per work item. */
 enum { PT_BCE, PT_I, PT_P, PT_G, PT_COUNT, PT_N };
@@ -151,19 +159,16 @@ static segloss_status pass1_run(const dbce *d, const tview *v, int64_t off, int6
     const segloss_vec_ops *vo = d->vo;
     const float *x = d->r.x + off + i, *pw = v->pw ? v->pw + i : NULL;
     float *g = (d->mode & DB_GRAD) ? d->grad + off + i : NULL;
-    if (!d->bce) { /* Dice alone: the sums; pass 2 adds to a zero gradient */
-        if (!kept) return SEGLOSS_OK;
-        if (g) memset(g, 0, (size_t)len * sizeof *g);
-        unsigned fl = d->r.squared ? SEGLOSS_DBCE_SQUARED : 0u;
-        return v->yb ? vo->dbce_u8(s, NULL, x, v->yb + i, NULL, 0.0, len, fl)
-                     : vo->dbce(s, NULL, x, v->yf + i, NULL, 0.0, len, fl);
-    }
     if (kept) {
+        /* the sums, and in grad the signed small sigmoid for pass 2 */
         unsigned fl = (d->r.squared ? SEGLOSS_DBCE_SQUARED : 0u) |
-                      ((d->mode & DB_LOSS) ? SEGLOSS_DBCE_LOSS : 0u) |
-                      ((d->mode & DB_GRAD) ? SEGLOSS_DBCE_GRAD : 0u);
-        return v->yb ? vo->dbce_u8(s, g, x, v->yb + i, pw, d->bscale, len, fl)
-                     : vo->dbce(s, g, x, v->yf + i, pw, d->bscale, len, fl);
+                      ((d->bce && (d->mode & DB_LOSS)) ? SEGLOSS_DBCE_LOSS : 0u);
+        return v->yb ? vo->dbce_u8(s, g, x, v->yb + i, pw, len, fl)
+                     : vo->dbce(s, g, x, v->yf + i, pw, len, fl);
+    }
+    if (!d->bce) { /* Dice alone, dropped channel: gradient 0 */
+        if (g) memset(g, 0, (size_t)len * sizeof *g);
+        return SEGLOSS_OK;
     }
     if (v->yb) {
         const uint8_t *y = v->yb + i;
@@ -225,15 +230,16 @@ static segloss_status pass2_item(void *ctx, int64_t k) {
     if (c < r->c0) return SEGLOSS_OK; /* dropped channel: BCE only */
     int64_t grp = r->batch ? c - r->c0 : n * r->ck + (c - r->c0);
     float a = (float)r->dI[grp], dd = (float)r->dP[grp];
+    float gb = d->bce ? (float)d->bscale : 0.0f;
     tview v;
-    segloss_status st = load_view(d, &v, off, len, 0, 0);
+    segloss_status st = load_view(d, &v, off, len, 0, d->bce);
     if (st != SEGLOSS_OK) return st;
     int64_t i = 0, j;
     while (next_run(v.ign, len, &i, &j)) {
         float *g = d->grad + off + i;
-        const float *x = r->x + off + i;
-        if (v.yb) d->vo->dice_grad_u8(g, x, v.yb + i, a, dd, r->squared, j - i);
-        else d->vo->dice_grad(g, x, v.yf + i, a, dd, r->squared, j - i);
+        const float *pw = v.pw ? v.pw + i : NULL;
+        if (v.yb) d->vo->dice_grad_u8(g, v.yb + i, pw, gb, a, dd, r->squared, j - i);
+        else d->vo->dice_grad(g, v.yf + i, pw, gb, a, dd, r->squared, j - i);
         i = j;
     }
     return SEGLOSS_OK;
@@ -316,8 +322,8 @@ static segloss_status dice_bce_run(int mode, double *loss, double *parts, float 
     /* images per phase: all of them without pass 2 or with sums over N */
     int64_t ipp = r->n;
     if ((mode & DB_GRAD) && !r->batch) {
-        int64_t img = r->c * r->s;
-        ipp = PHASE_MIN / img + (PHASE_MIN % img != 0);
+        int64_t img = r->c * r->s, pm = g_phase_min > 0 ? g_phase_min : PHASE_MIN;
+        ipp = pm / img + (pm % img != 0);
     }
     for (int64_t n0 = 0; st == SEGLOSS_OK && n0 < r->n; n0 += ipp) {
         int64_t n1 = n0 + ipp < r->n ? n0 + ipp : r->n;

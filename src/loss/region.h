@@ -112,6 +112,10 @@ double segloss__dice_item(const segloss__region *r, const void *params, int64_t 
  * and/or backward (grad), through dice_bce.c's two-pass float32 engine
  * (one sigmoid per element and pass, vector kernels). opts must not be
  * NULL. */
+/* Test hook: least elements per phase of that engine (<= 0: the default,
+ * 2^20). Results do not depend on it. Not thread-safe. */
+void segloss__dice_bce_set_phase_min(int64_t elems);
+
 segloss_status segloss__dice_sigmoid(int want_loss, int want_grad, double *loss, float *elems,
                                      float *grad, const float *x, const segloss_target *target,
                                      const segloss_shape *shape, const segloss_dice_opts *opts,
