@@ -96,6 +96,17 @@ static void run_dbce1_u8(bench_data *d, const segloss_vec_ops *o) {
     d->sum = total;
 }
 
+static void run_dice1_u8(bench_data *d, const segloss_vec_ops *o) {
+    double total = 0.0;
+    for (int64_t b = 0; b < d->n; b += BLOCK) {
+        int64_t m = d->n - b < BLOCK ? d->n - b : BLOCK;
+        double part[4];
+        o->dbce_u8(part, d->grad + b, d->x + b, d->yb + b, NULL, m, 0);
+        total += part[1] + part[2];
+    }
+    d->sum = total;
+}
+
 static void run_dice2_u8(bench_data *d, const segloss_vec_ops *o) {
     for (int64_t b = 0; b < d->n; b += BLOCK) {
         int64_t m = d->n - b < BLOCK ? d->n - b : BLOCK;
@@ -174,6 +185,7 @@ int main(int argc, char **argv) {
         {"bce-logits forward, f32", run_fwd_f32},
         {"bce-logits backward, f32", run_bwd_f32},
         {"dice-bce pass 1, u8", run_dbce1_u8},
+        {"dice pass 1 (sums only), u8", run_dice1_u8},
         {"dice-bce pass 2, u8", run_dice2_u8},
         {"sigmoid", run_sigmoid},
     };

@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+"""Side-by-side timing of segloss and PyTorch on the same shapes and threads.
+
+For each kind (bce-logits, dice, dice-bce), target dtype (uint8, float32)
+and thread count, this script times in PyTorch (torch.set_num_threads(N)):
+
+  bce-logits  F.binary_cross_entropy_with_logits(x, y)            (mean)
+  dice        MONAI DiceLoss(sigmoid=True) written out: p = sigmoid(x),
+              I, P, G summed over the spatial axes per (n, c),
+              f = 1 - (2I + 1e-5) / (P + G + 1e-5), mean over (n, c)
+  dice-bce    dice + bce-logits (MONAI DiceCELoss with one channel)
+
+forward only (no autograd graph) and forward + backward (x.requires_grad,
+loss.backward(), x.grad reset to None before each round), median of
+--repeat rounds after two warm-up rounds. A uint8 target is converted with
+y.float() inside the timed region (what a training loop holding a uint8
+mask does; PyTorch's losses need a float target). Then it runs
+`segloss bench ... --json` with the same settings (segloss_<kind>_forward
+and segloss_<kind>_forward_backward, its own median of --repeat rounds, and
+the streaming pass over the same bytes: the memory floor) and prints one
+table: ns per element, PyTorch / segloss, and segloss / memory floor.
+
+Usage (Debian: /usr/bin/python3 has python3-torch; another python3 on PATH
+may not):
+
+  /usr/bin/python3 bench/compare_torch.py [--segloss build/segloss]
+      [--shape 16,1,512,512] [--threads 1,2] [--targets uint8,float32]
+      [--kinds bce-logits,dice,dice-bce] [--repeat 11] [--runs 1]
+      [--markdown] [--json FILE]
+
+Timings on a shared machine are noisy: use medians, repeat the whole run,
+and compare ratios measured in the same run.
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def make_data(shape, target, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    n = 1
+    for d in shape:
+        n *= d
+    u0 = torch.rand(n, generator=g)
+    u1 = torch.rand(n, generator=g)
+    u2 = torch.rand(n, generator=g)
+    fg = u0 < 0.35
+    m = torch.where(fg, 3.0, -3.0) * torch.where(u1 < 0.9, 1.0, -1.0)
+    x = (m + 5.0 * (u2 - 0.5)).reshape(shape).contiguous()
+    y = fg.reshape(shape).to(torch.uint8 if target == "uint8" else torch.float32)
+    return x, y
+
+
+def spatial_dims(ndim):
+    return tuple(range(2, ndim)) if ndim >= 3 else tuple(range(ndim))
+
+
+def loss_fn(kind, ndim):
+    dims = spatial_dims(ndim)
+
+    def dice(x, yf):
+        p = torch.sigmoid(x)
+        if ndim >= 3:
+            i = (p * yf).sum(dims)
+            ps = p.sum(dims)
+            gs = yf.sum(dims)
+        else:
+            i, ps, gs = (p * yf).sum(), p.sum(), yf.sum()
+        return (1.0 - (2.0 * i + 1e-5) / (ps + gs + 1e-5)).mean()
+
+    def f(x, y):
+        yf = y.float() if y.dtype != torch.float32 else y
+        if kind == "bce-logits":
+            return F.binary_cross_entropy_with_logits(x, yf)
+        if kind == "dice":
+            return dice(x, yf)
+        return dice(x, yf) + F.binary_cross_entropy_with_logits(x, yf)
+
+    return f
+
+
+def time_torch(kind, x, y, repeat):
+    f = loss_fn(kind, x.dim())
+    numel = x.numel()
+    fwd, fb = [], []
+    xg = x.clone().requires_grad_(True)
+    for r in range(repeat + 2):
+        with torch.no_grad():
+            t0 = time.perf_counter()
+            loss = f(x, y)
+            float(loss)
+            t1 = time.perf_counter()
+        xg.grad = None
+        t2 = time.perf_counter()
+        loss = f(xg, y)
+        loss.backward()
+        float(loss)
+        t3 = time.perf_counter()
+        if r >= 2:
+            fwd.append((t1 - t0) * 1e9 / numel)
+            fb.append((t3 - t2) * 1e9 / numel)
+    return statistics.median(fwd), statistics.median(fb), min(fwd), min(fb)
+
+
+def run_segloss(exe, kind, shape, target, threads, repeat):
+    cmd = [exe, "bench", "--kind", kind, "--shape", ",".join(map(str, shape)),
+           "--target", target, "--threads", str(threads), "--repeat", str(repeat), "--json"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out), " ".join(cmd)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--segloss", default="build/segloss")
+    ap.add_argument("--shape", default="16,1,512,512")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--targets", default="uint8,float32")
+    ap.add_argument("--kinds", default="bce-logits,dice,dice-bce")
+    ap.add_argument("--repeat", type=int, default=11)
+    ap.add_argument("--runs", type=int, default=1,
+                    help="repeat the whole sweep; report the median of the runs' medians")
+    ap.add_argument("--markdown", action="store_true", help="also print a Markdown table")
+    ap.add_argument("--json", help="also write the rows to this file")
+    a = ap.parse_args()
+    shape = [int(s) for s in a.shape.split(",")]
+    configs = [(int(t), target, kind) for t in a.threads.split(",")
+               for target in a.targets.split(",") for kind in a.kinds.split(",")]
+    keys = ("torch_fwd_ns", "torch_fwd_bwd_ns", "segloss_fwd_ns", "segloss_fwd_bwd_ns",
+            "copy_ns", "torch_fwd_ns_min", "torch_fwd_bwd_ns_min", "segloss_fwd_ns_min",
+            "segloss_fwd_bwd_ns_min", "copy_ns_min")
+    samples = {c: {k: [] for k in keys} for c in configs}
+    info = {}
+    for run in range(a.runs):
+        for threads, target, kind in configs:
+            torch.set_num_threads(threads)
+            x, y = make_data(shape, target)
+            tf, tfb, tfm, tfbm = time_torch(kind, x, y, a.repeat)
+            s, cmd = run_segloss(a.segloss, kind, shape, target, threads, a.repeat)
+            got = (tf, tfb, s["fwd_ns_per_elem"], s["fwd_bwd_ns_per_elem"],
+                   s["copy_ns_per_elem"], tfm, tfbm, s["fwd_ns_per_elem_min"],
+                   s["fwd_bwd_ns_per_elem_min"], s["copy_ns_per_elem_min"])
+            for k, v in zip(keys, got):
+                samples[(threads, target, kind)][k].append(v)
+            info[(threads, target, kind)] = (s["isa"], s["threads"], cmd)
+        print(f"run {run + 1} of {a.runs} done", file=sys.stderr, flush=True)
+    rows = []
+    print(f"torch {torch.__version__}, shape {tuple(shape)}, median of {a.repeat} rounds"
+          + (f", median of {a.runs} runs" if a.runs > 1 else "")
+          + "; ns per element (fb = forward+backward)")
+    hdr = (f"{'kind':<10} {'target':<7} {'thr':>3} | {'torch fwd':>9} {'torch fb':>9} | "
+           f"{'segl fwd':>8} {'segl fb':>8} {'floor':>6} | {'x fwd':>6} {'x fb':>6} | "
+           f"{'fb/floor':>8} isa")
+    print(hdr)
+    print("-" * len(hdr))
+    for c in configs:
+        threads, target, kind = c
+        row = {"kind": kind, "target": target, "threads": threads}
+        for k in keys:
+            agg = min if k.endswith("_min") else statistics.median
+            row[k] = agg(samples[c][k])
+            row[k + "_runs"] = samples[c][k]
+        row["isa"], row["segloss_threads"], row["command"] = info[c]
+        row["speedup_fwd"] = row["torch_fwd_ns"] / row["segloss_fwd_ns"]
+        row["speedup_fwd_bwd"] = row["torch_fwd_bwd_ns"] / row["segloss_fwd_bwd_ns"]
+        row["fwd_bwd_over_floor"] = row["segloss_fwd_bwd_ns"] / row["copy_ns"]
+        rows.append(row)
+        print(f"{kind:<10} {target:<7} {threads:>3} | {row['torch_fwd_ns']:9.3f} "
+              f"{row['torch_fwd_bwd_ns']:9.3f} | {row['segloss_fwd_ns']:8.3f} "
+              f"{row['segloss_fwd_bwd_ns']:8.3f} {row['copy_ns']:6.3f} | "
+              f"{row['speedup_fwd']:6.1f} {row['speedup_fwd_bwd']:6.1f} | "
+              f"{row['fwd_bwd_over_floor']:8.1f} {row['isa']}")
+    print("x fwd, x fb: PyTorch time / segloss time; fb/floor: segloss forward+backward /"
+          " streaming pass over the same bytes")
+    if a.markdown:
+        # medians, with the fastest round in parentheses
+        def mm(r, k, fmt):
+            return f"{r[k]:{fmt}} ({r[k + '_min']:{fmt}})"
+        print()
+        print("| loss | target | threads | PyTorch fwd | PyTorch fwd+bwd | segloss fwd | "
+              "segloss fwd+bwd | memory floor | PyTorch / segloss, fwd | "
+              "PyTorch / segloss, fwd+bwd | segloss fwd+bwd / floor |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            print(f"| {r['kind']} | {r['target']} | {r['threads']} | "
+                  f"{mm(r, 'torch_fwd_ns', '.2f')} | {mm(r, 'torch_fwd_bwd_ns', '.2f')} | "
+                  f"{mm(r, 'segloss_fwd_ns', '.2f')} | {mm(r, 'segloss_fwd_bwd_ns', '.2f')} | "
+                  f"{mm(r, 'copy_ns', '.2f')} | {r['speedup_fwd']:.1f}× | "
+                  f"{r['speedup_fwd_bwd']:.1f}× | {r['fwd_bwd_over_floor']:.1f}× |")
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump({"torch": torch.__version__, "shape": shape, "repeat": a.repeat,
+                       "runs": a.runs, "rows": rows}, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
