@@ -4,6 +4,8 @@
 #   make check                what CI runs: -Werror build + tests, then the
 #                             same suite under ASan+UBSan (build-san/)
 #   make install PREFIX=...   header, libraries, segloss.pc, binary
+#   make fuzz                 libFuzzer binaries (clang) in build-fuzz/
+#   make valgrind             CLI tests under valgrind memcheck (in check)
 # Knobs: OPENMP=0 (no threads), SAN=1 (sanitizers), WERROR=1, BUILD=dir, CC=clang.
 
 BUILD   ?= build
@@ -45,7 +47,22 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 DEPS     := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
-.PHONY: all test check clean install uninstall install-check
+.PHONY: all test check clean install uninstall install-check fuzz fuzz-bins valgrind
+
+# Fuzz targets (fuzz/fuzz_*.c, docs/fuzzing.md). Each also builds with the
+# normal compiler as a replay driver that `make test` runs over
+# fuzz/corpus/T/ and fuzz/crashes/T/. The CLI target links the CLI objects
+# and cli/main.c compiled with main renamed.
+FUZZ_TARGETS := npy png nifti loss cli
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_OBJ     := $(FUZZ_TARGETS:%=$(BUILD)/obj/fuzz/fuzz_%.o) $(BUILD)/obj/fuzz/fuzz_util.o \
+                $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/obj/fuzz/cli_main.o
+CLI_CMD_OBJ  := $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
+REPLAY_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+DEPS         += $(FUZZ_OBJ:.o=.d)
+
 all: $(BUILD)/libsegloss.a $(BUILD)/libsegloss.so $(BUILD)/segloss
 
 $(BUILD)/obj/%.o: %.c
@@ -71,15 +88,57 @@ $(BUILD)/readme_example: README.md $(BUILD)/libsegloss.a
 	sed -n '/<!-- example:begin -->/,/<!-- example:end -->/p' README.md | sed '1,2d;$$d' | sed '$$d' > $(BUILD)/readme_example.c
 	$(CC) $(CFLAGS_ALL) -o $@ $(BUILD)/readme_example.c $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
 
-test: all $(BUILD)/test_runner $(BUILD)/readme_example
+test: all $(BUILD)/test_runner $(BUILD)/readme_example $(REPLAY_BINS)
 	$(BUILD)/test_runner
 	SEGLOSS_FORCE_SCALAR=1 $(BUILD)/test_runner
 	SEGLOSS=$(BUILD)/segloss README_EXAMPLE=$(BUILD)/readme_example bash tests/cli/run.sh
 	SEGLOSS=$(BUILD)/segloss bash tests/cli/eval.sh
 	SEGLOSS=$(BUILD)/segloss bash tests/cli/faults.sh
+	for t in $(FUZZ_TARGETS); do $(BUILD)/fuzz/replay_$$t fuzz/corpus/$$t fuzz/crashes/$$t || exit 1; done
+	SEGLOSS_FORCE_SCALAR=1 $(BUILD)/fuzz/replay_loss --name "loss (scalar kernels)" fuzz/corpus/loss fuzz/crashes/loss
+
+$(BUILD)/obj/fuzz/cli_main.o: cli/main.c fuzz/cli_main.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Dmain=segloss_cli_main -include fuzz/cli_main.h -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/obj/fuzz/fuzz_util.o $(BUILD)/libsegloss.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(filter %.o,$^) $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
+
+$(BUILD)/fuzz/replay_cli: $(BUILD)/obj/fuzz/fuzz_cli.o $(BUILD)/obj/fuzz/cli_main.o $(CLI_CMD_OBJ) \
+                          $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/obj/fuzz/fuzz_util.o $(BUILD)/libsegloss.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(filter %.o,$^) $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
+
+# libFuzzer binaries: everything instrumented, built by a sub-make into
+# $(FUZZ_BUILD) with clang (no OpenMP: one thread per input).
+fuzz:
+	@mkdir -p $(FUZZ_BUILD) && echo '*' > $(FUZZ_BUILD)/.gitignore
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPENMP=0 SAN=0 WERROR=0 OPT=-O1 \
+	    CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" fuzz-bins
+
+fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/fuzz_util.o $(BUILD)/libsegloss.a
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $(filter %.o,$^) $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
+
+$(BUILD)/fuzz/fuzz_cli: $(BUILD)/obj/fuzz/fuzz_cli.o $(BUILD)/obj/fuzz/cli_main.o $(CLI_CMD_OBJ) \
+                        $(BUILD)/obj/fuzz/fuzz_util.o $(BUILD)/libsegloss.a
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $(filter %.o,$^) $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
+
+# The CLI golden tests (run.sh, eval.sh, faults.sh) with every segloss
+# run under valgrind memcheck (tests/valgrind-segloss.sh): any error or
+# definite leak fails the test that triggered it.
+valgrind: $(BUILD)/segloss
+	SEGLOSS_REAL=$(abspath $(BUILD)/segloss) SEGLOSS=tests/valgrind-segloss.sh bash tests/cli/run.sh
+	SEGLOSS_REAL=$(abspath $(BUILD)/segloss) SEGLOSS=tests/valgrind-segloss.sh bash tests/cli/eval.sh
+	SEGLOSS_REAL=$(abspath $(BUILD)/segloss) SEGLOSS=tests/valgrind-segloss.sh bash tests/cli/faults.sh
 
 check:
 	$(MAKE) WERROR=1 test
+	$(MAKE) WERROR=1 valgrind
 	$(MAKE) WERROR=1 install-check
 	$(MAKE) WERROR=1 SAN=1 BUILD=build-san test
 
@@ -113,6 +172,6 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/segloss.pc $(DESTDIR)$(PREFIX)/bin/segloss
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san $(FUZZ_BUILD)
 
 -include $(DEPS)

@@ -9,4 +9,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
     gcc make libc6-dev pkg-config \
-    libpng-dev zlib1g-dev
+    libpng-dev zlib1g-dev \
+    valgrind
+# Not needed by CI (`make check` builds the fuzz replay drivers with gcc);
+# only for fuzzing (`make fuzz`, docs/fuzzing.md):
+#   apt-get install clang libclang-rt-14-dev
