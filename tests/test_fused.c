@@ -14,6 +14,8 @@
  *                             phases (images per phase) and channels
  *  fused_dice_same_bits       segloss_dice_forward_backward = forward +
  *                             backward (sigmoid engine and the fallback)
+ *  fused_dice_dropped_channel  no_background: the dropped channel is not
+ *                             read by dice, checked by dice-bce
  *  fused_dice_bce_kernels     pass-1 sums and pass-2 gradient of the dbce /
  *                             dice_grad kernels against double formulas
  *  fused_threads_bit_identical  1, 2, 3, 4 threads: same bits (bce-logits,
@@ -409,6 +411,35 @@ TEST(fused_dice_same_bits) {
     }
     segloss_set_num_threads(0);
     segloss__vec_force_scalar(-1);
+}
+
+/* Dice with no_background reads neither the target nor the logits of the
+ * dropped channel (as the region sweep): a target of 2 or a NaN logit there
+ * changes nothing; dice-bce checks that target (its BCE covers it). */
+TEST(fused_dice_dropped_channel) {
+    enum { C = 2, S = 50 };
+    float x[C * S], y[C * S], g[C * S], g2[C * S];
+    fz_state = 5;
+    for (int i = 0; i < C * S; i++) {
+        x[i] = (float)(fz_uniform() * 8 - 4);
+        y[i] = (float)(fz_next() & 1);
+    }
+    segloss_shape s = {3, {1, C, S}};
+    segloss_target t = {y, SEGLOSS_F32};
+    segloss_dice_opts o;
+    memset(&o, 0, sizeof o);
+    o.no_background = 1;
+    double l1, l2;
+    CHECK_EQ_INT(segloss_dice_forward_backward(&l1, NULL, g, x, &t, &s, &o, NULL), SEGLOSS_OK);
+    y[3] = 2.0f;
+    x[4] = NAN;
+    CHECK_EQ_INT(segloss_dice_forward_backward(&l2, NULL, g2, x, &t, &s, &o, NULL), SEGLOSS_OK);
+    CHECK(same_bits_d(l1, l2) && same_bits_f(g, g2, C * S));
+    CHECK(g2[3] == 0.0f && g2[4] == 0.0f);
+    segloss_dice_bce_opts db;
+    memset(&db, 0, sizeof db);
+    db.dice.no_background = 1;
+    CHECK_EQ_INT(segloss_dice_bce_forward(&l2, NULL, x, &t, &s, &db), SEGLOSS_ERR_TARGET);
 }
 
 /* The dbce and dice_grad kernels against double formulas (soft labels,

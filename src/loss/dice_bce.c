@@ -166,10 +166,6 @@ static segloss_status pass1_run(const dbce *d, const tview *v, int64_t off, int6
         return v->yb ? vo->dbce_u8(s, g, x, v->yb + i, pw, len, fl)
                      : vo->dbce(s, g, x, v->yf + i, pw, len, fl);
     }
-    if (!d->bce) { /* Dice alone, dropped channel: gradient 0 */
-        if (g) memset(g, 0, (size_t)len * sizeof *g);
-        return SEGLOSS_OK;
-    }
     if (v->yb) {
         const uint8_t *y = v->yb + i;
         if (d->mode == (DB_LOSS | DB_GRAD))
@@ -191,11 +187,15 @@ static segloss_status pass1_item(void *ctx, int64_t k) {
     item_range(r, w, &off, &len, &c, &n);
     double *pt = d->part + w * PT_N;
     for (int q = 0; q < PT_N; q++) pt[q] = 0.0;
+    if (!d->bce && c < r->c0) {
+        /* Dice alone, dropped channel: gradient 0, target not read (as the
+         * region sweep) */
+        if (d->mode & DB_GRAD) memset(d->grad + off, 0, (size_t)len * sizeof *d->grad);
+        return SEGLOSS_OK;
+    }
     tview v;
     segloss_status st = load_view(d, &v, off, len, 1, 1);
     if (st != SEGLOSS_OK) return st;
-    if ((d->mode & DB_GRAD) && !d->bce && c < r->c0) /* Dice alone, dropped channel */
-        memset(d->grad + off, 0, (size_t)len * sizeof *d->grad);
     if (v.ign && (d->mode & DB_GRAD))
         for (int64_t i = 0; i < len; i++)
             if (v.ign[i]) d->grad[off + i] = 0.0f;
