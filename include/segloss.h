@@ -238,7 +238,8 @@ segloss_status segloss_bce_logits_backward(float *grad, const float *x,
 /* Forward and backward in one pass over the data: `loss` and `elems` as
  * segloss_bce_logits_forward, `grad` (required) as
  * segloss_bce_logits_backward with `grad_out`; the same bits as the two
- * calls, about half their time (logits and target are read once). With
+ * calls (a NaN result may differ in sign only), in about half their time
+ * (logits and target are read once). With
  * MEAN and ignore_index the divisor (non-ignored count) is needed before
  * the pass: a first, cheap pass over the target alone counts it. */
 segloss_status segloss_bce_logits_forward_backward(double *loss, float *elems, float *grad,
@@ -381,8 +382,9 @@ segloss_status segloss_dice_forward(double *loss, float *elems, const float *x,
 segloss_status segloss_dice_backward(float *grad, const float *x,
                                      const segloss_target *target, const segloss_shape *shape,
                                      const segloss_dice_opts *opts, const float *grad_out);
-/* Both in one call, the same bits as the two: loss and elems as the
- * forward, grad (required) as the backward. With SIGMOID and a dense target
+/* Both in one call, the same bits as the two (a NaN result may differ in
+ * sign only): loss and elems as the forward, grad (required) as the
+ * backward. With SIGMOID and a dense target
  * the per-item sums are gathered once (the backward alone must gather them
  * too) and the gradient is added per image while it is in cache (see
  * segloss_dice_bce_forward_backward); otherwise it is the two calls. */
@@ -541,9 +543,10 @@ segloss_status segloss_dice_bce_backward(float *grad, const float *x,
                                          const segloss_target *target, const segloss_shape *shape,
                                          const segloss_dice_bce_opts *opts, const float *grad_out);
 /* Forward and backward in one call: loss and parts as the forward, grad
- * (required) as the backward with grad_out, the same bits as the two calls.
- * Two sweeps per image: one reads logits and target once for the sigmoid,
- * the BCE terms and the per-item Dice sums (and writes the BCE gradient),
+ * (required) as the backward with grad_out, the same bits as the two calls
+ * (a NaN result may differ in sign only). Two sweeps per image: one reads
+ * logits and target once for the sigmoid, the BCE terms and the per-item
+ * Dice sums (and leaves in grad what the second needs of the logits),
  * the next adds the Dice gradient while the image is still in cache (with
  * batch or smp the Dice sums span all images: the second sweep then runs
  * after the first has covered the whole array). */
