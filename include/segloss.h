@@ -547,7 +547,7 @@ segloss_status segloss_dice_bce_backward(float *grad, const float *x,
  * (a NaN result may differ in sign only). Two sweeps per image: one reads
  * logits and target once for the sigmoid, the BCE terms and the per-item
  * Dice sums (and leaves in grad what the second needs of the logits),
- * the next adds the Dice gradient while the image is still in cache (with
+ * the next turns that into the gradient while the image is in cache (with
  * batch or smp the Dice sums span all images: the second sweep then runs
  * after the first has covered the whole array). */
 segloss_status segloss_dice_bce_forward_backward(double *loss, double *parts, float *grad,
