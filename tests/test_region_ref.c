@@ -10,6 +10,7 @@
  *   gradient:   max |g - g_ref| <= 1e-5 max |g_ref| (exact zeros where the
  *               reference gradient is all zero)
  * The worst errors per loss are printed once: `build/test_runner region_ref`. */
+#include "refdata.h"
 #include "tf.h"
 
 #include <segloss.h>
@@ -23,128 +24,17 @@
 #define GRAD_RTOL 1e-5
 
 /* ------------------------------------------------------------------------ */
-/* Tokens and arrays                                                         */
+/* Arrays                                                                    */
 /* ------------------------------------------------------------------------ */
-typedef struct lexer {
-    char *p;
-} lexer;
-
-static char *next_tok(lexer *lx) {
-    char *p = lx->p;
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
-        if (*p != '#') break;
-        while (*p && *p != '\n') p++;
-    }
-    if (!*p) {
-        lx->p = p;
+/* A dense ARRAY as doubles (malloc'd, *n elements); NULL on a parse error. */
+static double *parse_array(ref_lexer *lx, int64_t *n) {
+    ref_arr a;
+    if (!ref_parse_array(lx, 0, &a) || !a.v) {
+        ref_arr_free(&a);
         return NULL;
     }
-    char *start = p;
-    while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') p++;
-    if (*p) *p++ = '\0';
-    lx->p = p;
-    return start;
-}
-
-/* The rest of the current line (NUL-terminated in place). */
-static char *rest_of_line(lexer *lx) {
-    char *p = lx->p;
-    while (*p == ' ' || *p == '\t') p++;
-    char *start = p;
-    while (*p && *p != '\n') p++;
-    if (*p) *p++ = '\0';
-    lx->p = p;
-    return start;
-}
-
-static int tok_i64(lexer *lx, int64_t *v) {
-    char *t = next_tok(lx), *end;
-    if (!t) return 0;
-    *v = strtoll(t, &end, 10);
-    return *end == '\0';
-}
-
-static int tok_f64(lexer *lx, double *v) {
-    char *t = next_tok(lx), *end;
-    if (!t) return 0;
-    *v = strtod(t, &end);
-    return *end == '\0';
-}
-
-static double splitmix_u(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (double)(z >> 40) * 0x1p-24;
-}
-
-/* An ARRAY as doubles (malloc'd, *n elements); `r` values are rounded to
- * float32 when f32 is set. NULL on a parse error. */
-static double *parse_array(lexer *lx, int64_t *n, int f32) {
-    char *kind = next_tok(lx);
-    if (!kind || !tok_i64(lx, n) || *n < 0) return NULL;
-    double *a = malloc((size_t)(*n ? *n : 1) * sizeof *a);
-    if (!a) return NULL;
-    if (!strcmp(kind, "v")) {
-        for (int64_t i = 0; i < *n; i++)
-            if (!tok_f64(lx, &a[i])) goto bad;
-    } else if (!strcmp(kind, "r") || !strcmp(kind, "m")) {
-        int64_t seed;
-        double lo, hi = 0;
-        if (!tok_i64(lx, &seed) || !tok_f64(lx, &lo)) goto bad;
-        if (kind[0] == 'r' && !tok_f64(lx, &hi)) goto bad;
-        uint64_t s = (uint64_t)seed;
-        for (int64_t i = 0; i < *n; i++) {
-            double u = splitmix_u(&s);
-            if (kind[0] == 'm') a[i] = u < lo ? 1.0 : 0.0;
-            else a[i] = f32 ? (double)(float)(lo + (hi - lo) * u) : lo + (hi - lo) * u;
-        }
-    } else {
-        goto bad;
-    }
-    return a;
-bad:
-    free(a);
-    return NULL;
-}
-
-static float *to_f32(const double *a, int64_t n) {
-    float *f = malloc((size_t)(n ? n : 1) * sizeof *f);
-    if (f)
-        for (int64_t i = 0; i < n; i++) f[i] = (float)a[i];
-    return f;
-}
-
-/* Typed target buffer from doubles. */
-static void *to_dtype(const double *a, int64_t n, segloss_dtype dt) {
-    size_t es = segloss_dtype_size(dt);
-    unsigned char *buf = malloc((size_t)(n ? n : 1) * es);
-    if (!buf) return NULL;
-    for (int64_t i = 0; i < n; i++) {
-        void *p = buf + (size_t)i * es;
-        switch (dt) {
-        case SEGLOSS_F32: *(float *)p = (float)a[i]; break;
-        case SEGLOSS_F64: *(double *)p = a[i]; break;
-        case SEGLOSS_U8: *(uint8_t *)p = (uint8_t)a[i]; break;
-        case SEGLOSS_BOOL: *(uint8_t *)p = a[i] != 0; break;
-        case SEGLOSS_I32: *(int32_t *)p = (int32_t)a[i]; break;
-        case SEGLOSS_I64: *(int64_t *)p = (int64_t)a[i]; break;
-        default: free(buf); return NULL;
-        }
-    }
-    return buf;
-}
-
-static int parse_shape(lexer *lx, segloss_shape *s) {
-    int64_t nd;
-    memset(s, 0, sizeof *s);
-    if (!tok_i64(lx, &nd) || nd < 0 || nd > SEGLOSS_MAX_DIMS) return 0;
-    s->ndim = (int)nd;
-    for (int k = 0; k < s->ndim; k++)
-        if (!tok_i64(lx, &s->dim[k])) return 0;
-    return 1;
+    *n = a.n;
+    return a.v;
 }
 
 static int64_t numel_of(const segloss_shape *s) {
@@ -190,16 +80,6 @@ static void free_case(rcase *c) {
     free(c->elems);
     free(c->grad);
     memset(c, 0, sizeof *c);
-}
-
-static segloss_dtype dtype_of(const char *s) {
-    if (!strcmp(s, "f32")) return SEGLOSS_F32;
-    if (!strcmp(s, "f64")) return SEGLOSS_F64;
-    if (!strcmp(s, "u8")) return SEGLOSS_U8;
-    if (!strcmp(s, "bool")) return SEGLOSS_BOOL;
-    if (!strcmp(s, "i32")) return SEGLOSS_I32;
-    if (!strcmp(s, "i64")) return SEGLOSS_I64;
-    return (segloss_dtype)-1;
 }
 
 /* opts KEY=VALUE ... into the option structs. */
@@ -290,52 +170,52 @@ static void finish_opts(rcase *c, int have_alpha, int have_beta, int have_gamma,
 }
 
 /* Parses one case; 1 on success, 0 at the end of the file, -1 on error. */
-static int parse_case(lexer *lx, rcase *c) {
+static int parse_case(ref_lexer *lx, rcase *c) {
     memset(c, 0, sizeof *c);
-    char *t = next_tok(lx);
+    char *t = ref_tok(lx);
     if (!t) return 0;
-    if (strcmp(t, "case") || !(t = next_tok(lx))) return -1;
+    if (strcmp(t, "case") || !(t = ref_tok(lx))) return -1;
     snprintf(c->name, sizeof c->name, "%s", t);
     int ha = 0, hb = 0, hg = 0, hld = 0, hlb = 0, have_kind = 0;
     segloss_shape pwshape;
     memset(&pwshape, 0, sizeof pwshape);
-    while ((t = next_tok(lx))) {
+    while ((t = ref_tok(lx))) {
         int64_t n;
         if (!strcmp(t, "end")) break;
         if (!strcmp(t, "loss") && !have_kind) { /* the first `loss` names it */
-            char *v = next_tok(lx);
+            char *v = ref_tok(lx);
             c->loss = -1;
             for (int k = 0; v && k < L_COUNT; k++)
                 if (!strcmp(v, loss_names[k])) c->loss = k;
             if (c->loss < 0) return -1;
             have_kind = 1;
         } else if (!strcmp(t, "loss")) {
-            if (!tok_f64(lx, &c->loss_ref)) return -1;
+            if (!ref_tok_f64(lx, &c->loss_ref)) return -1;
         } else if (!strcmp(t, "shape")) {
-            if (!parse_shape(lx, &c->shape)) return -1;
+            if (!ref_parse_shape(lx, &c->shape)) return -1;
             c->numel = numel_of(&c->shape);
         } else if (!strcmp(t, "x")) {
-            double *a = parse_array(lx, &n, 1);
+            double *a = parse_array(lx, &n);
             if (!a || n != c->numel) {
                 free(a);
                 return -1;
             }
-            c->x = to_f32(a, n);
+            c->x = ref_to_f32(a, n);
             free(a);
         } else if (!strcmp(t, "target")) {
-            char *dt = next_tok(lx);
-            if (!dt || !parse_shape(lx, &c->tshape)) return -1;
-            c->tdtype = dtype_of(dt);
-            double *a = parse_array(lx, &n, c->tdtype == SEGLOSS_F32);
+            char *dt = ref_tok(lx);
+            if (!dt || !ref_parse_shape(lx, &c->tshape)) return -1;
+            if (!ref_parse_dtype(dt, &c->tdtype)) return -1;
+            double *a = parse_array(lx, &n);
             if (!a || n != numel_of(&c->tshape)) {
                 free(a);
                 return -1;
             }
-            c->t = to_dtype(a, n, c->tdtype);
+            c->t = ref_make_target(a, n, c->tdtype);
             free(a);
             if (!c->t) return -1;
         } else if (!strcmp(t, "opts")) {
-            char *line = rest_of_line(lx);
+            char *line = ref_rest_of_line(lx);
             ha = strstr(line, "alpha=") != NULL;
             hb = strstr(line, "beta=") != NULL;
             hg = strstr(line, "gamma=") != NULL;
@@ -343,23 +223,23 @@ static int parse_case(lexer *lx, rcase *c) {
             hlb = strstr(line, "lb=") != NULL;
             if (!parse_opts(c, line)) return -1;
         } else if (!strcmp(t, "pos_weight")) {
-            if (!parse_shape(lx, &pwshape)) return -1;
-            double *a = parse_array(lx, &n, 1);
+            if (!ref_parse_shape(lx, &pwshape)) return -1;
+            double *a = parse_array(lx, &n);
             if (!a || n != numel_of(&pwshape)) {
                 free(a);
                 return -1;
             }
-            c->pw = to_f32(a, n);
+            c->pw = ref_to_f32(a, n);
             free(a);
         } else if (!strcmp(t, "grad_out")) {
-            double *a = parse_array(lx, &c->n_go, 1);
+            double *a = parse_array(lx, &c->n_go);
             if (!a) return -1;
-            c->grad_out = to_f32(a, c->n_go);
+            c->grad_out = ref_to_f32(a, c->n_go);
             free(a);
         } else if (!strcmp(t, "elems")) {
-            if (!(c->elems = parse_array(lx, &c->n_elems, 0))) return -1;
+            if (!(c->elems = parse_array(lx, &c->n_elems))) return -1;
         } else if (!strcmp(t, "grad")) {
-            if (!(c->grad = parse_array(lx, &n, 0)) || n != c->numel) return -1;
+            if (!(c->grad = parse_array(lx, &n)) || n != c->numel) return -1;
         } else {
             return -1;
         }
@@ -376,13 +256,7 @@ static int parse_case(lexer *lx, rcase *c) {
 /* ------------------------------------------------------------------------ */
 /* Running a case                                                            */
 /* ------------------------------------------------------------------------ */
-typedef struct worst {
-    double loss, elem, grad;
-    char loss_at[160], elem_at[160], grad_at[160];
-    int cases;
-} worst;
-
-static worst g_worst[L_COUNT];
+static ref_stats g_worst[L_COUNT];
 
 static segloss_status run_forward(const rcase *c, double *loss, float *elems) {
     segloss_target t = {c->t, c->tdtype};
@@ -434,7 +308,7 @@ static int loss_ok(double a, double ref) {
 }
 
 static void run_case(const rcase *c) {
-    worst *w = &g_worst[c->loss];
+    ref_stats *w = &g_worst[c->loss];
     w->cases++;
     int none = c->o.reduction == SEGLOSS_REDUCTION_NONE;
     int64_t items = none ? items_of(c) : 1;
@@ -456,18 +330,12 @@ static void run_case(const rcase *c) {
         double e = rel_err(loss, c->loss_ref);
         CHECK_MSG(loss_ok(loss, c->loss_ref), "%s: loss %.17g vs ref %.17g (rel %.3g)", c->name, loss,
                   c->loss_ref, e);
-        if (e > w->loss) {
-            w->loss = e;
-            snprintf(w->loss_at, sizeof w->loss_at, "%s", c->name);
-        }
+        ref_worst(&w->loss_rel, w->loss_case, sizeof w->loss_case, e, c->name);
         for (int64_t k = 0; none && k < items; k++) {
             double ek = rel_err(elems[k], c->elems[k]);
             CHECK_MSG(loss_ok(elems[k], c->elems[k]), "%s: elems[%lld] %.9g vs ref %.10g", c->name,
                       (long long)k, (double)elems[k], c->elems[k]);
-            if (ek > w->elem) {
-                w->elem = ek;
-                snprintf(w->elem_at, sizeof w->elem_at, "%s", c->name);
-            }
+            ref_worst(&w->elem_rel, w->elem_case, sizeof w->elem_case, ek, c->name);
         }
     }
     st = run_backward(c, grad);
@@ -486,37 +354,18 @@ static void run_case(const rcase *c) {
         double e = gmax > 0 ? dmax / gmax : (dmax == 0 ? 0.0 : INFINITY);
         CHECK_MSG(e <= GRAD_RTOL, "%s: grad max diff %.3g at %lld (%.9g vs %.10g), max |ref| %.3g",
                   c->name, dmax, (long long)at, (double)grad[at], c->grad[at], gmax);
-        if (e > w->grad) {
-            w->grad = e;
-            snprintf(w->grad_at, sizeof w->grad_at, "%s", c->name);
-        }
+        ref_worst(&w->grad_rel, w->grad_case, sizeof w->grad_case, e, c->name);
     }
     free(elems);
     free(grad);
 }
 
-static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    if (buf) buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 TEST(region_ref) {
     const char *path = tf_data_path("region_ref.txt");
-    char *text = read_file(path);
+    char *text = ref_read_file(path);
     CHECK_MSG(text != NULL, "cannot read %s", path);
     if (!text) return;
-    lexer lx = {text};
+    ref_lexer lx = {text};
     rcase c;
     int r, n = 0;
     memset(g_worst, 0, sizeof g_worst);
@@ -529,11 +378,12 @@ TEST(region_ref) {
     free_case(&c);
     CHECK_MSG(n >= 150, "only %d cases in %s", n, path);
     for (int k = 0; k < L_COUNT; k++) {
-        const worst *w = &g_worst[k];
+        const ref_stats *w = &g_worst[k];
         CHECK_MSG(w->cases > 0, "no %s cases", loss_names[k]);
         printf("  %-9s %3d cases  loss rel %.2e (%s)  elem rel %.2e (%s)  grad/max %.2e (%s)\n",
-               loss_names[k], w->cases, w->loss, w->loss_at[0] ? w->loss_at : "-", w->elem,
-               w->elem_at[0] ? w->elem_at : "-", w->grad, w->grad_at[0] ? w->grad_at : "-");
+               loss_names[k], w->cases, w->loss_rel, w->loss_case[0] ? w->loss_case : "-",
+               w->elem_rel, w->elem_case[0] ? w->elem_case : "-", w->grad_rel,
+               w->grad_case[0] ? w->grad_case : "-");
     }
     free(text);
 }

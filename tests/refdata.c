@@ -1,0 +1,293 @@
+/* Shared helpers of the reference-data tests: see refdata.h. */
+#include "refdata.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* Tokens                                                                    */
+/* ------------------------------------------------------------------------ */
+char *ref_tok(ref_lexer *lx) {
+    char *p = lx->p;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+        if (*p != '#') break;
+        while (*p && *p != '\n') p++;
+    }
+    if (!*p) {
+        lx->p = p;
+        return NULL;
+    }
+    char *start = p;
+    while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') p++;
+    if (*p) *p++ = '\0';
+    lx->p = p;
+    return start;
+}
+
+char *ref_rest_of_line(ref_lexer *lx) {
+    char *p = lx->p;
+    while (*p == ' ' || *p == '\t') p++;
+    char *start = p;
+    while (*p && *p != '\n') p++;
+    if (*p) *p++ = '\0';
+    lx->p = p;
+    return start;
+}
+
+int ref_tok_i64(ref_lexer *lx, int64_t *v) {
+    char *t = ref_tok(lx), *end;
+    if (!t) return 0;
+    *v = strtoll(t, &end, 10);
+    return *end == '\0';
+}
+
+int ref_tok_u64(ref_lexer *lx, uint64_t *v) {
+    char *t = ref_tok(lx), *end;
+    if (!t) return 0;
+    *v = strtoull(t, &end, 10);
+    return *end == '\0';
+}
+
+int ref_tok_f64(ref_lexer *lx, double *v) {
+    char *t = ref_tok(lx), *end;
+    if (!t) return 0;
+    *v = strtod(t, &end);
+    return *end == '\0';
+}
+
+int ref_tok_f32(ref_lexer *lx, double *v) {
+    char *t = ref_tok(lx), *end;
+    if (!t) return 0;
+    *v = (double)strtof(t, &end);
+    return *end == '\0';
+}
+
+char *ref_read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long len = ftell(f);
+        if (len >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1))) {
+            if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+                free(buf);
+                buf = NULL;
+            } else {
+                buf[len] = '\0';
+            }
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Arrays                                                                    */
+/* ------------------------------------------------------------------------ */
+uint64_t ref_splitmix64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+double ref_uniform(uint64_t *s) { return (double)(ref_splitmix64(s) >> 40) * 0x1p-24; }
+
+void ref_arr_free(ref_arr *a) {
+    free(a->v);
+    free(a->idx);
+    free(a->sv);
+    memset(a, 0, sizeof *a);
+}
+
+int ref_parse_array(ref_lexer *lx, int as_f32, ref_arr *a) {
+    memset(a, 0, sizeof *a);
+    char *kind = ref_tok(lx);
+    if (!kind || !ref_tok_i64(lx, &a->n) || a->n < 0 || a->n > 100000000) return 0;
+    if (!strcmp(kind, "s")) {
+        if (!ref_tok_f64(lx, &a->maxabs) || !ref_tok_i64(lx, &a->k) || a->k < 0 || a->k > a->n)
+            return 0;
+        a->idx = malloc((size_t)(a->k ? a->k : 1) * sizeof *a->idx);
+        a->sv = malloc((size_t)(a->k ? a->k : 1) * sizeof *a->sv);
+        if (!a->idx || !a->sv) return 0;
+        for (int64_t i = 0; i < a->k; i++)
+            if (!ref_tok_i64(lx, &a->idx[i]) || a->idx[i] < 0 || a->idx[i] >= a->n ||
+                !ref_tok_f64(lx, &a->sv[i]))
+                return 0;
+        return 1;
+    }
+    a->v = malloc((size_t)(a->n ? a->n : 1) * sizeof *a->v);
+    if (!a->v) return 0;
+    if (!strcmp(kind, "v")) {
+        for (int64_t i = 0; i < a->n; i++)
+            if (!(as_f32 ? ref_tok_f32(lx, &a->v[i]) : ref_tok_f64(lx, &a->v[i]))) return 0;
+        return 1;
+    }
+    uint64_t seed;
+    if (!ref_tok_u64(lx, &seed)) return 0;
+    if (!strcmp(kind, "r")) {
+        double lo, hi;
+        if (!ref_tok_f64(lx, &lo) || !ref_tok_f64(lx, &hi)) return 0;
+        for (int64_t i = 0; i < a->n; i++) {
+            double v = lo + (hi - lo) * ref_uniform(&seed);
+            a->v[i] = as_f32 ? (double)(float)v : v;
+        }
+        return 1;
+    }
+    if (!strcmp(kind, "q")) {
+        int64_t k;
+        double lo, hi;
+        if (!ref_tok_i64(lx, &k) || k < 1 || !ref_tok_f64(lx, &lo) || !ref_tok_f64(lx, &hi))
+            return 0;
+        for (int64_t i = 0; i < a->n; i++) {
+            double v = lo + (hi - lo) * (floor(ref_uniform(&seed) * (double)k) / (double)k);
+            a->v[i] = (double)(float)v;
+        }
+        return 1;
+    }
+    if (!strcmp(kind, "m")) {
+        double prob;
+        if (!ref_tok_f64(lx, &prob)) return 0;
+        for (int64_t i = 0; i < a->n; i++) a->v[i] = ref_uniform(&seed) < prob ? 1.0 : 0.0;
+        return 1;
+    }
+    if (!strcmp(kind, "c")) {
+        int64_t k;
+        if (!ref_tok_i64(lx, &k) || k < 1) return 0;
+        for (int64_t i = 0; i < a->n; i++) a->v[i] = floor(ref_uniform(&seed) * (double)k);
+        return 1;
+    }
+    return 0;
+}
+
+float *ref_to_f32(const double *v, int64_t n) {
+    float *f = malloc((size_t)(n ? n : 1) * sizeof *f);
+    if (f && v)
+        for (int64_t i = 0; i < n; i++) f[i] = (float)v[i];
+    return f;
+}
+
+float *ref_arr_to_f32(const ref_arr *a) { return ref_to_f32(a->v, a->n); }
+
+int64_t ref_count(const ref_arr *r) { return r->v ? r->n : r->k; }
+int64_t ref_index(const ref_arr *r, int64_t j) { return r->v ? j : r->idx[j]; }
+double ref_value(const ref_arr *r, int64_t j) { return r->v ? r->v[j] : r->sv[j]; }
+
+int ref_parse_shape(ref_lexer *lx, segloss_shape *s) {
+    int64_t nd;
+    memset(s, 0, sizeof *s);
+    if (!ref_tok_i64(lx, &nd) || nd < 0 || nd > SEGLOSS_MAX_DIMS) return 0;
+    s->ndim = (int)nd;
+    for (int i = 0; i < s->ndim; i++)
+        if (!ref_tok_i64(lx, &s->dim[i])) return 0;
+    return 1;
+}
+
+int ref_parse_dtype(const char *t, segloss_dtype *d) {
+    static const struct {
+        const char *name;
+        segloss_dtype d;
+    } tab[] = {{"f32", SEGLOSS_F32}, {"f64", SEGLOSS_F64}, {"u8", SEGLOSS_U8},
+               {"bool", SEGLOSS_BOOL}, {"i8", SEGLOSS_I8}, {"i16", SEGLOSS_I16},
+               {"i32", SEGLOSS_I32}, {"i64", SEGLOSS_I64}, {"u16", SEGLOSS_U16},
+               {"u32", SEGLOSS_U32}, {"u64", SEGLOSS_U64}};
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (t && !strcmp(t, tab[i].name)) {
+            *d = tab[i].d;
+            return 1;
+        }
+    return 0;
+}
+
+void *ref_make_target(const double *vals, int64_t n, segloss_dtype dt) {
+    size_t es = segloss_dtype_size(dt);
+    if (es == 0) return NULL;
+    unsigned char *buf = malloc((size_t)(n ? n : 1) * es);
+    if (!buf) return NULL;
+    for (int64_t i = 0; i < n; i++) {
+        double v = vals[i];
+        unsigned char *dst = buf + (size_t)i * es;
+#define REF_PUT(T)                                                          \
+    do {                                                                    \
+        T k_ = (T)v;                                                        \
+        memcpy(dst, &k_, es);                                               \
+    } while (0)
+        switch (dt) {
+        case SEGLOSS_F32: REF_PUT(float); break;
+        case SEGLOSS_F64: REF_PUT(double); break;
+        case SEGLOSS_U8: REF_PUT(uint8_t); break;
+        case SEGLOSS_BOOL: *dst = v != 0; break;
+        case SEGLOSS_I8: REF_PUT(int8_t); break;
+        case SEGLOSS_I16: REF_PUT(int16_t); break;
+        case SEGLOSS_I32: REF_PUT(int32_t); break;
+        case SEGLOSS_I64: REF_PUT(int64_t); break;
+        case SEGLOSS_U16: REF_PUT(uint16_t); break;
+        case SEGLOSS_U32: REF_PUT(uint32_t); break;
+        case SEGLOSS_U64: REF_PUT(uint64_t); break;
+        default: free(buf); return NULL;
+        }
+#undef REF_PUT
+    }
+    return buf;
+}
+
+float *ref_nan_buffer(int64_t n) {
+    float *g = malloc((size_t)(n ? n : 1) * sizeof *g);
+    if (g)
+        for (int64_t i = 0; i < n; i++) g[i] = NAN;
+    return g;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Comparisons and the worst errors seen                                     */
+/* ------------------------------------------------------------------------ */
+int ref_close(double a, double ref, double rtol, double atol) {
+    return (isnan(ref) && isnan(a)) || a == ref || fabs(a - ref) <= rtol * fabs(ref) + atol;
+}
+
+ref_elem_cmp ref_compare_elems(const float *got, const ref_arr *r, double rtol, double atol) {
+    ref_elem_cmp out = {0, -1, 0.0, 0.0};
+    for (int64_t j = 0; j < ref_count(r); j++) {
+        int64_t i = ref_index(r, j);
+        double ref = ref_value(r, j), a = got[i];
+        if (!ref_close(a, ref, rtol, atol) && out.bad++ == 0) {
+            out.first = i;
+            out.firstref = ref;
+        }
+        if (fabs(ref) >= FLT_MIN && isfinite(ref) && a != ref &&
+            fabs(a - ref) / fabs(ref) > out.worst)
+            out.worst = fabs(a - ref) / fabs(ref);
+    }
+    return out;
+}
+
+ref_grad_cmp ref_compare_grad(const float *g, const ref_arr *r) {
+    ref_grad_cmp out = {0.0, 0.0, -1, 0};
+    for (int64_t j = 0; j < ref_count(r); j++) {
+        int64_t i = ref_index(r, j);
+        double ref = ref_value(r, j), a = g[i];
+        if (isnan(ref) || isnan(a)) {
+            if (!(isnan(ref) && isnan(a))) out.nan_bad++;
+            continue;
+        }
+        if (fabs(ref) > out.maxref) out.maxref = fabs(ref);
+        double e = fabs(a - ref);
+        if (!(e <= out.maxerr)) {
+            out.maxerr = e;
+            out.at = i;
+        }
+    }
+    if (!r->v && r->maxabs > out.maxref) out.maxref = r->maxabs;
+    return out;
+}
+
+void ref_worst(double *slot, char *name, size_t len, double v, const char *cname) {
+    if (v > *slot) {
+        *slot = v;
+        snprintf(name, len, "%s", cname);
+    }
+}
