@@ -12,6 +12,7 @@
  * Kinks are skipped: Lovasz elements whose error lies within 2h of another
  * error of its item (the sort order would change) or of 0 (the hinge).
  * Inputs come from a fixed-seed splitmix64. */
+#include "gradcheck_util.h"
 #include "tf.h"
 
 #include <segloss.h>
@@ -30,13 +31,7 @@ static const char *const eg_names[EG_NOPS] = {"focal", "ce", "lovasz", "bce", "b
 
 static uint64_t eg_state;
 
-static double eg_uniform(void) {
-    uint64_t z = (eg_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (double)(z >> 11) * 0x1p-53;
-}
+static double eg_uniform(void) { return gcu_uniform53(&eg_state); }
 
 typedef struct eg_case {
     int op;
@@ -72,22 +67,6 @@ static void eg_store_target(eg_case *c) {
         default: c->t.i64[i] = (int64_t)c->y[i]; break;
         }
     }
-}
-
-/* Broadcast offset (right-aligned) of flat index i. */
-static int64_t eg_bcast(const segloss_shape *full, const segloss_shape *a, int64_t i) {
-    int64_t off = 0, stride = 1;
-    int shift = full->ndim - a->ndim;
-    for (int d = full->ndim - 1; d >= 0; d--) {
-        int64_t idx = i % full->dim[d];
-        i /= full->dim[d];
-        if (d >= shift) {
-            int64_t ad = a->dim[d - shift];
-            if (ad != 1) off += idx * stride;
-            stride *= ad;
-        }
-    }
-    return off;
 }
 
 static double eg_up(const eg_case *c, int64_t k) {
@@ -162,7 +141,7 @@ static double eg_objective(const eg_case *c, const double *xs) {
             }
             count++;
             double x = xs[i], y = c->y[i];
-            double w = c->has_w ? c->w[eg_bcast(&c->shape, &c->wshape, i)] : 1.0;
+            double w = c->has_w ? c->w[gcu_bcast_offset(&c->shape, &c->wshape, i)] : 1.0;
             if (c->op == EG_BCE) {
                 l[i] = -w * (y * fmax(log(x), -100.0) + (1 - y) * fmax(log(1 - x), -100.0));
             } else {
@@ -274,6 +253,8 @@ static segloss_status eg_backward(const eg_case *c, float *g) {
     }
 }
 
+static double eg_objective_of(const void *c, const double *xs) { return eg_objective(c, xs); }
+
 static double eg_worst[EG_NOPS];
 static int eg_points[EG_NOPS], eg_skipped[EG_NOPS], eg_cases[EG_NOPS];
 
@@ -291,29 +272,13 @@ static void eg_check(const eg_case *c, const char *label) {
         if (c->op == EG_BCE) h = 1e-6; /* probabilities in [0.05, 0.95] */
         skip[i] = c->op == EG_LOVASZ && eg_lovasz_kink(c, xs, i, h);
         if (skip[i]) continue;
-        double x0 = xs[i];
-        xs[i] = x0 + h;
-        double fp = eg_objective(c, xs);
-        xs[i] = x0 - h;
-        double fm = eg_objective(c, xs);
-        xs[i] = x0;
-        fd[i] = (fp - fm) / (2 * h);
+        fd[i] = gcu_central_diff(eg_objective_of, c, xs, i, h);
         if (fabs(fd[i]) > maxfd) maxfd = fabs(fd[i]);
     }
-    double maxerr = 0;
-    int64_t at = -1;
-    for (int64_t i = 0; i < c->n; i++) {
-        if (skip[i]) {
-            eg_skipped[c->op]++;
-            continue;
-        }
-        eg_points[c->op]++;
-        double e = fabs(g[i] - fd[i]);
-        if (!(e <= maxerr)) {
-            maxerr = e;
-            at = i;
-        }
-    }
+    int64_t at, checked;
+    double maxerr = gcu_max_err(g, fd, skip, c->n, &at, &checked);
+    eg_points[c->op] += (int)checked;
+    eg_skipped[c->op] += (int)(c->n - checked);
     eg_cases[c->op]++;
     double rel = maxfd > 0 ? maxerr / maxfd : maxerr;
     if (rel > eg_worst[c->op]) eg_worst[c->op] = rel;

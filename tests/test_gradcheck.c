@@ -11,6 +11,7 @@
  * p < e^-100, and the 1e-12 floor of p(1-p); dice with activation none: p
  * must stay in [0,1]). The inputs come from a fixed-seed splitmix64, so every
  * run checks the same points. */
+#include "gradcheck_util.h"
 #include "tf.h"
 
 #include <segloss.h>
@@ -28,13 +29,7 @@
 /* ------------------------------------------------------------------------ */
 static uint64_t gc_state;
 
-static double gc_uniform(void) { /* [0, 1), 53 bits */
-    uint64_t z = (gc_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (double)(z >> 11) * 0x1p-53;
-}
+static double gc_uniform(void) { return gcu_uniform53(&gc_state); } /* [0, 1), 53 bits */
 
 static float gc_range(double lo, double hi) { return (float)(lo + (hi - lo) * gc_uniform()); }
 
@@ -57,23 +52,6 @@ typedef struct gc_case {
     int has_go;
     int64_t nloss;     /* number of loss values for none */
 } gc_case;
-
-/* Flat offset into a right-aligned broadcast operand for flat index i of the
- * full shape. */
-static int64_t bcast_offset(const segloss_shape *full, const segloss_shape *a, int64_t i) {
-    int64_t off = 0, stride = 1;
-    int shift = full->ndim - a->ndim;
-    for (int d = full->ndim - 1; d >= 0; d--) {
-        int64_t idx = i % full->dim[d];
-        i /= full->dim[d];
-        if (d >= shift) {
-            int64_t ad = a->dim[d - shift];
-            if (ad != 1) off += idx * stride;
-            stride *= ad;
-        }
-    }
-    return off;
-}
 
 static double upstream(const gc_case *c, int64_t k) {
     if (!c->has_go) return 1.0;
@@ -106,7 +84,7 @@ static double objective(const gc_case *c, const double *xs) {
         /* -w [y max(ln p, -100) + (1-y) max(ln(1-p), -100)] */
         for (int64_t i = 0; i < n; i++) {
             double p = xs[i], y = c->y[i];
-            double w = c->has_w ? c->w[bcast_offset(&c->shape, &c->wshape, i)] : 1.0;
+            double w = c->has_w ? c->w[gcu_bcast_offset(&c->shape, &c->wshape, i)] : 1.0;
             l[i] = -w * (y * fmax(log(p), -100.0) + (1 - y) * fmax(log(1 - p), -100.0));
         }
         return reduce_objective(c, l, n);
@@ -114,8 +92,8 @@ static double objective(const gc_case *c, const double *xs) {
         /* w [(1-y) x + (1 + (pw-1) y) ln(1 + e^-x)] */
         for (int64_t i = 0; i < n; i++) {
             double x = xs[i], y = c->y[i];
-            double w = c->has_w ? c->w[bcast_offset(&c->shape, &c->wshape, i)] : 1.0;
-            double pw = c->has_pw ? c->pw[bcast_offset(&c->shape, &c->pshape, i)] : 1.0;
+            double w = c->has_w ? c->w[gcu_bcast_offset(&c->shape, &c->wshape, i)] : 1.0;
+            double pw = c->has_pw ? c->pw[gcu_bcast_offset(&c->shape, &c->pshape, i)] : 1.0;
             l[i] = w * ((1 - y) * x + (1 + (pw - 1) * y) * log(1 + exp(-x)));
         }
         return reduce_objective(c, l, n);
@@ -185,6 +163,8 @@ static segloss_status segloss_grad(const gc_case *c, float *g) {
                            : segloss_bce_logits_backward(g, c->x, &t, &c->shape, &o, go);
 }
 
+static double objective_of(const void *c, const double *xs) { return objective(c, xs); }
+
 static double worst_seen[4];
 static int points_checked[4], points_skipped[4];
 
@@ -220,25 +200,12 @@ static void gradcheck(const gc_case *c, const char *label) {
             points_skipped[c->op]++;
             continue;
         }
-        xs[i] = x0 + h;
-        double fp = objective(c, xs);
-        xs[i] = x0 - h;
-        double fm = objective(c, xs);
-        xs[i] = x0;
-        fd[i] = (fp - fm) / (2 * h);
+        fd[i] = gcu_central_diff(objective_of, c, xs, i, h);
         if (fabs(fd[i]) > maxfd) maxfd = fabs(fd[i]);
     }
-    double maxerr = 0;
-    int64_t at = -1;
-    for (int64_t i = 0; i < c->n; i++) {
-        if (skip[i]) continue;
-        points_checked[c->op]++;
-        double e = fabs((double)g[i] - fd[i]);
-        if (!(e <= maxerr)) {
-            maxerr = e;
-            at = i;
-        }
-    }
+    int64_t at, checked;
+    double maxerr = gcu_max_err(g, fd, skip, c->n, &at, &checked);
+    points_checked[c->op] += (int)checked;
     CHECK_MSG(maxerr <= GC_RTOL * maxfd + GC_ATOL,
               "%s: max |g - fd| %.3g at [%lld] (g %.9g, fd %.9g; max|fd| %.3g)", label, maxerr,
               (long long)at, at >= 0 ? (double)g[at] : 0.0, at >= 0 ? fd[at] : 0.0, maxfd);

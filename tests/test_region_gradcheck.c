@@ -17,6 +17,7 @@
  * Kinks are kept away from: smp's clamps (den >= 1e-7, score >= 1e-7) are
  * never reached by these inputs, and probabilities stay in [0.02, 0.98].
  * The worst errors per loss are printed: `build/test_runner region_gradcheck`. */
+#include "gradcheck_util.h"
 #include "tf.h"
 
 #include <segloss.h>
@@ -256,6 +257,21 @@ typedef struct worst {
 } worst;
 static worst g_w[L_COUNT];
 
+/* The objective of the reference at xs, for the central differences; f is
+ * scratch for the per-item losses. */
+typedef struct fd_ctx {
+    const gc *c;
+    double *f;
+} fd_ctx;
+
+static double fd_objective(const void *ctx, const double *xs) {
+    const fd_ctx *k = ctx;
+    int64_t it;
+    double obj;
+    ref_loss(k->c, xs, k->f, &it, &obj);
+    return obj;
+}
+
 /* FD at every element (stride 1), or at every stride-th one and the
  * block edges of a large case. */
 static void check_case_stride(const gc *c, const char *name, int64_t stride) {
@@ -284,27 +300,15 @@ static void check_case_stride(const gc *c, const char *name, int64_t stride) {
     int64_t at = 0;
     double *fd = malloc((size_t)c->numel * sizeof *fd);
     for (int64_t i = 0; i < c->numel; i++) fd[i] = NAN;
+    const fd_ctx ctx = {c, f};
     for (int64_t i = 0; i < c->numel; i++) {
-        double o1, o2, x0 = xd[i];
         if (stride > 1 && i % stride != 0 && (i % c->s) % 8192 > 1 && (i % c->s) % 8192 < 8190)
             continue;
-        int64_t it;
-        xd[i] = x0 + FD_H;
-        ref_loss(c, xd, f, &it, &o1);
-        xd[i] = x0 - FD_H;
-        ref_loss(c, xd, f, &it, &o2);
-        xd[i] = x0;
-        fd[i] = (o1 - o2) / (2 * FD_H);
+        fd[i] = gcu_central_diff(fd_objective, &ctx, xd, i, FD_H);
         fmx = fmax(fmx, fabs(fd[i]));
     }
-    for (int64_t i = 0; i < c->numel; i++) {
-        if (isnan(fd[i])) continue;
-        double d = fabs((double)g[i] - fd[i]);
-        if (!(d <= dmx)) {
-            dmx = d;
-            at = i;
-        }
-    }
+    dmx = gcu_max_err(g, fd, NULL, c->numel, &at, NULL);
+    if (at < 0) at = 0;
     w->points += c->numel;
     CHECK_MSG(dmx <= GRAD_RTOL * fmx + 1e-12, "%s: grad max diff %.3g at %lld (%.9g vs fd %.9g), max |fd| %.3g",
               name, dmx, (long long)at, (double)g[at], fd[at], fmx);
