@@ -24,70 +24,10 @@ export LC_ALL=C
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$here/../.." && pwd)
 DATA=$here/eval_data
-SEGLOSS=${SEGLOSS:?set SEGLOSS to the segloss binary}
-case $SEGLOSS in /*) ;; *) SEGLOSS=$PWD/$SEGLOSS ;; esac
-[ -x "$SEGLOSS" ] || { echo "eval.sh: $SEGLOSS is not an executable" >&2; exit 2; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/segloss-eval.XXXXXX") || exit 2
-trap 'rm -rf "$TMP"' EXIT
-OUT=$TMP/stdout
-ERR=$TMP/stderr
+. "$here/lib.sh"
+cli_init eval
 RTOL=1e-9
 ATOL=1e-9
-
-n_run=0
-n_fail=0
-name=
-
-fail() {
-    n_fail=$((n_fail + 1))
-    printf 'FAIL: %s\n  %s\n' "$name" "$*"
-}
-
-pass_or_fail() {  # $1 = message on failure (empty = pass)
-    n_run=$((n_run + 1))
-    if [ -n "$1" ]; then fail "$1"; return 1; fi
-    return 0
-}
-
-match() {  # SPEC FILE WHAT: prints a reason when FILE does not satisfy SPEC
-    local spec=$1 file=$2 what=$3
-    case $spec in
-    '') [ -s "$file" ] && echo "$what should be empty" ;;
-    '*') ;;
-    =*) printf '%s\n' "${spec#=}" | cmp -s - "$file" || echo "$what differs from the expected text" ;;
-    '~'*) grep -Eq -- "${spec#\~}" "$file" || echo "$what does not match /${spec#\~}/" ;;
-    '!'*) grep -Eq -- "${spec#!}" "$file" && echo "$what matches /${spec#!}/ but should not" ;;
-    *) echo "bad spec '$spec' in eval.sh" ;;
-    esac
-}
-
-t() {
-    name=$1
-    local rc_want=$2 out_spec=$3 err_spec=$4 rc msg
-    shift 4
-    [ "$1" = -- ] && shift
-    "$@" >"$OUT" 2>"$ERR"
-    rc=$?
-    msg=
-    [ "$rc" = "$rc_want" ] || msg="exit status $rc, expected $rc_want"
-    [ -z "$msg" ] && msg=$(match "$out_spec" "$OUT" stdout)
-    [ -z "$msg" ] && msg=$(match "$err_spec" "$ERR" stderr)
-    if ! pass_or_fail "$msg"; then
-        printf '  command: %s\n' "$*"
-        sed -n '1,12s/^/  stdout| /p' "$OUT"
-        sed -n '1,12s/^/  stderr| /p' "$ERR"
-    fi
-}
-
-# check NAME MESSAGE-IF-FALSE -- COMMAND...: one extra assertion.
-check() {
-    name=$1
-    local msg=$2
-    shift 2
-    [ "$1" = -- ] && shift
-    if "$@"; then pass_or_fail ""; else pass_or_fail "$msg"; fi
-}
 
 # csv_check RUN REF_PREFIX: the last stdout (a CSV) holds exactly the rows of
 # RUN in expected.txt, with every value close. CASE is the CSV's ref column
@@ -139,25 +79,8 @@ json_skeleton() {
 }
 
 # ---- the failure protocol: outputs untouched (as in run.sh) ----------------
-FAILDIR=$TMP/fail
 KEEP=$FAILDIR/keep.json
 NEW=$FAILDIR/new.csv
-fresh() {
-    rm -rf "$FAILDIR"
-    mkdir -p "$FAILDIR"
-    printf 'precious bytes\n' >"$KEEP"
-}
-untouched() {
-    name="$name: outputs untouched"
-    local msg= listing
-    listing=$(cd "$FAILDIR" && ls -A | tr '\n' ' ')
-    if [ "$listing" != "keep.json " ]; then
-        msg="output directory holds: $listing(expected only keep.json)"
-    elif [ "$(cat "$KEEP")" != "precious bytes" ]; then
-        msg="pre-existing keep.json was changed"
-    fi
-    pass_or_fail "$msg"
-}
 # tf NAME RC STDERR -- ARGS...: a failing eval (given --json KEEP --csv NEW),
 # then the check that nothing was written.
 tf() {

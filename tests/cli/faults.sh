@@ -22,72 +22,11 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DATA=$here/fault_data
-SEGLOSS=${SEGLOSS:?set SEGLOSS to the segloss binary}
-case $SEGLOSS in /*) ;; *) SEGLOSS=$PWD/$SEGLOSS ;; esac
-[ -x "$SEGLOSS" ] || { echo "faults.sh: $SEGLOSS is not an executable" >&2; exit 2; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/segloss-faults.XXXXXX") || exit 2
-trap 'chmod -R u+rwx "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
-OUT=$TMP/stdout
-ERR=$TMP/stderr
+. "$here/lib.sh"
+cli_init faults
 # No command may hang (a FIFO without writer, a huge header): each gets
 # this many seconds.
-LIMIT=${FAULTS_TIMEOUT:-60}
-
-n_run=0
-n_fail=0
-name=
-
-fail() {
-    n_fail=$((n_fail + 1))
-    printf 'FAIL: %s\n  %s\n' "$name" "$*"
-}
-
-pass_or_fail() {  # $1 = message on failure (empty = pass)
-    n_run=$((n_run + 1))
-    if [ -n "$1" ]; then fail "$1"; return 1; fi
-    return 0
-}
-
-match() {  # SPEC FILE WHAT: prints a reason when FILE does not satisfy SPEC
-    local spec=$1 file=$2 what=$3
-    case $spec in
-    '') [ -s "$file" ] && echo "$what should be empty" ;;
-    '*') ;;
-    =*) printf '%s\n' "${spec#=}" | cmp -s - "$file" || echo "$what differs from the expected text" ;;
-    '~'*) grep -Eq -- "${spec#\~}" "$file" || echo "$what does not match /${spec#\~}/" ;;
-    '!'*) grep -Eq -- "${spec#!}" "$file" && echo "$what matches /${spec#!}/ but should not" ;;
-    *) echo "bad spec '$spec' in faults.sh" ;;
-    esac
-}
-
-t() {
-    name=$1
-    local rc_want=$2 out_spec=$3 err_spec=$4 rc msg
-    shift 4
-    [ "$1" = -- ] && shift
-    timeout "$LIMIT" "$@" >"$OUT" 2>"$ERR"
-    rc=$?
-    msg=
-    [ "$rc" = 124 ] && msg="timed out after ${LIMIT}s"
-    [ -z "$msg" ] && [ "$rc" != "$rc_want" ] && msg="exit status $rc, expected $rc_want"
-    [ -z "$msg" ] && msg=$(match "$out_spec" "$OUT" stdout)
-    [ -z "$msg" ] && msg=$(match "$err_spec" "$ERR" stderr)
-    if ! pass_or_fail "$msg"; then
-        printf '  command: %s\n' "$*"
-        sed -n '1,12s/^/  stdout| /p' "$OUT"
-        sed -n '1,12s/^/  stderr| /p' "$ERR"
-    fi
-}
-
-# check NAME MESSAGE-IF-FALSE -- COMMAND...: one extra assertion.
-check() {
-    name=$1
-    local msg=$2
-    shift 2
-    [ "$1" = -- ] && shift
-    if "$@"; then pass_or_fail ""; else pass_or_fail "$msg"; fi
-}
+CMD_TIMEOUT=${FAULTS_TIMEOUT:-60}
 
 # one_line: the last stderr is exactly one line (one message, no noise).
 one_line() {
@@ -101,25 +40,8 @@ is_npy() {
 }
 
 # ---- the failure protocol: outputs untouched -------------------------------
-FAILDIR=$TMP/fail
 KEEP=$FAILDIR/keep
 NEW=$FAILDIR/new
-fresh() {
-    rm -rf "$FAILDIR"
-    mkdir -p "$FAILDIR"
-    printf 'precious bytes\n' >"$KEEP"
-}
-untouched() {
-    name="$name: outputs untouched"
-    local msg= listing
-    listing=$(cd "$FAILDIR" && ls -A | tr '\n' ' ')
-    if [ "$listing" != "keep " ]; then
-        msg="output directory holds: $listing(expected only keep)"
-    elif [ "$(cat "$KEEP")" != "precious bytes" ]; then
-        msg="pre-existing keep was changed"
-    fi
-    pass_or_fail "$msg"
-}
 # tl ID RC STDERR -- LOSS ARGS...: a failing `segloss loss` given
 # --grad KEEP --out NEW --reduction none, then the untouched check.
 tl() {

@@ -21,32 +21,11 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DATA=$here/data
-SEGLOSS=${SEGLOSS:?set SEGLOSS to the segloss binary}
-case $SEGLOSS in /*) ;; *) SEGLOSS=$PWD/$SEGLOSS ;; esac
-[ -x "$SEGLOSS" ] || { echo "run.sh: $SEGLOSS is not an executable" >&2; exit 2; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/segloss-cli.XXXXXX") || exit 2
-trap 'rm -rf "$TMP"' EXIT
-OUT=$TMP/stdout
-ERR=$TMP/stderr
+. "$here/lib.sh"
+cli_init cli
 RTOL=2e-5   # losses: relative
 ATOL=1e-7
 GRAD_ATOL=1e-6
-
-n_run=0
-n_fail=0
-name=
-
-fail() {
-    n_fail=$((n_fail + 1))
-    printf 'FAIL: %s\n  %s\n' "$name" "$*"
-}
-
-pass_or_fail() {  # $1 = message on failure (empty = pass)
-    n_run=$((n_run + 1))
-    if [ -n "$1" ]; then fail "$1"; return 1; fi
-    return 0
-}
 
 expected_value() {
     awk -v k="$1" '$1 == k { print $2; found = 1 } END { exit !found }' "$DATA/expected.txt"
@@ -58,41 +37,6 @@ close() {
     awk -v a="$1" -v b="$2" -v rtol="$RTOL" -v atol="${3:-$ATOL}" 'BEGIN {
         d = a - b; if (d < 0) d = -d; r = b < 0 ? -b : b
         exit !(d <= atol + rtol * r) }'
-}
-
-# match SPEC FILE WHAT: prints a reason when FILE does not satisfy SPEC.
-match() {
-    local spec=$1 file=$2 what=$3 ref got
-    case $spec in
-    '') [ -s "$file" ] && echo "$what should be empty" ;;
-    '*') ;;
-    =*) printf '%s\n' "${spec#=}" | cmp -s - "$file" || echo "$what differs from the expected text" ;;
-    '~'*) grep -Eq -- "${spec#\~}" "$file" || echo "$what does not match /${spec#\~}/" ;;
-    '#'*)
-        ref=$(expected_value "${spec#\#}") || { echo "no key ${spec#\#} in expected.txt"; return; }
-        got=$(cat "$file")
-        close "$got" "$ref" || echo "$what '$got' is not within rtol $RTOL of ${spec#\#} = $ref"
-        ;;
-    *) echo "bad spec '$spec' in run.sh" ;;
-    esac
-}
-
-t() {
-    name=$1
-    local rc_want=$2 out_spec=$3 err_spec=$4 rc msg
-    shift 4
-    [ "$1" = -- ] && shift
-    "$@" >"$OUT" 2>"$ERR"
-    rc=$?
-    msg=
-    [ "$rc" = "$rc_want" ] || msg="exit status $rc, expected $rc_want"
-    [ -z "$msg" ] && msg=$(match "$out_spec" "$OUT" stdout)
-    [ -z "$msg" ] && msg=$(match "$err_spec" "$ERR" stderr)
-    if ! pass_or_fail "$msg"; then
-        printf '  command: %s\n' "$*"
-        sed -n '1,12s/^/  stdout| /p' "$OUT"
-        sed -n '1,12s/^/  stderr| /p' "$ERR"
-    fi
 }
 
 # ---- .npy helpers (little-endian host; od prints native order) -----------
@@ -167,25 +111,8 @@ json_loss() {
 # Before a failing command: $FAILDIR holds only keep.npy (a file the user had).
 # The command is given --grad $KEEP and/or --out $NEW; afterwards keep.npy
 # must be unchanged and nothing else may exist (no new file, no temporary).
-FAILDIR=$TMP/fail
 KEEP=$FAILDIR/keep.npy
 NEW=$FAILDIR/new.npy
-fresh() {
-    rm -rf "$FAILDIR"
-    mkdir -p "$FAILDIR"
-    printf 'precious bytes\n' >"$KEEP"
-}
-untouched() {
-    name="$name: outputs untouched"
-    local msg= listing
-    listing=$(cd "$FAILDIR" && ls -A | tr '\n' ' ')
-    if [ "$listing" != "keep.npy " ]; then
-        msg="output directory holds: $listing(expected only keep.npy)"
-    elif [ "$(cat "$KEEP")" != "precious bytes" ]; then
-        msg="pre-existing keep.npy was changed"
-    fi
-    pass_or_fail "$msg"
-}
 # tf NAME RC STDERR -- ARGS...: a failing `segloss` command, then the check.
 tf() {
     local n=$1 rc=$2 err=$3
