@@ -26,9 +26,6 @@
 #include <string.h>
 #include <zlib.h>
 
-#ifndef FUZZ_NIFTI_TOLERATE_GZREAD
-#define FUZZ_NIFTI_TOLERATE_GZREAD 1
-#endif
 
 /* gzip-compresses src into a malloc'd buffer (NULL on failure). */
 static unsigned char *gzip_member(const uint8_t *src, size_t n, size_t *out_len) {
@@ -140,31 +137,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (st != SEGLOSS_OK) check_cleared(st, &img, err);
     else check_image(&img);
 
-    /* The same bytes through gzopen/gzread. */
+    /* The same bytes through the file reader. */
     char path[4096];
     int gz = flen >= 2 && file[0] == 0x1f && file[1] == 0x8b;
     fuzz_tmp_path(path, sizeof path, gz ? "in.nii.gz" : "in.nii");
     FUZZ_CHECK(fuzz_write_file(path, file, flen) == 0);
     segloss_status st2 = segloss_image_read(&img2, path, FUZZ_MAX_BYTES, err2, sizeof err2);
-#if FUZZ_NIFTI_TOLERATE_GZREAD
-    /* Open finding (docs/fuzzing.md, "gzread truncation"): zlib 1.2.13's
-     * gzread reports a clean end of data when the input of a truncated
-     * stream runs out exactly as its output buffer fills, so the file
-     * reader accepts some truncated .nii.gz files that the memory reader
-     * rejects (fuzz/crashes/nifti/gzread-truncation). Tolerated until the
-     * file reader stops relying on gzread; build with
-     * -DFUZZ_NIFTI_TOLERATE_GZREAD=0 to see it. */
-    if (st == SEGLOSS_ERR_FORMAT && st2 == SEGLOSS_OK && strstr(err, "gzip stream is truncated")) {
-        segloss_image_free(&img2);
-        free(file);
-        return 0;
-    }
-#endif
-    /* gzread decompresses ahead of what the reader asks for, so it may meet
-     * a corrupt stretch of the stream before the header check that fails
-     * the memory reader (LIMIT there, FORMAT here): for compressed input two
-     * failures agree, whatever their statuses. */
-    if (gz && st != SEGLOSS_OK && st2 != SEGLOSS_OK) st2 = st;
     FUZZ_CHECK_MSG(st2 == st, "memory reader: %d (%s), file reader: %d (%s)", (int)st, err,
                    (int)st2, err2);
     if (st != SEGLOSS_OK) {

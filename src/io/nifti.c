@@ -33,13 +33,20 @@
  * truncated file never costs much more memory than it holds. */
 #define NII_CHUNK ((size_t)1 << 20)
 
-/* A byte source: a (possibly gzip-compressed) file through gzread, a
- * memory buffer, or a gzip-compressed memory buffer through inflate. */
+/* A byte source: a file or a memory buffer, either of them possibly
+ * gzip-compressed. Both go through the same code: the pending input is the
+ * window buf[pos, len) — the whole buffer for memory, a chunk read with
+ * fread for a file — and compressed input runs through inflate, which
+ * reports a stream cut short as an error. (zlib's gzread cannot be used: in
+ * zlib 1.2.13 a stream that ends exactly when its output buffer fills is
+ * reported as a clean end of data, so a truncated .nii.gz read as "OK".) */
+#define NII_IN_CHUNK ((size_t)1 << 16)
 typedef struct nii_src {
-    gzFile gz;
+    FILE *fp;               /* file source (NULL: memory) */
+    unsigned char *inbuf;   /* file source: NII_IN_CHUNK bytes */
     const unsigned char *buf;
     size_t len, pos;
-    int inflating;          /* memory + gzip */
+    int inflating;          /* gzip input */
     int zdone;              /* inflate reached the end of the last member */
     z_stream zs;
     uint64_t offset;        /* decompressed bytes consumed */
@@ -66,6 +73,21 @@ static segloss_status nii_fail(nii_ctx *c, segloss_status st, const char *fmt, .
     return st;
 }
 
+/* File source: when the window is empty, reads the next chunk after the
+ * `keep` bytes at `from` (moved to the front). Memory: nothing to do. */
+static segloss_status nii_fill(nii_ctx *c, const unsigned char *from, size_t keep) {
+    nii_src *s = &c->src;
+    if (!s->fp || s->pos < s->len) return SEGLOSS_OK;
+    if (keep) memmove(s->inbuf, from, keep);
+    size_t n = fread(s->inbuf + keep, 1, NII_IN_CHUNK - keep, s->fp);
+    if (n == 0 && ferror(s->fp))
+        return nii_fail(c, SEGLOSS_ERR_IO, "read error: %s", strerror(errno));
+    s->buf = s->inbuf;
+    s->pos = 0;
+    s->len = keep + n;
+    return SEGLOSS_OK;
+}
+
 /* Reads up to n bytes into dst (NULL: discard); *got < n only at the end
  * of the data. Corrupt compressed data is FORMAT, an OS failure IO. */
 static segloss_status nii_read(nii_ctx *c, void *dst, size_t n, size_t *got) {
@@ -80,31 +102,15 @@ static segloss_status nii_read(nii_ctx *c, void *dst, size_t n, size_t *got) {
         if (!p && want > sizeof scratch) want = sizeof scratch;
         if (want > ((size_t)1 << 30)) want = (size_t)1 << 30;
         size_t step = 0;
-        if (s->gz) {
-            int r = gzread(s->gz, to, (unsigned)want);
-            if (r < 0) {
-                int zerr = Z_OK;
-                const char *m = gzerror(s->gz, &zerr);
-                if (zerr == Z_ERRNO) return nii_fail(c, SEGLOSS_ERR_IO, "read error: %s", strerror(errno));
-                if (zerr == Z_MEM_ERROR) return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory in zlib");
-                return nii_fail(c, SEGLOSS_ERR_FORMAT, "corrupt gzip stream: %s", m ? m : "error");
-            }
-            if (r == 0) {
-                int zerr = Z_OK;
-                const char *m = gzerror(s->gz, &zerr);
-                /* gzread reports a stream cut short as end of data with
-                 * Z_BUF_ERROR set. */
-                if (zerr == Z_BUF_ERROR)
-                    return nii_fail(c, SEGLOSS_ERR_FORMAT, "gzip stream is truncated (%s)",
-                                    m ? m : "unexpected end of file");
-                break;
-            }
-            step = (size_t)r;
-        } else if (s->inflating) {
+        if (s->inflating) {
             if (s->zdone) break;
             s->zs.next_out = to;
             s->zs.avail_out = (uInt)want;
             while (s->zs.avail_out > 0 && !s->zdone) {
+                if (s->zs.avail_in == 0) {
+                    segloss_status fs = nii_fill(c, NULL, 0);
+                    if (fs != SEGLOSS_OK) return fs;
+                }
                 if (s->zs.avail_in == 0 && s->pos < s->len) {
                     size_t in = s->len - s->pos;
                     if (in > UINT_MAX) in = UINT_MAX;
@@ -114,7 +120,17 @@ static segloss_status nii_read(nii_ctx *c, void *dst, size_t n, size_t *got) {
                 }
                 int r = inflate(&s->zs, Z_NO_FLUSH);
                 if (r == Z_STREAM_END) {
-                    /* Another gzip member follows? (as gzread does) */
+                    /* Another gzip member follows? (as gzread does) A file
+                     * source keeps the unread input contiguous: everything
+                     * read so far was handed to inflate (pos == len). */
+                    if (s->fp && s->zs.avail_in < 2) {
+                        s->pos = s->len;
+                        segloss_status fs = nii_fill(c, s->zs.next_in, s->zs.avail_in);
+                        if (fs != SEGLOSS_OK) return fs;
+                        s->zs.next_in = (Bytef *)(uintptr_t)s->buf;
+                        s->zs.avail_in = (uInt)s->len;
+                        s->pos = s->len;
+                    }
                     size_t left = s->zs.avail_in + (s->len - s->pos);
                     const unsigned char *nx = s->zs.avail_in ? s->zs.next_in : s->buf + s->pos;
                     if (left >= 2 && nx[0] == 0x1f && nx[1] == 0x8b) {
@@ -136,6 +152,8 @@ static segloss_status nii_read(nii_ctx *c, void *dst, size_t n, size_t *got) {
             step = want - s->zs.avail_out;
             if (step == 0) break;
         } else {
+            segloss_status fs = nii_fill(c, NULL, 0);
+            if (fs != SEGLOSS_OK) return fs;
             size_t left = s->len - s->pos;
             step = want < left ? want : left;
             if (step == 0) break;
@@ -150,7 +168,7 @@ static segloss_status nii_read(nii_ctx *c, void *dst, size_t n, size_t *got) {
 }
 
 static int nii_is_compressed(const nii_src *s) {
-    return s->inflating || (s->gz && !gzdirect(s->gz));
+    return s->inflating;
 }
 
 /* ---- header fields -------------------------------------------------------- */
@@ -488,17 +506,25 @@ segloss_status segloss_nifti_read(segloss_image *out, const char *path, size_t m
     c.err = err;
     c.errlen = errlen;
     errno = 0;
-    /* gzread reads uncompressed files as they are: one path for .nii and
-     * .nii.gz. */
-    c.src.gz = gzopen(path, "rb");
-    if (!c.src.gz) {
-        if (errno)
-            return nii_fail(&c, SEGLOSS_ERR_IO, "cannot open: %s", strerror(errno));
+    c.src.fp = fopen(path, "rb");
+    if (!c.src.fp) {
+        if (errno) return nii_fail(&c, SEGLOSS_ERR_IO, "cannot open: %s", strerror(errno));
         return nii_fail(&c, SEGLOSS_ERR_NOMEM, "cannot open: out of memory");
     }
-    gzbuffer(c.src.gz, 1u << 17);
-    segloss_status st = nii_decode_checked(&c, out, max_bytes);
-    gzclose_r(c.src.gz);
+    c.src.inbuf = malloc(NII_IN_CHUNK);
+    segloss_status st = c.src.inbuf ? nii_fill(&c, NULL, 0)
+                                    : nii_fail(&c, SEGLOSS_ERR_NOMEM, "out of memory");
+    /* One path for .nii and .nii.gz: the gzip magic decides. */
+    if (st == SEGLOSS_OK && c.src.len >= 2 && c.src.buf[0] == 0x1f && c.src.buf[1] == 0x8b) {
+        if (inflateInit2(&c.src.zs, 15 + 16) != Z_OK)
+            st = nii_fail(&c, SEGLOSS_ERR_NOMEM, "cannot initialise zlib");
+        else
+            c.src.inflating = 1;
+    }
+    if (st == SEGLOSS_OK) st = nii_decode_checked(&c, out, max_bytes);
+    if (c.src.inflating) inflateEnd(&c.src.zs);
+    free(c.src.inbuf);
+    fclose(c.src.fp);
     if (st != SEGLOSS_OK) nii_clear_out(out);
     return st;
 }
