@@ -450,51 +450,25 @@ static int write_kind(FILE *f, out_kind kind, const eval_cases *cs, const eval_s
     return eval_write_table(f, cs, s, c);
 }
 
+/* One staged output: what write_staged writes with write_kind. */
+typedef struct staged_text {
+    out_kind kind;
+    const eval_cases *cs;
+    const eval_summary *s;
+    const eval_cfg *c;
+} staged_text;
+
+static int write_staged(FILE *f, const void *ctx) {
+    const staged_text *w = ctx;
+    return write_kind(f, w->kind, w->cs, w->s, w->c);
+}
+
 /* Writes one output to a fresh temporary name next to `path` and records
- * it in `o`; cli_commit renames it into place, cli_discard removes it. The
- * file gets the permissions a plain fopen would give (0666 minus umask). */
+ * it in `o`; cli_commit renames it into place, cli_discard removes it. */
 static int stage_text(cli_outputs *o, const char *path, out_kind kind, const eval_cases *cs,
                       const eval_summary *s, const eval_cfg *c) {
-    if (cli_check_output(path)) return CLI_INPUT;
-    if (o->n >= CLI_MAX_OUTPUTS) {
-        cli_error("internal error: too many outputs");
-        return CLI_INTERNAL;
-    }
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 8);
-    if (!tmp) {
-        cli_error("out of memory");
-        return CLI_INTERNAL;
-    }
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".XXXXXX", 8);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        cli_error("%s: cannot create: %s", path, strerror(errno));
-        free(tmp);
-        return CLI_INPUT;
-    }
-    o->tmp[o->n] = tmp;
-    o->path[o->n] = path;
-    o->n++;
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        cli_error("%s: cannot write: %s", path, strerror(errno));
-        close(fd);
-        return CLI_INPUT;
-    }
-    int bad = write_kind(f, kind, cs, s, c);
-    bad |= fflush(f) != 0;
-    int err = errno;
-    bad |= fclose(f) != 0;
-    if (bad) {
-        cli_error("%s: cannot write: %s", path, strerror(err ? err : errno));
-        return CLI_INPUT;
-    }
-    return CLI_OK;
+    const staged_text w = {kind, cs, s, c};
+    return cli_stage_text(o, path, write_staged, &w);
 }
 
 static int write_outputs(const eval_cases *cs, const eval_summary *s, const eval_cfg *c) {

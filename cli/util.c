@@ -172,8 +172,9 @@ int cli_check_output(const char *path) {
     return CLI_OK;
 }
 
-int cli_stage_npy(cli_outputs *o, const char *path, const void *data, segloss_dtype dtype,
-                  const segloss_shape *shape) {
+/* Creates a fresh temporary name next to `path` (cli_check_output first)
+ * and records it in `o`; *fd is the open temporary. Returns an exit code. */
+static int stage_tmp(cli_outputs *o, const char *path, int *fd) {
     if (cli_check_output(path)) return CLI_INPUT;
     if (o->n >= CLI_MAX_OUTPUTS) {
         cli_error("internal error: too many outputs");
@@ -187,21 +188,53 @@ int cli_stage_npy(cli_outputs *o, const char *path, const void *data, segloss_dt
     }
     memcpy(tmp, path, len);
     memcpy(tmp + len, ".XXXXXX", 8);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
+    *fd = mkstemp(tmp);
+    if (*fd < 0) {
         cli_error("%s: cannot create: %s", path, strerror(errno));
         free(tmp);
         return CLI_INPUT;
     }
-    close(fd);
     o->tmp[o->n] = tmp;
     o->path[o->n] = path;
     o->n++;
+    return CLI_OK;
+}
+
+int cli_stage_npy(cli_outputs *o, const char *path, const void *data, segloss_dtype dtype,
+                  const segloss_shape *shape) {
+    int fd, rc = stage_tmp(o, path, &fd);
+    if (rc) return rc;
+    close(fd);
+    const char *tmp = o->tmp[o->n - 1];
     char err[256] = "";
     segloss_status st = segloss_npy_write(tmp, data, dtype, shape, err, sizeof err);
     if (st != SEGLOSS_OK) {
         cli_error("%s: cannot write: %s", path, err[0] ? err : segloss_strerror(st));
         return st == SEGLOSS_ERR_NOMEM ? CLI_INTERNAL : CLI_INPUT;
+    }
+    return CLI_OK;
+}
+
+int cli_stage_text(cli_outputs *o, const char *path, int (*fill)(FILE *f, const void *ctx),
+                   const void *ctx) {
+    int fd, rc = stage_tmp(o, path, &fd);
+    if (rc) return rc;
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        cli_error("%s: cannot write: %s", path, strerror(errno));
+        close(fd);
+        return CLI_INPUT;
+    }
+    int bad = fill(f, ctx);
+    bad |= fflush(f) != 0;
+    int err = errno;
+    bad |= fclose(f) != 0;
+    if (bad) {
+        cli_error("%s: cannot write: %s", path, strerror(err ? err : errno));
+        return CLI_INPUT;
     }
     return CLI_OK;
 }

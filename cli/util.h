@@ -7,6 +7,7 @@
 #include <segloss.h>
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Exit codes (SPEC §5). */
 enum {
@@ -98,6 +99,12 @@ int cli_check_output(const char *path);
  * (0 on success; on failure the message names `path`). */
 int cli_stage_npy(cli_outputs *o, const char *path, const void *data, segloss_dtype dtype,
                   const segloss_shape *shape);
+/* Stages one text output (cli_check_output first): fill(f, ctx) writes it
+ * and returns nonzero on an error. The file gets the permissions a plain
+ * fopen would give (0666 minus umask). Returns an exit code (0 on success;
+ * on failure the message names `path`). */
+int cli_stage_text(cli_outputs *o, const char *path, int (*fill)(FILE *f, const void *ctx),
+                   const void *ctx);
 /* Renames every staged file into place; returns an exit code. */
 int cli_commit(cli_outputs *o);
 /* Removes temporaries not yet renamed and frees the names. */
