@@ -59,6 +59,10 @@ typedef segloss_status (*forward_fn)(const loss_cfg *, const loss_data *, double
                                      float *elems);
 typedef segloss_status (*backward_fn)(const loss_cfg *, const loss_data *, float *grad,
                                       const float *grad_out);
+/* Forward and backward in one call (the library's fused
+ * segloss_*_forward_backward: the same bits as the two calls). */
+typedef segloss_status (*fused_fn)(const loss_cfg *, const loss_data *, double *loss,
+                                   float *elems, float *grad, const float *grad_out);
 /* Shape of the per-item loss array written by --out. */
 typedef segloss_status (*out_shape_fn)(const loss_cfg *, const loss_data *, segloss_shape *);
 
@@ -104,6 +108,13 @@ static segloss_status bcel_bwd(const loss_cfg *c, const loss_data *d, float *gra
     return segloss_bce_logits_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
 }
 
+static segloss_status bcel_fused(const loss_cfg *c, const loss_data *d, double *loss,
+                                 float *elems, float *grad, const float *grad_out) {
+    segloss_bce_opts o = bce_opts(c, d);
+    return segloss_bce_logits_forward_backward(loss, elems, grad, d->x, &d->target, &d->shape,
+                                               &o, grad_out);
+}
+
 static segloss_status dice_fwd(const loss_cfg *c, const loss_data *d, double *loss,
                                float *elems) {
     segloss_dice_opts o = dice_opts(c);
@@ -114,6 +125,13 @@ static segloss_status dice_bwd(const loss_cfg *c, const loss_data *d, float *gra
                                const float *grad_out) {
     segloss_dice_opts o = dice_opts(c);
     return segloss_dice_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+static segloss_status dice_fused(const loss_cfg *c, const loss_data *d, double *loss,
+                                 float *elems, float *grad, const float *grad_out) {
+    segloss_dice_opts o = dice_opts(c);
+    return segloss_dice_forward_backward(loss, elems, grad, d->x, &d->target, &d->shape, &o,
+                                         grad_out);
 }
 
 static segloss_status jaccard_fwd(const loss_cfg *c, const loss_data *d, double *loss,
@@ -190,6 +208,14 @@ static segloss_status dice_bce_bwd(const loss_cfg *c, const loss_data *d, float 
                                    const float *grad_out) {
     segloss_dice_bce_opts o = dice_bce_opts(c, d);
     return segloss_dice_bce_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+static segloss_status dice_bce_fused(const loss_cfg *c, const loss_data *d, double *loss,
+                                     float *elems, float *grad, const float *grad_out) {
+    segloss_dice_bce_opts o = dice_bce_opts(c, d);
+    (void)elems; /* mean or sum only */
+    return segloss_dice_bce_forward_backward(loss, NULL, grad, d->x, &d->target, &d->shape, &o,
+                                             grad_out);
 }
 
 static segloss_focal_opts focal_opts(const loss_cfg *c, const loss_data *d) {
@@ -596,6 +622,7 @@ typedef struct loss_kind {
     backward_fn backward;
     out_shape_fn out_shape;
     const char *domain_hint;         /* after "INPUT: values outside [0,1]" */
+    fused_fn fused;                  /* with --grad, instead of the two; may be NULL */
 } loss_kind;
 
 static const opt_group *const bce_groups[] = {&common_group, &weight_group, &ignore_group, NULL};
@@ -620,27 +647,28 @@ static const opt_group *const dice_bce_groups[] = {&common_group, &region_group,
 
 static const loss_kind kinds[] = {
     {"bce", "BCE on probabilities in [0,1] (torch BCELoss)", bce_groups, bce_fwd, bce_bwd,
-     elementwise_shape, "; did you mean bce-logits?"},
+     elementwise_shape, "; did you mean bce-logits?", NULL},
     {"bce-logits", "BCE on logits (torch BCEWithLogitsLoss)", bcel_groups, bcel_fwd, bcel_bwd,
-     elementwise_shape, ""},
+     elementwise_shape, "", bcel_fused},
     {"dice", "soft Dice on (N, C, spatial...) (MONAI DiceLoss)", region_groups, dice_fwd,
      dice_bwd, region_shape,
-     " (--activation none expects probabilities; drop it for logits)"},
+     " (--activation none expects probabilities; drop it for logits)", dice_fused},
     {"focal", "sigmoid focal loss on logits (torchvision sigmoid_focal_loss)", focal_groups,
-     focal_fwd, focal_bwd, elementwise_shape, ""},
+     focal_fwd, focal_bwd, elementwise_shape, "", NULL},
     {"ce", "softmax cross-entropy over axis 1 (torch CrossEntropyLoss)", ce_groups, ce_fwd,
-     ce_bwd, class_index_shape, ""},
+     ce_bwd, class_index_shape, "", NULL},
     {"lovasz-hinge", "binary Lovasz hinge on logits (smp LovaszLoss)", lovasz_groups,
-     lovasz_fwd, lovasz_bwd, lovasz_shape, ""},
+     lovasz_fwd, lovasz_bwd, lovasz_shape, "", NULL},
     {"jaccard", "soft IoU, 1 - (I + s)/(P + G - I + s)", jaccard_groups, jaccard_fwd, jaccard_bwd,
-     region_shape, " (--activation none expects probabilities; drop it for logits)"},
+     region_shape, " (--activation none expects probabilities; drop it for logits)", NULL},
     {"tversky", "Tversky loss, focal with --gamma (MONAI TverskyLoss)", tversky_groups,
      tversky_fwd, tversky_bwd, region_shape,
-     " (--activation none expects probabilities; drop it for logits)"},
+     " (--activation none expects probabilities; drop it for logits)", NULL},
     {"generalized-dice", "generalized Dice (MONAI GeneralizedDiceLoss)", gdice_groups, gdice_fwd,
-     gdice_bwd, gdice_shape, " (--activation none expects probabilities; drop it for logits)"},
+     gdice_bwd, gdice_shape, " (--activation none expects probabilities; drop it for logits)",
+     NULL},
     {"dice-bce", "Dice + BCE-with-logits (MONAI DiceCELoss, one channel)", dice_bce_groups,
-     dice_bce_fwd, dice_bce_bwd, scalar_shape, ""},
+     dice_bce_fwd, dice_bce_bwd, scalar_shape, "", dice_bce_fused},
 };
 #define NUM_KINDS (sizeof kinds / sizeof kinds[0])
 
@@ -1301,7 +1329,8 @@ static const char *reduction_name(segloss_reduction r) {
     return r == SEGLOSS_REDUCTION_SUM ? "sum" : r == SEGLOSS_REDUCTION_NONE ? "none" : "mean";
 }
 
-/* Forward, backward, outputs. Buffers are freed by the caller. */
+/* Forward, backward (in one call where the kind has a fused one), outputs.
+ * Buffers are freed by the caller. */
 static int run(const loss_cfg *c, loss_data *d, float **elems, float **grad, float **ones,
                double *loss) {
     segloss_shape oshape;
@@ -1311,9 +1340,12 @@ static int run(const loss_cfg *c, loss_data *d, float **elems, float **grad, flo
     if (st != SEGLOSS_OK) return loss_error(c, d, st);
 
     int none = c->reduction == SEGLOSS_REDUCTION_NONE;
+    int fused = c->grad_path && c->kind->fused;
     if (none && !(*elems = malloc((size_t)onum * sizeof(float) + 1))) return oom();
-    st = c->kind->forward(c, d, loss, *elems);
-    if (st != SEGLOSS_OK) return loss_error(c, d, st);
+    if (!fused) {
+        st = c->kind->forward(c, d, loss, *elems);
+        if (st != SEGLOSS_OK) return loss_error(c, d, st);
+    }
 
     if (c->grad_path) {
         if (!(*grad = malloc((size_t)d->numel * sizeof(float)))) return oom();
@@ -1321,7 +1353,8 @@ static int run(const loss_cfg *c, loss_data *d, float **elems, float **grad, flo
             if (!(*ones = malloc((size_t)onum * sizeof(float) + 1))) return oom();
             for (int64_t k = 0; k < onum; k++) (*ones)[k] = 1.0f;
         }
-        st = c->kind->backward(c, d, *grad, *ones);
+        st = fused ? c->kind->fused(c, d, loss, *elems, *grad, *ones)
+                   : c->kind->backward(c, d, *grad, *ones);
         if (st != SEGLOSS_OK) return loss_error(c, d, st);
     }
 
