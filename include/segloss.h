@@ -814,7 +814,10 @@ segloss_status segloss_percentile_inplace(double *result, double *values, int64_
  *   nonzero and (scl_slope, scl_inter) != (1, 0) the values are scaled
  *   (v*slope + inter, inter NaN/inf read as 0) and the array is float64,
  *   even when the scaled values are integers. vox_offset must be a whole
- *   number of bytes, at least the header's size; bitpix is not checked.
+ *   number of bytes, at least the header's size; the header extensions it
+ *   skips may not exceed 256 MiB (nor max_bytes): SEGLOSS_ERR_LIMIT, so a
+ *   small .nii.gz cannot make the reader inflate gigabytes of padding.
+ *   bitpix is not checked.
  *   A gzip stream is read to its end so that its CRC is verified (trailing
  *   data after the voxels is decoded and discarded, up to 64 MiB); when the
  *   header makes no sense and the stream is corrupt, the corruption is the

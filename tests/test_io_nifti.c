@@ -338,6 +338,14 @@ TEST(nifti1_bad_headers) {
     put16(b, 46, 32767);
     expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "truncated", "32767^3 without cap");
     expect_mem(b, len, (size_t)1 << 30, SEGLOSS_ERR_LIMIT, "limit", "32767^3 with cap");
+    /* vox_offset far beyond any real extension: refused before skipping */
+    RESET();
+    put32f(b, 108, 1073741824.0f); /* 1 GiB */
+    expect_mem(b, len, 0, SEGLOSS_ERR_LIMIT, "header extensions", "vox_offset 1 GiB");
+    RESET();
+    put32f(b, 108, 352.0f + 4096.0f); /* within the cap: just past the end */
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "past the end", "vox_offset past EOF");
+    expect_mem(b, len, 1024, SEGLOSS_ERR_LIMIT, "header extensions", "vox_offset above max_bytes");
     /* 32767^7 voxels overflow int64 */
     RESET();
     put16(b, 40, 7);
@@ -465,8 +473,11 @@ TEST(nifti2_bad_headers) {
     RESET();
     put64(b, 168, 100);
     expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "vox_offset", "vox_offset inside header");
+    /* refused from the header (extension bound), before any skipping */
     put64(b, 168, INT64_MAX);
-    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "past the end", "vox_offset INT64_MAX");
+    expect_mem(b, len, 0, SEGLOSS_ERR_LIMIT, "header extensions", "vox_offset INT64_MAX");
+    put64(b, 168, 544 + 4096);
+    expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "past the end", "vox_offset past EOF");
     put64(b, 168, -1);
     expect_mem(b, len, 0, SEGLOSS_ERR_FORMAT, "vox_offset", "vox_offset -1");
     RESET();

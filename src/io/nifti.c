@@ -29,6 +29,11 @@
 /* Trailing decompressed bytes read after the voxels to reach (and check)
  * the gzip CRC; past this the rest is not decompressed. */
 #define NII_DRAIN_MAX ((uint64_t)64 << 20)
+/* Most bytes of header extensions skipped between the header and
+ * vox_offset (real extensions are kilobytes): a tiny .nii.gz claiming a
+ * vox_offset of gigabytes would otherwise make the reader inflate that much
+ * before it found out anything. A smaller max_bytes lowers it further. */
+#define NII_EXT_MAX ((uint64_t)256 << 20)
 /* First allocation for the voxel data; it doubles as data arrives, so a
  * truncated file never costs much more memory than it holds. */
 #define NII_CHUNK ((size_t)1 << 20)
@@ -365,6 +370,13 @@ static segloss_status nii_decode(nii_ctx *c, segloss_image *out, size_t max_byte
 
     /* Skip the extension flag and extensions up to vox_offset. */
     uint64_t skip = (uint64_t)vox_offset - hsize;
+    uint64_t ext_cap = max_bytes && (uint64_t)max_bytes < NII_EXT_MAX ? (uint64_t)max_bytes : NII_EXT_MAX;
+    if (skip > ext_cap)
+        return nii_fail(c, SEGLOSS_ERR_LIMIT,
+                        "vox_offset %lld puts %llu bytes of header extensions before the voxels, "
+                        "above the limit of %llu bytes",
+                        (long long)vox_offset, (unsigned long long)skip,
+                        (unsigned long long)ext_cap);
     st = nii_read(c, NULL, (size_t)skip, &got);
     if (st != SEGLOSS_OK) return st;
     if (got < skip)
