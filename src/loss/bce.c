@@ -8,8 +8,9 @@
  * Arithmetic in double; ln(1-p) as log1p(-p). With ignore_index, ignored
  * targets give loss 0 and gradient 0 and MEAN counts only the others (the
  * driver, loss/elementwise.c); p is not read (nor checked) there. */
-#include "kernels/scalar.h"
 #include "loss/elementwise.h"
+
+#include <math.h>
 
 #define BCE_LOG_CLAMP (-100.0)
 #define BCE_GRAD_EPS 1e-12

@@ -21,8 +21,9 @@
  * r = 0, the limit. gamma = 0: l = w*a*ce, alpha-weighted BCE-with-logits.
  * Arithmetic in double per element; NaN logits propagate; an infinite logit
  * with a target on its side gives NaN (0*inf), as BCE-with-logits does. */
-#include "kernels/scalar.h"
 #include "loss/elementwise.h"
+
+#include <math.h>
 
 #define FOCAL_DEFAULT_ALPHA 0.25
 #define FOCAL_DEFAULT_GAMMA 2.0
