@@ -1,5 +1,6 @@
 /* Shared helpers of the reference-data tests: see refdata.h. */
 #include "refdata.h"
+#include "tf.h"
 
 #include <float.h>
 #include <math.h>
@@ -67,22 +68,15 @@ int ref_tok_f32(ref_lexer *lx, double *v) {
 }
 
 char *ref_read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long len = ftell(f);
-        if (len >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1))) {
-            if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-                free(buf);
-                buf = NULL;
-            } else {
-                buf[len] = '\0';
-            }
-        }
+    size_t len;
+    unsigned char *data = tf_read_file(path, &len);
+    char *text = data ? realloc(data, len + 1) : NULL;
+    if (!text) {
+        free(data);
+        return NULL;
     }
-    fclose(f);
-    return buf;
+    text[len] = '\0';
+    return text;
 }
 
 /* ------------------------------------------------------------------------ */

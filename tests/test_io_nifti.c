@@ -10,27 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static unsigned char *slurp(const char *name, size_t *len) {
-    FILE *f = fopen(tf_data_path(name), "rb");
-    *len = 0;
-    if (!f) return NULL;
-    unsigned char *buf = NULL;
-    size_t cap = 0;
-    for (;;) {
-        if (*len == cap) {
-            cap = cap ? cap * 2 : 4096;
-            unsigned char *nb = realloc(buf, cap);
-            if (!nb) break;
-            buf = nb;
-        }
-        size_t got = fread(buf + *len, 1, cap - *len, f);
-        if (got == 0) break;
-        *len += got;
-    }
-    fclose(f);
-    return buf;
-}
-
 /* The script's value of flat index i (x fastest) for each datatype, in
  * the array's dtype, written to out. */
 static void expected_elem(segloss_dtype dt, int64_t i, void *out) {
@@ -107,7 +86,7 @@ static void check_fixture(const char *name, const expect *e) {
     segloss_image_free(&img);
     CHECK(img.array.data == NULL);
     size_t len;
-    unsigned char *buf = slurp(name, &len);
+    unsigned char *buf = tf_read_file(tf_data_path(name), &len);
     CHECK(buf != NULL);
     if (!buf) return;
     st = segloss_image_read_mem(&img, SEGLOSS_IMAGE_NIFTI, buf, len, 0, err, sizeof err);
@@ -235,7 +214,7 @@ TEST(nifti_every_truncation_fails) {
                            "img/n1_u8_2member.nii.gz", "img/n1_ext.nii", "img/n2_u16.nii"};
     for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
         size_t len;
-        unsigned char *buf = slurp(names[k], &len);
+        unsigned char *buf = tf_read_file(tf_data_path(names[k]), &len);
         CHECK(buf != NULL);
         if (!buf) continue;
         int gz = buf[0] == 0x1f;
@@ -271,7 +250,7 @@ TEST(nifti_corrupt_gzip_fails) {
     const char *names[] = {"img/n1_i16.nii.gz", "img/n1_f32.nii.gz"};
     for (size_t k = 0; k < 2; k++) {
         size_t len;
-        unsigned char *buf = slurp(names[k], &len);
+        unsigned char *buf = tf_read_file(tf_data_path(names[k]), &len);
         CHECK(buf != NULL);
         if (!buf) continue;
         const char *path = tmp_path("flip.nii.gz");
@@ -305,7 +284,7 @@ static void put64(unsigned char *b, size_t off, int64_t v) { memcpy(b + off, &v,
 
 TEST(nifti1_bad_headers) {
     size_t len;
-    unsigned char *orig = slurp("img/n1_u8.nii", &len);
+    unsigned char *orig = tf_read_file(tf_data_path("img/n1_u8.nii"), &len);
     CHECK(orig != NULL);
     if (!orig) return;
     unsigned char *b = malloc(len);
@@ -395,7 +374,7 @@ TEST(nifti1_bad_headers) {
 
 TEST(nifti1_scaling_rules) {
     size_t len;
-    unsigned char *b = slurp("img/n1_scaled.nii", &len);
+    unsigned char *b = tf_read_file(tf_data_path("img/n1_scaled.nii"), &len);
     CHECK(b != NULL);
     if (!b) return;
     segloss_image img;
@@ -431,7 +410,7 @@ TEST(nifti1_scaling_rules) {
 
 TEST(nifti1_big_endian_header_checked) {
     size_t len;
-    unsigned char *b = slurp("img/n1_be_f32.nii", &len);
+    unsigned char *b = tf_read_file(tf_data_path("img/n1_be_f32.nii"), &len);
     CHECK(b != NULL);
     if (!b) return;
     b[40] = 0;
@@ -445,7 +424,7 @@ TEST(nifti1_big_endian_header_checked) {
 
 TEST(nifti2_bad_headers) {
     size_t len;
-    unsigned char *orig = slurp("img/n2_u16.nii", &len);
+    unsigned char *orig = tf_read_file(tf_data_path("img/n2_u16.nii"), &len);
     CHECK(orig != NULL);
     if (!orig) return;
     unsigned char *b = malloc(len);

@@ -16,27 +16,6 @@
 static unsigned pat(int r, int c, unsigned m) { return (unsigned)(31 * r + 17 * c + 3) % m; }
 static unsigned pat16(int r, int c) { return (unsigned)(4099 * r + 257 * c + 1) % 65536u; }
 
-static unsigned char *slurp(const char *name, size_t *len) {
-    FILE *f = fopen(tf_data_path(name), "rb");
-    *len = 0;
-    if (!f) return NULL;
-    unsigned char *buf = NULL;
-    size_t cap = 0;
-    for (;;) {
-        if (*len == cap) {
-            cap = cap ? cap * 2 : 4096;
-            unsigned char *nb = realloc(buf, cap);
-            if (!nb) break;
-            buf = nb;
-        }
-        size_t got = fread(buf + *len, 1, cap - *len, f);
-        if (got == 0) break;
-        *len += got;
-    }
-    fclose(f);
-    return buf;
-}
-
 /* Checks a decoded image against a pattern: m = 0 means pat16. */
 static void check_pattern(const char *name, segloss_dtype dtype, unsigned m) {
     segloss_image img;
@@ -117,7 +96,7 @@ TEST(png_mem_equals_file) {
                            "img/grey8_adam7.png"};
     for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
         size_t len;
-        unsigned char *buf = slurp(names[k], &len);
+        unsigned char *buf = tf_read_file(tf_data_path(names[k]), &len);
         CHECK(buf != NULL);
         if (!buf) continue;
         segloss_image a, b, c;
@@ -146,7 +125,7 @@ TEST(png_every_truncation_fails) {
                            "img/ga8_opaque.png", "img/grey8_text.png"};
     for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
         size_t len;
-        unsigned char *buf = slurp(names[k], &len);
+        unsigned char *buf = tf_read_file(tf_data_path(names[k]), &len);
         CHECK(buf != NULL);
         if (!buf) continue;
         int bad = 0;
@@ -206,7 +185,7 @@ static void expect_status(const unsigned char *buf, size_t len, size_t max_bytes
 
 TEST(png_bad_crc_is_an_error) {
     size_t len;
-    unsigned char *buf = slurp("img/grey8_text.png", &len);
+    unsigned char *buf = tf_read_file(tf_data_path("img/grey8_text.png"), &len);
     CHECK(buf != NULL);
     if (!buf) return;
     expect_status(buf, len, 0, SEGLOSS_OK, NULL, "intact");
@@ -236,7 +215,7 @@ TEST(png_bad_crc_is_an_error) {
 
 TEST(png_bad_signature_and_header) {
     size_t len;
-    unsigned char *buf = slurp("img/grey8.png", &len);
+    unsigned char *buf = tf_read_file(tf_data_path("img/grey8.png"), &len);
     CHECK(buf != NULL);
     if (!buf) return;
     buf[1] = 'Q';
@@ -283,19 +262,19 @@ TEST(png_bad_signature_and_header) {
 
 TEST(png_max_bytes_limit) {
     size_t len;
-    unsigned char *buf = slurp("img/grey8.png", &len);
+    unsigned char *buf = tf_read_file(tf_data_path("img/grey8.png"), &len);
     CHECK(buf != NULL);
     if (!buf) return;
     expect_status(buf, len, ROWS * COLS, SEGLOSS_OK, NULL, "exactly the cap");
     expect_status(buf, len, ROWS * COLS - 1, SEGLOSS_ERR_LIMIT, "limit", "one byte over");
     free(buf);
-    buf = slurp("img/grey16.png", &len);
+    buf = tf_read_file(tf_data_path("img/grey16.png"), &len);
     CHECK(buf != NULL);
     if (!buf) return;
     expect_status(buf, len, 2 * ROWS * COLS - 1, SEGLOSS_ERR_LIMIT, "limit", "16-bit");
     free(buf);
     /* The cap counts all decoded channels. */
-    buf = slurp("img/rgb8_grey.png", &len);
+    buf = tf_read_file(tf_data_path("img/rgb8_grey.png"), &len);
     CHECK(buf != NULL);
     if (!buf) return;
     expect_status(buf, len, 3 * ROWS * COLS, SEGLOSS_OK, NULL, "rgb at cap");
@@ -355,7 +334,7 @@ TEST(png_image_dispatch_by_extension) {
     CHECK(img.array.data == NULL);
     /* A PNG with a .nii name is read as NIfTI and rejected. */
     size_t len;
-    unsigned char *buf = slurp("img/grey8.png", &len);
+    unsigned char *buf = tf_read_file(tf_data_path("img/grey8.png"), &len);
     CHECK(buf != NULL);
     if (!buf) return;
     CHECK_EQ_INT(segloss_image_read_mem(&img, SEGLOSS_IMAGE_NIFTI, buf, len, 0, err, sizeof err),

@@ -25,27 +25,6 @@
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
 /* ------------------------------------------------------------------------ */
-static unsigned char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    *len = 0;
-    if (!f) return NULL;
-    size_t cap = 4096, n = 0;
-    unsigned char *buf = malloc(cap);
-    for (;;) {
-        if (n == cap) buf = realloc(buf, cap *= 2);
-        size_t r = fread(buf + n, 1, cap - n, f);
-        if (r == 0) break;
-        n += r;
-    }
-    fclose(f);
-    /* Exact-size copy so that ASan flags any read past the end. */
-    unsigned char *exact = malloc(n ? n : 1);
-    memcpy(exact, buf, n);
-    free(buf);
-    *len = n;
-    return exact;
-}
-
 static int write_bytes(const char *path, const void *p, size_t n) {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
@@ -255,7 +234,7 @@ TEST(npy_read_good_fixtures) {
         CHECK(npy_is_zeroed(&a));
 
         size_t len;
-        unsigned char *buf = slurp(path, &len);
+        unsigned char *buf = tf_read_file(path, &len);
         CHECK_MSG(buf != NULL, "cannot read fixture %s", path);
         if (!buf) continue;
         st = segloss_npy_read_mem(&a, buf, len, 0, err, sizeof err);
@@ -369,7 +348,7 @@ TEST(npy_read_bad_fixtures) {
         CHECK_MSG(npy_is_zeroed(&a), "%s: *out not zeroed on error", file);
 
         size_t len;
-        unsigned char *buf = slurp(path, &len);
+        unsigned char *buf = tf_read_file(path, &len);
         CHECK_MSG(buf != NULL, "cannot read fixture %s", path);
         memset(&a, 0x5a, sizeof a);
         st = segloss_npy_read_mem(&a, buf, len, 0, err2, sizeof err2);
@@ -385,7 +364,7 @@ TEST(npy_read_bad_fixtures) {
 TEST(npy_read_max_bytes) {
     const char *path = fx("good_f4_2x3.npy"); /* 24 data bytes */
     size_t len;
-    unsigned char *buf = slurp(path, &len);
+    unsigned char *buf = tf_read_file(path, &len);
     CHECK(buf != NULL);
     if (!buf) return;
     char err[256];
@@ -424,7 +403,7 @@ static const char *prefix_files[] = {
 TEST(npy_read_every_prefix_fails) {
     for (size_t f = 0; f < sizeof prefix_files / sizeof prefix_files[0]; f++) {
         size_t len;
-        unsigned char *buf = slurp(fx(prefix_files[f]), &len);
+        unsigned char *buf = tf_read_file(fx(prefix_files[f]), &len);
         CHECK(buf != NULL && len > 0);
         if (!buf) continue;
         int bad = 0;
@@ -457,7 +436,7 @@ TEST(npy_read_file_prefixes_match_mem) {
     char path[512];
     join(path, sizeof path, dir, "prefix.npy");
     size_t len;
-    unsigned char *buf = slurp(fx("good_f4_2x3.npy"), &len);
+    unsigned char *buf = tf_read_file(fx("good_f4_2x3.npy"), &len);
     CHECK(buf != NULL);
     int bad = 0;
     for (size_t n = 0; buf && n <= len + 2; n++) {
@@ -509,7 +488,7 @@ TEST(npy_read_corruptions_fail_cleanly) {
     long runs = 0;
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         size_t len;
-        unsigned char *buf = slurp(fx(files[f]), &len);
+        unsigned char *buf = tf_read_file(fx(files[f]), &len);
         CHECK(buf != NULL);
         if (!buf) continue;
         unsigned char *p = malloc(len);
@@ -760,7 +739,7 @@ TEST(npy_read_from_fifo) {
     join(path, sizeof path, dir, "big.npy");
     CHECK_EQ_INT(segloss_npy_write(path, v, SEGLOSS_F32, &sh, err, sizeof err), SEGLOSS_OK);
     size_t len;
-    unsigned char *bytes = slurp(path, &len);
+    unsigned char *bytes = tf_read_file(path, &len);
     segloss_npy a;
     CHECK_EQ_INT(read_through_fifo(dir, bytes, len, &a, err, sizeof err), SEGLOSS_OK);
     CHECK_EQ_INT(a.numel, 750000);
@@ -888,7 +867,7 @@ TEST(npy_write_roundtrip_every_dtype) {
 
             /* The bytes are what numpy.save writes, data aligned to 64. */
             size_t len;
-            unsigned char *b = slurp(path, &len);
+            unsigned char *b = tf_read_file(path, &len);
             CHECK(b && len >= 10);
             if (b && len >= 10) {
                 size_t hlen = (size_t)b[8] | (size_t)b[9] << 8;
@@ -975,7 +954,7 @@ TEST(npy_write_failures_leave_no_trace) {
     join(keep, sizeof keep, dir, "keep.npy");
     CHECK_EQ_INT(segloss_npy_write(keep, v, SEGLOSS_F32, &sh, err, sizeof err), SEGLOSS_OK);
     size_t len0;
-    unsigned char *before = slurp(keep, &len0);
+    unsigned char *before = tf_read_file(keep, &len0);
     size_t big_n = 200000;
     unsigned char *big = calloc(big_n, 1);
     segloss_shape big_sh = {1, {(int64_t)big_n}};
@@ -991,7 +970,7 @@ TEST(npy_write_failures_leave_no_trace) {
     CHECK_EQ_INT(st, SEGLOSS_ERR_IO);
     CHECK_MSG(strstr(err, "write failed") != NULL, "%s", err);
     size_t len1;
-    unsigned char *after = slurp(keep, &len1);
+    unsigned char *after = tf_read_file(keep, &len1);
     CHECK(before && after && len0 == len1 && memcmp(before, after, len0) == 0);
     CHECK_EQ_INT(count_entries(dir), 2); /* sub, keep.npy */
     free(before);

@@ -17,6 +17,10 @@ void tf_fail(const char *file, int line, const char *fmt, ...)
 void tf_pass(void);
 /* Path of a data file: tf_data_path("core_ref.txt"). Static buffer. */
 const char *tf_data_path(const char *name);
+/* The whole file at path in a malloc'd buffer of exactly *len bytes (at
+ * least 1 allocated), so that a reader under test that reads past the end
+ * is an ASan error; NULL (and *len = 0) when it cannot be read. */
+unsigned char *tf_read_file(const char *path, size_t *len);
 
 #define TEST(name)                                                          \
     static void name(void);                                                 \
