@@ -7,23 +7,10 @@
 /* ------------------------------------------------------------------------ */
 /* Targets with ignore_index                                                 */
 /* ------------------------------------------------------------------------ */
-#define LOAD_IGN_INT(T)                                                     \
-    do {                                                                    \
-        const T *s = (const T *)t->data + begin;                            \
-        for (int64_t i = 0; i < n; i++) {                                   \
-            if ((double)s[i] == ignore_value) {                             \
-                ignored[i] = 1;                                             \
-                y[i] = 0.0f;                                                \
-                continue;                                                   \
-            }                                                               \
-            if (s[i] != 0 && s[i] != 1) return SEGLOSS_ERR_TARGET;          \
-            ignored[i] = 0;                                                 \
-            y[i] = (float)s[i];                                             \
-            valid++;                                                        \
-        }                                                                   \
-    } while (0)
-
-#define LOAD_IGN_FLOAT(T)                                                   \
+/* Values in [0,1] (NaN fails), or the ignore value (compared after the
+ * conversion to double). For integer dtypes the same test admits exactly 0
+ * and 1: every integer converts to a double in [0,1] only when it is 0 or 1. */
+#define LOAD_IGN(T)                                                         \
     do {                                                                    \
         const T *s = (const T *)t->data + begin;                            \
         for (int64_t i = 0; i < n; i++) {                                   \
@@ -50,8 +37,8 @@ segloss_status segloss__ew_load_target(float *y, uint8_t *ignored, int64_t *n_va
         return st;
     }
     switch (t->dtype) {
-    case SEGLOSS_F32: LOAD_IGN_FLOAT(float); break;
-    case SEGLOSS_F64: LOAD_IGN_FLOAT(double); break;
+    case SEGLOSS_F32: LOAD_IGN(float); break;
+    case SEGLOSS_F64: LOAD_IGN(double); break;
     case SEGLOSS_BOOL: {
         const uint8_t *s = (const uint8_t *)t->data + begin;
         for (int64_t i = 0; i < n; i++) {
@@ -62,14 +49,14 @@ segloss_status segloss__ew_load_target(float *y, uint8_t *ignored, int64_t *n_va
         }
         break;
     }
-    case SEGLOSS_U8: LOAD_IGN_INT(uint8_t); break;
-    case SEGLOSS_I8: LOAD_IGN_INT(int8_t); break;
-    case SEGLOSS_I16: LOAD_IGN_INT(int16_t); break;
-    case SEGLOSS_I32: LOAD_IGN_INT(int32_t); break;
-    case SEGLOSS_I64: LOAD_IGN_INT(int64_t); break;
-    case SEGLOSS_U16: LOAD_IGN_INT(uint16_t); break;
-    case SEGLOSS_U32: LOAD_IGN_INT(uint32_t); break;
-    case SEGLOSS_U64: LOAD_IGN_INT(uint64_t); break;
+    case SEGLOSS_U8: LOAD_IGN(uint8_t); break;
+    case SEGLOSS_I8: LOAD_IGN(int8_t); break;
+    case SEGLOSS_I16: LOAD_IGN(int16_t); break;
+    case SEGLOSS_I32: LOAD_IGN(int32_t); break;
+    case SEGLOSS_I64: LOAD_IGN(int64_t); break;
+    case SEGLOSS_U16: LOAD_IGN(uint16_t); break;
+    case SEGLOSS_U32: LOAD_IGN(uint32_t); break;
+    case SEGLOSS_U64: LOAD_IGN(uint64_t); break;
     default: return SEGLOSS_ERR_DTYPE;
     }
     if (n_valid) *n_valid = valid;

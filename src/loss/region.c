@@ -101,25 +101,10 @@ void segloss__region_free(segloss__region *r) {
 /* ------------------------------------------------------------------------ */
 /* Targets                                                                   */
 /* ------------------------------------------------------------------------ */
-/* Integer masks: 0 or 1, or the ignore value. */
-#define LOAD_DENSE_INT(T)                                                   \
-    do {                                                                    \
-        const T *src = (const T *)t->data + begin;                          \
-        for (int64_t i = 0; i < n; i++) {                                   \
-            double v = (double)src[i];                                      \
-            if (has_ign && v == ign) {                                      \
-                y[i] = 0.0;                                                 \
-                m[i] = 0;                                                   \
-                continue;                                                   \
-            }                                                               \
-            if (v != 0.0 && v != 1.0) return SEGLOSS_ERR_TARGET;            \
-            y[i] = v;                                                       \
-            m[i] = 1;                                                       \
-        }                                                                   \
-    } while (0)
-
-/* Float targets: [0,1] (NaN fails), or the ignore value. */
-#define LOAD_DENSE_FLOAT(T)                                                 \
+/* Values in [0,1] (NaN fails), or the ignore value. For integer dtypes the
+ * same test admits exactly 0 and 1: every integer converts to a double
+ * that is in [0,1] only when it is 0 or 1. */
+#define LOAD_DENSE(T)                                                       \
     do {                                                                    \
         const T *src = (const T *)t->data + begin;                          \
         for (int64_t i = 0; i < n; i++) {                                   \
@@ -138,8 +123,8 @@ void segloss__region_free(segloss__region *r) {
 segloss_status segloss__region_load_dense(double *y, unsigned char *m, const segloss_target *t,
                                           int64_t begin, int64_t n, int has_ign, double ign) {
     switch (t->dtype) {
-    case SEGLOSS_F32: LOAD_DENSE_FLOAT(float); return SEGLOSS_OK;
-    case SEGLOSS_F64: LOAD_DENSE_FLOAT(double); return SEGLOSS_OK;
+    case SEGLOSS_F32: LOAD_DENSE(float); return SEGLOSS_OK;
+    case SEGLOSS_F64: LOAD_DENSE(double); return SEGLOSS_OK;
     case SEGLOSS_BOOL: {
         /* any nonzero byte is 1; the ignore value is compared with 0/1 */
         const uint8_t *src = (const uint8_t *)t->data + begin;
@@ -151,14 +136,14 @@ segloss_status segloss__region_load_dense(double *y, unsigned char *m, const seg
         }
         return SEGLOSS_OK;
     }
-    case SEGLOSS_U8: LOAD_DENSE_INT(uint8_t); return SEGLOSS_OK;
-    case SEGLOSS_I8: LOAD_DENSE_INT(int8_t); return SEGLOSS_OK;
-    case SEGLOSS_I16: LOAD_DENSE_INT(int16_t); return SEGLOSS_OK;
-    case SEGLOSS_I32: LOAD_DENSE_INT(int32_t); return SEGLOSS_OK;
-    case SEGLOSS_I64: LOAD_DENSE_INT(int64_t); return SEGLOSS_OK;
-    case SEGLOSS_U16: LOAD_DENSE_INT(uint16_t); return SEGLOSS_OK;
-    case SEGLOSS_U32: LOAD_DENSE_INT(uint32_t); return SEGLOSS_OK;
-    case SEGLOSS_U64: LOAD_DENSE_INT(uint64_t); return SEGLOSS_OK;
+    case SEGLOSS_U8: LOAD_DENSE(uint8_t); return SEGLOSS_OK;
+    case SEGLOSS_I8: LOAD_DENSE(int8_t); return SEGLOSS_OK;
+    case SEGLOSS_I16: LOAD_DENSE(int16_t); return SEGLOSS_OK;
+    case SEGLOSS_I32: LOAD_DENSE(int32_t); return SEGLOSS_OK;
+    case SEGLOSS_I64: LOAD_DENSE(int64_t); return SEGLOSS_OK;
+    case SEGLOSS_U16: LOAD_DENSE(uint16_t); return SEGLOSS_OK;
+    case SEGLOSS_U32: LOAD_DENSE(uint32_t); return SEGLOSS_OK;
+    case SEGLOSS_U64: LOAD_DENSE(uint64_t); return SEGLOSS_OK;
     }
     return SEGLOSS_ERR_DTYPE;
 }
