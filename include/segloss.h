@@ -613,7 +613,7 @@ void segloss_npy_free(segloss_npy *a);
 /* Volumes are label maps of spatial rank 1, 2 or 3 (C order, axis 0 first);
  * label 0 is background, every other value (negative ones included) is a
  * label. For one label L, A = {pred == L} (prediction) and B = {ref == L}
- * (reference). Definitions (SPEC §4):
+ * (reference). Definitions:
  *  - surface S(X): voxels of X with a face-neighbour (2 in 1-D, 4 in 2-D, 6
  *    in 3-D) outside X; voxels on the image border are surface (X XOR
  *    erosion(X) with a zero border, as MedPy).
@@ -625,7 +625,8 @@ void segloss_npy_free(segloss_npy *a);
  *    (Metrics Reloaded / MONAI); POOLED: percentile of the pooled distances
  *    (MedPy's hd95).
  *  - assd = (sum_a d(a,S(B)) + sum_b d(b,S(A))) / (|S(A)| + |S(B)|) (pooled
- *    mean; MedPy's assd is the mean of the two directed means, reported as
+ *    mean: MedPy >= 0.5.2's assd and MONAI's symmetric average surface
+ *    distance; MedPy <= 0.4's assd was the mean of the two directed means,
  *    (mean_pred_to_ref + mean_ref_to_pred)/2 from the fields below).
  *  - nsd  = (#{a: d(a,S(B)) <= tau} + #{b: d(b,S(A)) <= tau}) / (|S(A)|+|S(B)|).
  * Empty masks: hd, hd95, assd and the directed means are NaN when A or B is
@@ -715,7 +716,8 @@ typedef struct segloss_metric_opts {
                                    n > 0 = n; results never depend on it */
 } segloss_metric_opts;
 
-/* Overlap scores from counts (SPEC §4). A 0 denominator gives empty_score:
+/* Overlap scores from counts. A 0 denominator gives empty_score (MedPy >=
+ * 0.5's dc and jc of two empty masks are SEGLOSS_EMPTY_SCORE_ONE):
  *   dice = 2TP/(2TP+FP+FN)  iou = TP/(TP+FP+FN)  precision = TP/(TP+FP)
  *   recall = TP/(TP+FN)  specificity = TN/(TN+FP)
  *   accuracy = (TP+TN)/(TP+FP+FN+TN)  vs = 1 - |FP-FN|/(2TP+FP+FN) */
