@@ -1,4 +1,5 @@
-/* segloss demo — the worked example of SPEC §1, step by step.
+/* segloss demo — a worked example, step by step: BCE, BCE-with-logits,
+ * the logit >= 0 threshold, Dice and IoU of a 2x2 image.
  *
  * Every number printed comes from a library call on the example's arrays
  * (nothing is hard-coded but the inputs), so the demo doubles as a smoke
@@ -76,7 +77,7 @@ int cmd_demo(int argc, char **argv) {
     /* The loss is the negated term: l = -[y ln p + (1-y) ln(1-p)]. */
     for (int i = 0; i < 4; i++) terms[i] = -elems[i];
 
-    printf("Worked example (SPEC section 1): logits of a 2x2 image, label = identity.\n\n");
+    printf("Worked example: logits of a 2x2 image, label = identity.\n\n");
     print_mat("logits x:", x);
     print_mask("target y (1 = foreground):", y);
     print_mat("sigmoid p = 1/(1+exp(-x)):", p);

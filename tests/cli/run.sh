@@ -145,9 +145,9 @@ t "loss -h"            0 '~^  --pos-weight' ''                    -- "$S" loss -
 t "loss KIND --help"   0 '~^Usage: segloss loss KIND' ''          -- "$S" loss dice --help
 
 # ============================================================================
-# demo: SPEC §1 step by step
+# demo: the worked example step by step
 # ============================================================================
-t "demo" 0 "=Worked example (SPEC section 1): logits of a 2x2 image, label = identity.
+t "demo" 0 "=Worked example: logits of a 2x2 image, label = identity.
 
 logits x:
      0.6455    0.3470
