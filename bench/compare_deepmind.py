@@ -33,6 +33,7 @@ What is compared (mask_gt = reference, mask_pred = prediction):
   NSD@1      DeepMind compute_surface_dice_at_tolerance(sd, 1) vs segloss nsd
              with --tolerance 1.
 """
+import argparse
 import json
 import os
 import statistics
@@ -112,35 +113,33 @@ def segloss_eval(segloss, pairs, spacing, tmp):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    npairs = 60
-    if "--pairs" in sys.argv:
-        npairs = int(sys.argv[sys.argv.index("--pairs") + 1])
-        args = [a for a in args if a != str(npairs)]
-    if not args:
-        sys.exit(__doc__)
-    sys.path.insert(0, args[0])
+    ap = argparse.ArgumentParser(description="segloss vs DeepMind surface-distance")
+    ap.add_argument("deepmind", help="directory holding the surface_distance/ package")
+    ap.add_argument("segloss", nargs="?", default="build/segloss")
+    ap.add_argument("--pairs", type=int, default=60, help="pairs per group (default 60)")
+    args = ap.parse_args()
+    sys.path.insert(0, args.deepmind)
     import surface_distance as sd_mod  # pylint: disable=import-outside-toplevel
-    segloss = args[1] if len(args) > 1 else "build/segloss"
 
+    keys = ("hd95", "assd_pooled", "assd_mean2", "nsd")
     rows = []
-    diffs_all = {k: [] for k in ("hd95", "assd_pooled", "assd_mean2", "nsd")}
+    diffs_all = {k: [] for k in keys}
     with tempfile.TemporaryDirectory() as tmp:
         for gi, (name, shape, spacing) in enumerate(GROUPS):
             rng = np.random.RandomState(1000 + gi)
-            pairs = [blob_pair(rng, shape) for _ in range(npairs)]
-            seg = segloss_eval(segloss, pairs, spacing, tmp)
-            diffs = {k: [] for k in diffs_all}
+            pairs = [blob_pair(rng, shape) for _ in range(args.pairs)]
+            seg = segloss_eval(args.segloss, pairs, spacing, tmp)
+            diffs = {k: [] for k in keys}
             for (pred, ref), s in zip(pairs, seg):
                 dm = deepmind(sd_mod, pred, ref, spacing)
+                # segloss's assd (pooled) against both readings of DeepMind's
                 ours = {"hd95": s["hd95"], "assd_pooled": s["assd"], "assd_mean2": s["assd"],
                         "nsd": s["nsd"]}
-                for k in diffs:
+                for k in keys:
                     diffs[k].append(abs(ours[k] - dm[k]))
-            for k in diffs:
-                diffs_all[k] += diffs[k]
+                    diffs_all[k].append(diffs[k][-1])
             rows.append(("%s %s spacing %s" % (name, "x".join(map(str, shape)),
-                                                ",".join(map(str, spacing))), npairs, diffs))
+                                                ",".join(map(str, spacing))), args.pairs, diffs))
     rows.append(("all", len(diffs_all["nsd"]), diffs_all))
 
     print("|segloss − DeepMind| per pair: median / 95th percentile / max")
@@ -148,8 +147,8 @@ def main():
     print("| group | pairs | HD95 | ASSD (pooled) | ASSD (mean of the two) | NSD@1 |")
     print("|---|---|---|---|---|---|")
     for label, n, d in rows:
-        cells = ["%.3f / %.3f / %.3f" % (statistics.median(d[k]), np.percentile(d[k], 95), max(d[k]))
-                 for k in ("hd95", "assd_pooled", "assd_mean2", "nsd")]
+        cells = ["%.3f / %.3f / %.3f" % (statistics.median(d[k]), np.percentile(d[k], 95),
+                                         max(d[k])) for k in keys]
         print("| %s | %d | %s |" % (label, n, " | ".join(cells)))
 
 
