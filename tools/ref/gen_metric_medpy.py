@@ -9,6 +9,7 @@ whenever the two surfaces have different voxel counts). Only
 medpy/metric/binary.py is loaded (it imports NumPy and SciPy only), so a
 plain copy of that file is enough:
 
+    mkdir -p /tmp/medpy/medpy/metric
     git -C MEDPY_CLONE show 0.5.2:medpy/metric/binary.py > /tmp/medpy/medpy/metric/binary.py
     git -C MEDPY_CLONE show 0.5.2:medpy/__init__.py > /tmp/medpy/medpy/__init__.py
     /usr/bin/python3 tools/ref/gen_metric_medpy.py /tmp/medpy [OUT]
