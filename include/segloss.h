@@ -51,10 +51,22 @@
 extern "C" {
 #endif
 
+/* ------------------------------------------------------------------------ */
+/* Version                                                                   */
+/* ------------------------------------------------------------------------ */
 #define SEGLOSS_VERSION_MAJOR 0
 #define SEGLOSS_VERSION_MINOR 1
 #define SEGLOSS_VERSION_PATCH 0
 #define SEGLOSS_VERSION_STRING "0.1.0"
+/* major*10000 + minor*100 + patch: 100 for 0.1.0, 10203 for 1.2.3. */
+#define SEGLOSS_VERSION_NUMBER \
+    (SEGLOSS_VERSION_MAJOR * 10000 + SEGLOSS_VERSION_MINOR * 100 + SEGLOSS_VERSION_PATCH)
+
+/* The version of the library linked at run time, which may differ from the
+ * header's SEGLOSS_VERSION_NUMBER / SEGLOSS_VERSION_STRING when a program
+ * runs against another build of the shared library. */
+unsigned segloss_version_number(void);
+const char *segloss_version_string(void);
 
 /* Maximum array rank handled anywhere in the library. */
 #define SEGLOSS_MAX_DIMS 8
