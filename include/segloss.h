@@ -1,10 +1,19 @@
 /*
  * segloss.h — segmentation losses and metrics, forward and backward, in C11.
  *
- * The only public header of libsegloss. Every public name starts with
- * `segloss_` (macros with `SEGLOSS_`). Every fallible call returns a
- * segloss_status; results come back through out-parameters. The library never
- * prints, never exits and never aborts on bad input.
+ * The only public header of segloss's two libraries:
+ *  - libsegloss (-lsegloss; pkg-config segloss; CMake segloss::segloss):
+ *    everything except the image readers: losses, metrics, .npy files,
+ *    threads, versions. It needs only libm (and the OpenMP runtime when
+ *    built with OpenMP), never libpng or zlib.
+ *  - libsegloss_io (-lsegloss_io -lsegloss; pkg-config segloss-io; CMake
+ *    segloss::segloss_io): the PNG and NIfTI readers, segloss_image_*,
+ *    segloss_png_* and segloss_nifti_* (section "Images" below); it needs
+ *    libsegloss, libpng and zlib.
+ * Every public name starts with `segloss_` (macros with `SEGLOSS_`). Every
+ * fallible call returns a segloss_status; results come back through
+ * out-parameters. The library never prints, never exits and never aborts on
+ * bad input.
  *
  * Example: BCE-with-logits and its gradient for a 2x2 image.
  *
@@ -824,7 +833,10 @@ SEGLOSS_API segloss_status segloss_percentile_inplace(double *result, double *va
 /* ------------------------------------------------------------------------ */
 /* Images for `segloss eval`: PNG, NIfTI-1/2 (.nii, .nii.gz), .npy           */
 /* ------------------------------------------------------------------------ */
-/* Every reader returns the array as a segloss_npy (C order, axis 0 slowest)
+/* These functions live in libsegloss_io (link -lsegloss_io -lsegloss, with
+ * libpng and zlib for a static link); everything else is in libsegloss.
+ *
+ * Every reader returns the array as a segloss_npy (C order, axis 0 slowest)
  * plus one voxel spacing per array axis, axis 0 first — the order of
  * `segloss eval --spacing`.
  *
