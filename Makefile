@@ -1,19 +1,35 @@
 # segloss — plain GNU make build.
-#   make                      build/libsegloss.{a,so} and build/segloss
-#   make test                 unit + reference + CLI tests (build/)
-#   make check                what CI runs: -Werror build + tests, then the
-#                             same suite under ASan+UBSan (build-san/)
-#   make install PREFIX=...   header, libraries, segloss.pc, binary
+#   make                      build/libsegloss.{a,so}, build/libsegloss_io.{a,so}
+#                             and build/segloss
+#   make test                 unit + reference + CLI tests, fuzz replays (build/)
+#   make check                what CI runs: -Werror build + tests, valgrind,
+#                             install checks (pkg-config, CMake), then the same
+#                             tests under ASan+UBSan (build-san/); ends with one
+#                             line "check: N passed, M failed"
+#   make install PREFIX=...   header, libraries, segloss.pc, segloss-io.pc,
+#                             CMake package, binary (also DESTDIR, LIBDIR, ...)
+#   make bench                bench/*.c programs in build/bench/
 #   make fuzz                 libFuzzer binaries (clang) in build-fuzz/
 #   make valgrind             CLI tests under valgrind memcheck (in check)
-# Knobs: OPENMP=0 (no threads), SAN=1 (sanitizers), WERROR=1, BUILD=dir, CC=clang.
+# Knobs: OPENMP=0 (no threads), SAN=1 (sanitizers), WERROR=1, BUILD=dir,
+# CC=clang, CPPFLAGS/CFLAGS/LDFLAGS/LDLIBS, PKG_CONFIG.
+#
+# Two libraries: libsegloss (losses, metrics, .npy; needs only libm and the
+# OpenMP runtime) and libsegloss_io (PNG/NIfTI readers, IO_SRC; needs
+# libsegloss, libpng and zlib). Both are built with
+# -fvisibility=hidden: the shared ones export only the functions that
+# include/segloss.h marks SEGLOSS_API (checked by `make test`).
 
-BUILD   ?= build
-PREFIX  ?= /usr/local
-OPENMP  ?= 1
-SAN     ?= 0
-WERROR  ?= 0
-OPT     ?= -O2
+BUILD      ?= build
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+PKG_CONFIG ?= pkg-config
+OPENMP     ?= 1
+SAN        ?= 0
+WERROR     ?= 0
+OPT        ?= -O2
 
 VERSION := $(shell sed -n 's/^\#define SEGLOSS_VERSION_STRING "\(.*\)"/\1/p' include/segloss.h)
 SOVER   := 0
@@ -24,30 +40,68 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 
-CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g -fPIC $(WARN) \
-              -Iinclude -Isrc $(CFLAGS)
-LDLIBS_ALL := -lm $(LDLIBS)
-# Image readers (src/io/png.c, src/io/nifti.c): libpng, and zlib for .nii.gz.
-CFLAGS_ALL += $(shell pkg-config --cflags libpng)
-LDLIBS_ALL += $(shell pkg-config --libs libpng) -lz
+CPPFLAGS_ALL := -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L $(CPPFLAGS)
+CFLAGS_ALL   := -std=c11 $(CPPFLAGS_ALL) $(OPT) -g -fPIC $(WARN) $(CFLAGS)
+# Link flags of a program or library that uses libsegloss (LIBS_CORE) or
+# libsegloss_io too (LIBS_IO: libpng, and zlib for .nii.gz).
+LIBS_CORE := -lm
+CFLAGS_ALL += $(shell $(PKG_CONFIG) --cflags libpng)
+LIBS_IO   := $(shell $(PKG_CONFIG) --libs libpng zlib)
+# OMP_LIBS: what a static link of libsegloss needs for OpenMP with this
+# compiler, without -fopenmp: the libraries its driver adds for -fopenmp
+# (gcc: -lgomp -lpthread; clang: -lomp -lpthread). Goes into segloss.pc's
+# Libs.private and the CMake package; empty with OPENMP=0. (install-check
+# links the README example that way.)
 ifeq ($(OPENMP),1)
 CFLAGS_ALL += -fopenmp -DSEGLOSS_OPENMP=1
-LDLIBS_ALL += -fopenmp
+LIBS_CORE  += -fopenmp
+drv_libs = $(shell $(CC) -\#\#\# $(1) -o /dev/null -x c /dev/null 2>&1 | grep -v '^COLLECT' | \
+             tr ' ' '\n' | tr -d '"' | grep -x -- '-l.*')
+OMP_LIBS  = $(filter-out $(call drv_libs,),$(call drv_libs,-fopenmp))
 endif
 ifeq ($(SAN),1)
 CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-LDLIBS_ALL += -fsanitize=address,undefined
+LIBS_CORE  += -fsanitize=address,undefined
 endif
+LIBS_CORE += $(LDLIBS)
+LIBS_IO   += $(LIBS_CORE)
 
-LIB_SRC  := $(sort $(wildcard src/*/*.c))
+ALL_SRC  := $(sort $(wildcard src/*/*.c))
+# libsegloss_io: the readers that need libpng or zlib (a file added here
+# must not be needed by libsegloss: its .so links with --no-undefined).
+IO_SRC   := $(filter $(addprefix src/io/,image.c nifti.c png.c),$(ALL_SRC))
+LIB_SRC  := $(filter-out $(IO_SRC),$(ALL_SRC))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+IO_OBJ   := $(IO_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
-DEPS     := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+DEPS     := $(LIB_OBJ:.o=.d) $(IO_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+# Static libraries for the CLI, tests and drivers (internal names reachable).
+STATIC   := $(BUILD)/libsegloss_io.a $(BUILD)/libsegloss.a
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all test check clean install uninstall install-check fuzz fuzz-bins valgrind
+$(LIB_OBJ) $(IO_OBJ): CFLAGS_ALL += -fvisibility=hidden
+
+# Test counts (tools/count.sh): every runner records "passed failed" under
+# COUNTS; a runner's failure does not stop the others, the final
+# `count.sh total` (or `status` inside `make check`) fails instead.
+COUNTS      ?= $(BUILD)/counts
+COUNT_QUIET ?= 0
+TAG         := $(notdir $(BUILD))
+COUNT       := bash tools/count.sh
+ifeq ($(COUNT_QUIET),1)
+COUNT_END    = $(COUNT) status $(COUNTS) $(1)
+else
+COUNT_END    = $(COUNT) total $(2) $(COUNTS) $(1)
+endif
+
+# No target is intermediate: objects built through pattern chains (the fuzz
+# drivers') are kept, so a second `make test` compiles nothing.
+.SECONDARY:
+
+.PHONY: all test check clean install uninstall install-check fuzz fuzz-bins valgrind bench
 
 # Fuzz targets (fuzz/fuzz_*.c, docs/fuzzing.md). Each also builds with the
 # normal compiler as a replay driver that `make test` runs over
@@ -63,7 +117,8 @@ CLI_CMD_OBJ  := $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
 REPLAY_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 DEPS         += $(FUZZ_OBJ:.o=.d)
 
-all: $(BUILD)/libsegloss.a $(BUILD)/libsegloss.so $(BUILD)/segloss
+all: $(BUILD)/libsegloss.a $(BUILD)/libsegloss.so $(BUILD)/libsegloss_io.a \
+     $(BUILD)/libsegloss_io.so $(BUILD)/segloss
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -73,42 +128,71 @@ $(BUILD)/libsegloss.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+$(BUILD)/libsegloss_io.a: $(IO_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
 $(BUILD)/libsegloss.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libsegloss.so.$(SOVER) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
+	$(CC) -shared -Wl,-soname,libsegloss.so.$(SOVER) -Wl,--no-undefined -o $@ $^ \
+	    $(LDFLAGS) $(LIBS_CORE)
 
-$(BUILD)/segloss: $(CLI_OBJ) $(BUILD)/libsegloss.a
-	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
+$(BUILD)/libsegloss_io.so: $(IO_OBJ) $(BUILD)/libsegloss.so
+	$(CC) -shared -Wl,-soname,libsegloss_io.so.$(SOVER) -Wl,--no-undefined -o $@ $(IO_OBJ) \
+	    -L$(BUILD) -lsegloss $(LDFLAGS) $(LIBS_IO)
 
-$(BUILD)/test_runner: $(TEST_OBJ) $(BUILD)/libsegloss.a
-	$(CC) -o $@ $(TEST_OBJ) $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
+$(BUILD)/segloss: $(CLI_OBJ) $(STATIC)
+	$(CC) -o $@ $(CLI_OBJ) $(STATIC) $(LDFLAGS) $(LIBS_IO)
 
-# The README example, compiled exactly as shown there (extracted by the test).
-$(BUILD)/readme_example: README.md $(BUILD)/libsegloss.a
+$(BUILD)/test_runner: $(TEST_OBJ) $(STATIC)
+	$(CC) -o $@ $(TEST_OBJ) $(STATIC) $(LDFLAGS) $(LIBS_IO)
+
+# The README example, compiled as shown there: libsegloss.a alone, no
+# libpng or zlib (a loss-only program needs neither).
+$(BUILD)/readme_example.c: README.md
 	@mkdir -p $(BUILD)
-	sed -n '/<!-- example:begin -->/,/<!-- example:end -->/p' README.md | sed '1,2d;$$d' | sed '$$d' > $(BUILD)/readme_example.c
-	$(CC) $(CFLAGS_ALL) -o $@ $(BUILD)/readme_example.c $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
+	sed -n '/<!-- example:begin -->/,/<!-- example:end -->/p' README.md | sed '1,2d;$$d' | sed '$$d' > $@
 
-test: all $(BUILD)/test_runner $(BUILD)/readme_example $(REPLAY_BINS)
-	$(BUILD)/test_runner
-	SEGLOSS_FORCE_SCALAR=1 $(BUILD)/test_runner
-	SEGLOSS=$(BUILD)/segloss README_EXAMPLE=$(BUILD)/readme_example bash tests/cli/run.sh
-	SEGLOSS=$(BUILD)/segloss bash tests/cli/eval.sh
-	SEGLOSS=$(BUILD)/segloss bash tests/cli/faults.sh
-	for t in $(FUZZ_TARGETS); do $(BUILD)/fuzz/replay_$$t fuzz/corpus/$$t fuzz/crashes/$$t || exit 1; done
-	SEGLOSS_FORCE_SCALAR=1 $(BUILD)/fuzz/replay_loss --name "loss (scalar kernels)" fuzz/corpus/loss fuzz/crashes/loss
+$(BUILD)/readme_example: $(BUILD)/readme_example.c $(BUILD)/libsegloss.a
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libsegloss.a $(LDFLAGS) $(LIBS_CORE)
+
+# bench/*.c, built by `make test` so that they cannot rot (bench_kernels
+# also runs once on a small size).
+bench: $(BENCH_BINS)
+
+$(BUILD)/bench/%: bench/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS_IO)
+
+test: all $(BUILD)/test_runner $(BUILD)/readme_example $(REPLAY_BINS) $(BENCH_BINS)
+	@mkdir -p $(COUNTS) && rm -f $(COUNTS)/$(TAG).*
+	$(COUNT) run $(COUNTS) $(TAG).unit -- $(BUILD)/test_runner
+	$(COUNT) run $(COUNTS) $(TAG).unit-scalar -- env SEGLOSS_FORCE_SCALAR=1 $(BUILD)/test_runner
+	$(COUNT) run $(COUNTS) $(TAG).cli -- env SEGLOSS=$(BUILD)/segloss README_EXAMPLE=$(BUILD)/readme_example bash tests/cli/run.sh
+	$(COUNT) run $(COUNTS) $(TAG).eval -- env SEGLOSS=$(BUILD)/segloss bash tests/cli/eval.sh
+	$(COUNT) run $(COUNTS) $(TAG).faults -- env SEGLOSS=$(BUILD)/segloss bash tests/cli/faults.sh
+	for t in $(FUZZ_TARGETS); do \
+	    $(COUNT) run $(COUNTS) $(TAG).fuzz-$$t -- $(BUILD)/fuzz/replay_$$t fuzz/corpus/$$t fuzz/crashes/$$t; done
+	$(COUNT) run $(COUNTS) $(TAG).fuzz-loss-scalar -- env SEGLOSS_FORCE_SCALAR=1 $(BUILD)/fuzz/replay_loss \
+	    --name "loss (scalar kernels)" fuzz/corpus/loss fuzz/crashes/loss
+	$(COUNT) one $(COUNTS) $(TAG).exports -- \
+	    sh tools/api-symbols.sh check include/segloss.h $(BUILD)/libsegloss.so $(BUILD)/libsegloss_io.so
+	$(COUNT) one $(COUNTS) $(TAG).core-no-png -- sh -c '! readelf -d $(BUILD)/libsegloss.so $(BUILD)/readme_example | \
+	    grep -E "NEEDED.*lib(png|z)[.0-9]*so"'
+	$(COUNT) one $(COUNTS) $(TAG).bench-kernels -- sh -c '$(BUILD)/bench/bench_kernels 20000 1 >/dev/null'
+	@$(call COUNT_END,$(TAG).,test)
 
 $(BUILD)/obj/fuzz/cli_main.o: cli/main.c fuzz/cli_main.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Dmain=segloss_cli_main -include fuzz/cli_main.h -MMD -MP -c $< -o $@
 
-$(BUILD)/fuzz/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/obj/fuzz/fuzz_util.o $(BUILD)/libsegloss.a
+$(BUILD)/fuzz/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/obj/fuzz/fuzz_util.o $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $(filter %.o,$^) $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
+	$(CC) -o $@ $(filter %.o,$^) $(STATIC) $(LDFLAGS) $(LIBS_IO)
 
 $(BUILD)/fuzz/replay_cli: $(BUILD)/obj/fuzz/fuzz_cli.o $(BUILD)/obj/fuzz/cli_main.o $(CLI_CMD_OBJ) \
-                          $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/obj/fuzz/fuzz_util.o $(BUILD)/libsegloss.a
+                          $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/obj/fuzz/fuzz_util.o $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $(filter %.o,$^) $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
+	$(CC) -o $@ $(filter %.o,$^) $(STATIC) $(LDFLAGS) $(LIBS_IO)
 
 # libFuzzer binaries: everything instrumented, built by a sub-make into
 # $(FUZZ_BUILD) with clang (no OpenMP: one thread per input).
@@ -119,57 +203,118 @@ fuzz:
 
 fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 
-$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/fuzz_util.o $(BUILD)/libsegloss.a
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/fuzz_util.o $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $(filter %.o,$^) $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
+	$(CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $(filter %.o,$^) $(STATIC) $(LDFLAGS) $(LIBS_IO)
 
 $(BUILD)/fuzz/fuzz_cli: $(BUILD)/obj/fuzz/fuzz_cli.o $(BUILD)/obj/fuzz/cli_main.o $(CLI_CMD_OBJ) \
-                        $(BUILD)/obj/fuzz/fuzz_util.o $(BUILD)/libsegloss.a
+                        $(BUILD)/obj/fuzz/fuzz_util.o $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $(filter %.o,$^) $(BUILD)/libsegloss.a $(LDFLAGS) $(LDLIBS_ALL)
+	$(CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $(filter %.o,$^) $(STATIC) $(LDFLAGS) $(LIBS_IO)
 
 # The CLI golden tests (run.sh, eval.sh, faults.sh) with every segloss
 # run under valgrind memcheck (tests/valgrind-segloss.sh): any error or
 # definite leak fails the test that triggered it.
+VG := env SEGLOSS_REAL=$(abspath $(BUILD)/segloss) SEGLOSS=tests/valgrind-segloss.sh
 valgrind: $(BUILD)/segloss
-	SEGLOSS_REAL=$(abspath $(BUILD)/segloss) SEGLOSS=tests/valgrind-segloss.sh bash tests/cli/run.sh
-	SEGLOSS_REAL=$(abspath $(BUILD)/segloss) SEGLOSS=tests/valgrind-segloss.sh bash tests/cli/eval.sh
-	SEGLOSS_REAL=$(abspath $(BUILD)/segloss) SEGLOSS=tests/valgrind-segloss.sh bash tests/cli/faults.sh
+	@mkdir -p $(COUNTS) && rm -f $(COUNTS)/valgrind.*
+	$(COUNT) run $(COUNTS) valgrind.cli -- $(VG) bash tests/cli/run.sh
+	$(COUNT) run $(COUNTS) valgrind.eval -- $(VG) bash tests/cli/eval.sh
+	$(COUNT) run $(COUNTS) valgrind.faults -- $(VG) bash tests/cli/faults.sh
+	@$(call COUNT_END,valgrind.,valgrind)
 
+# `make check` runs its stages in order (stopping after the first that
+# fails), all recording into one COUNTS directory, and ends with the total.
+CHECK_COUNTS := $(CURDIR)/build/check-counts
 check:
-	$(MAKE) WERROR=1 test
-	$(MAKE) WERROR=1 valgrind
-	$(MAKE) WERROR=1 install-check
-	$(MAKE) WERROR=1 SAN=1 BUILD=build-san test
+	@rm -rf $(CHECK_COUNTS)
+	@st=0; for goal in test valgrind install-check "SAN=1 BUILD=build-san test"; do \
+	    $(MAKE) WERROR=1 COUNTS=$(CHECK_COUNTS) COUNT_QUIET=1 $$goal || { st=$$?; break; }; \
+	done; \
+	$(COUNT) total check $(CHECK_COUNTS) "" $$st
 
-# Installs into a staging prefix and builds the README example against it
-# through pkg-config, shared and static.
-install-check: $(BUILD)/readme_example
-	rm -rf $(BUILD)/stage
-	$(MAKE) install PREFIX=$(CURDIR)/$(BUILD)/stage
-	PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/stage/lib/pkgconfig sh -c '\
-	  $(CC) $(BUILD)/readme_example.c $$(pkg-config --cflags --libs segloss) -o $(BUILD)/stage/ex-shared && \
-	  $(CC) $(BUILD)/readme_example.c $$(pkg-config --cflags segloss) $(BUILD)/stage/lib/libsegloss.a $$(pkg-config --libs-only-other --libs-only-l --static segloss | sed "s/-lsegloss//") -o $(BUILD)/stage/ex-static'
-	LD_LIBRARY_PATH=$(BUILD)/stage/lib $(BUILD)/stage/ex-shared | grep -qx 'loss 0.6622 grad -0.0860 0.1465 0.1543 -0.0799'
-	$(BUILD)/stage/ex-static | grep -qx 'loss 0.6622 grad -0.0860 0.1465 0.1543 -0.0799'
-	test -x $(BUILD)/stage/bin/segloss && test -f $(BUILD)/stage/include/segloss.h
-	@echo "install check: pkg-config build (shared and static) OK"
+# Installs into a staging prefix and builds against it: the README example
+# (libsegloss alone) and tests/install/read_image.c (libsegloss_io) through
+# pkg-config, shared and static, and through the CMake package
+# (tests/install/CMakeLists.txt), shared and static.
+STAGE     := $(CURDIR)/$(BUILD)/stage
+STAGE_PC  := env PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig $(PKG_CONFIG)
+EX_OUT    := loss 0.6622 grad -0.0860 0.1465 0.1543 -0.0799
+IMG_OUT   := examples/png/ref/case01.png: uint8 64x64
+# $(1): a program that must not need libpng or zlib.
+no_png     = ! readelf -d $(1) | grep -E "NEEDED.*lib(png|z)[.0-9]*so"
+# A static link through pkg-config: the installed .a files named
+# explicitly, then --static's other flags ($(1): the package).
+static_pc  = $$($(STAGE_PC) --libs-only-other --libs-only-l --static $(1) | sed -E "s/-lsegloss(_io)?\b//g")
+# $(1) shared|static, $(2) segloss_USE_STATIC_LIBS: the programs run, the
+# README example needs no libpng/zlib, and only the shared one loads
+# libsegloss.so.
+cmake_check = $(COUNT) one $(COUNTS) install.cmake-$(1) -- sh -c '\
+	    rm -rf $(STAGE)/cmake-$(1) && \
+	    cmake -S tests/install -B $(STAGE)/cmake-$(1) -DCMAKE_PREFIX_PATH=$(STAGE) -DCMAKE_C_COMPILER=$(CC) \
+	        -Dsegloss_USE_STATIC_LIBS=$(2) -DREADME_EXAMPLE=$(CURDIR)/$(BUILD)/readme_example.c >/dev/null && \
+	    cmake --build $(STAGE)/cmake-$(1) >/dev/null && \
+	    LD_LIBRARY_PATH=$(STAGE)/lib $(STAGE)/cmake-$(1)/readme_example | grep -qx "$(EX_OUT)" && \
+	    $(call no_png,$(STAGE)/cmake-$(1)/readme_example) && \
+	    $(if $(filter ON,$(2)),!) readelf -d $(STAGE)/cmake-$(1)/readme_example | grep -q "NEEDED.*libsegloss[.]so" && \
+	    LD_LIBRARY_PATH=$(STAGE)/lib $(STAGE)/cmake-$(1)/read_image examples/png/ref/case01.png | grep -qx "$(IMG_OUT)"'
+install-check: $(BUILD)/readme_example.c
+	@mkdir -p $(COUNTS) && rm -f $(COUNTS)/install.*
+	rm -rf $(STAGE)
+	$(MAKE) install PREFIX=$(STAGE) >/dev/null
+	$(COUNT) one $(COUNTS) install.files -- sh -c 'test -x $(STAGE)/bin/segloss && \
+	    test -f $(STAGE)/include/segloss.h && test -f $(STAGE)/lib/libsegloss_io.a'
+	$(COUNT) one $(COUNTS) install.pc-shared -- sh -c '\
+	    $(CC) $(BUILD)/readme_example.c $$($(STAGE_PC) --cflags --libs segloss) -o $(STAGE)/ex-shared && \
+	    LD_LIBRARY_PATH=$(STAGE)/lib $(STAGE)/ex-shared | grep -qx "$(EX_OUT)"'
+	$(COUNT) one $(COUNTS) install.pc-static -- sh -c '\
+	    $(CC) $(BUILD)/readme_example.c $$($(STAGE_PC) --cflags segloss) $(STAGE)/lib/libsegloss.a \
+	        $(call static_pc,segloss) -o $(STAGE)/ex-static && \
+	    $(STAGE)/ex-static | grep -qx "$(EX_OUT)" && $(call no_png,$(STAGE)/ex-static)'
+	$(COUNT) one $(COUNTS) install.pc-io-shared -- sh -c '\
+	    $(CC) tests/install/read_image.c $$($(STAGE_PC) --cflags --libs segloss-io) -o $(STAGE)/img-shared && \
+	    LD_LIBRARY_PATH=$(STAGE)/lib $(STAGE)/img-shared examples/png/ref/case01.png | grep -qx "$(IMG_OUT)"'
+	$(COUNT) one $(COUNTS) install.pc-io-static -- sh -c '\
+	    $(CC) tests/install/read_image.c $$($(STAGE_PC) --cflags segloss-io) $(STAGE)/lib/libsegloss_io.a \
+	        $(STAGE)/lib/libsegloss.a $(call static_pc,segloss-io) -o $(STAGE)/img-static && \
+	    $(STAGE)/img-static examples/png/ref/case01.png | grep -qx "$(IMG_OUT)"'
+	$(call cmake_check,shared,OFF)
+	$(call cmake_check,static,ON)
+	@$(call COUNT_END,install.,install-check)
+
+# Paths in segloss.pc: under ${prefix} when LIBDIR/INCLUDEDIR are.
+pcpath = $(if $(filter $(PREFIX)/%,$(1)),$${prefix}/$(patsubst $(PREFIX)/%,%,$(1)),$(1))
+empty :=
+space := $(empty) $(empty)
+SUBST  = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@SOVER@|$(SOVER)|g' \
+             -e 's|@PC_LIBDIR@|$(call pcpath,$(LIBDIR))|g' -e 's|@PC_INCLUDEDIR@|$(call pcpath,$(INCLUDEDIR))|g' \
+             -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+             -e 's|@OMP_LIBS@|$(OMP_LIBS)|g' -e 's|@SIZEOF_VOID_P@|$(SIZEOF_VOID_P)|g' -e 's|@OMP_CMAKE@|$(subst $(space),;,$(strip m $(OMP_LIBS:-l%=%)))|g'
+SIZEOF_VOID_P = $(shell echo __SIZEOF_POINTER__ | $(CC) -E -P -x c -)
+LIB_NAMES := segloss segloss_io
+CMAKEDIR  := $(LIBDIR)/cmake/segloss
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 644 include/segloss.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(BUILD)/libsegloss.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libsegloss.so $(DESTDIR)$(PREFIX)/lib/libsegloss.so.$(VERSION)
-	ln -sf libsegloss.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libsegloss.so.$(SOVER)
-	ln -sf libsegloss.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libsegloss.so
-	install -m 755 $(BUILD)/segloss $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
-	    -e 's|@OMP@|$(if $(filter 1,$(OPENMP)),-fopenmp,)|' \
-	    segloss.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/segloss.pc
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(BINDIR)
+	install -m 644 include/segloss.h $(DESTDIR)$(INCLUDEDIR)/
+	for l in $(LIB_NAMES); do \
+	    install -m 644 $(BUILD)/lib$$l.a $(DESTDIR)$(LIBDIR)/ && \
+	    install -m 755 $(BUILD)/lib$$l.so $(DESTDIR)$(LIBDIR)/lib$$l.so.$(VERSION) && \
+	    ln -sf lib$$l.so.$(VERSION) $(DESTDIR)$(LIBDIR)/lib$$l.so.$(SOVER) && \
+	    ln -sf lib$$l.so.$(SOVER) $(DESTDIR)$(LIBDIR)/lib$$l.so || exit 1; \
+	done
+	install -m 755 $(BUILD)/segloss $(DESTDIR)$(BINDIR)/
+	$(SUBST) segloss.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/segloss.pc
+	$(SUBST) segloss-io.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/segloss-io.pc
+	$(SUBST) cmake/seglossConfig.cmake.in > $(DESTDIR)$(CMAKEDIR)/seglossConfig.cmake
+	$(SUBST) cmake/seglossConfigVersion.cmake.in > $(DESTDIR)$(CMAKEDIR)/seglossConfigVersion.cmake
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/include/segloss.h $(DESTDIR)$(PREFIX)/lib/libsegloss.* \
-	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/segloss.pc $(DESTDIR)$(PREFIX)/bin/segloss
+	rm -f $(DESTDIR)$(INCLUDEDIR)/segloss.h $(DESTDIR)$(BINDIR)/segloss \
+	      $(LIB_NAMES:%=$(DESTDIR)$(LIBDIR)/lib%.a) $(LIB_NAMES:%=$(DESTDIR)$(LIBDIR)/lib%.so*) \
+	      $(DESTDIR)$(LIBDIR)/pkgconfig/segloss.pc $(DESTDIR)$(LIBDIR)/pkgconfig/segloss-io.pc \
+	      $(DESTDIR)$(CMAKEDIR)/seglossConfig.cmake $(DESTDIR)$(CMAKEDIR)/seglossConfigVersion.cmake
+	-rmdir $(DESTDIR)$(CMAKEDIR)
 
 clean:
 	rm -rf build build-san $(FUZZ_BUILD)

@@ -1,10 +1,19 @@
 /*
  * segloss.h — segmentation losses and metrics, forward and backward, in C11.
  *
- * The only public header of libsegloss. Every public name starts with
- * `segloss_` (macros with `SEGLOSS_`). Every fallible call returns a
- * segloss_status; results come back through out-parameters. The library never
- * prints, never exits and never aborts on bad input.
+ * The only public header of segloss's two libraries:
+ *  - libsegloss (-lsegloss; pkg-config segloss; CMake segloss::segloss):
+ *    everything except the image readers: losses, metrics, .npy files,
+ *    threads, versions. It needs only libm (and the OpenMP runtime when
+ *    built with OpenMP), never libpng or zlib.
+ *  - libsegloss_io (-lsegloss_io -lsegloss; pkg-config segloss-io; CMake
+ *    segloss::segloss_io): the PNG and NIfTI readers, segloss_image_*,
+ *    segloss_png_* and segloss_nifti_* (section "Images" below); it needs
+ *    libsegloss, libpng and zlib.
+ * Every public name starts with `segloss_` (macros with `SEGLOSS_`). Every
+ * fallible call returns a segloss_status; results come back through
+ * out-parameters. The library never prints, never exits and never aborts on
+ * bad input.
  *
  * Example: BCE-with-logits and its gradient for a 2x2 image.
  *
@@ -51,10 +60,48 @@
 extern "C" {
 #endif
 
+/* ------------------------------------------------------------------------ */
+/* Symbol visibility                                                         */
+/* ------------------------------------------------------------------------ */
+/* SEGLOSS_API marks every public function. The libraries are built with
+ * -fvisibility=hidden, so the shared libraries export exactly the functions
+ * declared here and nothing else. On Windows, define SEGLOSS_DLL_EXPORT=1
+ * when building a DLL and SEGLOSS_DLL_IMPORT=1 when using one. Defining
+ * SEGLOSS_VISIBLE or SEGLOSS_API before including this header overrides
+ * them. */
+#ifndef SEGLOSS_VISIBLE
+#  if defined(__GNUC__) && (__GNUC__ >= 4) && !defined(__MINGW32__)
+#    define SEGLOSS_VISIBLE __attribute__((visibility("default")))
+#  else
+#    define SEGLOSS_VISIBLE
+#  endif
+#endif
+#ifndef SEGLOSS_API
+#  if defined(SEGLOSS_DLL_EXPORT) && (SEGLOSS_DLL_EXPORT == 1)
+#    define SEGLOSS_API __declspec(dllexport) SEGLOSS_VISIBLE
+#  elif defined(SEGLOSS_DLL_IMPORT) && (SEGLOSS_DLL_IMPORT == 1)
+#    define SEGLOSS_API __declspec(dllimport) SEGLOSS_VISIBLE
+#  else
+#    define SEGLOSS_API SEGLOSS_VISIBLE
+#  endif
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                   */
+/* ------------------------------------------------------------------------ */
 #define SEGLOSS_VERSION_MAJOR 0
 #define SEGLOSS_VERSION_MINOR 1
 #define SEGLOSS_VERSION_PATCH 0
 #define SEGLOSS_VERSION_STRING "0.1.0"
+/* major*10000 + minor*100 + patch: 100 for 0.1.0, 10203 for 1.2.3. */
+#define SEGLOSS_VERSION_NUMBER \
+    (SEGLOSS_VERSION_MAJOR * 10000 + SEGLOSS_VERSION_MINOR * 100 + SEGLOSS_VERSION_PATCH)
+
+/* The version of the library linked at run time, which may differ from the
+ * header's SEGLOSS_VERSION_NUMBER / SEGLOSS_VERSION_STRING when a program
+ * runs against another build of the shared library. */
+SEGLOSS_API unsigned segloss_version_number(void);
+SEGLOSS_API const char *segloss_version_string(void);
 
 /* Maximum array rank handled anywhere in the library. */
 #define SEGLOSS_MAX_DIMS 8
@@ -82,7 +129,7 @@ typedef enum segloss_status {
 } segloss_status;
 
 /* A static, human-readable sentence for a status (never NULL). */
-const char *segloss_strerror(segloss_status status);
+SEGLOSS_API const char *segloss_strerror(segloss_status status);
 
 /* ------------------------------------------------------------------------ */
 /* Element types, shapes, arrays                                             */
@@ -102,9 +149,9 @@ typedef enum segloss_dtype {
 } segloss_dtype;
 
 /* Size in bytes of one element (0 for an invalid dtype). */
-size_t segloss_dtype_size(segloss_dtype dtype);
+SEGLOSS_API size_t segloss_dtype_size(segloss_dtype dtype);
 /* NumPy-style name: "float32", "uint8", "bool", ... ("invalid" otherwise). */
-const char *segloss_dtype_name(segloss_dtype dtype);
+SEGLOSS_API const char *segloss_dtype_name(segloss_dtype dtype);
 
 typedef struct segloss_shape {
     int ndim;                          /* 0 .. SEGLOSS_MAX_DIMS (0 = scalar) */
@@ -116,7 +163,7 @@ typedef struct segloss_shape {
  * dimension gives *numel = 0 and SEGLOSS_OK; as in NumPy, the nonzero
  * dimensions must still not overflow ((0, 2^62, 2^62) is OVERFLOW). A
  * negative dimension or a rank outside 0..SEGLOSS_MAX_DIMS is SHAPE. */
-segloss_status segloss_shape_numel(const segloss_shape *shape, int64_t *numel);
+SEGLOSS_API segloss_status segloss_shape_numel(const segloss_shape *shape, int64_t *numel);
 
 /* A target array: same shape as the prediction it is paired with. */
 typedef struct segloss_target {
@@ -136,22 +183,22 @@ typedef struct segloss_farray {
  * bool: any nonzero byte is 1; float64 rounded to nearest). n < 0 is ARG;
  * NULL pointers with n > 0 are NULL. out may alias src only for F32/F64
  * sources. */
-segloss_status segloss_convert_to_f32(float *out, const void *src, segloss_dtype dtype, int64_t n);
+SEGLOSS_API segloss_status segloss_convert_to_f32(float *out, const void *src, segloss_dtype dtype, int64_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Threads                                                                   */
 /* ------------------------------------------------------------------------ */
 /* Number of threads the library may use (n <= 0: all available cores).
  * Without OpenMP support compiled in, always 1. Results never depend on it. */
-void segloss_set_num_threads(int n);
-int segloss_get_num_threads(void);
+SEGLOSS_API void segloss_set_num_threads(int n);
+SEGLOSS_API int segloss_get_num_threads(void);
 
 /* The element kernels in use: "avx2" (AVX2+FMA, chosen at run time when
  * the CPU has both) or "scalar" (portable float32 C; also when the
  * environment variable SEGLOSS_FORCE_SCALAR=1 is set at the first call).
  * Both give results within the documented accuracy; sums and thread
  * independence are the same. Never NULL. */
-const char *segloss_kernel_isa(void);
+SEGLOSS_API const char *segloss_kernel_isa(void);
 
 /* ------------------------------------------------------------------------ */
 /* Options shared by losses                                                  */
@@ -173,17 +220,17 @@ typedef enum segloss_activation {
 /* ------------------------------------------------------------------------ */
 /* out[i] = 1/(1+exp(-x[i])), no overflow for any finite x; NaN -> NaN;
  * +-inf -> 1/0. out may alias x. */
-segloss_status segloss_sigmoid_forward(float *out, const float *x, int64_t n);
+SEGLOSS_API segloss_status segloss_sigmoid_forward(float *out, const float *x, int64_t n);
 /* grad_in[i] = grad_out[i] * y[i] * (1 - y[i]) where y = sigmoid(x) (the
  * forward output, as torch's sigmoid_backward). grad_in may alias grad_out. */
-segloss_status segloss_sigmoid_backward(float *grad_in, const float *grad_out, const float *y, int64_t n);
+SEGLOSS_API segloss_status segloss_sigmoid_backward(float *grad_in, const float *grad_out, const float *y, int64_t n);
 
 /* mask[i] = (x[i] >= logit_threshold) ? 1 : 0; NaN -> 0.
  * The project's rule: logit >= 0 -> foreground (sigmoid >= 0.5). */
-segloss_status segloss_threshold_logits(uint8_t *mask, const float *x, int64_t n, double logit_threshold);
+SEGLOSS_API segloss_status segloss_threshold_logits(uint8_t *mask, const float *x, int64_t n, double logit_threshold);
 /* Logit threshold equivalent to probability threshold t in (0,1): ln(t/(1-t)).
  * t = 0 gives -inf, t = 1 gives +inf; t outside [0,1] or NaN gives NaN. */
-double segloss_prob_to_logit_threshold(double t);
+SEGLOSS_API double segloss_prob_to_logit_threshold(double t);
 
 /* ------------------------------------------------------------------------ */
 /* BCE and BCE-with-logits                                                   */
@@ -217,24 +264,24 @@ typedef struct segloss_bce_opts {
  * `loss` receives the reduced loss (for NONE: the sum of elements); `elems`
  * (may be NULL) receives the per-element loss, input's shape, for NONE only.
  */
-segloss_status segloss_bce_forward(double *loss, float *elems, const float *p,
-                                   const segloss_target *target, const segloss_shape *shape,
-                                   const segloss_bce_opts *opts);
+SEGLOSS_API segloss_status segloss_bce_forward(double *loss, float *elems, const float *p,
+                                               const segloss_target *target, const segloss_shape *shape,
+                                               const segloss_bce_opts *opts);
 /* d/dp = g * w * (p - y) / max(p*(1-p), 1e-12)   (PyTorch's formula). */
-segloss_status segloss_bce_backward(float *grad, const float *p,
-                                    const segloss_target *target, const segloss_shape *shape,
-                                    const segloss_bce_opts *opts, const float *grad_out);
+SEGLOSS_API segloss_status segloss_bce_backward(float *grad, const float *p,
+                                                const segloss_target *target, const segloss_shape *shape,
+                                                const segloss_bce_opts *opts, const float *grad_out);
 
 /* BCE with logits (torch.nn.BCEWithLogitsLoss):
  *   l = w * [ (1-y)*x + (1+(pw-1)*y) * (log1p(exp(-|x|)) + max(-x,0)) ]
  * Stable for any finite x. NaN logits propagate as in PyTorch. */
-segloss_status segloss_bce_logits_forward(double *loss, float *elems, const float *x,
-                                          const segloss_target *target, const segloss_shape *shape,
-                                          const segloss_bce_opts *opts);
+SEGLOSS_API segloss_status segloss_bce_logits_forward(double *loss, float *elems, const float *x,
+                                                      const segloss_target *target, const segloss_shape *shape,
+                                                      const segloss_bce_opts *opts);
 /* d/dx = g * w * [ (1+(pw-1)*y)*sigmoid(x) - pw*y ]. */
-segloss_status segloss_bce_logits_backward(float *grad, const float *x,
-                                           const segloss_target *target, const segloss_shape *shape,
-                                           const segloss_bce_opts *opts, const float *grad_out);
+SEGLOSS_API segloss_status segloss_bce_logits_backward(float *grad, const float *x,
+                                                       const segloss_target *target, const segloss_shape *shape,
+                                                       const segloss_bce_opts *opts, const float *grad_out);
 /* Forward and backward in one pass over the data: `loss` and `elems` as
  * segloss_bce_logits_forward, `grad` (required) as
  * segloss_bce_logits_backward with `grad_out`; the same bits as the two
@@ -242,11 +289,11 @@ segloss_status segloss_bce_logits_backward(float *grad, const float *x,
  * (logits and target are read once). With
  * MEAN and ignore_index the divisor (non-ignored count) is needed before
  * the pass: a first, cheap pass over the target alone counts it. */
-segloss_status segloss_bce_logits_forward_backward(double *loss, float *elems, float *grad,
-                                                   const float *x, const segloss_target *target,
-                                                   const segloss_shape *shape,
-                                                   const segloss_bce_opts *opts,
-                                                   const float *grad_out);
+SEGLOSS_API segloss_status segloss_bce_logits_forward_backward(double *loss, float *elems, float *grad,
+                                                               const float *x, const segloss_target *target,
+                                                               const segloss_shape *shape,
+                                                               const segloss_bce_opts *opts,
+                                                               const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
 /* Focal loss, softmax cross-entropy, Lovasz hinge (docs/losses-element.md)  */
@@ -274,12 +321,12 @@ typedef struct segloss_focal_opts {
     double ignore_index;
 } segloss_focal_opts;
 
-segloss_status segloss_focal_forward(double *loss, float *elems, const float *x,
-                                     const segloss_target *target, const segloss_shape *shape,
-                                     const segloss_focal_opts *opts);
-segloss_status segloss_focal_backward(float *grad, const float *x,
-                                      const segloss_target *target, const segloss_shape *shape,
-                                      const segloss_focal_opts *opts, const float *grad_out);
+SEGLOSS_API segloss_status segloss_focal_forward(double *loss, float *elems, const float *x,
+                                                 const segloss_target *target, const segloss_shape *shape,
+                                                 const segloss_focal_opts *opts);
+SEGLOSS_API segloss_status segloss_focal_backward(float *grad, const float *x,
+                                                  const segloss_target *target, const segloss_shape *shape,
+                                                  const segloss_focal_opts *opts, const float *grad_out);
 
 /* Softmax cross-entropy over axis 1 (torch.nn.CrossEntropyLoss with class
  * index targets). `shape` is the input's: (N, C, d1, ...) or (N, C), or (C)
@@ -304,12 +351,12 @@ typedef struct segloss_ce_opts {
     double label_smoothing;        /* in [0, 1]; default 0 */
 } segloss_ce_opts;
 
-segloss_status segloss_ce_forward(double *loss, float *elems, const float *x,
-                                  const segloss_target *target, const segloss_shape *shape,
-                                  const segloss_ce_opts *opts);
-segloss_status segloss_ce_backward(float *grad, const float *x, const segloss_target *target,
-                                   const segloss_shape *shape, const segloss_ce_opts *opts,
-                                   const float *grad_out);
+SEGLOSS_API segloss_status segloss_ce_forward(double *loss, float *elems, const float *x,
+                                              const segloss_target *target, const segloss_shape *shape,
+                                              const segloss_ce_opts *opts);
+SEGLOSS_API segloss_status segloss_ce_backward(float *grad, const float *x, const segloss_target *target,
+                                               const segloss_shape *shape, const segloss_ce_opts *opts,
+                                               const float *grad_out);
 
 /* Binary Lovasz hinge on logits (smp LovaszLoss, mode "binary"/"multilabel").
  * Arrays are (N, ...) images along axis 0 when ndim >= 3, one image when
@@ -333,17 +380,17 @@ typedef struct segloss_lovasz_opts {
 } segloss_lovasz_opts;
 
 /* Number of items: N with per_image and ndim >= 3, else 1. */
-segloss_status segloss_lovasz_num_items(int64_t *items, const segloss_shape *shape,
-                                        const segloss_lovasz_opts *opts);
-segloss_status segloss_lovasz_hinge_forward(double *loss, float *elems, const float *x,
-                                            const segloss_target *target,
-                                            const segloss_shape *shape,
-                                            const segloss_lovasz_opts *opts);
-segloss_status segloss_lovasz_hinge_backward(float *grad, const float *x,
-                                             const segloss_target *target,
-                                             const segloss_shape *shape,
-                                             const segloss_lovasz_opts *opts,
-                                             const float *grad_out);
+SEGLOSS_API segloss_status segloss_lovasz_num_items(int64_t *items, const segloss_shape *shape,
+                                                    const segloss_lovasz_opts *opts);
+SEGLOSS_API segloss_status segloss_lovasz_hinge_forward(double *loss, float *elems, const float *x,
+                                                        const segloss_target *target,
+                                                        const segloss_shape *shape,
+                                                        const segloss_lovasz_opts *opts);
+SEGLOSS_API segloss_status segloss_lovasz_hinge_backward(float *grad, const float *x,
+                                                         const segloss_target *target,
+                                                         const segloss_shape *shape,
+                                                         const segloss_lovasz_opts *opts,
+                                                         const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
 /* Soft Dice loss (MONAI DiceLoss)                                           */
@@ -374,25 +421,25 @@ typedef struct segloss_dice_opts {
 } segloss_dice_opts;
 
 /* Number of per-item losses (N*C, or C with batch) for shape and opts. */
-segloss_status segloss_dice_num_items(int64_t *items, const segloss_shape *shape,
-                                      const segloss_dice_opts *opts);
-segloss_status segloss_dice_forward(double *loss, float *elems, const float *x,
-                                    const segloss_target *target, const segloss_shape *shape,
-                                    const segloss_dice_opts *opts);
-segloss_status segloss_dice_backward(float *grad, const float *x,
-                                     const segloss_target *target, const segloss_shape *shape,
-                                     const segloss_dice_opts *opts, const float *grad_out);
+SEGLOSS_API segloss_status segloss_dice_num_items(int64_t *items, const segloss_shape *shape,
+                                                  const segloss_dice_opts *opts);
+SEGLOSS_API segloss_status segloss_dice_forward(double *loss, float *elems, const float *x,
+                                                const segloss_target *target, const segloss_shape *shape,
+                                                const segloss_dice_opts *opts);
+SEGLOSS_API segloss_status segloss_dice_backward(float *grad, const float *x,
+                                                 const segloss_target *target, const segloss_shape *shape,
+                                                 const segloss_dice_opts *opts, const float *grad_out);
 /* Both in one call, the same bits as the two (a NaN result may differ in
  * sign only): loss and elems as the forward, grad (required) as the
  * backward. With SIGMOID and a dense target
  * the per-item sums are gathered once (the backward alone must gather them
  * too) and the gradient is added per image while it is in cache (see
  * segloss_dice_bce_forward_backward); otherwise it is the two calls. */
-segloss_status segloss_dice_forward_backward(double *loss, float *elems, float *grad,
-                                             const float *x, const segloss_target *target,
-                                             const segloss_shape *shape,
-                                             const segloss_dice_opts *opts,
-                                             const float *grad_out);
+SEGLOSS_API segloss_status segloss_dice_forward_backward(double *loss, float *elems, float *grad,
+                                                         const float *x, const segloss_target *target,
+                                                         const segloss_shape *shape,
+                                                         const segloss_dice_opts *opts,
+                                                         const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
 /* Region losses: Jaccard, Tversky, generalized Dice, Dice + BCE             */
@@ -446,19 +493,19 @@ typedef enum segloss_target_kind {
 /* Shape of the loss array of dice, jaccard and tversky for reduction NONE:
  * (N, C') per item, or (C',) with batch or smp; C' = kept channels. Only
  * shape and options are checked (the target is not read). */
-segloss_status segloss_region_items_shape(segloss_shape *items, const segloss_shape *shape,
-                                          const segloss_dice_opts *opts);
+SEGLOSS_API segloss_status segloss_region_items_shape(segloss_shape *items, const segloss_shape *shape,
+                                                      const segloss_dice_opts *opts);
 
 /* Soft Jaccard (IoU) loss, per item (n,c) or c with batch:
  *   I = sum p*y,  f = 1 - (I + smooth_nr) / (sum p + sum y - I + smooth_dr)
  * smp: f = 1 - (I + s)/max(sum p + sum y - I + s, 1e-7) (smp JaccardLoss).
  * Defaults and reductions as dice; squared and jaccard must be 0. */
-segloss_status segloss_jaccard_forward(double *loss, float *elems, const float *x,
-                                       const segloss_target *target, const segloss_shape *shape,
-                                       const segloss_dice_opts *opts);
-segloss_status segloss_jaccard_backward(float *grad, const float *x,
-                                        const segloss_target *target, const segloss_shape *shape,
-                                        const segloss_dice_opts *opts, const float *grad_out);
+SEGLOSS_API segloss_status segloss_jaccard_forward(double *loss, float *elems, const float *x,
+                                                   const segloss_target *target, const segloss_shape *shape,
+                                                   const segloss_dice_opts *opts);
+SEGLOSS_API segloss_status segloss_jaccard_backward(float *grad, const float *x,
+                                                    const segloss_target *target, const segloss_shape *shape,
+                                                    const segloss_dice_opts *opts, const float *grad_out);
 
 /* Tversky loss (MONAI TverskyLoss), with a focal exponent:
  *   FP = sum p*(1-y),  FN = sum (1-p)*y
@@ -475,12 +522,12 @@ typedef struct segloss_tversky_opts {
     double gamma;
 } segloss_tversky_opts;
 
-segloss_status segloss_tversky_forward(double *loss, float *elems, const float *x,
-                                       const segloss_target *target, const segloss_shape *shape,
-                                       const segloss_tversky_opts *opts);
-segloss_status segloss_tversky_backward(float *grad, const float *x,
-                                        const segloss_target *target, const segloss_shape *shape,
-                                        const segloss_tversky_opts *opts, const float *grad_out);
+SEGLOSS_API segloss_status segloss_tversky_forward(double *loss, float *elems, const float *x,
+                                                   const segloss_target *target, const segloss_shape *shape,
+                                                   const segloss_tversky_opts *opts);
+SEGLOSS_API segloss_status segloss_tversky_backward(float *grad, const float *x,
+                                                    const segloss_target *target, const segloss_shape *shape,
+                                                    const segloss_tversky_opts *opts, const float *grad_out);
 
 /* Generalized Dice loss (MONAI GeneralizedDiceLoss). Per image n (or once
  * over the batch with `batch`), over the kept channels c:
@@ -503,18 +550,18 @@ typedef struct segloss_generalized_dice_opts {
 } segloss_generalized_dice_opts;
 
 /* Shape of the NONE loss array: (N,), or (1,) with batch. */
-segloss_status segloss_generalized_dice_items_shape(segloss_shape *items,
-                                                    const segloss_shape *shape,
-                                                    const segloss_generalized_dice_opts *opts);
-segloss_status segloss_generalized_dice_forward(double *loss, float *elems, const float *x,
-                                                const segloss_target *target,
-                                                const segloss_shape *shape,
-                                                const segloss_generalized_dice_opts *opts);
-segloss_status segloss_generalized_dice_backward(float *grad, const float *x,
-                                                 const segloss_target *target,
-                                                 const segloss_shape *shape,
-                                                 const segloss_generalized_dice_opts *opts,
-                                                 const float *grad_out);
+SEGLOSS_API segloss_status segloss_generalized_dice_items_shape(segloss_shape *items,
+                                                                const segloss_shape *shape,
+                                                                const segloss_generalized_dice_opts *opts);
+SEGLOSS_API segloss_status segloss_generalized_dice_forward(double *loss, float *elems, const float *x,
+                                                            const segloss_target *target,
+                                                            const segloss_shape *shape,
+                                                            const segloss_generalized_dice_opts *opts);
+SEGLOSS_API segloss_status segloss_generalized_dice_backward(float *grad, const float *x,
+                                                             const segloss_target *target,
+                                                             const segloss_shape *shape,
+                                                             const segloss_generalized_dice_opts *opts,
+                                                             const float *grad_out);
 
 /* Dice + BCE-with-logits (MONAI DiceCELoss with one channel; for C > 1
  * segloss keeps BCE per channel, a multi-label loss, where MONAI switches
@@ -536,12 +583,12 @@ typedef struct segloss_dice_bce_opts {
     double lambda_bce;
 } segloss_dice_bce_opts;
 
-segloss_status segloss_dice_bce_forward(double *loss, double *parts, const float *x,
-                                        const segloss_target *target, const segloss_shape *shape,
-                                        const segloss_dice_bce_opts *opts);
-segloss_status segloss_dice_bce_backward(float *grad, const float *x,
-                                         const segloss_target *target, const segloss_shape *shape,
-                                         const segloss_dice_bce_opts *opts, const float *grad_out);
+SEGLOSS_API segloss_status segloss_dice_bce_forward(double *loss, double *parts, const float *x,
+                                                    const segloss_target *target, const segloss_shape *shape,
+                                                    const segloss_dice_bce_opts *opts);
+SEGLOSS_API segloss_status segloss_dice_bce_backward(float *grad, const float *x,
+                                                     const segloss_target *target, const segloss_shape *shape,
+                                                     const segloss_dice_bce_opts *opts, const float *grad_out);
 /* Forward and backward in one call: loss and parts as the forward, grad
  * (required) as the backward with grad_out, the same bits as the two calls
  * (a NaN result may differ in sign only). Two sweeps per image: one reads
@@ -550,11 +597,11 @@ segloss_status segloss_dice_bce_backward(float *grad, const float *x,
  * the next turns that into the gradient while the image is in cache (with
  * batch or smp the Dice sums span all images: the second sweep then runs
  * after the first has covered the whole array). */
-segloss_status segloss_dice_bce_forward_backward(double *loss, double *parts, float *grad,
-                                                 const float *x, const segloss_target *target,
-                                                 const segloss_shape *shape,
-                                                 const segloss_dice_bce_opts *opts,
-                                                 const float *grad_out);
+SEGLOSS_API segloss_status segloss_dice_bce_forward_backward(double *loss, double *parts, float *grad,
+                                                             const float *x, const segloss_target *target,
+                                                             const segloss_shape *shape,
+                                                             const segloss_dice_bce_opts *opts,
+                                                             const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */
@@ -565,12 +612,12 @@ typedef struct segloss_confusion {
 
 /* Counts over n elements; any nonzero byte is foreground. Adds nothing to
  * previous counts: *out is overwritten (merge with segloss_confusion_add). */
-segloss_status segloss_confusion_binary(segloss_confusion *out, const uint8_t *pred,
-                                        const uint8_t *ref, int64_t n);
-void segloss_confusion_add(segloss_confusion *acc, const segloss_confusion *c);
+SEGLOSS_API segloss_status segloss_confusion_binary(segloss_confusion *out, const uint8_t *pred,
+                                                    const uint8_t *ref, int64_t n);
+SEGLOSS_API void segloss_confusion_add(segloss_confusion *acc, const segloss_confusion *c);
 /* 2TP/(2TP+FP+FN) and TP/(TP+FP+FN); NaN when the denominator is 0. */
-double segloss_dice_score(const segloss_confusion *c);
-double segloss_iou_score(const segloss_confusion *c);
+SEGLOSS_API double segloss_dice_score(const segloss_confusion *c);
+SEGLOSS_API double segloss_iou_score(const segloss_confusion *c);
 
 /* ------------------------------------------------------------------------ */
 /* .npy files (NumPy format v1.0, v2.0, v3.0)                                */
@@ -593,19 +640,19 @@ typedef struct segloss_npy {
  * max_bytes: cap on the data size (0 = no cap beyond overflow checks).
  * On success data is non-NULL, even for zero elements; on error *out is
  * zeroed and nothing is leaked. */
-segloss_status segloss_npy_read(segloss_npy *out, const char *path, size_t max_bytes,
-                                char *err, size_t errlen);
-segloss_status segloss_npy_read_mem(segloss_npy *out, const void *buf, size_t len,
-                                    size_t max_bytes, char *err, size_t errlen);
+SEGLOSS_API segloss_status segloss_npy_read(segloss_npy *out, const char *path, size_t max_bytes,
+                                            char *err, size_t errlen);
+SEGLOSS_API segloss_status segloss_npy_read_mem(segloss_npy *out, const void *buf, size_t len,
+                                                size_t max_bytes, char *err, size_t errlen);
 /* Writes a v1.0 file (v2.0 if the header needs it; data 64-byte aligned,
  * as numpy.save) atomically: to PATH.tmp.XXXXXX in the same directory, then
  * renamed over PATH (a symlink at PATH is replaced, not followed); on
  * failure the temporary file is removed and PATH is untouched. Permissions
  * 0666 minus umask. ndim 0 (scalar) is allowed; data may be NULL when the
  * shape has zero elements. */
-segloss_status segloss_npy_write(const char *path, const void *data, segloss_dtype dtype,
-                                 const segloss_shape *shape, char *err, size_t errlen);
-void segloss_npy_free(segloss_npy *a);
+SEGLOSS_API segloss_status segloss_npy_write(const char *path, const void *data, segloss_dtype dtype,
+                                             const segloss_shape *shape, char *err, size_t errlen);
+SEGLOSS_API void segloss_npy_free(segloss_npy *a);
 
 /* ------------------------------------------------------------------------ */
 /* Label-map metrics: per-label counts, overlap scores, surface distances    */
@@ -671,16 +718,16 @@ typedef struct segloss_label_set {
 /* One pass over pred and ref (shape rank 1..3, same shape for both): counts
  * and union bounding box of every label. *out is overwritten (call
  * segloss_label_set_free on it afterwards, also on failure). */
-segloss_status segloss_label_scan(segloss_label_set *out, const segloss_label_array *pred,
-                                  const segloss_label_array *ref, const segloss_shape *shape);
+SEGLOSS_API segloss_status segloss_label_scan(segloss_label_set *out, const segloss_label_array *pred,
+                                              const segloss_label_array *ref, const segloss_shape *shape);
 /* acc += other: union of the labels, counts and numel added, boxes united
  * (meaningful when both describe the same grid), tn recomputed. */
-segloss_status segloss_label_set_merge(segloss_label_set *acc, const segloss_label_set *other);
+SEGLOSS_API segloss_status segloss_label_set_merge(segloss_label_set *acc, const segloss_label_set *other);
 /* Stats of `label` (label 0 allowed); a label absent from the set gives zero
  * counts, tn = numel and an empty box. */
-void segloss_label_set_get(segloss_label_stats *out, const segloss_label_set *set,
-                           int64_t label);
-void segloss_label_set_free(segloss_label_set *set);
+SEGLOSS_API void segloss_label_set_get(segloss_label_stats *out, const segloss_label_set *set,
+                                       int64_t label);
+SEGLOSS_API void segloss_label_set_free(segloss_label_set *set);
 
 typedef enum segloss_empty_score {
     SEGLOSS_EMPTY_SCORE_NAN = 0,   /* default: a 0/0 score is NaN */
@@ -726,9 +773,9 @@ typedef struct segloss_overlap_scores {
 } segloss_overlap_scores;
 
 /* Negative counts give SEGLOSS_ERR_ARG. opts may be NULL. */
-segloss_status segloss_overlap_from_counts(segloss_overlap_scores *out,
-                                           const segloss_confusion *c,
-                                           const segloss_metric_opts *opts);
+SEGLOSS_API segloss_status segloss_overlap_from_counts(segloss_overlap_scores *out,
+                                                       const segloss_confusion *c,
+                                                       const segloss_metric_opts *opts);
 
 typedef struct segloss_surface_metrics {
     double hd, hd95, assd, nsd;
@@ -743,17 +790,17 @@ typedef struct segloss_surface_metrics {
 /* Surface metrics of one label. `stats` comes from segloss_label_scan of the
  * same pred/ref/shape (its box bounds the work: cost scales with the box,
  * not the volume). Thread-safe: independent labels may run in parallel. */
-segloss_status segloss_surface_distances(segloss_surface_metrics *out,
-                                         const segloss_label_array *pred,
-                                         const segloss_label_array *ref,
-                                         const segloss_shape *shape,
-                                         const segloss_label_stats *stats,
-                                         const segloss_metric_opts *opts);
+SEGLOSS_API segloss_status segloss_surface_distances(segloss_surface_metrics *out,
+                                                     const segloss_label_array *pred,
+                                                     const segloss_label_array *ref,
+                                                     const segloss_shape *shape,
+                                                     const segloss_label_stats *stats,
+                                                     const segloss_metric_opts *opts);
 /* The same for two binary masks (nonzero byte = foreground) of n elements. */
-segloss_status segloss_surface_distances_binary(segloss_surface_metrics *out,
-                                                const uint8_t *pred, const uint8_t *ref,
-                                                const segloss_shape *shape,
-                                                const segloss_metric_opts *opts);
+SEGLOSS_API segloss_status segloss_surface_distances_binary(segloss_surface_metrics *out,
+                                                            const uint8_t *pred, const uint8_t *ref,
+                                                            const segloss_shape *shape,
+                                                            const segloss_metric_opts *opts);
 
 typedef struct segloss_label_metrics {
     segloss_label_stats stats;
@@ -765,30 +812,33 @@ typedef struct segloss_label_metrics {
  * must be set->count) into out[0..n_labels). `set` is the scan of the same
  * pred/ref/shape. Labels run in parallel (opts->threads); results do not
  * depend on the thread count. */
-segloss_status segloss_label_metrics_compute(segloss_label_metrics *out, const int64_t *labels,
-                                             int64_t n_labels, const segloss_label_set *set,
-                                             const segloss_label_array *pred,
-                                             const segloss_label_array *ref,
-                                             const segloss_shape *shape,
-                                             const segloss_metric_opts *opts);
+SEGLOSS_API segloss_status segloss_label_metrics_compute(segloss_label_metrics *out, const int64_t *labels,
+                                                         int64_t n_labels, const segloss_label_set *set,
+                                                         const segloss_label_array *pred,
+                                                         const segloss_label_array *ref,
+                                                         const segloss_shape *shape,
+                                                         const segloss_metric_opts *opts);
 
 /* Squared Euclidean distance transform: out[i] = min over nonzero feat[j] of
  * sum_d (spacing[d]*(i_d - j_d))^2, +inf when feat has no nonzero element.
  * Exact (Felzenszwalb-Huttenlocher lower envelope, linear time), rank 1..3;
  * spacing NULL means 1 on every axis. */
-segloss_status segloss_edt_squared(double *out, const uint8_t *feat, const segloss_shape *shape,
-                                   const double *spacing);
+SEGLOSS_API segloss_status segloss_edt_squared(double *out, const uint8_t *feat, const segloss_shape *shape,
+                                               const double *spacing);
 
 /* numpy.percentile(values, p) with the default 'linear' method, same bits,
  * by selection (expected O(n)); reorders values. n < 1 gives
  * SEGLOSS_ERR_EMPTY, p outside [0,100] SEGLOSS_ERR_ARG, a NaN value
  * SEGLOSS_ERR_NONFINITE (drop NaNs first, as nanpercentile would). */
-segloss_status segloss_percentile_inplace(double *result, double *values, int64_t n, double p);
+SEGLOSS_API segloss_status segloss_percentile_inplace(double *result, double *values, int64_t n, double p);
 
 /* ------------------------------------------------------------------------ */
 /* Images for `segloss eval`: PNG, NIfTI-1/2 (.nii, .nii.gz), .npy           */
 /* ------------------------------------------------------------------------ */
-/* Every reader returns the array as a segloss_npy (C order, axis 0 slowest)
+/* These functions live in libsegloss_io (link -lsegloss_io -lsegloss, with
+ * libpng and zlib for a static link); everything else is in libsegloss.
+ *
+ * Every reader returns the array as a segloss_npy (C order, axis 0 slowest)
  * plus one voxel spacing per array axis, axis 0 first — the order of
  * `segloss eval --spacing`.
  *
@@ -850,28 +900,28 @@ typedef struct segloss_image {
 
 /* Format from the file name's extension, case-insensitive: .png, .nii,
  * .nii.gz, .npy; anything else (.hdr/.img included) is UNKNOWN. */
-segloss_image_format segloss_image_format_from_path(const char *path);
+SEGLOSS_API segloss_image_format segloss_image_format_from_path(const char *path);
 
 /* Reads by extension (segloss_image_format_from_path). An unknown
  * extension or a .hdr/.img pair is SEGLOSS_ERR_UNSUPPORTED. */
-segloss_status segloss_image_read(segloss_image *out, const char *path, size_t max_bytes,
-                                  char *err, size_t errlen);
+SEGLOSS_API segloss_status segloss_image_read(segloss_image *out, const char *path, size_t max_bytes,
+                                              char *err, size_t errlen);
 /* Decodes an image held in memory; format must not be UNKNOWN. NIfTI
  * buffers may be gzip-compressed (detected from the gzip magic). */
-segloss_status segloss_image_read_mem(segloss_image *out, segloss_image_format format,
-                                      const void *buf, size_t len, size_t max_bytes,
-                                      char *err, size_t errlen);
-segloss_status segloss_png_read(segloss_image *out, const char *path, size_t max_bytes,
-                                char *err, size_t errlen);
-segloss_status segloss_png_read_mem(segloss_image *out, const void *buf, size_t len,
-                                    size_t max_bytes, char *err, size_t errlen);
-segloss_status segloss_nifti_read(segloss_image *out, const char *path, size_t max_bytes,
-                                  char *err, size_t errlen);
-segloss_status segloss_nifti_read_mem(segloss_image *out, const void *buf, size_t len,
-                                      size_t max_bytes, char *err, size_t errlen);
+SEGLOSS_API segloss_status segloss_image_read_mem(segloss_image *out, segloss_image_format format,
+                                                  const void *buf, size_t len, size_t max_bytes,
+                                                  char *err, size_t errlen);
+SEGLOSS_API segloss_status segloss_png_read(segloss_image *out, const char *path, size_t max_bytes,
+                                            char *err, size_t errlen);
+SEGLOSS_API segloss_status segloss_png_read_mem(segloss_image *out, const void *buf, size_t len,
+                                                size_t max_bytes, char *err, size_t errlen);
+SEGLOSS_API segloss_status segloss_nifti_read(segloss_image *out, const char *path, size_t max_bytes,
+                                              char *err, size_t errlen);
+SEGLOSS_API segloss_status segloss_nifti_read_mem(segloss_image *out, const void *buf, size_t len,
+                                                  size_t max_bytes, char *err, size_t errlen);
 /* Releases the array and resets the struct (data NULL, spacing 1); NULL is
  * allowed. */
-void segloss_image_free(segloss_image *img);
+SEGLOSS_API void segloss_image_free(segloss_image *img);
 
 #ifdef __cplusplus
 }

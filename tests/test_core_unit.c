@@ -670,3 +670,20 @@ out:
     free(e);
     free(e1);
 }
+
+/* The linked library's version equals the header's, and the number is
+ * major*10000 + minor*100 + patch of the "major.minor.patch" string. */
+TEST(core_version) {
+    CHECK_EQ_INT(SEGLOSS_VERSION_NUMBER, SEGLOSS_VERSION_MAJOR * 10000 + SEGLOSS_VERSION_MINOR * 100 +
+                                             SEGLOSS_VERSION_PATCH);
+    CHECK_EQ_INT((long long)segloss_version_number(), SEGLOSS_VERSION_NUMBER);
+    const char *v = segloss_version_string();
+    CHECK(v != NULL && strcmp(v, SEGLOSS_VERSION_STRING) == 0);
+    int major = -1, minor = -1, patch = -1, end = 0;
+    CHECK(v != NULL && sscanf(v, "%d.%d.%d%n", &major, &minor, &patch, &end) == 3 &&
+          v[end] == '\0');
+    CHECK_EQ_INT(major, SEGLOSS_VERSION_MAJOR);
+    CHECK_EQ_INT(minor, SEGLOSS_VERSION_MINOR);
+    CHECK_EQ_INT(patch, SEGLOSS_VERSION_PATCH);
+    CHECK(SEGLOSS_VERSION_MINOR < 100 && SEGLOSS_VERSION_PATCH < 100);
+}

@@ -8,9 +8,11 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
-    gcc make libc6-dev pkg-config \
+    gcc make libc6-dev pkg-config binutils \
     libpng-dev zlib1g-dev \
-    valgrind
+    valgrind cmake
+# binutils: nm and readelf (make check inspects the libraries); cmake: the
+# find_package(segloss) test of make check.
 # Not needed by CI (`make check` builds the fuzz replay drivers with gcc);
 # only for fuzzing (`make fuzz`, docs/fuzzing.md):
 #   apt-get install clang libclang-rt-14-dev
