@@ -575,10 +575,23 @@ double segloss_iou_score(const segloss_confusion *c);
 /* ------------------------------------------------------------------------ */
 /* .npy files (NumPy format v1.0, v2.0, v3.0)                                */
 /* ------------------------------------------------------------------------ */
-/* Strict: little-endian (or byte-order-free) float32/float64/uint8/bool/
- * int8..int64/uint16..uint64, C order, rank <= SEGLOSS_MAX_DIMS. Anything
- * else is an error with a sentence in `err` (may be NULL) that names the
- * problem (the caller adds the file name). */
+/* Reads what numpy.save writes for float16/float32/float64/uint8/bool/
+ * int8..int64/uint16..uint64 arrays of rank <= SEGLOSS_MAX_DIMS, in either
+ * byte order and either memory order, and returns them native-endian in C
+ * order (axis 0 slowest):
+ *  - big-endian data ('>f4', '>i2', '>u8', ..., and '!' network order) is
+ *    byte-swapped; '<', '|', '=' and no prefix are little-endian;
+ *  - fortran_order: True (what np.save writes for a transposed or
+ *    np.asfortranarray array) is reordered to C order; `shape` is the one
+ *    NumPy reports (arr.shape), so element (i, j, ...) is where C order
+ *    puts it, as np.ascontiguousarray(arr) would hold it;
+ *  - float16 ('<f2', '>f2') is returned as SEGLOSS_F32, exactly (every
+ *    binary16 value is a float32 value: subnormals become normal float32s,
+ *    +-0 and +-inf keep their sign, a NaN keeps its sign and payload, as
+ *    NumPy's astype(np.float32) gives).
+ * Anything else (complex, strings, objects, structured dtypes, float128, a
+ * malformed or truncated file) is an error with a sentence in `err` (may be
+ * NULL) that names the problem (the caller adds the file name). */
 typedef struct segloss_npy {
     void *data;            /* owned; release with segloss_npy_free */
     segloss_dtype dtype;
@@ -587,10 +600,11 @@ typedef struct segloss_npy {
 } segloss_npy;
 
 /* Statuses: IO (open/read failed), FORMAT (malformed, truncated, trailing
- * bytes), UNSUPPORTED (valid but e.g. Fortran order, big-endian, complex),
- * OVERFLOW (shape product), LIMIT (data larger than max_bytes; checked
- * before any data is read, so it wins over "truncated"), NOMEM, NULL.
- * max_bytes: cap on the data size (0 = no cap beyond overflow checks).
+ * bytes), UNSUPPORTED (valid but e.g. complex, rank > SEGLOSS_MAX_DIMS),
+ * OVERFLOW (shape product), LIMIT (returned array larger than max_bytes;
+ * checked before any data is read, so it wins over "truncated"), NOMEM,
+ * NULL. max_bytes: cap on the returned array's size in bytes (a float16
+ * file counts as its float32 result; 0 = no cap beyond overflow checks).
  * On success data is non-NULL, even for zero elements; on error *out is
  * zeroed and nothing is leaked. */
 segloss_status segloss_npy_read(segloss_npy *out, const char *path, size_t max_bytes,
@@ -598,11 +612,13 @@ segloss_status segloss_npy_read(segloss_npy *out, const char *path, size_t max_b
 segloss_status segloss_npy_read_mem(segloss_npy *out, const void *buf, size_t len,
                                     size_t max_bytes, char *err, size_t errlen);
 /* Writes a v1.0 file (v2.0 if the header needs it; data 64-byte aligned,
- * as numpy.save) atomically: to PATH.tmp.XXXXXX in the same directory, then
- * renamed over PATH (a symlink at PATH is replaced, not followed); on
- * failure the temporary file is removed and PATH is untouched. Permissions
- * 0666 minus umask. ndim 0 (scalar) is allowed; data may be NULL when the
- * shape has zero elements. */
+ * little-endian, C order, as numpy.save) to PATH itself: created with
+ * permissions 0666 minus umask, or truncated and overwritten if it exists
+ * (a symlink is followed). If writing fails (IO), a partially written
+ * regular file is removed, so PATH is then absent: to keep an old file
+ * until the new one is complete, write to a temporary name in the same
+ * directory and rename it over PATH (as `segloss loss --grad` does). ndim 0
+ * (scalar) is allowed; data may be NULL when the shape has zero elements. */
 segloss_status segloss_npy_write(const char *path, const void *data, segloss_dtype dtype,
                                  const segloss_shape *shape, char *err, size_t errlen);
 void segloss_npy_free(segloss_npy *a);
@@ -822,7 +838,8 @@ segloss_status segloss_percentile_inplace(double *result, double *values, int64_
  *   data after the voxels is decoded and discarded, up to 64 MiB); when the
  *   header makes no sense and the stream is corrupt, the corruption is the
  *   error reported.
- * .npy: segloss_npy_read; spacing 1, has_spacing = 0.
+ * .npy: segloss_npy_read (either byte order and memory order, float16 as
+ *   float32); spacing 1, has_spacing = 0.
  *
  * max_bytes caps the decoded size in bytes (0 = no cap beyond overflow
  * checks): for PNG the decoded pixels of all channels, for NIfTI both the
