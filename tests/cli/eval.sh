@@ -155,6 +155,19 @@ csv_check logits ""
 t "logits, --threshold 1.5 (a logit)" 0 '*' '' \
     -- "$S" eval --pred scores/logits.npy --ref scores/ref_f64.npy --scores=logits --threshold=1.5 $ALLM --csv -
 csv_check logits_t ""
+# float64 scores are thresholded in float64 (tests/data/img/ev_f64_*, from
+# tools/ref/gen_img_fixtures.py): 0.49999999999 stays below 0.5. NumPy's
+# p >= 0.5 gives tp 2, fp 1, fn 2, tn 1, dice 4/7; rounding to float32 first
+# would give tp 4, fn 0, dice 8/9. CSV: pred,ref,label,tp,fp,fn,tn,n_pred,n_ref,dice.
+IMG=$ROOT/tests/data/img
+t "float64 probabilities thresholded in float64" 0 '~,1,2,1,2,1,3,4,0\.57142857142857' '' \
+    -- "$S" eval --pred "$IMG/ev_f64_pred.npy" --ref "$IMG/ev_f64_ref.npy" --metrics dice --csv -
+t "float64 logits thresholded in float64 (--threshold 0.1)" 0 '~,1,2,1,2,1,3,4,0\.57142857142857' '' \
+    -- "$S" eval --pred "$IMG/ev_f64_logits.npy" --ref "$IMG/ev_f64_ref.npy" --scores logits --threshold 0.1 --metrics dice --csv -
+t "float64 logits given as probabilities: error" 2 '' \
+    '~^segloss: .*ev_f64_logits\.npy: value -1 outside \[0,1\] in a probability map' \
+    -- "$S" eval --pred "$IMG/ev_f64_logits.npy" --ref "$IMG/ev_f64_ref.npy"
+
 t "score map vs a multi-label reference: warning" 0 '*' \
     '~^segloss: warning: scores/ref_multi\.npy: the reference has label 2, but a thresholded score map' \
     -- "$S" eval --pred scores/probs.npy --ref scores/ref_multi.npy --csv -
