@@ -223,7 +223,15 @@ static int load(eval_case *k, case_work *w, const eval_cfg *c, double spacing[3]
         }
         for (int d = 0; d < nd; d++) spacing[d] = c->spacing[d];
     } else {
-        for (int d = 0; d < nd; d++) spacing[d] = w->ri.has_spacing ? w->ri.spacing[d] : 1.0;
+        /* The reader has put 1 on the axes whose pixdim is unusable: say
+         * so when distances, which that spacing changes, are asked for. */
+        for (int d = 0; d < nd; d++) spacing[d] = w->ri.spacing[d];
+        for (int d = 0; d < nd && (c->metrics & EM_DISTANCE_MASK); d++)
+            if (w->ri.spacing_substituted & 1u << d)
+                eval_msg(&k->warn,
+                         "warning: %s: pixdim[%d] (array axis %d) is %g; using spacing 1 on "
+                         "that axis",
+                         k->ref, nd - d, d, w->ri.spacing_file[d]);
         if (k->pred && w->pi.has_spacing && w->ri.has_spacing) {
             int differ = 0;
             for (int d = 0; d < nd; d++) {

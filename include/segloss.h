@@ -823,8 +823,14 @@ segloss_status segloss_percentile_inplace(double *result, double *values, int64_
  *   (pz, py, px) taken from |pixdim[3]|, |pixdim[2]|, |pixdim[1]| (no unit
  *   conversion: xyzt_units is ignored). Trailing size-1 NIfTI axes beyond the
  *   second are dropped (a (nx, ny, 1) volume is a 2-D (ny, nx) image, a
- *   4-D (nx, ny, nz, 1) one is 3-D). If a kept pixdim is 0, NaN or
- *   infinite, all spacings are 1 and has_spacing = 0. Data types:
+ *   4-D (nx, ny, nz, 1) one is 3-D); array axis j of an n-D image is NIfTI
+ *   axis n - j, its spacing pixdim[n - j]. Spacing is decided per axis, as
+ *   nibabel 5.x's header check does (a negative pixdim gives its absolute
+ *   value, a zero one 1 on that axis only); a kept pixdim that is 0, NaN or
+ *   +-infinite gives spacing 1 on its axis, sets bit j of
+ *   spacing_substituted and clears has_spacing; the other axes keep their
+ *   pixdim. spacing_file[j] is the pixdim as stored (sign, 0, NaN, inf
+ *   kept), for messages. Data types:
  *   uint8/16/32/64, int8/16/32/64, float32, float64 (others, e.g. complex,
  *   RGB, binary: SEGLOSS_ERR_UNSUPPORTED). When scl_slope is finite and
  *   nonzero and (scl_slope, scl_inter) != (1, 0) the values are scaled
@@ -860,7 +866,12 @@ typedef enum segloss_image_format {
 typedef struct segloss_image {
     segloss_npy array;                   /* owned; release with segloss_image_free */
     double spacing[SEGLOSS_MAX_DIMS];    /* per array axis, axis 0 first; 1 when absent */
-    int has_spacing;                     /* nonzero: spacing came from the file */
+    int has_spacing;                     /* nonzero: every spacing came from the file */
+    /* Bit j set: the file gives array axis j an unusable spacing (NIfTI
+     * pixdim 0, NaN or +-inf) and spacing[j] is 1 in its place. 0 for
+     * formats without spacing (PNG, .npy). */
+    unsigned spacing_substituted;
+    double spacing_file[SEGLOSS_MAX_DIMS]; /* NIfTI: pixdim as stored, per array axis; else 0 */
 } segloss_image;
 
 /* Format from the file name's extension, case-insensitive: .png, .nii,
