@@ -57,17 +57,27 @@ static void half_to_float(float *dst, const unsigned char *src, int64_t n) {
 
 #define NPY_TILE 32
 
-/* One element of es bytes; es is a constant at every call site below, so
- * the memcpy becomes a single load and store. */
+/* One tile: the rows of the source (axis 0 contiguous, one per index of the
+ * last axis) are copied whole into buf, then written out transposed (the
+ * last axis contiguous); buf stays in L1 whatever the strides, which are
+ * often powers of two that would map every row of a direct transpose onto
+ * the same cache set. es is a constant at every call site below, so each
+ * memcpy becomes a single load and store. */
 #define COPY_TILES(es)                                                                     \
     for (int64_t a0 = 0; a0 < d0; a0 += NPY_TILE)                                          \
         for (int64_t z0 = 0; z0 < dz; z0 += NPY_TILE) {                                    \
-            int64_t a1 = a0 + NPY_TILE < d0 ? a0 + NPY_TILE : d0;                          \
-            int64_t z1 = z0 + NPY_TILE < dz ? z0 + NPY_TILE : dz;                          \
-            for (int64_t a = a0; a < a1; a++)                                              \
-                for (int64_t z = z0; z < z1; z++)                                          \
-                    memcpy(dst + (size_t)(so + a * ostride0 + z) * (es),                   \
-                           src + (size_t)(ss + a + z * sstride_z) * (es), (es));           \
+            int64_t na = d0 - a0 < NPY_TILE ? d0 - a0 : NPY_TILE;                          \
+            int64_t nz = dz - z0 < NPY_TILE ? dz - z0 : NPY_TILE;                          \
+            for (int64_t z = 0; z < nz; z++)                                               \
+                memcpy(buf + (size_t)z * NPY_TILE * (es),                                  \
+                       src + (size_t)(ss + a0 + (z0 + z) * sstride_z) * (es),              \
+                       (size_t)na * (es));                                                 \
+            for (int64_t a = 0; a < na; a++) {                                             \
+                unsigned char *row = dst + (size_t)(so + (a0 + a) * ostride0 + z0) * (es); \
+                for (int64_t z = 0; z < nz; z++)                                           \
+                    memcpy(row + (size_t)z * (es),                                         \
+                           buf + ((size_t)z * NPY_TILE + (size_t)a) * (es), (es));         \
+            }                                                                              \
         }
 
 /* dst (C order) <- src (Fortran order), shape dim[0..nd), nd >= 2, no
@@ -84,6 +94,7 @@ static void fortran_to_c(unsigned char *dst, const unsigned char *src, const int
     /* Odometer over the middle axes 1..nd-2; so, ss: their offsets. */
     int64_t idx[SEGLOSS_MAX_DIMS] = {0};
     int64_t so = 0, ss = 0;
+    unsigned char buf[NPY_TILE * NPY_TILE * 8];
     for (;;) {
         switch (es) {
         case 1: COPY_TILES(1); break;
