@@ -281,6 +281,9 @@ t "dice --batch --out is (C,)" 0 '#dice.batch.none' '' \
     -- "$S" loss dice -i "$X" -t "$Y" --batch --reduction none --out "$W/o.npy" --grad "$W/g.npy"
 npy_close "$W/o.npy" "$DATA/o_dice_batch_none.npy"
 npy_close "$W/g.npy" "$DATA/g_dice_batch_none.npy"
+name=".npy outputs get 0666 minus umask (not mkstemp's 0600)"
+pass_or_fail "$(m=$(stat -c %a "$W/g.npy") && [ "$m" != "$(printf '%o' $((0666 & ~$(umask))))" ] &&
+    echo "g.npy has mode $m")"
 name="no temporary files left after success"
 pass_or_fail "$(cd "$W" && ls -A | tr '\n' ' ' | grep -vqx 'g.npy g2.npy g64.npy o.npy o2.npy ' &&
     echo "work directory holds: $(ls -A | tr '\n' ' ')")"
