@@ -4,7 +4,8 @@
  * Label maps: integer and bool arrays as they are (label 0 = background).
  * Score maps: a float prediction is thresholded into a 0/1 mask (label 1):
  * probabilities p >= T (T = 0.5 by default; values must lie in [0,1]),
- * logits x >= T (T = 0 by default: SPEC §1's logit >= 0 rule). A float
+ * logits x >= T (T = 0 by default: the logit >= 0 rule), float32 and
+ * float64 scores each compared in their own precision. A float
  * reference is accepted when every value is an integer (NIfTI files with
  * scl_slope/scl_inter come out as float64 even when they hold labels) and
  * is then a label map; any other float reference is an error.
@@ -102,36 +103,32 @@ static char *spacing_str(char *buf, size_t len, const double *sp, int n) {
     return buf;
 }
 
-/* A float prediction -> 0/1 mask. */
+/* Element i of a float32 or float64 array, as double: float32 values are
+ * widened exactly and float64 ones used as they are, so each dtype is
+ * compared in its own precision (a float64 0.49999999999 stays below 0.5,
+ * where rounding it to float32 first would give 0.5). */
+static double float_at(const segloss_npy *a, int64_t i) {
+    return a->dtype == SEGLOSS_F64 ? ((const double *)a->data)[i]
+                                   : (double)((const float *)a->data)[i];
+}
+
+/* A float prediction -> 0/1 mask: p >= T (probabilities) or x >= T
+ * (logits), T in the scores' own units. */
 static int threshold_scores(eval_case *k, case_work *w, const eval_cfg *c) {
     const segloss_npy *a = &w->pi.array;
     const int64_t n = a->numel;
-    float *x = NULL;
-    if (a->dtype != SEGLOSS_F32) {
-        x = malloc((size_t)n * sizeof *x);
-        if (!x) return oom(k);
-        segloss_status st = segloss_convert_to_f32(x, a->data, a->dtype, n);
-        if (st != SEGLOSS_OK) {
-            free(x);
-            return fail(k, cli_status_exit(st), "%s: %s", k->pred, segloss_strerror(st));
-        }
-    }
-    const float *v = x ? x : (const float *)a->data;
     int64_t n_nan = 0, first_nan = -1;
     for (int64_t i = 0; i < n; i++)
-        if (isnan(v[i]) && n_nan++ == 0) first_nan = i;
-    if (n_nan) {
-        free(x);
+        if (isnan(float_at(a, i)) && n_nan++ == 0) first_nan = i;
+    if (n_nan)
         return fail(k, CLI_INPUT,
                     "%s: the score map contains NaN (%lld value%s, first at index %lld)",
                     k->pred, (long long)n_nan, n_nan == 1 ? "" : "s", (long long)first_nan);
-    }
-    for (int64_t i = 0; i < n; i++) {
-        float s = v[i];
-        char num[64];
-        if (!c->logits && !(s >= 0.0f && s <= 1.0f)) {
-            snprintf(num, sizeof num, "%.9g", (double)s);
-            free(x);
+    for (int64_t i = 0; i < n && !c->logits; i++) {
+        double s = float_at(a, i);
+        if (!(s >= 0.0 && s <= 1.0)) {
+            char num[64];
+            snprintf(num, sizeof num, a->dtype == SEGLOSS_F64 ? "%.17g" : "%.9g", s);
             return fail(k, CLI_INPUT,
                         "%s: value %s outside [0,1] in a probability map (--scores logits "
                         "for logits; a label map needs an integer dtype)",
@@ -139,17 +136,8 @@ static int threshold_scores(eval_case *k, case_work *w, const eval_cfg *c) {
         }
     }
     uint8_t *mask = malloc((size_t)n + 1);
-    if (!mask) {
-        free(x);
-        return oom(k);
-    }
-    segloss_status st = segloss_threshold_logits(mask, v, n, c->threshold);
-    free(x);
-    if (st != SEGLOSS_OK) {
-        free(mask);
-        return fail(k, cli_status_exit(st), "%s: thresholding failed: %s", k->pred,
-                    segloss_strerror(st));
-    }
+    if (!mask) return oom(k);
+    for (int64_t i = 0; i < n; i++) mask[i] = float_at(a, i) >= c->threshold;
     w->pbuf = mask;
     w->pa.data = mask;
     w->pa.dtype = SEGLOSS_U8;
@@ -162,10 +150,9 @@ static int threshold_scores(eval_case *k, case_work *w, const eval_cfg *c) {
 static int integral_reference(eval_case *k, case_work *w) {
     const segloss_npy *a = &w->ri.array;
     const int64_t n = a->numel;
-    const int f64 = a->dtype == SEGLOSS_F64;
     double lo = 0.0, hi = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        double v = f64 ? ((const double *)a->data)[i] : (double)((const float *)a->data)[i];
+        double v = float_at(a, i);
         /* 2^63 is the first double that does not fit in int64. */
         if (!(v == floor(v)) || !(fabs(v) < 9223372036854775808.0)) {
             char num[64];
@@ -184,7 +171,7 @@ static int integral_reference(eval_case *k, case_work *w) {
     void *buf = malloc((size_t)n * segloss_dtype_size(dt) + 1);
     if (!buf) return oom(k);
     for (int64_t i = 0; i < n; i++) {
-        double v = f64 ? ((const double *)a->data)[i] : (double)((const float *)a->data)[i];
+        double v = float_at(a, i);
         if (dt == SEGLOSS_U8) ((uint8_t *)buf)[i] = (uint8_t)v;
         else if (dt == SEGLOSS_I32) ((int32_t *)buf)[i] = (int32_t)v;
         else ((int64_t *)buf)[i] = (int64_t)v;
@@ -236,7 +223,15 @@ static int load(eval_case *k, case_work *w, const eval_cfg *c, double spacing[3]
         }
         for (int d = 0; d < nd; d++) spacing[d] = c->spacing[d];
     } else {
-        for (int d = 0; d < nd; d++) spacing[d] = w->ri.has_spacing ? w->ri.spacing[d] : 1.0;
+        /* The reader has put 1 on the axes whose pixdim is unusable: say
+         * so when distances, which that spacing changes, are asked for. */
+        for (int d = 0; d < nd; d++) spacing[d] = w->ri.spacing[d];
+        for (int d = 0; d < nd && (c->metrics & EM_DISTANCE_MASK); d++)
+            if (w->ri.spacing_substituted & 1u << d)
+                eval_msg(&k->warn,
+                         "warning: %s: pixdim[%d] (array axis %d) is %g; using spacing 1 on "
+                         "that axis",
+                         k->ref, nd - d, d, w->ri.spacing_file[d]);
         if (k->pred && w->pi.has_spacing && w->ri.has_spacing) {
             int differ = 0;
             for (int d = 0; d < nd; d++) {

@@ -173,7 +173,9 @@ int cli_check_output(const char *path) {
 }
 
 /* Creates a fresh temporary name next to `path` (cli_check_output first)
- * and records it in `o`; *fd is the open temporary. Returns an exit code. */
+ * and records it in `o`; *fd is the open temporary, with the permissions a
+ * plain fopen would give (0666 minus umask, not mkstemp's 0600). Returns an
+ * exit code. */
 static int stage_tmp(cli_outputs *o, const char *path, int *fd) {
     if (cli_check_output(path)) return CLI_INPUT;
     if (o->n >= CLI_MAX_OUTPUTS) {
@@ -194,6 +196,9 @@ static int stage_tmp(cli_outputs *o, const char *path, int *fd) {
         free(tmp);
         return CLI_INPUT;
     }
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(*fd, 0666 & ~mask);
     o->tmp[o->n] = tmp;
     o->path[o->n] = path;
     o->n++;
@@ -219,9 +224,6 @@ int cli_stage_text(cli_outputs *o, const char *path, int (*fill)(FILE *f, const 
                    const void *ctx) {
     int fd, rc = stage_tmp(o, path, &fd);
     if (rc) return rc;
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
     FILE *f = fdopen(fd, "w");
     if (!f) {
         cli_error("%s: cannot write: %s", path, strerror(errno));

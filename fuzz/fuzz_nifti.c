@@ -12,7 +12,9 @@
  *                  (mode >> 2) * len / 64 bytes (truncated downloads).
  * Properties checked: a status (never a crash); on error a message and a
  * cleared image; on success a rank 1..7 array whose numel matches its
- * shape, spacings finite and > 0 (or all 1 with has_spacing = 0); the file
+ * shape; per axis, a spacing that is |pixdim| (finite, > 0) or 1 with the
+ * axis's spacing_substituted bit set because the pixdim is 0, NaN or
+ * infinite, has_spacing exactly when no bit is set, 1 beyond the rank; the file
  * reader (gzread: segloss_image_read on a .nii or .nii.gz path) gives the
  * same status and array as the memory reader (inflate) -- for gzip input,
  * a failure where the memory reader fails, the status may differ (see
@@ -56,7 +58,9 @@ static void check_cleared(segloss_status st, const segloss_image *img, const cha
     FUZZ_CHECK(st != SEGLOSS_OK);
     FUZZ_CHECK_MSG(err[0] != '\0', "status %d without a message", (int)st);
     FUZZ_CHECK(img->array.data == NULL && img->has_spacing == 0);
-    for (int k = 0; k < SEGLOSS_MAX_DIMS; k++) FUZZ_CHECK(img->spacing[k] == 1.0);
+    FUZZ_CHECK(img->spacing_substituted == 0);
+    for (int k = 0; k < SEGLOSS_MAX_DIMS; k++)
+        FUZZ_CHECK(img->spacing[k] == 1.0 && img->spacing_file[k] == 0.0);
 }
 
 static size_t image_bytes(const segloss_image *img) {
@@ -65,11 +69,16 @@ static size_t image_bytes(const segloss_image *img) {
 
 static int same_image(const segloss_image *a, const segloss_image *b) {
     if (a->array.dtype != b->array.dtype || a->array.numel != b->array.numel ||
-        a->array.shape.ndim != b->array.shape.ndim || a->has_spacing != b->has_spacing)
+        a->array.shape.ndim != b->array.shape.ndim || a->has_spacing != b->has_spacing ||
+        a->spacing_substituted != b->spacing_substituted)
         return 0;
-    for (int k = 0; k < SEGLOSS_MAX_DIMS; k++)
+    for (int k = 0; k < SEGLOSS_MAX_DIMS; k++) {
         if (a->spacing[k] != b->spacing[k] && !(isnan(a->spacing[k]) && isnan(b->spacing[k])))
             return 0;
+        if (a->spacing_file[k] != b->spacing_file[k] &&
+            !(isnan(a->spacing_file[k]) && isnan(b->spacing_file[k])))
+            return 0;
+    }
     for (int k = 0; k < a->array.shape.ndim; k++)
         if (a->array.shape.dim[k] != b->array.shape.dim[k]) return 0;
     size_t n = image_bytes(a);
@@ -84,11 +93,17 @@ static void check_image(const segloss_image *img) {
     FUZZ_CHECK(segloss_shape_numel(&a->shape, &numel) == SEGLOSS_OK && numel == a->numel);
     FUZZ_CHECK(a->numel >= 1);
     FUZZ_CHECK(image_bytes(img) <= FUZZ_MAX_BYTES);
+    FUZZ_CHECK(img->has_spacing == (img->spacing_substituted == 0));
     for (int k = 0; k < SEGLOSS_MAX_DIMS; k++) {
-        if (img->has_spacing && k < a->shape.ndim)
-            FUZZ_CHECK(isfinite(img->spacing[k]) && img->spacing[k] > 0);
-        else
-            FUZZ_CHECK(img->spacing[k] == 1.0);
+        int sub = (img->spacing_substituted >> k) & 1;
+        double p = fabs(img->spacing_file[k]);
+        if (k >= a->shape.ndim) {
+            FUZZ_CHECK(!sub && img->spacing[k] == 1.0 && img->spacing_file[k] == 0.0);
+        } else if (sub) {
+            FUZZ_CHECK(img->spacing[k] == 1.0 && !(isfinite(p) && p > 0));
+        } else {
+            FUZZ_CHECK(isfinite(p) && p > 0 && img->spacing[k] == p);
+        }
     }
 }
 

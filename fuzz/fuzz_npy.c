@@ -7,7 +7,8 @@
  *    agree and the data fits the cap;
  *  - the file reader (segloss_npy_read) gives the same status and the same
  *    array for the same bytes;
- *  - the cap is exact: max_bytes = size - 1 is SEGLOSS_ERR_LIMIT, max_bytes
+ *  - the cap is exact on the returned array (a float16 file counts as its
+ *    float32 result): max_bytes = size - 1 is SEGLOSS_ERR_LIMIT, max_bytes
  *    = size is accepted;
  *  - an array read back is converted to float32 into a buffer of exactly
  *    numel floats, and written (segloss_npy_write) and read again to the

@@ -622,10 +622,23 @@ SEGLOSS_API double segloss_iou_score(const segloss_confusion *c);
 /* ------------------------------------------------------------------------ */
 /* .npy files (NumPy format v1.0, v2.0, v3.0)                                */
 /* ------------------------------------------------------------------------ */
-/* Strict: little-endian (or byte-order-free) float32/float64/uint8/bool/
- * int8..int64/uint16..uint64, C order, rank <= SEGLOSS_MAX_DIMS. Anything
- * else is an error with a sentence in `err` (may be NULL) that names the
- * problem (the caller adds the file name). */
+/* Reads what numpy.save writes for float16/float32/float64/uint8/bool/
+ * int8..int64/uint16..uint64 arrays of rank <= SEGLOSS_MAX_DIMS, in either
+ * byte order and either memory order, and returns them native-endian in C
+ * order (axis 0 slowest):
+ *  - big-endian data ('>f4', '>i2', '>u8', ..., and '!' network order) is
+ *    byte-swapped; '<', '|', '=' and no prefix are little-endian;
+ *  - fortran_order: True (what np.save writes for a transposed or
+ *    np.asfortranarray array) is reordered to C order; `shape` is the one
+ *    NumPy reports (arr.shape), so element (i, j, ...) is where C order
+ *    puts it, as np.ascontiguousarray(arr) would hold it;
+ *  - float16 ('<f2', '>f2') is returned as SEGLOSS_F32, exactly (every
+ *    binary16 value is a float32 value: subnormals become normal float32s,
+ *    +-0 and +-inf keep their sign, a NaN keeps its sign and payload, as
+ *    NumPy's astype(np.float32) gives).
+ * Anything else (complex, strings, objects, structured dtypes, float128, a
+ * malformed or truncated file) is an error with a sentence in `err` (may be
+ * NULL) that names the problem (the caller adds the file name). */
 typedef struct segloss_npy {
     void *data;            /* owned; release with segloss_npy_free */
     segloss_dtype dtype;
@@ -634,10 +647,11 @@ typedef struct segloss_npy {
 } segloss_npy;
 
 /* Statuses: IO (open/read failed), FORMAT (malformed, truncated, trailing
- * bytes), UNSUPPORTED (valid but e.g. Fortran order, big-endian, complex),
- * OVERFLOW (shape product), LIMIT (data larger than max_bytes; checked
- * before any data is read, so it wins over "truncated"), NOMEM, NULL.
- * max_bytes: cap on the data size (0 = no cap beyond overflow checks).
+ * bytes), UNSUPPORTED (valid but e.g. complex, rank > SEGLOSS_MAX_DIMS),
+ * OVERFLOW (shape product), LIMIT (returned array larger than max_bytes;
+ * checked before any data is read, so it wins over "truncated"), NOMEM,
+ * NULL. max_bytes: cap on the returned array's size in bytes (a float16
+ * file counts as its float32 result; 0 = no cap beyond overflow checks).
  * On success data is non-NULL, even for zero elements; on error *out is
  * zeroed and nothing is leaked. */
 SEGLOSS_API segloss_status segloss_npy_read(segloss_npy *out, const char *path, size_t max_bytes,
@@ -645,11 +659,13 @@ SEGLOSS_API segloss_status segloss_npy_read(segloss_npy *out, const char *path, 
 SEGLOSS_API segloss_status segloss_npy_read_mem(segloss_npy *out, const void *buf, size_t len,
                                                 size_t max_bytes, char *err, size_t errlen);
 /* Writes a v1.0 file (v2.0 if the header needs it; data 64-byte aligned,
- * as numpy.save) atomically: to PATH.tmp.XXXXXX in the same directory, then
- * renamed over PATH (a symlink at PATH is replaced, not followed); on
- * failure the temporary file is removed and PATH is untouched. Permissions
- * 0666 minus umask. ndim 0 (scalar) is allowed; data may be NULL when the
- * shape has zero elements. */
+ * little-endian, C order, as numpy.save) to PATH itself: created with
+ * permissions 0666 minus umask, or truncated and overwritten if it exists
+ * (a symlink is followed). If writing fails (IO), a partially written
+ * regular file is removed, so PATH is then absent: to keep an old file
+ * until the new one is complete, write to a temporary name in the same
+ * directory and rename it over PATH (as `segloss loss --grad` does). ndim 0
+ * (scalar) is allowed; data may be NULL when the shape has zero elements. */
 SEGLOSS_API segloss_status segloss_npy_write(const char *path, const void *data, segloss_dtype dtype,
                                              const segloss_shape *shape, char *err, size_t errlen);
 SEGLOSS_API void segloss_npy_free(segloss_npy *a);
@@ -859,8 +875,14 @@ SEGLOSS_API segloss_status segloss_percentile_inplace(double *result, double *va
  *   (pz, py, px) taken from |pixdim[3]|, |pixdim[2]|, |pixdim[1]| (no unit
  *   conversion: xyzt_units is ignored). Trailing size-1 NIfTI axes beyond the
  *   second are dropped (a (nx, ny, 1) volume is a 2-D (ny, nx) image, a
- *   4-D (nx, ny, nz, 1) one is 3-D). If a kept pixdim is 0, NaN or
- *   infinite, all spacings are 1 and has_spacing = 0. Data types:
+ *   4-D (nx, ny, nz, 1) one is 3-D); array axis j of an n-D image is NIfTI
+ *   axis n - j, its spacing pixdim[n - j]. Spacing is decided per axis, as
+ *   nibabel 5.x's header check does (a negative pixdim gives its absolute
+ *   value, a zero one 1 on that axis only); a kept pixdim that is 0, NaN or
+ *   +-infinite gives spacing 1 on its axis, sets bit j of
+ *   spacing_substituted and clears has_spacing; the other axes keep their
+ *   pixdim. spacing_file[j] is the pixdim as stored (sign, 0, NaN, inf
+ *   kept), for messages. Data types:
  *   uint8/16/32/64, int8/16/32/64, float32, float64 (others, e.g. complex,
  *   RGB, binary: SEGLOSS_ERR_UNSUPPORTED). When scl_slope is finite and
  *   nonzero and (scl_slope, scl_inter) != (1, 0) the values are scaled
@@ -874,7 +896,8 @@ SEGLOSS_API segloss_status segloss_percentile_inplace(double *result, double *va
  *   data after the voxels is decoded and discarded, up to 64 MiB); when the
  *   header makes no sense and the stream is corrupt, the corruption is the
  *   error reported.
- * .npy: segloss_npy_read; spacing 1, has_spacing = 0.
+ * .npy: segloss_npy_read (either byte order and memory order, float16 as
+ *   float32); spacing 1, has_spacing = 0.
  *
  * max_bytes caps the decoded size in bytes (0 = no cap beyond overflow
  * checks): for PNG the decoded pixels of all channels, for NIfTI both the
@@ -895,7 +918,12 @@ typedef enum segloss_image_format {
 typedef struct segloss_image {
     segloss_npy array;                   /* owned; release with segloss_image_free */
     double spacing[SEGLOSS_MAX_DIMS];    /* per array axis, axis 0 first; 1 when absent */
-    int has_spacing;                     /* nonzero: spacing came from the file */
+    int has_spacing;                     /* nonzero: every spacing came from the file */
+    /* Bit j set: the file gives array axis j an unusable spacing (NIfTI
+     * pixdim 0, NaN or +-inf) and spacing[j] is 1 in its place. 0 for
+     * formats without spacing (PNG, .npy). */
+    unsigned spacing_substituted;
+    double spacing_file[SEGLOSS_MAX_DIMS]; /* NIfTI: pixdim as stored, per array axis; else 0 */
 } segloss_image;
 
 /* Format from the file name's extension, case-insensitive: .png, .nii,

@@ -5,6 +5,7 @@
 
 #include <segloss.h>
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,9 @@ typedef struct expect {
     int ndim;
     int64_t dim[4];          /* array order */
     int has_spacing;
-    double spacing[4];       /* array order */
+    double spacing[4];       /* array order (1 on substituted axes) */
     int scaled_i16;          /* values: int16 pattern * 0.5 - 10, as float64 */
+    unsigned substituted;    /* spacing_substituted */
 } expect;
 
 static void check_image(const char *what, const segloss_image *img, const expect *e) {
@@ -52,8 +54,10 @@ static void check_image(const char *what, const segloss_image *img, const expect
     }
     CHECK_EQ_INT(img->array.numel, n);
     CHECK_EQ_INT(img->has_spacing, e->has_spacing);
+    CHECK_MSG(img->spacing_substituted == e->substituted, "%s: spacing_substituted %#x, want %#x",
+              what, img->spacing_substituted, e->substituted);
     for (int j = 0; j < 8; j++) {
-        double want = (e->has_spacing && j < e->ndim) ? e->spacing[j] : 1.0;
+        double want = j < e->ndim ? e->spacing[j] : 1.0;
         CHECK_MSG(img->spacing[j] == want, "%s: spacing[%d] = %.9g, want %.9g", what, j,
                   img->spacing[j], want);
     }
@@ -97,48 +101,93 @@ static void check_fixture(const char *name, const expect *e) {
 }
 
 TEST(nifti1_u8_anisotropic) {
-    expect e = {SEGLOSS_U8, 3, {3, 4, 5}, 1, {2.5, 0.75, 0.5}, 0};
+    expect e = {SEGLOSS_U8, 3, {3, 4, 5}, 1, {2.5, 0.75, 0.5}, 0, 0};
     check_fixture("img/n1_u8.nii", &e);
     check_fixture("img/n1_ext.nii", &e);          /* an extension before vox_offset */
     check_fixture("img/n1_u8_2member.nii.gz", &e); /* two gzip members */
 }
 
 TEST(nifti1_int16_gz) {
-    expect e = {SEGLOSS_I16, 3, {4, 5, 6}, 1, {3.0, 1.25, 1.25}, 0};
+    expect e = {SEGLOSS_I16, 3, {4, 5, 6}, 1, {3.0, 1.25, 1.25}, 0, 0};
     check_fixture("img/n1_i16.nii.gz", &e);
 }
 
 TEST(nifti1_float32_2d_gz) {
-    expect e = {SEGLOSS_F32, 2, {3, 7}, 1, {(double)0.6f, (double)0.8f}, 0};
+    expect e = {SEGLOSS_F32, 2, {3, 7}, 1, {(double)0.6f, (double)0.8f}, 0, 0};
     check_fixture("img/n1_f32.nii.gz", &e);
 }
 
 TEST(nifti1_scl_slope_gives_float64) {
-    expect e = {SEGLOSS_F64, 3, {3, 4, 5}, 1, {1, 1, 1}, 1};
+    expect e = {SEGLOSS_F64, 3, {3, 4, 5}, 1, {1, 1, 1}, 1, 0};
     check_fixture("img/n1_scaled.nii", &e);
 }
 
 TEST(nifti1_big_endian) {
-    expect e = {SEGLOSS_F32, 3, {2, 3, 4}, 1, {4.0, 1.5, 0.5}, 0};
+    expect e = {SEGLOSS_F32, 3, {2, 3, 4}, 1, {4.0, 1.5, 0.5}, 0, 0};
     check_fixture("img/n1_be_f32.nii", &e);
 }
 
 TEST(nifti1_trailing_unit_axes_dropped) {
-    expect e4 = {SEGLOSS_U8, 3, {2, 3, 4}, 1, {2.0, 0.25, 0.5}, 0};
+    expect e4 = {SEGLOSS_U8, 3, {2, 3, 4}, 1, {2.0, 0.25, 0.5}, 0, 0};
     check_fixture("img/n1_4d.nii", &e4);
-    expect e2 = {SEGLOSS_U8, 2, {3, 4}, 1, {0.25, 0.5}, 0};
+    expect e2 = {SEGLOSS_U8, 2, {3, 4}, 1, {0.25, 0.5}, 0, 0};
     check_fixture("img/n1_slice.nii", &e2);
 }
 
 TEST(nifti1_zero_pixdim_means_no_spacing) {
-    expect e = {SEGLOSS_U8, 3, {3, 4, 5}, 0, {1, 1, 1}, 0};
+    expect e = {SEGLOSS_U8, 3, {3, 4, 5}, 0, {1, 1, 1}, 0, 0x7};
     check_fixture("img/n1_nopixdim.nii", &e);
 }
 
+/* Spacing is decided per axis: a bad pixdim (0, NaN, +-inf) gives 1 on its
+ * own axis, flagged; the other axes keep |pixdim|. Array axis j of an n-D
+ * image is pixdim[n - j]. */
+TEST(nifti_bad_pixdim_substituted_per_axis) {
+    /* pixdim (0, 0.75, 2.5): pixdim[1] is array axis 2. */
+    expect e0 = {SEGLOSS_U8, 3, {3, 4, 5}, 0, {2.5, 0.75, 1}, 0, 0x4};
+    check_fixture("img/n1_pix0_x.nii", &e0);
+    /* pixdim (-0.5, NaN, inf): axis 2 keeps 0.5, axes 1 and 0 are 1. */
+    expect eb = {SEGLOSS_U8, 3, {3, 4, 5}, 0, {1, 1, 0.5}, 0, 0x3};
+    check_fixture("img/n1_pixbad.nii", &eb);
+    /* Negative pixdims are not bad: their absolute values (nibabel). */
+    expect en = {SEGLOSS_U8, 3, {3, 4, 5}, 1, {2.5, 0.75, 0.5}, 0, 0};
+    check_fixture("img/n1_pixneg.nii", &en);
+    /* 2-D, pixdim (0.8, -inf): pixdim[2] is array axis 0. */
+    expect e2 = {SEGLOSS_U8, 2, {3, 7}, 0, {1, (double)0.8f}, 0, 0x1};
+    check_fixture("img/n1_pixninf_2d.nii", &e2);
+    /* NIfTI-2 (float64 pixdim): pixdim[3] = 0 is array axis 0. */
+    expect ez = {SEGLOSS_U16, 3, {3, 4, 5}, 0, {1, 0.9, 0.7}, 0, 0x1};
+    check_fixture("img/n2_pix0_z.nii", &ez);
+
+    /* spacing_file: the pixdim as stored, per array axis. */
+    segloss_image img;
+    char err[256];
+    CHECK_EQ_INT(segloss_image_read(&img, tf_data_path("img/n1_pixbad.nii"), 0, err, sizeof err),
+                 SEGLOSS_OK);
+    CHECK(isinf(img.spacing_file[0]) && img.spacing_file[0] > 0);
+    CHECK(isnan(img.spacing_file[1]));
+    CHECK(img.spacing_file[2] == -0.5);
+    CHECK(img.spacing_file[3] == 0.0);
+    segloss_image_free(&img);
+    CHECK_EQ_INT(img.spacing_substituted, 0);
+    CHECK(img.spacing_file[0] == 0.0);
+    CHECK_EQ_INT(segloss_image_read(&img, tf_data_path("img/n1_pix0_x.nii"), 0, err, sizeof err),
+                 SEGLOSS_OK);
+    CHECK(img.spacing_file[0] == 2.5 && img.spacing_file[1] == 0.75 && img.spacing_file[2] == 0.0);
+    segloss_image_free(&img);
+    /* Formats without spacing flag nothing. */
+    CHECK_EQ_INT(segloss_image_read(&img, tf_data_path("img/labels.npy"), 0, err, sizeof err),
+                 SEGLOSS_OK);
+    CHECK_EQ_INT(img.spacing_substituted, 0);
+    CHECK_EQ_INT(img.has_spacing, 0);
+    CHECK(img.spacing_file[0] == 0.0 && img.spacing[0] == 1.0);
+    segloss_image_free(&img);
+}
+
 TEST(nifti2_little_and_big_endian) {
-    expect e = {SEGLOSS_U16, 3, {3, 4, 5}, 1, {1.1, 0.9, 0.7}, 0};
+    expect e = {SEGLOSS_U16, 3, {3, 4, 5}, 1, {1.1, 0.9, 0.7}, 0, 0};
     check_fixture("img/n2_u16.nii", &e);
-    expect b = {SEGLOSS_F64, 3, {2, 4, 3}, 1, {1.5, 0.5, 2.0}, 0};
+    expect b = {SEGLOSS_F64, 3, {2, 4, 3}, 1, {1.5, 0.5, 2.0}, 0, 0};
     check_fixture("img/n2_be_f64.nii.gz", &b);
 }
 
@@ -151,7 +200,7 @@ TEST(nifti1_every_datatype) {
         {"img/n1_dt_float32.nii", SEGLOSS_F32},  {"img/n1_dt_float64.nii", SEGLOSS_F64},
     };
     for (size_t k = 0; k < sizeof t / sizeof *t; k++) {
-        expect e = {t[k].dt, 1, {24}, 1, {1.0}, 0};
+        expect e = {t[k].dt, 1, {24}, 1, {1.0}, 0, 0};
         check_fixture(t[k].name, &e);
     }
 }

@@ -443,18 +443,21 @@ static segloss_status nii_decode(nii_ctx *c, segloss_image *out, size_t max_byte
      * second dropped. */
     int keep = nd;
     while (keep > 2 && dim[keep] == 1) keep--;
-    int spacing_ok = 1;
+    /* Spacing per axis (nibabel's rule: |pixdim|, 1 for a zero), and 1 for
+     * NaN or inf too; each substituted axis is flagged. */
+    unsigned substituted = 0;
+    for (int j = 0; j < SEGLOSS_MAX_DIMS; j++) out->spacing[j] = 1.0;
     for (int j = 0; j < keep; j++) {
         int a = keep - j; /* NIfTI axis for array axis j */
         out->array.shape.dim[j] = dim[a];
         double p = fabs(pixdim[a]);
-        if (!(isfinite(p) && p > 0)) spacing_ok = 0;
-        out->spacing[j] = p;
+        out->spacing_file[j] = pixdim[a];
+        if (isfinite(p) && p > 0) out->spacing[j] = p;
+        else substituted |= 1u << j;
     }
     out->array.shape.ndim = keep;
-    for (int j = 0; j < SEGLOSS_MAX_DIMS; j++)
-        if (j >= keep || !spacing_ok) out->spacing[j] = 1.0;
-    out->has_spacing = spacing_ok;
+    out->spacing_substituted = substituted;
+    out->has_spacing = substituted == 0;
     out->array.data = data;
     out->array.dtype = dt;
     out->array.numel = numel;

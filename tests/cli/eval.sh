@@ -155,6 +155,60 @@ csv_check logits ""
 t "logits, --threshold 1.5 (a logit)" 0 '*' '' \
     -- "$S" eval --pred scores/logits.npy --ref scores/ref_f64.npy --scores=logits --threshold=1.5 $ALLM --csv -
 csv_check logits_t ""
+# float64 scores are thresholded in float64 (tests/data/img/ev_f64_*, from
+# tools/ref/gen_img_fixtures.py): 0.49999999999 stays below 0.5. NumPy's
+# p >= 0.5 gives tp 2, fp 1, fn 2, tn 1, dice 4/7; rounding to float32 first
+# would give tp 4, fn 0, dice 8/9. CSV: pred,ref,label,tp,fp,fn,tn,n_pred,n_ref,dice.
+IMG=$ROOT/tests/data/img
+t "float64 probabilities thresholded in float64" 0 '~,1,2,1,2,1,3,4,0\.57142857142857' '' \
+    -- "$S" eval --pred "$IMG/ev_f64_pred.npy" --ref "$IMG/ev_f64_ref.npy" --metrics dice --csv -
+t "float64 logits thresholded in float64 (--threshold 0.1)" 0 '~,1,2,1,2,1,3,4,0\.57142857142857' '' \
+    -- "$S" eval --pred "$IMG/ev_f64_logits.npy" --ref "$IMG/ev_f64_ref.npy" --scores logits --threshold 0.1 --metrics dice --csv -
+t "float64 logits given as probabilities: error" 2 '' \
+    '~^segloss: .*ev_f64_logits\.npy: value -1 outside \[0,1\] in a probability map' \
+    -- "$S" eval --pred "$IMG/ev_f64_logits.npy" --ref "$IMG/ev_f64_ref.npy"
+
+# .npy as NumPy writes it: the same (2, 3) label map 0 1 2 / 3 1 0 stored
+# Fortran-order, big-endian, and both, matches the C-order reference exactly
+# (read in C order it would not); big-endian Fortran float32 probabilities
+# 0.1 0.9 0.2 / 0.3 0.8 0.4 threshold to label 1 where the reference has it.
+ORDER_ROWS=$(printf 'label,tp,fp,fn,tn,n_pred,n_ref,dice\n1,2,0,0,4,2,2,1\n2,1,0,0,5,1,1,1\n3,1,0,0,5,1,1,1')
+for p in fortran_u1 be_i2 be_fortran_i4; do
+    t ".npy pred $p: read as NumPy holds it" 0 "=$ORDER_ROWS" '' -- sh -c \
+        "'$S' eval --pred '$IMG/ev_order_$p.npy' --ref '$IMG/ev_order_ref.npy' --metrics dice --csv - | cut -d, -f3-"
+done
+t ".npy pred: big-endian Fortran float32 probabilities" 0 \
+    "=$(printf 'label,tp,fp,fn,tn,n_pred,n_ref,dice\n1,2,0,0,4,2,2,1')" '' -- sh -c \
+    "'$S' eval --pred '$IMG/ev_order_be_fortran_f4.npy' --ref '$IMG/ev_order_ref.npy' --labels 1 --metrics dice --quiet --csv - | cut -d, -f3-"
+
+# NIfTI pixdim 0 / NaN / inf on an axis: spacing 1 on that axis only, and a
+# warning when a distance metric uses it. ev_nii_pred is ev_nii_ref's box
+# moved one voxel along x (array axis 2), so hd = hd95 = the x spacing:
+# 0.5 from pixdim[1] = 0.5, 1 where pixdim[1] = 0 is replaced by 1, 0.5 again
+# where pixdim[1] = -0.5 (its absolute value). CSV columns from the 10th:
+# dice,hd,hd95.
+t "valid pixdim: hd is the x spacing 0.5, no warning" 0 '~,0\.6666666666666666,0\.5,0\.5$' '' \
+    -- "$S" eval --pred "$IMG/ev_nii_pred.nii" --ref "$IMG/ev_nii_ref.nii" --metrics dice,hd,hd95 --csv -
+t "pixdim[1] = 0: warning naming the file and the axis, spacing 1 on it" 0 \
+    '~,0\.6666666666666666,1,1$' \
+    "=segloss: warning: $IMG/ev_nii_ref_pix0.nii: pixdim[1] (array axis 2) is 0; using spacing 1 on that axis" \
+    -- "$S" eval --pred "$IMG/ev_nii_pred.nii" --ref "$IMG/ev_nii_ref_pix0.nii" --metrics dice,hd,hd95 --csv -
+t "pixdim[1] = 0: the numbers of --spacing 2,0.75,1" 0 '~,0\.6666666666666666,1,1$' '' \
+    -- "$S" eval --pred "$IMG/ev_nii_pred.nii" --ref "$IMG/ev_nii_ref.nii" --metrics dice,hd,hd95 --spacing 2,0.75,1 --csv -
+t "pixdim (-0.5, nan, inf): one warning per bad axis, |-0.5| kept" 0 '~,0\.6666666666666666,0\.5,0\.5$' \
+    "=$(printf 'segloss: warning: %s: pixdim[3] (array axis 0) is inf; using spacing 1 on that axis\nsegloss: warning: %s: pixdim[2] (array axis 1) is nan; using spacing 1 on that axis' "$IMG/ev_nii_ref_pixbad.nii" "$IMG/ev_nii_ref_pixbad.nii")" \
+    -- "$S" eval --pred "$IMG/ev_nii_pred.nii" --ref "$IMG/ev_nii_ref_pixbad.nii" --metrics dice,hd,hd95 --csv -
+t "bad pixdim, --spacing given: no warning" 0 '~,0\.6666666666666666,0\.5,0\.5$' '' \
+    -- "$S" eval --pred "$IMG/ev_nii_pred.nii" --ref "$IMG/ev_nii_ref_pix0.nii" --metrics dice,hd,hd95 --spacing 2,0.75,0.5 --csv -
+t "bad pixdim, overlap metrics only: no warning" 0 '*' '' \
+    -- "$S" eval --pred "$IMG/ev_nii_pred.nii" --ref "$IMG/ev_nii_ref_pix0.nii" --csv -
+t "bad pixdim, --metrics all: the warning" 0 '*' '~pixdim\[1\] \(array axis 2\) is 0; using spacing 1' \
+    -- "$S" eval --pred "$IMG/ev_nii_pred.nii" --ref "$IMG/ev_nii_ref_pix0.nii" $ALLM --csv -
+t "bad pixdim, --quiet: no warning" 0 '~,0\.6666666666666666,1,1$' '' \
+    -- "$S" eval --pred "$IMG/ev_nii_pred.nii" --ref "$IMG/ev_nii_ref_pix0.nii" --metrics dice,hd,hd95 --quiet --csv -
+t "bad pixdim in the prediction only: the reference's spacing, no warning" 0 '~,0\.6666666666666666,0\.5,0\.5$' '' \
+    -- "$S" eval --pred "$IMG/ev_nii_ref_pix0.nii" --ref "$IMG/ev_nii_pred.nii" --metrics dice,hd,hd95 --csv -
+
 t "score map vs a multi-label reference: warning" 0 '*' \
     '~^segloss: warning: scores/ref_multi\.npy: the reference has label 2, but a thresholded score map' \
     -- "$S" eval --pred scores/probs.npy --ref scores/ref_multi.npy --csv -

@@ -281,6 +281,9 @@ t "dice --batch --out is (C,)" 0 '#dice.batch.none' '' \
     -- "$S" loss dice -i "$X" -t "$Y" --batch --reduction none --out "$W/o.npy" --grad "$W/g.npy"
 npy_close "$W/o.npy" "$DATA/o_dice_batch_none.npy"
 npy_close "$W/g.npy" "$DATA/g_dice_batch_none.npy"
+name=".npy outputs get 0666 minus umask (not mkstemp's 0600)"
+pass_or_fail "$(m=$(stat -c %a "$W/g.npy") && [ "$m" != "$(printf '%o' $((0666 & ~$(umask))))" ] &&
+    echo "g.npy has mode $m")"
 name="no temporary files left after success"
 pass_or_fail "$(cd "$W" && ls -A | tr '\n' ' ' | grep -vqx 'g.npy g2.npy g64.npy o.npy o2.npy ' &&
     echo "work directory holds: $(ls -A | tr '\n' ' ')")"
@@ -333,8 +336,10 @@ tf "missing input file"   2 "~^segloss: $DATA/nope\.npy: cannot open" -- loss bc
 tf "missing target file"  2 "~^segloss: $DATA/nope\.npy: "            -- loss bce -i "$P" -t "$DATA/nope.npy" "${OUTS[@]}"
 tf "missing weight file"  2 "~^segloss: $DATA/nope\.npy: "            -- loss bce -i "$P" -t "$Y" --weight "$DATA/nope.npy" "${OUTS[@]}"
 tf "truncated npy"        2 "~^segloss: $DATA/trunc\.npy: truncated"  -- loss bce-logits -i "$DATA/trunc.npy" -t "$Y" "${OUTS[@]}"
-tf "fortran-order npy"    2 "~^segloss: $DATA/fortran\.npy: .*[Ff]ortran" -- loss bce -i "$DATA/fortran.npy" -t "$DATA/b32.npy" "${OUTS[@]}"
-tf "big-endian npy"       2 "~^segloss: $DATA/bigend\.npy: .*big-endian" -- loss bce -i "$DATA/bigend.npy" -t "$DATA/ex_y.npy" "${OUTS[@]}"
+tf "fortran-order npy has NumPy's shape" 2 "~^segloss: shape mismatch: $DATA/fortran\.npy \(2, 3\) vs $DATA/b32\.npy \(3, 2\)" \
+    -- loss bce -i "$DATA/fortran.npy" -t "$DATA/b32.npy" "${OUTS[@]}"
+# '>f4' [[.1,.2],[.3,.4]] against eye(2): numpy's mean BCE is 0.949673578.
+t "big-endian npy is read" 0 '~^0\.949673578$' '' -- "$S" loss bce -i "$DATA/bigend.npy" -t "$DATA/ex_y.npy"
 tf "not an npy file"      2 "~^segloss: $DATA/garbage\.npy: "         -- loss bce -i "$DATA/garbage.npy" -t "$Y" "${OUTS[@]}"
 tf "integer input"        2 "~^segloss: $DATA/x_i32\.npy: input dtype int32 not supported" \
     -- loss bce -i "$DATA/x_i32.npy" -t "$DATA/ex_y.npy" "${OUTS[@]}"

@@ -240,6 +240,12 @@ def gen_nifti():
     put("n1_4d.nii", nifti1((4, 3, 2, 1), (0.5, 0.25, 2.0, 0.0), "uint8"))
     put("n1_slice.nii", nifti1((4, 3, 1), (0.5, 0.25, 3.0), "uint8"))
     put("n1_nopixdim.nii", nifti1((5, 4, 3), (0.0, 0.0, 0.0), "uint8"))
+    # One bad pixdim per file, the others kept (negative ones as |pixdim|).
+    put("n1_pix0_x.nii", nifti1((5, 4, 3), (0.0, 0.75, 2.5), "uint8"))
+    put("n1_pixbad.nii", nifti1((5, 4, 3), (-0.5, float("nan"), float("inf")), "uint8"))
+    put("n1_pixneg.nii", nifti1((5, 4, 3), (-0.5, -0.75, 2.5), "uint8"))
+    put("n1_pixninf_2d.nii", nifti1((7, 3), (0.8, float("-inf")), "uint8"))
+    put("n2_pix0_z.nii", nifti2((5, 4, 3), (0.7, 0.9, 0.0), "uint16"))
     put("n2_u16.nii", nifti2((5, 4, 3), (0.7, 0.9, 1.1), "uint16"))
     put("n2_be_f64.nii.gz", nifti2((3, 4, 2), (2.0, 0.5, 1.5), "float64", big=True), gz=True)
     for name in VALUES:
@@ -256,11 +262,68 @@ def gen_npy():
     put("labels.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr + bytes(range(6)))
 
 
+def npy(descr, shape, fmt, values, fortran=False):
+    """A .npy file: header as numpy.save writes it, then the values packed
+    with struct format fmt (byte order included) in the order given."""
+    shp = "(%s)" % ("".join("%d, " % d for d in shape)[:-1] if len(shape) > 1 else "%d," % shape[0])
+    hdr = ("{'descr': '%s', 'fortran_order': %s, 'shape': %s, }"
+           % (descr, fortran, shp)).encode()
+    hdr += b" " * ((-(10 + len(hdr) + 1)) % 64) + b"\n"
+    return (b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr
+            + struct.pack(fmt[0] + "%d%s" % (len(values), fmt[1:]), *values))
+
+
+def gen_eval():
+    """Pairs for tests/cli/eval.sh (prefix ev_).
+
+    ev_f64_*: float64 scores next to 0.5 (and next to a logit threshold 0.1)
+    that rounding to float32 would push onto the threshold. Row-major values:
+      pred  0.49999999999 0.5 0.9 / 0.1 0.49999999999 1.0
+      ref   1 1 1 / 0 1 0
+    p >= 0.5 in float64: pred mask 0 1 1 / 0 0 1 -> tp 2, fp 1, fn 2, tn 1,
+    dice 4/7 (in float32 the two 0.49999999999 become 0.5: tp 4, fn 0).
+      logits 0.09999999999999 0.1 0.5 / -1 0.09999999999999 2, --threshold 0.1:
+    the same mask.
+    ev_order_*: one (2, 3) label map 0 1 2 / 3 1 0 stored C-order uint8
+    (ref), and as the prediction: Fortran-order uint8, big-endian int16,
+    Fortran big-endian int32, and big-endian float32 probabilities
+    0.1 0.9 0.2 / 0.3 0.8 0.4 (mask 0 1 0 / 0 1 0) stored Fortran.
+    ev_nii_*: a 3-D pair (nx, ny, nz) = (6, 5, 4), pixdim (0.5, 0.75, 2): ref
+    box x 1..3, y 1..3, z 1..2; pred box x 2..4, y 1..3, z 1..2; and the same
+    ref with pixdim[1] = 0 (ev_nii_ref_pix0) and with pixdim (-0.5, nan, inf)
+    (ev_nii_ref_pixbad)."""
+    put("ev_f64_pred.npy", npy("<f8", (2, 3), "<d",
+                               [0.49999999999, 0.5, 0.9, 0.1, 0.49999999999, 1.0]))
+    put("ev_f64_logits.npy", npy("<f8", (2, 3), "<d",
+                                 [0.09999999999999, 0.1, 0.5, -1.0, 0.09999999999999, 2.0]))
+    put("ev_f64_ref.npy", npy("|u1", (2, 3), "<B", [1, 1, 1, 0, 1, 0]))
+    labels = [[0, 1, 2], [3, 1, 0]]
+    c_order = [v for row in labels for v in row]
+    f_order = [labels[r][c] for c in range(3) for r in range(2)]
+    put("ev_order_ref.npy", npy("|u1", (2, 3), "<B", c_order))
+    put("ev_order_fortran_u1.npy", npy("|u1", (2, 3), "<B", f_order, fortran=True))
+    put("ev_order_be_i2.npy", npy(">i2", (2, 3), ">h", c_order))
+    put("ev_order_be_fortran_i4.npy", npy(">i4", (2, 3), ">i", f_order, fortran=True))
+    probs = [[0.1, 0.9, 0.2], [0.3, 0.8, 0.4]]
+    put("ev_order_be_fortran_f4.npy",
+        npy(">f4", (2, 3), ">f", [probs[r][c] for c in range(3) for r in range(2)], fortran=True))
+
+    def box(x0, x1):
+        return [1 if x0 <= x <= x1 and 1 <= y <= 3 and 1 <= z <= 2 else 0
+                for z in range(4) for y in range(5) for x in range(6)]
+    put("ev_nii_pred.nii", nifti1((6, 5, 4), (0.5, 0.75, 2.0), "uint8", values=box(2, 4)))
+    put("ev_nii_ref.nii", nifti1((6, 5, 4), (0.5, 0.75, 2.0), "uint8", values=box(1, 3)))
+    put("ev_nii_ref_pix0.nii", nifti1((6, 5, 4), (0.0, 0.75, 2.0), "uint8", values=box(1, 3)))
+    put("ev_nii_ref_pixbad.nii", nifti1((6, 5, 4), (-0.5, float("nan"), float("inf")), "uint8",
+                                        values=box(1, 3)))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     gen_png()
     gen_nifti()
     gen_npy()
+    gen_eval()
 
 
 if __name__ == "__main__":

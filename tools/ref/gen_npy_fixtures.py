@@ -14,6 +14,14 @@ recomputes independently (it never derives them from segloss):
 
 good_*.npy are valid files; hand_*.npy are valid files with hand-written
 headers (odd but legal spellings); bad_*.npy must be rejected.
+
+good_*_fortran_* / good_*_be_* hold the same patterns stored in Fortran order
+and/or big-endian: what segloss returns (native C order) is the pattern.
+conv_*.npy are arrays whose values are not a pattern (transposed arrays,
+float16): each comes with conv_*.want.npy, the values NumPy holds for it,
+saved by NumPy as a C-order little-endian array (float16 as float32, through
+NumPy's own astype): the test compares what segloss reads, element for
+element and bit for bit, with the want file.
 """
 import os
 import struct
@@ -109,6 +117,49 @@ def main():
     save("good_f4_v2.npy", pattern("f4", (3, 4)), version=(2, 0))
     save("good_u1_v3.npy", pattern("u1", (2, 5)), version=(3, 0))
     save("good_i2_v3.npy", pattern("i2", (4,)), version=(3, 0))
+    # Fortran order (np.asfortranarray keeps the values, changes the layout).
+    # 33 x 3 x 65 spans several 32 x 32 tiles with ragged edges.
+    fortran = [
+        ("f4", (2, 3)), ("f8", (3, 4, 5)), ("u1", (4, 3, 2)), ("b1", (3, 5)),
+        ("i2", (2, 3, 4, 5)), ("i8", (5, 3)), ("u4", (3, 1, 4)), ("i1", (2, 1, 2, 1, 2, 1, 2, 1)),
+        ("f4", (33, 3, 65)),
+    ]
+    for code, shape in fortran:
+        a = np.asfortranarray(pattern(code, shape))
+        assert not a.flags.c_contiguous  # so numpy writes fortran_order: True
+        save("good_%s_fortran_%s.npy" % (code, "x".join(map(str, shape))), a)
+    # Big-endian, every multi-byte dtype ('>f2' is in the conv_ files).
+    for code in ("f4", "f8", "i2", "i4", "i8", "u2", "u4", "u8"):
+        save("good_%s_be_2x3.npy" % code, pattern(code, (2, 3)).astype(">" + code))
+    save("good_f8_be_fortran_3x4x5.npy", np.asfortranarray(pattern("f8", (3, 4, 5)).astype(">f8")))
+    save("good_u8_be_fortran_4x3.npy", np.asfortranarray(pattern("u8", (4, 3)).astype(">u8")))
+
+    # conv_: values that are no pattern, each with the values NumPy holds.
+    def conv(name, arr, same_as=None):
+        save("conv_%s.npy" % name, arr)
+        want = np.ascontiguousarray(arr)
+        if same_as is not None:  # the want file of another conv_ array
+            ref = np.load(os.path.join(OUT, "conv_%s.want.npy" % same_as))
+            assert ref.dtype == want.dtype.newbyteorder("<") or want.itemsize == 2
+            assert ref.tobytes() == want.astype(ref.dtype).tobytes()
+            return
+        want = want.astype("<f4") if want.dtype.kind == "f" and want.itemsize == 2 else \
+            want.astype(want.dtype.newbyteorder("<"))
+        save("conv_%s.want.npy" % name, want)
+    conv("i4_transposed_4x3", pattern("i4", (3, 4)).T)
+    conv("u2_transposed_4x3x2", pattern("u2", (2, 3, 4)).transpose())
+    conv("f8_swapaxes_5x4x3", np.swapaxes(pattern("f8", (3, 4, 5)), 0, 2).copy(order="F"))
+    conv("i4_be_transposed_4x3", pattern("i4", (3, 4)).astype(">i4").T)
+    # float16: every one of the 65536 bit patterns (zeros, subnormals,
+    # normals, +-inf, quiet and signalling NaNs with payloads), both orders.
+    every = np.arange(65536, dtype="<u2").view("<f2")
+    conv("f2_every", every)
+    conv("f2_be_every", every.astype(">f2"), same_as="f2_every")
+    special = np.array([0.0, -0.0, 1.0, -2.5, 65504.0, 6.103515625e-05, 5.960464477539063e-08,
+                        np.inf, -np.inf, np.nan], dtype="<f2")
+    conv("f2_special_fortran_5x2", np.asfortranarray(special.reshape(5, 2)))
+    conv("f2_be_fortran_2x5", np.asfortranarray(special.astype(">f2").reshape(2, 5)))
+
     special = np.array([np.nan, np.inf, -np.inf, -0.0, 1e-45, np.finfo(np.float32).max],
                        dtype="<f4")
     save("good_f4_special.npy", special)
@@ -139,6 +190,16 @@ def main():
     a = pattern("f4", (1, 1))
     write("hand_nopad_f4_1x1.npy",
           raw("{'descr':'<f4','fortran_order':False,'shape':(1,1)}", a.tobytes(), align=False))
+    # Fortran order where it changes nothing (numpy itself writes False).
+    a = pattern("f4", (3,))
+    write("hand_fortran_f4_3.npy", raw(hdr("<f4", (3,), True), a.tobytes()))
+    write("hand_fortran_u1_2x0x3.npy", raw(hdr("|u1", (2, 0, 3), True)))
+    write("hand_fortran_f8_scalar.npy", raw(hdr("<f8", (), True), pattern("f8", ()).tobytes()))
+    a = pattern("u2", (1, 5, 1))
+    write("hand_fortran_u2_1x5x1.npy", raw(hdr("<u2", (1, 5, 1), True), a.tobytes()))
+    # '!' is network order: big-endian.
+    a = pattern("i4", (3,))
+    write("hand_bang_i4_3.npy", raw(hdr("!i4", (3,)), a.astype(">i4").tobytes()))
 
     # --- invalid files ------------------------------------------------------
     ok = raw(hdr("<f4", (2, 3)), pattern("f4", (2, 3)).tobytes())
@@ -153,15 +214,13 @@ def main():
     write("bad_hdrlen.npy", ok[:8] + struct.pack("<H", 60000) + ok[10:])
     write("bad_hdrlen_v2.npy", raw(hdr("<f4", (2,)), b"\0" * 8, version=(2, 0))[:8]
           + struct.pack("<I", 0xFFFFFFF0) + b"{'descr'")
-    save("bad_fortran.npy", np.asfortranarray(pattern("f4", (2, 3))))
-    save("bad_bigendian.npy", pattern("f4", (2, 3)).astype(">f4"))
-    save("bad_bigendian_i8.npy", pattern("i8", (3,)).astype(">i8"))
     save("bad_complex.npy", np.arange(4, dtype="<c8"))
     save("bad_object.npy", np.array([1, "a", None], dtype=object))
     save("bad_structured.npy", np.zeros(3, dtype=[("a", "<f4"), ("b", "<i4")]))
     save("bad_unicode.npy", np.array(["ab", "c"], dtype="<U2"))
-    save("bad_float16.npy", np.arange(4, dtype="<f2"))
     save("bad_datetime.npy", np.zeros(2, dtype="<M8[ns]"))
+    save("bad_float128.npy", np.zeros(2, dtype="<f16"))
+    write("bad_float3.npy", raw(hdr("<f3", (1,)), b"\0" * 3))
     write("bad_negdim.npy", raw("{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }"))
     write("bad_overflow.npy", raw(hdr("<f4", (2**62, 2**62))))
     write("bad_hugedim.npy", raw(hdr("<f4", (10**25,))))
