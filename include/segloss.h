@@ -132,6 +132,61 @@ typedef struct segloss_farray {
     segloss_shape shape;
 } segloss_farray;
 
+/* ------------------------------------------------------------------------ */
+/* Target and input rules, with the location of the first bad element        */
+/* ------------------------------------------------------------------------ */
+/* How a target is read. DENSE: the prediction's shape; float32/float64
+ * values in [0,1] (soft labels; NaN is bad), integer values exactly 0 or 1,
+ * bool: any nonzero byte is 1. INDEX: class indices in [0, C); integer
+ * dtypes and bool (as the classes 0 and 1); float dtypes are
+ * SEGLOSS_ERR_DTYPE. AUTO (region losses only): INDEX with activation
+ * SOFTMAX, DENSE otherwise. */
+typedef enum segloss_target_kind {
+    SEGLOSS_TARGET_AUTO = 0,
+    SEGLOSS_TARGET_DENSE = 1,
+    SEGLOSS_TARGET_INDEX = 2
+} segloss_target_kind;
+
+/* "No ignore value" for segloss_target_check's ignore_index. */
+#define SEGLOSS_IGNORE_NONE INT64_MIN
+
+/* The ignore rule, the same in every loss: a target element is ignored
+ * when its value converted to double equals (double)ignore_index (a bool
+ * element's value is 0 or 1; uint64 values above INT64_MAX never equal).
+ * Ignored elements are not range-checked. */
+typedef struct segloss_check_report {
+    int64_t index;     /* flat C-order index of the first (lowest) offending
+                          element; -1 if none */
+    double value;      /* that element's value as double (NaN stays NaN; a
+                          bool element is 0 or 1); 0 when index is -1 */
+    int64_t ignored;   /* elements equal to the ignore value, when the call
+                          returns OK (0 otherwise, and with
+                          SEGLOSS_IGNORE_NONE) */
+} segloss_check_report;
+
+/* Checks n target elements with the rules of `kind` (DENSE or INDEX; AUTO
+ * is ARG); num_classes is C for INDEX (>= 1, else ARG) and unused for
+ * DENSE. Returns OK, TARGET (report->index and value set: the lowest bad
+ * index, whatever the thread count), DTYPE (invalid dtype; a float dtype
+ * with INDEX), NULL (report or target NULL, or data NULL with n > 0), ARG
+ * (also n < 0). Every loss applies exactly these rules. */
+segloss_status segloss_target_check(segloss_check_report *report, const segloss_target *target,
+                                    int64_t n, segloss_target_kind kind, int64_t num_classes,
+                                    int64_t ignore_index);
+
+/* Input rules: FINITE (NaN and +-inf are bad: SEGLOSS_ERR_NONFINITE) or
+ * PROB (NaN or a value outside [0,1]: SEGLOSS_ERR_DOMAIN). */
+typedef enum segloss_input_rule {
+    SEGLOSS_INPUT_FINITE = 0,
+    SEGLOSS_INPUT_PROB = 1
+} segloss_input_rule;
+
+/* Checks n float32 inputs against `rule`; report as segloss_target_check
+ * (ignored is always 0). Returns OK, NONFINITE or DOMAIN (report->index and
+ * value set), NULL, ARG (bad rule, n < 0). */
+segloss_status segloss_input_check(segloss_check_report *report, const float *x, int64_t n,
+                                   segloss_input_rule rule);
+
 /* Convert n elements of any dtype to float32 (integers as C converts them;
  * bool: any nonzero byte is 1; float64 rounded to nearest). n < 0 is ARG;
  * NULL pointers with n > 0 are NULL. out may alias src only for F32/F64
@@ -208,7 +263,13 @@ typedef struct segloss_bce_opts {
                                       are ignored; the gradient is then 0).
                                       smp's SoftBCEWithLogitsLoss divides by
                                       all elements instead. */
-    double ignore_index;           /* compared with the raw target value */
+    double ignore_index;           /* an integer in the int64 range
+                                      (SEGLOSS_ERR_ARG otherwise: a fraction,
+                                      NaN, +-inf); compared by the ignore rule
+                                      of segloss_check_report (the element's
+                                      value as double == ignore_index);
+                                      -2^63 (SEGLOSS_IGNORE_NONE) ignores
+                                      nothing */
 } segloss_bce_opts;
 
 /* BCE on probabilities (torch.nn.BCELoss):
@@ -284,12 +345,13 @@ segloss_status segloss_focal_backward(float *grad, const float *x,
 /* Softmax cross-entropy over axis 1 (torch.nn.CrossEntropyLoss with class
  * index targets). `shape` is the input's: (N, C, d1, ...) or (N, C), or (C)
  * for one unbatched sample. The target holds class indices of shape
- * (N, d1, ...) (() for (C)), integer dtype (int8..int64, uint8..uint64;
- * float and bool targets are DTYPE). With logp = log_softmax(x) over C,
+ * (N, d1, ...) (() for (C)): any integer dtype, or bool (the classes 0 and
+ * 1); float targets are DTYPE (the INDEX rule of segloss_target_kind). With logp = log_softmax(x) over C,
  * eps = label_smoothing and w_c the class weights (1 when absent), per
  * target element i of class y:
  *   l_i = (1-eps) * w_y * (-logp_y) + (eps/C) * sum_c w_c * (-logp_c)
- * and l_i = 0 where y == ignore_index. MEAN divides the sum by
+ * and l_i = 0 where y equals ignore_index (the rule of segloss_check_report,
+ * SEGLOSS_IGNORE_NONE: none). MEAN divides the sum by
  * W = sum_i w_{y_i} over non-ignored elements (PyTorch's weighted mean; the
  * count when unweighted); W = 0 (every element ignored) gives NaN, as
  * PyTorch, with gradient 0. A class outside [0, C) that is not ignore_index
@@ -424,7 +486,8 @@ segloss_status segloss_dice_forward_backward(double *loss, float *elems, float *
  *                 with NONE, a value outside [0,1] there is no error).
  *                 Items still count in MEAN (MEAN divides by the number of
  *                 items, never by a number of elements). ignore_index must
- *                 be finite (SEGLOSS_ERR_ARG).
+ *                 be an integer in the int64 range (SEGLOSS_ERR_ARG
+ *                 otherwise); the rule is segloss_check_report's.
  *  smp            (dice, jaccard) segmentation_models_pytorch DiceLoss /
  *                 JaccardLoss: sums over N and space per channel (items: the
  *                 kept channels, whatever `batch` says), smoothing 0 unless
@@ -437,12 +500,6 @@ segloss_status segloss_dice_forward_backward(double *loss, float *elems, float *
  * squared and jaccard are dice-only; smp and log_loss dice/jaccard-only.
  * With no_background (C >= 2) the items are N*(C-1) (or C-1); the gradient
  * of the dropped channel is 0 (SIGMOID, NONE) or its softmax share. */
-typedef enum segloss_target_kind {
-    SEGLOSS_TARGET_AUTO = 0,
-    SEGLOSS_TARGET_DENSE = 1,
-    SEGLOSS_TARGET_INDEX = 2
-} segloss_target_kind;
-
 /* Shape of the loss array of dice, jaccard and tversky for reduction NONE:
  * (N, C') per item, or (C',) with batch or smp; C' = kept channels. Only
  * shape and options are checked (the target is not read). */

@@ -48,7 +48,7 @@
  * and are not read. Determinism: per-item partial sums, combined in item
  * order; the phases and items depend only on the shape. */
 #include "kernels/vec.h"
-#include "loss/elementwise.h"
+#include "core/target.h"
 #include "loss/region.h"
 
 #include <math.h>
@@ -83,63 +83,17 @@ typedef struct dbce {
 
 /* One block's target as the kernels read it, plus pos_weight. */
 typedef struct tview {
-    const float *yf, *pw;
-    const uint8_t *yb, *ign;
-    int64_t n_valid;
-    float ybuf[SEGLOSS_BLOCK], pwbuf[SEGLOSS_BLOCK];
-    uint8_t ignbuf[SEGLOSS_BLOCK];
+    segloss__tblock t;
+    const float *pw;
+    float pwbuf[SEGLOSS_BLOCK];
 } tview;
 
 /* Target (and pos_weight) of flat elements [off, off+len). check = 0 skips
  * the [0,1] check of in-place float targets (pass 2: done in pass 1). */
 static segloss_status load_view(const dbce *d, tview *v, int64_t off, int64_t len, int check,
                                 int want_pw) {
-    const segloss__region *r = &d->r;
-    const segloss_target *t = r->t;
-    v->yf = v->pw = NULL;
-    v->yb = v->ign = NULL;
-    v->n_valid = len;
-    if (want_pw && d->pw.data) {
-        if (d->pw.contiguous) {
-            v->pw = d->pw.data + off;
-        } else {
-            segloss__bcast_load(v->pwbuf, &d->pw, off, off + len);
-            v->pw = v->pwbuf;
-        }
-    }
-    if (t->dtype == SEGLOSS_U8 || t->dtype == SEGLOSS_BOOL) {
-        const uint8_t *yb = (const uint8_t *)t->data + off;
-        if (t->dtype == SEGLOSS_U8 || segloss__bytes_01(yb, len)) {
-            v->yb = yb; /* bytes checked by the pass-1 kernels */
-            if (r->has_ign) {
-                v->n_valid = segloss__ew_ignore_bytes(v->ignbuf, yb, len, r->ign);
-                v->ign = v->ignbuf;
-            }
-            return SEGLOSS_OK;
-        }
-    }
-    if (t->dtype == SEGLOSS_F32 && !r->has_ign) {
-        v->yf = (const float *)t->data + off;
-        if (check && !segloss__unit_interval_f32(v->yf, len)) return SEGLOSS_ERR_TARGET;
-        return SEGLOSS_OK;
-    }
-    segloss_status st = segloss__ew_load_target(v->ybuf, v->ignbuf, &v->n_valid, t, off,
-                                                off + len, r->has_ign, r->ign);
-    v->yf = v->ybuf;
-    if (r->has_ign) v->ign = v->ignbuf;
-    return st;
-}
-
-/* Runs of non-ignored elements: [*i, *j) is the next run at or after *i. */
-static int next_run(const uint8_t *ign, int64_t n, int64_t *i, int64_t *j) {
-    if (!ign) {
-        *j = n;
-        return *i < n;
-    }
-    while (*i < n && ign[*i]) (*i)++;
-    *j = *i;
-    while (*j < n && !ign[*j]) (*j)++;
-    return *i < n;
+    v->pw = want_pw ? segloss__bcast_view(v->pwbuf, &d->pw, off, off + len) : NULL;
+    return segloss__tblock_load(&v->t, d->r.t, off, len, d->r.ign, 1, check);
 }
 
 /* Flat offset, length, channel and image of work item w. */
@@ -163,17 +117,17 @@ static segloss_status pass1_run(const dbce *d, const tview *v, int64_t off, int6
         /* the sums, and in grad the signed small sigmoid for pass 2 */
         unsigned fl = (d->r.squared ? SEGLOSS_DBCE_SQUARED : 0u) |
                       ((d->bce && (d->mode & DB_LOSS)) ? SEGLOSS_DBCE_LOSS : 0u);
-        return v->yb ? vo->dbce_u8(s, g, x, v->yb + i, pw, len, fl)
-                     : vo->dbce(s, g, x, v->yf + i, pw, len, fl);
+        return v->t.yb ? vo->dbce_u8(s, g, x, v->t.yb + i, pw, len, fl)
+                     : vo->dbce(s, g, x, v->t.yf + i, pw, len, fl);
     }
-    if (v->yb) {
-        const uint8_t *y = v->yb + i;
+    if (v->t.yb) {
+        const uint8_t *y = v->t.yb + i;
         if (d->mode == (DB_LOSS | DB_GRAD))
             return vo->bcel_fused_u8(s, NULL, g, x, y, NULL, pw, NULL, d->bscale, len);
         if (d->mode == DB_LOSS) return vo->bcel_fwd_u8(s, NULL, x, y, NULL, pw, len);
         return vo->bcel_bwd_u8(g, x, y, NULL, pw, NULL, d->bscale, len);
     }
-    const float *y = v->yf + i;
+    const float *y = v->t.yf + i;
     if (d->mode == (DB_LOSS | DB_GRAD))
         return vo->bcel_fused(s, NULL, g, x, y, NULL, pw, NULL, d->bscale, len);
     if (d->mode == DB_LOSS) return vo->bcel_fwd(s, NULL, x, y, NULL, pw, len);
@@ -196,18 +150,18 @@ static segloss_status pass1_item(void *ctx, int64_t k) {
     tview v;
     segloss_status st = load_view(d, &v, off, len, 1, 1);
     if (st != SEGLOSS_OK) return st;
-    if (v.ign && (d->mode & DB_GRAD))
+    if (v.t.ign && (d->mode & DB_GRAD))
         for (int64_t i = 0; i < len; i++)
-            if (v.ign[i]) d->grad[off + i] = 0.0f;
+            if (v.t.ign[i]) d->grad[off + i] = 0.0f;
     int64_t i = 0, j;
-    while (next_run(v.ign, len, &i, &j)) {
+    while (segloss__next_run(v.t.ign, len, &i, &j)) {
         double s[4] = {0.0, 0.0, 0.0, 0.0};
         st = pass1_run(d, &v, off, i, j - i, c >= r->c0, s);
         if (st != SEGLOSS_OK) return st;
         for (int q = 0; q < 4; q++) pt[q] += s[q];
         i = j;
     }
-    pt[PT_COUNT] = (double)v.n_valid;
+    pt[PT_COUNT] = (double)v.t.n_valid;
     return SEGLOSS_OK;
 }
 
@@ -218,7 +172,7 @@ static segloss_status count_item(void *ctx, int64_t k) {
     item_range(&d->r, k, &off, &len, &c, &n);
     tview v;
     segloss_status st = load_view(d, &v, off, len, 1, 0);
-    d->part[k * PT_N + PT_COUNT] = (double)v.n_valid;
+    d->part[k * PT_N + PT_COUNT] = (double)v.t.n_valid;
     return st;
 }
 
@@ -235,36 +189,14 @@ static segloss_status pass2_item(void *ctx, int64_t k) {
     segloss_status st = load_view(d, &v, off, len, 0, d->bce);
     if (st != SEGLOSS_OK) return st;
     int64_t i = 0, j;
-    while (next_run(v.ign, len, &i, &j)) {
+    while (segloss__next_run(v.t.ign, len, &i, &j)) {
         float *g = d->grad + off + i;
         const float *pw = v.pw ? v.pw + i : NULL;
-        if (v.yb) d->vo->dice_grad_u8(g, v.yb + i, pw, gb, a, dd, r->squared, j - i);
-        else d->vo->dice_grad(g, v.yf + i, pw, gb, a, dd, r->squared, j - i);
+        if (v.t.yb) d->vo->dice_grad_u8(g, v.t.yb + i, pw, gb, a, dd, r->squared, j - i);
+        else d->vo->dice_grad(g, v.t.yf + i, pw, gb, a, dd, r->squared, j - i);
         i = j;
     }
     return SEGLOSS_OK;
-}
-
-/* Group sums of images [n0, n1) from the item partials (blocks in order;
- * with batch the image totals are added in image order, r->I.. zeroed
- * beforehand). */
-static void reduce_groups(dbce *d, int64_t n0, int64_t n1) {
-    segloss__region *r = &d->r;
-    for (int64_t n = n0; n < n1; n++) {
-        for (int64_t k = 0; k < r->ck; k++) {
-            double t[3] = {0.0, 0.0, 0.0};
-            const double *p = d->part + ((n * r->c + r->c0 + k) * r->nb) * PT_N;
-            for (int64_t b = 0; b < r->nb; b++, p += PT_N) {
-                t[0] += p[PT_I];
-                t[1] += p[PT_P];
-                t[2] += p[PT_G];
-            }
-            int64_t g = r->batch ? k : n * r->ck + k;
-            r->I[g] += t[0];
-            r->P[g] += t[1];
-            r->G[g] += t[2];
-        }
-    }
 }
 
 /* Checks the options that are not the dice part's. */
@@ -310,7 +242,7 @@ static segloss_status dice_bce_run(int mode, double *loss, double *parts, float 
     double g0 = grad_out ? (double)grad_out[0] : 1.0;
     if (st == SEGLOSS_OK && (mode & DB_GRAD) && d.bce) {
         double K = (double)(r->n * r->c * r->s);
-        if (red == SEGLOSS_REDUCTION_MEAN && r->has_ign) {
+        if (red == SEGLOSS_REDUCTION_MEAN && r->ign != SEGLOSS_IGNORE_NONE) {
             st = segloss__for_items(items, count_item, &d);
             K = 0.0;
             for (int64_t w = 0; st == SEGLOSS_OK && w < items; w++) K += d.part[w * PT_N + PT_COUNT];
@@ -330,7 +262,9 @@ static segloss_status dice_bce_run(int mode, double *loss, double *parts, float 
         d.item0 = n0 * per_img;
         st = segloss__for_items((n1 - n0) * per_img, pass1_item, &d);
         if (st != SEGLOSS_OK) break;
-        reduce_groups(&d, n0, n1);
+        /* item (n, c, b) at ((n*C + c)*nb + b)*PT_N */
+        segloss__region_add_sums(r, n0, n1, d.part + r->c0 * r->nb * PT_N + PT_I,
+                                 r->c * r->nb * PT_N, r->nb * PT_N, PT_N);
         if (!(mode & DB_GRAD)) continue; /* (with batch: n1 = N here) */
         /* the groups of this phase are complete: their Dice gradients */
         int64_t g0i = r->batch ? 0 : n0 * r->ck, g1i = r->batch ? r->groups : n1 * r->ck;

@@ -45,8 +45,7 @@ typedef struct segloss__region {
     int act;              /* segloss_activation */
     int squared;
     int batch;            /* sums over N too (batch or smp) */
-    int has_ign;
-    double ign;
+    int64_t ign;          /* ignore value, SEGLOSS_IGNORE_NONE: none */
     int64_t groups;       /* batch ? ck : n*ck; group g = (n*)ck + c' */
     double snr, sdr;      /* smoothing in effect */
     double *I, *P, *G;    /* sums per group */
@@ -65,6 +64,13 @@ void segloss__region_free(segloss__region *r);
 /* Fills r->I, r->P, r->G. Errors: DOMAIN (activation NONE, p outside
  * [0,1]), TARGET, NOMEM; the lowest work item's error wins. */
 segloss_status segloss__region_stats(segloss__region *r);
+
+/* Adds the per-block partial sums of images [n0, n1) to r->I, r->P, r->G:
+ * for image n, kept channel k and spatial block b, part + n*s_n + k*s_k +
+ * b*s_b holds I, P, G. Per image and channel the blocks are added in order,
+ * then (with batch) the image totals in image order. */
+void segloss__region_add_sums(segloss__region *r, int64_t n0, int64_t n1, const double *part,
+                              int64_t s_n, int64_t s_k, int64_t s_b);
 
 /* Writes grad (input's shape, overwritten) from r->dI and r->dP. */
 segloss_status segloss__region_grad(const segloss__region *r, float *grad);
@@ -120,11 +126,5 @@ segloss_status segloss__dice_sigmoid(int want_loss, int want_grad, double *loss,
                                      float *grad, const float *x, const segloss_target *target,
                                      const segloss_shape *shape, const segloss_dice_opts *opts,
                                      const float *grad_out);
-
-/* Loads dense target values [begin, begin+n) (flat) as doubles with their
- * mask (1 kept, 0 ignored; ignored values read as 0). Integer targets must
- * be 0/1, float targets in [0,1], bool nonzero -> 1, except ignored ones. */
-segloss_status segloss__region_load_dense(double *y, unsigned char *m, const segloss_target *t,
-                                          int64_t begin, int64_t n, int has_ign, double ign);
 
 #endif
