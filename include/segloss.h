@@ -410,6 +410,9 @@ segloss_status segloss_lovasz_hinge_backward(float *grad, const float *x,
 /* ------------------------------------------------------------------------ */
 /* Soft Dice loss (MONAI DiceLoss)                                           */
 /* ------------------------------------------------------------------------ */
+/* Values of segloss_dice_opts.smp. */
+#define SEGLOSS_SMP_CURRENT 1   /* segmentation_models_pytorch >= 0.4 (to 0.5.0) */
+#define SEGLOSS_SMP_0_3 2       /* segmentation_models_pytorch 0.3.x (to 0.3.4) */
 /* Arrays are (N, C, spatial...) when ndim >= 3 and a single image (N = C = 1)
  * when ndim <= 2. Per item (n,c) — or per c over all n with `batch`:
  *   I = sum p*y,  S = sum p + sum y  (squared: sum p^2 + sum y^2)
@@ -431,7 +434,10 @@ typedef struct segloss_dice_opts {
     int no_background;             /* drop channel 0 (MONAI include_background=False) */
     int has_ignore_index;          /* nonzero: targets equal to ignore_index are excluded */
     double ignore_index;
-    int smp;                       /* smp DiceLoss/JaccardLoss conventions (dice, jaccard) */
+    int smp;                       /* smp DiceLoss/JaccardLoss (dice, jaccard): 0 off,
+                                      SEGLOSS_SMP_CURRENT (smp >= 0.4) or
+                                      SEGLOSS_SMP_0_3 (smp <= 0.3.4); see
+                                      "Region losses" below */
     int log_loss;                  /* -ln(max(score, 1e-7)) instead of 1 - score (dice, jaccard) */
 } segloss_dice_opts;
 
@@ -493,7 +499,23 @@ segloss_status segloss_dice_forward_backward(double *loss, float *elems, float *
  *                 kept channels, whatever `batch` says), smoothing 0 unless
  *                 custom_smooth, denominator clamped to >= 1e-7, and a
  *                 channel whose target sum is 0 contributes 0 but still
- *                 counts in MEAN. Not with squared or jaccard (ARG).
+ *                 counts in MEAN. Not with squared or jaccard (ARG); values
+ *                 other than 0, 1, 2 are ARG. smp's one `smooth` S is
+ *                 smooth_nr = smooth_dr = S. With P = sum p, G = sum y:
+ *                 SEGLOSS_SMP_CURRENT (smp >= 0.4, checked against 0.5.0):
+ *                   I = sum min(p, y) = (P + G - sum |p - y|)/2
+ *                   dice    = (I + s_nr) / max((P + G)/2 + s_dr, 1e-7)
+ *                   jaccard = (I + s_nr) / max(P + G - I + s_dr, 1e-7)
+ *                 d I/d p = 1 where p < y, 0 where p > y, 1/2 where p == y
+ *                 (torch's sign(0) = 0); with a 0/1 target I = sum p*y.
+ *                 SEGLOSS_SMP_0_3 (smp 0.3.x, checked against 0.3.4):
+ *                   I = sum p*y
+ *                   dice    = (2I + s_nr) / max(P + G + s_dr, 1e-7)
+ *                   jaccard = (I + s_nr) / max(P + G - I + s_dr, 1e-7)
+ *                 The two agree when the smoothing is 0 and the target is
+ *                 0/1. The fast sigmoid path (0/1 targets) takes d I/d p =
+ *                 y also where p == y (a saturated float32 sigmoid), where
+ *                 the gradient is below 1e-7 of its scale anyway.
  *  log_loss       (dice, jaccard) loss = -ln(max(score, 1e-7)) instead of
  *                 1 - score, as smp's log_loss.
  * A field a loss does not take must be 0 (SEGLOSS_ERR_ARG otherwise):
@@ -508,7 +530,8 @@ segloss_status segloss_region_items_shape(segloss_shape *items, const segloss_sh
 
 /* Soft Jaccard (IoU) loss, per item (n,c) or c with batch:
  *   I = sum p*y,  f = 1 - (I + smooth_nr) / (sum p + sum y - I + smooth_dr)
- * smp: f = 1 - (I + s)/max(sum p + sum y - I + s, 1e-7) (smp JaccardLoss).
+ * smp: f = 1 - (I + s)/max(sum p + sum y - I + s, 1e-7) (smp JaccardLoss;
+ * I = sum min(p, y) with SEGLOSS_SMP_CURRENT, sum p*y with SEGLOSS_SMP_0_3).
  * Defaults and reductions as dice; squared and jaccard must be 0. */
 segloss_status segloss_jaccard_forward(double *loss, float *elems, const float *x,
                                        const segloss_target *target, const segloss_shape *shape,
@@ -584,7 +607,10 @@ segloss_status segloss_generalized_dice_backward(float *grad, const float *x,
  * value are left out, and its MEAN divides by the number of elements not
  * ignored (0 when all are ignored: no NaN). dice.reduction applies to both
  * parts: MEAN (default) or SUM; NONE is SEGLOSS_ERR_ARG (as MONAI).
- * `parts` (may be NULL) receives {dice part, bce part} before the lambdas. */
+ * `parts` (may be NULL) receives {dice part, bce part} before the lambdas.
+ * dice.smp = SEGLOSS_SMP_CURRENT needs an integer or bool target (its
+ * min(p, y) intersection is p*y there; a float target is
+ * SEGLOSS_ERR_DTYPE); SEGLOSS_SMP_0_3 takes any. */
 typedef struct segloss_dice_bce_opts {
     segloss_dice_opts dice;
     segloss_farray pos_weight;     /* optional, right-aligned broadcast */

@@ -309,7 +309,7 @@ TEST(fused_dice_bce_same_bits) {
                         }
                         if (v == 6) {
                             o.dice.squared = 0;
-                            o.dice.smp = 1;
+                            o.dice.smp = SEGLOSS_SMP_0_3; /* current smp: integer targets only */
                         }
                         if (v == 7) o.dice.jaccard = 1;
                         if (ign) {

@@ -224,7 +224,9 @@ static segloss_status dice_bce_run(int mode, double *loss, double *parts, float 
     segloss_status st = d.bce ? segloss__region_init(r, x, t, shape, &o->dice, DICE_BCE_ALLOW)
                               : segloss__region_init(r, x, t, shape, dice, DICE_ALLOW);
     if (st != SEGLOSS_OK) return st;
-    if (d.bce) {
+    if (st == SEGLOSS_OK && !segloss__region_fast_target(r->o, t))
+        st = SEGLOSS_ERR_DTYPE; /* smp >= 0.4's min(p, y) with a float target */
+    if (d.bce && st == SEGLOSS_OK) {
         st = dice_bce_check(o, &ld, &lb);
         if (st == SEGLOSS_OK) st = segloss__bcast_init(&d.pw, &o->pos_weight, shape);
     }

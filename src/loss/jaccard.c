@@ -4,7 +4,8 @@
  * Per group g = (n,c), or c summed over n with `batch` (see region.h):
  *   I = sum p*y,  U = sum p + sum y - I                    (soft union)
  *   f = 1 - (I + s_nr) / (U + s_dr)
- * smp: f = 1 - (I + s)/max(U + s, 1e-7), 0 for channels with sum y = 0;
+ * smp: f = 1 - (I + s)/max(U + s, 1e-7), 0 for channels with sum y = 0
+ * (SEGLOSS_SMP_CURRENT: I = sum min(p, y), from the region sweep);
  * log_loss: f = -ln(max(score, 1e-7)).
  * Backward, with num = I + s_nr and den = U + s_dr:
  *   df/dI = df/dnum - df/dden,   df/dP = df/dden

@@ -28,6 +28,8 @@ static segloss_status check_options(const segloss_dice_opts *o, unsigned allow) 
     if (o->squared && !(allow & SEGLOSS__REGION_SQUARED)) return SEGLOSS_ERR_ARG;
     if (o->jaccard && !(allow & SEGLOSS__REGION_JACCARD)) return SEGLOSS_ERR_ARG;
     if ((o->smp || o->log_loss) && !(allow & SEGLOSS__REGION_SMP)) return SEGLOSS_ERR_ARG;
+    if (o->smp != 0 && o->smp != SEGLOSS_SMP_CURRENT && o->smp != SEGLOSS_SMP_0_3)
+        return SEGLOSS_ERR_ARG;
     if (o->smp && (o->squared || o->jaccard)) return SEGLOSS_ERR_ARG;
     if (o->target_kind != SEGLOSS_TARGET_AUTO && o->target_kind != SEGLOSS_TARGET_DENSE &&
         o->target_kind != SEGLOSS_TARGET_INDEX)
@@ -73,6 +75,7 @@ segloss_status segloss__region_init(segloss__region *r, const float *x, const se
     r->ck = r->c - r->c0;
     r->squared = o->squared != 0;
     r->batch = o->batch || o->smp;
+    r->min_inter = o->smp == SEGLOSS_SMP_CURRENT;
     r->groups = r->batch ? r->ck : r->n * r->ck;
     r->nb = (r->s + SEGLOSS_BLOCK - 1) / SEGLOSS_BLOCK;
     r->o = o;
@@ -206,7 +209,14 @@ static segloss_status stats_item(void *ctx, int64_t w) {
             if ((st = chunk_target(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
             if ((st = chunk_probs(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
             double I = acc[3 * k], P = acc[3 * k + 1], G = acc[3 * k + 2];
-            if (r->squared) {
+            if (r->min_inter) {
+                for (int64_t i = 0; i < len; i++) {
+                    double p = b.ign[i] ? 0.0 : b.p[i];
+                    I += p < b.y[i] ? p : b.y[i];
+                    P += p;
+                    G += b.y[i];
+                }
+            } else if (r->squared) {
                 for (int64_t i = 0; i < len; i++) {
                     double p = b.ign[i] ? 0.0 : b.p[i], y = b.y[i];
                     I += p * y;
@@ -277,7 +287,10 @@ static void chunk_dldp(const segloss__region *r, const chunk *b, int64_t n, int6
     double a = r->dI[grp], d = r->dP[grp];
     for (int64_t i = 0; i < len; i++) {
         double dpdp = r->squared ? 2.0 * b->p[i] : 1.0;
-        g[i] = b->ign[i] ? 0.0 : a * b->y[i] + d * dpdp;
+        double dIdp = b->y[i];
+        if (r->min_inter) /* torch: d|p - y|/dp = sign(p - y), 0 at a tie */
+            dIdp = b->p[i] < b->y[i] ? 1.0 : b->p[i] > b->y[i] ? 0.0 : 0.5;
+        g[i] = b->ign[i] ? 0.0 : a * dIdp + d * dpdp;
     }
 }
 

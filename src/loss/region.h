@@ -4,7 +4,8 @@
  * A region loss is a function of per-group sums over space (and over N with
  * `batch`/smp), one group per kept channel c' and image n:
  *   I_g = sum m*p*y,   P_g = sum m*p (squared: m*p^2),   G_g = sum m*y (m*y^2)
- * where m is 0 on ignored elements and 1 elsewhere. This module validates
+ * where m is 0 on ignored elements and 1 elsewhere. (smp >= 0.4 forms I_g as
+ * (sum p + sum y - sum |p - y|)/2 = sum m*min(p, y) instead: r->min_inter.) This module validates
  * the arguments, turns inputs into probabilities (sigmoid, none, softmax
  * over axis 1), loads dense or class-index targets with their ignore mask,
  * computes the group sums deterministically, and runs the backward sweep
@@ -45,6 +46,8 @@ typedef struct segloss__region {
     int act;              /* segloss_activation */
     int squared;
     int batch;            /* sums over N too (batch or smp) */
+    int min_inter;        /* smp >= 0.4 (SEGLOSS_SMP_CURRENT): I_g = sum m*min(p, y),
+                             d/dp = 1 (p < y), 1/2 (p == y), 0 (p > y) */
     int64_t ign;          /* ignore value, SEGLOSS_IGNORE_NONE: none */
     int64_t groups;       /* batch ? ck : n*ck; group g = (n*)ck + c' */
     double snr, sdr;      /* smoothing in effect */
@@ -118,6 +121,15 @@ double segloss__dice_item(const segloss__region *r, const void *params, int64_t 
  * and/or backward (grad), through dice_bce.c's two-pass float32 engine
  * (one sigmoid per element and pass, vector kernels). opts must not be
  * NULL. */
+/* Whether the float32 engine computes the sums this target needs: not with
+ * smp >= 0.4 (min(p, y) intersection) and a float target (for 0/1 targets
+ * min(p, y) = p*y, the engine's product). */
+static inline int segloss__region_fast_target(const segloss_dice_opts *o,
+                                              const segloss_target *t) {
+    return !(o->smp == SEGLOSS_SMP_CURRENT && t &&
+             (t->dtype == SEGLOSS_F32 || t->dtype == SEGLOSS_F64));
+}
+
 /* Test hook: least elements per phase of that engine (<= 0: the default,
  * 2^20). Results do not depend on it. Not thread-safe. */
 void segloss__dice_bce_set_phase_min(int64_t elems);
