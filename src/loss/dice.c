@@ -19,8 +19,8 @@
 
 #define DICE_ALLOW (SEGLOSS__REGION_SQUARED | SEGLOSS__REGION_JACCARD | SEGLOSS__REGION_SMP)
 
-double segloss__dice_item(const segloss__region *r, const void *params, int64_t g, double up,
-                          double *dI, double *dP) {
+static double dice_item(const segloss__region *r, const void *params, int64_t g, double up,
+                        double *dI, double *dP) {
     (void)params;
     double I = r->I[g], P = r->P[g], G = r->G[g];
     double dnum, dden;
@@ -40,6 +40,8 @@ double segloss__dice_item(const segloss__region *r, const void *params, int64_t 
     *dP = jac ? 2.0 * dden : dden;
     return f;
 }
+
+const segloss__region_loss segloss__dice_loss = {dice_item, NULL, DICE_ALLOW, 0};
 
 segloss_status segloss_dice_num_items(int64_t *items, const segloss_shape *shape,
                                       const segloss_dice_opts *opts) {
@@ -72,34 +74,16 @@ segloss_status segloss_region_items_shape(segloss_shape *items, const segloss_sh
     return SEGLOSS_OK;
 }
 
-/* Sigmoid on logits with a dense target (the common case, and every
- * default) takes dice_bce.c's vector engine; the other activations and
- * class-index targets the general region sweep. */
-static int sigmoid_dense(const segloss_dice_opts *o, const segloss_target *t) {
-    return o->activation == SEGLOSS_ACTIVATION_SIGMOID && o->target_kind != SEGLOSS_TARGET_INDEX &&
-           segloss__region_fast_target(o, t);
-}
-
 segloss_status segloss_dice_forward(double *loss, float *elems, const float *x,
                                     const segloss_target *target, const segloss_shape *shape,
                                     const segloss_dice_opts *opts) {
-    static const segloss_dice_opts defaults;
-    if (!opts) opts = &defaults;
-    if (sigmoid_dense(opts, target))
-        return segloss__dice_sigmoid(1, 0, loss, elems, NULL, x, target, shape, opts, NULL);
-    return segloss__region_forward(segloss__dice_item, NULL, DICE_ALLOW, loss, elems, x, target,
-                                   shape, opts);
+    return segloss__region_forward(&segloss__dice_loss, loss, elems, x, target, shape, opts);
 }
 
 segloss_status segloss_dice_backward(float *grad, const float *x, const segloss_target *target,
                                      const segloss_shape *shape, const segloss_dice_opts *opts,
                                      const float *grad_out) {
-    static const segloss_dice_opts defaults;
-    if (!opts) opts = &defaults;
-    if (sigmoid_dense(opts, target))
-        return segloss__dice_sigmoid(0, 1, NULL, NULL, grad, x, target, shape, opts, grad_out);
-    return segloss__region_backward(segloss__dice_item, NULL, DICE_ALLOW, grad, x, target, shape,
-                                    opts, grad_out);
+    return segloss__region_backward(&segloss__dice_loss, grad, x, target, shape, opts, grad_out);
 }
 
 segloss_status segloss_dice_forward_backward(double *loss, float *elems, float *grad,
@@ -107,12 +91,6 @@ segloss_status segloss_dice_forward_backward(double *loss, float *elems, float *
                                              const segloss_shape *shape,
                                              const segloss_dice_opts *opts,
                                              const float *grad_out) {
-    static const segloss_dice_opts defaults;
-    if (!opts) opts = &defaults;
-    if (sigmoid_dense(opts, target))
-        return segloss__dice_sigmoid(1, 1, loss, elems, grad, x, target, shape, opts, grad_out);
-    if (!loss || !grad) return SEGLOSS_ERR_NULL;
-    segloss_status st = segloss_dice_forward(loss, elems, x, target, shape, opts);
-    if (st == SEGLOSS_OK) st = segloss_dice_backward(grad, x, target, shape, opts, grad_out);
-    return st;
+    return segloss__region_forward_backward(&segloss__dice_loss, loss, elems, grad, x, target,
+                                            shape, opts, grad_out);
 }

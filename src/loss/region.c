@@ -407,47 +407,18 @@ double segloss__region_score_loss(const segloss__region *r, double num, double d
     return loss;
 }
 
-segloss_status segloss__region_forward(segloss__region_item_fn fn, const void *params,
-                                       unsigned allow, double *loss, float *elems, const float *x,
-                                       const segloss_target *t, const segloss_shape *shape,
-                                       const segloss_dice_opts *opts) {
-    static const segloss_dice_opts defaults;
-    if (!opts) opts = &defaults;
-    if (!loss) return SEGLOSS_ERR_NULL;
-    segloss__region r;
-    segloss_status st = segloss__region_init(&r, x, t, shape, opts, allow);
-    if (st != SEGLOSS_OK) return st;
-    st = segloss__region_stats(&r);
-    if (st == SEGLOSS_OK) {
-        /* the item losses go to r.dI (unused in forward) */
-        for (int64_t g = 0; g < r.groups; g++) {
-            double a, b;
-            r.dI[g] = fn(&r, params, g, 0.0, &a, &b);
-        }
-        segloss__region_reduce(loss, elems, r.dI, r.groups, opts->reduction);
-    }
-    segloss__region_free(&r);
-    return st;
+int64_t segloss__region_items(const segloss__region *r, const segloss__region_loss *L) {
+    if (!L->per_image) return r->groups;
+    return r->batch ? 1 : r->n;
 }
 
-segloss_status segloss__region_backward(segloss__region_item_fn fn, const void *params,
-                                        unsigned allow, float *grad, const float *x,
-                                        const segloss_target *t, const segloss_shape *shape,
-                                        const segloss_dice_opts *opts, const float *grad_out) {
-    static const segloss_dice_opts defaults;
-    if (!opts) opts = &defaults;
-    if (!grad) return SEGLOSS_ERR_NULL;
-    segloss__region r;
-    segloss_status st = segloss__region_init(&r, x, t, shape, opts, allow);
-    if (st != SEGLOSS_OK) return st;
-    st = segloss__region_stats(&r);
-    if (st == SEGLOSS_OK) {
-        for (int64_t g = 0; g < r.groups; g++) {
-            double up = segloss__region_upstream(grad_out, opts->reduction, g, r.groups);
-            (void)fn(&r, params, g, up, &r.dI[g], &r.dP[g]);
-        }
-        st = segloss__region_grad(&r, grad);
+void segloss__region_eval_items(segloss__region *r, const segloss__region_loss *L, int64_t i0,
+                                int64_t i1, int grad, double scale, const float *grad_out,
+                                double *f) {
+    int64_t items = segloss__region_items(r, L), gpi = L->per_image ? r->ck : 1;
+    for (int64_t i = i0; i < i1; i++) {
+        double up =
+            grad ? scale * segloss__region_upstream(grad_out, r->o->reduction, i, items) : 0.0;
+        f[i] = L->item(r, L->params, i, up, r->dI + i * gpi, r->dP + i * gpi);
     }
-    segloss__region_free(&r);
-    return st;
 }
