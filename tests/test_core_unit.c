@@ -872,22 +872,14 @@ TEST(core_ignore_index_integral) {
     double loss;
     const double bad[4] = {0.5, 1e19, -1e19, INFINITY};
     for (int k = 0; k < 4; k++) {
-        segloss_bce_opts bo = {0};
-        bo.has_ignore_index = 1;
-        bo.ignore_index = bad[k];
+        segloss_bce_opts bo = {.has_ignore_index = 1, .ignore_index = bad[k]};
         CHECK_EQ_INT(segloss_bce_logits_forward(&loss, NULL, ux, &t, &s, &bo), SEGLOSS_ERR_ARG);
         CHECK_EQ_INT(segloss_bce_forward(&loss, NULL, up, &t, &s, &bo), SEGLOSS_ERR_ARG);
-        segloss_focal_opts fo = {0};
-        fo.has_ignore_index = 1;
-        fo.ignore_index = bad[k];
+        segloss_focal_opts fo = {.has_ignore_index = 1, .ignore_index = bad[k]};
         CHECK_EQ_INT(segloss_focal_forward(&loss, NULL, ux, &t, &s, &fo), SEGLOSS_ERR_ARG);
-        segloss_lovasz_opts lo = {0};
-        lo.has_ignore_index = 1;
-        lo.ignore_index = bad[k];
+        segloss_lovasz_opts lo = {.has_ignore_index = 1, .ignore_index = bad[k]};
         CHECK_EQ_INT(segloss_lovasz_hinge_forward(&loss, NULL, ux, &t, &s, &lo), SEGLOSS_ERR_ARG);
-        segloss_dice_opts d = {0};
-        d.has_ignore_index = 1;
-        d.ignore_index = bad[k];
+        segloss_dice_opts d = {.has_ignore_index = 1, .ignore_index = bad[k]};
         CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, ux, &t, &s, &d), SEGLOSS_ERR_ARG);
         CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, ux, &t, &s, &d), SEGLOSS_ERR_ARG);
     }
