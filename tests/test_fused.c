@@ -275,7 +275,7 @@ static void dice_bce_compare(const char *what, const dcase *c, const segloss_tar
 }
 
 TEST(fused_dice_bce_same_bits) {
-    /* phases (images per pass-1/pass-2 round, dice_bce.c), with the least
+    /* phases (images per pass-1/pass-2 round, region_fast.c), with the least
      * phase size set to 20000 elements: 5 images of 12000 make phases
      * [0,2), [2,4), [4,5); 4 images of 3 channels x 12000 one image each;
      * one image of 9000. The default size (one phase here) must give the

@@ -4,9 +4,9 @@
  * A region loss is a function of per-group sums over space (and over N with
  * `batch`/smp), one group per kept channel c' and image n:
  *   I_g = sum m*p*y,   P_g = sum m*p (squared: m*p^2),   G_g = sum m*y (m*y^2)
- * where m is 0 on ignored elements and 1 elsewhere. (smp >= 0.4 forms I_g as
- * (sum p + sum y - sum |p - y|)/2 = sum m*min(p, y) instead: r->min_inter.) This module validates
- * the arguments, turns inputs into probabilities (sigmoid, none, softmax
+ * where m is 0 on ignored elements and 1 elsewhere (smp >= 0.4 forms I_g
+ * as (sum p + sum y - sum |p - y|)/2 = sum m*min(p, y): r->min_inter).
+ * Files: region.c validates the arguments, turns inputs into probabilities (sigmoid, none, softmax
  * over axis 1), loads dense or class-index targets with their ignore mask,
  * computes the group sums deterministically, and runs the backward sweep
  * given d loss / d I_g and d loss / d P_g:
@@ -14,6 +14,10 @@
  * then through the activation (p(1-p) for sigmoid; p_c (g_c - sum_j p_j g_j)
  * for softmax, g_j = 0 on dropped channels). The loss files hold only their
  * formula: items from the sums, and dI, dP from the upstream gradient.
+ * region_fast.c is the float32 engine for SIGMOID with a DENSE target (the
+ * same sums and gradient through vector kernels), region_loss.c the driver
+ * that picks one of the two. Calls go loss files -> region_loss.c ->
+ * {region_fast.c, region.c} and region_fast.c -> region.c, never back.
  *
  * Determinism: work item (n, b) covers spatial block b (SEGLOSS_BLOCK
  * elements) of image n for every channel and writes its own partial sums;
