@@ -23,7 +23,8 @@
  * array and returns their sum; a successful backward writes every element
  * of the gradient; the forward gives the same bits twice; the fused
  * *_forward_backward calls (bce-logits, dice, dice-bce) succeed exactly when
- * the forward and the backward both do, with the same bits. */
+ * the forward and the backward both do, with the same bits; bce-logits and
+ * focal report a bad target exactly when segloss_target_check does. */
 #include "fuzz.h"
 
 #include <segloss.h>
@@ -332,6 +333,23 @@ static void check_fused(const fcase *c, fused *f, segloss_status st_f, segloss_s
     free(f->grad);
 }
 
+/* The losses and segloss_target_check apply one rule: a loss that reports
+ * a bad target has one by the check (which names its lowest index), and a
+ * loss that succeeds has none. Dense targets of n elements. */
+static void check_target_rule(const fcase *c, segloss_status st, int64_t n, int has_ign,
+                              double ign) {
+    if (!c->shape_ok || c->numel <= 0 || segloss_dtype_size(c->target.dtype) == 0) return;
+    if (st != SEGLOSS_OK && st != SEGLOSS_ERR_TARGET) return;
+    if (has_ign && !(ign >= -9223372036854775808.0 && ign < 9223372036854775808.0 &&
+                     ign == floor(ign)))
+        return; /* the loss said ARG */
+    int64_t iv = has_ign ? (int64_t)ign : SEGLOSS_IGNORE_NONE;
+    segloss_check_report r;
+    segloss_status cs = segloss_target_check(&r, &c->target, n, SEGLOSS_TARGET_DENSE, 0, iv);
+    FUZZ_CHECK(cs == st);
+    if (cs == SEGLOSS_ERR_TARGET) FUZZ_CHECK(r.index >= 0 && r.index < n);
+}
+
 static void fill_region(segloss_dice_opts *o, fuzz_bytes *in, int family) {
     memset(o, 0, sizeof *o);
     uint8_t f = fuzz_u8(in);
@@ -448,6 +466,7 @@ static void run_case(fcase *c, fuzz_bytes *in) {
             o.ignore_index = value_param(fuzz_u8(in));
             st = segloss_focal_forward(&loss, c->elems, xa, &c->target, &c->shape, &o);
             check_forward(c, st, loss, items);
+            if (!null_arg) check_target_rule(c, st, n, o.has_ignore_index, o.ignore_index);
             st2 = segloss_focal_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
             if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
             st = segloss_focal_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
@@ -472,6 +491,7 @@ static void run_case(fcase *c, fuzz_bytes *in) {
         } else {
             st = segloss_bce_logits_forward(&loss, c->elems, xa, &c->target, &c->shape, &o);
             check_forward(c, st, loss, items);
+            if (!null_arg) check_target_rule(c, st, n, o.has_ignore_index, o.ignore_index);
             st2 = segloss_bce_logits_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
             if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
             segloss_status st_f = st;

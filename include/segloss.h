@@ -179,6 +179,61 @@ typedef struct segloss_farray {
     segloss_shape shape;
 } segloss_farray;
 
+/* ------------------------------------------------------------------------ */
+/* Target and input rules, with the location of the first bad element        */
+/* ------------------------------------------------------------------------ */
+/* How a target is read. DENSE: the prediction's shape; float32/float64
+ * values in [0,1] (soft labels; NaN is bad), integer values exactly 0 or 1,
+ * bool: any nonzero byte is 1. INDEX: class indices in [0, C); integer
+ * dtypes and bool (as the classes 0 and 1); float dtypes are
+ * SEGLOSS_ERR_DTYPE. AUTO (region losses only): INDEX with activation
+ * SOFTMAX, DENSE otherwise. */
+typedef enum segloss_target_kind {
+    SEGLOSS_TARGET_AUTO = 0,
+    SEGLOSS_TARGET_DENSE = 1,
+    SEGLOSS_TARGET_INDEX = 2
+} segloss_target_kind;
+
+/* "No ignore value" for segloss_target_check's ignore_index. */
+#define SEGLOSS_IGNORE_NONE INT64_MIN
+
+/* The ignore rule, the same in every loss: a target element is ignored
+ * when its value converted to double equals (double)ignore_index (a bool
+ * element's value is 0 or 1; uint64 values above INT64_MAX never equal).
+ * Ignored elements are not range-checked. */
+typedef struct segloss_check_report {
+    int64_t index;     /* flat C-order index of the first (lowest) offending
+                          element; -1 if none */
+    double value;      /* that element's value as double (NaN stays NaN; a
+                          bool element is 0 or 1); 0 when index is -1 */
+    int64_t ignored;   /* elements equal to the ignore value, when the call
+                          returns OK (0 otherwise, and with
+                          SEGLOSS_IGNORE_NONE) */
+} segloss_check_report;
+
+/* Checks n target elements with the rules of `kind` (DENSE or INDEX; AUTO
+ * is ARG); num_classes is C for INDEX (>= 1, else ARG) and unused for
+ * DENSE. Returns OK, TARGET (report->index and value set: the lowest bad
+ * index, whatever the thread count), DTYPE (invalid dtype; a float dtype
+ * with INDEX), NULL (report or target NULL, or data NULL with n > 0), ARG
+ * (also n < 0). Every loss applies exactly these rules. */
+SEGLOSS_API segloss_status segloss_target_check(segloss_check_report *report, const segloss_target *target,
+                                                int64_t n, segloss_target_kind kind, int64_t num_classes,
+                                                int64_t ignore_index);
+
+/* Input rules: FINITE (NaN and +-inf are bad: SEGLOSS_ERR_NONFINITE) or
+ * PROB (NaN or a value outside [0,1]: SEGLOSS_ERR_DOMAIN). */
+typedef enum segloss_input_rule {
+    SEGLOSS_INPUT_FINITE = 0,
+    SEGLOSS_INPUT_PROB = 1
+} segloss_input_rule;
+
+/* Checks n float32 inputs against `rule`; report as segloss_target_check
+ * (ignored is always 0). Returns OK, NONFINITE or DOMAIN (report->index and
+ * value set), NULL, ARG (bad rule, n < 0). */
+SEGLOSS_API segloss_status segloss_input_check(segloss_check_report *report, const float *x, int64_t n,
+                                               segloss_input_rule rule);
+
 /* Convert n elements of any dtype to float32 (integers as C converts them;
  * bool: any nonzero byte is 1; float64 rounded to nearest). n < 0 is ARG;
  * NULL pointers with n > 0 are NULL. out may alias src only for F32/F64
@@ -255,7 +310,13 @@ typedef struct segloss_bce_opts {
                                       are ignored; the gradient is then 0).
                                       smp's SoftBCEWithLogitsLoss divides by
                                       all elements instead. */
-    double ignore_index;           /* compared with the raw target value */
+    double ignore_index;           /* an integer in the int64 range
+                                      (SEGLOSS_ERR_ARG otherwise: a fraction,
+                                      NaN, +-inf); compared by the ignore rule
+                                      of segloss_check_report (the element's
+                                      value as double == ignore_index);
+                                      -2^63 (SEGLOSS_IGNORE_NONE) ignores
+                                      nothing */
 } segloss_bce_opts;
 
 /* BCE on probabilities (torch.nn.BCELoss):
@@ -331,12 +392,13 @@ SEGLOSS_API segloss_status segloss_focal_backward(float *grad, const float *x,
 /* Softmax cross-entropy over axis 1 (torch.nn.CrossEntropyLoss with class
  * index targets). `shape` is the input's: (N, C, d1, ...) or (N, C), or (C)
  * for one unbatched sample. The target holds class indices of shape
- * (N, d1, ...) (() for (C)), integer dtype (int8..int64, uint8..uint64;
- * float and bool targets are DTYPE). With logp = log_softmax(x) over C,
+ * (N, d1, ...) (() for (C)): any integer dtype, or bool (the classes 0 and
+ * 1); float targets are DTYPE (the INDEX rule of segloss_target_kind). With logp = log_softmax(x) over C,
  * eps = label_smoothing and w_c the class weights (1 when absent), per
  * target element i of class y:
  *   l_i = (1-eps) * w_y * (-logp_y) + (eps/C) * sum_c w_c * (-logp_c)
- * and l_i = 0 where y == ignore_index. MEAN divides the sum by
+ * and l_i = 0 where y equals ignore_index (the rule of segloss_check_report,
+ * SEGLOSS_IGNORE_NONE: none). MEAN divides the sum by
  * W = sum_i w_{y_i} over non-ignored elements (PyTorch's weighted mean; the
  * count when unweighted); W = 0 (every element ignored) gives NaN, as
  * PyTorch, with gradient 0. A class outside [0, C) that is not ignore_index
@@ -395,6 +457,9 @@ SEGLOSS_API segloss_status segloss_lovasz_hinge_backward(float *grad, const floa
 /* ------------------------------------------------------------------------ */
 /* Soft Dice loss (MONAI DiceLoss)                                           */
 /* ------------------------------------------------------------------------ */
+/* Values of segloss_dice_opts.smp. */
+#define SEGLOSS_SMP_CURRENT 1   /* segmentation_models_pytorch >= 0.4 (to 0.5.0) */
+#define SEGLOSS_SMP_0_3 2       /* segmentation_models_pytorch 0.3.x (to 0.3.4) */
 /* Arrays are (N, C, spatial...) when ndim >= 3 and a single image (N = C = 1)
  * when ndim <= 2. Per item (n,c) — or per c over all n with `batch`:
  *   I = sum p*y,  S = sum p + sum y  (squared: sum p^2 + sum y^2)
@@ -416,7 +481,10 @@ typedef struct segloss_dice_opts {
     int no_background;             /* drop channel 0 (MONAI include_background=False) */
     int has_ignore_index;          /* nonzero: targets equal to ignore_index are excluded */
     double ignore_index;
-    int smp;                       /* smp DiceLoss/JaccardLoss conventions (dice, jaccard) */
+    int smp;                       /* smp DiceLoss/JaccardLoss (dice, jaccard): 0 off,
+                                      SEGLOSS_SMP_CURRENT (smp >= 0.4) or
+                                      SEGLOSS_SMP_0_3 (smp <= 0.3.4); see
+                                      "Region losses" below */
     int log_loss;                  /* -ln(max(score, 1e-7)) instead of 1 - score (dice, jaccard) */
 } segloss_dice_opts;
 
@@ -471,25 +539,36 @@ SEGLOSS_API segloss_status segloss_dice_forward_backward(double *loss, float *el
  *                 with NONE, a value outside [0,1] there is no error).
  *                 Items still count in MEAN (MEAN divides by the number of
  *                 items, never by a number of elements). ignore_index must
- *                 be finite (SEGLOSS_ERR_ARG).
+ *                 be an integer in the int64 range (SEGLOSS_ERR_ARG
+ *                 otherwise); the rule is segloss_check_report's.
  *  smp            (dice, jaccard) segmentation_models_pytorch DiceLoss /
  *                 JaccardLoss: sums over N and space per channel (items: the
  *                 kept channels, whatever `batch` says), smoothing 0 unless
  *                 custom_smooth, denominator clamped to >= 1e-7, and a
  *                 channel whose target sum is 0 contributes 0 but still
- *                 counts in MEAN. Not with squared or jaccard (ARG).
+ *                 counts in MEAN. Not with squared or jaccard (ARG); values
+ *                 other than 0, 1, 2 are ARG. smp's one `smooth` S is
+ *                 smooth_nr = smooth_dr = S. With P = sum p, G = sum y:
+ *                 SEGLOSS_SMP_CURRENT (smp >= 0.4, checked against 0.5.0):
+ *                   I = sum min(p, y) = (P + G - sum |p - y|)/2
+ *                   dice    = (I + s_nr) / max((P + G)/2 + s_dr, 1e-7)
+ *                   jaccard = (I + s_nr) / max(P + G - I + s_dr, 1e-7)
+ *                 d I/d p = 1 where p < y, 0 where p > y, 1/2 where p == y
+ *                 (torch's sign(0) = 0); with a 0/1 target I = sum p*y.
+ *                 SEGLOSS_SMP_0_3 (smp 0.3.x, checked against 0.3.4):
+ *                   I = sum p*y
+ *                   dice    = (2I + s_nr) / max(P + G + s_dr, 1e-7)
+ *                   jaccard = (I + s_nr) / max(P + G - I + s_dr, 1e-7)
+ *                 The two agree when the smoothing is 0 and the target is
+ *                 0/1. The fast sigmoid path (0/1 targets) takes d I/d p =
+ *                 y also where p == y (a saturated float32 sigmoid), where
+ *                 the gradient is below 1e-7 of its scale anyway.
  *  log_loss       (dice, jaccard) loss = -ln(max(score, 1e-7)) instead of
  *                 1 - score, as smp's log_loss.
  * A field a loss does not take must be 0 (SEGLOSS_ERR_ARG otherwise):
  * squared and jaccard are dice-only; smp and log_loss dice/jaccard-only.
  * With no_background (C >= 2) the items are N*(C-1) (or C-1); the gradient
  * of the dropped channel is 0 (SIGMOID, NONE) or its softmax share. */
-typedef enum segloss_target_kind {
-    SEGLOSS_TARGET_AUTO = 0,
-    SEGLOSS_TARGET_DENSE = 1,
-    SEGLOSS_TARGET_INDEX = 2
-} segloss_target_kind;
-
 /* Shape of the loss array of dice, jaccard and tversky for reduction NONE:
  * (N, C') per item, or (C',) with batch or smp; C' = kept channels. Only
  * shape and options are checked (the target is not read). */
@@ -498,7 +577,8 @@ SEGLOSS_API segloss_status segloss_region_items_shape(segloss_shape *items, cons
 
 /* Soft Jaccard (IoU) loss, per item (n,c) or c with batch:
  *   I = sum p*y,  f = 1 - (I + smooth_nr) / (sum p + sum y - I + smooth_dr)
- * smp: f = 1 - (I + s)/max(sum p + sum y - I + s, 1e-7) (smp JaccardLoss).
+ * smp: f = 1 - (I + s)/max(sum p + sum y - I + s, 1e-7) (smp JaccardLoss;
+ * I = sum min(p, y) with SEGLOSS_SMP_CURRENT, sum p*y with SEGLOSS_SMP_0_3).
  * Defaults and reductions as dice; squared and jaccard must be 0. */
 SEGLOSS_API segloss_status segloss_jaccard_forward(double *loss, float *elems, const float *x,
                                                    const segloss_target *target, const segloss_shape *shape,
@@ -574,7 +654,10 @@ SEGLOSS_API segloss_status segloss_generalized_dice_backward(float *grad, const 
  * value are left out, and its MEAN divides by the number of elements not
  * ignored (0 when all are ignored: no NaN). dice.reduction applies to both
  * parts: MEAN (default) or SUM; NONE is SEGLOSS_ERR_ARG (as MONAI).
- * `parts` (may be NULL) receives {dice part, bce part} before the lambdas. */
+ * `parts` (may be NULL) receives {dice part, bce part} before the lambdas.
+ * dice.smp = SEGLOSS_SMP_CURRENT needs an integer or bool target (its
+ * min(p, y) intersection is p*y there; a float target is
+ * SEGLOSS_ERR_DTYPE); SEGLOSS_SMP_0_3 takes any. */
 typedef struct segloss_dice_bce_opts {
     segloss_dice_opts dice;
     segloss_farray pos_weight;     /* optional, right-aligned broadcast */

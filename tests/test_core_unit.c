@@ -687,3 +687,224 @@ TEST(core_version) {
     CHECK_EQ_INT(patch, SEGLOSS_VERSION_PATCH);
     CHECK(SEGLOSS_VERSION_MINOR < 100 && SEGLOSS_VERSION_PATCH < 100);
 }
+
+/* ------------------------------------------------------------------------ */
+/* segloss_target_check / segloss_input_check: the one target decoder        */
+/* ------------------------------------------------------------------------ */
+static const segloss_dtype all_dtypes[11] = {
+    SEGLOSS_F32, SEGLOSS_F64, SEGLOSS_U8,  SEGLOSS_BOOL, SEGLOSS_I8, SEGLOSS_I16,
+    SEGLOSS_I32, SEGLOSS_I64, SEGLOSS_U16, SEGLOSS_U32,  SEGLOSS_U64};
+
+/* Stores v (exactly representable in dt) as element i. */
+static void put_elem(void *a, segloss_dtype dt, int64_t i, double v) {
+    switch (dt) {
+    case SEGLOSS_F32: ((float *)a)[i] = (float)v; break;
+    case SEGLOSS_F64: ((double *)a)[i] = v; break;
+    case SEGLOSS_U8: case SEGLOSS_BOOL: ((uint8_t *)a)[i] = (uint8_t)v; break;
+    case SEGLOSS_I8: ((int8_t *)a)[i] = (int8_t)v; break;
+    case SEGLOSS_I16: ((int16_t *)a)[i] = (int16_t)v; break;
+    case SEGLOSS_I32: ((int32_t *)a)[i] = (int32_t)v; break;
+    case SEGLOSS_I64: ((int64_t *)a)[i] = (int64_t)v; break;
+    case SEGLOSS_U16: ((uint16_t *)a)[i] = (uint16_t)v; break;
+    case SEGLOSS_U32: ((uint32_t *)a)[i] = (uint32_t)v; break;
+    case SEGLOSS_U64: ((uint64_t *)a)[i] = (uint64_t)v; break;
+    }
+}
+
+static int is_float_dtype(segloss_dtype dt) { return dt == SEGLOSS_F32 || dt == SEGLOSS_F64; }
+
+/* Four blocks and a bit of 0/1 values (class indices 0..2 for INDEX). */
+#define TC_N (4 * 8192 + 77)
+
+TEST(core_target_check_first_index) {
+    for (int k = 0; k < 11; k++) {
+        segloss_dtype dt = all_dtypes[k];
+        void *a = calloc(TC_N, 8);
+        for (int64_t i = 0; i < TC_N; i++) put_elem(a, dt, i, (double)(i % 2));
+        segloss_target t = {a, dt};
+        segloss_check_report r;
+        CHECK_EQ_INT(segloss_target_check(&r, &t, TC_N, SEGLOSS_TARGET_DENSE, 0,
+                                          SEGLOSS_IGNORE_NONE), SEGLOSS_OK);
+        CHECK(r.index == -1 && r.ignored == 0);
+        if (dt == SEGLOSS_BOOL) {
+            /* any nonzero byte is 1: never bad */
+            put_elem(a, dt, 9000, 7);
+            CHECK_EQ_INT(segloss_target_check(&r, &t, TC_N, SEGLOSS_TARGET_DENSE, 0,
+                                              SEGLOSS_IGNORE_NONE), SEGLOSS_OK);
+            free(a);
+            continue;
+        }
+        /* bad values in blocks 3 and 1: the lowest index wins, any thread count */
+        put_elem(a, dt, 3 * 8192 + 5, 2);
+        put_elem(a, dt, 8192 + 11, is_float_dtype(dt) ? 0.5 : 0); /* soft: fine for floats */
+        put_elem(a, dt, 8192 + 13, 2);
+        for (int th = 1; th <= 4; th++) {
+            segloss_set_num_threads(th);
+            CHECK_EQ_INT(segloss_target_check(&r, &t, TC_N, SEGLOSS_TARGET_DENSE, 0,
+                                              SEGLOSS_IGNORE_NONE), SEGLOSS_ERR_TARGET);
+            CHECK_MSG(r.index == 8192 + 13 && r.value == 2.0, "%s th %d: index %lld value %g",
+                      segloss_dtype_name(dt), th, (long long)r.index, r.value);
+        }
+        segloss_set_num_threads(0);
+        /* the losses apply the same rule */
+        float *x = calloc(TC_N, sizeof *x);
+        segloss_shape s = {1, {TC_N}};
+        double loss;
+        CHECK_EQ_INT(segloss_bce_logits_forward(&loss, NULL, x, &t, &s, NULL), SEGLOSS_ERR_TARGET);
+        CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, x, &t, &s, NULL), SEGLOSS_ERR_TARGET);
+        /* ... and ignore it where it is the ignore value */
+        segloss_dice_opts dopt = {0};
+        dopt.has_ignore_index = 1;
+        dopt.ignore_index = 2;
+        CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, x, &t, &s, &dopt), SEGLOSS_OK);
+        CHECK_EQ_INT(segloss_target_check(&r, &t, TC_N, SEGLOSS_TARGET_DENSE, 0, 2), SEGLOSS_OK);
+        CHECK(r.index == -1 && r.ignored == 2);
+        free(x);
+        free(a);
+    }
+}
+
+TEST(core_target_check_index_rule) {
+    for (int k = 0; k < 11; k++) {
+        segloss_dtype dt = all_dtypes[k];
+        void *a = calloc(TC_N, 8);
+        int64_t C = dt == SEGLOSS_BOOL ? 2 : 3;
+        for (int64_t i = 0; i < TC_N; i++) put_elem(a, dt, i, (double)(i % C));
+        segloss_target t = {a, dt};
+        segloss_check_report r;
+        segloss_status st = segloss_target_check(&r, &t, TC_N, SEGLOSS_TARGET_INDEX, C,
+                                                 SEGLOSS_IGNORE_NONE);
+        if (is_float_dtype(dt)) {
+            CHECK_EQ_INT(st, SEGLOSS_ERR_DTYPE);
+            free(a);
+            continue;
+        }
+        CHECK_EQ_INT(st, SEGLOSS_OK);
+        /* bool with C = 1: the class 1 is out of range */
+        if (dt == SEGLOSS_BOOL) {
+            CHECK_EQ_INT(segloss_target_check(&r, &t, TC_N, SEGLOSS_TARGET_INDEX, 1,
+                                              SEGLOSS_IGNORE_NONE), SEGLOSS_ERR_TARGET);
+            CHECK(r.index == 1 && r.value == 1.0);
+            free(a);
+            continue;
+        }
+        put_elem(a, dt, 2 * 8192 + 1, 3);
+        put_elem(a, dt, 4 * 8192 + 2, 100);
+        for (int th = 1; th <= 4; th++) {
+            segloss_set_num_threads(th);
+            CHECK_EQ_INT(segloss_target_check(&r, &t, TC_N, SEGLOSS_TARGET_INDEX, 3,
+                                              SEGLOSS_IGNORE_NONE), SEGLOSS_ERR_TARGET);
+            CHECK(r.index == 2 * 8192 + 1 && r.value == 3.0);
+        }
+        segloss_set_num_threads(0);
+        /* 3 ignored: the next bad one is 100 */
+        CHECK_EQ_INT(segloss_target_check(&r, &t, TC_N, SEGLOSS_TARGET_INDEX, 3, 3),
+                     SEGLOSS_ERR_TARGET);
+        CHECK(r.index == 4 * 8192 + 2 && r.value == 100.0);
+        CHECK_EQ_INT(segloss_target_check(&r, &t, TC_N, SEGLOSS_TARGET_INDEX, 101, 3),
+                     SEGLOSS_OK);
+        CHECK(r.ignored == 1);
+        free(a);
+    }
+}
+
+TEST(core_target_check_ignore_rule) {
+    segloss_check_report r;
+    /* float targets compare their value: 255.0 == 255; NaN is never ignored */
+    float f[4] = {0, 255.0f, 1, NAN};
+    segloss_target tf32 = {f, SEGLOSS_F32};
+    CHECK_EQ_INT(segloss_target_check(&r, &tf32, 4, SEGLOSS_TARGET_DENSE, 0, 255),
+                 SEGLOSS_ERR_TARGET);
+    CHECK(r.index == 3 && isnan(r.value));
+    CHECK_EQ_INT(segloss_target_check(&r, &tf32, 3, SEGLOSS_TARGET_DENSE, 0, 255), SEGLOSS_OK);
+    CHECK(r.ignored == 1);
+    /* bool: compared as 0/1 */
+    uint8_t b[4] = {0, 9, 1, 0};
+    segloss_target tb = {b, SEGLOSS_BOOL};
+    CHECK_EQ_INT(segloss_target_check(&r, &tb, 4, SEGLOSS_TARGET_DENSE, 0, 1), SEGLOSS_OK);
+    CHECK(r.ignored == 2);
+    CHECK_EQ_INT(segloss_target_check(&r, &tb, 4, SEGLOSS_TARGET_INDEX, 2, 9), SEGLOSS_OK);
+    CHECK(r.ignored == 0);
+    /* uint64 above INT64_MAX never equals, though (double)2^63 == (double)INT64_MAX */
+    uint64_t u[2] = {1, (uint64_t)1 << 63};
+    segloss_target tu = {u, SEGLOSS_U64};
+    CHECK_EQ_INT(segloss_target_check(&r, &tu, 2, SEGLOSS_TARGET_DENSE, 0, INT64_MAX),
+                 SEGLOSS_ERR_TARGET);
+    CHECK(r.index == 1 && r.value == 9223372036854775808.0);
+    /* negative ignore values on signed targets */
+    int16_t s16[3] = {-1, 1, 0};
+    segloss_target ts = {s16, SEGLOSS_I16};
+    CHECK_EQ_INT(segloss_target_check(&r, &ts, 3, SEGLOSS_TARGET_INDEX, 2, -1), SEGLOSS_OK);
+    CHECK(r.ignored == 1);
+    CHECK_EQ_INT(segloss_target_check(&r, &ts, 3, SEGLOSS_TARGET_INDEX, 2, SEGLOSS_IGNORE_NONE),
+                 SEGLOSS_ERR_TARGET);
+    CHECK(r.index == 0 && r.value == -1.0);
+    /* arguments */
+    CHECK_EQ_INT(segloss_target_check(NULL, &ts, 3, SEGLOSS_TARGET_DENSE, 0, 0), SEGLOSS_ERR_NULL);
+    CHECK_EQ_INT(segloss_target_check(&r, NULL, 3, SEGLOSS_TARGET_DENSE, 0, 0), SEGLOSS_ERR_NULL);
+    segloss_target tn = {NULL, SEGLOSS_U8};
+    CHECK_EQ_INT(segloss_target_check(&r, &tn, 3, SEGLOSS_TARGET_DENSE, 0, 0), SEGLOSS_ERR_NULL);
+    CHECK_EQ_INT(segloss_target_check(&r, &tn, 0, SEGLOSS_TARGET_DENSE, 0, 0), SEGLOSS_OK);
+    CHECK_EQ_INT(segloss_target_check(&r, &ts, 3, SEGLOSS_TARGET_AUTO, 2, 0), SEGLOSS_ERR_ARG);
+    CHECK_EQ_INT(segloss_target_check(&r, &ts, 3, SEGLOSS_TARGET_INDEX, 0, 0), SEGLOSS_ERR_ARG);
+    CHECK_EQ_INT(segloss_target_check(&r, &ts, -1, SEGLOSS_TARGET_DENSE, 0, 0), SEGLOSS_ERR_ARG);
+    segloss_target tbad = {s16, (segloss_dtype)42};
+    CHECK_EQ_INT(segloss_target_check(&r, &tbad, 3, SEGLOSS_TARGET_DENSE, 0, 0),
+                 SEGLOSS_ERR_DTYPE);
+}
+
+TEST(core_input_check) {
+    float *x = calloc(TC_N, sizeof *x);
+    segloss_check_report r;
+    for (int64_t i = 0; i < TC_N; i++) x[i] = (float)(i % 10) / 10.0f;
+    CHECK_EQ_INT(segloss_input_check(&r, x, TC_N, SEGLOSS_INPUT_PROB), SEGLOSS_OK);
+    CHECK(r.index == -1 && r.ignored == 0);
+    x[3 * 8192 + 1] = INFINITY;
+    x[8192 + 2] = 1.5f;
+    for (int th = 1; th <= 4; th++) {
+        segloss_set_num_threads(th);
+        CHECK_EQ_INT(segloss_input_check(&r, x, TC_N, SEGLOSS_INPUT_PROB), SEGLOSS_ERR_DOMAIN);
+        CHECK(r.index == 8192 + 2 && r.value == 1.5);
+        CHECK_EQ_INT(segloss_input_check(&r, x, TC_N, SEGLOSS_INPUT_FINITE),
+                     SEGLOSS_ERR_NONFINITE);
+        CHECK(r.index == 3 * 8192 + 1 && isinf(r.value));
+    }
+    segloss_set_num_threads(0);
+    x[5] = NAN;
+    CHECK_EQ_INT(segloss_input_check(&r, x, TC_N, SEGLOSS_INPUT_FINITE), SEGLOSS_ERR_NONFINITE);
+    CHECK(r.index == 5 && isnan(r.value));
+    CHECK_EQ_INT(segloss_input_check(&r, x, TC_N, SEGLOSS_INPUT_PROB), SEGLOSS_ERR_DOMAIN);
+    CHECK(r.index == 5 && isnan(r.value));
+    CHECK_EQ_INT(segloss_input_check(&r, x, TC_N, (segloss_input_rule)7), SEGLOSS_ERR_ARG);
+    CHECK_EQ_INT(segloss_input_check(&r, NULL, 1, SEGLOSS_INPUT_PROB), SEGLOSS_ERR_NULL);
+    CHECK_EQ_INT(segloss_input_check(NULL, x, 1, SEGLOSS_INPUT_PROB), SEGLOSS_ERR_NULL);
+    CHECK_EQ_INT(segloss_input_check(&r, x, -1, SEGLOSS_INPUT_PROB), SEGLOSS_ERR_ARG);
+    free(x);
+}
+
+/* ignore_index must be an integer in the int64 range, in every loss. */
+TEST(core_ignore_index_integral) {
+    segloss_shape s = shape2x3();
+    segloss_target t = {uy, SEGLOSS_F32};
+    double loss;
+    const double bad[4] = {0.5, 1e19, -1e19, INFINITY};
+    for (int k = 0; k < 4; k++) {
+        segloss_bce_opts bo = {.has_ignore_index = 1, .ignore_index = bad[k]};
+        CHECK_EQ_INT(segloss_bce_logits_forward(&loss, NULL, ux, &t, &s, &bo), SEGLOSS_ERR_ARG);
+        CHECK_EQ_INT(segloss_bce_forward(&loss, NULL, up, &t, &s, &bo), SEGLOSS_ERR_ARG);
+        segloss_focal_opts fo = {.has_ignore_index = 1, .ignore_index = bad[k]};
+        CHECK_EQ_INT(segloss_focal_forward(&loss, NULL, ux, &t, &s, &fo), SEGLOSS_ERR_ARG);
+        segloss_lovasz_opts lo = {.has_ignore_index = 1, .ignore_index = bad[k]};
+        CHECK_EQ_INT(segloss_lovasz_hinge_forward(&loss, NULL, ux, &t, &s, &lo), SEGLOSS_ERR_ARG);
+        segloss_dice_opts d = {.has_ignore_index = 1, .ignore_index = bad[k]};
+        CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, ux, &t, &s, &d), SEGLOSS_ERR_ARG);
+        CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, ux, &t, &s, &d), SEGLOSS_ERR_ARG);
+    }
+    /* -2^63 and 2^63 - 1024 are int64 values: fine */
+    segloss_bce_opts bo = {0};
+    bo.has_ignore_index = 1;
+    bo.ignore_index = -9223372036854775808.0;
+    CHECK_EQ_INT(segloss_bce_logits_forward(&loss, NULL, ux, &t, &s, &bo), SEGLOSS_OK);
+    bo.ignore_index = 9223372036854774784.0;
+    CHECK_EQ_INT(segloss_bce_logits_forward(&loss, NULL, ux, &t, &s, &bo), SEGLOSS_OK);
+}

@@ -457,7 +457,7 @@ TEST(element_gradcheck_bce_ignore) {
                 c.red = eg_reds[r];
                 c.tdtype = wt ? SEGLOSS_I64 : SEGLOSS_F32;
                 c.has_ignore = 1;
-                c.ignore = wt ? -1 : 3.5;
+                c.ignore = wt ? -1 : 3; /* integral: ignore values are int64 */
                 for (int64_t i = 0; i < c.n; i++) {
                     c.x[i] = op == EG_BCE ? (float)(0.05 + 0.9 * eg_uniform())
                                           : (float)(eg_uniform() * 10 - 5);

@@ -427,12 +427,18 @@ TEST(element_ce_errors_and_defaults) {
     CHECK_EQ_INT(segloss_ce_forward(&l, NULL, x, &t, &s, &o), SEGLOSS_ERR_SHAPE);
     o.class_weight.shape = eu_shape1(3);
     CHECK_EQ_INT(segloss_ce_forward(&l, NULL, x, &t, &s, &o), SEGLOSS_OK);
-    /* dtypes: float (class probabilities) and bool targets are not indices */
+    /* dtypes: float targets (class probabilities) are not indices; bool
+     * targets are the classes 0 and 1 (the one class-index rule) */
     float yf[2] = {0, 1};
-    uint8_t yb[2] = {0, 1};
-    segloss_target tf32 = {yf, SEGLOSS_F32}, tb = {yb, SEGLOSS_BOOL};
+    uint8_t yb[2] = {0, 1}, yb7[2] = {0, 7};
+    segloss_target tf32 = {yf, SEGLOSS_F32}, tb = {yb, SEGLOSS_BOOL}, tu8 = {yb, SEGLOSS_U8};
+    segloss_target tb7 = {yb7, SEGLOSS_BOOL};
     CHECK_EQ_INT(segloss_ce_forward(&l, NULL, x, &tf32, &s, NULL), SEGLOSS_ERR_DTYPE);
-    CHECK_EQ_INT(segloss_ce_forward(&l, NULL, x, &tb, &s, NULL), SEGLOSS_ERR_DTYPE);
+    double lb, lu, lb7;
+    CHECK_EQ_INT(segloss_ce_forward(&lb, NULL, x, &tb, &s, NULL), SEGLOSS_OK);
+    CHECK_EQ_INT(segloss_ce_forward(&lu, NULL, x, &tu8, &s, NULL), SEGLOSS_OK);
+    CHECK_EQ_INT(segloss_ce_forward(&lb7, NULL, x, &tb7, &s, NULL), SEGLOSS_OK);
+    CHECK(lb == lu && lb7 == lu);
     uint64_t yu[2] = {0, UINT64_MAX};
     segloss_target tu = {yu, SEGLOSS_U64};
     CHECK_EQ_INT(segloss_ce_forward(&l, NULL, x, &tu, &s, NULL), SEGLOSS_ERR_TARGET);

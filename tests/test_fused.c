@@ -275,7 +275,7 @@ static void dice_bce_compare(const char *what, const dcase *c, const segloss_tar
 }
 
 TEST(fused_dice_bce_same_bits) {
-    /* phases (images per pass-1/pass-2 round, dice_bce.c), with the least
+    /* phases (images per pass-1/pass-2 round, region_fast.c), with the least
      * phase size set to 20000 elements: 5 images of 12000 make phases
      * [0,2), [2,4), [4,5); 4 images of 3 channels x 12000 one image each;
      * one image of 9000. The default size (one phase here) must give the
@@ -283,7 +283,7 @@ TEST(fused_dice_bce_same_bits) {
     static const int64_t sh[3][5] = {{5, 1, 12000, 0, 0}, {4, 3, 5, 40, 60}, {1, 1, 9000, 0, 0}};
     static const int nds[3] = {3, 5, 3};
     segloss_set_num_threads(1); /* many calls; threads: see below */
-    segloss__dice_bce_set_phase_min(20000);
+    segloss__region_fast_set_phase_min(20000);
     for (int path = 0; path < fz_paths(); path++) {
         const char *pn = fz_use_path(path);
         for (int si = 0; si < 3; si++) {
@@ -309,7 +309,7 @@ TEST(fused_dice_bce_same_bits) {
                         }
                         if (v == 6) {
                             o.dice.squared = 0;
-                            o.dice.smp = 1;
+                            o.dice.smp = SEGLOSS_SMP_0_3; /* current smp: integer targets only */
                         }
                         if (v == 7) o.dice.jaccard = 1;
                         if (ign) {
@@ -334,11 +334,11 @@ TEST(fused_dice_bce_same_bits) {
                                      SEGLOSS_OK);
                         CHECK_MSG(same_bits_d(l1, l2) && same_bits_f(g1, g2, c.numel),
                                   "%s: uint8 vs float32 target", what);
-                        segloss__dice_bce_set_phase_min(0); /* default phases */
+                        segloss__region_fast_set_phase_min(0); /* default phases */
                         CHECK_EQ_INT(segloss_dice_bce_forward_backward(&l2, NULL, g2, c.x, &tg[0],
                                                                        &c.s, &o, NULL),
                                      SEGLOSS_OK);
-                        segloss__dice_bce_set_phase_min(20000);
+                        segloss__region_fast_set_phase_min(20000);
                         CHECK_MSG(same_bits_d(l1, l2) && same_bits_f(g1, g2, c.numel),
                                   "%s: phase size changes the result", what);
                         free(g1), free(g2);
@@ -348,7 +348,7 @@ TEST(fused_dice_bce_same_bits) {
             }
         }
     }
-    segloss__dice_bce_set_phase_min(0);
+    segloss__region_fast_set_phase_min(0);
     segloss_set_num_threads(0);
     segloss__vec_force_scalar(-1);
 }
@@ -537,7 +537,7 @@ TEST(fused_threads_bit_identical) {
     int64_t dims[4] = {3, 2, 300, 250};
     float *g[4], *gd[4], *gb[4];
     double l[4], ld[4], lb[4];
-    segloss__dice_bce_set_phase_min(150000); /* one image per phase */
+    segloss__region_fast_set_phase_min(150000); /* one image per phase */
     for (int path = 0; path < fz_paths(); path++) {
         const char *pn = fz_use_path(path);
         for (int ign = 0; ign < 2; ign++) {
@@ -580,7 +580,7 @@ TEST(fused_threads_bit_identical) {
             dcase_free(&c);
         }
     }
-    segloss__dice_bce_set_phase_min(0);
+    segloss__region_fast_set_phase_min(0);
     segloss_set_num_threads(0);
     segloss__vec_force_scalar(-1);
 }

@@ -100,7 +100,8 @@ static int64_t ref_items(const gc *c, const double *x, double *f, int dice_only)
             for (int64_t s = 0; s < S; s++) {
                 int64_t i = (n * C + c0 + k) * S + s;
                 double pm = m[i] ? p[i] : 0.0, ym = y[i];
-                I[g] += pm * ym;
+                /* smp >= 0.4: I = (sum p + sum y - sum |p - y|)/2 */
+                I[g] += o->smp == SEGLOSS_SMP_CURRENT ? (pm + ym - fabs(pm - ym)) / 2 : pm * ym;
                 P[g] += o->squared ? pm * pm : pm;
                 G[g] += o->squared ? ym * ym : ym;
                 FP[g] += pm * (1.0 - ym);
@@ -112,7 +113,11 @@ static int64_t ref_items(const gc *c, const double *x, double *f, int dice_only)
     if (kind == L_DICE || kind == L_JACCARD) {
         for (int64_t g = 0; g < groups; g++) {
             double num, den;
-            if (kind == L_DICE) {
+            if (kind == L_DICE && o->smp == SEGLOSS_SMP_CURRENT) {
+                /* soft_tversky_score with alpha = beta = 1/2 */
+                num = I[g] + snr;
+                den = I[g] + 0.5 * (P[g] - I[g]) + 0.5 * (G[g] - I[g]) + sdr;
+            } else if (kind == L_DICE) {
                 num = 2.0 * I[g] + snr;
                 den = (o->jaccard ? 2.0 * (P[g] + G[g] - I[g]) : P[g] + G[g]) + sdr;
             } else {
@@ -435,11 +440,11 @@ static void sweep(int loss, int nvariants, void (*variant)(gc *c, int v, char *t
 }
 
 static void dice_variant(gc *c, int v, char *tag, size_t n) {
-    static const char *const t[6] = {"plain", "squared", "jaccard", "smp", "smp_log", "log"};
+    static const char *const t[6] = {"plain", "squared", "jaccard", "smp", "smp03_log", "log"};
     snprintf(tag, n, "%s", t[v]);
     c->o.squared = v == 1;
     c->o.jaccard = v == 2;
-    c->o.smp = v == 3 || v == 4;
+    c->o.smp = v == 3 ? SEGLOSS_SMP_CURRENT : v == 4 ? SEGLOSS_SMP_0_3 : 0;
     c->o.log_loss = v == 4 || v == 5;
     if (v == 5) {
         c->o.custom_smooth = 1;
@@ -449,9 +454,9 @@ static void dice_variant(gc *c, int v, char *tag, size_t n) {
 }
 
 static void jaccard_variant(gc *c, int v, char *tag, size_t n) {
-    static const char *const t[5] = {"plain", "smooth", "smp", "smp_log_smooth", "log"};
+    static const char *const t[5] = {"plain", "smooth", "smp", "smp03_log_smooth", "log"};
     snprintf(tag, n, "%s", t[v]);
-    c->o.smp = v == 2 || v == 3;
+    c->o.smp = v == 2 ? SEGLOSS_SMP_CURRENT : v == 3 ? SEGLOSS_SMP_0_3 : 0;
     c->o.log_loss = v == 3 || v == 4;
     if (v == 1 || v == 3) {
         c->o.custom_smooth = 1;

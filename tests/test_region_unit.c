@@ -658,3 +658,55 @@ out:
     free(g1);
     free(idx);
 }
+
+/* Issue 9's reproducer: x = [[[[0, 1]]]], t = [[[[1, 0]]]] uint8; smp main
+ * (>= 0.4) DiceLoss('binary', smooth=1) = 0.2909575833, smp 0.3.4 (and
+ * segloss 0.1's smp mode) 0.381007822 (values printed by those smp
+ * versions; tools/ref/gen_smp_ref.py). */
+TEST(region_smp_versions_reproducer) {
+    const float x[2] = {0.0f, 1.0f};
+    const uint8_t y[2] = {1, 0};
+    segloss_shape s = {4, {1, 1, 1, 2}};
+    segloss_target t = {y, SEGLOSS_U8};
+    segloss_dice_opts o = {0};
+    o.smp = SEGLOSS_SMP_CURRENT;
+    o.custom_smooth = 1;
+    o.smooth_nr = o.smooth_dr = 1.0;
+    double l;
+    float g[2];
+    CHECK_EQ_INT(segloss_dice_forward(&l, NULL, x, &t, &s, &o), SEGLOSS_OK);
+    CHECK_CLOSE(l, 0.2909575833, 1e-9, 1e-7);
+    CHECK_EQ_INT(segloss_dice_forward_backward(&l, NULL, g, x, &t, &s, &o, NULL), SEGLOSS_OK);
+    CHECK_CLOSE(l, 0.2909575833, 1e-9, 1e-7);
+    o.smp = SEGLOSS_SMP_0_3;
+    CHECK_EQ_INT(segloss_dice_forward(&l, NULL, x, &t, &s, &o), SEGLOSS_OK);
+    CHECK_CLOSE(l, 0.381007822, 1e-9, 1e-7);
+    /* other values are not modes */
+    o.smp = 3;
+    CHECK_EQ_INT(segloss_dice_forward(&l, NULL, x, &t, &s, &o), SEGLOSS_ERR_ARG);
+    CHECK_EQ_INT(segloss_jaccard_forward(&l, NULL, x, &t, &s, &o), SEGLOSS_ERR_ARG);
+    o.smp = -1;
+    CHECK_EQ_INT(segloss_dice_forward(&l, NULL, x, &t, &s, &o), SEGLOSS_ERR_ARG);
+    /* the same target as float32 takes the general sweep: same value */
+    const float yf[2] = {1.0f, 0.0f};
+    segloss_target tf = {yf, SEGLOSS_F32};
+    o.smp = SEGLOSS_SMP_CURRENT;
+    CHECK_EQ_INT(segloss_dice_forward(&l, NULL, x, &tf, &s, &o), SEGLOSS_OK);
+    CHECK_CLOSE(l, 0.2909575833, 1e-9, 1e-7);
+    /* soft target: smp >= 0.4's intersection is sum min(p, y) */
+    const float ys[2] = {0.25f, 0.5f};
+    segloss_target ts = {ys, SEGLOSS_F32};
+    o.custom_smooth = 0;
+    CHECK_EQ_INT(segloss_dice_forward(&l, NULL, x, &ts, &s, &o), SEGLOSS_OK);
+    double p1 = 1.0 / (1.0 + exp(-1.0));
+    double I = 0.25 + 0.5, P = 0.5 + p1, G = 0.75;
+    CHECK_CLOSE(l, 1.0 - I / (0.5 * (P + G)), 1e-9, 1e-7);
+    /* dice + bce: smp >= 0.4 with a float target is DTYPE, with uint8 fine */
+    segloss_dice_bce_opts db = {0};
+    db.dice.smp = SEGLOSS_SMP_CURRENT;
+    double parts[2];
+    CHECK_EQ_INT(segloss_dice_bce_forward(&l, parts, x, &ts, &s, &db), SEGLOSS_ERR_DTYPE);
+    CHECK_EQ_INT(segloss_dice_bce_forward(&l, parts, x, &t, &s, &db), SEGLOSS_OK);
+    db.dice.smp = SEGLOSS_SMP_0_3;
+    CHECK_EQ_INT(segloss_dice_bce_forward(&l, parts, x, &ts, &s, &db), SEGLOSS_OK);
+}

@@ -34,13 +34,6 @@ segloss_status segloss__for_items(int64_t n, segloss_item_fn fn, void *ctx);
  * numel; zero elements -> SEGLOSS_ERR_EMPTY. */
 segloss_status segloss__checked_numel(const segloss_shape *shape, int64_t *numel);
 
-/* Loads target elements [begin, end) as float into out, checking that every
- * value lies in [0,1] (integer: exactly 0 or 1; bool: nonzero -> 1).
- * Returns SEGLOSS_ERR_TARGET on the first bad value, SEGLOSS_ERR_DTYPE for an
- * invalid dtype. */
-segloss_status segloss__load_target(float *out, const segloss_target *t, int64_t begin,
-                                    int64_t end);
-
 /* Broadcasting view of an farray against a full shape: element i of the
  * full array maps to data[offset(i)]. */
 typedef struct segloss_bcast {
@@ -57,6 +50,9 @@ segloss_status segloss__bcast_init(segloss_bcast *b, const segloss_farray *a,
                                    const segloss_shape *full);
 /* out[k] = value at flat index begin+k, for k < end-begin. */
 void segloss__bcast_load(float *out, const segloss_bcast *b, int64_t begin, int64_t end);
+/* Elements [begin, end) of b: NULL when absent, b's own data when it has
+ * the full shape, else buf (filled). */
+const float *segloss__bcast_view(float *buf, const segloss_bcast *b, int64_t begin, int64_t end);
 
 /* Checks a reduction enum. */
 static inline int segloss__valid_reduction(segloss_reduction r) {

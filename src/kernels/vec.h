@@ -74,7 +74,8 @@
  * them return SEGLOSS_ERR_TARGET (the outputs are then unspecified); a bool
  * array whose bytes may be other than 0/1 must be converted first.
  *
- * Dice + BCE and Dice (loss/dice_bce.c), two passes over each channel plane:
+ * The region losses' float32 engine (loss/region_fast.c: dice, jaccard,
+ * tversky, generalized dice, dice + bce), two passes over each channel plane:
  *   dbce       pass 1: from e = exp(-|x|) and the small sigmoid
  *                s = sigmoid(-|x|) = e/(1+e)   (one division, as sigmoid)
  *              p = sigmoid(x) = s (x < 0) or 1 - s (x >= 0: no cancellation,

@@ -3,7 +3,7 @@
  * cross_entropy_loss_label_smoothing), forward and backward.
  *
  * Input (N, C, d1, ...) or (N, C), or (C) for one unbatched sample; target
- * (N, d1, ...) of integer class indices. A position i = (n, d...) has the C
+ * (N, d1, ...) of integer (or bool) class indices. A position i = (n, d...) has the C
  * logits x_c at stride S = d1*d2*... . With lse = max + log(sum_c
  * exp(x_c - max)) (no overflow), -logp_c = lse - x_c, eps = label smoothing,
  * w_c the class weights (1 when absent) and y the target class:
@@ -21,13 +21,13 @@
  * Sums over positions are double partials over fixed blocks of positions
  * (deterministic); within a position the C terms are added in class order.
  * NaN or infinite logits propagate to NaN, as in PyTorch's log_softmax. */
-#include "core/internal.h"
+#include "core/target.h"
 
 #include <math.h>
 
 #define CE_DEFAULT_IGNORE (-100)
 #define CE_CHUNK 256           /* positions processed together (stack arrays) */
-#define CE_IGNORED (-1)        /* cls[] value of an ignored position */
+#define CE_IGNORED (-1)        /* cls[] value of an ignored position (the decoder's) */
 
 typedef struct ce_setup {
     int64_t n, c, s;           /* batch, classes, spatial size */
@@ -47,11 +47,9 @@ static segloss_status ce_init(ce_setup *d, const float *x, const segloss_target 
     if (!x || !t || !t->data || !shape) return SEGLOSS_ERR_NULL;
     if (!segloss__valid_reduction(o->reduction)) return SEGLOSS_ERR_ARG;
     if (!(o->label_smoothing >= 0.0 && o->label_smoothing <= 1.0)) return SEGLOSS_ERR_ARG;
-    switch (t->dtype) {
-    case SEGLOSS_U8: case SEGLOSS_I8: case SEGLOSS_I16: case SEGLOSS_I32: case SEGLOSS_I64:
-    case SEGLOSS_U16: case SEGLOSS_U32: case SEGLOSS_U64: break;
-    default: return SEGLOSS_ERR_DTYPE; /* float (class probabilities) and bool */
-    }
+    /* float targets (class probabilities) are not indices */
+    if (segloss_dtype_size(t->dtype) == 0 || t->dtype == SEGLOSS_F32 || t->dtype == SEGLOSS_F64)
+        return SEGLOSS_ERR_DTYPE;
     int64_t numel;
     segloss_status st = segloss__checked_numel(shape, &numel);
     if (st != SEGLOSS_OK) return st;
@@ -82,34 +80,10 @@ static segloss_status ce_init(ce_setup *d, const float *x, const segloss_target 
 }
 
 /* Class indices of positions [begin, begin+len): cls[k] in [0, C) or
- * CE_IGNORED; anything else is SEGLOSS_ERR_TARGET. */
-#define LOAD_CLS(T, FITS)                                                   \
-    do {                                                                    \
-        const T *src = (const T *)d->t->data + begin;                       \
-        for (int64_t k = 0; k < len; k++) {                                 \
-            T v = src[k];                                                   \
-            if (!(FITS)) return SEGLOSS_ERR_TARGET;                         \
-            int64_t c = (int64_t)v;                                         \
-            if (c == d->ignore) cls[k] = CE_IGNORED;                        \
-            else if (c >= 0 && c < d->c) cls[k] = c;                        \
-            else return SEGLOSS_ERR_TARGET;                                 \
-        }                                                                   \
-    } while (0)
-
+ * CE_IGNORED (the decoder's -1); anything else is SEGLOSS_ERR_TARGET. */
 static segloss_status load_classes(int64_t *cls, const ce_setup *d, int64_t begin,
                                    int64_t len) {
-    switch (d->t->dtype) {
-    case SEGLOSS_U8: LOAD_CLS(uint8_t, 1); break;
-    case SEGLOSS_I8: LOAD_CLS(int8_t, 1); break;
-    case SEGLOSS_I16: LOAD_CLS(int16_t, 1); break;
-    case SEGLOSS_I32: LOAD_CLS(int32_t, 1); break;
-    case SEGLOSS_I64: LOAD_CLS(int64_t, 1); break;
-    case SEGLOSS_U16: LOAD_CLS(uint16_t, 1); break;
-    case SEGLOSS_U32: LOAD_CLS(uint32_t, 1); break;
-    case SEGLOSS_U64: LOAD_CLS(uint64_t, v <= (uint64_t)INT64_MAX); break;
-    default: return SEGLOSS_ERR_DTYPE;
-    }
-    return SEGLOSS_OK;
+    return segloss__decode_index(cls, NULL, NULL, NULL, d->t, begin, len, d->c, d->ignore);
 }
 
 /* One chunk: positions pos .. pos+len-1, all in image n at spatial offsets

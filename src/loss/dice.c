@@ -5,8 +5,10 @@
  *   I = sum p*y,  P = sum p (squared: sum p^2),  G = sum y (squared: sum y^2)
  *   D = P + G + s_dr            (jaccard: D = 2*(P + G - I) + s_dr)
  *   f = 1 - (2I + s_nr) / D
- * smp: f = 1 - (2I + s)/max(P + G + s, 1e-7), 0 for channels with G = 0;
- * log_loss: f = -ln(max(score, 1e-7)).
+ * smp (SEGLOSS_SMP_CURRENT, smp >= 0.4):
+ *   f = 1 - (I + s_nr)/max((P + G)/2 + s_dr, 1e-7),  I = sum min(p, y)
+ * smp 0.3.x (SEGLOSS_SMP_0_3): f = 1 - (2I + s_nr)/max(P + G + s_dr, 1e-7);
+ * both 0 for channels with G = 0; log_loss: f = -ln(max(score, 1e-7)).
  * Backward, with num = 2I + s_nr (segloss__region_score_loss gives
  * d f/d num and d f/d D):
  *   df/dI = 2 df/dnum + df/dD * dD/dI,   dD/dI = 0 (jaccard: -2)
@@ -17,19 +19,29 @@
 
 #define DICE_ALLOW (SEGLOSS__REGION_SQUARED | SEGLOSS__REGION_JACCARD | SEGLOSS__REGION_SMP)
 
-double segloss__dice_item(const segloss__region *r, const void *params, int64_t g, double up,
-                          double *dI, double *dP) {
+static double dice_item(const segloss__region *r, const void *params, int64_t g, double up,
+                        double *dI, double *dP) {
     (void)params;
     double I = r->I[g], P = r->P[g], G = r->G[g];
+    double dnum, dden;
+    if (r->o->smp == SEGLOSS_SMP_CURRENT) {
+        /* smp >= 0.4: soft_tversky_score(alpha = beta = 1/2) */
+        double f = segloss__region_score_loss(r, I + r->snr, 0.5 * (P + G) + r->sdr, G, up,
+                                              &dnum, &dden);
+        *dI = dnum;
+        *dP = 0.5 * dden;
+        return f;
+    }
     int jac = r->o->jaccard != 0;
     double num = 2.0 * I + r->snr;
     double den = (jac ? 2.0 * (P + G - I) : P + G) + r->sdr;
-    double dnum, dden;
     double f = segloss__region_score_loss(r, num, den, G, up, &dnum, &dden);
     *dI = 2.0 * dnum + (jac ? -2.0 * dden : 0.0);
     *dP = jac ? 2.0 * dden : dden;
     return f;
 }
+
+const segloss__region_loss segloss__dice_loss = {dice_item, NULL, DICE_ALLOW, 0};
 
 segloss_status segloss_dice_num_items(int64_t *items, const segloss_shape *shape,
                                       const segloss_dice_opts *opts) {
@@ -62,33 +74,16 @@ segloss_status segloss_region_items_shape(segloss_shape *items, const segloss_sh
     return SEGLOSS_OK;
 }
 
-/* Sigmoid on logits with a dense target (the common case, and every
- * default) takes dice_bce.c's vector engine; the other activations and
- * class-index targets the general region sweep. */
-static int sigmoid_dense(const segloss_dice_opts *o) {
-    return o->activation == SEGLOSS_ACTIVATION_SIGMOID && o->target_kind != SEGLOSS_TARGET_INDEX;
-}
-
 segloss_status segloss_dice_forward(double *loss, float *elems, const float *x,
                                     const segloss_target *target, const segloss_shape *shape,
                                     const segloss_dice_opts *opts) {
-    static const segloss_dice_opts defaults;
-    if (!opts) opts = &defaults;
-    if (sigmoid_dense(opts))
-        return segloss__dice_sigmoid(1, 0, loss, elems, NULL, x, target, shape, opts, NULL);
-    return segloss__region_forward(segloss__dice_item, NULL, DICE_ALLOW, loss, elems, x, target,
-                                   shape, opts);
+    return segloss__region_forward(&segloss__dice_loss, loss, elems, x, target, shape, opts);
 }
 
 segloss_status segloss_dice_backward(float *grad, const float *x, const segloss_target *target,
                                      const segloss_shape *shape, const segloss_dice_opts *opts,
                                      const float *grad_out) {
-    static const segloss_dice_opts defaults;
-    if (!opts) opts = &defaults;
-    if (sigmoid_dense(opts))
-        return segloss__dice_sigmoid(0, 1, NULL, NULL, grad, x, target, shape, opts, grad_out);
-    return segloss__region_backward(segloss__dice_item, NULL, DICE_ALLOW, grad, x, target, shape,
-                                    opts, grad_out);
+    return segloss__region_backward(&segloss__dice_loss, grad, x, target, shape, opts, grad_out);
 }
 
 segloss_status segloss_dice_forward_backward(double *loss, float *elems, float *grad,
@@ -96,12 +91,6 @@ segloss_status segloss_dice_forward_backward(double *loss, float *elems, float *
                                              const segloss_shape *shape,
                                              const segloss_dice_opts *opts,
                                              const float *grad_out) {
-    static const segloss_dice_opts defaults;
-    if (!opts) opts = &defaults;
-    if (sigmoid_dense(opts))
-        return segloss__dice_sigmoid(1, 1, loss, elems, grad, x, target, shape, opts, grad_out);
-    if (!loss || !grad) return SEGLOSS_ERR_NULL;
-    segloss_status st = segloss_dice_forward(loss, elems, x, target, shape, opts);
-    if (st == SEGLOSS_OK) st = segloss_dice_backward(grad, x, target, shape, opts, grad_out);
-    return st;
+    return segloss__region_forward_backward(&segloss__dice_loss, loss, elems, grad, x, target,
+                                            shape, opts, grad_out);
 }

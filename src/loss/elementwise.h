@@ -113,29 +113,4 @@ segloss_status segloss__ew_forward_backward(const segloss_ew_ops *ops, double *l
                                             const segloss_shape *shape,
                                             const segloss_ew_args *args, const float *grad_out);
 
-/* Ignore mask of n uint8 target bytes (or bool bytes that are all 0/1):
- * ignored[i] = 1 where the byte equals ignore_value (never when that is not
- * an integer in 0..255). The other bytes are not checked. Returns their
- * count. */
-int64_t segloss__ew_ignore_bytes(uint8_t *ignored, const uint8_t *yb, int64_t n,
-                                 double ignore_value);
-
-/* 1 when every one of the n floats lies in [0,1] (NaN fails), else 0.
- * Branch-free, 8 at a time. */
-int segloss__unit_interval_f32(const float *y, int64_t n);
-/* 1 when every one of the n bytes is 0 or 1, else 0; 8 bytes at a time. */
-int segloss__bytes_01(const uint8_t *b, int64_t n);
-
-/* Target loading with ignore_index, for every binary loss that has one
- * (also lovasz.c). Loads elements [begin, end) as float into y. When
- * has_ignore is 0 this is segloss__load_target (ignored may be NULL).
- * Otherwise an element whose raw value equals ignore_value (integers
- * converted to double, bool as 0/1) gets ignored[i] = 1 and y[i] = 0 and is
- * not range-checked; every other element gets ignored[i] = 0 and the usual
- * check ([0,1]; integers exactly 0 or 1). *n_valid (may be NULL) receives
- * the number of non-ignored elements. */
-segloss_status segloss__ew_load_target(float *y, uint8_t *ignored, int64_t *n_valid,
-                                       const segloss_target *t, int64_t begin, int64_t end,
-                                       int has_ignore, double ignore_value);
-
 #endif

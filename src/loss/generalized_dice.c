@@ -27,36 +27,38 @@ static segloss_status gdice_check(const segloss_generalized_dice_opts *o) {
 /* Items: images, or one with batch. Groups of item i: [i*ck, (i+1)*ck). */
 static int64_t gdice_items(const segloss__region *r) { return r->batch ? 1 : r->n; }
 
-/* Weights of every group into w (groups entries). */
-static void gdice_weights(const segloss__region *r, segloss_gdice_weight wt, double *w) {
-    for (int64_t i = 0; i < gdice_items(r); i++) {
-        double *wi = w + i * r->ck;
-        const double *G = r->G + i * r->ck;
-        double mx = 0.0;
-        for (int64_t k = 0; k < r->ck; k++) {
-            double v;
-            if (wt == SEGLOSS_GDICE_UNIFORM) v = 1.0;
-            else if (!(G[k] > 0.0)) v = INFINITY;
-            else v = wt == SEGLOSS_GDICE_SQUARE ? 1.0 / (G[k] * G[k]) : 1.0 / G[k];
-            wi[k] = v;
-            if (!isinf(v) && v > mx) mx = v;
-        }
-        for (int64_t k = 0; k < r->ck; k++)
-            if (isinf(wi[k])) wi[k] = mx;
-    }
+/* Weight of group g (of an item whose largest finite weight is mx; pass
+ * mx = INFINITY to get the raw weight). */
+static double gdice_weight(segloss_gdice_weight wt, double G, double mx) {
+    if (wt == SEGLOSS_GDICE_UNIFORM) return 1.0;
+    if (!(G > 0.0)) return mx;
+    return wt == SEGLOSS_GDICE_SQUARE ? 1.0 / (G * G) : 1.0 / G;
 }
 
-/* Numerator and denominator of item i. */
-static void gdice_terms(const segloss__region *r, const double *w, int64_t i, double *num,
-                        double *den) {
+/* Item i (image i, or the batch): the groups [i*ck, (i+1)*ck); infinite
+ * weights (G = 0) become the item's largest finite weight (0 if none). */
+static double gdice_item(const segloss__region *r, const void *params, int64_t i, double up,
+                         double *dI, double *dP) {
+    segloss_gdice_weight wt = *(const segloss_gdice_weight *)params;
+    const double *I = r->I + i * r->ck, *P = r->P + i * r->ck, *G = r->G + i * r->ck;
+    double mx = 0.0;
+    for (int64_t k = 0; k < r->ck; k++) {
+        double v = gdice_weight(wt, G[k], INFINITY);
+        if (!isinf(v) && v > mx) mx = v;
+    }
     double a = 0.0, b = 0.0;
     for (int64_t k = 0; k < r->ck; k++) {
-        int64_t g = i * r->ck + k;
-        a += r->I[g] * w[g];
-        b += (r->P[g] + r->G[g]) * w[g];
+        double w = gdice_weight(wt, G[k], mx);
+        a += I[k] * w;
+        b += (P[k] + G[k]) * w;
     }
-    *num = 2.0 * a + r->snr;
-    *den = b + r->sdr;
+    double num = 2.0 * a + r->snr, den = b + r->sdr;
+    for (int64_t k = 0; k < r->ck; k++) {
+        double w = gdice_weight(wt, G[k], mx);
+        dI[k] = -up * 2.0 * w / den;
+        dP[k] = up * num * w / (den * den);
+    }
+    return 1.0 - num / den;
 }
 
 segloss_status segloss_generalized_dice_items_shape(segloss_shape *items,
@@ -76,23 +78,6 @@ segloss_status segloss_generalized_dice_items_shape(segloss_shape *items,
     return SEGLOSS_OK;
 }
 
-/* Setup shared by forward and backward: region sums and weights. */
-static segloss_status gdice_prepare(segloss__region *r, double **w, const float *x,
-                                    const segloss_target *t, const segloss_shape *shape,
-                                    const segloss_generalized_dice_opts *o) {
-    *w = NULL;
-    segloss_status st = segloss__region_init(r, x, t, shape, &o->region, 0);
-    if (st == SEGLOSS_OK) st = gdice_check(o);
-    if (st == SEGLOSS_OK) st = segloss__region_stats(r);
-    if (st == SEGLOSS_OK && !(*w = malloc((size_t)r->groups * sizeof **w))) st = SEGLOSS_ERR_NOMEM;
-    if (st != SEGLOSS_OK) {
-        segloss__region_free(r);
-        return st;
-    }
-    gdice_weights(r, o->w_type, *w);
-    return SEGLOSS_OK;
-}
-
 segloss_status segloss_generalized_dice_forward(double *loss, float *elems, const float *x,
                                                 const segloss_target *target,
                                                 const segloss_shape *shape,
@@ -100,21 +85,10 @@ segloss_status segloss_generalized_dice_forward(double *loss, float *elems, cons
     static const segloss_generalized_dice_opts defaults;
     if (!opts) opts = &defaults;
     if (!loss) return SEGLOSS_ERR_NULL;
-    segloss__region r;
-    double *w;
-    segloss_status st = gdice_prepare(&r, &w, x, target, shape, opts);
+    segloss_status st = gdice_check(opts);
     if (st != SEGLOSS_OK) return st;
-    int64_t items = gdice_items(&r);
-    /* item losses into r.dI (items <= groups; unused in forward) */
-    for (int64_t i = 0; i < items; i++) {
-        double num, den;
-        gdice_terms(&r, w, i, &num, &den);
-        r.dI[i] = 1.0 - num / den;
-    }
-    segloss__region_reduce(loss, elems, r.dI, items, opts->region.reduction);
-    free(w);
-    segloss__region_free(&r);
-    return SEGLOSS_OK;
+    segloss__region_loss L = {gdice_item, &opts->w_type, 0, 1};
+    return segloss__region_forward(&L, loss, elems, x, target, shape, &opts->region);
 }
 
 segloss_status segloss_generalized_dice_backward(float *grad, const float *x,
@@ -125,23 +99,8 @@ segloss_status segloss_generalized_dice_backward(float *grad, const float *x,
     static const segloss_generalized_dice_opts defaults;
     if (!opts) opts = &defaults;
     if (!grad) return SEGLOSS_ERR_NULL;
-    segloss__region r;
-    double *w;
-    segloss_status st = gdice_prepare(&r, &w, x, target, shape, opts);
+    segloss_status st = gdice_check(opts);
     if (st != SEGLOSS_OK) return st;
-    int64_t items = gdice_items(&r);
-    for (int64_t i = 0; i < items; i++) {
-        double num, den;
-        gdice_terms(&r, w, i, &num, &den);
-        double up = segloss__region_upstream(grad_out, opts->region.reduction, i, items);
-        for (int64_t k = 0; k < r.ck; k++) {
-            int64_t g = i * r.ck + k;
-            r.dI[g] = -up * 2.0 * w[g] / den;
-            r.dP[g] = up * num * w[g] / (den * den);
-        }
-    }
-    st = segloss__region_grad(&r, grad);
-    free(w);
-    segloss__region_free(&r);
-    return st;
+    segloss__region_loss L = {gdice_item, &opts->w_type, 0, 1};
+    return segloss__region_backward(&L, grad, x, target, shape, &opts->region, grad_out);
 }

@@ -4,7 +4,8 @@
  * Per group g = (n,c), or c summed over n with `batch` (see region.h):
  *   I = sum p*y,  U = sum p + sum y - I                    (soft union)
  *   f = 1 - (I + s_nr) / (U + s_dr)
- * smp: f = 1 - (I + s)/max(U + s, 1e-7), 0 for channels with sum y = 0;
+ * smp: f = 1 - (I + s)/max(U + s, 1e-7), 0 for channels with sum y = 0
+ * (SEGLOSS_SMP_CURRENT: I = sum min(p, y), from the region sweep);
  * log_loss: f = -ln(max(score, 1e-7)).
  * Backward, with num = I + s_nr and den = U + s_dr:
  *   df/dI = df/dnum - df/dden,   df/dP = df/dden
@@ -27,16 +28,16 @@ static double jaccard_item(const segloss__region *r, const void *params, int64_t
     return f;
 }
 
+static const segloss__region_loss jaccard_loss = {jaccard_item, NULL, JACCARD_ALLOW, 0};
+
 segloss_status segloss_jaccard_forward(double *loss, float *elems, const float *x,
                                        const segloss_target *target, const segloss_shape *shape,
                                        const segloss_dice_opts *opts) {
-    return segloss__region_forward(jaccard_item, NULL, JACCARD_ALLOW, loss, elems, x, target,
-                                   shape, opts);
+    return segloss__region_forward(&jaccard_loss, loss, elems, x, target, shape, opts);
 }
 
 segloss_status segloss_jaccard_backward(float *grad, const float *x,
                                         const segloss_target *target, const segloss_shape *shape,
                                         const segloss_dice_opts *opts, const float *grad_out) {
-    return segloss__region_backward(jaccard_item, NULL, JACCARD_ALLOW, grad, x, target, shape,
-                                    opts, grad_out);
+    return segloss__region_backward(&jaccard_loss, grad, x, target, shape, opts, grad_out);
 }

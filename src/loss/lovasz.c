@@ -30,7 +30,7 @@
  * Soft labels are accepted and follow smp's formula literally. Logits must
  * be finite (NaN/inf at a non-ignored element: SEGLOSS_ERR_NONFINITE).
  * Errors are formed and sorted in double; sums in double in sorted order. */
-#include "loss/elementwise.h"
+#include "core/target.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -44,8 +44,7 @@ typedef struct lv_setup {
     int64_t items, per;         /* items and elements per item */
     const float *x;
     const segloss_target *t;
-    int has_ignore;
-    double ignore;
+    int64_t ignore;             /* SEGLOSS_IGNORE_NONE: none */
     segloss_reduction red;
     /* work arrays, numel each (item k uses [k*per, (k+1)*per)) */
     lv_entry *ent;
@@ -63,14 +62,14 @@ static segloss_status lv_init(lv_setup *d, const float *x, const segloss_target 
     memset(d, 0, sizeof *d);
     if (!shape) return SEGLOSS_ERR_NULL;
     if (!segloss__valid_reduction(o->reduction)) return SEGLOSS_ERR_ARG;
-    if (o->has_ignore_index && !isfinite(o->ignore_index)) return SEGLOSS_ERR_ARG;
+    segloss_status st = segloss__ignore_from_double(&d->ignore, o->has_ignore_index,
+                                                    o->ignore_index);
+    if (st != SEGLOSS_OK) return st;
     int64_t numel;
-    segloss_status st = segloss__checked_numel(shape, &numel);
+    st = segloss__checked_numel(shape, &numel);
     if (st != SEGLOSS_OK) return st;
     d->items = o->per_image && shape->ndim >= 3 ? shape->dim[0] : 1;
     d->per = numel / d->items;
-    d->has_ignore = o->has_ignore_index != 0;
-    d->ignore = o->ignore_index;
     d->red = o->reduction;
     if (!x || !t || !t->data) return SEGLOSS_ERR_NULL;
     if (segloss_dtype_size(t->dtype) == 0) return SEGLOSS_ERR_DTYPE;
@@ -107,13 +106,13 @@ static segloss_status lv_item(void *ctx, int64_t k) {
     uint8_t *ign = d->ign + base;
     lv_entry *ent = d->ent + base;
     const float *x = d->x + base;
-    segloss_status st = segloss__ew_load_target(y, ign, NULL, d->t, base, base + d->per,
-                                                d->has_ignore, d->ignore);
+    segloss_status st =
+        segloss__decode_dense_f(y, ign, NULL, NULL, d->t, base, d->per, d->ignore);
     if (st != SEGLOSS_OK) return st;
     int64_t P = 0;
     double G = 0.0;
     for (int64_t i = 0; i < d->per; i++) {
-        if (d->has_ignore && ign[i]) continue;
+        if (ign[i]) continue;
         if (!isfinite(x[i])) return SEGLOSS_ERR_NONFINITE;
         double yi = y[i];
         ent[P].e = 1.0 - (double)x[i] * (2.0 * yi - 1.0);

@@ -2,6 +2,8 @@
  * group sums and the backward sweep. See region.h for the model. */
 #include "loss/region.h"
 
+#include "core/target.h"
+
 #include "kernels/vec.h"
 
 #include <math.h>
@@ -26,11 +28,12 @@ static segloss_status check_options(const segloss_dice_opts *o, unsigned allow) 
     if (o->squared && !(allow & SEGLOSS__REGION_SQUARED)) return SEGLOSS_ERR_ARG;
     if (o->jaccard && !(allow & SEGLOSS__REGION_JACCARD)) return SEGLOSS_ERR_ARG;
     if ((o->smp || o->log_loss) && !(allow & SEGLOSS__REGION_SMP)) return SEGLOSS_ERR_ARG;
+    if (o->smp != 0 && o->smp != SEGLOSS_SMP_CURRENT && o->smp != SEGLOSS_SMP_0_3)
+        return SEGLOSS_ERR_ARG;
     if (o->smp && (o->squared || o->jaccard)) return SEGLOSS_ERR_ARG;
     if (o->target_kind != SEGLOSS_TARGET_AUTO && o->target_kind != SEGLOSS_TARGET_DENSE &&
         o->target_kind != SEGLOSS_TARGET_INDEX)
         return SEGLOSS_ERR_ARG;
-    if (o->has_ignore_index && !isfinite(o->ignore_index)) return SEGLOSS_ERR_ARG;
     if ((allow & SEGLOSS__REGION_LOGITS) &&
         (o->activation != SEGLOSS_ACTIVATION_SIGMOID || o->target_kind == SEGLOSS_TARGET_INDEX))
         return SEGLOSS_ERR_ARG;
@@ -60,6 +63,8 @@ segloss_status segloss__region_init(segloss__region *r, const float *x, const se
     r->sdr = o->custom_smooth ? o->smooth_dr : dflt;
     if (!isfinite(r->snr) || !isfinite(r->sdr)) return SEGLOSS_ERR_ARG;
     if ((st = check_options(o, allow)) != SEGLOSS_OK) return st;
+    st = segloss__ignore_from_double(&r->ign, o->has_ignore_index, o->ignore_index);
+    if (st != SEGLOSS_OK) return st;
 
     r->act = (int)o->activation;
     r->index = o->target_kind == SEGLOSS_TARGET_INDEX ||
@@ -70,8 +75,7 @@ segloss_status segloss__region_init(segloss__region *r, const float *x, const se
     r->ck = r->c - r->c0;
     r->squared = o->squared != 0;
     r->batch = o->batch || o->smp;
-    r->has_ign = o->has_ignore_index != 0;
-    r->ign = o->ignore_index;
+    r->min_inter = o->smp == SEGLOSS_SMP_CURRENT;
     r->groups = r->batch ? r->ck : r->n * r->ck;
     r->nb = (r->s + SEGLOSS_BLOCK - 1) / SEGLOSS_BLOCK;
     r->o = o;
@@ -99,105 +103,6 @@ void segloss__region_free(segloss__region *r) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* Targets                                                                   */
-/* ------------------------------------------------------------------------ */
-/* Values in [0,1] (NaN fails), or the ignore value. For integer dtypes the
- * same test admits exactly 0 and 1: every integer converts to a double
- * that is in [0,1] only when it is 0 or 1. */
-#define LOAD_DENSE(T)                                                       \
-    do {                                                                    \
-        const T *src = (const T *)t->data + begin;                          \
-        for (int64_t i = 0; i < n; i++) {                                   \
-            double v = (double)src[i];                                      \
-            if (has_ign && v == ign) {                                      \
-                y[i] = 0.0;                                                 \
-                m[i] = 0;                                                   \
-                continue;                                                   \
-            }                                                               \
-            if (!(v >= 0.0 && v <= 1.0)) return SEGLOSS_ERR_TARGET;         \
-            y[i] = v;                                                       \
-            m[i] = 1;                                                       \
-        }                                                                   \
-    } while (0)
-
-segloss_status segloss__region_load_dense(double *y, unsigned char *m, const segloss_target *t,
-                                          int64_t begin, int64_t n, int has_ign, double ign) {
-    switch (t->dtype) {
-    case SEGLOSS_F32: LOAD_DENSE(float); return SEGLOSS_OK;
-    case SEGLOSS_F64: LOAD_DENSE(double); return SEGLOSS_OK;
-    case SEGLOSS_BOOL: {
-        /* any nonzero byte is 1; the ignore value is compared with 0/1 */
-        const uint8_t *src = (const uint8_t *)t->data + begin;
-        for (int64_t i = 0; i < n; i++) {
-            double v = src[i] ? 1.0 : 0.0;
-            int keep = !(has_ign && v == ign);
-            y[i] = keep ? v : 0.0;
-            m[i] = (unsigned char)keep;
-        }
-        return SEGLOSS_OK;
-    }
-    case SEGLOSS_U8: LOAD_DENSE(uint8_t); return SEGLOSS_OK;
-    case SEGLOSS_I8: LOAD_DENSE(int8_t); return SEGLOSS_OK;
-    case SEGLOSS_I16: LOAD_DENSE(int16_t); return SEGLOSS_OK;
-    case SEGLOSS_I32: LOAD_DENSE(int32_t); return SEGLOSS_OK;
-    case SEGLOSS_I64: LOAD_DENSE(int64_t); return SEGLOSS_OK;
-    case SEGLOSS_U16: LOAD_DENSE(uint16_t); return SEGLOSS_OK;
-    case SEGLOSS_U32: LOAD_DENSE(uint32_t); return SEGLOSS_OK;
-    case SEGLOSS_U64: LOAD_DENSE(uint64_t); return SEGLOSS_OK;
-    }
-    return SEGLOSS_ERR_DTYPE;
-}
-
-/* Class indices: 0 <= v < C, or the ignore value (index -1, mask 0). The
- * comparison runs in double so that every integer type, signed or not,
- * takes the same path (exact for |v| < 2^53, and anything larger is out of
- * range anyway). */
-#define LOAD_INDEX(T)                                                       \
-    do {                                                                    \
-        const T *src = (const T *)t->data + begin;                          \
-        for (int64_t i = 0; i < n; i++) {                                   \
-            double v = (double)src[i];                                      \
-            if (has_ign && v == ign) {                                      \
-                idx[i] = -1;                                                \
-                m[i] = 0;                                                   \
-                continue;                                                   \
-            }                                                               \
-            if (!(v >= 0.0 && v < nc)) return SEGLOSS_ERR_TARGET;           \
-            idx[i] = (int64_t)v;                                            \
-            m[i] = 1;                                                       \
-        }                                                                   \
-    } while (0)
-
-static segloss_status load_index(int64_t *idx, unsigned char *m, const segloss_target *t,
-                                 int64_t begin, int64_t n, int64_t classes, int has_ign,
-                                 double ign) {
-    double nc = (double)classes;
-    switch (t->dtype) {
-    case SEGLOSS_BOOL: {
-        const uint8_t *src = (const uint8_t *)t->data + begin;
-        for (int64_t i = 0; i < n; i++) {
-            double v = src[i] ? 1.0 : 0.0;
-            int keep = !(has_ign && v == ign);
-            idx[i] = keep ? (int64_t)v : -1;
-            m[i] = (unsigned char)keep;
-        }
-        return SEGLOSS_OK;
-    }
-    case SEGLOSS_U8: LOAD_INDEX(uint8_t); return SEGLOSS_OK;
-    case SEGLOSS_I8: LOAD_INDEX(int8_t); return SEGLOSS_OK;
-    case SEGLOSS_I16: LOAD_INDEX(int16_t); return SEGLOSS_OK;
-    case SEGLOSS_I32: LOAD_INDEX(int32_t); return SEGLOSS_OK;
-    case SEGLOSS_I64: LOAD_INDEX(int64_t); return SEGLOSS_OK;
-    case SEGLOSS_U16: LOAD_INDEX(uint16_t); return SEGLOSS_OK;
-    case SEGLOSS_U32: LOAD_INDEX(uint32_t); return SEGLOSS_OK;
-    case SEGLOSS_U64: LOAD_INDEX(uint64_t); return SEGLOSS_OK;
-    case SEGLOSS_F32:
-    case SEGLOSS_F64: return SEGLOSS_ERR_DTYPE;
-    }
-    return SEGLOSS_ERR_DTYPE;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Chunks: probabilities and targets of one channel over CHUNK pixels        */
 /* ------------------------------------------------------------------------ */
 typedef struct chunk {
@@ -206,7 +111,7 @@ typedef struct chunk {
     double mx[CHUNK], z[CHUNK]; /* softmax: max over channels, sum of exp(x - max) */
     double dot[CHUNK];       /* backward softmax: sum_j p_j g_j */
     int64_t idx[CHUNK];      /* class-index target (-1: ignored) */
-    unsigned char m[CHUNK];  /* 1 kept, 0 ignored (per pixel for INDEX) */
+    uint8_t ign[CHUNK];      /* 1 ignored (per pixel for INDEX) */
 } chunk;
 
 /* Per-pixel work shared by every channel of a chunk: the class indices
@@ -214,8 +119,8 @@ typedef struct chunk {
 static segloss_status chunk_begin(const segloss__region *r, chunk *b, int64_t n, int64_t s0,
                                   int64_t len) {
     if (r->index) {
-        segloss_status st =
-            load_index(b->idx, b->m, r->t, n * r->s + s0, len, r->c, r->has_ign, r->ign);
+        segloss_status st = segloss__decode_index(b->idx, b->ign, NULL, NULL, r->t,
+                                                  n * r->s + s0, len, r->c, r->ign);
         if (st != SEGLOSS_OK) return st;
     }
     if (r->act == SEGLOSS_ACTIVATION_SOFTMAX) {
@@ -238,7 +143,7 @@ static segloss_status chunk_begin(const segloss__region *r, chunk *b, int64_t n,
 }
 
 /* b->p = probabilities of channel c. With activation NONE only elements
- * that are not ignored (b->m, loaded first) must lie in [0,1]; the others
+ * that are not ignored (b->ign, loaded first) must lie in [0,1]; the others
  * are not read. */
 static segloss_status chunk_probs(const segloss__region *r, chunk *b, int64_t n, int64_t c,
                                   int64_t s0, int64_t len) {
@@ -253,7 +158,7 @@ static segloss_status chunk_probs(const segloss__region *r, chunk *b, int64_t n,
     }
     case SEGLOSS_ACTIVATION_NONE:
         for (int64_t i = 0; i < len; i++) {
-            if (!b->m[i]) {
+            if (b->ign[i]) {
                 b->p[i] = 0.0;
                 continue;
             }
@@ -268,15 +173,15 @@ static segloss_status chunk_probs(const segloss__region *r, chunk *b, int64_t n,
     return SEGLOSS_OK;
 }
 
-/* b->y (and, for DENSE, b->m) of channel c. */
+/* b->y (and, for DENSE, b->ign) of channel c. */
 static segloss_status chunk_target(const segloss__region *r, chunk *b, int64_t n, int64_t c,
                                    int64_t s0, int64_t len) {
     if (r->index) {
         for (int64_t i = 0; i < len; i++) b->y[i] = b->idx[i] == c ? 1.0 : 0.0;
         return SEGLOSS_OK;
     }
-    return segloss__region_load_dense(b->y, b->m, r->t, (n * r->c + c) * r->s + s0, len,
-                                      r->has_ign, r->ign);
+    return segloss__decode_dense_d(b->y, b->ign, NULL, NULL, r->t, (n * r->c + c) * r->s + s0,
+                                   len, r->ign);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -304,16 +209,23 @@ static segloss_status stats_item(void *ctx, int64_t w) {
             if ((st = chunk_target(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
             if ((st = chunk_probs(r, &b, n, c, s0, len)) != SEGLOSS_OK) return st;
             double I = acc[3 * k], P = acc[3 * k + 1], G = acc[3 * k + 2];
-            if (r->squared) {
+            if (r->min_inter) {
                 for (int64_t i = 0; i < len; i++) {
-                    double p = b.m[i] ? b.p[i] : 0.0, y = b.y[i];
+                    double p = b.ign[i] ? 0.0 : b.p[i];
+                    I += p < b.y[i] ? p : b.y[i];
+                    P += p;
+                    G += b.y[i];
+                }
+            } else if (r->squared) {
+                for (int64_t i = 0; i < len; i++) {
+                    double p = b.ign[i] ? 0.0 : b.p[i], y = b.y[i];
                     I += p * y;
                     P += p * p;
                     G += y * y;
                 }
             } else {
                 for (int64_t i = 0; i < len; i++) {
-                    double p = b.m[i] ? b.p[i] : 0.0;
+                    double p = b.ign[i] ? 0.0 : b.p[i];
                     I += p * b.y[i];
                     P += p;
                     G += b.y[i];
@@ -327,6 +239,25 @@ static segloss_status stats_item(void *ctx, int64_t w) {
     return SEGLOSS_OK;
 }
 
+void segloss__region_add_sums(segloss__region *r, int64_t n0, int64_t n1, const double *part,
+                              int64_t s_n, int64_t s_k, int64_t s_b) {
+    for (int64_t n = n0; n < n1; n++) {
+        for (int64_t k = 0; k < r->ck; k++) {
+            double t[3] = {0.0, 0.0, 0.0};
+            const double *a = part + n * s_n + k * s_k;
+            for (int64_t blk = 0; blk < r->nb; blk++, a += s_b) {
+                t[0] += a[0];
+                t[1] += a[1];
+                t[2] += a[2];
+            }
+            int64_t g = r->batch ? k : n * r->ck + k;
+            r->I[g] += t[0];
+            r->P[g] += t[1];
+            r->G[g] += t[2];
+        }
+    }
+}
+
 segloss_status segloss__region_stats(segloss__region *r) {
     int64_t work = r->n * r->nb;
     stats_ctx sc = {r, malloc((size_t)work * (size_t)r->ck * 3 * sizeof(double))};
@@ -334,23 +265,8 @@ segloss_status segloss__region_stats(segloss__region *r) {
     segloss_status st = segloss__for_items(work, stats_item, &sc);
     if (st == SEGLOSS_OK) {
         for (int64_t g = 0; g < r->groups; g++) r->I[g] = r->P[g] = r->G[g] = 0.0;
-        /* per image: blocks in order; with batch the image totals are then
-         * added in image order */
-        for (int64_t n = 0; n < r->n; n++) {
-            for (int64_t k = 0; k < r->ck; k++) {
-                double t[3] = {0.0, 0.0, 0.0};
-                for (int64_t blk = 0; blk < r->nb; blk++) {
-                    const double *a = sc.part + ((n * r->nb + blk) * r->ck + k) * 3;
-                    t[0] += a[0];
-                    t[1] += a[1];
-                    t[2] += a[2];
-                }
-                int64_t g = r->batch ? k : n * r->ck + k;
-                r->I[g] += t[0];
-                r->P[g] += t[1];
-                r->G[g] += t[2];
-            }
-        }
+        /* item (n, b) of kept channel k at ((n*nb + b)*ck + k)*3 */
+        segloss__region_add_sums(r, 0, r->n, sc.part, r->nb * r->ck * 3, 3, r->ck * 3);
     }
     free(sc.part);
     return st;
@@ -371,7 +287,10 @@ static void chunk_dldp(const segloss__region *r, const chunk *b, int64_t n, int6
     double a = r->dI[grp], d = r->dP[grp];
     for (int64_t i = 0; i < len; i++) {
         double dpdp = r->squared ? 2.0 * b->p[i] : 1.0;
-        g[i] = b->m[i] ? a * b->y[i] + d * dpdp : 0.0;
+        double dIdp = b->y[i];
+        if (r->min_inter) /* torch: d|p - y|/dp = sign(p - y), 0 at a tie */
+            dIdp = b->p[i] < b->y[i] ? 1.0 : b->p[i] > b->y[i] ? 0.0 : 0.5;
+        g[i] = b->ign[i] ? 0.0 : a * dIdp + d * dpdp;
     }
 }
 
@@ -407,7 +326,7 @@ static segloss_status grad_item(void *ctx, int64_t w) {
                  * channel: its gradient is 0 even where its logits are NaN */
                 float *out = gc->grad + (n * r->c + c) * r->s + s0;
                 for (int64_t i = 0; i < len; i++)
-                    out[i] = (r->index && !b.m[i]) ? 0.0f : (float)(b.p[i] * (g[i] - b.dot[i]));
+                    out[i] = (r->index && b.ign[i]) ? 0.0f : (float)(b.p[i] * (g[i] - b.dot[i]));
             }
         } else {
             int sig = r->act == SEGLOSS_ACTIVATION_SIGMOID;
@@ -423,7 +342,7 @@ static segloss_status grad_item(void *ctx, int64_t w) {
                 for (int64_t i = 0; i < len; i++) {
                     double v = g[i];
                     if (sig) v *= b.p[i] * (1.0 - b.p[i]);
-                    out[i] = b.m[i] ? (float)v : 0.0f;
+                    out[i] = b.ign[i] ? 0.0f : (float)v;
                 }
             }
         }
@@ -488,47 +407,18 @@ double segloss__region_score_loss(const segloss__region *r, double num, double d
     return loss;
 }
 
-segloss_status segloss__region_forward(segloss__region_item_fn fn, const void *params,
-                                       unsigned allow, double *loss, float *elems, const float *x,
-                                       const segloss_target *t, const segloss_shape *shape,
-                                       const segloss_dice_opts *opts) {
-    static const segloss_dice_opts defaults;
-    if (!opts) opts = &defaults;
-    if (!loss) return SEGLOSS_ERR_NULL;
-    segloss__region r;
-    segloss_status st = segloss__region_init(&r, x, t, shape, opts, allow);
-    if (st != SEGLOSS_OK) return st;
-    st = segloss__region_stats(&r);
-    if (st == SEGLOSS_OK) {
-        /* the item losses go to r.dI (unused in forward) */
-        for (int64_t g = 0; g < r.groups; g++) {
-            double a, b;
-            r.dI[g] = fn(&r, params, g, 0.0, &a, &b);
-        }
-        segloss__region_reduce(loss, elems, r.dI, r.groups, opts->reduction);
-    }
-    segloss__region_free(&r);
-    return st;
+int64_t segloss__region_items(const segloss__region *r, const segloss__region_loss *L) {
+    if (!L->per_image) return r->groups;
+    return r->batch ? 1 : r->n;
 }
 
-segloss_status segloss__region_backward(segloss__region_item_fn fn, const void *params,
-                                        unsigned allow, float *grad, const float *x,
-                                        const segloss_target *t, const segloss_shape *shape,
-                                        const segloss_dice_opts *opts, const float *grad_out) {
-    static const segloss_dice_opts defaults;
-    if (!opts) opts = &defaults;
-    if (!grad) return SEGLOSS_ERR_NULL;
-    segloss__region r;
-    segloss_status st = segloss__region_init(&r, x, t, shape, opts, allow);
-    if (st != SEGLOSS_OK) return st;
-    st = segloss__region_stats(&r);
-    if (st == SEGLOSS_OK) {
-        for (int64_t g = 0; g < r.groups; g++) {
-            double up = segloss__region_upstream(grad_out, opts->reduction, g, r.groups);
-            (void)fn(&r, params, g, up, &r.dI[g], &r.dP[g]);
-        }
-        st = segloss__region_grad(&r, grad);
+void segloss__region_eval_items(segloss__region *r, const segloss__region_loss *L, int64_t i0,
+                                int64_t i1, int grad, double scale, const float *grad_out,
+                                double *f) {
+    int64_t items = segloss__region_items(r, L), gpi = L->per_image ? r->ck : 1;
+    for (int64_t i = i0; i < i1; i++) {
+        double up =
+            grad ? scale * segloss__region_upstream(grad_out, r->o->reduction, i, items) : 0.0;
+        f[i] = L->item(r, L->params, i, up, r->dI + i * gpi, r->dP + i * gpi);
     }
-    segloss__region_free(&r);
-    return st;
 }

@@ -55,8 +55,8 @@ segloss_status segloss_tversky_forward(double *loss, float *elems, const float *
     tversky_params p;
     segloss_status st = tversky_params_of(&p, opts);
     if (st != SEGLOSS_OK) return st;
-    return segloss__region_forward(tversky_item, &p, 0, loss, elems, x, target, shape,
-                                   &opts->region);
+    segloss__region_loss L = {tversky_item, &p, 0, 0};
+    return segloss__region_forward(&L, loss, elems, x, target, shape, &opts->region);
 }
 
 segloss_status segloss_tversky_backward(float *grad, const float *x,
@@ -68,6 +68,6 @@ segloss_status segloss_tversky_backward(float *grad, const float *x,
     tversky_params p;
     segloss_status st = tversky_params_of(&p, opts);
     if (st != SEGLOSS_OK) return st;
-    return segloss__region_backward(tversky_item, &p, 0, grad, x, target, shape, &opts->region,
-                                    grad_out);
+    segloss__region_loss L = {tversky_item, &p, 0, 0};
+    return segloss__region_backward(&L, grad, x, target, shape, &opts->region, grad_out);
 }

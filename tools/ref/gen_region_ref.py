@@ -27,7 +27,10 @@ below into float64 torch from its source, read in these repositories):
             segmentation_models_pytorch DiceLoss and JaccardLoss:
             qubvel-org/segmentation_models.pytorch
             segmentation_models_pytorch/losses/dice.py, jaccard.py and
-            _functional.py (soft_dice_score, soft_jaccard_score): log-softmax
+            _functional.py (soft_dice_score, soft_jaccard_score; smp=1:
+            main at 5006616 / 0.5.0, soft_tversky_score with the intersection
+            (sum p + sum y - sum |p - y|)/2; smp=2: v0.3.4, sum p*y; the
+            real code is run by gen_smp_ref.py): log-softmax
             exp / logsigmoid exp, dims (0, 2), one-hot for multiclass,
             ignore_index masking (DiceLoss's; applied to JaccardLoss the same
             way), clamp_min(eps) of the denominator, log_loss, the mask
@@ -357,12 +360,25 @@ def smp_region(kind, y_pred, y_true, o):
             y_pred = y_pred * mask
             y_true = y_true * mask
     y_true = y_true.type_as(y_pred)
-    intersection = torch.sum(y_pred * y_true, dim=dims)
-    cardinality = torch.sum(y_pred + y_true, dim=dims)
     smooth = o.snr  # smp has one `smooth`; cases keep snr == sdr
-    if kind == 'dice':
+    if o.smp == 1:
+        # smp >= 0.4: soft_tversky_score, alpha = beta = 1/2 (dice), 1 (jaccard)
+        output_sum = torch.sum(y_pred, dim=dims)
+        target_sum = torch.sum(y_true, dim=dims)
+        difference = torch.linalg.vector_norm(y_pred - y_true, ord=1, dim=dims)
+        intersection = (output_sum + target_sum - difference) / 2
+        fp = output_sum - intersection
+        fn = target_sum - intersection
+        a = 0.5 if kind == 'dice' else 1.0
+        scores = (intersection + smooth) / (
+            intersection + a * fp + a * fn + smooth).clamp_min(EPS_SMP)
+    elif kind == 'dice':  # smp 0.3.x
+        intersection = torch.sum(y_pred * y_true, dim=dims)
+        cardinality = torch.sum(y_pred + y_true, dim=dims)
         scores = (2.0 * intersection + smooth) / (cardinality + smooth).clamp_min(EPS_SMP)
     else:
+        intersection = torch.sum(y_pred * y_true, dim=dims)
+        cardinality = torch.sum(y_pred + y_true, dim=dims)
         union = cardinality - intersection
         scores = (intersection + smooth) / (union + smooth).clamp_min(EPS_SMP)
     if o.log:
