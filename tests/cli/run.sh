@@ -767,8 +767,10 @@ t "bench SEGLOSS_FORCE_SCALAR=1" 0 "~$(bench_json dice-bce 64 1 scalar)" '' \
 t "bench text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' '' \
     -- "$S" bench --shape 100 --repeat 1
 t "bench --help"         0 '~^Usage: segloss bench' '' -- "$S" bench --help
-t "bench --kind focal"   1 '' "~^segloss: unknown --kind 'focal'" -- "$S" bench --kind focal
-t "bench --target int8"  1 '' "~^segloss: unknown --target 'int8'" -- "$S" bench --target int8
+t "bench --kind focal"   1 '' "~^segloss: invalid value for --kind: 'focal' \(expected bce-logits, dice or dice-bce\)$" \
+    -- "$S" bench --kind focal
+t "bench --target int8"  1 '' "~^segloss: invalid value for --target: 'int8' \(expected uint8 or float32\)$" \
+    -- "$S" bench --target int8
 t "bench --shape 2,,3"   1 '' "~^segloss: invalid value for --shape" -- "$S" bench --shape 2,,3
 t "bench --shape 0"      1 '' "~^segloss: invalid value for --shape: '0'" -- "$S" bench --shape 0
 t "bench --repeat 0"     1 '' "~^segloss: invalid value for --repeat: '0'" -- "$S" bench --repeat 0
@@ -777,7 +779,14 @@ t "bench dice rank 6"    1 '' '~^segloss: --shape: dice takes rank 1..5' -- "$S"
 t "bench above the memory cap" 1 '' '~^segloss: --shape: the arrays need [0-9]+ bytes, more than the cap' \
     -- "$S" bench --shape 1099511627776,1024
 t "bench --repeat (no value)" 1 '' '~^segloss: option --repeat needs a value' -- "$S" bench --repeat
-t "bench unknown option" 1 '' "~^segloss: unknown option '--fast'" -- "$S" bench --fast
+t "bench unknown option" 1 '' "~^segloss: bench: unknown option '--fast'" -- "$S" bench --fast
+t "bench unexpected argument" 1 '' "~^segloss: bench: unexpected argument 'dice'" -- "$S" bench dice
+t "bench --json takes no value" 1 '' '~^segloss: option --json takes no value' -- "$S" bench --json=1
+t "bench --threads 0"    1 '' "~^segloss: invalid value for --threads: '0' \(expected 1 to 1024 threads\)$" \
+    -- "$S" bench --threads 0
+t "bench --repeat +2"    0 '~"repeat":2,' '' -- "$S" bench --shape 8 --repeat +2 --json
+t "bench --help wins over a bad option" 0 '~^Usage: segloss bench' '' -- "$S" bench --fast --help
+t "bench usage error says try" 1 '' "~^segloss: try 'segloss bench --help'$" -- "$S" bench --shape 0
 t "bench too many elements" 1 '' '~^segloss: --shape: too many elements' \
     -- "$S" bench --shape 1099511627776,1099511627776,16
 
