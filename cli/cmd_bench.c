@@ -10,7 +10,12 @@
  * --repeat rounds, after one untimed warm-up round.
  *   bce-logits  segloss_bce_logits_forward / _forward_backward (mean)
  *   dice        segloss_dice_forward / _forward_backward (MONAI defaults)
- *   dice-bce    segloss_dice_bce_forward / _forward_backward (defaults) */
+ *   dice-bce    segloss_dice_bce_forward / _forward_backward (defaults)
+ *   jaccard     segloss_jaccard_forward / _forward then _backward (defaults)
+ *   tversky     segloss_tversky_forward / _forward then _backward (MONAI
+ *               defaults: alpha = beta = 0.5, gamma = 1)
+ * Where the library has no fused forward_backward, "forward+backward" is
+ * the two calls, as a user without one would make them. */
 #include "commands.h"
 #include "opts.h"
 #include "util.h"
@@ -24,12 +29,13 @@
 #include <emmintrin.h>
 #endif
 
-enum { K_BCEL, K_DICE, K_DICE_BCE };
+enum { K_BCEL, K_DICE, K_DICE_BCE, K_JACCARD, K_TVERSKY };
 /* --kind: the names, in help order; every kind but bce-logits is a region
  * loss (rank 1..5). */
 /* Indexed by K_*. */
 static const cli_choice kinds[] = {{"bce-logits", K_BCEL}, {"dice", K_DICE},
-                                   {"dice-bce", K_DICE_BCE}, {NULL, 0}};
+                                   {"dice-bce", K_DICE_BCE}, {"jaccard", K_JACCARD},
+                                   {"tversky", K_TVERSKY}, {NULL, 0}};
 
 typedef struct bench_cfg {
     int kind;              /* K_* */
@@ -57,7 +63,7 @@ static const cli_range repeat_range = {1.0, 100000.0, 0, "expected 1 to 100000 r
 #define C bench_cfg
 static const cli_opt opts[] = {
     CLI_CHOICE(C, "--kind", "K", kind, kinds,
-               "bce-logits (default), dice, dice-bce"),
+               "bce-logits (default), dice, dice-bce, jaccard, tversky"),
     CLI_STR(C, NULL, "--shape", "D,D,..", shape,
             "array shape (default 16,1,512,512; rank 1..5 except for\n"
             "bce-logits; arrays up to the memory cap of\n"
@@ -188,6 +194,8 @@ static segloss_status run_fwd(bench *b) {
     switch (b->kind) {
     case K_BCEL: st = segloss_bce_logits_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
     case K_DICE: st = segloss_dice_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
+    case K_JACCARD: st = segloss_jaccard_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
+    case K_TVERSKY: st = segloss_tversky_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
     default: st = segloss_dice_bce_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
     }
     b->sink += loss;
@@ -205,6 +213,16 @@ static segloss_status run_fwd_bwd(bench *b) {
     case K_DICE:
         st = segloss_dice_forward_backward(&loss, NULL, b->grad, b->x, &b->t, &b->shape, NULL,
                                            NULL);
+        break;
+    case K_JACCARD:
+        st = segloss_jaccard_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL);
+        if (st == SEGLOSS_OK)
+            st = segloss_jaccard_backward(b->grad, b->x, &b->t, &b->shape, NULL, NULL);
+        break;
+    case K_TVERSKY:
+        st = segloss_tversky_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL);
+        if (st == SEGLOSS_OK)
+            st = segloss_tversky_backward(b->grad, b->x, &b->t, &b->shape, NULL, NULL);
         break;
     default:
         st = segloss_dice_bce_forward_backward(&loss, NULL, b->grad, b->x, &b->t, &b->shape,

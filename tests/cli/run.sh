@@ -760,6 +760,18 @@ t "bench dice float32 --json" 0 "~$(bench_json dice 1000 1 '(avx2|scalar)')" '' 
     -- "$S" bench --kind dice --shape 1,1,1000 --target float32 --threads=1 --repeat=3 --json
 t "bench dice-bce --json" 0 "~$(bench_json dice-bce 2048 '[0-9]+' '(avx2|scalar)')" '' \
     -- "$S" bench --kind dice-bce --shape 2,1,32,32 --repeat 1 --json
+t "bench jaccard --json" 0 "~$(bench_json jaccard 512 1 '(avx2|scalar)')" '' \
+    -- "$S" bench --kind jaccard --shape 2,1,16,16 --threads 1 --repeat 2 --json
+t "bench tversky float32 --json" 0 "~$(bench_json tversky 300 2 '(avx2|scalar)')" '' \
+    -- "$S" bench --kind=tversky --shape 3,1,10,10 --target float32 --threads 2 --repeat 1 --json
+t "bench jaccard text output" 0 '~^jaccard, uint8 target, shape \(2, 1, 8, 8\) \(128 elements\), 1 thread, (avx2|scalar) kernels$' '' \
+    -- "$S" bench --kind jaccard --shape 2,1,8,8 --threads 1 --repeat 1
+t "bench tversky text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' '' \
+    -- "$S" bench --kind tversky --shape 100 --repeat 1
+t "bench tversky rank 6" 1 '' '~^segloss: --shape: tversky takes rank 1..5' \
+    -- "$S" bench --kind tversky --shape 1,1,1,1,1,2
+t "bench --help lists jaccard and tversky" 0 '~^  --kind K +bce-logits \(default\), dice, dice-bce, jaccard, tversky$' '' \
+    -- "$S" bench --help
 t "bench keys: target, shape" 0 '~"target":"float32","shape":\[3,5\],"repeat":2,"stat":"median"' '' \
     -- "$S" bench --shape 3,5 --target float32 --repeat 2 --json
 t "bench SEGLOSS_FORCE_SCALAR=1" 0 "~$(bench_json dice-bce 64 1 scalar)" '' \
@@ -767,7 +779,7 @@ t "bench SEGLOSS_FORCE_SCALAR=1" 0 "~$(bench_json dice-bce 64 1 scalar)" '' \
 t "bench text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' '' \
     -- "$S" bench --shape 100 --repeat 1
 t "bench --help"         0 '~^Usage: segloss bench' '' -- "$S" bench --help
-t "bench --kind focal"   1 '' "~^segloss: invalid value for --kind: 'focal' \(expected bce-logits, dice or dice-bce\)$" \
+t "bench --kind focal"   1 '' "~^segloss: invalid value for --kind: 'focal' \(expected bce-logits, dice, dice-bce, jaccard or tversky\)$" \
     -- "$S" bench --kind focal
 t "bench --target int8"  1 '' "~^segloss: invalid value for --target: 'int8' \(expected uint8 or float32\)$" \
     -- "$S" bench --target int8
