@@ -803,6 +803,56 @@ t "bench too many elements" 1 '' '~^segloss: --shape: too many elements' \
     -- "$S" bench --shape 1099511627776,1099511627776,16
 
 # ============================================================================
+# The option parser shared by loss, eval and bench (cli/opts.c): value forms,
+# the generated help, and the messages of each kind of value
+# ============================================================================
+t "short option with =value"  0 '#bce.mean' '' -- "$S" loss bce -i="$P" -t="$Y"
+t "choice: --reduction avg"   1 '' "=segloss: invalid value for --reduction: 'avg' (expected mean, sum or none)
+segloss: $TRY" -- "$S" loss bce -i "$P" -t "$Y" --reduction avg
+t "choice: --activation relu" 1 '' "~^segloss: invalid value for --activation: 'relu' \(expected sigmoid, none or softmax\)$" \
+    -- "$S" loss dice -i "$X" -t "$Y" --activation relu
+t "number: --smooth-nr x"     1 '' "~^segloss: invalid number for --smooth-nr: 'x'$" \
+    -- "$S" loss dice -i "$X" -t "$Y" --smooth-nr x
+t "range: --lambda-bce -1"    1 '' "~^segloss: invalid value for --lambda-bce: '-1' \(must be >= 0\)$" \
+    -- "$S" loss dice-bce -i "$X" -t "$Y" --lambda-bce -1
+t "bytes: --max-bytes 1Q"     1 '' "~^segloss: invalid value for --max-bytes: '1Q' \(expected a byte count like 4G, 512M or 0\)$" \
+    -- "$S" loss bce -i "$P" -t "$Y" --max-bytes 1Q
+t "list: --pos-weight 1,-2,1" 1 '' "~^segloss: invalid value for --pos-weight: '-2' \(weights must be >= 0\)$" \
+    -- "$S" loss bce-logits -i "$X" -t "$Y" --pos-weight 1,-2,1
+t "list: --pos-weight 1,,1"   1 '' "~^segloss: invalid number for --pos-weight: ''$" \
+    -- "$S" loss bce-logits -i "$X" -t "$Y" --pos-weight 1,,1
+t "flag with a value"         1 '' '~^segloss: option --batch takes no value$' \
+    -- "$S" loss dice -i "$X" -t "$Y" --batch=1
+t "KIND only once"            1 '' "~^segloss: loss: unexpected argument 'dice'$" \
+    -- "$S" loss bce -i "$P" -t "$Y" dice
+t "eval: choice --scores"     1 '' "~^segloss: invalid value for --scores: 'odds' \(expected probs or logits\)$" \
+    -- "$S" eval --pred a --ref b --scores odds
+t "eval: integer --threads -1" 1 '' "~^segloss: invalid value for --threads: '-1' \(expected a thread count, 0 = all cores\)$" \
+    -- "$S" eval --pred a --ref b --threads -1
+t "eval: list --spacing 1,2,3,4" 1 '' '~^segloss: --spacing: 4 values; eval compares 1-D, 2-D or 3-D images \(at most 3\)$' \
+    -- "$S" eval --pred a --ref b --spacing 1,2,3,4
+t "eval: list --labels 1,x"   1 '' "~^segloss: invalid label for --labels: 'x' \(expected all, or integers like 1,2,3\)$" \
+    -- "$S" eval --pred a --ref b --labels 1,x
+t "eval: list --metrics dice,foo" 1 '' "~^segloss: invalid metric for --metrics: 'foo' " \
+    -- "$S" eval --pred a --ref b --metrics dice,foo
+t "eval: -q takes no value"   1 '' '~^segloss: option -q takes no value$' -- "$S" eval --pred a --ref b -q=1
+t "eval: -q is not in the help" 0 '!^  -q' '' -- "$S" eval --help
+t "loss --help: -h after the common options" 0 '~^  -h, --help +this help$' '' -- "$S" loss --help
+for o in -i,\ --input -t,\ --target --reduction --grad --out --json --allow-nonfinite --max-bytes \
+    --weight --pos-weight --activation --smooth-nr --smooth-dr --batch --no-background \
+    --ignore-index --alpha --gamma --class-weight --label-smoothing --per-image --squared \
+    --jaccard --smp --log-loss --beta --w-type --lambda-dice --lambda-bce; do
+    t "loss --help describes $o" 0 "~^  $o( |\$)" '' -- "$S" loss --help
+done
+# every kind the help lists is one the command knows (the kinds table)
+for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); do
+    t "loss $k is a kind" 1 '' "=segloss: loss: missing -i INPUT.npy
+segloss: $TRY" -- "$S" loss "$k"
+done
+check "loss --help lists 10 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
+    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 10
+
+# ============================================================================
 # The README example (written elsewhere; built by `make test`)
 # ============================================================================
 if [ -n "${README_EXAMPLE:-}" ] && [ -x "${README_EXAMPLE}" ]; then
