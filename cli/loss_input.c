@@ -94,7 +94,9 @@ static double target_at(const loss_data *d, int64_t j) {
  * SEGLOSS_TARGET_INDEX, classes, ignore), BAD_TARGET_DENSE the same with
  * SEGLOSS_TARGET_DENSE (ignore: SEGLOSS_IGNORE_NONE unless given),
  * BAD_INPUT_NAN segloss_input_check(&rep, d->x, d->numel,
- * SEGLOSS_INPUT_FINITE); rep.index and rep.value fill index and value.
+ * SEGLOSS_INPUT_PROB) (the DOMAIN message then keys on isnan(rep.value)),
+ * BAD_INPUT_NONFINITE the same with SEGLOSS_INPUT_FINITE; rep.index and
+ * rep.value fill index and value.
  * Not in the report: `count` (the non-finite message gives it), `max`
  * (the 0/255 hint: key it on value == 255 then), `binary` (the bce
  * warning, a CLI heuristic), and BAD_INPUT_NONFINITE's skipping of ignored
@@ -121,7 +123,9 @@ static void find_bad(bad_report *r, const loss_cfg *c, const loss_data *d, bad_r
         int bad = 0;
         switch (rule) {
         case BAD_INPUT_NONFINITE: {
-            int64_t j = !class_target ? i : d->shape.ndim < 2 ? 0 : i / (classes * inner) * inner + i % inner;
+            int64_t j = !class_target      ? i
+                        : d->shape.ndim < 2 ? 0
+                                            : i / (classes * inner) * inner + i % inner;
             if (ignoring && target_at(d, j) == ignore) continue;
             v = d->x[i];
             bad = !isfinite(v);

@@ -38,7 +38,8 @@ void cli_print_options(FILE *f, const cli_spec *spec) {
     for (int g = 0; g < spec->n_groups; g++) {
         fprintf(f, "\n%s:\n", spec->groups[g].title);
         for (const cli_opt *o = spec->groups[g].opts; o->name; o++)
-            if (o->help) print_opt(f, spec->help_width, o->short_name, o->name, o->metavar, o->help);
+            if (o->help) /* an entry without help is an alias, not listed */
+                print_opt(f, spec->help_width, o->short_name, o->name, o->metavar, o->help);
         if (g == 0) print_opt(f, spec->help_width, "-h", "--help", NULL, "this help");
     }
 }

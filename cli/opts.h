@@ -54,9 +54,10 @@ typedef struct cli_opt {
     cli_arg_kind kind;
     size_t dest;             /* offset of the destination in the config struct */
     size_t given;            /* 1 + offset of an int set to 1 when the option is given; 0: none */
-    const void *arg;         /* NUM, INT: const cli_range * (NULL: any); CHOICE: const cli_choice * */
+    const void *arg;         /* NUM: const cli_range * (NULL: any); INT: const cli_range *;
+                                CHOICE: const cli_choice * */
     int (*call)(void *cfg, const char *name, const char *val);  /* CALL: 0 or an exit code */
-    const char *help;        /* lines separated by '\n' */
+    const char *help;        /* lines separated by '\n'; NULL: an alias, left out of the help */
 } cli_opt;
 
 /* Offset of FIELD in T, checked at compile time to have TYPE's size. */
