@@ -30,9 +30,8 @@
 #endif
 
 enum { K_BCEL, K_DICE, K_DICE_BCE, K_JACCARD, K_TVERSKY };
-/* --kind: the names, in help order; every kind but bce-logits is a region
- * loss (rank 1..5). */
-/* Indexed by K_*. */
+/* --kind, indexed by K_*: the names, in help order. Every kind but
+ * bce-logits is a region loss (rank 1..5). */
 static const cli_choice kinds[] = {{"bce-logits", K_BCEL}, {"dice", K_DICE},
                                    {"dice-bce", K_DICE_BCE}, {"jaccard", K_JACCARD},
                                    {"tversky", K_TVERSKY}, {NULL, 0}};
@@ -258,7 +257,7 @@ int cmd_bench(int argc, char **argv) {
     b.u8 = c.u8;
     const int json = c.json;
     const long long threads = c.threads, repeat = c.repeat;
-    if (parse_shape(c.shape, &b.shape)) return cli_usage_error(&spec);
+    if ((rc = parse_shape(c.shape, &b.shape))) return rc == CLI_USAGE ? cli_usage_error(&spec) : rc;
     if (b.kind != K_BCEL && b.shape.ndim > 5) {
         cli_error("--shape: %s takes rank 1..5", kinds[b.kind].name);
         return cli_usage_error(&spec);
