@@ -124,6 +124,12 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
+# The CLI sees the public header only: no -Isrc.
+CFLAGS_CLI := $(filter-out -Isrc,$(CFLAGS_ALL))
+$(BUILD)/obj/cli/%.o: cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_CLI) -MMD -MP -c $< -o $@
+
 $(BUILD)/libsegloss.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
@@ -183,7 +189,7 @@ test: all $(BUILD)/test_runner $(BUILD)/readme_example $(REPLAY_BINS) $(BENCH_BI
 
 $(BUILD)/obj/fuzz/cli_main.o: cli/main.c fuzz/cli_main.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Dmain=segloss_cli_main -include fuzz/cli_main.h -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_CLI) -Dmain=segloss_cli_main -include fuzz/cli_main.h -MMD -MP -c $< -o $@
 
 $(BUILD)/fuzz/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/obj/fuzz/fuzz_util.o $(STATIC)
 	@mkdir -p $(dir $@)

@@ -10,11 +10,16 @@
  * --repeat rounds, after one untimed warm-up round.
  *   bce-logits  segloss_bce_logits_forward / _forward_backward (mean)
  *   dice        segloss_dice_forward / _forward_backward (MONAI defaults)
- *   dice-bce    segloss_dice_bce_forward / _forward_backward (defaults) */
+ *   dice-bce    segloss_dice_bce_forward / _forward_backward (defaults)
+ *   jaccard     segloss_jaccard_forward / _forward then _backward (defaults)
+ *   tversky     segloss_tversky_forward / _forward then _backward (MONAI
+ *               defaults: alpha = beta = 0.5, gamma = 1)
+ * Where the library has no fused forward_backward, "forward+backward" is
+ * the two calls, as a user without one would make them. */
 #include "commands.h"
+#include "opts.h"
 #include "util.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +29,20 @@
 #include <emmintrin.h>
 #endif
 
-enum { K_BCEL, K_DICE, K_DICE_BCE };
-static const char *const kind_names[] = {"bce-logits", "dice", "dice-bce"};
+enum { K_BCEL, K_DICE, K_DICE_BCE, K_JACCARD, K_TVERSKY };
+/* --kind, indexed by K_*: the names, in help order. Every kind but
+ * bce-logits is a region loss (rank 1..5). */
+static const cli_choice kinds[] = {{"bce-logits", K_BCEL}, {"dice", K_DICE},
+                                   {"dice-bce", K_DICE_BCE}, {"jaccard", K_JACCARD},
+                                   {"tversky", K_TVERSKY}, {NULL, 0}};
+
+typedef struct bench_cfg {
+    int kind;              /* K_* */
+    const char *shape;
+    int u8;                /* --target: 1 uint8, 0 float32 */
+    int threads, repeat;   /* threads 0: the library's */
+    int json;
+} bench_cfg;
 
 typedef struct bench {
     int kind;
@@ -38,6 +55,30 @@ typedef struct bench {
     double sink;
 } bench;
 
+static const cli_choice targets[] = {{"uint8", 1}, {"float32", 0}, {NULL, 0}};
+static const cli_range threads_range = {1.0, 1024.0, 0, "expected 1 to 1024 threads"};
+static const cli_range repeat_range = {1.0, 100000.0, 0, "expected 1 to 100000 rounds"};
+
+#define C bench_cfg
+static const cli_opt opts[] = {
+    CLI_CHOICE(C, "--kind", "K", kind, kinds,
+               "bce-logits (default), dice, dice-bce, jaccard, tversky"),
+    CLI_STR(C, NULL, "--shape", "D,D,..", shape,
+            "array shape (default 16,1,512,512; rank 1..5 except for\n"
+            "bce-logits; arrays up to the memory cap of\n"
+            "'segloss loss --max-bytes')"),
+    CLI_CHOICE(C, "--target", "T", u8, targets, "uint8 (default) or float32"),
+    CLI_INT(C, "--threads", "N", threads, &threads_range,
+            "threads (default: the library's, all cores)"),
+    CLI_INT(C, "--repeat", "R", repeat, &repeat_range, "timed rounds (default 10)"),
+    CLI_FLAG(C, NULL, "--json", json, "one JSON object instead of text"),
+    CLI_END,
+};
+#undef C
+
+static const cli_group groups[] = {{"Options", opts}};
+static const cli_spec spec = {"bench", groups, 1, 14};
+
 static void bench_usage(FILE *f) {
     fprintf(f,
             "Usage: segloss bench [OPTIONS]\n"
@@ -45,24 +86,11 @@ static void bench_usage(FILE *f) {
             "Times a loss on generated logits and 0/1 targets: the forward call, the\n"
             "forward+backward call, and a streaming pass over the same bytes (read\n"
             "logits and target, write a gradient-sized array): the memory floor.\n"
-            "Figures are nanoseconds per element, medians over the rounds.\n"
-            "\n"
-            "Options:\n"
-            "  --kind K        bce-logits (default), dice, dice-bce\n"
-            "  --shape D,D,..  array shape (default 16,1,512,512; dice kinds: rank 1..5;\n"
-            "                  arrays up to the memory cap of 'segloss loss --max-bytes')\n"
-            "  --target T      uint8 (default) or float32\n"
-            "  --threads N     threads (default: the library's, all cores)\n"
-            "  --repeat R      timed rounds (default 10)\n"
-            "  --json          one JSON object instead of text\n"
-            "  -h, --help      this help\n"
+            "Figures are nanoseconds per element, medians over the rounds.\n");
+    cli_print_options(f, &spec);
+    fprintf(f,
             "\n"
             "Exit status: 0 success, 1 bad usage, 2 the loss failed, 3 out of memory.\n");
-}
-
-static int usage_error(void) {
-    cli_error("try 'segloss bench --help'");
-    return CLI_USAGE;
 }
 
 static double now_s(void) {
@@ -71,42 +99,33 @@ static double now_s(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* Positive integer, whole string, at most max. */
-static int parse_count(const char *s, const char *opt, long long max, long long *out) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*s < '0' || *s > '9' || *end != '\0' || errno || v < 1 || v > max) {
-        cli_error("invalid value for %s: '%s'", opt, s);
-        return -1;
+typedef struct shape_ctx {
+    segloss_shape *shape;
+    const char *text;
+} shape_ctx;
+
+static int one_dim(void *ctx, const char *field, int64_t k) {
+    const shape_ctx *s = ctx;
+    int64_t d;
+    if (cli_parse_i64(field, &d) || d < 1 || d > ((int64_t)1 << 40)) {
+        cli_error("invalid value for --shape: '%s' (expected sizes >= 1 like 16,1,512,512)",
+                  s->text);
+        return CLI_USAGE;
     }
-    *out = v;
+    s->shape->dim[k] = d;
     return 0;
 }
 
-static int parse_shape(const char *s, segloss_shape *sh) {
+static int parse_shape(const char *text, segloss_shape *sh) {
     memset(sh, 0, sizeof *sh);
-    char buf[256];
-    if (strlen(s) >= sizeof buf) {
-        cli_error("invalid value for --shape: too long");
-        return -1;
+    int64_t n = cli_list_count(text);
+    if (n > SEGLOSS_MAX_DIMS) {
+        cli_error("invalid value for --shape: more than %d dimensions", SEGLOSS_MAX_DIMS);
+        return CLI_USAGE;
     }
-    strcpy(buf, s);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        long long d;
-        if (sh->ndim == SEGLOSS_MAX_DIMS) {
-            cli_error("invalid value for --shape: more than %d dimensions", SEGLOSS_MAX_DIMS);
-            return -1;
-        }
-        if (parse_count(tok, "--shape", (long long)1 << 40, &d)) return -1;
-        sh->dim[sh->ndim++] = d;
-    }
-    if (sh->ndim == 0 || s[strlen(s) - 1] == ',' || s[0] == ',' || strstr(s, ",,")) {
-        cli_error("invalid value for --shape: '%s'", s);
-        return -1;
-    }
-    return 0;
+    sh->ndim = (int)n;
+    shape_ctx s = {sh, text};
+    return cli_list_each(text, one_dim, &s);
 }
 
 /* Deterministic data (xorshift64*). */
@@ -174,6 +193,8 @@ static segloss_status run_fwd(bench *b) {
     switch (b->kind) {
     case K_BCEL: st = segloss_bce_logits_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
     case K_DICE: st = segloss_dice_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
+    case K_JACCARD: st = segloss_jaccard_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
+    case K_TVERSKY: st = segloss_tversky_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
     default: st = segloss_dice_bce_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
     }
     b->sink += loss;
@@ -191,6 +212,16 @@ static segloss_status run_fwd_bwd(bench *b) {
     case K_DICE:
         st = segloss_dice_forward_backward(&loss, NULL, b->grad, b->x, &b->t, &b->shape, NULL,
                                            NULL);
+        break;
+    case K_JACCARD:
+        st = segloss_jaccard_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL);
+        if (st == SEGLOSS_OK)
+            st = segloss_jaccard_backward(b->grad, b->x, &b->t, &b->shape, NULL, NULL);
+        break;
+    case K_TVERSKY:
+        st = segloss_tversky_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL);
+        if (st == SEGLOSS_OK)
+            st = segloss_tversky_backward(b->grad, b->x, &b->t, &b->shape, NULL, NULL);
         break;
     default:
         st = segloss_dice_bce_forward_backward(&loss, NULL, b->grad, b->x, &b->t, &b->shape,
@@ -213,66 +244,34 @@ static double median(double *v, int n) {
 }
 
 int cmd_bench(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        bench_usage(stdout);
+        return CLI_OK;
+    }
+    bench_cfg c = {K_BCEL, "16,1,512,512", 1, 0, 10, 0};
+    int rc = cli_parse(&spec, 1u, "bench", &c, argc, argv, 0);
+    if (rc) return rc;
     bench b;
     memset(&b, 0, sizeof b);
-    b.u8 = 1;
-    const char *shape_s = "16,1,512,512";
-    long long threads = 0, repeat = 10;
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *iv = NULL, *v;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            bench_usage(stdout);
-            return CLI_OK;
-        } else if (strcmp(a, "--json") == 0) {
-            json = 1;
-        } else if (cli_match(a, "--kind", &iv)) {
-            if (!(v = cli_optarg(argc, argv, &i, "--kind", iv))) return usage_error();
-            int k = 0;
-            while (k < 3 && strcmp(v, kind_names[k]) != 0) k++;
-            if (k == 3) {
-                cli_error("unknown --kind '%s' (bce-logits, dice, dice-bce)", v);
-                return usage_error();
-            }
-            b.kind = k;
-        } else if (cli_match(a, "--shape", &iv)) {
-            if (!(shape_s = cli_optarg(argc, argv, &i, "--shape", iv))) return usage_error();
-        } else if (cli_match(a, "--target", &iv)) {
-            if (!(v = cli_optarg(argc, argv, &i, "--target", iv))) return usage_error();
-            if (strcmp(v, "uint8") == 0) b.u8 = 1;
-            else if (strcmp(v, "float32") == 0) b.u8 = 0;
-            else {
-                cli_error("unknown --target '%s' (uint8, float32)", v);
-                return usage_error();
-            }
-        } else if (cli_match(a, "--threads", &iv)) {
-            if (!(v = cli_optarg(argc, argv, &i, "--threads", iv)) ||
-                parse_count(v, "--threads", 1024, &threads))
-                return usage_error();
-        } else if (cli_match(a, "--repeat", &iv)) {
-            if (!(v = cli_optarg(argc, argv, &i, "--repeat", iv)) ||
-                parse_count(v, "--repeat", 100000, &repeat))
-                return usage_error();
-        } else {
-            cli_error("unknown option '%s'", a);
-            return usage_error();
-        }
-    }
-    if (parse_shape(shape_s, &b.shape)) return usage_error();
+    b.kind = c.kind;
+    b.u8 = c.u8;
+    const int json = c.json;
+    const long long threads = c.threads, repeat = c.repeat;
+    if ((rc = parse_shape(c.shape, &b.shape))) return rc == CLI_USAGE ? cli_usage_error(&spec) : rc;
     if (b.kind != K_BCEL && b.shape.ndim > 5) {
-        cli_error("--shape: %s takes rank 1..5", kind_names[b.kind]);
-        return usage_error();
+        cli_error("--shape: %s takes rank 1..5", kinds[b.kind].name);
+        return cli_usage_error(&spec);
     }
     if (segloss_shape_numel(&b.shape, &b.numel) != SEGLOSS_OK ||
         (uint64_t)b.numel > (SIZE_MAX >> 4)) {
         cli_error("--shape: too many elements");
-        return usage_error();
+        return cli_usage_error(&spec);
     }
     /* the arrays (logits, gradient, target) under the CLI's memory cap */
     size_t need = (size_t)b.numel * (b.u8 ? 9 : 12), cap = cli_default_max_bytes();
     if (cap && need > cap) {
         cli_error("--shape: the arrays need %zu bytes, more than the cap of %zu", need, cap);
-        return usage_error();
+        return cli_usage_error(&spec);
     }
     if (threads > 0) segloss_set_num_threads((int)threads);
     int nt = segloss_get_num_threads();
@@ -283,7 +282,6 @@ int cmd_bench(int argc, char **argv) {
     if (b.u8) b.yb = malloc(n);
     else b.yf = malloc(n * sizeof *b.yf);
     double *tf = malloc((size_t)repeat * 3 * sizeof *tf);
-    int rc = CLI_OK;
     if (!b.x || !b.grad || (!b.yb && !b.yf) || !tf) {
         cli_error("out of memory (%lld elements)", (long long)b.numel);
         rc = CLI_INTERNAL;
@@ -310,7 +308,7 @@ int cmd_bench(int argc, char **argv) {
         tc[r] = (t3 - t2) * k;
     }
     if (st != SEGLOSS_OK) {
-        cli_error("bench: %s failed: %s", kind_names[b.kind], segloss_strerror(st));
+        cli_error("bench: %s failed: %s", kinds[b.kind].name, segloss_strerror(st));
         rc = st == SEGLOSS_ERR_SHAPE || st == SEGLOSS_ERR_ARG ? CLI_USAGE : cli_status_exit(st);
         goto done;
     }
@@ -328,7 +326,7 @@ int cmd_bench(int argc, char **argv) {
         printf("{\"kind\":\"%s\",\"numel\":%lld,\"threads\":%d,\"fwd_ns_per_elem\":%.4f,"
                "\"fwd_bwd_ns_per_elem\":%.4f,\"copy_ns_per_elem\":%.4f,\"isa\":\"%s\","
                "\"target\":\"%s\",\"shape\":[",
-               kind_names[b.kind], (long long)b.numel, nt, mf, mfb, mc, segloss_kernel_isa(),
+               kinds[b.kind].name, (long long)b.numel, nt, mf, mfb, mc, segloss_kernel_isa(),
                b.u8 ? "uint8" : "float32");
         for (int d = 0; d < b.shape.ndim; d++)
             printf("%s%lld", d ? "," : "", (long long)b.shape.dim[d]);
@@ -337,7 +335,7 @@ int cmd_bench(int argc, char **argv) {
                R, minf, minfb, minc);
     } else {
         printf("%s, %s target, shape %s (%lld elements), %d thread%s, %s kernels\n",
-               kind_names[b.kind], b.u8 ? "uint8" : "float32", shp, (long long)b.numel, nt,
+               kinds[b.kind].name, b.u8 ? "uint8" : "float32", shp, (long long)b.numel, nt,
                nt == 1 ? "" : "s", segloss_kernel_isa());
         printf("ns per element, median (min) of %d rounds:\n", R);
         printf("  forward            %9.4f (%.4f)\n", mf, minf);

@@ -15,6 +15,7 @@
  * (all-or-nothing, cli_commit). */
 #include "commands.h"
 #include "eval.h"
+#include "opts.h"
 #include "util.h"
 
 #include <errno.h>
@@ -27,54 +28,34 @@
 /* ---------------------------------------------------------------------- */
 /* Options                                                                  */
 /* ---------------------------------------------------------------------- */
-typedef struct eval_opt {
-    const char *name;
-    const char *metavar;  /* NULL: a flag */
-    int (*apply)(eval_cfg *c, const char *name, const char *val);  /* 0 or exit code */
-    const char *help;
-} eval_opt;
-
-static int bad_value(const char *name, const char *val, const char *expected) {
-    cli_error("invalid value for %s: '%s' (expected %s)", name, val, expected);
-    return CLI_USAGE;
-}
-
-static int set_pred(eval_cfg *c, const char *n, const char *v) { (void)n; c->pred = v; return 0; }
-static int set_ref(eval_cfg *c, const char *n, const char *v) { (void)n; c->ref = v; return 0; }
-static int set_json(eval_cfg *c, const char *n, const char *v) { (void)n; c->json = v; return 0; }
-static int set_csv(eval_cfg *c, const char *n, const char *v) { (void)n; c->csv = v; return 0; }
-static int set_quiet(eval_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->quiet = 1; return 0; }
-static int set_keep(eval_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->keep_going = 1; return 0; }
-static int set_missing(eval_cfg *c, const char *n, const char *v) { (void)n; (void)v; c->allow_missing = 1; return 0; }
-
-static int set_threshold(eval_cfg *c, const char *n, const char *v) {
-    c->have_threshold = 1;
-    return cli_parse_double(v, n, &c->threshold) ? CLI_USAGE : 0;
-}
-
-static int set_scores(eval_cfg *c, const char *n, const char *v) {
-    if (strcmp(v, "probs") == 0) c->logits = 0;
-    else if (strcmp(v, "logits") == 0) c->logits = 1;
-    else return bad_value(n, v, "probs or logits");
-    return 0;
-}
-
 static int cmp_i64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
 }
 
-/* Whole-string integer (optional sign, decimal). */
-static int parse_i64(const char *s, int64_t *out) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*s == '\0' || *s == ' ' || *s == '\t' || *end != '\0' || errno == ERANGE) return -1;
-    *out = (int64_t)v;
+typedef struct list_ctx {
+    eval_cfg *c;
+    const char *opt;
+} list_ctx;
+
+static int one_label(void *ctx, const char *field, int64_t k) {
+    const list_ctx *l = ctx;
+    int64_t lab;
+    if (cli_parse_i64(field, &lab)) {
+        cli_error("invalid label for %s: '%s' (expected all, or integers like 1,2,3)", l->opt,
+                  field);
+        return CLI_USAGE;
+    }
+    if (lab == 0) {
+        cli_error("%s: label 0 is the background and is not scored", l->opt);
+        return CLI_USAGE;
+    }
+    l->c->labels[k] = lab;
     return 0;
 }
 
-static int set_labels(eval_cfg *c, const char *n, const char *v) {
+static int set_labels(void *cfg, const char *n, const char *v) {
+    eval_cfg *c = cfg;
     free(c->labels);
     c->labels = NULL;
     c->n_labels = 0;
@@ -83,36 +64,14 @@ static int set_labels(eval_cfg *c, const char *n, const char *v) {
         c->labels_all = 1;
         return 0;
     }
-    int64_t count = 1;
-    for (const char *p = v; *p; p++) count += *p == ',';
-    c->labels = malloc((size_t)count * sizeof *c->labels);
-    char *copy = malloc(strlen(v) + 1);
-    if (!c->labels || !copy) {
-        free(copy);
+    int64_t count = cli_list_count(v);
+    if (!(c->labels = malloc((size_t)count * sizeof *c->labels))) {
         cli_error("out of memory");
         return CLI_INTERNAL;
     }
-    strcpy(copy, v);
-    char *field = copy;
-    for (int64_t k = 0; k < count; k++) {
-        char *comma = strchr(field, ',');
-        if (comma) *comma = '\0';
-        int64_t lab;
-        if (parse_i64(field, &lab)) {
-            cli_error("invalid label for %s: '%s' (expected all, or integers like 1,2,3)", n,
-                      field);
-            free(copy);
-            return CLI_USAGE;
-        }
-        if (lab == 0) {
-            cli_error("%s: label 0 is the background and is not scored", n);
-            free(copy);
-            return CLI_USAGE;
-        }
-        c->labels[k] = lab;
-        field = comma ? comma + 1 : field + strlen(field);
-    }
-    free(copy);
+    list_ctx l = {c, n};
+    int rc = cli_list_each(v, one_label, &l);
+    if (rc) return rc;
     qsort(c->labels, (size_t)count, sizeof *c->labels, cmp_i64);
     int64_t u = 0;
     for (int64_t k = 0; k < count; k++)
@@ -121,172 +80,114 @@ static int set_labels(eval_cfg *c, const char *n, const char *v) {
     return 0;
 }
 
-static int set_metrics(eval_cfg *c, const char *n, const char *v) {
-    unsigned m = 0;
-    const char *p = v;
-    for (;;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        int found = 0;
-        if (len == 3 && strncmp(p, "all", 3) == 0) {
-            m |= (1u << EM_COUNT) - 1u;
-            found = 1;
-        }
-        for (int em = 0; em < EM_COUNT && !found; em++)
-            if (strlen(eval_metric_names[em]) == len && strncmp(p, eval_metric_names[em], len) == 0) {
-                m |= 1u << em;
-                found = 1;
-            }
-        if (!found) {
-            cli_error("invalid metric for %s: '%.*s' (expected dice, iou, precision, recall, "
-                      "specificity, accuracy, vs, hd, hd95, assd, nsd or all)",
-                      n, (int)len, p);
-            return CLI_USAGE;
-        }
-        if (!comma) break;
-        p = comma + 1;
+static int one_metric(void *ctx, const char *field, int64_t k) {
+    const list_ctx *l = ctx;
+    (void)k;
+    if (strcmp(field, "all") == 0) {
+        l->c->metrics |= (1u << EM_COUNT) - 1u;
+        return 0;
     }
-    c->metrics = m;
-    return 0;
+    for (int em = 0; em < EM_COUNT; em++)
+        if (strcmp(field, eval_metric_names[em]) == 0) {
+            l->c->metrics |= 1u << em;
+            return 0;
+        }
+    cli_error("invalid metric for %s: '%s' (expected dice, iou, precision, recall, "
+              "specificity, accuracy, vs, hd, hd95, assd, nsd or all)",
+              l->opt, field);
+    return CLI_USAGE;
 }
 
-static int set_spacing(eval_cfg *c, const char *n, const char *v) {
-    int count = 1;
-    for (const char *p = v; *p; p++) count += *p == ',';
+static int set_metrics(void *cfg, const char *n, const char *v) {
+    eval_cfg *c = cfg;
+    list_ctx l = {c, n};
+    c->metrics = 0;
+    return cli_list_each(v, one_metric, &l);
+}
+
+static int set_spacing(void *cfg, const char *n, const char *v) {
+    static const cli_range spacing_range = {0.0, HUGE_VAL, 1, "spacings must be > 0"};
+    eval_cfg *c = cfg;
+    int64_t count = cli_list_count(v);
     if (count > 3) {
-        cli_error("%s: %d values; eval compares 1-D, 2-D or 3-D images (at most 3)", n, count);
+        cli_error("%s: %lld values; eval compares 1-D, 2-D or 3-D images (at most 3)", n,
+                  (long long)count);
         return CLI_USAGE;
     }
-    char buf[256];
-    if (strlen(v) >= sizeof buf) return bad_value(n, v, "sx,sy[,sz]");
-    strcpy(buf, v);
-    char *field = buf;
-    for (int k = 0; k < count; k++) {
-        char *comma = strchr(field, ',');
-        if (comma) *comma = '\0';
-        if (cli_parse_double(field, n, &c->spacing[k])) return CLI_USAGE;
-        if (!(c->spacing[k] > 0.0)) {
-            cli_error("invalid value for %s: '%s' (spacings must be > 0)", n, field);
-            return CLI_USAGE;
-        }
-        field = comma ? comma + 1 : field + strlen(field);
-    }
-    c->n_spacing = count;
-    return 0;
+    int rc = cli_list_numbers(v, n, &spacing_range, c->spacing);
+    if (!rc) c->n_spacing = (int)count;
+    return rc;
 }
 
-static int set_tolerance(eval_cfg *c, const char *n, const char *v) {
-    if (cli_parse_double(v, n, &c->mopts.tolerance)) return CLI_USAGE;
-    if (!(c->mopts.tolerance >= 0.0)) return bad_value(n, v, "a number >= 0");
-    c->mopts.custom_tolerance = 1;
-    return 0;
-}
+static const cli_choice scores[] = {{"probs", 0}, {"logits", 1}, {NULL, 0}};
+static const cli_choice variants[] = {
+    {"max", SEGLOSS_HD95_MAX}, {"pooled", SEGLOSS_HD95_POOLED}, {NULL, 0}};
+static const cli_choice empty_scores[] = {{"nan", SEGLOSS_EMPTY_SCORE_NAN},
+                                          {"one", SEGLOSS_EMPTY_SCORE_ONE},
+                                          {"zero", SEGLOSS_EMPTY_SCORE_ZERO},
+                                          {NULL, 0}};
+static const cli_choice empty_distances[] = {
+    {"nan", SEGLOSS_EMPTY_DISTANCE_NAN}, {"diag", SEGLOSS_EMPTY_DISTANCE_DIAG}, {NULL, 0}};
+static const cli_range tolerance_range = {0.0, HUGE_VAL, 0, "expected a number >= 0"};
+static const cli_range percentile_range = {0.0, 100.0, 0, "expected a number in [0, 100]"};
+static const cli_range threads_range = {0.0, 4096.0, 0, "expected a thread count, 0 = all cores"};
 
-static int set_percentile(eval_cfg *c, const char *n, const char *v) {
-    if (cli_parse_double(v, n, &c->mopts.percentile)) return CLI_USAGE;
-    if (!(c->mopts.percentile >= 0.0 && c->mopts.percentile <= 100.0))
-        return bad_value(n, v, "a number in [0, 100]");
-    c->mopts.custom_percentile = 1;
-    return 0;
-}
-
-static int set_variant(eval_cfg *c, const char *n, const char *v) {
-    if (strcmp(v, "max") == 0) c->mopts.hd95_variant = SEGLOSS_HD95_MAX;
-    else if (strcmp(v, "pooled") == 0) c->mopts.hd95_variant = SEGLOSS_HD95_POOLED;
-    else return bad_value(n, v, "max or pooled");
-    return 0;
-}
-
-static int set_empty_score(eval_cfg *c, const char *n, const char *v) {
-    if (strcmp(v, "nan") == 0) c->mopts.empty_score = SEGLOSS_EMPTY_SCORE_NAN;
-    else if (strcmp(v, "one") == 0) c->mopts.empty_score = SEGLOSS_EMPTY_SCORE_ONE;
-    else if (strcmp(v, "zero") == 0) c->mopts.empty_score = SEGLOSS_EMPTY_SCORE_ZERO;
-    else return bad_value(n, v, "nan, one or zero");
-    return 0;
-}
-
-static int set_empty_distance(eval_cfg *c, const char *n, const char *v) {
-    if (strcmp(v, "nan") == 0) c->mopts.empty_distance = SEGLOSS_EMPTY_DISTANCE_NAN;
-    else if (strcmp(v, "diag") == 0) c->mopts.empty_distance = SEGLOSS_EMPTY_DISTANCE_DIAG;
-    else return bad_value(n, v, "nan or diag");
-    return 0;
-}
-
-static int set_threads(eval_cfg *c, const char *n, const char *v) {
-    int64_t t;
-    if (parse_i64(v, &t) || t < 0 || t > 4096)
-        return bad_value(n, v, "a thread count, 0 = all cores");
-    c->threads = (int)t;
-    return 0;
-}
-
-/* N, or N with a binary suffix K, M, G, T (KiB...); 0 = no cap. */
-static int set_max_bytes(eval_cfg *c, const char *n, const char *v) {
-    return cli_parse_bytes(v, n, &c->max_bytes);
-}
-
-static const eval_opt opts[] = {
-    {"--pred", "PATH", set_pred, "prediction: a file, or a directory (recursive)"},
-    {"--ref", "PATH", set_ref,
-     "reference: a file or directory; files pair up\n"
-     "by relative name (.png .nii .nii.gz .npy)"},
-    {"--labels", "all|L1,L2,...", set_labels,
-     "labels to score; all (default): every nonzero\n"
-     "label in either file of the case; a listed label\n"
-     "absent from both files: zero counts, null scores"},
-    {"--metrics", "LIST|all", set_metrics,
-     "any of dice,iou,precision,recall,specificity,\n"
-     "accuracy,vs,hd,hd95,assd,nsd (default: dice..vs;\n"
-     "distances only when named, or with all)"},
-    {"--scores", "probs|logits", set_scores,
-     "a float prediction is a score map of probs\n"
-     "(default) or logits, thresholded into label 1"},
-    {"--threshold", "T", set_threshold,
-     "foreground where score >= T, in the scores'\n"
-     "units (default 0.5 for probs, 0 for logits)"},
-    {"--spacing", "S0,S1[,S2]", set_spacing,
-     "spacing per array axis, axis 0 first (PNG: rows;\n"
-     "NIfTI: z,y,x); overrides the reference's"},
-    {"--tolerance", "T", set_tolerance, "nsd tolerance, physical units (default 1)"},
-    {"--hd95-variant", "max|pooled", set_variant,
-     "max of the two directed percentiles (default,\n"
-     "MONAI) or percentile of pooled distances (MedPy)"},
-    {"--percentile", "P", set_percentile, "the percentile of hd95 (default 95)"},
-    {"--empty-score", "nan|one|zero", set_empty_score,
-     "value of a 0/0 overlap score (default nan)"},
-    {"--empty-distance", "nan|diag", set_empty_distance,
-     "hd, hd95, assd when exactly one mask is empty:\n"
-     "nan (default) or the image diagonal"},
-    {"--json", "FILE|-", set_json, "write JSON (- = stdout, instead of the table)"},
-    {"--csv", "FILE|-", set_csv, "write CSV, a row per (case, label) (- = stdout)"},
-    {"--threads", "N", set_threads, "cases in parallel (default 0 = all cores)"},
-    {"--max-bytes", "N[K|M|G]", set_max_bytes,
-     "cap on one decoded image (default 8G, or half\n"
-     "the physical memory if less; 0 = no cap)"},
-    {"--allow-missing", NULL, set_missing,
-     "score a reference without prediction as an\n"
-     "empty prediction"},
-    {"--keep-going", NULL, set_keep,
-     "on a bad case, go on with the others, write the\n"
-     "outputs, list the failures last (exit status 2)"},
-    {"--quiet", NULL, set_quiet, "no progress bar, no warnings (also -q)"},
+#define C eval_cfg
+static const cli_opt opts[] = {
+    CLI_STR(C, NULL, "--pred", "PATH", pred, "prediction: a file, or a directory (recursive)"),
+    CLI_STR(C, NULL, "--ref", "PATH", ref,
+            "reference: a file or directory; files pair up\n"
+            "by relative name (.png .nii .nii.gz .npy)"),
+    CLI_CALL("--labels", "all|L1,L2,...", set_labels,
+             "labels to score; all (default): every nonzero\n"
+             "label in either file of the case; a listed label\n"
+             "absent from both files: zero counts, null scores"),
+    CLI_CALL("--metrics", "LIST|all", set_metrics,
+             "any of dice,iou,precision,recall,specificity,\n"
+             "accuracy,vs,hd,hd95,assd,nsd (default: dice..vs;\n"
+             "distances only when named, or with all)"),
+    CLI_CHOICE(C, "--scores", "probs|logits", logits, scores,
+               "a float prediction is a score map of probs\n"
+               "(default) or logits, thresholded into label 1"),
+    CLI_NUM(C, "--threshold", "T", threshold, CLI_GIVEN(C, have_threshold), NULL,
+            "foreground where score >= T, in the scores'\n"
+            "units (default 0.5 for probs, 0 for logits)"),
+    CLI_CALL("--spacing", "S0,S1[,S2]", set_spacing,
+             "spacing per array axis, axis 0 first (PNG: rows;\n"
+             "NIfTI: z,y,x); overrides the reference's"),
+    CLI_NUM(C, "--tolerance", "T", mopts.tolerance, CLI_GIVEN(C, mopts.custom_tolerance),
+            &tolerance_range, "nsd tolerance, physical units (default 1)"),
+    CLI_CHOICE(C, "--hd95-variant", "max|pooled", mopts.hd95_variant, variants,
+               "max of the two directed percentiles (default,\n"
+               "MONAI) or percentile of pooled distances (MedPy)"),
+    CLI_NUM(C, "--percentile", "P", mopts.percentile, CLI_GIVEN(C, mopts.custom_percentile),
+            &percentile_range, "the percentile of hd95 (default 95)"),
+    CLI_CHOICE(C, "--empty-score", "nan|one|zero", mopts.empty_score, empty_scores,
+               "value of a 0/0 overlap score (default nan)"),
+    CLI_CHOICE(C, "--empty-distance", "nan|diag", mopts.empty_distance, empty_distances,
+               "hd, hd95, assd when exactly one mask is empty:\n"
+               "nan (default) or the image diagonal"),
+    CLI_STR(C, NULL, "--json", "FILE|-", json, "write JSON (- = stdout, instead of the table)"),
+    CLI_STR(C, NULL, "--csv", "FILE|-", csv, "write CSV, a row per (case, label) (- = stdout)"),
+    CLI_INT(C, "--threads", "N", threads, &threads_range,
+            "cases in parallel (default 0 = all cores)"),
+    CLI_BYTES(C, "--max-bytes", "N[K|M|G]", max_bytes,
+              "cap on one decoded image (default 8G, or half\n"
+              "the physical memory if less; 0 = no cap)"),
+    CLI_FLAG(C, NULL, "--allow-missing", allow_missing,
+             "score a reference without prediction as an\n"
+             "empty prediction"),
+    CLI_FLAG(C, NULL, "--keep-going", keep_going,
+             "on a bad case, go on with the others, write the\n"
+             "outputs, list the failures last (exit status 2)"),
+    CLI_FLAG(C, NULL, "--quiet", quiet, "no progress bar, no warnings (also -q)"),
+    CLI_FLAG(C, NULL, "-q", quiet, NULL), /* not in the help: --quiet mentions it */
+    CLI_END,
 };
-#define NUM_OPTS (sizeof opts / sizeof opts[0])
+#undef C
 
-static void print_opt(FILE *f, const char *name, const char *metavar, const char *help) {
-    char head[64];
-    snprintf(head, sizeof head, "%s%s%s", name, metavar ? " " : "", metavar ? metavar : "");
-    int first = 1;
-    while (*help) {
-        const char *nl = strchr(help, '\n');
-        int len = nl ? (int)(nl - help) : (int)strlen(help);
-        if (first && strlen(head) <= 24) fprintf(f, "  %-24s  %.*s\n", head, len, help);
-        else if (first) fprintf(f, "  %s\n  %-24s  %.*s\n", head, "", len, help);
-        else fprintf(f, "  %-24s  %.*s\n", "", len, help);
-        first = 0;
-        help = nl ? nl + 1 : help + len;
-    }
-}
+static const cli_group groups[] = {{"Options", opts}};
+static const cli_spec spec = {"eval", groups, 1, 24};
 
 static void eval_usage(FILE *f) {
     fprintf(f,
@@ -299,12 +200,8 @@ static void eval_usage(FILE *f) {
             "directories whose files pair up by relative name.\n"
             "Formats: .png (8/16-bit grey, palette index), .nii/.nii.gz (spacing from\n"
             "pixdim), .npy. Integer/bool arrays are label maps (0 = background; a PNG\n"
-            "saved as 0/255 has label 255); a float prediction is a score map.\n"
-            "\n"
-            "Options:\n");
-    for (size_t k = 0; k < NUM_OPTS; k++)
-        print_opt(f, opts[k].name, opts[k].metavar, opts[k].help);
-    print_opt(f, "-h, --help", NULL, "this help");
+            "saved as 0/255 has label 255); a float prediction is a score map.\n");
+    cli_print_options(f, &spec);
     fprintf(f,
             "\n"
             "Options take their value as '--opt value' or '--opt=value'.\n"
@@ -317,63 +214,34 @@ static void eval_usage(FILE *f) {
             "Definitions and differences from MedPy/MONAI: docs/eval.md.\n");
 }
 
-static int usage_error(void) {
-    cli_error("try 'segloss eval --help'");
-    return CLI_USAGE;
-}
-
 /* Returns 0 to run, -1 after --help, or an exit code. */
 static int parse_args(eval_cfg *c, int argc, char **argv) {
     memset(c, 0, sizeof *c);
     c->labels_all = 1;
     c->metrics = EM_OVERLAP_MASK;
     c->max_bytes = cli_default_max_bytes();
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            eval_usage(stdout);
-            return -1;
-        }
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *inl = NULL;
-        const eval_opt *o = NULL;
-        for (size_t k = 0; k < NUM_OPTS && !o; k++)
-            if (cli_match(arg, opts[k].name, &inl)) o = &opts[k];
-        if (!o) {
-            if (strcmp(arg, "-q") == 0) {
-                c->quiet = 1;
-                continue;
-            }
-            if (arg[0] == '-') cli_error("eval: unknown option '%s'", arg);
-            else cli_error("eval: unexpected argument '%s'", arg);
-            return usage_error();
-        }
-        const char *val = NULL;
-        if (o->metavar) {
-            val = cli_optarg(argc, argv, &i, o->name, inl);
-            if (!val) return usage_error();
-        } else if (inl) {
-            cli_error("option %s takes no value", o->name);
-            return usage_error();
-        }
-        int rc = o->apply(c, o->name, val);
-        if (rc) return rc == CLI_USAGE ? usage_error() : rc;
+    if (cli_wants_help(argc, argv)) {
+        eval_usage(stdout);
+        return -1;
     }
+    int rc = cli_parse(&spec, 1u, "eval", c, argc, argv, 0);
+    if (rc) return rc;
     if (!c->pred || !c->ref) {
         cli_error("eval: missing %s", !c->pred ? "--pred PATH" : "--ref PATH");
-        return usage_error();
+        return cli_usage_error(&spec);
     }
     if (!c->have_threshold) c->threshold = c->logits ? 0.0 : 0.5;
     else if (!c->logits && !(c->threshold >= 0.0 && c->threshold <= 1.0)) {
         cli_error("eval: --threshold %g is not a probability; with --scores probs it must lie "
                   "in [0, 1] (use --scores logits for a logit threshold)",
                   c->threshold);
-        return usage_error();
+        return cli_usage_error(&spec);
     }
     if (c->json && c->csv && strcmp(c->json, c->csv) == 0) {
         if (strcmp(c->json, "-") == 0)
             cli_error("eval: --json - and --csv - both want standard output; pick one");
         else cli_error("eval: --json and --csv name the same file '%s'", c->json);
-        return usage_error();
+        return cli_usage_error(&spec);
     }
     if (c->threads == 0) c->threads = segloss_get_num_threads();
     if (c->threads < 1) c->threads = 1;

@@ -30,44 +30,6 @@ int cli_status_exit(segloss_status st) {
     }
 }
 
-int cli_match(const char *arg, const char *name, const char **inline_val) {
-    size_t n = strlen(name);
-    if (strncmp(arg, name, n) != 0) return 0;
-    if (arg[n] == '\0') {
-        *inline_val = NULL;
-        return 1;
-    }
-    if (arg[n] == '=') {
-        *inline_val = arg + n + 1;
-        return 1;
-    }
-    return 0;
-}
-
-const char *cli_optarg(int argc, char **argv, int *i, const char *name,
-                       const char *inline_val) {
-    if (inline_val) return inline_val;
-    if (*i + 1 >= argc) {
-        cli_error("option %s needs a value", name);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-int cli_parse_double(const char *s, const char *opt, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    /* strtod skips leading blanks; we do not accept them either. */
-    if (*s == '\0' || *s == ' ' || *s == '\t' || *end != '\0' || !isfinite(v) ||
-        (errno == ERANGE && fabs(v) > 1.0)) {
-        cli_error("invalid number for %s: '%s'", opt, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 char *cli_shape_str(char *buf, size_t len, const segloss_shape *shape) {
     size_t pos = 0;
     buf[0] = '\0';
@@ -105,26 +67,6 @@ int cli_read_npy(segloss_npy *out, const char *path, size_t max_bytes) {
     return st == SEGLOSS_ERR_NOMEM ? CLI_INTERNAL : CLI_INPUT;
 }
 
-int cli_parse_bytes(const char *s, const char *opt, size_t *out) {
-    char *end;
-    errno = 0;
-    if (*s < '0' || *s > '9') goto bad;
-    unsigned long long x = strtoull(s, &end, 10);
-    int shift = 0;
-    if (*end == 'K' || *end == 'k') shift = 10;
-    else if (*end == 'M' || *end == 'm') shift = 20;
-    else if (*end == 'G' || *end == 'g') shift = 30;
-    else if (*end == 'T' || *end == 't') shift = 40;
-    if (shift) end++;
-    if (*end != '\0' || errno == ERANGE || (shift && x > (SIZE_MAX >> shift)) || x > SIZE_MAX)
-        goto bad;
-    *out = (size_t)(x << shift);
-    return 0;
-bad:
-    cli_error("invalid value for %s: '%s' (expected a byte count like 4G, 512M or 0)", opt, s);
-    return CLI_USAGE;
-}
-
 size_t cli_default_max_bytes(void) {
     size_t cap = (size_t)8 << 30;
 #if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
@@ -135,21 +77,6 @@ size_t cli_default_max_bytes(void) {
     }
 #endif
     return cap;
-}
-
-int64_t cli_count_nonfinite(const float *v, int64_t n, int (*skip)(const void *, int64_t),
-                            const void *ctx, int64_t *first, const char **what) {
-    int64_t count = 0;
-    *first = -1;
-    *what = "";
-    for (int64_t i = 0; i < n; i++) {
-        if (isfinite(v[i]) || (skip && skip(ctx, i))) continue;
-        if (count++ == 0) {
-            *first = i;
-            *what = isnan(v[i]) ? "nan" : v[i] > 0 ? "inf" : "-inf";
-        }
-    }
-    return count;
 }
 
 void cli_json_number(double v) {

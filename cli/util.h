@@ -1,6 +1,7 @@
 /* Small helpers shared by the segloss subcommands: exit codes, error
- * messages, option matching, number parsing, shape formatting, .npy I/O
- * with file-named errors. Nothing here is part of the library. */
+ * messages, shape formatting, .npy I/O with file-named errors, output
+ * files written all-or-nothing (the option parser is opts.h). Nothing
+ * here is part of the library. */
 #ifndef SEGLOSS_CLI_UTIL_H
 #define SEGLOSS_CLI_UTIL_H
 
@@ -30,19 +31,6 @@ void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
  * everything else (the data is at fault) -> 2. */
 int cli_status_exit(segloss_status st);
 
-/* Matches argv option `arg` against `name` ("--smooth-nr"): either exactly,
- * or as "name=value" (then *inline_val points after '='; NULL otherwise). */
-int cli_match(const char *arg, const char *name, const char **inline_val);
-
-/* The value of an option that takes one: the inline "=value", or the next
- * argument (advancing *i). Prints a usage error and returns NULL if absent. */
-const char *cli_optarg(int argc, char **argv, int *i, const char *name,
-                       const char *inline_val);
-
-/* Whole-string number parsing (no trailing junk, no empty string, finite).
- * Returns 0 on success; on failure prints "invalid number for OPT: 'S'". */
-int cli_parse_double(const char *s, const char *opt, double *out);
-
 /* NumPy-style shape text: "(2, 3)", "(4,)", "()". Returns buf. */
 char *cli_shape_str(char *buf, size_t len, const segloss_shape *shape);
 #define CLI_SHAPE_STRLEN (SEGLOSS_MAX_DIMS * 22 + 4)
@@ -59,20 +47,9 @@ const char *cli_not_regular(const char *path);
  * success. */
 int cli_read_npy(segloss_npy *out, const char *path, size_t max_bytes);
 
-/* --max-bytes: N, or N with a binary suffix K, M, G, T (KiB...); 0 = no
- * cap. Returns 0, or prints "invalid value for OPT: 'S' (...)" and returns
- * CLI_USAGE. */
-int cli_parse_bytes(const char *s, const char *opt, size_t *out);
-
 /* Default --max-bytes: 8 GiB, or half the physical memory when that is
  * less, so that a corrupt header cannot make segloss allocate more. */
 size_t cli_default_max_bytes(void);
-
-/* Counts the non-finite values of v[0..n), leaving out the indices for
- * which skip(ctx, i) is nonzero (skip may be NULL); sets *first to the
- * index of the first one (-1 if none) and *what to "nan", "inf" or "-inf". */
-int64_t cli_count_nonfinite(const float *v, int64_t n, int (*skip)(const void *, int64_t),
-                            const void *ctx, int64_t *first, const char **what);
 
 /* Prints a double as JSON: %.9g, or null for NaN/inf. */
 void cli_json_number(double v);

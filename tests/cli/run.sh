@@ -765,6 +765,18 @@ t "bench dice float32 --json" 0 "~$(bench_json dice 1000 1 '(avx2|scalar)')" '' 
     -- "$S" bench --kind dice --shape 1,1,1000 --target float32 --threads=1 --repeat=3 --json
 t "bench dice-bce --json" 0 "~$(bench_json dice-bce 2048 '[0-9]+' '(avx2|scalar)')" '' \
     -- "$S" bench --kind dice-bce --shape 2,1,32,32 --repeat 1 --json
+t "bench jaccard --json" 0 "~$(bench_json jaccard 512 1 '(avx2|scalar)')" '' \
+    -- "$S" bench --kind jaccard --shape 2,1,16,16 --threads 1 --repeat 2 --json
+t "bench tversky float32 --json" 0 "~$(bench_json tversky 300 2 '(avx2|scalar)')" '' \
+    -- "$S" bench --kind=tversky --shape 3,1,10,10 --target float32 --threads 2 --repeat 1 --json
+t "bench jaccard text output" 0 '~^jaccard, uint8 target, shape \(2, 1, 8, 8\) \(128 elements\), 1 thread, (avx2|scalar) kernels$' '' \
+    -- "$S" bench --kind jaccard --shape 2,1,8,8 --threads 1 --repeat 1
+t "bench tversky text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' '' \
+    -- "$S" bench --kind tversky --shape 100 --repeat 1
+t "bench tversky rank 6" 1 '' '~^segloss: --shape: tversky takes rank 1..5' \
+    -- "$S" bench --kind tversky --shape 1,1,1,1,1,2
+t "bench --help lists jaccard and tversky" 0 '~^  --kind K +bce-logits \(default\), dice, dice-bce, jaccard, tversky$' '' \
+    -- "$S" bench --help
 t "bench keys: target, shape" 0 '~"target":"float32","shape":\[3,5\],"repeat":2,"stat":"median"' '' \
     -- "$S" bench --shape 3,5 --target float32 --repeat 2 --json
 t "bench SEGLOSS_FORCE_SCALAR=1" 0 "~$(bench_json dice-bce 64 1 scalar)" '' \
@@ -772,8 +784,10 @@ t "bench SEGLOSS_FORCE_SCALAR=1" 0 "~$(bench_json dice-bce 64 1 scalar)" '' \
 t "bench text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' '' \
     -- "$S" bench --shape 100 --repeat 1
 t "bench --help"         0 '~^Usage: segloss bench' '' -- "$S" bench --help
-t "bench --kind focal"   1 '' "~^segloss: unknown --kind 'focal'" -- "$S" bench --kind focal
-t "bench --target int8"  1 '' "~^segloss: unknown --target 'int8'" -- "$S" bench --target int8
+t "bench --kind focal"   1 '' "~^segloss: invalid value for --kind: 'focal' \(expected bce-logits, dice, dice-bce, jaccard or tversky\)$" \
+    -- "$S" bench --kind focal
+t "bench --target int8"  1 '' "~^segloss: invalid value for --target: 'int8' \(expected uint8 or float32\)$" \
+    -- "$S" bench --target int8
 t "bench --shape 2,,3"   1 '' "~^segloss: invalid value for --shape" -- "$S" bench --shape 2,,3
 t "bench --shape 0"      1 '' "~^segloss: invalid value for --shape: '0'" -- "$S" bench --shape 0
 t "bench --repeat 0"     1 '' "~^segloss: invalid value for --repeat: '0'" -- "$S" bench --repeat 0
@@ -782,9 +796,66 @@ t "bench dice rank 6"    1 '' '~^segloss: --shape: dice takes rank 1..5' -- "$S"
 t "bench above the memory cap" 1 '' '~^segloss: --shape: the arrays need [0-9]+ bytes, more than the cap' \
     -- "$S" bench --shape 1099511627776,1024
 t "bench --repeat (no value)" 1 '' '~^segloss: option --repeat needs a value' -- "$S" bench --repeat
-t "bench unknown option" 1 '' "~^segloss: unknown option '--fast'" -- "$S" bench --fast
+t "bench unknown option" 1 '' "~^segloss: bench: unknown option '--fast'" -- "$S" bench --fast
+t "bench unexpected argument" 1 '' "~^segloss: bench: unexpected argument 'dice'" -- "$S" bench dice
+t "bench --json takes no value" 1 '' '~^segloss: option --json takes no value' -- "$S" bench --json=1
+t "bench --threads 0"    1 '' "~^segloss: invalid value for --threads: '0' \(expected 1 to 1024 threads\)$" \
+    -- "$S" bench --threads 0
+t "bench --repeat +2"    0 '~"repeat":2,' '' -- "$S" bench --shape 8 --repeat +2 --json
+t "bench --help wins over a bad option" 0 '~^Usage: segloss bench' '' -- "$S" bench --fast --help
+t "bench usage error says try" 1 '' "~^segloss: try 'segloss bench --help'$" -- "$S" bench --shape 0
 t "bench too many elements" 1 '' '~^segloss: --shape: too many elements' \
     -- "$S" bench --shape 1099511627776,1099511627776,16
+
+# ============================================================================
+# The option parser shared by loss, eval and bench (cli/opts.c): value forms,
+# the generated help, and the messages of each kind of value
+# ============================================================================
+t "short option with =value"  0 '#bce.mean' '' -- "$S" loss bce -i="$P" -t="$Y"
+t "choice: --reduction avg"   1 '' "=segloss: invalid value for --reduction: 'avg' (expected mean, sum or none)
+segloss: $TRY" -- "$S" loss bce -i "$P" -t "$Y" --reduction avg
+t "choice: --activation relu" 1 '' "~^segloss: invalid value for --activation: 'relu' \(expected sigmoid, none or softmax\)$" \
+    -- "$S" loss dice -i "$X" -t "$Y" --activation relu
+t "number: --smooth-nr x"     1 '' "~^segloss: invalid number for --smooth-nr: 'x'$" \
+    -- "$S" loss dice -i "$X" -t "$Y" --smooth-nr x
+t "range: --lambda-bce -1"    1 '' "~^segloss: invalid value for --lambda-bce: '-1' \(must be >= 0\)$" \
+    -- "$S" loss dice-bce -i "$X" -t "$Y" --lambda-bce -1
+t "bytes: --max-bytes 1Q"     1 '' "~^segloss: invalid value for --max-bytes: '1Q' \(expected a byte count like 4G, 512M or 0\)$" \
+    -- "$S" loss bce -i "$P" -t "$Y" --max-bytes 1Q
+t "list: --pos-weight 1,-2,1" 1 '' "~^segloss: invalid value for --pos-weight: '-2' \(weights must be >= 0\)$" \
+    -- "$S" loss bce-logits -i "$X" -t "$Y" --pos-weight 1,-2,1
+t "list: --pos-weight 1,,1"   1 '' "~^segloss: invalid number for --pos-weight: ''$" \
+    -- "$S" loss bce-logits -i "$X" -t "$Y" --pos-weight 1,,1
+t "flag with a value"         1 '' '~^segloss: option --batch takes no value$' \
+    -- "$S" loss dice -i "$X" -t "$Y" --batch=1
+t "KIND only once"            1 '' "~^segloss: loss: unexpected argument 'dice'$" \
+    -- "$S" loss bce -i "$P" -t "$Y" dice
+t "eval: choice --scores"     1 '' "~^segloss: invalid value for --scores: 'odds' \(expected probs or logits\)$" \
+    -- "$S" eval --pred a --ref b --scores odds
+t "eval: integer --threads -1" 1 '' "~^segloss: invalid value for --threads: '-1' \(expected a thread count, 0 = all cores\)$" \
+    -- "$S" eval --pred a --ref b --threads -1
+t "eval: list --spacing 1,2,3,4" 1 '' '~^segloss: --spacing: 4 values; eval compares 1-D, 2-D or 3-D images \(at most 3\)$' \
+    -- "$S" eval --pred a --ref b --spacing 1,2,3,4
+t "eval: list --labels 1,x"   1 '' "~^segloss: invalid label for --labels: 'x' \(expected all, or integers like 1,2,3\)$" \
+    -- "$S" eval --pred a --ref b --labels 1,x
+t "eval: list --metrics dice,foo" 1 '' "~^segloss: invalid metric for --metrics: 'foo' " \
+    -- "$S" eval --pred a --ref b --metrics dice,foo
+t "eval: -q takes no value"   1 '' '~^segloss: option -q takes no value$' -- "$S" eval --pred a --ref b -q=1
+t "eval: -q is not in the help" 0 '!^  -q' '' -- "$S" eval --help
+t "loss --help: -h after the common options" 0 '~^  -h, --help +this help$' '' -- "$S" loss --help
+for o in -i,\ --input -t,\ --target --reduction --grad --out --json --allow-nonfinite --max-bytes \
+    --weight --pos-weight --activation --smooth-nr --smooth-dr --batch --no-background \
+    --ignore-index --alpha --gamma --class-weight --label-smoothing --per-image --squared \
+    --jaccard --smp --log-loss --beta --w-type --lambda-dice --lambda-bce; do
+    t "loss --help describes $o" 0 "~^  $o( |\$)" '' -- "$S" loss --help
+done
+# every kind the help lists is one the command knows (the kinds table)
+for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); do
+    t "loss $k is a kind" 1 '' "=segloss: loss: missing -i INPUT.npy
+segloss: $TRY" -- "$S" loss "$k"
+done
+check "loss --help lists 10 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
+    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 10
 
 # ============================================================================
 # The README example (written elsewhere; built by `make test`)
