@@ -38,128 +38,21 @@ void loss_free_data(loss_data *d) {
 /* ---------------------------------------------------------------------- */
 /* The first bad value                                                      */
 /* ---------------------------------------------------------------------- */
-/* What find_bad scans, and what counts as bad there. */
-typedef enum bad_rule {
-    BAD_INPUT_NONFINITE, /* input elements the ignore index does not exclude: NaN, inf */
-    BAD_INPUT_NAN,       /* every input element: NaN */
-    BAD_TARGET_DENSE,    /* target: outside [0,1] (float dtypes) or not 0/1 (others) */
-    BAD_TARGET_CLASS     /* class-index target: outside [0, C) and not the ignore index */
-} bad_rule;
-
-/* index and value are segloss_check_report's; the rest is what the
- * messages here use besides. */
-typedef struct bad_report {
-    int64_t index;  /* the first bad element (flat index); -1: none */
-    double value;   /* its value */
-    int64_t count;  /* bad elements */
-    double max;     /* BAD_TARGET_DENSE: the largest value checked (for the 0/255 hint) */
-    int binary;     /* BAD_INPUT_NONFINITE: some values checked, all exactly 0 or 1 */
-} bad_report;
-
-/* The raw target value at flat index j, as a double (bool: 0/1); for
- * find_bad only. */
-static double target_at(const loss_data *d, int64_t j) {
-    size_t es = segloss_dtype_size(d->target.dtype);
-    const unsigned char *src = (const unsigned char *)d->target.data + (size_t)j * es;
-    switch (d->target.dtype) {
-#define CLI_TGT(T)                                                          \
-    {                                                                       \
-        T v_;                                                               \
-        memcpy(&v_, src, sizeof v_);                                        \
-        return (double)v_;                                                  \
-    }
-    case SEGLOSS_F32: CLI_TGT(float)
-    case SEGLOSS_F64: CLI_TGT(double)
-    case SEGLOSS_U8: CLI_TGT(uint8_t)
-    case SEGLOSS_I8: CLI_TGT(int8_t)
-    case SEGLOSS_I16: CLI_TGT(int16_t)
-    case SEGLOSS_I32: CLI_TGT(int32_t)
-    case SEGLOSS_I64: CLI_TGT(int64_t)
-    case SEGLOSS_U16: CLI_TGT(uint16_t)
-    case SEGLOSS_U32: CLI_TGT(uint32_t)
-    case SEGLOSS_U64: CLI_TGT(uint64_t)
-#undef CLI_TGT
-    case SEGLOSS_BOOL: return *src != 0;
-    }
-    return 0.0;
+/* The ignore value the library applies: ce's default is PyTorch's -100;
+ * the other kinds ignore nothing unless --ignore-index is given. (A value
+ * the library refuses, e.g. 0.5, never reaches a target check.) */
+static int64_t lib_ignore(const loss_cfg *c) {
+    if (!c->have_ignore) return (c->kind->flags & LK_CLASS_TARGET) ? -100 : SEGLOSS_IGNORE_NONE;
+    if (!(fabs(c->ignore_index) < 0x1p63)) return SEGLOSS_IGNORE_NONE;
+    return (int64_t)c->ignore_index;
 }
 
-/* Scans the input or the target for `rule` (see bad_rule). The ignore
- * index: ce's (--ignore-index, default -100) always; other kinds' only
- * when given; class indices compare with it as an integer. An input
- * element is excluded (never read by the loss) when its target element,
- * or with class indices its pixel's target, equals the ignore index.
- *
- * The swap: BAD_TARGET_CLASS is segloss_target_check(&rep, &d->target, n,
- * SEGLOSS_TARGET_INDEX, classes, ignore), BAD_TARGET_DENSE the same with
- * SEGLOSS_TARGET_DENSE (ignore: SEGLOSS_IGNORE_NONE unless given),
- * BAD_INPUT_NAN segloss_input_check(&rep, d->x, d->numel,
- * SEGLOSS_INPUT_PROB) (the DOMAIN message then keys on isnan(rep.value)),
- * BAD_INPUT_NONFINITE the same with SEGLOSS_INPUT_FINITE; rep.index and
- * rep.value fill index and value.
- * Not in the report: `count` (the non-finite message gives it), `max`
- * (the 0/255 hint: key it on value == 255 then), `binary` (the bce
- * warning, a CLI heuristic), and BAD_INPUT_NONFINITE's skipping of ignored
- * elements: keep this scan for those, or drop them. */
-/* TODO(lead): replace with segloss_target_check/segloss_input_check */
-static void find_bad(bad_report *r, const loss_cfg *c, const loss_data *d, bad_rule rule) {
-    const int ce = (c->kind->flags & LK_CLASS_TARGET) != 0;
-    const double class_ignore = c->have_ignore ? (double)(int64_t)c->ignore_index : -100.0;
-    const double ignore = ce ? class_ignore : c->ignore_index;
-    const int ignoring = c->have_ignore || ce;
-    const int soft = d->target.dtype == SEGLOSS_F32 || d->target.dtype == SEGLOSS_F64;
-    const int class_target = loss_class_target(c);
-    int64_t n = d->numel, classes = d->shape.ndim == 1 ? d->shape.dim[0] : d->shape.dim[1];
-    int64_t inner = 1, checked = 0;
-    for (int k = 2; k < d->shape.ndim; k++) inner *= d->shape.dim[k];
-    if (rule == BAD_TARGET_CLASS) {
-        segloss_shape ts;
-        loss_class_target_shape(&d->shape, &ts);
-        segloss_shape_numel(&ts, &n);
-    }
-    *r = (bad_report){-1, 0.0, 0, 0.0, 1};
-    for (int64_t i = 0; i < n; i++) {
-        double v = 0.0;
-        int bad = 0;
-        switch (rule) {
-        case BAD_INPUT_NONFINITE: {
-            int64_t j = !class_target      ? i
-                        : d->shape.ndim < 2 ? 0
-                                            : i / (classes * inner) * inner + i % inner;
-            if (ignoring && target_at(d, j) == ignore) continue;
-            v = d->x[i];
-            bad = !isfinite(v);
-            r->binary &= v == 0.0 || v == 1.0;
-            checked++;
-            break;
-        }
-        case BAD_INPUT_NAN:
-            v = d->x[i];
-            bad = isnan(v);
-            break;
-        case BAD_TARGET_DENSE: {
-            /* as float32, the ignore index too */
-            float f = 0.0f;
-            size_t es = segloss_dtype_size(d->target.dtype);
-            segloss_convert_to_f32(&f, (const char *)d->target.data + (size_t)i * es,
-                                   d->target.dtype, 1);
-            if (c->have_ignore && f == (float)c->ignore_index) continue;
-            bad = soft ? !(f >= 0.0f && f <= 1.0f) : !(f == 0.0f || f == 1.0f);
-            if (f > r->max) r->max = f;
-            v = f;
-            break;
-        }
-        case BAD_TARGET_CLASS:
-            v = target_at(d, i);
-            bad = v != class_ignore && !(v >= 0 && v < (double)classes);
-            break;
-        }
-        if (bad && r->count++ == 0) {
-            r->index = i;
-            r->value = v;
-        }
-    }
-    r->binary = r->binary && checked > 0;
+/* 1 when n > 0 and every value is exactly 0 or 1 (bce on binarised
+ * predictions: a warning, not a rule of the library). */
+static int all_binary(const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (!(x[i] == 0.0f || x[i] == 1.0f)) return 0;
+    return n > 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -304,15 +197,15 @@ static int load_class_weight(const loss_cfg *c, loss_data *d) {
     return CLI_OK;
 }
 
-/* Before the loss runs: non-finite inputs are an error unless
- * --allow-nonfinite (LK_FINITE kinds refuse them always); inputs at
- * ignored elements are not read by the losses and not checked. Also notes
- * bce predictions that are all exactly 0 or 1 (a warning once the loss is
- * computed). */
+/* Before the loss runs: non-finite inputs (the library's FINITE input
+ * rule, every element) are an error unless --allow-nonfinite (LK_FINITE
+ * kinds refuse them always). Also notes bce predictions that are all
+ * exactly 0 or 1 (a warning once the loss is computed). */
 static int check_input_values(const loss_cfg *c, loss_data *d) {
     const loss_kind *k = c->kind;
-    bad_report r;
-    find_bad(&r, c, d, BAD_INPUT_NONFINITE);
+    segloss_check_report r;
+    if (segloss_input_check(&r, d->x, d->numel, SEGLOSS_INPUT_FINITE) == SEGLOSS_ERR_NOMEM)
+        return loss_oom();
     if (r.count && (!c->allow_nonfinite || (k->flags & LK_FINITE))) {
         cli_error("%s: %lld non-finite value%s (first at index %lld: %s); %s", c->input,
                   (long long)r.count, r.count == 1 ? "" : "s", (long long)r.index,
@@ -322,7 +215,7 @@ static int check_input_values(const loss_cfg *c, loss_data *d) {
                       : "pass --allow-nonfinite to propagate them as PyTorch does");
         return CLI_INPUT;
     }
-    d->binary_bce = (k->flags & LK_PROBS) && r.binary;
+    d->binary_bce = (k->flags & LK_PROBS) && all_binary(d->x, d->numel);
     return CLI_OK;
 }
 
@@ -339,8 +232,7 @@ static int load_target(const loss_cfg *c, loss_data *d) {
     const segloss_shape *ts = &d->tgt.shape;
     int class_index = loss_class_target(c);
     const char *who = (c->kind->flags & LK_CLASS_TARGET) ? c->kind->name : "--activation softmax";
-    if (class_index && (d->tgt.dtype == SEGLOSS_F32 || d->tgt.dtype == SEGLOSS_F64 ||
-                        d->tgt.dtype == SEGLOSS_BOOL)) {
+    if (class_index && (d->tgt.dtype == SEGLOSS_F32 || d->tgt.dtype == SEGLOSS_F64)) {
         cli_error("%s: %s needs integer class indices, got dtype %s", c->target, who,
                   segloss_dtype_name(d->tgt.dtype));
         return CLI_INPUT;
@@ -409,46 +301,46 @@ int loss_load_data(const loss_cfg *c, loss_data *d) {
 /* ---------------------------------------------------------------------- */
 /* Errors from the loss itself                                              */
 /* ---------------------------------------------------------------------- */
-/* A SEGLOSS_ERR_TARGET of class indices: the first one outside [0, C) that
- * is not the ignore index. */
-static void class_index_error(const loss_cfg *c, const loss_data *d) {
-    int64_t classes = d->shape.ndim == 1 ? d->shape.dim[0] : d->shape.dim[1];
-    int64_t ignore = c->have_ignore ? (int64_t)c->ignore_index : -100;
-    bad_report r;
-    find_bad(&r, c, d, BAD_TARGET_CLASS);
-    if (r.index >= 0 && !c->have_ignore && !(c->kind->flags & LK_CLASS_TARGET))
-        cli_error("%s: class index %.17g outside [0, %lld) (the input has %lld classes on axis "
-                  "1; --ignore-index V skips V)",
-                  c->target, r.value, (long long)classes, (long long)classes);
-    else if (r.index >= 0)
-        cli_error("%s: class index %.17g outside [0, %lld) (the input has %lld classes on axis "
-                  "%d) and not the ignore index %lld",
-                  c->target, r.value, (long long)classes, (long long)classes,
-                  d->shape.ndim == 1 ? 0 : 1, (long long)ignore);
-    else
-        cli_error("%s: class index outside [0, %lld)", c->target, (long long)classes);
-}
-
-/* A SEGLOSS_ERR_TARGET: the first bad value says what went wrong. */
+/* A SEGLOSS_ERR_TARGET: the library's own check names the first bad
+ * element (flat index into the target) and its value. */
 static void target_error(const loss_cfg *c, const loss_data *d) {
-    if (loss_class_target(c)) {
-        class_index_error(c, d);
-        return;
-    }
-    const char *msg = "target values outside [0,1]";
-    bad_report r;
-    find_bad(&r, c, d, BAD_TARGET_DENSE);
-    if (r.index >= 0 && isnan(r.value)) cli_error("%s: target contains NaN", c->target);
-    else if (r.max == 255.0)
-        cli_error("%s: %s (masks saved as 0/255? divide by 255)%s", c->target, msg,
+    int cls = loss_class_target(c);
+    int64_t classes = d->shape.ndim == 1 ? d->shape.dim[0] : d->shape.dim[1];
+    segloss_check_report r;
+    segloss_target_check(&r, &d->target, d->tgt.numel,
+                         cls ? SEGLOSS_TARGET_INDEX : SEGLOSS_TARGET_DENSE, classes, lib_ignore(c));
+    long long at = (long long)r.index;
+    if (r.index < 0)
+        cli_error("%s: %s", c->target,
+                  cls ? "class index outside [0, C)" : "target values outside [0,1]");
+    else if (cls && c->have_ignore)
+        cli_error("%s: class index %.17g at index %lld outside [0, %lld) (the input has %lld "
+                  "classes on axis %d) and not the ignore index %lld",
+                  c->target, r.value, at, (long long)classes, (long long)classes,
+                  d->shape.ndim == 1 ? 0 : 1, (long long)lib_ignore(c));
+    else if (cls && (c->kind->flags & LK_CLASS_TARGET))
+        cli_error("%s: class index %.17g at index %lld outside [0, %lld) (the input has %lld "
+                  "classes on axis %d) and not the ignore index -100",
+                  c->target, r.value, at, (long long)classes, (long long)classes,
+                  d->shape.ndim == 1 ? 0 : 1);
+    else if (cls)
+        cli_error("%s: class index %.17g at index %lld outside [0, %lld) (the input has %lld "
+                  "classes on axis 1; --ignore-index V skips V)",
+                  c->target, r.value, at, (long long)classes, (long long)classes);
+    else if (isnan(r.value)) cli_error("%s: target contains NaN (first at index %lld)", c->target, at);
+    else if (r.value == 255.0)
+        cli_error("%s: target values outside [0,1] (first at index %lld: 255; masks saved as "
+                  "0/255? divide by 255)%s",
+                  c->target, at,
                   (c->kind->groups & LG(IGNORE))
                       ? "; if 255 marks void pixels, use --ignore-index 255"
                       : "");
-    else if (r.index >= 0 && r.value > 0.0 && r.value < 1.0)
-        cli_error("%s: %s dtype target values must be 0 or 1, found %g", c->target,
-                  segloss_dtype_name(d->target.dtype), r.value);
-    else if (r.index >= 0) cli_error("%s: %s (found %g)", c->target, msg, r.value);
-    else cli_error("%s: %s", c->target, msg);
+    else if (d->target.dtype == SEGLOSS_F32 || d->target.dtype == SEGLOSS_F64)
+        cli_error("%s: target values outside [0,1] (first at index %lld: %g)", c->target, at,
+                  r.value);
+    else
+        cli_error("%s: %s target values must be 0 or 1 (first at index %lld: %.17g)", c->target,
+                  segloss_dtype_name(d->target.dtype), at, r.value);
 }
 
 int loss_fail(const loss_cfg *c, const loss_data *d, segloss_status st) {
@@ -456,9 +348,14 @@ int loss_fail(const loss_cfg *c, const loss_data *d, segloss_status st) {
     const loss_kind *k = c->kind;
     switch (st) {
     case SEGLOSS_ERR_DOMAIN: {
-        bad_report r;
-        find_bad(&r, c, d, BAD_INPUT_NAN);
-        if (r.index >= 0) cli_error("%s: NaN values (probabilities must lie in [0,1])", c->input);
+        segloss_check_report r;
+        segloss_input_check(&r, d->x, d->numel, SEGLOSS_INPUT_PROB);
+        if (r.index >= 0 && isnan(r.value))
+            cli_error("%s: NaN values (first at index %lld; probabilities must lie in [0,1])",
+                      c->input, (long long)r.index);
+        else if (r.index >= 0)
+            cli_error("%s: values outside [0,1] (first at index %lld: %g)%s", c->input,
+                      (long long)r.index, r.value, k->domain_hint);
         else cli_error("%s: values outside [0,1]%s", c->input, k->domain_hint);
         break;
     }

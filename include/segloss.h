@@ -209,6 +209,7 @@ typedef struct segloss_check_report {
     int64_t ignored;   /* elements equal to the ignore value, when the call
                           returns OK (0 otherwise, and with
                           SEGLOSS_IGNORE_NONE) */
+    int64_t count;     /* offending elements in all n (0 when none) */
 } segloss_check_report;
 
 /* Checks n target elements with the rules of `kind` (DENSE or INDEX; AUTO

@@ -742,8 +742,9 @@ TEST(core_target_check_first_index) {
             segloss_set_num_threads(th);
             CHECK_EQ_INT(segloss_target_check(&r, &t, TC_N, SEGLOSS_TARGET_DENSE, 0,
                                               SEGLOSS_IGNORE_NONE), SEGLOSS_ERR_TARGET);
-            CHECK_MSG(r.index == 8192 + 13 && r.value == 2.0, "%s th %d: index %lld value %g",
-                      segloss_dtype_name(dt), th, (long long)r.index, r.value);
+            CHECK_MSG(r.index == 8192 + 13 && r.value == 2.0 && r.count == 2,
+                      "%s th %d: index %lld value %g count %lld", segloss_dtype_name(dt), th,
+                      (long long)r.index, r.value, (long long)r.count);
         }
         segloss_set_num_threads(0);
         /* the losses apply the same rule */
@@ -864,17 +865,25 @@ TEST(core_input_check) {
     for (int th = 1; th <= 4; th++) {
         segloss_set_num_threads(th);
         CHECK_EQ_INT(segloss_input_check(&r, x, TC_N, SEGLOSS_INPUT_PROB), SEGLOSS_ERR_DOMAIN);
-        CHECK(r.index == 8192 + 2 && r.value == 1.5);
+        CHECK(r.index == 8192 + 2 && r.value == 1.5 && r.count == 2);
         CHECK_EQ_INT(segloss_input_check(&r, x, TC_N, SEGLOSS_INPUT_FINITE),
                      SEGLOSS_ERR_NONFINITE);
-        CHECK(r.index == 3 * 8192 + 1 && isinf(r.value));
+        CHECK(r.index == 3 * 8192 + 1 && isinf(r.value) && r.count == 1);
     }
     segloss_set_num_threads(0);
     x[5] = NAN;
     CHECK_EQ_INT(segloss_input_check(&r, x, TC_N, SEGLOSS_INPUT_FINITE), SEGLOSS_ERR_NONFINITE);
-    CHECK(r.index == 5 && isnan(r.value));
+    CHECK(r.index == 5 && isnan(r.value) && r.count == 2);
     CHECK_EQ_INT(segloss_input_check(&r, x, TC_N, SEGLOSS_INPUT_PROB), SEGLOSS_ERR_DOMAIN);
-    CHECK(r.index == 5 && isnan(r.value));
+    CHECK(r.index == 5 && isnan(r.value) && r.count == 3);
+    /* every element of a block bad, and the last element alone */
+    for (int64_t i = 0; i < 8192; i++) x[i] = NAN;
+    CHECK_EQ_INT(segloss_input_check(&r, x, TC_N, SEGLOSS_INPUT_FINITE), SEGLOSS_ERR_NONFINITE);
+    CHECK(r.index == 0 && r.count == 8192 + 1);
+    for (int64_t i = 0; i < TC_N; i++) x[i] = 0.5f;
+    x[TC_N - 1] = -INFINITY;
+    CHECK_EQ_INT(segloss_input_check(&r, x, TC_N, SEGLOSS_INPUT_FINITE), SEGLOSS_ERR_NONFINITE);
+    CHECK(r.index == TC_N - 1 && r.count == 1);
     CHECK_EQ_INT(segloss_input_check(&r, x, TC_N, (segloss_input_rule)7), SEGLOSS_ERR_ARG);
     CHECK_EQ_INT(segloss_input_check(&r, NULL, 1, SEGLOSS_INPUT_PROB), SEGLOSS_ERR_NULL);
     CHECK_EQ_INT(segloss_input_check(NULL, x, 1, SEGLOSS_INPUT_PROB), SEGLOSS_ERR_NULL);

@@ -145,17 +145,17 @@ tl loss-weight-broadcast 2 '~^segloss: a23\.npy: weight of shape \(2, 3\) cannot
 # ============================================================================
 # loss: targets
 # ============================================================================
-tl loss-target-255 2 '~^segloss: y255\.npy: target values outside \[0,1\] \(masks saved as 0/255\? divide by 255\); if 255 marks void pixels, use --ignore-index 255$' \
+tl loss-target-255 2 '~^segloss: y255\.npy: target values outside \[0,1\] \(first at index 1: 255; masks saved as 0/255\? divide by 255\); if 255 marks void pixels, use --ignore-index 255$' \
     -- bce-logits -i x.npy -t y255.npy
 one_line
 t loss-target-255-ignored 0 '~^[0-9.]+$' '' -- "$S" loss bce-logits -i x.npy -t y255.npy --ignore-index 255
-tl loss-target-nan 2 '~^segloss: y_nan\.npy: target contains NaN$' \
+tl loss-target-nan 2 '~^segloss: y_nan\.npy: target contains NaN \(first at index 7\)$' \
     -- bce-logits -i x.npy -t y_nan.npy
 
 # ============================================================================
 # loss: predictions of the wrong kind for bce
 # ============================================================================
-tl bce-logits-given 2 '~^segloss: x\.npy: values outside \[0,1\]; did you mean bce-logits\?$' \
+tl bce-logits-given 2 '~^segloss: x\.npy: values outside \[0,1\] \(first at index 0: -0\.366548\); did you mean bce-logits\?$' \
     -- bce -i x.npy -t y.npy
 one_line
 BINWARN='segloss: warning: p_binary.npy: predictions are binary (only 0 and 1): BCE will be dominated by the -100 log clamp; feed probabilities or use bce-logits on logits'
@@ -182,7 +182,8 @@ check "nonfinite-allow: --grad written" "g.npy missing or not a .npy file" -- is
 t nonfinite-allow-json 0 '={"kind":"bce-logits","loss":null,"reduction":"mean","numel":32}' '' \
     -- "$S" loss bce-logits -i x_nonfinite.npy -t y.npy --allow-nonfinite --json
 t nonfinite-allow-region 0 '=nan' '' -- "$S" loss dice -i x_nonfinite.npy -t y.npy --allow-nonfinite
-t nonfinite-ignored 0 '~^[0-9.]+$' '' -- "$S" loss bce-logits -i x_nonfinite.npy -t y_ign.npy --ignore-index 255
+t nonfinite-ignored 2 '' '~^segloss: x_nonfinite\.npy: 3 non-finite values \(first at index 17: nan\); pass --allow-nonfinite' -- "$S" loss bce-logits -i x_nonfinite.npy -t y_ign.npy --ignore-index 255
+t nonfinite-ignored-allowed 0 '~^[0-9.]+$' '' -- "$S" loss bce-logits -i x_nonfinite.npy -t y_ign.npy --ignore-index 255 --allow-nonfinite
 tl nonfinite-bce 2 "~^segloss: p_nan\.npy: 1 non-finite value \(first at index 3: nan\); bce needs probabilities in \[0,1\] \(as PyTorch's BCELoss\)$" \
     -- bce -i p_nan.npy -t y.npy --allow-nonfinite
 tl nonfinite-lovasz 2 '~^segloss: x_nonfinite\.npy: 3 non-finite values \(first at index 17: nan\); lovasz-hinge sorts the logits and needs them finite$' \

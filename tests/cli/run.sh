@@ -346,11 +346,11 @@ tf "integer input"        2 "~^segloss: $DATA/x_i32\.npy: input dtype int32 not 
 tf "empty input"          2 "~^segloss: $DATA/empty\.npy: array is empty" -- loss bce -i "$DATA/empty.npy" -t "$DATA/empty.npy" "${OUTS[@]}"
 tf "shape mismatch"       2 "~^segloss: shape mismatch: $DATA/a23\.npy \(2, 3\) vs $DATA/b32\.npy \(3, 2\)" \
     -- loss bce -i "$DATA/a23.npy" -t "$DATA/b32.npy" "${OUTS[@]}"
-tf "0/255 target"         2 "~^segloss: $DATA/y255\.npy: target values outside \[0,1\] \(masks saved as 0/255\? divide by 255\)" \
+tf "0/255 target"         2 "~^segloss: $DATA/y255\.npy: target values outside \[0,1\] \(first at index 0: 255; masks saved as 0/255\? divide by 255\)" \
     -- loss bce-logits -i "$X" -t "$DATA/y255.npy" "${OUTS[@]}"
 tf "0/255 target, dice"   2 "~^segloss: $DATA/y255\.npy: target values outside \[0,1\]" \
     -- loss dice -i "$X" -t "$DATA/y255.npy" "${OUTS[@]}"
-tf "logits given to bce"  2 "~^segloss: $X: values outside \[0,1\]; did you mean bce-logits\?" \
+tf "logits given to bce"  2 "~^segloss: $X: values outside \[0,1\] \(first at index 0: 2\.31131\); did you mean bce-logits\?" \
     -- loss bce -i "$X" -t "$Y" "${OUTS[@]}"
 tf "logits to dice --activation none" 2 "~^segloss: $X: values outside \[0,1\]" \
     -- loss dice -i "$X" -t "$Y" --activation none "${OUTS[@]}"
@@ -544,7 +544,7 @@ tf "ce float target"        2 "~^segloss: $Y: ce needs integer class indices, go
     -- loss ce -i "$X" -t "$Y" "${OUTS[@]}"
 tf "ce target of the input's shape" 2 "~^segloss: shape mismatch: .*x\.npy \(2, 3, 4, 4\) vs .*y_u8\.npy \(2, 3, 4, 4\) \(ce: the target is the input's shape without axis 1\)" \
     -- loss ce -i "$X" -t "$DATA/y_u8.npy" "${OUTS[@]}"
-tf "ce class index out of range" 2 "~^segloss: $CLSI: class index 255 outside \[0, 3\) \(the input has 3 classes on axis 1\) and not the ignore index -100" \
+tf "ce class index out of range" 2 "~^segloss: $CLSI: class index 255 at index 2 outside \[0, 3\) \(the input has 3 classes on axis 1\) and not the ignore index -100" \
     -- loss ce -i "$X" -t "$CLSI" "${OUTS[@]}"
 tf "ce --class-weight count" 1 "~^segloss: --class-weight has 2 values but .*x\.npy has 3 classes \(axis 1 of \(2, 3, 4, 4\)\)" \
     -- loss ce -i "$X" -t "$CLS" --class-weight 1,2 "${OUTS[@]}"
@@ -566,12 +566,12 @@ tf "--alpha on ce"          1 "~^segloss: loss ce: option '--alpha' does not app
     -- loss ce -i "$X" -t "$CLS" --alpha 0.5 "${OUTS[@]}"
 tf "--class-weight on focal" 1 "~option '--class-weight' does not apply" \
     -- loss focal -i "$X" -t "$Y" --class-weight 1,2,3 "${OUTS[@]}"
-tf "0/255 mask: --ignore-index hint" 2 "~^segloss: $DATA/y255\.npy: target values outside \[0,1\] \(masks saved as 0/255\? divide by 255\); if 255 marks void pixels, use --ignore-index 255" \
+tf "0/255 mask: --ignore-index hint" 2 "~^segloss: $DATA/y255\.npy: target values outside \[0,1\] \(first at index 0: 255; masks saved as 0/255\? divide by 255\); if 255 marks void pixels, use --ignore-index 255" \
     -- loss focal -i "$X" -t "$DATA/y255.npy" "${OUTS[@]}"
 y_bad=("${y_ign[@]}")
-y_bad[0]=2
+y_bad[12]=2   # after the ignored 255s at 3 and 10
 mk_u8 "$E/y_bad.npy" "2, 3, 4, 4" "${y_bad[@]}"
-tf "a bad value besides the ignored 255" 2 "~^segloss: $E/y_bad\.npy: target values outside \[0,1\] \(found 2\)\$" \
+tf "a bad value besides the ignored 255" 2 "~^segloss: $E/y_bad\.npy: uint8 target values must be 0 or 1 \(first at index 12: 2\)\$" \
     -- loss bce-logits -i "$X" -t "$E/y_bad.npy" --ignore-index 255 "${OUTS[@]}"
 
 # ============================================================================
@@ -726,9 +726,9 @@ tf "dice-bce --activation none" 1 "~^segloss: loss dice-bce: the input is logits
     -- loss dice-bce -i "$P" -t "$Y" --activation none --grad "$KEEP"
 tf "--activation softmax, target of the input's shape" 2 "~^segloss: shape mismatch: .*x\.npy \(2, 3, 4, 4\) vs .*y_u8\.npy \(2, 3, 4, 4\) \(--activation softmax: the target is the input's shape without axis 1\)" \
     -- loss jaccard -i "$X" -t "$DATA/y_u8.npy" --activation softmax "${OUTS[@]}"
-tf "--activation softmax, class index out of range" 2 "~^segloss: $RCI: class index 255 outside \[0, 3\) \(the input has 3 classes on axis 1; --ignore-index V skips V\)" \
+tf "--activation softmax, class index out of range" 2 "~^segloss: $RCI: class index 255 at index 1 outside \[0, 3\) \(the input has 3 classes on axis 1; --ignore-index V skips V\)" \
     -- loss tversky -i "$X" -t "$RCI" --activation softmax "${OUTS[@]}"
-tf "0/255 mask on dice: --ignore-index hint" 2 "~^segloss: $DATA/y255\.npy: target values outside \[0,1\] \(masks saved as 0/255\? divide by 255\); if 255 marks void pixels, use --ignore-index 255" \
+tf "0/255 mask on dice: --ignore-index hint" 2 "~^segloss: $DATA/y255\.npy: target values outside \[0,1\] \(first at index 0: 255; masks saved as 0/255\? divide by 255\); if 255 marks void pixels, use --ignore-index 255" \
     -- loss dice -i "$X" -t "$DATA/y255.npy" "${OUTS[@]}"
 tf "tversky --gamma 0"      1 "~^segloss: invalid value for --gamma: '0' \(must be > 0\)" \
     -- loss tversky -i "$X" -t "$Y" --gamma 0 "${OUTS[@]}"
