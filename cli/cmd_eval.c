@@ -3,7 +3,7 @@
  * Segmentation metrics of predicted masks against reference masks: files
  * or directory trees of .png, .nii, .nii.gz and .npy label maps (or float
  * score maps for the prediction), per case and per label, then a summary.
- * The definitions are SPEC §4's, computed by the library
+ * The metrics are computed by the library
  * (segloss_label_scan, segloss_label_metrics_compute); docs/eval.md states
  * them and every choice made here.
  *

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Exit codes (SPEC §5). */
+/* Exit codes: 0 success, 1 bad usage, 2 bad or unreadable input, 3 internal error. */
 enum {
     CLI_OK = 0,
     CLI_USAGE = 1,    /* bad command line */

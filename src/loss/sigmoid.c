@@ -1,4 +1,4 @@
-/* Sigmoid forward/backward and the logit-threshold rule (SPEC §1). */
+/* Sigmoid forward/backward and the logit-threshold rule (logit >= 0 is foreground, i.e. sigmoid >= 0.5). */
 #include "core/internal.h"
 #include "kernels/vec.h"
 

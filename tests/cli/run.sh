@@ -235,6 +235,12 @@ t "dice 0/0 is nan"         0 '=nan' '' \
 t "--json" 0 '~^\{"kind":"bce-logits","loss":[-+.0-9e]+,"reduction":"mean","numel":4\}$' '' \
     -- "$S" loss bce-logits -i "$DATA/ex_x.npy" -t "$DATA/ex_y.npy" --json
 json_loss bce-logits.ex.mean
+# The README's --json example (the worked example's logits and mask) is
+# exactly what the CLI prints.
+readme_json=$(sed -n '/^\$ segloss loss bce-logits -i logits.npy -t mask.npy --grad grad.npy --json$/{n;p}' \
+    "$(dirname "$0")/../../README.md")
+t "README --json example" 0 "=$readme_json" '' \
+    -- "$S" loss bce-logits -i "$DATA/ex_x.npy" -t "$DATA/ex_y.npy" --grad "$TMP/readme_g.npy" --json
 t "--json dice none" 0 '~^\{"kind":"dice","loss":[-+.0-9e]+,"reduction":"none","numel":96\}$' '' \
     -- "$S" loss dice -i "$X" -t "$Y" --reduction none --batch --json
 json_loss dice.batch.none
