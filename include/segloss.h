@@ -491,7 +491,8 @@ typedef struct segloss_dice_opts {
     int squared;                   /* MONAI squared_pred */
     int jaccard;                   /* MONAI jaccard */
     int batch;                     /* MONAI batch: sum over N before the ratio */
-    /* Region-loss fields (zero = off); see "Region losses" below. */
+    /* Region-loss fields (defaults: AUTO, off, none); see "Region losses"
+     * below. */
     segloss_target_kind target_kind; /* default AUTO */
     int no_background;             /* drop channel 0 (MONAI include_background=False) */
     int64_t ignore_index;          /* targets equal to it are excluded; default
@@ -685,7 +686,8 @@ SEGLOSS_API segloss_status segloss_generalized_dice_backward(float *grad, const 
  * `elems` (the other forwards' per-item output) must be NULL (ARG
  * otherwise). The two parts before the lambdas are segloss_dice_forward
  * with `dice` and segloss_bce_logits_forward with reduction
- * dice.reduction, pos_weight and dice.ignore_index.
+ * dice.reduction, pos_weight and dice.ignore_index (except that with every
+ * element ignored the BCE part is 0 where that MEAN is NaN).
  * dice.smp = SEGLOSS_SMP_CURRENT needs an integer or bool target (its
  * min(p, y) intersection is p*y there; a float target is
  * SEGLOSS_ERR_DTYPE); SEGLOSS_SMP_0_3 takes any. */
