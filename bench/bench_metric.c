@@ -133,7 +133,7 @@ int main(int argc, char **argv) {
 
     segloss_shape shape = {3, {D0, D1, D2}};
     segloss_label_array pa = {pred, SEGLOSS_I32}, ra = {ref, SEGLOSS_I32};
-    segloss_metric_opts o = {0};
+    segloss_metric_opts o = segloss_metric_opts_default();
     o.spacing[0] = 1.2;
     o.spacing[1] = 0.9;
     o.spacing[2] = 0.9;

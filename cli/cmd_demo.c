@@ -55,7 +55,7 @@ int cmd_demo(int argc, char **argv) {
     static const uint8_t y[4] = {1, 0, 0, 1};                         /* identity */
     const segloss_shape shape = {2, {2, 2}};
     const segloss_target target = {y, SEGLOSS_U8};
-    segloss_bce_opts none = {0}, mean = {0};
+    segloss_bce_opts none = segloss_bce_opts_default(), mean = segloss_bce_opts_default();
     none.reduction = SEGLOSS_REDUCTION_NONE;
     mean.reduction = SEGLOSS_REDUCTION_MEAN;
 

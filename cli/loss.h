@@ -25,16 +25,19 @@ typedef struct loss_cfg {
     const char *input, *target, *weight, *pos_weight, *grad_path, *out_path;
     segloss_reduction reduction;
     int json;
+    /* The library's options as parsed, from its segloss_*_opts_default();
+     * reduction, weights and the ignore value are filled in per call. */
     segloss_dice_opts region;  /* region losses: activation, smoothing, flags */
     int have_snr, have_sdr;    /* --smooth-nr / --smooth-dr given */
+    int smp_version;           /* --smp-version: SEGLOSS_SMP_*, 0 if not given */
     int have_ignore;           /* --ignore-index given */
     double ignore_index;
     int per_image;             /* lovasz-hinge */
-    double focal_alpha, focal_gamma;            /* focal; torchvision's defaults */
+    segloss_focal_opts focal;                   /* alpha, gamma */
     double label_smoothing;                     /* ce */
     const char *class_weight;                   /* ce, a list read with the input */
-    double tv_alpha, tv_beta, tv_gamma;         /* tversky; MONAI's defaults */
-    double lambda_dice, lambda_bce;             /* dice-bce */
+    segloss_tversky_opts tversky;               /* alpha, beta, gamma */
+    segloss_dice_bce_opts dice_bce;             /* lambda_dice, lambda_bce */
     segloss_gdice_weight w_type;                /* generalized-dice */
     size_t max_bytes;          /* --max-bytes: cap on each file's data (0: none) */
     int allow_nonfinite;       /* --allow-nonfinite */

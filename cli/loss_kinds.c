@@ -37,13 +37,18 @@
 /* ---------------------------------------------------------------------- */
 /* Element-wise losses: bce, bce-logits, focal                              */
 /* ---------------------------------------------------------------------- */
+/* --ignore-index as the library's value (an integer: loss_parse_args);
+ * `none` when not given. */
+static int64_t ignore_value(const loss_cfg *c, int64_t none) {
+    return c->have_ignore ? (int64_t)c->ignore_index : none;
+}
+
 static segloss_bce_opts bce_opts(const loss_cfg *c, const loss_data *d) {
-    segloss_bce_opts o = {0};
+    segloss_bce_opts o = segloss_bce_opts_default();
     o.reduction = c->reduction;
     o.weight = d->weight;
     o.pos_weight = d->pos_weight;
-    o.has_ignore_index = c->have_ignore;
-    o.ignore_index = c->ignore_index;
+    o.ignore_index = ignore_value(c, SEGLOSS_IGNORE_NONE);
     return o;
 }
 LOSS_CALLS(bce, segloss_bce_opts, bce_opts)
@@ -51,14 +56,10 @@ LOSS_CALLS(bce_logits, segloss_bce_opts, bce_opts)
 LOSS_FUSED(bce_logits, segloss_bce_opts, bce_opts)
 
 static segloss_focal_opts focal_opts(const loss_cfg *c, const loss_data *d) {
-    segloss_focal_opts o = {0};
+    segloss_focal_opts o = c->focal;
     o.reduction = c->reduction;
     o.weight = d->weight;
-    o.custom_params = 1; /* as given, else torchvision's defaults (loss_parse_args) */
-    o.alpha = c->focal_alpha;
-    o.gamma = c->focal_gamma;
-    o.has_ignore_index = c->have_ignore;
-    o.ignore_index = c->ignore_index;
+    o.ignore_index = ignore_value(c, SEGLOSS_IGNORE_NONE);
     return o;
 }
 LOSS_CALLS(focal, segloss_focal_opts, focal_opts)
@@ -74,11 +75,10 @@ static segloss_status elementwise_shape(const loss_cfg *c, const loss_data *d,
 /* ce, lovasz-hinge                                                         */
 /* ---------------------------------------------------------------------- */
 static segloss_ce_opts ce_opts(const loss_cfg *c, const loss_data *d) {
-    segloss_ce_opts o = {0};
+    segloss_ce_opts o = segloss_ce_opts_default();
     o.reduction = c->reduction;
     o.class_weight = d->class_weight;
-    o.custom_ignore_index = c->have_ignore;
-    o.ignore_index = (int64_t)c->ignore_index;
+    o.ignore_index = ignore_value(c, o.ignore_index);
     o.label_smoothing = c->label_smoothing;
     return o;
 }
@@ -107,12 +107,11 @@ static segloss_status class_index_shape(const loss_cfg *c, const loss_data *d,
 }
 
 static segloss_lovasz_opts lovasz_opts(const loss_cfg *c, const loss_data *d) {
-    segloss_lovasz_opts o = {0};
+    segloss_lovasz_opts o = segloss_lovasz_opts_default();
     (void)d;
     o.reduction = c->reduction;
     o.per_image = c->per_image;
-    o.has_ignore_index = c->have_ignore;
-    o.ignore_index = c->ignore_index;
+    o.ignore_index = ignore_value(c, SEGLOSS_IGNORE_NONE);
     return o;
 }
 LOSS_CALLS(lovasz_hinge, segloss_lovasz_opts, lovasz_opts)
@@ -120,9 +119,7 @@ LOSS_CALLS(lovasz_hinge, segloss_lovasz_opts, lovasz_opts)
 /* lovasz-hinge: one value per item, shape (items,). */
 static segloss_status lovasz_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
     segloss_lovasz_opts o = lovasz_opts(c, d);
-    memset(out, 0, sizeof *out);
-    out->ndim = 1;
-    return segloss_lovasz_num_items(&out->dim[0], &d->shape, &o);
+    return segloss_lovasz_items_shape(out, &d->shape, &o);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -132,8 +129,7 @@ static segloss_dice_opts dice_opts(const loss_cfg *c, const loss_data *d) {
     segloss_dice_opts o = c->region;
     (void)d;
     o.reduction = c->reduction;
-    o.has_ignore_index = c->have_ignore;
-    o.ignore_index = c->ignore_index;
+    o.ignore_index = ignore_value(c, SEGLOSS_IGNORE_NONE);
     return o;
 }
 LOSS_CALLS(dice, segloss_dice_opts, dice_opts)
@@ -141,18 +137,14 @@ LOSS_FUSED(dice, segloss_dice_opts, dice_opts)
 LOSS_CALLS(jaccard, segloss_dice_opts, dice_opts)
 
 static segloss_tversky_opts tversky_opts(const loss_cfg *c, const loss_data *d) {
-    segloss_tversky_opts o = {0};
+    segloss_tversky_opts o = c->tversky;
     o.region = dice_opts(c, d);
-    o.custom_params = 1; /* as given, else MONAI's defaults (loss_parse_args) */
-    o.alpha = c->tv_alpha;
-    o.beta = c->tv_beta;
-    o.gamma = c->tv_gamma;
     return o;
 }
 LOSS_CALLS(tversky, segloss_tversky_opts, tversky_opts)
 
 static segloss_generalized_dice_opts gdice_opts(const loss_cfg *c, const loss_data *d) {
-    segloss_generalized_dice_opts o = {0};
+    segloss_generalized_dice_opts o = segloss_generalized_dice_opts_default();
     o.region = dice_opts(c, d);
     o.w_type = c->w_type;
     return o;
@@ -160,44 +152,26 @@ static segloss_generalized_dice_opts gdice_opts(const loss_cfg *c, const loss_da
 LOSS_CALLS(generalized_dice, segloss_generalized_dice_opts, gdice_opts)
 
 static segloss_dice_bce_opts dice_bce_opts(const loss_cfg *c, const loss_data *d) {
-    segloss_dice_bce_opts o = {0};
+    segloss_dice_bce_opts o = c->dice_bce;
     o.dice = dice_opts(c, d);
     o.pos_weight = d->pos_weight;
-    o.custom_lambdas = 1; /* as given, else 1 and 1 (loss_parse_args) */
-    o.lambda_dice = c->lambda_dice;
-    o.lambda_bce = c->lambda_bce;
     return o;
 }
-
-/* dice-bce reduces to one number (mean or sum): no per-element output; the
- * library's second output is the two parts, not wanted here. */
-static segloss_status dice_bce_fwd(const loss_cfg *c, const loss_data *d, double *loss,
-                                   float *elems) {
-    segloss_dice_bce_opts o = dice_bce_opts(c, d);
-    (void)elems;
-    return segloss_dice_bce_forward(loss, NULL, d->x, &d->target, &d->shape, &o);
-}
-
-static segloss_status dice_bce_bwd(const loss_cfg *c, const loss_data *d, float *grad,
-                                   const float *grad_out) {
-    segloss_dice_bce_opts o = dice_bce_opts(c, d);
-    return segloss_dice_bce_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
-}
-
-static segloss_status dice_bce_fused(const loss_cfg *c, const loss_data *d, double *loss,
-                                     float *elems, float *grad, const float *grad_out) {
-    segloss_dice_bce_opts o = dice_bce_opts(c, d);
-    (void)elems;
-    return segloss_dice_bce_forward_backward(loss, NULL, grad, d->x, &d->target, &d->shape, &o,
-                                             grad_out);
-}
+LOSS_CALLS(dice_bce, segloss_dice_bce_opts, dice_bce_opts)
+LOSS_FUSED(dice_bce, segloss_dice_bce_opts, dice_bce_opts)
 
 /* dice, jaccard, tversky: one value per (n, c), or per c with --batch or
  * --smp; C - 1 channels with --no-background. Arrays of ndim <= 2 are one
  * image (N = C = 1). */
 static segloss_status region_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
     segloss_dice_opts o = dice_opts(c, d);
-    return segloss_region_items_shape(out, &d->shape, &o);
+    return segloss_dice_items_shape(out, &d->shape, &o);
+}
+
+static segloss_status tversky_shape(const loss_cfg *c, const loss_data *d,
+                                    segloss_shape *out) {
+    segloss_tversky_opts o = tversky_opts(c, d);
+    return segloss_tversky_items_shape(out, &d->shape, &o);
 }
 
 /* generalized-dice: one value per image, (N,), or (1,) with --batch. */
@@ -241,7 +215,7 @@ const loss_kind loss_kinds[] = {
      LG(REGION) | LG(SMP) | LG(IGNORE), region_shape, jaccard_fwd, jaccard_bwd, NULL,
      REGION_HINT, NULL},
     {"tversky", "Tversky loss, focal with --gamma (MONAI TverskyLoss)", LK_REGION,
-     LG(REGION) | LG(TVERSKY) | LG(IGNORE), region_shape, tversky_fwd, tversky_bwd, NULL,
+     LG(REGION) | LG(TVERSKY) | LG(IGNORE), tversky_shape, tversky_fwd, tversky_bwd, NULL,
      REGION_HINT, NULL},
     {"generalized-dice", "generalized Dice (MONAI GeneralizedDiceLoss)", LK_REGION,
      LG(REGION) | LG(GDICE) | LG(IGNORE), gdice_shape, generalized_dice_fwd,

@@ -89,20 +89,28 @@ static const cli_opt dice_opts[] = {
     CLI_END,
 };
 
+static const cli_choice smp_versions[] = {{"current", SEGLOSS_SMP_CURRENT},
+                                          {"0.3", SEGLOSS_SMP_0_3},
+                                          {NULL, 0}};
+
 static const cli_opt smp_opts[] = {
     CLI_FLAG(C, NULL, "--smp", region.smp,
              "smp DiceLoss/JaccardLoss: sums over batch and space per\n"
              "class, smoothing 0, denominator >= 1e-7, classes absent from\n"
              "the target give 0 (and count in the mean)"),
+    CLI_CHOICE(C, "--smp-version", "V", smp_version, smp_versions,
+               "implies --smp: current (default; smp >= 0.4, intersection\n"
+               "sum min(p, y)) or 0.3 (smp 0.3.x: (2I + s)/(P + G + s))"),
     CLI_FLAG(C, NULL, "--log-loss", region.log_loss,
              "-ln(max(score, 1e-7)) instead of 1 - score"),
     CLI_END,
 };
 
 static const cli_opt tversky_opts[] = {
-    CLI_NUM(C, "--alpha", "A", tv_alpha, 0, NULL, "weight of false positives (default 0.5)"),
-    CLI_NUM(C, "--beta", "B", tv_beta, 0, NULL, "weight of false negatives (default 0.5)"),
-    CLI_NUM(C, "--gamma", "G", tv_gamma, 0, &positive,
+    CLI_NUM(C, "--alpha", "A", tversky.alpha, 0, NULL,
+            "weight of false positives (default 0.5)"),
+    CLI_NUM(C, "--beta", "B", tversky.beta, 0, NULL, "weight of false negatives (default 0.5)"),
+    CLI_NUM(C, "--gamma", "G", tversky.gamma, 0, &positive,
             "focal exponent (1 - TI)^G (default 1; > 0)"),
     CLI_END,
 };
@@ -114,9 +122,10 @@ static const cli_opt gdice_opts[] = {
 };
 
 static const cli_opt dice_bce_opts[] = {
-    CLI_NUM(C, "--lambda-dice", "L", lambda_dice, 0, &nonneg,
+    CLI_NUM(C, "--lambda-dice", "L", dice_bce.lambda_dice, 0, &nonneg,
             "weight of the Dice part (default 1)"),
-    CLI_NUM(C, "--lambda-bce", "L", lambda_bce, 0, &nonneg, "weight of the BCE part (default 1)"),
+    CLI_NUM(C, "--lambda-bce", "L", dice_bce.lambda_bce, 0, &nonneg,
+            "weight of the BCE part (default 1)"),
     CLI_END,
 };
 
@@ -129,9 +138,9 @@ static const cli_opt ignore_opts[] = {
 };
 
 static const cli_opt focal_opts[] = {
-    CLI_NUM(C, "--alpha", "A", focal_alpha, 0, NULL,
+    CLI_NUM(C, "--alpha", "A", focal.alpha, 0, NULL,
             "weight of positives (default 0.25; < 0: off)"),
-    CLI_NUM(C, "--gamma", "G", focal_gamma, 0, &nonneg, "focusing exponent (default 2; >= 0)"),
+    CLI_NUM(C, "--gamma", "G", focal.gamma, 0, &nonneg, "focusing exponent (default 2; >= 0)"),
     CLI_END,
 };
 
@@ -224,6 +233,13 @@ static int check_combinations(loss_cfg *c) {
                   c->ignore_index);
         return loss_usage_error();
     }
+    /* the library's ignore value is an int64 */
+    if (c->have_ignore && !(c->ignore_index == floor(c->ignore_index) &&
+                            fabs(c->ignore_index) <= 0x1p63 && c->ignore_index != 0x1p63)) {
+        cli_error("loss %s: --ignore-index must be an integer, got %.17g", k->name,
+                  c->ignore_index);
+        return loss_usage_error();
+    }
     /* dice-bce: MONAI's DiceCELoss takes logits and reduces to one number */
     if ((k->flags & LK_LOGITS_REDUCED) &&
         (c->reduction == SEGLOSS_REDUCTION_NONE ||
@@ -234,17 +250,16 @@ static int check_combinations(loss_cfg *c) {
                       : "the input is logits: --activation must be sigmoid");
         return loss_usage_error();
     }
+    if (c->smp_version) c->region.smp = c->smp_version; /* --smp-version implies --smp */
     if (c->region.smp && (c->region.squared || c->region.jaccard)) {
         cli_error("loss %s: --smp does not combine with --squared or --jaccard", k->name);
         return loss_usage_error();
     }
-    /* One smoothing term given: the other keeps its default (MONAI's, or
-     * smp's 0 with --smp). */
-    if (c->have_snr || c->have_sdr) {
-        double dflt = c->region.smp ? 0.0 : 1e-5;
-        c->region.custom_smooth = 1;
-        if (!c->have_snr) c->region.smooth_nr = dflt;
-        if (!c->have_sdr) c->region.smooth_dr = dflt;
+    /* A smoothing term not given keeps its default: MONAI's (the
+     * library's), or smp's 0 with --smp. */
+    if (c->region.smp) {
+        if (!c->have_snr) c->region.smooth_nr = 0.0;
+        if (!c->have_sdr) c->region.smooth_dr = 0.0;
     }
     return CLI_OK;
 }
@@ -252,11 +267,10 @@ static int check_combinations(loss_cfg *c) {
 int loss_parse_args(loss_cfg *c, int argc, char **argv) {
     memset(c, 0, sizeof *c);
     c->max_bytes = cli_default_max_bytes();
-    c->focal_alpha = 0.25; /* torchvision */
-    c->focal_gamma = 2.0;
-    c->tv_alpha = c->tv_beta = 0.5; /* MONAI */
-    c->tv_gamma = 1.0;
-    c->lambda_dice = c->lambda_bce = 1.0;
+    c->region = segloss_dice_opts_default();
+    c->focal = segloss_focal_opts_default();
+    c->tversky = segloss_tversky_opts_default();
+    c->dice_bce = segloss_dice_bce_opts_default();
     int ki = cli_first_operand(&spec, argc, argv);
     if (!ki) {
         cli_error("loss: missing KIND (one of: %s)", kind_names());

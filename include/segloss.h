@@ -25,7 +25,7 @@
  *         float g[4];                                          // d loss / d x
  *         segloss_shape shape = {2, {2, 2}};
  *         segloss_target t = {y, SEGLOSS_F32};
- *         segloss_bce_opts opts = {0};                         // mean, no weights
+ *         segloss_bce_opts opts = segloss_bce_opts_default();  // mean, no weights
  *         double loss;
  *         segloss_status st = segloss_bce_logits_forward(&loss, NULL, x, &t, &shape, &opts);
  *         if (st == SEGLOSS_OK)
@@ -47,8 +47,14 @@
  *  - Backward writes d(reduced loss)/d(input), overwriting `grad`. `grad_out`
  *    is the upstream gradient: NULL means 1; for MEAN/SUM it points to one
  *    float; for NONE to an array of the loss's shape.
- *  - Option structs: a zero-filled struct (or NULL) means the documented
- *    defaults.
+ *  - Option structs: initialise one with its segloss_X_opts_default()
+ *    (e.g. segloss_dice_opts opts = segloss_dice_opts_default();) and change
+ *    the fields you need; a NULL options pointer means the same defaults.
+ *    Every field is used as given: a zero-filled struct is NOT the defaults
+ *    (its smoothing, focal alpha/gamma, lambdas, percentile... are 0).
+ *  - ignore_index (bce, focal, ce, lovasz, region losses) is an int64_t;
+ *    SEGLOSS_IGNORE_NONE ignores nothing. The rule is the one of
+ *    segloss_check_report below.
  */
 #ifndef SEGLOSS_H
 #define SEGLOSS_H
@@ -300,25 +306,25 @@ typedef struct segloss_bce_opts {
                                       axis). For one weight per channel (axis 1)
                                       of an (N,C,...) input use shape (C,1,...,1)
                                       of rank ndim-1. */
-    int has_ignore_index;          /* nonzero: target elements equal to
-                                      ignore_index (e.g. 255 in a uint8 PNG
-                                      mask) are ignored: loss 0 (also in the
-                                      NONE array), not counted by MEAN,
-                                      gradient 0, exempt from the [0,1]
-                                      target check, and their inputs are not
-                                      read. MEAN divides by the number
-                                      of non-ignored elements (NaN when all
-                                      are ignored; the gradient is then 0).
-                                      smp's SoftBCEWithLogitsLoss divides by
-                                      all elements instead. */
-    double ignore_index;           /* an integer in the int64 range
-                                      (SEGLOSS_ERR_ARG otherwise: a fraction,
-                                      NaN, +-inf); compared by the ignore rule
-                                      of segloss_check_report (the element's
-                                      value as double == ignore_index);
-                                      -2^63 (SEGLOSS_IGNORE_NONE) ignores
-                                      nothing */
+    int64_t ignore_index;          /* default SEGLOSS_IGNORE_NONE (nothing is
+                                      ignored). Otherwise target elements
+                                      equal to it (e.g. 255 in a uint8 PNG
+                                      mask; the rule of segloss_check_report:
+                                      the element's value as double ==
+                                      (double)ignore_index) are ignored:
+                                      loss 0 (also in the NONE array), not
+                                      counted by MEAN, gradient 0, exempt
+                                      from the [0,1] target check, and their
+                                      inputs are not read. MEAN divides by
+                                      the number of non-ignored elements (NaN
+                                      when all are ignored; the gradient is
+                                      then 0). smp's SoftBCEWithLogitsLoss
+                                      divides by all elements instead. */
 } segloss_bce_opts;
+
+/* Defaults: MEAN, no weight, no pos_weight, ignore_index
+ * SEGLOSS_IGNORE_NONE (for bce and bce-logits). */
+SEGLOSS_API segloss_bce_opts segloss_bce_opts_default(void);
 
 /* BCE on probabilities (torch.nn.BCELoss):
  *   l = -w * [ y*max(ln p, -100) + (1-y)*max(ln(1-p), -100) ]
@@ -375,13 +381,15 @@ typedef struct segloss_focal_opts {
     segloss_reduction reduction;   /* default MEAN (torchvision's default is none) */
     segloss_farray weight;         /* optional extension (not in torchvision):
                                       multiplies each element's loss; broadcast */
-    int custom_params;             /* 0: alpha = 0.25, gamma = 2 (torchvision's
-                                      defaults); nonzero: the two fields below */
-    double alpha;                  /* < 0 switches the alpha factor off */
-    double gamma;                  /* >= 0 (ARG otherwise) */
-    int has_ignore_index;          /* as in segloss_bce_opts */
-    double ignore_index;
+    double alpha;                  /* default 0.25 (torchvision); < 0 switches
+                                      the alpha factor off; finite */
+    double gamma;                  /* default 2 (torchvision); finite, >= 0
+                                      (ARG otherwise) */
+    int64_t ignore_index;          /* as in segloss_bce_opts (default none) */
 } segloss_focal_opts;
+
+/* Defaults: MEAN, no weight, alpha 0.25, gamma 2, SEGLOSS_IGNORE_NONE. */
+SEGLOSS_API segloss_focal_opts segloss_focal_opts_default(void);
 
 SEGLOSS_API segloss_status segloss_focal_forward(double *loss, float *elems, const float *x,
                                                  const segloss_target *target, const segloss_shape *shape,
@@ -409,10 +417,13 @@ SEGLOSS_API segloss_status segloss_focal_backward(float *grad, const float *x,
 typedef struct segloss_ce_opts {
     segloss_reduction reduction;   /* default MEAN */
     segloss_farray class_weight;   /* optional; shape (C,) */
-    int custom_ignore_index;       /* 0: ignore_index = -100 (PyTorch default) */
-    int64_t ignore_index;
+    int64_t ignore_index;          /* default -100 (PyTorch's); SEGLOSS_IGNORE_NONE:
+                                      none */
     double label_smoothing;        /* in [0, 1]; default 0 */
 } segloss_ce_opts;
+
+/* Defaults: MEAN, no class weights, ignore_index -100, label_smoothing 0. */
+SEGLOSS_API segloss_ce_opts segloss_ce_opts_default(void);
 
 SEGLOSS_API segloss_status segloss_ce_forward(double *loss, float *elems, const float *x,
                                               const segloss_target *target, const segloss_shape *shape,
@@ -438,13 +449,17 @@ SEGLOSS_API segloss_status segloss_ce_backward(float *grad, const float *x, cons
 typedef struct segloss_lovasz_opts {
     segloss_reduction reduction;   /* default MEAN over items */
     int per_image;                 /* smp per_image (default 0, as smp) */
-    int has_ignore_index;          /* as in segloss_bce_opts (smp ignore_index) */
-    double ignore_index;
+    int64_t ignore_index;          /* as in segloss_bce_opts (smp ignore_index;
+                                      default none) */
 } segloss_lovasz_opts;
 
-/* Number of items: N with per_image and ndim >= 3, else 1. */
-SEGLOSS_API segloss_status segloss_lovasz_num_items(int64_t *items, const segloss_shape *shape,
-                                                    const segloss_lovasz_opts *opts);
+/* Defaults: MEAN, per_image 0, SEGLOSS_IGNORE_NONE. */
+SEGLOSS_API segloss_lovasz_opts segloss_lovasz_opts_default(void);
+
+/* Shape of the NONE loss array: (items,), items = N with per_image and
+ * ndim >= 3, else 1. Only shape and options are checked. */
+SEGLOSS_API segloss_status segloss_lovasz_items_shape(segloss_shape *items, const segloss_shape *shape,
+                                                      const segloss_lovasz_opts *opts);
 SEGLOSS_API segloss_status segloss_lovasz_hinge_forward(double *loss, float *elems, const float *x,
                                                         const segloss_target *target,
                                                         const segloss_shape *shape,
@@ -470,18 +485,19 @@ SEGLOSS_API segloss_status segloss_lovasz_hinge_backward(float *grad, const floa
 typedef struct segloss_dice_opts {
     segloss_reduction reduction;   /* default MEAN over items */
     segloss_activation activation; /* default SIGMOID; NONE: inputs are probabilities */
-    int custom_smooth;             /* 0: smooth_nr = smooth_dr = 1e-5 (MONAI defaults);
-                                      nonzero: use the two fields below as given */
-    double smooth_nr;
-    double smooth_dr;
+    double smooth_nr;              /* default 1e-5 (MONAI); finite; used as given,
+                                      also with smp (smp's own default is 0:
+                                      set both to 0 for smp's DiceLoss()) */
+    double smooth_dr;              /* default 1e-5 (MONAI); finite */
     int squared;                   /* MONAI squared_pred */
     int jaccard;                   /* MONAI jaccard */
     int batch;                     /* MONAI batch: sum over N before the ratio */
-    /* Region-loss fields (zero = off); see "Region losses" below. */
-    int target_kind;               /* a segloss_target_kind; 0 = AUTO */
+    /* Region-loss fields (defaults: AUTO, off, none); see "Region losses"
+     * below. */
+    segloss_target_kind target_kind; /* default AUTO */
     int no_background;             /* drop channel 0 (MONAI include_background=False) */
-    int has_ignore_index;          /* nonzero: targets equal to ignore_index are excluded */
-    double ignore_index;
+    int64_t ignore_index;          /* targets equal to it are excluded; default
+                                      SEGLOSS_IGNORE_NONE */
     int smp;                       /* smp DiceLoss/JaccardLoss (dice, jaccard): 0 off,
                                       SEGLOSS_SMP_CURRENT (smp >= 0.4) or
                                       SEGLOSS_SMP_0_3 (smp <= 0.3.4); see
@@ -489,9 +505,17 @@ typedef struct segloss_dice_opts {
     int log_loss;                  /* -ln(max(score, 1e-7)) instead of 1 - score (dice, jaccard) */
 } segloss_dice_opts;
 
-/* Number of per-item losses (N*C, or C with batch) for shape and opts. */
-SEGLOSS_API segloss_status segloss_dice_num_items(int64_t *items, const segloss_shape *shape,
-                                                  const segloss_dice_opts *opts);
+/* Defaults: MEAN, SIGMOID, smooth_nr = smooth_dr = 1e-5, target_kind AUTO,
+ * ignore_index SEGLOSS_IGNORE_NONE, every flag (squared, jaccard, batch,
+ * no_background, smp, log_loss) 0. */
+SEGLOSS_API segloss_dice_opts segloss_dice_opts_default(void);
+
+/* Shape of the loss array of dice and jaccard for reduction NONE: (N, C')
+ * per item, or (C',) with batch or smp; C' = the kept channels (C, or C-1
+ * with no_background and C >= 2); one image (N = C = 1) for ndim <= 2.
+ * Only shape and options are checked (the target is not read). */
+SEGLOSS_API segloss_status segloss_dice_items_shape(segloss_shape *items, const segloss_shape *shape,
+                                                   const segloss_dice_opts *opts);
 SEGLOSS_API segloss_status segloss_dice_forward(double *loss, float *elems, const float *x,
                                                 const segloss_target *target, const segloss_shape *shape,
                                                 const segloss_dice_opts *opts);
@@ -532,24 +556,25 @@ SEGLOSS_API segloss_status segloss_dice_forward_backward(double *loss, float *el
  *                 through the softmax Jacobian, dropped channels included.
  *  no_background  drop channel 0 after the activation (MONAI
  *                 include_background=False); no effect when C == 1, as MONAI.
- *  has_ignore_index, ignore_index
- *                 target elements (DENSE) or pixels (INDEX, all channels)
+ *  ignore_index   unless SEGLOSS_IGNORE_NONE, target elements (DENSE) or pixels (INDEX, all channels)
  *                 equal to ignore_index add nothing to any sum and get a zero
  *                 gradient; they are exempt from the range check (255 is
  *                 fine), and their inputs are not used (a NaN logit or,
  *                 with NONE, a value outside [0,1] there is no error).
  *                 Items still count in MEAN (MEAN divides by the number of
- *                 items, never by a number of elements). ignore_index must
- *                 be an integer in the int64 range (SEGLOSS_ERR_ARG
- *                 otherwise); the rule is segloss_check_report's.
+ *                 items, never by a number of elements). The rule is
+ *                 segloss_check_report's.
  *  smp            (dice, jaccard) segmentation_models_pytorch DiceLoss /
  *                 JaccardLoss: sums over N and space per channel (items: the
- *                 kept channels, whatever `batch` says), smoothing 0 unless
- *                 custom_smooth, denominator clamped to >= 1e-7, and a
+ *                 kept channels, whatever `batch` says), denominator
+ *                 clamped to >= 1e-7, and a
  *                 channel whose target sum is 0 contributes 0 but still
  *                 counts in MEAN. Not with squared or jaccard (ARG); values
  *                 other than 0, 1, 2 are ARG. smp's one `smooth` S is
- *                 smooth_nr = smooth_dr = S. With P = sum p, G = sum y:
+ *                 smooth_nr = smooth_dr = S; smoothing is used as given
+ *                 (smp's default is smooth = 0, segloss_dice_opts_default's
+ *                 1e-5: set both fields to 0 for smp's DiceLoss(); the CLI's
+ *                 --smp does). With P = sum p, G = sum y:
  *                 SEGLOSS_SMP_CURRENT (smp >= 0.4, checked against 0.5.0):
  *                   I = sum min(p, y) = (P + G - sum |p - y|)/2
  *                   dice    = (I + s_nr) / max((P + G)/2 + s_dr, 1e-7)
@@ -570,11 +595,7 @@ SEGLOSS_API segloss_status segloss_dice_forward_backward(double *loss, float *el
  * squared and jaccard are dice-only; smp and log_loss dice/jaccard-only.
  * With no_background (C >= 2) the items are N*(C-1) (or C-1); the gradient
  * of the dropped channel is 0 (SIGMOID, NONE) or its softmax share. */
-/* Shape of the loss array of dice, jaccard and tversky for reduction NONE:
- * (N, C') per item, or (C',) with batch or smp; C' = kept channels. Only
- * shape and options are checked (the target is not read). */
-SEGLOSS_API segloss_status segloss_region_items_shape(segloss_shape *items, const segloss_shape *shape,
-                                                      const segloss_dice_opts *opts);
+/* The loss array of jaccard for NONE has segloss_dice_items_shape's shape. */
 
 /* Soft Jaccard (IoU) loss, per item (n,c) or c with batch:
  *   I = sum p*y,  f = 1 - (I + smooth_nr) / (sum p + sum y - I + smooth_dr)
@@ -595,13 +616,18 @@ SEGLOSS_API segloss_status segloss_jaccard_backward(float *grad, const float *x,
  * alpha weighs false positives, beta false negatives. */
 typedef struct segloss_tversky_opts {
     segloss_dice_opts region;      /* squared, jaccard, smp, log_loss must be 0 */
-    int custom_params;             /* 0: alpha = beta = 0.5, gamma = 1; nonzero:
-                                      the three fields below as given (finite,
-                                      gamma > 0; SEGLOSS_ERR_ARG otherwise) */
-    double alpha;
-    double beta;
-    double gamma;
+    double alpha;                  /* default 0.5; finite (ARG otherwise) */
+    double beta;                   /* default 0.5; finite */
+    double gamma;                  /* default 1; finite, > 0 */
 } segloss_tversky_opts;
+
+/* Defaults: region = segloss_dice_opts_default(), alpha = beta = 0.5,
+ * gamma = 1 (MONAI TverskyLoss). */
+SEGLOSS_API segloss_tversky_opts segloss_tversky_opts_default(void);
+/* Shape of the NONE loss array: (N, C') or (C',) with batch, as
+ * segloss_dice_items_shape. */
+SEGLOSS_API segloss_status segloss_tversky_items_shape(segloss_shape *items, const segloss_shape *shape,
+                                                      const segloss_tversky_opts *opts);
 
 SEGLOSS_API segloss_status segloss_tversky_forward(double *loss, float *elems, const float *x,
                                                    const segloss_target *target, const segloss_shape *shape,
@@ -627,8 +653,11 @@ typedef enum segloss_gdice_weight {
 
 typedef struct segloss_generalized_dice_opts {
     segloss_dice_opts region;      /* squared, jaccard, smp, log_loss must be 0 */
-    segloss_gdice_weight w_type;
+    segloss_gdice_weight w_type;   /* default SQUARE */
 } segloss_generalized_dice_opts;
+
+/* Defaults: region = segloss_dice_opts_default(), w_type SQUARE. */
+SEGLOSS_API segloss_generalized_dice_opts segloss_generalized_dice_opts_default(void);
 
 /* Shape of the NONE loss array: (N,), or (1,) with batch. */
 SEGLOSS_API segloss_status segloss_generalized_dice_items_shape(segloss_shape *items,
@@ -654,26 +683,31 @@ SEGLOSS_API segloss_status segloss_generalized_dice_backward(float *grad, const 
  * pos_weight broadcast as in segloss_bce_opts; elements equal to the ignore
  * value are left out, and its MEAN divides by the number of elements not
  * ignored (0 when all are ignored: no NaN). dice.reduction applies to both
- * parts: MEAN (default) or SUM; NONE is SEGLOSS_ERR_ARG (as MONAI).
- * `parts` (may be NULL) receives {dice part, bce part} before the lambdas.
+ * parts: MEAN (default) or SUM; NONE is SEGLOSS_ERR_ARG (as MONAI), so
+ * `elems` (the other forwards' per-item output) must be NULL (ARG
+ * otherwise). The two parts before the lambdas are segloss_dice_forward
+ * with `dice` and segloss_bce_logits_forward with reduction
+ * dice.reduction, pos_weight and dice.ignore_index (except that with every
+ * element ignored the BCE part is 0 where that MEAN is NaN).
  * dice.smp = SEGLOSS_SMP_CURRENT needs an integer or bool target (its
  * min(p, y) intersection is p*y there; a float target is
  * SEGLOSS_ERR_DTYPE); SEGLOSS_SMP_0_3 takes any. */
 typedef struct segloss_dice_bce_opts {
     segloss_dice_opts dice;
     segloss_farray pos_weight;     /* optional, right-aligned broadcast */
-    int custom_lambdas;            /* 0: lambda_dice = lambda_bce = 1 */
-    double lambda_dice;            /* finite, >= 0 */
-    double lambda_bce;
+    double lambda_dice;            /* default 1; finite, >= 0 */
+    double lambda_bce;             /* default 1; finite, >= 0 */
 } segloss_dice_bce_opts;
 
-SEGLOSS_API segloss_status segloss_dice_bce_forward(double *loss, double *parts, const float *x,
+/* Defaults: dice = segloss_dice_opts_default(), no pos_weight, lambdas 1. */
+SEGLOSS_API segloss_dice_bce_opts segloss_dice_bce_opts_default(void);
+SEGLOSS_API segloss_status segloss_dice_bce_forward(double *loss, float *elems, const float *x,
                                                     const segloss_target *target, const segloss_shape *shape,
                                                     const segloss_dice_bce_opts *opts);
 SEGLOSS_API segloss_status segloss_dice_bce_backward(float *grad, const float *x,
                                                      const segloss_target *target, const segloss_shape *shape,
                                                      const segloss_dice_bce_opts *opts, const float *grad_out);
-/* Forward and backward in one call: loss and parts as the forward, grad
+/* Forward and backward in one call: loss and elems as the forward, grad
  * (required) as the backward with grad_out, the same bits as the two calls
  * (a NaN result may differ in sign only). Two sweeps per image: one reads
  * logits and target once for the sigmoid, the BCE terms and the per-item
@@ -681,7 +715,7 @@ SEGLOSS_API segloss_status segloss_dice_bce_backward(float *grad, const float *x
  * the next turns that into the gradient while the image is in cache (with
  * batch or smp the Dice sums span all images: the second sweep then runs
  * after the first has covered the whole array). */
-SEGLOSS_API segloss_status segloss_dice_bce_forward_backward(double *loss, double *parts, float *grad,
+SEGLOSS_API segloss_status segloss_dice_bce_forward_backward(double *loss, float *elems, float *grad,
                                                              const float *x, const segloss_target *target,
                                                              const segloss_shape *shape,
                                                              const segloss_dice_bce_opts *opts,
@@ -846,12 +880,10 @@ typedef enum segloss_hd95_variant {
 } segloss_hd95_variant;
 
 typedef struct segloss_metric_opts {
-    double spacing[3];          /* per axis, axis 0 first; 0 means 1.0; must be
-                                   finite and >= 0 */
-    int custom_percentile;      /* 0: P = 95; nonzero: `percentile` in [0,100] */
-    double percentile;
-    int custom_tolerance;       /* 0: tau = 1; nonzero: `tolerance` >= 0 */
-    double tolerance;
+    double spacing[3];          /* per axis, axis 0 first; default 1; must be
+                                   finite and >= 0 (0 is read as 1.0) */
+    double percentile;          /* P, default 95; in [0,100] */
+    double tolerance;           /* tau, default 1; >= 0 */
     segloss_hd95_variant hd95_variant;
     segloss_empty_score empty_score;
     segloss_empty_distance empty_distance;
@@ -862,6 +894,10 @@ typedef struct segloss_metric_opts {
                                    library setting (segloss_set_num_threads),
                                    n > 0 = n; results never depend on it */
 } segloss_metric_opts;
+
+/* Defaults: spacing {1,1,1}, percentile 95, tolerance 1, HD95_MAX,
+ * EMPTY_SCORE_NAN, EMPTY_DISTANCE_NAN, distances 0, threads 0. */
+SEGLOSS_API segloss_metric_opts segloss_metric_opts_default(void);
 
 /* Overlap scores from counts. A 0 denominator gives empty_score (MedPy >=
  * 0.5's dc and jc of two empty masks are SEGLOSS_EMPTY_SCORE_ONE):

@@ -285,3 +285,16 @@ void ref_worst(double *slot, char *name, size_t len, double v, const char *cname
         snprintf(name, len, "%s", cname);
     }
 }
+
+segloss_status ref_dice_items(int64_t *n, const segloss_shape *shape, const segloss_dice_opts *o) {
+    segloss_shape is;
+    segloss_status st = segloss_dice_items_shape(&is, shape, o);
+    return st != SEGLOSS_OK ? st : segloss_shape_numel(&is, n);
+}
+
+segloss_status ref_lovasz_items(int64_t *n, const segloss_shape *shape,
+                                const segloss_lovasz_opts *o) {
+    segloss_shape is;
+    segloss_status st = segloss_lovasz_items_shape(&is, shape, o);
+    return st != SEGLOSS_OK ? st : segloss_shape_numel(&is, n);
+}

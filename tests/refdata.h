@@ -111,4 +111,9 @@ typedef struct ref_stats {
 /* *slot = v and name = cname when v > *slot. */
 void ref_worst(double *slot, char *name, size_t len, double v, const char *cname);
 
+/* Item counts: the number of elements of the library's *_items_shape. */
+segloss_status ref_dice_items(int64_t *n, const segloss_shape *shape, const segloss_dice_opts *o);
+segloss_status ref_lovasz_items(int64_t *n, const segloss_shape *shape,
+                                const segloss_lovasz_opts *o);
+
 #endif

@@ -1,6 +1,7 @@
 /* Core API contracts: status codes on bad arguments, special values of the
  * sigmoid and the threshold rule, option defaults, target dtypes, and
  * bit-identical results for any thread count. */
+#include "refdata.h"
 #include "tf.h"
 
 #include <segloss.h>
@@ -65,8 +66,8 @@ TEST(core_null_pointers) {
     CHECK_EQ_INT(segloss_dice_backward(g, ux, NULL, &s, NULL, NULL), SEGLOSS_ERR_NULL);
     CHECK_EQ_INT(segloss_dice_backward(g, ux, &tnull, &s, NULL, NULL), SEGLOSS_ERR_NULL);
     CHECK_EQ_INT(segloss_dice_backward(g, ux, &t, NULL, NULL, NULL), SEGLOSS_ERR_NULL);
-    CHECK_EQ_INT(segloss_dice_num_items(NULL, &s, NULL), SEGLOSS_ERR_NULL);
-    CHECK_EQ_INT(segloss_dice_num_items(&n, NULL, NULL), SEGLOSS_ERR_NULL);
+    CHECK_EQ_INT(ref_dice_items(NULL, &s, NULL), SEGLOSS_ERR_NULL);
+    CHECK_EQ_INT(ref_dice_items(&n, NULL, NULL), SEGLOSS_ERR_NULL);
 
     CHECK_EQ_INT(segloss_sigmoid_forward(NULL, ux, 6), SEGLOSS_ERR_NULL);
     CHECK_EQ_INT(segloss_sigmoid_forward(g, NULL, 6), SEGLOSS_ERR_NULL);
@@ -79,11 +80,12 @@ TEST(core_null_pointers) {
     CHECK_EQ_INT(segloss_shape_numel(&s, NULL), SEGLOSS_ERR_NULL);
 
     /* elems may be NULL, for every reduction */
-    segloss_bce_opts none = {.reduction = SEGLOSS_REDUCTION_NONE};
+    segloss_bce_opts none = segloss_bce_opts_default();
+    none.reduction = SEGLOSS_REDUCTION_NONE;
     CHECK_EQ_INT(segloss_bce_logits_forward(&loss, NULL, ux, &t, &s, &none), SEGLOSS_OK);
     CHECK_EQ_INT(segloss_bce_forward(&loss, NULL, up, &t, &s, &none), SEGLOSS_OK);
     segloss_dice_opts dnone;
-    memset(&dnone, 0, sizeof dnone);
+    dnone = segloss_dice_opts_default();
     dnone.reduction = SEGLOSS_REDUCTION_NONE;
     CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, ux, &t, &s, &dnone), SEGLOSS_OK);
 }
@@ -144,7 +146,7 @@ TEST(core_broadcast_errors) {
     segloss_bce_opts o;
 
     /* (2,) against (2,3): right-aligned, 2 != 3 */
-    memset(&o, 0, sizeof o);
+    o = segloss_bce_opts_default();
     o.weight.data = w;
     o.weight.shape.ndim = 1;
     o.weight.shape.dim[0] = 2;
@@ -167,7 +169,7 @@ TEST(core_broadcast_errors) {
 
     /* pos_weight: the per-channel spelling (C,) of an (N,C) input is the
      * PyTorch mistake the header warns about: (2,) vs last axis 3 */
-    memset(&o, 0, sizeof o);
+    o = segloss_bce_opts_default();
     o.pos_weight.data = w;
     o.pos_weight.shape.ndim = 1;
     o.pos_weight.shape.dim[0] = 2;
@@ -193,7 +195,7 @@ TEST(core_domain_errors) {
         CHECK_EQ_INT(segloss_bce_forward(&loss, NULL, p, &t, &s, NULL), SEGLOSS_ERR_DOMAIN);
         CHECK_EQ_INT(segloss_bce_backward(g, p, &t, &s, NULL, NULL), SEGLOSS_ERR_DOMAIN);
         segloss_dice_opts d;
-        memset(&d, 0, sizeof d);
+        d = segloss_dice_opts_default();
         d.activation = SEGLOSS_ACTIVATION_NONE;
         CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, p, &t, &s, &d), SEGLOSS_ERR_DOMAIN);
         CHECK_EQ_INT(segloss_dice_backward(g, p, &t, &s, &d, NULL), SEGLOSS_ERR_DOMAIN);
@@ -293,7 +295,7 @@ TEST(core_bad_options) {
     double loss;
     float g[6];
     segloss_bce_opts o;
-    memset(&o, 0, sizeof o);
+    o = segloss_bce_opts_default();
     const segloss_reduction bad[] = {(segloss_reduction)3, (segloss_reduction)-1,
                                      (segloss_reduction)1000};
     for (int k = 0; k < 3; k++) {
@@ -303,17 +305,16 @@ TEST(core_bad_options) {
         CHECK_EQ_INT(segloss_bce_logits_forward(&loss, NULL, ux, &t, &s, &o), SEGLOSS_ERR_ARG);
         CHECK_EQ_INT(segloss_bce_logits_backward(g, ux, &t, &s, &o, NULL), SEGLOSS_ERR_ARG);
         segloss_dice_opts d;
-        memset(&d, 0, sizeof d);
+        d = segloss_dice_opts_default();
         d.reduction = bad[k];
         CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, ux, &t, &s, &d), SEGLOSS_ERR_ARG);
         CHECK_EQ_INT(segloss_dice_backward(g, ux, &t, &s, &d, NULL), SEGLOSS_ERR_ARG);
     }
     segloss_dice_opts d;
-    memset(&d, 0, sizeof d);
+    d = segloss_dice_opts_default();
     d.activation = (segloss_activation)7;
     CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, ux, &t, &s, &d), SEGLOSS_ERR_ARG);
-    memset(&d, 0, sizeof d);
-    d.custom_smooth = 1;
+    d = segloss_dice_opts_default();
     d.smooth_nr = NAN;
     CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, ux, &t, &s, &d), SEGLOSS_ERR_ARG);
     d.smooth_nr = 0;
@@ -329,7 +330,7 @@ TEST(core_nan_logits_propagate) {
     x[2] = NAN;
     double loss;
     segloss_bce_opts o;
-    memset(&o, 0, sizeof o);
+    o = segloss_bce_opts_default();
     for (int r = 0; r < 3; r++) {
         o.reduction = (segloss_reduction)r;
         CHECK_EQ_INT(segloss_bce_logits_forward(&loss, e, x, &t, &s, &o), SEGLOSS_OK);
@@ -461,8 +462,8 @@ TEST(core_default_options) {
     float ga[30], gb[30], gc[30];
 
     segloss_bce_opts zero, expl;
-    memset(&zero, 0, sizeof zero);
-    memset(&expl, 0, sizeof expl);
+    zero = segloss_bce_opts_default();
+    expl = segloss_bce_opts_default();
     expl.reduction = SEGLOSS_REDUCTION_MEAN;
     CHECK_EQ_INT(segloss_bce_logits_forward(&a, NULL, x, &t, &s, NULL), SEGLOSS_OK);
     CHECK_EQ_INT(segloss_bce_logits_forward(&b, NULL, x, &t, &s, &zero), SEGLOSS_OK);
@@ -505,11 +506,10 @@ TEST(core_default_options) {
 
     /* dice: activation sigmoid, smooth_nr = smooth_dr = 1e-5, mean */
     segloss_dice_opts dz, dx;
-    memset(&dz, 0, sizeof dz);
-    memset(&dx, 0, sizeof dx);
+    dz = segloss_dice_opts_default();
+    dx = segloss_dice_opts_default();
     dx.reduction = SEGLOSS_REDUCTION_MEAN;
     dx.activation = SEGLOSS_ACTIVATION_SIGMOID;
-    dx.custom_smooth = 1;
     dx.smooth_nr = 1e-5;
     dx.smooth_dr = 1e-5;
     CHECK_EQ_INT(segloss_dice_forward(&a, NULL, x, &t, &s, NULL), SEGLOSS_OK);
@@ -521,13 +521,13 @@ TEST(core_default_options) {
     CHECK_EQ_INT(segloss_dice_backward(gc, x, &t, &s, &dx, &one), SEGLOSS_OK);
     CHECK(memcmp(ga, gb, sizeof ga) == 0 && memcmp(gb, gc, sizeof gb) == 0);
     int64_t items = 0;
-    CHECK_EQ_INT(segloss_dice_num_items(&items, &s, NULL), SEGLOSS_OK);
+    CHECK_EQ_INT(ref_dice_items(&items, &s, NULL), SEGLOSS_OK);
     CHECK_EQ_INT(items, 6);
     dz.batch = 1;
-    CHECK_EQ_INT(segloss_dice_num_items(&items, &s, &dz), SEGLOSS_OK);
+    CHECK_EQ_INT(ref_dice_items(&items, &s, &dz), SEGLOSS_OK);
     CHECK_EQ_INT(items, 3);
     segloss_shape img = {2, {5, 6}};
-    CHECK_EQ_INT(segloss_dice_num_items(&items, &img, NULL), SEGLOSS_OK);
+    CHECK_EQ_INT(ref_dice_items(&items, &img, NULL), SEGLOSS_OK);
     CHECK_EQ_INT(items, 1);
 }
 
@@ -547,10 +547,10 @@ TEST(core_target_dtypes_agree) {
                                         SEGLOSS_U64, SEGLOSS_F64};
     segloss_target tf = {yf, SEGLOSS_F32};
     segloss_bce_opts bo;
-    memset(&bo, 0, sizeof bo);
+    bo = segloss_bce_opts_default();
     bo.reduction = SEGLOSS_REDUCTION_SUM;
     segloss_dice_opts dopt;
-    memset(&dopt, 0, sizeof dopt);
+    dopt = segloss_dice_opts_default();
     dopt.squared = 1;
     double ref[3];
     float gref[3][N];
@@ -615,7 +615,7 @@ TEST(core_thread_count_bit_identical) {
     const float pw[2] = {3.0f, 0.5f};
     const float w[100] = {0.25f, 1.5f, 2.0f}; /* the rest 0 */
     segloss_bce_opts bo;
-    memset(&bo, 0, sizeof bo);
+    bo = segloss_bce_opts_default();
     bo.pos_weight.data = pw;
     bo.pos_weight.shape.ndim = 3;
     bo.pos_weight.shape.dim[0] = 2;
@@ -625,7 +625,7 @@ TEST(core_thread_count_bit_identical) {
     bo.weight.shape.ndim = 1;
     bo.weight.shape.dim[0] = 100;
     segloss_dice_opts dopt;
-    memset(&dopt, 0, sizeof dopt);
+    dopt = segloss_dice_opts_default();
     dopt.reduction = SEGLOSS_REDUCTION_NONE;
     const float dgo[4] = {1.0f, -0.5f, 2.0f, 0.25f};
     double l1[2] = {0, 0}, lb1 = 0;
@@ -754,8 +754,7 @@ TEST(core_target_check_first_index) {
         CHECK_EQ_INT(segloss_bce_logits_forward(&loss, NULL, x, &t, &s, NULL), SEGLOSS_ERR_TARGET);
         CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, x, &t, &s, NULL), SEGLOSS_ERR_TARGET);
         /* ... and ignore it where it is the ignore value */
-        segloss_dice_opts dopt = {0};
-        dopt.has_ignore_index = 1;
+        segloss_dice_opts dopt = segloss_dice_opts_default();
         dopt.ignore_index = 2;
         CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, x, &t, &s, &dopt), SEGLOSS_OK);
         CHECK_EQ_INT(segloss_target_check(&r, &t, TC_N, SEGLOSS_TARGET_DENSE, 0, 2), SEGLOSS_OK);
@@ -891,29 +890,39 @@ TEST(core_input_check) {
     free(x);
 }
 
-/* ignore_index must be an integer in the int64 range, in every loss. */
-TEST(core_ignore_index_integral) {
+/* ignore_index is an int64 in every loss: SEGLOSS_IGNORE_NONE ignores
+ * nothing (a 255 in a 0/1 target is then bad), a value ignores its
+ * elements; the int64 extremes are values like any other. */
+TEST(core_ignore_index_none_vs_value) {
     segloss_shape s = shape2x3();
-    segloss_target t = {uy, SEGLOSS_F32};
+    const uint8_t y[6] = {0, 1, 255, 1, 0, 1};
+    segloss_target t = {y, SEGLOSS_U8};
     double loss;
-    const double bad[4] = {0.5, 1e19, -1e19, INFINITY};
+    const int64_t ign[4] = {SEGLOSS_IGNORE_NONE, 255, INT64_MAX, INT64_MIN + 1};
     for (int k = 0; k < 4; k++) {
-        segloss_bce_opts bo = {.has_ignore_index = 1, .ignore_index = bad[k]};
-        CHECK_EQ_INT(segloss_bce_logits_forward(&loss, NULL, ux, &t, &s, &bo), SEGLOSS_ERR_ARG);
-        CHECK_EQ_INT(segloss_bce_forward(&loss, NULL, up, &t, &s, &bo), SEGLOSS_ERR_ARG);
-        segloss_focal_opts fo = {.has_ignore_index = 1, .ignore_index = bad[k]};
-        CHECK_EQ_INT(segloss_focal_forward(&loss, NULL, ux, &t, &s, &fo), SEGLOSS_ERR_ARG);
-        segloss_lovasz_opts lo = {.has_ignore_index = 1, .ignore_index = bad[k]};
-        CHECK_EQ_INT(segloss_lovasz_hinge_forward(&loss, NULL, ux, &t, &s, &lo), SEGLOSS_ERR_ARG);
-        segloss_dice_opts d = {.has_ignore_index = 1, .ignore_index = bad[k]};
-        CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, ux, &t, &s, &d), SEGLOSS_ERR_ARG);
-        CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, ux, &t, &s, &d), SEGLOSS_ERR_ARG);
+        segloss_status want = ign[k] == 255 ? SEGLOSS_OK : SEGLOSS_ERR_TARGET;
+        segloss_bce_opts bo = segloss_bce_opts_default();
+        bo.ignore_index = ign[k];
+        CHECK_EQ_INT(segloss_bce_logits_forward(&loss, NULL, ux, &t, &s, &bo), want);
+        CHECK_EQ_INT(segloss_bce_forward(&loss, NULL, up, &t, &s, &bo), want);
+        segloss_focal_opts fo = segloss_focal_opts_default();
+        fo.ignore_index = ign[k];
+        CHECK_EQ_INT(segloss_focal_forward(&loss, NULL, ux, &t, &s, &fo), want);
+        segloss_lovasz_opts lo = segloss_lovasz_opts_default();
+        lo.ignore_index = ign[k];
+        CHECK_EQ_INT(segloss_lovasz_hinge_forward(&loss, NULL, ux, &t, &s, &lo), want);
+        segloss_dice_opts d = segloss_dice_opts_default();
+        d.ignore_index = ign[k];
+        CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, ux, &t, &s, &d), want);
+        CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, ux, &t, &s, &d), want);
     }
-    /* -2^63 and 2^63 - 1024 are int64 values: fine */
-    segloss_bce_opts bo = {0};
-    bo.has_ignore_index = 1;
-    bo.ignore_index = -9223372036854775808.0;
-    CHECK_EQ_INT(segloss_bce_logits_forward(&loss, NULL, ux, &t, &s, &bo), SEGLOSS_OK);
-    bo.ignore_index = 9223372036854774784.0;
-    CHECK_EQ_INT(segloss_bce_logits_forward(&loss, NULL, ux, &t, &s, &bo), SEGLOSS_OK);
+    /* ce (input (2, 3): targets of shape (2,)): the default ignores -100;
+     * with SEGLOSS_IGNORE_NONE it is a bad class */
+    const int64_t cls[2] = {1, -100};
+    segloss_target tc = {cls, SEGLOSS_I64};
+    segloss_shape sc = {2, {2, 3}};
+    segloss_ce_opts co = segloss_ce_opts_default();
+    CHECK_EQ_INT(segloss_ce_forward(&loss, NULL, ux, &tc, &sc, &co), SEGLOSS_OK);
+    co.ignore_index = SEGLOSS_IGNORE_NONE;
+    CHECK_EQ_INT(segloss_ce_forward(&loss, NULL, ux, &tc, &sc, &co), SEGLOSS_ERR_TARGET);
 }

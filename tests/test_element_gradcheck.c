@@ -214,39 +214,34 @@ static segloss_status eg_backward(const eg_case *c, float *g) {
     segloss_farray w = {c->has_w ? c->w : NULL, c->wshape};
     switch (c->op) {
     case EG_FOCAL: {
-        segloss_focal_opts o = {0};
+        segloss_focal_opts o = segloss_focal_opts_default();
         o.reduction = c->red;
         o.weight = w;
-        o.custom_params = 1;
         o.alpha = c->alpha;
         o.gamma = c->gamma;
-        o.has_ignore_index = c->has_ignore;
-        o.ignore_index = c->ignore;
+        o.ignore_index = c->has_ignore ? (int64_t)(c->ignore) : SEGLOSS_IGNORE_NONE;
         return segloss_focal_backward(g, c->x, &t, &c->shape, &o, go);
     }
     case EG_CE: {
-        segloss_ce_opts o = {0};
+        segloss_ce_opts o = segloss_ce_opts_default();
         o.reduction = c->red;
         o.class_weight = w;
-        o.custom_ignore_index = c->has_ignore;
-        o.ignore_index = (int64_t)c->ignore;
+        o.ignore_index = c->has_ignore ? (int64_t)(c->ignore) : -100;
         o.label_smoothing = c->eps;
         return segloss_ce_backward(g, c->x, &t, &c->shape, &o, go);
     }
     case EG_LOVASZ: {
-        segloss_lovasz_opts o = {0};
+        segloss_lovasz_opts o = segloss_lovasz_opts_default();
         o.reduction = c->red;
         o.per_image = c->per_image;
-        o.has_ignore_index = c->has_ignore;
-        o.ignore_index = c->ignore;
+        o.ignore_index = c->has_ignore ? (int64_t)(c->ignore) : SEGLOSS_IGNORE_NONE;
         return segloss_lovasz_hinge_backward(g, c->x, &t, &c->shape, &o, go);
     }
     default: {
-        segloss_bce_opts o = {0};
+        segloss_bce_opts o = segloss_bce_opts_default();
         o.reduction = c->red;
         o.weight = w;
-        o.has_ignore_index = c->has_ignore;
-        o.ignore_index = c->ignore;
+        o.ignore_index = c->has_ignore ? (int64_t)(c->ignore) : SEGLOSS_IGNORE_NONE;
         return c->op == EG_BCE ? segloss_bce_backward(g, c->x, &t, &c->shape, &o, go)
                                : segloss_bce_logits_backward(g, c->x, &t, &c->shape, &o, go);
     }

@@ -178,7 +178,7 @@ static int64_t er_num_losses(const er_case *c, const segloss_lovasz_opts *lo) {
     if (c->op == EOP_CE) return c->nt;
     if (c->op == EOP_LOVASZ) {
         int64_t items = 0;
-        segloss_lovasz_num_items(&items, &c->shape, lo);
+        ref_lovasz_items(&items, &c->shape, lo);
         return items;
     }
     return c->n;
@@ -193,26 +193,23 @@ static void er_execute(const er_case *c, const float *x, const void *tdata, cons
     float *el = c->red == SEGLOSS_REDUCTION_NONE ? r->elems : NULL;
     switch (c->op) {
     case EOP_FOCAL: {
-        segloss_focal_opts o = {0};
+        segloss_focal_opts o = segloss_focal_opts_default();
         o.reduction = c->red;
         o.weight = wa;
         if (c->has_focal) {
-            o.custom_params = 1;
             o.alpha = c->alpha;
             o.gamma = c->gamma;
         }
-        o.has_ignore_index = c->has_ignore;
-        o.ignore_index = c->ignore;
+        o.ignore_index = c->has_ignore ? (int64_t)(c->ignore) : SEGLOSS_IGNORE_NONE;
         r->fst = segloss_focal_forward(&r->loss, el, x, &tg, &c->shape, &o);
         r->bst = segloss_focal_backward(r->grad, x, &tg, &c->shape, &o, up);
         break;
     }
     case EOP_CE: {
-        segloss_ce_opts o = {0};
+        segloss_ce_opts o = segloss_ce_opts_default();
         o.reduction = c->red;
         o.class_weight = wa;
         if (c->has_ignore) {
-            o.custom_ignore_index = 1;
             o.ignore_index = (int64_t)c->ignore;
         }
         o.label_smoothing = c->eps;
@@ -221,23 +218,21 @@ static void er_execute(const er_case *c, const float *x, const void *tdata, cons
         break;
     }
     case EOP_LOVASZ: {
-        segloss_lovasz_opts o = {0};
+        segloss_lovasz_opts o = segloss_lovasz_opts_default();
         o.reduction = c->red;
         o.per_image = c->per_image;
-        o.has_ignore_index = c->has_ignore;
-        o.ignore_index = c->ignore;
+        o.ignore_index = c->has_ignore ? (int64_t)(c->ignore) : SEGLOSS_IGNORE_NONE;
         r->fst = segloss_lovasz_hinge_forward(&r->loss, el, x, &tg, &c->shape, &o);
         r->bst = segloss_lovasz_hinge_backward(r->grad, x, &tg, &c->shape, &o, up);
         break;
     }
     case EOP_BCE:
     case EOP_BCEL: {
-        segloss_bce_opts o = {0};
+        segloss_bce_opts o = segloss_bce_opts_default();
         o.reduction = c->red;
         o.weight = wa;
         o.pos_weight = pa;
-        o.has_ignore_index = c->has_ignore;
-        o.ignore_index = c->ignore;
+        o.ignore_index = c->has_ignore ? (int64_t)(c->ignore) : SEGLOSS_IGNORE_NONE;
         if (c->op == EOP_BCE) {
             r->fst = segloss_bce_forward(&r->loss, el, x, &tg, &c->shape, &o);
             r->bst = segloss_bce_backward(r->grad, x, &tg, &c->shape, &o, up);
@@ -314,7 +309,7 @@ static void er_check_case(const er_case *c) {
     float *pw = c->has_pos_weight ? ref_arr_to_f32(&c->pos_weight) : NULL;
     float *go = c->has_grad_out ? ref_arr_to_f32(&c->grad_out) : NULL;
     void *tdata = er_make_target(c);
-    segloss_lovasz_opts lo = {0};
+    segloss_lovasz_opts lo = segloss_lovasz_opts_default();
     lo.per_image = c->per_image;
     int64_t nl = er_num_losses(c, &lo);
     er_run r1 = {0}, r4 = {0};

@@ -12,6 +12,7 @@
  * must stay in [0,1]). The inputs come from a fixed-seed splitmix64, so every
  * run checks the same points. */
 #include "gradcheck_util.h"
+#include "refdata.h"
 #include "tf.h"
 
 #include <segloss.h>
@@ -106,8 +107,7 @@ static double objective(const gc_case *c, const double *xs) {
             C = c->shape.dim[1];
         }
         int64_t S = n / (N * C), items = o->batch ? C : N * C;
-        double snr = o->custom_smooth ? o->smooth_nr : 1e-5;
-        double sdr = o->custom_smooth ? o->smooth_dr : 1e-5;
+        double snr = o->smooth_nr, sdr = o->smooth_dr;
         for (int64_t k = 0; k < items; k++) {
             double I = 0, P = 0, G = 0;
             for (int64_t b = 0; b < N; b++) {
@@ -149,7 +149,7 @@ static segloss_status segloss_grad(const gc_case *c, float *g) {
     }
     if (c->op == GC_DICE) return segloss_dice_backward(g, c->x, &t, &c->shape, &c->dice, go);
     segloss_bce_opts o;
-    memset(&o, 0, sizeof o);
+    o = segloss_bce_opts_default();
     o.reduction = c->red;
     if (c->has_w) {
         o.weight.data = c->w;
@@ -250,6 +250,7 @@ TEST(gradcheck_sigmoid) {
     for (int v = 0; v < 2; v++) {
         gc_case c;
         memset(&c, 0, sizeof c);
+        c.dice = segloss_dice_opts_default();
         c.op = GC_SIGMOID;
         set_shape(&c.shape, 2, dims);
         c.n = numel(&c.shape);
@@ -293,6 +294,7 @@ static void elementwise_sweep(int op) {
                     if (ranks[si] == 1 && (wv == 3 || pv == 3)) continue;
                     gc_case c;
                     memset(&c, 0, sizeof c);
+                    c.dice = segloss_dice_opts_default();
                     c.op = op;
                     set_shape(&c.shape, ranks[si], shapes[si]);
                     c.n = numel(&c.shape);
@@ -328,6 +330,7 @@ TEST(gradcheck_bce) {
      * the others still agree */
     gc_case c;
     memset(&c, 0, sizeof c);
+    c.dice = segloss_dice_opts_default();
     c.op = GC_BCE;
     static const int64_t d[] = {8};
     set_shape(&c.shape, 1, d);
@@ -347,6 +350,7 @@ TEST(gradcheck_bce_logits) {
     /* logits far out: the gradient saturates at w*(1-y) or -w*pw*y */
     gc_case c;
     memset(&c, 0, sizeof c);
+    c.dice = segloss_dice_opts_default();
     c.op = GC_BCE_LOGITS;
     static const int64_t d[] = {2, 6};
     set_shape(&c.shape, 2, d);
@@ -382,6 +386,7 @@ TEST(gradcheck_dice) {
                             k++;
                             gc_case c;
                             memset(&c, 0, sizeof c);
+                            c.dice = segloss_dice_opts_default();
                             c.op = GC_DICE;
                             set_shape(&c.shape, ranks[si], shapes[si]);
                             c.n = numel(&c.shape);
@@ -394,11 +399,9 @@ TEST(gradcheck_dice) {
                                 act ? SEGLOSS_ACTIVATION_NONE : SEGLOSS_ACTIVATION_SIGMOID;
                             /* smooth: defaults, custom, zero (non-empty masks) */
                             if (k % 3 == 1) {
-                                c.dice.custom_smooth = 1;
                                 c.dice.smooth_nr = 0.3;
                                 c.dice.smooth_dr = 0.7;
                             } else if (k % 3 == 2) {
-                                c.dice.custom_smooth = 1;
                             }
                             int soft = k % 2;
                             for (int64_t i = 0; i < c.n; i++) {
@@ -414,14 +417,13 @@ TEST(gradcheck_dice) {
                                 for (int64_t i = 0; i < first_item; i++) c.y[i] = 0.0f;
                             }
                             int64_t items;
-                            segloss_status st = segloss_dice_num_items(&items, &c.shape, &c.dice);
+                            segloss_status st = ref_dice_items(&items, &c.shape, &c.dice);
                             CHECK_EQ_INT(st, SEGLOSS_OK);
                             set_upstream(&c, k % 2 || r == 2, items);
                             snprintf(label, sizeof label,
                                      "dice rank %d sq %d jac %d batch %d act %s %s smooth %g/%g%s",
                                      ranks[si], sq, jac, bat, act ? "none" : "sigmoid",
-                                     red_names[r], c.dice.custom_smooth ? c.dice.smooth_nr : 1e-5,
-                                     c.dice.custom_smooth ? c.dice.smooth_dr : 1e-5,
+                                     red_names[r], c.dice.smooth_nr, c.dice.smooth_dr,
                                      soft ? " soft" : "");
                             gradcheck(&c, label);
                         }

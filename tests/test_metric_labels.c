@@ -278,7 +278,7 @@ TEST(metric_overlap_from_counts) {
     CHECK_CLOSE(o.vs, 1.0 - 2.0 / 18.0, 1e-15, 0);
     /* both masks empty: every ratio with a zero denominator follows the rule */
     segloss_confusion e = {0, 0, 0, 10};
-    segloss_metric_opts op = {0};
+    segloss_metric_opts op = segloss_metric_opts_default();
     CHECK_EQ_INT(segloss_overlap_from_counts(&o, &e, &op), SEGLOSS_OK);
     CHECK(isnan(o.dice) && isnan(o.iou) && isnan(o.precision) && isnan(o.recall) &&
           isnan(o.vs));

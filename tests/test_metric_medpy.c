@@ -45,7 +45,7 @@ static void label_overlap(segloss_label_stats *st, segloss_overlap_scores *ov,
     CHECK_EQ_INT(segloss_label_scan(&set, &pa, &ra, &shape), SEGLOSS_OK);
     segloss_label_set_get(st, &set, lab);
     segloss_label_set_free(&set);
-    segloss_metric_opts o = {0};
+    segloss_metric_opts o = segloss_metric_opts_default();
     o.empty_score = SEGLOSS_EMPTY_SCORE_ONE;
     CHECK_EQ_INT(segloss_overlap_from_counts(ov, &st->conf, &o), SEGLOSS_OK);
 }
@@ -89,13 +89,12 @@ static int check_label(const ref_case *c, const char *line) {
     CHECK_CLOSE(ov.dice, dc, 1e-15, 1e-15);
     CHECK_CLOSE(ov.iou, jc, 1e-15, 1e-15);
 
-    segloss_metric_opts o = {0};
+    segloss_metric_opts o = segloss_metric_opts_default();
     for (int d = 0; d < c->ndim; d++) o.spacing[d] = c->sp[d];
     segloss_surface_metrics m, mp, m2;
     CHECK_EQ_INT(segloss_surface_distances(&m, &pa, &ra, &shape, &st, &o), SEGLOSS_OK);
     o.hd95_variant = SEGLOSS_HD95_POOLED;
     CHECK_EQ_INT(segloss_surface_distances(&mp, &pa, &ra, &shape, &st, &o), SEGLOSS_OK);
-    o.custom_tolerance = 1;
     o.tolerance = 2.0;
     CHECK_EQ_INT(segloss_surface_distances(&m2, &pa, &ra, &shape, &st, &o), SEGLOSS_OK);
 

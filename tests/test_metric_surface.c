@@ -232,7 +232,7 @@ static void random_dims(int ndim, int64_t *dims) {
 }
 
 static void random_opts(segloss_metric_opts *o, bf_opts *b, int ndim, double *sp) {
-    memset(o, 0, sizeof *o);
+    *o = segloss_metric_opts_default();
     int aniso = (int)rnd_int(3);
     for (int d = 0; d < ndim; d++) {
         sp[d] = aniso == 0 ? 1.0 : aniso == 1 ? 0.5 + rnd_unit() * 2.5 : (double)(1 + rnd_int(3));
@@ -241,13 +241,11 @@ static void random_opts(segloss_metric_opts *o, bf_opts *b, int ndim, double *sp
     b->p = 95;
     if (rnd_int(2)) {
         double ps[] = {0, 5, 50, 90, 95, 99, 100};
-        o->custom_percentile = 1;
         o->percentile = rnd_int(3) ? ps[rnd_int(7)] : rnd_unit() * 100;
         b->p = o->percentile;
     }
     b->tau = 1.0;
     if (rnd_int(2)) {
-        o->custom_tolerance = 1;
         o->tolerance = rnd_int(2) ? (double)rnd_int(4) : rnd_unit() * 4;
         b->tau = o->tolerance;
     }
@@ -480,7 +478,7 @@ TEST(metric_surface_single_voxels) {
     A[1 * 7 + 1] = 1;
     B[3 * 7 + 5] = 1;
     segloss_shape shape = {2, {5, 7}};
-    segloss_metric_opts o = {0};
+    segloss_metric_opts o = segloss_metric_opts_default();
     o.spacing[0] = 2;
     o.spacing[1] = 1;
     segloss_surface_metrics s;
@@ -530,7 +528,7 @@ TEST(metric_surface_empty_rules) {
     uint8_t A[12] = {0}, B[12] = {0};
     B[5] = 1;
     segloss_shape shape = {2, {3, 4}};
-    segloss_metric_opts o = {0};
+    segloss_metric_opts o = segloss_metric_opts_default();
     segloss_surface_metrics s;
     CHECK_EQ_INT(segloss_surface_distances_binary(&s, A, B, &shape, &o), SEGLOSS_OK);
     CHECK(isnan(s.hd) && isnan(s.hd95) && isnan(s.assd));
@@ -553,7 +551,7 @@ TEST(metric_surface_bad_args) {
     uint8_t A[4] = {1, 0, 0, 0};
     segloss_shape shape = {2, {2, 2}};
     segloss_surface_metrics s;
-    segloss_metric_opts o = {0};
+    segloss_metric_opts o = segloss_metric_opts_default();
     CHECK_EQ_INT(segloss_surface_distances_binary(NULL, A, A, &shape, NULL), SEGLOSS_ERR_NULL);
     CHECK_EQ_INT(segloss_surface_distances_binary(&s, A, NULL, &shape, NULL), SEGLOSS_ERR_NULL);
     o.spacing[0] = -1;
@@ -561,14 +559,12 @@ TEST(metric_surface_bad_args) {
     o.spacing[0] = NAN;
     CHECK_EQ_INT(segloss_surface_distances_binary(&s, A, A, &shape, &o), SEGLOSS_ERR_ARG);
     o.spacing[0] = 0;
-    o.custom_percentile = 1;
     o.percentile = 101;
     CHECK_EQ_INT(segloss_surface_distances_binary(&s, A, A, &shape, &o), SEGLOSS_ERR_ARG);
-    o.custom_percentile = 0;
-    o.custom_tolerance = 1;
+    o.percentile = 95;
     o.tolerance = -0.5;
     CHECK_EQ_INT(segloss_surface_distances_binary(&s, A, A, &shape, &o), SEGLOSS_ERR_ARG);
-    o.custom_tolerance = 0;
+    o.tolerance = 1;
     o.hd95_variant = (segloss_hd95_variant)7;
     CHECK_EQ_INT(segloss_surface_distances_binary(&s, A, A, &shape, &o), SEGLOSS_ERR_ARG);
     segloss_shape s4 = {4, {1, 1, 2, 2}}, s0 = {2, {0, 2}};
@@ -617,7 +613,7 @@ TEST(metric_surface_medium_volume) {
         }
     }
     segloss_shape shape = {3, {20, 24, 18}};
-    segloss_metric_opts o = {0};
+    segloss_metric_opts o = segloss_metric_opts_default();
     double sp[3] = {1.5, 0.7, 1.1};
     memcpy(o.spacing, sp, sizeof sp);
     o.distances = 1;

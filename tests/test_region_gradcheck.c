@@ -73,8 +73,7 @@ static int64_t ref_items(const gc *c, const double *x, double *f, int dice_only)
     int64_t groups = batch ? ck : N * ck;
     double *I = calloc((size_t)groups * 5, sizeof *I);
     double *P = I + groups, *G = P + groups, *FP = G + groups, *FN = FP + groups;
-    double snr = o->custom_smooth ? o->smooth_nr : (o->smp ? 0.0 : 1e-5);
-    double sdr = o->custom_smooth ? o->smooth_dr : (o->smp ? 0.0 : 1e-5);
+    double snr = o->smooth_nr, sdr = o->smooth_dr;
     for (int64_t n = 0; n < N; n++) {
         for (int64_t s = 0; s < S; s++) {
             double mx = -INFINITY, z = 0;
@@ -88,7 +87,7 @@ static int64_t ref_items(const gc *c, const double *x, double *f, int dice_only)
                 else if (o->activation == SEGLOSS_ACTIVATION_SIGMOID) p[i] = sigm(x[i]);
                 else p[i] = x[i];
                 double v = c->index ? (double)c->ti[n * S + s] : c->td[i];
-                int ign = o->has_ignore_index && v == o->ignore_index;
+                int ign = o->ignore_index != SEGLOSS_IGNORE_NONE && v == (double)o->ignore_index;
                 m[i] = (unsigned char)!ign;
                 y[i] = ign ? 0.0 : c->index ? (v == (double)ch) : v;
             }
@@ -178,7 +177,8 @@ static double ref_loss(const gc *c, const double *x, double *f, int64_t *items, 
         double sum = 0.0, cnt = 0.0;
         for (int64_t i = 0; i < c->numel; i++) {
             double v = c->td[i];
-            if (c->o.has_ignore_index && v == c->o.ignore_index) continue;
+            if (c->o.ignore_index != SEGLOSS_IGNORE_NONE && v == (double)c->o.ignore_index)
+                continue;
             int64_t ch = (i / c->s) % c->c;
             double pw = c->pw ? c->pw[ch] : 1.0;
             sum += (1.0 - v) * softplus(x[i]) + pw * v * softplus(-x[i]);
@@ -197,18 +197,20 @@ static double ref_loss(const gc *c, const double *x, double *f, int64_t *items, 
 /* ------------------------------------------------------------------------ */
 static void fill_opts(const gc *c, segloss_tversky_opts *tv, segloss_generalized_dice_opts *gd,
                       segloss_dice_bce_opts *db) {
-    memset(tv, 0, sizeof *tv);
-    memset(gd, 0, sizeof *gd);
-    memset(db, 0, sizeof *db);
+    *tv = segloss_tversky_opts_default();
+    *gd = segloss_generalized_dice_opts_default();
+    *db = segloss_dice_bce_opts_default();
     tv->region = gd->region = db->dice = c->o;
-    tv->custom_params = c->custom_tv;
-    tv->alpha = c->alpha;
-    tv->beta = c->beta;
-    tv->gamma = c->gamma;
+    if (c->custom_tv) { /* else segloss_tversky_opts_default()'s */
+        tv->alpha = c->alpha;
+        tv->beta = c->beta;
+        tv->gamma = c->gamma;
+    }
     gd->w_type = c->w;
-    db->custom_lambdas = c->custom_l;
-    db->lambda_dice = c->ld;
-    db->lambda_bce = c->lb;
+    if (c->custom_l) { /* else segloss_dice_bce_opts_default()'s */
+        db->lambda_dice = c->ld;
+        db->lambda_bce = c->lb;
+    }
     if (c->pw) {
         /* one weight per channel: shape (C, 1, ..., 1) of rank ndim - 1 */
         db->pos_weight.data = c->pw;
@@ -365,7 +367,7 @@ static void make_data(gc *c, int soft) {
                 int64_t v;
                 do v = (int64_t)(urand() * (double)c->c);
                 while (n == 0 && v == (c->c > 2 ? 2 : c->c - 1) && c->c > 1);
-                if (o->has_ignore_index && urand() < 0.2) v = (int64_t)o->ignore_index;
+                if (o->ignore_index != SEGLOSS_IGNORE_NONE && urand() < 0.2) v = o->ignore_index;
                 c->ti[n * c->s + s] = v;
             }
     } else {
@@ -373,7 +375,8 @@ static void make_data(gc *c, int soft) {
         for (int64_t i = 0; i < c->numel; i++) {
             double u = urand();
             c->td[i] = soft ? (float)urand() : (u < 0.45 ? 1.0f : 0.0f);
-            if (o->has_ignore_index && urand() < 0.2) c->td[i] = (float)o->ignore_index;
+            if (o->ignore_index != SEGLOSS_IGNORE_NONE && urand() < 0.2)
+                c->td[i] = (float)o->ignore_index;
         }
     }
 }
@@ -415,6 +418,7 @@ static void sweep(int loss, int nvariants, void (*variant)(gc *c, int v, char *t
                             if (loss == L_DICE_BCE && (act != 0 || r == 2)) continue;
                             gc c;
                             memset(&c, 0, sizeof c);
+                            c.o = segloss_dice_opts_default();
                             c.loss = loss;
                             c.shape = shapes[k % 3];
                             c.o.reduction = reds[r];
@@ -422,7 +426,6 @@ static void sweep(int loss, int nvariants, void (*variant)(gc *c, int v, char *t
                             c.o.no_background = nobg;
                             c.o.batch = batch;
                             if (ign) {
-                                c.o.has_ignore_index = 1;
                                 /* dense: 255; index: out of range or class 0 */
                                 c.o.ignore_index = act == 2 ? (k % 2 ? -1.0 : 0.0) : 255.0;
                             }
@@ -446,8 +449,8 @@ static void dice_variant(gc *c, int v, char *tag, size_t n) {
     c->o.jaccard = v == 2;
     c->o.smp = v == 3 ? SEGLOSS_SMP_CURRENT : v == 4 ? SEGLOSS_SMP_0_3 : 0;
     c->o.log_loss = v == 4 || v == 5;
+    if (v == 3 || v == 4) c->o.smooth_nr = c->o.smooth_dr = 0.0; /* smp's default */
     if (v == 5) {
-        c->o.custom_smooth = 1;
         c->o.smooth_nr = 0.3;
         c->o.smooth_dr = 0.7;
     }
@@ -458,8 +461,8 @@ static void jaccard_variant(gc *c, int v, char *tag, size_t n) {
     snprintf(tag, n, "%s", t[v]);
     c->o.smp = v == 2 ? SEGLOSS_SMP_CURRENT : v == 3 ? SEGLOSS_SMP_0_3 : 0;
     c->o.log_loss = v == 3 || v == 4;
+    if (v == 2) c->o.smooth_nr = c->o.smooth_dr = 0.0; /* smp's default */
     if (v == 1 || v == 3) {
-        c->o.custom_smooth = 1;
         c->o.smooth_nr = 0.25;
         c->o.smooth_dr = 0.5;
     }
@@ -474,7 +477,6 @@ static void tversky_variant(gc *c, int v, char *tag, size_t n) {
     c->beta = p[v][1];
     c->gamma = p[v][2];
     if (v == 3) {
-        c->o.custom_smooth = 1;
         c->o.smooth_nr = 0.1;
         c->o.smooth_dr = 0.2;
     }
@@ -497,7 +499,6 @@ static void dice_bce_variant(gc *c, int v, char *tag, size_t n) {
         for (int k = 0; k < 8; k++) c->pw[k] = 0.5f + 0.7f * (float)k;
     }
     if (v == 3) {
-        c->o.custom_smooth = 1;
         c->o.smooth_nr = 0.5;
         c->o.smooth_dr = 0.25;
         c->custom_l = 1;
@@ -546,6 +547,7 @@ TEST(region_gradcheck_shapes_and_kinds) {
             for (int act = 0; act < 2; act++) {
                 gc c;
                 memset(&c, 0, sizeof c);
+                c.o = segloss_dice_opts_default();
                 c.loss = loss;
                 c.shape = small[si];
                 c.o.activation = (segloss_activation)act;
@@ -562,6 +564,7 @@ TEST(region_gradcheck_shapes_and_kinds) {
         for (int kind = 0; kind < 2; kind++) {
             gc c;
             memset(&c, 0, sizeof c);
+            c.o = segloss_dice_opts_default();
             c.loss = loss;
             c.shape = shapes[kind];
             c.o.activation = kind ? SEGLOSS_ACTIVATION_SOFTMAX : SEGLOSS_ACTIVATION_SIGMOID;
@@ -582,13 +585,13 @@ TEST(region_gradcheck_multiblock) {
     for (int loss = 0; loss < L_COUNT; loss++) {
         gc c;
         memset(&c, 0, sizeof c);
+        c.o = segloss_dice_opts_default();
         c.loss = loss;
         c.shape.ndim = 3;
         c.shape.dim[0] = 2;
         c.shape.dim[1] = 3;
         c.shape.dim[2] = 8200;
         c.o.activation = loss == L_DICE_BCE ? SEGLOSS_ACTIVATION_SIGMOID : SEGLOSS_ACTIVATION_SOFTMAX;
-        c.o.has_ignore_index = 1;
         c.o.ignore_index = 255;
         c.o.reduction = SEGLOSS_REDUCTION_MEAN;
         c.o.no_background = loss == L_GDICE;

@@ -118,52 +118,34 @@ static int parse_opts(rcase *c, char *line) {
         else if (!strcmp(k, "smp")) o->smp = (int)d;
         else if (!strcmp(k, "log")) o->log_loss = (int)d;
         else if (!strcmp(k, "ign")) {
-            o->has_ignore_index = 1;
             o->ignore_index = d;
         } else if (!strcmp(k, "alpha")) {
-            c->tv.custom_params = 1;
             c->tv.alpha = d;
         } else if (!strcmp(k, "beta")) {
-            c->tv.custom_params = 1;
             c->tv.beta = d;
         } else if (!strcmp(k, "gamma")) {
-            c->tv.custom_params = 1;
             c->tv.gamma = d;
         } else if (!strcmp(k, "w")) {
             c->gd.w_type = !strcmp(v, "simple")    ? SEGLOSS_GDICE_SIMPLE
                            : !strcmp(v, "uniform") ? SEGLOSS_GDICE_UNIFORM
                                                    : SEGLOSS_GDICE_SQUARE;
         } else if (!strcmp(k, "ld")) {
-            c->db.custom_lambdas = 1;
             c->db.lambda_dice = d;
         } else if (!strcmp(k, "lb")) {
-            c->db.custom_lambdas = 1;
             c->db.lambda_bce = d;
         } else {
             return 0;
         }
     }
-    if (have_smooth) {
-        o->custom_smooth = 1;
-        o->smooth_nr = snr;
-        o->smooth_dr = sdr;
-    }
+    if (!have_smooth && o->smp) snr = sdr = 0.0; /* smp's default smooth */
+    o->smooth_nr = snr;
+    o->smooth_dr = sdr;
     return 1;
 }
 
-/* Completes the per-loss structs: unset Tversky / lambda values get the
- * defaults (the file lists only what differs). */
-static void finish_opts(rcase *c, int have_alpha, int have_beta, int have_gamma, int have_ld,
-                        int have_lb) {
-    if (c->tv.custom_params) {
-        if (!have_alpha) c->tv.alpha = 0.5;
-        if (!have_beta) c->tv.beta = 0.5;
-        if (!have_gamma) c->tv.gamma = 1.0;
-    }
-    if (c->db.custom_lambdas) {
-        if (!have_ld) c->db.lambda_dice = 1.0;
-        if (!have_lb) c->db.lambda_bce = 1.0;
-    }
+/* Completes the per-loss structs (unset Tversky / lambda values keep
+ * their defaults: the file lists only what differs). */
+static void finish_opts(rcase *c) {
     c->tv.region = c->o;
     c->gd.region = c->o;
     c->db.dice = c->o;
@@ -172,11 +154,15 @@ static void finish_opts(rcase *c, int have_alpha, int have_beta, int have_gamma,
 /* Parses one case; 1 on success, 0 at the end of the file, -1 on error. */
 static int parse_case(ref_lexer *lx, rcase *c) {
     memset(c, 0, sizeof *c);
+    c->o = segloss_dice_opts_default();
+    c->tv = segloss_tversky_opts_default();
+    c->gd = segloss_generalized_dice_opts_default();
+    c->db = segloss_dice_bce_opts_default();
     char *t = ref_tok(lx);
     if (!t) return 0;
     if (strcmp(t, "case") || !(t = ref_tok(lx))) return -1;
     snprintf(c->name, sizeof c->name, "%s", t);
-    int ha = 0, hb = 0, hg = 0, hld = 0, hlb = 0, have_kind = 0;
+    int have_kind = 0;
     segloss_shape pwshape;
     memset(&pwshape, 0, sizeof pwshape);
     while ((t = ref_tok(lx))) {
@@ -216,11 +202,6 @@ static int parse_case(ref_lexer *lx, rcase *c) {
             if (!c->t) return -1;
         } else if (!strcmp(t, "opts")) {
             char *line = ref_rest_of_line(lx);
-            ha = strstr(line, "alpha=") != NULL;
-            hb = strstr(line, "beta=") != NULL;
-            hg = strstr(line, "gamma=") != NULL;
-            hld = strstr(line, "ld=") != NULL;
-            hlb = strstr(line, "lb=") != NULL;
             if (!parse_opts(c, line)) return -1;
         } else if (!strcmp(t, "pos_weight")) {
             if (!ref_parse_shape(lx, &pwshape)) return -1;
@@ -245,7 +226,7 @@ static int parse_case(ref_lexer *lx, rcase *c) {
         }
     }
     if (!c->x || !c->t || !c->grad) return -1;
-    finish_opts(c, ha, hb, hg, hld, hlb);
+    finish_opts(c);
     if (c->pw) {
         c->db.pos_weight.data = c->pw;
         c->db.pos_weight.shape = pwshape;
@@ -290,7 +271,7 @@ static int64_t items_of(const rcase *c) {
     segloss_shape s;
     segloss_status st = c->loss == L_GDICE
                             ? segloss_generalized_dice_items_shape(&s, &c->shape, &c->gd)
-                            : segloss_region_items_shape(&s, &c->shape, &c->o);
+                            : segloss_dice_items_shape(&s, &c->shape, &c->o);
     return st == SEGLOSS_OK ? numel_of(&s) : -1;
 }
 

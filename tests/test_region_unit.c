@@ -2,6 +2,7 @@
  * images, absent classes, NaN at ignored positions), item shapes, target
  * dtypes, the dice + bce parts, and bit-identical results for any thread
  * count. Values are checked against closed forms of the parity targets. */
+#include "refdata.h"
 #include "tf.h"
 
 #include <segloss.h>
@@ -30,9 +31,9 @@ TEST(region_null_and_shape_errors) {
     segloss_target t = {y, SEGLOSS_F32}, tnull = {NULL, SEGLOSS_F32};
     double loss;
     float g[24];
-    segloss_tversky_opts tv = {0};
-    segloss_generalized_dice_opts gd = {0};
-    segloss_dice_bce_opts db = {0};
+    segloss_tversky_opts tv = segloss_tversky_opts_default();
+    segloss_generalized_dice_opts gd = segloss_generalized_dice_opts_default();
+    segloss_dice_bce_opts db = segloss_dice_bce_opts_default();
     segloss_shape out;
 
     CHECK_EQ_INT(segloss_jaccard_forward(NULL, NULL, X24, &t, &s, NULL), SEGLOSS_ERR_NULL);
@@ -49,8 +50,8 @@ TEST(region_null_and_shape_errors) {
                  SEGLOSS_ERR_NULL);
     CHECK_EQ_INT(segloss_dice_bce_forward(NULL, NULL, X24, &t, &s, &db), SEGLOSS_ERR_NULL);
     CHECK_EQ_INT(segloss_dice_bce_backward(g, X24, &tnull, &s, NULL, NULL), SEGLOSS_ERR_NULL);
-    CHECK_EQ_INT(segloss_region_items_shape(NULL, &s, NULL), SEGLOSS_ERR_NULL);
-    CHECK_EQ_INT(segloss_region_items_shape(&out, NULL, NULL), SEGLOSS_ERR_NULL);
+    CHECK_EQ_INT(segloss_dice_items_shape(NULL, &s, NULL), SEGLOSS_ERR_NULL);
+    CHECK_EQ_INT(segloss_dice_items_shape(&out, NULL, NULL), SEGLOSS_ERR_NULL);
     CHECK_EQ_INT(segloss_generalized_dice_items_shape(NULL, &s, NULL), SEGLOSS_ERR_NULL);
 
     /* rank 0 and 6, empty */
@@ -63,7 +64,7 @@ TEST(region_null_and_shape_errors) {
 
     /* softmax and class indices need (N, C >= 2, ...) */
     segloss_dice_opts o;
-    memset(&o, 0, sizeof o);
+    o = segloss_dice_opts_default();
     o.activation = SEGLOSS_ACTIVATION_SOFTMAX;
     segloss_target ti = {IDX8, SEGLOSS_I64};
     segloss_shape c1 = shape3(2, 1, 4), img = {2, {4, 6}};
@@ -83,42 +84,35 @@ TEST(region_option_errors) {
     float g[24];
     segloss_dice_opts o;
 
-    memset(&o, 0, sizeof o);
+    o = segloss_dice_opts_default();
     o.smp = 1;
     o.squared = 1;
     CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, X24, &t, &s, &o), SEGLOSS_ERR_ARG);
     o.squared = 0;
     o.jaccard = 1;
     CHECK_EQ_INT(segloss_dice_backward(g, X24, &t, &s, &o, NULL), SEGLOSS_ERR_ARG);
-    memset(&o, 0, sizeof o);
+    o = segloss_dice_opts_default();
     o.squared = 1; /* dice-only */
     CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, X24, &t, &s, &o), SEGLOSS_ERR_ARG);
-    memset(&o, 0, sizeof o);
+    o = segloss_dice_opts_default();
     o.jaccard = 1;
     CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, X24, &t, &s, &o), SEGLOSS_ERR_ARG);
-    memset(&o, 0, sizeof o);
+    o = segloss_dice_opts_default();
     o.target_kind = 7;
     CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, X24, &t, &s, &o), SEGLOSS_ERR_ARG);
-    memset(&o, 0, sizeof o);
-    o.has_ignore_index = 1;
-    o.ignore_index = NAN;
-    CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, X24, &t, &s, &o), SEGLOSS_ERR_ARG);
-    o.ignore_index = -INFINITY;
-    CHECK_EQ_INT(segloss_dice_backward(g, X24, &t, &s, &o, NULL), SEGLOSS_ERR_ARG);
-    memset(&o, 0, sizeof o);
+    o = segloss_dice_opts_default();
     o.activation = (segloss_activation)3;
     CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, X24, &t, &s, &o), SEGLOSS_ERR_ARG);
 
     segloss_tversky_opts tv;
-    memset(&tv, 0, sizeof tv);
+    tv = segloss_tversky_opts_default();
     tv.region.smp = 1;
     CHECK_EQ_INT(segloss_tversky_forward(&loss, NULL, X24, &t, &s, &tv), SEGLOSS_ERR_ARG);
-    memset(&tv, 0, sizeof tv);
+    tv = segloss_tversky_opts_default();
     tv.region.log_loss = 1;
     CHECK_EQ_INT(segloss_tversky_backward(g, X24, &t, &s, &tv, NULL), SEGLOSS_ERR_ARG);
-    memset(&tv, 0, sizeof tv);
-    tv.custom_params = 1; /* gamma 0 */
-    tv.alpha = tv.beta = 0.5;
+    tv = segloss_tversky_opts_default();
+    tv.gamma = 0.0; /* must be > 0 */
     CHECK_EQ_INT(segloss_tversky_forward(&loss, NULL, X24, &t, &s, &tv), SEGLOSS_ERR_ARG);
     tv.gamma = 2.0;
     tv.alpha = INFINITY;
@@ -127,37 +121,36 @@ TEST(region_option_errors) {
     CHECK_EQ_INT(segloss_tversky_forward(&loss, NULL, X24, &t, &s, &tv), SEGLOSS_OK);
 
     segloss_generalized_dice_opts gd;
-    memset(&gd, 0, sizeof gd);
+    gd = segloss_generalized_dice_opts_default();
     gd.w_type = (segloss_gdice_weight)3;
     CHECK_EQ_INT(segloss_generalized_dice_forward(&loss, NULL, X24, &t, &s, &gd),
                  SEGLOSS_ERR_ARG);
     segloss_shape out;
     CHECK_EQ_INT(segloss_generalized_dice_items_shape(&out, &s, &gd), SEGLOSS_ERR_ARG);
-    memset(&gd, 0, sizeof gd);
+    gd = segloss_generalized_dice_opts_default();
     gd.region.squared = 1;
     CHECK_EQ_INT(segloss_generalized_dice_backward(g, X24, &t, &s, &gd, NULL), SEGLOSS_ERR_ARG);
 
     segloss_dice_bce_opts db;
-    memset(&db, 0, sizeof db);
+    db = segloss_dice_bce_opts_default();
     db.dice.reduction = SEGLOSS_REDUCTION_NONE;
     CHECK_EQ_INT(segloss_dice_bce_forward(&loss, NULL, X24, &t, &s, &db), SEGLOSS_ERR_ARG);
-    memset(&db, 0, sizeof db);
+    db = segloss_dice_bce_opts_default();
     db.dice.activation = SEGLOSS_ACTIVATION_NONE;
     CHECK_EQ_INT(segloss_dice_bce_forward(&loss, NULL, X24, &t, &s, &db), SEGLOSS_ERR_ARG);
     db.dice.activation = SEGLOSS_ACTIVATION_SOFTMAX;
     CHECK_EQ_INT(segloss_dice_bce_backward(g, X24, &t, &s, &db, NULL), SEGLOSS_ERR_ARG);
-    memset(&db, 0, sizeof db);
+    db = segloss_dice_bce_opts_default();
     db.dice.target_kind = SEGLOSS_TARGET_INDEX;
     CHECK_EQ_INT(segloss_dice_bce_forward(&loss, NULL, X24, &t, &s, &db), SEGLOSS_ERR_ARG);
-    memset(&db, 0, sizeof db);
-    db.custom_lambdas = 1;
+    db = segloss_dice_bce_opts_default();
     db.lambda_dice = -1.0;
     db.lambda_bce = 1.0;
     CHECK_EQ_INT(segloss_dice_bce_forward(&loss, NULL, X24, &t, &s, &db), SEGLOSS_ERR_ARG);
     db.lambda_dice = 1.0;
     db.lambda_bce = NAN;
     CHECK_EQ_INT(segloss_dice_bce_backward(g, X24, &t, &s, &db, NULL), SEGLOSS_ERR_ARG);
-    memset(&db, 0, sizeof db);
+    db = segloss_dice_bce_opts_default();
     const float pw[2] = {1.0f, 2.0f};
     db.pos_weight.data = pw; /* (2,) against the last axis 4 */
     db.pos_weight.shape.ndim = 1;
@@ -170,7 +163,7 @@ TEST(region_target_errors) {
     double loss;
     float g[24];
     segloss_dice_opts o;
-    memset(&o, 0, sizeof o);
+    o = segloss_dice_opts_default();
     o.activation = SEGLOSS_ACTIVATION_SOFTMAX;
 
     /* class indices: integer dtypes only, values in [0, C) */
@@ -186,7 +179,6 @@ TEST(region_target_errors) {
     bad[5] = -1;
     CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, X24, &tb, &s, &o), SEGLOSS_ERR_TARGET);
     /* ... unless it is the ignore value */
-    o.has_ignore_index = 1;
     o.ignore_index = -1;
     CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, X24, &tb, &s, &o), SEGLOSS_OK);
     const uint64_t ubig[8] = {0, 1, 2, 1, (uint64_t)1 << 63, 0, 0, 1};
@@ -198,9 +190,8 @@ TEST(region_target_errors) {
     m[3] = 1;
     m[7] = 255;
     segloss_target t8 = {m, SEGLOSS_U8};
-    memset(&o, 0, sizeof o);
+    o = segloss_dice_opts_default();
     CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, X24, &t8, &s, &o), SEGLOSS_ERR_TARGET);
-    o.has_ignore_index = 1;
     o.ignore_index = 255;
     CHECK_EQ_INT(segloss_dice_forward(&loss, NULL, X24, &t8, &s, &o), SEGLOSS_OK);
     m[9] = 2;
@@ -212,7 +203,7 @@ TEST(region_target_errors) {
     yf[4] = 1.5f;
     CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, X24, &tf32, &s, &o), SEGLOSS_ERR_TARGET);
     /* activation none: probabilities */
-    memset(&o, 0, sizeof o);
+    o = segloss_dice_opts_default();
     o.activation = SEGLOSS_ACTIVATION_NONE;
     yf[4] = 0.0f;
     yf[2] = 0.0f;
@@ -225,7 +216,6 @@ TEST(region_target_errors) {
         yf[i] = (i % 5 == 0) ? 255.0f : (i % 2 ? 1.0f : 0.0f);
         if (i % 5 == 0) p[i] = (i % 2) ? NAN : 7.5f;
     }
-    o.has_ignore_index = 1;
     o.ignore_index = 255;
     CHECK_EQ_INT(segloss_jaccard_forward(&loss, NULL, p, &tf32, &s, &o), SEGLOSS_OK);
     CHECK(isfinite(loss));
@@ -253,7 +243,7 @@ TEST(region_empty_targets) {
     double loss;
     float g[24], e[6];
     segloss_dice_opts o;
-    memset(&o, 0, sizeof o);
+    o = segloss_dice_opts_default();
     o.reduction = SEGLOSS_REDUCTION_NONE;
     /* MONAI: f = 1 - s_nr / (sum p + s_dr) per item */
     CHECK_EQ_INT(segloss_dice_forward(&loss, e, X24, &t, &s, &o), SEGLOSS_OK);
@@ -278,19 +268,18 @@ TEST(region_empty_targets) {
     CHECK(loss == 0.0);
     /* generalized dice: every weight infinite -> all 0 -> 1 - s_nr/s_dr = 0 */
     segloss_generalized_dice_opts gd;
-    memset(&gd, 0, sizeof gd);
+    gd = segloss_generalized_dice_opts_default();
     CHECK_EQ_INT(segloss_generalized_dice_forward(&loss, NULL, X24, &t, &s, &gd), SEGLOSS_OK);
     CHECK(loss == 0.0);
     CHECK_EQ_INT(segloss_generalized_dice_backward(g, X24, &t, &s, &gd, NULL), SEGLOSS_OK);
     CHECK(all_zero(g, 24));
-    gd.region.custom_smooth = 1;
     gd.region.smooth_nr = 0.0;
     gd.region.smooth_dr = 0.5;
     CHECK_EQ_INT(segloss_generalized_dice_forward(&loss, NULL, X24, &t, &s, &gd), SEGLOSS_OK);
     CHECK(loss == 1.0);
     /* tversky: TI = s_nr / (alpha P + s_dr) */
     segloss_tversky_opts tv;
-    memset(&tv, 0, sizeof tv);
+    tv = segloss_tversky_opts_default();
     CHECK_EQ_INT(segloss_tversky_forward(&loss, NULL, X24, &t, &s, &tv), SEGLOSS_OK);
     CHECK(loss > 0.99999 && loss < 1.0);
 }
@@ -313,9 +302,8 @@ TEST(region_ignored_image) {
     float g[24], e[6];
     for (int kind = 0; kind < 2; kind++) {
         segloss_dice_opts o;
-        memset(&o, 0, sizeof o);
+        o = segloss_dice_opts_default();
         o.activation = kind ? SEGLOSS_ACTIVATION_SOFTMAX : SEGLOSS_ACTIVATION_SIGMOID;
-        o.has_ignore_index = 1;
         o.ignore_index = 255;
         o.reduction = SEGLOSS_REDUCTION_NONE;
         const segloss_target *t = kind ? &ti : &td;
@@ -328,21 +316,20 @@ TEST(region_ignored_image) {
         CHECK_EQ_INT(segloss_jaccard_forward(&loss, e, x, t, &s, &o), SEGLOSS_OK);
         CHECK(e[3] == 0.0f && e[4] == 0.0f && e[5] == 0.0f);
         segloss_tversky_opts tv;
-        memset(&tv, 0, sizeof tv);
+        tv = segloss_tversky_opts_default();
         tv.region = o;
         CHECK_EQ_INT(segloss_tversky_forward(&loss, e, x, t, &s, &tv), SEGLOSS_OK);
         CHECK(e[3] == 0.0f && e[4] == 0.0f && e[5] == 0.0f);
         CHECK_EQ_INT(segloss_tversky_backward(g, x, t, &s, &tv, NULL), SEGLOSS_OK);
         CHECK(all_zero(g + 12, 12));
         segloss_generalized_dice_opts gd;
-        memset(&gd, 0, sizeof gd);
+        gd = segloss_generalized_dice_opts_default();
         gd.region = o;
         CHECK_EQ_INT(segloss_generalized_dice_forward(&loss, e, x, t, &s, &gd), SEGLOSS_OK);
         CHECK(e[1] == 0.0f && isfinite(e[0]));
         CHECK_EQ_INT(segloss_generalized_dice_backward(g, x, t, &s, &gd, NULL), SEGLOSS_OK);
         CHECK(all_zero(g + 12, 12));
         /* custom smoothing: 1 - s_nr/s_dr */
-        o.custom_smooth = 1;
         o.smooth_nr = 0.25;
         o.smooth_dr = 1.0;
         CHECK_EQ_INT(segloss_dice_forward(&loss, e, x, t, &s, &o), SEGLOSS_OK);
@@ -352,12 +339,14 @@ TEST(region_ignored_image) {
      * elements is defined as 0 here) */
     for (int i = 0; i < 24; i++) y[i] = 255.0f;
     segloss_dice_bce_opts db;
-    memset(&db, 0, sizeof db);
-    db.dice.has_ignore_index = 1;
+    db = segloss_dice_bce_opts_default();
     db.dice.ignore_index = 255;
-    double parts[2];
-    CHECK_EQ_INT(segloss_dice_bce_forward(&loss, parts, X24, &td, &s, &db), SEGLOSS_OK);
-    CHECK(loss == 0.0 && parts[0] == 0.0 && parts[1] == 0.0);
+    CHECK_EQ_INT(segloss_dice_bce_forward(&loss, NULL, X24, &td, &s, &db), SEGLOSS_OK);
+    CHECK(loss == 0.0);
+    db.lambda_dice = 0.0; /* the BCE part alone: 0 too */
+    CHECK_EQ_INT(segloss_dice_bce_forward(&loss, NULL, X24, &td, &s, &db), SEGLOSS_OK);
+    CHECK(loss == 0.0);
+    db.lambda_dice = 1.0;
     CHECK_EQ_INT(segloss_dice_bce_backward(g, X24, &td, &s, &db, NULL), SEGLOSS_OK);
     CHECK(all_zero(g, 24));
 }
@@ -369,7 +358,7 @@ TEST(region_smp_absent_class) {
     const int64_t idx[8] = {0, 1, 0, 1, 1, 0, 0, 1}; /* class 2 absent */
     segloss_target t = {idx, SEGLOSS_I64};
     segloss_dice_opts o;
-    memset(&o, 0, sizeof o);
+    o = segloss_dice_opts_default();
     o.activation = SEGLOSS_ACTIVATION_SOFTMAX;
     o.smp = 1;
     o.reduction = SEGLOSS_REDUCTION_NONE;
@@ -382,13 +371,13 @@ TEST(region_smp_absent_class) {
     CHECK_CLOSE(mean, loss / 3.0, 0, 1e-15);
     /* items: C with smp, whatever batch says; C-1 with no_background */
     segloss_shape out;
-    CHECK_EQ_INT(segloss_region_items_shape(&out, &s, &o), SEGLOSS_OK);
+    CHECK_EQ_INT(segloss_dice_items_shape(&out, &s, &o), SEGLOSS_OK);
     CHECK(out.ndim == 1 && out.dim[0] == 3);
     o.no_background = 1;
-    CHECK_EQ_INT(segloss_region_items_shape(&out, &s, &o), SEGLOSS_OK);
+    CHECK_EQ_INT(segloss_dice_items_shape(&out, &s, &o), SEGLOSS_OK);
     CHECK(out.ndim == 1 && out.dim[0] == 2);
     int64_t items;
-    CHECK_EQ_INT(segloss_dice_num_items(&items, &s, &o), SEGLOSS_OK);
+    CHECK_EQ_INT(ref_dice_items(&items, &s, &o), SEGLOSS_OK);
     CHECK_EQ_INT(items, 2);
 }
 
@@ -411,7 +400,7 @@ TEST(region_gdice_infinite_weights) {
         }
         double want = 1.0 - (2 * num + 1e-5) / (den + 1e-5);
         segloss_generalized_dice_opts gd;
-        memset(&gd, 0, sizeof gd);
+        gd = segloss_generalized_dice_opts_default();
         gd.region.activation = SEGLOSS_ACTIVATION_NONE;
         gd.w_type = (segloss_gdice_weight)wt;
         double loss;
@@ -419,7 +408,7 @@ TEST(region_gdice_infinite_weights) {
         CHECK_CLOSE(loss, want, 0, 1e-6);
     }
     segloss_generalized_dice_opts gd;
-    memset(&gd, 0, sizeof gd);
+    gd = segloss_generalized_dice_opts_default();
     segloss_shape out, s2 = shape3(4, 3, 5);
     CHECK_EQ_INT(segloss_generalized_dice_items_shape(&out, &s2, &gd), SEGLOSS_OK);
     CHECK(out.ndim == 1 && out.dim[0] == 4);
@@ -436,8 +425,8 @@ TEST(region_no_background) {
     for (int i = 0; i < 24; i++) y[i] = (i % 5 < 2) ? 1.0f : 0.0f;
     segloss_target t = {y, SEGLOSS_F32};
     segloss_dice_opts a, b;
-    memset(&a, 0, sizeof a);
-    memset(&b, 0, sizeof b);
+    a = segloss_dice_opts_default();
+    b = segloss_dice_opts_default();
     b.no_background = 1;
     double la, lb;
     float ga[24], gb[24];
@@ -449,10 +438,10 @@ TEST(region_no_background) {
     CHECK_EQ_INT(segloss_dice_backward(ga, X24, &t, &s, &a, NULL), SEGLOSS_OK);
     CHECK(!all_zero(ga, 4));
     segloss_shape out;
-    CHECK_EQ_INT(segloss_region_items_shape(&out, &s, &b), SEGLOSS_OK);
+    CHECK_EQ_INT(segloss_dice_items_shape(&out, &s, &b), SEGLOSS_OK);
     CHECK(out.ndim == 2 && out.dim[0] == 2 && out.dim[1] == 2);
     int64_t items;
-    CHECK_EQ_INT(segloss_dice_num_items(&items, &s, &b), SEGLOSS_OK);
+    CHECK_EQ_INT(ref_dice_items(&items, &s, &b), SEGLOSS_OK);
     CHECK_EQ_INT(items, 4);
 }
 
@@ -461,7 +450,7 @@ TEST(region_no_background) {
 TEST(region_index_dtypes_agree) {
     segloss_shape s = shape3(2, 3, 4);
     segloss_dice_opts o;
-    memset(&o, 0, sizeof o);
+    o = segloss_dice_opts_default();
     o.activation = SEGLOSS_ACTIVATION_SOFTMAX;
     o.reduction = SEGLOSS_REDUCTION_SUM;
     segloss_target t64 = {IDX8, SEGLOSS_I64};
@@ -503,29 +492,26 @@ TEST(region_dice_bce_parts) {
     segloss_target t = {y, SEGLOSS_F32};
     const float pw[3] = {0.5f, 2.0f, 3.0f};
     segloss_dice_bce_opts db;
-    memset(&db, 0, sizeof db);
+    db = segloss_dice_bce_opts_default();
     db.dice.batch = 1;
     db.dice.squared = 1;
     db.pos_weight.data = pw;
     db.pos_weight.shape.ndim = 2;
     db.pos_weight.shape.dim[0] = 3;
     db.pos_weight.shape.dim[1] = 1;
-    db.custom_lambdas = 1;
     db.lambda_dice = 0.25;
     db.lambda_bce = 2.0;
     for (int r = 0; r < 2; r++) {
         db.dice.reduction = r ? SEGLOSS_REDUCTION_SUM : SEGLOSS_REDUCTION_MEAN;
         segloss_bce_opts bo;
-        memset(&bo, 0, sizeof bo);
+        bo = segloss_bce_opts_default();
         bo.reduction = db.dice.reduction;
         bo.pos_weight = db.pos_weight;
-        double loss, parts[2], d, b;
+        double loss, d, b;
         float g[24], gd[24], gb[24];
-        CHECK_EQ_INT(segloss_dice_bce_forward(&loss, parts, X24, &t, &s, &db), SEGLOSS_OK);
+        CHECK_EQ_INT(segloss_dice_bce_forward(&loss, NULL, X24, &t, &s, &db), SEGLOSS_OK);
         CHECK_EQ_INT(segloss_dice_forward(&d, NULL, X24, &t, &s, &db.dice), SEGLOSS_OK);
         CHECK_EQ_INT(segloss_bce_logits_forward(&b, NULL, X24, &t, &s, &bo), SEGLOSS_OK);
-        CHECK(parts[0] == d);
-        CHECK_CLOSE(parts[1], b, 0, 1e-14);
         CHECK_CLOSE(loss, 0.25 * d + 2.0 * b, 0, 1e-14);
         const float go = 0.5f;
         CHECK_EQ_INT(segloss_dice_bce_backward(g, X24, &t, &s, &db, &go), SEGLOSS_OK);
@@ -545,12 +531,10 @@ TEST(region_tversky_is_dice) {
     for (int i = 0; i < 24; i++) y[i] = (i % 3 == 0) ? 1.0f : 0.0f;
     segloss_target t = {y, SEGLOSS_F32};
     segloss_tversky_opts tv;
-    memset(&tv, 0, sizeof tv);
-    tv.region.custom_smooth = 1;
+    tv = segloss_tversky_opts_default();
     tv.region.smooth_nr = tv.region.smooth_dr = 0.5;
     segloss_dice_opts d;
-    memset(&d, 0, sizeof d);
-    d.custom_smooth = 1;
+    d = segloss_dice_opts_default();
     d.smooth_nr = d.smooth_dr = 1.0;
     double lt, ld;
     CHECK_EQ_INT(segloss_tversky_forward(&lt, NULL, X24, &t, &s, &tv), SEGLOSS_OK);
@@ -590,8 +574,7 @@ TEST(region_thread_count_bit_identical) {
         segloss_set_num_threads(nt);
         for (int v = 0; v < 2; v++) {
             segloss_dice_opts o;
-            memset(&o, 0, sizeof o);
-            o.has_ignore_index = 1;
+            o = segloss_dice_opts_default();
             o.ignore_index = 255;
             if (v) o.activation = SEGLOSS_ACTIVATION_SOFTMAX;
             else o.batch = 1;
@@ -599,11 +582,10 @@ TEST(region_thread_count_bit_identical) {
             segloss_tversky_opts tv;
             segloss_generalized_dice_opts gd;
             segloss_dice_bce_opts db;
-            memset(&tv, 0, sizeof tv);
-            memset(&gd, 0, sizeof gd);
-            memset(&db, 0, sizeof db);
+            tv = segloss_tversky_opts_default();
+            gd = segloss_generalized_dice_opts_default();
+            db = segloss_dice_bce_opts_default();
             tv.region = gd.region = db.dice = o;
-            tv.custom_params = 1;
             tv.alpha = 0.3;
             tv.beta = 0.7;
             tv.gamma = 1.3;
@@ -668,9 +650,8 @@ TEST(region_smp_versions_reproducer) {
     const uint8_t y[2] = {1, 0};
     segloss_shape s = {4, {1, 1, 1, 2}};
     segloss_target t = {y, SEGLOSS_U8};
-    segloss_dice_opts o = {0};
+    segloss_dice_opts o = segloss_dice_opts_default();
     o.smp = SEGLOSS_SMP_CURRENT;
-    o.custom_smooth = 1;
     o.smooth_nr = o.smooth_dr = 1.0;
     double l;
     float g[2];
@@ -696,17 +677,16 @@ TEST(region_smp_versions_reproducer) {
     /* soft target: smp >= 0.4's intersection is sum min(p, y) */
     const float ys[2] = {0.25f, 0.5f};
     segloss_target ts = {ys, SEGLOSS_F32};
-    o.custom_smooth = 0;
+    o.smooth_nr = o.smooth_dr = 0.0; /* smp's default */
     CHECK_EQ_INT(segloss_dice_forward(&l, NULL, x, &ts, &s, &o), SEGLOSS_OK);
     double p1 = 1.0 / (1.0 + exp(-1.0));
     double I = 0.25 + 0.5, P = 0.5 + p1, G = 0.75;
     CHECK_CLOSE(l, 1.0 - I / (0.5 * (P + G)), 1e-9, 1e-7);
     /* dice + bce: smp >= 0.4 with a float target is DTYPE, with uint8 fine */
-    segloss_dice_bce_opts db = {0};
+    segloss_dice_bce_opts db = segloss_dice_bce_opts_default();
     db.dice.smp = SEGLOSS_SMP_CURRENT;
-    double parts[2];
-    CHECK_EQ_INT(segloss_dice_bce_forward(&l, parts, x, &ts, &s, &db), SEGLOSS_ERR_DTYPE);
-    CHECK_EQ_INT(segloss_dice_bce_forward(&l, parts, x, &t, &s, &db), SEGLOSS_OK);
+    CHECK_EQ_INT(segloss_dice_bce_forward(&l, NULL, x, &ts, &s, &db), SEGLOSS_ERR_DTYPE);
+    CHECK_EQ_INT(segloss_dice_bce_forward(&l, NULL, x, &t, &s, &db), SEGLOSS_OK);
     db.dice.smp = SEGLOSS_SMP_0_3;
-    CHECK_EQ_INT(segloss_dice_bce_forward(&l, parts, x, &ts, &s, &db), SEGLOSS_OK);
+    CHECK_EQ_INT(segloss_dice_bce_forward(&l, NULL, x, &ts, &s, &db), SEGLOSS_OK);
 }

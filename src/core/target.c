@@ -4,17 +4,6 @@
 
 #include <math.h>
 
-segloss_status segloss__ignore_from_double(int64_t *ignore, int has, double value) {
-    *ignore = SEGLOSS_IGNORE_NONE;
-    if (!has) return SEGLOSS_OK;
-    /* [-2^63, 2^63) and integral (NaN and infinities fail) */
-    if (!(value >= -9223372036854775808.0 && value < 9223372036854775808.0) ||
-        value != floor(value))
-        return SEGLOSS_ERR_ARG;
-    *ignore = (int64_t)value;
-    return SEGLOSS_OK;
-}
-
 /* The loop over one dtype: VAL is element i's value as double (src[i] of
  * type T), BIG nonzero where it can never equal the ignore value, VALID the
  * range rule on v, STORE(i, v) the output of a valid element, STORE_IGN(i)

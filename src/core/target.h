@@ -18,11 +18,6 @@
 
 #include "core/internal.h"
 
-/* opts' (has_ignore_index, double ignore_index) as an int64 ignore value:
- * SEGLOSS_IGNORE_NONE when has is 0; a non-integral value or one outside
- * the int64 range is SEGLOSS_ERR_ARG. */
-segloss_status segloss__ignore_from_double(int64_t *ignore, int has, double value);
-
 /* Dense targets as float (y) or double values; ignored elements read 0 and
  * get ign[i] = 1 (ign may be NULL when ignore is SEGLOSS_IGNORE_NONE).
  * *n_valid (may be NULL): the count of elements not ignored. */

@@ -25,7 +25,12 @@
 
 #include <math.h>
 
-#define CE_DEFAULT_IGNORE (-100)
+/* PyTorch's defaults (ignore_index -100). */
+static const segloss_ce_opts ce_defaults = {.reduction = SEGLOSS_REDUCTION_MEAN,
+                                            .ignore_index = -100};
+
+segloss_ce_opts segloss_ce_opts_default(void) { return ce_defaults; }
+
 #define CE_CHUNK 256           /* positions processed together (stack arrays) */
 #define CE_IGNORED (-1)        /* cls[] value of an ignored position (the decoder's) */
 
@@ -74,7 +79,7 @@ static segloss_status ce_init(ce_setup *d, const float *x, const segloss_target 
     d->x = x;
     d->t = t;
     d->eps = o->label_smoothing;
-    d->ignore = o->custom_ignore_index ? o->ignore_index : CE_DEFAULT_IGNORE;
+    d->ignore = o->ignore_index;
     d->red = o->reduction;
     return SEGLOSS_OK;
 }
@@ -246,8 +251,7 @@ static segloss_status bwd_block(void *ctx, int64_t begin, int64_t end, double *p
 segloss_status segloss_ce_forward(double *loss, float *elems, const float *x,
                                   const segloss_target *target, const segloss_shape *shape,
                                   const segloss_ce_opts *opts) {
-    static const segloss_ce_opts defaults;
-    if (!opts) opts = &defaults;
+    if (!opts) opts = &ce_defaults;
     if (!loss) return SEGLOSS_ERR_NULL;
     ce_setup d;
     segloss_status st = ce_init(&d, x, target, shape, opts);
@@ -263,8 +267,7 @@ segloss_status segloss_ce_forward(double *loss, float *elems, const float *x,
 segloss_status segloss_ce_backward(float *grad, const float *x, const segloss_target *target,
                                    const segloss_shape *shape, const segloss_ce_opts *opts,
                                    const float *grad_out) {
-    static const segloss_ce_opts defaults;
-    if (!opts) opts = &defaults;
+    if (!opts) opts = &ce_defaults;
     if (!grad) return SEGLOSS_ERR_NULL;
     ce_setup d;
     segloss_status st = ce_init(&d, x, target, shape, opts);

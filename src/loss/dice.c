@@ -43,24 +43,21 @@ static double dice_item(const segloss__region *r, const void *params, int64_t g,
 
 const segloss__region_loss segloss__dice_loss = {dice_item, NULL, DICE_ALLOW, 0};
 
-segloss_status segloss_dice_num_items(int64_t *items, const segloss_shape *shape,
-                                      const segloss_dice_opts *opts) {
-    static const segloss_dice_opts defaults;
-    if (!items) return SEGLOSS_ERR_NULL;
-    segloss__region r;
-    segloss_status st = segloss__region_init(&r, NULL, NULL, shape, opts ? opts : &defaults,
-                                             DICE_ALLOW | SEGLOSS__REGION_SHAPE_ONLY);
-    if (st == SEGLOSS_OK) *items = r.groups;
-    return st;
+segloss_status segloss_dice_items_shape(segloss_shape *items, const segloss_shape *shape,
+                                        const segloss_dice_opts *opts) {
+    return segloss__region_items_shape(items, shape, opts, DICE_ALLOW);
 }
 
-segloss_status segloss_region_items_shape(segloss_shape *items, const segloss_shape *shape,
-                                          const segloss_dice_opts *opts) {
-    static const segloss_dice_opts defaults;
+static const segloss_dice_opts dice_defaults = SEGLOSS__DICE_DEFAULTS;
+
+segloss_dice_opts segloss_dice_opts_default(void) { return dice_defaults; }
+
+segloss_status segloss__region_items_shape(segloss_shape *items, const segloss_shape *shape,
+                                           const segloss_dice_opts *opts, unsigned allow) {
     if (!items) return SEGLOSS_ERR_NULL;
     segloss__region r;
-    segloss_status st = segloss__region_init(&r, NULL, NULL, shape, opts ? opts : &defaults,
-                                             DICE_ALLOW | SEGLOSS__REGION_SHAPE_ONLY);
+    segloss_status st = segloss__region_init(&r, NULL, NULL, shape, opts ? opts : &dice_defaults,
+                                             allow | SEGLOSS__REGION_SHAPE_ONLY);
     if (st != SEGLOSS_OK) return st;
     memset(items, 0, sizeof *items);
     if (r.batch) {

@@ -16,28 +16,31 @@
  * bits. */
 #include "loss/region.h"
 
-static const segloss_dice_bce_opts defaults_db;
+/* MONAI's defaults: lambdas 1 and 1. */
+static const segloss_dice_bce_opts dice_bce_defaults = {
+    .dice = SEGLOSS__DICE_DEFAULTS, .lambda_dice = 1.0, .lambda_bce = 1.0};
 
-/* The loss (mode SEGLOSS__FAST_LOSS: loss, parts) and/or the gradient. The
- * engine checks the lambdas and the reduction after the dice options. */
-static segloss_status dice_bce_run(int mode, double *loss, double *parts, float *grad,
+segloss_dice_bce_opts segloss_dice_bce_opts_default(void) { return dice_bce_defaults; }
+
+/* The loss (mode SEGLOSS__FAST_LOSS) and/or the gradient. The engine
+ * checks the lambdas and the reduction after the dice options. elems: the
+ * other forwards' per-item output, which NONE would fill; NONE is an
+ * error here, so it must be NULL. */
+static segloss_status dice_bce_run(int mode, double *loss, float *elems, float *grad,
                                    const float *x, const segloss_target *t,
                                    const segloss_shape *shape, const segloss_dice_bce_opts *o,
                                    const float *grad_out) {
-    if (!o) o = &defaults_db;
-    segloss__fast_bce bce = {1.0, 1.0, &o->pos_weight};
-    if (o->custom_lambdas) {
-        bce.lambda_region = o->lambda_dice;
-        bce.lambda_bce = o->lambda_bce;
-    }
-    return segloss__region_fast(&segloss__dice_loss, &bce, mode, loss, parts, NULL, grad, x, t,
-                                shape, &o->dice, grad_out);
+    if (!o) o = &dice_bce_defaults;
+    if (elems) return SEGLOSS_ERR_ARG;
+    segloss__fast_bce bce = {o->lambda_dice, o->lambda_bce, &o->pos_weight};
+    return segloss__region_fast(&segloss__dice_loss, &bce, mode, loss, NULL, grad, x, t, shape,
+                                &o->dice, grad_out);
 }
 
-segloss_status segloss_dice_bce_forward(double *loss, double *parts, const float *x,
+segloss_status segloss_dice_bce_forward(double *loss, float *elems, const float *x,
                                         const segloss_target *target, const segloss_shape *shape,
                                         const segloss_dice_bce_opts *opts) {
-    return dice_bce_run(SEGLOSS__FAST_LOSS, loss, parts, NULL, x, target, shape, opts, NULL);
+    return dice_bce_run(SEGLOSS__FAST_LOSS, loss, elems, NULL, x, target, shape, opts, NULL);
 }
 
 segloss_status segloss_dice_bce_backward(float *grad, const float *x,
@@ -47,11 +50,11 @@ segloss_status segloss_dice_bce_backward(float *grad, const float *x,
     return dice_bce_run(SEGLOSS__FAST_GRAD, NULL, NULL, grad, x, target, shape, opts, grad_out);
 }
 
-segloss_status segloss_dice_bce_forward_backward(double *loss, double *parts, float *grad,
+segloss_status segloss_dice_bce_forward_backward(double *loss, float *elems, float *grad,
                                                  const float *x, const segloss_target *target,
                                                  const segloss_shape *shape,
                                                  const segloss_dice_bce_opts *opts,
                                                  const float *grad_out) {
-    return dice_bce_run(SEGLOSS__FAST_LOSS | SEGLOSS__FAST_GRAD, loss, parts, grad, x, target,
+    return dice_bce_run(SEGLOSS__FAST_LOSS | SEGLOSS__FAST_GRAD, loss, elems, grad, x, target,
                         shape, opts, grad_out);
 }

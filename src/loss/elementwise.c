@@ -119,11 +119,14 @@ static segloss_status count_block(void *ctx, int64_t begin, int64_t end, double 
     return st;
 }
 
+static const segloss_bce_opts bce_defaults = {.reduction = SEGLOSS_REDUCTION_MEAN,
+                                               .ignore_index = SEGLOSS_IGNORE_NONE};
+
+segloss_bce_opts segloss_bce_opts_default(void) { return bce_defaults; }
+
 segloss_ew_args segloss__ew_args_bce(const segloss_bce_opts *opts) {
-    static const segloss_bce_opts defaults;
-    if (!opts) opts = &defaults;
-    segloss_ew_args a = {opts->reduction, &opts->weight, &opts->pos_weight,
-                         opts->has_ignore_index, opts->ignore_index};
+    if (!opts) opts = &bce_defaults;
+    segloss_ew_args a = {opts->reduction, &opts->weight, &opts->pos_weight, opts->ignore_index};
     return a;
 }
 
@@ -134,13 +137,11 @@ static segloss_status setup(ew_ctx *c, const segloss_ew_ops *ops, const float *x
     memset(c, 0, sizeof *c);
     if (!x || !target || !target->data || !shape) return SEGLOSS_ERR_NULL;
     if (!segloss__valid_reduction(a->reduction)) return SEGLOSS_ERR_ARG;
-    segloss_status st = segloss__ignore_from_double(&c->ignore, a->has_ignore_index,
-                                                    a->ignore_index);
-    if (st != SEGLOSS_OK) return st;
+    c->ignore = a->ignore_index;
     if (segloss_dtype_size(target->dtype) == 0) return SEGLOSS_ERR_DTYPE;
     int has_pw = a->pos_weight && a->pos_weight->data;
     if (has_pw && !ops->takes_pos_weight) return SEGLOSS_ERR_ARG;
-    st = segloss__checked_numel(shape, numel);
+    segloss_status st = segloss__checked_numel(shape, numel);
     if (st != SEGLOSS_OK) return st;
     if (a->weight && (st = segloss__bcast_init(&c->w, a->weight, shape)) != SEGLOSS_OK)
         return st;

@@ -89,8 +89,7 @@ typedef struct segloss_ew_args {
     segloss_reduction reduction;
     const segloss_farray *weight;      /* may be NULL or have data NULL */
     const segloss_farray *pos_weight;
-    int has_ignore_index;
-    double ignore_index;
+    int64_t ignore_index;              /* SEGLOSS_IGNORE_NONE: none */
 } segloss_ew_args;
 
 /* args from a segloss_bce_opts (NULL: defaults). */

@@ -25,8 +25,6 @@
 
 #include <math.h>
 
-#define FOCAL_DEFAULT_ALPHA 0.25
-#define FOCAL_DEFAULT_GAMMA 2.0
 
 typedef struct focal_params {
     double alpha, gamma;
@@ -86,18 +84,24 @@ static segloss_status focal_bwd(const void *params, float *grad, const float *x,
     return SEGLOSS_OK;
 }
 
+/* torchvision's defaults. */
+static const segloss_focal_opts focal_defaults = {.reduction = SEGLOSS_REDUCTION_MEAN,
+                                                  .alpha = 0.25,
+                                                  .gamma = 2.0,
+                                                  .ignore_index = SEGLOSS_IGNORE_NONE};
+
+segloss_focal_opts segloss_focal_opts_default(void) { return focal_defaults; }
+
 /* Validated parameters and the driver's arguments from opts. */
 static segloss_status focal_setup(focal_params *fp, segloss_ew_args *a,
                                   const segloss_focal_opts *o) {
-    static const segloss_focal_opts defaults;
-    if (!o) o = &defaults;
-    fp->alpha = o->custom_params ? o->alpha : FOCAL_DEFAULT_ALPHA;
-    fp->gamma = o->custom_params ? o->gamma : FOCAL_DEFAULT_GAMMA;
+    if (!o) o = &focal_defaults;
+    fp->alpha = o->alpha;
+    fp->gamma = o->gamma;
     if (!isfinite(fp->alpha) || !isfinite(fp->gamma) || fp->gamma < 0.0) return SEGLOSS_ERR_ARG;
     memset(a, 0, sizeof *a);
     a->reduction = o->reduction;
     a->weight = &o->weight;
-    a->has_ignore_index = o->has_ignore_index;
     a->ignore_index = o->ignore_index;
     return SEGLOSS_OK;
 }

@@ -17,6 +17,14 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* MONAI's defaults. */
+static const segloss_generalized_dice_opts gdice_defaults = {
+    .region = SEGLOSS__DICE_DEFAULTS, .w_type = SEGLOSS_GDICE_SQUARE};
+
+segloss_generalized_dice_opts segloss_generalized_dice_opts_default(void) {
+    return gdice_defaults;
+}
+
 static segloss_status gdice_check(const segloss_generalized_dice_opts *o) {
     if (o->w_type != SEGLOSS_GDICE_SQUARE && o->w_type != SEGLOSS_GDICE_SIMPLE &&
         o->w_type != SEGLOSS_GDICE_UNIFORM)
@@ -64,8 +72,7 @@ static double gdice_item(const segloss__region *r, const void *params, int64_t i
 segloss_status segloss_generalized_dice_items_shape(segloss_shape *items,
                                                     const segloss_shape *shape,
                                                     const segloss_generalized_dice_opts *opts) {
-    static const segloss_generalized_dice_opts defaults;
-    if (!opts) opts = &defaults;
+    if (!opts) opts = &gdice_defaults;
     if (!items) return SEGLOSS_ERR_NULL;
     segloss__region r;
     segloss_status st =
@@ -82,8 +89,7 @@ segloss_status segloss_generalized_dice_forward(double *loss, float *elems, cons
                                                 const segloss_target *target,
                                                 const segloss_shape *shape,
                                                 const segloss_generalized_dice_opts *opts) {
-    static const segloss_generalized_dice_opts defaults;
-    if (!opts) opts = &defaults;
+    if (!opts) opts = &gdice_defaults;
     if (!loss) return SEGLOSS_ERR_NULL;
     segloss_status st = gdice_check(opts);
     if (st != SEGLOSS_OK) return st;
@@ -96,8 +102,7 @@ segloss_status segloss_generalized_dice_backward(float *grad, const float *x,
                                                  const segloss_shape *shape,
                                                  const segloss_generalized_dice_opts *opts,
                                                  const float *grad_out) {
-    static const segloss_generalized_dice_opts defaults;
-    if (!opts) opts = &defaults;
+    if (!opts) opts = &gdice_defaults;
     if (!grad) return SEGLOSS_ERR_NULL;
     segloss_status st = gdice_check(opts);
     if (st != SEGLOSS_OK) return st;

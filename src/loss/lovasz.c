@@ -57,16 +57,18 @@ typedef struct lv_setup {
     double gscale;
 } lv_setup;
 
+/* smp's defaults (no per_image, no ignore value). */
+static const segloss_lovasz_opts lv_defaults = {.reduction = SEGLOSS_REDUCTION_MEAN,
+                                                .ignore_index = SEGLOSS_IGNORE_NONE};
+
 static segloss_status lv_init(lv_setup *d, const float *x, const segloss_target *t,
                               const segloss_shape *shape, const segloss_lovasz_opts *o) {
     memset(d, 0, sizeof *d);
     if (!shape) return SEGLOSS_ERR_NULL;
     if (!segloss__valid_reduction(o->reduction)) return SEGLOSS_ERR_ARG;
-    segloss_status st = segloss__ignore_from_double(&d->ignore, o->has_ignore_index,
-                                                    o->ignore_index);
-    if (st != SEGLOSS_OK) return st;
+    d->ignore = o->ignore_index;
     int64_t numel;
-    st = segloss__checked_numel(shape, &numel);
+    segloss_status st = segloss__checked_numel(shape, &numel);
     if (st != SEGLOSS_OK) return st;
     d->items = o->per_image && shape->ndim >= 3 ? shape->dim[0] : 1;
     d->per = numel / d->items;
@@ -78,16 +80,20 @@ static segloss_status lv_init(lv_setup *d, const float *x, const segloss_target 
     return SEGLOSS_OK;
 }
 
-segloss_status segloss_lovasz_num_items(int64_t *items, const segloss_shape *shape,
-                                        const segloss_lovasz_opts *opts) {
-    static const segloss_lovasz_opts defaults;
+segloss_lovasz_opts segloss_lovasz_opts_default(void) { return lv_defaults; }
+
+segloss_status segloss_lovasz_items_shape(segloss_shape *items, const segloss_shape *shape,
+                                          const segloss_lovasz_opts *opts) {
     static const float dummy;
     static const segloss_target dummy_t = {&dummy, SEGLOSS_F32};
     if (!items) return SEGLOSS_ERR_NULL;
     lv_setup d;
-    segloss_status st = lv_init(&d, &dummy, &dummy_t, shape, opts ? opts : &defaults);
-    if (st == SEGLOSS_OK) *items = d.items;
-    return st;
+    segloss_status st = lv_init(&d, &dummy, &dummy_t, shape, opts ? opts : &lv_defaults);
+    if (st != SEGLOSS_OK) return st;
+    memset(items, 0, sizeof *items);
+    items->ndim = 1;
+    items->dim[0] = d.items;
+    return SEGLOSS_OK;
 }
 
 static int lv_cmp(const void *a, const void *b) {
@@ -169,8 +175,7 @@ segloss_status segloss_lovasz_hinge_forward(double *loss, float *elems, const fl
                                             const segloss_target *target,
                                             const segloss_shape *shape,
                                             const segloss_lovasz_opts *opts) {
-    static const segloss_lovasz_opts defaults;
-    if (!opts) opts = &defaults;
+    if (!opts) opts = &lv_defaults;
     if (!loss) return SEGLOSS_ERR_NULL;
     lv_setup d;
     segloss_status st = lv_init(&d, x, target, shape, opts);
@@ -192,8 +197,7 @@ segloss_status segloss_lovasz_hinge_backward(float *grad, const float *x,
                                              const segloss_shape *shape,
                                              const segloss_lovasz_opts *opts,
                                              const float *grad_out) {
-    static const segloss_lovasz_opts defaults;
-    if (!opts) opts = &defaults;
+    if (!opts) opts = &lv_defaults;
     if (!grad) return SEGLOSS_ERR_NULL;
     lv_setup d;
     segloss_status st = lv_init(&d, x, target, shape, opts);

@@ -9,8 +9,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#define REGION_DEFAULT_SMOOTH 1e-5 /* MONAI's smooth_nr = smooth_dr */
-
 /* Elements per inner chunk: the work item (n, b) walks its spatial block in
  * chunks so that the per-pixel buffers stay small on the stack. Sums still
  * run element by element in increasing order per channel. */
@@ -58,13 +56,11 @@ segloss_status segloss__region_init(segloss__region *r, const float *x, const se
         r->n = r->c = 1;
     }
     r->s = numel / (r->n * r->c);
-    double dflt = o->smp ? 0.0 : REGION_DEFAULT_SMOOTH;
-    r->snr = o->custom_smooth ? o->smooth_nr : dflt;
-    r->sdr = o->custom_smooth ? o->smooth_dr : dflt;
+    r->snr = o->smooth_nr;
+    r->sdr = o->smooth_dr;
     if (!isfinite(r->snr) || !isfinite(r->sdr)) return SEGLOSS_ERR_ARG;
     if ((st = check_options(o, allow)) != SEGLOSS_OK) return st;
-    st = segloss__ignore_from_double(&r->ign, o->has_ignore_index, o->ignore_index);
-    if (st != SEGLOSS_OK) return st;
+    r->ign = o->ignore_index;
 
     r->act = (int)o->activation;
     r->index = o->target_kind == SEGLOSS_TARGET_INDEX ||

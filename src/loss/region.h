@@ -39,6 +39,13 @@ enum {
 
 #define SEGLOSS__REGION_EPS 1e-7   /* smp's eps: denominator and log clamp */
 
+/* segloss_dice_opts_default() as a constant initializer (MONAI's smoothing
+ * 1e-5), for the defaults of every struct that holds one. */
+#define SEGLOSS__DICE_DEFAULTS                                                            \
+    {.reduction = SEGLOSS_REDUCTION_MEAN, .activation = SEGLOSS_ACTIVATION_SIGMOID,      \
+     .smooth_nr = 1e-5, .smooth_dr = 1e-5, .target_kind = SEGLOSS_TARGET_AUTO,           \
+     .ignore_index = SEGLOSS_IGNORE_NONE}
+
 typedef struct segloss__region {
     const float *x;
     const segloss_target *t;
@@ -67,6 +74,12 @@ segloss_status segloss__region_init(segloss__region *r, const float *x, const se
                                     const segloss_shape *shape, const segloss_dice_opts *o,
                                     unsigned allow);
 void segloss__region_free(segloss__region *r);
+
+/* The NONE loss array of a per-group loss (dice, jaccard, tversky): (N, C')
+ * or (C',) with batch/smp; the options are checked against `allow` (opts
+ * NULL: the defaults). */
+segloss_status segloss__region_items_shape(segloss_shape *items, const segloss_shape *shape,
+                                           const segloss_dice_opts *opts, unsigned allow);
 
 /* Fills r->I, r->P, r->G. Errors: DOMAIN (activation NONE, p outside
  * [0,1]), TARGET, NOMEM; the lowest work item's error wins. */
@@ -167,14 +180,14 @@ typedef struct segloss__fast_bce {
 
 enum { SEGLOSS__FAST_LOSS = 1, SEGLOSS__FAST_GRAD = 2 };
 
-/* mode: SEGLOSS__FAST_LOSS (loss; elems for NONE; parts = {region, bce}
- * when bce and parts are not NULL) and/or SEGLOSS__FAST_GRAD (grad). bce
+/* mode: SEGLOSS__FAST_LOSS (loss; elems for NONE) and/or
+ * SEGLOSS__FAST_GRAD (grad). bce
  * NULL: the region loss alone, whose dropped channel (no_background) gets
  * gradient 0 without reading its target. opts must not be NULL; L->allow
  * must include SEGLOSS__REGION_LOGITS, or the caller checked activation
  * and target kind. */
 segloss_status segloss__region_fast(const segloss__region_loss *L, const segloss__fast_bce *bce,
-                                    int mode, double *loss, double *parts, float *elems,
+                                    int mode, double *loss, float *elems,
                                     float *grad, const float *x, const segloss_target *t,
                                     const segloss_shape *shape, const segloss_dice_opts *opts,
                                     const float *grad_out);

@@ -195,7 +195,7 @@ static segloss_status pass2_item(void *ctx, int64_t k) {
 }
 
 segloss_status segloss__region_fast(const segloss__region_loss *L, const segloss__fast_bce *bce,
-                                    int mode, double *loss, double *parts, float *elems,
+                                    int mode, double *loss, float *elems,
                                     float *grad, const float *x, const segloss_target *t,
                                     const segloss_shape *shape, const segloss_dice_opts *opts,
                                     const float *grad_out) {
@@ -274,10 +274,6 @@ segloss_status segloss__region_fast(const segloss__region_loss *L, const segloss
         if (red == SEGLOSS_REDUCTION_MEAN) bsum = K > 0.0 ? bsum / K : 0.0;
         segloss__region_eval_items(r, L, 0, nitems, 0, 0.0, NULL, d.f);
         segloss__region_reduce(&dsum, elems, d.f, nitems, red);
-        if (parts && d.bce) {
-            parts[0] = dsum;
-            parts[1] = bsum;
-        }
         *loss = d.bce ? ld * dsum + lb * bsum : dsum;
     }
     free(d.part);

@@ -11,7 +11,7 @@
 
 #include <stdlib.h>
 
-static const segloss_dice_opts defaults;
+static const segloss_dice_opts defaults = SEGLOSS__DICE_DEFAULTS;
 
 static int use_fast(const segloss_dice_opts *o, const segloss_target *t) {
     return o->activation == SEGLOSS_ACTIVATION_SIGMOID && o->target_kind != SEGLOSS_TARGET_INDEX &&
@@ -52,7 +52,7 @@ static segloss_status run(const segloss__region_loss *L, int mode, double *loss,
     if (((mode & SEGLOSS__FAST_LOSS) && !loss) || ((mode & SEGLOSS__FAST_GRAD) && !grad))
         return SEGLOSS_ERR_NULL;
     if (use_fast(o, t))
-        return segloss__region_fast(L, NULL, mode, loss, NULL, elems, grad, x, t, shape, o,
+        return segloss__region_fast(L, NULL, mode, loss, elems, grad, x, t, shape, o,
                                     grad_out);
     return sweep(L, mode, loss, elems, grad, x, t, shape, o, grad_out);
 }

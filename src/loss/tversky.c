@@ -36,21 +36,35 @@ static double tversky_item(const segloss__region *r, const void *params, int64_t
     return f;
 }
 
+/* MONAI's defaults. */
+static const segloss_tversky_opts tversky_defaults = {
+    .region = SEGLOSS__DICE_DEFAULTS, .alpha = 0.5, .beta = 0.5, .gamma = 1.0};
+
+segloss_tversky_opts segloss_tversky_opts_default(void) { return tversky_defaults; }
+
 /* Validates the Tversky parameters and fills p. */
 static segloss_status tversky_params_of(tversky_params *p, const segloss_tversky_opts *o) {
-    p->alpha = o->custom_params ? o->alpha : 0.5;
-    p->beta = o->custom_params ? o->beta : 0.5;
-    p->gamma = o->custom_params ? o->gamma : 1.0;
+    p->alpha = o->alpha;
+    p->beta = o->beta;
+    p->gamma = o->gamma;
     if (!isfinite(p->alpha) || !isfinite(p->beta) || !isfinite(p->gamma) || !(p->gamma > 0.0))
         return SEGLOSS_ERR_ARG;
     return SEGLOSS_OK;
 }
 
+segloss_status segloss_tversky_items_shape(segloss_shape *items, const segloss_shape *shape,
+                                           const segloss_tversky_opts *opts) {
+    if (!opts) opts = &tversky_defaults;
+    tversky_params p;
+    segloss_status st = tversky_params_of(&p, opts);
+    if (st != SEGLOSS_OK) return st;
+    return segloss__region_items_shape(items, shape, &opts->region, 0);
+}
+
 segloss_status segloss_tversky_forward(double *loss, float *elems, const float *x,
                                        const segloss_target *target, const segloss_shape *shape,
                                        const segloss_tversky_opts *opts) {
-    static const segloss_tversky_opts defaults;
-    if (!opts) opts = &defaults;
+    if (!opts) opts = &tversky_defaults;
     if (!loss) return SEGLOSS_ERR_NULL;
     tversky_params p;
     segloss_status st = tversky_params_of(&p, opts);
@@ -62,8 +76,7 @@ segloss_status segloss_tversky_forward(double *loss, float *elems, const float *
 segloss_status segloss_tversky_backward(float *grad, const float *x,
                                         const segloss_target *target, const segloss_shape *shape,
                                         const segloss_tversky_opts *opts, const float *grad_out) {
-    static const segloss_tversky_opts defaults;
-    if (!opts) opts = &defaults;
+    if (!opts) opts = &tversky_defaults;
     if (!grad) return SEGLOSS_ERR_NULL;
     tversky_params p;
     segloss_status st = tversky_params_of(&p, opts);

@@ -32,21 +32,21 @@
 
 enum { BIT_A = 1, BIT_B = 2, BIT_SA = 4, BIT_SB = 8 };
 
+static const segloss_metric_opts metric_defaults = {.spacing = {1.0, 1.0, 1.0},
+                                                    .percentile = 95.0,
+                                                    .tolerance = 1.0,
+                                                    .hd95_variant = SEGLOSS_HD95_MAX,
+                                                    .empty_score = SEGLOSS_EMPTY_SCORE_NAN,
+                                                    .empty_distance = SEGLOSS_EMPTY_DISTANCE_NAN};
+
+segloss_metric_opts segloss_metric_opts_default(void) { return metric_defaults; }
+
 segloss_status segloss__mopts_init(segloss__mopts *m, const segloss_metric_opts *opts) {
-    m->percentile = 95.0;
-    m->tolerance = 1.0;
-    m->variant = SEGLOSS_HD95_MAX;
-    m->empty_score = SEGLOSS_EMPTY_SCORE_NAN;
-    m->empty_distance = SEGLOSS_EMPTY_DISTANCE_NAN;
-    if (!opts) return SEGLOSS_OK;
-    if (opts->custom_percentile) {
-        if (!(opts->percentile >= 0.0 && opts->percentile <= 100.0)) return SEGLOSS_ERR_ARG;
-        m->percentile = opts->percentile;
-    }
-    if (opts->custom_tolerance) {
-        if (!(opts->tolerance >= 0.0)) return SEGLOSS_ERR_ARG;
-        m->tolerance = opts->tolerance;
-    }
+    if (!opts) opts = &metric_defaults;
+    if (!(opts->percentile >= 0.0 && opts->percentile <= 100.0)) return SEGLOSS_ERR_ARG;
+    if (!(opts->tolerance >= 0.0)) return SEGLOSS_ERR_ARG;
+    m->percentile = opts->percentile;
+    m->tolerance = opts->tolerance;
     if (opts->hd95_variant != SEGLOSS_HD95_MAX && opts->hd95_variant != SEGLOSS_HD95_POOLED)
         return SEGLOSS_ERR_ARG;
     if (opts->empty_score != SEGLOSS_EMPTY_SCORE_NAN &&

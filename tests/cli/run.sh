@@ -430,9 +430,17 @@ earr() {
 
 # mk_u8 FILE "D0, D1, ..." V...: a uint8 .npy (format 1.0) with values V.
 mk_u8() {
-    local f=$1 shape=$2 hdr total v
+    local f=$1 shape=$2
     shift 2
-    hdr="{'descr': '|u1', 'fortran_order': False, 'shape': ($shape), }"
+    mk_npy "$f" '|u1' "$shape" "$@"
+}
+
+# mk_npy FILE DESCR "D0, D1, ..." B...: a .npy (format 1.0) of dtype DESCR
+# whose data are the bytes B.
+mk_npy() {
+    local f=$1 descr=$2 shape=$3 hdr total v
+    shift 3
+    hdr="{'descr': '$descr', 'fortran_order': False, 'shape': ($shape), }"
     total=$(( (10 + ${#hdr} + 1 + 63) / 64 * 64 ))
     {
         printf '\x93NUMPY\x01\x00'
@@ -639,6 +647,26 @@ earr "$R/g.npy" g.dice.smp.log.softmax
 te "dice --smp smooth 1 --ignore-index" dice.smp.smooth.ign -- "$S" loss dice -i "$X" -t "$RYI" \
     --smp --smooth-nr 1 --smooth-dr 1 --ignore-index 255 --grad "$R/g.npy"
 earr "$R/g.npy" g.dice.smp.smooth.ign
+# smp versions, the issue's reproducer: x = [[[[0, 1]]]] float32, t =
+# [[[[1, 0]]]] uint8. smp main's DiceLoss('binary', smooth=1) gives
+# 0.2909575833, smp 0.3.4's 0.381007822 (values printed by those versions).
+# segloss's float32 sigmoid prints 0.290957586 for the first: the same to
+# 8 digits.
+mk_npy "$R/x01.npy" '<f4' "1, 1, 1, 2" 0 0 0 0 0 0 128 63
+mk_u8 "$R/t10.npy" "1, 1, 1, 2" 1 0
+t "dice --smp smooth 1 (current smp)" 0 '~^0\.29095758[0-9]$' '' -- "$S" loss dice -i "$R/x01.npy" \
+    -t "$R/t10.npy" --smp --smooth-nr 1 --smooth-dr 1
+t "dice --smp-version current" 0 '~^0\.29095758[0-9]$' '' -- "$S" loss dice -i "$R/x01.npy" \
+    -t "$R/t10.npy" --smp-version current --smooth-nr 1 --smooth-dr 1
+t "dice --smp-version 0.3 (implies --smp)" 0 '=0.381007822' '' -- "$S" loss dice \
+    -i "$R/x01.npy" -t "$R/t10.npy" --smp-version 0.3 --smooth-nr 1 --smooth-dr 1
+t "dice --smp --smp-version=0.3" 0 '=0.381007822' '' -- "$S" loss dice -i "$R/x01.npy" \
+    -t "$R/t10.npy" --smp --smp-version=0.3 --smooth-nr 1 --smooth-dr 1
+t "dice-bce --smp-version 0.3" 0 '~^[0-9.]+$' '' -- "$S" loss dice-bce -i "$R/x01.npy" \
+    -t "$R/t10.npy" --smp-version 0.3
+t "jaccard --smp-version 0.3" 0 '~^[0-9.]+$' '' -- "$S" loss jaccard -i "$R/x01.npy" \
+    -t "$R/t10.npy" --smp-version 0.3
+t "loss --help lists --smp-version" 0 '~^  --smp-version V' '' -- "$S" loss --help
 
 # ---- jaccard ----
 for r in mean sum none; do
@@ -750,6 +778,12 @@ tf "--squared on jaccard"   1 "~^segloss: loss jaccard: option '--squared' does 
     -- loss jaccard -i "$X" -t "$Y" --squared "${OUTS[@]}"
 tf "--smp on tversky"       1 "~^segloss: loss tversky: option '--smp' does not apply" \
     -- loss tversky -i "$X" -t "$Y" --smp "${OUTS[@]}"
+tf "--smp-version 0.4"      1 "~^segloss: .*--smp-version" \
+    -- loss dice -i "$X" -t "$Y" --smp-version 0.4 "${OUTS[@]}"
+tf "--smp-version on tversky" 1 "~^segloss: loss tversky: option '--smp-version' does not apply" \
+    -- loss tversky -i "$X" -t "$Y" --smp-version 0.3 "${OUTS[@]}"
+tf "--smp-version 0.3 with --squared" 1 "~^segloss: loss dice: --smp does not combine" \
+    -- loss dice -i "$X" -t "$Y" --smp-version 0.3 --squared "${OUTS[@]}"
 tf "--w-type on dice"       1 "~^segloss: loss dice: option '--w-type' does not apply" \
     -- loss dice -i "$X" -t "$Y" --w-type simple "${OUTS[@]}"
 tf "--pos-weight on jaccard" 1 "~^segloss: loss jaccard: option '--pos-weight' does not apply" \

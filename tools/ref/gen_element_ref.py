@@ -57,9 +57,9 @@ File format (line oriented, whitespace separated, '#' starts a comment)
     weight NDIM D... ARRAY        optional float32 (ce: class weights, (C,))
     pos_weight NDIM D... ARRAY    optional (bce_logits)
     reduction mean|sum|none
-    ignore V                      optional: ignore_index V (ce: custom; without
-                                  it ce uses -100; the others: no ignore)
-    focal ALPHA GAMMA             optional (focal): custom_params; absent =
+    ignore V                      optional: ignore_index V (without it ce
+                                  uses -100; the others: no ignore)
+    focal ALPHA GAMMA             optional (focal): alpha, gamma; absent =
                                   defaults 0.25, 2
     ce EPS                        ce: label smoothing
     lovasz PER_IMAGE              lovasz: 0/1
