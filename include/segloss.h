@@ -96,10 +96,10 @@ extern "C" {
 /* Version                                                                   */
 /* ------------------------------------------------------------------------ */
 #define SEGLOSS_VERSION_MAJOR 0
-#define SEGLOSS_VERSION_MINOR 1
+#define SEGLOSS_VERSION_MINOR 2
 #define SEGLOSS_VERSION_PATCH 0
-#define SEGLOSS_VERSION_STRING "0.1.0"
-/* major*10000 + minor*100 + patch: 100 for 0.1.0, 10203 for 1.2.3. */
+#define SEGLOSS_VERSION_STRING "0.2.0"
+/* major*10000 + minor*100 + patch: 200 for 0.2.0, 10203 for 1.2.3. */
 #define SEGLOSS_VERSION_NUMBER \
     (SEGLOSS_VERSION_MAJOR * 10000 + SEGLOSS_VERSION_MINOR * 100 + SEGLOSS_VERSION_PATCH)
 
