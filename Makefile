@@ -258,7 +258,7 @@ static_pc  = $$($(STAGE_PC) --libs-only-other --libs-only-l --static $(1) | sed 
 cmake_check = $(COUNT) one $(COUNTS) install.cmake-$(1) -- sh -c '\
 	    rm -rf $(STAGE)/cmake-$(1) && \
 	    cmake -S tests/install -B $(STAGE)/cmake-$(1) -DCMAKE_PREFIX_PATH=$(STAGE) -DCMAKE_C_COMPILER=$(CC) \
-	        -Dsegloss_USE_STATIC_LIBS=$(2) -DREADME_EXAMPLE=$(CURDIR)/$(BUILD)/readme_example.c >/dev/null && \
+	        -Dsegloss_USE_STATIC_LIBS=$(2) -DSEGLOSS_WANT_VERSION=$(VERSION) -DREADME_EXAMPLE=$(CURDIR)/$(BUILD)/readme_example.c >/dev/null && \
 	    cmake --build $(STAGE)/cmake-$(1) >/dev/null && \
 	    LD_LIBRARY_PATH=$(STAGE)/lib $(STAGE)/cmake-$(1)/readme_example | grep -qx "$(EX_OUT)" && \
 	    $(call no_png,$(STAGE)/cmake-$(1)/readme_example) && \
