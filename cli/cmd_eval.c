@@ -155,13 +155,13 @@ static const cli_opt opts[] = {
     CLI_CALL("--spacing", "S0,S1[,S2]", set_spacing,
              "spacing per array axis, axis 0 first (PNG: rows;\n"
              "NIfTI: z,y,x); overrides the reference's"),
-    CLI_NUM(C, "--tolerance", "T", mopts.tolerance, 0,
-            &tolerance_range, "nsd tolerance, physical units (default 1)"),
+    CLI_NUM(C, "--tolerance", "T", mopts.tolerance, 0, &tolerance_range,
+            "nsd tolerance, physical units (default 1)"),
     CLI_CHOICE(C, "--hd95-variant", "max|pooled", mopts.hd95_variant, variants,
                "max of the two directed percentiles (default,\n"
                "MONAI) or percentile of pooled distances (MedPy)"),
-    CLI_NUM(C, "--percentile", "P", mopts.percentile, 0,
-            &percentile_range, "the percentile of hd95 (default 95)"),
+    CLI_NUM(C, "--percentile", "P", mopts.percentile, 0, &percentile_range,
+            "the percentile of hd95 (default 95)"),
     CLI_CHOICE(C, "--empty-score", "nan|one|zero", mopts.empty_score, empty_scores,
                "value of a 0/0 overlap score (default nan)"),
     CLI_CHOICE(C, "--empty-distance", "nan|diag", mopts.empty_distance, empty_distances,

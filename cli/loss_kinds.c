@@ -160,9 +160,9 @@ static segloss_dice_bce_opts dice_bce_opts(const loss_cfg *c, const loss_data *d
 LOSS_CALLS(dice_bce, segloss_dice_bce_opts, dice_bce_opts)
 LOSS_FUSED(dice_bce, segloss_dice_bce_opts, dice_bce_opts)
 
-/* dice, jaccard, tversky: one value per (n, c), or per c with --batch or
- * --smp; C - 1 channels with --no-background. Arrays of ndim <= 2 are one
- * image (N = C = 1). */
+/* dice, jaccard (and tversky, through its own options): one value per
+ * (n, c), or per c with --batch or --smp; C - 1 channels with
+ * --no-background. Arrays of ndim <= 2 are one image (N = C = 1). */
 static segloss_status region_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
     segloss_dice_opts o = dice_opts(c, d);
     return segloss_dice_items_shape(out, &d->shape, &o);
