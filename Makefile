@@ -226,15 +226,16 @@ $(BUILD)/fuzz/fuzz_cli: $(BUILD)/obj/fuzz/fuzz_cli.o $(BUILD)/obj/fuzz/cli_main.
 	@mkdir -p $(dir $@)
 	$(CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $(filter %.o,$^) $(STATIC) $(LDFLAGS) $(LIBS_IO)
 
-# The CLI golden tests (run.sh, eval.sh, faults.sh) with every segloss
+# The CLI golden tests (run.sh, eval.sh, faults.sh, html.sh) with every segloss
 # run under valgrind memcheck (tests/valgrind-segloss.sh): any error or
 # definite leak fails the test that triggered it.
 VG := env SEGLOSS_REAL=$(abspath $(BUILD)/segloss) SEGLOSS=tests/valgrind-segloss.sh
-valgrind: $(BUILD)/segloss
+valgrind: $(BUILD)/segloss $(BUILD)/html_tool
 	@mkdir -p $(COUNTS) && rm -f $(COUNTS)/valgrind.*
 	$(COUNT) run $(COUNTS) valgrind.cli -- $(VG) bash tests/cli/run.sh
 	$(COUNT) run $(COUNTS) valgrind.eval -- $(VG) bash tests/cli/eval.sh
 	$(COUNT) run $(COUNTS) valgrind.faults -- $(VG) bash tests/cli/faults.sh
+	$(COUNT) run $(COUNTS) valgrind.html -- $(VG) HTML_TOOL=$(BUILD)/html_tool bash tests/cli/html.sh
 	@$(call COUNT_END,valgrind.,valgrind)
 
 # `make check` runs its stages in order (stopping after the first that

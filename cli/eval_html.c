@@ -160,7 +160,7 @@ static const char css[] =
     "figure{margin:10px 0}svg{width:100%;max-width:900px;height:auto;display:block}"
     "svg text{font:12px sans-serif;fill:#222}.ax{stroke:#888;stroke-width:1}"
     ".gr{stroke:#e4e4e4;stroke-width:1}.bx{fill:none;stroke:#222;stroke-width:1.5}"
-    ".p{fill:none;stroke-width:5;stroke-linecap:round;stroke-opacity:.55}"
+    ".p{fill:none;stroke-width:7;stroke-linecap:round;stroke-opacity:.6}"
     ".nanrow{fill:#f6f6f6}figcaption{font-size:13px;color:#555}"
     "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:600}"
     "dd{margin:0}.fail{color:#a00}summary{cursor:pointer;margin:6px 0}";

@@ -36,14 +36,19 @@ tags_ok() { "$TOOL" tags "$1" >"$TMP/tags.txt" || { cat "$TMP/tags.txt"; return 
 # ============================================================================
 # The page for examples/png
 # ============================================================================
-P=$TMP/ex.html
+# Run as the README shows it (examples/ reached through a link, so that
+# the page names report.html as the README does); HTML_SCREENSHOT=PATH
+# keeps the 1280-px screenshot of this page (docs/eval-report.png is made
+# so: HTML_SCREENSHOT=docs/eval-report.png make test).
+mkdir -p "$TMP/ex" && ln -s "$ROOT/examples" "$TMP/ex/examples" && cd "$TMP/ex" || exit 2
+P=$TMP/ex/report.html
 t "examples/png: table on stdout as without --html" 0 \
-    "=$("$S" eval $EX --metrics dice,hd95)" '' -- "$S" eval $EX --metrics dice,hd95 --html "$P"
+    "=$("$S" eval $EX --metrics dice,hd95)" '' -- "$S" eval $EX --metrics dice,hd95 --html report.html
 check "examples/png: page written" "no $P" -- test -s "$P"
 check "examples/png: tags balanced, entities valid" "$(cat "$TMP/tags.txt" 2>/dev/null)" -- tags_ok "$P"
 check "examples/png: head" "no doctype/title" -- has "$P" '<title>segloss eval report</title>'
 check "examples/png: command line shown" "command missing" -- \
-    has "$P" "segloss eval --pred examples/png/pred --ref examples/png/ref --metrics dice,hd95 --html $P"
+    has "$P" "segloss eval --pred examples/png/pred --ref examples/png/ref --metrics dice,hd95 --html report.html</code>"
 check "examples/png: version shown" "version missing" -- has "$P" "<dt>segloss</dt><dd>$("$S" --version | grep -Eo '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1)</dd>"
 check "examples/png: SOURCE_DATE_EPOCH date" "date missing" -- has "$P" '1970-01-01 00:00:00 UTC'
 check "examples/png: self-contained (no src=, href= only to #anchors, no url()" "external reference" -- \
@@ -82,6 +87,7 @@ check "all-NaN label: summary n 0, nan 4" "dice label 3 row" -- \
     has "$P3" '<tr><td class="c">dice</td><td class="c">3</td><td>4</td><td>nan</td><td>nan</td><td>nan</td><td>0</td><td>4</td></tr>'
 check "all-NaN label: plot n=0, nan=4" "n=0, nan=4" -- has "$P3" 'n=0, nan=4</text>'
 check "all-NaN label: tags balanced" "$(cat "$TMP/tags.txt")" -- tags_ok "$P3"
+cd "$ROOT" || exit 2
 
 t "--html - writes the page on stdout" 0 '~^<!DOCTYPE html>$' '' -- "$S" eval $EX --html -
 t "--html - and --json -" 1 '' '~^segloss: eval: --json - and --html - both want standard output' \
@@ -197,6 +203,7 @@ else
         check "browser: $1 screenshot not blank, plot dots drawn" "$(marks "$TMP/$1.png" "$4")" -- \
             marks "$TMP/$1.png" "$4"
     done
+    if [ -n "${HTML_SCREENSHOT:-}" ]; then cp "$TMP/ex.png" "$HTML_SCREENSHOT" || exit 2; fi
     ms=$(timeout 120 "$CHROME" --headless --disable-gpu --no-sandbox --no-first-run \
         --user-data-dir="$TMP/chrome" --dump-dom "file://$PB" 2>/dev/null |
         grep -Eo 'data-render-ms="[0-9]+"' | grep -Eo '[0-9]+')
