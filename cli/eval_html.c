@@ -49,9 +49,9 @@ static int utf8_seq(const unsigned char *p, unsigned *cp) {
  * (valid UTF-8 as its code point, control characters as their visible
  * symbols U+2400.., any other byte as U+FFFD), so a hostile or
  * mis-encoded file name can neither break the page nor vanish. */
-static void html_text(FILE *f, const char *s) {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
+static void html_textn(FILE *f, const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end && *p) {
         unsigned c = *p, cp;
         int len;
         if (c == '<') fputs("&lt;", f);
@@ -71,6 +71,8 @@ static void html_text(FILE *f, const char *s) {
     }
 }
 
+static void html_text(FILE *f, const char *s) { html_textn(f, s, strlen(s)); }
+
 /* One command-line argument, single-quoted as a shell would need it. */
 static void html_arg(FILE *f, const char *a) {
     int plain = *a != '\0';
@@ -83,9 +85,11 @@ static void html_arg(FILE *f, const char *a) {
         return;
     }
     fputc('\'', f);
-    for (const char *p = a; *p; p++) {
-        char one[2] = {*p, 0};
-        html_text(f, *p == '\'' ? "'\\''" : one);
+    for (const char *p = a, *q;; p = q + 1) { /* a quote inside: '\'' */
+        q = strchr(p, '\'');
+        html_textn(f, p, q ? (size_t)(q - p) : strlen(p));
+        if (!q) break;
+        html_text(f, "'\\''");
     }
     fputc('\'', f);
 }

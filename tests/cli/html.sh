@@ -99,7 +99,7 @@ check "help names --html" "no --html in help" -- sh -c "'$S' eval --help | grep 
 # ============================================================================
 # Hostile file names
 # ============================================================================
-H=$TMP/hostile
+H="$TMP/hostile $(printf '\303\251')'q"
 mkdir -p "$H/pred" "$H/ref"
 names=('a<b&"c'"'"'d.png' "$(printf 'caf\303\251.png')" "$(printf 'bad\377.png')" 'x>y.png' "$(printf 'tab\tnl.png')")
 for k in "${!names[@]}"; do
@@ -116,6 +116,8 @@ check "hostile names: invalid UTF-8 as U+FFFD" "bad&#xFFFD;.png missing" -- has 
 check "hostile names: control character visible" "tab&#x2409;nl.png missing" -- has "$PH" 'tab&#x2409;nl.png'
 check "hostile names: no raw bytes >= 0x80" "raw non-ASCII byte" -- sh -c "! LC_ALL=C grep -q '[^ -~	]' '$PH'"
 check "hostile names: no raw <b" "raw <b" -- lacks "$PH" 'a<b'
+check "hostile names: arguments shell-quoted and escaped" "quoted argument" -- \
+    has "$PH" "/hostile &#xE9;&#39;\\&#39;&#39;q/pred' --ref '"
 
 # ============================================================================
 # Failures: nothing written; --keep-going lists the failed cases
