@@ -169,13 +169,21 @@ $(BUILD)/bench/%: bench/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS_IO)
 
-test: all $(BUILD)/test_runner $(BUILD)/readme_example $(REPLAY_BINS) $(BENCH_BINS)
+# tests/cli/html.sh's helper (tag balance, screenshot pixels, generated
+# cases): libpng only, no segloss code.
+$(BUILD)/html_tool: tests/cli/html_tool.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS) $(LIBS_IO)
+
+test: all $(BUILD)/test_runner $(BUILD)/readme_example $(REPLAY_BINS) $(BENCH_BINS) $(BUILD)/html_tool
 	@mkdir -p $(COUNTS) && rm -f $(COUNTS)/$(TAG).*
 	$(COUNT) run $(COUNTS) $(TAG).unit -- $(BUILD)/test_runner
 	$(COUNT) run $(COUNTS) $(TAG).unit-scalar -- env SEGLOSS_FORCE_SCALAR=1 $(BUILD)/test_runner
 	$(COUNT) run $(COUNTS) $(TAG).cli -- env SEGLOSS=$(BUILD)/segloss README_EXAMPLE=$(BUILD)/readme_example bash tests/cli/run.sh
 	$(COUNT) run $(COUNTS) $(TAG).eval -- env SEGLOSS=$(BUILD)/segloss bash tests/cli/eval.sh
 	$(COUNT) run $(COUNTS) $(TAG).faults -- env SEGLOSS=$(BUILD)/segloss bash tests/cli/faults.sh
+	$(COUNT) run $(COUNTS) $(TAG).html -- env SEGLOSS=$(BUILD)/segloss HTML_TOOL=$(BUILD)/html_tool \
+	    bash tests/cli/html.sh
 	for t in $(FUZZ_TARGETS); do \
 	    $(COUNT) run $(COUNTS) $(TAG).fuzz-$$t -- $(BUILD)/fuzz/replay_$$t fuzz/corpus/$$t fuzz/crashes/$$t; done
 	$(COUNT) run $(COUNTS) $(TAG).fuzz-loss-scalar -- env SEGLOSS_FORCE_SCALAR=1 $(BUILD)/fuzz/replay_loss \
@@ -218,15 +226,16 @@ $(BUILD)/fuzz/fuzz_cli: $(BUILD)/obj/fuzz/fuzz_cli.o $(BUILD)/obj/fuzz/cli_main.
 	@mkdir -p $(dir $@)
 	$(CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $(filter %.o,$^) $(STATIC) $(LDFLAGS) $(LIBS_IO)
 
-# The CLI golden tests (run.sh, eval.sh, faults.sh) with every segloss
+# The CLI golden tests (run.sh, eval.sh, faults.sh, html.sh) with every segloss
 # run under valgrind memcheck (tests/valgrind-segloss.sh): any error or
 # definite leak fails the test that triggered it.
 VG := env SEGLOSS_REAL=$(abspath $(BUILD)/segloss) SEGLOSS=tests/valgrind-segloss.sh
-valgrind: $(BUILD)/segloss
+valgrind: $(BUILD)/segloss $(BUILD)/html_tool
 	@mkdir -p $(COUNTS) && rm -f $(COUNTS)/valgrind.*
 	$(COUNT) run $(COUNTS) valgrind.cli -- $(VG) bash tests/cli/run.sh
 	$(COUNT) run $(COUNTS) valgrind.eval -- $(VG) bash tests/cli/eval.sh
 	$(COUNT) run $(COUNTS) valgrind.faults -- $(VG) bash tests/cli/faults.sh
+	$(COUNT) run $(COUNTS) valgrind.html -- $(VG) HTML_TOOL=$(BUILD)/html_tool bash tests/cli/html.sh
 	@$(call COUNT_END,valgrind.,valgrind)
 
 # `make check` runs its stages in order (stopping after the first that

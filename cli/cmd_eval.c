@@ -169,6 +169,9 @@ static const cli_opt opts[] = {
                "nan (default) or the image diagonal"),
     CLI_STR(C, NULL, "--json", "FILE|-", json, "write JSON (- = stdout, instead of the table)"),
     CLI_STR(C, NULL, "--csv", "FILE|-", csv, "write CSV, a row per (case, label) (- = stdout)"),
+    CLI_STR(C, NULL, "--html", "FILE|-", html,
+            "write a self-contained HTML report: summary,\n"
+            "plots, worst cases, sortable table (- = stdout)"),
     CLI_INT(C, "--threads", "N", threads, &threads_range,
             "cases in parallel (default 0 = all cores)"),
     CLI_BYTES(C, "--max-bytes", "N[K|M|G]", max_bytes,
@@ -205,7 +208,8 @@ static void eval_usage(FILE *f) {
     fprintf(f,
             "\n"
             "Options take their value as '--opt value' or '--opt=value'.\n"
-            "Output: a table on stdout, unless --json - or --csv - prints that instead.\n"
+            "Output: a table on stdout, unless --json -, --csv - or --html - prints that\n"
+            "instead.\n"
             "NaN (an undefined score, e.g. Dice of two empty masks) is null in JSON,\n"
             "empty in CSV and nan in the table, and is left out of the means.\n"
             "Exit status: 0 success, 1 bad usage, 2 bad, unreadable or missing file\n"
@@ -238,12 +242,19 @@ static int parse_args(eval_cfg *c, int argc, char **argv) {
                   c->threshold);
         return cli_usage_error(&spec);
     }
-    if (c->json && c->csv && strcmp(c->json, c->csv) == 0) {
-        if (strcmp(c->json, "-") == 0)
-            cli_error("eval: --json - and --csv - both want standard output; pick one");
-        else cli_error("eval: --json and --csv name the same file '%s'", c->json);
-        return cli_usage_error(&spec);
-    }
+    const char *const out[3] = {c->json, c->csv, c->html};
+    static const char *const out_opt[3] = {"--json", "--csv", "--html"};
+    for (int a = 0; a < 3; a++)
+        for (int b = a + 1; b < 3; b++) {
+            if (!out[a] || !out[b] || strcmp(out[a], out[b]) != 0) continue;
+            if (strcmp(out[a], "-") == 0)
+                cli_error("eval: %s - and %s - both want standard output; pick one", out_opt[a],
+                          out_opt[b]);
+            else cli_error("eval: %s and %s name the same file '%s'", out_opt[a], out_opt[b], out[a]);
+            return cli_usage_error(&spec);
+        }
+    c->argc = argc;
+    c->argv = argv;
     if (c->threads == 0) c->threads = segloss_get_num_threads();
     if (c->threads < 1) c->threads = 1;
     return 0;
@@ -307,13 +318,14 @@ static void run_cases(eval_cases *cs, const eval_cfg *c) {
 /* ---------------------------------------------------------------------- */
 /* Outputs                                                                  */
 /* ---------------------------------------------------------------------- */
-typedef enum { OUT_TABLE, OUT_JSON, OUT_CSV } out_kind;
+typedef enum { OUT_TABLE, OUT_JSON, OUT_CSV, OUT_HTML } out_kind;
 
 static int write_kind(FILE *f, out_kind kind, const eval_cases *cs, const eval_summary *s,
                       const eval_cfg *c) {
     switch (kind) {
     case OUT_JSON: return eval_write_json(f, cs, s, c);
     case OUT_CSV: return eval_write_csv(f, cs, c);
+    case OUT_HTML: return eval_write_html(f, cs, s, c);
     case OUT_TABLE: break;
     }
     return eval_write_table(f, cs, s, c);
@@ -346,12 +358,15 @@ static int write_outputs(const eval_cases *cs, const eval_summary *s, const eval
     if (c->json && strcmp(c->json, "-") != 0)
         rc = stage_text(&o, c->json, OUT_JSON, cs, s, c);
     if (!rc && c->csv && strcmp(c->csv, "-") != 0) rc = stage_text(&o, c->csv, OUT_CSV, cs, s, c);
+    if (!rc && c->html && strcmp(c->html, "-") != 0)
+        rc = stage_text(&o, c->html, OUT_HTML, cs, s, c);
     if (!rc) rc = cli_commit(&o);
     cli_discard(&o);
     if (rc) return rc;
     out_kind kind = c->json && strcmp(c->json, "-") == 0  ? OUT_JSON
-                    : c->csv && strcmp(c->csv, "-") == 0 ? OUT_CSV
-                                                          : OUT_TABLE;
+                    : c->csv && strcmp(c->csv, "-") == 0  ? OUT_CSV
+                    : c->html && strcmp(c->html, "-") == 0 ? OUT_HTML
+                                                           : OUT_TABLE;
     if (write_kind(stdout, kind, cs, s, c) || fflush(stdout) != 0) {
         cli_error("cannot write to standard output: %s", strerror(errno));
         return CLI_INPUT;

@@ -47,10 +47,12 @@ typedef struct eval_cfg {
     int n_spacing;                   /* 0: spacing from the files */
     double spacing[3];
     segloss_metric_opts mopts;       /* percentile, tolerance, variant, empty rules */
-    const char *json, *csv;          /* NULL, "-" or a file name */
+    const char *json, *csv, *html;   /* NULL, "-" or a file name */
     int threads;                     /* >= 1 */
     int quiet, keep_going, allow_missing;
     size_t max_bytes;                /* cap per decoded image (0: none) */
+    int argc;                        /* the command line, "eval" first (for --html) */
+    char **argv;
 } eval_cfg;
 
 /* One (prediction, reference) pair and, once evaluated, its results. */
@@ -111,5 +113,11 @@ void eval_summary_free(eval_summary *s);
 int eval_write_table(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c);
 int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c);
 int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c);
+/* A score as the table prints it: 4 decimals, or "nan". Returns buf. */
+const char *eval_fmt_score(char *buf, size_t len, double v);
+
+/* eval_html.c: one self-contained HTML page (0, or -1 on a stream error or
+ * out of memory). */
+int eval_write_html(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c);
 
 #endif

@@ -1,4 +1,5 @@
-/* segloss eval: the summary, and the three output forms (table, JSON, CSV).
+/* segloss eval: the summary, and three output forms (table, JSON, CSV;
+ * the HTML page is eval_html.c).
  *
  * Summary per label, over the cases that report the label: mean, population
  * standard deviation (ddof = 0, numpy's default) and median of the non-NaN
@@ -257,9 +258,15 @@ int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c) {
 /* Table                                                                    */
 /* ---------------------------------------------------------------------- */
 /* Scores with 4 decimals; nan where undefined. */
+const char *eval_fmt_score(char *buf, size_t len, double v) {
+    if (isnan(v)) snprintf(buf, len, "nan");
+    else snprintf(buf, len, "%.4f", v);
+    return buf;
+}
+
 static void cell(FILE *f, int width, double v) {
-    if (isnan(v)) fprintf(f, "  %*s", width, "nan");
-    else fprintf(f, "  %*.4f", width, v);
+    char b[48];
+    fprintf(f, "  %*s", width, eval_fmt_score(b, sizeof b, v));
 }
 
 static int metric_width(int em) {

@@ -10,9 +10,11 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
     gcc make libc6-dev pkg-config binutils \
     libpng-dev zlib1g-dev \
-    valgrind cmake
+    valgrind cmake \
+    chromium fonts-dejavu-core
 # binutils: nm and readelf (make check inspects the libraries); cmake: the
-# find_package(segloss) test of make check.
+# find_package(segloss) test of make check; chromium (headless) and a font:
+# the browser tests of `segloss eval --html` (tests/cli/html.sh).
 # Not needed by CI (`make check` builds the fuzz replay drivers with gcc);
 # only for fuzzing (`make fuzz`, docs/fuzzing.md):
 #   apt-get install clang libclang-rt-14-dev
