@@ -231,7 +231,7 @@ static void write_head(FILE *f, const eval_cases *cs, const eval_summary *s, con
             "</dd>\n<dt>convention</dt><dd>hd95: %s, percentile %g; nsd tolerance %g; "
             "0/0 overlap score: %s; distance with one empty mask: %s</dd>\n</dl>\n",
             o->hd95_variant == SEGLOSS_HD95_POOLED ? "pooled (MedPy)" : "max of the two directed (MONAI)",
-            o->custom_percentile ? o->percentile : 95.0, o->custom_tolerance ? o->tolerance : 1.0,
+            o->percentile, o->tolerance,
             empty_score_names[o->empty_score], empty_distance_names[o->empty_distance]);
 }
 
