@@ -113,6 +113,8 @@ void eval_summary_free(eval_summary *s);
 int eval_write_table(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c);
 int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c);
 int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c);
+/* Nonzero when metric em (an EM_* index) is reported. */
+int eval_metric_chosen(const eval_cfg *c, int em);
 /* A score as the table prints it: 4 decimals, or "nan". Returns buf. */
 const char *eval_fmt_score(char *buf, size_t len, double v);
 

@@ -99,7 +99,6 @@ static void td_score(FILE *f, double v) {
     fprintf(f, "<td>%s</td>", eval_fmt_score(b, sizeof b, v));
 }
 
-static int chosen(const eval_cfg *c, int em) { return (c->metrics >> em) & 1u; }
 
 /* ---------------------------------------------------------------------- */
 /* Values of one metric for one label over the cases                       */
@@ -217,7 +216,7 @@ static void write_head(FILE *f, const eval_cases *cs, const eval_summary *s, con
         fprintf(f, "%s%lld", l ? "," : "", (long long)c->labels[l]);
     fputs("</dd>\n<dt>metrics</dt><dd>", f);
     for (int em = 0, first = 1; em < EM_COUNT; em++)
-        if (chosen(c, em)) {
+        if (eval_metric_chosen(c, em)) {
             fprintf(f, "%s%s", first ? "" : ", ", eval_metric_names[em]);
             first = 0;
         }
@@ -245,7 +244,7 @@ static void write_summary(FILE *f, const eval_summary *s, const eval_cfg *c) {
           "<th>std</th><th>median</th><th>n</th><th>nan</th></tr></thead><tbody>\n",
           f);
     for (int em = 0; em < EM_COUNT; em++) {
-        if (!chosen(c, em)) continue;
+        if (!eval_metric_chosen(c, em)) continue;
         for (int64_t l = 0; l <= s->n_labels; l++) {
             int over = l == s->n_labels;
             const eval_stats *st = over ? &s->over[em] : &s->stats[l * EM_COUNT + em];
@@ -396,7 +395,7 @@ static void write_cases(FILE *f, const eval_cases *cs, const eval_cfg *c) {
                "<th class=\"c\">case</th><th>label</th>",
             rows <= OPEN_ROWS ? " open" : "", (long long)rows);
     for (int em = 0; em < EM_COUNT; em++)
-        if (chosen(c, em)) fprintf(f, "<th>%s</th>", eval_metric_names[em]);
+        if (eval_metric_chosen(c, em)) fprintf(f, "<th>%s</th>", eval_metric_names[em]);
     fputs("</tr></thead><tbody>\n", f);
     for (int64_t i = 0; i < cs->n; i++) {
         const eval_case *k = &cs->v[i];
@@ -406,7 +405,7 @@ static void write_cases(FILE *f, const eval_cases *cs, const eval_cfg *c) {
             html_text(f, k->name);
             fprintf(f, "</td><td>%lld</td>", (long long)k->res[j].stats.label);
             for (int em = 0; em < EM_COUNT; em++)
-                if (chosen(c, em)) td_score(f, eval_metric_value(&k->res[j], (eval_metric)em));
+                if (eval_metric_chosen(c, em)) td_score(f, eval_metric_value(&k->res[j], (eval_metric)em));
             fputs("</tr>\n", f);
         }
     }
@@ -456,7 +455,7 @@ int eval_write_html(FILE *f, const eval_cases *cs, const eval_summary *s, const 
     write_summary(f, s, c);
     fputs("<h2 id=\"plots\">Distributions over the cases</h2>\n", f);
     for (int em = 0; em < EM_COUNT; em++)
-        if (chosen(c, em)) {
+        if (eval_metric_chosen(c, em)) {
             fprintf(f, "<h3>%s</h3>\n", eval_metric_names[em]);
             write_plot(f, cs, s, em, &sr, tmp);
         }
@@ -465,12 +464,12 @@ int eval_write_html(FILE *f, const eval_cases *cs, const eval_summary *s, const 
             N_WORST);
     int any = 0;
     for (int em = 0; em < EM_COUNT; em++)
-        if (chosen(c, em) && (em == EM_DICE || em == EM_HD95)) {
+        if (eval_metric_chosen(c, em) && (em == EM_DICE || em == EM_HD95)) {
             if (write_worst(f, cs, s, em, &sr)) goto done;
             any = 1;
         }
     for (int em = 0; !any && em < EM_COUNT; em++) /* neither reported: the first metric */
-        if (chosen(c, em)) {
+        if (eval_metric_chosen(c, em)) {
             if (write_worst(f, cs, s, em, &sr)) goto done;
             any = 1;
         }

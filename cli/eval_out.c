@@ -153,7 +153,7 @@ static void csv_str(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-static int chosen(const eval_cfg *c, int em) { return (c->metrics >> em) & 1u; }
+int eval_metric_chosen(const eval_cfg *c, int em) { return (c->metrics >> em) & 1u; }
 
 /* ---------------------------------------------------------------------- */
 /* JSON                                                                     */
@@ -172,7 +172,7 @@ static void json_metric_stats(FILE *f, const eval_stats *per_metric, const eval_
     int first = 1;
     fputc('{', f);
     for (int em = 0; em < EM_COUNT; em++) {
-        if (!chosen(c, em)) continue;
+        if (!eval_metric_chosen(c, em)) continue;
         fprintf(f, "%s\"%s\":", first ? "" : ",", eval_metric_names[em]);
         json_stats(f, &per_metric[em]);
         first = 0;
@@ -202,7 +202,7 @@ int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const 
                     (long long)q->fp, (long long)q->fn, (long long)q->tn,
                     (long long)(q->tp + q->fp), (long long)(q->tp + q->fn));
             for (int em = 0; em < EM_COUNT; em++) {
-                if (!chosen(c, em)) continue;
+                if (!eval_metric_chosen(c, em)) continue;
                 fprintf(f, ",\"%s\":", eval_metric_names[em]);
                 json_num(f, eval_metric_value(r, (eval_metric)em));
             }
@@ -227,7 +227,7 @@ int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const 
 int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c) {
     fputs("pred,ref,label,tp,fp,fn,tn,n_pred,n_ref", f);
     for (int em = 0; em < EM_COUNT; em++)
-        if (chosen(c, em)) fprintf(f, ",%s", eval_metric_names[em]);
+        if (eval_metric_chosen(c, em)) fprintf(f, ",%s", eval_metric_names[em]);
     fputc('\n', f);
     for (int64_t i = 0; i < cs->n; i++) {
         const eval_case *k = &cs->v[i];
@@ -242,7 +242,7 @@ int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c) {
                     (long long)q->tp, (long long)q->fp, (long long)q->fn, (long long)q->tn,
                     (long long)(q->tp + q->fp), (long long)(q->tp + q->fn));
             for (int em = 0; em < EM_COUNT; em++) {
-                if (!chosen(c, em)) continue;
+                if (!eval_metric_chosen(c, em)) continue;
                 double v = eval_metric_value(r, (eval_metric)em);
                 char b[40];
                 fputc(',', f);
@@ -296,7 +296,7 @@ int eval_write_table(FILE *f, const eval_cases *cs, const eval_summary *s, const
     }
     fprintf(f, "%-*s  %5s", w, "case", "label");
     for (int em = 0; em < EM_COUNT; em++)
-        if (chosen(c, em)) fprintf(f, "  %*s", metric_width(em), eval_metric_names[em]);
+        if (eval_metric_chosen(c, em)) fprintf(f, "  %*s", metric_width(em), eval_metric_names[em]);
     fputc('\n', f);
     for (int64_t i = 0; i < cs->n; i++) {
         const eval_case *k = &cs->v[i];
@@ -305,7 +305,7 @@ int eval_write_table(FILE *f, const eval_cases *cs, const eval_summary *s, const
         for (int64_t j = 0; j < k->n; j++) {
             fprintf(f, "%-*s  %5lld", w, k->name, (long long)k->res[j].stats.label);
             for (int em = 0; em < EM_COUNT; em++)
-                if (chosen(c, em))
+                if (eval_metric_chosen(c, em))
                     cell(f, metric_width(em), eval_metric_value(&k->res[j], (eval_metric)em));
             fputc('\n', f);
         }
@@ -318,14 +318,14 @@ int eval_write_table(FILE *f, const eval_cases *cs, const eval_summary *s, const
             mean_title(first, sizeof first, s->cases[l]);
             fprintf(f, "%-*s  %5lld", w, first, (long long)s->labels[l]);
             for (int em = 0; em < EM_COUNT; em++)
-                if (chosen(c, em)) cell(f, metric_width(em), s->stats[l * EM_COUNT + em].mean);
+                if (eval_metric_chosen(c, em)) cell(f, metric_width(em), s->stats[l * EM_COUNT + em].mean);
             fputc('\n', f);
         }
     }
     if (s->n_labels > 1) {
         fprintf(f, "%-*s  %5s", w, "mean of labels", "all");
         for (int em = 0; em < EM_COUNT; em++)
-            if (chosen(c, em)) cell(f, metric_width(em), s->over[em].mean);
+            if (eval_metric_chosen(c, em)) cell(f, metric_width(em), s->over[em].mean);
         fputc('\n', f);
     }
     return ferror(f) ? -1 : 0;

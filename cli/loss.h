@@ -128,6 +128,9 @@ segloss_status loss_class_target_shape(const segloss_shape *input, segloss_shape
 /* Whether the target holds class indices: LK_CLASS_TARGET kinds, and
  * region kinds with --activation softmax. */
 int loss_class_target(const loss_cfg *c);
+/* --ignore-index as the library's value (an integer: loss_parse_args
+ * checks it); `none` when not given. */
+int64_t loss_ignore_value(const loss_cfg *c, int64_t none);
 
 /* ---------------------------------------------------------------------- */
 /* Options and help (loss_opts.c)                                            */

@@ -38,13 +38,12 @@ void loss_free_data(loss_data *d) {
 /* ---------------------------------------------------------------------- */
 /* The first bad value                                                      */
 /* ---------------------------------------------------------------------- */
-/* The ignore value the library applies: ce's default is PyTorch's -100;
- * the other kinds ignore nothing unless --ignore-index is given. (A value
- * the library refuses, e.g. 0.5, never reaches a target check.) */
+/* The ignore value the kind's library call applies: ce's default
+ * (PyTorch's -100) unless --ignore-index; the other kinds' none. */
 static int64_t lib_ignore(const loss_cfg *c) {
-    if (!c->have_ignore) return (c->kind->flags & LK_CLASS_TARGET) ? -100 : SEGLOSS_IGNORE_NONE;
-    if (!(fabs(c->ignore_index) < 0x1p63)) return SEGLOSS_IGNORE_NONE;
-    return (int64_t)c->ignore_index;
+    return loss_ignore_value(c, (c->kind->flags & LK_CLASS_TARGET)
+                                    ? segloss_ce_opts_default().ignore_index
+                                    : SEGLOSS_IGNORE_NONE);
 }
 
 /* 1 when n > 0 and every value is exactly 0 or 1 (bce on binarised

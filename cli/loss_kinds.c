@@ -37,9 +37,7 @@
 /* ---------------------------------------------------------------------- */
 /* Element-wise losses: bce, bce-logits, focal                              */
 /* ---------------------------------------------------------------------- */
-/* --ignore-index as the library's value (an integer: loss_parse_args);
- * `none` when not given. */
-static int64_t ignore_value(const loss_cfg *c, int64_t none) {
+int64_t loss_ignore_value(const loss_cfg *c, int64_t none) {
     return c->have_ignore ? (int64_t)c->ignore_index : none;
 }
 
@@ -48,7 +46,7 @@ static segloss_bce_opts bce_opts(const loss_cfg *c, const loss_data *d) {
     o.reduction = c->reduction;
     o.weight = d->weight;
     o.pos_weight = d->pos_weight;
-    o.ignore_index = ignore_value(c, SEGLOSS_IGNORE_NONE);
+    o.ignore_index = loss_ignore_value(c, SEGLOSS_IGNORE_NONE);
     return o;
 }
 LOSS_CALLS(bce, segloss_bce_opts, bce_opts)
@@ -59,7 +57,7 @@ static segloss_focal_opts focal_opts(const loss_cfg *c, const loss_data *d) {
     segloss_focal_opts o = c->focal;
     o.reduction = c->reduction;
     o.weight = d->weight;
-    o.ignore_index = ignore_value(c, SEGLOSS_IGNORE_NONE);
+    o.ignore_index = loss_ignore_value(c, SEGLOSS_IGNORE_NONE);
     return o;
 }
 LOSS_CALLS(focal, segloss_focal_opts, focal_opts)
@@ -78,7 +76,7 @@ static segloss_ce_opts ce_opts(const loss_cfg *c, const loss_data *d) {
     segloss_ce_opts o = segloss_ce_opts_default();
     o.reduction = c->reduction;
     o.class_weight = d->class_weight;
-    o.ignore_index = ignore_value(c, o.ignore_index);
+    o.ignore_index = loss_ignore_value(c, o.ignore_index);
     o.label_smoothing = c->label_smoothing;
     return o;
 }
@@ -111,7 +109,7 @@ static segloss_lovasz_opts lovasz_opts(const loss_cfg *c, const loss_data *d) {
     (void)d;
     o.reduction = c->reduction;
     o.per_image = c->per_image;
-    o.ignore_index = ignore_value(c, SEGLOSS_IGNORE_NONE);
+    o.ignore_index = loss_ignore_value(c, SEGLOSS_IGNORE_NONE);
     return o;
 }
 LOSS_CALLS(lovasz_hinge, segloss_lovasz_opts, lovasz_opts)
@@ -129,7 +127,7 @@ static segloss_dice_opts dice_opts(const loss_cfg *c, const loss_data *d) {
     segloss_dice_opts o = c->region;
     (void)d;
     o.reduction = c->reduction;
-    o.ignore_index = ignore_value(c, SEGLOSS_IGNORE_NONE);
+    o.ignore_index = loss_ignore_value(c, SEGLOSS_IGNORE_NONE);
     return o;
 }
 LOSS_CALLS(dice, segloss_dice_opts, dice_opts)
