@@ -1,0 +1,308 @@
+"""segloss.evaluate / evaluate_files / read_image: `segloss eval` from Python.
+
+The numbers come from the library calls the CLI makes (segloss_label_scan,
+segloss_label_metrics_compute, segloss_percentile_inplace for the median);
+the dicts have the layout of the CLI's --json output, with NaN as
+float('nan'). What the CLI itself decides before calling the library is
+mirrored here, rule for rule: a float prediction is a score map
+thresholded into label 1 (probabilities p >= T, default 0.5, values in
+[0,1]; logits x >= T, default 0; each dtype compared in its own precision);
+a float reference must hold integers only; spacing is `spacing=`, else the
+reference file's; the summary is the mean, population std and median of the
+non-NaN values per label and of the per-label means ("mean").
+"""
+import ctypes
+import math
+import os
+
+import numpy as np
+
+from . import _arrays, _lib
+from ._errors import Error, check
+
+fn = _lib.fn
+
+# The metrics, in output order: name -> (getter on segloss_label_metrics,
+# is a surface distance). One row per metric; `metrics=None` reports the
+# overlap ones, 'all' every one.
+METRICS = {
+    "dice": (lambda r: r.overlap.dice, False),
+    "iou": (lambda r: r.overlap.iou, False),
+    "precision": (lambda r: r.overlap.precision, False),
+    "recall": (lambda r: r.overlap.recall, False),
+    "specificity": (lambda r: r.overlap.specificity, False),
+    "accuracy": (lambda r: r.overlap.accuracy, False),
+    "vs": (lambda r: r.overlap.vs, False),
+    "hd": (lambda r: r.surface.hd, True),
+    "hd95": (lambda r: r.surface.hd95, True),
+    "assd": (lambda r: r.surface.assd, True),
+    "nsd": (lambda r: r.surface.nsd, True),
+}
+DEFAULT_METRICS = tuple(m for m, (_, dist) in METRICS.items() if not dist)
+
+
+def read_image(path, *, max_bytes=0):
+    """(array, spacing): a .png, .nii, .nii.gz or .npy file as the CLI reads
+    it; spacing has one value per array axis, axis 0 first."""
+    img = _lib.image()
+    err = ctypes.create_string_buffer(512)
+    st = fn.image_read(ctypes.byref(img), os.fsencode(path), max_bytes, err, len(err))
+    try:
+        if st != _lib.OK:
+            if st == _lib.ERR_NOMEM:
+                raise MemoryError(str(path))
+            why = err.value.decode(errors="replace") or fn.strerror(st).decode()
+            raise Error("%s: %s" % (path, why), st)
+        a = img.array
+        arr = _arrays.from_c(a.data, a.dtype, a.shape, a.numel)
+        return arr, tuple(float(img.spacing[k]) for k in range(a.shape.ndim))
+    finally:
+        fn.image_free(ctypes.byref(img))
+
+
+class _Config:
+    def __init__(self, labels="all", metrics=None, scores="probs", threshold=None,
+                 spacing=None, tolerance=None, hd95_variant="max", percentile=None,
+                 empty_score="nan", empty_distance="nan", threads=0):
+        self.labels = None
+        if not (isinstance(labels, str) and labels == "all"):
+            ls = [labels] if isinstance(labels, (int, np.integer)) else list(labels)
+            if any(int(v) == 0 for v in ls):
+                raise Error("labels: label 0 is the background and is not scored",
+                            _lib.ERR_ARG)
+            self.labels = sorted({int(v) for v in ls})
+        if metrics is None:
+            names = list(DEFAULT_METRICS)
+        else:
+            names = metrics.split(",") if isinstance(metrics, str) else list(metrics)
+            if "all" in names:
+                names = list(METRICS)
+            bad = [m for m in names if m not in METRICS]
+            if bad:
+                raise Error("invalid metric %r (expected %s or all)"
+                            % (bad[0], ", ".join(METRICS)), _lib.ERR_ARG)
+        self.metrics = [m for m in METRICS if m in names]
+        if scores not in ("probs", "logits"):
+            raise Error("scores must be 'probs' or 'logits', got %r" % (scores,), _lib.ERR_ARG)
+        self.logits = scores == "logits"
+        if threshold is None:
+            threshold = 0.0 if self.logits else 0.5
+        elif not self.logits and not 0.0 <= threshold <= 1.0:
+            raise Error("threshold %g is not a probability; with scores='probs' it must lie "
+                        "in [0, 1] (use scores='logits' for a logit threshold)" % threshold,
+                        _lib.ERR_ARG)
+        self.threshold = float(threshold)
+        self.spacing = None if spacing is None else tuple(float(s) for s in spacing)
+        if self.spacing is not None and not all(s > 0 for s in self.spacing):
+            raise Error("spacings must be > 0, got %s" % (self.spacing,), _lib.ERR_ARG)
+        o = fn.metric_opts_default()
+        if tolerance is not None:
+            o.tolerance = float(tolerance)
+        if percentile is not None:
+            o.percentile = float(percentile)
+        o.hd95_variant = _pick(_lib.HD95_VARIANTS, hd95_variant, "hd95_variant")
+        o.empty_score = _pick(_lib.EMPTY_SCORES, empty_score, "empty_score")
+        o.empty_distance = _pick(_lib.EMPTY_DISTANCES, empty_distance, "empty_distance")
+        o.distances = int(any(METRICS[m][1] for m in self.metrics))
+        o.threads = int(threads)
+        self.mopts = o
+
+
+def _pick(table, v, name):
+    if v not in table:
+        raise Error("invalid %s %r (expected %s)" % (name, v, ", ".join(table)), _lib.ERR_ARG)
+    return table[v]
+
+
+def _label_map_pred(a, cfg, who):
+    """A float score map -> uint8 0/1 mask (label 1); integer maps as given."""
+    if a.dtype.kind != "f":
+        return a
+    wide = a.astype(np.float64)   # exact: each dtype compared in its own precision
+    nan = np.isnan(wide)
+    if nan.any():
+        n = int(nan.sum())
+        i = int(np.flatnonzero(nan.ravel())[0])
+        raise Error("%s: the score map contains NaN (%d value%s, first at index %d)"
+                    % (who, n, "" if n == 1 else "s", i), _lib.ERR_DOMAIN, i, math.nan)
+    if not cfg.logits:
+        bad = ~((wide >= 0.0) & (wide <= 1.0))
+        if bad.any():
+            i = int(np.flatnonzero(bad.ravel())[0])
+            v = float(wide.ravel()[i])
+            raise Error("%s: value %s outside [0,1] in a probability map (scores='logits' for "
+                        "logits; a label map needs an integer dtype)"
+                        % (who, ("%.17g" if a.dtype == np.float64 else "%.9g") % v),
+                        _lib.ERR_DOMAIN, i, v)
+    return (wide >= cfg.threshold).astype(np.uint8)
+
+
+def _label_map_ref(a, who):
+    """A float reference must hold integers: it becomes the smallest of
+    uint8, int32, int64 that holds them."""
+    if a.dtype.kind != "f":
+        return a
+    wide = a.astype(np.float64).ravel()
+    bad = ~((wide == np.floor(wide)) & (np.abs(wide) < 2.0 ** 63))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise Error("%s: the reference is a %s array with the non-integer value %.17g "
+                    "(a reference must be a label map)" % (who, a.dtype, wide[i]),
+                    _lib.ERR_DOMAIN, i, float(wide[i]))
+    lo, hi = (wide.min(), wide.max()) if wide.size else (0.0, 0.0)
+    dt = np.uint8 if lo >= 0 and hi <= 255 else \
+        np.int32 if lo >= -2147483648.0 and hi <= 2147483647.0 else np.int64
+    return wide.astype(dt).reshape(a.shape)
+
+
+def _case(pred, ref, spacing, cfg, pname="pred", rname="ref"):
+    """The labels dict of one case."""
+    p = np.asarray(pred)
+    r = np.asarray(ref)
+    if p.shape != r.shape:
+        raise Error("shape mismatch: %s %s vs %s %s" % (pname, p.shape, rname, r.shape),
+                    _lib.ERR_SHAPE)
+    if not 1 <= r.ndim <= 3:
+        raise Error("%s: shape %s: eval compares 1-D, 2-D or 3-D images" % (pname, r.shape),
+                    _lib.ERR_SHAPE)
+    if r.size == 0:
+        raise Error("%s: empty image (shape %s)" % (pname, r.shape), _lib.ERR_EMPTY)
+    if len(spacing) != r.ndim:
+        raise Error("spacing has %d value%s but %s has %d axes (shape %s): give one spacing "
+                    "per array axis, axis 0 first" % (len(spacing), "" if len(spacing) == 1
+                                                      else "s", rname, r.ndim, r.shape),
+                    _lib.ERR_ARG)
+    pa, pcode = _arrays.typed(_label_map_pred(p, cfg, pname), "prediction")
+    ra, rcode = _arrays.typed(_label_map_ref(r, rname), "reference")
+    shp = _arrays.shape_of(ra)
+    pl = _lib.label_array(pa.ctypes.data, pcode)
+    rl = _lib.label_array(ra.ctypes.data, rcode)
+    lset = _lib.label_set()
+    try:
+        check(fn.label_scan(ctypes.byref(lset), ctypes.byref(pl), ctypes.byref(rl),
+                            ctypes.byref(shp)), "%s vs %s" % (pname, rname))
+        if cfg.labels is None:
+            n, labels = lset.count, None
+        else:
+            n = len(cfg.labels)
+            labels = (ctypes.c_int64 * max(n, 1))(*cfg.labels)
+        res = (_lib.label_metrics * max(n, 1))()
+        o = _lib.metric_opts.from_buffer_copy(cfg.mopts)
+        for d in range(r.ndim):
+            o.spacing[d] = spacing[d]
+        check(fn.label_metrics_compute(res, labels, n, ctypes.byref(lset), ctypes.byref(pl),
+                                       ctypes.byref(rl), ctypes.byref(shp), ctypes.byref(o)),
+              "%s vs %s" % (pname, rname))
+    finally:
+        fn.label_set_free(ctypes.byref(lset))
+    out = {}
+    for j in range(n):
+        m = res[j]
+        q = m.stats.conf
+        d = {"tp": q.tp, "fp": q.fp, "fn": q.fn, "tn": q.tn, "n_pred": q.tp + q.fp,
+             "n_ref": q.tp + q.fn}
+        for name in cfg.metrics:
+            d[name] = float(METRICS[name][0](m))
+        out[str(m.stats.label)] = d
+    return out
+
+
+def evaluate(pred, ref, *, spacing=None, labels="all", metrics=None, **opts):
+    """Metrics of one case: {"labels": {"1": {"tp": ..., "dice": ...}, ...}},
+    one entry of the CLI's JSON "cases" (without the file names)."""
+    cfg = _Config(labels=labels, metrics=metrics, spacing=spacing, **opts)
+    r = np.asarray(ref)
+    sp = cfg.spacing if cfg.spacing is not None else (1.0,) * r.ndim
+    return {"labels": _case(pred, r, sp, cfg)}
+
+
+# ---- files and directories ----------------------------------------------------
+def _join(a, b):
+    if not b:
+        return a
+    return a + b if a.endswith("/") or not a else a + "/" + b
+
+
+def _walk(root, rel="", depth=0):
+    d = _join(root, rel)
+    if depth > 64:
+        raise Error("%s: directories nested more than 64 deep (a symbolic-link loop?)" % d,
+                    _lib.ERR_IO)
+    out = []
+    for name in sorted(os.listdir(d)):
+        if name.startswith("."):
+            continue
+        sub = _join(rel, name)
+        full = _join(root, sub)
+        if os.path.isdir(full):
+            out += _walk(root, sub, depth + 1)
+        elif fn.image_format_from_path(os.fsencode(name)) != 0:
+            out.append(sub)
+    return out
+
+
+def _pairs(pred, ref):
+    pred, ref = os.fspath(pred), os.fspath(ref)
+    if os.path.isdir(pred) != os.path.isdir(ref):
+        raise Error("pred %s and ref %s: give two files or two directories" % (pred, ref),
+                    _lib.ERR_ARG)
+    if not os.path.isdir(pred):
+        return [(pred, ref)]
+    p = sorted(_walk(pred), key=os.fsencode)
+    r = sorted(_walk(ref), key=os.fsencode)
+    if p != r:
+        only = sorted(set(p) ^ set(r), key=os.fsencode)[0]
+        side, other = (pred, ref) if only in p else (ref, pred)
+        raise Error("%s: no matching file %s" % (_join(side, only), _join(other, only)),
+                    _lib.ERR_IO)
+    return [(_join(pred, n), _join(ref, n)) for n in p]
+
+
+def _stats(values):
+    """mean, std (ddof 0), median of the non-NaN values, as the CLI sums them."""
+    v = [x for x in values if not math.isnan(x)]
+    s = {"mean": math.nan, "std": math.nan, "median": math.nan, "n": len(v),
+         "n_nan": len(values) - len(v)}
+    if v:
+        total = 0.0
+        for x in v:
+            total += x
+        mean = total / len(v)
+        ss = 0.0
+        for x in v:
+            ss += (x - mean) * (x - mean)
+        buf = (ctypes.c_double * len(v))(*v)
+        med = ctypes.c_double()
+        check(fn.percentile_inplace(ctypes.byref(med), buf, len(v), 50.0), "median")
+        s.update(mean=mean, std=math.sqrt(ss / len(v)), median=med.value)
+    return s
+
+
+def summarize(cases, metrics):
+    """The CLI's "summary": per label (ascending) and "mean" over labels."""
+    labels = sorted({int(k) for c in cases for k in c["labels"]})
+    summary, means = {}, {m: [] for m in metrics}
+    for lab in labels:
+        key = str(lab)
+        per = {}
+        for m in metrics:
+            st = _stats([c["labels"][key][m] for c in cases if key in c["labels"]])
+            per[m] = st
+            means[m].append(st["mean"])
+        summary[key] = per
+    summary["mean"] = {m: _stats(means[m]) for m in metrics}
+    return summary
+
+
+def evaluate_files(pred_path, ref_path, *, spacing=None, labels="all", metrics=None,
+                   max_bytes=0, **opts):
+    """`segloss eval --pred P --ref R --json -` as a dict: two files, or two
+    directories paired by relative name (recursively, sorted byte-wise)."""
+    cfg = _Config(labels=labels, metrics=metrics, spacing=spacing, **opts)
+    cases = []
+    for p, r in _pairs(pred_path, ref_path):
+        pa, _ = read_image(p, max_bytes=max_bytes)
+        ra, rsp = read_image(r, max_bytes=max_bytes)
+        sp = cfg.spacing if cfg.spacing is not None else rsp
+        cases.append({"pred": p, "ref": r, "labels": _case(pa, ra, sp, cfg, p, r)})
+    return {"cases": cases, "summary": summarize(cases, cfg.metrics)}

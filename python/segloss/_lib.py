@@ -1,0 +1,243 @@
+"""ctypes mirror of include/segloss.h: the shared libraries, the structs and
+the function prototypes.
+
+Why ctypes: no compiler is needed to install the package, there is no
+coupling to NumPy's C ABI (Debian's python3-numpy can change under us), and
+ctypes releases the GIL around every call into a CDLL (not PyDLL). Every
+Structure below mirrors its C struct field by field (same names, same
+order); tests/python/test_abi.py compiles a small C program that prints
+sizeof/offsetof of each one and compares, so any drift in segloss.h fails.
+
+The libraries are loaded by path: first from this package's directory (what
+`make python` and the pip install put there), else from build/ of the source
+tree the package sits in, else by soname (an installed libsegloss).
+"""
+import ctypes
+import os
+from ctypes import (POINTER, Structure, c_char_p, c_double, c_float, c_int, c_int64,
+                    c_size_t, c_uint, c_void_p)
+
+MAX_DIMS = 8
+IGNORE_NONE = -(2 ** 63)
+
+# segloss_status
+OK, ERR_NULL, ERR_SHAPE, ERR_EMPTY, ERR_OVERFLOW, ERR_NOMEM, ERR_DOMAIN, ERR_TARGET, \
+    ERR_ARG, ERR_DTYPE, ERR_NONFINITE, ERR_IO, ERR_FORMAT, ERR_UNSUPPORTED, ERR_LIMIT, \
+    ERR_INTERNAL = range(16)
+
+# segloss_dtype, by NumPy dtype name
+DTYPES = {"float32": 0, "float64": 1, "uint8": 2, "bool": 3, "int8": 4, "int16": 5,
+          "int32": 6, "int64": 7, "uint16": 8, "uint32": 9, "uint64": 10}
+DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
+
+REDUCTIONS = {"mean": 0, "sum": 1, "none": 2}
+ACTIVATIONS = {"sigmoid": 0, "none": 1, "softmax": 2}
+TARGET_AUTO, TARGET_DENSE, TARGET_INDEX = 0, 1, 2
+INPUT_FINITE, INPUT_PROB = 0, 1
+W_TYPES = {"square": 0, "simple": 1, "uniform": 2}
+SMP_VERSIONS = {"current": 1, "0.3": 2}
+HD95_VARIANTS = {"max": 0, "pooled": 1}
+EMPTY_SCORES = {"nan": 0, "one": 1, "zero": 2}
+EMPTY_DISTANCES = {"nan": 0, "diag": 1}
+IMAGE_FORMATS = {"unknown": 0, "npy": 1, "png": 2, "nifti": 3}
+
+
+class shape(Structure):
+    _fields_ = [("ndim", c_int), ("dim", c_int64 * MAX_DIMS)]
+
+
+class target(Structure):
+    _fields_ = [("data", c_void_p), ("dtype", c_int)]
+
+
+class farray(Structure):
+    _fields_ = [("data", POINTER(c_float)), ("shape", shape)]
+
+
+class check_report(Structure):
+    _fields_ = [("index", c_int64), ("value", c_double), ("ignored", c_int64),
+                ("count", c_int64)]
+
+
+class bce_opts(Structure):
+    _fields_ = [("reduction", c_int), ("weight", farray), ("pos_weight", farray),
+                ("ignore_index", c_int64)]
+
+
+class focal_opts(Structure):
+    _fields_ = [("reduction", c_int), ("weight", farray), ("alpha", c_double),
+                ("gamma", c_double), ("ignore_index", c_int64)]
+
+
+class ce_opts(Structure):
+    _fields_ = [("reduction", c_int), ("class_weight", farray), ("ignore_index", c_int64),
+                ("label_smoothing", c_double)]
+
+
+class lovasz_opts(Structure):
+    _fields_ = [("reduction", c_int), ("per_image", c_int), ("ignore_index", c_int64)]
+
+
+class dice_opts(Structure):
+    _fields_ = [("reduction", c_int), ("activation", c_int), ("smooth_nr", c_double),
+                ("smooth_dr", c_double), ("squared", c_int), ("jaccard", c_int),
+                ("batch", c_int), ("target_kind", c_int), ("no_background", c_int),
+                ("ignore_index", c_int64), ("smp", c_int), ("log_loss", c_int)]
+
+
+class tversky_opts(Structure):
+    _fields_ = [("region", dice_opts), ("alpha", c_double), ("beta", c_double),
+                ("gamma", c_double)]
+
+
+class generalized_dice_opts(Structure):
+    _fields_ = [("region", dice_opts), ("w_type", c_int)]
+
+
+class dice_bce_opts(Structure):
+    _fields_ = [("dice", dice_opts), ("pos_weight", farray), ("lambda_dice", c_double),
+                ("lambda_bce", c_double)]
+
+
+class confusion(Structure):
+    _fields_ = [("tp", c_int64), ("fp", c_int64), ("fn", c_int64), ("tn", c_int64)]
+
+
+class label_array(Structure):
+    _fields_ = [("data", c_void_p), ("dtype", c_int)]
+
+
+class label_stats(Structure):
+    _fields_ = [("label", c_int64), ("conf", confusion), ("box_lo", c_int64 * 3),
+                ("box_hi", c_int64 * 3)]
+
+
+class label_set(Structure):
+    _fields_ = [("items", POINTER(label_stats)), ("count", c_int64), ("numel", c_int64)]
+
+
+class metric_opts(Structure):
+    _fields_ = [("spacing", c_double * 3), ("percentile", c_double), ("tolerance", c_double),
+                ("hd95_variant", c_int), ("empty_score", c_int), ("empty_distance", c_int),
+                ("distances", c_int), ("threads", c_int)]
+
+
+class overlap_scores(Structure):
+    _fields_ = [(n, c_double) for n in
+                ("dice", "iou", "precision", "recall", "specificity", "accuracy", "vs")]
+
+
+class surface_metrics(Structure):
+    _fields_ = [(n, c_double) for n in
+                ("hd", "hd95", "assd", "nsd", "max_pred_to_ref", "max_ref_to_pred",
+                 "mean_pred_to_ref", "mean_ref_to_pred")] + \
+               [("n_surface_pred", c_int64), ("n_surface_ref", c_int64)]
+
+
+class label_metrics(Structure):
+    _fields_ = [("stats", label_stats), ("overlap", overlap_scores),
+                ("surface", surface_metrics)]
+
+
+class npy(Structure):
+    _fields_ = [("data", c_void_p), ("dtype", c_int), ("shape", shape), ("numel", c_int64)]
+
+
+class image(Structure):
+    _fields_ = [("array", npy), ("spacing", c_double * MAX_DIMS), ("has_spacing", c_int),
+                ("spacing_substituted", c_uint), ("spacing_file", c_double * MAX_DIMS)]
+
+
+# C typedef name (without the segloss_ prefix) -> Structure: what
+# test_abi.py checks against the header.
+STRUCTS = {cls.__name__: cls for cls in (
+    shape, target, farray, check_report, bce_opts, focal_opts, ce_opts, lovasz_opts,
+    dice_opts, tversky_opts, generalized_dice_opts, dice_bce_opts, confusion, label_array,
+    label_stats, label_set, metric_opts, overlap_scores, surface_metrics, label_metrics,
+    npy, image)}
+
+P = POINTER
+_FWD = [P(c_double), P(c_float), P(c_float), P(target), P(shape)]      # + opts
+_BWD = [P(c_float), P(c_float), P(target), P(shape)]                   # + opts, grad_out
+_FUSED = [P(c_double), P(c_float), P(c_float), P(c_float), P(target), P(shape)]
+
+# name -> (restype, argtypes); opts types filled in per loss below.
+_PROTOS = {
+    "version_string": (c_char_p, []),
+    "strerror": (c_char_p, [c_int]),
+    "set_num_threads": (None, [c_int]),
+    "get_num_threads": (c_int, []),
+    "kernel_isa": (c_char_p, []),
+    "target_check": (c_int, [P(check_report), P(target), c_int64, c_int, c_int64, c_int64]),
+    "input_check": (c_int, [P(check_report), P(c_float), c_int64, c_int]),
+    "label_scan": (c_int, [P(label_set), P(label_array), P(label_array), P(shape)]),
+    "label_set_free": (None, [P(label_set)]),
+    "label_metrics_compute": (c_int, [P(label_metrics), P(c_int64), c_int64, P(label_set),
+                                      P(label_array), P(label_array), P(shape),
+                                      P(metric_opts)]),
+    "percentile_inplace": (c_int, [P(c_double), P(c_double), c_int64, c_double]),
+    "image_read": (c_int, [P(image), c_char_p, c_size_t, c_char_p, c_size_t]),
+    "image_free": (None, [P(image)]),
+    "image_format_from_path": (c_int, [c_char_p]),
+}
+for _lib, _opts in (("bce", bce_opts), ("bce_logits", bce_opts), ("focal", focal_opts),
+                    ("ce", ce_opts), ("lovasz_hinge", lovasz_opts), ("dice", dice_opts),
+                    ("jaccard", dice_opts), ("tversky", tversky_opts),
+                    ("generalized_dice", generalized_dice_opts), ("dice_bce", dice_bce_opts)):
+    _PROTOS[_lib + "_forward"] = (c_int, _FWD + [P(_opts)])
+    _PROTOS[_lib + "_backward"] = (c_int, _BWD + [P(_opts), P(c_float)])
+    _PROTOS[_lib + "_forward_backward"] = (c_int, _FUSED + [P(_opts), P(c_float)])
+for _name, _opts in (("bce", bce_opts), ("focal", focal_opts), ("ce", ce_opts),
+                     ("lovasz", lovasz_opts), ("dice", dice_opts), ("tversky", tversky_opts),
+                     ("generalized_dice", generalized_dice_opts),
+                     ("dice_bce", dice_bce_opts), ("metric", metric_opts)):
+    _PROTOS[_name + "_opts_default"] = (_opts, [])
+for _name, _opts in (("lovasz", lovasz_opts), ("dice", dice_opts), ("tversky", tversky_opts),
+                     ("generalized_dice", generalized_dice_opts)):
+    _PROTOS[_name + "_items_shape"] = (c_int, [P(shape), P(shape), P(_opts)])
+
+
+def _candidates(name):
+    here = os.path.dirname(os.path.abspath(__file__))
+    yield os.path.join(here, name)
+    env = os.environ.get("SEGLOSS_LIBDIR")
+    if env:
+        yield os.path.join(env, name)
+    # python/segloss/ or build/python/segloss/ inside a source tree
+    for up in ("../..", "../../.."):
+        yield os.path.normpath(os.path.join(here, up, "build", name))
+
+
+def _load(name):
+    for path in _candidates(name):
+        if os.path.exists(path):
+            return ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    return ctypes.CDLL(name + ".0", mode=ctypes.RTLD_GLOBAL)
+
+
+# libsegloss first (RTLD_GLOBAL): libsegloss_io's NEEDED libsegloss.so.0 is
+# then satisfied by the already-loaded library of that soname.
+core = _load("libsegloss.so")
+io = _load("libsegloss_io.so")
+
+
+class _Funcs:
+    pass
+
+
+fn = _Funcs()
+for _name, (_res, _args) in _PROTOS.items():
+    _f = None
+    for _l in (core, io):
+        try:
+            _f = getattr(_l, "segloss_" + _name)
+            break
+        except AttributeError:
+            continue
+    if _f is None:
+        continue          # a function this build of the library lacks
+    _f.restype = _res
+    _f.argtypes = _args
+    setattr(fn, _name, _f)
+
+F32P = P(c_float)

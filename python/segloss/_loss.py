@@ -1,0 +1,348 @@
+"""segloss.loss: the loss kinds of `segloss loss`, one table row each.
+
+A row names the library function family (segloss_LIB_forward / _backward /
+_forward_backward), the option groups the kind takes (the CLI's groups, in
+snake_case), how its options struct is built, how its target is read and
+the shape of its loss array for reduction='none'. Adding a kind is adding a
+row (and, if it brings a new options struct, its mirror in _lib.py).
+"""
+import ctypes
+import math
+
+import numpy as np
+
+from . import _arrays, _lib
+from ._errors import Error, check, strerror
+
+fn = _lib.fn
+
+# Option groups -> the keyword names they bring (the CLI's long options).
+GROUPS = {
+    "weight": ("weight",),
+    "pos_weight": ("pos_weight",),
+    "ignore": ("ignore_index",),
+    "region": ("activation", "smooth_nr", "smooth_dr", "batch", "no_background"),
+    "dice": ("squared", "jaccard"),
+    "smp": ("smp", "smp_version", "log_loss"),
+    "tversky": ("alpha", "beta", "gamma"),
+    "gdice": ("w_type",),
+    "dice_bce": ("lambda_dice", "lambda_bce"),
+    "focal": ("alpha", "gamma"),
+    "ce": ("class_weight", "label_smoothing"),
+    "lovasz": ("per_image",),
+}
+
+
+def _choice(table, value, name):
+    try:
+        return table[value]
+    except (KeyError, TypeError):
+        raise Error("invalid %s %r (expected %s)" % (name, value, ", ".join(table)),
+                    _lib.ERR_ARG) from None
+
+
+def _ignore(kw, default=_lib.IGNORE_NONE):
+    v = kw.get("ignore_index")
+    if v is None:
+        return default
+    if not (isinstance(v, (int, np.integer)) or (isinstance(v, float) and v == math.floor(v))):
+        raise Error("ignore_index must be an integer, got %r" % (v,), _lib.ERR_ARG)
+    return int(v)
+
+
+# ---- options structs, from the keywords and the prepared arrays --------------
+def _bce(kw, arr):
+    o = fn.bce_opts_default()
+    o.weight, o.pos_weight = arr["weight"], arr["pos_weight"]
+    o.ignore_index = _ignore(kw)
+    return o
+
+
+def _focal(kw, arr):
+    o = fn.focal_opts_default()
+    o.weight = arr["weight"]
+    o.alpha = float(kw.get("alpha", o.alpha))
+    o.gamma = float(kw.get("gamma", o.gamma))
+    o.ignore_index = _ignore(kw)
+    return o
+
+
+def _ce(kw, arr):
+    o = fn.ce_opts_default()
+    o.class_weight = arr["class_weight"]
+    o.ignore_index = _ignore(kw, o.ignore_index)
+    o.label_smoothing = float(kw.get("label_smoothing", 0.0))
+    return o
+
+
+def _lovasz(kw, arr):
+    o = fn.lovasz_opts_default()
+    o.per_image = int(bool(kw.get("per_image", False)))
+    o.ignore_index = _ignore(kw)
+    return o
+
+
+def _dice(kw, arr):
+    o = fn.dice_opts_default()
+    o.activation = _choice(_lib.ACTIVATIONS, kw.get("activation", "sigmoid"), "activation")
+    for flag in ("squared", "jaccard", "batch", "no_background", "log_loss"):
+        setattr(o, flag, int(bool(kw.get(flag, False))))
+    smp = kw.get("smp_version") or kw.get("smp", False)
+    if smp is True:
+        smp = "current"
+    o.smp = _choice(_lib.SMP_VERSIONS, smp, "smp version") if smp else 0
+    # A smoothing term not given keeps its default: MONAI's, or smp's 0.
+    o.smooth_nr = float(kw.get("smooth_nr", 0.0 if o.smp else o.smooth_nr))
+    o.smooth_dr = float(kw.get("smooth_dr", 0.0 if o.smp else o.smooth_dr))
+    o.ignore_index = _ignore(kw)
+    return o
+
+
+def _tversky(kw, arr):
+    o = fn.tversky_opts_default()
+    o.region = _dice(kw, arr)
+    for k in ("alpha", "beta", "gamma"):
+        setattr(o, k, float(kw.get(k, getattr(o, k))))
+    return o
+
+
+def _gdice(kw, arr):
+    o = fn.generalized_dice_opts_default()
+    o.region = _dice(kw, arr)
+    o.w_type = _choice(_lib.W_TYPES, kw.get("w_type", "square"), "w_type")
+    return o
+
+
+def _dice_bce(kw, arr):
+    o = fn.dice_bce_opts_default()
+    o.dice = _dice(kw, arr)
+    o.pos_weight = arr["pos_weight"]
+    o.lambda_dice = float(kw.get("lambda_dice", o.lambda_dice))
+    o.lambda_bce = float(kw.get("lambda_bce", o.lambda_bce))
+    return o
+
+
+# ---- loss-array shapes for reduction='none' ----------------------------------
+def _same(kind, xs, o):
+    return xs
+
+
+def _class_target_shape(xs):
+    return xs[:1] + xs[2:] if len(xs) >= 2 else ()
+
+
+def _items(items_fn):
+    def shape(kind, xs, o):
+        s = _lib.shape()
+        check(items_fn(ctypes.byref(s), ctypes.byref(_arrays.shape_of(np.empty(xs, np.uint8))),
+                       ctypes.byref(o)), "loss " + kind.name)
+        return _arrays.shape_tuple(s)
+    return shape
+
+
+class Kind:
+    def __init__(self, name, lib, opts, groups, target, out_shape, probs=False, finite=False,
+                 summary=""):
+        self.name, self.lib, self.opts, self.out_shape = name, lib, opts, out_shape
+        self.groups = groups
+        self.target = target          # "dense", "index" or "auto" (index with softmax)
+        self.probs, self.finite, self.summary = probs, finite, summary
+        self.options = {o for g in groups for o in GROUPS[g]}
+        self.forward = getattr(fn, lib + "_forward")
+        self.backward = getattr(fn, lib + "_backward")
+        self.fused = getattr(fn, lib + "_forward_backward", None)
+
+
+_R = ("region", "ignore")
+KINDS = {k.name: k for k in (
+    Kind("bce", "bce", _bce, ("weight", "ignore"), "dense", _same, probs=True,
+         summary="BCE on probabilities in [0,1] (torch BCELoss)"),
+    Kind("bce-logits", "bce_logits", _bce, ("weight", "pos_weight", "ignore"), "dense", _same,
+         summary="BCE on logits (torch BCEWithLogitsLoss)"),
+    Kind("dice", "dice", _dice, _R + ("dice", "smp"), "auto", _items(fn.dice_items_shape),
+         summary="soft Dice on (N, C, spatial...) (MONAI DiceLoss)"),
+    Kind("focal", "focal", _focal, ("weight", "focal", "ignore"), "dense", _same,
+         summary="sigmoid focal loss on logits (torchvision sigmoid_focal_loss)"),
+    Kind("ce", "ce", _ce, ("ce", "ignore"), "index",
+         lambda k, xs, o: _class_target_shape(xs),
+         summary="softmax cross-entropy over axis 1 (torch CrossEntropyLoss)"),
+    Kind("lovasz-hinge", "lovasz_hinge", _lovasz, ("lovasz", "ignore"), "dense",
+         _items(fn.lovasz_items_shape), finite=True,
+         summary="binary Lovasz hinge on logits (smp LovaszLoss)"),
+    Kind("jaccard", "jaccard", _dice, _R + ("smp",), "auto", _items(fn.dice_items_shape),
+         summary="soft IoU, 1 - (I + s)/(P + G - I + s)"),
+    Kind("tversky", "tversky", _tversky, _R + ("tversky",), "auto",
+         _items(fn.tversky_items_shape),
+         summary="Tversky loss, focal with gamma (MONAI TverskyLoss)"),
+    Kind("generalized-dice", "generalized_dice", _gdice, _R + ("gdice",), "auto",
+         _items(fn.generalized_dice_items_shape),
+         summary="generalized Dice (MONAI GeneralizedDiceLoss)"),
+    Kind("dice-bce", "dice_bce", _dice_bce, _R + ("dice", "smp", "dice_bce", "pos_weight"),
+         "dense", lambda k, xs, o: (),
+         summary="Dice + BCE-with-logits (MONAI DiceCELoss, one channel)"),
+)}
+
+
+# ---- arrays ------------------------------------------------------------------
+def _weights(w, name):
+    w = _arrays.contiguous(np.asarray(w), np.float32)
+    if w.size and not np.isfinite(w).all():
+        i = int(np.flatnonzero(~np.isfinite(w.ravel()))[0])
+        raise Error("%s: non-finite value at index %d; weights must be finite and >= 0"
+                    % (name, i), _lib.ERR_ARG, i, float(w.ravel()[i]))
+    if w.size and (w < 0).any():
+        i = int(np.flatnonzero(w.ravel() < 0)[0])
+        raise Error("%s: negative value %g at index %d; weights must be finite and >= 0"
+                    % (name, w.ravel()[i], i), _lib.ERR_ARG, i, float(w.ravel()[i]))
+    return w
+
+
+def _broadcasts(a, full):
+    if a.ndim > len(full):
+        return False
+    off = len(full) - a.ndim
+    return all(d == 1 or d == full[k + off] for k, d in enumerate(a.shape))
+
+
+def _prepare(kind, x, kw):
+    """The farrays of weight, pos_weight, class_weight, and the arrays they
+    point into (to keep alive)."""
+    keep, arr = [], {"weight": _lib.farray(), "pos_weight": _lib.farray(),
+                     "class_weight": _lib.farray()}
+    for name in ("weight", "pos_weight", "class_weight"):
+        v = kw.get(name)
+        if v is None:
+            continue
+        if name == "class_weight" or (name == "pos_weight" and isinstance(v, (list, tuple))):
+            # one weight per channel (axis 1; ce: axis 0 of a (C,) input)
+            axis = 0 if (name == "class_weight" and x.ndim == 1) else 1
+            if x.ndim <= axis:
+                raise Error("%s gives one weight per channel (axis 1), but the input has "
+                            "shape %s (no channel axis)" % (name, x.shape), _lib.ERR_SHAPE)
+            w = _weights(np.asarray(v, dtype=np.float64).ravel(), name)
+            if w.size != x.shape[axis]:
+                raise Error("%s has %d values but the input has %d channels (axis %d of %s)"
+                            % (name, w.size, x.shape[axis], axis, x.shape), _lib.ERR_SHAPE)
+            if name == "pos_weight":
+                w = w.reshape((w.size,) + (1,) * (x.ndim - 2))
+        else:
+            w = _weights(v, name)
+            if not _broadcasts(w, x.shape):
+                raise Error("%s of shape %s cannot be broadcast to the input's %s"
+                            % (name, w.shape, x.shape), _lib.ERR_SHAPE)
+        keep.append(w)
+        arr[name] = _arrays.farray(w)
+    return arr, keep
+
+
+def _index_target(kind, kw):
+    return kind.target == "index" or (kind.target == "auto" and
+                                      kw.get("activation", "sigmoid") == "softmax")
+
+
+def _explain(kind, st, x, tgt, x_shape, index, kw):
+    """segloss.Error for a failed loss call, naming the first bad value."""
+    r = _lib.check_report()
+    if st == _lib.ERR_DOMAIN:
+        fn.input_check(ctypes.byref(r), _arrays.f32p(x), x.size, _lib.INPUT_PROB)
+        if r.index >= 0:
+            what = "NaN" if math.isnan(r.value) else "value %g" % r.value
+            return Error("input: %s at index %d; probabilities must lie in [0,1]%s"
+                         % (what, r.index, "; did you mean bce-logits?" if kind.probs else ""),
+                         st, r.index, r.value)
+    elif st == _lib.ERR_TARGET:
+        classes = x_shape[0] if len(x_shape) == 1 else x_shape[1]
+        default = fn.ce_opts_default().ignore_index if kind.target == "index" \
+            else _lib.IGNORE_NONE
+        fn.target_check(ctypes.byref(r), ctypes.byref(tgt[0]), tgt[1].size,
+                        _lib.TARGET_INDEX if index else _lib.TARGET_DENSE, classes,
+                        _ignore(kw, default))
+        if r.index >= 0:
+            rule = ("a class index in [0, %d)" % classes if index
+                    else "in [0,1]" if tgt[1].dtype.kind == "f" else "0 or 1")
+            return Error("target: value %.17g at index %d; target values must be %s"
+                         % (r.value, r.index, rule), st, r.index, r.value)
+    return Error("loss %s: %s" % (kind.name, strerror(st)), st)
+
+
+def loss(kind, input, target, *, grad=False, reduction="mean", grad_out=None,
+         allow_nonfinite=False, **opts):
+    """The loss `kind` of `input` against `target` (see docs/python.md).
+
+    Returns the reduced loss as a float (reduction 'mean'/'sum') or the loss
+    array (reduction 'none'); with grad=True a pair (loss, gradient), the
+    gradient d(loss)/d(input) scaled by grad_out (1, or ones of the loss
+    array's shape for 'none'), float32 of the input's shape."""
+    k = KINDS.get(kind)
+    if k is None:
+        raise Error("unknown loss kind %r (one of: %s)" % (kind, ", ".join(KINDS)),
+                    _lib.ERR_ARG)
+    extra = set(opts) - k.options
+    if extra:
+        raise TypeError("loss %s: option%s %s do%s not apply (it takes: %s)"
+                        % (kind, "s" if len(extra) > 1 else "", ", ".join(sorted(extra)),
+                           "" if len(extra) > 1 else "es", ", ".join(sorted(k.options))))
+    x = _arrays.input_f32(input)
+    if x.size == 0:
+        raise Error("input: array is empty (shape %s)" % (x.shape,), _lib.ERR_EMPTY)
+    t, tcode = _arrays.typed(target, "target")
+    index = _index_target(k, opts)
+    if index and t.dtype.kind == "f":
+        raise Error("target: %s needs integer class indices, got dtype %s"
+                    % (kind if k.target == "index" else "activation='softmax'", t.dtype),
+                    _lib.ERR_DTYPE)
+    want = _class_target_shape(x.shape) if index else x.shape
+    if t.shape != want:
+        raise Error("shape mismatch: input %s vs target %s%s"
+                    % (x.shape, t.shape, " (the target is the input's shape without axis 1)"
+                       if index else ""), _lib.ERR_SHAPE)
+    if not allow_nonfinite or k.finite:
+        r = _lib.check_report()
+        fn.input_check(ctypes.byref(r), _arrays.f32p(x), x.size, _lib.INPUT_FINITE)
+        if r.count:
+            raise Error("input: %d non-finite value%s (first at index %d: %s)%s"
+                        % (r.count, "" if r.count == 1 else "s", r.index, r.value,
+                           "; %s needs finite logits" % kind if k.finite
+                           else "; pass allow_nonfinite=True to propagate them as PyTorch"),
+                        _lib.ERR_NONFINITE, r.index, r.value)
+    arr, keep = _prepare(k, x, opts)
+    o = k.opts(opts, arr)
+    red = _choice(_lib.REDUCTIONS, reduction, "reduction")
+    (o.dice if hasattr(o, "dice") else o.region if hasattr(o, "region") else o).reduction = red
+    return call(k, o, x, t, tcode, index, opts, red == 2, grad, grad_out)
+
+
+def call(k, o, x, t, tcode, index, opts, none, grad, grad_out):
+    """The library calls themselves (fused where there is one)."""
+    tgt = _lib.target(t.ctypes.data, tcode)
+    shp = _arrays.shape_of(x)
+    out_shape = k.out_shape(k, x.shape, o)
+    elems = np.empty(out_shape, np.float32) if none else None
+    ep = _arrays.f32p(elems) if none else None
+    go = None
+    if grad:
+        if grad_out is None:
+            go = np.ones(out_shape, np.float32) if none else None
+        else:
+            go = _arrays.contiguous(np.asarray(grad_out, np.float32))
+            if go.shape != (out_shape if none else ()) and go.size != 1:
+                raise Error("grad_out of shape %s; expected %s" % (go.shape, out_shape),
+                            _lib.ERR_SHAPE)
+    gop = _arrays.f32p(go) if go is not None else None
+    value = ctypes.c_double()
+    g = np.empty(x.shape, np.float32) if grad else None
+    if grad and k.fused is not None:
+        st = k.fused(ctypes.byref(value), ep, _arrays.f32p(g), _arrays.f32p(x),
+                     ctypes.byref(tgt), ctypes.byref(shp), ctypes.byref(o), gop)
+    else:
+        st = k.forward(ctypes.byref(value), ep, _arrays.f32p(x), ctypes.byref(tgt),
+                       ctypes.byref(shp), ctypes.byref(o))
+        if st == _lib.OK and grad:
+            st = k.backward(_arrays.f32p(g), _arrays.f32p(x), ctypes.byref(tgt),
+                            ctypes.byref(shp), ctypes.byref(o), gop)
+    if st != _lib.OK:
+        if st == _lib.ERR_NOMEM:
+            raise MemoryError(strerror(st))
+        raise _explain(k, st, x, (tgt, t), x.shape, index, opts)
+    result = elems if none else value.value
+    return (result, g) if grad else result
