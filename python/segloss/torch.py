@@ -1,0 +1,266 @@
+"""segloss.torch: the losses as differentiable PyTorch functions and modules.
+
+`loss(kind, input, target, **opts)` is a torch.autograd.Function over the C
+library: with reduction 'mean'/'sum' its forward calls the fused
+forward+backward (where the library has one) and keeps the gradient; the
+backward only scales it by the upstream gradient. With reduction 'none' the
+backward calls the C backward with the upstream gradient array. CPU tensors
+only: the kernels are float32 (float64 input is converted; the loss and the
+gradient come back in the input's dtype, computed in float32). A CUDA tensor
+is an error, never a silent copy.
+
+The modules take the constructor arguments of the MONAI / PyTorch classes
+they mirror, in the same order and with the same defaults; arguments that
+segloss does not implement raise NotImplementedError rather than being
+ignored.
+"""
+import numpy as np
+import torch
+
+from . import _loss
+from ._errors import Error
+
+__all__ = ["loss", "DiceLoss", "DiceCELoss", "TverskyLoss", "GeneralizedDiceLoss",
+           "FocalLoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss"]
+
+
+def _numpy(t, name):
+    if not isinstance(t, torch.Tensor):
+        return np.asarray(t)
+    if t.device.type != "cpu":
+        raise Error("segloss.torch: %s is a %s tensor; segloss runs on the CPU only for now "
+                    "(no GPU kernels yet): move it with .cpu() if that is what you want"
+                    % (name, t.device.type))
+    return t.detach().contiguous().numpy()
+
+
+class _LossFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, input, target, kind, reduction, opts):
+        x = _numpy(input, "input")
+        t = _numpy(target, "target")
+        want_grad = ctx.needs_input_grad[0]
+        ctx.reduction, ctx.kind, ctx.opts, ctx.dtype = reduction, kind, opts, input.dtype
+        if reduction == "none":
+            out = _loss.loss(kind, x, t, reduction="none", allow_nonfinite=True, **opts)
+            if want_grad:
+                ctx.arrays = (x, t)
+            return torch.from_numpy(out).to(input.dtype)
+        if want_grad:
+            value, g = _loss.loss(kind, x, t, reduction=reduction, grad=True,
+                                  allow_nonfinite=True, **opts)
+            ctx.save_for_backward(torch.from_numpy(g))
+        else:
+            value = _loss.loss(kind, x, t, reduction=reduction, allow_nonfinite=True, **opts)
+        return torch.tensor(value, dtype=input.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        if ctx.reduction == "none":
+            x, t = ctx.arrays
+            go = _numpy(grad_output, "grad_output").astype(np.float32)
+            _, g = _loss.loss(ctx.kind, x, t, reduction="none", grad=True, grad_out=go,
+                              allow_nonfinite=True, **ctx.opts)
+            g = torch.from_numpy(g)
+        else:
+            (g,) = ctx.saved_tensors
+            g = g * grad_output.to(g.dtype)
+        return g.to(ctx.dtype), None, None, None, None
+
+
+def loss(kind, input, target, *, reduction="mean", **opts):
+    """The segloss loss `kind` (segloss.kinds()) as a differentiable function
+    of `input`; options as segloss.loss. NaN/inf inputs propagate as in
+    PyTorch (the NumPy API refuses them unless allow_nonfinite=True)."""
+    if kind not in _loss.KINDS:
+        raise Error("unknown loss kind %r (one of: %s)" % (kind, ", ".join(_loss.KINDS)))
+    if isinstance(input, torch.Tensor) and input.device.type != "cpu":
+        _numpy(input, "input")
+    if not isinstance(input, torch.Tensor):
+        input = torch.as_tensor(input)
+    return _LossFunction.apply(input, target, kind, reduction, opts)
+
+
+def _unsupported(cls, **given):
+    for name, value in given.items():
+        if value:
+            raise NotImplementedError("segloss.torch.%s: %s=%r is not implemented by segloss"
+                                      % (cls, name, value))
+
+
+class _Module(torch.nn.Module):
+    kind = None
+
+    def _opts(self, input, target):
+        return dict(self.opts)
+
+    def forward(self, input, target):
+        opts = self._opts(input, target)
+        return loss(self.kind, input, target, reduction=self.reduction, **opts)
+
+
+class _RegionModule(_Module):
+    """MONAI's region-loss arguments -> segloss's region options."""
+
+    def _region(self, cls, include_background, to_onehot_y, sigmoid, softmax, other_act,
+                reduction, smooth_nr, smooth_dr, batch):
+        _unsupported(cls, other_act=other_act)
+        if sigmoid and softmax:
+            raise ValueError("sigmoid=True and softmax=True are not compatible (as MONAI)")
+        if to_onehot_y and not softmax:
+            raise NotImplementedError("segloss.torch.%s: to_onehot_y=True needs softmax=True "
+                                      "(class-index targets go with the softmax)" % cls)
+        self.reduction = reduction
+        self.to_onehot_y = to_onehot_y
+        self.opts = dict(activation="sigmoid" if sigmoid else "softmax" if softmax else "none",
+                         smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch,
+                         no_background=not include_background)
+
+    def forward(self, input, target):
+        if self.to_onehot_y and isinstance(target, torch.Tensor) and target.dim() == input.dim():
+            target = target[:, 0]   # MONAI's (N, 1, spatial...) label map
+        if self.opts.get("activation") == "softmax" and not self.to_onehot_y:
+            raise NotImplementedError("segloss.torch: softmax=True takes class-index targets "
+                                      "(to_onehot_y=True)")
+        out = loss(self.kind, input, target, reduction=self.reduction, **self.opts)
+        if self.reduction == "none" and out.dim() >= 1 and input.dim() >= 3:
+            out = out.reshape(out.shape + (1,) * (input.dim() - 1 - out.dim()))  # MONAI keeps
+        return out
+
+
+class DiceLoss(_RegionModule):
+    """MONAI DiceLoss (sigmoid=True for logits; the default sigmoid=False
+    takes probabilities, as MONAI)."""
+    kind = "dice"
+
+    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False,
+                 softmax=False, other_act=None, squared_pred=False, jaccard=False,
+                 reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False, weight=None):
+        super().__init__()
+        _unsupported("DiceLoss", weight=weight is not None)
+        self._region("DiceLoss", include_background, to_onehot_y, sigmoid, softmax, other_act,
+                     reduction, smooth_nr, smooth_dr, batch)
+        self.opts.update(squared=squared_pred, jaccard=jaccard)
+
+
+class GeneralizedDiceLoss(_RegionModule):
+    """MONAI GeneralizedDiceLoss."""
+    kind = "generalized-dice"
+
+    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False,
+                 softmax=False, other_act=None, w_type="square", reduction="mean",
+                 smooth_nr=1e-5, smooth_dr=1e-5, batch=False):
+        super().__init__()
+        self._region("GeneralizedDiceLoss", include_background, to_onehot_y, sigmoid, softmax,
+                     other_act, reduction, smooth_nr, smooth_dr, batch)
+        self.opts.update(w_type=str(w_type).lower())
+
+
+class TverskyLoss(_RegionModule):
+    """MONAI TverskyLoss."""
+    kind = "tversky"
+
+    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False,
+                 softmax=False, other_act=None, alpha=0.5, beta=0.5, reduction="mean",
+                 smooth_nr=1e-5, smooth_dr=1e-5, batch=False):
+        super().__init__()
+        self._region("TverskyLoss", include_background, to_onehot_y, sigmoid, softmax,
+                     other_act, reduction, smooth_nr, smooth_dr, batch)
+        self.opts.update(alpha=alpha, beta=beta)
+
+
+class DiceCELoss(_RegionModule):
+    """MONAI DiceCELoss for one channel with sigmoid=True: Dice +
+    BCE-with-logits (segloss's dice-bce; MONAI >= 1.2 uses BCE-with-logits for
+    one channel too). More channels (softmax + cross-entropy) are not
+    implemented yet."""
+    kind = "dice-bce"
+
+    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False,
+                 softmax=False, other_act=None, squared_pred=False, jaccard=False,
+                 reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False, weight=None,
+                 lambda_dice=1.0, lambda_ce=1.0):
+        super().__init__()
+        _unsupported("DiceCELoss", weight=weight is not None, softmax=softmax,
+                     to_onehot_y=to_onehot_y)
+        if not sigmoid:
+            raise NotImplementedError("segloss.torch.DiceCELoss: only sigmoid=True (logits, "
+                                      "one channel) is implemented")
+        if reduction == "none":
+            raise ValueError("DiceCELoss: reduction='none' is not supported (as MONAI)")
+        self._region("DiceCELoss", include_background, to_onehot_y, sigmoid, softmax,
+                     other_act, reduction, smooth_nr, smooth_dr, batch)
+        self.opts.update(squared=squared_pred, jaccard=jaccard, lambda_dice=lambda_dice,
+                         lambda_bce=lambda_ce)
+
+    def forward(self, input, target):
+        if input.dim() >= 3 and input.shape[1] != 1:
+            raise NotImplementedError("segloss.torch.DiceCELoss: %d channels; only one channel "
+                                      "(sigmoid Dice + BCE) is implemented" % input.shape[1])
+        return super().forward(input, target)
+
+
+class FocalLoss(_Module):
+    """MONAI FocalLoss (sigmoid form; alpha=None: no alpha factor), the
+    torchvision sigmoid_focal_loss formula, mean over all elements."""
+    kind = "focal"
+
+    def __init__(self, include_background=True, to_onehot_y=False, gamma=2.0, alpha=None,
+                 weight=None, reduction="mean", use_softmax=False):
+        super().__init__()
+        _unsupported("FocalLoss", include_background=not include_background,
+                     to_onehot_y=to_onehot_y, weight=weight is not None,
+                     use_softmax=use_softmax)
+        self.reduction = reduction
+        self.opts = dict(gamma=gamma, alpha=-1.0 if alpha is None else alpha)
+
+
+class BCEWithLogitsLoss(_Module):
+    """torch.nn.BCEWithLogitsLoss (weight and pos_weight tensors broadcast as
+    PyTorch broadcasts them)."""
+    kind = "bce-logits"
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean",
+                 pos_weight=None):
+        super().__init__()
+        _unsupported("BCEWithLogitsLoss", size_average=size_average is not None,
+                     reduce=reduce is not None)
+        self.reduction = reduction
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def _opts(self, input, target):
+        o = {}
+        if self.weight is not None:
+            o["weight"] = _numpy(self.weight, "weight")
+        if getattr(self, "pos_weight", None) is not None:
+            o["pos_weight"] = _numpy(self.pos_weight, "pos_weight")
+        return o
+
+
+class BCELoss(BCEWithLogitsLoss):
+    """torch.nn.BCELoss (probabilities in [0,1])."""
+    kind = "bce"
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(weight, size_average, reduce, reduction)
+
+
+class CrossEntropyLoss(_Module):
+    """torch.nn.CrossEntropyLoss with class-index targets."""
+    kind = "ce"
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean", label_smoothing=0.0):
+        super().__init__()
+        _unsupported("CrossEntropyLoss", size_average=size_average is not None,
+                     reduce=reduce is not None)
+        self.reduction = reduction
+        self.register_buffer("weight", weight)
+        self.opts = dict(ignore_index=ignore_index, label_smoothing=label_smoothing)
+
+    def _opts(self, input, target):
+        o = dict(self.opts)
+        if self.weight is not None:
+            o["class_weight"] = _numpy(self.weight, "weight").tolist()
+        return o
