@@ -11,6 +11,10 @@
 #   make bench                bench/*.c programs in build/bench/
 #   make fuzz                 libFuzzer binaries (clang) in build-fuzz/
 #   make valgrind             CLI tests under valgrind memcheck (in check)
+#   make python               the Python package (import segloss) in
+#                             build/python/ (PYTHONPATH=build/python)
+#   make python-test          its pytest suite (tests/python/; in check when
+#                             $(PYTHON) has numpy and pytest, skipped otherwise)
 # Knobs: OPENMP=0 (no threads), SAN=1 (sanitizers), WERROR=1, BUILD=dir,
 # CC=clang, CPPFLAGS/CFLAGS/LDFLAGS/LDLIBS, PKG_CONFIG.
 #
@@ -101,7 +105,8 @@ endif
 # drivers') are kept, so a second `make test` compiles nothing.
 .SECONDARY:
 
-.PHONY: all test check clean install uninstall install-check fuzz fuzz-bins valgrind bench
+.PHONY: all test check clean install uninstall install-check fuzz fuzz-bins valgrind bench \
+        python python-test
 
 # Fuzz targets (fuzz/fuzz_*.c, docs/fuzzing.md). Each also builds with the
 # normal compiler as a replay driver that `make test` runs over
@@ -238,12 +243,32 @@ valgrind: $(BUILD)/segloss $(BUILD)/html_tool
 	$(COUNT) run $(COUNTS) valgrind.html -- $(VG) HTML_TOOL=$(BUILD)/html_tool bash tests/cli/html.sh
 	@$(call COUNT_END,valgrind.,valgrind)
 
+# The Python package: the modules of python/segloss/ and the two shared
+# libraries side by side in build/python/segloss/ (loaded by path).
+# python-test runs tests/python/ with pytest; tools/pytest-count.sh turns
+# pytest's summary into the "python tests: N run, M failed" line. Without
+# numpy or pytest in $(PYTHON) it says so and counts nothing, so that the
+# C suite runs on a machine without Python.
+PYTHON  ?= python3
+PY_SRC  := $(wildcard python/segloss/*.py)
+python: $(BUILD)/libsegloss.so $(BUILD)/libsegloss_io.so $(PY_SRC)
+	@rm -rf $(BUILD)/python/segloss && mkdir -p $(BUILD)/python/segloss
+	cp $(PY_SRC) $(BUILD)/libsegloss.so $(BUILD)/libsegloss_io.so $(BUILD)/python/segloss/
+
+python-test: python $(BUILD)/segloss
+	@mkdir -p $(COUNTS) && rm -f $(COUNTS)/python.*
+	@if $(PYTHON) -c 'import numpy, pytest' 2>/dev/null; then \
+	    $(COUNT) run $(COUNTS) python.pytest -- env PYTHON=$(PYTHON) SEGLOSS=$(BUILD)/segloss \
+	        PYTHONPATH=$(BUILD)/python bash tools/pytest-count.sh tests/python; \
+	else echo "python tests: skipped ($(PYTHON) lacks numpy or pytest)"; fi
+	@$(call COUNT_END,python.,python)
+
 # `make check` runs its stages in order (stopping after the first that
 # fails), all recording into one COUNTS directory, and ends with the total.
 CHECK_COUNTS := $(CURDIR)/build/check-counts
 check:
 	@rm -rf $(CHECK_COUNTS)
-	@st=0; for goal in test valgrind install-check "SAN=1 BUILD=build-san test"; do \
+	@st=0; for goal in test valgrind install-check python-test "SAN=1 BUILD=build-san test"; do \
 	    $(MAKE) WERROR=1 COUNTS=$(CHECK_COUNTS) COUNT_QUIET=1 $$goal || { st=$$?; break; }; \
 	done; \
 	$(COUNT) total check $(CHECK_COUNTS) "" $$st

@@ -1,0 +1,192 @@
+"""segloss.loss / evaluate / evaluate_files give the CLI's results bit for
+bit: the same arrays written as .npy by NumPy, `segloss loss --grad --out
+--json` and `segloss eval --json -` on one side, the Python calls on the
+other. Gradients and loss arrays are compared as bits; the loss scalar as
+the CLI prints it (9 significant digits)."""
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+import segloss
+
+SHAPE = (2, 3, 5, 4)
+
+
+def _inputs(rng, kind, opts):
+    x = rng.normal(0, 2, SHAPE).astype(np.float32)
+    if kind == "bce" or opts.get("activation") == "none":
+        x = (1 / (1 + np.exp(-x))).astype(np.float32)
+    if kind == "ce" or opts.get("activation") == "softmax":
+        t = rng.integers(0, SHAPE[1], (SHAPE[0],) + SHAPE[2:]).astype(np.int64)
+        if "ignore_index" in opts:
+            t[0, 0, :2] = opts["ignore_index"]
+        return x, t
+    t = (rng.random(SHAPE) < 0.4).astype(np.uint8)
+    if "ignore_index" in opts:
+        t[0, 1, 1, :3] = opts["ignore_index"]
+    elif kind in ("bce", "bce-logits") and "weight" not in opts:
+        t = rng.random(SHAPE).astype(np.float64)      # soft labels, another dtype
+    return x, t
+
+
+# (kind, options): every kind, every option group of the CLI.
+CASES = [
+    ("bce", {}), ("bce", {"weight": "w"}), ("bce", {"ignore_index": 255}),
+    ("bce-logits", {}), ("bce-logits", {"pos_weight": [0.5, 2.0, 3.0]}),
+    ("bce-logits", {"pos_weight": "pw", "weight": "w"}), ("bce-logits", {"ignore_index": 255}),
+    ("dice", {}), ("dice", {"squared": True}), ("dice", {"jaccard": True, "batch": True}),
+    ("dice", {"no_background": True, "smooth_nr": 0.0, "smooth_dr": 1e-3}),
+    ("dice", {"activation": "softmax"}), ("dice", {"activation": "none"}),
+    ("dice", {"smp": True}), ("dice", {"smp_version": "0.3", "log_loss": True}),
+    ("dice", {"ignore_index": 255}),
+    ("focal", {}), ("focal", {"alpha": -1.0, "gamma": 0.5}), ("focal", {"weight": "w"}),
+    ("ce", {}), ("ce", {"class_weight": [1.0, 2.0, 0.5], "label_smoothing": 0.1}),
+    ("ce", {"ignore_index": 1}),
+    ("lovasz-hinge", {}), ("lovasz-hinge", {"per_image": True}),
+    ("jaccard", {}), ("jaccard", {"smp": True}), ("jaccard", {"activation": "softmax"}),
+    ("tversky", {}), ("tversky", {"alpha": 0.3, "beta": 0.7, "gamma": 1.5, "batch": True}),
+    ("generalized-dice", {}), ("generalized-dice", {"w_type": "simple"}),
+    ("generalized-dice", {"w_type": "uniform", "activation": "softmax"}),
+    ("dice-bce", {}), ("dice-bce", {"lambda_dice": 0.3, "lambda_bce": 2.0,
+                                    "pos_weight": [1.0, 2.0, 3.0]}),
+]
+
+
+def _cli_args(opts, arrays, tmp_path):
+    args = []
+    for k, v in opts.items():
+        name = "--" + k.replace("_", "-")
+        if isinstance(v, str) and v in arrays:
+            p = tmp_path / (v + ".npy")
+            np.save(p, arrays[v])
+            args += [name, p]
+        elif v is True:
+            args.append(name)
+        elif isinstance(v, list):
+            args += [name, ",".join(repr(a) for a in v)]
+        else:
+            args += [name, str(v)]
+    return args
+
+
+def _bits(a):
+    return np.ascontiguousarray(a, np.float32).view(np.uint32)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("kind,opts", CASES, ids=lambda v: str(v))
+def test_loss_equals_cli(kind, opts, reduction, rng, cli, tmp_path):
+    if kind == "dice-bce" and reduction == "none":
+        pytest.skip("dice-bce has no reduction none (as MONAI)")
+    x, t = _inputs(rng, kind, opts)
+    arrays = {"w": rng.random((SHAPE[1], 1, SHAPE[3])).astype(np.float32),
+              "pw": rng.random((SHAPE[3],)).astype(np.float64) * 3}
+    py_opts = {k: (arrays[v] if isinstance(v, str) and v in arrays else v)
+               for k, v in opts.items()}
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", t)
+    args = ["loss", kind, "-i", tmp_path / "x.npy", "-t", tmp_path / "t.npy", "--json",
+            "--reduction", reduction, "--grad", tmp_path / "g.npy"]
+    if reduction == "none":
+        args += ["--out", tmp_path / "o.npy"]
+    out = json.loads(cli(*(args + _cli_args(opts, arrays, tmp_path))).stdout)
+    value, grad = segloss.loss(kind, x, t, grad=True, reduction=reduction, **py_opts)
+    assert np.array_equal(_bits(grad), _bits(np.load(tmp_path / "g.npy")))
+    if reduction == "none":
+        cli_out = np.load(tmp_path / "o.npy")
+        assert value.shape == cli_out.shape
+        assert np.array_equal(_bits(value), _bits(cli_out))
+        value = float(np.sum(value, dtype=np.float64))   # the CLI prints the sum
+        assert out["loss"] is None or math.isclose(out["loss"], value, rel_tol=1e-6)
+    else:
+        assert ("%.9g" % value) == ("%.9g" % out["loss"]) if out["loss"] is not None \
+            else math.isnan(value)
+    # without grad: the forward alone gives the same value
+    again = segloss.loss(kind, x, t, reduction=reduction, **py_opts)
+    assert np.array_equal(np.asarray(again), np.asarray(value)) or reduction == "none"
+
+
+def _nan_to_none(obj):
+    if isinstance(obj, dict):
+        return {k: _nan_to_none(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_nan_to_none(v) for v in obj]
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    return obj
+
+
+EVAL_OPTS = [
+    ({}, []),
+    ({"metrics": "all"}, ["--metrics", "all"]),
+    ({"metrics": "dice,hd95,assd,nsd", "hd95_variant": "pooled", "percentile": 90,
+      "tolerance": 2.0, "spacing": (0.5, 2.0)}, ["--metrics", "dice,hd95,assd,nsd",
+                                                  "--hd95-variant", "pooled", "--percentile",
+                                                  "90", "--tolerance", "2", "--spacing",
+                                                  "0.5,2"]),
+    ({"labels": [1, 7], "metrics": "all", "empty_score": "one", "empty_distance": "diag"},
+     ["--labels", "1,7", "--metrics", "all", "--empty-score", "one", "--empty-distance",
+      "diag"]),
+]
+
+
+@pytest.mark.parametrize("opts,args", EVAL_OPTS, ids=lambda v: str(v)[:40])
+def test_evaluate_files_equals_cli_png(opts, args, cli, root):
+    pred, ref = (os.path.join("examples", "png", d) for d in ("pred", "ref"))
+    p = cli("eval", "--pred", os.path.join(root, pred), "--ref", os.path.join(root, ref),
+            "--json", "-", "--quiet", *args)
+    want = json.loads(p.stdout)
+    got = segloss.evaluate_files(os.path.join(root, pred), os.path.join(root, ref), **opts)
+    assert _nan_to_none(got) == want
+
+
+@pytest.mark.parametrize("metrics", [None, "all"])
+def test_evaluate_files_equals_cli_nifti(metrics, cli, root):
+    pred, ref = (os.path.join(root, "examples", "nifti", f) for f in ("pred.nii.gz",
+                                                                      "ref.nii.gz"))
+    args = ["--metrics", metrics] if metrics else []
+    want = json.loads(cli("eval", "--pred", pred, "--ref", ref, "--json", "-", "--quiet",
+                          *args).stdout)
+    got = segloss.evaluate_files(pred, ref, metrics=metrics)
+    assert _nan_to_none(got) == want
+    arr_p, _ = segloss.read_image(pred)
+    arr_r, sp = segloss.read_image(ref)
+    case = segloss.evaluate(arr_p, arr_r, spacing=sp, metrics=metrics)
+    assert _nan_to_none(case) == {"labels": want["cases"][0]["labels"]}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("scores", ["probs", "logits"])
+def test_evaluate_scores_equals_cli(dtype, scores, rng, cli, tmp_path):
+    """Random 3-D score maps against a label map with a float reference."""
+    s = rng.normal(0, 1, (9, 10, 11))
+    if scores == "probs":
+        s = 1 / (1 + np.exp(-s))
+    s = s.astype(dtype)
+    ref = (rng.random((9, 10, 11)) < 0.3).astype(np.float64)
+    np.save(tmp_path / "p.npy", s)
+    np.save(tmp_path / "r.npy", ref)
+    args = ["--metrics", "all", "--scores", scores, "--spacing", "1,0.5,2"]
+    want = json.loads(cli("eval", "--pred", tmp_path / "p.npy", "--ref", tmp_path / "r.npy",
+                          "--json", "-", "--quiet", *args).stdout)
+    got = segloss.evaluate(s, ref, metrics="all", scores=scores, spacing=(1, 0.5, 2))
+    assert _nan_to_none(got) == {"labels": want["cases"][0]["labels"]}
+
+
+def test_evaluate_random_labels_equals_cli(rng, cli, tmp_path):
+    pred = rng.integers(0, 5, (20, 30)).astype(np.int16)
+    ref = rng.integers(0, 5, (20, 30)).astype(np.uint8)
+    np.save(tmp_path / "p.npy", pred)
+    np.save(tmp_path / "r.npy", ref)
+    want = json.loads(cli("eval", "--pred", tmp_path / "p.npy", "--ref", tmp_path / "r.npy",
+                          "--json", "-", "--quiet", "--metrics", "all").stdout)
+    got = segloss.evaluate_files(tmp_path / "p.npy", tmp_path / "r.npy", metrics="all")
+    assert _nan_to_none(got) == want
+    # any memory layout: a transposed (non-contiguous) view gives the same as a copy
+    a = segloss.evaluate(pred.T, ref.T, metrics="all")
+    b = segloss.evaluate(np.ascontiguousarray(pred.T), np.ascontiguousarray(ref.T),
+                         metrics="all")
+    assert _nan_to_none(a) == _nan_to_none(b)
