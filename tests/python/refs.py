@@ -1,0 +1,69 @@
+"""Reference losses in PyTorch (float64 autograd), written from the peers'
+formulas: MONAI 1.3 DiceLoss / TverskyLoss / GeneralizedDiceLoss /
+DiceCELoss (one channel), torchvision sigmoid_focal_loss, torch.nn.functional
+BCE / BCE-with-logits / cross-entropy. Never from segloss."""
+import torch
+import torch.nn.functional as F
+
+
+def _sums(p, y, batch):
+    dims = list(range(2, p.dim()))
+    if batch:
+        dims = [0] + dims
+    return dims
+
+
+def dice(x, y, sigmoid=True, squared=False, jaccard=False, batch=False, smooth_nr=1e-5,
+         smooth_dr=1e-5, reduction="mean", include_background=True):
+    p = torch.sigmoid(x) if sigmoid else x
+    if not include_background:
+        p, y = p[:, 1:], y[:, 1:]
+    d = _sums(p, y, batch)
+    inter = (p * y).sum(d)
+    g = (y * y).sum(d) if squared else y.sum(d)
+    q = (p * p).sum(d) if squared else p.sum(d)
+    den = g + q
+    if jaccard:
+        den = 2.0 * (den - inter)
+    f = 1.0 - (2.0 * inter + smooth_nr) / (den + smooth_dr)
+    return f.mean() if reduction == "mean" else f.sum() if reduction == "sum" else f
+
+
+def tversky(x, y, alpha=0.5, beta=0.5, batch=False, smooth_nr=1e-5, smooth_dr=1e-5):
+    p = torch.sigmoid(x)
+    d = _sums(p, y, batch)
+    tp = (p * y).sum(d)
+    fp = alpha * (p * (1 - y)).sum(d)
+    fn = beta * ((1 - p) * y).sum(d)
+    return (1.0 - (tp + smooth_nr) / (tp + fp + fn + smooth_dr)).mean()
+
+
+def generalized_dice(x, y, w_type="square", smooth_nr=1e-5, smooth_dr=1e-5):
+    p = torch.sigmoid(x)
+    d = list(range(2, p.dim()))
+    inter = (p * y).sum(d)
+    g = y.sum(d)
+    q = p.sum(d)
+    w = {"square": 1.0 / (g * g), "simple": 1.0 / g, "uniform": torch.ones_like(g)}[w_type]
+    w = w.detach()
+    for b in range(w.shape[0]):          # MONAI: infinite weights -> the max finite one
+        inf = torch.isinf(w[b])
+        w[b][inf] = 0.0
+        w[b] = w[b] + inf * torch.max(w[b])
+    num = 2.0 * (inter * w).sum(1) + smooth_nr
+    den = ((g + q) * w).sum(1) + smooth_dr
+    return (1.0 - num / den).mean()
+
+
+def focal(x, y, alpha=0.25, gamma=2.0):
+    p = torch.sigmoid(x)
+    ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    pt = p * y + (1 - p) * (1 - y)
+    loss = ce * (1 - pt) ** gamma
+    if alpha is not None and alpha >= 0:
+        loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
+    return loss.mean()
+
+
+def dice_bce(x, y, lambda_dice=1.0, lambda_bce=1.0):
+    return lambda_dice * dice(x, y) + lambda_bce * F.binary_cross_entropy_with_logits(x, y)
