@@ -124,7 +124,7 @@ class _RegionModule(_Module):
                                       "(to_onehot_y=True)")
         out = loss(self.kind, input, target, reduction=self.reduction, **self.opts)
         if self.reduction == "none" and out.dim() >= 1 and input.dim() >= 3:
-            out = out.reshape(out.shape + (1,) * (input.dim() - 1 - out.dim()))  # MONAI keeps
+            out = out.reshape(out.shape + (1,) * (input.dim() - 2))  # MONAI's shape
         return out
 
 
@@ -202,7 +202,8 @@ class DiceCELoss(_RegionModule):
 
 class FocalLoss(_Module):
     """MONAI FocalLoss (sigmoid form; alpha=None: no alpha factor), the
-    torchvision sigmoid_focal_loss formula, mean over all elements."""
+    torchvision sigmoid_focal_loss formula. 'mean' averages all elements;
+    'sum' is MONAI's: the mean over the spatial axes, summed over N and C."""
     kind = "focal"
 
     def __init__(self, include_background=True, to_onehot_y=False, gamma=2.0, alpha=None,
@@ -213,6 +214,12 @@ class FocalLoss(_Module):
                      use_softmax=use_softmax)
         self.reduction = reduction
         self.opts = dict(gamma=gamma, alpha=-1.0 if alpha is None else alpha)
+
+    def forward(self, input, target):
+        out = super().forward(input, target)
+        if self.reduction == "sum" and input.dim() > 2:
+            out = out / float(np.prod(input.shape[2:]))
+        return out
 
 
 class BCEWithLogitsLoss(_Module):

@@ -1,0 +1,138 @@
+"""segloss.torch: modules against PyTorch's own losses and float64 autograd
+of the MONAI/torchvision formulas (refs.py), gradcheck, CUDA refusal.
+
+gradcheck: the kernels compute in float32, so torch.autograd.gradcheck runs
+on float64 inputs with a step (eps 1e-3) and tolerances (atol 1e-3, rtol
+1e-2) sized for float32 rounding of the finite differences; the exact
+check is the comparison of the analytic gradient with float64 autograd of
+the reference formula (rtol 1e-4)."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import refs
+import segloss
+import segloss.torch as st
+
+
+def _pair(rng, shape=(2, 1, 8, 9), dtype=torch.float32):
+    x = torch.tensor(rng.normal(0, 1.5, shape), dtype=dtype, requires_grad=True)
+    y = torch.tensor((rng.random(shape) < 0.4).astype(np.float32))
+    return x, y
+
+
+def _compare(mod, ref, x, y, rtol=1e-5):
+    v = mod(x, y)
+    (g,) = torch.autograd.grad(v, x)
+    xr = x.detach().double().requires_grad_(True)
+    rv = ref(xr, y.double() if y.is_floating_point() else y)
+    (rg,) = torch.autograd.grad(rv, xr)
+    assert v.dtype == x.dtype
+    assert v.item() == pytest.approx(rv.item(), rel=rtol, abs=1e-7)
+    torch.testing.assert_close(g.double(), rg, rtol=1e-4, atol=1e-5 * rg.abs().max().item())
+
+
+def test_dice_loss(rng):
+    x, y = _pair(rng, (2, 3, 8, 9))
+    _compare(st.DiceLoss(sigmoid=True), refs.dice, x, y)
+    _compare(st.DiceLoss(sigmoid=True, squared_pred=True, batch=True, include_background=False),
+             lambda a, b: refs.dice(a, b, squared=True, batch=True, include_background=False),
+             x, y)
+    p = torch.sigmoid(x.detach()).requires_grad_(True)
+    _compare(st.DiceLoss(), lambda a, b: refs.dice(a, b, sigmoid=False), p, y)
+
+
+def test_dice_loss_softmax_onehot(rng):
+    x = torch.tensor(rng.normal(0, 1, (2, 3, 6, 5)), dtype=torch.float32, requires_grad=True)
+    lab = torch.tensor(rng.integers(0, 3, (2, 1, 6, 5)))
+
+    def ref(a, b):
+        onehot = F.one_hot(b[:, 0], 3).permute(0, 3, 1, 2).double()
+        return refs.dice(torch.softmax(a, 1), onehot, sigmoid=False)
+    _compare(st.DiceLoss(to_onehot_y=True, softmax=True), ref, x, lab)
+
+
+def test_tversky_gdice_focal_dicece(rng):
+    x, y = _pair(rng, (3, 2, 7, 6))
+    _compare(st.TverskyLoss(sigmoid=True, alpha=0.3, beta=0.7),
+             lambda a, b: refs.tversky(a, b, alpha=0.3, beta=0.7), x, y)
+    _compare(st.GeneralizedDiceLoss(sigmoid=True, w_type="simple"),
+             lambda a, b: refs.generalized_dice(a, b, w_type="simple"), x, y)
+    _compare(st.FocalLoss(gamma=1.5, alpha=0.25),
+             lambda a, b: refs.focal(a, b, alpha=0.25, gamma=1.5), x, y)
+    _compare(st.FocalLoss(), lambda a, b: refs.focal(a, b, alpha=None), x, y)
+    _compare(st.FocalLoss(reduction="sum"),     # MONAI: spatial mean, then sum
+             lambda a, b: refs.focal(a, b, alpha=None) * a.shape[0] * a.shape[1], x, y)
+    x1, y1 = _pair(rng, (3, 1, 7, 6))
+    _compare(st.DiceCELoss(sigmoid=True, lambda_dice=0.5, lambda_ce=2.0),
+             lambda a, b: refs.dice_bce(a, b, 0.5, 2.0), x1, y1)
+
+
+def test_torch_losses(rng):
+    x, y = _pair(rng, (2, 3, 4, 5))
+    pw = torch.tensor([1.0, 2.0, 0.5, 3.0, 1.5])       # PyTorch broadcasting: last axis
+    w = torch.rand(3, 1, 5)
+    _compare(st.BCEWithLogitsLoss(weight=w, pos_weight=pw),
+             torch.nn.BCEWithLogitsLoss(weight=w.double(), pos_weight=pw.double()), x, y)
+    _compare(st.BCEWithLogitsLoss(reduction="sum"), torch.nn.BCEWithLogitsLoss(reduction="sum"),
+             x, y)
+    p = torch.sigmoid(x.detach()).requires_grad_(True)
+    _compare(st.BCELoss(), torch.nn.BCELoss(), p, y)
+    t = torch.tensor(rng.integers(0, 3, (2, 4, 5)))
+    cw = torch.tensor([1.0, 0.3, 2.0])
+    _compare(st.CrossEntropyLoss(weight=cw, label_smoothing=0.05),
+             torch.nn.CrossEntropyLoss(weight=cw.double(), label_smoothing=0.05), x, t)
+
+
+def test_reduction_none_backward(rng):
+    x, y = _pair(rng, (2, 3, 4, 5))
+    v = st.BCEWithLogitsLoss(reduction="none")(x, y)
+    up = torch.rand_like(v)
+    (g,) = torch.autograd.grad(v, x, up)
+    xr = x.detach().double().requires_grad_(True)
+    rv = F.binary_cross_entropy_with_logits(xr, y.double(), reduction="none")
+    (rg,) = torch.autograd.grad(rv, xr, up.double())
+    torch.testing.assert_close(v.double(), rv, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(g.double(), rg, rtol=1e-4, atol=1e-6)
+    d = st.DiceLoss(sigmoid=True, reduction="none")(x, y)
+    assert d.shape == (2, 3, 1, 1)          # MONAI keeps the spatial axes
+
+
+@pytest.mark.parametrize("kind", ["bce-logits", "dice", "tversky", "focal", "dice-bce",
+                                  "generalized-dice"])
+def test_gradcheck(kind, rng):
+    x, y = _pair(rng, (2, 1, 4, 3), dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda a: st.loss(kind, a, y), (x,), eps=1e-3, atol=1e-3,
+                                    rtol=1e-2)
+
+
+def test_scaling_by_upstream_gradient(rng):
+    x, y = _pair(rng)
+    v = st.loss("dice", x, y)
+    (g1,) = torch.autograd.grad(v, x)
+    (g3,) = torch.autograd.grad(3.0 * st.loss("dice", x, y), x)
+    torch.testing.assert_close(g3, 3.0 * g1)
+    # the NumPy API gives the same bits
+    value, g = segloss.loss("dice", x.detach().numpy(), y.numpy(), grad=True)
+    assert np.array_equal(g, g1.numpy()) and np.float32(value) == v.item()
+
+
+def test_no_grad_and_float64(rng):
+    x, y = _pair(rng, dtype=torch.float64)
+    with torch.no_grad():
+        v = st.DiceLoss(sigmoid=True)(x, y)
+    assert v.dtype == torch.float64 and not v.requires_grad
+
+
+def test_device_and_unsupported(rng):
+    x = torch.empty((1, 1, 4, 4), device="meta")
+    with pytest.raises(segloss.Error, match="CPU"):
+        st.DiceLoss(sigmoid=True)(x, x)
+    x, y = _pair(rng, (2, 3, 4, 4))
+    with pytest.raises(NotImplementedError):
+        st.DiceCELoss(sigmoid=True)(x, y)
+    with pytest.raises(NotImplementedError):
+        st.DiceLoss(other_act=torch.tanh)
+    with pytest.raises(NotImplementedError):
+        st.DiceCELoss(softmax=True)
