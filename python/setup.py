@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -35,4 +35,11 @@ class BuildWithLibs(build_py):
             shutil.copy2(os.path.join(src, lib), os.path.join(dest, lib))
 
 
-setup(cmdclass={"build_py": BuildWithLibs})
+class BinaryDistribution(Distribution):
+    """The wheel holds native libraries: tag it for this platform, not py3-none-any."""
+
+    def has_ext_modules(self):
+        return True
+
+
+setup(cmdclass={"build_py": BuildWithLibs}, distclass=BinaryDistribution)
