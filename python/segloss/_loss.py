@@ -266,13 +266,15 @@ def _explain(kind, st, x, tgt, x_shape, index, kw):
 
 
 def loss(kind, input, target, *, grad=False, reduction="mean", grad_out=None,
-         allow_nonfinite=False, **opts):
+         allow_nonfinite=False, out=None, **opts):
     """The loss `kind` of `input` against `target` (see docs/python.md).
 
     Returns the reduced loss as a float (reduction 'mean'/'sum') or the loss
     array (reduction 'none'); with grad=True a pair (loss, gradient), the
     gradient d(loss)/d(input) scaled by grad_out (1, or ones of the loss
-    array's shape for 'none'), float32 of the input's shape."""
+    array's shape for 'none'), float32 of the input's shape, written into
+    `out` when given (a C-contiguous float32 array of the input's shape:
+    no allocation per call)."""
     k = KINDS.get(kind)
     if k is None:
         raise Error("unknown loss kind %r (one of: %s)" % (kind, ", ".join(KINDS)),
@@ -309,10 +311,20 @@ def loss(kind, input, target, *, grad=False, reduction="mean", grad_out=None,
     o = k.opts(opts, arr)
     red = _choice(_lib.REDUCTIONS, reduction, "reduction")
     (o.dice if hasattr(o, "dice") else o.region if hasattr(o, "region") else o).reduction = red
-    return call(k, o, x, t, tcode, index, opts, red == 2, grad, grad_out)
+    return call(k, o, x, t, tcode, index, opts, red == 2, grad, grad_out, out)
 
 
-def call(k, o, x, t, tcode, index, opts, none, grad, grad_out):
+def _grad_buffer(out, x):
+    if out is None:
+        return np.empty(x.shape, np.float32)
+    if not (isinstance(out, np.ndarray) and out.dtype == np.float32 and
+            out.shape == x.shape and out.flags.c_contiguous and out.flags.writeable):
+        raise Error("out must be a writeable C-contiguous float32 array of shape %s"
+                    % (x.shape,), _lib.ERR_ARG)
+    return out
+
+
+def call(k, o, x, t, tcode, index, opts, none, grad, grad_out, out=None):
     """The library calls themselves (fused where there is one)."""
     tgt = _lib.target(t.ctypes.data, tcode)
     shp = _arrays.shape_of(x)
@@ -330,7 +342,7 @@ def call(k, o, x, t, tcode, index, opts, none, grad, grad_out):
                             _lib.ERR_SHAPE)
     gop = _arrays.f32p(go) if go is not None else None
     value = ctypes.c_double()
-    g = np.empty(x.shape, np.float32) if grad else None
+    g = _grad_buffer(out, x) if grad else None
     if grad and k.fused is not None:
         st = k.fused(ctypes.byref(value), ep, _arrays.f32p(g), _arrays.f32p(x),
                      ctypes.byref(tgt), ctypes.byref(shp), ctypes.byref(o), gop)

@@ -64,7 +64,8 @@ class _LossFunction(torch.autograd.Function):
             g = torch.from_numpy(g)
         else:
             (g,) = ctx.saved_tensors
-            g = g * grad_output.to(g.dtype)
+            if not (grad_output.numel() == 1 and grad_output.item() == 1.0):
+                g = g * grad_output.to(g.dtype)   # loss.backward() needs no pass over g
         return g.to(ctx.dtype), None, None, None, None
 
 

@@ -1,0 +1,219 @@
+"""In-process Python timings, segloss against what people use today, side by
+side in one run (one machine, one load):
+
+1. Surface distances (hd, hd95, assd) of every label of a synthetic
+   180x220x180 label map with 120 labels:
+   - segloss.evaluate(pred, ref, metrics="hd,hd95,assd", hd95_variant="pooled")
+   - MedPy-style: medpy.metric.binary.hd / hd95 / assd per label, as MedPy
+     0.5 writes them (each call builds both surfaces by binary erosion with
+     the face-connected structure and runs scipy's distance_transform_edt
+     over the whole volume, twice): the code below follows
+     medpy/metric/binary.py's __surface_distances. Timed on --medpy-labels
+     labels and scaled to all 120 (it takes minutes otherwise).
+   - SciPy-cropped: the same surfaces and EDTs, computed once per label and
+     direction on the union bounding box plus a 1-voxel margin (boxes from
+     one scipy.ndimage.find_objects pass over each volume).
+   segloss's hd and pooled hd95 are checked equal to both (1e-9).
+2. Forward+backward on 16x1x512x512 CPU float32 logits, torch and segloss
+   both at --threads threads: torch.nn.BCEWithLogitsLoss vs
+   segloss.torch.BCEWithLogitsLoss; MONAI's DiceLoss(sigmoid=True) formula in
+   torch vs segloss.torch.DiceLoss(sigmoid=True); Dice + BCE (MONAI
+   DiceCELoss with one channel) vs segloss.torch.DiceCELoss(sigmoid=True).
+   Timings are the fastest of --reps interleaved runs.
+
+    OMP_WAIT_POLICY=passive PYTHONPATH=build/python python3 bench/compare_python.py
+
+OMP_WAIT_POLICY=passive: torch and libsegloss share one OpenMP runtime
+(libgomp); on a machine with more busy threads than cores, its default
+spin-waiting threads steal the CPU from the next parallel region (a 4M
+element torch multiply measured 16 ms spinning, 1.2 ms passive, on the
+2-core machine of BENCHMARKS.md). On an idle machine it changes little.
+"""
+import argparse
+import time
+
+import numpy as np
+from scipy.ndimage import (binary_erosion, distance_transform_edt, find_objects,
+                           generate_binary_structure)
+
+import segloss
+
+
+def volume(shape=(180, 220, 180), labels=120, seed=0):
+    """ref: 120 ellipsoids at random places (later labels overwrite earlier
+    ones where they overlap); pred: the same with centres moved by up to 2
+    voxels and radii changed by up to 20 %."""
+    rng = np.random.default_rng(seed)
+    ref = np.zeros(shape, np.uint8)
+    pred = np.zeros(shape, np.uint8)
+    for lab in range(1, labels + 1):
+        c = rng.uniform(12, np.array(shape) - 12)
+        r = rng.uniform(3, 11, 3)
+        for out, cc, rr in ((ref, c, r), (pred, c + rng.uniform(-2, 2, 3),
+                                          r * rng.uniform(0.8, 1.2, 3))):
+            lo = np.maximum(np.floor(cc - rr).astype(int), 0)
+            hi = np.minimum(np.ceil(cc + rr).astype(int) + 1, shape)
+            g = np.ogrid[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+            inside = sum(((g[d] - cc[d]) / rr[d]) ** 2 for d in range(3)) <= 1.0
+            out[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]][inside] = lab
+    return pred, ref
+
+
+# ---- MedPy 0.5's way (medpy/metric/binary.py), per label ------------------------
+def _medpy_surface_distances(result, reference, voxelspacing=None, connectivity=1):
+    result = np.atleast_1d(result.astype(np.bool_))
+    reference = np.atleast_1d(reference.astype(np.bool_))
+    footprint = generate_binary_structure(result.ndim, connectivity)
+    result_border = result ^ binary_erosion(result, structure=footprint, iterations=1)
+    reference_border = reference ^ binary_erosion(reference, structure=footprint, iterations=1)
+    dt = distance_transform_edt(~reference_border, sampling=voxelspacing)
+    return dt[result_border]
+
+
+def medpy_label(pred, ref, lab):
+    a, b = pred == lab, ref == lab
+    hd = max(_medpy_surface_distances(a, b).max(), _medpy_surface_distances(b, a).max())
+    hd95 = np.percentile(np.hstack((_medpy_surface_distances(a, b),
+                                    _medpy_surface_distances(b, a))), 95)
+    assd = np.mean((_medpy_surface_distances(a, b).mean(),
+                    _medpy_surface_distances(b, a).mean()))
+    return hd, hd95, assd
+
+
+# ---- SciPy, cropped to the label's box, each surface distance once --------------
+def scipy_boxes(pred, ref):
+    """Union bounding box of every label (+1 voxel), from one find_objects
+    pass over each volume."""
+    bp, br = find_objects(pred), find_objects(ref)
+    boxes = {}
+    for lab in range(1, max(len(bp), len(br)) + 1):
+        sl = [s for s in (bp[lab - 1] if lab <= len(bp) else None,
+                          br[lab - 1] if lab <= len(br) else None) if s is not None]
+        if sl:
+            boxes[lab] = tuple(slice(max(min(s[d].start for s in sl) - 1, 0),
+                                     min(max(s[d].stop for s in sl) + 1, pred.shape[d]))
+                               for d in range(pred.ndim))
+    return boxes
+
+
+def scipy_cropped_label(pred, ref, lab, box):
+    a, b = pred[box] == lab, ref[box] == lab
+    fp = generate_binary_structure(3, 1)
+    sa = a ^ binary_erosion(a, structure=fp)
+    sb = b ^ binary_erosion(b, structure=fp)
+    # the crop keeps a zero margin except where the box meets the image
+    # border, so erosion's border rule (outside = background) is MedPy's
+    d_ab = distance_transform_edt(~sb)[sa]
+    d_ba = distance_transform_edt(~sa)[sb]
+    both = np.hstack((d_ab, d_ba))
+    return max(d_ab.max(), d_ba.max()), np.percentile(both, 95), np.mean((d_ab.mean(),
+                                                                           d_ba.mean()))
+
+
+def best(f, reps):
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return min(ts)
+
+
+def interleaved(fs, reps):
+    for f in fs:
+        f()
+    ts = [[] for _ in fs]
+    for _ in range(reps):
+        for f, t in zip(fs, ts):
+            t0 = time.perf_counter()
+            f()
+            t.append(time.perf_counter() - t0)
+    return [min(t) for t in ts]
+
+
+def surface_benchmark(args):
+    pred, ref = volume()
+    labels = sorted(set(np.unique(ref)) - {0})
+    print("volume %s, %d labels, segloss %s threads" % (ref.shape, len(labels),
+                                                       segloss.get_num_threads()))
+    out = {}
+
+    def run_segloss():
+        out["s"] = segloss.evaluate(pred, ref, metrics="hd,hd95,assd",
+                                    hd95_variant="pooled")["labels"]
+    t_seg = best(run_segloss, args.reps_eval)
+    t0 = time.perf_counter()
+    boxes = scipy_boxes(pred, ref)
+    crop = {lab: scipy_cropped_label(pred, ref, lab, boxes[lab]) for lab in labels}
+    t_crop = time.perf_counter() - t0
+    some = labels[:args.medpy_labels]
+    t0 = time.perf_counter()
+    med = {lab: medpy_label(pred, ref, lab) for lab in some}
+    t_med = (time.perf_counter() - t0) / len(some) * len(labels)
+    for lab in labels:
+        s = out["s"][str(lab)]
+        for ref_vals in ([crop[lab]] + ([med[lab]] if lab in med else [])):
+            assert abs(s["hd"] - ref_vals[0]) < 1e-9 and abs(s["hd95"] - ref_vals[1]) < 1e-9, \
+                (lab, s, ref_vals)
+    print("  segloss.evaluate      %8.3f s" % t_seg)
+    print("  SciPy-cropped         %8.3f s   (segloss %.0fx faster)" % (t_crop, t_crop / t_seg))
+    print("  MedPy-style (scaled)  %8.1f s   (segloss %.0fx faster; %d labels timed)"
+          % (t_med, t_med / t_seg, len(some)))
+    print("  hd and pooled hd95 equal (1e-9) on every label")
+
+
+def torch_benchmark(args):
+    import torch
+    import torch.nn.functional as F
+    import segloss.torch as st
+    torch.set_num_threads(args.threads)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(16, 1, 512, 512, generator=g)
+    y = (torch.rand(16, 1, 512, 512, generator=g) < 0.3).float()
+
+    def monai_dice(a, b):        # MONAI DiceLoss(sigmoid=True), default options
+        p = torch.sigmoid(a)
+        inter = (p * b).sum((2, 3))
+        den = p.sum((2, 3)) + b.sum((2, 3))
+        return (1.0 - (2.0 * inter + 1e-5) / (den + 1e-5)).mean()
+
+    def step(fn):
+        def run():
+            xx = x.detach().requires_grad_(True)
+            fn(xx, y).backward()
+            return xx.grad
+        return run
+    pairs = [
+        ("BCE-with-logits", lambda a, b: F.binary_cross_entropy_with_logits(a, b),
+         st.BCEWithLogitsLoss()),
+        ("Dice (MONAI)", monai_dice, st.DiceLoss(sigmoid=True)),
+        ("Dice + BCE", lambda a, b: monai_dice(a, b) + F.binary_cross_entropy_with_logits(a, b),
+         st.DiceCELoss(sigmoid=True)),
+    ]
+    print("16x1x512x512 float32 forward+backward, %d threads (torch %s)"
+          % (args.threads, torch.__version__))
+    for name, ref, mine in pairs:
+        gt, gs = step(ref)(), step(mine)()
+        err = (gt - gs).abs().max().item() / gt.abs().max().item()
+        t_t, t_s = interleaved([step(ref), step(mine)], args.reps)
+        print("  %-16s torch %7.1f ms   segloss.torch %7.1f ms   %.1fx   (max grad diff %.1e "
+              "of max)" % (name, t_t * 1e3, t_s * 1e3, t_t / t_s, err))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--reps-eval", type=int, default=3)
+    ap.add_argument("--medpy-labels", type=int, default=3)
+    ap.add_argument("--only", choices=["surface", "torch"])
+    args = ap.parse_args()
+    segloss.set_num_threads(args.threads)
+    if args.only != "torch":
+        surface_benchmark(args)
+    if args.only != "surface":
+        torch_benchmark(args)
+
+
+if __name__ == "__main__":
+    main()

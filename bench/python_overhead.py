@@ -1,0 +1,72 @@
+"""Per-call cost of the Python layer: segloss.loss("dice", x, y, grad=True)
+(fused forward+backward) against the same C function called through ctypes
+with every argument built once beforehand (the C time plus ~1 us of ctypes).
+
+    PYTHONPATH=build/python python3 bench/python_overhead.py [--threads N]
+
+Prints, for 16x1x512x512 and 1x1x8x8, as the fastest of repeated runs: the C
+time; segloss.loss(..., out=g, allow_nonfinite=True) (argument conversion
+and the call, the gradient written into a reused array as the C loop does);
+segloss.loss(..., out=g) as by default (it also checks that the logits are
+finite, one more pass, as the CLI does); and segloss.loss without out= (a
+new gradient array per call: its page faults are the allocation's cost,
+not the binding's)."""
+import argparse
+import ctypes
+import statistics
+import time
+
+import numpy as np
+
+import segloss
+from segloss import _arrays, _lib
+
+
+def median_times(fs, reps):
+    """Fastest time of each f in fs, run interleaved (f0, f1, ... per round) so
+    that the load of a shared machine falls on all of them alike."""
+    for f in fs:
+        f()
+    ts = [[] for _ in fs]
+    for _ in range(reps):
+        for f, t in zip(fs, ts):
+            t0 = time.perf_counter()
+            f()
+            t.append(time.perf_counter() - t0)
+    return [min(t) for t in ts]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    segloss.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    print("threads %d, kernels %s" % (segloss.get_num_threads(), _lib.fn.kernel_isa().decode()))
+    for shape, reps in (((16, 1, 512, 512), 30), ((1, 1, 8, 8), 3000)):
+        x = rng.normal(0, 1, shape).astype(np.float32)
+        y = (rng.random(shape) < 0.3).astype(np.uint8)
+        g = np.empty_like(x)
+        loss = ctypes.c_double()
+        tgt = _lib.target(y.ctypes.data, _lib.DTYPES["uint8"])
+        shp = _arrays.shape_of(x)
+        opts = _lib.fn.dice_opts_default()
+        xp, gp = _arrays.f32p(x), _arrays.f32p(g)
+        args_c = (ctypes.byref(loss), None, gp, xp, ctypes.byref(tgt), ctypes.byref(shp),
+                  ctypes.byref(opts), None)
+        f = _lib.fn.dice_forward_backward
+        g2 = np.empty_like(x)
+        t_c, t_fast, t_def, t_new = median_times([
+            lambda: f(*args_c),
+            lambda: segloss.loss("dice", x, y, grad=True, out=g2, allow_nonfinite=True),
+            lambda: segloss.loss("dice", x, y, grad=True, out=g2),
+            lambda: segloss.loss("dice", x, y, grad=True)], reps)
+        name = "x".join(map(str, shape))
+        print("%-14s C %10.1f us | loss(allow_nonfinite) %10.1f us (+%.1f us, %+.1f%%) | "
+              "loss() %10.1f us (+%.1f us, %+.1f%%) | new grad array %10.1f us"
+              % (name, t_c * 1e6, t_fast * 1e6, (t_fast - t_c) * 1e6, 100 * (t_fast / t_c - 1),
+                 t_def * 1e6, (t_def - t_c) * 1e6, 100 * (t_def / t_c - 1), t_new * 1e6))
+
+
+if __name__ == "__main__":
+    main()
