@@ -157,11 +157,9 @@ STRUCTS = {cls.__name__: cls for cls in (
     npy, image)}
 
 P = POINTER
-_FWD = [P(c_double), P(c_float), P(c_float), P(target), P(shape)]      # + opts
-_BWD = [P(c_float), P(c_float), P(target), P(shape)]                   # + opts, grad_out
-_FUSED = [P(c_double), P(c_float), P(c_float), P(c_float), P(target), P(shape)]
 
-# name -> (restype, argtypes); opts types filled in per loss below.
+# name -> (restype, argtypes) of the functions other than the losses' (the
+# loss kinds bind theirs from their table row, _loss.py).
 _PROTOS = {
     "version_string": (c_char_p, []),
     "strerror": (c_char_p, [c_int]),
@@ -180,13 +178,8 @@ _PROTOS = {
     "image_free": (None, [P(image)]),
     "image_format_from_path": (c_int, [c_char_p]),
 }
-for _lib, _opts in (("bce", bce_opts), ("bce_logits", bce_opts), ("focal", focal_opts),
-                    ("ce", ce_opts), ("lovasz_hinge", lovasz_opts), ("dice", dice_opts),
-                    ("jaccard", dice_opts), ("tversky", tversky_opts),
-                    ("generalized_dice", generalized_dice_opts), ("dice_bce", dice_bce_opts)):
-    _PROTOS[_lib + "_forward"] = (c_int, _FWD + [P(_opts)])
-    _PROTOS[_lib + "_backward"] = (c_int, _BWD + [P(_opts), P(c_float)])
-    _PROTOS[_lib + "_forward_backward"] = (c_int, _FUSED + [P(_opts), P(c_float)])
+# Every options struct: its _default() and, where there is one, the
+# _items_shape() of its losses' reduction='none' array.
 for _name, _opts in (("bce", bce_opts), ("focal", focal_opts), ("ce", ce_opts),
                      ("lovasz", lovasz_opts), ("dice", dice_opts), ("tversky", tversky_opts),
                      ("generalized_dice", generalized_dice_opts),
@@ -226,18 +219,31 @@ class _Funcs:
 
 
 fn = _Funcs()
+
+
+def bind(name, restype, argtypes):
+    """segloss_<name> with its prototype set, as fn.<name>; None when this
+    build of the libraries lacks it."""
+    for lib in (core, io):
+        f = getattr(lib, "segloss_" + name, None)
+        if f is not None:
+            f.restype, f.argtypes = restype, argtypes
+            setattr(fn, name, f)
+            return f
+    return None
+
+
 for _name, (_res, _args) in _PROTOS.items():
-    _f = None
-    for _l in (core, io):
-        try:
-            _f = getattr(_l, "segloss_" + _name)
-            break
-        except AttributeError:
-            continue
-    if _f is None:
-        continue          # a function this build of the library lacks
-    _f.restype = _res
-    _f.argtypes = _args
-    setattr(fn, _name, _f)
+    bind(_name, _res, _args)
+
+# The three signatures of a loss (segloss_X_forward, _backward,
+# _forward_backward), given its options struct.
+def loss_protos(opts):
+    return {
+        "forward": (c_int, [P(c_double), P(c_float), P(c_float), P(target), P(shape), P(opts)]),
+        "backward": (c_int, [P(c_float), P(c_float), P(target), P(shape), P(opts), P(c_float)]),
+        "forward_backward": (c_int, [P(c_double), P(c_float), P(c_float), P(c_float), P(target),
+                                     P(shape), P(opts), P(c_float)]),
+    }
 
 F32P = P(c_float)

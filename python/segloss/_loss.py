@@ -141,44 +141,53 @@ def _items(items_fn):
 
 
 class Kind:
-    def __init__(self, name, lib, opts, groups, target, out_shape, probs=False, finite=False,
-                 summary=""):
+    """One row: `name` as the CLI spells it; `lib` the C family
+    segloss_<lib>_forward/_backward[/_forward_backward]; `struct` its options
+    struct (_lib) and `opts` the builder of one from the keywords; `groups`
+    the option groups it takes; `target` "dense", "index" or "auto" (index
+    with activation='softmax'); `out_shape` the reduction='none' shape;
+    `probs`: the input is probabilities; `finite`: NaN/inf always refused."""
+
+    def __init__(self, name, lib, struct, opts, groups, target, out_shape, probs=False,
+                 finite=False, summary=""):
         self.name, self.lib, self.opts, self.out_shape = name, lib, opts, out_shape
         self.groups = groups
-        self.target = target          # "dense", "index" or "auto" (index with softmax)
+        self.target = target
         self.probs, self.finite, self.summary = probs, finite, summary
         self.options = {o for g in groups for o in GROUPS[g]}
-        self.forward = getattr(fn, lib + "_forward")
-        self.backward = getattr(fn, lib + "_backward")
-        self.fused = getattr(fn, lib + "_forward_backward", None)
+        protos = _lib.loss_protos(struct)
+        self.forward = _lib.bind(lib + "_forward", *protos["forward"])
+        self.backward = _lib.bind(lib + "_backward", *protos["backward"])
+        self.fused = _lib.bind(lib + "_forward_backward", *protos["forward_backward"])
 
 
 _R = ("region", "ignore")
+_L = _lib
 KINDS = {k.name: k for k in (
-    Kind("bce", "bce", _bce, ("weight", "ignore"), "dense", _same, probs=True,
+    Kind("bce", "bce", _L.bce_opts, _bce, ("weight", "ignore"), "dense", _same, probs=True,
          summary="BCE on probabilities in [0,1] (torch BCELoss)"),
-    Kind("bce-logits", "bce_logits", _bce, ("weight", "pos_weight", "ignore"), "dense", _same,
-         summary="BCE on logits (torch BCEWithLogitsLoss)"),
-    Kind("dice", "dice", _dice, _R + ("dice", "smp"), "auto", _items(fn.dice_items_shape),
-         summary="soft Dice on (N, C, spatial...) (MONAI DiceLoss)"),
-    Kind("focal", "focal", _focal, ("weight", "focal", "ignore"), "dense", _same,
+    Kind("bce-logits", "bce_logits", _L.bce_opts, _bce, ("weight", "pos_weight", "ignore"),
+         "dense", _same, summary="BCE on logits (torch BCEWithLogitsLoss)"),
+    Kind("dice", "dice", _L.dice_opts, _dice, _R + ("dice", "smp"), "auto",
+         _items(fn.dice_items_shape), summary="soft Dice on (N, C, spatial...) (MONAI DiceLoss)"),
+    Kind("focal", "focal", _L.focal_opts, _focal, ("weight", "focal", "ignore"), "dense", _same,
          summary="sigmoid focal loss on logits (torchvision sigmoid_focal_loss)"),
-    Kind("ce", "ce", _ce, ("ce", "ignore"), "index",
+    Kind("ce", "ce", _L.ce_opts, _ce, ("ce", "ignore"), "index",
          lambda k, xs, o: _class_target_shape(xs),
          summary="softmax cross-entropy over axis 1 (torch CrossEntropyLoss)"),
-    Kind("lovasz-hinge", "lovasz_hinge", _lovasz, ("lovasz", "ignore"), "dense",
+    Kind("lovasz-hinge", "lovasz_hinge", _L.lovasz_opts, _lovasz, ("lovasz", "ignore"), "dense",
          _items(fn.lovasz_items_shape), finite=True,
          summary="binary Lovasz hinge on logits (smp LovaszLoss)"),
-    Kind("jaccard", "jaccard", _dice, _R + ("smp",), "auto", _items(fn.dice_items_shape),
-         summary="soft IoU, 1 - (I + s)/(P + G - I + s)"),
-    Kind("tversky", "tversky", _tversky, _R + ("tversky",), "auto",
+    Kind("jaccard", "jaccard", _L.dice_opts, _dice, _R + ("smp",), "auto",
+         _items(fn.dice_items_shape), summary="soft IoU, 1 - (I + s)/(P + G - I + s)"),
+    Kind("tversky", "tversky", _L.tversky_opts, _tversky, _R + ("tversky",), "auto",
          _items(fn.tversky_items_shape),
          summary="Tversky loss, focal with gamma (MONAI TverskyLoss)"),
-    Kind("generalized-dice", "generalized_dice", _gdice, _R + ("gdice",), "auto",
-         _items(fn.generalized_dice_items_shape),
+    Kind("generalized-dice", "generalized_dice", _L.generalized_dice_opts, _gdice,
+         _R + ("gdice",), "auto", _items(fn.generalized_dice_items_shape),
          summary="generalized Dice (MONAI GeneralizedDiceLoss)"),
-    Kind("dice-bce", "dice_bce", _dice_bce, _R + ("dice", "smp", "dice_bce", "pos_weight"),
-         "dense", lambda k, xs, o: (),
+    Kind("dice-bce", "dice_bce", _L.dice_bce_opts, _dice_bce,
+         _R + ("dice", "smp", "dice_bce", "pos_weight"), "dense", lambda k, xs, o: (),
          summary="Dice + BCE-with-logits (MONAI DiceCELoss, one channel)"),
 )}
 

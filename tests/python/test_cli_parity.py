@@ -190,3 +190,19 @@ def test_evaluate_random_labels_equals_cli(rng, cli, tmp_path):
     b = segloss.evaluate(np.ascontiguousarray(pred.T), np.ascontiguousarray(ref.T),
                          metrics="all")
     assert _nan_to_none(a) == _nan_to_none(b)
+
+
+def test_same_kinds_as_cli(cli):
+    """Every kind of `segloss loss --help` has its row in segloss's table (a
+    kind added to the CLI fails here until Python has it too)."""
+    lines = cli("loss", "--help").stdout.split("Kinds:\n", 1)[1].split("\n\n", 1)[0]
+    cli_kinds = [l.split()[0] for l in lines.splitlines() if l.strip()]
+    assert segloss.kinds() == cli_kinds
+
+
+@pytest.mark.parametrize("kind", segloss.kinds())
+def test_every_option_is_a_cli_option(kind, cli):
+    """Each Python keyword of a kind is a long option of `segloss loss KIND`."""
+    help_text = cli("loss", "--help").stdout
+    for opt in segloss._loss.KINDS[kind].options:
+        assert "--" + opt.replace("_", "-") in help_text, opt
