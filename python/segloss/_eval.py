@@ -14,6 +14,7 @@ non-NaN values per label and of the per-label means ("mean").
 import ctypes
 import math
 import os
+import warnings
 
 import numpy as np
 
@@ -44,6 +45,12 @@ DEFAULT_METRICS = tuple(m for m, (_, dist) in METRICS.items() if not dist)
 def read_image(path, *, max_bytes=0):
     """(array, spacing): a .png, .nii, .nii.gz or .npy file as the CLI reads
     it; spacing has one value per array axis, axis 0 first."""
+    return _read(path, max_bytes)[:2]
+
+
+def _read(path, max_bytes):
+    """read_image plus has_spacing, the substituted-axes bits and the
+    file's own spacing values (for the CLI's warnings)."""
     img = _lib.image()
     err = ctypes.create_string_buffer(512)
     st = fn.image_read(ctypes.byref(img), os.fsencode(path), max_bytes, err, len(err))
@@ -55,7 +62,9 @@ def read_image(path, *, max_bytes=0):
             raise Error("%s: %s" % (path, why), st)
         a = img.array
         arr = _arrays.from_c(a.data, a.dtype, a.shape, a.numel)
-        return arr, tuple(float(img.spacing[k]) for k in range(a.shape.ndim))
+        nd = range(a.shape.ndim)
+        return (arr, tuple(float(img.spacing[k]) for k in nd), bool(img.has_spacing),
+                int(img.spacing_substituted), tuple(float(img.spacing_file[k]) for k in nd))
     finally:
         fn.image_free(ctypes.byref(img))
 
@@ -172,6 +181,7 @@ def _case(pred, ref, spacing, cfg, pname="pred", rname="ref"):
                     "per array axis, axis 0 first" % (len(spacing), "" if len(spacing) == 1
                                                       else "s", rname, r.ndim, r.shape),
                     _lib.ERR_ARG)
+    scores = p.dtype.kind == "f"
     pa, pcode = _arrays.typed(_label_map_pred(p, cfg, pname), "prediction")
     ra, rcode = _arrays.typed(_label_map_ref(r, rname), "reference")
     shp = _arrays.shape_of(ra)
@@ -181,6 +191,14 @@ def _case(pred, ref, spacing, cfg, pname="pred", rname="ref"):
     try:
         check(fn.label_scan(ctypes.byref(lset), ctypes.byref(pl), ctypes.byref(rl),
                             ctypes.byref(shp)), "%s vs %s" % (pname, rname))
+        if scores:
+            for i in range(lset.count):
+                it = lset.items[i]
+                if it.label != 1 and it.conf.tp + it.conf.fn > 0:
+                    warnings.warn("%s: the reference has label %d, but a thresholded score map "
+                                  "(%s) is compared as label 1" % (rname, it.label, pname),
+                                  stacklevel=3)
+                    break
         if cfg.labels is None:
             n, labels = lset.count, None
         else:
@@ -294,15 +312,31 @@ def summarize(cases, metrics):
     return summary
 
 
+def _spacing_warnings(p, r, psp, p_has, rsp, r_has, r_sub, r_file, distances):
+    """The CLI's warnings about the spacing taken from the reference file."""
+    nd = len(rsp)
+    for d in range(nd):
+        if distances and r_sub & (1 << d):
+            warnings.warn("%s: pixdim[%d] (array axis %d) is %g; using spacing 1 on that axis"
+                          % (r, nd - d, d, r_file[d]), stacklevel=3)
+    if p_has and r_has and len(psp) == nd and any(
+            abs(a - b) > 1e-4 * max(abs(a), abs(b)) for a, b in zip(psp, rsp)):
+        warnings.warn("%s: spacing %s differs from the reference's %s (%s); using the "
+                      "reference's" % (p, psp, rsp, r), stacklevel=3)
+
+
 def evaluate_files(pred_path, ref_path, *, spacing=None, labels="all", metrics=None,
                    max_bytes=0, **opts):
     """`segloss eval --pred P --ref R --json -` as a dict: two files, or two
     directories paired by relative name (recursively, sorted byte-wise)."""
     cfg = _Config(labels=labels, metrics=metrics, spacing=spacing, **opts)
     cases = []
+    distances = any(METRICS[m][1] for m in cfg.metrics)
     for p, r in _pairs(pred_path, ref_path):
-        pa, _ = read_image(p, max_bytes=max_bytes)
-        ra, rsp = read_image(r, max_bytes=max_bytes)
+        pa, psp, p_has, _, _ = _read(p, max_bytes)
+        ra, rsp, r_has, r_sub, r_file = _read(r, max_bytes)
         sp = cfg.spacing if cfg.spacing is not None else rsp
+        if cfg.spacing is None:
+            _spacing_warnings(p, r, psp, p_has, rsp, r_has, r_sub, r_file, distances)
         cases.append({"pred": p, "ref": r, "labels": _case(pa, ra, sp, cfg, p, r)})
     return {"cases": cases, "summary": summarize(cases, cfg.metrics)}

@@ -88,3 +88,9 @@ def test_eval_errors(tmp_path):
     bad.write_bytes(b"not a nifti file at all")
     with pytest.raises(segloss.Error, match="bad.nii"):
         segloss.read_image(bad)
+
+
+def test_score_map_against_multilabel_reference_warns():
+    ref = np.array([[0, 1], [2, 2]], np.uint8)
+    with pytest.warns(UserWarning, match="label 2"):
+        segloss.evaluate(np.array([[0.1, 0.9], [0.2, 0.8]]), ref)
