@@ -11,10 +11,16 @@ apt-get install -y -q --no-install-recommends \
     gcc make libc6-dev pkg-config binutils \
     libpng-dev zlib1g-dev \
     valgrind cmake \
-    chromium fonts-dejavu-core
+    chromium fonts-dejavu-core \
+    python3-numpy python3-scipy python3-torch python3-pytest \
+    python3-pip python3-venv python3-setuptools python3-wheel
 # binutils: nm and readelf (make check inspects the libraries); cmake: the
 # find_package(segloss) test of make check; chromium (headless) and a font:
 # the browser tests of `segloss eval --html` (tests/cli/html.sh).
+# python3-*: the Python package and its tests (`make python-test`, in `make
+# check`): numpy (the package), torch (segloss.torch and the reference
+# values), scipy (the benchmark), pytest; pip, venv, setuptools and wheel for
+# the README's offline install into a venv (docs/python.md).
 # Not needed by CI (`make check` builds the fuzz replay drivers with gcc);
 # only for fuzzing (`make fuzz`, docs/fuzzing.md):
 #   apt-get install clang libclang-rt-14-dev
