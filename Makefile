@@ -248,8 +248,9 @@ valgrind: $(BUILD)/segloss $(BUILD)/html_tool
 # python-test runs tests/python/ with pytest; tools/pytest-count.sh turns
 # pytest's summary into the "python tests: N run, M failed" line. Without
 # numpy or pytest in $(PYTHON) it says so and counts nothing, so that the
-# C suite runs on a machine without Python.
-PYTHON  ?= python3
+# C suite runs on a machine without Python. PYTHON: Debian's interpreter
+# (the one python3-numpy/python3-torch install into) when present.
+PYTHON  ?= $(firstword $(wildcard /usr/bin/python3) python3)
 PY_SRC  := $(wildcard python/segloss/*.py)
 python: $(BUILD)/libsegloss.so $(BUILD)/libsegloss_io.so $(PY_SRC)
 	@rm -rf $(BUILD)/python/segloss && mkdir -p $(BUILD)/python/segloss
