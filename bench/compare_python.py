@@ -37,6 +37,7 @@ from scipy.ndimage import (binary_erosion, distance_transform_edt, find_objects,
                            generate_binary_structure)
 
 import segloss
+from pytiming import fastest
 
 
 def volume(shape=(180, 220, 180), labels=120, seed=0):
@@ -110,27 +111,6 @@ def scipy_cropped_label(pred, ref, lab, box):
                                                                            d_ba.mean()))
 
 
-def best(f, reps):
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    return min(ts)
-
-
-def interleaved(fs, reps):
-    for f in fs:
-        f()
-    ts = [[] for _ in fs]
-    for _ in range(reps):
-        for f, t in zip(fs, ts):
-            t0 = time.perf_counter()
-            f()
-            t.append(time.perf_counter() - t0)
-    return [min(t) for t in ts]
-
-
 def surface_benchmark(args):
     pred, ref = volume()
     labels = sorted(set(np.unique(ref)) - {0})
@@ -141,7 +121,7 @@ def surface_benchmark(args):
     def run_segloss():
         out["s"] = segloss.evaluate(pred, ref, metrics="hd,hd95,assd",
                                     hd95_variant="pooled")["labels"]
-    t_seg = best(run_segloss, args.reps_eval)
+    t_seg, = fastest([run_segloss], args.reps_eval)
     t0 = time.perf_counter()
     boxes = scipy_boxes(pred, ref)
     crop = {lab: scipy_cropped_label(pred, ref, lab, boxes[lab]) for lab in labels}
@@ -195,7 +175,7 @@ def torch_benchmark(args):
     for name, ref, mine in pairs:
         gt, gs = step(ref)(), step(mine)()
         err = (gt - gs).abs().max().item() / gt.abs().max().item()
-        t_t, t_s = interleaved([step(ref), step(mine)], args.reps)
+        t_t, t_s = fastest([step(ref), step(mine)], args.reps)
         print("  %-16s torch %7.1f ms   segloss.torch %7.1f ms   %.1fx   (max grad diff %.1e "
               "of max)" % (name, t_t * 1e3, t_s * 1e3, t_t / t_s, err))
 

@@ -15,27 +15,12 @@ replaced by a stub (what the layer adds, free of the kernel's timing noise
 on a shared machine), and the finite check's C pass alone."""
 import argparse
 import ctypes
-import statistics
-import time
 
 import numpy as np
 
 import segloss
+from pytiming import fastest
 from segloss import _arrays, _lib
-
-
-def median_times(fs, reps):
-    """Fastest time of each f in fs, run interleaved (f0, f1, ... per round) so
-    that the load of a shared machine falls on all of them alike."""
-    for f in fs:
-        f()
-    ts = [[] for _ in fs]
-    for _ in range(reps):
-        for f, t in zip(fs, ts):
-            t0 = time.perf_counter()
-            f()
-            t.append(time.perf_counter() - t0)
-    return [min(t) for t in ts]
 
 
 def main():
@@ -58,7 +43,7 @@ def main():
                   ctypes.byref(opts), None)
         f = _lib.fn.dice_forward_backward
         g2 = np.empty_like(x)
-        t_c, t_fast, t_def, t_new = median_times([
+        t_c, t_fast, t_def, t_new = fastest([
             lambda: f(*args_c),
             lambda: segloss.loss("dice", x, y, grad=True, out=g2, allow_nonfinite=True),
             lambda: segloss.loss("dice", x, y, grad=True, out=g2),
@@ -69,13 +54,13 @@ def main():
         real = kind.fused
         kind.fused = lambda *a: 0
         try:
-            t_layer, t_stub = median_times([
+            t_layer, t_stub = fastest([
                 lambda: segloss.loss("dice", x, y, grad=True, out=g2, allow_nonfinite=True),
                 lambda: kind.fused(*args_c)], reps)
         finally:
             kind.fused = real
         rep = _lib.check_report()
-        t_check, = median_times([lambda: _lib.fn.input_check(ctypes.byref(rep), xp, x.size,
+        t_check, = fastest([lambda: _lib.fn.input_check(ctypes.byref(rep), xp, x.size,
                                                              _lib.INPUT_FINITE)], reps)
         name = "x".join(map(str, shape))
         print("%-14s Python layer %.1f us per call (%.2f%% of the C time); the finite check "
