@@ -43,8 +43,9 @@ class _LossFunction(torch.autograd.Function):
         ctx.reduction, ctx.kind, ctx.opts, ctx.dtype = reduction, kind, opts, input.dtype
         if reduction == "none":
             out = _loss.loss(kind, x, t, reduction="none", allow_nonfinite=True, **opts)
-            if want_grad:
-                ctx.arrays = (x, t)
+            if want_grad:   # saved as tensors: autograd sees later in-place changes
+                ctx.save_for_backward(input, target if isinstance(target, torch.Tensor)
+                                      else torch.as_tensor(t))
             return torch.from_numpy(out).to(input.dtype)
         if want_grad:
             value, g = _loss.loss(kind, x, t, reduction=reduction, grad=True,
@@ -57,7 +58,7 @@ class _LossFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output):
         if ctx.reduction == "none":
-            x, t = ctx.arrays
+            x, t = (_numpy(a, "input") for a in ctx.saved_tensors)
             go = _numpy(grad_output, "grad_output").astype(np.float32)
             _, g = _loss.loss(ctx.kind, x, t, reduction="none", grad=True, grad_out=go,
                               allow_nonfinite=True, **ctx.opts)

@@ -8,12 +8,13 @@ check is the comparison of the analytic gradient with float64 autograd of
 the reference formula (rtol 1e-4)."""
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as F  # noqa: E402
 
 import refs
 import segloss
-import segloss.torch as st
+import segloss.torch as st  # noqa: E402
 
 
 def _pair(rng, shape=(2, 1, 8, 9), dtype=torch.float32):
