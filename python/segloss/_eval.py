@@ -75,7 +75,13 @@ class _Config:
                  empty_score="nan", empty_distance="nan", threads=0):
         self.labels = None
         if not (isinstance(labels, str) and labels == "all"):
-            ls = [labels] if isinstance(labels, (int, np.integer)) else list(labels)
+            ls = [labels] if isinstance(labels, (int, np.integer)) else \
+                labels.split(",") if isinstance(labels, str) else list(labels)
+            try:
+                ls = [int(v) for v in ls]
+            except ValueError:
+                raise Error("invalid labels %r (expected 'all', or integers like [1, 2] or "
+                            "'1,2')" % (labels,), _lib.ERR_ARG) from None
             if any(int(v) == 0 for v in ls):
                 raise Error("labels: label 0 is the background and is not scored",
                             _lib.ERR_ARG)

@@ -79,6 +79,10 @@ def test_eval_errors(tmp_path):
             np.array([[0, 1], [2, 0.5]]))
     _raises(_lib.ERR_SHAPE, None, segloss.evaluate, np.zeros((2, 2), np.uint8),
             np.zeros((2, 3), np.uint8))
+    with pytest.raises(segloss.Error, match="invalid labels"):
+        segloss.evaluate(np.zeros(3, np.uint8), np.zeros(3, np.uint8), labels="1,x")
+    assert repr(segloss.evaluate(np.ones(3, np.uint8), np.ones(3, np.uint8), labels="1, 2")) == \
+        repr(segloss.evaluate(np.ones(3, np.uint8), np.ones(3, np.uint8), labels=[2, 1]))
     with pytest.raises(segloss.Error, match="label 0"):
         segloss.evaluate(np.zeros(3, np.uint8), np.zeros(3, np.uint8), labels=[0, 1])
     with pytest.raises(segloss.Error, match="nope.png") as e:
