@@ -266,20 +266,19 @@ def _walk(root, rel="", depth=0):
 
 
 def _pairs(pred, ref):
+    """[(pred path or None, ref path or None)], sorted by relative name."""
     pred, ref = os.fspath(pred), os.fspath(ref)
     if os.path.isdir(pred) != os.path.isdir(ref):
         raise Error("pred %s and ref %s: give two files or two directories" % (pred, ref),
                     _lib.ERR_ARG)
     if not os.path.isdir(pred):
         return [(pred, ref)]
-    p = sorted(_walk(pred), key=os.fsencode)
-    r = sorted(_walk(ref), key=os.fsencode)
-    if p != r:
-        only = sorted(set(p) ^ set(r), key=os.fsencode)[0]
-        side, other = (pred, ref) if only in p else (ref, pred)
-        raise Error("%s: no matching file %s" % (_join(side, only), _join(other, only)),
+    p = {n: _join(pred, n) for n in _walk(pred)}
+    r = {n: _join(ref, n) for n in _walk(ref)}
+    if not p and not r:
+        raise Error("no .png, .nii, .nii.gz or .npy files under %s or %s" % (pred, ref),
                     _lib.ERR_IO)
-    return [(_join(pred, n), _join(ref, n)) for n in p]
+    return [(p.get(n), r.get(n)) for n in sorted(set(p) | set(r), key=os.fsencode)]
 
 
 def _stats(values):
@@ -331,18 +330,39 @@ def _spacing_warnings(p, r, psp, p_has, rsp, r_has, r_sub, r_file, distances):
                       "reference's" % (p, psp, rsp, r), stacklevel=3)
 
 
+def _file_case(p, r, cfg, max_bytes, allow_missing, distances):
+    if r is None:
+        raise Error("%s: prediction without reference" % p, _lib.ERR_IO)
+    if p is None and not allow_missing:
+        raise Error("%s: reference without prediction (allow_missing=True scores it as an "
+                    "empty prediction)" % r, _lib.ERR_IO)
+    ra, rsp, r_has, r_sub, r_file = _read(r, max_bytes)
+    if p is None:
+        pa, psp, p_has = np.zeros(ra.shape, np.uint8), rsp, False
+    else:
+        pa, psp, p_has, _, _ = _read(p, max_bytes)
+    sp = cfg.spacing if cfg.spacing is not None else rsp
+    if cfg.spacing is None:
+        _spacing_warnings(p, r, psp, p_has, rsp, r_has, r_sub, r_file, distances)
+    return {"pred": p, "ref": r,
+            "labels": _case(pa, ra, sp, cfg, p or "(missing prediction)", r)}
+
+
 def evaluate_files(pred_path, ref_path, *, spacing=None, labels="all", metrics=None,
-                   max_bytes=0, **opts):
+                   max_bytes=0, allow_missing=False, keep_going=False, **opts):
     """`segloss eval --pred P --ref R --json -` as a dict: two files, or two
-    directories paired by relative name (recursively, sorted byte-wise)."""
+    directories paired by relative name (recursively, sorted byte-wise).
+    allow_missing: a reference without prediction is scored against an empty
+    prediction ("pred": None). keep_going: a case that fails is left out
+    and reported as a UserWarning instead of raising segloss.Error."""
     cfg = _Config(labels=labels, metrics=metrics, spacing=spacing, **opts)
     cases = []
     distances = any(METRICS[m][1] for m in cfg.metrics)
     for p, r in _pairs(pred_path, ref_path):
-        pa, psp, p_has, _, _ = _read(p, max_bytes)
-        ra, rsp, r_has, r_sub, r_file = _read(r, max_bytes)
-        sp = cfg.spacing if cfg.spacing is not None else rsp
-        if cfg.spacing is None:
-            _spacing_warnings(p, r, psp, p_has, rsp, r_has, r_sub, r_file, distances)
-        cases.append({"pred": p, "ref": r, "labels": _case(pa, ra, sp, cfg, p, r)})
+        try:
+            cases.append(_file_case(p, r, cfg, max_bytes, allow_missing, distances))
+        except Error as e:
+            if not keep_going:
+                raise
+            warnings.warn("skipped: %s" % e, stacklevel=2)
     return {"cases": cases, "summary": summarize(cases, cfg.metrics)}

@@ -206,3 +206,24 @@ def test_every_option_is_a_cli_option(kind, cli):
     help_text = cli("loss", "--help").stdout
     for opt in segloss._loss.KINDS[kind].options:
         assert "--" + opt.replace("_", "-") in help_text, opt
+
+
+def test_allow_missing_and_keep_going_equal_cli(rng, cli, tmp_path):
+    for side in ("p", "r"):
+        (tmp_path / side / "sub").mkdir(parents=True)
+    for name in ("a.npy", "sub/b.npy", "c.npy"):
+        np.save(tmp_path / "r" / name, rng.integers(0, 3, (6, 7)).astype(np.uint8))
+    np.save(tmp_path / "p" / "a.npy", rng.integers(0, 3, (6, 7)).astype(np.uint8))
+    np.save(tmp_path / "p" / "sub" / "b.npy", rng.integers(0, 3, (6, 8)).astype(np.uint8))
+    p, r = str(tmp_path / "p"), str(tmp_path / "r")
+    with pytest.raises(segloss.Error, match="shape mismatch"):
+        segloss.evaluate_files(p, r, allow_missing=True)
+    with pytest.raises(segloss.Error, match="without prediction"):
+        segloss.evaluate_files(p, r, keep_going=False)
+    run = cli("eval", "--pred", p, "--ref", r, "--json", "-", "--quiet", "--allow-missing",
+              "--keep-going", "--metrics", "all", check=False)
+    assert run.returncode == 2
+    with pytest.warns(UserWarning, match="shape mismatch"):
+        got = segloss.evaluate_files(p, r, allow_missing=True, keep_going=True, metrics="all")
+    assert _nan_to_none(got) == json.loads(run.stdout)
+    assert got["cases"][1]["pred"] is None
