@@ -259,6 +259,10 @@ def _explain(kind, st, x, tgt, x_shape, index, kw):
             return Error("input: %s at index %d; probabilities must lie in [0,1]%s"
                          % (what, r.index, "; did you mean bce-logits?" if kind.probs else ""),
                          st, r.index, r.value)
+    elif st == _lib.ERR_NONFINITE:
+        fn.input_check(ctypes.byref(r), _arrays.f32p(x), x.size, _lib.INPUT_FINITE)
+        if r.count:
+            return _nonfinite_error(kind, r)
     elif st == _lib.ERR_TARGET:
         classes = x_shape[0] if len(x_shape) == 1 else x_shape[1]
         default = fn.ce_opts_default().ignore_index if kind.target == "index" \
@@ -277,6 +281,10 @@ def _explain(kind, st, x, tgt, x_shape, index, kw):
 def loss(kind, input, target, *, grad=False, reduction="mean", grad_out=None,
          allow_nonfinite=False, out=None, **opts):
     """The loss `kind` of `input` against `target` (see docs/python.md).
+
+    A NaN or infinite result caused by a NaN/inf input is an error naming
+    the first such input (allow_nonfinite=True returns it, as PyTorch);
+    the check costs nothing when the result is finite.
 
     Returns the reduced loss as a float (reduction 'mean'/'sum') or the loss
     array (reduction 'none'); with grad=True a pair (loss, gradient), the
@@ -307,20 +315,31 @@ def loss(kind, input, target, *, grad=False, reduction="mean", grad_out=None,
         raise Error("shape mismatch: input %s vs target %s%s"
                     % (x.shape, t.shape, " (the target is the input's shape without axis 1)"
                        if index else ""), _lib.ERR_SHAPE)
-    if not allow_nonfinite or k.finite:
-        r = _lib.check_report()
-        fn.input_check(ctypes.byref(r), _arrays.f32p(x), x.size, _lib.INPUT_FINITE)
-        if r.count:
-            raise Error("input: %d non-finite value%s (first at index %d: %s)%s"
-                        % (r.count, "" if r.count == 1 else "s", r.index, r.value,
-                           "; %s needs finite logits" % kind if k.finite
-                           else "; pass allow_nonfinite=True to propagate them as PyTorch"),
-                        _lib.ERR_NONFINITE, r.index, r.value)
     arr, keep = _prepare(k, x, opts)
     o = k.opts(opts, arr)
     red = _choice(_lib.REDUCTIONS, reduction, "reduction")
     (o.dice if hasattr(o, "dice") else o.region if hasattr(o, "region") else o).reduction = red
-    return call(k, o, x, t, tcode, index, opts, red == 2, grad, grad_out, out)
+    result = call(k, o, x, t, tcode, index, opts, red == 2, grad, grad_out, out)
+    value = result[0] if grad else result
+    if not allow_nonfinite and not (np.isfinite(value).all() if red == 2
+                                    else math.isfinite(value)):
+        _refuse_nonfinite(k, x)       # a NaN/inf result: was it the input's?
+    return result
+
+
+def _nonfinite_error(k, r):
+    return Error("input: %d non-finite value%s (first at index %d: %s)%s"
+                 % (r.count, "" if r.count == 1 else "s", r.index, r.value,
+                    "; %s needs finite logits" % k.name if k.finite
+                    else "; pass allow_nonfinite=True to propagate them as PyTorch"),
+                 _lib.ERR_NONFINITE, r.index, r.value)
+
+
+def _refuse_nonfinite(k, x):
+    r = _lib.check_report()
+    fn.input_check(ctypes.byref(r), _arrays.f32p(x), x.size, _lib.INPUT_FINITE)
+    if r.count:
+        raise _nonfinite_error(k, r)
 
 
 def _grad_buffer(out, x):

@@ -44,6 +44,10 @@ def test_nonfinite_input():
     e = _raises(_lib.ERR_NONFINITE, 7, segloss.loss, "dice", x, np.zeros((2, 4), np.uint8))
     assert "allow_nonfinite" in str(e)
     assert math.isnan(segloss.loss("dice", x, np.zeros((2, 4), np.uint8), allow_nonfinite=True))
+    # an infinite logit that leaves the loss finite is accepted (as PyTorch)
+    x[1, 3] = np.inf
+    assert math.isfinite(segloss.loss("dice", x, np.ones((2, 4), np.uint8)))
+    x[1, 3] = np.nan
     _raises(_lib.ERR_NONFINITE, 7, segloss.loss, "lovasz-hinge", x,
             np.zeros((2, 4), np.uint8), allow_nonfinite=True)
 
