@@ -84,17 +84,19 @@ static int one_metric(void *ctx, const char *field, int64_t k) {
     const list_ctx *l = ctx;
     (void)k;
     if (strcmp(field, "all") == 0) {
-        l->c->metrics |= (1u << EM_COUNT) - 1u;
+        l->c->metrics |= EM_ALL_MASK;
         return 0;
     }
     for (int em = 0; em < EM_COUNT; em++)
         if (strcmp(field, eval_metric_names[em]) == 0) {
-            l->c->metrics |= 1u << em;
+            l->c->metrics |= EM_BIT(em);
             return 0;
         }
-    cli_error("invalid metric for %s: '%s' (expected dice, iou, precision, recall, "
-              "specificity, accuracy, vs, hd, hd95, assd, nsd or all)",
-              l->opt, field);
+    char names[1024];
+    size_t pos = 0;
+    for (int em = 0; em < EM_COUNT && pos < sizeof names; em++)
+        pos += (size_t)snprintf(names + pos, sizeof names - pos, "%s, ", eval_metric_names[em]);
+    cli_error("invalid metric for %s: '%s' (expected any of %sor all)", l->opt, field, names);
     return CLI_USAGE;
 }
 
@@ -130,6 +132,8 @@ static const cli_choice empty_distances[] = {
     {"nan", SEGLOSS_EMPTY_DISTANCE_NAN}, {"diag", SEGLOSS_EMPTY_DISTANCE_DIAG}, {NULL, 0}};
 static const cli_range tolerance_range = {0.0, HUGE_VAL, 0, "expected a number >= 0"};
 static const cli_range percentile_range = {0.0, 100.0, 0, "expected a number in [0, 100]"};
+static const cli_range beta_range = {0.0, HUGE_VAL, 1, "expected a number > 0"};
+static const cli_range width_range = {0.0, HUGE_VAL, 1, "expected a number > 0"};
 static const cli_range threads_range = {0.0, 4096.0, 0, "expected a thread count, 0 = all cores"};
 
 #define C eval_cfg
@@ -144,8 +148,12 @@ static const cli_opt opts[] = {
              "absent from both files: zero counts, null scores"),
     CLI_CALL("--metrics", "LIST|all", set_metrics,
              "any of dice,iou,precision,recall,specificity,\n"
-             "accuracy,vs,hd,hd95,assd,nsd (default: dice..vs;\n"
-             "distances only when named, or with all)"),
+             "accuracy,vs,hd,hd95,assd,nsd,mcc,kappa,fbeta,\n"
+             "balanced_accuracy,youden,npv,fpr,fnr,fdr,for,\n"
+             "lr_pos,lr_neg,vol_pred,vol_ref,vol_diff,masd,\n"
+             "sd_median,sd_std,boundary_iou,com_dist\n"
+             "(default: dice..vs; the others only when named,\n"
+             "or with all)"),
     CLI_CHOICE(C, "--scores", "probs|logits", logits, scores,
                "a float prediction is a score map of probs\n"
                "(default) or logits, thresholded into label 1"),
@@ -162,6 +170,10 @@ static const cli_opt opts[] = {
                "MONAI) or percentile of pooled distances (MedPy)"),
     CLI_NUM(C, "--percentile", "P", mopts.percentile, 0, &percentile_range,
             "the percentile of hd95 (default 95)"),
+    CLI_NUM(C, "--beta", "B", mopts.beta, 0, &beta_range, "fbeta's beta (default 1)"),
+    CLI_NUM(C, "--boundary-width", "W", mopts.boundary_width, 0, &width_range,
+            "boundary_iou: voxels closer than W (physical\n"
+            "units) to their mask's surface (default 1)"),
     CLI_CHOICE(C, "--empty-score", "nan|one|zero", mopts.empty_score, empty_scores,
                "value of a 0/0 overlap score (default nan)"),
     CLI_CHOICE(C, "--empty-distance", "nan|diag", mopts.empty_distance, empty_distances,

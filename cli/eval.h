@@ -11,7 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* The scores `--metrics` can pick, in output order. */
+/* The scores `--metrics` can pick, in output order (the first eleven are
+ * v0.1's, in v0.1's order). */
 typedef enum eval_metric {
     EM_DICE,
     EM_IOU,
@@ -24,11 +25,50 @@ typedef enum eval_metric {
     EM_HD95,
     EM_ASSD,
     EM_NSD,
+    EM_MCC,
+    EM_KAPPA,
+    EM_FBETA,
+    EM_BALANCED_ACCURACY,
+    EM_YOUDEN,
+    EM_NPV,
+    EM_FPR,
+    EM_FNR,
+    EM_FDR,
+    EM_FOR,
+    EM_LR_POS,
+    EM_LR_NEG,
+    EM_VOL_PRED,
+    EM_VOL_REF,
+    EM_VOL_DIFF,
+    EM_MASD,
+    EM_SD_MEDIAN,
+    EM_SD_STD,
+    EM_BOUNDARY_IOU,
+    EM_COM_DIST,
     EM_COUNT
 } eval_metric;
 
-#define EM_OVERLAP_MASK ((1u << EM_HD) - 1u)               /* dice .. vs */
-#define EM_DISTANCE_MASK (((1u << EM_COUNT) - 1u) & ~EM_OVERLAP_MASK)
+#define EM_BIT(m) ((uint64_t)1 << (m))
+#define EM_ALL_MASK (EM_BIT(EM_COUNT) - 1u)
+#define EM_OVERLAP_MASK (EM_BIT(EM_HD) - 1u) /* dice .. vs: the default */
+/* computed by the surface-distance pass */
+#define EM_DISTANCE_MASK                                                                  \
+    (EM_BIT(EM_HD) | EM_BIT(EM_HD95) | EM_BIT(EM_ASSD) | EM_BIT(EM_NSD) | EM_BIT(EM_MASD) | \
+     EM_BIT(EM_SD_MEDIAN) | EM_BIT(EM_SD_STD))
+/* values in physical units: the spacing matters */
+#define EM_SPACING_MASK                                                                     \
+    (EM_DISTANCE_MASK | EM_BIT(EM_VOL_PRED) | EM_BIT(EM_VOL_REF) | EM_BIT(EM_VOL_DIFF) |     \
+     EM_BIT(EM_BOUNDARY_IOU) | EM_BIT(EM_COM_DIST))
+/* scores where a higher value is better (the HTML report ranks the lowest
+ * first, and draws them on a scale from 0 to at least 1) */
+#define EM_HIGHER_BETTER_MASK                                                               \
+    (EM_OVERLAP_MASK | EM_BIT(EM_MCC) | EM_BIT(EM_KAPPA) | EM_BIT(EM_FBETA) |                \
+     EM_BIT(EM_BALANCED_ACCURACY) | EM_BIT(EM_YOUDEN) | EM_BIT(EM_NPV) | EM_BIT(EM_LR_POS) | \
+     EM_BIT(EM_BOUNDARY_IOU))
+
+/* The SEGLOSS_MASK_* bits of segloss_metric_opts.mask_metrics that the
+ * metrics in `metrics` (EM_BIT set) need. */
+unsigned eval_mask_metrics(uint64_t metrics);
 
 extern const char *const eval_metric_names[EM_COUNT];
 
@@ -43,7 +83,7 @@ typedef struct eval_cfg {
     int logits;                      /* --scores logits */
     int have_threshold;              /* --threshold given */
     double threshold;                /* in the scores' own units */
-    unsigned metrics;                /* bit per eval_metric */
+    uint64_t metrics;                /* EM_BIT per eval_metric */
     int n_spacing;                   /* 0: spacing from the files */
     double spacing[3];
     segloss_metric_opts mopts;       /* percentile, tolerance, variant, empty rules */

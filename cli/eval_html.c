@@ -273,7 +273,7 @@ static void write_summary(FILE *f, const eval_summary *s, const eval_cfg *c) {
  * row), the box of the quartiles with the median, whiskers to min and max. */
 static void write_plot(FILE *f, const eval_cases *cs, const eval_summary *s, int em,
                        series *sr, double *tmp) {
-    double lo = 0.0, hi = em < EM_HD ? 1.0 : 0.0;
+    double lo = 0.0, hi = (EM_HIGHER_BETTER_MASK >> em & 1u) ? 1.0 : 0.0;
     for (int64_t l = 0; l < s->n_labels; l++) {
         collect(sr, cs, s->labels[l], em);
         for (int64_t i = 0; i < sr->n; i++)
@@ -354,11 +354,11 @@ static int worse(const void *a, const void *b) { /* on (value, case) pairs */
 static int write_worst(FILE *f, const eval_cases *cs, const eval_summary *s, int em, series *sr) {
     double *pair = malloc((size_t)(cs->n ? cs->n : 1) * 2 * sizeof *pair);
     if (!pair) return -1;
-    const double sign = em < EM_HD ? 1.0 : -1.0;
+    const double sign = (EM_HIGHER_BETTER_MASK >> em & 1u) ? 1.0 : -1.0;
     fprintf(f, "<h3>by %s (%s first)</h3>\n<div class=\"scroll\"><table><thead><tr>"
                "<th class=\"c\">label</th><th>rank</th><th class=\"c\">case</th><th>%s</th>"
                "</tr></thead><tbody>\n",
-            eval_metric_names[em], em < EM_HD ? "lowest" : "highest", eval_metric_names[em]);
+            eval_metric_names[em], (EM_HIGHER_BETTER_MASK >> em & 1u) ? "lowest" : "highest", eval_metric_names[em]);
     for (int64_t l = 0; l < s->n_labels; l++) {
         collect(sr, cs, s->labels[l], em);
         int64_t k = 0;

@@ -11,7 +11,9 @@ expected.txt has one line per value:   RUN CASE LABEL KEY VALUE
   RUN    a name that tests/cli/eval.sh maps to one command line
   CASE   the reference path relative to the run's reference root
   KEY    tp fp fn tn n_pred n_ref dice iou precision recall specificity
-         accuracy vs hd hd95 assd nsd
+         accuracy vs hd hd95 assd nsd, and for --metrics all also mcc kappa
+         fbeta balanced_accuracy youden npv fpr fnr fdr for lr_pos lr_neg
+         vol_pred vol_ref vol_diff masd sd_median sd_std boundary_iou com_dist
   VALUE  a number with 17 significant digits, or nan
 The values are computed here independently of segloss, with NumPy/SciPy on
 full volumes, the way MedPy does it (SPEC §4):
@@ -20,6 +22,11 @@ full volumes, the way MedPy does it (SPEC §4):
   hd95         = max of the directed numpy.percentile(.., P) (or of the
                  pooled distances for --hd95-variant pooled)
   assd         = pooled mean; nsd at tolerance tau.
+  masd         = mean of the two directed means; sd_median, sd_std =
+                 numpy.median, numpy.std of the pooled distances
+  boundary_iou = |A_w & B_w| / |A_w | B_w|, X_w = X & (edt(~S(X)) < w)
+  com_dist     = distance of scipy.ndimage.center_of_mass(A), (B), scaled
+  counts       = the formulas of counts2() below
 tiny.json is the exact expected output of
   segloss eval --pred tiny/pred --ref tiny/ref --metrics dice,hd --json -
 run inside OUTDIR (numbers as the shortest %.{p}g that round-trips).
@@ -43,7 +50,12 @@ OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "cli", "
 
 OVERLAP = ["dice", "iou", "precision", "recall", "specificity", "accuracy", "vs"]
 DIST = ["hd", "hd95", "assd", "nsd"]
-ALL = OVERLAP + DIST
+# the second edition's metrics, in the CLI's order after the first eleven
+COUNTS2 = ["mcc", "kappa", "fbeta", "balanced_accuracy", "youden", "npv", "fpr", "fnr", "fdr",
+           "for", "lr_pos", "lr_neg", "vol_pred", "vol_ref", "vol_diff"]
+DIST2 = ["masd", "sd_median", "sd_std"]
+MASK2 = ["boundary_iou", "com_dist"]
+ALL = OVERLAP + DIST + COUNTS2 + DIST2 + MASK2
 
 
 # ---------------------------------------------------------------------------
@@ -60,7 +72,8 @@ def directed(sa, sb, spacing):
 
 
 def metrics(pred, ref, label, spacing, metric_names, empty_score="nan",
-            empty_distance="nan", percentile=95.0, variant="max", tolerance=1.0):
+            empty_distance="nan", percentile=95.0, variant="max", tolerance=1.0, beta=1.0,
+            width=1.0):
     a = pred == label
     b = ref == label
     tp = int(np.sum(a & b))
@@ -82,14 +95,32 @@ def metrics(pred, ref, label, spacing, metric_names, empty_score="nan",
         "accuracy": ratio(tp + tn, tp + fp + fn + tn),
         "vs": (1 - abs(fp - fn) / (2 * tp + fp + fn)) if 2 * tp + fp + fn else empty,
     }
-    if any(m in DIST for m in metric_names):
-        na, nb = int(a.sum()), int(b.sum())
+    allm.update(counts2(tp, fp, fn, tn, empty, beta, float(np.prod(spacing))))
+    na, nb = int(a.sum()), int(b.sum())
+    diag = math.sqrt(sum((n * s) ** 2 for n, s in zip(a.shape, spacing)))
+    one_empty = diag if empty_distance == "diag" else math.nan
+    if any(m in MASK2 for m in metric_names):
+        if na == 0 or nb == 0:
+            allm["com_dist"] = one_empty if na + nb else math.nan
+        else:
+            ca, cb = ndi.center_of_mass(a), ndi.center_of_mass(b)
+            allm["com_dist"] = math.sqrt(sum((s * (x - y)) ** 2
+                                             for s, x, y in zip(spacing, ca, cb)))
+        if na == 0 and nb == 0:
+            allm["boundary_iou"] = empty
+        else:
+            # X_w: the voxels of X closer than w to S(X)
+            aw = a & (ndi.distance_transform_edt(~surface(a), sampling=spacing) < width)
+            bw = b & (ndi.distance_transform_edt(~surface(b), sampling=spacing) < width)
+            allm["boundary_iou"] = float(np.sum(aw & bw) / np.sum(aw | bw))
+    if any(m in DIST + DIST2 for m in metric_names):
         if na == 0 and nb == 0:
             allm.update(hd=math.nan, hd95=math.nan, assd=math.nan, nsd=empty)
+            allm.update((m, math.nan) for m in DIST2)
         elif na == 0 or nb == 0:
-            diag = math.sqrt(sum((n * s) ** 2 for n, s in zip(a.shape, spacing)))
-            d = diag if empty_distance == "diag" else math.nan
+            d = one_empty
             allm.update(hd=d, hd95=d, assd=d, nsd=0.0)
+            allm.update((m, d) for m in DIST2)
         else:
             sa, sb = surface(a), surface(b)
             dab = directed(sa, sb, spacing)
@@ -102,10 +133,38 @@ def metrics(pred, ref, label, spacing, metric_names, empty_score="nan",
             allm.update(hd=max(dab.max(), dba.max()), hd95=float(p),
                         assd=float(both.sum() / both.size),
                         nsd=float((np.sum(dab <= tolerance) + np.sum(dba <= tolerance)) /
-                                  both.size))
+                                  both.size),
+                        masd=float((dab.mean() + dba.mean()) / 2),
+                        sd_median=float(np.median(both)), sd_std=float(np.std(both)))
     for m in metric_names:
         v[m] = float(allm[m])
     return v
+
+
+def counts2(tp, fp, fn, tn, empty, beta, voxel_volume):
+    """The confusion-derived scores (Metrics Reloaded's definitions; 0/0 and
+    an undefined part give the empty-score value) and the volumes."""
+    def ratio(n, d):
+        return n / d if d else empty
+    sens = tp / (tp + fn) if tp + fn else None
+    spec = tn / (tn + fp) if tn + fp else None
+    both = sens is not None and spec is not None
+    pp, rp, rn, pn, n = tp + fp, tp + fn, tn + fp, tn + fn, tp + fp + fn + tn
+    p_e = (pp * rp + pn * rn) / n ** 2
+    b2 = beta * beta
+    return {
+        "mcc": ratio(tp * tn - fp * fn, math.sqrt(pp * rp * rn * pn)),
+        "kappa": ratio((tp + tn) / n - p_e, 1 - p_e),
+        "fbeta": ratio((1 + b2) * tp, (1 + b2) * tp + b2 * fn + fp),
+        "balanced_accuracy": (sens + spec) / 2 if both else empty,
+        "youden": sens + spec - 1 if both else empty,
+        "npv": ratio(tn, pn), "fpr": ratio(fp, rn), "fnr": ratio(fn, rp),
+        "fdr": ratio(fp, pp), "for": ratio(fn, pn),
+        "lr_pos": sens / (1 - spec) if both and fp else empty,
+        "lr_neg": (1 - sens) / spec if both and tn else empty,
+        "vol_pred": pp * voxel_volume, "vol_ref": rp * voxel_volume,
+        "vol_diff": (pp - rp) * voxel_volume,
+    }
 
 
 def table(cases, names):
@@ -276,6 +335,9 @@ def main():
     expect("nii_sp", [("nii/ref.nii", pred, ref, (1.0, 2.0, 0.5))],
            ["dice", "hd", "hd95", "assd", "nsd"], variant="pooled", percentile=90.0,
            tolerance=2.5)
+    # --beta 2, --boundary-width 2.4 (wider than every spacing but 2.5).
+    expect("nii_bw", [("nii/ref.nii", pred, ref, sp3f)],
+           ["fbeta", "boundary_iou", "com_dist", "vol_diff"], beta=2.0, width=2.4)
 
     # --- .npy label maps (int32 vs int64), --labels with an absent label.
     ref = blobs((10, 12, 9), rng, [1, 3, 5], count=2, rmax=4)
