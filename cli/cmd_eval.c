@@ -146,6 +146,13 @@ static const cli_opt opts[] = {
              "labels to score; all (default): every nonzero\n"
              "label in either file of the case; a listed label\n"
              "absent from both files: zero counts, null scores"),
+    CLI_CALL("--regions", "L,L,..;L,..", eval_set_regions,
+             "score unions of labels instead of labels (nnU-Net\n"
+             "regions, e.g. BraTS \"1,2,3;2,3;3\"), each keyed\n"
+             "by its labels ascending, e.g. \"1,2,3\""),
+    CLI_CALL("--ignore-label", "L", eval_set_ignore,
+            "leave the voxels whose reference is L out of\n"
+            "every count and distance (nnU-Net)"),
     CLI_CALL("--metrics", "LIST|all", set_metrics,
              "any of dice,iou,precision,recall,specificity,\n"
              "accuracy,vs,hd,hd95,assd,nsd,mcc,kappa,fbeta,\n"
@@ -245,6 +252,10 @@ static int parse_args(eval_cfg *c, int argc, char **argv) {
     if (rc) return rc;
     if (!c->pred || !c->ref) {
         cli_error("eval: missing %s", !c->pred ? "--pred PATH" : "--ref PATH");
+        return cli_usage_error(&spec);
+    }
+    if (c->n_regions && !c->labels_all) {
+        cli_error("eval: --regions and --labels both choose what is scored; give one");
         return cli_usage_error(&spec);
     }
     if (!c->have_threshold) c->threshold = c->logits ? 0.0 : 0.5;
@@ -386,17 +397,22 @@ static int write_outputs(const eval_cases *cs, const eval_summary *s, const eval
     return CLI_OK;
 }
 
+static void eval_cfg_free(eval_cfg *c) {
+    free(c->labels);
+    eval_regions_free(c);
+}
+
 int cmd_eval(int argc, char **argv) {
     eval_cfg c;
     int rc = parse_args(&c, argc, argv);
     if (rc) {
-        free(c.labels);
+        eval_cfg_free(&c);
         return rc < 0 ? CLI_OK : rc;
     }
     eval_cases cs;
     rc = eval_pairs(&cs, &c);
     if (rc) {
-        free(c.labels);
+        eval_cfg_free(&c);
         return rc;
     }
 
@@ -410,7 +426,7 @@ int cmd_eval(int argc, char **argv) {
         cli_error("eval: %lld file%s without a counterpart; nothing evaluated",
                   (long long)unpaired, unpaired == 1 ? "" : "s");
         eval_cases_free(&cs);
-        free(c.labels);
+        eval_cfg_free(&c);
         return CLI_INPUT;
     }
 
@@ -426,7 +442,7 @@ int cmd_eval(int argc, char **argv) {
         if (cs.v[first_fail].err) fputs(cs.v[first_fail].err, stderr);
         rc = cs.v[first_fail].rc;
         eval_cases_free(&cs);
-        free(c.labels);
+        eval_cfg_free(&c);
         return rc;
     }
     if (!c.quiet)
@@ -446,6 +462,6 @@ int cmd_eval(int argc, char **argv) {
     }
     eval_summary_free(&s);
     eval_cases_free(&cs);
-    free(c.labels);
+    eval_cfg_free(&c);
     return rc;
 }

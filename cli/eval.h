@@ -75,6 +75,13 @@ extern const char *const eval_metric_names[EM_COUNT];
 /* The value of metric `m` in a result. */
 double eval_metric_value(const segloss_label_metrics *r, eval_metric m);
 
+/* One --regions group: a union of labels, named by its key "1,2,3". */
+typedef struct eval_region {
+    char *key;
+    int64_t *labels;     /* ascending, no repeats */
+    int64_t n;
+} eval_region;
+
 typedef struct eval_cfg {
     const char *pred, *ref;          /* as given */
     int labels_all;                  /* 1: every label present in the case */
@@ -91,6 +98,10 @@ typedef struct eval_cfg {
     int threads;                     /* >= 1 */
     int quiet, keep_going, allow_missing;
     size_t max_bytes;                /* cap per decoded image (0: none) */
+    eval_region *regions;            /* --regions (NULL: labels) */
+    int64_t n_regions;
+    int have_ignore;                 /* --ignore-label given */
+    int64_t ignore_label;
     int argc;                        /* the command line, "eval" first (for --html) */
     char **argv;
 } eval_cfg;
@@ -118,6 +129,20 @@ typedef struct eval_cases {
  * cases with rc != 0 and a message, not failures of this call. */
 int eval_pairs(eval_cases *out, const eval_cfg *c);
 void eval_cases_free(eval_cases *cs);
+
+/* eval_regions.c: --regions and --ignore-label (the options' parsers, cfg->regions released
+ * by eval_regions_free), the key that names a result's label or region in
+ * the outputs (buf: at least 24 bytes), and the metrics of the regions (or,
+ * with only --ignore-label, of the labels) of one case into a new array
+ * *res of *n entries. */
+int eval_set_regions(void *cfg, const char *name, const char *v);
+int eval_set_ignore(void *cfg, const char *name, const char *v);
+void eval_regions_free(eval_cfg *c);
+const char *eval_label_key(const eval_cfg *c, int64_t label, char *buf, size_t len);
+segloss_status eval_regions_compute(segloss_label_metrics **res, int64_t *n,
+                                    const segloss_label_set *set, const segloss_label_array *pa,
+                                    const segloss_label_array *ra, const segloss_shape *shape,
+                                    const segloss_metric_opts *o, const eval_cfg *c);
 
 /* eval_case.c: evaluates one case into k (rc, err, warn, n, res).
  * label_threads: opts.threads for the per-label work. */

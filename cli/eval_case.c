@@ -338,18 +338,19 @@ void eval_case_run(eval_case *k, const eval_cfg *c, int label_threads) {
             }
         }
         int64_t n = c->labels_all ? w.set.count : c->n_labels;
-        if (st == SEGLOSS_OK) {
+        segloss_metric_opts o = c->mopts;
+        for (int d = 0; d < shape->ndim; d++) o.spacing[d] = spacing[d];
+        o.distances = (c->metrics & EM_DISTANCE_MASK) != 0;
+        o.mask_metrics = eval_mask_metrics(c->metrics);
+        o.threads = label_threads;
+        if (st == SEGLOSS_OK && (c->n_regions || c->have_ignore)) {
+            st = eval_regions_compute(&k->res, &n, &w.set, &w.pa, &w.ra, shape, &o, c);
+        } else if (st == SEGLOSS_OK) {
             k->res = calloc((size_t)(n ? n : 1), sizeof *k->res);
             if (!k->res) st = SEGLOSS_ERR_NOMEM;
-        }
-        if (st == SEGLOSS_OK) {
-            segloss_metric_opts o = c->mopts;
-            for (int d = 0; d < shape->ndim; d++) o.spacing[d] = spacing[d];
-            o.distances = (c->metrics & EM_DISTANCE_MASK) != 0;
-            o.mask_metrics = eval_mask_metrics(c->metrics);
-            o.threads = label_threads;
-            st = segloss_label_metrics_compute(k->res, c->labels_all ? NULL : c->labels, n,
-                                               &w.set, &w.pa, &w.ra, shape, &o);
+            if (st == SEGLOSS_OK)
+                st = segloss_label_metrics_compute(k->res, c->labels_all ? NULL : c->labels, n,
+                                                   &w.set, &w.pa, &w.ra, shape, &o);
         }
         if (st == SEGLOSS_OK) {
             k->n = n;

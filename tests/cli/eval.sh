@@ -395,6 +395,46 @@ tf "file vs directory"     1 '~^segloss: eval: --pred png/pred/a\.png is a file 
     -- --pred png/pred/a.png --ref png/ref
 
 # ============================================================================
+# Regions and the ignore label, against nnU-Net 2.8.1's compute_metrics
+# (tests/cli/regions_data/, from tools/ref/gen_metrics2_ref.py)
+# ============================================================================
+RD=$here/regions_data
+REG="1,2,3;2,3;3"
+for run in regions_ignore regions labels_ignore; do
+    case $run in
+        regions_ignore) opts="--regions $REG --ignore-label 4" ;;
+        regions) opts="--regions $REG" ;;
+        labels_ignore) opts="--labels all --ignore-label 4" ;;
+    esac
+    # shellcheck disable=SC2086
+    t "nnU-Net $run: runs" 0 '*' '' -- "$S" eval --pred "$RD/pred.npy" --ref "$RD/ref.npy" $opts \
+        --metrics dice,iou --json -
+    cp "$OUT" "$TMP/$run.json"
+    while read -r r member; do
+        [ "$r" = "$run" ] || continue
+        key=${member%%:*}
+        check "nnU-Net $run: $key equals nnU-Net's" "expected $member" -- grep -qF "$member" "$TMP/$run.json"
+    done <"$RD/expected.txt"
+done
+check "nnU-Net labels_ignore: label 4 not scored" "label 4 reported" -- \
+    sh -c "! grep -qF '\"4\":{' '$TMP/labels_ignore.json'"
+t "regions: CSV quotes the key" 0 '~^[^,]*,[^,]*,"1,2,3",' '' \
+    -- "$S" eval --pred "$RD/pred.npy" --ref "$RD/ref.npy" --regions "$REG" --csv -
+t "regions: summary keyed by region" 0 '~"summary":\{"1,2,3":\{"dice":' '' \
+    -- "$S" eval --pred "$RD/pred.npy" --ref "$RD/ref.npy" --regions "$REG" --json -
+t "regions with distances and mask metrics" 0 '~pred\.npy +2,3 +0\.' '' \
+    -- "$S" eval --pred "$RD/pred.npy" --ref "$RD/ref.npy" --regions "$REG" --ignore-label 4 \
+    --metrics all
+tf "--regions with --labels" 1 "~^segloss: eval: --regions and --labels both" -- \
+    --pred "$RD/pred.npy" --ref "$RD/ref.npy" --regions "$REG" --labels 1,2
+tf "bad --regions" 1 "~^segloss: invalid label in --regions: 'x'" -- \
+    --pred "$RD/pred.npy" --ref "$RD/ref.npy" --regions "1,2;x"
+tf "--regions: a region twice" 1 "~^segloss: --regions: region 2,3 is given twice" -- \
+    --pred "$RD/pred.npy" --ref "$RD/ref.npy" --regions "2,3;3,2"
+tf "bad --ignore-label" 1 "~^segloss: invalid label for --ignore-label: '1.5'" -- \
+    --pred "$RD/pred.npy" --ref "$RD/ref.npy" --ignore-label 1.5
+
+# ============================================================================
 # The bundled examples (what the README shows)
 # ============================================================================
 cd "$ROOT" || exit 2

@@ -8,7 +8,9 @@ scikit-image (Debian python3-numpy, python3-scipy, python3-skimage) and a
 Metrics Reloaded source tree (github.com/Project-MONAI/MetricsReloaded):
 
     git -C MR_CLONE archive HEAD MetricsReloaded | tar x -C /tmp/mr
-    /usr/bin/python3 tools/ref/gen_metrics2_ref.py /tmp/mr [OUT]
+    git -C NNUNET_CLONE show HEAD:nnunetv2/evaluation/evaluate_predictions.py \
+        > /tmp/nnunet_eval.py
+    /usr/bin/python3 tools/ref/gen_metrics2_ref.py /tmp/mr /tmp/nnunet_eval.py
 
 MR is a directory holding the MetricsReloaded package. Its modules import
 pandas at the top but BinaryPairwiseMeasures never calls it, so an empty
@@ -34,6 +36,15 @@ m = BinaryPairwiseMeasures(A, B, pixdim=spacing, dict_args=...):
     Metrics Reloaded's formulas evaluated by NumPy in float64 (its own sums
     are float32): mcc64, kappa64, npv64, fbeta64
 
+nnU-Net (v2.8.1, nnunetv2/evaluation/evaluate_predictions.py): its
+compute_metrics, region_or_label_to_mask and compute_tp_fp_fn_tn are taken
+from the file (they need NumPy only) and run on label maps with regions
+and an ignore label; the results go to tests/cli/regions_data/ (pred.npy,
+ref.npy, expected.txt: one line per run and region, the JSON member
+`"KEY":{"tp":..,"fp":..,"fn":..,"tn":..,"n_pred":..,"n_ref":..,"dice":..,
+"iou":..}` that `segloss eval --json - --metrics dice,iou` prints for it,
+numbers as the shortest %.{p}g that reads back, NaN as null).
+
 File format (one case = header, two masks, then one line per label):
     case NDIM D0 [D1 [D2]] S0 [S1 [S2]] NLABELS
     pred DIGITS      (label of every voxel, C order, one digit each)
@@ -41,6 +52,7 @@ File format (one case = header, two masks, then one line per label):
     label L NAME VALUE NAME VALUE ...
 """
 import importlib
+import math
 import os
 import sys
 import types
@@ -169,11 +181,89 @@ def label_line(pm, lab, a, b, spacing):
     return "label %d " % lab + " ".join("%s %.17g" % (k, float(x)) for k, x in vals)
 
 
+def load_nnunet(path):
+    """nnU-Net's own compute_metrics and the two helpers it calls, from the
+    source file (the module's imports, batchgenerators and nnunetv2, are not
+    needed by them)."""
+    import ast
+    tree = ast.parse(open(path).read())
+    keep = {"compute_metrics", "region_or_label_to_mask", "compute_tp_fp_fn_tn"}
+    body = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in keep]
+    assert len(body) == 3, "nnU-Net's evaluate_predictions.py changed"
+    ns = {"np": np, "Union": __import__("typing").Union, "Tuple": __import__("typing").Tuple,
+          "List": __import__("typing").List, "BaseReaderWriter": object}
+    exec(compile(ast.Module(body=body, type_ignores=[]), path, "exec"), ns)
+    return ns["compute_metrics"]
+
+
+def shortest(v):
+    if isinstance(v, float) and math.isnan(v):
+        return "null"
+    for p in range(1, 18):
+        s = "%.*g" % (p, v)
+        if float(s) == v:
+            return s
+    return "%.17g" % v
+
+
+class ArrayReader:
+    """Stands in for nnU-Net's image reader: 'files' are arrays by name."""
+    def __init__(self, arrays):
+        self.arrays = arrays
+
+    def read_seg(self, name):
+        return self.arrays[name], {}
+
+
+def nnunet_runs(compute_metrics, outdir):
+    """BraTS-like label maps (1 = necrosis, 2 = oedema, 3 = enhancing, 4 =
+    the ignore label, in the reference only where annotators left voxels
+    out; the prediction has every label there)."""
+    rng = np.random.RandomState(20261206)
+    shape = (14, 17, 12)
+    grid = np.indices(shape).astype(float)
+    ref = np.zeros(shape, dtype=np.int16)
+    for lab, r in ((2, 6.0), (1, 4.0), (3, 2.5)):
+        d = sum(((grid[i] - (7, 8, 6)[i]) / (r * (1.0, 1.2, 0.9)[i])) ** 2 for i in range(3))
+        ref[d <= 1.0] = lab
+    pred = np.roll(ref, 1, axis=1).astype(np.uint8)
+    flip = rng.uniform(size=shape) < 0.05
+    pred[flip] = rng.randint(0, 4, size=int(flip.sum()))
+    ref[:, :, 0:2][ref[:, :, 0:2] == 0] = 4          # an unannotated slab
+    ref[rng.uniform(size=shape) < 0.03] = 4
+    ref[6, 8, 3] = 4                                 # inside the tumour
+    pred[0, 0, 0] = 4                                # label 4 predicted once
+    os.makedirs(outdir, exist_ok=True)
+    np.save(os.path.join(outdir, "pred.npy"), pred)
+    np.save(os.path.join(outdir, "ref.npy"), ref)
+    reader = ArrayReader({"pred": pred, "ref": ref})
+    lines = []
+    for run, regions, ignore in (
+            ("regions_ignore", [(1, 2, 3), (2, 3), (3,)], 4),
+            ("regions", [(1, 2, 3), (2, 3), (3,)], None),
+            ("labels_ignore", [1, 2, 3], 4)):
+        res = compute_metrics("ref", "pred", reader, regions, ignore)["metrics"]
+        for r in regions:
+            m = res[r]
+            key = ",".join(map(str, r)) if isinstance(r, tuple) else str(r)
+            nums = ",".join('"%s":%d' % (k, int(m[c])) for k, c in (
+                ("tp", "TP"), ("fp", "FP"), ("fn", "FN"), ("tn", "TN"), ("n_pred", "n_pred"),
+                ("n_ref", "n_ref")))
+            lines.append('%s "%s":{%s,"dice":%s,"iou":%s}' % (
+                run, key, nums, shortest(float(m["Dice"])), shortest(float(m["IoU"]))))
+    with open(os.path.join(outdir, "expected.txt"), "w") as f:
+        f.write("# generated by tools/ref/gen_metrics2_ref.py: nnU-Net 2.8.1 compute_metrics\n")
+        f.write("\n".join(lines) + "\n")
+
+
 def main():
-    if len(sys.argv) < 2:
-        sys.exit("usage: gen_metrics2_ref.py METRICS_RELOADED_SOURCE_DIR [OUT]")
+    if len(sys.argv) < 3:
+        sys.exit("usage: gen_metrics2_ref.py METRICS_RELOADED_SOURCE_DIR "
+                 "NNUNET_EVALUATE_PREDICTIONS_PY")
     pm, version = load(sys.argv[1])
-    out = sys.argv[2] if len(sys.argv) > 2 else "tests/data/metric/metrics2_ref.txt"
+    nnunet_runs(load_nnunet(sys.argv[2]), os.path.join(HERE, "..", "..", "tests", "cli",
+                                                      "regions_data"))
+    out = os.path.join(HERE, "..", "..", "tests", "data", "metric", "metrics2_ref.txt")
     warnings.simplefilter("ignore")
     lines = ["# generated by tools/ref/gen_metrics2_ref.py: Metrics Reloaded %s "
              "BinaryPairwiseMeasures on SciPy %s, NumPy %s"
