@@ -45,6 +45,15 @@ typedef enum eval_metric {
     EM_SD_STD,
     EM_BOUNDARY_IOU,
     EM_COM_DIST,
+    EM_GCE,
+    EM_RI,
+    EM_ARI,
+    EM_MI,
+    EM_VOI,
+    EM_ICC,
+    EM_PBD,
+    EM_MAHALANOBIS,
+    EM_AUC,
     EM_COUNT
 } eval_metric;
 
@@ -64,7 +73,8 @@ typedef enum eval_metric {
 #define EM_HIGHER_BETTER_MASK                                                               \
     (EM_OVERLAP_MASK | EM_BIT(EM_MCC) | EM_BIT(EM_KAPPA) | EM_BIT(EM_FBETA) |                \
      EM_BIT(EM_BALANCED_ACCURACY) | EM_BIT(EM_YOUDEN) | EM_BIT(EM_NPV) | EM_BIT(EM_LR_POS) | \
-     EM_BIT(EM_BOUNDARY_IOU))
+     EM_BIT(EM_BOUNDARY_IOU) | EM_BIT(EM_RI) | EM_BIT(EM_ARI) | EM_BIT(EM_MI) |                 \
+     EM_BIT(EM_ICC) | EM_BIT(EM_AUC))
 
 /* The SEGLOSS_MASK_* bits of segloss_metric_opts.mask_metrics that the
  * metrics in `metrics` (EM_BIT set) need. */

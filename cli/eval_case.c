@@ -27,7 +27,8 @@ const char *const eval_metric_names[EM_COUNT] = {
     "kappa",  "fbeta",    "balanced_accuracy",     "youden",            "npv",
     "fpr",    "fnr",      "fdr",       "for",      "lr_pos",            "lr_neg",
     "vol_pred", "vol_ref", "vol_diff", "masd",     "sd_median",         "sd_std",
-    "boundary_iou", "com_dist",
+    "boundary_iou", "com_dist", "gce",      "ri",       "ari",       "mi",       "voi",
+    "icc",    "pbd",      "mahalanobis",       "auc",
 };
 
 double eval_metric_value(const segloss_label_metrics *r, eval_metric m) {
@@ -65,6 +66,15 @@ double eval_metric_value(const segloss_label_metrics *r, eval_metric m) {
     case EM_SD_STD: return s->sd_std;
     case EM_BOUNDARY_IOU: return r->mask.boundary_iou;
     case EM_COM_DIST: return r->mask.com_dist;
+    case EM_GCE: return o->gce;
+    case EM_RI: return o->ri;
+    case EM_ARI: return o->ari;
+    case EM_MI: return o->mi;
+    case EM_VOI: return o->voi;
+    case EM_ICC: return o->icc;
+    case EM_PBD: return o->pbd;
+    case EM_MAHALANOBIS: return r->mask.mahalanobis;
+    case EM_AUC: return o->auc;
     case EM_COUNT: break;
     }
     return NAN;
@@ -72,7 +82,8 @@ double eval_metric_value(const segloss_label_metrics *r, eval_metric m) {
 
 unsigned eval_mask_metrics(uint64_t metrics) {
     return (metrics & EM_BIT(EM_BOUNDARY_IOU) ? SEGLOSS_MASK_BOUNDARY_IOU : 0u) |
-           (metrics & EM_BIT(EM_COM_DIST) ? SEGLOSS_MASK_COM_DIST : 0u);
+           (metrics & EM_BIT(EM_COM_DIST) ? SEGLOSS_MASK_COM_DIST : 0u) |
+           (metrics & EM_BIT(EM_MAHALANOBIS) ? SEGLOSS_MASK_MAHALANOBIS : 0u);
 }
 
 /* Everything one case holds while it runs. */

@@ -191,7 +191,8 @@ segloss_status eval_regions_compute(segloss_label_metrics **res, int64_t *n_out,
         st = segloss_label_scan(&bs, &pb, &rb, shape);
         int64_t one = 1;
         segloss_label_metrics *m = &(*res)[it];
-        if (st == SEGLOSS_OK) st = segloss_label_metrics_compute(m, &one, 1, &bs, &pb, &rb, shape, o);
+        if (st == SEGLOSS_OK)
+            st = segloss_label_metrics_compute(m, &one, 1, &bs, &pb, &rb, shape, o);
         segloss_label_set_free(&bs);
         if (st != SEGLOSS_OK) break;
         /* the ignored voxels were background in both maps: not negatives */

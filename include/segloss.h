@@ -907,6 +907,7 @@ typedef struct segloss_metric_opts {
  * label's bounding box, shared with the surface distances). */
 #define SEGLOSS_MASK_BOUNDARY_IOU 1u
 #define SEGLOSS_MASK_COM_DIST 2u
+#define SEGLOSS_MASK_MAHALANOBIS 4u
 
 /* Defaults: spacing {1,1,1}, percentile 95, tolerance 1, HD95_MAX,
  * EMPTY_SCORE_NAN, EMPTY_DISTANCE_NAN, distances 0, threads 0, beta 1,
@@ -935,6 +936,15 @@ SEGLOSS_API segloss_metric_opts segloss_metric_opts_default(void);
  *            factor is undefined)
  *   balanced_accuracy and youden follow empty_score when recall or
  *   specificity is undefined.
+ * EvaluateSegmentation's (Taha & Hanbury 2015; 0/1 masks, N voxels):
+ *   gce = min(E1, E2)/N, E1 = FN(FN+2TP)/(TP+FN) + FP(FP+2TN)/(TN+FP),
+ *         E2 = FP(FP+2TP)/(TP+FP) + FN(FN+2TN)/(TN+FN) (a 0/0 term is 0)
+ *   ri, ari = Rand index and adjusted Rand index of the voxel pairs
+ *   mi  = H(A) + H(B) - H(A,B) in bits (0 log 0 = 0), voi = H(A)+H(B)-2mi
+ *   icc = (ssb - ssw)/(ssb + ssw), the intraclass correlation of the 0/1
+ *         voxel values (ssw within voxels, ssb between, as the tool sums)
+ *   pbd = (FP+FN)/(2TP)  auc = (recall + specificity)/2 (one ROC point)
+ *   (empty_score when a denominator is 0; gce, mi, voi are always defined)
  * Volumes (never empty_score): vol_pred = (TP+FP)*v, vol_ref = (TP+FN)*v,
  * vol_diff = vol_pred - vol_ref, v = voxel volume = the product of the
  * spacings (segloss_overlap_from_counts: of opts->spacing[0..3), 0 read as
@@ -944,6 +954,7 @@ typedef struct segloss_overlap_scores {
     double mcc, kappa, fbeta, balanced_accuracy, youden;
     double npv, fpr, fnr, fdr, for_, lr_pos, lr_neg;
     double vol_pred, vol_ref, vol_diff;
+    double gce, ri, ari, mi, voi, icc, pbd, auc;
 } segloss_overlap_scores;
 
 /* Negative counts give SEGLOSS_ERR_ARG. opts may be NULL. */
@@ -992,9 +1003,14 @@ SEGLOSS_API segloss_status segloss_surface_distances_binary(segloss_surface_metr
  *    empty: empty_score; one empty: 0.
  *  - com_dist = |c(A) - c(B)| in physical units, c(X) = the mean voxel
  *    index of X (scipy.ndimage.center_of_mass) scaled by the spacing; NaN
- *    (or the image diagonal, as hd) when A or B is empty. */
+ *    (or the image diagonal, as hd) when A or B is empty.
+ *  - mahalanobis = sqrt(d' C^-1 d): d = the difference of the masks' mean
+ *    voxel indices, C = (|A| C_A + |B| C_B)/(|A| + |B|) with C_X the
+ *    population covariance of X's voxel indices (EvaluateSegmentation,
+ *    Taha & Hanbury 2015); independent of the spacing. NaN when A or B is
+ *    empty or C is singular (both masks flat along an axis). */
 typedef struct segloss_mask_metrics {
-    double boundary_iou, com_dist;
+    double boundary_iou, com_dist, mahalanobis;
 } segloss_mask_metrics;
 
 typedef struct segloss_label_metrics {

@@ -73,6 +73,43 @@ TEST(metric_confusion_zero_denominators) {
     CHECK_CLOSE(s.kappa, 0.0, 1e-15, 0);
 }
 
+TEST(metric_evalseg_closed_form) {
+    segloss_overlap_scores s;
+    /* identical masks: 4 foreground, 12 background voxels */
+    segloss_confusion same = {4, 0, 0, 12};
+    CHECK_EQ_INT(segloss_overlap_from_counts(&s, &same, NULL), SEGLOSS_OK);
+    const double h = -(0.25 * log2(0.25) + 0.75 * log2(0.75));
+    CHECK_CLOSE(s.gce, 0.0, 0, 0);
+    CHECK_CLOSE(s.ri, 1.0, 0, 1e-15);
+    CHECK_CLOSE(s.ari, 1.0, 0, 1e-15);
+    CHECK_CLOSE(s.mi, h, 0, 1e-15);
+    CHECK_CLOSE(s.voi, 0.0, 1e-15, 0);
+    CHECK_CLOSE(s.icc, 1.0, 0, 1e-15);
+    CHECK_CLOSE(s.pbd, 0.0, 0, 0);
+    CHECK_CLOSE(s.auc, 1.0, 0, 0);
+    /* complementary masks: the same partition of the voxels, relabelled */
+    segloss_confusion comp = {0, 12, 4, 0};
+    CHECK_EQ_INT(segloss_overlap_from_counts(&s, &comp, NULL), SEGLOSS_OK);
+    CHECK_CLOSE(s.ri, 1.0, 0, 1e-15);
+    CHECK_CLOSE(s.ari, 1.0, 0, 1e-15);
+    CHECK_CLOSE(s.voi, 0.0, 1e-15, 0);
+    CHECK_CLOSE(s.auc, 0.0, 0, 0);
+    CHECK(isnan(s.pbd));
+    /* GlobalConsistencyError.h:74: E1 = FN(FN+2TP)/(TP+FN) + FP(FP+2TN)/(TN+FP)
+     * = 3*15/9 + 2*20/11, E2 = 2*14/8 + 3*21/12, over N = 20 */
+    segloss_confusion c = {6, 2, 3, 9};
+    CHECK_EQ_INT(segloss_overlap_from_counts(&s, &c, NULL), SEGLOSS_OK);
+    const double e1 = 45.0 / 9 + 40.0 / 11, e2 = 28.0 / 8 + 63.0 / 12;
+    CHECK_CLOSE(s.gce, (e1 < e2 ? e1 : e2) / 20, 0, 1e-15);
+    CHECK_CLOSE(s.pbd, 5.0 / 12.0, 0, 1e-15);
+    /* pair counts: 190 pairs; same class in both: C(6,2)+C(2,2)+C(3,2)+C(9,2)
+     * = 15+1+3+36 = 55; same in B: C(9,2)+C(11,2) = 36+55 = 91; same in A:
+     * C(8,2)+C(12,2) = 28+66 = 94; agreements = 190 + 2*55 - 91 - 94 */
+    CHECK_CLOSE(s.ri, 115.0 / 190.0, 0, 1e-15);
+    const double ex = 91.0 * 94.0 / 190.0;
+    CHECK_CLOSE(s.ari, (55.0 - ex) / ((91.0 + 94.0) / 2 - ex), 0, 1e-14);
+}
+
 /* One label of a 2-D case through segloss_label_metrics_compute. */
 static void label2d(segloss_label_metrics *m, const uint8_t *p, const uint8_t *r, int64_t h,
                     int64_t w, const segloss_metric_opts *o) {
@@ -100,10 +137,14 @@ TEST(metric_mask_metrics_closed_form) {
     segloss_metric_opts o = segloss_metric_opts_default();
     o.spacing[0] = 2.0;
     o.spacing[1] = 0.5;
-    o.mask_metrics = SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST;
+    o.mask_metrics =
+        SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST | SEGLOSS_MASK_MAHALANOBIS;
     segloss_label_metrics m;
     label2d(&m, p, r, 10, 12, &o);
     CHECK_CLOSE(m.mask.com_dist, sqrt(4.0 * 4 + 1.5 * 1.5), 0, 1e-15);
+    /* two 5x5 blocks: covariance diag(2, 2) (the variance of 0..4) in voxel
+     * indices whatever the spacing; shift (2, 3) */
+    CHECK_CLOSE(m.mask.mahalanobis, sqrt(4.0 / 2 + 9.0 / 2), 0, 1e-14);
     /* w = 1 <= min spacing 0.5? no: w = 1 > 0.5, so X_w = X's voxels within
      * 1 of S(X): the 16 rim voxels plus, along axis 1 (spacing 0.5), the
      * ring one column in: columns 1 and 3 of rows 1..3 (distance 0.5 <
@@ -138,7 +179,14 @@ TEST(metric_mask_metrics_closed_form) {
     o.empty_score = SEGLOSS_EMPTY_SCORE_ONE;
     label2d(&m, z, z, 10, 12, &o);
     CHECK_CLOSE(m.mask.boundary_iou, 1.0, 0, 0);
-    CHECK(isnan(m.mask.com_dist) && isnan(m.surface.sd_median));
+    CHECK(isnan(m.mask.com_dist) && isnan(m.surface.sd_median) && isnan(m.mask.mahalanobis));
+    /* a flat pair (one row each): singular covariance */
+    uint8_t p1[120], r1[120];
+    memset(p1, 0, sizeof p1);
+    memset(r1, 0, sizeof r1);
+    for (int j = 2; j < 7; j++) p1[3 * 12 + j] = r1[3 * 12 + j + 2] = 1;
+    label2d(&m, p1, r1, 10, 12, &o);
+    CHECK(isnan(m.mask.mahalanobis));
     o.mask_metrics = 8; /* no such bit */
     segloss_shape shape = {2, {10, 12}};
     segloss_label_array pa = {p, SEGLOSS_U8}, ra = {r, SEGLOSS_U8};

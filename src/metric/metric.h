@@ -116,6 +116,11 @@ double segloss__empty_value(segloss_empty_score e);
 void segloss__confusion_scores(segloss_overlap_scores *o, const segloss_confusion *c,
                                segloss_empty_score e, double beta, double voxel_volume);
 
+/* EvaluateSegmentation's count-based scores of *o (gce .. auc) from c
+ * (evalseg.c). */
+void segloss__evalseg_scores(segloss_overlap_scores *o, const segloss_confusion *c,
+                             segloss_empty_score e);
+
 /* The image diagonal sqrt(sum_d (n[d]*sp[d])^2), physical units: the value
  * of an undefined distance under SEGLOSS_EMPTY_DISTANCE_DIAG. */
 double segloss__grid_diagonal(const segloss__grid *g);

@@ -35,7 +35,8 @@ segloss_status segloss__mopts_init(segloss__mopts *m, const segloss_metric_opts 
     if (!(opts->beta >= 0.0 && opts->beta < HUGE_VAL)) return SEGLOSS_ERR_ARG;
     if (!(opts->boundary_width >= 0.0 && opts->boundary_width < HUGE_VAL))
         return SEGLOSS_ERR_ARG;
-    if (opts->mask_metrics & ~(SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST))
+    if (opts->mask_metrics &
+        ~(SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST | SEGLOSS_MASK_MAHALANOBIS))
         return SEGLOSS_ERR_ARG;
     m->beta = opts->beta > 0.0 ? opts->beta : 1.0;
     m->boundary_width = opts->boundary_width > 0.0 ? opts->boundary_width : 1.0;

@@ -27,6 +27,7 @@ static void overlap(segloss_overlap_scores *o, const segloss_confusion *c,
     int64_t d = fp > fn ? fp - fn : fn - fp;
     o->vs = den ? 1.0 - (double)d / (double)den : segloss__empty_value(e);
     segloss__confusion_scores(o, c, e, mo->beta, voxel_volume);
+    segloss__evalseg_scores(o, c, e);
 }
 
 segloss_status segloss_overlap_from_counts(segloss_overlap_scores *out,
@@ -93,7 +94,7 @@ segloss_status segloss_label_metrics_compute(segloss_label_metrics *out, const i
         else o->stats = set->items[i];
         overlap(&o->overlap, &o->stats.conf, &mo, voxel_volume);
         surface_nan(&o->surface);
-        o->mask.boundary_iou = o->mask.com_dist = NAN;
+        o->mask.boundary_iou = o->mask.com_dist = o->mask.mahalanobis = NAN;
         for (int d = 0; d < g.ndim; d++)
             if (o->stats.box_hi[d] > o->stats.box_lo[d] &&
                 (o->stats.box_lo[d] < 0 || o->stats.box_hi[d] > g.n[pad + d]))

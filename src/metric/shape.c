@@ -20,41 +20,113 @@
 #include "metric/metric.h"
 
 #include <math.h>
+#include <string.h>
 
 enum { BIT_A = 1, BIT_B = 2, BIT_SA = 4, BIT_SB = 8, BIT_AW = 16 };
 
-static double com_dist(const uint8_t *fl, const int64_t m[3], const segloss__grid *g,
-                       int64_t nA, int64_t nB, const segloss__mopts *mo) {
-    if (nA == 0 || nB == 0)
-        return nA != nB && mo->empty_distance == SEGLOSS_EMPTY_DISTANCE_DIAG
-                   ? segloss__grid_diagonal(g)
-                   : NAN;
-    double sa[3] = {0, 0, 0}, sb[3] = {0, 0, 0};
+/* Voxel count, index sums and index cross-product sums of one mask of the
+ * box (box coordinates: means and covariances do not depend on the
+ * corner). */
+typedef struct moments {
+    double n, s[3], ss[3][3];
+} moments;
+
+static void box_moments(moments mo[2], const uint8_t *fl, const int64_t m[3], int second) {
+    memset(mo, 0, 2 * sizeof *mo);
     for (int64_t i0 = 0; i0 < m[0]; i0++)
         for (int64_t i1 = 0; i1 < m[1]; i1++) {
             const uint8_t *row = fl + (i0 * m[1] + i1) * m[2];
-            int64_t ca = 0, cb = 0, ka = 0, kb = 0;
-            for (int64_t k = 0; k < m[2]; k++) {
-                const int a = row[k] & BIT_A, b = (row[k] & BIT_B) >> 1;
-                ca += a;
-                cb += b;
-                ka += a * k;
-                kb += b * k;
+            for (int x = 0; x < 2; x++) {
+                const uint8_t bit = x ? BIT_B : BIT_A;
+                double c = 0, k1 = 0, k2 = 0;
+                for (int64_t k = 0; k < m[2]; k++)
+                    if (row[k] & bit) {
+                        c += 1;
+                        k1 += (double)k;
+                        k2 += (double)k * (double)k;
+                    }
+                if (c == 0) continue;
+                moments *q = &mo[x];
+                const double i[2] = {(double)i0, (double)i1};
+                q->n += c;
+                q->s[0] += c * i[0];
+                q->s[1] += c * i[1];
+                q->s[2] += k1;
+                if (!second) continue;
+                for (int a = 0; a < 2; a++)
+                    for (int b = 0; b < 2; b++) q->ss[a][b] += c * i[a] * i[b];
+                q->ss[0][2] += i[0] * k1;
+                q->ss[1][2] += i[1] * k1;
+                q->ss[2][2] += k2;
             }
-            sa[0] += (double)(ca * i0);
-            sa[1] += (double)(ca * i1);
-            sa[2] += (double)ka;
-            sb[0] += (double)(cb * i0);
-            sb[1] += (double)(cb * i1);
-            sb[2] += (double)kb;
         }
+    for (int x = 0; x < 2; x++) {
+        mo[x].ss[2][0] = mo[x].ss[0][2];
+        mo[x].ss[2][1] = mo[x].ss[1][2];
+    }
+}
+
+static double com_dist(const moments mo[2], const segloss__grid *g) {
     double s = 0.0;
     for (int a = 0; a < 3; a++) {
-        /* the box corner cancels in the difference */
-        const double e = g->sp[a] * (sa[a] / (double)nA - sb[a] / (double)nB);
+        const double e = g->sp[a] * (mo[0].s[a] / mo[0].n - mo[1].s[a] / mo[1].n);
         s += e * e;
     }
     return sqrt(s);
+}
+
+/* sqrt(d' C^-1 d) over the real axes, d = the difference of the means in
+ * voxel indices, C = the pooled population covariance
+ * (n_A C_A + n_B C_B)/(n_A + n_B) (EvaluateSegmentation's
+ * MahalanobisDistanceMetric.h:180-201, 257-277). The distance does not
+ * depend on the spacing (scaling an axis scales d and C alike). NaN when C
+ * is singular (a mask flat along an axis, in both masks). Solved by
+ * Gaussian elimination with partial pivoting. */
+static double mahalanobis(const moments mo[2], const segloss__grid *g) {
+    const int off = 3 - g->ndim, k = g->ndim;
+    double c[3][4];
+    const double nt = mo[0].n + mo[1].n;
+    for (int a = 0; a < k; a++) {
+        for (int b = 0; b < k; b++) {
+            double v = 0.0;
+            for (int x = 0; x < 2; x++) {
+                const moments *q = &mo[x];
+                const double ma = q->s[off + a] / q->n, mb = q->s[off + b] / q->n;
+                /* n * population covariance = sum(ij) - n mean_i mean_j */
+                v += q->ss[off + a][off + b] - q->n * ma * mb;
+            }
+            c[a][b] = v / nt;
+        }
+        c[a][k] = mo[1].s[off + a] / mo[1].n - mo[0].s[off + a] / mo[0].n;
+    }
+    double d[3];
+    for (int a = 0; a < k; a++) d[a] = c[a][k];
+    double scale = 0.0;
+    for (int a = 0; a < k; a++) scale = fmax(scale, fabs(c[a][a]));
+    for (int col = 0; col < k; col++) {
+        int p = col;
+        for (int r = col + 1; r < k; r++)
+            if (fabs(c[r][col]) > fabs(c[p][col])) p = r;
+        if (!(fabs(c[p][col]) > 1e-12 * scale)) return NAN;
+        for (int j = 0; j <= k; j++) {
+            const double t = c[col][j];
+            c[col][j] = c[p][j];
+            c[p][j] = t;
+        }
+        for (int r = col + 1; r < k; r++) {
+            const double f = c[r][col] / c[col][col];
+            for (int j = col; j <= k; j++) c[r][j] -= f * c[col][j];
+        }
+    }
+    double x[3];
+    for (int a = k - 1; a >= 0; a--) {
+        double v = c[a][k];
+        for (int j = a + 1; j < k; j++) v -= c[a][j] * x[j];
+        x[a] = v / c[a][a];
+    }
+    double q = 0.0;
+    for (int a = 0; a < k; a++) q += d[a] * x[a];
+    return sqrt(q > 0.0 ? q : 0.0);
 }
 
 static double boundary_iou(uint8_t *fl, const uint8_t *rowor, const int64_t m[3],
@@ -91,8 +163,21 @@ void segloss__mask_box(segloss_mask_metrics *out, uint8_t *fl, const uint8_t *ro
                        const int64_t m[3], const segloss__grid *g,
                        int64_t nA, int64_t nB, const segloss__mopts *mo, double *d,
                        double *work, int64_t *iwork) {
-    out->boundary_iou = out->com_dist = NAN;
-    if (mo->mask_metrics & SEGLOSS_MASK_COM_DIST) out->com_dist = com_dist(fl, m, g, nA, nB, mo);
+    out->boundary_iou = out->com_dist = out->mahalanobis = NAN;
+    const unsigned want = mo->mask_metrics;
+    if (want & (SEGLOSS_MASK_COM_DIST | SEGLOSS_MASK_MAHALANOBIS)) {
+        if (nA == 0 || nB == 0) {
+            /* the image diagonal stands in for the undefined distance */
+            if ((want & SEGLOSS_MASK_COM_DIST) && nA != nB &&
+                mo->empty_distance == SEGLOSS_EMPTY_DISTANCE_DIAG)
+                out->com_dist = segloss__grid_diagonal(g);
+        } else {
+            moments q[2];
+            box_moments(q, fl, m, (want & SEGLOSS_MASK_MAHALANOBIS) != 0);
+            if (want & SEGLOSS_MASK_COM_DIST) out->com_dist = com_dist(q, g);
+            if (want & SEGLOSS_MASK_MAHALANOBIS) out->mahalanobis = mahalanobis(q, g);
+        }
+    }
     if (mo->mask_metrics & SEGLOSS_MASK_BOUNDARY_IOU)
         out->boundary_iou = boundary_iou(fl, rowor, m, g, nA, nB, mo, d, work, iwork);
 }

@@ -14,6 +14,7 @@ expected.txt has one line per value:   RUN CASE LABEL KEY VALUE
          accuracy vs hd hd95 assd nsd, and for --metrics all also mcc kappa
          fbeta balanced_accuracy youden npv fpr fnr fdr for lr_pos lr_neg
          vol_pred vol_ref vol_diff masd sd_median sd_std boundary_iou com_dist
+         gce ri ari mi voi icc pbd mahalanobis auc
   VALUE  a number with 17 significant digits, or nan
 The values are computed here independently of segloss, with NumPy/SciPy on
 full volumes, the way MedPy does it (SPEC §4):
@@ -27,6 +28,8 @@ full volumes, the way MedPy does it (SPEC §4):
   boundary_iou = |A_w & B_w| / |A_w | B_w|, X_w = X & (edt(~S(X)) < w)
   com_dist     = distance of scipy.ndimage.center_of_mass(A), (B), scaled
   counts       = the formulas of counts2() below
+  gce .. auc   = EvaluateSegmentation's metrics from their definitions on
+                 the voxels, evalseg() below
 tiny.json is the exact expected output of
   segloss eval --pred tiny/pred --ref tiny/ref --metrics dice,hd --json -
 run inside OUTDIR (numbers as the shortest %.{p}g that round-trips).
@@ -55,7 +58,8 @@ COUNTS2 = ["mcc", "kappa", "fbeta", "balanced_accuracy", "youden", "npv", "fpr",
            "for", "lr_pos", "lr_neg", "vol_pred", "vol_ref", "vol_diff"]
 DIST2 = ["masd", "sd_median", "sd_std"]
 MASK2 = ["boundary_iou", "com_dist"]
-ALL = OVERLAP + DIST + COUNTS2 + DIST2 + MASK2
+EVALSEG = ["gce", "ri", "ari", "mi", "voi", "icc", "pbd", "mahalanobis", "auc"]
+ALL = OVERLAP + DIST + COUNTS2 + DIST2 + MASK2 + EVALSEG
 
 
 # ---------------------------------------------------------------------------
@@ -96,6 +100,7 @@ def metrics(pred, ref, label, spacing, metric_names, empty_score="nan",
         "vs": (1 - abs(fp - fn) / (2 * tp + fp + fn)) if 2 * tp + fp + fn else empty,
     }
     allm.update(counts2(tp, fp, fn, tn, empty, beta, float(np.prod(spacing))))
+    allm.update(evalseg(a, b, empty))
     na, nb = int(a.sum()), int(b.sum())
     diag = math.sqrt(sum((n * s) ** 2 for n, s in zip(a.shape, spacing)))
     one_empty = diag if empty_distance == "diag" else math.nan
@@ -165,6 +170,63 @@ def counts2(tp, fp, fn, tn, empty, beta, voxel_volume):
         "vol_pred": pp * voxel_volume, "vol_ref": rp * voxel_volume,
         "vol_diff": (pp - rp) * voxel_volume,
     }
+
+
+def evalseg(a, b, empty):
+    """EvaluateSegmentation's metrics (Taha & Hanbury 2015) from their
+    definitions on the voxels, not from segloss's count formulas: pair
+    counting for the Rand indices, histograms for the entropies, per-voxel
+    sums for icc and pbd, per-class sums for gce, NumPy's covariance and
+    inverse for Mahalanobis."""
+    f, m = b.ravel().astype(float), a.ravel().astype(float)   # reference, prediction
+    n = f.size
+    joint = np.array([[np.sum((f == i) & (m == j)) for j in (0, 1)] for i in (0, 1)], float)
+    comb2 = lambda x: x * (x - 1) / 2.0
+    same_both = comb2(joint).sum()
+    same_f, same_m = comb2(joint.sum(1)).sum(), comb2(joint.sum(0)).sum()
+    pairs = comb2(n)
+    out = {"ri": (pairs + 2 * same_both - same_f - same_m) / pairs}
+    expected = same_f * same_m / pairs
+    den = (same_f + same_m) / 2 - expected
+    out["ari"] = (same_both - expected) / den if den else empty
+    def ent(p):
+        p = p[p > 0] / n
+        return float(-(p * np.log2(p)).sum())
+    hf, hm, hfm = ent(joint.sum(1)), ent(joint.sum(0)), ent(joint.ravel())
+    out["mi"] = hf + hm - hfm
+    out["voi"] = hf + hm - 2 * out["mi"]
+    mu = (f + m) / 2
+    ssw = float(np.sum((f - mu) ** 2 + (m - mu) ** 2)) / n
+    ssb = float(np.sum((mu - (f.mean() + m.mean()) / 2) ** 2)) / (n - 1) * 2
+    out["icc"] = (ssb - ssw) / (ssb + ssw) if ssb + ssw else empty
+    joint_p = float(np.sum(f * m))
+    out["pbd"] = float(np.sum(np.abs(f - m))) / (2 * joint_p) if joint_p else empty
+    # EvaluateSegmentation's GCE (GlobalConsistencyError.h:74-77, the paper's
+    # equation): for each class of one segmentation, errors * (errors + 2
+    # hits) / class size, a class of size 0 adding 0. This is not Martin et
+    # al.'s GCE (whose sum over one class is 2 hits * errors / size).
+    def refine(x, y):
+        total = 0.0
+        for v in (0, 1):
+            size = np.sum(x == v)
+            hits = np.sum((x == v) & (y == v))
+            if size:
+                total += (size - hits) * (size - hits + 2 * hits) / size
+        return total
+    out["gce"] = min(refine(f, m), refine(m, f)) / n
+    tpr = np.sum(f * m) / f.sum() if f.sum() else None
+    tnr = np.sum((1 - f) * (1 - m)) / (n - f.sum()) if n - f.sum() else None
+    out["auc"] = (tpr + tnr) / 2 if tpr is not None and tnr is not None else empty
+    out["mahalanobis"] = math.nan
+    if a.any() and b.any():
+        pa, pb = np.argwhere(a).astype(float), np.argwhere(b).astype(float)
+        ca, cb = np.cov(pa.T, bias=True).reshape(a.ndim, a.ndim), \
+            np.cov(pb.T, bias=True).reshape(a.ndim, a.ndim)
+        pooled = (len(pa) * ca + len(pb) * cb) / (len(pa) + len(pb))
+        d = pb.mean(0) - pa.mean(0)
+        if abs(np.linalg.det(pooled)) > 1e-9 * max(1.0, float(np.abs(pooled).max())) ** a.ndim:
+            out["mahalanobis"] = float(np.sqrt(d @ np.linalg.inv(pooled) @ d))
+    return out
 
 
 def table(cases, names):
