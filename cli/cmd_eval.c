@@ -28,11 +28,6 @@
 /* ---------------------------------------------------------------------- */
 /* Options                                                                  */
 /* ---------------------------------------------------------------------- */
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 typedef struct list_ctx {
     eval_cfg *c;
     const char *opt;
@@ -72,11 +67,7 @@ static int set_labels(void *cfg, const char *n, const char *v) {
     list_ctx l = {c, n};
     int rc = cli_list_each(v, one_label, &l);
     if (rc) return rc;
-    qsort(c->labels, (size_t)count, sizeof *c->labels, cmp_i64);
-    int64_t u = 0;
-    for (int64_t k = 0; k < count; k++)
-        if (u == 0 || c->labels[u - 1] != c->labels[k]) c->labels[u++] = c->labels[k];
-    c->n_labels = u;
+    c->n_labels = eval_sort_unique(c->labels, count);
     return 0;
 }
 

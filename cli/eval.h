@@ -146,6 +146,8 @@ void eval_cases_free(eval_cases *cs);
  * with only --ignore-label, of the labels) of one case into a new array
  * *res of *n entries. */
 int eval_set_regions(void *cfg, const char *name, const char *v);
+/* Sorts v[0..n) ascending and drops repeats; returns the new count. */
+int64_t eval_sort_unique(int64_t *v, int64_t n);
 int eval_set_ignore(void *cfg, const char *name, const char *v);
 void eval_regions_free(eval_cfg *c);
 const char *eval_label_key(const eval_cfg *c, int64_t label, char *buf, size_t len);

@@ -27,6 +27,14 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+int64_t eval_sort_unique(int64_t *v, int64_t n) {
+    if (n > 1) qsort(v, (size_t)n, sizeof *v, cmp_i64);
+    int64_t u = 0;
+    for (int64_t k = 0; k < n; k++)
+        if (u == 0 || v[u - 1] != v[k]) v[u++] = v[k];
+    return u;
+}
+
 void eval_regions_free(eval_cfg *c) {
     for (int64_t r = 0; r < c->n_regions; r++) {
         free(c->regions[r].key);
@@ -66,11 +74,7 @@ static int parse_group(eval_region *g, const char *text) {
     region_ctx x = {g};
     int rc = cli_list_each(text, one_region_label, &x);
     if (rc) return rc;
-    qsort(g->labels, (size_t)n, sizeof *g->labels, cmp_i64);
-    int64_t u = 0;
-    for (int64_t k = 0; k < n; k++)
-        if (u == 0 || g->labels[u - 1] != g->labels[k]) g->labels[u++] = g->labels[k];
-    g->n = u;
+    const int64_t u = g->n = eval_sort_unique(g->labels, n);
     size_t pos = 0;
     for (int64_t k = 0; k < u; k++)
         pos += (size_t)sprintf(g->key + pos, "%s%lld", k ? "," : "", (long long)g->labels[k]);
