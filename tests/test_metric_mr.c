@@ -30,7 +30,7 @@ typedef struct mr_case {
 } mr_case;
 
 /* segloss's results for one case under the option sets the file needs. */
-enum { RUN_MAIN, RUN_TWO, RUN_UNIT, RUN_UNIT_TWO, RUNS };
+enum { RUN_MAIN, RUN_TWO, RUN_UNIT, RUN_UNIT_TWO, RUN_UNIT_FOUR, RUNS };
 
 typedef struct name_value {
     const char *name;
@@ -63,6 +63,7 @@ static const name_value names[] = {
     {"com_dist", RUN_MAIN, MA(com_dist), 1e-12},
     {"boundary_iou", RUN_UNIT, MA(boundary_iou), 1e-12},
     {"boundary_iou2", RUN_UNIT_TWO, MA(boundary_iou), 1e-12},
+    {"boundary_iou4", RUN_UNIT_FOUR, MA(boundary_iou), 1e-12},
     {"sd_median", RUN_MAIN, SU(sd_median), 1e-12},
     {"sd_std", RUN_MAIN, SU(sd_std), 1e-12},
     {"fnr", RUN_MAIN, OV(fnr), 1e-12},
@@ -85,13 +86,15 @@ static void run(segloss_label_metrics *out, const mr_case *c, int64_t lab, int r
     segloss_label_set set;
     CHECK_EQ_INT(segloss_label_scan(&set, &pa, &ra, &c->shape), SEGLOSS_OK);
     segloss_metric_opts o = segloss_metric_opts_default();
-    const int two = r == RUN_TWO || r == RUN_UNIT_TWO, unit = r == RUN_UNIT || r == RUN_UNIT_TWO;
+    const int two = r == RUN_TWO || r == RUN_UNIT_TWO,
+              unit = r == RUN_UNIT || r == RUN_UNIT_TWO || r == RUN_UNIT_FOUR;
     for (int d = 0; d < c->shape.ndim; d++) o.spacing[d] = unit ? 1.0 : c->sp[d];
     o.distances = 1;
     o.mask_metrics = SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST;
     o.beta = two ? 2.0 : 1.0;
     o.tolerance = two ? 2.0 : 1.0;
-    o.boundary_width = two ? 2.0 : 1.0;
+    /* widths 1 (the surfaces), 2 (a neighbourhood search), 4 (the EDT) */
+    o.boundary_width = r == RUN_UNIT_FOUR ? 4.0 : two ? 2.0 : 1.0;
     o.threads = 1;
     CHECK_EQ_INT(segloss_label_metrics_compute(out, &lab, 1, &set, &pa, &ra, &c->shape, &o),
                  SEGLOSS_OK);

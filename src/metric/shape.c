@@ -9,9 +9,11 @@
  * the voxels of X whose distance is < w, strictly. Any voxel of X that is
  * not in S(X) lies at least the smallest spacing away from every voxel of
  * S(X), so for w <= that spacing (the default w = 1 on a unit grid) X_w is
- * S(X) itself and no transform is needed; otherwise an exact EDT of S(X)
- * on the box gives d(x, S(X)) at every x of the box (S(X) lies in it), and
- * the comparison is made on sqrt(d^2) < w as scipy's distances are.
+ * S(X) itself and no transform is needed; for a w a little larger, each
+ * voxel of X searches the few voxel offsets closer than w for one of S(X);
+ * otherwise an exact EDT of S(X) on the box gives d(x, S(X)) at every x of
+ * the box (S(X) lies in it). The comparison is made on sqrt(d^2) < w as
+ * scipy's distances are.
  *
  * com_dist. c(X) = the mean index of the voxels of X per axis
  * (scipy.ndimage.center_of_mass of the mask); the distance is
@@ -22,7 +24,7 @@
 #include <math.h>
 #include <string.h>
 
-enum { BIT_A = 1, BIT_B = 2, BIT_SA = 4, BIT_SB = 8, BIT_AW = 16 };
+enum { BIT_A = 1, BIT_B = 2, BIT_SA = 4, BIT_SB = 8, BIT_AW = 16, BIT_BW = 32 };
 
 /* Voxel count, index sums and index cross-product sums of one mask of the
  * box (box coordinates: means and covariances do not depend on the
@@ -129,6 +131,62 @@ static double mahalanobis(const moments mo[2], const segloss__grid *g) {
     return sqrt(q > 0.0 ? q : 0.0);
 }
 
+/* Offsets (flat, in the box) of the voxels closer than w to the centre,
+ * the centre excluded, when there are at most STENCIL_MAX of them: the
+ * neighbourhood a voxel of X searches for a voxel of S(X). Distances are
+ * summed in the EDT's order ((axis 2 + axis 1) + axis 0) and compared as
+ * sqrt(d^2) < w, as the transform path does. Returns the count, or -1 for
+ * a neighbourhood too large (the EDT is cheaper then). */
+enum { STENCIL_MAX = 48 };
+
+static int stencil(int64_t *off, int (*dd)[3], const int64_t m[3], const segloss__grid *g,
+                   double w) {
+    int r[3];
+    for (int a = 0; a < 3; a++) {
+        const double q = w / g->sp[a];
+        r[a] = a < 3 - g->ndim ? 0 : q >= 1e6 ? 1000000 : (int)ceil(q);
+        if (r[a] > 64) return -1;
+    }
+    int n = 0;
+    for (int i = -r[0]; i <= r[0]; i++)
+        for (int j = -r[1]; j <= r[1]; j++)
+            for (int k = -r[2]; k <= r[2]; k++) {
+                if (!i && !j && !k) continue;
+                const double e0 = g->sp[0] * i, e1 = g->sp[1] * j, e2 = g->sp[2] * k;
+                if (!(sqrt((e2 * e2 + e1 * e1) + e0 * e0) < w)) continue;
+                if (n == STENCIL_MAX) return -1;
+                off[n] = ((int64_t)i * m[1] + j) * m[2] + k;
+                dd[n][0] = i;
+                dd[n][1] = j;
+                dd[n][2] = k;
+                n++;
+            }
+    return n;
+}
+
+/* Sets `mark` on the voxels of the box with `in` that are closer than w to
+ * a voxel with `surf` (the surface voxels themselves included), by the
+ * stencil of n offsets. */
+static void mark_near(uint8_t *fl, const int64_t m[3], const int64_t *off, const int (*dd)[3],
+                      int n, uint8_t in, uint8_t surf, uint8_t mark) {
+    for (int64_t i0 = 0; i0 < m[0]; i0++)
+        for (int64_t i1 = 0; i1 < m[1]; i1++)
+            for (int64_t i2 = 0; i2 < m[2]; i2++) {
+                const int64_t i = (i0 * m[1] + i1) * m[2] + i2;
+                if (!(fl[i] & in)) continue;
+                int hit = (fl[i] & surf) != 0;
+                for (int t = 0; t < n && !hit; t++) {
+                    const int64_t j0 = i0 + dd[t][0], j1 = i1 + dd[t][1], j2 = i2 + dd[t][2];
+                    hit = j0 >= 0 && j0 < m[0] && j1 >= 0 && j1 < m[1] && j2 >= 0 &&
+                          j2 < m[2] && (fl[i + off[t]] & surf);
+                }
+                if (hit) fl[i] |= mark;
+            }
+}
+
+/* Three ways to X_w, cheapest first: S(X) itself (w <= the smallest
+ * spacing), a search of the few voxels closer than w (a small
+ * neighbourhood: O(|X| * its size)), or an exact EDT of S(X) on the box. */
 static double boundary_iou(uint8_t *fl, const uint8_t *rowor, const int64_t m[3],
                            const segloss__grid *g, int64_t nA, int64_t nB,
                            const segloss__mopts *mo, double *d, double *work, int64_t *iwork) {
@@ -138,23 +196,30 @@ static double boundary_iou(uint8_t *fl, const uint8_t *rowor, const int64_t m[3]
     double ms = HUGE_VAL;
     for (int a = 3 - g->ndim; a < 3; a++)
         if (g->sp[a] < ms) ms = g->sp[a];
-    int64_t inter = 0, uni = 0;
-    if (w <= ms) {
-        for (int64_t i = 0; i < nb; i++) {
-            const int sa = (fl[i] & BIT_SA) != 0, sb = (fl[i] & BIT_SB) != 0;
-            inter += sa & sb;
-            uni += sa | sb;
-        }
-    } else {
+    uint8_t aw = BIT_SA, bw = BIT_SB; /* the bits that mark A_w and B_w */
+    int64_t off[STENCIL_MAX];
+    int dd[STENCIL_MAX][3];
+    const int ns = w <= ms ? 0 : stencil(off, dd, m, g, w);
+    if (ns > 0) {
+        mark_near(fl, m, off, (const int(*)[3])dd, ns, BIT_A, BIT_SA, BIT_AW);
+        mark_near(fl, m, off, (const int(*)[3])dd, ns, BIT_B, BIT_SB, BIT_BW);
+        aw = BIT_AW;
+        bw = BIT_BW;
+    } else if (ns < 0) {
         segloss__edt_box(d, fl, BIT_SA, m, g->sp, rowor, work, iwork);
         for (int64_t i = 0; i < nb; i++)
             if ((fl[i] & BIT_A) && sqrt(d[i]) < w) fl[i] |= BIT_AW;
         segloss__edt_box(d, fl, BIT_SB, m, g->sp, rowor, work, iwork);
-        for (int64_t i = 0; i < nb; i++) {
-            const int aw = (fl[i] & BIT_AW) != 0, bw = (fl[i] & BIT_B) && sqrt(d[i]) < w;
-            inter += aw & bw;
-            uni += aw | bw;
-        }
+        for (int64_t i = 0; i < nb; i++)
+            if ((fl[i] & BIT_B) && sqrt(d[i]) < w) fl[i] |= BIT_BW;
+        aw = BIT_AW;
+        bw = BIT_BW;
+    }
+    int64_t inter = 0, uni = 0;
+    for (int64_t i = 0; i < nb; i++) {
+        const int x = (fl[i] & aw) != 0, y = (fl[i] & bw) != 0;
+        inter += x & y;
+        uni += x | y;
     }
     return (double)inter / (double)uni; /* uni >= 1: a non-empty X has S(X) */
 }

@@ -24,7 +24,7 @@ m = BinaryPairwiseMeasures(A, B, pixdim=spacing, dict_args=...):
       balanced_accuracy, youden, npv, fpr, lr_pos, sensitivity, specificity,
       hd, hd95 (hd_perc 95), assd, masd, nsd (tau 1), nsd2 (tau 2),
       com_dist (with pixdim),
-      boundary_iou, boundary_iou2 (boundary_dist 1 and 2: Metrics Reloaded
+      boundary_iou, boundary_iou2, boundary_iou4 (boundary_dist 1, 2, 4: Metrics Reloaded
       measures this width in voxels, without pixdim)
     from Metrics Reloaded's own distance maps (m.border_distance()) and NumPy:
       sd_median, sd_std = numpy.median, numpy.std of the pooled distances
@@ -161,6 +161,8 @@ def label_line(pm, lab, a, b, spacing):
         ("com_dist", m.com_dist()),
         ("boundary_iou", m.boundary_iou()),
         ("boundary_iou2", m2.boundary_iou()),
+        ("boundary_iou4", pm.BinaryPairwiseMeasures(
+            a.astype(np.int8), b.astype(np.int8), dict_args={"boundary_dist": 4}).boundary_iou()),
         ("sd_median", np.median(pooled)),
         ("sd_std", np.std(pooled)),
         ("fnr", fn / (fn + tp)),
