@@ -130,7 +130,7 @@ double segloss__grid_diagonal(const segloss__grid *g);
  * A, bit 2 B, bit 4 S(A), bit 8 S(B) (as segloss__surface_box leaves
  * them), with rowor[i0*m1 + i1] the OR of row (i0, i1); nA, nB: |A|, |B|.
  * d: nb doubles, work/iwork: EDT scratch for this box (shape.c). May set
- * bit 16 of fl. */
+ * bits 16 and 32 of fl. */
 void segloss__mask_box(segloss_mask_metrics *out, uint8_t *fl, const uint8_t *rowor,
                        const int64_t m[3], const segloss__grid *g, int64_t nA, int64_t nB,
                        const segloss__mopts *mo, double *d, double *work, int64_t *iwork);

@@ -33,21 +33,25 @@ typedef struct moments {
     double n, s[3], ss[3][3];
 } moments;
 
-static void box_moments(moments mo[2], const uint8_t *fl, const int64_t m[3], int second) {
+static void box_moments(moments mo[2], const uint8_t *fl, const uint8_t *rowor,
+                        const int64_t m[3], int second) {
     memset(mo, 0, 2 * sizeof *mo);
     for (int64_t i0 = 0; i0 < m[0]; i0++)
         for (int64_t i1 = 0; i1 < m[1]; i1++) {
             const uint8_t *row = fl + (i0 * m[1] + i1) * m[2];
             for (int x = 0; x < 2; x++) {
                 const uint8_t bit = x ? BIT_B : BIT_A;
-                double c = 0, k1 = 0, k2 = 0;
-                for (int64_t k = 0; k < m[2]; k++)
-                    if (row[k] & bit) {
-                        c += 1;
-                        k1 += (double)k;
-                        k2 += (double)k * (double)k;
-                    }
-                if (c == 0) continue;
+                if (!(rowor[i0 * m[1] + i1] & bit)) continue;
+                /* branch-free integer sums (exact: k^2 * m2 < 2^63) */
+                int64_t ci = 0, k1i = 0, k2i = 0;
+                for (int64_t k = 0; k < m[2]; k++) {
+                    const int64_t on = (row[k] & bit) != 0;
+                    ci += on;
+                    k1i += on * k;
+                    k2i += on * k * k;
+                }
+                if (ci == 0) continue;
+                const double c = (double)ci, k1 = (double)k1i, k2 = (double)k2i;
                 moments *q = &mo[x];
                 const double i[2] = {(double)i0, (double)i1};
                 q->n += c;
@@ -167,10 +171,11 @@ static int stencil(int64_t *off, int (*dd)[3], const int64_t m[3], const segloss
 /* Sets `mark` on the voxels of the box with `in` that are closer than w to
  * a voxel with `surf` (the surface voxels themselves included), by the
  * stencil of n offsets. */
-static void mark_near(uint8_t *fl, const int64_t m[3], const int64_t *off, const int (*dd)[3],
-                      int n, uint8_t in, uint8_t surf, uint8_t mark) {
+static void mark_near(uint8_t *fl, const uint8_t *rowor, const int64_t m[3], const int64_t *off,
+                      const int (*dd)[3], int n, uint8_t in, uint8_t surf, uint8_t mark) {
     for (int64_t i0 = 0; i0 < m[0]; i0++)
-        for (int64_t i1 = 0; i1 < m[1]; i1++)
+        for (int64_t i1 = 0; i1 < m[1]; i1++) {
+            if (!(rowor[i0 * m[1] + i1] & in)) continue;
             for (int64_t i2 = 0; i2 < m[2]; i2++) {
                 const int64_t i = (i0 * m[1] + i1) * m[2] + i2;
                 if (!(fl[i] & in)) continue;
@@ -182,6 +187,7 @@ static void mark_near(uint8_t *fl, const int64_t m[3], const int64_t *off, const
                 }
                 if (hit) fl[i] |= mark;
             }
+        }
 }
 
 /* Three ways to X_w, cheapest first: S(X) itself (w <= the smallest
@@ -201,8 +207,8 @@ static double boundary_iou(uint8_t *fl, const uint8_t *rowor, const int64_t m[3]
     int dd[STENCIL_MAX][3];
     const int ns = w <= ms ? 0 : stencil(off, dd, m, g, w);
     if (ns > 0) {
-        mark_near(fl, m, off, (const int(*)[3])dd, ns, BIT_A, BIT_SA, BIT_AW);
-        mark_near(fl, m, off, (const int(*)[3])dd, ns, BIT_B, BIT_SB, BIT_BW);
+        mark_near(fl, rowor, m, off, (const int(*)[3])dd, ns, BIT_A, BIT_SA, BIT_AW);
+        mark_near(fl, rowor, m, off, (const int(*)[3])dd, ns, BIT_B, BIT_SB, BIT_BW);
         aw = BIT_AW;
         bw = BIT_BW;
     } else if (ns < 0) {
@@ -216,10 +222,14 @@ static double boundary_iou(uint8_t *fl, const uint8_t *rowor, const int64_t m[3]
         bw = BIT_BW;
     }
     int64_t inter = 0, uni = 0;
-    for (int64_t i = 0; i < nb; i++) {
-        const int x = (fl[i] & aw) != 0, y = (fl[i] & bw) != 0;
-        inter += x & y;
-        uni += x | y;
+    for (int64_t r = 0; r < m[0] * m[1]; r++) {
+        if (!(rowor[r] & (BIT_A | BIT_B))) continue; /* X_w lies in X */
+        const uint8_t *row = fl + r * m[2];
+        for (int64_t k = 0; k < m[2]; k++) {
+            const int x = (row[k] & aw) != 0, y = (row[k] & bw) != 0;
+            inter += x & y;
+            uni += x | y;
+        }
     }
     return (double)inter / (double)uni; /* uni >= 1: a non-empty X has S(X) */
 }
@@ -238,7 +248,7 @@ void segloss__mask_box(segloss_mask_metrics *out, uint8_t *fl, const uint8_t *ro
                 out->com_dist = segloss__grid_diagonal(g);
         } else {
             moments q[2];
-            box_moments(q, fl, m, (want & SEGLOSS_MASK_MAHALANOBIS) != 0);
+            box_moments(q, fl, rowor, m, (want & SEGLOSS_MASK_MAHALANOBIS) != 0);
             if (want & SEGLOSS_MASK_COM_DIST) out->com_dist = com_dist(q, g);
             if (want & SEGLOSS_MASK_MAHALANOBIS) out->mahalanobis = mahalanobis(q, g);
         }
