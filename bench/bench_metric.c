@@ -138,6 +138,13 @@ int main(int argc, char **argv) {
     o.spacing[1] = 0.9;
     o.spacing[2] = 0.9;
     o.distances = 1;
+    /* ROUNDS then "all": every metric (what `segloss eval --metrics all`
+     * computes: the mask metrics too, on the same box pass) */
+    const int all = argc > 3 && strcmp(argv[3], "all") == 0;
+    if (all)
+        o.mask_metrics =
+            SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST | SEGLOSS_MASK_MAHALANOBIS;
+    if (all) printf("every metric (--metrics all): the timings below include the mask metrics\n");
 
     segloss_label_set set;
     segloss_label_metrics *m = NULL;

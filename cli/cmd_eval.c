@@ -28,11 +28,6 @@
 /* ---------------------------------------------------------------------- */
 /* Options                                                                  */
 /* ---------------------------------------------------------------------- */
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 typedef struct list_ctx {
     eval_cfg *c;
     const char *opt;
@@ -72,11 +67,7 @@ static int set_labels(void *cfg, const char *n, const char *v) {
     list_ctx l = {c, n};
     int rc = cli_list_each(v, one_label, &l);
     if (rc) return rc;
-    qsort(c->labels, (size_t)count, sizeof *c->labels, cmp_i64);
-    int64_t u = 0;
-    for (int64_t k = 0; k < count; k++)
-        if (u == 0 || c->labels[u - 1] != c->labels[k]) c->labels[u++] = c->labels[k];
-    c->n_labels = u;
+    c->n_labels = eval_sort_unique(c->labels, count);
     return 0;
 }
 
@@ -84,17 +75,19 @@ static int one_metric(void *ctx, const char *field, int64_t k) {
     const list_ctx *l = ctx;
     (void)k;
     if (strcmp(field, "all") == 0) {
-        l->c->metrics |= (1u << EM_COUNT) - 1u;
+        l->c->metrics |= EM_ALL_MASK;
         return 0;
     }
     for (int em = 0; em < EM_COUNT; em++)
         if (strcmp(field, eval_metric_names[em]) == 0) {
-            l->c->metrics |= 1u << em;
+            l->c->metrics |= EM_BIT(em);
             return 0;
         }
-    cli_error("invalid metric for %s: '%s' (expected dice, iou, precision, recall, "
-              "specificity, accuracy, vs, hd, hd95, assd, nsd or all)",
-              l->opt, field);
+    char names[1024];
+    size_t pos = 0;
+    for (int em = 0; em < EM_COUNT && pos < sizeof names; em++)
+        pos += (size_t)snprintf(names + pos, sizeof names - pos, "%s, ", eval_metric_names[em]);
+    cli_error("invalid metric for %s: '%s' (expected any of %sor all)", l->opt, field, names);
     return CLI_USAGE;
 }
 
@@ -130,6 +123,8 @@ static const cli_choice empty_distances[] = {
     {"nan", SEGLOSS_EMPTY_DISTANCE_NAN}, {"diag", SEGLOSS_EMPTY_DISTANCE_DIAG}, {NULL, 0}};
 static const cli_range tolerance_range = {0.0, HUGE_VAL, 0, "expected a number >= 0"};
 static const cli_range percentile_range = {0.0, 100.0, 0, "expected a number in [0, 100]"};
+static const cli_range beta_range = {0.0, HUGE_VAL, 1, "expected a number > 0"};
+static const cli_range width_range = {0.0, HUGE_VAL, 1, "expected a number > 0"};
 static const cli_range threads_range = {0.0, 4096.0, 0, "expected a thread count, 0 = all cores"};
 
 #define C eval_cfg
@@ -142,10 +137,22 @@ static const cli_opt opts[] = {
              "labels to score; all (default): every nonzero\n"
              "label in either file of the case; a listed label\n"
              "absent from both files: zero counts, null scores"),
+    CLI_CALL("--regions", "L,L,..;L,..", eval_set_regions,
+             "score unions of labels instead of labels (nnU-Net\n"
+             "regions, e.g. BraTS \"1,2,3;2,3;3\"), each keyed\n"
+             "by its labels ascending, e.g. \"1,2,3\""),
+    CLI_CALL("--ignore-label", "L", eval_set_ignore,
+            "leave the voxels whose reference is L out of\n"
+            "every count and distance (nnU-Net)"),
     CLI_CALL("--metrics", "LIST|all", set_metrics,
              "any of dice,iou,precision,recall,specificity,\n"
-             "accuracy,vs,hd,hd95,assd,nsd (default: dice..vs;\n"
-             "distances only when named, or with all)"),
+             "accuracy,vs,hd,hd95,assd,nsd,mcc,kappa,fbeta,\n"
+             "balanced_accuracy,youden,npv,fpr,fnr,fdr,for,\n"
+             "lr_pos,lr_neg,vol_pred,vol_ref,vol_diff,masd,\n"
+             "sd_median,sd_std,boundary_iou,com_dist,gce,ri,\n"
+             "ari,mi,voi,icc,pbd,mahalanobis,auc\n"
+             "(default: dice..vs; the others only when named,\n"
+             "or with all)"),
     CLI_CHOICE(C, "--scores", "probs|logits", logits, scores,
                "a float prediction is a score map of probs\n"
                "(default) or logits, thresholded into label 1"),
@@ -162,6 +169,10 @@ static const cli_opt opts[] = {
                "MONAI) or percentile of pooled distances (MedPy)"),
     CLI_NUM(C, "--percentile", "P", mopts.percentile, 0, &percentile_range,
             "the percentile of hd95 (default 95)"),
+    CLI_NUM(C, "--beta", "B", mopts.beta, 0, &beta_range, "fbeta's beta (default 1)"),
+    CLI_NUM(C, "--boundary-width", "W", mopts.boundary_width, 0, &width_range,
+            "boundary_iou: voxels closer than W (physical\n"
+            "units) to their mask's surface (default 1)"),
     CLI_CHOICE(C, "--empty-score", "nan|one|zero", mopts.empty_score, empty_scores,
                "value of a 0/0 overlap score (default nan)"),
     CLI_CHOICE(C, "--empty-distance", "nan|diag", mopts.empty_distance, empty_distances,
@@ -233,6 +244,10 @@ static int parse_args(eval_cfg *c, int argc, char **argv) {
     if (rc) return rc;
     if (!c->pred || !c->ref) {
         cli_error("eval: missing %s", !c->pred ? "--pred PATH" : "--ref PATH");
+        return cli_usage_error(&spec);
+    }
+    if (c->n_regions && !c->labels_all) {
+        cli_error("eval: --regions and --labels both choose what is scored; give one");
         return cli_usage_error(&spec);
     }
     if (!c->have_threshold) c->threshold = c->logits ? 0.0 : 0.5;
@@ -374,17 +389,22 @@ static int write_outputs(const eval_cases *cs, const eval_summary *s, const eval
     return CLI_OK;
 }
 
+static void eval_cfg_free(eval_cfg *c) {
+    free(c->labels);
+    eval_regions_free(c);
+}
+
 int cmd_eval(int argc, char **argv) {
     eval_cfg c;
     int rc = parse_args(&c, argc, argv);
     if (rc) {
-        free(c.labels);
+        eval_cfg_free(&c);
         return rc < 0 ? CLI_OK : rc;
     }
     eval_cases cs;
     rc = eval_pairs(&cs, &c);
     if (rc) {
-        free(c.labels);
+        eval_cfg_free(&c);
         return rc;
     }
 
@@ -398,7 +418,7 @@ int cmd_eval(int argc, char **argv) {
         cli_error("eval: %lld file%s without a counterpart; nothing evaluated",
                   (long long)unpaired, unpaired == 1 ? "" : "s");
         eval_cases_free(&cs);
-        free(c.labels);
+        eval_cfg_free(&c);
         return CLI_INPUT;
     }
 
@@ -414,7 +434,7 @@ int cmd_eval(int argc, char **argv) {
         if (cs.v[first_fail].err) fputs(cs.v[first_fail].err, stderr);
         rc = cs.v[first_fail].rc;
         eval_cases_free(&cs);
-        free(c.labels);
+        eval_cfg_free(&c);
         return rc;
     }
     if (!c.quiet)
@@ -434,6 +454,6 @@ int cmd_eval(int argc, char **argv) {
     }
     eval_summary_free(&s);
     eval_cases_free(&cs);
-    free(c.labels);
+    eval_cfg_free(&c);
     return rc;
 }

@@ -11,7 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* The scores `--metrics` can pick, in output order. */
+/* The scores `--metrics` can pick, in output order (the first eleven are
+ * v0.1's, in v0.1's order). */
 typedef enum eval_metric {
     EM_DICE,
     EM_IOU,
@@ -24,16 +25,72 @@ typedef enum eval_metric {
     EM_HD95,
     EM_ASSD,
     EM_NSD,
+    EM_MCC,
+    EM_KAPPA,
+    EM_FBETA,
+    EM_BALANCED_ACCURACY,
+    EM_YOUDEN,
+    EM_NPV,
+    EM_FPR,
+    EM_FNR,
+    EM_FDR,
+    EM_FOR,
+    EM_LR_POS,
+    EM_LR_NEG,
+    EM_VOL_PRED,
+    EM_VOL_REF,
+    EM_VOL_DIFF,
+    EM_MASD,
+    EM_SD_MEDIAN,
+    EM_SD_STD,
+    EM_BOUNDARY_IOU,
+    EM_COM_DIST,
+    EM_GCE,
+    EM_RI,
+    EM_ARI,
+    EM_MI,
+    EM_VOI,
+    EM_ICC,
+    EM_PBD,
+    EM_MAHALANOBIS,
+    EM_AUC,
     EM_COUNT
 } eval_metric;
 
-#define EM_OVERLAP_MASK ((1u << EM_HD) - 1u)               /* dice .. vs */
-#define EM_DISTANCE_MASK (((1u << EM_COUNT) - 1u) & ~EM_OVERLAP_MASK)
+#define EM_BIT(m) ((uint64_t)1 << (m))
+#define EM_ALL_MASK (EM_BIT(EM_COUNT) - 1u)
+#define EM_OVERLAP_MASK (EM_BIT(EM_HD) - 1u) /* dice .. vs: the default */
+/* computed by the surface-distance pass */
+#define EM_DISTANCE_MASK                                                                  \
+    (EM_BIT(EM_HD) | EM_BIT(EM_HD95) | EM_BIT(EM_ASSD) | EM_BIT(EM_NSD) | EM_BIT(EM_MASD) | \
+     EM_BIT(EM_SD_MEDIAN) | EM_BIT(EM_SD_STD))
+/* values in physical units: the spacing matters */
+#define EM_SPACING_MASK                                                                     \
+    (EM_DISTANCE_MASK | EM_BIT(EM_VOL_PRED) | EM_BIT(EM_VOL_REF) | EM_BIT(EM_VOL_DIFF) |     \
+     EM_BIT(EM_BOUNDARY_IOU) | EM_BIT(EM_COM_DIST))
+/* scores where a higher value is better (the HTML report ranks the lowest
+ * first, and draws them on a scale from 0 to at least 1) */
+#define EM_HIGHER_BETTER_MASK                                                               \
+    (EM_OVERLAP_MASK | EM_BIT(EM_MCC) | EM_BIT(EM_KAPPA) | EM_BIT(EM_FBETA) |                \
+     EM_BIT(EM_BALANCED_ACCURACY) | EM_BIT(EM_YOUDEN) | EM_BIT(EM_NPV) | EM_BIT(EM_LR_POS) | \
+     EM_BIT(EM_BOUNDARY_IOU) | EM_BIT(EM_RI) | EM_BIT(EM_ARI) | EM_BIT(EM_MI) |                 \
+     EM_BIT(EM_ICC) | EM_BIT(EM_AUC))
+
+/* The SEGLOSS_MASK_* bits of segloss_metric_opts.mask_metrics that the
+ * metrics in `metrics` (EM_BIT set) need. */
+unsigned eval_mask_metrics(uint64_t metrics);
 
 extern const char *const eval_metric_names[EM_COUNT];
 
 /* The value of metric `m` in a result. */
 double eval_metric_value(const segloss_label_metrics *r, eval_metric m);
+
+/* One --regions group: a union of labels, named by its key "1,2,3". */
+typedef struct eval_region {
+    char *key;
+    int64_t *labels;     /* ascending, no repeats */
+    int64_t n;
+} eval_region;
 
 typedef struct eval_cfg {
     const char *pred, *ref;          /* as given */
@@ -43,7 +100,7 @@ typedef struct eval_cfg {
     int logits;                      /* --scores logits */
     int have_threshold;              /* --threshold given */
     double threshold;                /* in the scores' own units */
-    unsigned metrics;                /* bit per eval_metric */
+    uint64_t metrics;                /* EM_BIT per eval_metric */
     int n_spacing;                   /* 0: spacing from the files */
     double spacing[3];
     segloss_metric_opts mopts;       /* percentile, tolerance, variant, empty rules */
@@ -51,6 +108,10 @@ typedef struct eval_cfg {
     int threads;                     /* >= 1 */
     int quiet, keep_going, allow_missing;
     size_t max_bytes;                /* cap per decoded image (0: none) */
+    eval_region *regions;            /* --regions (NULL: labels) */
+    int64_t n_regions;
+    int have_ignore;                 /* --ignore-label given */
+    int64_t ignore_label;
     int argc;                        /* the command line, "eval" first (for --html) */
     char **argv;
 } eval_cfg;
@@ -78,6 +139,22 @@ typedef struct eval_cases {
  * cases with rc != 0 and a message, not failures of this call. */
 int eval_pairs(eval_cases *out, const eval_cfg *c);
 void eval_cases_free(eval_cases *cs);
+
+/* eval_regions.c: --regions and --ignore-label (the options' parsers, cfg->regions released
+ * by eval_regions_free), the key that names a result's label or region in
+ * the outputs (buf: at least 24 bytes), and the metrics of the regions (or,
+ * with only --ignore-label, of the labels) of one case into a new array
+ * *res of *n entries. */
+int eval_set_regions(void *cfg, const char *name, const char *v);
+/* Sorts v[0..n) ascending and drops repeats; returns the new count. */
+int64_t eval_sort_unique(int64_t *v, int64_t n);
+int eval_set_ignore(void *cfg, const char *name, const char *v);
+void eval_regions_free(eval_cfg *c);
+const char *eval_label_key(const eval_cfg *c, int64_t label, char *buf, size_t len);
+segloss_status eval_regions_compute(segloss_label_metrics **res, int64_t *n,
+                                    const segloss_label_set *set, const segloss_label_array *pa,
+                                    const segloss_label_array *ra, const segloss_shape *shape,
+                                    const segloss_metric_opts *o, const eval_cfg *c);
 
 /* eval_case.c: evaluates one case into k (rc, err, warn, n, res).
  * label_threads: opts.threads for the per-label work. */

@@ -22,26 +22,68 @@
 #include <string.h>
 
 const char *const eval_metric_names[EM_COUNT] = {
-    "dice", "iou", "precision", "recall", "specificity", "accuracy",
-    "vs",   "hd",  "hd95",      "assd",   "nsd",
+    "dice",   "iou",      "precision", "recall",   "specificity",       "accuracy",
+    "vs",     "hd",       "hd95",      "assd",     "nsd",               "mcc",
+    "kappa",  "fbeta",    "balanced_accuracy",     "youden",            "npv",
+    "fpr",    "fnr",      "fdr",       "for",      "lr_pos",            "lr_neg",
+    "vol_pred", "vol_ref", "vol_diff", "masd",     "sd_median",         "sd_std",
+    "boundary_iou", "com_dist", "gce",      "ri",       "ari",       "mi",       "voi",
+    "icc",    "pbd",      "mahalanobis",       "auc",
 };
 
 double eval_metric_value(const segloss_label_metrics *r, eval_metric m) {
+    const segloss_overlap_scores *o = &r->overlap;
+    const segloss_surface_metrics *s = &r->surface;
     switch (m) {
-    case EM_DICE: return r->overlap.dice;
-    case EM_IOU: return r->overlap.iou;
-    case EM_PRECISION: return r->overlap.precision;
-    case EM_RECALL: return r->overlap.recall;
-    case EM_SPECIFICITY: return r->overlap.specificity;
-    case EM_ACCURACY: return r->overlap.accuracy;
-    case EM_VS: return r->overlap.vs;
-    case EM_HD: return r->surface.hd;
-    case EM_HD95: return r->surface.hd95;
-    case EM_ASSD: return r->surface.assd;
-    case EM_NSD: return r->surface.nsd;
+    case EM_DICE: return o->dice;
+    case EM_IOU: return o->iou;
+    case EM_PRECISION: return o->precision;
+    case EM_RECALL: return o->recall;
+    case EM_SPECIFICITY: return o->specificity;
+    case EM_ACCURACY: return o->accuracy;
+    case EM_VS: return o->vs;
+    case EM_HD: return s->hd;
+    case EM_HD95: return s->hd95;
+    case EM_ASSD: return s->assd;
+    case EM_NSD: return s->nsd;
+    case EM_MCC: return o->mcc;
+    case EM_KAPPA: return o->kappa;
+    case EM_FBETA: return o->fbeta;
+    case EM_BALANCED_ACCURACY: return o->balanced_accuracy;
+    case EM_YOUDEN: return o->youden;
+    case EM_NPV: return o->npv;
+    case EM_FPR: return o->fpr;
+    case EM_FNR: return o->fnr;
+    case EM_FDR: return o->fdr;
+    case EM_FOR: return o->for_;
+    case EM_LR_POS: return o->lr_pos;
+    case EM_LR_NEG: return o->lr_neg;
+    case EM_VOL_PRED: return o->vol_pred;
+    case EM_VOL_REF: return o->vol_ref;
+    case EM_VOL_DIFF: return o->vol_diff;
+    case EM_MASD: return s->masd;
+    case EM_SD_MEDIAN: return s->sd_median;
+    case EM_SD_STD: return s->sd_std;
+    case EM_BOUNDARY_IOU: return r->mask.boundary_iou;
+    case EM_COM_DIST: return r->mask.com_dist;
+    case EM_GCE: return o->gce;
+    case EM_RI: return o->ri;
+    case EM_ARI: return o->ari;
+    case EM_MI: return o->mi;
+    case EM_VOI: return o->voi;
+    case EM_ICC: return o->icc;
+    case EM_PBD: return o->pbd;
+    case EM_MAHALANOBIS: return r->mask.mahalanobis;
+    case EM_AUC: return o->auc;
     case EM_COUNT: break;
     }
     return NAN;
+}
+
+unsigned eval_mask_metrics(uint64_t metrics) {
+    return (metrics & EM_BIT(EM_BOUNDARY_IOU) ? SEGLOSS_MASK_BOUNDARY_IOU : 0u) |
+           (metrics & EM_BIT(EM_COM_DIST) ? SEGLOSS_MASK_COM_DIST : 0u) |
+           (metrics & EM_BIT(EM_MAHALANOBIS) ? SEGLOSS_MASK_MAHALANOBIS : 0u);
 }
 
 /* Everything one case holds while it runs. */
@@ -224,9 +266,10 @@ static int load(eval_case *k, case_work *w, const eval_cfg *c, double spacing[3]
         for (int d = 0; d < nd; d++) spacing[d] = c->spacing[d];
     } else {
         /* The reader has put 1 on the axes whose pixdim is unusable: say
-         * so when distances, which that spacing changes, are asked for. */
+         * so when metrics in physical units, which that spacing changes,
+         * are asked for. */
         for (int d = 0; d < nd; d++) spacing[d] = w->ri.spacing[d];
-        for (int d = 0; d < nd && (c->metrics & EM_DISTANCE_MASK); d++)
+        for (int d = 0; d < nd && (c->metrics & EM_SPACING_MASK); d++)
             if (w->ri.spacing_substituted & 1u << d)
                 eval_msg(&k->warn,
                          "warning: %s: pixdim[%d] (array axis %d) is %g; using spacing 1 on "
@@ -306,17 +349,19 @@ void eval_case_run(eval_case *k, const eval_cfg *c, int label_threads) {
             }
         }
         int64_t n = c->labels_all ? w.set.count : c->n_labels;
-        if (st == SEGLOSS_OK) {
+        segloss_metric_opts o = c->mopts;
+        for (int d = 0; d < shape->ndim; d++) o.spacing[d] = spacing[d];
+        o.distances = (c->metrics & EM_DISTANCE_MASK) != 0;
+        o.mask_metrics = eval_mask_metrics(c->metrics);
+        o.threads = label_threads;
+        if (st == SEGLOSS_OK && (c->n_regions || c->have_ignore)) {
+            st = eval_regions_compute(&k->res, &n, &w.set, &w.pa, &w.ra, shape, &o, c);
+        } else if (st == SEGLOSS_OK) {
             k->res = calloc((size_t)(n ? n : 1), sizeof *k->res);
             if (!k->res) st = SEGLOSS_ERR_NOMEM;
-        }
-        if (st == SEGLOSS_OK) {
-            segloss_metric_opts o = c->mopts;
-            for (int d = 0; d < shape->ndim; d++) o.spacing[d] = spacing[d];
-            o.distances = (c->metrics & EM_DISTANCE_MASK) != 0;
-            o.threads = label_threads;
-            st = segloss_label_metrics_compute(k->res, c->labels_all ? NULL : c->labels, n,
-                                               &w.set, &w.pa, &w.ra, shape, &o);
+            if (st == SEGLOSS_OK)
+                st = segloss_label_metrics_compute(k->res, c->labels_all ? NULL : c->labels, n,
+                                                   &w.set, &w.pa, &w.ra, shape, &o);
         }
         if (st == SEGLOSS_OK) {
             k->n = n;

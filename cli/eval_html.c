@@ -235,6 +235,7 @@ static void write_head(FILE *f, const eval_cases *cs, const eval_summary *s, con
 }
 
 static void write_summary(FILE *f, const eval_summary *s, const eval_cfg *c) {
+    char key[24];
     fputs("<h2 id=\"summary\">Summary</h2>\n<p>Over the cases that report each label: mean, "
           "standard deviation (population) and median of the non-NaN values, n = their "
           "count, nan = the cases where the metric is undefined (left out of the "
@@ -250,7 +251,9 @@ static void write_summary(FILE *f, const eval_summary *s, const eval_cfg *c) {
             const eval_stats *st = over ? &s->over[em] : &s->stats[l * EM_COUNT + em];
             fprintf(f, "<tr><td class=\"c\">%s</td><td class=\"c\">", eval_metric_names[em]);
             if (over) fprintf(f, "<i>mean of labels</i></td><td>%lld</td>", (long long)s->n_labels);
-            else fprintf(f, "%lld</td><td>%lld</td>", (long long)s->labels[l], (long long)s->cases[l]);
+            else
+                fprintf(f, "%s</td><td>%lld</td>",
+                        eval_label_key(c, s->labels[l], key, sizeof key), (long long)s->cases[l]);
             td_score(f, st->mean);
             td_score(f, st->std);
             td_score(f, st->median);
@@ -271,9 +274,11 @@ static void write_summary(FILE *f, const eval_summary *s, const eval_cfg *c) {
 
 /* One metric: a band per label, dots for the cases (NaN ones in the nan
  * row), the box of the quartiles with the median, whiskers to min and max. */
-static void write_plot(FILE *f, const eval_cases *cs, const eval_summary *s, int em,
+static void write_plot(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c,
+                       int em,
                        series *sr, double *tmp) {
-    double lo = 0.0, hi = em < EM_HD ? 1.0 : 0.0;
+    char key[24];
+    double lo = 0.0, hi = (EM_HIGHER_BETTER_MASK >> em & 1u) ? 1.0 : 0.0;
     for (int64_t l = 0; l < s->n_labels; l++) {
         collect(sr, cs, s->labels[l], em);
         for (int64_t i = 0; i < sr->n; i++)
@@ -320,15 +325,17 @@ static void write_plot(FILE *f, const eval_cases *cs, const eval_summary *s, int
             }
         }
         fputs("\"/>\n", f);
-        fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">label %lld</text>"
+        fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">label %s</text>"
                    "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">n=%lld, nan=%lld</text>\n",
-                cx, PH - 20.0, (long long)s->labels[l], cx, PH - 4.0, (long long)k, (long long)nn);
+                cx, PH - 20.0, eval_label_key(c, s->labels[l], key, sizeof key), cx, PH - 4.0,
+                (long long)k, (long long)nn);
         if (!k) continue;
         qsort(tmp, (size_t)k, sizeof *tmp, cmp_dbl);
         double q1 = quantile(tmp, k, 0.25), med = quantile(tmp, k, 0.5), q3 = quantile(tmp, k, 0.75);
         char b1[48], b2[48], b3[48];
-        fprintf(f, "<g class=\"bx\"><title>label %lld: median %s, quartiles %s",
-                (long long)s->labels[l], eval_fmt_score(b2, sizeof b2, med),
+        fprintf(f, "<g class=\"bx\"><title>label %s: median %s, quartiles %s",
+                eval_label_key(c, s->labels[l], key, sizeof key),
+                eval_fmt_score(b2, sizeof b2, med),
                 eval_fmt_score(b1, sizeof b1, q1));
         fprintf(f, " .. %s; n=%lld, nan=%lld</title>", eval_fmt_score(b3, sizeof b3, q3),
                 (long long)k, (long long)nn);
@@ -351,14 +358,16 @@ static int worse(const void *a, const void *b) { /* on (value, case) pairs */
 }
 
 /* The N_WORST lowest (overlap) or highest (distance) non-NaN values per label. */
-static int write_worst(FILE *f, const eval_cases *cs, const eval_summary *s, int em, series *sr) {
+static int write_worst(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c,
+                       int em, series *sr) {
+    char key[24];
     double *pair = malloc((size_t)(cs->n ? cs->n : 1) * 2 * sizeof *pair);
     if (!pair) return -1;
-    const double sign = em < EM_HD ? 1.0 : -1.0;
+    const double sign = (EM_HIGHER_BETTER_MASK >> em & 1u) ? 1.0 : -1.0;
     fprintf(f, "<h3>by %s (%s first)</h3>\n<div class=\"scroll\"><table><thead><tr>"
                "<th class=\"c\">label</th><th>rank</th><th class=\"c\">case</th><th>%s</th>"
                "</tr></thead><tbody>\n",
-            eval_metric_names[em], em < EM_HD ? "lowest" : "highest", eval_metric_names[em]);
+            eval_metric_names[em], (EM_HIGHER_BETTER_MASK >> em & 1u) ? "lowest" : "highest", eval_metric_names[em]);
     for (int64_t l = 0; l < s->n_labels; l++) {
         collect(sr, cs, s->labels[l], em);
         int64_t k = 0;
@@ -369,8 +378,8 @@ static int write_worst(FILE *f, const eval_cases *cs, const eval_summary *s, int
             }
         qsort(pair, (size_t)k, 2 * sizeof *pair, worse);
         for (int64_t r = 0; r < k && r < N_WORST; r++) {
-            fprintf(f, "<tr><td class=\"c\">%lld</td><td>%lld</td><td class=\"c\">",
-                    (long long)s->labels[l], (long long)r + 1);
+            fprintf(f, "<tr><td class=\"c\">%s</td><td>%lld</td><td class=\"c\">",
+                    eval_label_key(c, s->labels[l], key, sizeof key), (long long)r + 1);
             html_text(f, cs->v[(int64_t)pair[2 * r + 1]].name);
             fputs("</td>", f);
             td_score(f, sign * pair[2 * r]);
@@ -387,6 +396,7 @@ static int write_worst(FILE *f, const eval_cases *cs, const eval_summary *s, int
 #define OPEN_ROWS 2000
 
 static void write_cases(FILE *f, const eval_cases *cs, const eval_cfg *c) {
+    char key[24];
     int64_t rows = 0;
     for (int64_t i = 0; i < cs->n; i++) rows += cs->v[i].rc ? 0 : cs->v[i].n;
     fprintf(f, "<h2 id=\"cases\">Per case</h2>\n<details%s><summary>%lld rows (case, label); "
@@ -403,7 +413,8 @@ static void write_cases(FILE *f, const eval_cases *cs, const eval_cfg *c) {
         for (int64_t j = 0; j < k->n; j++) {
             fputs("<tr><td class=\"c\">", f);
             html_text(f, k->name);
-            fprintf(f, "</td><td>%lld</td>", (long long)k->res[j].stats.label);
+            fprintf(f, "</td><td>%s</td>",
+                    eval_label_key(c, k->res[j].stats.label, key, sizeof key));
             for (int em = 0; em < EM_COUNT; em++)
                 if (eval_metric_chosen(c, em)) td_score(f, eval_metric_value(&k->res[j], (eval_metric)em));
             fputs("</tr>\n", f);
@@ -457,7 +468,7 @@ int eval_write_html(FILE *f, const eval_cases *cs, const eval_summary *s, const 
     for (int em = 0; em < EM_COUNT; em++)
         if (eval_metric_chosen(c, em)) {
             fprintf(f, "<h3>%s</h3>\n", eval_metric_names[em]);
-            write_plot(f, cs, s, em, &sr, tmp);
+            write_plot(f, cs, s, c, em, &sr, tmp);
         }
     fprintf(f, "<h2 id=\"worst\">Worst cases</h2>\n<p>The %d worst cases per label "
                "(NaN values are not ranked).</p>\n",
@@ -465,12 +476,12 @@ int eval_write_html(FILE *f, const eval_cases *cs, const eval_summary *s, const 
     int any = 0;
     for (int em = 0; em < EM_COUNT; em++)
         if (eval_metric_chosen(c, em) && (em == EM_DICE || em == EM_HD95)) {
-            if (write_worst(f, cs, s, em, &sr)) goto done;
+            if (write_worst(f, cs, s, c, em, &sr)) goto done;
             any = 1;
         }
     for (int em = 0; !any && em < EM_COUNT; em++) /* neither reported: the first metric */
         if (eval_metric_chosen(c, em)) {
-            if (write_worst(f, cs, s, em, &sr)) goto done;
+            if (write_worst(f, cs, s, c, em, &sr)) goto done;
             any = 1;
         }
     write_cases(f, cs, c);

@@ -195,10 +195,12 @@ int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const 
         for (int64_t j = 0; j < k->n; j++) {
             const segloss_label_metrics *r = &k->res[j];
             const segloss_confusion *q = &r->stats.conf;
+            char key[24];
             fprintf(f,
-                    "%s\"%lld\":{\"tp\":%lld,\"fp\":%lld,\"fn\":%lld,\"tn\":%lld,"
+                    "%s\"%s\":{\"tp\":%lld,\"fp\":%lld,\"fn\":%lld,\"tn\":%lld,"
                     "\"n_pred\":%lld,\"n_ref\":%lld",
-                    j ? "," : "", (long long)r->stats.label, (long long)q->tp,
+                    j ? "," : "", eval_label_key(c, r->stats.label, key, sizeof key),
+                    (long long)q->tp,
                     (long long)q->fp, (long long)q->fn, (long long)q->tn,
                     (long long)(q->tp + q->fp), (long long)(q->tp + q->fn));
             for (int em = 0; em < EM_COUNT; em++) {
@@ -212,7 +214,8 @@ int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const 
     }
     fputs("],\"summary\":{", f);
     for (int64_t l = 0; l < s->n_labels; l++) {
-        fprintf(f, "%s\"%lld\":", l ? "," : "", (long long)s->labels[l]);
+        char key[24];
+        fprintf(f, "%s\"%s\":", l ? "," : "", eval_label_key(c, s->labels[l], key, sizeof key));
         json_metric_stats(f, &s->stats[l * EM_COUNT], c);
     }
     fprintf(f, "%s\"mean\":", s->n_labels ? "," : "");
@@ -238,9 +241,12 @@ int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c) {
             csv_str(f, k->pred);
             fputc(',', f);
             csv_str(f, k->ref);
-            fprintf(f, ",%lld,%lld,%lld,%lld,%lld,%lld,%lld", (long long)r->stats.label,
-                    (long long)q->tp, (long long)q->fp, (long long)q->fn, (long long)q->tn,
-                    (long long)(q->tp + q->fp), (long long)(q->tp + q->fn));
+            char key[24];
+            fputc(',', f);
+            csv_str(f, eval_label_key(c, r->stats.label, key, sizeof key));
+            fprintf(f, ",%lld,%lld,%lld,%lld,%lld,%lld", (long long)q->tp, (long long)q->fp,
+                    (long long)q->fn, (long long)q->tn, (long long)(q->tp + q->fp),
+                    (long long)(q->tp + q->fn));
             for (int em = 0; em < EM_COUNT; em++) {
                 if (!eval_metric_chosen(c, em)) continue;
                 double v = eval_metric_value(r, (eval_metric)em);
@@ -303,7 +309,9 @@ int eval_write_table(FILE *f, const eval_cases *cs, const eval_summary *s, const
         if (k->rc) continue;
         if (k->n == 0) fprintf(f, "%-*s  %5s  (no labels in either file)\n", w, k->name, "-");
         for (int64_t j = 0; j < k->n; j++) {
-            fprintf(f, "%-*s  %5lld", w, k->name, (long long)k->res[j].stats.label);
+            char key[24];
+            fprintf(f, "%-*s  %5s", w, k->name,
+                    eval_label_key(c, k->res[j].stats.label, key, sizeof key));
             for (int em = 0; em < EM_COUNT; em++)
                 if (eval_metric_chosen(c, em))
                     cell(f, metric_width(em), eval_metric_value(&k->res[j], (eval_metric)em));
@@ -316,7 +324,8 @@ int eval_write_table(FILE *f, const eval_cases *cs, const eval_summary *s, const
     if (ok > 1) {
         for (int64_t l = 0; l < s->n_labels; l++) {
             mean_title(first, sizeof first, s->cases[l]);
-            fprintf(f, "%-*s  %5lld", w, first, (long long)s->labels[l]);
+            char key[24];
+            fprintf(f, "%-*s  %5s", w, first, eval_label_key(c, s->labels[l], key, sizeof key));
             for (int em = 0; em < EM_COUNT; em++)
                 if (eval_metric_chosen(c, em)) cell(f, metric_width(em), s->stats[l * EM_COUNT + em].mean);
             fputc('\n', f);

@@ -893,19 +893,68 @@ typedef struct segloss_metric_opts {
     int threads;                /* segloss_label_metrics only: 0 = the
                                    library setting (segloss_set_num_threads),
                                    n > 0 = n; results never depend on it */
+    double beta;                /* fbeta's beta, default 1; finite, >= 0
+                                   (0 is read as 1) */
+    double boundary_width;      /* boundary_iou's width w, physical units,
+                                   default 1; finite, >= 0 (0 is read as 1) */
+    unsigned mask_metrics;      /* segloss_label_metrics only: OR of
+                                   SEGLOSS_MASK_* (default 0: none, fields
+                                   NaN) */
 } segloss_metric_opts;
 
+/* Bits of segloss_metric_opts.mask_metrics: the metrics of
+ * segloss_mask_metrics that are computed (each costs a pass over the
+ * label's bounding box, shared with the surface distances). */
+#define SEGLOSS_MASK_BOUNDARY_IOU 1u
+#define SEGLOSS_MASK_COM_DIST 2u
+#define SEGLOSS_MASK_MAHALANOBIS 4u
+
 /* Defaults: spacing {1,1,1}, percentile 95, tolerance 1, HD95_MAX,
- * EMPTY_SCORE_NAN, EMPTY_DISTANCE_NAN, distances 0, threads 0. */
+ * EMPTY_SCORE_NAN, EMPTY_DISTANCE_NAN, distances 0, threads 0, beta 1,
+ * boundary_width 1, mask_metrics 0. */
 SEGLOSS_API segloss_metric_opts segloss_metric_opts_default(void);
 
-/* Overlap scores from counts. A 0 denominator gives empty_score (MedPy >=
- * 0.5's dc and jc of two empty masks are SEGLOSS_EMPTY_SCORE_ONE):
+/* Overlap scores from counts, N = TP+FP+FN+TN. A 0 denominator gives
+ * empty_score (MedPy >= 0.5's dc and jc of two empty masks are
+ * SEGLOSS_EMPTY_SCORE_ONE):
  *   dice = 2TP/(2TP+FP+FN)  iou = TP/(TP+FP+FN)  precision = TP/(TP+FP)
  *   recall = TP/(TP+FN)  specificity = TN/(TN+FP)
- *   accuracy = (TP+TN)/(TP+FP+FN+TN)  vs = 1 - |FP-FN|/(2TP+FP+FN) */
+ *   accuracy = (TP+TN)/N  vs = 1 - |FP-FN|/(2TP+FP+FN)
+ * Confusion-derived scores (as Metrics Reloaded 0.1.0 defines them in
+ * metrics/pairwise_measures.py; a 0 denominator gives empty_score):
+ *   mcc   = (TP*TN - FP*FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN))
+ *   kappa = (p_o - p_e)/(1 - p_e), p_o = accuracy,
+ *           p_e = ((TP+FP)(TP+FN) + (TN+FN)(TN+FP))/N^2  (Cohen)
+ *   fbeta = (1+b^2)TP / ((1+b^2)TP + b^2 FN + FP)  (b = opts->beta)
+ *   balanced_accuracy = (recall + specificity)/2
+ *   youden = recall + specificity - 1  (informedness)
+ *   npv = TN/(TN+FN)  fpr = FP/(FP+TN)  fnr = FN/(FN+TP)
+ *   fdr = FP/(FP+TP)  for_ = FN/(FN+TN)  (false omission rate; CLI "for")
+ *   lr_pos = recall/(1 - specificity)  (empty_score when FP = 0 or the
+ *            reference has no positive or no negative voxel)
+ *   lr_neg = (1 - recall)/specificity  (empty_score when TN = 0 or either
+ *            factor is undefined)
+ *   balanced_accuracy and youden follow empty_score when recall or
+ *   specificity is undefined.
+ * EvaluateSegmentation's (Taha & Hanbury 2015; 0/1 masks, N voxels):
+ *   gce = min(E1, E2)/N, E1 = FN(FN+2TP)/(TP+FN) + FP(FP+2TN)/(TN+FP),
+ *         E2 = FP(FP+2TP)/(TP+FP) + FN(FN+2TN)/(TN+FN) (a 0/0 term is 0)
+ *   ri, ari = Rand index and adjusted Rand index of the voxel pairs
+ *   mi  = H(A) + H(B) - H(A,B) in bits (0 log 0 = 0), voi = H(A)+H(B)-2mi
+ *   icc = (ssb - ssw)/(ssb + ssw), the intraclass correlation of the 0/1
+ *         voxel values (ssw within voxels, ssb between, as the tool sums)
+ *   pbd = (FP+FN)/(2TP)  auc = (recall + specificity)/2 (one ROC point)
+ *   (empty_score when a denominator is 0; gce, mi, voi are always defined)
+ * Volumes (never empty_score): vol_pred = (TP+FP)*v, vol_ref = (TP+FN)*v,
+ * vol_diff = vol_pred - vol_ref, v = voxel volume = the product of the
+ * spacings (segloss_overlap_from_counts: of opts->spacing[0..3), 0 read as
+ * 1; segloss_label_metrics_compute: of the array's axes). */
 typedef struct segloss_overlap_scores {
     double dice, iou, precision, recall, specificity, accuracy, vs;
+    double mcc, kappa, fbeta, balanced_accuracy, youden;
+    double npv, fpr, fnr, fdr, for_, lr_pos, lr_neg;
+    double vol_pred, vol_ref, vol_diff;
+    double gce, ri, ari, mi, voi, icc, pbd, auc;
 } segloss_overlap_scores;
 
 /* Negative counts give SEGLOSS_ERR_ARG. opts may be NULL. */
@@ -913,8 +962,15 @@ SEGLOSS_API segloss_status segloss_overlap_from_counts(segloss_overlap_scores *o
                                                        const segloss_confusion *c,
                                                        const segloss_metric_opts *opts);
 
+/* Besides hd, hd95, assd and nsd (above), with D = the pooled distances
+ * {d(a,S(B)): a in S(A)} u {d(b,S(A)): b in S(B)}:
+ *   masd      = (mean_pred_to_ref + mean_ref_to_pred)/2  (Metrics Reloaded)
+ *   sd_median = median of D (numpy.median)
+ *   sd_std    = population standard deviation of D (numpy.std, ddof 0)
+ * Empty masks: as hd. */
 typedef struct segloss_surface_metrics {
     double hd, hd95, assd, nsd;
+    double masd, sd_median, sd_std;
     double max_pred_to_ref;      /* max_a d(a,S(B)) (directed Hausdorff) */
     double max_ref_to_pred;
     double mean_pred_to_ref;     /* mean_a d(a,S(B)) */
@@ -938,10 +994,30 @@ SEGLOSS_API segloss_status segloss_surface_distances_binary(segloss_surface_metr
                                                             const segloss_shape *shape,
                                                             const segloss_metric_opts *opts);
 
+/* Metrics of the masks' shape (segloss_metric_opts.mask_metrics picks
+ * them; the others are NaN):
+ *  - boundary_iou = |A_w n B_w| / |A_w u B_w|, X_w = {x in X: d(x, S(X)) < w}
+ *    the voxels of X closer than w (opts->boundary_width, physical units)
+ *    to its own surface S(X) (Cheng et al. 2021, as Metrics Reloaded 0.1.0
+ *    computes it; with w <= the smallest spacing, X_w = S(X)). Both masks
+ *    empty: empty_score; one empty: 0.
+ *  - com_dist = |c(A) - c(B)| in physical units, c(X) = the mean voxel
+ *    index of X (scipy.ndimage.center_of_mass) scaled by the spacing; NaN
+ *    (or the image diagonal, as hd) when A or B is empty.
+ *  - mahalanobis = sqrt(d' C^-1 d): d = the difference of the masks' mean
+ *    voxel indices, C = (|A| C_A + |B| C_B)/(|A| + |B|) with C_X the
+ *    population covariance of X's voxel indices (EvaluateSegmentation,
+ *    Taha & Hanbury 2015); independent of the spacing. NaN when A or B is
+ *    empty or C is singular (both masks flat along an axis). */
+typedef struct segloss_mask_metrics {
+    double boundary_iou, com_dist, mahalanobis;
+} segloss_mask_metrics;
+
 typedef struct segloss_label_metrics {
     segloss_label_stats stats;
     segloss_overlap_scores overlap;
     segloss_surface_metrics surface;   /* all NaN (counts -1) unless opts->distances */
+    segloss_mask_metrics mask;         /* NaN unless picked by opts->mask_metrics */
 } segloss_label_metrics;
 
 /* Metrics of n_labels labels (labels == NULL: every label of `set`, n_labels

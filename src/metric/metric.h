@@ -100,12 +100,40 @@ typedef struct segloss__mopts {
     segloss_hd95_variant variant;
     segloss_empty_score empty_score;
     segloss_empty_distance empty_distance;
+    double beta;
+    double boundary_width;
+    unsigned mask_metrics;  /* SEGLOSS_MASK_* */
+    int distances;          /* the surface distances are wanted */
 } segloss__mopts;
 
 segloss_status segloss__mopts_init(segloss__mopts *m, const segloss_metric_opts *opts);
 
 /* Value for a 0/0 score under the empty-score rule. */
 double segloss__empty_value(segloss_empty_score e);
+
+/* The confusion-derived scores and volumes of *o (mcc .. vol_diff) from c
+ * (scores2.c). */
+void segloss__confusion_scores(segloss_overlap_scores *o, const segloss_confusion *c,
+                               segloss_empty_score e, double beta, double voxel_volume);
+
+/* EvaluateSegmentation's count-based scores of *o (gce .. auc) from c
+ * (evalseg.c). */
+void segloss__evalseg_scores(segloss_overlap_scores *o, const segloss_confusion *c,
+                             segloss_empty_score e);
+
+/* The image diagonal sqrt(sum_d (n[d]*sp[d])^2), physical units: the value
+ * of an undefined distance under SEGLOSS_EMPTY_DISTANCE_DIAG. */
+double segloss__grid_diagonal(const segloss__grid *g);
+
+/* The mask metrics picked by mo->mask_metrics (the rest NaN) of a box of
+ * flags fl (dims m) where bit 1 marks
+ * A, bit 2 B, bit 4 S(A), bit 8 S(B) (as segloss__surface_box leaves
+ * them), with rowor[i0*m1 + i1] the OR of row (i0, i1); nA, nB: |A|, |B|.
+ * d: nb doubles, work/iwork: EDT scratch for this box (shape.c). May set
+ * bits 16 and 32 of fl. */
+void segloss__mask_box(segloss_mask_metrics *out, uint8_t *fl, const uint8_t *rowor,
+                       const int64_t m[3], const segloss__grid *g, int64_t nA, int64_t nB,
+                       const segloss__mopts *mo, double *d, double *work, int64_t *iwork);
 
 /* Scratch buffers of the surface metrics, grown on demand and kept between
  * labels (one per thread), so a run over many labels allocates (and the
@@ -118,11 +146,13 @@ typedef struct segloss__ws {
 } segloss__ws;
 void segloss__ws_free(segloss__ws *w);
 
-/* Surface metrics of one label on grid g inside the padded half-open box
- * [lo, hi) that contains every voxel of A and B. ws: scratch to reuse, or
- * NULL for a temporary one. */
-segloss_status segloss__surface_box(segloss_surface_metrics *out, const segloss__grid *g,
-                                    const segloss_label_array *pred,
+/* Surface metrics (when mo->distances; else *out holds only the surface
+ * counts) and, when mask is not NULL, the mask metrics of one label on grid
+ * g inside the padded half-open box [lo, hi) that contains every voxel of
+ * A and B: one pass builds the flags and surfaces both use. ws: scratch to
+ * reuse, or NULL for a temporary one. */
+segloss_status segloss__surface_box(segloss_surface_metrics *out, segloss_mask_metrics *mask,
+                                    const segloss__grid *g, const segloss_label_array *pred,
                                     const segloss_label_array *ref, int64_t label,
                                     int match_nonzero, const int64_t lo[3], const int64_t hi[3],
                                     const segloss__mopts *mo, segloss__ws *ws);

@@ -14,7 +14,8 @@ static double ratio(int64_t num, int64_t den, segloss_empty_score e) {
 }
 
 static void overlap(segloss_overlap_scores *o, const segloss_confusion *c,
-                    segloss_empty_score e) {
+                    const segloss__mopts *mo, double voxel_volume) {
+    const segloss_empty_score e = mo->empty_score;
     const int64_t tp = c->tp, fp = c->fp, fn = c->fn, tn = c->tn;
     o->dice = ratio(2 * tp, 2 * tp + fp + fn, e);
     o->iou = ratio(tp, tp + fp + fn, e);
@@ -25,6 +26,8 @@ static void overlap(segloss_overlap_scores *o, const segloss_confusion *c,
     int64_t den = 2 * tp + fp + fn;
     int64_t d = fp > fn ? fp - fn : fn - fp;
     o->vs = den ? 1.0 - (double)d / (double)den : segloss__empty_value(e);
+    segloss__confusion_scores(o, c, e, mo->beta, voxel_volume);
+    segloss__evalseg_scores(o, c, e);
 }
 
 segloss_status segloss_overlap_from_counts(segloss_overlap_scores *out,
@@ -39,7 +42,9 @@ segloss_status segloss_overlap_from_counts(segloss_overlap_scores *out,
     if (c->tp > INT64_MAX / 4 || c->fp > INT64_MAX / 4 || c->fn > INT64_MAX / 4 ||
         c->tn > INT64_MAX / 4)
         return SEGLOSS_ERR_OVERFLOW;
-    overlap(out, c, mo.empty_score);
+    double v = 1.0;
+    for (int a = 0; a < 3; a++) v *= opts && opts->spacing[a] > 0.0 ? opts->spacing[a] : 1.0;
+    overlap(out, c, &mo, v);
     return SEGLOSS_OK;
 }
 
@@ -58,6 +63,7 @@ static void surface_nan(segloss_surface_metrics *s) {
     s->hd = s->hd95 = s->assd = s->nsd = NAN;
     s->max_pred_to_ref = s->max_ref_to_pred = NAN;
     s->mean_pred_to_ref = s->mean_ref_to_pred = NAN;
+    s->masd = s->sd_median = s->sd_std = NAN;
     s->n_surface_pred = s->n_surface_ref = -1;
 }
 
@@ -80,19 +86,22 @@ segloss_status segloss_label_metrics_compute(segloss_label_metrics *out, const i
     if (st != SEGLOSS_OK) return st;
     if (set->numel != g.numel) return SEGLOSS_ERR_SHAPE;
     const int pad = 3 - g.ndim;
+    const double voxel_volume = g.sp[0] * g.sp[1] * g.sp[2];
 
     for (int64_t i = 0; i < n_labels; i++) {
         segloss_label_metrics *o = &out[i];
         if (labels) segloss_label_set_get(&o->stats, set, labels[i]);
         else o->stats = set->items[i];
-        overlap(&o->overlap, &o->stats.conf, mo.empty_score);
+        overlap(&o->overlap, &o->stats.conf, &mo, voxel_volume);
         surface_nan(&o->surface);
+        o->mask.boundary_iou = o->mask.com_dist = o->mask.mahalanobis = NAN;
         for (int d = 0; d < g.ndim; d++)
             if (o->stats.box_hi[d] > o->stats.box_lo[d] &&
                 (o->stats.box_lo[d] < 0 || o->stats.box_hi[d] > g.n[pad + d]))
                 return SEGLOSS_ERR_ARG;
     }
-    if (!opts || !opts->distances || n_labels == 0) return SEGLOSS_OK;
+    /* the box pass: surface distances and mask metrics share it */
+    if (!(mo.distances || mo.mask_metrics) || n_labels == 0) return SEGLOSS_OK;
 
     segloss_status *status = malloc((size_t)n_labels * sizeof *status);
     label_order *order = malloc((size_t)n_labels * sizeof *order);
@@ -132,8 +141,10 @@ segloss_status segloss_label_metrics_compute(segloss_label_metrics *out, const i
                 lo[pad + d] = o->stats.box_lo[d];
                 hi[pad + d] = o->stats.box_hi[d];
             }
-            status[i] = segloss__surface_box(&o->surface, &g, pred, ref, o->stats.label, 0, lo,
-                                             hi, &mo, &ws);
+            segloss_surface_metrics s;
+            status[i] = segloss__surface_box(&s, mo.mask_metrics ? &o->mask : NULL, &g, pred, ref,
+                                             o->stats.label, 0, lo, hi, &mo, &ws);
+            if (mo.distances) o->surface = s;
         }
         segloss__ws_free(&ws);
     }

@@ -32,53 +32,14 @@
 
 enum { BIT_A = 1, BIT_B = 2, BIT_SA = 4, BIT_SB = 8 };
 
-static const segloss_metric_opts metric_defaults = {.spacing = {1.0, 1.0, 1.0},
-                                                    .percentile = 95.0,
-                                                    .tolerance = 1.0,
-                                                    .hd95_variant = SEGLOSS_HD95_MAX,
-                                                    .empty_score = SEGLOSS_EMPTY_SCORE_NAN,
-                                                    .empty_distance = SEGLOSS_EMPTY_DISTANCE_NAN};
-
-segloss_metric_opts segloss_metric_opts_default(void) { return metric_defaults; }
-
-segloss_status segloss__mopts_init(segloss__mopts *m, const segloss_metric_opts *opts) {
-    if (!opts) opts = &metric_defaults;
-    if (!(opts->percentile >= 0.0 && opts->percentile <= 100.0)) return SEGLOSS_ERR_ARG;
-    if (!(opts->tolerance >= 0.0)) return SEGLOSS_ERR_ARG;
-    m->percentile = opts->percentile;
-    m->tolerance = opts->tolerance;
-    if (opts->hd95_variant != SEGLOSS_HD95_MAX && opts->hd95_variant != SEGLOSS_HD95_POOLED)
-        return SEGLOSS_ERR_ARG;
-    if (opts->empty_score != SEGLOSS_EMPTY_SCORE_NAN &&
-        opts->empty_score != SEGLOSS_EMPTY_SCORE_ONE &&
-        opts->empty_score != SEGLOSS_EMPTY_SCORE_ZERO)
-        return SEGLOSS_ERR_ARG;
-    if (opts->empty_distance != SEGLOSS_EMPTY_DISTANCE_NAN &&
-        opts->empty_distance != SEGLOSS_EMPTY_DISTANCE_DIAG)
-        return SEGLOSS_ERR_ARG;
-    m->variant = opts->hd95_variant;
-    m->empty_score = opts->empty_score;
-    m->empty_distance = opts->empty_distance;
-    return SEGLOSS_OK;
-}
-
-double segloss__empty_value(segloss_empty_score e) {
-    return e == SEGLOSS_EMPTY_SCORE_ONE ? 1.0 : e == SEGLOSS_EMPTY_SCORE_ZERO ? 0.0 : NAN;
-}
-
 /* Fills the result for A or B empty (nA, nB: voxel counts). */
 static void empty_result(segloss_surface_metrics *out, const segloss__grid *g, int64_t nA,
                          int64_t nB, const segloss__mopts *mo) {
     double v = NAN;
-    if ((nA == 0) != (nB == 0) && mo->empty_distance == SEGLOSS_EMPTY_DISTANCE_DIAG) {
-        double s = 0.0;
-        for (int a = 3 - g->ndim; a < 3; a++) {
-            double e = (double)g->n[a] * g->sp[a];
-            s += e * e;
-        }
-        v = sqrt(s);
-    }
+    if ((nA == 0) != (nB == 0) && mo->empty_distance == SEGLOSS_EMPTY_DISTANCE_DIAG)
+        v = segloss__grid_diagonal(g);
     out->hd = out->hd95 = out->assd = v;
+    out->masd = out->sd_median = out->sd_std = v;
     out->max_pred_to_ref = out->max_ref_to_pred = v;
     out->mean_pred_to_ref = out->mean_ref_to_pred = v;
     /* nsd: with one surface empty, no voxel is within tau of it -> 0 */
@@ -371,8 +332,17 @@ static void *ws_get(segloss__ws *w, int i, size_t n) {
     return w->p[i];
 }
 
-static segloss_status surface_box(segloss_surface_metrics *out, const segloss__grid *g,
-                                  const segloss_label_array *pred,
+/* x->d (nb doubles), x->work, x->iwork (EDT scratch for boxes with longest
+ * side mx) from ws; -1 if out of memory. */
+static int edt_scratch(direction *x, segloss__ws *ws, int64_t nb, int64_t mx) {
+    x->d = ws_get(ws, WS_D, (size_t)nb * sizeof(double));
+    x->work = ws_get(ws, WS_WORK, segloss__edt_work_doubles(mx) * sizeof(double));
+    x->iwork = ws_get(ws, WS_IWORK, segloss__edt_iwork(mx) * sizeof(int64_t));
+    return x->d && x->work && x->iwork ? 0 : -1;
+}
+
+static segloss_status surface_box(segloss_surface_metrics *out, segloss_mask_metrics *mask,
+                                  const segloss__grid *g, const segloss_label_array *pred,
                                   const segloss_label_array *ref, int64_t label,
                                   int match_nonzero, const int64_t lo[3], const int64_t hi[3],
                                   const segloss__mopts *mo, segloss__ws *ws) {
@@ -382,6 +352,7 @@ static segloss_status surface_box(segloss_surface_metrics *out, const segloss__g
         m[a] = hi[a] - lo[a];
         if (m[a] <= 0) {
             empty_result(out, g, 0, 0, mo);
+            if (mask) segloss__mask_box(mask, NULL, NULL, m, g, 0, 0, mo, NULL, NULL, NULL);
             return SEGLOSS_OK;
         }
         nb *= m[a]; /* <= numel: the box lies in the grid */
@@ -429,16 +400,19 @@ static segloss_status surface_box(segloss_surface_metrics *out, const segloss__g
     mark_surfaces(fl, m, g->ndim, rowor, edge, edge + m[2], cnt);
     out->n_surface_pred = cnt[2];
     out->n_surface_ref = cnt[3];
+    direction x;
+    if (mask) { /* first: it uses x.d as scratch */
+        if (edt_scratch(&x, ws, nb, mx)) return SEGLOSS_ERR_NOMEM;
+        segloss__mask_box(mask, fl, rowor, m, g, cnt[0], cnt[1], mo, x.d, x.work, x.iwork);
+    }
+    if (!mo->distances) return SEGLOSS_OK;
     if (cnt[0] == 0 || cnt[1] == 0) {
         empty_result(out, g, cnt[0], cnt[1], mo);
         return SEGLOSS_OK;
     }
+    if (edt_scratch(&x, ws, nb, mx)) return SEGLOSS_ERR_NOMEM;
     const int64_t nSA = cnt[2], nSB = cnt[3];
-    direction x;
-    x.d = ws_get(ws, WS_D, (size_t)nb * sizeof(double));
     double *dist = ws_get(ws, WS_DIST, (size_t)(nSA + nSB) * sizeof(double));
-    x.work = ws_get(ws, WS_WORK, segloss__edt_work_doubles(mx) * sizeof(double));
-    x.iwork = ws_get(ws, WS_IWORK, segloss__edt_iwork(mx) * sizeof(int64_t));
     double *sq0 = ws_get(ws, WS_SQ0, (size_t)m[0] * sizeof(double));
     double *sq1 = ws_get(ws, WS_SQ1, (size_t)m[1] * sizeof(double));
     x.pfeat = ws_get(ws, WS_PFEAT, (size_t)m[0]);
@@ -446,7 +420,7 @@ static segloss_status surface_box(segloss_surface_metrics *out, const segloss__g
     x.pdone = ws_get(ws, WS_PDONE, (size_t)m[0]);
     x.budget = ws_get(ws, WS_BUDGET, (size_t)m[0] * sizeof(int64_t));
     x.cdone = ws_get(ws, WS_CDONE, (size_t)(m[1] * m[2]));
-    if (!x.d || !dist || !x.work || !x.iwork || !sq0 || !sq1 || !x.pfeat || !x.planes ||
+    if (!dist || !sq0 || !sq1 || !x.pfeat || !x.planes ||
         !x.pdone || !x.budget || !x.cdone)
         return SEGLOSS_ERR_NOMEM;
     for (int64_t j = 0; j < m[0]; j++) {
@@ -481,6 +455,16 @@ static segloss_status surface_box(segloss_surface_metrics *out, const segloss__g
     out->hd = maxA > maxB ? maxA : maxB;
     out->assd = (sumA + sumB) / ntot;
     out->nsd = (double)(wA + wB) / ntot;
+    out->masd = 0.5 * (out->mean_pred_to_ref + out->mean_ref_to_pred);
+    {
+        /* population std about the pooled mean (= assd), two-pass */
+        double ss = 0.0;
+        for (int64_t i = 0; i < nSA + nSB; i++) {
+            const double e = dist[i] - out->assd;
+            ss += e * e;
+        }
+        out->sd_std = sqrt(ss / ntot);
+    }
     if (mo->variant == SEGLOSS_HD95_POOLED) {
         out->hd95 = segloss__percentile(dist, nSA + nSB, mo->percentile);
     } else {
@@ -488,18 +472,21 @@ static segloss_status surface_box(segloss_surface_metrics *out, const segloss__g
         double pb = segloss__percentile(dist + nSA, nSB, mo->percentile);
         out->hd95 = pa > pb ? pa : pb;
     }
+    /* after the percentiles: the selections above only reorder dist */
+    out->sd_median = segloss__percentile(dist, nSA + nSB, 50.0);
     return SEGLOSS_OK;
 }
 
-segloss_status segloss__surface_box(segloss_surface_metrics *out, const segloss__grid *g,
-                                    const segloss_label_array *pred,
+segloss_status segloss__surface_box(segloss_surface_metrics *out, segloss_mask_metrics *mask,
+                                    const segloss__grid *g, const segloss_label_array *pred,
                                     const segloss_label_array *ref, int64_t label,
                                     int match_nonzero, const int64_t lo[3], const int64_t hi[3],
                                     const segloss__mopts *mo, segloss__ws *ws) {
-    if (ws) return surface_box(out, g, pred, ref, label, match_nonzero, lo, hi, mo, ws);
+    if (ws) return surface_box(out, mask, g, pred, ref, label, match_nonzero, lo, hi, mo, ws);
     segloss__ws tmp;
     memset(&tmp, 0, sizeof tmp);
-    segloss_status st = surface_box(out, g, pred, ref, label, match_nonzero, lo, hi, mo, &tmp);
+    segloss_status st =
+        surface_box(out, mask, g, pred, ref, label, match_nonzero, lo, hi, mo, &tmp);
     segloss__ws_free(&tmp);
     return st;
 }
@@ -520,6 +507,7 @@ segloss_status segloss_surface_distances(segloss_surface_metrics *out,
     segloss__mopts mo;
     st = segloss__mopts_init(&mo, opts);
     if (st != SEGLOSS_OK) return st;
+    mo.distances = 1;
     int pad = 3 - g.ndim;
     int64_t lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};
     int empty = 0;
@@ -537,7 +525,7 @@ segloss_status segloss_surface_distances(segloss_surface_metrics *out,
             hi[a] = 0;
         }
     }
-    return segloss__surface_box(out, &g, pred, ref, stats->label, 0, lo, hi, &mo, NULL);
+    return segloss__surface_box(out, NULL, &g, pred, ref, stats->label, 0, lo, hi, &mo, NULL);
 }
 
 segloss_status segloss_surface_distances_binary(segloss_surface_metrics *out,
@@ -551,6 +539,7 @@ segloss_status segloss_surface_distances_binary(segloss_surface_metrics *out,
     segloss__mopts mo;
     st = segloss__mopts_init(&mo, opts);
     if (st != SEGLOSS_OK) return st;
+    mo.distances = 1;
     /* union bounding box (padded coordinates, hi exclusive) */
     int64_t lo[3] = {INT64_MAX, INT64_MAX, INT64_MAX}, hi[3] = {0, 0, 0};
     for (int64_t i0 = 0; i0 < g.n[0]; i0++) {
@@ -576,5 +565,5 @@ segloss_status segloss_surface_distances_binary(segloss_surface_metrics *out,
         for (int a = 0; a < 3; a++) lo[a] = 0;
     }
     segloss_label_array pa = {pred, SEGLOSS_U8}, ra = {ref, SEGLOSS_U8};
-    return segloss__surface_box(out, &g, &pa, &ra, 1, 1, lo, hi, &mo, NULL);
+    return segloss__surface_box(out, NULL, &g, &pa, &ra, 1, 1, lo, hi, &mo, NULL);
 }

@@ -112,7 +112,7 @@ done
 # ============================================================================
 # Values against the independent reference (expected.txt)
 # ============================================================================
-t "png directory, --metrics all" 0 '~^pred,ref,label,tp,fp,fn,tn,n_pred,n_ref,dice,iou,precision,recall,specificity,accuracy,vs,hd,hd95,assd,nsd$' '' \
+t "png directory, --metrics all" 0 '~^pred,ref,label,tp,fp,fn,tn,n_pred,n_ref,dice,iou,precision,recall,specificity,accuracy,vs,hd,hd95,assd,nsd,mcc,kappa,fbeta,balanced_accuracy,youden,npv,fpr,fnr,fdr,for,lr_pos,lr_neg,vol_pred,vol_ref,vol_diff,masd,sd_median,sd_std,boundary_iou,com_dist,gce,ri,ari,mi,voi,icc,pbd,mahalanobis,auc$' '' \
     -- "$S" eval --pred png/pred --ref png/ref $ALLM --csv -
 csv_check png png/ref/
 t "png: 0/255 mask is label 255" 0 '~^png/pred/sub/c\.png,png/ref/sub/c\.png,255,' '' \
@@ -130,6 +130,10 @@ t "NIfTI --spacing override, pooled hd95 at P=90, tolerance 2.5" 0 '*' '' \
     -- "$S" eval --pred nii/pred.nii.gz --ref nii/ref.nii --spacing 1,2,0.5 \
     --metrics dice,hd,hd95,assd,nsd --hd95-variant pooled --percentile 90 --tolerance=2.5 --csv -
 csv_check nii_sp ""
+t "NIfTI --beta 2 --boundary-width 2.4" 0 '~^pred,ref,label,tp,fp,fn,tn,n_pred,n_ref,fbeta,vol_diff,boundary_iou,com_dist$' '' \
+    -- "$S" eval --pred nii/pred.nii.gz --ref nii/ref.nii --metrics fbeta,boundary_iou,com_dist,vol_diff \
+    --beta 2 --boundary-width 2.4 --csv -
+csv_check nii_bw ""
 t "prediction pixdim differs: warning, reference's spacing used" 0 '*' \
     '~^segloss: warning: nii/pred_sp\.nii\.gz: spacing \(2, 1\.1, 0\.7\) differs from the reference.s \(2\.5, 1\.1, 0\.7\)' \
     -- "$S" eval --pred nii/pred_sp.nii.gz --ref nii/ref.nii $ALLM --csv -
@@ -141,7 +145,7 @@ t ".npy label maps, --labels 1,3,7 (7 absent)" 0 '*' '' \
     -- "$S" eval --pred npy/pred --ref npy/ref --labels 7,3,1,3 $ALLM --csv -
 csv_check npy npy/ref/
 t "absent label: zero counts, null scores in JSON" 0 \
-    '~"7":\{"tp":0,"fp":0,"fn":0,"tn":1080,"n_pred":0,"n_ref":0,"dice":null,"iou":null,"precision":null,"recall":null,"specificity":1,"accuracy":1,"vs":null,"hd":null,"hd95":null,"assd":null,"nsd":null\}' '' \
+    '~"7":\{"tp":0,"fp":0,"fn":0,"tn":1080,"n_pred":0,"n_ref":0,"dice":null,"iou":null,"precision":null,"recall":null,"specificity":1,"accuracy":1,"vs":null,"hd":null,"hd95":null,"assd":null,"nsd":null,"mcc":null,"kappa":null,"fbeta":null,"balanced_accuracy":null,"youden":null,"npv":1,"fpr":0,"fnr":null,"fdr":null,"for":0,"lr_pos":null,"lr_neg":null,"vol_pred":0,"vol_ref":0,"vol_diff":0,"masd":null,"sd_median":null,"sd_std":null,"boundary_iou":null,"com_dist":null,"gce":0,"ri":1,"ari":null,"mi":0,"voi":0,"icc":null,"pbd":null,"mahalanobis":null,"auc":null\}' '' \
     -- "$S" eval --pred npy/pred --ref npy/ref --labels 1,3,7 $ALLM --json -
 
 t "probabilities, threshold 0.5" 0 '*' '' -- "$S" eval --pred scores/probs.npy --ref scores/ref.npy $ALLM --csv -
@@ -245,9 +249,9 @@ csv_check many many/ref/
 t "JSON exact (tiny.json)" 0 "=$(cat tiny.json)" '' \
     -- "$S" eval --pred tiny/pred --ref tiny/ref --metrics dice,hd --json -
 t "JSON keys, --metrics all" 0 '*' '' -- "$S" eval --pred npy/pred --ref npy/ref --labels 1,7 $ALLM --json -
-L='"tp":N,"fp":N,"fn":N,"tn":N,"n_pred":N,"n_ref":N,"dice":N,"iou":N,"precision":N,"recall":N,"specificity":N,"accuracy":N,"vs":N,"hd":N,"hd95":N,"assd":N,"nsd":N'
+L='"tp":N,"fp":N,"fn":N,"tn":N,"n_pred":N,"n_ref":N,"dice":N,"iou":N,"precision":N,"recall":N,"specificity":N,"accuracy":N,"vs":N,"hd":N,"hd95":N,"assd":N,"nsd":N,"mcc":N,"kappa":N,"fbeta":N,"balanced_accuracy":N,"youden":N,"npv":N,"fpr":N,"fnr":N,"fdr":N,"for":N,"lr_pos":N,"lr_neg":N,"vol_pred":N,"vol_ref":N,"vol_diff":N,"masd":N,"sd_median":N,"sd_std":N,"boundary_iou":N,"com_dist":N,"gce":N,"ri":N,"ari":N,"mi":N,"voi":N,"icc":N,"pbd":N,"mahalanobis":N,"auc":N'
 ST='{"mean":N,"std":N,"median":N,"n":N,"n_nan":N}'
-SM="\"dice\":$ST,\"iou\":$ST,\"precision\":$ST,\"recall\":$ST,\"specificity\":$ST,\"accuracy\":$ST,\"vs\":$ST,\"hd\":$ST,\"hd95\":$ST,\"assd\":$ST,\"nsd\":$ST"
+SM="\"dice\":$ST,\"iou\":$ST,\"precision\":$ST,\"recall\":$ST,\"specificity\":$ST,\"accuracy\":$ST,\"vs\":$ST,\"hd\":$ST,\"hd95\":$ST,\"assd\":$ST,\"nsd\":$ST,\"mcc\":$ST,\"kappa\":$ST,\"fbeta\":$ST,\"balanced_accuracy\":$ST,\"youden\":$ST,\"npv\":$ST,\"fpr\":$ST,\"fnr\":$ST,\"fdr\":$ST,\"for\":$ST,\"lr_pos\":$ST,\"lr_neg\":$ST,\"vol_pred\":$ST,\"vol_ref\":$ST,\"vol_diff\":$ST,\"masd\":$ST,\"sd_median\":$ST,\"sd_std\":$ST,\"boundary_iou\":$ST,\"com_dist\":$ST,\"gce\":$ST,\"ri\":$ST,\"ari\":$ST,\"mi\":$ST,\"voi\":$ST,\"icc\":$ST,\"pbd\":$ST,\"mahalanobis\":$ST,\"auc\":$ST"
 want="{\"cases\":[{\"pred\":\"npy/pred/vol.npy\",\"ref\":\"npy/ref/vol.npy\",\"labels\":{\"N\":{$L},\"N\":{$L}}}],\"summary\":{\"N\":{$SM},\"N\":{$SM},\"mean\":{$SM}}}"
 name="JSON keys, --metrics all: skeleton"
 got=$(json_skeleton)
@@ -362,6 +366,8 @@ fresh
 t "option without value"  1 '' '~^segloss: option --labels needs a value' -- "$S" eval --pred png/pred --ref png/ref --labels
 tf "flag with a value"     1 '~^segloss: option --quiet takes no value' -- --pred png/pred --ref png/ref --quiet=1
 tf "bad --metrics"         1 "~^segloss: invalid metric for --metrics: 'hd99'" -- --pred png/pred --ref png/ref --metrics dice,hd99
+tf "bad --beta 0"          1 "~^segloss: .*--beta" -- --pred png/pred --ref png/ref --beta 0
+tf "bad --boundary-width -1" 1 "~^segloss: .*--boundary-width" -- --pred png/pred --ref png/ref --boundary-width -1
 tf "bad --labels"          1 "~^segloss: invalid label for --labels: 'x'" -- --pred png/pred --ref png/ref --labels 1,x
 tf "--labels 0"            1 '~^segloss: --labels: label 0 is the background' -- --pred png/pred --ref png/ref --labels 0,1
 tf "bad --scores"          1 "~^segloss: invalid value for --scores: 'prob'" -- --pred png/pred --ref png/ref --scores prob
@@ -387,6 +393,46 @@ t "--json and --csv the same file" 1 '' '~^segloss: eval: --json and --csv name 
 untouched
 tf "file vs directory"     1 '~^segloss: eval: --pred png/pred/a\.png is a file but --ref png/ref is a directory' \
     -- --pred png/pred/a.png --ref png/ref
+
+# ============================================================================
+# Regions and the ignore label, against nnU-Net 2.8.1's compute_metrics
+# (tests/cli/regions_data/, from tools/ref/gen_metrics2_ref.py)
+# ============================================================================
+RD=$here/regions_data
+REG="1,2,3;2,3;3"
+for run in regions_ignore regions labels_ignore; do
+    case $run in
+        regions_ignore) opts="--regions $REG --ignore-label 4" ;;
+        regions) opts="--regions $REG" ;;
+        labels_ignore) opts="--labels all --ignore-label 4" ;;
+    esac
+    # shellcheck disable=SC2086
+    t "nnU-Net $run: runs" 0 '*' '' -- "$S" eval --pred "$RD/pred.npy" --ref "$RD/ref.npy" $opts \
+        --metrics dice,iou --json -
+    cp "$OUT" "$TMP/$run.json"
+    while read -r r member; do
+        [ "$r" = "$run" ] || continue
+        key=${member%%:*}
+        check "nnU-Net $run: $key equals nnU-Net's" "expected $member" -- grep -qF "$member" "$TMP/$run.json"
+    done <"$RD/expected.txt"
+done
+check "nnU-Net labels_ignore: label 4 not scored" "label 4 reported" -- \
+    sh -c "! grep -qF '\"4\":{' '$TMP/labels_ignore.json'"
+t "regions: CSV quotes the key" 0 '~^[^,]*,[^,]*,"1,2,3",' '' \
+    -- "$S" eval --pred "$RD/pred.npy" --ref "$RD/ref.npy" --regions "$REG" --csv -
+t "regions: summary keyed by region" 0 '~"summary":\{"1,2,3":\{"dice":' '' \
+    -- "$S" eval --pred "$RD/pred.npy" --ref "$RD/ref.npy" --regions "$REG" --json -
+t "regions with distances and mask metrics" 0 '~pred\.npy +2,3 +0\.' '' \
+    -- "$S" eval --pred "$RD/pred.npy" --ref "$RD/ref.npy" --regions "$REG" --ignore-label 4 \
+    --metrics all
+tf "--regions with --labels" 1 "~^segloss: eval: --regions and --labels both" -- \
+    --pred "$RD/pred.npy" --ref "$RD/ref.npy" --regions "$REG" --labels 1,2
+tf "bad --regions" 1 "~^segloss: invalid label in --regions: 'x'" -- \
+    --pred "$RD/pred.npy" --ref "$RD/ref.npy" --regions "1,2;x"
+tf "--regions: a region twice" 1 "~^segloss: --regions: region 2,3 is given twice" -- \
+    --pred "$RD/pred.npy" --ref "$RD/ref.npy" --regions "2,3;3,2"
+tf "bad --ignore-label" 1 "~^segloss: invalid label for --ignore-label: '1.5'" -- \
+    --pred "$RD/pred.npy" --ref "$RD/ref.npy" --ignore-label 1.5
 
 # ============================================================================
 # The bundled examples (what the README shows)

@@ -11,7 +11,10 @@ expected.txt has one line per value:   RUN CASE LABEL KEY VALUE
   RUN    a name that tests/cli/eval.sh maps to one command line
   CASE   the reference path relative to the run's reference root
   KEY    tp fp fn tn n_pred n_ref dice iou precision recall specificity
-         accuracy vs hd hd95 assd nsd
+         accuracy vs hd hd95 assd nsd, and for --metrics all also mcc kappa
+         fbeta balanced_accuracy youden npv fpr fnr fdr for lr_pos lr_neg
+         vol_pred vol_ref vol_diff masd sd_median sd_std boundary_iou com_dist
+         gce ri ari mi voi icc pbd mahalanobis auc
   VALUE  a number with 17 significant digits, or nan
 The values are computed here independently of segloss, with NumPy/SciPy on
 full volumes, the way MedPy does it (SPEC §4):
@@ -20,6 +23,13 @@ full volumes, the way MedPy does it (SPEC §4):
   hd95         = max of the directed numpy.percentile(.., P) (or of the
                  pooled distances for --hd95-variant pooled)
   assd         = pooled mean; nsd at tolerance tau.
+  masd         = mean of the two directed means; sd_median, sd_std =
+                 numpy.median, numpy.std of the pooled distances
+  boundary_iou = |A_w & B_w| / |A_w | B_w|, X_w = X & (edt(~S(X)) < w)
+  com_dist     = distance of scipy.ndimage.center_of_mass(A), (B), scaled
+  counts       = the formulas of counts2() below
+  gce .. auc   = EvaluateSegmentation's metrics from their definitions on
+                 the voxels, evalseg() below
 tiny.json is the exact expected output of
   segloss eval --pred tiny/pred --ref tiny/ref --metrics dice,hd --json -
 run inside OUTDIR (numbers as the shortest %.{p}g that round-trips).
@@ -43,7 +53,13 @@ OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "cli", "
 
 OVERLAP = ["dice", "iou", "precision", "recall", "specificity", "accuracy", "vs"]
 DIST = ["hd", "hd95", "assd", "nsd"]
-ALL = OVERLAP + DIST
+# the second edition's metrics, in the CLI's order after the first eleven
+COUNTS2 = ["mcc", "kappa", "fbeta", "balanced_accuracy", "youden", "npv", "fpr", "fnr", "fdr",
+           "for", "lr_pos", "lr_neg", "vol_pred", "vol_ref", "vol_diff"]
+DIST2 = ["masd", "sd_median", "sd_std"]
+MASK2 = ["boundary_iou", "com_dist"]
+EVALSEG = ["gce", "ri", "ari", "mi", "voi", "icc", "pbd", "mahalanobis", "auc"]
+ALL = OVERLAP + DIST + COUNTS2 + DIST2 + MASK2 + EVALSEG
 
 
 # ---------------------------------------------------------------------------
@@ -60,7 +76,8 @@ def directed(sa, sb, spacing):
 
 
 def metrics(pred, ref, label, spacing, metric_names, empty_score="nan",
-            empty_distance="nan", percentile=95.0, variant="max", tolerance=1.0):
+            empty_distance="nan", percentile=95.0, variant="max", tolerance=1.0, beta=1.0,
+            width=1.0):
     a = pred == label
     b = ref == label
     tp = int(np.sum(a & b))
@@ -82,14 +99,33 @@ def metrics(pred, ref, label, spacing, metric_names, empty_score="nan",
         "accuracy": ratio(tp + tn, tp + fp + fn + tn),
         "vs": (1 - abs(fp - fn) / (2 * tp + fp + fn)) if 2 * tp + fp + fn else empty,
     }
-    if any(m in DIST for m in metric_names):
-        na, nb = int(a.sum()), int(b.sum())
+    allm.update(counts2(tp, fp, fn, tn, empty, beta, float(np.prod(spacing))))
+    allm.update(evalseg(a, b, empty))
+    na, nb = int(a.sum()), int(b.sum())
+    diag = math.sqrt(sum((n * s) ** 2 for n, s in zip(a.shape, spacing)))
+    one_empty = diag if empty_distance == "diag" else math.nan
+    if any(m in MASK2 for m in metric_names):
+        if na == 0 or nb == 0:
+            allm["com_dist"] = one_empty if na + nb else math.nan
+        else:
+            ca, cb = ndi.center_of_mass(a), ndi.center_of_mass(b)
+            allm["com_dist"] = math.sqrt(sum((s * (x - y)) ** 2
+                                             for s, x, y in zip(spacing, ca, cb)))
+        if na == 0 and nb == 0:
+            allm["boundary_iou"] = empty
+        else:
+            # X_w: the voxels of X closer than w to S(X)
+            aw = a & (ndi.distance_transform_edt(~surface(a), sampling=spacing) < width)
+            bw = b & (ndi.distance_transform_edt(~surface(b), sampling=spacing) < width)
+            allm["boundary_iou"] = float(np.sum(aw & bw) / np.sum(aw | bw))
+    if any(m in DIST + DIST2 for m in metric_names):
         if na == 0 and nb == 0:
             allm.update(hd=math.nan, hd95=math.nan, assd=math.nan, nsd=empty)
+            allm.update((m, math.nan) for m in DIST2)
         elif na == 0 or nb == 0:
-            diag = math.sqrt(sum((n * s) ** 2 for n, s in zip(a.shape, spacing)))
-            d = diag if empty_distance == "diag" else math.nan
+            d = one_empty
             allm.update(hd=d, hd95=d, assd=d, nsd=0.0)
+            allm.update((m, d) for m in DIST2)
         else:
             sa, sb = surface(a), surface(b)
             dab = directed(sa, sb, spacing)
@@ -102,10 +138,95 @@ def metrics(pred, ref, label, spacing, metric_names, empty_score="nan",
             allm.update(hd=max(dab.max(), dba.max()), hd95=float(p),
                         assd=float(both.sum() / both.size),
                         nsd=float((np.sum(dab <= tolerance) + np.sum(dba <= tolerance)) /
-                                  both.size))
+                                  both.size),
+                        masd=float((dab.mean() + dba.mean()) / 2),
+                        sd_median=float(np.median(both)), sd_std=float(np.std(both)))
     for m in metric_names:
         v[m] = float(allm[m])
     return v
+
+
+def counts2(tp, fp, fn, tn, empty, beta, voxel_volume):
+    """The confusion-derived scores (Metrics Reloaded's definitions; 0/0 and
+    an undefined part give the empty-score value) and the volumes."""
+    def ratio(n, d):
+        return n / d if d else empty
+    sens = tp / (tp + fn) if tp + fn else None
+    spec = tn / (tn + fp) if tn + fp else None
+    both = sens is not None and spec is not None
+    pp, rp, rn, pn, n = tp + fp, tp + fn, tn + fp, tn + fn, tp + fp + fn + tn
+    p_e = (pp * rp + pn * rn) / n ** 2
+    b2 = beta * beta
+    return {
+        "mcc": ratio(tp * tn - fp * fn, math.sqrt(pp * rp * rn * pn)),
+        "kappa": ratio((tp + tn) / n - p_e, 1 - p_e),
+        "fbeta": ratio((1 + b2) * tp, (1 + b2) * tp + b2 * fn + fp),
+        "balanced_accuracy": (sens + spec) / 2 if both else empty,
+        "youden": sens + spec - 1 if both else empty,
+        "npv": ratio(tn, pn), "fpr": ratio(fp, rn), "fnr": ratio(fn, rp),
+        "fdr": ratio(fp, pp), "for": ratio(fn, pn),
+        "lr_pos": sens / (1 - spec) if both and fp else empty,
+        "lr_neg": (1 - sens) / spec if both and tn else empty,
+        "vol_pred": pp * voxel_volume, "vol_ref": rp * voxel_volume,
+        "vol_diff": (pp - rp) * voxel_volume,
+    }
+
+
+def evalseg(a, b, empty):
+    """EvaluateSegmentation's metrics (Taha & Hanbury 2015) from their
+    definitions on the voxels, not from segloss's count formulas: pair
+    counting for the Rand indices, histograms for the entropies, per-voxel
+    sums for icc and pbd, per-class sums for gce, NumPy's covariance and
+    inverse for Mahalanobis."""
+    f, m = b.ravel().astype(float), a.ravel().astype(float)   # reference, prediction
+    n = f.size
+    joint = np.array([[np.sum((f == i) & (m == j)) for j in (0, 1)] for i in (0, 1)], float)
+    comb2 = lambda x: x * (x - 1) / 2.0
+    same_both = comb2(joint).sum()
+    same_f, same_m = comb2(joint.sum(1)).sum(), comb2(joint.sum(0)).sum()
+    pairs = comb2(n)
+    out = {"ri": (pairs + 2 * same_both - same_f - same_m) / pairs}
+    expected = same_f * same_m / pairs
+    den = (same_f + same_m) / 2 - expected
+    out["ari"] = (same_both - expected) / den if den else empty
+    def ent(p):
+        p = p[p > 0] / n
+        return float(-(p * np.log2(p)).sum())
+    hf, hm, hfm = ent(joint.sum(1)), ent(joint.sum(0)), ent(joint.ravel())
+    out["mi"] = hf + hm - hfm
+    out["voi"] = hf + hm - 2 * out["mi"]
+    mu = (f + m) / 2
+    ssw = float(np.sum((f - mu) ** 2 + (m - mu) ** 2)) / n
+    ssb = float(np.sum((mu - (f.mean() + m.mean()) / 2) ** 2)) / (n - 1) * 2
+    out["icc"] = (ssb - ssw) / (ssb + ssw) if ssb + ssw else empty
+    joint_p = float(np.sum(f * m))
+    out["pbd"] = float(np.sum(np.abs(f - m))) / (2 * joint_p) if joint_p else empty
+    # EvaluateSegmentation's GCE (GlobalConsistencyError.h:74-77, the paper's
+    # equation): for each class of one segmentation, errors * (errors + 2
+    # hits) / class size, a class of size 0 adding 0. This is not Martin et
+    # al.'s GCE (whose sum over one class is 2 hits * errors / size).
+    def refine(x, y):
+        total = 0.0
+        for v in (0, 1):
+            size = np.sum(x == v)
+            hits = np.sum((x == v) & (y == v))
+            if size:
+                total += (size - hits) * (size - hits + 2 * hits) / size
+        return total
+    out["gce"] = min(refine(f, m), refine(m, f)) / n
+    tpr = np.sum(f * m) / f.sum() if f.sum() else None
+    tnr = np.sum((1 - f) * (1 - m)) / (n - f.sum()) if n - f.sum() else None
+    out["auc"] = (tpr + tnr) / 2 if tpr is not None and tnr is not None else empty
+    out["mahalanobis"] = math.nan
+    if a.any() and b.any():
+        pa, pb = np.argwhere(a).astype(float), np.argwhere(b).astype(float)
+        ca, cb = np.cov(pa.T, bias=True).reshape(a.ndim, a.ndim), \
+            np.cov(pb.T, bias=True).reshape(a.ndim, a.ndim)
+        pooled = (len(pa) * ca + len(pb) * cb) / (len(pa) + len(pb))
+        d = pb.mean(0) - pa.mean(0)
+        if abs(np.linalg.det(pooled)) > 1e-9 * max(1.0, float(np.abs(pooled).max())) ** a.ndim:
+            out["mahalanobis"] = float(np.sqrt(d @ np.linalg.inv(pooled) @ d))
+    return out
 
 
 def table(cases, names):
@@ -276,6 +397,9 @@ def main():
     expect("nii_sp", [("nii/ref.nii", pred, ref, (1.0, 2.0, 0.5))],
            ["dice", "hd", "hd95", "assd", "nsd"], variant="pooled", percentile=90.0,
            tolerance=2.5)
+    # --beta 2, --boundary-width 2.4 (wider than every spacing but 2.5).
+    expect("nii_bw", [("nii/ref.nii", pred, ref, sp3f)],
+           ["fbeta", "boundary_iou", "com_dist", "vol_diff"], beta=2.0, width=2.4)
 
     # --- .npy label maps (int32 vs int64), --labels with an absent label.
     ref = blobs((10, 12, 9), rng, [1, 3, 5], count=2, rmax=4)
