@@ -722,6 +722,102 @@ SEGLOSS_API segloss_status segloss_dice_bce_forward_backward(double *loss, float
                                                              const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
+/* Losses, second edition: data-parallel statistics of the region losses    */
+/* ------------------------------------------------------------------------ */
+/* dice, jaccard, tversky and generalized-dice are functions of per-group
+ * sums (group g = (n, c') image n and kept channel c', or c' alone with
+ * batch or smp; C' = C, or C - 1 with no_background and C >= 2):
+ *   I_g = sum p*y,  P_g = sum p,  G_g = sum y   over the group's elements
+ * (squared: sum p^2, sum y^2; smp SEGLOSS_SMP_CURRENT: I_g = sum min(p, y);
+ * ignored elements add nothing). With the batch split over ranks (processes
+ * or devices), each rank holding images [n_offset, n_offset + N) of a
+ * global batch of n_total images:
+ *   1. segloss_region_stats on each rank fills the global statistics array
+ *      (3 doubles per global group: I, P, G) with its own part: with batch
+ *      or smp its sums over its images, otherwise its images' rows with
+ *      every other row 0;
+ *   2. one all-reduce (sum) of that array gives the whole batch's sums;
+ *   3. segloss_X_loss_from_stats gives the batch loss (every rank the same)
+ *      and segloss_X_backward_from_stats each rank's slice of the batch
+ *      gradient, d(batch loss)/d(its inputs).
+ * Up to the order of the double additions across ranks (~1e-15 relative
+ * in the sums) the split gives what one rank holding the whole batch gets
+ * from these calls. The sums use the double sweep of the region losses
+ * for every activation; segloss_X_forward with SIGMOID and a dense target
+ * runs a float32 engine instead, which agrees to ~1e-8 relative in the
+ * loss and float32 rounding in the gradient. */
+typedef struct segloss_batch_part {
+    int64_t n_total;     /* images in the global batch, >= 1 */
+    int64_t n_offset;    /* this rank's first image; n_offset + N <= n_total */
+} segloss_batch_part;
+
+/* Number of doubles of the global statistics array: 3 * groups, groups =
+ * C' with batch or smp, n_total * C' otherwise (part NULL: n_total = N,
+ * n_offset = 0, one rank). Inputs of ndim <= 2 are one image: n_total must
+ * be 1. The options are checked as the stats call does (ARG, SHAPE). */
+SEGLOSS_API segloss_status segloss_region_stats_count(int64_t *count, const segloss_shape *shape,
+                                                      const segloss_dice_opts *opts,
+                                                      const segloss_batch_part *part);
+/* stats[3g], stats[3g+1], stats[3g+2] = I_g, P_g, G_g for this rank's
+ * elements (global group g: c' with batch/smp, (n_offset + n)*C' + c'
+ * otherwise), every other entry 0. opts: the region options (for tversky
+ * and generalized-dice, their `region` field); the loss-only fields
+ * (squared, smp) change the sums and must match the loss's. Errors as
+ * segloss_dice_forward's. */
+SEGLOSS_API segloss_status segloss_region_stats(double *stats, const float *x,
+                                                const segloss_target *target,
+                                                const segloss_shape *shape,
+                                                const segloss_dice_opts *opts,
+                                                const segloss_batch_part *part);
+
+/* The batch loss from the reduced statistics: `shape` and `part` as given
+ * to segloss_region_stats (any rank's). elems (NONE) gets the batch's item
+ * losses (N_total*C', C', N_total or 1 values, as the forward's). */
+SEGLOSS_API segloss_status segloss_dice_loss_from_stats(double *loss, float *elems, const double *stats,
+                                                        const segloss_shape *shape,
+                                                        const segloss_dice_opts *opts,
+                                                        const segloss_batch_part *part);
+/* This rank's gradient of the batch loss: grad has the local input's shape;
+ * grad_out is the upstream gradient of the batch loss (NONE: the batch's
+ * whole item array). */
+SEGLOSS_API segloss_status segloss_dice_backward_from_stats(float *grad, const float *x,
+                                                            const segloss_target *target,
+                                                            const segloss_shape *shape,
+                                                            const segloss_dice_opts *opts,
+                                                            const segloss_batch_part *part,
+                                                            const double *stats,
+                                                            const float *grad_out);
+SEGLOSS_API segloss_status segloss_jaccard_loss_from_stats(double *loss, float *elems, const double *stats,
+                                                           const segloss_shape *shape,
+                                                           const segloss_dice_opts *opts,
+                                                           const segloss_batch_part *part);
+SEGLOSS_API segloss_status segloss_jaccard_backward_from_stats(float *grad, const float *x,
+                                                               const segloss_target *target,
+                                                               const segloss_shape *shape,
+                                                               const segloss_dice_opts *opts,
+                                                               const segloss_batch_part *part,
+                                                               const double *stats,
+                                                               const float *grad_out);
+SEGLOSS_API segloss_status segloss_tversky_loss_from_stats(double *loss, float *elems, const double *stats,
+                                                           const segloss_shape *shape,
+                                                           const segloss_tversky_opts *opts,
+                                                           const segloss_batch_part *part);
+SEGLOSS_API segloss_status segloss_tversky_backward_from_stats(float *grad, const float *x,
+                                                               const segloss_target *target,
+                                                               const segloss_shape *shape,
+                                                               const segloss_tversky_opts *opts,
+                                                               const segloss_batch_part *part,
+                                                               const double *stats,
+                                                               const float *grad_out);
+SEGLOSS_API segloss_status segloss_generalized_dice_loss_from_stats(
+    double *loss, float *elems, const double *stats, const segloss_shape *shape,
+    const segloss_generalized_dice_opts *opts, const segloss_batch_part *part);
+SEGLOSS_API segloss_status segloss_generalized_dice_backward_from_stats(
+    float *grad, const float *x, const segloss_target *target, const segloss_shape *shape,
+    const segloss_generalized_dice_opts *opts, const segloss_batch_part *part,
+    const double *stats, const float *grad_out);
+
+/* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */
 /* ------------------------------------------------------------------------ */
 typedef struct segloss_confusion {
