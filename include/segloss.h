@@ -818,6 +818,53 @@ SEGLOSS_API segloss_status segloss_generalized_dice_backward_from_stats(
     const double *stats, const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
+/* Losses, second edition: compound losses                                   */
+/* ------------------------------------------------------------------------ */
+/* Dice + cross-entropy (MONAI DiceCELoss; nnU-Net DC_and_CE_loss). For an
+ * input (N, C, spatial...) with C > 1 and a class-index target
+ * (N, spatial...):
+ *   loss = lambda_dice * dice(x, y) + lambda_ce * ce(x, y)
+ * dice is segloss_dice_forward with `dice` (target_kind AUTO or INDEX; AUTO
+ * means INDEX here; DENSE is SEGLOSS_ERR_ARG, since the CE part takes
+ * class indices), ce is segloss_ce_forward on the logits with
+ * label_smoothing, ignore_index = dice.ignore_index, no class weights and
+ * reduction dice.reduction. Reduction MEAN or SUM (NONE: SEGLOSS_ERR_ARG,
+ * as MONAI; elems must be NULL). nnunet = 1: the dice term is nnU-Net's
+ * MemoryEfficientSoftDiceLoss value -mean(dc) = dice - 1 (MEAN only); use
+ * segloss_dice_ce_opts_nnunet() for DC_and_CE_loss's defaults in
+ * nnUNetTrainer (smooth 1e-5, do_bg False, weights 1; batch dice is
+ * dice.batch, as the plans' batch_dice).
+ * C = 1 (or ndim <= 2): MONAI's BCE branch: segloss_dice_bce with
+ * lambda_bce = lambda_ce (activation SIGMOID and a dense target;
+ * label_smoothing and nnunet must be 0). */
+typedef struct segloss_dice_ce_opts {
+    segloss_dice_opts dice;        /* default: segloss_dice_opts_default() with
+                                      activation SOFTMAX */
+    double lambda_dice;            /* default 1; finite, >= 0 */
+    double lambda_ce;              /* default 1; finite, >= 0 */
+    double label_smoothing;        /* CE label smoothing in [0, 1]; default 0 */
+    int nnunet;                    /* 0 (MONAI) or 1 (nnU-Net's -mean(dc)) */
+} segloss_dice_ce_opts;
+
+/* MONAI DiceCELoss(softmax=True, to_onehot_y=True): SOFTMAX, smoothing
+ * 1e-5, lambdas 1, label_smoothing 0, nnunet 0. */
+SEGLOSS_API segloss_dice_ce_opts segloss_dice_ce_opts_default(void);
+/* nnU-Net v2 (2.x, nnUNetTrainer's DC_and_CE_loss): the defaults with
+ * no_background = 1 and nnunet = 1. */
+SEGLOSS_API segloss_dice_ce_opts segloss_dice_ce_opts_nnunet(void);
+SEGLOSS_API segloss_status segloss_dice_ce_forward(double *loss, float *elems, const float *x,
+                                                   const segloss_target *target, const segloss_shape *shape,
+                                                   const segloss_dice_ce_opts *opts);
+SEGLOSS_API segloss_status segloss_dice_ce_backward(float *grad, const float *x,
+                                                    const segloss_target *target, const segloss_shape *shape,
+                                                    const segloss_dice_ce_opts *opts, const float *grad_out);
+SEGLOSS_API segloss_status segloss_dice_ce_forward_backward(double *loss, float *elems, float *grad,
+                                                            const float *x, const segloss_target *target,
+                                                            const segloss_shape *shape,
+                                                            const segloss_dice_ce_opts *opts,
+                                                            const float *grad_out);
+
+/* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */
 /* ------------------------------------------------------------------------ */
 typedef struct segloss_confusion {

@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+"""Reference values for segloss's second-edition losses, from the peers'
+real code run with Debian's torch (float64).
+
+    /usr/bin/python3 tools/ref/gen_loss2_ref.py MONAI_DIR NNUNET_DIR \\
+        > tests/data/loss2_ref.txt
+
+MONAI_DIR holds the `monai` package of Project-MONAI/MONAI (checked: 1.5.0,
+commit d388d1c6f; `git archive HEAD monai | tar -x -C MONAI_DIR`),
+NNUNET_DIR the `nnunetv2` package of MIC-DKFZ/nnUNet (checked: 2.8.1,
+commit 0e495086; nnunetv2/training/loss and nnunetv2/utilities/
+{ddp_allgather,helpers}.py are enough, with empty __init__.py files).
+Nothing of their code is copied here: it is imported from those folders.
+
+Output format (tests/test_loss2_ref.c reads it):
+    case NAME
+    kind KIND
+    shape NDIM D...
+    x v N values...            (float32, 9 digits)
+    target DTYPE v M values...
+    opts key=value ...
+    loss VALUE
+    grad v N values...         (d loss / d x by autograd, for upstream 1)
+    end
+Every input is rounded to float32 first (what segloss receives); the
+peers' code then runs in float64.
+"""
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+import monai  # noqa: E402
+from monai.losses import DiceCELoss  # noqa: E402
+from nnunetv2.training.loss.compound_losses import DC_and_CE_loss  # noqa: E402
+from nnunetv2.training.loss.dice import MemoryEfficientSoftDiceLoss  # noqa: E402
+
+OUT = []
+
+
+def f32(a):
+    return np.asarray(a, dtype=np.float32).astype(np.float64)
+
+
+def fmt(v):
+    return '%.10g' % v
+
+
+def varr(values, as_int=False):
+    vals = np.asarray(values).ravel()
+    if as_int:
+        return 'v %d %s' % (vals.size, ' '.join('%d' % int(v) for v in vals))
+    return 'v %d %s' % (vals.size, ' '.join('%.9g' % v for v in vals))
+
+
+def emit(name, kind, x, target, tdtype, opts, loss, grad):
+    OUT.append('case %s' % name)
+    OUT.append('kind %s' % kind)
+    OUT.append('shape %d %s' % (x.ndim, ' '.join(str(d) for d in x.shape)))
+    OUT.append('x ' + varr(x))
+    OUT.append('target %s %s' % (tdtype, varr(target, tdtype != 'f32')))
+    OUT.append('opts ' + ' '.join('%s=%s' % kv for kv in opts.items()))
+    OUT.append('loss ' + fmt(loss))
+    OUT.append('grad ' + varr(grad))
+    OUT.append('end')
+
+
+def logits(rng, shape, scale=3.0):
+    return f32(rng.standard_normal(shape) * scale)
+
+
+def run(fn, x, *args):
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    loss = fn(xt, *args)
+    loss.backward()
+    return float(loss), xt.grad.numpy().copy()
+
+
+# --------------------------------------------------------------------------
+# dice-ce: MONAI DiceCELoss and nnU-Net DC_and_CE_loss
+# --------------------------------------------------------------------------
+def dice_ce_cases(rng):
+    def monai_case(name, shape, opts, ctor, extreme=False, empty_class=None, red='mean'):
+        n, c = shape[0], shape[1]
+        x = logits(rng, shape, 40.0 if extreme else 3.0)
+        if c > 1:
+            idx = rng.integers(0, c, size=(n,) + shape[2:])
+            if empty_class is not None:
+                idx[idx == empty_class] = (empty_class + 1) % c
+            tt = torch.tensor(idx[:, None], dtype=torch.int64)
+            target, dt = idx, 'i64'
+        else:
+            y = (rng.random(shape) < 0.4).astype(np.float64)
+            if empty_class is not None:
+                y[:] = 0
+            tt = torch.tensor(y)
+            target, dt = y, 'f32'
+        loss_fn = DiceCELoss(reduction=red, **ctor)
+        loss, grad = run(loss_fn, x, tt)
+        o = dict(opts)
+        o['red'] = red
+        emit(name, 'dice-ce', x, target, dt, o, loss, grad)
+
+    sm = dict(softmax=True, to_onehot_y=True)
+    monai_case('dice_ce_monai_2d', (2, 3, 5, 4), {'act': 'softmax'}, sm)
+    monai_case('dice_ce_monai_3d', (2, 4, 3, 3, 2), {'act': 'softmax'}, sm)
+    monai_case('dice_ce_monai_batch_nobg', (3, 3, 4, 4), {'act': 'softmax', 'batch': 1, 'nobg': 1},
+               dict(sm, batch=True, include_background=False))
+    monai_case('dice_ce_monai_lambdas_ls_sum', (2, 3, 4, 5),
+               {'act': 'softmax', 'ld': 0.7, 'lc': 1.3, 'ls': 0.1},
+               dict(sm, lambda_dice=0.7, lambda_ce=1.3, label_smoothing=0.1), red='sum')
+    monai_case('dice_ce_monai_empty_class', (2, 3, 4, 4), {'act': 'softmax'}, sm, empty_class=2)
+    monai_case('dice_ce_monai_extreme', (2, 3, 4, 4), {'act': 'softmax'}, sm, extreme=True)
+    monai_case('dice_ce_monai_sigmoid_dice_c3', (2, 3, 4, 3),
+               {'act': 'sigmoid', 'tkind': 'index', 'snr': 0.5, 'sdr': 0.25},
+               dict(sigmoid=True, to_onehot_y=True, smooth_nr=0.5, smooth_dr=0.25))
+    monai_case('dice_ce_monai_c1', (2, 1, 4, 4), {'act': 'sigmoid'}, dict(sigmoid=True))
+    monai_case('dice_ce_monai_c1_3d_empty', (2, 1, 3, 3, 2), {'act': 'sigmoid'}, dict(sigmoid=True),
+               empty_class=0)
+
+    def nnunet_case(name, shape, batch_dice, extreme=False, empty_class=None):
+        n, c = shape[0], shape[1]
+        x = logits(rng, shape, 40.0 if extreme else 3.0)
+        idx = rng.integers(0, c, size=(n,) + shape[2:])
+        if empty_class is not None:
+            idx[idx == empty_class] = (empty_class + 1) % c
+        loss_fn = DC_and_CE_loss({'batch_dice': batch_dice, 'smooth': 1e-5, 'do_bg': False,
+                                  'ddp': False}, {}, weight_ce=1, weight_dice=1,
+                                 ignore_label=None, dice_class=MemoryEfficientSoftDiceLoss)
+        tt = torch.tensor(idx[:, None], dtype=torch.float64)  # nnU-Net's float labels
+        loss, grad = run(loss_fn, x, tt)
+        emit(name, 'dice-ce', x, idx, 'i64', {'nnunet': 1, 'batch': int(batch_dice)}, loss, grad)
+
+    nnunet_case('dice_ce_nnunet_2d', (2, 3, 5, 4), False)
+    nnunet_case('dice_ce_nnunet_3d_batch', (2, 3, 3, 4, 2), True)
+    nnunet_case('dice_ce_nnunet_empty_extreme', (2, 4, 4, 4), False, extreme=True, empty_class=3)
+
+
+def main():
+    rng = np.random.default_rng(20261206)
+    dice_ce_cases(rng)
+    print('# segloss second-edition loss references: generated by tools/ref/gen_loss2_ref.py')
+    print('# from MONAI %s and nnU-Net 2.8.1 (nnunetv2) code, torch %s, float64.'
+          % (monai.__version__, torch.__version__))
+    print('# Do not edit; regenerate.')
+    print('\n'.join(OUT))
+
+
+if __name__ == '__main__':
+    main()
