@@ -92,9 +92,19 @@ segloss_status loss_class_target_shape(const segloss_shape *input, segloss_shape
     return SEGLOSS_OK;
 }
 
-int loss_class_target(const loss_cfg *c) {
-    return (c->kind->flags & LK_CLASS_TARGET) ||
-           c->region.activation == SEGLOSS_ACTIVATION_SOFTMAX;
+/* An LK_MULTICLASS kind's input has C > 1 channels. */
+static int multiclass(const loss_cfg *c, const loss_data *d) {
+    return (c->kind->flags & LK_MULTICLASS) && d->shape.ndim >= 3 && d->shape.dim[1] > 1;
+}
+
+segloss_activation loss_activation(const loss_cfg *c, const loss_data *d) {
+    if (!(c->kind->flags & LK_MULTICLASS) || c->have_activation) return c->region.activation;
+    return multiclass(c, d) ? SEGLOSS_ACTIVATION_SOFTMAX : SEGLOSS_ACTIVATION_SIGMOID;
+}
+
+int loss_class_target(const loss_cfg *c, const loss_data *d) {
+    return (c->kind->flags & LK_CLASS_TARGET) || multiclass(c, d) ||
+           loss_activation(c, d) == SEGLOSS_ACTIVATION_SOFTMAX;
 }
 
 /* ce: one loss per pixel, the target's shape. */
@@ -125,7 +135,7 @@ static segloss_status lovasz_shape(const loss_cfg *c, const loss_data *d, seglos
 /* ---------------------------------------------------------------------- */
 static segloss_dice_opts dice_opts(const loss_cfg *c, const loss_data *d) {
     segloss_dice_opts o = c->region;
-    (void)d;
+    o.activation = loss_activation(c, d);
     o.reduction = c->reduction;
     o.ignore_index = loss_ignore_value(c, SEGLOSS_IGNORE_NONE);
     return o;
@@ -157,6 +167,16 @@ static segloss_dice_bce_opts dice_bce_opts(const loss_cfg *c, const loss_data *d
 }
 LOSS_CALLS(dice_bce, segloss_dice_bce_opts, dice_bce_opts)
 LOSS_FUSED(dice_bce, segloss_dice_bce_opts, dice_bce_opts)
+
+/* dice-ce: --nnunet also drops the background, as nnU-Net's do_bg=False. */
+static segloss_dice_ce_opts dice_ce_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_dice_ce_opts o = c->dice_ce;
+    o.dice = dice_opts(c, d);
+    if (o.nnunet) o.dice.no_background = 1;
+    return o;
+}
+LOSS_CALLS(dice_ce, segloss_dice_ce_opts, dice_ce_opts)
+LOSS_FUSED(dice_ce, segloss_dice_ce_opts, dice_ce_opts)
 
 /* dice, jaccard (and tversky, through its own options): one value per
  * (n, c), or per c with --batch or --smp; C - 1 channels with
@@ -222,5 +242,9 @@ const loss_kind loss_kinds[] = {
      LK_REGION | LK_LOGITS_REDUCED,
      LG(REGION) | LG(DICE) | LG(SMP) | LG(DICE_BCE) | LG(POS_WEIGHT) | LG(IGNORE), scalar_shape,
      dice_bce_fwd, dice_bce_bwd, dice_bce_fused, "", NULL},
+    {"dice-ce",
+     "Dice + CE, softmax for C > 1 (MONAI DiceCELoss; nnU-Net with --nnunet)",
+     LK_REGION | LK_MULTICLASS, LG(REGION) | LG(DICE) | LG(DICE_CE) | LG(IGNORE), scalar_shape,
+     dice_ce_fwd, dice_ce_bwd, dice_ce_fused, REGION_HINT, NULL},
 };
 const size_t loss_num_kinds = sizeof loss_kinds / sizeof loss_kinds[0];

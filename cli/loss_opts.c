@@ -67,10 +67,12 @@ static const cli_opt pos_weight_opts[] = {
 };
 
 static const cli_opt region_opts[] = {
-    CLI_CHOICE(C, "--activation", "A", region.activation, activations,
-               "sigmoid (default: the input is logits), none (probabilities)\n"
-               "or softmax (over axis 1; the target is then class indices of\n"
-               "the input's shape without axis 1)"),
+    /* CLI_CHOICE with `given`: dice-ce picks its default from the input */
+    {NULL, "--activation", "A", CLI_ARG_CHOICE, CLI_AT(C, region.activation, int),
+     CLI_GIVEN(C, have_activation), activations, NULL,
+     "sigmoid (default: the input is logits; dice-ce: softmax when\n"
+     "C > 1), none (probabilities) or softmax (over axis 1; the target\n"
+     "is then class indices of the input's shape without axis 1)"},
     CLI_NUM(C, "--smooth-nr", "X", region.smooth_nr, CLI_GIVEN(C, have_snr), NULL,
             "numerator smoothing (default 1e-5; 0 with --smp)"),
     CLI_NUM(C, "--smooth-dr", "X", region.smooth_dr, CLI_GIVEN(C, have_sdr), NULL,
@@ -129,6 +131,19 @@ static const cli_opt dice_bce_opts[] = {
     CLI_END,
 };
 
+static const cli_opt dice_ce_opts[] = {
+    CLI_NUM(C, "--lambda-dice", "L", dice_ce.lambda_dice, 0, &nonneg,
+            "weight of the Dice part (default 1)"),
+    CLI_NUM(C, "--lambda-ce", "L", dice_ce.lambda_ce, 0, &nonneg,
+            "weight of the CE (C > 1) or BCE (C = 1) part (default 1)"),
+    CLI_NUM(C, "--label-smoothing", "E", dice_ce.label_smoothing, 0, &unit,
+            "CE label smoothing in [0, 1] (default 0)"),
+    CLI_FLAG(C, NULL, "--nnunet", dice_ce.nnunet,
+             "nnU-Net DC_and_CE_loss: Dice term -mean(dc), background\n"
+             "left out (smoothing 1e-5, --batch for batch_dice)"),
+    CLI_END,
+};
+
 static const cli_opt ignore_opts[] = {
     CLI_NUM(C, "--ignore-index", "V", ignore_index, CLI_GIVEN(C, have_ignore), NULL,
             "target elements equal to V (e.g. 255 for void pixels) count\n"
@@ -174,6 +189,7 @@ static const cli_group groups[LG_COUNT] = {
     [LG_TVERSKY] = {"tversky", tversky_opts},
     [LG_GDICE] = {"generalized-dice", gdice_opts},
     [LG_DICE_BCE] = {"dice-bce (dice part: logits, dense target)", dice_bce_opts},
+    [LG_DICE_CE] = {"dice-ce (C > 1: class-index target; mean or sum)", dice_ce_opts},
 };
 
 static const cli_spec spec = {"loss", groups, LG_COUNT, 22};
@@ -250,6 +266,11 @@ static int check_combinations(loss_cfg *c) {
                       : "the input is logits: --activation must be sigmoid");
         return loss_usage_error();
     }
+    if ((k->flags & LK_MULTICLASS) && c->reduction == SEGLOSS_REDUCTION_NONE) {
+        cli_error("loss %s: --reduction none is not supported (mean or sum, as MONAI "
+                  "DiceCELoss)", k->name);
+        return loss_usage_error();
+    }
     if (c->smp_version) c->region.smp = c->smp_version; /* --smp-version implies --smp */
     if (c->region.smp && (c->region.squared || c->region.jaccard)) {
         cli_error("loss %s: --smp does not combine with --squared or --jaccard", k->name);
@@ -271,6 +292,7 @@ int loss_parse_args(loss_cfg *c, int argc, char **argv) {
     c->focal = segloss_focal_opts_default();
     c->tversky = segloss_tversky_opts_default();
     c->dice_bce = segloss_dice_bce_opts_default();
+    c->dice_ce = segloss_dice_ce_opts_default();
     int ki = cli_first_operand(&spec, argc, argv);
     if (!ki) {
         cli_error("loss: missing KIND (one of: %s)", kind_names());

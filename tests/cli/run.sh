@@ -886,7 +886,7 @@ t "loss --help: -h after the common options" 0 '~^  -h, --help +this help$' '' -
 for o in -i,\ --input -t,\ --target --reduction --grad --out --json --allow-nonfinite --max-bytes \
     --weight --pos-weight --activation --smooth-nr --smooth-dr --batch --no-background \
     --ignore-index --alpha --gamma --class-weight --label-smoothing --per-image --squared \
-    --jaccard --smp --log-loss --beta --w-type --lambda-dice --lambda-bce; do
+    --jaccard --smp --log-loss --beta --w-type --lambda-dice --lambda-bce --lambda-ce --nnunet; do
     t "loss --help describes $o" 0 "~^  $o( |\$)" '' -- "$S" loss --help
 done
 # every kind the help lists is one the command knows (the kinds table)
@@ -894,8 +894,49 @@ for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); 
     t "loss $k is a kind" 1 '' "=segloss: loss: missing -i INPUT.npy
 segloss: $TRY" -- "$S" loss "$k"
 done
-check "loss --help lists 10 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
-    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 10
+check "loss --help lists 11 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
+    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 11
+
+# ============================================================================
+# Losses, second edition: dice-ce. References: tests/data/loss2_ref_cli.txt
+# (tools/ref/gen_loss2_ref.py --cli: MONAI 1.5.0 DiceCELoss and nnU-Net
+# 2.8.1 DC_and_CE_loss, run on these files with float64 torch).
+# ============================================================================
+EREF=$here/../data/loss2_ref_cli.txt
+L2=$TMP/loss2
+mkdir -p "$L2"
+# channel 0 of an (2, 3, 4, 4) float32 .npy: the bytes of (n, 0, :, :)
+c0_bytes() {
+    local off
+    off=$(npy_offset "$1")
+    for n in 0 1; do od -An -v -tu1 -j $((off + n * 192)) -N 64 "$1"; done
+}
+mk_npy "$L2/x1.npy" '<f4' "2, 1, 4, 4" $(c0_bytes "$X")
+mk_npy "$L2/y1.npy" '<f4' "2, 1, 4, 4" $(c0_bytes "$Y")
+te "dice-ce softmax (C = 3)" dicece.mean -- "$S" loss dice-ce -i "$X" -t "$RC" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicece.mean
+te "dice-ce sum, lambdas, --label-smoothing" dicece.sum.lambdas -- "$S" loss dice-ce -i "$X" \
+    -t "$RC" --reduction sum --lambda-dice 0.3 --lambda-ce 1.7 --label-smoothing 0.2 \
+    --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicece.sum.lambdas
+te "dice-ce --no-background --batch" dicece.nobg.batch -- "$S" loss dice-ce -i "$X" -t "$RC" \
+    --no-background --batch --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicece.nobg.batch
+te "dice-ce one channel: sigmoid Dice + BCE" dicece.c1 -- "$S" loss dice-ce -i "$L2/x1.npy" \
+    -t "$L2/y1.npy" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicece.c1
+te "dice-ce --nnunet" dicece.nnunet -- "$S" loss dice-ce -i "$X" -t "$RC" --nnunet \
+    --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicece.nnunet
+te "dice-ce --nnunet --batch" dicece.nnunet.batch -- "$S" loss dice-ce -i "$X" -t "$RC" \
+    --nnunet --batch --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicece.nnunet.batch
+tf "dice-ce --reduction none" 1 "~^segloss: loss dice-ce: --reduction none is not supported" \
+    -- loss dice-ce -i "$X" -t "$RC" --reduction none --grad "$KEEP"
+tf "dice-ce C > 1 with a float target" 2 "~^segloss: .*y\.npy: dice-ce needs integer class indices, got dtype float32" \
+    -- loss dice-ce -i "$X" -t "$Y" --grad "$KEEP"
+tf "dice-ce --lambda-ce negative" 1 "~--lambda-ce" -- loss dice-ce -i "$X" -t "$RC" \
+    --lambda-ce -1 --grad "$KEEP"
 
 # ============================================================================
 # The README example (written elsewhere; built by `make test`)
