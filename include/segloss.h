@@ -864,6 +864,54 @@ SEGLOSS_API segloss_status segloss_dice_ce_forward_backward(double *loss, float 
                                                             const segloss_dice_ce_opts *opts,
                                                             const float *grad_out);
 
+/* Dice + focal (MONAI DiceFocalLoss) and generalized Dice + focal (MONAI
+ * GeneralizedDiceFocalLoss):
+ *   loss = lambda_dice * dice(x, y) + lambda_focal * focal(x, y)
+ * (lambda_gdl and segloss_generalized_dice for the second). The region
+ * part is segloss_dice / segloss_generalized_dice with the options given
+ * (any activation, dense or class-index target). The focal part is MONAI's
+ * sigmoid focal loss on the logits over the kept channels (no_background
+ * drops channel 0 from it too; a class-index target is one-hot), whatever
+ * the region part's activation. Per element, with s = 2y - 1:
+ *   l = a * sigmoid(-x*s)^gamma * (softplus(x) - x*y),
+ *   a = alpha*y + (1 - alpha)*(1 - y)  (a = 1 when alpha < 0: MONAI None)
+ * MEAN: sum l / (N*C'*S); SUM: sum l / S (MONAI sums the per-(n, c)
+ * spatial means). Reduction MEAN or SUM (NONE: SEGLOSS_ERR_ARG; elems must
+ * be NULL); ignore_index must be SEGLOSS_IGNORE_NONE (ARG). */
+typedef struct segloss_dice_focal_opts {
+    segloss_dice_opts dice;        /* default segloss_dice_opts_default() */
+    double gamma;                  /* default 2; finite, >= 0 */
+    double alpha;                  /* default -1 (off, MONAI None); <= 1 */
+    double lambda_dice;            /* default 1; finite, >= 0 */
+    double lambda_focal;           /* default 1; finite, >= 0 */
+} segloss_dice_focal_opts;
+
+typedef struct segloss_generalized_dice_focal_opts {
+    segloss_generalized_dice_opts gdice; /* default segloss_generalized_dice_opts_default() */
+    double gamma;                  /* default 2; finite, >= 0 */
+    double alpha;                  /* default -1 (off; MONAI's class has no alpha) */
+    double lambda_gdl;             /* default 1; finite, >= 0 */
+    double lambda_focal;           /* default 1; finite, >= 0 */
+} segloss_generalized_dice_focal_opts;
+
+SEGLOSS_API segloss_dice_focal_opts segloss_dice_focal_opts_default(void);
+SEGLOSS_API segloss_generalized_dice_focal_opts segloss_generalized_dice_focal_opts_default(void);
+SEGLOSS_API segloss_status segloss_dice_focal_forward(double *loss, float *elems, const float *x,
+                                                      const segloss_target *target,
+                                                      const segloss_shape *shape,
+                                                      const segloss_dice_focal_opts *opts);
+SEGLOSS_API segloss_status segloss_dice_focal_backward(float *grad, const float *x,
+                                                       const segloss_target *target,
+                                                       const segloss_shape *shape,
+                                                       const segloss_dice_focal_opts *opts,
+                                                       const float *grad_out);
+SEGLOSS_API segloss_status segloss_generalized_dice_focal_forward(
+    double *loss, float *elems, const float *x, const segloss_target *target,
+    const segloss_shape *shape, const segloss_generalized_dice_focal_opts *opts);
+SEGLOSS_API segloss_status segloss_generalized_dice_focal_backward(
+    float *grad, const float *x, const segloss_target *target, const segloss_shape *shape,
+    const segloss_generalized_dice_focal_opts *opts, const float *grad_out);
+
 /* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */
 /* ------------------------------------------------------------------------ */

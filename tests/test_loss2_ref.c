@@ -1,6 +1,7 @@
 /* Second-edition losses against the peers' real code: tests/data/
  * loss2_ref.txt, written by tools/ref/gen_loss2_ref.py from MONAI 1.5.0
- * and nnU-Net 2.8.1 (float64 torch, autograd gradients). Each case: the
+ * (DiceCELoss, DiceFocalLoss, GeneralizedDiceFocalLoss) and nnU-Net 2.8.1
+ * (DC_and_CE_loss) (float64 torch, autograd gradients). Each case: the
  * loss within 2e-5 relative, the gradient within 1e-5 of its largest
  * entry. */
 #include "refdata.h"
@@ -128,6 +129,30 @@ static segloss_status run_case(const l2case *c, double *loss, float *grad, const
                   c->name, l2, *loss);
         return st;
     }
+    if (!strcmp(c->kind, "dice-focal")) {
+        segloss_dice_focal_opts o = segloss_dice_focal_opts_default();
+        region_opts(c, &o.dice);
+        o.gamma = optv(c, "gamma", o.gamma);
+        o.alpha = optv(c, "alpha", o.alpha);
+        o.lambda_dice = optv(c, "ld", 1.0);
+        o.lambda_focal = optv(c, "lf", 1.0);
+        segloss_status st = segloss_dice_focal_forward(loss, NULL, x, t, &c->shape, &o);
+        return st ? st : segloss_dice_focal_backward(grad, x, t, &c->shape, &o, NULL);
+    }
+    if (!strcmp(c->kind, "generalized-dice-focal")) {
+        segloss_generalized_dice_focal_opts o = segloss_generalized_dice_focal_opts_default();
+        region_opts(c, &o.gdice.region);
+        const char *w = opts(c, "wtype");
+        if (w) o.gdice.w_type = !strcmp(w, "simple")    ? SEGLOSS_GDICE_SIMPLE
+                                : !strcmp(w, "uniform") ? SEGLOSS_GDICE_UNIFORM
+                                                        : SEGLOSS_GDICE_SQUARE;
+        o.gamma = optv(c, "gamma", o.gamma);
+        o.lambda_gdl = optv(c, "lgdl", 1.0);
+        o.lambda_focal = optv(c, "lf", 1.0);
+        segloss_status st = segloss_generalized_dice_focal_forward(loss, NULL, x, t, &c->shape, &o);
+        return st ? st
+                  : segloss_generalized_dice_focal_backward(grad, x, t, &c->shape, &o, NULL);
+    }
     tf_fail(__FILE__, __LINE__, "%s: unknown kind %s", c->name, c->kind);
     return SEGLOSS_ERR_ARG;
 }
@@ -169,7 +194,7 @@ TEST(loss2_ref_cases) {
         ref_arr_free(&c.grad);
     }
     CHECK_MSG(r == 0, "loss2_ref.txt: format error after %d cases", cases);
-    CHECK(cases >= 12);
+    CHECK(cases >= 20);
     if (getenv("SEGLOSS_TEST_VERBOSE"))
         printf("loss2 ref: %d cases, worst loss rel %.3g, worst grad %.3g of max\n", cases,
                worst_loss, worst_grad);
