@@ -39,6 +39,8 @@ typedef struct loss_cfg {
     segloss_tversky_opts tversky;               /* alpha, beta, gamma */
     segloss_dice_bce_opts dice_bce;             /* lambda_dice, lambda_bce */
     segloss_dice_ce_opts dice_ce;               /* lambdas, label smoothing, nnunet */
+    segloss_dice_focal_opts dice_focal;         /* gamma, alpha, lambdas (both focal kinds) */
+    double lambda_gdl;                          /* generalized-dice-focal */
     int have_activation;       /* --activation given (LK_MULTICLASS kinds choose otherwise) */
     segloss_gdice_weight w_type;                /* generalized-dice */
     size_t max_bytes;          /* --max-bytes: cap on each file's data (0: none) */
@@ -74,10 +76,11 @@ enum {
     LK_FINITE = 1u << 3,        /* non-finite inputs are refused even with
                                    --allow-nonfinite (the kind's `finite_why` says why) */
     LK_LOGITS_REDUCED = 1u << 4, /* logits only (--activation sigmoid) and mean or sum only */
-    LK_MULTICLASS = 1u << 5     /* dice-ce: with C > 1 channels (axis 1 of an input of ndim
+    LK_MULTICLASS = 1u << 5,    /* dice-ce: with C > 1 channels (axis 1 of an input of ndim
                                    >= 3) the target is class indices and --activation
                                    defaults to softmax; with one channel it is dense and
                                    sigmoid; mean or sum only */
+    LK_REDUCED = 1u << 6        /* mean or sum only */
 };
 
 /* Option groups (loss_opts.c), in help order; a kind lists those that
@@ -98,6 +101,8 @@ enum {
     LG_GDICE,
     LG_DICE_BCE,
     LG_DICE_CE,
+    LG_DICE_FOCAL,
+    LG_GDICE_FOCAL,
     LG_COUNT
 };
 #define LG(g) (1u << LG_##g)

@@ -178,6 +178,25 @@ static segloss_dice_ce_opts dice_ce_opts(const loss_cfg *c, const loss_data *d) 
 LOSS_CALLS(dice_ce, segloss_dice_ce_opts, dice_ce_opts)
 LOSS_FUSED(dice_ce, segloss_dice_ce_opts, dice_ce_opts)
 
+static segloss_dice_focal_opts dice_focal_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_dice_focal_opts o = c->dice_focal;
+    o.dice = dice_opts(c, d);
+    return o;
+}
+LOSS_CALLS(dice_focal, segloss_dice_focal_opts, dice_focal_opts)
+
+static segloss_generalized_dice_focal_opts gdice_focal_opts(const loss_cfg *c,
+                                                            const loss_data *d) {
+    segloss_generalized_dice_focal_opts o = segloss_generalized_dice_focal_opts_default();
+    o.gdice = gdice_opts(c, d);
+    o.gamma = c->dice_focal.gamma;
+    o.alpha = c->dice_focal.alpha;
+    o.lambda_gdl = c->lambda_gdl;
+    o.lambda_focal = c->dice_focal.lambda_focal;
+    return o;
+}
+LOSS_CALLS(generalized_dice_focal, segloss_generalized_dice_focal_opts, gdice_focal_opts)
+
 /* dice, jaccard (and tversky, through its own options): one value per
  * (n, c), or per c with --batch or --smp; C - 1 channels with
  * --no-background. Arrays of ndim <= 2 are one image (N = C = 1). */
@@ -246,5 +265,12 @@ const loss_kind loss_kinds[] = {
      "Dice + CE, softmax for C > 1 (MONAI DiceCELoss; nnU-Net with --nnunet)",
      LK_REGION | LK_MULTICLASS, LG(REGION) | LG(DICE) | LG(DICE_CE) | LG(IGNORE), scalar_shape,
      dice_ce_fwd, dice_ce_bwd, dice_ce_fused, REGION_HINT, NULL},
+    {"dice-focal", "Dice + sigmoid focal (MONAI DiceFocalLoss)", LK_REGION | LK_REDUCED,
+     LG(REGION) | LG(DICE) | LG(DICE_FOCAL), scalar_shape, dice_focal_fwd, dice_focal_bwd, NULL,
+     REGION_HINT, NULL},
+    {"generalized-dice-focal", "generalized Dice + focal (MONAI GeneralizedDiceFocalLoss)",
+     LK_REGION | LK_REDUCED, LG(REGION) | LG(GDICE) | LG(DICE_FOCAL) | LG(GDICE_FOCAL),
+     scalar_shape, generalized_dice_focal_fwd, generalized_dice_focal_bwd, NULL, REGION_HINT,
+     NULL},
 };
 const size_t loss_num_kinds = sizeof loss_kinds / sizeof loss_kinds[0];

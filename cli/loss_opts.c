@@ -144,6 +144,24 @@ static const cli_opt dice_ce_opts[] = {
     CLI_END,
 };
 
+static const cli_opt dice_focal_opts[] = {
+    CLI_NUM(C, "--gamma", "G", dice_focal.gamma, 0, &nonneg,
+            "focal exponent (default 2; >= 0)"),
+    CLI_NUM(C, "--alpha", "A", dice_focal.alpha, 0, NULL,
+            "focal weight of positives in [0, 1] (default: off, MONAI None)"),
+    CLI_NUM(C, "--lambda-dice", "L", dice_focal.lambda_dice, 0, &nonneg,
+            "weight of the Dice part (dice-focal; default 1)"),
+    CLI_NUM(C, "--lambda-focal", "L", dice_focal.lambda_focal, 0, &nonneg,
+            "weight of the focal part (default 1)"),
+    CLI_END,
+};
+
+static const cli_opt gdice_focal_opts[] = {
+    CLI_NUM(C, "--lambda-gdl", "L", lambda_gdl, 0, &nonneg,
+            "weight of the generalized Dice part (default 1)"),
+    CLI_END,
+};
+
 static const cli_opt ignore_opts[] = {
     CLI_NUM(C, "--ignore-index", "V", ignore_index, CLI_GIVEN(C, have_ignore), NULL,
             "target elements equal to V (e.g. 255 for void pixels) count\n"
@@ -190,6 +208,8 @@ static const cli_group groups[LG_COUNT] = {
     [LG_GDICE] = {"generalized-dice", gdice_opts},
     [LG_DICE_BCE] = {"dice-bce (dice part: logits, dense target)", dice_bce_opts},
     [LG_DICE_CE] = {"dice-ce (C > 1: class-index target; mean or sum)", dice_ce_opts},
+    [LG_DICE_FOCAL] = {"dice-focal, generalized-dice-focal (mean or sum)", dice_focal_opts},
+    [LG_GDICE_FOCAL] = {"generalized-dice-focal", gdice_focal_opts},
 };
 
 static const cli_spec spec = {"loss", groups, LG_COUNT, 22};
@@ -266,9 +286,8 @@ static int check_combinations(loss_cfg *c) {
                       : "the input is logits: --activation must be sigmoid");
         return loss_usage_error();
     }
-    if ((k->flags & LK_MULTICLASS) && c->reduction == SEGLOSS_REDUCTION_NONE) {
-        cli_error("loss %s: --reduction none is not supported (mean or sum, as MONAI "
-                  "DiceCELoss)", k->name);
+    if ((k->flags & (LK_MULTICLASS | LK_REDUCED)) && c->reduction == SEGLOSS_REDUCTION_NONE) {
+        cli_error("loss %s: --reduction none is not supported (mean or sum)", k->name);
         return loss_usage_error();
     }
     if (c->smp_version) c->region.smp = c->smp_version; /* --smp-version implies --smp */
@@ -293,6 +312,8 @@ int loss_parse_args(loss_cfg *c, int argc, char **argv) {
     c->tversky = segloss_tversky_opts_default();
     c->dice_bce = segloss_dice_bce_opts_default();
     c->dice_ce = segloss_dice_ce_opts_default();
+    c->dice_focal = segloss_dice_focal_opts_default();
+    c->lambda_gdl = 1.0;
     int ki = cli_first_operand(&spec, argc, argv);
     if (!ki) {
         cli_error("loss: missing KIND (one of: %s)", kind_names());

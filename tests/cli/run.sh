@@ -886,7 +886,7 @@ t "loss --help: -h after the common options" 0 '~^  -h, --help +this help$' '' -
 for o in -i,\ --input -t,\ --target --reduction --grad --out --json --allow-nonfinite --max-bytes \
     --weight --pos-weight --activation --smooth-nr --smooth-dr --batch --no-background \
     --ignore-index --alpha --gamma --class-weight --label-smoothing --per-image --squared \
-    --jaccard --smp --log-loss --beta --w-type --lambda-dice --lambda-bce --lambda-ce --nnunet; do
+    --jaccard --smp --log-loss --beta --w-type --lambda-dice --lambda-bce --lambda-ce --nnunet --lambda-focal --lambda-gdl; do
     t "loss --help describes $o" 0 "~^  $o( |\$)" '' -- "$S" loss --help
 done
 # every kind the help lists is one the command knows (the kinds table)
@@ -894,8 +894,8 @@ for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); 
     t "loss $k is a kind" 1 '' "=segloss: loss: missing -i INPUT.npy
 segloss: $TRY" -- "$S" loss "$k"
 done
-check "loss --help lists 11 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
-    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 11
+check "loss --help lists 13 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
+    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 13
 
 # ============================================================================
 # Losses, second edition: dice-ce. References: tests/data/loss2_ref_cli.txt
@@ -931,7 +931,19 @@ earr "$L2/g.npy" g.dicece.nnunet
 te "dice-ce --nnunet --batch" dicece.nnunet.batch -- "$S" loss dice-ce -i "$X" -t "$RC" \
     --nnunet --batch --grad "$L2/g.npy"
 earr "$L2/g.npy" g.dicece.nnunet.batch
-tf "dice-ce --reduction none" 1 "~^segloss: loss dice-ce: --reduction none is not supported" \
+te "dice-focal --gamma --alpha --lambda-focal" dicefocal.g1.5.a0.3.lf2 -- "$S" loss dice-focal \
+    -i "$X" -t "$Y" --gamma 1.5 --alpha 0.3 --lambda-focal 2 --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicefocal.g1.5.a0.3.lf2
+te "dice-focal softmax --no-background" dicefocal.softmax.nobg -- "$S" loss dice-focal -i "$X" \
+    -t "$RC" --activation softmax --no-background --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicefocal.softmax.nobg
+te "generalized-dice-focal simple, sum" gdicefocal.simple.sum -- "$S" loss \
+    generalized-dice-focal -i "$X" -t "$Y" --w-type simple --lambda-gdl 0.5 --reduction sum \
+    --grad "$L2/g.npy"
+earr "$L2/g.npy" g.gdicefocal.simple.sum
+tf "dice-focal --reduction none" 1 "~^segloss: loss dice-focal: --reduction none is not supported" \
+    -- loss dice-focal -i "$X" -t "$Y" --reduction none --grad "$KEEP"
+tf "dice-ce --reduction none" 1 "~^segloss: loss dice-ce: --reduction none is not supported \(mean or sum\)" \
     -- loss dice-ce -i "$X" -t "$RC" --reduction none --grad "$KEEP"
 tf "dice-ce C > 1 with a float target" 2 "~^segloss: .*y\.npy: dice-ce needs integer class indices, got dtype float32" \
     -- loss dice-ce -i "$X" -t "$Y" --grad "$KEEP"

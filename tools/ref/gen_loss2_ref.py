@@ -213,6 +213,13 @@ def cli_refs():
                             weight_ce=1, weight_dice=1, ignore_label=None,
                             dice_class=MemoryEfficientSoftDiceLoss)
         add('dicece.nnunet' + ('.batch' if bd else ''), fn, x, idx.double())
+    yt = torch.tensor(y)
+    add('dicefocal.g1.5.a0.3.lf2', DiceFocalLoss(sigmoid=True, gamma=1.5, alpha=0.3,
+                                                 lambda_focal=2.0), x, yt)
+    add('dicefocal.softmax.nobg', DiceFocalLoss(softmax=True, to_onehot_y=True,
+                                                include_background=False), x, idx)
+    add('gdicefocal.simple.sum', GeneralizedDiceFocalLoss(sigmoid=True, w_type='simple',
+                                                          lambda_gdl=0.5, reduction='sum'), x, yt)
     print('# segloss second-edition CLI references: tools/ref/gen_loss2_ref.py --cli')
     print('# (MONAI %s, nnU-Net 2.8.1, torch %s, float64) on tests/cli/data and the'
           % (monai.__version__, torch.__version__))
