@@ -41,6 +41,8 @@ typedef struct loss_cfg {
     segloss_dice_ce_opts dice_ce;               /* lambdas, label smoothing, nnunet */
     segloss_dice_focal_opts dice_focal;         /* gamma, alpha, lambdas (both focal kinds) */
     double lambda_gdl;                          /* generalized-dice-focal */
+    segloss_mcc_opts mcc;                       /* activation, eps */
+    double topk;                                /* topk-ce --k */
     int have_activation;       /* --activation given (LK_MULTICLASS kinds choose otherwise) */
     segloss_gdice_weight w_type;                /* generalized-dice */
     size_t max_bytes;          /* --max-bytes: cap on each file's data (0: none) */
@@ -80,7 +82,8 @@ enum {
                                    >= 3) the target is class indices and --activation
                                    defaults to softmax; with one channel it is dense and
                                    sigmoid; mean or sum only */
-    LK_REDUCED = 1u << 6        /* mean or sum only */
+    LK_REDUCED = 1u << 6,       /* mean or sum only */
+    LK_MEAN_ONLY = 1u << 7      /* mean only (a loss that is one mean by definition) */
 };
 
 /* Option groups (loss_opts.c), in help order; a kind lists those that
@@ -103,6 +106,8 @@ enum {
     LG_DICE_CE,
     LG_DICE_FOCAL,
     LG_GDICE_FOCAL,
+    LG_MCC,
+    LG_TOPK,
     LG_COUNT
 };
 #define LG(g) (1u << LG_##g)

@@ -197,6 +197,33 @@ static segloss_generalized_dice_focal_opts gdice_focal_opts(const loss_cfg *c,
 }
 LOSS_CALLS(generalized_dice_focal, segloss_generalized_dice_focal_opts, gdice_focal_opts)
 
+static segloss_mcc_opts mcc_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_mcc_opts o = c->mcc;
+    (void)d;
+    o.reduction = c->reduction;
+    return o;
+}
+LOSS_CALLS(mcc, segloss_mcc_opts, mcc_opts)
+
+/* topk-ce: the mean over the selected positions (no elems). */
+static segloss_topk_ce_opts topk_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_topk_ce_opts o = segloss_topk_ce_opts_default();
+    o.ce = ce_opts(c, d);
+    o.k = c->topk;
+    return o;
+}
+static segloss_status topk_ce_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                                  float *elems) {
+    segloss_topk_ce_opts o = topk_opts(c, d);
+    (void)elems; /* mean only: check_combinations refuses none */
+    return segloss_topk_ce_forward(loss, d->x, &d->target, &d->shape, &o);
+}
+static segloss_status topk_ce_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                                  const float *grad_out) {
+    segloss_topk_ce_opts o = topk_opts(c, d);
+    return segloss_topk_ce_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
 /* dice, jaccard (and tversky, through its own options): one value per
  * (n, c), or per c with --batch or --smp; C - 1 channels with
  * --no-background. Arrays of ndim <= 2 are one image (N = C = 1). */
@@ -272,5 +299,11 @@ const loss_kind loss_kinds[] = {
      LK_REGION | LK_REDUCED, LG(REGION) | LG(GDICE) | LG(DICE_FOCAL) | LG(GDICE_FOCAL),
      scalar_shape, generalized_dice_focal_fwd, generalized_dice_focal_bwd, NULL, REGION_HINT,
      NULL},
+    {"mcc", "1 - Matthews correlation, probabilities by default (smp MCCLoss)", 0, LG(MCC),
+     scalar_shape, mcc_fwd, mcc_bwd, NULL,
+     " (mcc takes probabilities; --activation sigmoid for logits)", NULL},
+    {"topk-ce", "mean CE over the k % largest (nnU-Net TopKLoss)",
+     LK_CLASS_TARGET | LK_MEAN_ONLY, LG(CE) | LG(TOPK) | LG(IGNORE), scalar_shape, topk_ce_fwd,
+     topk_ce_bwd, NULL, "", NULL},
 };
 const size_t loss_num_kinds = sizeof loss_kinds / sizeof loss_kinds[0];

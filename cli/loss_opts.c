@@ -162,6 +162,25 @@ static const cli_opt gdice_focal_opts[] = {
     CLI_END,
 };
 
+static const cli_choice mcc_activations[] = {{"none", SEGLOSS_ACTIVATION_NONE},
+                                             {"sigmoid", SEGLOSS_ACTIVATION_SIGMOID},
+                                             {NULL, 0}};
+
+static const cli_opt mcc_opts[] = {
+    CLI_CHOICE(C, "--activation", "A", mcc.activation, mcc_activations,
+               "none (default: probabilities, as smp) or sigmoid (logits)"),
+    CLI_NUM(C, "--eps", "E", mcc.eps, 0, &nonneg, "added to tp, fp, fn, tn (default 1e-5)"),
+    CLI_END,
+};
+
+static const cli_range percent = {0.0, 100.0, 0, "must lie in [0, 100]"};
+
+static const cli_opt topk_opts[] = {
+    CLI_NUM(C, "--k", "K", topk, 0, &percent,
+            "percent of the positions with the largest CE (default 10)"),
+    CLI_END,
+};
+
 static const cli_opt ignore_opts[] = {
     CLI_NUM(C, "--ignore-index", "V", ignore_index, CLI_GIVEN(C, have_ignore), NULL,
             "target elements equal to V (e.g. 255 for void pixels) count\n"
@@ -210,6 +229,8 @@ static const cli_group groups[LG_COUNT] = {
     [LG_DICE_CE] = {"dice-ce (C > 1: class-index target; mean or sum)", dice_ce_opts},
     [LG_DICE_FOCAL] = {"dice-focal, generalized-dice-focal (mean or sum)", dice_focal_opts},
     [LG_GDICE_FOCAL] = {"generalized-dice-focal", gdice_focal_opts},
+    [LG_MCC] = {"mcc (binary; one value for the whole array)", mcc_opts},
+    [LG_TOPK] = {"topk-ce (with the ce options; mean only)", topk_opts},
 };
 
 static const cli_spec spec = {"loss", groups, LG_COUNT, 22};
@@ -290,6 +311,11 @@ static int check_combinations(loss_cfg *c) {
         cli_error("loss %s: --reduction none is not supported (mean or sum)", k->name);
         return loss_usage_error();
     }
+    if ((k->flags & LK_MEAN_ONLY) && c->reduction != SEGLOSS_REDUCTION_MEAN) {
+        cli_error("loss %s: --reduction must be mean (the mean of the selected positions)",
+                  k->name);
+        return loss_usage_error();
+    }
     if (c->smp_version) c->region.smp = c->smp_version; /* --smp-version implies --smp */
     if (c->region.smp && (c->region.squared || c->region.jaccard)) {
         cli_error("loss %s: --smp does not combine with --squared or --jaccard", k->name);
@@ -314,6 +340,8 @@ int loss_parse_args(loss_cfg *c, int argc, char **argv) {
     c->dice_ce = segloss_dice_ce_opts_default();
     c->dice_focal = segloss_dice_focal_opts_default();
     c->lambda_gdl = 1.0;
+    c->mcc = segloss_mcc_opts_default();
+    c->topk = segloss_topk_ce_opts_default().k;
     int ki = cli_first_operand(&spec, argc, argv);
     if (!ki) {
         cli_error("loss: missing KIND (one of: %s)", kind_names());

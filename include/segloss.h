@@ -912,6 +912,48 @@ SEGLOSS_API segloss_status segloss_generalized_dice_focal_backward(
     float *grad, const float *x, const segloss_target *target, const segloss_shape *shape,
     const segloss_generalized_dice_focal_opts *opts, const float *grad_out);
 
+/* Matthews correlation coefficient loss (smp MCCLoss, binary). One value
+ * for the whole array (any shape; smp flattens the batch): with p the
+ * probability, y the target (dense, in [0,1]), e = eps,
+ *   tp = sum p*y + e,  fp = sum p*(1-y) + e,  fn = sum (1-p)*y + e,
+ *   tn = sum (1-p)*(1-y) + e
+ *   loss = 1 - (tp*tn - fp*fn) / sqrt((tp+fp)(tp+fn)(tn+fp)(tn+fn))
+ * Sums in double over fixed blocks (bit-identical for any thread count).
+ * Every reduction gives that one value (NONE: elems gets 1 value). */
+typedef struct segloss_mcc_opts {
+    segloss_reduction reduction;   /* default MEAN (one item) */
+    segloss_activation activation; /* default NONE (smp: probabilities); or SIGMOID */
+    double eps;                    /* default 1e-5 (smp); finite, >= 0 */
+} segloss_mcc_opts;
+
+SEGLOSS_API segloss_mcc_opts segloss_mcc_opts_default(void);
+SEGLOSS_API segloss_status segloss_mcc_forward(double *loss, float *elems, const float *x,
+                                               const segloss_target *target, const segloss_shape *shape,
+                                               const segloss_mcc_opts *opts);
+SEGLOSS_API segloss_status segloss_mcc_backward(float *grad, const float *x,
+                                                const segloss_target *target, const segloss_shape *shape,
+                                                const segloss_mcc_opts *opts, const float *grad_out);
+
+/* Top-k cross-entropy (nnU-Net TopKLoss): the mean of the K largest
+ * per-position cross-entropies l_i (segloss_ce's unreduced loss with
+ * ce's class weights, ignore_index and label smoothing; ignored positions
+ * have l_i = 0 and still count), K = floor(M * k / 100), M = the number of
+ * positions (target elements). Ties: lower flat index first. K = 0: NaN
+ * loss, zero gradient. ce.reduction is not used (always this mean);
+ * grad_out points to one float (or NULL). */
+typedef struct segloss_topk_ce_opts {
+    segloss_ce_opts ce;            /* default segloss_ce_opts_default() (ignore -100) */
+    double k;                      /* percent in [0, 100]; default 10 (nnU-Net) */
+} segloss_topk_ce_opts;
+
+SEGLOSS_API segloss_topk_ce_opts segloss_topk_ce_opts_default(void);
+SEGLOSS_API segloss_status segloss_topk_ce_forward(double *loss, const float *x,
+                                                   const segloss_target *target, const segloss_shape *shape,
+                                                   const segloss_topk_ce_opts *opts);
+SEGLOSS_API segloss_status segloss_topk_ce_backward(float *grad, const float *x,
+                                                    const segloss_target *target, const segloss_shape *shape,
+                                                    const segloss_topk_ce_opts *opts, const float *grad_out);
+
 /* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */
 /* ------------------------------------------------------------------------ */

@@ -886,7 +886,7 @@ t "loss --help: -h after the common options" 0 '~^  -h, --help +this help$' '' -
 for o in -i,\ --input -t,\ --target --reduction --grad --out --json --allow-nonfinite --max-bytes \
     --weight --pos-weight --activation --smooth-nr --smooth-dr --batch --no-background \
     --ignore-index --alpha --gamma --class-weight --label-smoothing --per-image --squared \
-    --jaccard --smp --log-loss --beta --w-type --lambda-dice --lambda-bce --lambda-ce --nnunet --lambda-focal --lambda-gdl; do
+    --jaccard --smp --log-loss --beta --w-type --lambda-dice --lambda-bce --lambda-ce --nnunet --lambda-focal --lambda-gdl --eps --k; do
     t "loss --help describes $o" 0 "~^  $o( |\$)" '' -- "$S" loss --help
 done
 # every kind the help lists is one the command knows (the kinds table)
@@ -894,8 +894,8 @@ for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); 
     t "loss $k is a kind" 1 '' "=segloss: loss: missing -i INPUT.npy
 segloss: $TRY" -- "$S" loss "$k"
 done
-check "loss --help lists 13 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
-    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 13
+check "loss --help lists 15 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
+    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 15
 
 # ============================================================================
 # Losses, second edition: dice-ce. References: tests/data/loss2_ref_cli.txt
@@ -941,6 +941,21 @@ te "generalized-dice-focal simple, sum" gdicefocal.simple.sum -- "$S" loss \
     generalized-dice-focal -i "$X" -t "$Y" --w-type simple --lambda-gdl 0.5 --reduction sum \
     --grad "$L2/g.npy"
 earr "$L2/g.npy" g.gdicefocal.simple.sum
+te "mcc on probabilities" mcc.probs -- "$S" loss mcc -i "$P" -t "$Y" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.mcc.probs
+te "mcc --activation sigmoid --eps" mcc.sigmoid.eps -- "$S" loss mcc -i "$X" -t "$Y" \
+    --activation sigmoid --eps 1e-3 --grad "$L2/g.npy"
+earr "$L2/g.npy" g.mcc.sigmoid.eps
+tf "mcc on logits without --activation sigmoid" 2 "~values outside \[0,1\].*--activation sigmoid for logits" \
+    -- loss mcc -i "$X" -t "$Y" --grad "$KEEP"
+te "topk-ce (k 10)" topk.default -- "$S" loss topk-ce -i "$X" -t "$RC" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.topk.default
+te "topk-ce --k 25 --label-smoothing --ignore-index" topk.k25.ls.ign -- "$S" loss topk-ce \
+    -i "$X" -t "$RCI" --k 25 --label-smoothing 0.1 --ignore-index 255 --grad "$L2/g.npy"
+earr "$L2/g.npy" g.topk.k25.ls.ign
+tf "topk-ce --reduction sum" 1 "~^segloss: loss topk-ce: --reduction must be mean" \
+    -- loss topk-ce -i "$X" -t "$RC" --reduction sum --grad "$KEEP"
+tf "topk-ce --k 101" 1 "~--k" -- loss topk-ce -i "$X" -t "$RC" --k 101 --grad "$KEEP"
 tf "dice-focal --reduction none" 1 "~^segloss: loss dice-focal: --reduction none is not supported" \
     -- loss dice-focal -i "$X" -t "$Y" --reduction none --grad "$KEEP"
 tf "dice-ce --reduction none" 1 "~^segloss: loss dice-ce: --reduction none is not supported \(mean or sum\)" \

@@ -2,9 +2,9 @@
 """Reference values for segloss's second-edition losses, from the peers'
 real code run with Debian's torch (float64).
 
-    /usr/bin/python3 tools/ref/gen_loss2_ref.py MONAI_DIR NNUNET_DIR \\
+    /usr/bin/python3 tools/ref/gen_loss2_ref.py MONAI_DIR NNUNET_DIR SMP_DIR \\
         > tests/data/loss2_ref.txt
-    /usr/bin/python3 tools/ref/gen_loss2_ref.py MONAI_DIR NNUNET_DIR --cli \\
+    /usr/bin/python3 tools/ref/gen_loss2_ref.py MONAI_DIR NNUNET_DIR SMP_DIR --cli \\
         > tests/data/loss2_ref_cli.txt
 
 (the second, run from the repository root, reads tests/cli/data/x.npy and
@@ -15,7 +15,10 @@ MONAI_DIR holds the `monai` package of Project-MONAI/MONAI (checked: 1.5.0,
 commit d388d1c6f; `git archive HEAD monai | tar -x -C MONAI_DIR`),
 NNUNET_DIR the `nnunetv2` package of MIC-DKFZ/nnUNet (checked: 2.8.1,
 commit 0e495086; nnunetv2/training/loss and nnunetv2/utilities/
-{ddp_allgather,helpers}.py are enough, with empty __init__.py files).
+{ddp_allgather,helpers}.py are enough, with empty __init__.py files),
+SMP_DIR a package `smp_losses`: the folder segmentation_models_pytorch/losses
+of qubvel-org/segmentation_models.pytorch (checked: main at 5006616,
+0.5.1.dev0) under that name (its imports are relative).
 Nothing of their code is copied here: it is imported from those folders.
 
 Output format (tests/test_loss2_ref.c reads it):
@@ -38,10 +41,13 @@ import torch
 
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[2])
+sys.path.insert(0, sys.argv[3])
 import monai  # noqa: E402
 from monai.losses import DiceCELoss, DiceFocalLoss, GeneralizedDiceFocalLoss  # noqa: E402
 from nnunetv2.training.loss.compound_losses import DC_and_CE_loss  # noqa: E402
 from nnunetv2.training.loss.dice import MemoryEfficientSoftDiceLoss  # noqa: E402
+from nnunetv2.training.loss.robust_ce_loss import TopKLoss  # noqa: E402
+from smp_losses import MCCLoss  # noqa: E402
 
 OUT = []
 
@@ -190,6 +196,70 @@ def focal_cases(rng):
          dict(sigmoid=True), empty=True, extreme=True, red='sum')
 
 
+# --------------------------------------------------------------------------
+# mcc: smp MCCLoss; topk-ce: nnU-Net TopKLoss
+# --------------------------------------------------------------------------
+def mcc_topk_cases(rng):
+    def mcc(name, shape, act='none', empty=False, full=False, extreme=False, eps=None):
+        x = logits(rng, shape, 30.0 if extreme else 2.0)
+        y = (rng.random(shape) < 0.35).astype(np.float64)
+        if empty:
+            y[:] = 0
+        if full:
+            y[:] = 1
+        if act == 'none':
+            x = f32(1.0 / (1.0 + np.exp(-x)))   # probabilities (smp's input)
+            if extreme:
+                x[..., 0] = 0.0
+                x[..., 1] = 1.0
+        fn = MCCLoss() if eps is None else MCCLoss(eps=eps)
+        if act == 'sigmoid':
+            loss, grad = run(lambda v, t: fn(torch.sigmoid(v), t), x, torch.tensor(y))
+        else:
+            loss, grad = run(fn, x, torch.tensor(y))
+        o = {'act': act}
+        if eps is not None:
+            o['eps'] = eps
+        emit(name, 'mcc', x, y, 'f32', o, loss, grad)
+
+    mcc('mcc_probs_2d', (2, 1, 5, 4))
+    mcc('mcc_probs_3d', (2, 1, 3, 4, 3))
+    mcc('mcc_sigmoid_c3', (2, 3, 4, 4), act='sigmoid')
+    mcc('mcc_empty_target', (2, 1, 4, 4), empty=True)
+    mcc('mcc_full_target_eps', (2, 1, 4, 4), full=True, eps=1e-3)
+    mcc('mcc_extreme_probs', (2, 1, 4, 5), extreme=True)
+    mcc('mcc_extreme_logits', (3, 1, 4, 4), act='sigmoid', extreme=True)
+
+    def topk(name, shape, k=None, ls=0.0, ignore=None, extreme=False):
+        n, c = shape[0], shape[1]
+        x = logits(rng, shape, 30.0 if extreme else 2.5)
+        idx = rng.integers(0, c, size=(n,) + shape[2:])
+        kw = {}
+        if k is not None:
+            kw['k'] = k
+        if ls:
+            kw['label_smoothing'] = ls
+        if ignore is not None:
+            idx.ravel()[::7] = ignore
+            kw['ignore_index'] = ignore
+        fn = TopKLoss(**kw)
+        loss, grad = run(fn, x, torch.tensor(idx[:, None], dtype=torch.float64))
+        o = {}
+        if k is not None:
+            o['k'] = k
+        if ls:
+            o['ls'] = ls
+        if ignore is not None:
+            o['ign'] = ignore
+        emit(name, 'topk-ce', x, idx, 'i64', o, loss, grad)
+
+    topk('topk_default_2d', (2, 3, 8, 8))
+    topk('topk_k25_3d', (2, 4, 4, 4, 3), k=25)
+    topk('topk_ls_ignore', (2, 3, 6, 6), k=30, ls=0.1, ignore=255)
+    topk('topk_extreme', (2, 2, 8, 5), k=50, extreme=True)
+    topk('topk_k100', (1, 3, 5, 5), k=100)
+
+
 def cli_refs():
     x = np.load('tests/cli/data/x.npy').astype(np.float64)
     y = np.load('tests/cli/data/y.npy').astype(np.float64)
@@ -218,6 +288,15 @@ def cli_refs():
                                                  lambda_focal=2.0), x, yt)
     add('dicefocal.softmax.nobg', DiceFocalLoss(softmax=True, to_onehot_y=True,
                                                 include_background=False), x, idx)
+    p = np.load('tests/cli/data/p.npy').astype(np.float64)
+    add('mcc.probs', MCCLoss(), p, yt)
+    add('mcc.sigmoid.eps', lambda v, t: MCCLoss(eps=1e-3)(torch.sigmoid(v), t), x, yt)
+    rign = rcls.copy().ravel()
+    rign[1::6] = 255
+    rign = rign.reshape(2, 4, 4)
+    add('topk.default', TopKLoss(), x, idx.double())
+    add('topk.k25.ls.ign', TopKLoss(k=25, label_smoothing=0.1, ignore_index=255), x,
+        torch.tensor(rign[:, None]).double())
     add('gdicefocal.simple.sum', GeneralizedDiceFocalLoss(sigmoid=True, w_type='simple',
                                                           lambda_gdl=0.5, reduction='sum'), x, yt)
     print('# segloss second-edition CLI references: tools/ref/gen_loss2_ref.py --cli')
@@ -234,8 +313,10 @@ def main():
     rng = np.random.default_rng(20261206)
     dice_ce_cases(rng)
     focal_cases(rng)
+    mcc_topk_cases(rng)
     print('# segloss second-edition loss references: generated by tools/ref/gen_loss2_ref.py')
-    print('# from MONAI %s and nnU-Net 2.8.1 (nnunetv2) code, torch %s, float64.'
+    print('# from MONAI %s, nnU-Net 2.8.1 (nnunetv2) and smp 0.5.1.dev0 (5006616) code,'
+          ' torch %s, float64.'
           % (monai.__version__, torch.__version__))
     print('# Do not edit; regenerate.')
     print('\n'.join(OUT))
