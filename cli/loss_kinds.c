@@ -123,6 +123,7 @@ static segloss_lovasz_opts lovasz_opts(const loss_cfg *c, const loss_data *d) {
     return o;
 }
 LOSS_CALLS(lovasz_hinge, segloss_lovasz_opts, lovasz_opts)
+LOSS_CALLS(lovasz_softmax, segloss_lovasz_opts, lovasz_opts)
 
 /* lovasz-hinge: one value per item, shape (items,). */
 static segloss_status lovasz_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
@@ -305,5 +306,8 @@ const loss_kind loss_kinds[] = {
     {"topk-ce", "mean CE over the k % largest (nnU-Net TopKLoss)",
      LK_CLASS_TARGET | LK_MEAN_ONLY, LG(CE) | LG(TOPK) | LG(IGNORE), scalar_shape, topk_ce_fwd,
      topk_ce_bwd, NULL, "", NULL},
+    {"lovasz-softmax", "Lovasz-softmax on logits (smp LovaszLoss, multiclass)",
+     LK_CLASS_TARGET | LK_FINITE, LG(LOVASZ) | LG(IGNORE), lovasz_shape, lovasz_softmax_fwd,
+     lovasz_softmax_bwd, NULL, "", "lovasz-softmax sorts the errors and needs finite logits"},
 };
 const size_t loss_num_kinds = sizeof loss_kinds / sizeof loss_kinds[0];

@@ -954,6 +954,27 @@ SEGLOSS_API segloss_status segloss_topk_ce_backward(float *grad, const float *x,
                                                     const segloss_target *target, const segloss_shape *shape,
                                                     const segloss_topk_ce_opts *opts, const float *grad_out);
 
+/* Lovasz-softmax (smp LovaszLoss, mode "multiclass", classes "present").
+ * Input (N, C, spatial...) logits with C >= 2 (SHAPE otherwise), target
+ * (N, spatial...) class indices (integer or bool dtype). p = softmax over
+ * axis 1. An item is the batch, or one image with per_image; per item, over
+ * the pixels whose label is not ignore_index, for each class c present:
+ *   e_i = |[label_i == c] - p_ic| sorted decreasingly (ties: lower index
+ *   first), loss_c = sum_k e_(k) (J_k - J_(k-1)) with J_k the Jaccard loss
+ *   of the first k pixels as in segloss_lovasz_hinge_forward
+ * and the item's loss is the mean of loss_c over the present classes (0
+ * when none). Reductions over items as the hinge; the options are
+ * segloss_lovasz_opts. Logits must be finite (NONFINITE). */
+SEGLOSS_API segloss_status segloss_lovasz_softmax_forward(double *loss, float *elems, const float *x,
+                                                          const segloss_target *target,
+                                                          const segloss_shape *shape,
+                                                          const segloss_lovasz_opts *opts);
+SEGLOSS_API segloss_status segloss_lovasz_softmax_backward(float *grad, const float *x,
+                                                           const segloss_target *target,
+                                                           const segloss_shape *shape,
+                                                           const segloss_lovasz_opts *opts,
+                                                           const float *grad_out);
+
 /* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */
 /* ------------------------------------------------------------------------ */

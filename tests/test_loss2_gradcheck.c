@@ -49,6 +49,23 @@ static segloss_status gfo_b(float *g, const float *x, const segloss_target *t,
     return segloss_generalized_dice_focal_backward(g, x, t, s, o, up);
 }
 
+static segloss_status lvs_f(double *l, const float *x, const segloss_target *t,
+                            const segloss_shape *s, const void *o) {
+    return segloss_lovasz_softmax_forward(l, NULL, x, t, s, o);
+}
+static segloss_status lvs_b(float *g, const float *x, const segloss_target *t,
+                            const segloss_shape *s, const void *o, const float *up) {
+    return segloss_lovasz_softmax_backward(g, x, t, s, o, up);
+}
+static segloss_status topk_f(double *l, const float *x, const segloss_target *t,
+                             const segloss_shape *s, const void *o) {
+    return segloss_topk_ce_forward(l, x, t, s, o);
+}
+static segloss_status topk_b(float *g, const float *x, const segloss_target *t,
+                             const segloss_shape *s, const void *o, const float *up) {
+    return segloss_topk_ce_backward(g, x, t, s, o, up);
+}
+
 /* One configuration: index (class indices) or dense soft targets. */
 static void fd_check(const char *what, fwd_fn f, bwd_fn b, const void *o, int index,
                      uint64_t seed) {
@@ -117,6 +134,20 @@ TEST(loss2_gradcheck_focal) {
     go.gdice.region.batch = 1;
     go.lambda_gdl = 0.5;
     fd_check("generalized-dice-focal softmax batch", gfo_f, gfo_b, &go, 1, 24);
+}
+
+/* Piecewise-smooth losses: the random inputs keep the sort orders (and the
+ * top-k set) away from ties, so each is smooth within +-h. */
+TEST(loss2_gradcheck_lovasz_topk) {
+    segloss_lovasz_opts lo = segloss_lovasz_opts_default();
+    fd_check("lovasz-softmax", lvs_f, lvs_b, &lo, 1, 31);
+    lo.per_image = 1;
+    lo.reduction = SEGLOSS_REDUCTION_SUM;
+    fd_check("lovasz-softmax per_image sum", lvs_f, lvs_b, &lo, 1, 32);
+    segloss_topk_ce_opts to = segloss_topk_ce_opts_default();
+    to.k = 30.0;
+    to.ce.label_smoothing = 0.05;
+    fd_check("topk-ce k 30", topk_f, topk_b, &to, 1, 33);
 }
 
 TEST(loss2_compound_errors) {

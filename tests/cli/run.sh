@@ -894,8 +894,8 @@ for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); 
     t "loss $k is a kind" 1 '' "=segloss: loss: missing -i INPUT.npy
 segloss: $TRY" -- "$S" loss "$k"
 done
-check "loss --help lists 15 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
-    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 15
+check "loss --help lists 16 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
+    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 16
 
 # ============================================================================
 # Losses, second edition: dice-ce. References: tests/data/loss2_ref_cli.txt
@@ -956,6 +956,11 @@ earr "$L2/g.npy" g.topk.k25.ls.ign
 tf "topk-ce --reduction sum" 1 "~^segloss: loss topk-ce: --reduction must be mean" \
     -- loss topk-ce -i "$X" -t "$RC" --reduction sum --grad "$KEEP"
 tf "topk-ce --k 101" 1 "~--k" -- loss topk-ce -i "$X" -t "$RC" --k 101 --grad "$KEEP"
+te "lovasz-softmax" lovasz.softmax -- "$S" loss lovasz-softmax -i "$X" -t "$RC" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.lovasz.softmax
+te "lovasz-softmax --per-image --ignore-index" lovasz.softmax.per_image.ign -- "$S" loss \
+    lovasz-softmax -i "$X" -t "$RCI" --per-image --ignore-index 255 --grad "$L2/g.npy"
+earr "$L2/g.npy" g.lovasz.softmax.per_image.ign
 tf "dice-focal --reduction none" 1 "~^segloss: loss dice-focal: --reduction none is not supported" \
     -- loss dice-focal -i "$X" -t "$Y" --reduction none --grad "$KEEP"
 tf "dice-ce --reduction none" 1 "~^segloss: loss dice-ce: --reduction none is not supported \(mean or sum\)" \
