@@ -43,6 +43,8 @@ typedef struct loss_cfg {
     double lambda_gdl;                          /* generalized-dice-focal */
     segloss_mcc_opts mcc;                       /* activation, eps */
     double topk;                                /* topk-ce --k */
+    segloss_hausdorff_dt_opts hd;               /* alpha (activation, batch: region) */
+    int include_background;                     /* hausdorff-dt --include-background */
     int have_activation;       /* --activation given (LK_MULTICLASS kinds choose otherwise) */
     segloss_gdice_weight w_type;                /* generalized-dice */
     size_t max_bytes;          /* --max-bytes: cap on each file's data (0: none) */
@@ -83,7 +85,8 @@ enum {
                                    defaults to softmax; with one channel it is dense and
                                    sigmoid; mean or sum only */
     LK_REDUCED = 1u << 6,       /* mean or sum only */
-    LK_MEAN_ONLY = 1u << 7      /* mean only (a loss that is one mean by definition) */
+    LK_MEAN_ONLY = 1u << 7,     /* mean only (a loss that is one mean by definition) */
+    LK_ACT_NONE = 1u << 8       /* --activation defaults to none (probabilities) */
 };
 
 /* Option groups (loss_opts.c), in help order; a kind lists those that
@@ -108,6 +111,7 @@ enum {
     LG_GDICE_FOCAL,
     LG_MCC,
     LG_TOPK,
+    LG_HD,
     LG_COUNT
 };
 #define LG(g) (1u << LG_##g)

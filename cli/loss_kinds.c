@@ -98,7 +98,9 @@ static int multiclass(const loss_cfg *c, const loss_data *d) {
 }
 
 segloss_activation loss_activation(const loss_cfg *c, const loss_data *d) {
-    if (!(c->kind->flags & LK_MULTICLASS) || c->have_activation) return c->region.activation;
+    if (c->have_activation) return c->region.activation;
+    if (c->kind->flags & LK_ACT_NONE) return SEGLOSS_ACTIVATION_NONE;
+    if (!(c->kind->flags & LK_MULTICLASS)) return c->region.activation;
     return multiclass(c, d) ? SEGLOSS_ACTIVATION_SOFTMAX : SEGLOSS_ACTIVATION_SIGMOID;
 }
 
@@ -225,6 +227,23 @@ static segloss_status topk_ce_bwd(const loss_cfg *c, const loss_data *d, float *
     return segloss_topk_ce_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
 }
 
+/* hausdorff-dt, log-hausdorff-dt: the log variant by name. */
+static segloss_hausdorff_dt_opts hd_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_hausdorff_dt_opts o = c->hd;
+    o.reduction = c->reduction;
+    o.activation = loss_activation(c, d);
+    o.batch = c->region.batch;
+    o.no_background = !c->include_background;
+    o.log = strcmp(c->kind->name, "log-hausdorff-dt") == 0;
+    return o;
+}
+LOSS_CALLS(hausdorff_dt, segloss_hausdorff_dt_opts, hd_opts)
+
+static segloss_status hd_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
+    segloss_hausdorff_dt_opts o = hd_opts(c, d);
+    return segloss_hausdorff_dt_items_shape(out, &d->shape, &o);
+}
+
 /* dice, jaccard (and tversky, through its own options): one value per
  * (n, c), or per c with --batch or --smp; C - 1 channels with
  * --no-background. Arrays of ndim <= 2 are one image (N = C = 1). */
@@ -309,5 +328,11 @@ const loss_kind loss_kinds[] = {
     {"lovasz-softmax", "Lovasz-softmax on logits (smp LovaszLoss, multiclass)",
      LK_CLASS_TARGET | LK_FINITE, LG(LOVASZ) | LG(IGNORE), lovasz_shape, lovasz_softmax_fwd,
      lovasz_softmax_bwd, NULL, "", "lovasz-softmax sorts the errors and needs finite logits"},
+    {"hausdorff-dt", "Hausdorff distance-transform loss (MONAI HausdorffDTLoss)",
+     LK_ACT_NONE, LG(HD), hd_shape, hausdorff_dt_fwd, hausdorff_dt_bwd, NULL,
+     " (the default --activation none expects probabilities)", NULL},
+    {"log-hausdorff-dt", "log(1 + hausdorff-dt) (MONAI LogHausdorffDTLoss)", LK_ACT_NONE,
+     LG(HD), hd_shape, hausdorff_dt_fwd, hausdorff_dt_bwd, NULL,
+     " (the default --activation none expects probabilities)", NULL},
 };
 const size_t loss_num_kinds = sizeof loss_kinds / sizeof loss_kinds[0];

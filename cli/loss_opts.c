@@ -181,6 +181,17 @@ static const cli_opt topk_opts[] = {
     CLI_END,
 };
 
+static const cli_opt hd_opts[] = {
+    {NULL, "--activation", "A", CLI_ARG_CHOICE, CLI_AT(C, region.activation, int),
+     CLI_GIVEN(C, have_activation), activations,
+     NULL, "none (default: probabilities, as MONAI), sigmoid or softmax"},
+    CLI_FLAG(C, NULL, "--batch", region.batch, "one item per channel over the batch"),
+    CLI_FLAG(C, NULL, "--include-background", include_background,
+             "keep channel 0 (MONAI's default include_background=False drops it)"),
+    CLI_NUM(C, "--alpha", "A", hd.alpha, 0, &nonneg, "exponent of the distances (default 2)"),
+    CLI_END,
+};
+
 static const cli_opt ignore_opts[] = {
     CLI_NUM(C, "--ignore-index", "V", ignore_index, CLI_GIVEN(C, have_ignore), NULL,
             "target elements equal to V (e.g. 255 for void pixels) count\n"
@@ -231,6 +242,7 @@ static const cli_group groups[LG_COUNT] = {
     [LG_GDICE_FOCAL] = {"generalized-dice-focal", gdice_focal_opts},
     [LG_MCC] = {"mcc (binary; one value for the whole array)", mcc_opts},
     [LG_TOPK] = {"topk-ce (with the ce options; mean only)", topk_opts},
+    [LG_HD] = {"hausdorff-dt, log-hausdorff-dt (input (N, C, spatial...))", hd_opts},
 };
 
 static const cli_spec spec = {"loss", groups, LG_COUNT, 22};
@@ -342,6 +354,7 @@ int loss_parse_args(loss_cfg *c, int argc, char **argv) {
     c->lambda_gdl = 1.0;
     c->mcc = segloss_mcc_opts_default();
     c->topk = segloss_topk_ce_opts_default().k;
+    c->hd = segloss_hausdorff_dt_opts_default();
     int ki = cli_first_operand(&spec, argc, argv);
     if (!ki) {
         cli_error("loss: missing KIND (one of: %s)", kind_names());

@@ -975,6 +975,44 @@ SEGLOSS_API segloss_status segloss_lovasz_softmax_backward(float *grad, const fl
                                                            const segloss_lovasz_opts *opts,
                                                            const float *grad_out);
 
+/* Hausdorff distance-transform loss (MONAI HausdorffDTLoss; with log = 1,
+ * LogHausdorffDTLoss). Input (N, C, spatial...) with 1 to 3 spatial axes;
+ * p = the activation of x (default NONE: probabilities, MONAI's default),
+ * y = the target (dense, or class indices with target_kind INDEX / AUTO +
+ * SOFTMAX). For image n and kept channel c (no_background, default on as
+ * MONAI's include_background=False, drops channel 0 when C > 1):
+ *   field(m)[i] = Euclidean distance from i to the nearest element of the
+ *                 other value of the mask m; 0 everywhere when m is all 0
+ *                 or all 1
+ *   f_nc = mean over space of (p - y)^2 (field(p > 0.5)^alpha + field(y > 0.5)^alpha)
+ * The fields are constants (not differentiated), from the exact EDT, once
+ * per call. Items: (n, c), or c with batch (the mean over images and
+ * space). Reductions MEAN, SUM, NONE over items; log: log(L + 1) of the
+ * reduced loss (NONE: of each item). */
+typedef struct segloss_hausdorff_dt_opts {
+    segloss_reduction reduction;   /* default MEAN */
+    segloss_activation activation; /* default NONE (MONAI sigmoid=softmax=False) */
+    segloss_target_kind target_kind; /* default AUTO: INDEX with SOFTMAX */
+    int no_background;             /* default 1 (MONAI include_background=False) */
+    int batch;                     /* default 0 */
+    double alpha;                  /* default 2; finite, >= 0 */
+    int log;                       /* 0: HausdorffDTLoss, 1: LogHausdorffDTLoss */
+} segloss_hausdorff_dt_opts;
+
+SEGLOSS_API segloss_hausdorff_dt_opts segloss_hausdorff_dt_opts_default(void);
+/* NONE loss array: (N, C') or (C',) with batch. */
+SEGLOSS_API segloss_status segloss_hausdorff_dt_items_shape(segloss_shape *items, const segloss_shape *shape,
+                                                            const segloss_hausdorff_dt_opts *opts);
+SEGLOSS_API segloss_status segloss_hausdorff_dt_forward(double *loss, float *elems, const float *x,
+                                                        const segloss_target *target,
+                                                        const segloss_shape *shape,
+                                                        const segloss_hausdorff_dt_opts *opts);
+SEGLOSS_API segloss_status segloss_hausdorff_dt_backward(float *grad, const float *x,
+                                                         const segloss_target *target,
+                                                         const segloss_shape *shape,
+                                                         const segloss_hausdorff_dt_opts *opts,
+                                                         const float *grad_out);
+
 /* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */
 /* ------------------------------------------------------------------------ */

@@ -886,7 +886,7 @@ t "loss --help: -h after the common options" 0 '~^  -h, --help +this help$' '' -
 for o in -i,\ --input -t,\ --target --reduction --grad --out --json --allow-nonfinite --max-bytes \
     --weight --pos-weight --activation --smooth-nr --smooth-dr --batch --no-background \
     --ignore-index --alpha --gamma --class-weight --label-smoothing --per-image --squared \
-    --jaccard --smp --log-loss --beta --w-type --lambda-dice --lambda-bce --lambda-ce --nnunet --lambda-focal --lambda-gdl --eps --k; do
+    --jaccard --smp --log-loss --beta --w-type --lambda-dice --lambda-bce --lambda-ce --nnunet --lambda-focal --lambda-gdl --eps --k --include-background; do
     t "loss --help describes $o" 0 "~^  $o( |\$)" '' -- "$S" loss --help
 done
 # every kind the help lists is one the command knows (the kinds table)
@@ -894,8 +894,8 @@ for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); 
     t "loss $k is a kind" 1 '' "=segloss: loss: missing -i INPUT.npy
 segloss: $TRY" -- "$S" loss "$k"
 done
-check "loss --help lists 16 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
-    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 16
+check "loss --help lists 18 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
+    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 18
 
 # ============================================================================
 # Losses, second edition: dice-ce. References: tests/data/loss2_ref_cli.txt
@@ -961,6 +961,21 @@ earr "$L2/g.npy" g.lovasz.softmax
 te "lovasz-softmax --per-image --ignore-index" lovasz.softmax.per_image.ign -- "$S" loss \
     lovasz-softmax -i "$X" -t "$RCI" --per-image --ignore-index 255 --grad "$L2/g.npy"
 earr "$L2/g.npy" g.lovasz.softmax.per_image.ign
+te "hausdorff-dt on probabilities" hd.probs -- "$S" loss hausdorff-dt -i "$P" -t "$Y" \
+    --grad "$L2/g.npy"
+earr "$L2/g.npy" g.hd.probs
+te "hausdorff-dt sigmoid --include-background --batch, none" hd.sigmoid.bg.batch.none -- "$S" \
+    loss hausdorff-dt -i "$X" -t "$Y" --activation sigmoid --include-background --batch \
+    --reduction none --out "$L2/o.npy" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.hd.sigmoid.bg.batch.none
+name="hausdorff-dt --batch --out is (C,)"
+pass_or_fail "$([ "$(npy_header "$L2/o.npy")" = "<f4 (3,)" ] ||
+    echo "header '$(npy_header "$L2/o.npy")'")"
+te "log-hausdorff-dt softmax --alpha 1" loghd.softmax.alpha1 -- "$S" loss log-hausdorff-dt \
+    -i "$X" -t "$RC" --activation softmax --alpha 1 --grad "$L2/g.npy"
+earr "$L2/g.npy" g.loghd.softmax.alpha1
+tf "hausdorff-dt on logits without --activation" 2 "~values outside \[0,1\].*expects probabilities" \
+    -- loss hausdorff-dt -i "$X" -t "$Y" --grad "$KEEP"
 tf "dice-focal --reduction none" 1 "~^segloss: loss dice-focal: --reduction none is not supported" \
     -- loss dice-focal -i "$X" -t "$Y" --reduction none --grad "$KEEP"
 tf "dice-ce --reduction none" 1 "~^segloss: loss dice-ce: --reduction none is not supported \(mean or sum\)" \
