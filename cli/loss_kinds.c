@@ -238,6 +238,7 @@ static segloss_hausdorff_dt_opts hd_opts(const loss_cfg *c, const loss_data *d) 
     return o;
 }
 LOSS_CALLS(hausdorff_dt, segloss_hausdorff_dt_opts, hd_opts)
+LOSS_FUSED(hausdorff_dt, segloss_hausdorff_dt_opts, hd_opts)
 
 static segloss_status hd_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
     segloss_hausdorff_dt_opts o = hd_opts(c, d);
@@ -329,10 +330,10 @@ const loss_kind loss_kinds[] = {
      LK_CLASS_TARGET | LK_FINITE, LG(LOVASZ) | LG(IGNORE), lovasz_shape, lovasz_softmax_fwd,
      lovasz_softmax_bwd, NULL, "", "lovasz-softmax sorts the errors and needs finite logits"},
     {"hausdorff-dt", "Hausdorff distance-transform loss (MONAI HausdorffDTLoss)",
-     LK_ACT_NONE, LG(HD), hd_shape, hausdorff_dt_fwd, hausdorff_dt_bwd, NULL,
+     LK_ACT_NONE, LG(HD), hd_shape, hausdorff_dt_fwd, hausdorff_dt_bwd, hausdorff_dt_fused,
      " (the default --activation none expects probabilities)", NULL},
     {"log-hausdorff-dt", "log(1 + hausdorff-dt) (MONAI LogHausdorffDTLoss)", LK_ACT_NONE,
-     LG(HD), hd_shape, hausdorff_dt_fwd, hausdorff_dt_bwd, NULL,
+     LG(HD), hd_shape, hausdorff_dt_fwd, hausdorff_dt_bwd, hausdorff_dt_fused,
      " (the default --activation none expects probabilities)", NULL},
 };
 const size_t loss_num_kinds = sizeof loss_kinds / sizeof loss_kinds[0];

@@ -1012,6 +1012,14 @@ SEGLOSS_API segloss_status segloss_hausdorff_dt_backward(float *grad, const floa
                                                          const segloss_shape *shape,
                                                          const segloss_hausdorff_dt_opts *opts,
                                                          const float *grad_out);
+/* Both in one call: the distance maps (the cost: four exact EDTs per image
+ * and kept channel) are computed once; the same values as the two calls. */
+SEGLOSS_API segloss_status segloss_hausdorff_dt_forward_backward(double *loss, float *elems, float *grad,
+                                                                 const float *x,
+                                                                 const segloss_target *target,
+                                                                 const segloss_shape *shape,
+                                                                 const segloss_hausdorff_dt_opts *opts,
+                                                                 const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */

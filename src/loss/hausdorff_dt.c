@@ -50,6 +50,90 @@ static void hd_free(hd_setup *h) {
     free(h->d);
 }
 
+typedef struct hd_ctx {
+    hd_setup *h;
+    const float *x;
+    const segloss_target *t;
+    const segloss_hausdorff_dt_opts *o;
+} hd_ctx;
+
+/* Image n: probabilities of every channel; targets and distance terms of
+ * the kept channels (its own rows only). */
+static segloss_status hd_image(void *vctx, int64_t n) {
+    const hd_ctx *cx = vctx;
+    hd_setup *h = cx->h;
+    const float *x = cx->x;
+    const segloss_target *t = cx->t;
+    const segloss_hausdorff_dt_opts *o = cx->o;
+    segloss_status st = SEGLOSS_OK;
+    double *work = malloc((size_t)h->s * 3 * sizeof *work);
+    uint8_t *m = malloc((size_t)h->s * 2);
+    int64_t *idx = h->index ? malloc((size_t)h->s * sizeof *idx) : NULL;
+    if (!work || !m || (h->index && !idx)) {
+        st = SEGLOSS_ERR_NOMEM;
+        goto done;
+    }
+    const float *xn = x + n * h->c * h->s;
+    double *pn = h->p + n * h->c * h->s;
+    if (o->activation == SEGLOSS_ACTIVATION_SOFTMAX) {
+        for (int64_t i = 0; i < h->s; i++) {
+            double mx = xn[i], z = 0.0;
+            for (int64_t k = 1; k < h->c; k++)
+                if (xn[k * h->s + i] > mx) mx = xn[k * h->s + i];
+            for (int64_t k = 0; k < h->c; k++) z += exp((double)xn[k * h->s + i] - mx);
+            for (int64_t k = 0; k < h->c; k++)
+                pn[k * h->s + i] = exp((double)xn[k * h->s + i] - mx) / z;
+        }
+    } else {
+        for (int64_t i = 0; i < h->c * h->s; i++) {
+            double v = xn[i];
+            if (o->activation == SEGLOSS_ACTIVATION_NONE && !(v >= 0.0 && v <= 1.0))
+                st = SEGLOSS_ERR_DOMAIN;
+            pn[i] = o->activation == SEGLOSS_ACTIVATION_SIGMOID ? segloss__sigmoid_d(v) : v;
+        }
+    }
+    if (h->index && st == SEGLOSS_OK)
+        st = segloss__decode_index(idx, NULL, NULL, NULL, t, n * h->s, h->s, h->c,
+                                   SEGLOSS_IGNORE_NONE);
+    /* targets and distance maps of the kept channels */
+    for (int64_t k = 0; k < h->ck && st == SEGLOSS_OK; k++) {
+        int64_t c = h->c0 + k, row = (n * h->ck + k) * h->s;
+        double *y = h->y + row, *d = h->d + row, *dp = work + h->s, *dy = work + 2 * h->s;
+        const double *p = pn + c * h->s;
+        if (h->index)
+            for (int64_t i = 0; i < h->s; i++) y[i] = idx[i] == c ? 1.0 : 0.0;
+        else if ((st = segloss__decode_dense_d(y, NULL, NULL, NULL, t, (n * h->c + c) * h->s,
+                                               h->s, SEGLOSS_IGNORE_NONE)) != SEGLOSS_OK)
+            goto done;
+        for (int pass = 0; pass < 2 && st == SEGLOSS_OK; pass++) {
+            const double *v = pass ? y : p;
+            double *dist = pass ? dy : dp;
+            int fg, bg;
+            for (int64_t i = 0; i < h->s; i++) m[i] = v[i] > 0.5;
+            double *in = dist, *outd = work; /* outd reuses work[0..s) after the EDTs */
+            st = segloss__distmap(in, NULL, &fg, &bg, m, &h->sp, h->s, work, m + h->s);
+            if (st != SEGLOSS_OK) break;
+            if (!fg || !bg) { /* all 0 or all 1: MONAI leaves the field 0 */
+                for (int64_t i = 0; i < h->s; i++) dist[i] = 0.0;
+                continue;
+            }
+            /* out-distances into d (free until the sum below) */
+            outd = d;
+            st = segloss__distmap(NULL, outd, NULL, NULL, m, &h->sp, h->s, work, m + h->s);
+            for (int64_t i = 0; i < h->s; i++) dist[i] += outd[i];
+        }
+        if (st != SEGLOSS_OK) break;
+        for (int64_t i = 0; i < h->s; i++)
+            d[i] = (o->alpha == 2.0 ? dp[i] * dp[i] + dy[i] * dy[i]
+                                    : pow(dp[i], o->alpha) + pow(dy[i], o->alpha));
+    }
+done:
+    free(work);
+    free(m);
+    free(idx);
+    return st;
+}
+
 static segloss_status hd_init(hd_setup *h, const float *x, const segloss_target *t,
                               const segloss_shape *shape, const segloss_hausdorff_dt_opts *o) {
     memset(h, 0, sizeof *h);
@@ -83,70 +167,10 @@ static segloss_status hd_init(hd_setup *h, const float *x, const segloss_target 
     h->p = malloc((size_t)numel * sizeof *h->p);
     h->y = malloc((size_t)kept * sizeof *h->y);
     h->d = malloc((size_t)kept * sizeof *h->d);
-    double *work = malloc((size_t)h->s * 3 * sizeof *work);
-    uint8_t *m = malloc((size_t)h->s * 2);
-    int64_t *idx = h->index ? malloc((size_t)h->s * sizeof *idx) : NULL;
-    if (!h->p || !h->y || !h->d || !work || !m || (h->index && !idx)) st = SEGLOSS_ERR_NOMEM;
-    /* probabilities */
-    for (int64_t n = 0; n < h->n && st == SEGLOSS_OK; n++) {
-        const float *xn = x + n * h->c * h->s;
-        double *pn = h->p + n * h->c * h->s;
-        if (o->activation == SEGLOSS_ACTIVATION_SOFTMAX) {
-            for (int64_t i = 0; i < h->s; i++) {
-                double mx = xn[i], z = 0.0;
-                for (int64_t k = 1; k < h->c; k++)
-                    if (xn[k * h->s + i] > mx) mx = xn[k * h->s + i];
-                for (int64_t k = 0; k < h->c; k++) z += exp((double)xn[k * h->s + i] - mx);
-                for (int64_t k = 0; k < h->c; k++)
-                    pn[k * h->s + i] = exp((double)xn[k * h->s + i] - mx) / z;
-            }
-        } else {
-            for (int64_t i = 0; i < h->c * h->s; i++) {
-                double v = xn[i];
-                if (o->activation == SEGLOSS_ACTIVATION_NONE && !(v >= 0.0 && v <= 1.0))
-                    st = SEGLOSS_ERR_DOMAIN;
-                pn[i] = o->activation == SEGLOSS_ACTIVATION_SIGMOID ? segloss__sigmoid_d(v) : v;
-            }
-        }
-        if (h->index && st == SEGLOSS_OK)
-            st = segloss__decode_index(idx, NULL, NULL, NULL, t, n * h->s, h->s, h->c,
-                                       SEGLOSS_IGNORE_NONE);
-        /* targets and distance maps of the kept channels */
-        for (int64_t k = 0; k < h->ck && st == SEGLOSS_OK; k++) {
-            int64_t c = h->c0 + k, row = (n * h->ck + k) * h->s;
-            double *y = h->y + row, *d = h->d + row, *dp = work + h->s, *dy = work + 2 * h->s;
-            const double *p = pn + c * h->s;
-            if (h->index)
-                for (int64_t i = 0; i < h->s; i++) y[i] = idx[i] == c ? 1.0 : 0.0;
-            else if ((st = segloss__decode_dense_d(y, NULL, NULL, NULL, t, (n * h->c + c) * h->s,
-                                                   h->s, SEGLOSS_IGNORE_NONE)) != SEGLOSS_OK)
-                break;
-            for (int pass = 0; pass < 2 && st == SEGLOSS_OK; pass++) {
-                const double *v = pass ? y : p;
-                double *dist = pass ? dy : dp;
-                int fg, bg;
-                for (int64_t i = 0; i < h->s; i++) m[i] = v[i] > 0.5;
-                double *in = dist, *outd = work; /* outd reuses work[0..s) after the EDTs */
-                st = segloss__distmap(in, NULL, &fg, &bg, m, &h->sp, h->s, work, m + h->s);
-                if (st != SEGLOSS_OK) break;
-                if (!fg || !bg) { /* all 0 or all 1: MONAI leaves the field 0 */
-                    for (int64_t i = 0; i < h->s; i++) dist[i] = 0.0;
-                    continue;
-                }
-                /* out-distances into d (free until the sum below) */
-                outd = d;
-                st = segloss__distmap(NULL, outd, NULL, NULL, m, &h->sp, h->s, work, m + h->s);
-                for (int64_t i = 0; i < h->s; i++) dist[i] += outd[i];
-            }
-            if (st != SEGLOSS_OK) break;
-            for (int64_t i = 0; i < h->s; i++)
-                d[i] = (o->alpha == 2.0 ? dp[i] * dp[i] + dy[i] * dy[i]
-                                        : pow(dp[i], o->alpha) + pow(dy[i], o->alpha));
-        }
-    }
-    free(work);
-    free(m);
-    free(idx);
+    if (!h->p || !h->y || !h->d) st = SEGLOSS_ERR_NOMEM;
+    hd_ctx ctx = {h, x, t, o};
+    /* images in parallel: each writes only its own rows */
+    if (st == SEGLOSS_OK) st = segloss__for_items(h->n, hd_image, &ctx);
     if (st != SEGLOSS_OK) hd_free(h);
     return st;
 }
@@ -270,4 +294,14 @@ segloss_status segloss_hausdorff_dt_backward(float *grad, const float *x,
                                              const float *grad_out) {
     if (!grad) return SEGLOSS_ERR_NULL;
     return hd_run(NULL, NULL, grad, x, target, shape, opts, grad_out);
+}
+
+segloss_status segloss_hausdorff_dt_forward_backward(double *loss, float *elems, float *grad,
+                                                     const float *x,
+                                                     const segloss_target *target,
+                                                     const segloss_shape *shape,
+                                                     const segloss_hausdorff_dt_opts *opts,
+                                                     const float *grad_out) {
+    if (!loss || !grad) return SEGLOSS_ERR_NULL;
+    return hd_run(loss, elems, grad, x, target, shape, opts, grad_out);
 }
