@@ -86,7 +86,8 @@ enum {
                                    sigmoid; mean or sum only */
     LK_REDUCED = 1u << 6,       /* mean or sum only */
     LK_MEAN_ONLY = 1u << 7,     /* mean only (a loss that is one mean by definition) */
-    LK_ACT_NONE = 1u << 8       /* --activation defaults to none (probabilities) */
+    LK_ACT_NONE = 1u << 8,      /* --activation defaults to none (probabilities) */
+    LK_ACT_SOFTMAX = 1u << 9    /* --activation defaults to softmax */
 };
 
 /* Option groups (loss_opts.c), in help order; a kind lists those that
@@ -112,6 +113,7 @@ enum {
     LG_MCC,
     LG_TOPK,
     LG_HD,
+    LG_BOUNDARY,
     LG_COUNT
 };
 #define LG(g) (1u << LG_##g)

@@ -100,6 +100,7 @@ static int multiclass(const loss_cfg *c, const loss_data *d) {
 segloss_activation loss_activation(const loss_cfg *c, const loss_data *d) {
     if (c->have_activation) return c->region.activation;
     if (c->kind->flags & LK_ACT_NONE) return SEGLOSS_ACTIVATION_NONE;
+    if (c->kind->flags & LK_ACT_SOFTMAX) return SEGLOSS_ACTIVATION_SOFTMAX;
     if (!(c->kind->flags & LK_MULTICLASS)) return c->region.activation;
     return multiclass(c, d) ? SEGLOSS_ACTIVATION_SOFTMAX : SEGLOSS_ACTIVATION_SIGMOID;
 }
@@ -240,6 +241,25 @@ static segloss_hausdorff_dt_opts hd_opts(const loss_cfg *c, const loss_data *d) 
 LOSS_CALLS(hausdorff_dt, segloss_hausdorff_dt_opts, hd_opts)
 LOSS_FUSED(hausdorff_dt, segloss_hausdorff_dt_opts, hd_opts)
 
+static segloss_boundary_opts boundary_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_boundary_opts o = segloss_boundary_opts_default();
+    o.reduction = c->reduction;
+    o.activation = loss_activation(c, d);
+    o.no_background = c->region.no_background;
+    return o;
+}
+static segloss_status boundary_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                                   float *elems) {
+    segloss_boundary_opts o = boundary_opts(c, d);
+    (void)elems; /* mean or sum: check_combinations refuses none */
+    return segloss_boundary_forward(loss, d->x, &d->target, &d->shape, &o);
+}
+static segloss_status boundary_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                                   const float *grad_out) {
+    segloss_boundary_opts o = boundary_opts(c, d);
+    return segloss_boundary_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
 static segloss_status hd_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
     segloss_hausdorff_dt_opts o = hd_opts(c, d);
     return segloss_hausdorff_dt_items_shape(out, &d->shape, &o);
@@ -332,6 +352,9 @@ const loss_kind loss_kinds[] = {
     {"hausdorff-dt", "Hausdorff distance-transform loss (MONAI HausdorffDTLoss)",
      LK_ACT_NONE, LG(HD), hd_shape, hausdorff_dt_fwd, hausdorff_dt_bwd, hausdorff_dt_fused,
      " (the default --activation none expects probabilities)", NULL},
+    {"boundary", "boundary loss, mean of p * signed distance (Kervadec et al.)",
+     LK_ACT_SOFTMAX | LK_REDUCED, LG(BOUNDARY), scalar_shape, boundary_fwd, boundary_bwd, NULL,
+     REGION_HINT, NULL},
     {"log-hausdorff-dt", "log(1 + hausdorff-dt) (MONAI LogHausdorffDTLoss)", LK_ACT_NONE,
      LG(HD), hd_shape, hausdorff_dt_fwd, hausdorff_dt_bwd, hausdorff_dt_fused,
      " (the default --activation none expects probabilities)", NULL},

@@ -192,6 +192,15 @@ static const cli_opt hd_opts[] = {
     CLI_END,
 };
 
+static const cli_opt boundary_opts[] = {
+    {NULL, "--activation", "A", CLI_ARG_CHOICE, CLI_AT(C, region.activation, int),
+     CLI_GIVEN(C, have_activation), activations,
+     NULL, "softmax (default; class-index target), sigmoid or none"},
+    CLI_FLAG(C, NULL, "--no-background", region.no_background,
+             "leave channel 0 out (the paper's idc = [1, ...])"),
+    CLI_END,
+};
+
 static const cli_opt ignore_opts[] = {
     CLI_NUM(C, "--ignore-index", "V", ignore_index, CLI_GIVEN(C, have_ignore), NULL,
             "target elements equal to V (e.g. 255 for void pixels) count\n"
@@ -243,6 +252,7 @@ static const cli_group groups[LG_COUNT] = {
     [LG_MCC] = {"mcc (binary; one value for the whole array)", mcc_opts},
     [LG_TOPK] = {"topk-ce (with the ce options; mean only)", topk_opts},
     [LG_HD] = {"hausdorff-dt, log-hausdorff-dt (input (N, C, spatial...))", hd_opts},
+    [LG_BOUNDARY] = {"boundary (input (N, C, spatial...); mean or sum)", boundary_opts},
 };
 
 static const cli_spec spec = {"loss", groups, LG_COUNT, 22};

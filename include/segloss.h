@@ -1021,6 +1021,33 @@ SEGLOSS_API segloss_status segloss_hausdorff_dt_forward_backward(double *loss, f
                                                                  const segloss_hausdorff_dt_opts *opts,
                                                                  const float *grad_out);
 
+/* Boundary loss (Kervadec et al.; LIVIAETS/boundary-loss SurfaceLoss with
+ * utils.one_hot2dist). Input (N, C, spatial...) with 1 to 3 spatial axes;
+ * p = the activation of x (default SOFTMAX: the paper's probabilities),
+ * the target class indices (SOFTMAX/INDEX) or dense (mask y > 0.5). For
+ * image n and kept channel c (no_background drops channel 0: the paper's
+ * idc = [1, ...]):
+ *   phi = distance to the nearest mask element outside the mask,
+ *         1 - (distance to the nearest element outside the mask) on it,
+ *         0 everywhere when the mask is empty or covers the image
+ *   loss = sum p * phi / (N * C' * S)   (MEAN), or the sum (SUM)
+ * phi is a constant (not differentiated), from the exact EDT once per
+ * call. NONE is SEGLOSS_ERR_ARG. grad_out points to one float (or NULL). */
+typedef struct segloss_boundary_opts {
+    segloss_reduction reduction;   /* default MEAN */
+    segloss_activation activation; /* default SOFTMAX */
+    segloss_target_kind target_kind; /* default AUTO */
+    int no_background;             /* default 0 */
+} segloss_boundary_opts;
+
+SEGLOSS_API segloss_boundary_opts segloss_boundary_opts_default(void);
+SEGLOSS_API segloss_status segloss_boundary_forward(double *loss, const float *x,
+                                                    const segloss_target *target, const segloss_shape *shape,
+                                                    const segloss_boundary_opts *opts);
+SEGLOSS_API segloss_status segloss_boundary_backward(float *grad, const float *x,
+                                                     const segloss_target *target, const segloss_shape *shape,
+                                                     const segloss_boundary_opts *opts, const float *grad_out);
+
 /* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */
 /* ------------------------------------------------------------------------ */

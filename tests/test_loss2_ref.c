@@ -187,6 +187,12 @@ static segloss_status run_case(const l2case *c, double *loss, float *grad, const
         segloss_status st = segloss_hausdorff_dt_forward(loss, NULL, x, t, &c->shape, &o);
         return st ? st : segloss_hausdorff_dt_backward(grad, x, t, &c->shape, &o, NULL);
     }
+    if (!strcmp(c->kind, "boundary")) {
+        segloss_boundary_opts o = segloss_boundary_opts_default();
+        o.no_background = (int)optv(c, "nobg", 0);
+        segloss_status st = segloss_boundary_forward(loss, x, t, &c->shape, &o);
+        return st ? st : segloss_boundary_backward(grad, x, t, &c->shape, &o, NULL);
+    }
     tf_fail(__FILE__, __LINE__, "%s: unknown kind %s", c->name, c->kind);
     return SEGLOSS_ERR_ARG;
 }
@@ -228,7 +234,7 @@ TEST(loss2_ref_cases) {
         ref_arr_free(&c.grad);
     }
     CHECK_MSG(r == 0, "loss2_ref.txt: format error after %d cases", cases);
-    CHECK(cases >= 43);
+    CHECK(cases >= 47);
     if (getenv("SEGLOSS_TEST_VERBOSE"))
         printf("loss2 ref: %d cases, worst loss rel %.3g, worst grad %.3g of max\n", cases,
                worst_loss, worst_grad);

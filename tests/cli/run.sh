@@ -894,8 +894,8 @@ for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); 
     t "loss $k is a kind" 1 '' "=segloss: loss: missing -i INPUT.npy
 segloss: $TRY" -- "$S" loss "$k"
 done
-check "loss --help lists 18 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
-    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 18
+check "loss --help lists 19 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
+    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 19
 
 # ============================================================================
 # Losses, second edition: dice-ce. References: tests/data/loss2_ref_cli.txt
@@ -976,6 +976,9 @@ te "log-hausdorff-dt softmax --alpha 1" loghd.softmax.alpha1 -- "$S" loss log-ha
 earr "$L2/g.npy" g.loghd.softmax.alpha1
 tf "hausdorff-dt on logits without --activation" 2 "~values outside \[0,1\].*expects probabilities" \
     -- loss hausdorff-dt -i "$X" -t "$Y" --grad "$KEEP"
+te "boundary --no-background" boundary.nobg -- "$S" loss boundary -i "$X" -t "$RC" \
+    --no-background --grad "$L2/g.npy"
+earr "$L2/g.npy" g.boundary.nobg
 tf "dice-focal --reduction none" 1 "~^segloss: loss dice-focal: --reduction none is not supported" \
     -- loss dice-focal -i "$X" -t "$Y" --reduction none --grad "$KEEP"
 tf "dice-ce --reduction none" 1 "~^segloss: loss dice-ce: --reduction none is not supported \(mean or sum\)" \

@@ -2,9 +2,9 @@
 """Reference values for segloss's second-edition losses, from the peers'
 real code run with Debian's torch (float64).
 
-    /usr/bin/python3 tools/ref/gen_loss2_ref.py MONAI_DIR NNUNET_DIR SMP_DIR \\
+    /usr/bin/python3 tools/ref/gen_loss2_ref.py MONAI_DIR NNUNET_DIR SMP_DIR BL_DIR \\
         > tests/data/loss2_ref.txt
-    /usr/bin/python3 tools/ref/gen_loss2_ref.py MONAI_DIR NNUNET_DIR SMP_DIR --cli \\
+    /usr/bin/python3 tools/ref/gen_loss2_ref.py MONAI_DIR NNUNET_DIR SMP_DIR BL_DIR --cli \\
         > tests/data/loss2_ref_cli.txt
 
 (the second, run from the repository root, reads tests/cli/data/x.npy and
@@ -18,7 +18,10 @@ commit 0e495086; nnunetv2/training/loss and nnunetv2/utilities/
 {ddp_allgather,helpers}.py are enough, with empty __init__.py files),
 SMP_DIR a package `smp_losses`: the folder segmentation_models_pytorch/losses
 of qubvel-org/segmentation_models.pytorch (checked: main at 5006616,
-0.5.1.dev0) under that name (its imports are relative).
+0.5.1.dev0) under that name (its imports are relative), BL_DIR utils.py and
+losses.py of LIVIAETS/boundary-loss (checked: 171c32d; their unrelated
+imports tqdm, skimage.io, PIL and medpy are stubbed below, and np.bool,
+gone from NumPy 1.24, is aliased to bool).
 Nothing of their code is copied here: it is imported from those folders.
 
 Output format (tests/test_loss2_ref.c reads it):
@@ -36,6 +39,8 @@ peers' code then runs in float64, except smp's Lovasz-softmax, whose
 _lovasz_grad casts to float32 (it runs in float32) and the MONAI focal part,
 which casts its input to float32 (input.float()).
 """
+import contextlib
+import io
 import sys
 
 import numpy as np
@@ -336,6 +341,64 @@ def hausdorff_cases(rng):
     case('hd_log_probs_3d', (1, 3, 5, 5, 5), {}, {}, log=True)
 
 
+# --------------------------------------------------------------------------
+# boundary: LIVIAETS/boundary-loss SurfaceLoss with utils.one_hot2dist
+# --------------------------------------------------------------------------
+BL = {}
+
+
+def load_boundary(bl_dir):
+    import types
+    for name, attrs in (('tqdm', {'tqdm': lambda *a, **k: None}),
+                        ('skimage', {}), ('skimage.io', {'imsave': None}),
+                        ('PIL', {'Image': None, 'ImageOps': None}),
+                        ('medpy', {}), ('medpy.metric', {}), ('medpy.metric.binary', {'hd': None})):
+        if name not in sys.modules:
+            mod = types.ModuleType(name)
+            mod.__dict__.update(attrs)
+            sys.modules[name] = mod
+    np.bool = bool
+    sys.path.insert(0, bl_dir)
+    import losses as bl_losses
+    import utils as bl_utils
+    BL['utils'], BL['losses'] = bl_utils, bl_losses
+
+
+def boundary_cases(rng):
+    bl_utils, bl_losses = BL['utils'], BL['losses']
+
+    def case(name, shape, idc, absent=None):
+        n, c = shape[0], shape[1]
+        x = logits(rng, shape, 2.5)
+        idx = rng.integers(0, c, size=(n,) + shape[2:])
+        # blobs for some structure: the class of a coarse grid cell
+        coarse = rng.integers(0, c, size=(n,) + tuple((d + 2) // 3 for d in shape[2:]))
+        for ax in range(1, coarse.ndim):
+            coarse = np.repeat(coarse, 3, axis=ax)
+        idx = coarse[(slice(None),) + tuple(slice(0, d) for d in shape[2:])]
+        if absent is not None:
+            idx[idx == absent] = (absent + 1) % c
+        onehot = np.stack([(idx == k) for k in range(c)], axis=1).astype(np.int64)
+        dist = np.stack([bl_utils.one_hot2dist(onehot[b], dtype=np.float64) for b in range(n)])
+        with contextlib.redirect_stdout(io.StringIO()):   # SurfaceLoss prints its kwargs
+            fn = bl_losses.SurfaceLoss(idc=idc)
+
+        def f(v, dm):
+            # SurfaceLoss casts to float32; its einsum is written for 2-D
+            # ("bkwh"): 3-D volumes are flattened to (b, k, w, h*d) first
+            pr = torch.softmax(v, 1)
+            return fn(pr.reshape(pr.shape[0], pr.shape[1], pr.shape[2], -1),
+                      dm.reshape(dm.shape[0], dm.shape[1], dm.shape[2], -1))
+        loss, grad = run(f, x, torch.tensor(dist))
+        o = {'nobg': 1} if idc[0] == 1 else {}
+        emit(name, 'boundary', x, idx, 'i64', o, loss, grad)
+
+    case('boundary_2d_all', (2, 3, 12, 10), [0, 1, 2])
+    case('boundary_2d_binary_idc1', (3, 2, 9, 11), [1])
+    case('boundary_3d_nobg', (2, 3, 6, 7, 5), [1, 2])
+    case('boundary_absent_class', (2, 3, 9, 9), [1, 2], absent=2)
+
+
 def cli_refs():
     x = np.load('tests/cli/data/x.npy').astype(np.float64)
     y = np.load('tests/cli/data/y.npy').astype(np.float64)
@@ -385,6 +448,13 @@ def cli_refs():
         sigmoid=True, include_background=True, batch=True, reduction='none')(v, t).sum(), x, yt)
     add('loghd.softmax.alpha1', LogHausdorffDTLoss(softmax=True, to_onehot_y=True, alpha=1.0),
         x, idx)
+    # boundary: the same one_hot2dist and SurfaceLoss as boundary_cases
+    onehot = np.stack([(rcls == k) for k in range(3)], axis=1).astype(np.int64)
+    dist = torch.tensor(np.stack([BL['utils'].one_hot2dist(onehot[b], dtype=np.float64)
+                                  for b in range(2)]))
+    with contextlib.redirect_stdout(io.StringIO()):
+        sl = BL['losses'].SurfaceLoss(idc=[1, 2])
+    add('boundary.nobg', lambda v, dm: sl(torch.softmax(v, 1), dm), x, dist)
     add('gdicefocal.simple.sum', GeneralizedDiceFocalLoss(sigmoid=True, w_type='simple',
                                                           lambda_gdl=0.5, reduction='sum'), x, yt)
     print('# segloss second-edition CLI references: tools/ref/gen_loss2_ref.py --cli')
@@ -395,6 +465,7 @@ def cli_refs():
 
 
 def main():
+    load_boundary(sys.argv[4])
     if '--cli' in sys.argv:
         cli_refs()
         return
@@ -404,9 +475,10 @@ def main():
     mcc_topk_cases(rng)
     lovasz_cases(rng)
     hausdorff_cases(rng)
+    boundary_cases(rng)
     print('# segloss second-edition loss references: generated by tools/ref/gen_loss2_ref.py')
-    print('# from MONAI %s, nnU-Net 2.8.1 (nnunetv2) and smp 0.5.1.dev0 (5006616) code,'
-          ' torch %s, float64.'
+    print('# from MONAI %s, nnU-Net 2.8.1 (nnunetv2), smp 0.5.1.dev0 (5006616) and'
+          ' LIVIAETS/boundary-loss (171c32d) code, torch %s, float64.'
           % (monai.__version__, torch.__version__))
     print('# Do not edit; regenerate.')
     print('\n'.join(OUT))
