@@ -15,7 +15,6 @@
  * covering the whole image has no outside: phi = 0 there (scipy's
  * distance_transform_edt returns an artefact for an input without zeros). */
 #include "core/target.h"
-#include "kernels/scalar.h"
 #include "loss/distmap.h"
 
 #include <math.h>
@@ -55,26 +54,8 @@ static segloss_status bd_image(void *vctx, int64_t n) {
         st = SEGLOSS_ERR_NOMEM;
         goto done;
     }
-    const float *xn = b->x + n * c * s;
-    for (int64_t i = 0; i < s; i++) {
-        if (b->o->activation == SEGLOSS_ACTIVATION_SOFTMAX) {
-            double mx = xn[i], z = 0.0;
-            for (int64_t k = 1; k < c; k++)
-                if (xn[k * s + i] > mx) mx = xn[k * s + i];
-            for (int64_t k = 0; k < c; k++) z += exp((double)xn[k * s + i] - mx);
-            for (int64_t k = 0; k < c; k++) p[k * s + i] = exp((double)xn[k * s + i] - mx) / z;
-        } else {
-            for (int64_t k = 0; k < c; k++) {
-                double v = xn[k * s + i];
-                if (b->o->activation == SEGLOSS_ACTIVATION_NONE && !(v >= 0.0 && v <= 1.0)) {
-                    st = SEGLOSS_ERR_DOMAIN;
-                    goto done;
-                }
-                p[k * s + i] = b->o->activation == SEGLOSS_ACTIVATION_SIGMOID
-                                   ? segloss__sigmoid_d(v) : v;
-            }
-        }
-    }
+    if ((st = segloss__dm_probs(p, b->x + n * c * s, c, s, b->o->activation)) != SEGLOSS_OK)
+        goto done;
     if (b->index &&
         (st = segloss__decode_index(idx, NULL, NULL, NULL, b->t, n * s, s, c,
                                     SEGLOSS_IGNORE_NONE)) != SEGLOSS_OK)
@@ -106,17 +87,9 @@ static segloss_status bd_image(void *vctx, int64_t n) {
     if (b->grad) {
         float *g = b->grad + n * c * s;
         double f = b->up * b->scale;
-        for (int64_t i = 0; i < s; i++) {
-            double dot = 0.0;
-            for (int64_t k = 0; k < c; k++) dot += p[k * s + i] * phi[k * s + i];
-            for (int64_t k = 0; k < c; k++) {
-                double pk = p[k * s + i], gk = f * phi[k * s + i];
-                double v = b->o->activation == SEGLOSS_ACTIVATION_SOFTMAX ? pk * (gk - f * dot)
-                           : b->o->activation == SEGLOSS_ACTIVATION_SIGMOID ? gk * pk * (1.0 - pk)
-                                                                            : gk;
-                g[k * s + i] = (float)v;
-            }
-        }
+        for (int64_t i = 0; i < c * s; i++) phi[i] *= f; /* phi becomes d loss / d p */
+        for (int64_t i = 0; i < s; i++)
+            segloss__dm_act_backward(g + i, p + i, phi + i, s, c, s, b->o->activation);
     }
 done:
     free(p);
@@ -133,29 +106,13 @@ static segloss_status bd_run(double *loss, float *grad, const float *x, const se
                              const float *grad_out) {
     segloss_boundary_opts def = segloss_boundary_opts_default();
     if (!o) o = &def;
-    if (!x || !t || !t->data || !shape) return SEGLOSS_ERR_NULL;
     if (o->reduction != SEGLOSS_REDUCTION_MEAN && o->reduction != SEGLOSS_REDUCTION_SUM)
         return SEGLOSS_ERR_ARG;
-    if (o->activation != SEGLOSS_ACTIVATION_NONE && o->activation != SEGLOSS_ACTIVATION_SIGMOID &&
-        o->activation != SEGLOSS_ACTIVATION_SOFTMAX)
-        return SEGLOSS_ERR_ARG;
-    if (o->target_kind != SEGLOSS_TARGET_AUTO && o->target_kind != SEGLOSS_TARGET_DENSE &&
-        o->target_kind != SEGLOSS_TARGET_INDEX)
-        return SEGLOSS_ERR_ARG;
-    int64_t numel;
-    segloss_status st = segloss__checked_numel(shape, &numel);
+    segloss__dm_layout l;
+    segloss_status st = segloss__dm_layout_init(&l, x, t, shape, o->activation, o->target_kind);
     if (st != SEGLOSS_OK) return st;
-    if (shape->ndim < 3 || shape->ndim > 5) return SEGLOSS_ERR_SHAPE;
-    bd_ctx b = {.x = x, .t = t, .o = o, .n = shape->dim[0], .c = shape->dim[1], .grad = grad};
-    b.s = numel / (b.n * b.c);
-    b.sp.ndim = shape->ndim - 2;
-    for (int k = 2; k < shape->ndim; k++) b.sp.dim[k - 2] = shape->dim[k];
-    b.index = o->target_kind == SEGLOSS_TARGET_INDEX ||
-              (o->target_kind == SEGLOSS_TARGET_AUTO && o->activation == SEGLOSS_ACTIVATION_SOFTMAX);
-    if ((b.index || o->activation == SEGLOSS_ACTIVATION_SOFTMAX) && b.c < 2)
-        return SEGLOSS_ERR_SHAPE;
-    if (segloss_dtype_size(t->dtype) == 0) return SEGLOSS_ERR_DTYPE;
-    if (b.index && (t->dtype == SEGLOSS_F32 || t->dtype == SEGLOSS_F64)) return SEGLOSS_ERR_DTYPE;
+    bd_ctx b = {.x = x, .t = t, .o = o, .n = l.n, .c = l.c, .s = l.s, .sp = l.sp,
+                .index = l.index, .grad = grad};
     b.c0 = o->no_background && b.c > 1 ? 1 : 0;
     b.scale = o->reduction == SEGLOSS_REDUCTION_MEAN ? 1.0 / (double)(b.n * (b.c - b.c0) * b.s)
                                                      : 1.0;

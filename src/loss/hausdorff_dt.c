@@ -20,7 +20,6 @@
  * mask, computed once per call; MONAI uses scipy's distance_transform_edt
  * (or cuCIM) per image and channel. */
 #include "core/target.h"
-#include "kernels/scalar.h"
 #include "loss/distmap.h"
 
 #include <math.h>
@@ -75,23 +74,7 @@ static segloss_status hd_image(void *vctx, int64_t n) {
     }
     const float *xn = x + n * h->c * h->s;
     double *pn = h->p + n * h->c * h->s;
-    if (o->activation == SEGLOSS_ACTIVATION_SOFTMAX) {
-        for (int64_t i = 0; i < h->s; i++) {
-            double mx = xn[i], z = 0.0;
-            for (int64_t k = 1; k < h->c; k++)
-                if (xn[k * h->s + i] > mx) mx = xn[k * h->s + i];
-            for (int64_t k = 0; k < h->c; k++) z += exp((double)xn[k * h->s + i] - mx);
-            for (int64_t k = 0; k < h->c; k++)
-                pn[k * h->s + i] = exp((double)xn[k * h->s + i] - mx) / z;
-        }
-    } else {
-        for (int64_t i = 0; i < h->c * h->s; i++) {
-            double v = xn[i];
-            if (o->activation == SEGLOSS_ACTIVATION_NONE && !(v >= 0.0 && v <= 1.0))
-                st = SEGLOSS_ERR_DOMAIN;
-            pn[i] = o->activation == SEGLOSS_ACTIVATION_SIGMOID ? segloss__sigmoid_d(v) : v;
-        }
-    }
+    if ((st = segloss__dm_probs(pn, xn, h->c, h->s, o->activation)) != SEGLOSS_OK) goto done;
     if (h->index && st == SEGLOSS_OK)
         st = segloss__decode_index(idx, NULL, NULL, NULL, t, n * h->s, h->s, h->c,
                                    SEGLOSS_IGNORE_NONE);
@@ -137,30 +120,17 @@ done:
 static segloss_status hd_init(hd_setup *h, const float *x, const segloss_target *t,
                               const segloss_shape *shape, const segloss_hausdorff_dt_opts *o) {
     memset(h, 0, sizeof *h);
-    if (!x || !t || !t->data || !shape) return SEGLOSS_ERR_NULL;
     if (!segloss__valid_reduction(o->reduction) || !isfinite(o->alpha) || o->alpha < 0.0)
         return SEGLOSS_ERR_ARG;
-    if (o->activation != SEGLOSS_ACTIVATION_NONE && o->activation != SEGLOSS_ACTIVATION_SIGMOID &&
-        o->activation != SEGLOSS_ACTIVATION_SOFTMAX)
-        return SEGLOSS_ERR_ARG;
-    if (o->target_kind != SEGLOSS_TARGET_AUTO && o->target_kind != SEGLOSS_TARGET_DENSE &&
-        o->target_kind != SEGLOSS_TARGET_INDEX)
-        return SEGLOSS_ERR_ARG;
-    int64_t numel;
-    segloss_status st = segloss__checked_numel(shape, &numel);
+    segloss__dm_layout l;
+    segloss_status st = segloss__dm_layout_init(&l, x, t, shape, o->activation, o->target_kind);
     if (st != SEGLOSS_OK) return st;
-    if (shape->ndim < 3 || shape->ndim > 5) return SEGLOSS_ERR_SHAPE;
-    h->n = shape->dim[0];
-    h->c = shape->dim[1];
-    h->s = numel / (h->n * h->c);
-    h->sp.ndim = shape->ndim - 2;
-    for (int k = 2; k < shape->ndim; k++) h->sp.dim[k - 2] = shape->dim[k];
-    h->index = o->target_kind == SEGLOSS_TARGET_INDEX ||
-               (o->target_kind == SEGLOSS_TARGET_AUTO && o->activation == SEGLOSS_ACTIVATION_SOFTMAX);
-    if ((h->index || o->activation == SEGLOSS_ACTIVATION_SOFTMAX) && h->c < 2)
-        return SEGLOSS_ERR_SHAPE;
-    if (segloss_dtype_size(t->dtype) == 0) return SEGLOSS_ERR_DTYPE;
-    if (h->index && (t->dtype == SEGLOSS_F32 || t->dtype == SEGLOSS_F64)) return SEGLOSS_ERR_DTYPE;
+    h->n = l.n;
+    h->c = l.c;
+    h->s = l.s;
+    h->sp = l.sp;
+    h->index = l.index;
+    int64_t numel = h->n * h->c * h->s;
     h->c0 = o->no_background && h->c > 1 ? 1 : 0;
     h->ck = h->c - h->c0;
     int64_t kept = h->n * h->ck * h->s;
@@ -238,7 +208,6 @@ static segloss_status hd_run(double *loss, float *elems, float *grad, const floa
         if (!g) st = SEGLOSS_ERR_NOMEM;
         for (int64_t n = 0; n < h.n && st == SEGLOSS_OK; n++)
             for (int64_t i = 0; i < h.s; i++) {
-                double dot = 0.0;
                 for (int64_t c = 0; c < h.c; c++) {
                     g[c] = 0.0;
                     if (c < h.c0) continue;
@@ -249,14 +218,9 @@ static segloss_status hd_run(double *loss, float *elems, float *grad, const floa
                     if (o->log) up /= (none ? f[it] : red) + 1.0;
                     double p = h.p[(n * h.c + c) * h.s + i];
                     g[c] = up * 2.0 * (p - h.y[row + i]) * h.d[row + i] / cnt;
-                    dot += p * g[c];
                 }
-                for (int64_t c = 0; c < h.c; c++) {
-                    double p = h.p[(n * h.c + c) * h.s + i], v = g[c];
-                    if (o->activation == SEGLOSS_ACTIVATION_SOFTMAX) v = p * (g[c] - dot);
-                    else if (o->activation == SEGLOSS_ACTIVATION_SIGMOID) v = g[c] * p * (1.0 - p);
-                    grad[(n * h.c + c) * h.s + i] = (float)v;
-                }
+                segloss__dm_act_backward(grad + n * h.c * h.s + i, h.p + n * h.c * h.s + i, g,
+                                         1, h.c, h.s, o->activation);
             }
         free(g);
     }
