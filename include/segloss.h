@@ -1102,6 +1102,67 @@ SEGLOSS_API segloss_status segloss_instance_pair_surface(segloss_surface_metrics
                                                          const segloss_shape *shape,
                                                          const segloss_metric_opts *opts);
 
+/* BraTS 2023 lesion-wise scores (rachitsaluja/BraTS-2023-Metrics,
+ * metrics.py, as of commit 43c9052, Oct 2023), for one binary region (the
+ * official code scores WT, TC and ET in turn):
+ *  1. components of ref and pred at full connectivity (26 in 3-D);
+ *  2. ref is dilated `dilation` times by the 18-neighbour cross
+ *     (scipy generate_binary_structure(3, 2)); reference components whose
+ *     dilations touch form one lesion (the components of the dilated mask,
+ *     restricted to the reference voxels);
+ *  3. each lesion L is dilated again; the predicted components that meet
+ *     that dilation are its prediction P (possibly several components;
+ *     one component may serve several lesions);
+ *     dice(L) = 2|L n P| / (|L| + |P|), hd95(L) = the 95th-percentile
+ *     Hausdorff distance between L and P (missing_hd95 when P is empty);
+ *  4. lesions with volume |L| * prod(spacing) <= volume_threshold are left
+ *     out; a predicted component that meets no lesion's dilation is a false
+ *     positive (whatever its size), scored dice 0 and hd95 missing_hd95;
+ *  5. dice = sum of dice(L) over the kept lesions / (kept + fp),
+ *     hd95 = (sum of hd95(L) + fp * missing_hd95) / (kept + fp); with no
+ *     kept lesion and no false positive, dice = 1 and hd95 = 0.
+ * tp / fn: kept lesions with / without a prediction; fp as above.
+ * hd95 here is segloss's (max of the two directed 95th percentiles of the
+ * voxel-surface distances, numpy 'linear' percentile); the official code
+ * uses DeepMind surface-distance's area-weighted surfel percentile, so
+ * lesion hd95 values differ by up to about a voxel (docs/instances.md
+ * gives the measured differences). Dice, counts and the 374 rule are
+ * exactly the official ones. */
+typedef struct segloss_lesionwise_opts {
+    double spacing[3];          /* per axis, axis 0 first; default 1 */
+    int dilation;               /* default 3 (GLI) */
+    double volume_threshold;    /* default 50 (GLI), physical units */
+    double missing_hd95;        /* default 374 */
+} segloss_lesionwise_opts;
+
+/* BraTS 2023 glioma (GLI) settings: spacing 1, dilation 3, threshold 50,
+ * missing_hd95 374. */
+SEGLOSS_API segloss_lesionwise_opts segloss_lesionwise_opts_brats2023(void);
+
+typedef struct segloss_lesion_row {
+    double volume;              /* |L| * prod(spacing) */
+    int64_t n_voxels;           /* |L| */
+    int64_t n_pred;             /* predicted components meeting its dilation */
+    double dice, hd95;
+    int kept;                   /* volume > volume_threshold */
+} segloss_lesion_row;
+
+typedef struct segloss_lesionwise {
+    int64_t n_lesions;          /* all lesions, kept or not */
+    int64_t tp, fp, fn;
+    double dice, hd95;
+} segloss_lesionwise;
+
+/* Scores of pred against ref (nonzero = foreground), rank 1..3 (lower ranks
+ * as a 3-D volume of leading size-1 axes). rows (may be NULL) receives a
+ * malloc'd array of one row per lesion (out->n_lesions) in scan order of
+ * first voxel; release it with segloss_lesion_rows_free. */
+SEGLOSS_API segloss_status segloss_lesionwise_brats(segloss_lesionwise *out, segloss_lesion_row **rows,
+                                                    const uint8_t *pred, const uint8_t *ref,
+                                                    const segloss_shape *shape,
+                                                    const segloss_lesionwise_opts *opts);
+SEGLOSS_API void segloss_lesion_rows_free(segloss_lesion_row *rows);
+
 /* ------------------------------------------------------------------------ */
 /* Images for `segloss eval`: PNG, NIfTI-1/2 (.nii, .nii.gz), .npy           */
 /* ------------------------------------------------------------------------ */
