@@ -1044,6 +1044,12 @@ SEGLOSS_API segloss_status segloss_components(int32_t *labels, int64_t *count, c
                                               const segloss_shape *shape, int connectivity,
                                               int64_t min_size);
 
+/* mask[i] = 1 where a[i] == label (label 0 included), else 0, for the n
+ * elements of a (values read as segloss_label_scan reads them; U64 values
+ * above INT64_MAX: SEGLOSS_ERR_DOMAIN). */
+SEGLOSS_API segloss_status segloss_label_mask(uint8_t *mask, const segloss_label_array *a, int64_t n,
+                                              int64_t label);
+
 /* Instance-ID map -> numbered instances: every distinct nonzero value of
  * ids is one instance (connected or not); instances are numbered 1..*count
  * in increasing ID (MONAI's remap_instance_id), then min_size applies as in

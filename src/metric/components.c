@@ -174,6 +174,22 @@ segloss_status segloss_components(int32_t *labels, int64_t *count, const uint8_t
     return drop_small(labels, count, g.numel, min_size);
 }
 
+segloss_status segloss_label_mask(uint8_t *mask, const segloss_label_array *a, int64_t n,
+                                  int64_t label) {
+    if (!mask || !a) return SEGLOSS_ERR_NULL;
+    segloss_status st = segloss__label_array_check(a);
+    if (st != SEGLOSS_OK) return st;
+    if (n < 0) return SEGLOSS_ERR_ARG;
+    int64_t buf[4096];
+    for (int64_t off = 0; off < n; off += 4096) {
+        int64_t k = n - off < 4096 ? n - off : 4096;
+        st = segloss__load_labels(buf, a->data, a->dtype, off, k);
+        if (st != SEGLOSS_OK) return st;
+        for (int64_t i = 0; i < k; i++) mask[off + i] = buf[i] == label;
+    }
+    return SEGLOSS_OK;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Instance-ID maps                                                         */
 /* ---------------------------------------------------------------------- */
