@@ -201,6 +201,12 @@ int eval_instances_case(eval_case *k, const eval_cfg *c, const segloss_label_arr
                         const segloss_label_array *ra, const segloss_shape *shape,
                         const double spacing[3]) {
     if (!c->inst.on) return 0;
+    if (c->inst.opts.connectivity > shape->ndim) {
+        eval_msg(&k->err, "%s: --connectivity %d needs a %d-D image; this one is %d-D",
+                 k->ref, c->inst.opts.connectivity, c->inst.opts.connectivity, shape->ndim);
+        k->rc = CLI_INPUT;
+        return k->rc;
+    }
     int64_t numel = 1;
     for (int d = 0; d < shape->ndim; d++) numel *= shape->dim[d];
     const int64_t n = c->inst.instance_maps ? 1 : k->n;
