@@ -142,8 +142,7 @@ typedef struct eval_inst {
     segloss_instance_metrics m;
     int have_lw;
     segloss_lesionwise lw;
-    segloss_instance_pair *rows;     /* with --instances-csv */
-    double *hd95;                    /* per row */
+    segloss_instance_pair *rows;     /* with --instances-csv (with hd95) */
     int64_t n_rows;
 } eval_inst;
 extern const cli_opt eval_instance_opts[];

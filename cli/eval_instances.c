@@ -130,11 +130,6 @@ int eval_instances_check(eval_cfg *c) {
 /* ---------------------------------------------------------------------- */
 /* One case                                                                 */
 /* ---------------------------------------------------------------------- */
-typedef struct inst_work {
-    uint8_t *pm, *rm;
-    int32_t *pcc, *rcc;
-} inst_work;
-
 static int lib_fail(eval_case *k, segloss_status st, const char *what) {
     if (st == SEGLOSS_ERR_NOMEM) eval_msg(&k->err, "out of memory");
     else eval_msg(&k->err, "%s vs %s: %s: %s", k->pred ? k->pred : "(missing prediction)",
@@ -143,104 +138,65 @@ static int lib_fail(eval_case *k, segloss_status st, const char *what) {
     return k->rc;
 }
 
-/* Scores one entry from the masks in w (pm, rm already filled). */
-static segloss_status score_entry(eval_inst *e, inst_work *w, const eval_cfg *c,
-                                  const segloss_label_array *pa, const segloss_label_array *ra,
-                                  const segloss_shape *shape, int64_t numel,
-                                  const double spacing[3], const char **what) {
-    const eval_inst_cfg *in = &c->inst;
-    int64_t np = 0, nr = 0;
-    segloss_status st;
-    *what = "components";
-    if (in->instance_maps) {
-        st = segloss_instances_from_ids(w->pcc, &np, pa, NULL, numel, in->opts.min_size);
-        if (st == SEGLOSS_OK)
-            st = segloss_instances_from_ids(w->rcc, &nr, ra, NULL, numel, in->opts.min_size);
-    } else {
-        st = segloss_components(w->pcc, &np, w->pm, shape, in->opts.connectivity,
-                                in->opts.min_size);
-        if (st == SEGLOSS_OK)
-            st = segloss_components(w->rcc, &nr, w->rm, shape, in->opts.connectivity,
-                                    in->opts.min_size);
-    }
-    if (st != SEGLOSS_OK) return st;
-    *what = "matching";
-    st = segloss_instance_match(&e->m, in->csv ? &e->rows : NULL, &e->n_rows, w->rcc, nr,
-                                w->pcc, np, shape, &in->opts);
-    if (st != SEGLOSS_OK) return st;
-    if (in->csv) {
-        e->hd95 = malloc((size_t)(e->n_rows ? e->n_rows : 1) * sizeof *e->hd95);
-        if (!e->hd95) return SEGLOSS_ERR_NOMEM;
-        segloss_metric_opts mo = c->mopts;
-        for (int d = 0; d < shape->ndim; d++) mo.spacing[d] = spacing[d];
-        for (int64_t r = 0; r < e->n_rows; r++) {
-            segloss_surface_metrics sm;
-            st = segloss_instance_pair_surface(&sm, &e->rows[r], w->rcc, w->pcc, shape, &mo);
-            if (st != SEGLOSS_OK) return st;
-            e->hd95[r] = sm.hd95;
-        }
-    }
-    if (in->brats) {
-        *what = "lesion-wise scores";
-        segloss_lesionwise_opts lo = segloss_lesionwise_opts_brats2023();
-        for (int d = 0; d < shape->ndim; d++) lo.spacing[d] = spacing[d];
-        if (in->instance_maps) {
-            for (int64_t i = 0; i < numel; i++) {
-                w->pm[i] = w->pcc[i] != 0;
-                w->rm[i] = w->rcc[i] != 0;
-            }
-        }
-        st = segloss_lesionwise_brats(&e->lw, NULL, w->pm, w->rm, shape, &lo);
-        if (st != SEGLOSS_OK) return st;
-        e->have_lw = 1;
-    }
-    return SEGLOSS_OK;
+/* BraTS scores need dense masks: label L, or any instance with --instance-maps. */
+static segloss_status lesionwise(eval_inst *e, const eval_cfg *c, const segloss_label_array *pa,
+                                 const segloss_label_array *ra, const segloss_shape *shape,
+                                 int64_t numel, const double spacing[3]) {
+    uint8_t *pm = malloc((size_t)numel * 2);
+    if (!pm) return SEGLOSS_ERR_NOMEM;
+    uint8_t *rm = pm + numel;
+    segloss_status st = SEGLOSS_OK;
+    const int any = c->inst.instance_maps;
+    const int64_t lab = any ? 0 : e->label;
+    st = segloss_label_mask(pm, pa, numel, lab);
+    if (st == SEGLOSS_OK) st = segloss_label_mask(rm, ra, numel, lab);
+    if (st == SEGLOSS_OK && any)
+        for (int64_t i = 0; i < 2 * numel; i++) pm[i] = !pm[i];   /* != 0 */
+    segloss_lesionwise_opts lo = segloss_lesionwise_opts_brats2023();
+    for (int d = 0; d < shape->ndim; d++) lo.spacing[d] = spacing[d];
+    if (st == SEGLOSS_OK) st = segloss_lesionwise_brats(&e->lw, NULL, pm, rm, shape, &lo);
+    e->have_lw = st == SEGLOSS_OK;
+    free(pm);
+    return st;
 }
 
 int eval_instances_case(eval_case *k, const eval_cfg *c, const segloss_label_array *pa,
                         const segloss_label_array *ra, const segloss_shape *shape,
                         const double spacing[3]) {
-    if (!c->inst.on) return 0;
-    if (c->inst.opts.connectivity > shape->ndim) {
-        eval_msg(&k->err, "%s: --connectivity %d needs a %d-D image; this one is %d-D",
-                 k->ref, c->inst.opts.connectivity, c->inst.opts.connectivity, shape->ndim);
+    const eval_inst_cfg *in = &c->inst;
+    if (!in->on) return 0;
+    if (in->opts.connectivity > shape->ndim) {
+        eval_msg(&k->err, "%s: --connectivity %d needs a %d-D image; this one is %d-D", k->ref,
+                 in->opts.connectivity, in->opts.connectivity, shape->ndim);
         k->rc = CLI_INPUT;
         return k->rc;
     }
     int64_t numel = 1;
     for (int d = 0; d < shape->ndim; d++) numel *= shape->dim[d];
-    const int64_t n = c->inst.instance_maps ? 1 : k->n;
-    inst_work w;
-    w.pm = malloc((size_t)numel * 2 + 1);
-    w.rm = w.pm ? w.pm + numel : NULL;
-    w.pcc = malloc((size_t)numel * sizeof *w.pcc + 1);
-    w.rcc = malloc((size_t)numel * sizeof *w.rcc + 1);
+    const int64_t n = in->instance_maps ? 1 : k->n;
     k->inst = calloc((size_t)(n ? n : 1), sizeof *k->inst);
-    int rc = 0;
-    if (!w.pm || !w.pcc || !w.rcc || !k->inst) rc = lib_fail(k, SEGLOSS_ERR_NOMEM, "");
-    for (int64_t j = 0; j < n && !rc; j++) {
+    if (!k->inst) return lib_fail(k, SEGLOSS_ERR_NOMEM, "");
+    segloss_metric_opts mo = c->mopts;
+    for (int d = 0; d < shape->ndim; d++) mo.spacing[d] = spacing[d];
+    for (int64_t j = 0; j < n; j++) {
         eval_inst *e = &k->inst[j];
         k->n_inst = j + 1;
-        e->label = c->inst.instance_maps ? 0 : k->res[j].stats.label;
-        segloss_status st = SEGLOSS_OK;
-        if (!c->inst.instance_maps) {
-            st = segloss_label_mask(w.pm, pa, numel, e->label);
-            if (st == SEGLOSS_OK) st = segloss_label_mask(w.rm, ra, numel, e->label);
+        e->label = in->instance_maps ? 0 : k->res[j].stats.label;
+        segloss_status st = segloss_instance_eval(&e->m, in->csv ? &e->rows : NULL, &e->n_rows,
+                                                  pa, ra, e->label, in->instance_maps, shape,
+                                                  &in->opts, in->csv ? &mo : NULL);
+        if (st != SEGLOSS_OK) return lib_fail(k, st, "instances");
+        if (in->brats) {
+            st = lesionwise(e, c, pa, ra, shape, numel, spacing);
+            if (st != SEGLOSS_OK) return lib_fail(k, st, "lesion-wise scores");
         }
-        const char *what = "label masks";
-        if (st == SEGLOSS_OK) st = score_entry(e, &w, c, pa, ra, shape, numel, spacing, &what);
-        if (st != SEGLOSS_OK) rc = lib_fail(k, st, what);
     }
-    free(w.pm);
-    free(w.pcc);
-    free(w.rcc);
-    return rc;
+    return 0;
 }
 
 void eval_instances_free(eval_case *k) {
     for (int64_t j = 0; j < k->n_inst && k->inst; j++) {
         segloss_instance_pairs_free(k->inst[j].rows);
-        free(k->inst[j].hd95);
     }
     free(k->inst);
     k->inst = NULL;
@@ -469,7 +425,7 @@ int eval_instances_write_csv(FILE *f, const void *ctx) {
             for (int64_t r = 0; r < e->n_rows; r++) {
                 const segloss_instance_pair *p = &e->rows[r];
                 char b[3][40];
-                const double v[3] = {p->dice, p->iou, e->hd95[r]};
+                const double v[3] = {p->dice, p->iou, p->surface.hd95};
                 for (int q = 0; q < 3; q++) {
                     if (isfinite(v[q])) eval_num(b[q], sizeof b[q], v[q]);
                     else b[q][0] = '\0';

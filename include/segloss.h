@@ -1005,10 +1005,13 @@ SEGLOSS_API segloss_status segloss_percentile_inplace(double *result, double *va
  * PanopticQualityMetric adds 1e-6 to the denominators, so it gives 0 where
  * these are 0/0). A 0/0 takes `empty_score`.
  *
- * Cost: labelling is linear in the voxels (two passes, union-find); the
- * overlap of every touching (r, p) pair is counted in one pass over the
- * voxels (a hash table of the pairs that touch: never n_ref x n_pred x
- * voxels); matching is O(P log P) (greedy) for P touching pairs. */
+ * Cost: one pass over each array finds its runs of foreground voxels;
+ * labelling works on runs (union-find, linear in the runs); the overlap of
+ * every touching (r, p) pair comes from merging the runs of each row (a
+ * hash table of the pairs that touch: never n_ref x n_pred x voxels);
+ * greedy matching is O(P log P) for P touching pairs. Memory O(rows +
+ * runs) for segloss_instance_eval; the dense maps of segloss_components
+ * are only the output. */
 typedef enum segloss_match_rule {
     SEGLOSS_MATCH_IOU = 0,       /* default: iou > threshold */
     SEGLOSS_MATCH_DICE = 1,      /* dice > threshold */
@@ -1070,6 +1073,7 @@ typedef struct segloss_instance_pair {
     int64_t inter, n_ref, n_pred;
     double iou, dice;
     int64_t box_lo[3], box_hi[3];
+    segloss_surface_metrics surface;   /* NaN unless distances were asked */
 } segloss_instance_pair;
 
 typedef struct segloss_instance_metrics {
@@ -1083,13 +1087,18 @@ typedef struct segloss_instance_metrics {
  * (if pairs is not NULL) receives a malloc'd array of *n_pairs rows: the
  * matched pairs in increasing ref, then the missed references, then the
  * unmatched predictions, each in increasing number; release it with
- * segloss_instance_pairs_free. A label outside 0..n: SEGLOSS_ERR_ARG. */
+ * segloss_instance_pairs_free. distances (may be NULL: surface fields NaN):
+ * the surface metrics of every matched pair (as segloss_surface_distances,
+ * with its spacing, percentile, tolerance and variant), computed inside the
+ * pair's box (O(box), not O(volume)); rows with a missing side keep NaN.
+ * A label outside 0..n: SEGLOSS_ERR_ARG. */
 SEGLOSS_API segloss_status segloss_instance_match(segloss_instance_metrics *out,
                                                   segloss_instance_pair **pairs, int64_t *n_pairs,
                                                   const int32_t *ref_cc, int64_t n_ref,
                                                   const int32_t *pred_cc, int64_t n_pred,
                                                   const segloss_shape *shape,
-                                                  const segloss_instance_opts *opts);
+                                                  const segloss_instance_opts *opts,
+                                                  const segloss_metric_opts *distances);
 SEGLOSS_API void segloss_instance_pairs_free(segloss_instance_pair *pairs);
 
 /* precision .. rq of m from its counts (n_ref, n_pred, tp, fp, fn, iou_sum),
@@ -1097,16 +1106,18 @@ SEGLOSS_API void segloss_instance_pairs_free(segloss_instance_pair *pairs);
  * and call this. A 0/0 gives empty_score. */
 SEGLOSS_API void segloss_instance_scores(segloss_instance_metrics *m, segloss_empty_score empty_score);
 
-/* Surface metrics (hd, hd95, assd, nsd, as segloss_surface_distances) of one
- * row of segloss_instance_match: reference component row->ref of ref_cc
- * against prediction component row->pred of pred_cc, computed inside
- * row->box (cost O(box), not O(volume)). A row with a missing side gives
- * NaN distances and surface counts -1. */
-SEGLOSS_API segloss_status segloss_instance_pair_surface(segloss_surface_metrics *out,
-                                                         const segloss_instance_pair *row,
-                                                         const int32_t *ref_cc, const int32_t *pred_cc,
-                                                         const segloss_shape *shape,
-                                                         const segloss_metric_opts *opts);
+/* Components of the voxels equal to `label` in pred and in ref (rank 1..3,
+ * opts->connectivity, opts->min_size), or, with instance_maps nonzero, the
+ * instances of two instance-ID maps (each distinct nonzero value; label
+ * unused), matched as segloss_instance_match does — without dense label
+ * maps: memory O(rows + runs of foreground), one pass over each array. */
+SEGLOSS_API segloss_status segloss_instance_eval(segloss_instance_metrics *out,
+                                                 segloss_instance_pair **pairs, int64_t *n_pairs,
+                                                 const segloss_label_array *pred,
+                                                 const segloss_label_array *ref, int64_t label,
+                                                 int instance_maps, const segloss_shape *shape,
+                                                 const segloss_instance_opts *opts,
+                                                 const segloss_metric_opts *distances);
 
 /* BraTS 2023 lesion-wise scores (rachitsaluja/BraTS-2023-Metrics,
  * metrics.py, as of commit 43c9052, Oct 2023), for one binary region (the

@@ -207,7 +207,7 @@ static void check_match_line(ref_lexer *lx, const lesion_case *c) {
     segloss_instance_pair *rows = NULL;
     int64_t nrows = 0;
     segloss_status st = segloss_instance_match(&m, &rows, &nrows, c->rl, c->nr, c->pl, c->np,
-                                               &c->sh, &o);
+                                               &c->sh, &o, NULL);
     CHECK_EQ_INT(st, SEGLOSS_OK);
     CHECK_EQ_INT(m.n_ref, nr);
     CHECK_EQ_INT(m.n_pred, np);
@@ -253,7 +253,7 @@ static void check_lesion_case(ref_lexer *lx, int *cases) {
             ref_tok_f64(lx, &iou_sum);
             segloss_instance_opts o = opts_of("iou", thr, "hungarian");
             segloss_instance_metrics m;
-            CHECK_EQ_INT(segloss_instance_match(&m, NULL, NULL, c.rl, c.nr, c.pl, c.np, &c.sh, &o),
+            CHECK_EQ_INT(segloss_instance_match(&m, NULL, NULL, c.rl, c.nr, c.pl, c.np, &c.sh, &o, NULL),
                          SEGLOSS_OK);
             if (thr >= 0.5) {
                 /* MONAI's pairs above 0.5, its float32 IoU sum, and its pq,
@@ -283,7 +283,7 @@ static void check_lesion_case(ref_lexer *lx, int *cases) {
             segloss_instance_metrics m;
             segloss_instance_pair *rows = NULL;
             int64_t nrows = 0;
-            CHECK_EQ_INT(segloss_instance_match(&m, &rows, &nrows, c.rl, c.nr, c.pl, c.np, &c.sh, &o),
+            CHECK_EQ_INT(segloss_instance_match(&m, &rows, &nrows, c.rl, c.nr, c.pl, c.np, &c.sh, &o, NULL),
                          SEGLOSS_OK);
             int ok = m.tp == tp && m.fp == fp && m.fn == fn;
             for (int64_t k = 0; k < npairs; k++) {
@@ -432,13 +432,13 @@ TEST(instances_scores_and_errors) {
     int32_t r[4] = {1, 1, 0, 2}, p[4] = {1, 0, 0, 3};
     segloss_shape sh = {1, {4}};
     segloss_instance_opts o = segloss_instance_opts_default();
-    CHECK_EQ_INT(segloss_instance_match(&m, NULL, NULL, r, 2, p, 2, &sh, &o), SEGLOSS_ERR_ARG);
+    CHECK_EQ_INT(segloss_instance_match(&m, NULL, NULL, r, 2, p, 2, &sh, &o, NULL), SEGLOSS_ERR_ARG);
     o.threshold = 1.0;
-    CHECK_EQ_INT(segloss_instance_match(&m, NULL, NULL, r, 2, p, 3, &sh, &o), SEGLOSS_ERR_ARG);
+    CHECK_EQ_INT(segloss_instance_match(&m, NULL, NULL, r, 2, p, 3, &sh, &o, NULL), SEGLOSS_ERR_ARG);
     o = segloss_instance_opts_default();
     o.match = (segloss_match_rule)7;
-    CHECK_EQ_INT(segloss_instance_match(&m, NULL, NULL, r, 2, p, 3, &sh, &o), SEGLOSS_ERR_ARG);
-    CHECK_EQ_INT(segloss_instance_match(&m, NULL, NULL, r, 2, p, 3, &sh, NULL), SEGLOSS_OK);
+    CHECK_EQ_INT(segloss_instance_match(&m, NULL, NULL, r, 2, p, 3, &sh, &o, NULL), SEGLOSS_ERR_ARG);
+    CHECK_EQ_INT(segloss_instance_match(&m, NULL, NULL, r, 2, p, 3, &sh, NULL, NULL), SEGLOSS_OK);
     CHECK(m.tp == 1 && m.fp == 2 && m.fn == 1);
 }
 
@@ -492,16 +492,17 @@ TEST(instances_hungarian_exhaustive) {
         o.threshold = 0.1;
         o.assignment = SEGLOSS_ASSIGN_HUNGARIAN;
         segloss_instance_metrics h, g;
-        CHECK_EQ_INT(segloss_instance_match(&h, NULL, NULL, rl, nr, pl, np, &sh, &o), SEGLOSS_OK);
+        CHECK_EQ_INT(segloss_instance_match(&h, NULL, NULL, rl, nr, pl, np, &sh, &o, NULL), SEGLOSS_OK);
         o.assignment = SEGLOSS_ASSIGN_GREEDY;
-        CHECK_EQ_INT(segloss_instance_match(&g, NULL, NULL, rl, nr, pl, np, &sh, &o), SEGLOSS_OK);
+        CHECK_EQ_INT(segloss_instance_match(&g, NULL, NULL, rl, nr, pl, np, &sh, &o, NULL), SEGLOSS_OK);
         CHECK_CLOSE(h.iou_sum, best, 1e-12, 0);
         CHECK(g.iou_sum <= h.iou_sum + 1e-12);
     }
 }
 
 TEST(instances_pair_surface) {
-    /* two 2-D squares shifted by 2 columns: hd = hd95 = 2 */
+    /* two 2-D squares shifted by 2 columns: hd = hd95 = 2, as the full-image
+     * surface distances of the two masks */
     enum { H = 12, W = 14 };
     int32_t rl[H * W] = {0}, pl[H * W] = {0};
     for (int i = 3; i < 7; i++)
@@ -515,20 +516,72 @@ TEST(instances_pair_surface) {
     int64_t n = 0;
     segloss_instance_opts o = segloss_instance_opts_default();
     o.match = SEGLOSS_MATCH_OVERLAP;
-    CHECK_EQ_INT(segloss_instance_match(&m, &rows, &n, rl, 1, pl, 1, &sh, &o), SEGLOSS_OK);
+    segloss_metric_opts mo = segloss_metric_opts_default();
+    mo.spacing[1] = 0.5;
+    CHECK_EQ_INT(segloss_instance_match(&m, &rows, &n, rl, 1, pl, 1, &sh, &o, &mo), SEGLOSS_OK);
     CHECK_EQ_INT(n, 1);
     if (n != 1) return;
     CHECK(rows[0].box_lo[0] == 3 && rows[0].box_hi[0] == 7 && rows[0].box_lo[1] == 3 &&
           rows[0].box_hi[1] == 9 && rows[0].box_lo[2] == 0 && rows[0].box_hi[2] == 1);
-    segloss_surface_metrics s, full;
-    CHECK_EQ_INT(segloss_instance_pair_surface(&s, &rows[0], rl, pl, &sh, NULL), SEGLOSS_OK);
+    segloss_surface_metrics full;
     uint8_t rm[H * W], pm[H * W];
     for (int i = 0; i < H * W; i++) {
         rm[i] = rl[i] != 0;
         pm[i] = pl[i] != 0;
     }
-    CHECK_EQ_INT(segloss_surface_distances_binary(&full, pm, rm, &sh, NULL), SEGLOSS_OK);
-    CHECK(s.hd == full.hd && s.hd95 == full.hd95 && s.assd == full.assd && s.nsd == full.nsd);
-    CHECK_CLOSE(s.hd, 2.0, 0, 0);
+    CHECK_EQ_INT(segloss_surface_distances_binary(&full, pm, rm, &sh, &mo), SEGLOSS_OK);
+    const segloss_surface_metrics *s = &rows[0].surface;
+    CHECK(s->hd == full.hd && s->hd95 == full.hd95 && s->assd == full.assd && s->nsd == full.nsd);
+    CHECK_CLOSE(s->hd, 1.0, 0, 0);
     segloss_instance_pairs_free(rows);
+    /* the same through segloss_instance_eval on label arrays */
+    segloss_label_array ra = {rm, SEGLOSS_U8}, pa = {pm, SEGLOSS_U8};
+    CHECK_EQ_INT(segloss_instance_eval(&m, &rows, &n, &pa, &ra, 1, 0, &sh, &o, &mo), SEGLOSS_OK);
+    CHECK(n == 1 && rows[0].surface.hd95 == full.hd95);
+    segloss_instance_pairs_free(rows);
+}
+
+/* segloss_instance_eval on multi-label maps equals components + match. */
+TEST(instances_eval_equals_dense) {
+    enum { D0 = 9, D1 = 17, D2 = 13, N = D0 * D1 * D2 };
+    static uint16_t pv[N], rv[N];
+    static uint8_t m[N];
+    static int32_t pl[N], rl[N];
+    for (int i = 0; i < N; i++) {
+        pv[i] = (uint16_t)(unit() < 0.3 ? 1 + (unit() < 0.3) : 0);
+        rv[i] = (uint16_t)(unit() < 0.3 ? 1 + (unit() < 0.3) : 0);
+    }
+    segloss_shape sh = {3, {D0, D1, D2}};
+    segloss_label_array pa = {pv, SEGLOSS_U16}, ra = {rv, SEGLOSS_U16};
+    for (int label = 1; label <= 2; label++)
+        for (int conn = 1; conn <= 3; conn++) {
+            segloss_instance_opts o = segloss_instance_opts_default();
+            o.connectivity = conn;
+            o.min_size = 3;
+            o.threshold = 0.2;
+            int64_t np, nr;
+            for (int i = 0; i < N; i++) m[i] = pv[i] == label;
+            segloss_components(pl, &np, m, &sh, conn, 3);
+            for (int i = 0; i < N; i++) m[i] = rv[i] == label;
+            segloss_components(rl, &nr, m, &sh, conn, 3);
+            segloss_instance_metrics a, b;
+            CHECK_EQ_INT(segloss_instance_match(&a, NULL, NULL, rl, nr, pl, np, &sh, &o, NULL),
+                         SEGLOSS_OK);
+            CHECK_EQ_INT(segloss_instance_eval(&b, NULL, NULL, &pa, &ra, label, 0, &sh, &o, NULL),
+                         SEGLOSS_OK);
+            CHECK(a.n_ref == b.n_ref && a.n_pred == b.n_pred && a.tp == b.tp &&
+                  a.iou_sum == b.iou_sum && a.n_ref == nr);
+        }
+    /* instance maps: the IDs of a component map give the same result */
+    segloss_instance_opts o = segloss_instance_opts_default();
+    int64_t np, nr;
+    for (int i = 0; i < N; i++) m[i] = pv[i] != 0;
+    segloss_components(pl, &np, m, &sh, 0, 0);
+    for (int i = 0; i < N; i++) m[i] = rv[i] != 0;
+    segloss_components(rl, &nr, m, &sh, 0, 0);
+    segloss_label_array pia = {pl, SEGLOSS_I32}, ria = {rl, SEGLOSS_I32};
+    segloss_instance_metrics a, b;
+    CHECK_EQ_INT(segloss_instance_match(&a, NULL, NULL, rl, nr, pl, np, &sh, &o, NULL), SEGLOSS_OK);
+    CHECK_EQ_INT(segloss_instance_eval(&b, NULL, NULL, &pia, &ria, 0, 1, &sh, &o, NULL), SEGLOSS_OK);
+    CHECK(a.tp == b.tp && a.fp == b.fp && a.fn == b.fn && a.iou_sum == b.iou_sum);
 }

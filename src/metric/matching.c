@@ -108,13 +108,14 @@ static segloss_status pt_get(pair_table *t, int32_t r, int32_t p, int64_t *out) 
     return SEGLOSS_OK;
 }
 
-/* Size and box of every component of one map. */
+/* Size and box of every component of one run set. */
 typedef struct comp_info {
     int64_t *size;          /* [n + 1] */
     int64_t (*lo)[3], (*hi)[3];
 } comp_info;
 
-static segloss_status ci_init(comp_info *c, int64_t n) {
+static segloss_status ci_init(comp_info *c, const segloss__runs *r, const segloss__grid *g) {
+    const int64_t n = r->count;
     c->size = calloc((size_t)n + 1, sizeof *c->size);
     c->lo = malloc(((size_t)n + 1) * sizeof *c->lo);
     c->hi = malloc(((size_t)n + 1) * sizeof *c->hi);
@@ -124,6 +125,19 @@ static segloss_status ci_init(comp_info *c, int64_t n) {
             c->lo[k][a] = INT64_MAX;
             c->hi[k][a] = 0;
         }
+    for (int64_t row = 0; row < r->nrows; row++) {
+        const int64_t x[2] = {row / g->n[1], row % g->n[1]};
+        for (int64_t u = r->row_start[row]; u < r->row_start[row + 1]; u++) {
+            const int32_t l = r->comp[u];
+            c->size[l] += r->end[u] - r->start[u];
+            for (int a = 0; a < 2; a++) {
+                if (x[a] < c->lo[l][a]) c->lo[l][a] = x[a];
+                if (x[a] + 1 > c->hi[l][a]) c->hi[l][a] = x[a] + 1;
+            }
+            if (r->start[u] < c->lo[l][2]) c->lo[l][2] = r->start[u];
+            if (r->end[u] > c->hi[l][2]) c->hi[l][2] = r->end[u];
+        }
+    }
     return SEGLOSS_OK;
 }
 
@@ -131,15 +145,6 @@ static void ci_free(comp_info *c) {
     free(c->size);
     free(c->lo);
     free(c->hi);
-}
-
-static inline void ci_add(comp_info *c, int32_t l, int64_t i0, int64_t i1, int64_t i2) {
-    c->size[l]++;
-    const int64_t x[3] = {i0, i1, i2};
-    for (int a = 0; a < 3; a++) {
-        if (x[a] < c->lo[l][a]) c->lo[l][a] = x[a];
-        if (x[a] + 1 > c->hi[l][a]) c->hi[l][a] = x[a] + 1;
-    }
 }
 
 /* Box in real-axis order (axis 0 first, unused axes [0,1)). */
@@ -410,61 +415,90 @@ static void row_box(segloss_instance_pair *row, const segloss__grid *g, const co
     box_out(row->box_lo, row->box_hi, g, lo, hi);
 }
 
-segloss_status segloss_instance_match(segloss_instance_metrics *out,
-                                      segloss_instance_pair **pairs, int64_t *n_pairs,
-                                      const int32_t *ref_cc, int64_t n_ref,
-                                      const int32_t *pred_cc, int64_t n_pred,
-                                      const segloss_shape *shape,
-                                      const segloss_instance_opts *opts) {
-    if (!out || !ref_cc || !pred_cc || !shape) return SEGLOSS_ERR_NULL;
-    if (pairs) *pairs = NULL;
-    if (n_pairs) *n_pairs = 0;
-    memset(out, 0, sizeof *out);
-    segloss_instance_opts o = opts ? *opts : segloss_instance_opts_default();
-    segloss_status st = check_opts(&o);
-    if (st != SEGLOSS_OK) return st;
-    if (n_ref < 0 || n_pred < 0 || n_ref > INT32_MAX - 1 || n_pred > INT32_MAX - 1)
-        return SEGLOSS_ERR_ARG;
-    segloss__grid g;
-    st = segloss__grid_init(&g, shape, NULL);
-    if (st != SEGLOSS_OK) return st;
+/* Fills a row's masks in its box from the runs and scores its surfaces. */
+static segloss_status row_surface(segloss_instance_pair *row, const segloss__runs *rr,
+                                  const segloss__runs *pr, const segloss__grid *g,
+                                  const segloss_metric_opts *dist) {
+    segloss_surface_metrics *o = &row->surface;
+    if (!row->ref || !row->pred) return SEGLOSS_OK;  /* stays NaN */
+    const int sh = 3 - g->ndim;
+    int64_t lo[3] = {0, 0, 0}, m[3] = {1, 1, 1};
+    for (int a = 0; a < g->ndim; a++) {
+        lo[a + sh] = row->box_lo[a];
+        m[a + sh] = row->box_hi[a] - row->box_lo[a];
+    }
+    /* The box holds both components whole, so a voxel of either on its
+     * border is a surface voxel in the full image too: the distances are
+     * those of the full image. */
+    const size_t nb = (size_t)(m[0] * m[1] * m[2]);
+    uint8_t *pm = calloc(nb, 2);
+    if (!pm) return SEGLOSS_ERR_NOMEM;
+    uint8_t *rm = pm + nb;
+    for (int64_t i0 = 0; i0 < m[0]; i0++)
+        for (int64_t i1 = 0; i1 < m[1]; i1++) {
+            const int64_t row_i = (lo[0] + i0) * g->n[1] + lo[1] + i1;
+            const size_t base = (size_t)((i0 * m[1] + i1) * m[2]);
+            for (int side = 0; side < 2; side++) {
+                const segloss__runs *r = side ? pr : rr;
+                const int32_t want = (int32_t)(side ? row->pred : row->ref);
+                uint8_t *dst = (side ? pm : rm) + base;
+                for (int64_t u = r->row_start[row_i]; u < r->row_start[row_i + 1]; u++)
+                    if (r->comp[u] == want)
+                        memset(dst + (r->start[u] - lo[2]), 1, (size_t)(r->end[u] - r->start[u]));
+            }
+        }
+    segloss_shape bs;
+    bs.ndim = g->ndim;
+    for (int a = 0; a < g->ndim; a++) bs.dim[a] = m[a + sh];
+    segloss_status st = segloss_surface_distances_binary(o, pm, rm, &bs, dist);
+    free(pm);
+    return st;
+}
 
+segloss_status segloss__match_runs(segloss_instance_metrics *out, segloss_instance_pair **pairs,
+                                   int64_t *n_pairs, const segloss__runs *rr,
+                                   const segloss__runs *pr, const segloss__grid *g,
+                                   const segloss_instance_opts *o,
+                                   const segloss_metric_opts *dist) {
+    const int64_t n_ref = rr->count, n_pred = pr->count;
+    segloss_status st;
     pair_table t = {0};
     comp_info rc = {0}, pc = {0};
     double *score = NULL;
     uint8_t *cand = NULL;
     int64_t *ref_to = NULL, *pred_to = NULL;
+    segloss_instance_pair *rows = NULL;
     t.cap = 64;
     t.r = malloc(64 * sizeof *t.r);
     t.p = malloc(64 * sizeof *t.p);
     t.inter = malloc(64 * sizeof *t.inter);
-    if (!t.r || !t.p || !t.inter || ci_init(&rc, n_ref) || ci_init(&pc, n_pred)) goto nomem;
+    if (!t.r || !t.p || !t.inter || ci_init(&rc, rr, g) || ci_init(&pc, pr, g)) goto nomem;
     st = pt_rehash(&t, 128);
     if (st != SEGLOSS_OK) goto done;
 
-    /* One pass: sizes, boxes, intersections. */
+    /* Intersections: the runs of each row merged, two pointers. */
     int32_t last_r = 0, last_p = 0;
     int64_t last_k = -1;
-    for (int64_t i0 = 0, i = 0; i0 < g.n[0]; i0++)
-        for (int64_t i1 = 0; i1 < g.n[1]; i1++)
-            for (int64_t i2 = 0; i2 < g.n[2]; i2++, i++) {
-                const int32_t r = ref_cc[i], p = pred_cc[i];
-                if (!(r | p)) continue;
-                if (r < 0 || r > n_ref || p < 0 || p > n_pred) {
-                    st = SEGLOSS_ERR_ARG;
-                    goto done;
-                }
-                if (r) ci_add(&rc, r, i0, i1, i2);
-                if (p) ci_add(&pc, p, i0, i1, i2);
-                if (!(r && p)) continue;
+    for (int64_t row = 0; row < rr->nrows; row++) {
+        int64_t u = rr->row_start[row], v = pr->row_start[row];
+        const int64_t u1 = rr->row_start[row + 1], v1 = pr->row_start[row + 1];
+        while (u < u1 && v < v1) {
+            const int64_t s = rr->start[u] > pr->start[v] ? rr->start[u] : pr->start[v];
+            const int64_t e = rr->end[u] < pr->end[v] ? rr->end[u] : pr->end[v];
+            if (e > s) {
+                const int32_t r = rr->comp[u], p = pr->comp[v];
                 if (r != last_r || p != last_p || last_k < 0) {
                     st = pt_get(&t, r, p, &last_k);
                     if (st != SEGLOSS_OK) goto done;
                     last_r = r;
                     last_p = p;
                 }
-                t.inter[last_k]++;
+                t.inter[last_k] += e - s;
             }
+            if (rr->end[u] < pr->end[v]) u++;
+            else v++;
+        }
+    }
 
     /* Scores and candidates. */
     score = malloc((size_t)(t.n ? t.n : 1) * sizeof *score);
@@ -476,13 +510,13 @@ segloss_status segloss_instance_match(segloss_instance_metrics *out,
         const double in = (double)t.inter[k];
         const double sr = (double)rc.size[t.r[k]], sp = (double)pc.size[t.p[k]];
         const double iou = in / (sr + sp - in), dice = 2.0 * in / (sr + sp);
-        score[k] = o.match == SEGLOSS_MATCH_DICE ? dice : iou;
-        cand[k] = o.match == SEGLOSS_MATCH_OVERLAP ? t.inter[k] > 0 : score[k] > o.threshold;
+        score[k] = o->match == SEGLOSS_MATCH_DICE ? dice : iou;
+        cand[k] = o->match == SEGLOSS_MATCH_OVERLAP ? t.inter[k] > 0 : score[k] > o->threshold;
     }
     for (int64_t r = 0; r <= n_ref; r++) ref_to[r] = -1;
     for (int64_t p = 0; p <= n_pred; p++) pred_to[p] = -1;
     match_ctx m = {&t, score, cand, n_ref, n_pred, ref_to, pred_to};
-    st = o.assignment == SEGLOSS_ASSIGN_HUNGARIAN ? assign_hungarian(&m) : assign_greedy(&m);
+    st = o->assignment == SEGLOSS_ASSIGN_HUNGARIAN ? assign_hungarian(&m) : assign_greedy(&m);
     if (st != SEGLOSS_OK) goto done;
 
     out->n_ref = n_ref;
@@ -496,11 +530,11 @@ segloss_status segloss_instance_match(segloss_instance_metrics *out,
     }
     out->fn = n_ref - out->tp;
     out->fp = n_pred - out->tp;
-    segloss_instance_scores(out, o.empty_score);
+    segloss_instance_scores(out, o->empty_score);
 
     if (pairs) {
         const int64_t nrow = out->tp + out->fn + out->fp;
-        segloss_instance_pair *rows = malloc((size_t)(nrow ? nrow : 1) * sizeof *rows);
+        rows = malloc((size_t)(nrow ? nrow : 1) * sizeof *rows);
         if (!rows) goto nomem;
         int64_t q = 0;
         for (int pass = 0; pass < 3; pass++) {
@@ -531,24 +565,30 @@ segloss_status segloss_instance_match(segloss_instance_metrics *out,
                     row->n_pred = pc.size[x];
                     row->iou = row->dice = NAN;
                 }
-                row_box(row, &g, &rc, &pc);
+                row_box(row, g, &rc, &pc);
+                segloss_surface_metrics *sm = &row->surface;
+                sm->hd = sm->hd95 = sm->assd = sm->nsd = NAN;
+                sm->max_pred_to_ref = sm->max_ref_to_pred = NAN;
+                sm->mean_pred_to_ref = sm->mean_ref_to_pred = NAN;
+                sm->n_surface_pred = sm->n_surface_ref = -1;
+                if (dist) {
+                    st = row_surface(row, rr, pr, g, dist);
+                    if (st != SEGLOSS_OK) goto done;
+                }
                 rows[q++] = rw;
             }
         }
         *pairs = rows;
+        rows = NULL;
         if (n_pairs) *n_pairs = q;
     }
+    st = SEGLOSS_OK;
     goto done;
 nomem:
     st = SEGLOSS_ERR_NOMEM;
 done:
-    if (st != SEGLOSS_OK) {
-        memset(out, 0, sizeof *out);
-        if (pairs && *pairs) {
-            free(*pairs);
-            *pairs = NULL;
-        }
-    }
+    if (st != SEGLOSS_OK) memset(out, 0, sizeof *out);
+    free(rows);
     pt_free(&t);
     ci_free(&rc);
     ci_free(&pc);
@@ -556,6 +596,89 @@ done:
     free(cand);
     free(ref_to);
     free(pred_to);
+    return st;
+}
+
+static segloss_status begin(segloss_instance_metrics *out, segloss_instance_pair **pairs,
+                            int64_t *n_pairs, segloss_instance_opts *o,
+                            const segloss_instance_opts *opts) {
+    if (pairs) *pairs = NULL;
+    if (n_pairs) *n_pairs = 0;
+    memset(out, 0, sizeof *out);
+    *o = opts ? *opts : segloss_instance_opts_default();
+    return check_opts(o);
+}
+
+segloss_status segloss_instance_match(segloss_instance_metrics *out,
+                                      segloss_instance_pair **pairs, int64_t *n_pairs,
+                                      const int32_t *ref_cc, int64_t n_ref,
+                                      const int32_t *pred_cc, int64_t n_pred,
+                                      const segloss_shape *shape,
+                                      const segloss_instance_opts *opts,
+                                      const segloss_metric_opts *distances) {
+    if (!out || !ref_cc || !pred_cc || !shape) return SEGLOSS_ERR_NULL;
+    segloss_instance_opts o;
+    segloss_status st = begin(out, pairs, n_pairs, &o, opts);
+    if (st != SEGLOSS_OK) return st;
+    if (n_ref < 0 || n_pred < 0 || n_ref > INT32_MAX - 1 || n_pred > INT32_MAX - 1)
+        return SEGLOSS_ERR_ARG;
+    segloss__grid g;
+    st = segloss__grid_init(&g, shape, distances ? distances->spacing : NULL);
+    if (st != SEGLOSS_OK) return st;
+    segloss__runs rr, pr;
+    const segloss_label_array ra = {ref_cc, SEGLOSS_I32}, pa = {pred_cc, SEGLOSS_I32};
+    st = segloss__runs_build(&rr, &g, &ra, 0, SEGLOSS__RUNS_IDS, NULL);
+    if (st != SEGLOSS_OK) return st;
+    st = segloss__runs_build(&pr, &g, &pa, 0, SEGLOSS__RUNS_IDS, NULL);
+    if (st == SEGLOSS_OK) st = segloss__runs_ids_as_given(&rr, n_ref);
+    if (st == SEGLOSS_OK) st = segloss__runs_ids_as_given(&pr, n_pred);
+    if (st == SEGLOSS_OK)
+        st = segloss__match_runs(out, pairs, n_pairs, &rr, &pr, &g, &o, distances);
+    segloss__runs_free(&rr);
+    segloss__runs_free(&pr);
+    return st;
+}
+
+/* Runs of one side: the label's components, or the instance IDs. */
+static segloss_status side_runs(segloss__runs *r, const segloss__grid *g,
+                                const segloss_label_array *a, int64_t label, int instance_maps,
+                                const segloss_instance_opts *o) {
+    segloss_status st = segloss__label_array_check(a);
+    if (st != SEGLOSS_OK) return st;
+    st = segloss__runs_build(r, g, a, label,
+                             instance_maps ? SEGLOSS__RUNS_IDS : SEGLOSS__RUNS_LABEL, NULL);
+    if (st != SEGLOSS_OK) return st;
+    st = instance_maps ? segloss__runs_number_ids(r)
+                       : segloss__runs_label(r, g, o->connectivity ? o->connectivity : g->ndim);
+    if (st == SEGLOSS_OK) st = segloss__runs_drop_small(r, o->min_size);
+    if (st != SEGLOSS_OK) segloss__runs_free(r);
+    return st;
+}
+
+segloss_status segloss_instance_eval(segloss_instance_metrics *out,
+                                     segloss_instance_pair **pairs, int64_t *n_pairs,
+                                     const segloss_label_array *pred,
+                                     const segloss_label_array *ref, int64_t label,
+                                     int instance_maps, const segloss_shape *shape,
+                                     const segloss_instance_opts *opts,
+                                     const segloss_metric_opts *distances) {
+    if (!out || !pred || !ref || !shape) return SEGLOSS_ERR_NULL;
+    segloss_instance_opts o;
+    segloss_status st = begin(out, pairs, n_pairs, &o, opts);
+    if (st != SEGLOSS_OK) return st;
+    segloss__grid g;
+    st = segloss__grid_init(&g, shape, distances ? distances->spacing : NULL);
+    if (st != SEGLOSS_OK) return st;
+    if (o.connectivity < 0 || o.connectivity > g.ndim) return SEGLOSS_ERR_ARG;
+    segloss__runs rr, pr;
+    st = side_runs(&rr, &g, ref, label, instance_maps, &o);
+    if (st != SEGLOSS_OK) return st;
+    st = side_runs(&pr, &g, pred, label, instance_maps, &o);
+    if (st == SEGLOSS_OK) {
+        st = segloss__match_runs(out, pairs, n_pairs, &rr, &pr, &g, &o, distances);
+        segloss__runs_free(&pr);
+    }
+    segloss__runs_free(&rr);
     return st;
 }
 
