@@ -51,11 +51,25 @@ static segloss_status push(segloss__runs *r, int64_t s, int64_t e, int64_t v, in
     return SEGLOSS_OK;
 }
 
+/* Nonzero when the n bytes at p are all zero (8 at a time). */
+static int all_zero(const unsigned char *p, size_t n) {
+    uint64_t acc = 0;
+    size_t k = 0;
+    for (; k + 32 <= n; k += 32) {
+        uint64_t w[4];
+        memcpy(w, p + k, sizeof w);
+        if (w[0] | w[1] | w[2] | w[3]) return 0;
+    }
+    for (; k < n; k++) acc |= p[k];
+    return acc == 0;
+}
+
 segloss_status segloss__runs_build(segloss__runs *r, const segloss__grid *g,
                                    const segloss_label_array *a, int64_t label, int mode,
                                    const uint8_t *mask) {
     memset(r, 0, sizeof *r);
     const int64_t n2 = g->n[2];
+    const size_t esize = segloss_dtype_size(a->dtype);
     r->nrows = g->n[0] * g->n[1];
     r->row_start = malloc(((size_t)r->nrows + 1) * sizeof *r->row_start);
     uint8_t *m = mode == SEGLOSS__RUNS_IDS ? NULL : malloc((size_t)n2);
@@ -65,6 +79,11 @@ segloss_status segloss__runs_build(segloss__runs *r, const segloss__grid *g,
     for (int64_t row = 0; row < r->nrows && st == SEGLOSS_OK; row++) {
         const int64_t off = row * n2;
         r->row_start[row] = r->n;
+        /* A row whose bytes are all zero holds only value 0: no runs
+         * (lesion maps are mostly such rows). */
+        if ((mode != SEGLOSS__RUNS_LABEL || label != 0) &&
+            all_zero((const unsigned char *)a->data + (size_t)off * esize, (size_t)n2 * esize))
+            continue;
         if (m) {
             memset(m, 0, (size_t)n2);
             segloss__mask_row(m, a->data, a->dtype, off, n2, label,
