@@ -215,7 +215,8 @@ static void eval_usage(FILE *f) {
             "Exit status: 0 success, 1 bad usage, 2 bad, unreadable or missing file\n"
             "(the message names it), 3 internal error. On failure no output file is\n"
             "created or changed (with --keep-going the outputs hold the good cases).\n"
-            "Definitions and differences from MedPy/MONAI: docs/eval.md.\n");
+            "Definitions and differences from MedPy/MONAI: docs/eval.md (instances:\n"
+            "docs/instances.md).\n");
 }
 
 /* Returns 0 to run, -1 after --help, or an exit code. */

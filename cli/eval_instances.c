@@ -91,7 +91,7 @@ const cli_opt eval_instance_opts[] = {
                "maximum total score (exact)"),
     CLI_CALL("--lesionwise", "brats2023", set_lesionwise,
              "also BraTS 2023 lesion-wise Dice and HD95 (GLI\n"
-             "settings: dilation 3, lesions > 50 voxels^3)"),
+             "settings: dilation 3, lesions of volume > 50)"),
     CLI_STR(C, NULL, "--instances-csv", "FILE|-", inst.csv,
             "write a CSV row per matched pair, missed\n"
             "reference and unmatched prediction"),

@@ -15,6 +15,10 @@ apt-get install -y -q --no-install-recommends \
 # binutils: nm and readelf (make check inspects the libraries); cmake: the
 # find_package(segloss) test of make check; chromium (headless) and a font:
 # the browser tests of `segloss eval --html` (tests/cli/html.sh).
+# Not needed by CI: python3-pandas, for regenerating the instance references
+# (tools/ref/gen_instances_ref.py runs Metrics Reloaded and the BraTS 2023
+# scoring code, which use pandas):
+#   apt-get install python3-pandas
 # Not needed by CI (`make check` builds the fuzz replay drivers with gcc);
 # only for fuzzing (`make fuzz`, docs/fuzzing.md):
 #   apt-get install clang libclang-rt-14-dev
