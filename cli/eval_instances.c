@@ -357,6 +357,17 @@ int eval_instances_json_summary(FILE *f, const eval_cases *cs, const eval_cfg *c
     return ferror(f) ? -1 : 0;
 }
 
+/* The instance entries of the successful cases in order: call with
+ * *i = *j = 0; returns NULL after the last, *k = the entry's case. */
+static const eval_inst *next_inst(const eval_cases *cs, int64_t *i, int64_t *j,
+                                  const eval_case **k) {
+    for (; *i < cs->n; (*i)++, *j = 0) {
+        *k = &cs->v[*i];
+        if (!(*k)->rc && *j < (*k)->n_inst) return &(*k)->inst[(*j)++];
+    }
+    return NULL;
+}
+
 static void cell(FILE *f, double v) {
     char b[48];
     fprintf(f, "  %9s", eval_fmt_score(b, sizeof b, v));
@@ -372,23 +383,20 @@ int eval_instances_table(FILE *f, const eval_cases *cs, const eval_cfg *c) {
     for (int q = 0; q < N_SCORES; q++) fprintf(f, "  %9s", score_names[q]);
     if (c->inst.brats) fprintf(f, "  %9s  %9s", "lw_dice", "lw_hd95");
     fputc('\n', f);
-    for (int64_t i = 0; i < cs->n; i++) {
-        const eval_case *k = &cs->v[i];
-        if (k->rc) continue;
-        for (int64_t j = 0; j < k->n_inst; j++) {
-            const eval_inst *e = &k->inst[j];
-            char key[32];
-            label_key(key, sizeof key, e->label);
-            fprintf(f, "%-*s  %5s  %5lld  %6lld  %4lld  %4lld  %4lld", w, k->name, key,
-                    (long long)e->m.n_ref, (long long)e->m.n_pred, (long long)e->m.tp,
-                    (long long)e->m.fp, (long long)e->m.fn);
-            for (int q = 0; q < N_SCORES; q++) cell(f, score_of(&e->m, q));
-            if (c->inst.brats) {
-                cell(f, e->have_lw ? e->lw.dice : NAN);
-                cell(f, e->have_lw ? e->lw.hd95 : NAN);
-            }
-            fputc('\n', f);
+    int64_t i = 0, j = 0;
+    const eval_case *k;
+    for (const eval_inst *e; (e = next_inst(cs, &i, &j, &k));) {
+        char key[32];
+        label_key(key, sizeof key, e->label);
+        fprintf(f, "%-*s  %5s  %5lld  %6lld  %4lld  %4lld  %4lld", w, k->name, key,
+                (long long)e->m.n_ref, (long long)e->m.n_pred, (long long)e->m.tp,
+                (long long)e->m.fp, (long long)e->m.fn);
+        for (int q = 0; q < N_SCORES; q++) cell(f, score_of(&e->m, q));
+        if (c->inst.brats) {
+            cell(f, e->have_lw ? e->lw.dice : NAN);
+            cell(f, e->have_lw ? e->lw.hd95 : NAN);
         }
+        fputc('\n', f);
     }
     int64_t u = 0;
     inst_sum *s = summarize(cs, c, &u);
@@ -415,28 +423,25 @@ int eval_instances_write_csv(FILE *f, const void *ctx) {
     const eval_cases *cs = ctx;
     fputs("pred,ref,label,ref_instance,pred_instance,n_ref,n_pred,intersection,dice,iou,hd95\n",
           f);
-    for (int64_t i = 0; i < cs->n; i++) {
-        const eval_case *k = &cs->v[i];
-        if (k->rc) continue;
-        for (int64_t j = 0; j < k->n_inst; j++) {
-            const eval_inst *e = &k->inst[j];
-            char key[32];
-            label_key(key, sizeof key, e->label);
-            for (int64_t r = 0; r < e->n_rows; r++) {
-                const segloss_instance_pair *p = &e->rows[r];
-                char b[3][40];
-                const double v[3] = {p->dice, p->iou, p->surface.hd95};
-                for (int q = 0; q < 3; q++) {
-                    if (isfinite(v[q])) eval_num(b[q], sizeof b[q], v[q]);
-                    else b[q][0] = '\0';
-                }
-                eval_csv_str(f, k->pred);
-                fputc(',', f);
-                eval_csv_str(f, k->ref);
-                fprintf(f, ",%s,%lld,%lld,%lld,%lld,%lld,%s,%s,%s\n", key, (long long)p->ref,
-                        (long long)p->pred, (long long)p->n_ref, (long long)p->n_pred,
-                        (long long)p->inter, b[0], b[1], b[2]);
+    int64_t i = 0, j = 0;
+    const eval_case *k;
+    for (const eval_inst *e; (e = next_inst(cs, &i, &j, &k));) {
+        char key[32];
+        label_key(key, sizeof key, e->label);
+        for (int64_t r = 0; r < e->n_rows; r++) {
+            const segloss_instance_pair *p = &e->rows[r];
+            char b[3][40];
+            const double v[3] = {p->dice, p->iou, p->surface.hd95};
+            for (int q = 0; q < 3; q++) {
+                if (isfinite(v[q])) eval_num(b[q], sizeof b[q], v[q]);
+                else b[q][0] = '\0';
             }
+            eval_csv_str(f, k->pred);
+            fputc(',', f);
+            eval_csv_str(f, k->ref);
+            fprintf(f, ",%s,%lld,%lld,%lld,%lld,%lld,%s,%s,%s\n", key, (long long)p->ref,
+                    (long long)p->pred, (long long)p->n_ref, (long long)p->n_pred,
+                    (long long)p->inter, b[0], b[1], b[2]);
         }
     }
     return ferror(f) ? -1 : 0;

@@ -1,10 +1,11 @@
 /* Matching reference components to predicted components.
  *
- * 1. One pass over the voxels: the size and bounding box of every component
- *    and the intersection I(r, p) of every pair that touches, counted in an
- *    open-addressing hash table keyed by (r, p) (a run of voxels of the
- *    same pair hits a one-entry cache). Memory O(n_ref + n_pred + P), P =
- *    touching pairs; never a dense n_ref x n_pred matrix.
+ * 1. From the runs of both sides (runs.c): the size and bounding box of
+ *    every component, and the intersection I(r, p) of every pair that
+ *    touches, by merging the runs of each row (two pointers) into an
+ *    open-addressing hash table keyed by (r, p) (consecutive overlaps of
+ *    the same pair hit a one-entry cache). Memory O(n_ref + n_pred + P),
+ *    P = touching pairs; never a dense n_ref x n_pred matrix.
  * 2. Candidates: score > threshold (iou or dice), or I > 0 (OVERLAP).
  * 3. Assignment (definitions in segloss.h):
  *    greedy: sort the candidates by (score desc, ref asc, pred asc), take a
@@ -387,16 +388,6 @@ done:
     return st;
 }
 
-static segloss_status check_opts(const segloss_instance_opts *o) {
-    if (o->match != SEGLOSS_MATCH_IOU && o->match != SEGLOSS_MATCH_DICE &&
-        o->match != SEGLOSS_MATCH_OVERLAP)
-        return SEGLOSS_ERR_ARG;
-    if (o->assignment != SEGLOSS_ASSIGN_GREEDY && o->assignment != SEGLOSS_ASSIGN_HUNGARIAN)
-        return SEGLOSS_ERR_ARG;
-    if (!(o->threshold >= 0.0 && o->threshold < 1.0)) return SEGLOSS_ERR_ARG;
-    return SEGLOSS_OK;
-}
-
 static void row_box(segloss_instance_pair *row, const segloss__grid *g, const comp_info *rc,
                     const comp_info *pc) {
     int64_t lo[3], hi[3];
@@ -596,89 +587,6 @@ done:
     free(cand);
     free(ref_to);
     free(pred_to);
-    return st;
-}
-
-static segloss_status begin(segloss_instance_metrics *out, segloss_instance_pair **pairs,
-                            int64_t *n_pairs, segloss_instance_opts *o,
-                            const segloss_instance_opts *opts) {
-    if (pairs) *pairs = NULL;
-    if (n_pairs) *n_pairs = 0;
-    memset(out, 0, sizeof *out);
-    *o = opts ? *opts : segloss_instance_opts_default();
-    return check_opts(o);
-}
-
-segloss_status segloss_instance_match(segloss_instance_metrics *out,
-                                      segloss_instance_pair **pairs, int64_t *n_pairs,
-                                      const int32_t *ref_cc, int64_t n_ref,
-                                      const int32_t *pred_cc, int64_t n_pred,
-                                      const segloss_shape *shape,
-                                      const segloss_instance_opts *opts,
-                                      const segloss_metric_opts *distances) {
-    if (!out || !ref_cc || !pred_cc || !shape) return SEGLOSS_ERR_NULL;
-    segloss_instance_opts o;
-    segloss_status st = begin(out, pairs, n_pairs, &o, opts);
-    if (st != SEGLOSS_OK) return st;
-    if (n_ref < 0 || n_pred < 0 || n_ref > INT32_MAX - 1 || n_pred > INT32_MAX - 1)
-        return SEGLOSS_ERR_ARG;
-    segloss__grid g;
-    st = segloss__grid_init(&g, shape, distances ? distances->spacing : NULL);
-    if (st != SEGLOSS_OK) return st;
-    segloss__runs rr, pr;
-    const segloss_label_array ra = {ref_cc, SEGLOSS_I32}, pa = {pred_cc, SEGLOSS_I32};
-    st = segloss__runs_build(&rr, &g, &ra, 0, SEGLOSS__RUNS_IDS, NULL);
-    if (st != SEGLOSS_OK) return st;
-    st = segloss__runs_build(&pr, &g, &pa, 0, SEGLOSS__RUNS_IDS, NULL);
-    if (st == SEGLOSS_OK) st = segloss__runs_ids_as_given(&rr, n_ref);
-    if (st == SEGLOSS_OK) st = segloss__runs_ids_as_given(&pr, n_pred);
-    if (st == SEGLOSS_OK)
-        st = segloss__match_runs(out, pairs, n_pairs, &rr, &pr, &g, &o, distances);
-    segloss__runs_free(&rr);
-    segloss__runs_free(&pr);
-    return st;
-}
-
-/* Runs of one side: the label's components, or the instance IDs. */
-static segloss_status side_runs(segloss__runs *r, const segloss__grid *g,
-                                const segloss_label_array *a, int64_t label, int instance_maps,
-                                const segloss_instance_opts *o) {
-    segloss_status st = segloss__label_array_check(a);
-    if (st != SEGLOSS_OK) return st;
-    st = segloss__runs_build(r, g, a, label,
-                             instance_maps ? SEGLOSS__RUNS_IDS : SEGLOSS__RUNS_LABEL, NULL);
-    if (st != SEGLOSS_OK) return st;
-    st = instance_maps ? segloss__runs_number_ids(r)
-                       : segloss__runs_label(r, g, o->connectivity ? o->connectivity : g->ndim);
-    if (st == SEGLOSS_OK) st = segloss__runs_drop_small(r, o->min_size);
-    if (st != SEGLOSS_OK) segloss__runs_free(r);
-    return st;
-}
-
-segloss_status segloss_instance_eval(segloss_instance_metrics *out,
-                                     segloss_instance_pair **pairs, int64_t *n_pairs,
-                                     const segloss_label_array *pred,
-                                     const segloss_label_array *ref, int64_t label,
-                                     int instance_maps, const segloss_shape *shape,
-                                     const segloss_instance_opts *opts,
-                                     const segloss_metric_opts *distances) {
-    if (!out || !pred || !ref || !shape) return SEGLOSS_ERR_NULL;
-    segloss_instance_opts o;
-    segloss_status st = begin(out, pairs, n_pairs, &o, opts);
-    if (st != SEGLOSS_OK) return st;
-    segloss__grid g;
-    st = segloss__grid_init(&g, shape, distances ? distances->spacing : NULL);
-    if (st != SEGLOSS_OK) return st;
-    if (o.connectivity < 0 || o.connectivity > g.ndim) return SEGLOSS_ERR_ARG;
-    segloss__runs rr, pr;
-    st = side_runs(&rr, &g, ref, label, instance_maps, &o);
-    if (st != SEGLOSS_OK) return st;
-    st = side_runs(&pr, &g, pred, label, instance_maps, &o);
-    if (st == SEGLOSS_OK) {
-        st = segloss__match_runs(out, pairs, n_pairs, &rr, &pr, &g, &o, distances);
-        segloss__runs_free(&pr);
-    }
-    segloss__runs_free(&rr);
     return st;
 }
 
