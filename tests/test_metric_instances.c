@@ -107,6 +107,15 @@ TEST(instances_components_min_size_and_ids) {
     CHECK_EQ_INT(segloss_instances_from_ids(lab, &count, &a, keep, 10, 0), SEGLOSS_OK);
     const int32_t want3[10] = {2, 0, 1, 2, 0, 0, 3, 3, 0, 0};
     CHECK(memcmp(lab, want3, sizeof want3) == 0);
+    /* no instance at all */
+    const int16_t none[10] = {0};
+    segloss_label_array z = {none, SEGLOSS_I16};
+    CHECK_EQ_INT(segloss_instances_from_ids(lab, &count, &z, NULL, 10, 0), SEGLOSS_OK);
+    CHECK(count == 0 && lab[0] == 0 && lab[9] == 0);
+    segloss_instance_metrics im;
+    segloss_shape s10 = {1, {10}};
+    CHECK_EQ_INT(segloss_instance_eval(&im, NULL, NULL, &z, &a, 0, 1, &s10, NULL, NULL), SEGLOSS_OK);
+    CHECK(im.n_pred == 0 && im.n_ref == 3 && im.fn == 3 && im.recall == 0.0);
     /* many distinct IDs: the table grows */
     int32_t big[5000], out[5000];
     for (int i = 0; i < 5000; i++) big[i] = (int32_t)((i * 7919) % 5000) - 2500;

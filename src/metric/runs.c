@@ -202,7 +202,7 @@ static int cmp_i64(const void *a, const void *b) {
 segloss_status segloss__runs_number_ids(segloss__runs *r) {
     int64_t *ids = malloc((size_t)(r->n ? r->n : 1) * sizeof *ids);
     if (!ids) return SEGLOSS_ERR_NOMEM;
-    memcpy(ids, r->val, (size_t)r->n * sizeof *ids);
+    if (r->n) memcpy(ids, r->val, (size_t)r->n * sizeof *ids);
     qsort(ids, (size_t)r->n, sizeof *ids, cmp_i64);
     int64_t m = 0;
     for (int64_t k = 0; k < r->n; k++)
