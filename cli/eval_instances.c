@@ -66,6 +66,7 @@ static int set_lesionwise(void *cfg, const char *n, const char *v) {
 
 static const cli_choice assignments[] = {{"greedy", SEGLOSS_ASSIGN_GREEDY},
                                          {"hungarian", SEGLOSS_ASSIGN_HUNGARIAN},
+                                         {"monai", SEGLOSS_ASSIGN_HUNGARIAN_ALL},
                                          {NULL, 0}};
 static const cli_range conn_range = {0.0, 3.0, 0, "expected 1, 2 or 3"};
 static const cli_range size_range = {0.0, 2147483647.0, 0, "expected a voxel count >= 0"};
@@ -86,9 +87,11 @@ const cli_opt eval_instance_opts[] = {
     CLI_CALL("--match", "iou:T|dice:T|overlap", set_match,
              "a pair can match when its IoU (Dice) > T, or\n"
              "when it shares a voxel (default iou:0.5)"),
-    CLI_CHOICE(C, "--assignment", "greedy|hungarian", inst.opts.assignment, assignments,
-               "one-to-one: best score first (default), or the\n"
-               "maximum total score (exact)"),
+    CLI_CHOICE(C, "--assignment", "greedy|hungarian|monai", inst.opts.assignment,
+               assignments,
+               "one-to-one: best score first (default), the\n"
+               "maximum total score (exact), or MONAI's rule\n"
+               "(maximum over all pairs, then the threshold)"),
     CLI_CALL("--lesionwise", "brats2023", set_lesionwise,
              "also BraTS 2023 lesion-wise Dice and HD95 (GLI\n"
              "settings: dilation 3, lesions of volume > 50)"),

@@ -994,8 +994,12 @@ SEGLOSS_API segloss_status segloss_percentile_inplace(double *result, double *va
  *    Hungarian method, O(k^3) on each connected block of k components of
  *    the candidate graph; blocks are solved independently, which loses
  *    nothing since components in different blocks share no candidate).
+ *  - HUNGARIAN_ALL: MONAI's compute_panoptic_quality below 0.5: the
+ *    maximum-weight one-to-one matching over every touching pair (weight =
+ *    score), after which the assigned pairs that are not candidates are
+ *    dropped (so a pair above the threshold can be lost to two below it).
  * With iou > 0.5 (or dice > 2/3) a component has at most one candidate and
- * both assignments give the same pairs.
+ * GREEDY and HUNGARIAN give the same pairs.
  *
  * Scores (tp = matched pairs, fp = unmatched predictions, fn = unmatched
  * references, iou_sum = sum of the iou of the matched pairs, whatever
@@ -1020,7 +1024,8 @@ typedef enum segloss_match_rule {
 
 typedef enum segloss_assignment {
     SEGLOSS_ASSIGN_GREEDY = 0,   /* default */
-    SEGLOSS_ASSIGN_HUNGARIAN = 1
+    SEGLOSS_ASSIGN_HUNGARIAN = 1,
+    SEGLOSS_ASSIGN_HUNGARIAN_ALL = 2   /* MONAI's rule below 0.5 (see above) */
 } segloss_assignment;
 
 typedef struct segloss_instance_opts {

@@ -278,8 +278,19 @@ static void check_lesion_case(ref_lexer *lx, int *cases) {
                     CHECK_CLOSE(g, want[k], 1e-5, 1e-5);
                 }
             }
-            /* below 0.5 MONAI assigns over every pair and filters after:
-             * a documented difference, not compared */
+            if (thr < 0.5) {
+                /* below 0.5 MONAI assigns over every pair and filters after:
+                 * ASSIGN_HUNGARIAN_ALL */
+                o.assignment = SEGLOSS_ASSIGN_HUNGARIAN_ALL;
+                CHECK_EQ_INT(segloss_instance_match(&m, NULL, NULL, c.rl, c.nr, c.pl, c.np, &c.sh,
+                                                    &o, NULL),
+                             SEGLOSS_OK);
+                CHECK_MSG(m.tp == tp && m.fp == fp && m.fn == fn,
+                          "%s: MONAI at %g: tp %lld fp %lld fn %lld, want %lld %lld %lld", c.name,
+                          thr, (long long)m.tp, (long long)m.fp, (long long)m.fn, (long long)tp,
+                          (long long)fp, (long long)fn);
+                CHECK_CLOSE(m.iou_sum, iou_sum, 1e-6, 1e-6);
+            }
         } else if (strcmp(t, "mr") == 0) {
             double thr;
             int64_t tp, fp, fn, npairs;

@@ -35,7 +35,8 @@ static segloss_status check_opts(const segloss_instance_opts *o) {
     if (o->match != SEGLOSS_MATCH_IOU && o->match != SEGLOSS_MATCH_DICE &&
         o->match != SEGLOSS_MATCH_OVERLAP)
         return SEGLOSS_ERR_ARG;
-    if (o->assignment != SEGLOSS_ASSIGN_GREEDY && o->assignment != SEGLOSS_ASSIGN_HUNGARIAN)
+    if (o->assignment != SEGLOSS_ASSIGN_GREEDY && o->assignment != SEGLOSS_ASSIGN_HUNGARIAN &&
+        o->assignment != SEGLOSS_ASSIGN_HUNGARIAN_ALL)
         return SEGLOSS_ERR_ARG;
     if (!(o->threshold >= 0.0 && o->threshold < 1.0)) return SEGLOSS_ERR_ARG;
     return SEGLOSS_OK;

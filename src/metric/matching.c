@@ -20,7 +20,10 @@
  *      candidates. Splitting into blocks is exact (no candidate joins two
  *      blocks) and keeps the cubic term to the blocks, which in lesion
  *      maps hold a handful of components; one block of all components is
- *      still solved exactly, only slower. */
+ *      still solved exactly, only slower.
+ *    hungarian-all (MONAI below 0.5): the same solver over every touching
+ *      pair (weight = score), then the assigned pairs that are not
+ *      candidates are dropped. */
 #include "metric/metric.h"
 
 #include <math.h>
@@ -238,6 +241,8 @@ typedef struct match_ctx {
     const pair_table *t;
     const double *score;
     const uint8_t *cand;
+    const uint8_t *edge;  /* pairs the Hungarian step may assign: cand, or
+                             every touching pair (ASSIGN_HUNGARIAN_ALL) */
     int64_t n_ref, n_pred;
     int64_t *ref_to;      /* [n_ref + 1]: pair index matched, or -1 */
     int64_t *pred_to;     /* [n_pred + 1] */
@@ -299,7 +304,7 @@ static segloss_status assign_hungarian(match_ctx *m) {
     for (int64_t x = 0; x <= nn; x++) par[x] = x;
     /* nodes: ref r -> r - 1, pred p -> nr + p - 1 */
     for (int64_t k = 0; k < t->n; k++) {
-        if (!m->cand[k]) continue;
+        if (!m->edge[k]) continue;
         int64_t x = node_find(par, t->r[k] - 1), y = node_find(par, nr + t->p[k] - 1);
         if (x != y) par[x < y ? y : x] = x < y ? x : y;
     }
@@ -307,18 +312,18 @@ static segloss_status assign_hungarian(match_ctx *m) {
     start = calloc((size_t)nn + 2, sizeof *start);
     fill = malloc(((size_t)nn + 1) * sizeof *fill);
     int64_t nc = 0;
-    for (int64_t k = 0; k < t->n; k++) nc += m->cand[k];
+    for (int64_t k = 0; k < t->n; k++) nc += m->edge[k];
     bcand = malloc((size_t)(nc ? nc : 1) * sizeof *bcand);
     rows = malloc(((size_t)nn + 1) * sizeof *rows);
     cols = malloc(((size_t)nn + 1) * sizeof *cols);
     roc = malloc(((size_t)nn + 1) * sizeof *roc);
     if (!start || !fill || !bcand || !rows || !cols || !roc) goto nomem;
     for (int64_t k = 0; k < t->n; k++)
-        if (m->cand[k]) start[node_find(par, t->r[k] - 1) + 1]++;
+        if (m->edge[k]) start[node_find(par, t->r[k] - 1) + 1]++;
     for (int64_t x = 0; x < nn; x++) start[x + 1] += start[x];
     for (int64_t x = 0; x <= nn; x++) fill[x] = start[x];
     for (int64_t k = 0; k < t->n; k++)
-        if (m->cand[k]) bcand[fill[node_find(par, t->r[k] - 1)]++] = k;
+        if (m->edge[k]) bcand[fill[node_find(par, t->r[k] - 1)]++] = k;
     for (int64_t x = 0; x <= nn; x++) local[x] = -1;
     for (int64_t b = 0; b < nn; b++) {
         const int64_t c0 = start[b], c1 = start[b + 1];
@@ -364,7 +369,7 @@ static segloss_status assign_hungarian(match_ctx *m) {
             for (int64_t q = c0; q < c1; q++) {
                 int64_t k = bcand[q];
                 if (t->r[k] == r && t->p[k] == p) {
-                    take(m, k);
+                    if (m->cand[k]) take(m, k);
                     break;
                 }
             }
@@ -456,7 +461,7 @@ segloss_status segloss__match_runs(segloss_instance_metrics *out, segloss_instan
     pair_table t = {0};
     comp_info rc = {0}, pc = {0};
     double *score = NULL;
-    uint8_t *cand = NULL;
+    uint8_t *cand = NULL, *edge = NULL;
     int64_t *ref_to = NULL, *pred_to = NULL;
     segloss_instance_pair *rows = NULL;
     t.cap = 64;
@@ -506,8 +511,12 @@ segloss_status segloss__match_runs(segloss_instance_metrics *out, segloss_instan
     }
     for (int64_t r = 0; r <= n_ref; r++) ref_to[r] = -1;
     for (int64_t p = 0; p <= n_pred; p++) pred_to[p] = -1;
-    match_ctx m = {&t, score, cand, n_ref, n_pred, ref_to, pred_to};
-    st = o->assignment == SEGLOSS_ASSIGN_HUNGARIAN ? assign_hungarian(&m) : assign_greedy(&m);
+    edge = malloc((size_t)(t.n ? t.n : 1));
+    if (!edge) goto nomem;
+    for (int64_t k = 0; k < t.n; k++)
+        edge[k] = o->assignment == SEGLOSS_ASSIGN_HUNGARIAN_ALL ? t.inter[k] > 0 : cand[k];
+    match_ctx m = {&t, score, cand, edge, n_ref, n_pred, ref_to, pred_to};
+    st = o->assignment == SEGLOSS_ASSIGN_GREEDY ? assign_greedy(&m) : assign_hungarian(&m);
     if (st != SEGLOSS_OK) goto done;
 
     out->n_ref = n_ref;
@@ -585,6 +594,7 @@ done:
     ci_free(&pc);
     free(score);
     free(cand);
+    free(edge);
     free(ref_to);
     free(pred_to);
     return st;

@@ -75,6 +75,14 @@ want "hungarian 0.1 tp" "cases.0.instances.2.tp" h01_2_tp
 want "hungarian 0.1 pq" "cases.0.instances.2.pq" h01_2_pq
 want "hungarian 0.1 f1 label 1" "cases.0.instances.1.f1" h01_1_f1
 
+# MONAI's rule below 0.5 (its Munkres step over every pair, then > T): the
+# ambiguous label loses both pairs at 0.3 (MONAI: tp 0, fp 2, fn 2), where
+# the candidate-only Hungarian keeps one
+t monai03 0 '~"2":\{"n_ref":2,"n_pred":2,"tp":0,"fp":2,"fn":2' '' -- "$SEGLOSS" eval --pred "$P" \
+    --ref "$R" --match iou:0.3 --assignment monai --json -
+t hungarian03 0 '~"2":\{"n_ref":2,"n_pred":2,"tp":1,"fp":1,"fn":1' '' -- "$SEGLOSS" eval --pred "$P" \
+    --ref "$R" --match iou:0.3 --assignment hungarian --json -
+
 # ---- --instances-csv: one row per pair, missed reference, false positive --
 t csv_stdout 0 '~^pred,ref,label,ref_instance,pred_instance,n_ref,n_pred,intersection,dice,iou,hd95$' '' -- \
     "$SEGLOSS" eval --pred "$P" --ref "$R" --instances-csv -
