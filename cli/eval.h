@@ -35,6 +35,18 @@ extern const char *const eval_metric_names[EM_COUNT];
 /* The value of metric `m` in a result. */
 double eval_metric_value(const segloss_label_metrics *r, eval_metric m);
 
+/* --shard K/N: the run evaluates cases [first, end) of the `pairs` cases
+ * of the whole (sorted) pair list; its JSON output carries this, so that
+ * `segloss merge` can check that the parts make one whole run. */
+typedef struct eval_shard {
+    int64_t k, n;        /* n == 0: not sharded */
+    int64_t pairs, first, end;
+    uint64_t hash;       /* FNV-1a 64 of the whole pair list (eval_shard.c) */
+    int64_t failed;      /* cases of the slice that failed (--keep-going) */
+    char *options;       /* the options that shape the output, normalised */
+    char *csv_header;    /* the first line --csv would write */
+} eval_shard;
+
 typedef struct eval_cfg {
     const char *pred, *ref;          /* as given */
     int labels_all;                  /* 1: every label present in the case */
@@ -51,6 +63,7 @@ typedef struct eval_cfg {
     int threads;                     /* >= 1 */
     int quiet, keep_going, allow_missing;
     size_t max_bytes;                /* cap per decoded image (0: none) */
+    eval_shard shard;                /* --shard K/N */
     int argc;                        /* the command line, "eval" first (for --html) */
     char **argv;
 } eval_cfg;
@@ -78,6 +91,21 @@ typedef struct eval_cases {
  * cases with rc != 0 and a message, not failures of this call. */
 int eval_pairs(eval_cases *out, const eval_cfg *c);
 void eval_cases_free(eval_cases *cs);
+void eval_case_free(eval_case *k);   /* one case's strings and results */
+
+/* eval_shard.c: --shard K/N. eval_shard_parse stores "K/N" (an exit code,
+ * the error printed). eval_shard_slice: cases [*first, *end) of `pairs`
+ * make slice k of n (contiguous, sizes differing by at most one).
+ * eval_shard_select keeps only this run's slice of cs, after recording the
+ * whole list's hash and the options in c->shard (argv and spec: the
+ * command line, to normalise the options). eval_shard_write_json writes
+ * the part's "shard" member and a comma. */
+struct cli_spec;
+int eval_shard_parse(eval_shard *s, const char *opt, const char *v);
+void eval_shard_slice(int64_t pairs, int64_t k, int64_t n, int64_t *first, int64_t *end);
+int eval_shard_select(eval_cases *cs, eval_cfg *c, const struct cli_spec *spec);
+void eval_shard_write_json(FILE *f, const eval_cfg *c);
+void eval_shard_free(eval_shard *s);
 
 /* eval_case.c: evaluates one case into k (rc, err, warn, n, res).
  * label_threads: opts.threads for the per-label work. */
@@ -113,6 +141,17 @@ void eval_summary_free(eval_summary *s);
 int eval_write_table(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c);
 int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c);
 int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c);
+/* The CSV's first line (column names), newline included. */
+void eval_write_csv_header(FILE *f, const eval_cfg *c);
+/* Shared with segloss merge, which recomputes summaries: statistics of
+ * v[0..n) as the summary defines them (reorders v; -1 when out of memory);
+ * a stats object as JSON; the shortest "%.{p}g" that reads back as v (the
+ * form of every number in JSON and CSV); strings as JSON and CSV write them. */
+int eval_stats_of(eval_stats *s, double *v, int64_t n);
+void eval_json_stats(FILE *f, const eval_stats *st);
+const char *eval_fmt_num(char *buf, size_t len, double v);
+void eval_json_str(FILE *f, const char *s);
+void eval_csv_str(FILE *f, const char *s);
 /* Nonzero when metric em (an EM_* index) is reported. */
 int eval_metric_chosen(const eval_cfg *c, int em);
 /* A score as the table prints it: 4 decimals, or "nan". Returns buf. */

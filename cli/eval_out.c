@@ -26,7 +26,7 @@ static int cmp_i64(const void *a, const void *b) {
 }
 
 /* Statistics of v[0..n) (NaN values counted apart); reorders v. */
-static int stats_of(eval_stats *s, double *v, int64_t n) {
+int eval_stats_of(eval_stats *s, double *v, int64_t n) {
     int64_t k = 0;
     s->n_nan = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -78,7 +78,7 @@ int eval_summarize(eval_summary *s, const eval_cases *cs) {
                         vals[nv++] = eval_metric_value(&k->res[j], (eval_metric)em);
             }
             s->cases[l] = nv;
-            if (stats_of(&s->stats[l * EM_COUNT + em], vals, nv)) goto nomem;
+            if (eval_stats_of(&s->stats[l * EM_COUNT + em], vals, nv)) goto nomem;
         }
     }
     if (u > cs->n) {
@@ -88,7 +88,7 @@ int eval_summarize(eval_summary *s, const eval_cases *cs) {
     }
     for (int em = 0; em < EM_COUNT; em++) {
         for (int64_t l = 0; l < u; l++) vals[l] = s->stats[l * EM_COUNT + em].mean;
-        if (stats_of(&s->over[em], vals, u)) goto nomem;
+        if (eval_stats_of(&s->over[em], vals, u)) goto nomem;
     }
     free(vals);
     return 0;
@@ -111,7 +111,7 @@ void eval_summary_free(eval_summary *s) {
 /* Formatting                                                               */
 /* ---------------------------------------------------------------------- */
 /* Shortest "%.{p}g" that reads back as v. */
-static const char *num(char *buf, size_t len, double v) {
+const char *eval_fmt_num(char *buf, size_t len, double v) {
     for (int p = 1; p <= 17; p++) {
         snprintf(buf, len, "%.*g", p, v);
         if (strtod(buf, NULL) == v) break;
@@ -121,11 +121,11 @@ static const char *num(char *buf, size_t len, double v) {
 
 static void json_num(FILE *f, double v) {
     char b[40];
-    if (isfinite(v)) fputs(num(b, sizeof b, v), f);
+    if (isfinite(v)) fputs(eval_fmt_num(b, sizeof b, v), f);
     else fputs("null", f);
 }
 
-static void json_str(FILE *f, const char *s) {
+void eval_json_str(FILE *f, const char *s) {
     if (!s) {
         fputs("null", f);
         return;
@@ -139,7 +139,7 @@ static void json_str(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-static void csv_str(FILE *f, const char *s) {
+void eval_csv_str(FILE *f, const char *s) {
     if (!s) return;
     if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, f);
@@ -158,7 +158,7 @@ int eval_metric_chosen(const eval_cfg *c, int em) { return (c->metrics >> em) & 
 /* ---------------------------------------------------------------------- */
 /* JSON                                                                     */
 /* ---------------------------------------------------------------------- */
-static void json_stats(FILE *f, const eval_stats *st) {
+void eval_json_stats(FILE *f, const eval_stats *st) {
     fputs("{\"mean\":", f);
     json_num(f, st->mean);
     fputs(",\"std\":", f);
@@ -174,23 +174,25 @@ static void json_metric_stats(FILE *f, const eval_stats *per_metric, const eval_
     for (int em = 0; em < EM_COUNT; em++) {
         if (!eval_metric_chosen(c, em)) continue;
         fprintf(f, "%s\"%s\":", first ? "" : ",", eval_metric_names[em]);
-        json_stats(f, &per_metric[em]);
+        eval_json_stats(f, &per_metric[em]);
         first = 0;
     }
     fputc('}', f);
 }
 
 int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c) {
-    fputs("{\"cases\":[", f);
+    fputc('{', f);
+    if (c->shard.n) eval_shard_write_json(f, c);
+    fputs("\"cases\":[", f);
     int first = 1;
     for (int64_t i = 0; i < cs->n; i++) {
         const eval_case *k = &cs->v[i];
         if (k->rc) continue;
         fputs(first ? "{\"pred\":" : ",{\"pred\":", f);
         first = 0;
-        json_str(f, k->pred);
+        eval_json_str(f, k->pred);
         fputs(",\"ref\":", f);
-        json_str(f, k->ref);
+        eval_json_str(f, k->ref);
         fputs(",\"labels\":{", f);
         for (int64_t j = 0; j < k->n; j++) {
             const segloss_label_metrics *r = &k->res[j];
@@ -224,20 +226,24 @@ int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const 
 /* ---------------------------------------------------------------------- */
 /* CSV                                                                      */
 /* ---------------------------------------------------------------------- */
-int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c) {
+void eval_write_csv_header(FILE *f, const eval_cfg *c) {
     fputs("pred,ref,label,tp,fp,fn,tn,n_pred,n_ref", f);
     for (int em = 0; em < EM_COUNT; em++)
         if (eval_metric_chosen(c, em)) fprintf(f, ",%s", eval_metric_names[em]);
     fputc('\n', f);
+}
+
+int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c) {
+    eval_write_csv_header(f, c);
     for (int64_t i = 0; i < cs->n; i++) {
         const eval_case *k = &cs->v[i];
         if (k->rc) continue;
         for (int64_t j = 0; j < k->n; j++) {
             const segloss_label_metrics *r = &k->res[j];
             const segloss_confusion *q = &r->stats.conf;
-            csv_str(f, k->pred);
+            eval_csv_str(f, k->pred);
             fputc(',', f);
-            csv_str(f, k->ref);
+            eval_csv_str(f, k->ref);
             fprintf(f, ",%lld,%lld,%lld,%lld,%lld,%lld,%lld", (long long)r->stats.label,
                     (long long)q->tp, (long long)q->fp, (long long)q->fn, (long long)q->tn,
                     (long long)(q->tp + q->fp), (long long)(q->tp + q->fn));
@@ -246,7 +252,7 @@ int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c) {
                 double v = eval_metric_value(r, (eval_metric)em);
                 char b[40];
                 fputc(',', f);
-                if (isfinite(v)) fputs(num(b, sizeof b, v), f);
+                if (isfinite(v)) fputs(eval_fmt_num(b, sizeof b, v), f);
             }
             fputc('\n', f);
         }
