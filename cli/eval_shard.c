@@ -69,7 +69,7 @@ static uint64_t fnv1a(uint64_t h, const char *s) {
 /* Options that change no number of the output (see the header). */
 static int neutral(const char *name) {
     static const char *const skip[] = {"--pred",    "--ref",       "--json",  "--csv",
-                                       "--html",    "--shard",     "--threads", "--quiet",
+                                       "--html",    "--shard",     "--threads", "--quiet", "-q",
                                        "--max-bytes", "--keep-going", NULL};
     for (int i = 0; skip[i]; i++)
         if (strcmp(name, skip[i]) == 0) return 1;
