@@ -16,7 +16,7 @@
 #
 # Two libraries: libsegloss (losses, metrics, .npy; needs only libm and the
 # OpenMP runtime) and libsegloss_io (PNG/NIfTI readers, IO_SRC; needs
-# libsegloss, libpng and zlib). Both are built with
+# libsegloss, libpng, zlib and libdeflate). Both are built with
 # -fvisibility=hidden: the shared ones export only the functions that
 # include/segloss.h marks SEGLOSS_API (checked by `make test`).
 
@@ -43,10 +43,10 @@ endif
 CPPFLAGS_ALL := -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L $(CPPFLAGS)
 CFLAGS_ALL   := -std=c11 $(CPPFLAGS_ALL) $(OPT) -g -fPIC $(WARN) $(CFLAGS)
 # Link flags of a program or library that uses libsegloss (LIBS_CORE) or
-# libsegloss_io too (LIBS_IO: libpng, and zlib for .nii.gz).
+# libsegloss_io too (LIBS_IO: libpng, and zlib and libdeflate for .nii.gz).
 LIBS_CORE := -lm
 CFLAGS_ALL += $(shell $(PKG_CONFIG) --cflags libpng)
-LIBS_IO   := $(shell $(PKG_CONFIG) --libs libpng zlib)
+LIBS_IO   := $(shell $(PKG_CONFIG) --libs libpng zlib libdeflate)
 # OMP_LIBS: what a static link of libsegloss needs for OpenMP with this
 # compiler, without -fopenmp: the libraries its driver adds for -fopenmp
 # (gcc: -lgomp -lpthread; clang: -lomp -lpthread). Goes into segloss.pc's
@@ -69,7 +69,7 @@ LIBS_IO   += $(LIBS_CORE)
 ALL_SRC  := $(sort $(wildcard src/*/*.c))
 # libsegloss_io: the readers that need libpng or zlib (a file added here
 # must not be needed by libsegloss: its .so links with --no-undefined).
-IO_SRC   := $(filter $(addprefix src/io/,image.c nifti.c png.c),$(ALL_SRC))
+IO_SRC   := $(filter $(addprefix src/io/,image.c inflate.c nifti.c nifti_fields.c png.c),$(ALL_SRC))
 LIB_SRC  := $(filter-out $(IO_SRC),$(ALL_SRC))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
