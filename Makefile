@@ -236,7 +236,7 @@ valgrind: $(BUILD)/segloss $(BUILD)/html_tool
 	$(COUNT) run $(COUNTS) valgrind.cli -- $(VG) bash tests/cli/run.sh
 	$(COUNT) run $(COUNTS) valgrind.eval -- $(VG) bash tests/cli/eval.sh
 	$(COUNT) run $(COUNTS) valgrind.faults -- $(VG) bash tests/cli/faults.sh
-	$(COUNT) run $(COUNTS) valgrind.scale -- $(VG) bash tests/cli/scale.sh
+	$(COUNT) run $(COUNTS) valgrind.scale -- $(VG) SCALE_QUICK=1 bash tests/cli/scale.sh
 	$(COUNT) run $(COUNTS) valgrind.html -- $(VG) HTML_TOOL=$(BUILD)/html_tool bash tests/cli/html.sh
 	@$(call COUNT_END,valgrind.,valgrind)
 
