@@ -3,7 +3,9 @@
  *
  * Summary per label, over the cases that report the label: mean, population
  * standard deviation (ddof = 0, numpy's default) and median of the non-NaN
- * values, n = their count, n_nan = the count of NaN values. The entry
+ * values, n = their count, n_nan = the count of NaN values (an infinite
+ * value, which JSON prints as null like NaN, counts as NaN too, so that the
+ * summary can be recomputed from the JSON: segloss merge). The entry
  * "mean" holds the same statistics of the per-label means (labels whose
  * mean is NaN count in its n_nan): its "mean" is the mean over labels of
  * the per-label means (nnU-Net's "foreground_mean").
@@ -25,12 +27,12 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Statistics of v[0..n) (NaN values counted apart); reorders v. */
+/* Statistics of v[0..n) (NaN and infinite values counted apart); reorders v. */
 int eval_stats_of(eval_stats *s, double *v, int64_t n) {
     int64_t k = 0;
     s->n_nan = 0;
     for (int64_t i = 0; i < n; i++) {
-        if (isnan(v[i])) s->n_nan++;
+        if (!isfinite(v[i])) s->n_nan++;
         else v[k++] = v[i];
     }
     s->n = k;
