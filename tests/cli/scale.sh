@@ -75,6 +75,16 @@ same "merge: stdout == one run" "$OUT" "$W/one.json"
 t "merge --csv -: CSV on stdout" 0 '~^pred,ref,label,tp,fp,fn,tn,n_pred,n_ref,dice,' '' -- \
     "$S" merge "$P/order-0.json" "$P/order-1.json" "$P/order-2.json" --csv -
 
+# An output that is a FIFO (or a device such as /dev/null) is written into,
+# never renamed over (as root that would replace /dev/null with a file).
+mkfifo "$W/fifo"
+timeout 20 cat "$W/fifo" >"$W/from-fifo" &
+t "merge --json FIFO: written into the FIFO" 0 '' '' -- \
+    "$S" merge "$P/order-0.json" "$P/order-1.json" "$P/order-2.json" --json "$W/fifo"
+wait
+check "merge --json FIFO: still a FIFO" "$W/fifo is no longer a FIFO" -- test -p "$W/fifo"
+same "merge --json FIFO: the bytes == one run" "$W/from-fifo" "$W/one.json"
+
 # An empty shard (N > cases) is a valid part, and --threads changes no byte.
 t "eval --shard 7/9 of 1 pair: an empty part" 0 '*' '' -- \
     "$S" eval --pred nii/pred.nii.gz --ref nii/ref.nii --shard 7/9 --json - --quiet
