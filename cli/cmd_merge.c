@@ -175,9 +175,10 @@ static int load_part(part *p) {
                   p->path);
         return CLI_INPUT;
     }
-    int64_t first, end;
-    if (p->n >= 1 && p->k < p->n) eval_shard_slice(p->pairs, p->k, p->n, &first, &end);
-    if (p->n < 1 || p->k >= p->n || first != p->first || end != p->end ||
+    int64_t first = -1, end = -1;
+    int sane = p->n >= 1 && p->k < p->n && p->n <= EVAL_SHARD_MAX && p->pairs <= EVAL_SHARD_MAX_PAIRS;
+    if (sane) eval_shard_slice(p->pairs, p->k, p->n, &first, &end);
+    if (!sane || first != p->first || end != p->end ||
         (int64_t)p->cases->n + p->failed != end - first) {
         cli_error("%s: inconsistent part: shard %lld/%lld of %lld cases holds %lld cases and "
                   "%lld failed ones, for the slice [%lld, %lld)",

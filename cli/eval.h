@@ -101,6 +101,9 @@ void eval_case_free(eval_case *k);   /* one case's strings and results */
  * command line, to normalise the options). eval_shard_write_json writes
  * the part's "shard" member and a comma. */
 struct cli_spec;
+/* Bounds on N and P that keep K*P within int64 in eval_shard_slice. */
+#define EVAL_SHARD_MAX 1000000
+#define EVAL_SHARD_MAX_PAIRS ((int64_t)1 << 43)
 int eval_shard_parse(eval_shard *s, const char *opt, const char *v);
 void eval_shard_slice(int64_t pairs, int64_t k, int64_t n, int64_t *first, int64_t *end);
 int eval_shard_select(eval_cases *cs, eval_cfg *c, const struct cli_spec *spec);

@@ -31,8 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A bound on N that keeps K*P in int64 for any realistic P (< 2^43). */
-#define SHARD_MAX 1000000
 
 int eval_shard_parse(eval_shard *s, const char *opt, const char *v) {
     const char *slash = strchr(v, '/');
@@ -44,10 +42,10 @@ int eval_shard_parse(eval_shard *s, const char *opt, const char *v) {
         head[hl] = '\0';
         if (cli_parse_i64(head, &k) || cli_parse_i64(slash + 1, &n)) k = -1;
     }
-    if (k < 0 || n < 1 || n > SHARD_MAX || k >= n || !(v[0] >= '0' && v[0] <= '9') ||
+    if (k < 0 || n < 1 || n > EVAL_SHARD_MAX || k >= n || !(v[0] >= '0' && v[0] <= '9') ||
         !(slash[1] >= '0' && slash[1] <= '9')) {
         cli_error("invalid value for %s: '%s' (expected K/N with 0 <= K < N <= %d, e.g. 0/4)",
-                  opt, v, SHARD_MAX);
+                  opt, v, EVAL_SHARD_MAX);
         return CLI_USAGE;
     }
     s->k = k;
