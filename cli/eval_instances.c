@@ -443,7 +443,7 @@ int eval_instances_write_csv(FILE *f, const void *ctx) {
             char b[3][40];
             const double v[3] = {p->dice, p->iou, p->surface.hd95};
             for (int q = 0; q < 3; q++) {
-                if (isfinite(v[q])) eval_num(b[q], sizeof b[q], v[q]);
+                if (isfinite(v[q])) eval_fmt_num(b[q], sizeof b[q], v[q]);
                 else b[q][0] = '\0';
             }
             eval_csv_str(f, k->pred);
