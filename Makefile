@@ -84,6 +84,17 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
 $(LIB_OBJ) $(IO_OBJ): CFLAGS_ALL += -fvisibility=hidden
 
+# Per-file ISA flags of the kernel tables (x86 targets only): these two
+# files alone are compiled for AVX2 / AVX-512, and their code runs only
+# after src/kernels/dispatch.c has checked the CPU. No -march=native: the
+# binaries run on any CPU of the target architecture. On other targets the
+# files compile to a NULL table (aarch64 builds vec_neon.c as it is).
+TARGET_MACHINE := $(shell $(CC) -dumpmachine)
+ifneq ($(filter x86_64-% i386-% i486-% i586-% i686-%,$(TARGET_MACHINE)),)
+$(BUILD)/obj/src/kernels/vec_avx2.o: CFLAGS_ALL += -mavx2 -mfma
+$(BUILD)/obj/src/kernels/vec_avx512.o: CFLAGS_ALL += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma
+endif
+
 # Test counts (tools/count.sh): every runner records "passed failed" under
 # COUNTS; a runner's failure does not stop the others, the final
 # `count.sh total` (or `status` inside `make check`) fails instead.

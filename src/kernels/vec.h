@@ -166,8 +166,8 @@ typedef void (*segloss_vec_dice_grad_u8_fn)(float *g, const uint8_t *y, const fl
                                             int64_t n);
 
 typedef struct segloss_vec_ops {
-    const char *name;                      /* "scalar" or "avx2" */
-    int width;                             /* floats per vector: 1 or 8 */
+    const char *name;                      /* "scalar", "portable", "avx2", ... */
+    int width;                             /* floats per vector: 1, 4, 8 or 16 */
     segloss_vec_sigmoid_fn sigmoid;
     segloss_vec_bcel_fwd_fn bcel_fwd;
     segloss_vec_bcel_bwd_fn bcel_bwd;
@@ -181,21 +181,34 @@ typedef struct segloss_vec_ops {
     segloss_vec_dice_grad_u8_fn dice_grad_u8;
 } segloss_vec_ops;
 
-/* The table to use: avx2 when the CPU has avx2 and fma and the scalar path
- * is not forced, scalar otherwise. Never NULL; thread-safe. */
+/* The table to use (dispatch.c): the best this CPU has (avx512, avx2, neon,
+ * portable), or the one SEGLOSS_ISA / SEGLOSS_FORCE_SCALAR asks for. Never
+ * NULL; thread-safe. */
 const segloss_vec_ops *segloss__vec_ops(void);
 /* Always available. */
 const segloss_vec_ops *segloss__vec_ops_scalar(void);
-/* NULL when the CPU lacks avx2/fma or the compiler/target cannot build it. */
+/* Each NULL when the CPU lacks the ISA or the build did not compile it. */
+const segloss_vec_ops *segloss__vec_ops_portable(void);
 const segloss_vec_ops *segloss__vec_ops_avx2(void);
+const segloss_vec_ops *segloss__vec_ops_avx512(void);
+const segloss_vec_ops *segloss__vec_ops_neon(void);
+/* Every table this CPU has, scalar first, then portable, avx2, avx512,
+ * neon; returns the count (at most SEGLOSS__VEC_MAX_TABLES). */
+#define SEGLOSS__VEC_MAX_TABLES 5
+int segloss__vec_tables(const segloss_vec_ops **out);
 /* mode 1: segloss__vec_ops() returns the scalar table; 0: the best table,
- * ignoring SEGLOSS_FORCE_SCALAR; -1: back to the default (the environment
- * variable decides). For tests and benchmarks. */
+ * ignoring SEGLOSS_FORCE_SCALAR and SEGLOSS_ISA; -1: back to the default
+ * (the environment decides). For tests and benchmarks. */
 void segloss__vec_force_scalar(int mode);
 
-/* The AVX2 table without the CPU check (dispatch.c does it); NULL when not
- * compiled. Defined in vec_avx2.c. */
+/* The tables without the CPU check (dispatch.c does it); NULL when not
+ * compiled for the ISA. Defined in vec_portable.c, vec_avx2.c,
+ * vec_avx512.c, vec_neon.c (one source, simd_math.h and simd_loss.h, over
+ * per-ISA vector primitives). */
+const segloss_vec_ops *segloss__vec_ops_portable_table(void);
 const segloss_vec_ops *segloss__vec_ops_avx2_table(void);
+const segloss_vec_ops *segloss__vec_ops_avx512_table(void);
+const segloss_vec_ops *segloss__vec_ops_neon_table(void);
 
 /* Constants shared by both paths (float hex literals). */
 #define SEGLOSS__LOG2E     0x1.715476p+0f   /* 1/ln 2 */
