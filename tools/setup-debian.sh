@@ -11,10 +11,14 @@ apt-get install -y -q --no-install-recommends \
     gcc make libc6-dev pkg-config binutils \
     libpng-dev zlib1g-dev \
     valgrind cmake \
-    chromium fonts-dejavu-core
+    chromium fonts-dejavu-core \
+    gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 # binutils: nm and readelf (make check inspects the libraries); cmake: the
 # find_package(segloss) test of make check; chromium (headless) and a font:
-# the browser tests of `segloss eval --html` (tests/cli/html.sh).
+# the browser tests of `segloss eval --html` (tests/cli/html.sh);
+# gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user: `make
+# qemu-test` (in make check) builds the library and unit tests for aarch64
+# and runs them under emulation (the NEON kernels).
 # Not needed by CI (`make check` builds the fuzz replay drivers with gcc);
 # only for fuzzing (`make fuzz`, docs/fuzzing.md):
 #   apt-get install clang libclang-rt-14-dev
