@@ -11,7 +11,8 @@
  *   SEGLOSS_FORCE_SCALAR=<nonzero digit>...   the scalar table (wins);
  *   SEGLOSS_ISA=scalar|portable|avx2|avx512|neon   that table when this CPU
  *        has it, the best table otherwise (an unknown name likewise);
- * and segloss__vec_force_scalar() for tests and benchmarks. The state is
+ * and segloss__vec_force_scalar() / segloss__vec_force() for tests and
+ * benchmarks. The state is
  * one atomic int, so calls from several threads are safe. */
 #include "kernels/vec.h"
 
@@ -115,6 +116,13 @@ const segloss_vec_ops *segloss__vec_ops(void) {
 
 void segloss__vec_force_scalar(int mode) {
     int m = mode > 0 ? 1 + ISA_SCALAR : mode == 0 ? FORCE_AUTO : FORCE_UNSET;
+    atomic_store(&force_mode, m);
+}
+
+void segloss__vec_force(const segloss_vec_ops *t) {
+    int m = FORCE_UNSET;
+    for (int k = 0; t && k < ISA_N; k++)
+        if (strcmp(t->name, isa_names[k]) == 0) m = 1 + k;
     atomic_store(&force_mode, m);
 }
 

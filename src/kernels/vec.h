@@ -200,6 +200,9 @@ int segloss__vec_tables(const segloss_vec_ops **out);
  * ignoring SEGLOSS_FORCE_SCALAR and SEGLOSS_ISA; -1: back to the default
  * (the environment decides). For tests and benchmarks. */
 void segloss__vec_force_scalar(int mode);
+/* segloss__vec_ops() returns t (one of this CPU's tables) until the next
+ * call; NULL: back to the default. For tests. */
+void segloss__vec_force(const segloss_vec_ops *t);
 
 /* The tables without the CPU check (dispatch.c does it); NULL when not
  * compiled for the ISA. Defined in vec_portable.c, vec_avx2.c,
