@@ -12,14 +12,15 @@
  *               -mavx512f -mavx512bw -mavx512dq -mavx512vl);
  *   "neon"      AArch64 Advanced SIMD with FMA, 4 lanes (vec_neon.c).
  * The four vector tables are one source, simd_math.h and simd_loss.h, over
- * per-ISA primitives; portable has no FMA (two roundings where the others
+ * per-ISA primitives (simd_x86.h: those AVX2 and AVX-512 spell alike);
+ * portable has no FMA (two roundings where the others
  * fuse; the exact division remainder in double) and gives the scalar
  * path's accuracy. segloss__vec_ops() returns the best table of this CPU
  * (avx512, avx2, neon, portable), or the one the environment variables
  * SEGLOSS_ISA=scalar|portable|avx2|avx512|neon or SEGLOSS_FORCE_SCALAR=1
  * (read once) ask for, so that tests and benchmarks can run every path.
  *
- * Both follow the double reference of kernels/scalar.h in float arithmetic:
+ * All follow the double reference of kernels/scalar.h in float arithmetic:
  *   e = exp(-|x|)     Cody–Waite reduction, degree-6 polynomial, 2^n applied
  *                     in two steps where the result is denormal, so that it
  *                     is rounded once, and exp(t) = 0 for t < -103.97

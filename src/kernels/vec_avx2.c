@@ -27,23 +27,10 @@ typedef __m256 vf;
 typedef __m256i vi;
 typedef __m256 vm; /* all-ones / zero lanes; blendv reads the sign bit */
 
-SIMD_INLINE vf vset1(float c) { return _mm256_set1_ps(c); }
-SIMD_INLINE vf vzero(void) { return _mm256_setzero_ps(); }
-SIMD_INLINE vf vload(const float *p) { return _mm256_loadu_ps(p); }
-SIMD_INLINE void vstore(float *p, vf v) { _mm256_storeu_ps(p, v); }
-SIMD_INLINE vf vadd(vf a, vf b) { return _mm256_add_ps(a, b); }
-SIMD_INLINE vf vsub(vf a, vf b) { return _mm256_sub_ps(a, b); }
-SIMD_INLINE vf vmul(vf a, vf b) { return _mm256_mul_ps(a, b); }
-SIMD_INLINE vf vdiv(vf a, vf b) { return _mm256_div_ps(a, b); }
-SIMD_INLINE vf vmax(vf a, vf b) { return _mm256_max_ps(a, b); } /* b if NaN */
-SIMD_INLINE vf vfma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
-SIMD_INLINE vf vfnma(vf a, vf b, vf c) { return _mm256_fnmadd_ps(a, b, c); }
-SIMD_INLINE vf vfms(vf a, vf b, vf c) { return _mm256_fmsub_ps(a, b, c); }
-SIMD_INLINE vf vfnma_exact(vf a, vf b, vf c) { return _mm256_fnmadd_ps(a, b, c); }
-SIMD_INLINE vf vor(vf a, vf b) { return _mm256_or_ps(a, b); }
-SIMD_INLINE vf vand(vf a, vf b) { return _mm256_and_ps(a, b); }
-SIMD_INLINE vf vxor(vf a, vf b) { return _mm256_xor_ps(a, b); }
-SIMD_INLINE vf vabs(vf a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+#define MM_PREFIX _mm256_
+#define MM_SI si256
+#include "kernels/simd_x86.h"
+
 SIMD_INLINE vm vsignm(vf x) { return x; }
 SIMD_INLINE vm vcmp_gt(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
 SIMD_INLINE vm vcmp_nge(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_NGE_UQ); }
@@ -56,13 +43,6 @@ SIMD_INLINE vm vm_first(int r) {
     __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(r), lane));
 }
-SIMD_INLINE vi vi_of(vf a) { return _mm256_castps_si256(a); }
-SIMD_INLINE vf vf_of(vi a) { return _mm256_castsi256_ps(a); }
-SIMD_INLINE vi vi_add(vi a, vi b) { return _mm256_add_epi32(a, b); }
-SIMD_INLINE vi vi_sub(vi a, vi b) { return _mm256_sub_epi32(a, b); }
-SIMD_INLINE vi vi_set1(int c) { return _mm256_set1_epi32(c); }
-SIMD_INLINE vi vi_shl23(vi a) { return _mm256_slli_epi32(a, 23); }
-SIMD_INLINE vi vi_sra1(vi a) { return _mm256_srai_epi32(a, 1); }
 
 /* 8 bytes -> 8 floats; ORs the bytes into *bad for the 0/1 check. */
 SIMD_INLINE vf vload_u8(const uint8_t *p, vi *bad) {

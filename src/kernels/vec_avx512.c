@@ -29,23 +29,10 @@ typedef __m512 vf;
 typedef __m512i vi;
 typedef __mmask16 vm;
 
-SIMD_INLINE vf vset1(float c) { return _mm512_set1_ps(c); }
-SIMD_INLINE vf vzero(void) { return _mm512_setzero_ps(); }
-SIMD_INLINE vf vload(const float *p) { return _mm512_loadu_ps(p); }
-SIMD_INLINE void vstore(float *p, vf v) { _mm512_storeu_ps(p, v); }
-SIMD_INLINE vf vadd(vf a, vf b) { return _mm512_add_ps(a, b); }
-SIMD_INLINE vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
-SIMD_INLINE vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
-SIMD_INLINE vf vdiv(vf a, vf b) { return _mm512_div_ps(a, b); }
-SIMD_INLINE vf vmax(vf a, vf b) { return _mm512_max_ps(a, b); } /* b if NaN */
-SIMD_INLINE vf vfma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
-SIMD_INLINE vf vfnma(vf a, vf b, vf c) { return _mm512_fnmadd_ps(a, b, c); }
-SIMD_INLINE vf vfms(vf a, vf b, vf c) { return _mm512_fmsub_ps(a, b, c); }
-SIMD_INLINE vf vfnma_exact(vf a, vf b, vf c) { return _mm512_fnmadd_ps(a, b, c); }
-SIMD_INLINE vf vor(vf a, vf b) { return _mm512_or_ps(a, b); }
-SIMD_INLINE vf vand(vf a, vf b) { return _mm512_and_ps(a, b); }
-SIMD_INLINE vf vxor(vf a, vf b) { return _mm512_xor_ps(a, b); }
-SIMD_INLINE vf vabs(vf a) { return _mm512_andnot_ps(_mm512_set1_ps(-0.0f), a); }
+#define MM_PREFIX _mm512_
+#define MM_SI si512
+#include "kernels/simd_x86.h"
+
 SIMD_INLINE vm vsignm(vf x) { return _mm512_movepi32_mask(_mm512_castps_si512(x)); }
 SIMD_INLINE vm vcmp_gt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 SIMD_INLINE vm vcmp_nge(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_NGE_UQ); }
@@ -55,13 +42,6 @@ SIMD_INLINE vm vm_or(vm a, vm b) { return (vm)(a | b); }
 SIMD_INLINE int vm_any(vm m) { return m != 0; }
 SIMD_INLINE vm vm_bool(int flag) { return (vm)(flag ? 0xFFFF : 0); }
 SIMD_INLINE vm vm_first(int r) { return (vm)((1u << r) - 1u); } /* r <= 16 */
-SIMD_INLINE vi vi_of(vf a) { return _mm512_castps_si512(a); }
-SIMD_INLINE vf vf_of(vi a) { return _mm512_castsi512_ps(a); }
-SIMD_INLINE vi vi_add(vi a, vi b) { return _mm512_add_epi32(a, b); }
-SIMD_INLINE vi vi_sub(vi a, vi b) { return _mm512_sub_epi32(a, b); }
-SIMD_INLINE vi vi_set1(int c) { return _mm512_set1_epi32(c); }
-SIMD_INLINE vi vi_shl23(vi a) { return _mm512_slli_epi32(a, 23); }
-SIMD_INLINE vi vi_sra1(vi a) { return _mm512_srai_epi32(a, 1); }
 
 /* 16 bytes -> 16 floats; ORs the bytes into *bad for the 0/1 check. */
 SIMD_INLINE vf vload_u8(const uint8_t *p, vi *bad) {
