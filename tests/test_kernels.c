@@ -20,8 +20,8 @@
  *                          (y = 0), softplus(-x) (y = 1) and both
  *                          gradients <= 2 ulp
  *  kernel_sweep_full       every float in [-100, 100]; runs only with
- *                          SEGLOSS_FULL_SWEEP=1 (about 3 CPU-minutes for
- *                          both paths, in parallel with OpenMP)
+ *                          SEGLOSS_FULL_SWEEP=1 (about 8 CPU-minutes for
+ *                          the four x86 paths, in parallel with OpenMP)
  * The sweeps print the measured max ulp error and where it occurs. */
 #include "tf.h"
 

@@ -54,8 +54,7 @@
  *   sigmoid                           avx2      1.489     -5.54199123
  *                                     avx512    as avx2 (same bits)
  *                                     scalar    1.489     -5.54199123
- *                                     portable  as scalar (sweep of every
- *                                               7th float: same maxima)
+ *                                     portable  as scalar (same maxima)
  *   bcel loss, y = 0: softplus(x)     avx2      1.723     -1.26656735
  *                                     avx512    as avx2 (same bits)
  *                                     scalar    1.800     -1.28737533
