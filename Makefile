@@ -2,7 +2,10 @@
 #   make                      build/libsegloss.{a,so}, build/libsegloss_io.{a,so}
 #                             and build/segloss
 #   make test                 unit + reference + CLI tests, fuzz replays (build/)
-#   make check                what CI runs: -Werror build + tests, valgrind,
+#   make qemu-test            the unit tests built for aarch64 and run under
+#                             qemu-user (NEON kernels; in check)
+#   make check                what CI runs: -Werror build + tests, aarch64
+#                             unit tests under qemu, valgrind,
 #                             install checks (pkg-config, CMake), then the same
 #                             tests under ASan+UBSan (build-san/); ends with one
 #                             line "check: N passed, M failed"
@@ -88,6 +91,17 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
 $(LIB_OBJ) $(IO_OBJ): CFLAGS_ALL += -fvisibility=hidden
 
+# Per-file ISA flags of the kernel tables (x86 targets only): these two
+# files alone are compiled for AVX2 / AVX-512, and their code runs only
+# after src/kernels/dispatch.c has checked the CPU. No -march=native: the
+# binaries run on any CPU of the target architecture. On other targets the
+# files compile to a NULL table (aarch64 builds vec_neon.c as it is).
+TARGET_MACHINE := $(shell $(CC) -dumpmachine)
+ifneq ($(filter x86_64-% i386-% i486-% i586-% i686-%,$(TARGET_MACHINE)),)
+$(BUILD)/obj/src/kernels/vec_avx2.o: CFLAGS_ALL += -mavx2 -mfma
+$(BUILD)/obj/src/kernels/vec_avx512.o: CFLAGS_ALL += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma
+endif
+
 # Test counts (tools/count.sh): every runner records "passed failed" under
 # COUNTS; a runner's failure does not stop the others, the final
 # `count.sh total` (or `status` inside `make check`) fails instead.
@@ -106,7 +120,7 @@ endif
 .SECONDARY:
 
 .PHONY: all test check clean install uninstall install-check fuzz fuzz-bins valgrind bench \
-        python python-test
+        python python-test qemu-test
 
 # Fuzz targets (fuzz/fuzz_*.c, docs/fuzzing.md). Each also builds with the
 # normal compiler as a replay driver that `make test` runs over
@@ -202,6 +216,31 @@ test: all $(BUILD)/test_runner $(BUILD)/readme_example $(REPLAY_BINS) $(BENCH_BI
 	$(COUNT) one $(COUNTS) $(TAG).bench-kernels -- sh -c '$(BUILD)/bench/bench_kernels 20000 1 >/dev/null'
 	@$(call COUNT_END,$(TAG).,test)
 
+# The unit tests without the PNG/NIfTI readers (tests/test_io_*.c):
+# libsegloss alone, for targets without libpng (the aarch64 cross build).
+CORE_TEST_OBJ := $(filter-out $(BUILD)/obj/tests/test_io_%,$(TEST_OBJ))
+$(BUILD)/test_runner_core: $(CORE_TEST_OBJ) $(BUILD)/libsegloss.a
+	$(CC) -o $@ $(CORE_TEST_OBJ) $(BUILD)/libsegloss.a $(LDFLAGS) $(LIBS_CORE)
+
+# aarch64 (the NEON kernels): the library and the unit tests cross-compiled
+# with Debian's gcc-aarch64-linux-gnu and run under qemu-user, the ulp sweep
+# on every 997th float (tools/setup-debian.sh installs both; without them
+# the runner reports a skip). A native aarch64 build runs `make test` as is.
+CROSS_CC    ?= aarch64-linux-gnu-gcc
+QEMU        ?= qemu-aarch64
+CROSS_BUILD ?= build-aarch64
+CROSS_ROOT  ?= /usr/aarch64-linux-gnu
+qemu-test:
+	@mkdir -p $(COUNTS) && rm -f $(COUNTS)/$(TAG).qemu-*
+	@if command -v $(CROSS_CC) >/dev/null 2>&1 && command -v $(QEMU) >/dev/null 2>&1; then \
+	    $(MAKE) BUILD=$(CROSS_BUILD) CC=$(CROSS_CC) PKG_CONFIG=true $(CROSS_BUILD)/test_runner_core && \
+	    $(COUNT) run $(COUNTS) $(TAG).qemu-unit -- env QEMU_LD_PREFIX=$(CROSS_ROOT) SEGLOSS_SWEEP_STRIDE=997 \
+	        $(QEMU) $(CROSS_BUILD)/test_runner_core && \
+	    $(call COUNT_END,$(TAG).qemu-,qemu-test); \
+	else \
+	    echo "SKIP: aarch64 tests under qemu ($(CROSS_CC) or $(QEMU) not installed; see tools/setup-debian.sh)"; \
+	fi
+
 $(BUILD)/obj/fuzz/cli_main.o: cli/main.c fuzz/cli_main.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_CLI) -Dmain=segloss_cli_main -include fuzz/cli_main.h -MMD -MP -c $< -o $@
@@ -273,7 +312,7 @@ python-test: python $(BUILD)/segloss
 CHECK_COUNTS := $(CURDIR)/build/check-counts
 check:
 	@rm -rf $(CHECK_COUNTS)
-	@st=0; for goal in test valgrind install-check python-test "SAN=1 BUILD=build-san test"; do \
+	@st=0; for goal in test qemu-test valgrind install-check python-test "SAN=1 BUILD=build-san test"; do \
 	    $(MAKE) WERROR=1 COUNTS=$(CHECK_COUNTS) COUNT_QUIET=1 $$goal || { st=$$?; break; }; \
 	done; \
 	$(COUNT) total check $(CHECK_COUNTS) "" $$st
@@ -362,6 +401,6 @@ uninstall:
 	-rmdir $(DESTDIR)$(CMAKEDIR)
 
 clean:
-	rm -rf build build-san $(FUZZ_BUILD)
+	rm -rf build build-san $(FUZZ_BUILD) $(CROSS_BUILD)
 
 -include $(DEPS)

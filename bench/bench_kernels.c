@@ -1,11 +1,12 @@
 /* Micro-benchmark of the float32 element kernels (src/kernels/vec.h),
- * single-threaded, ns per element, scalar and avx2 tables.
+ * single-threaded, ns per element, every table this CPU has.
  *
  * Build and run from the repository root (the kernels only, no OpenMP):
  *
  *   cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc \
- *      bench/bench_kernels.c src/kernels/vec_scalar.c src/kernels/vec_avx2.c \
- *      src/kernels/dispatch.c -lm -o build/bench_kernels && build/bench_kernels
+ *      bench/bench_kernels.c build/libsegloss.a -lm -o build/bench_kernels && \
+ *      build/bench_kernels
+ * (or `make bench`: build/bench/bench_kernels)
  *
  * Options: build/bench_kernels [n] [repeats]   (defaults 4194304 and 15)
  *
@@ -169,13 +170,13 @@ int main(int argc, char **argv) {
         d.grad[i] = d.elems[i] = 0.0f;
     }
 
-    const segloss_vec_ops *tabs[2] = {segloss__vec_ops_scalar(), segloss__vec_ops_avx2()};
+    const segloss_vec_ops *tabs[SEGLOSS__VEC_MAX_TABLES];
+    int ntab = segloss__vec_tables(tabs);
     printf("n = %lld, blocks of %d, best of %d, single thread; ns per element\n",
            (long long)d.n, BLOCK, reps);
     printf("  %-32s %8.3f\n", "memcpy x -> grad (8 B/elem)", best_ns(run_memcpy, &d, NULL, reps));
     printf("  %-32s %8.3f\n", "stream grad = x - y (12 B/elem)",
            best_ns(run_stream, &d, NULL, reps));
-    if (!tabs[1]) printf("  (avx2 table not available on this CPU)\n");
     static const struct {
         const char *name;
         bench_fn fn;
@@ -190,8 +191,7 @@ int main(int argc, char **argv) {
         {"sigmoid", run_sigmoid},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        for (int t = 0; t < 2; t++) {
-            if (!tabs[t]) continue;
+        for (int t = 0; t < ntab; t++) {
             double ns = best_ns(cases[c].fn, &d, tabs[t], tabs[t]->width == 1 ? 1 + reps / 5 : reps);
             printf("  %-32s %-6s %8.3f\n", cases[c].name, tabs[t]->name, ns);
         }

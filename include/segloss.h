@@ -255,11 +255,16 @@ SEGLOSS_API segloss_status segloss_convert_to_f32(float *out, const void *src, s
 SEGLOSS_API void segloss_set_num_threads(int n);
 SEGLOSS_API int segloss_get_num_threads(void);
 
-/* The element kernels in use: "avx2" (AVX2+FMA, chosen at run time when
- * the CPU has both) or "scalar" (portable float32 C; also when the
- * environment variable SEGLOSS_FORCE_SCALAR=1 is set at the first call).
- * Both give results within the documented accuracy; sums and thread
- * independence are the same. Never NULL. */
+/* The element kernels in use, chosen at the first call for this CPU:
+ * "avx512" (AVX-512F/BW/DQ/VL), "avx2" (AVX2+FMA), "neon" (aarch64) or
+ * "portable" (compiler-vectorised C: SSE2 on x86-64), the first the CPU
+ * has; "scalar" (plain float32 C, one element at a time) when the
+ * environment variable SEGLOSS_FORCE_SCALAR=1 is set. SEGLOSS_ISA=
+ * scalar|portable|avx2|avx512|neon forces that path when the CPU has it
+ * (the best one otherwise). Every path gives results within the documented
+ * accuracy (element terms within 2 ulp of the double formula); sums are
+ * double, independent of the thread count, and may differ between paths
+ * in the last bits. Never NULL. */
 SEGLOSS_API const char *segloss_kernel_isa(void);
 
 /* ------------------------------------------------------------------------ */

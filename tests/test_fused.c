@@ -1,5 +1,5 @@
 /* Fused forward+backward calls and the vector kernels inside the losses
- * (issue 5), on both kernel tables (scalar, and avx2 when the CPU has it).
+ * (issue 5), on every kernel table this CPU has (scalar, portable, avx2, avx512, neon).
  *
  *  fused_bcel_same_bits       segloss_bce_logits_forward_backward = forward
  *                             + backward bit for bit: reductions, weights,
@@ -63,11 +63,17 @@ static int same_bits_d(double a, double b) {
     return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b));
 }
 
-/* The kernel tables to run on: "scalar", then "avx2" if present. Selecting
- * a table: segloss__vec_force_scalar(1 or 0); -1 restores the default. */
-static int fz_paths(void) { return segloss__vec_ops_avx2() ? 2 : 1; }
+/* The kernel tables to run on: every one this CPU has, scalar first.
+ * Selecting a table: segloss__vec_force(t); segloss__vec_force_scalar(-1)
+ * restores the default. */
+static int fz_paths(void) {
+    const segloss_vec_ops *tab[SEGLOSS__VEC_MAX_TABLES];
+    return segloss__vec_tables(tab);
+}
 static const char *fz_use_path(int k) {
-    segloss__vec_force_scalar(k == 0 ? 1 : 0);
+    const segloss_vec_ops *tab[SEGLOSS__VEC_MAX_TABLES];
+    segloss__vec_tables(tab);
+    segloss__vec_force(tab[k]);
     return segloss__vec_ops()->name;
 }
 
@@ -452,9 +458,10 @@ TEST(fused_dice_bce_kernels) {
         y[i] = (float)fz_uniform();
         pw[i] = (float)(0.5 + 2 * fz_uniform());
     }
-    static const int lens[] = {0, 1, 7, 8, 9, 31, 32, 33, 100, M};
-    const segloss_vec_ops *tab[2] = {segloss__vec_ops_scalar(), segloss__vec_ops_avx2()};
-    for (int t = 0; t < 2 && tab[t]; t++) {
+    static const int lens[] = {0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, M};
+    const segloss_vec_ops *tab[SEGLOSS__VEC_MAX_TABLES];
+    int ntab = segloss__vec_tables(tab);
+    for (int t = 0; t < ntab; t++) {
         const segloss_vec_ops *o = tab[t];
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
             int n = lens[li];

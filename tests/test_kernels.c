@@ -1,6 +1,6 @@
 /* Tests of the float32 element kernels (src/kernels/vec.h), both tables:
- * "scalar" always, "avx2" when the CPU has avx2 and fma (otherwise the AVX2
- * part prints SKIP and passes).
+ * every table this CPU has (scalar and portable always; avx2, avx512 on
+ * x86 CPUs with those ISAs; neon on aarch64); absent ones print SKIP.
  *
  *  kernel_dispatch         table choice and the force-scalar override
  *  kernel_special_values   +-inf, NaN, +-0, denormals, huge |x|, the
@@ -15,12 +15,13 @@
  *                          double reference, same bits on every call, at
  *                          every offset, in 8192-blocks
  *  kernel_sweep_dense      every 7th float in [-100, 100] (all exponents;
- *                          every 61st under ASan): sigmoid, softplus(x)
+ *                          every 61st under ASan, every kth with
+ *                          SEGLOSS_SWEEP_STRIDE=k): sigmoid, softplus(x)
  *                          (y = 0), softplus(-x) (y = 1) and both
  *                          gradients <= 2 ulp
  *  kernel_sweep_full       every float in [-100, 100]; runs only with
- *                          SEGLOSS_FULL_SWEEP=1 (about 3 CPU-minutes for
- *                          both paths, in parallel with OpenMP)
+ *                          SEGLOSS_FULL_SWEEP=1 (about 8 CPU-minutes for
+ *                          the four x86 paths, in parallel with OpenMP)
  * The sweeps print the measured max ulp error and where it occurs. */
 #include "tf.h"
 
@@ -90,41 +91,95 @@ static float rng_uniform(float lo, float hi) {
     return lo + (hi - lo) * (float)((double)(rng_next() >> 40) / (double)(1ull << 24));
 }
 
-/* The tables under test: scalar always, avx2 when the CPU has it. */
+/* The tables under test: every one this CPU has (scalar always). */
 static int get_tables(const segloss_vec_ops **t, int print_skip) {
-    int n = 0;
-    t[n++] = segloss__vec_ops_scalar();
-    const segloss_vec_ops *a = segloss__vec_ops_avx2();
-    if (a) t[n++] = a;
-    else if (print_skip) printf("SKIP: avx2 kernels (CPU without avx2/fma)\n");
+    int n = segloss__vec_tables(t);
+    if (print_skip) {
+        static const char *const all[] = {"portable", "avx2", "avx512", "neon"};
+        for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+            int have = 0;
+            for (int i = 0; i < n; i++) have |= strcmp(t[i]->name, all[k]) == 0;
+            if (!have) printf("SKIP: %s kernels (not on this CPU or target)\n", all[k]);
+        }
+    }
     return n;
 }
 
 /* ------------------------------------------------------------------------ */
 
+/* Which ISA this CPU has, asked independently of dispatch.c. */
+static int cpu_has(const char *isa) {
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    __builtin_cpu_init();
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (strcmp(isa, "avx2") == 0) return avx2;
+    if (strcmp(isa, "avx512") == 0)
+        return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    return strcmp(isa, "portable") == 0;
+#elif defined(__aarch64__)
+    return strcmp(isa, "neon") == 0 || strcmp(isa, "portable") == 0;
+#else
+    return strcmp(isa, "portable") == 0;
+#endif
+}
+
 TEST(kernel_dispatch) {
     const segloss_vec_ops *s = segloss__vec_ops_scalar();
     CHECK(s != NULL && strcmp(s->name, "scalar") == 0 && s->width == 1);
-    const segloss_vec_ops *a = segloss__vec_ops_avx2();
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    __builtin_cpu_init();
-    int has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    CHECK((a != NULL) == (has != 0));
-#endif
-    if (a) CHECK(strcmp(a->name, "avx2") == 0 && a->width == 8);
-    else printf("SKIP: avx2 kernels (CPU without avx2/fma)\n");
+    const segloss_vec_ops *tab[SEGLOSS__VEC_MAX_TABLES];
+    int nt = get_tables(tab, 1);
+    CHECK(nt >= 1 && tab[0] == s);
+    struct {
+        const char *name;
+        const segloss_vec_ops *t;
+        int width;
+    } isa[] = {{"portable", segloss__vec_ops_portable(), 4},
+               {"avx2", segloss__vec_ops_avx2(), 8},
+               {"avx512", segloss__vec_ops_avx512(), 16},
+               {"neon", segloss__vec_ops_neon(), 4}};
+    const segloss_vec_ops *best = s;
+    int listed = 1;
+    for (int k = 0; k < 4; k++) {
+        /* a table exists exactly when the CPU has the ISA (the test build
+         * compiles every file for its target) */
+        CHECK_MSG((isa[k].t != NULL) == (cpu_has(isa[k].name) != 0), "%s: table %p, cpu %d",
+                  isa[k].name, (const void *)isa[k].t, cpu_has(isa[k].name));
+        if (!isa[k].t) continue;
+        CHECK(strcmp(isa[k].t->name, isa[k].name) == 0 && isa[k].t->width == isa[k].width);
+        CHECK(listed < nt && tab[listed] == isa[k].t);
+        listed++;
+    }
+    CHECK(listed == nt);
+    /* preference: avx512, avx2, neon, portable */
+    static const int pref[] = {2, 1, 3, 0};
+    for (int k = 3; k >= 0; k--)
+        if (isa[pref[k]].t) best = isa[pref[k]].t;
 
     segloss__vec_force_scalar(1);
     CHECK(segloss__vec_ops() == s);
+    CHECK(strcmp(segloss_kernel_isa(), "scalar") == 0);
     segloss__vec_force_scalar(0);
-    CHECK(segloss__vec_ops() == (a ? a : s));
+    CHECK(segloss__vec_ops() == best);
     segloss__vec_force_scalar(-1);
+    /* the environment decides: SEGLOSS_FORCE_SCALAR, then SEGLOSS_ISA when
+     * this CPU has it */
     const char *env = getenv("SEGLOSS_FORCE_SCALAR");
-    int forced = env && *env >= '1' && *env <= '9';
-    CHECK(segloss__vec_ops() == (forced || !a ? s : a));
-    const segloss_vec_ops *o = segloss__vec_ops();
-    CHECK(o->sigmoid && o->bcel_fwd && o->bcel_bwd && o->bcel_fused && o->bcel_fwd_u8 &&
-          o->bcel_bwd_u8 && o->bcel_fused_u8);
+    const char *want = getenv("SEGLOSS_ISA");
+    const segloss_vec_ops *expect = best;
+    if (env && *env >= '1' && *env <= '9') expect = s;
+    else if (want)
+        for (int t = 0; t < nt; t++)
+            if (strcmp(tab[t]->name, want) == 0) expect = tab[t];
+    CHECK_MSG(segloss__vec_ops() == expect, "in use %s, expected %s", segloss__vec_ops()->name,
+              expect->name);
+    CHECK(strcmp(segloss_kernel_isa(), expect->name) == 0);
+    for (int t = 0; t < nt; t++) {
+        const segloss_vec_ops *o = tab[t];
+        CHECK(o->sigmoid && o->bcel_fwd && o->bcel_bwd && o->bcel_fused && o->bcel_fwd_u8 &&
+              o->bcel_bwd_u8 && o->bcel_fused_u8 && o->dbce && o->dbce_u8 && o->dice_grad &&
+              o->dice_grad_u8);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -138,7 +193,7 @@ TEST(kernel_special_values) {
         100.0f, -100.0f, 103.27893f, -103.27893f, 103.97208f, -103.97208f, 104.0f, -104.0f,
         110.0f, -110.0f, 200.0f, -200.0f, 1e4f, -1e4f, 3e38f, -3e38f, FLT_MAX, -FLT_MAX};
     enum { N = sizeof xs / sizeof xs[0] };
-    const segloss_vec_ops *tab[2];
+    const segloss_vec_ops *tab[SEGLOSS__VEC_MAX_TABLES];
     int nt = get_tables(tab, 1);
     float y0[N], y1[N], sig[N], l0[N], l1[N], g0[N], g1[N];
     uint8_t b0[N], b1[N];
@@ -328,7 +383,7 @@ static void check_against_ref(const segloss_vec_ops *o, const case_data *c, int 
 
 TEST(kernel_lengths_offsets) {
     rng_seed(1);
-    const segloss_vec_ops *tab[2];
+    const segloss_vec_ops *tab[SEGLOSS__VEC_MAX_TABLES];
     int nt = get_tables(tab, 1);
     static case_data c;
     static run_out r0, r;
@@ -415,7 +470,7 @@ TEST(kernel_sum_large) {
     }
     double ref = 0.0;
     for (int i = 0; i < N; i++) ref += ref_loss(x[i], y[i], w[i], pw[i]);
-    const segloss_vec_ops *tab[2];
+    const segloss_vec_ops *tab[SEGLOSS__VEC_MAX_TABLES];
     int nt = get_tables(tab, 1);
     for (int t = 0; t < nt; t++) {
         const segloss_vec_ops *o = tab[t];
@@ -540,7 +595,7 @@ static void sweep(const segloss_vec_ops **tab, int nt, uint32_t stride, sweep_st
 #endif
     {
         sweep_buf *bf = malloc(sizeof *bf);
-        sweep_stats loc[2];
+        sweep_stats loc[SEGLOSS__VEC_MAX_TABLES];
         memcpy(loc, st, (size_t)nt * sizeof *st);
         if (bf) {
             for (int i = 0; i < 2 * HALF; i++) bf->y0[i] = 0.0f, bf->y1[i] = 1.0f;
@@ -566,9 +621,9 @@ static void sweep(const segloss_vec_ops **tab, int nt, uint32_t stride, sweep_st
 }
 
 static void run_sweep(uint32_t stride) {
-    const segloss_vec_ops *tab[2];
+    const segloss_vec_ops *tab[SEGLOSS__VEC_MAX_TABLES];
     int nt = get_tables(tab, 1);
-    sweep_stats st[2];
+    sweep_stats st[SEGLOSS__VEC_MAX_TABLES];
     sweep(tab, nt, stride, st);
     for (int t = 0; t < nt; t++) {
         CHECK_MSG(!st[t].mismatch, "%s: fwd/bwd differ from fused in the sweep", tab[t]->name);
@@ -596,8 +651,13 @@ static void run_sweep(uint32_t stride) {
 #endif
 
 TEST(kernel_sweep_dense) {
-    printf("kernel_sweep_dense: every %dth float in [-100, 100]\n", SWEEP_STRIDE);
-    run_sweep(SWEEP_STRIDE);
+    /* SEGLOSS_SWEEP_STRIDE=k: every kth float instead (a sample under an
+     * emulator: make qemu-test) */
+    const char *env = getenv("SEGLOSS_SWEEP_STRIDE");
+    long stride = env ? strtol(env, NULL, 10) : SWEEP_STRIDE;
+    if (stride < 1 || stride > 1000000) stride = SWEEP_STRIDE;
+    printf("kernel_sweep_dense: every %ldth float in [-100, 100]\n", stride);
+    run_sweep((uint32_t)stride);
 }
 
 TEST(kernel_sweep_full) {

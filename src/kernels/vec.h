@@ -1,15 +1,26 @@
 /* Vectorised float32 element kernels — private API.
  *
- * Two implementations of the same kernels, chosen at run time:
- *   "scalar"  portable C11 float code (vec_scalar.c), always built;
- *   "avx2"    AVX2+FMA intrinsics (vec_avx2.c), compiled through function
- *             attributes (no per-file flags), used only when the CPU reports
- *             avx2 and fma.
- * segloss__vec_ops() returns the table for this CPU; the environment variable
- * SEGLOSS_FORCE_SCALAR=1 (read once) or segloss__vec_force_scalar() selects
- * the scalar table instead, so that tests and benchmarks can run both.
+ * Five implementations of the same kernels, chosen at run time
+ * (dispatch.c):
+ *   "scalar"    plain C11 float code, one element at a time (vec_scalar.c),
+ *               always built: the reference path (SEGLOSS_FORCE_SCALAR=1);
+ *   "portable"  GCC/Clang generic vectors of 4 floats (vec_portable.c),
+ *               built with the ordinary flags: SSE2 on x86-64, NEON on
+ *               aarch64; used when no ISA-specific table below applies;
+ *   "avx2"      AVX2+FMA, 8 lanes (vec_avx2.c, compiled with -mavx2 -mfma);
+ *   "avx512"    AVX-512F/BW/DQ/VL, 16 lanes (vec_avx512.c, compiled with
+ *               -mavx512f -mavx512bw -mavx512dq -mavx512vl);
+ *   "neon"      AArch64 Advanced SIMD with FMA, 4 lanes (vec_neon.c).
+ * The four vector tables are one source, simd_math.h and simd_loss.h, over
+ * per-ISA primitives (simd_x86.h: those AVX2 and AVX-512 spell alike);
+ * portable has no FMA (two roundings where the others
+ * fuse; the exact division remainder in double) and gives the scalar
+ * path's accuracy. segloss__vec_ops() returns the best table of this CPU
+ * (avx512, avx2, neon, portable), or the one the environment variables
+ * SEGLOSS_ISA=scalar|portable|avx2|avx512|neon or SEGLOSS_FORCE_SCALAR=1
+ * (read once) ask for, so that tests and benchmarks can run every path.
  *
- * Both follow the double reference of kernels/scalar.h in float arithmetic:
+ * All follow the double reference of kernels/scalar.h in float arithmetic:
  *   e = exp(-|x|)     Cody–Waite reduction, degree-6 polynomial, 2^n applied
  *                     in two steps where the result is denormal, so that it
  *                     is rounded once, and exp(t) = 0 for t < -103.97
@@ -39,14 +50,22 @@
  * 2^-149 in the denormal range, so x < -87.3 is included), y = 0 and y = 1,
  * no weights:
  *
- *   kernel / term                     path     max ulp   at x
- *   sigmoid                           avx2     1.489     -5.54199123
- *                                     scalar   1.489     -5.54199123
- *   bcel loss, y = 0: softplus(x)     avx2     1.723     -1.26656735
- *                                     scalar   1.800     -1.28737533
- *   bcel loss, y = 1: softplus(-x)    both     as y = 0 at -x (same bits)
- *   bcel grad, y = 0: sigmoid(x)      both     as sigmoid (same bits)
- *   bcel grad, y = 1: -sigmoid(-x)    both     as sigmoid at -x
+ *   kernel / term                     path      max ulp   at x
+ *   sigmoid                           avx2      1.489     -5.54199123
+ *                                     avx512    as avx2 (same bits)
+ *                                     scalar    1.489     -5.54199123
+ *                                     portable  as scalar (same maxima)
+ *   bcel loss, y = 0: softplus(x)     avx2      1.723     -1.26656735
+ *                                     avx512    as avx2 (same bits)
+ *                                     scalar    1.800     -1.28737533
+ *                                     portable  as scalar
+ *   bcel loss, y = 1: softplus(-x)    all       as y = 0 at -x (same bits)
+ *   bcel grad, y = 0: sigmoid(x)      all       as sigmoid (same bits)
+ *   bcel grad, y = 1: -sigmoid(-x)    all       as sigmoid at -x
+ *   neon (qemu, every 997th float): sigmoid 1.466, softplus 1.567 ulp;
+ *   the same operations as avx2 (FMA), 4 lanes.
+ * avx512 runs avx2's operation sequence on 16 lanes: element results are
+ * the same bits (sums differ in the last bits: other lanes).
  *
  * Outside [-100, 100]: sigmoid is 1 or a denormal/0 within 1 ulp of the
  * 2^-149 grid, softplus(+-x) is |x| or 0 up to FLT_MAX (no overflow).
@@ -65,9 +84,10 @@
  * not overlap each other.
  *
  * Sums: each element loss is rounded to float, then added in double, lane by
- * lane (lane = index mod 8 from the start of the block in the AVX2 path, one
+ * lane (lane = index mod the vector width from the start of the block; one
  * running sum in the scalar path), lanes combined in a fixed order. The sum
- * depends only on (n, data): not on alignment, not on the thread count.
+ * depends only on (n, data, path): not on alignment, not on the thread
+ * count.
  *
  * uint8 targets: the _u8 kernels read y as bytes that must be 0 or 1 and give
  * the same bits as the float kernels on y = (float)byte. Any other byte makes
@@ -166,8 +186,8 @@ typedef void (*segloss_vec_dice_grad_u8_fn)(float *g, const uint8_t *y, const fl
                                             int64_t n);
 
 typedef struct segloss_vec_ops {
-    const char *name;                      /* "scalar" or "avx2" */
-    int width;                             /* floats per vector: 1 or 8 */
+    const char *name;                      /* "scalar", "portable", "avx2", ... */
+    int width;                             /* floats per vector: 1, 4, 8 or 16 */
     segloss_vec_sigmoid_fn sigmoid;
     segloss_vec_bcel_fwd_fn bcel_fwd;
     segloss_vec_bcel_bwd_fn bcel_bwd;
@@ -181,21 +201,37 @@ typedef struct segloss_vec_ops {
     segloss_vec_dice_grad_u8_fn dice_grad_u8;
 } segloss_vec_ops;
 
-/* The table to use: avx2 when the CPU has avx2 and fma and the scalar path
- * is not forced, scalar otherwise. Never NULL; thread-safe. */
+/* The table to use (dispatch.c): the best this CPU has (avx512, avx2, neon,
+ * portable), or the one SEGLOSS_ISA / SEGLOSS_FORCE_SCALAR asks for. Never
+ * NULL; thread-safe. */
 const segloss_vec_ops *segloss__vec_ops(void);
 /* Always available. */
 const segloss_vec_ops *segloss__vec_ops_scalar(void);
-/* NULL when the CPU lacks avx2/fma or the compiler/target cannot build it. */
+/* Each NULL when the CPU lacks the ISA or the build did not compile it. */
+const segloss_vec_ops *segloss__vec_ops_portable(void);
 const segloss_vec_ops *segloss__vec_ops_avx2(void);
+const segloss_vec_ops *segloss__vec_ops_avx512(void);
+const segloss_vec_ops *segloss__vec_ops_neon(void);
+/* Every table this CPU has, scalar first, then portable, avx2, avx512,
+ * neon; returns the count (at most SEGLOSS__VEC_MAX_TABLES). */
+#define SEGLOSS__VEC_MAX_TABLES 5
+int segloss__vec_tables(const segloss_vec_ops **out);
 /* mode 1: segloss__vec_ops() returns the scalar table; 0: the best table,
- * ignoring SEGLOSS_FORCE_SCALAR; -1: back to the default (the environment
- * variable decides). For tests and benchmarks. */
+ * ignoring SEGLOSS_FORCE_SCALAR and SEGLOSS_ISA; -1: back to the default
+ * (the environment decides). For tests and benchmarks. */
 void segloss__vec_force_scalar(int mode);
+/* segloss__vec_ops() returns t (one of this CPU's tables) until the next
+ * call; NULL: back to the default. For tests. */
+void segloss__vec_force(const segloss_vec_ops *t);
 
-/* The AVX2 table without the CPU check (dispatch.c does it); NULL when not
- * compiled. Defined in vec_avx2.c. */
+/* The tables without the CPU check (dispatch.c does it); NULL when not
+ * compiled for the ISA. Defined in vec_portable.c, vec_avx2.c,
+ * vec_avx512.c, vec_neon.c (one source, simd_math.h and simd_loss.h, over
+ * per-ISA vector primitives). */
+const segloss_vec_ops *segloss__vec_ops_portable_table(void);
 const segloss_vec_ops *segloss__vec_ops_avx2_table(void);
+const segloss_vec_ops *segloss__vec_ops_avx512_table(void);
+const segloss_vec_ops *segloss__vec_ops_neon_table(void);
 
 /* Constants shared by both paths (float hex literals). */
 #define SEGLOSS__LOG2E     0x1.715476p+0f   /* 1/ln 2 */

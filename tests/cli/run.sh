@@ -795,21 +795,22 @@ tf "--lambda-dice on dice"  1 "~^segloss: loss dice: option '--lambda-dice' does
 # segloss bench: the form of the output and the exit codes (not the timings)
 # ============================================================================
 NUM='[0-9]+\.[0-9]+'
+ISA_RE='(avx512|avx2|neon|portable|scalar)'
 bench_json() {  # KIND NUMEL THREADS ISA: the regex of the JSON line
     printf '^\\{"kind":"%s","numel":%s,"threads":%s,"fwd_ns_per_elem":%s,"fwd_bwd_ns_per_elem":%s,"copy_ns_per_elem":%s,"isa":"%s",.*\\}$' \
         "$1" "$2" "$3" "$NUM" "$NUM" "$NUM" "$4"
 }
-t "bench bce-logits --json" 0 "~$(bench_json bce-logits 512 1 '(avx2|scalar)')" '' \
+t "bench bce-logits --json" 0 "~$(bench_json bce-logits 512 1 "$ISA_RE")" '' \
     -- "$S" bench --kind bce-logits --shape 2,1,16,16 --target uint8 --threads 1 --repeat 2 --json
-t "bench dice float32 --json" 0 "~$(bench_json dice 1000 1 '(avx2|scalar)')" '' \
+t "bench dice float32 --json" 0 "~$(bench_json dice 1000 1 "$ISA_RE")" '' \
     -- "$S" bench --kind dice --shape 1,1,1000 --target float32 --threads=1 --repeat=3 --json
-t "bench dice-bce --json" 0 "~$(bench_json dice-bce 2048 '[0-9]+' '(avx2|scalar)')" '' \
+t "bench dice-bce --json" 0 "~$(bench_json dice-bce 2048 '[0-9]+' "$ISA_RE")" '' \
     -- "$S" bench --kind dice-bce --shape 2,1,32,32 --repeat 1 --json
-t "bench jaccard --json" 0 "~$(bench_json jaccard 512 1 '(avx2|scalar)')" '' \
+t "bench jaccard --json" 0 "~$(bench_json jaccard 512 1 "$ISA_RE")" '' \
     -- "$S" bench --kind jaccard --shape 2,1,16,16 --threads 1 --repeat 2 --json
-t "bench tversky float32 --json" 0 "~$(bench_json tversky 300 2 '(avx2|scalar)')" '' \
+t "bench tversky float32 --json" 0 "~$(bench_json tversky 300 2 "$ISA_RE")" '' \
     -- "$S" bench --kind=tversky --shape 3,1,10,10 --target float32 --threads 2 --repeat 1 --json
-t "bench jaccard text output" 0 '~^jaccard, uint8 target, shape \(2, 1, 8, 8\) \(128 elements\), 1 thread, (avx2|scalar) kernels$' '' \
+t "bench jaccard text output" 0 '~^jaccard, uint8 target, shape \(2, 1, 8, 8\) \(128 elements\), 1 thread, '"$ISA_RE"' kernels$' '' \
     -- "$S" bench --kind jaccard --shape 2,1,8,8 --threads 1 --repeat 1
 t "bench tversky text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' '' \
     -- "$S" bench --kind tversky --shape 100 --repeat 1
@@ -821,6 +822,12 @@ t "bench keys: target, shape" 0 '~"target":"float32","shape":\[3,5\],"repeat":2,
     -- "$S" bench --shape 3,5 --target float32 --repeat 2 --json
 t "bench SEGLOSS_FORCE_SCALAR=1" 0 "~$(bench_json dice-bce 64 1 scalar)" '' \
     -- env SEGLOSS_FORCE_SCALAR=1 "$S" bench --kind dice-bce --shape 64 --threads 1 --repeat 1 --json
+t "bench SEGLOSS_ISA=portable" 0 "~$(bench_json bce-logits 64 1 portable)" '' \
+    -- env SEGLOSS_ISA=portable "$S" bench --kind bce-logits --shape 64 --threads 1 --repeat 1 --json
+t "bench SEGLOSS_ISA=scalar" 0 "~$(bench_json dice 64 1 scalar)" '' \
+    -- env SEGLOSS_ISA=scalar "$S" bench --kind dice --shape 64 --threads 1 --repeat 1 --json
+t "bench SEGLOSS_FORCE_SCALAR wins over SEGLOSS_ISA" 0 "~$(bench_json dice 64 1 scalar)" '' \
+    -- env SEGLOSS_FORCE_SCALAR=1 SEGLOSS_ISA=portable "$S" bench --kind dice --shape 64 --threads 1 --repeat 1 --json
 t "bench text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' '' \
     -- "$S" bench --shape 100 --repeat 1
 t "bench --help"         0 '~^Usage: segloss bench' '' -- "$S" bench --help

@@ -1,0 +1,403 @@
+/* The vector kernels of vec.h's table (sigmoid, BCE with logits, the Dice +
+ * BCE passes), written once over the primitives listed in simd_math.h and
+ * included by each ISA file, which then returns &simd_ops (named SIMD_NAME).
+ *
+ * Layout of a block of n elements: steps of VK vectors whose computations
+ * are independent, then single vectors, then the last n mod VW elements
+ * copied into zero-padded buffers of one vector.
+ *
+ * Sums: each element loss (float) is added in double to the sum of its lane
+ * (index mod VW), in index order; padded tail lanes are masked to +0; the
+ * lane sums are combined in a fixed order (vacc_total). The result depends
+ * only on n and the data (and on the path: its width and order). */
+#ifndef SEGLOSS_KERNELS_SIMD_LOSS_H
+#define SEGLOSS_KERNELS_SIMD_LOSS_H
+
+#include "kernels/simd_math.h"
+
+/* sigmoid: see vec.h for the accuracy of each path. */
+static void sigmoid_simd(float *out, const float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + VW * VK <= n; i += VW * VK) {
+        vf xv[VK], t[VK], e[VK];
+        FOR_K(VK, xv[j] = vload(x + i + VW * j); t[j] = v_neg_abs(xv[j]));
+        v_exp_nonpos_k(e, t, VK);
+        FOR_K(VK, vstore(out + i + VW * j, v_sigmoid_of(xv[j], e[j])));
+    }
+    for (; i + VW <= n; i += VW) {
+        vf xv = vload(x + i), t = v_neg_abs(xv), e;
+        v_exp_nonpos_k(&e, &t, 1);
+        vstore(out + i, v_sigmoid_of(xv, e));
+    }
+    if (i < n) {
+        float buf[VW] = {0};
+        size_t r = (size_t)(n - i);
+        memcpy(buf, x + i, r * sizeof *buf);
+        vf xv = vload(buf), t = v_neg_abs(xv), e;
+        v_exp_nonpos_k(&e, &t, 1);
+        vstore(buf, v_sigmoid_of(xv, e));
+        memcpy(out + i, buf, r * sizeof *buf);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* BCE with logits                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Inputs of one vector: y, and w, pw, s (the upstream factor) when used. */
+typedef struct v_in {
+    vf x, y, w, pw, s;
+} v_in;
+
+/* Which inputs a loop instance uses (constants after inlining): plain means
+ * w, pw and gvec are all NULL, and the multiplications by 1 are left out
+ * (they are exact: the same bits as the general path with unit weights). */
+typedef struct v_mode {
+    int loss, grad, bytes, plain;
+} v_mode;
+
+/* Pointers of one kernel call. */
+typedef struct v_args {
+    const float *x, *yf, *w, *pw, *gvec;
+    const uint8_t *yb;
+    float gs;
+} v_args;
+
+SIMD_INLINE v_in v_load(const v_args *a, int64_t i, v_mode md, vi *bad) {
+    v_in v;
+    v.x = vload(a->x + i);
+    v.y = md.bytes ? vload_u8(a->yb + i, bad) : vload(a->yf + i);
+    v.w = v.pw = vset1(1.0f);
+    v.s = vset1(a->gs);
+    if (!md.plain) {
+        if (a->w) v.w = vload(a->w + i);
+        if (a->pw) v.pw = vload(a->pw + i);
+        if (md.grad && a->gvec) v.s = vmul(v.s, vload(a->gvec + i));
+    }
+    return v;
+}
+
+/* softplus(+-x) = lg + max(+-x, 0) and the loss term
+ * (1-y) softplus(x) + pwy softplus(-x). */
+SIMD_INLINE vf v_loss_term(vf x, vf y, vf pwy, vf lg) {
+    const vf zero = vzero();
+    vf spp = vadd(lg, vmax(x, zero));
+    vf spn = vadd(lg, vmax(vxor(x, vset1(-0.0f)), zero));
+    return vfma(pwy, spn, vmul(vsub(vset1(1.0f), y), spp));
+}
+
+/* l = w [(1-y) softplus(x) + pw y softplus(-x)]. */
+SIMD_INLINE vf v_loss(const v_in *v, vf lg, v_mode md) {
+    vf l = v_loss_term(v->x, v->y, md.plain ? v->y : vmul(v->pw, v->y), lg);
+    return md.plain ? l : vmul(l, v->w);
+}
+
+/* g = s w [(1-y) N1 - pw y N2] / (1+e), N1, N2 the numerators of sigmoid(x)
+ * and sigmoid(-x) (1 or e, by the sign bit of x). */
+SIMD_INLINE vf v_grad(const v_in *v, vf e, v_onepe o, v_mode md) {
+    const vf one = vset1(1.0f);
+    vm neg = vsignm(v->x);
+    vf n1 = vsel(neg, e, one);
+    vf n2 = vsel(neg, one, e);
+    vf pwy = md.plain ? v->y : vmul(v->pw, v->y);
+    vf num = vfnma(pwy, n2, vmul(vsub(one, v->y), n1));
+    vf g = v_div_onepe(num, o);
+    if (!md.plain) g = vmul(g, v->w);
+    return vmul(g, v->s);
+}
+
+/* Loss and/or gradient of k vectors (k = 1 or VK). */
+SIMD_INLINE void v_bcel_k(vf *l, vf *g, const v_in *v, int k, v_mode md) {
+    vf t[VK], e[VK];
+    v_onepe o[VK];
+    FOR_K(k, t[j] = v_neg_abs(v[j].x));
+    v_exp_nonpos_k(e, t, k);
+    FOR_K(k, o[j] = v_one_plus(e[j]));
+    if (md.loss) FOR_K(k, l[j] = v_loss(&v[j], v_log1p_e(e[j], o[j]), md));
+    if (md.grad) FOR_K(k, g[j] = v_grad(&v[j], e[j], o[j], md));
+}
+
+/* The loop of every BCE kernel (see the top of the file for the layout). */
+SIMD_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, const v_args *a,
+                                     int64_t n, v_mode md) {
+    vacc acc = vacc_zero();
+    vi bad = vi_set1(0);
+    v_in v[VK];
+    vf l[VK], g[VK];
+    int64_t i = 0;
+    for (; i + VW * VK <= n; i += VW * VK) {
+        FOR_K(VK, v[j] = v_load(a, i + VW * j, md, &bad));
+        v_bcel_k(l, g, v, VK, md);
+        if (md.loss) {
+            if (elems) FOR_K(VK, vstore(elems + i + VW * j, l[j]));
+            FOR_K(VK, vacc_add(&acc, l[j])); /* in index order */
+        }
+        if (md.grad) FOR_K(VK, vstore(grad + i + VW * j, g[j]));
+    }
+    for (; i + VW <= n; i += VW) {
+        v[0] = v_load(a, i, md, &bad);
+        v_bcel_k(l, g, v, 1, md);
+        if (md.loss) {
+            if (elems) vstore(elems + i, l[0]);
+            vacc_add(&acc, l[0]);
+        }
+        if (md.grad) vstore(grad + i, g[0]);
+    }
+    if (i < n) {
+        /* tail: zero-padded copies at index 0, padded lanes masked out */
+        size_t r = (size_t)(n - i), fb = r * sizeof(float);
+        float bx[VW] = {0}, by[VW] = {0}, bw[VW] = {0}, bpw[VW] = {0}, bg[VW] = {0};
+        uint8_t bb[VW] = {0};
+        v_args t = *a;
+        memcpy(bx, a->x + i, fb);
+        t.x = bx;
+        if (md.bytes) {
+            memcpy(bb, a->yb + i, r);
+            t.yb = bb;
+        } else {
+            memcpy(by, a->yf + i, fb);
+            t.yf = by;
+        }
+        if (a->w) memcpy(bw, a->w + i, fb), t.w = bw;
+        if (a->pw) memcpy(bpw, a->pw + i, fb), t.pw = bpw;
+        if (a->gvec) memcpy(bg, a->gvec + i, fb), t.gvec = bg;
+        v[0] = v_load(&t, 0, md, &bad);
+        v_bcel_k(l, g, v, 1, md);
+        if (md.loss) {
+            l[0] = vsel(vm_first((int)r), l[0], vzero());
+            vacc_add(&acc, l[0]);
+            if (elems) {
+                vstore(bx, l[0]);
+                memcpy(elems + i, bx, fb);
+            }
+        }
+        if (md.grad) {
+            vstore(bx, g[0]);
+            memcpy(grad + i, bx, fb);
+        }
+    }
+    if (md.loss) *sum = vacc_total(acc);
+    return md.bytes && vbad_any(bad) ? SEGLOSS_ERR_TARGET : SEGLOSS_OK;
+}
+
+/* Runs the loop instance for the call's weights: plain (no w, pw, gvec) or
+ * general. */
+SIMD_INLINE segloss_status bcel_run(double *sum, float *elems, float *grad, const v_args *a,
+                                    int64_t n, int loss, int grad_, int bytes) {
+    if (!a->w && !a->pw && !a->gvec) {
+        v_mode md = {loss, grad_, bytes, 1};
+        return bcel_loop(sum, elems, grad, a, n, md);
+    }
+    v_mode md = {loss, grad_, bytes, 0};
+    return bcel_loop(sum, elems, grad, a, n, md);
+}
+
+/* BCE with logits: forward, backward, fused; float or 0/1-byte targets.
+ * ACCURACY: see vec.h. */
+static segloss_status bcel_fwd_simd(double *sum, float *elems, const float *x, const float *y,
+                                    const float *w, const float *pw, int64_t n) {
+    v_args a = {x, y, w, pw, NULL, NULL, 1.0f};
+    return bcel_run(sum, elems, NULL, &a, n, 1, 0, 0);
+}
+
+static segloss_status bcel_bwd_simd(float *grad, const float *x, const float *y, const float *w,
+                                    const float *pw, const float *gvec, double gscale,
+                                    int64_t n) {
+    v_args a = {x, y, w, pw, gvec, NULL, (float)gscale};
+    return bcel_run(NULL, NULL, grad, &a, n, 0, 1, 0);
+}
+
+static segloss_status bcel_fused_simd(double *sum, float *elems, float *grad, const float *x,
+                                      const float *y, const float *w, const float *pw,
+                                      const float *gvec, double gscale, int64_t n) {
+    v_args a = {x, y, w, pw, gvec, NULL, (float)gscale};
+    return bcel_run(sum, elems, grad, &a, n, 1, 1, 0);
+}
+
+static segloss_status bcel_fwd_u8_simd(double *sum, float *elems, const float *x,
+                                       const uint8_t *y, const float *w, const float *pw,
+                                       int64_t n) {
+    v_args a = {x, NULL, w, pw, NULL, y, 1.0f};
+    return bcel_run(sum, elems, NULL, &a, n, 1, 0, 1);
+}
+
+static segloss_status bcel_bwd_u8_simd(float *grad, const float *x, const uint8_t *y,
+                                       const float *w, const float *pw, const float *gvec,
+                                       double gscale, int64_t n) {
+    v_args a = {x, NULL, w, pw, gvec, y, (float)gscale};
+    return bcel_run(NULL, NULL, grad, &a, n, 0, 1, 1);
+}
+
+static segloss_status bcel_fused_u8_simd(double *sum, float *elems, float *grad,
+                                         const float *x, const uint8_t *y, const float *w,
+                                         const float *pw, const float *gvec, double gscale,
+                                         int64_t n) {
+    v_args a = {x, NULL, w, pw, gvec, y, (float)gscale};
+    return bcel_run(sum, elems, grad, &a, n, 1, 1, 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dice + BCE                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* One vector of targets, bytes (ORed into *bad for the 0/1 check) or floats. */
+SIMD_INLINE vf v_load_yb(const float *yf, const uint8_t *yb, int64_t i, vi *bad) {
+    return yb ? vload_u8(yb + i, bad) : vload(yf + i);
+}
+
+/* Pass 1 on k vectors (k = 1 or VK): the small sigmoid s (returned with x's
+ * sign bit in sg), the loss terms (loss != 0) and the Dice terms. */
+SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, const vf *y,
+                          const vf *pw, vm sq, int k, int loss) {
+    const vf one = vset1(1.0f), sign = vset1(-0.0f);
+    vf t[VK], e[VK];
+    v_onepe o[VK];
+    FOR_K(k, t[j] = v_neg_abs(x[j]));
+    v_exp_nonpos_k(e, t, k);
+    FOR_K(k, o[j] = v_one_plus(e[j]));
+    FOR_K(k, {
+        vf s = v_div_onepe(e[j], o[j]);
+        vf p = vsel(vsignm(x[j]), s, vsub(one, s));
+        sg[j] = vor(s, vand(x[j], sign));
+        py[j] = vmul(p, y[j]);
+        pp[j] = vsel(sq, vmul(p, p), p);
+        yy[j] = vsel(sq, vmul(y[j], y[j]), y[j]);
+    });
+    if (loss) /* the bcel loss term (w = 1) */
+        FOR_K(k, l[j] = v_loss_term(x[j], y[j], vmul(pw[j], y[j]), v_log1p_e(e[j], o[j])));
+}
+
+/* The pass-1 loop; yf or yb and loss are constants after inlining. The
+ * loss sum as the bcel loop's: per lane in index order, padded tail lanes
+ * masked. The Dice sums: each step's four vectors are first added in float,
+ * (v0 + v1) + (v2 + v3), then once into the double lane sums: a quarter of
+ * the float-to-double conversions, which limit this loop (AVX2: 0.80 ->
+ * 0.65 ns/element for the sums alone), for two more roundings per 4 terms
+ * of the same sign (nonnegative terms: relative error of the total
+ * < 2^-22, typically far less). */
+SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, const float *yf,
+                                     const uint8_t *yb, const float *pw, int squared, int64_t n,
+                                     int loss) {
+    vacc acc[4] = {vacc_zero(), vacc_zero(), vacc_zero(), vacc_zero()};
+    const vm sq = vm_bool(squared);
+    vi bad = vi_set1(0);
+    vf xv[VK], yv[VK], pwv[VK], l[VK], py[VK], pp[VK], yy[VK], sg[VK];
+    int64_t i = 0;
+    for (; i + VW * VK <= n; i += VW * VK) {
+        FOR_K(VK, {
+            xv[j] = vload(x + i + VW * j);
+            yv[j] = v_load_yb(yf, yb, i + VW * j, &bad);
+            pwv[j] = pw ? vload(pw + i + VW * j) : vset1(1.0f);
+        });
+        v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, sq, VK, loss);
+        if (loss) FOR_K(VK, vacc_add(&acc[0], l[j]));
+        vacc_add(&acc[1], vadd(vadd(py[0], py[1]), vadd(py[2], py[3])));
+        vacc_add(&acc[2], vadd(vadd(pp[0], pp[1]), vadd(pp[2], pp[3])));
+        vacc_add(&acc[3], vadd(vadd(yy[0], yy[1]), vadd(yy[2], yy[3])));
+        if (sig) FOR_K(VK, vstore(sig + i + VW * j, sg[j]));
+    }
+    for (; i < n; i += VW) {
+        /* single vectors, the last one zero-padded at index 0 */
+        size_t r = (size_t)(n - i < VW ? n - i : VW), fb = r * sizeof(float);
+        float bx[VW] = {0}, by[VW] = {0}, bpw[VW] = {0};
+        uint8_t bb[VW] = {0};
+        memcpy(bx, x + i, fb);
+        if (yb) memcpy(bb, yb + i, r);
+        else memcpy(by, yf + i, fb);
+        if (pw) memcpy(bpw, pw + i, fb);
+        xv[0] = vload(bx);
+        yv[0] = v_load_yb(by, yb ? bb : NULL, 0, &bad);
+        pwv[0] = pw ? vload(bpw) : vset1(1.0f);
+        v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, sq, 1, loss);
+        vm keep = vm_first((int)r);
+        if (loss) vacc_add(&acc[0], vsel(keep, l[0], vzero()));
+        vacc_add(&acc[1], vsel(keep, py[0], vzero()));
+        vacc_add(&acc[2], vsel(keep, pp[0], vzero()));
+        vacc_add(&acc[3], vsel(keep, yy[0], vzero()));
+        if (sig) {
+            vstore(bx, sg[0]);
+            memcpy(sig + i, bx, fb);
+        }
+    }
+    for (int k = loss ? 0 : 1; k < 4; k++) sums[k] = vacc_total(acc[k]);
+    return yb && vbad_any(bad) ? SEGLOSS_ERR_TARGET : SEGLOSS_OK;
+}
+
+/* Dice + BCE pass 1. ACCURACY: see vec.h. */
+static segloss_status dbce_simd(double *sums, float *sig, const float *x, const float *y,
+                                const float *pw, int64_t n, unsigned flags) {
+    int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0;
+    if (flags & SEGLOSS_DBCE_LOSS) return dbce_loop(sums, sig, x, y, NULL, pw, sq, n, 1);
+    return dbce_loop(sums, sig, x, y, NULL, pw, sq, n, 0);
+}
+
+static segloss_status dbce_u8_simd(double *sums, float *sig, const float *x, const uint8_t *y,
+                                   const float *pw, int64_t n, unsigned flags) {
+    int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0;
+    if (flags & SEGLOSS_DBCE_LOSS) return dbce_loop(sums, sig, x, NULL, y, pw, sq, n, 1);
+    return dbce_loop(sums, sig, x, NULL, y, pw, sq, n, 0);
+}
+
+/* Pass 2 of one vector: v = the signed small sigmoid, y, pw. */
+SIMD_INLINE vf v_dice_g(vf v, vf y, vf pw, vf gb, vf a, vf d, vm sq, int bce) {
+    const vf one = vset1(1.0f);
+    vm neg = vsignm(v);
+    vf s = vabs(v), b = vsub(one, s);
+    vf sx = vsel(neg, s, b); /* sigmoid(x) */
+    vf dp = vsel(sq, vadd(sx, sx), one);
+    vf t = vfma(a, y, vmul(d, dp));
+    vf g = vmul(t, vmul(s, b));
+    if (bce) {
+        vf snx = vsel(neg, b, s); /* sigmoid(-x) */
+        vf bt = vfnma(vmul(pw, y), snx, vmul(vsub(one, y), sx));
+        g = vfma(gb, bt, g);
+    }
+    return g;
+}
+
+SIMD_INLINE void dice_grad_loop(float *g, const float *yf, const uint8_t *yb, const float *pw,
+                                float gb, float a, float d, int squared, int64_t n, int bce) {
+    const vf gbv = vset1(gb), av = vset1(a), dv = vset1(d);
+    const vm sq = vm_bool(squared);
+    vi bad = vi_set1(0);
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) {
+        vf pwv = pw ? vload(pw + i) : vset1(1.0f);
+        vstore(g + i, v_dice_g(vload(g + i), v_load_yb(yf, yb, i, &bad), pwv, gbv, av, dv, sq,
+                               bce));
+    }
+    if (i < n) {
+        size_t r = (size_t)(n - i), fb = r * sizeof(float);
+        float bg[VW] = {0}, by[VW] = {0}, bpw[VW] = {0};
+        uint8_t bb[VW] = {0};
+        memcpy(bg, g + i, fb);
+        if (yb) memcpy(bb, yb + i, r);
+        else memcpy(by, yf + i, fb);
+        if (pw) memcpy(bpw, pw + i, fb);
+        vf pwv = pw ? vload(bpw) : vset1(1.0f);
+        vstore(bg, v_dice_g(vload(bg), v_load_yb(by, yb ? bb : NULL, 0, &bad), pwv, gbv, av, dv,
+                            sq, bce));
+        memcpy(g + i, bg, fb);
+    }
+}
+
+static void dice_grad_simd(float *g, const float *y, const float *pw, float gb, float a,
+                           float d, int squared, int64_t n) {
+    if (gb != 0.0f) dice_grad_loop(g, y, NULL, pw, gb, a, d, squared, n, 1);
+    else dice_grad_loop(g, y, NULL, pw, gb, a, d, squared, n, 0);
+}
+
+static void dice_grad_u8_simd(float *g, const uint8_t *y, const float *pw, float gb, float a,
+                              float d, int squared, int64_t n) {
+    if (gb != 0.0f) dice_grad_loop(g, NULL, y, pw, gb, a, d, squared, n, 1);
+    else dice_grad_loop(g, NULL, y, pw, gb, a, d, squared, n, 0);
+}
+
+static const segloss_vec_ops simd_ops = {
+    SIMD_NAME,        VW,
+    sigmoid_simd,     bcel_fwd_simd,    bcel_bwd_simd,     bcel_fused_simd,
+    bcel_fwd_u8_simd, bcel_bwd_u8_simd, bcel_fused_u8_simd,
+    dbce_simd,        dbce_u8_simd,     dice_grad_simd,    dice_grad_u8_simd,
+};
+
+#endif

@@ -1,0 +1,176 @@
+/* The element functions of the vector kernels, written once over a small
+ * set of vector primitives that each ISA file defines before including
+ * this header (vec_avx2.c, vec_avx512.c, vec_neon.c, vec_portable.c):
+ *
+ *   VW                 floats per vector
+ *   vf, vi, vm         float vector, int32 vector, lane mask
+ *   vset1 vzero vload vstore  vadd vsub vmul vdiv vmax(a, b)
+ *                      (vmax returns b when a lane of either is NaN, or
+ *                      NaN: both keep a NaN b)
+ *   vfma(a, b, c)      a*b + c       vfnma(a, b, c)  c - a*b
+ *   vfms(a, b, c)      a*b - c       (fused where the ISA has an FMA,
+ *                      two roundings in the portable path)
+ *   vfnma_exact(a, b, c)  c - a*b rounded once (the exact remainder of a
+ *                      division: an FMA, or double arithmetic)
+ *   vor vand vxor      bitwise on floats; vabs clears the sign bit
+ *   vsignm(x)          mask of the lanes whose sign bit is set
+ *   vcmp_gt(a, b), vcmp_nge(a, b)   a > b, !(a >= b) (true on NaN)
+ *   vsel(m, a, b)      m ? a : b per lane
+ *   vm_none() vm_or vm_any vm_bool(flag) vm_first(r) (lanes < r)
+ *   vi_of vf_of        reinterpret; vi_add vi_sub vi_set1 vi_shl23 vi_sra1
+ *   vload_u8(p, &bad)  VW bytes as floats, ORed into bad (vi);
+ *                      vbad_any(bad): a byte other than 0/1 was seen
+ *   vacc, vacc_zero, vacc_add(&a, v), vacc_total(a)   per-lane double sums
+ *                      in index order, combined in a fixed order
+ *
+ * The algorithm and its accuracy are described in vec.h. Every element goes
+ * through the same sequence of operations, so a result does not depend on
+ * the element's position or on the pointers' alignment. Separate multiply
+ * and add primitives are never fused (GCC: ISO C mode means
+ * -ffp-contract=off; Clang: the pragma in each ISA file), so the only FMAs
+ * are the ones written here. */
+#ifndef SEGLOSS_KERNELS_SIMD_MATH_H
+#define SEGLOSS_KERNELS_SIMD_MATH_H
+
+#include "kernels/vec.h"
+
+#include <string.h>
+
+#define VK 4 /* vectors per step */
+
+/* Runs stmt for j = 0 .. k-1, k = 1 or VK (a constant after inlining),
+ * unrolled by hand: GCC -O2 does not unroll such loops and then keeps the
+ * vector arrays they index in memory. Four independent vectors per step:
+ * the dependency chains of exp and log are long (~100 cycles), and the
+ * out-of-order window does not reach far enough ahead to overlap one
+ * vector with the next. */
+#define FOR_K(k, stmt)                                                      \
+    do {                                                                    \
+        { const int j = 0; stmt; }                                          \
+        if ((k) > 1) {                                                      \
+            { const int j = 1; stmt; }                                      \
+            { const int j = 2; stmt; }                                      \
+            { const int j = 3; stmt; }                                      \
+        }                                                                   \
+    } while (0)
+
+/* exp(r) - 1 - r ~ r^2 (c2 + c3 r + ... + c6 r^4), Estrin's scheme. */
+SIMD_INLINE vf v_exp_poly(vf r) {
+    vf r2 = vmul(r, r);
+    vf p56 = vfma(vset1(SEGLOSS__EXP_C6), r, vset1(SEGLOSS__EXP_C5));
+    vf p34 = vfma(vset1(SEGLOSS__EXP_C4), r, vset1(SEGLOSS__EXP_C3));
+    vf p = vfma(p56, r2, p34);
+    p = vfma(p, r, vset1(SEGLOSS__EXP_C2));
+    return vadd(vfma(p, r2, r), vset1(1.0f));
+}
+
+/* Cody–Waite: n = round(t log2e) (the 1.5*2^23 trick: the low bits of z are
+ * n), r = t - n ln2 in two parts (exact first step). Returns p(r), n in *ni. */
+SIMD_INLINE vf v_exp_reduce(vf t, vi *ni) {
+    const vf magic = vset1(0x1.8p23f);
+    vf z = vfma(t, vset1(SEGLOSS__LOG2E), magic);
+    vf nf = vsub(z, magic);
+    *ni = vi_sub(vi_of(z), vi_of(magic));
+    vf r = vfnma(nf, vset1(SEGLOSS__EXP_LN2_HI), t);
+    r = vfnma(nf, vset1(SEGLOSS__EXP_LN2_LO), r);
+    return v_exp_poly(r);
+}
+
+/* The complete exp(t) for t <= 0 or NaN, any lane: t clamped at -110
+ * (max(-110, t) keeps a NaN t, and a NaN p stays NaN whatever n is), then
+ * p * 2^n1 * 2^n2 with n1 = n >> 1, n2 = n - n1, both scales normal: a
+ * result in the denormal range is rounded once, and t < -103.98 gives
+ * exactly 0. */
+SIMD_NOINLINE vf v_exp_nonpos_slow(vf t) {
+    vi n;
+    vf p = v_exp_reduce(vmax(vset1(SEGLOSS__EXP_MIN), t), &n);
+    const vi bias = vi_set1(127);
+    vi n1 = vi_sra1(n);
+    vi n2 = vi_sub(n, n1);
+    vf s1 = vf_of(vi_shl23(vi_add(n1, bias)));
+    vf s2 = vf_of(vi_shl23(vi_add(n2, bias)));
+    return vmul(vmul(p, s1), s2);
+}
+
+/* exp(t) for t = -|x| of k vectors (k = 1 or VK). Fast path: n added to
+ * the exponent field of p, exact while the result is normal (t >= -86);
+ * when a lane is below -86 or NaN (rare), the k vectors are recomputed by
+ * the complete version, which gives the same bits in the other lanes (both
+ * scalings are exact there). */
+SIMD_INLINE void v_exp_nonpos_k(vf *e, const vf *t, int k) {
+    vm slow = vm_none();
+    FOR_K(k, {
+        vi n;
+        vf p = v_exp_reduce(t[j], &n);
+        e[j] = vf_of(vi_add(vi_of(p), vi_shl23(n)));
+        slow = vm_or(slow, vcmp_nge(t[j], vset1(-86.0f)));
+    });
+    if (__builtin_expect(vm_any(slow), 0)) FOR_K(k, e[j] = v_exp_nonpos_slow(t[j]));
+}
+
+/* u = 1 + e rounded, d = u - 1 and c = e - d, what the rounding lost (both
+ * exact, Fast2Sum since e <= 1): 1 + e = u + c exactly. */
+typedef struct v_onepe {
+    vf u, d, c;
+} v_onepe;
+
+SIMD_INLINE v_onepe v_one_plus(vf e) {
+    v_onepe o;
+    o.u = vadd(vset1(1.0f), e);
+    o.d = vsub(o.u, vset1(1.0f));
+    o.c = vsub(e, o.d);
+    return o;
+}
+
+/* num/(1+e) = num/(u+c), nearly correctly rounded: q = num/u (true
+ * division), the remainder num - q(u+c) (num - q u exactly), and q +
+ * remainder/u with 1/u from a quadratic (1% relative error, on a remainder
+ * below 2 ulp of q: < 0.02 ulp; deterministic, unlike rcpps). */
+SIMD_INLINE vf v_div_onepe(vf num, v_onepe o) {
+    vf q = vdiv(num, o.u);
+    vf r = vfnma_exact(q, o.u, num);
+    r = vfnma(q, o.c, r);
+    vf ru = vfma(vset1(SEGLOSS__RCP_C2), o.u, vset1(SEGLOSS__RCP_C1));
+    ru = vfma(ru, o.u, vset1(SEGLOSS__RCP_C0));
+    return vfma(r, ru, q);
+}
+
+/* log1p(e) for e in [0, 1] (or NaN). u = 2^k m, m in (sqrt(1/2), sqrt 2],
+ * f = m - 1 (exact), log(m) = f + f^2 q(f) (q by Estrin's scheme), and
+ * log(1 + e) = log(u) + log(1 + c/u) ~ log(u) + c/u. Arranged as L = A + B
+ * with A exact and B small, so that L is rounded once at the end:
+ *   k = 0 (f = u - 1 = e - c):  A = e,      B = f^2 q + (c/u - c)
+ *   k = 1:                      A = LN2_HI, B = f^2 q + (f + LN2_LO + c/u)
+ * c/u = c (1-f)(1+f^2) 2^-k: relative error f^4 < 3% on a term below
+ * 2^-24, and exactly c when u = 1 (e < 2^-24: L = e). */
+SIMD_INLINE vf v_log1p_e(vf e, v_onepe o) {
+    const vf one = vset1(1.0f);
+    vm big = vcmp_gt(o.u, vset1(SEGLOSS__SQRT2));
+    /* f = u - 1 or u/2 - 1, both exact */
+    vf f = vsel(big, vfms(o.u, vset1(0.5f), one), o.d);
+    vf f2 = vmul(f, f);
+    vf f4 = vmul(f2, f2);
+    vf q23 = vfma(vset1(SEGLOSS__LOG_C3), f, vset1(SEGLOSS__LOG_C2));
+    vf q45 = vfma(vset1(SEGLOSS__LOG_C5), f, vset1(SEGLOSS__LOG_C4));
+    vf q67 = vfma(vset1(SEGLOSS__LOG_C7), f, vset1(SEGLOSS__LOG_C6));
+    vf q89 = vfma(vset1(SEGLOSS__LOG_C9), f, vset1(SEGLOSS__LOG_C8));
+    vf qhi = vfma(vset1(SEGLOSS__LOG_C10), f2, q89);
+    qhi = vfma(qhi, f2, q67);
+    vf qlo = vfma(q45, f2, q23);
+    vf q = vfma(qhi, f4, qlo);
+    vf cm = vmul(o.c, vmul(vsub(one, f), vadd(f2, one)));
+    vf x0 = vsub(cm, o.c);
+    vf x1 = vadd(f, vfma(cm, vset1(0.5f), vset1(SEGLOSS__LN2_LO)));
+    vf bsm = vfma(f2, q, vsel(big, x1, x0));
+    return vadd(vsel(big, vset1(SEGLOSS__LN2_HI), e), bsm);
+}
+
+SIMD_INLINE vf v_neg_abs(vf x) { return vor(x, vset1(-0.0f)); }
+
+/* sigmoid(x) = num/(1+e), num = 1 (x >= 0) or e (x < 0), chosen by the
+ * sign bit: -0.0 takes e/(1+e) = 1/2 too. */
+SIMD_INLINE vf v_sigmoid_of(vf x, vf e) {
+    return v_div_onepe(vsel(vsignm(x), e, vset1(1.0f)), v_one_plus(e));
+}
+
+#endif
