@@ -119,24 +119,37 @@ class label_set(Structure):
 class metric_opts(Structure):
     _fields_ = [("spacing", c_double * 3), ("percentile", c_double), ("tolerance", c_double),
                 ("hd95_variant", c_int), ("empty_score", c_int), ("empty_distance", c_int),
-                ("distances", c_int), ("threads", c_int)]
+                ("distances", c_int), ("threads", c_int), ("beta", c_double),
+                ("boundary_width", c_double), ("mask_metrics", c_uint)]
 
 
 class overlap_scores(Structure):
     _fields_ = [(n, c_double) for n in
-                ("dice", "iou", "precision", "recall", "specificity", "accuracy", "vs")]
+                ("dice", "iou", "precision", "recall", "specificity", "accuracy", "vs",
+                 "mcc", "kappa", "fbeta", "balanced_accuracy", "youden",
+                 "npv", "fpr", "fnr", "fdr", "for_", "lr_pos", "lr_neg",
+                 "vol_pred", "vol_ref", "vol_diff",
+                 "gce", "ri", "ari", "mi", "voi", "icc", "pbd", "auc")]
 
 
 class surface_metrics(Structure):
     _fields_ = [(n, c_double) for n in
-                ("hd", "hd95", "assd", "nsd", "max_pred_to_ref", "max_ref_to_pred",
+                ("hd", "hd95", "assd", "nsd", "masd", "sd_median", "sd_std", "max_pred_to_ref", "max_ref_to_pred",
                  "mean_pred_to_ref", "mean_ref_to_pred")] + \
                [("n_surface_pred", c_int64), ("n_surface_ref", c_int64)]
 
 
+class mask_metrics(Structure):
+    _fields_ = [(n, c_double) for n in ("boundary_iou", "com_dist", "mahalanobis")]
+
+
+# Bits of metric_opts.mask_metrics (SEGLOSS_MASK_*).
+MASK_BOUNDARY_IOU, MASK_COM_DIST, MASK_MAHALANOBIS = 1, 2, 4
+
+
 class label_metrics(Structure):
     _fields_ = [("stats", label_stats), ("overlap", overlap_scores),
-                ("surface", surface_metrics)]
+                ("surface", surface_metrics), ("mask", mask_metrics)]
 
 
 class npy(Structure):
@@ -153,7 +166,8 @@ class image(Structure):
 STRUCTS = {cls.__name__: cls for cls in (
     shape, target, farray, check_report, bce_opts, focal_opts, ce_opts, lovasz_opts,
     dice_opts, tversky_opts, generalized_dice_opts, dice_bce_opts, confusion, label_array,
-    label_stats, label_set, metric_opts, overlap_scores, surface_metrics, label_metrics,
+    label_stats, label_set, metric_opts, overlap_scores, surface_metrics, mask_metrics,
+    label_metrics,
     npy, image)}
 
 P = POINTER
@@ -173,6 +187,7 @@ _PROTOS = {
     "label_metrics_compute": (c_int, [P(label_metrics), P(c_int64), c_int64, P(label_set),
                                       P(label_array), P(label_array), P(shape),
                                       P(metric_opts)]),
+    "overlap_from_counts": (c_int, [P(overlap_scores), P(confusion), P(metric_opts)]),
     "percentile_inplace": (c_int, [P(c_double), P(c_double), c_int64, c_double]),
     "image_read": (c_int, [P(image), c_char_p, c_size_t, c_char_p, c_size_t]),
     "image_free": (None, [P(image)]),

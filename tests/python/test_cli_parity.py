@@ -227,3 +227,59 @@ def test_allow_missing_and_keep_going_equal_cli(rng, cli, tmp_path):
         got = segloss.evaluate_files(p, r, allow_missing=True, keep_going=True, metrics="all")
     assert _nan_to_none(got) == json.loads(run.stdout)
     assert got["cases"][1]["pred"] is None
+
+
+# The options of the second metrics edition: every metric, beta, the
+# boundary width, regions and the ignore label (keywords, CLI arguments).
+EVAL2_OPTS = [
+    ({"metrics": "all", "beta": 2.0, "boundary_width": 1.5, "spacing": (1.0, 0.5, 2.0)},
+     ["--metrics", "all", "--beta", "2", "--boundary-width", "1.5", "--spacing", "1,0.5,2"]),
+    ({"metrics": "all", "regions": "1,2,3;2,3;3"},
+     ["--metrics", "all", "--regions", "1,2,3;2,3;3"]),
+    ({"metrics": "dice,fbeta,hd95,masd,boundary_iou,com_dist,mahalanobis",
+      "regions": [[3, 2], [1]], "ignore_label": 4},
+     ["--metrics", "dice,fbeta,hd95,masd,boundary_iou,com_dist,mahalanobis", "--regions",
+      "2,3;1", "--ignore-label", "4"]),
+    ({"metrics": "all", "ignore_label": 4}, ["--metrics", "all", "--ignore-label", "4"]),
+    ({"labels": [2, 4, 9], "metrics": "mcc,kappa,vol_diff,sd_std", "ignore_label": 4},
+     ["--labels", "2,4,9", "--metrics", "mcc,kappa,vol_diff,sd_std", "--ignore-label", "4"]),
+]
+
+
+@pytest.mark.parametrize("opts,args", EVAL2_OPTS, ids=lambda v: str(v)[:60])
+def test_evaluate_second_edition_equals_cli(opts, args, rng, cli, tmp_path):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "r").mkdir()
+    for name in ("a.npy", "b.npy"):
+        ref = rng.integers(0, 5, (7, 9, 8)).astype(np.uint8)
+        pred = np.where(rng.random(ref.shape) < 0.7, ref,
+                        rng.integers(0, 4, ref.shape)).astype(np.int32)
+        np.save(tmp_path / "p" / name, pred)
+        np.save(tmp_path / "r" / name, ref)
+    want = json.loads(cli("eval", "--pred", tmp_path / "p", "--ref", tmp_path / "r",
+                          "--json", "-", "--quiet", *args).stdout)
+    got = segloss.evaluate_files(tmp_path / "p", tmp_path / "r", **opts)
+    assert _nan_to_none(got) == want
+    one = segloss.evaluate(np.load(tmp_path / "p" / "a.npy"), np.load(tmp_path / "r" / "a.npy"),
+                           **opts)
+    assert _nan_to_none(one) == {"labels": want["cases"][0]["labels"]}
+
+
+def test_regions_and_labels_conflict():
+    with pytest.raises(segloss.Error, match="give one"):
+        segloss.evaluate(np.ones((3, 3), np.uint8), np.ones((3, 3), np.uint8), labels=[1],
+                         regions="1,2")
+    with pytest.raises(segloss.Error, match="given twice"):
+        segloss.evaluate(np.ones((3, 3), np.uint8), np.ones((3, 3), np.uint8),
+                         regions="1,2;2,1")
+    with pytest.raises(segloss.Error, match="beta"):
+        segloss.evaluate(np.ones((3, 3), np.uint8), np.ones((3, 3), np.uint8), beta=0)
+
+
+def test_every_cli_metric_is_a_python_metric(cli):
+    """`segloss eval --metrics` names the metrics in Python's order."""
+    run = cli("eval", "--pred", "x", "--ref", "x", "--metrics", "nonesuch", check=False)
+    assert run.returncode == 1
+    listed = run.stderr.split("expected any of ", 1)[1].split(", or all)", 1)[0]
+    names = [n.strip() for n in listed.split(",")]
+    assert names == segloss.metrics(), run.stderr
