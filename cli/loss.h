@@ -38,6 +38,14 @@ typedef struct loss_cfg {
     const char *class_weight;                   /* ce, a list read with the input */
     segloss_tversky_opts tversky;               /* alpha, beta, gamma */
     segloss_dice_bce_opts dice_bce;             /* lambda_dice, lambda_bce */
+    segloss_dice_ce_opts dice_ce;               /* lambdas, label smoothing, nnunet */
+    segloss_dice_focal_opts dice_focal;         /* gamma, alpha, lambdas (both focal kinds) */
+    double lambda_gdl;                          /* generalized-dice-focal */
+    segloss_mcc_opts mcc;                       /* activation, eps */
+    double topk;                                /* topk-ce --k */
+    segloss_hausdorff_dt_opts hd;               /* alpha (activation, batch: region) */
+    int include_background;                     /* hausdorff-dt --include-background */
+    int have_activation;       /* --activation given (LK_MULTICLASS kinds choose otherwise) */
     segloss_gdice_weight w_type;                /* generalized-dice */
     size_t max_bytes;          /* --max-bytes: cap on each file's data (0: none) */
     int allow_nonfinite;       /* --allow-nonfinite */
@@ -71,7 +79,15 @@ enum {
                                    a warning */
     LK_FINITE = 1u << 3,        /* non-finite inputs are refused even with
                                    --allow-nonfinite (the kind's `finite_why` says why) */
-    LK_LOGITS_REDUCED = 1u << 4 /* logits only (--activation sigmoid) and mean or sum only */
+    LK_LOGITS_REDUCED = 1u << 4, /* logits only (--activation sigmoid) and mean or sum only */
+    LK_MULTICLASS = 1u << 5,    /* dice-ce: with C > 1 channels (axis 1 of an input of ndim
+                                   >= 3) the target is class indices and --activation
+                                   defaults to softmax; with one channel it is dense and
+                                   sigmoid; mean or sum only */
+    LK_REDUCED = 1u << 6,       /* mean or sum only */
+    LK_MEAN_ONLY = 1u << 7,     /* mean only (a loss that is one mean by definition) */
+    LK_ACT_NONE = 1u << 8,      /* --activation defaults to none (probabilities) */
+    LK_ACT_SOFTMAX = 1u << 9    /* --activation defaults to softmax */
 };
 
 /* Option groups (loss_opts.c), in help order; a kind lists those that
@@ -91,6 +107,13 @@ enum {
     LG_TVERSKY,
     LG_GDICE,
     LG_DICE_BCE,
+    LG_DICE_CE,
+    LG_DICE_FOCAL,
+    LG_GDICE_FOCAL,
+    LG_MCC,
+    LG_TOPK,
+    LG_HD,
+    LG_BOUNDARY,
     LG_COUNT
 };
 #define LG(g) (1u << LG_##g)
@@ -125,9 +148,13 @@ extern const size_t loss_num_kinds;
 /* The class-index target shape: the input's without axis 1 ((C) -> ()). */
 segloss_status loss_class_target_shape(const segloss_shape *input, segloss_shape *out);
 
-/* Whether the target holds class indices: LK_CLASS_TARGET kinds, and
- * region kinds with --activation softmax. */
-int loss_class_target(const loss_cfg *c);
+/* Whether the target holds class indices: LK_CLASS_TARGET kinds, region
+ * kinds with --activation softmax, and LK_MULTICLASS kinds on an input with
+ * C > 1 (d: the input read). */
+int loss_class_target(const loss_cfg *c, const loss_data *d);
+/* The activation in effect: --activation, or for LK_MULTICLASS kinds
+ * without it softmax when C > 1 and sigmoid otherwise. */
+segloss_activation loss_activation(const loss_cfg *c, const loss_data *d);
 /* --ignore-index as the library's value (an integer: loss_parse_args
  * checks it); `none` when not given. */
 int64_t loss_ignore_value(const loss_cfg *c, int64_t none);

@@ -229,8 +229,11 @@ static int load_target(const loss_cfg *c, loss_data *d) {
     int rc = cli_read_npy(&d->tgt, c->target, c->max_bytes);
     if (rc) return rc;
     const segloss_shape *ts = &d->tgt.shape;
-    int class_index = loss_class_target(c);
-    const char *who = (c->kind->flags & LK_CLASS_TARGET) ? c->kind->name : "--activation softmax";
+    int class_index = loss_class_target(c, d);
+    const char *who = (c->kind->flags & LK_CLASS_TARGET) ||
+                              ((c->kind->flags & LK_MULTICLASS) && !c->have_activation)
+                          ? c->kind->name
+                          : "--activation softmax";
     if (class_index && (d->tgt.dtype == SEGLOSS_F32 || d->tgt.dtype == SEGLOSS_F64)) {
         cli_error("%s: %s needs integer class indices, got dtype %s", c->target, who,
                   segloss_dtype_name(d->tgt.dtype));
@@ -303,7 +306,7 @@ int loss_load_data(const loss_cfg *c, loss_data *d) {
 /* A SEGLOSS_ERR_TARGET: the library's own check names the first bad
  * element (flat index into the target) and its value. */
 static void target_error(const loss_cfg *c, const loss_data *d) {
-    int cls = loss_class_target(c);
+    int cls = loss_class_target(c, d);
     int64_t classes = d->shape.ndim == 1 ? d->shape.dim[0] : d->shape.dim[1];
     segloss_check_report r;
     segloss_target_check(&r, &d->target, d->tgt.numel,
@@ -362,7 +365,7 @@ int loss_fail(const loss_cfg *c, const loss_data *d, segloss_status st) {
     case SEGLOSS_ERR_SHAPE:
         cli_error("%s: shape %s not supported by %s%s", c->input,
                   cli_shape_str(s, sizeof s, &d->shape), k->name,
-                  c->region.activation == SEGLOSS_ACTIVATION_SOFTMAX
+                  loss_activation(c, d) == SEGLOSS_ACTIVATION_SOFTMAX
                       ? " --activation softmax (needs (N, C, spatial...) with C >= 2)"
                   : (k->flags & LK_REGION)
                       ? " (needs 1 to 5 dimensions: (N, C, spatial...) or one image)"

@@ -92,9 +92,22 @@ segloss_status loss_class_target_shape(const segloss_shape *input, segloss_shape
     return SEGLOSS_OK;
 }
 
-int loss_class_target(const loss_cfg *c) {
-    return (c->kind->flags & LK_CLASS_TARGET) ||
-           c->region.activation == SEGLOSS_ACTIVATION_SOFTMAX;
+/* An LK_MULTICLASS kind's input has C > 1 channels. */
+static int multiclass(const loss_cfg *c, const loss_data *d) {
+    return (c->kind->flags & LK_MULTICLASS) && d->shape.ndim >= 3 && d->shape.dim[1] > 1;
+}
+
+segloss_activation loss_activation(const loss_cfg *c, const loss_data *d) {
+    if (c->have_activation) return c->region.activation;
+    if (c->kind->flags & LK_ACT_NONE) return SEGLOSS_ACTIVATION_NONE;
+    if (c->kind->flags & LK_ACT_SOFTMAX) return SEGLOSS_ACTIVATION_SOFTMAX;
+    if (!(c->kind->flags & LK_MULTICLASS)) return c->region.activation;
+    return multiclass(c, d) ? SEGLOSS_ACTIVATION_SOFTMAX : SEGLOSS_ACTIVATION_SIGMOID;
+}
+
+int loss_class_target(const loss_cfg *c, const loss_data *d) {
+    return (c->kind->flags & LK_CLASS_TARGET) || multiclass(c, d) ||
+           loss_activation(c, d) == SEGLOSS_ACTIVATION_SOFTMAX;
 }
 
 /* ce: one loss per pixel, the target's shape. */
@@ -113,6 +126,7 @@ static segloss_lovasz_opts lovasz_opts(const loss_cfg *c, const loss_data *d) {
     return o;
 }
 LOSS_CALLS(lovasz_hinge, segloss_lovasz_opts, lovasz_opts)
+LOSS_CALLS(lovasz_softmax, segloss_lovasz_opts, lovasz_opts)
 
 /* lovasz-hinge: one value per item, shape (items,). */
 static segloss_status lovasz_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
@@ -125,7 +139,7 @@ static segloss_status lovasz_shape(const loss_cfg *c, const loss_data *d, seglos
 /* ---------------------------------------------------------------------- */
 static segloss_dice_opts dice_opts(const loss_cfg *c, const loss_data *d) {
     segloss_dice_opts o = c->region;
-    (void)d;
+    o.activation = loss_activation(c, d);
     o.reduction = c->reduction;
     o.ignore_index = loss_ignore_value(c, SEGLOSS_IGNORE_NONE);
     return o;
@@ -157,6 +171,99 @@ static segloss_dice_bce_opts dice_bce_opts(const loss_cfg *c, const loss_data *d
 }
 LOSS_CALLS(dice_bce, segloss_dice_bce_opts, dice_bce_opts)
 LOSS_FUSED(dice_bce, segloss_dice_bce_opts, dice_bce_opts)
+
+/* dice-ce: --nnunet also drops the background, as nnU-Net's do_bg=False. */
+static segloss_dice_ce_opts dice_ce_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_dice_ce_opts o = c->dice_ce;
+    o.dice = dice_opts(c, d);
+    if (o.nnunet) o.dice.no_background = 1;
+    return o;
+}
+LOSS_CALLS(dice_ce, segloss_dice_ce_opts, dice_ce_opts)
+LOSS_FUSED(dice_ce, segloss_dice_ce_opts, dice_ce_opts)
+
+static segloss_dice_focal_opts dice_focal_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_dice_focal_opts o = c->dice_focal;
+    o.dice = dice_opts(c, d);
+    return o;
+}
+LOSS_CALLS(dice_focal, segloss_dice_focal_opts, dice_focal_opts)
+
+static segloss_generalized_dice_focal_opts gdice_focal_opts(const loss_cfg *c,
+                                                            const loss_data *d) {
+    segloss_generalized_dice_focal_opts o = segloss_generalized_dice_focal_opts_default();
+    o.gdice = gdice_opts(c, d);
+    o.gamma = c->dice_focal.gamma;
+    o.alpha = c->dice_focal.alpha;
+    o.lambda_gdl = c->lambda_gdl;
+    o.lambda_focal = c->dice_focal.lambda_focal;
+    return o;
+}
+LOSS_CALLS(generalized_dice_focal, segloss_generalized_dice_focal_opts, gdice_focal_opts)
+
+static segloss_mcc_opts mcc_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_mcc_opts o = c->mcc;
+    (void)d;
+    o.reduction = c->reduction;
+    return o;
+}
+LOSS_CALLS(mcc, segloss_mcc_opts, mcc_opts)
+
+/* topk-ce: the mean over the selected positions (no elems). */
+static segloss_topk_ce_opts topk_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_topk_ce_opts o = segloss_topk_ce_opts_default();
+    o.ce = ce_opts(c, d);
+    o.k = c->topk;
+    return o;
+}
+static segloss_status topk_ce_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                                  float *elems) {
+    segloss_topk_ce_opts o = topk_opts(c, d);
+    (void)elems; /* mean only: check_combinations refuses none */
+    return segloss_topk_ce_forward(loss, d->x, &d->target, &d->shape, &o);
+}
+static segloss_status topk_ce_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                                  const float *grad_out) {
+    segloss_topk_ce_opts o = topk_opts(c, d);
+    return segloss_topk_ce_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+/* hausdorff-dt, log-hausdorff-dt: the log variant by name. */
+static segloss_hausdorff_dt_opts hd_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_hausdorff_dt_opts o = c->hd;
+    o.reduction = c->reduction;
+    o.activation = loss_activation(c, d);
+    o.batch = c->region.batch;
+    o.no_background = !c->include_background;
+    o.log = strcmp(c->kind->name, "log-hausdorff-dt") == 0;
+    return o;
+}
+LOSS_CALLS(hausdorff_dt, segloss_hausdorff_dt_opts, hd_opts)
+LOSS_FUSED(hausdorff_dt, segloss_hausdorff_dt_opts, hd_opts)
+
+static segloss_boundary_opts boundary_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_boundary_opts o = segloss_boundary_opts_default();
+    o.reduction = c->reduction;
+    o.activation = loss_activation(c, d);
+    o.no_background = c->region.no_background;
+    return o;
+}
+static segloss_status boundary_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                                   float *elems) {
+    segloss_boundary_opts o = boundary_opts(c, d);
+    (void)elems; /* mean or sum: check_combinations refuses none */
+    return segloss_boundary_forward(loss, d->x, &d->target, &d->shape, &o);
+}
+static segloss_status boundary_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                                   const float *grad_out) {
+    segloss_boundary_opts o = boundary_opts(c, d);
+    return segloss_boundary_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+static segloss_status hd_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
+    segloss_hausdorff_dt_opts o = hd_opts(c, d);
+    return segloss_hausdorff_dt_items_shape(out, &d->shape, &o);
+}
 
 /* dice, jaccard (and tversky, through its own options): one value per
  * (n, c), or per c with --batch or --smp; C - 1 channels with
@@ -222,5 +329,34 @@ const loss_kind loss_kinds[] = {
      LK_REGION | LK_LOGITS_REDUCED,
      LG(REGION) | LG(DICE) | LG(SMP) | LG(DICE_BCE) | LG(POS_WEIGHT) | LG(IGNORE), scalar_shape,
      dice_bce_fwd, dice_bce_bwd, dice_bce_fused, "", NULL},
+    {"dice-ce",
+     "Dice + CE, softmax for C > 1 (MONAI DiceCELoss; nnU-Net with --nnunet)",
+     LK_REGION | LK_MULTICLASS, LG(REGION) | LG(DICE) | LG(DICE_CE) | LG(IGNORE), scalar_shape,
+     dice_ce_fwd, dice_ce_bwd, dice_ce_fused, REGION_HINT, NULL},
+    {"dice-focal", "Dice + sigmoid focal (MONAI DiceFocalLoss)", LK_REGION | LK_REDUCED,
+     LG(REGION) | LG(DICE) | LG(DICE_FOCAL), scalar_shape, dice_focal_fwd, dice_focal_bwd, NULL,
+     REGION_HINT, NULL},
+    {"generalized-dice-focal", "generalized Dice + focal (MONAI GeneralizedDiceFocalLoss)",
+     LK_REGION | LK_REDUCED, LG(REGION) | LG(GDICE) | LG(DICE_FOCAL) | LG(GDICE_FOCAL),
+     scalar_shape, generalized_dice_focal_fwd, generalized_dice_focal_bwd, NULL, REGION_HINT,
+     NULL},
+    {"mcc", "1 - Matthews correlation, probabilities by default (smp MCCLoss)", 0, LG(MCC),
+     scalar_shape, mcc_fwd, mcc_bwd, NULL,
+     " (mcc takes probabilities; --activation sigmoid for logits)", NULL},
+    {"topk-ce", "mean CE over the k % largest (nnU-Net TopKLoss)",
+     LK_CLASS_TARGET | LK_MEAN_ONLY, LG(CE) | LG(TOPK) | LG(IGNORE), scalar_shape, topk_ce_fwd,
+     topk_ce_bwd, NULL, "", NULL},
+    {"lovasz-softmax", "Lovasz-softmax on logits (smp LovaszLoss, multiclass)",
+     LK_CLASS_TARGET | LK_FINITE, LG(LOVASZ) | LG(IGNORE), lovasz_shape, lovasz_softmax_fwd,
+     lovasz_softmax_bwd, NULL, "", "lovasz-softmax sorts the errors and needs finite logits"},
+    {"hausdorff-dt", "Hausdorff distance-transform loss (MONAI HausdorffDTLoss)",
+     LK_ACT_NONE, LG(HD), hd_shape, hausdorff_dt_fwd, hausdorff_dt_bwd, hausdorff_dt_fused,
+     " (the default --activation none expects probabilities)", NULL},
+    {"boundary", "boundary loss, mean of p * signed distance (Kervadec et al.)",
+     LK_ACT_SOFTMAX | LK_REDUCED, LG(BOUNDARY), scalar_shape, boundary_fwd, boundary_bwd, NULL,
+     REGION_HINT, NULL},
+    {"log-hausdorff-dt", "log(1 + hausdorff-dt) (MONAI LogHausdorffDTLoss)", LK_ACT_NONE,
+     LG(HD), hd_shape, hausdorff_dt_fwd, hausdorff_dt_bwd, hausdorff_dt_fused,
+     " (the default --activation none expects probabilities)", NULL},
 };
 const size_t loss_num_kinds = sizeof loss_kinds / sizeof loss_kinds[0];

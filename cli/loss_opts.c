@@ -67,10 +67,12 @@ static const cli_opt pos_weight_opts[] = {
 };
 
 static const cli_opt region_opts[] = {
-    CLI_CHOICE(C, "--activation", "A", region.activation, activations,
-               "sigmoid (default: the input is logits), none (probabilities)\n"
-               "or softmax (over axis 1; the target is then class indices of\n"
-               "the input's shape without axis 1)"),
+    /* CLI_CHOICE with `given`: dice-ce picks its default from the input */
+    {NULL, "--activation", "A", CLI_ARG_CHOICE, CLI_AT(C, region.activation, int),
+     CLI_GIVEN(C, have_activation), activations, NULL,
+     "sigmoid (default: the input is logits; dice-ce: softmax when\n"
+     "C > 1), none (probabilities) or softmax (over axis 1; the target\n"
+     "is then class indices of the input's shape without axis 1)"},
     CLI_NUM(C, "--smooth-nr", "X", region.smooth_nr, CLI_GIVEN(C, have_snr), NULL,
             "numerator smoothing (default 1e-5; 0 with --smp)"),
     CLI_NUM(C, "--smooth-dr", "X", region.smooth_dr, CLI_GIVEN(C, have_sdr), NULL,
@@ -129,6 +131,76 @@ static const cli_opt dice_bce_opts[] = {
     CLI_END,
 };
 
+static const cli_opt dice_ce_opts[] = {
+    CLI_NUM(C, "--lambda-dice", "L", dice_ce.lambda_dice, 0, &nonneg,
+            "weight of the Dice part (default 1)"),
+    CLI_NUM(C, "--lambda-ce", "L", dice_ce.lambda_ce, 0, &nonneg,
+            "weight of the CE (C > 1) or BCE (C = 1) part (default 1)"),
+    CLI_NUM(C, "--label-smoothing", "E", dice_ce.label_smoothing, 0, &unit,
+            "CE label smoothing in [0, 1] (default 0)"),
+    CLI_FLAG(C, NULL, "--nnunet", dice_ce.nnunet,
+             "nnU-Net DC_and_CE_loss: Dice term -mean(dc), background\n"
+             "left out (smoothing 1e-5, --batch for batch_dice)"),
+    CLI_END,
+};
+
+static const cli_opt dice_focal_opts[] = {
+    CLI_NUM(C, "--gamma", "G", dice_focal.gamma, 0, &nonneg,
+            "focal exponent (default 2; >= 0)"),
+    CLI_NUM(C, "--alpha", "A", dice_focal.alpha, 0, NULL,
+            "focal weight of positives in [0, 1] (default: off, MONAI None)"),
+    CLI_NUM(C, "--lambda-dice", "L", dice_focal.lambda_dice, 0, &nonneg,
+            "weight of the Dice part (dice-focal; default 1)"),
+    CLI_NUM(C, "--lambda-focal", "L", dice_focal.lambda_focal, 0, &nonneg,
+            "weight of the focal part (default 1)"),
+    CLI_END,
+};
+
+static const cli_opt gdice_focal_opts[] = {
+    CLI_NUM(C, "--lambda-gdl", "L", lambda_gdl, 0, &nonneg,
+            "weight of the generalized Dice part (default 1)"),
+    CLI_END,
+};
+
+static const cli_choice mcc_activations[] = {{"none", SEGLOSS_ACTIVATION_NONE},
+                                             {"sigmoid", SEGLOSS_ACTIVATION_SIGMOID},
+                                             {NULL, 0}};
+
+static const cli_opt mcc_opts[] = {
+    CLI_CHOICE(C, "--activation", "A", mcc.activation, mcc_activations,
+               "none (default: probabilities, as smp) or sigmoid (logits)"),
+    CLI_NUM(C, "--eps", "E", mcc.eps, 0, &nonneg, "added to tp, fp, fn, tn (default 1e-5)"),
+    CLI_END,
+};
+
+static const cli_range percent = {0.0, 100.0, 0, "must lie in [0, 100]"};
+
+static const cli_opt topk_opts[] = {
+    CLI_NUM(C, "--k", "K", topk, 0, &percent,
+            "percent of the positions with the largest CE (default 10)"),
+    CLI_END,
+};
+
+static const cli_opt hd_opts[] = {
+    {NULL, "--activation", "A", CLI_ARG_CHOICE, CLI_AT(C, region.activation, int),
+     CLI_GIVEN(C, have_activation), activations,
+     NULL, "none (default: probabilities, as MONAI), sigmoid or softmax"},
+    CLI_FLAG(C, NULL, "--batch", region.batch, "one item per channel over the batch"),
+    CLI_FLAG(C, NULL, "--include-background", include_background,
+             "keep channel 0 (MONAI's default include_background=False drops it)"),
+    CLI_NUM(C, "--alpha", "A", hd.alpha, 0, &nonneg, "exponent of the distances (default 2)"),
+    CLI_END,
+};
+
+static const cli_opt boundary_opts[] = {
+    {NULL, "--activation", "A", CLI_ARG_CHOICE, CLI_AT(C, region.activation, int),
+     CLI_GIVEN(C, have_activation), activations,
+     NULL, "softmax (default; class-index target), sigmoid or none"},
+    CLI_FLAG(C, NULL, "--no-background", region.no_background,
+             "leave channel 0 out (the paper's idc = [1, ...])"),
+    CLI_END,
+};
+
 static const cli_opt ignore_opts[] = {
     CLI_NUM(C, "--ignore-index", "V", ignore_index, CLI_GIVEN(C, have_ignore), NULL,
             "target elements equal to V (e.g. 255 for void pixels) count\n"
@@ -168,12 +240,19 @@ static const cli_group groups[LG_COUNT] = {
     [LG_IGNORE] = {"every loss", ignore_opts},
     [LG_FOCAL] = {"focal", focal_opts},
     [LG_CE] = {"ce (input (N, C, ...), target (N, ...) of class indices)", ce_opts},
-    [LG_LOVASZ] = {"lovasz-hinge", lovasz_opts},
+    [LG_LOVASZ] = {"lovasz-hinge, lovasz-softmax", lovasz_opts},
     [LG_DICE] = {"dice, dice-bce", dice_opts},
     [LG_SMP] = {"dice, jaccard, dice-bce", smp_opts},
     [LG_TVERSKY] = {"tversky", tversky_opts},
     [LG_GDICE] = {"generalized-dice", gdice_opts},
     [LG_DICE_BCE] = {"dice-bce (dice part: logits, dense target)", dice_bce_opts},
+    [LG_DICE_CE] = {"dice-ce (C > 1: class-index target; mean or sum)", dice_ce_opts},
+    [LG_DICE_FOCAL] = {"dice-focal, generalized-dice-focal (mean or sum)", dice_focal_opts},
+    [LG_GDICE_FOCAL] = {"generalized-dice-focal", gdice_focal_opts},
+    [LG_MCC] = {"mcc (binary; one value for the whole array)", mcc_opts},
+    [LG_TOPK] = {"topk-ce (with the ce options; mean only)", topk_opts},
+    [LG_HD] = {"hausdorff-dt, log-hausdorff-dt (input (N, C, spatial...))", hd_opts},
+    [LG_BOUNDARY] = {"boundary (input (N, C, spatial...); mean or sum)", boundary_opts},
 };
 
 static const cli_spec spec = {"loss", groups, LG_COUNT, 22};
@@ -250,6 +329,15 @@ static int check_combinations(loss_cfg *c) {
                       : "the input is logits: --activation must be sigmoid");
         return loss_usage_error();
     }
+    if ((k->flags & (LK_MULTICLASS | LK_REDUCED)) && c->reduction == SEGLOSS_REDUCTION_NONE) {
+        cli_error("loss %s: --reduction none is not supported (mean or sum)", k->name);
+        return loss_usage_error();
+    }
+    if ((k->flags & LK_MEAN_ONLY) && c->reduction != SEGLOSS_REDUCTION_MEAN) {
+        cli_error("loss %s: --reduction must be mean (the mean of the selected positions)",
+                  k->name);
+        return loss_usage_error();
+    }
     if (c->smp_version) c->region.smp = c->smp_version; /* --smp-version implies --smp */
     if (c->region.smp && (c->region.squared || c->region.jaccard)) {
         cli_error("loss %s: --smp does not combine with --squared or --jaccard", k->name);
@@ -271,6 +359,12 @@ int loss_parse_args(loss_cfg *c, int argc, char **argv) {
     c->focal = segloss_focal_opts_default();
     c->tversky = segloss_tversky_opts_default();
     c->dice_bce = segloss_dice_bce_opts_default();
+    c->dice_ce = segloss_dice_ce_opts_default();
+    c->dice_focal = segloss_dice_focal_opts_default();
+    c->lambda_gdl = 1.0;
+    c->mcc = segloss_mcc_opts_default();
+    c->topk = segloss_topk_ce_opts_default().k;
+    c->hd = segloss_hausdorff_dt_opts_default();
     int ki = cli_first_operand(&spec, argc, argv);
     if (!ki) {
         cli_error("loss: missing KIND (one of: %s)", kind_names());

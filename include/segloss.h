@@ -722,6 +722,333 @@ SEGLOSS_API segloss_status segloss_dice_bce_forward_backward(double *loss, float
                                                              const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
+/* Losses, second edition: data-parallel statistics of the region losses    */
+/* ------------------------------------------------------------------------ */
+/* dice, jaccard, tversky and generalized-dice are functions of per-group
+ * sums (group g = (n, c') image n and kept channel c', or c' alone with
+ * batch or smp; C' = C, or C - 1 with no_background and C >= 2):
+ *   I_g = sum p*y,  P_g = sum p,  G_g = sum y   over the group's elements
+ * (squared: sum p^2, sum y^2; smp SEGLOSS_SMP_CURRENT: I_g = sum min(p, y);
+ * ignored elements add nothing). With the batch split over ranks (processes
+ * or devices), each rank holding images [n_offset, n_offset + N) of a
+ * global batch of n_total images:
+ *   1. segloss_region_stats on each rank fills the global statistics array
+ *      (3 doubles per global group: I, P, G) with its own part: with batch
+ *      or smp its sums over its images, otherwise its images' rows with
+ *      every other row 0;
+ *   2. one all-reduce (sum) of that array gives the whole batch's sums;
+ *   3. segloss_X_loss_from_stats gives the batch loss (every rank the same)
+ *      and segloss_X_backward_from_stats each rank's slice of the batch
+ *      gradient, d(batch loss)/d(its inputs).
+ * Up to the order of the double additions across ranks (~1e-15 relative
+ * in the sums) the split gives what one rank holding the whole batch gets
+ * from these calls. The sums use the double sweep of the region losses
+ * for every activation; segloss_X_forward with SIGMOID and a dense target
+ * runs a float32 engine instead, which agrees to ~1e-8 relative in the
+ * loss and float32 rounding in the gradient. */
+typedef struct segloss_batch_part {
+    int64_t n_total;     /* images in the global batch, >= 1 */
+    int64_t n_offset;    /* this rank's first image; n_offset + N <= n_total */
+} segloss_batch_part;
+
+/* Number of doubles of the global statistics array: 3 * groups, groups =
+ * C' with batch or smp, n_total * C' otherwise (part NULL: n_total = N,
+ * n_offset = 0, one rank). Inputs of ndim <= 2 are one image: n_total must
+ * be 1. The options are checked as the stats call does (ARG, SHAPE). */
+SEGLOSS_API segloss_status segloss_region_stats_count(int64_t *count, const segloss_shape *shape,
+                                                      const segloss_dice_opts *opts,
+                                                      const segloss_batch_part *part);
+/* stats[3g], stats[3g+1], stats[3g+2] = I_g, P_g, G_g for this rank's
+ * elements (global group g: c' with batch/smp, (n_offset + n)*C' + c'
+ * otherwise), every other entry 0. opts: the region options (for tversky
+ * and generalized-dice, their `region` field); the loss-only fields
+ * (squared, smp) change the sums and must match the loss's. Errors as
+ * segloss_dice_forward's. */
+SEGLOSS_API segloss_status segloss_region_stats(double *stats, const float *x,
+                                                const segloss_target *target,
+                                                const segloss_shape *shape,
+                                                const segloss_dice_opts *opts,
+                                                const segloss_batch_part *part);
+
+/* The batch loss from the reduced statistics: `shape` and `part` as given
+ * to segloss_region_stats (any rank's). elems (NONE) gets the batch's item
+ * losses (N_total*C', C', N_total or 1 values, as the forward's). */
+SEGLOSS_API segloss_status segloss_dice_loss_from_stats(double *loss, float *elems, const double *stats,
+                                                        const segloss_shape *shape,
+                                                        const segloss_dice_opts *opts,
+                                                        const segloss_batch_part *part);
+/* This rank's gradient of the batch loss: grad has the local input's shape;
+ * grad_out is the upstream gradient of the batch loss (NONE: the batch's
+ * whole item array). */
+SEGLOSS_API segloss_status segloss_dice_backward_from_stats(float *grad, const float *x,
+                                                            const segloss_target *target,
+                                                            const segloss_shape *shape,
+                                                            const segloss_dice_opts *opts,
+                                                            const segloss_batch_part *part,
+                                                            const double *stats,
+                                                            const float *grad_out);
+SEGLOSS_API segloss_status segloss_jaccard_loss_from_stats(double *loss, float *elems, const double *stats,
+                                                           const segloss_shape *shape,
+                                                           const segloss_dice_opts *opts,
+                                                           const segloss_batch_part *part);
+SEGLOSS_API segloss_status segloss_jaccard_backward_from_stats(float *grad, const float *x,
+                                                               const segloss_target *target,
+                                                               const segloss_shape *shape,
+                                                               const segloss_dice_opts *opts,
+                                                               const segloss_batch_part *part,
+                                                               const double *stats,
+                                                               const float *grad_out);
+SEGLOSS_API segloss_status segloss_tversky_loss_from_stats(double *loss, float *elems, const double *stats,
+                                                           const segloss_shape *shape,
+                                                           const segloss_tversky_opts *opts,
+                                                           const segloss_batch_part *part);
+SEGLOSS_API segloss_status segloss_tversky_backward_from_stats(float *grad, const float *x,
+                                                               const segloss_target *target,
+                                                               const segloss_shape *shape,
+                                                               const segloss_tversky_opts *opts,
+                                                               const segloss_batch_part *part,
+                                                               const double *stats,
+                                                               const float *grad_out);
+SEGLOSS_API segloss_status segloss_generalized_dice_loss_from_stats(
+    double *loss, float *elems, const double *stats, const segloss_shape *shape,
+    const segloss_generalized_dice_opts *opts, const segloss_batch_part *part);
+SEGLOSS_API segloss_status segloss_generalized_dice_backward_from_stats(
+    float *grad, const float *x, const segloss_target *target, const segloss_shape *shape,
+    const segloss_generalized_dice_opts *opts, const segloss_batch_part *part,
+    const double *stats, const float *grad_out);
+
+/* ------------------------------------------------------------------------ */
+/* Losses, second edition: compound losses                                   */
+/* ------------------------------------------------------------------------ */
+/* Dice + cross-entropy (MONAI DiceCELoss; nnU-Net DC_and_CE_loss). For an
+ * input (N, C, spatial...) with C > 1 and a class-index target
+ * (N, spatial...):
+ *   loss = lambda_dice * dice(x, y) + lambda_ce * ce(x, y)
+ * dice is segloss_dice_forward with `dice` (target_kind AUTO or INDEX; AUTO
+ * means INDEX here; DENSE is SEGLOSS_ERR_ARG, since the CE part takes
+ * class indices), ce is segloss_ce_forward on the logits with
+ * label_smoothing, ignore_index = dice.ignore_index, no class weights and
+ * reduction dice.reduction. Reduction MEAN or SUM (NONE: SEGLOSS_ERR_ARG,
+ * as MONAI; elems must be NULL). nnunet = 1: the dice term is nnU-Net's
+ * MemoryEfficientSoftDiceLoss value -mean(dc) = dice - 1 (MEAN only); use
+ * segloss_dice_ce_opts_nnunet() for DC_and_CE_loss's defaults in
+ * nnUNetTrainer (smooth 1e-5, do_bg False, weights 1; batch dice is
+ * dice.batch, as the plans' batch_dice).
+ * C = 1 (or ndim <= 2): MONAI's BCE branch: segloss_dice_bce with
+ * lambda_bce = lambda_ce (activation SIGMOID and a dense target;
+ * label_smoothing and nnunet must be 0). */
+typedef struct segloss_dice_ce_opts {
+    segloss_dice_opts dice;        /* default: segloss_dice_opts_default() with
+                                      activation SOFTMAX */
+    double lambda_dice;            /* default 1; finite, >= 0 */
+    double lambda_ce;              /* default 1; finite, >= 0 */
+    double label_smoothing;        /* CE label smoothing in [0, 1]; default 0 */
+    int nnunet;                    /* 0 (MONAI) or 1 (nnU-Net's -mean(dc)) */
+} segloss_dice_ce_opts;
+
+/* MONAI DiceCELoss(softmax=True, to_onehot_y=True): SOFTMAX, smoothing
+ * 1e-5, lambdas 1, label_smoothing 0, nnunet 0. */
+SEGLOSS_API segloss_dice_ce_opts segloss_dice_ce_opts_default(void);
+/* nnU-Net v2 (2.x, nnUNetTrainer's DC_and_CE_loss): the defaults with
+ * no_background = 1 and nnunet = 1. */
+SEGLOSS_API segloss_dice_ce_opts segloss_dice_ce_opts_nnunet(void);
+SEGLOSS_API segloss_status segloss_dice_ce_forward(double *loss, float *elems, const float *x,
+                                                   const segloss_target *target, const segloss_shape *shape,
+                                                   const segloss_dice_ce_opts *opts);
+SEGLOSS_API segloss_status segloss_dice_ce_backward(float *grad, const float *x,
+                                                    const segloss_target *target, const segloss_shape *shape,
+                                                    const segloss_dice_ce_opts *opts, const float *grad_out);
+SEGLOSS_API segloss_status segloss_dice_ce_forward_backward(double *loss, float *elems, float *grad,
+                                                            const float *x, const segloss_target *target,
+                                                            const segloss_shape *shape,
+                                                            const segloss_dice_ce_opts *opts,
+                                                            const float *grad_out);
+
+/* Dice + focal (MONAI DiceFocalLoss) and generalized Dice + focal (MONAI
+ * GeneralizedDiceFocalLoss):
+ *   loss = lambda_dice * dice(x, y) + lambda_focal * focal(x, y)
+ * (lambda_gdl and segloss_generalized_dice for the second). The region
+ * part is segloss_dice / segloss_generalized_dice with the options given
+ * (any activation, dense or class-index target). The focal part is MONAI's
+ * sigmoid focal loss on the logits over the kept channels (no_background
+ * drops channel 0 from it too; a class-index target is one-hot), whatever
+ * the region part's activation. Per element, with s = 2y - 1:
+ *   l = a * sigmoid(-x*s)^gamma * (softplus(x) - x*y),
+ *   a = alpha*y + (1 - alpha)*(1 - y)  (a = 1 when alpha < 0: MONAI None)
+ * MEAN: sum l / (N*C'*S); SUM: sum l / S (MONAI sums the per-(n, c)
+ * spatial means). Reduction MEAN or SUM (NONE: SEGLOSS_ERR_ARG; elems must
+ * be NULL); ignore_index must be SEGLOSS_IGNORE_NONE (ARG). */
+typedef struct segloss_dice_focal_opts {
+    segloss_dice_opts dice;        /* default segloss_dice_opts_default() */
+    double gamma;                  /* default 2; finite, >= 0 */
+    double alpha;                  /* default -1 (off, MONAI None); <= 1 */
+    double lambda_dice;            /* default 1; finite, >= 0 */
+    double lambda_focal;           /* default 1; finite, >= 0 */
+} segloss_dice_focal_opts;
+
+typedef struct segloss_generalized_dice_focal_opts {
+    segloss_generalized_dice_opts gdice; /* default segloss_generalized_dice_opts_default() */
+    double gamma;                  /* default 2; finite, >= 0 */
+    double alpha;                  /* default -1 (off; MONAI's class has no alpha) */
+    double lambda_gdl;             /* default 1; finite, >= 0 */
+    double lambda_focal;           /* default 1; finite, >= 0 */
+} segloss_generalized_dice_focal_opts;
+
+SEGLOSS_API segloss_dice_focal_opts segloss_dice_focal_opts_default(void);
+SEGLOSS_API segloss_generalized_dice_focal_opts segloss_generalized_dice_focal_opts_default(void);
+SEGLOSS_API segloss_status segloss_dice_focal_forward(double *loss, float *elems, const float *x,
+                                                      const segloss_target *target,
+                                                      const segloss_shape *shape,
+                                                      const segloss_dice_focal_opts *opts);
+SEGLOSS_API segloss_status segloss_dice_focal_backward(float *grad, const float *x,
+                                                       const segloss_target *target,
+                                                       const segloss_shape *shape,
+                                                       const segloss_dice_focal_opts *opts,
+                                                       const float *grad_out);
+SEGLOSS_API segloss_status segloss_generalized_dice_focal_forward(
+    double *loss, float *elems, const float *x, const segloss_target *target,
+    const segloss_shape *shape, const segloss_generalized_dice_focal_opts *opts);
+SEGLOSS_API segloss_status segloss_generalized_dice_focal_backward(
+    float *grad, const float *x, const segloss_target *target, const segloss_shape *shape,
+    const segloss_generalized_dice_focal_opts *opts, const float *grad_out);
+
+/* Matthews correlation coefficient loss (smp MCCLoss, binary). One value
+ * for the whole array (any shape; smp flattens the batch): with p the
+ * probability, y the target (dense, in [0,1]), e = eps,
+ *   tp = sum p*y + e,  fp = sum p*(1-y) + e,  fn = sum (1-p)*y + e,
+ *   tn = sum (1-p)*(1-y) + e
+ *   loss = 1 - (tp*tn - fp*fn) / sqrt((tp+fp)(tp+fn)(tn+fp)(tn+fn))
+ * Sums in double over fixed blocks (bit-identical for any thread count).
+ * Every reduction gives that one value (NONE: elems gets 1 value). */
+typedef struct segloss_mcc_opts {
+    segloss_reduction reduction;   /* default MEAN (one item) */
+    segloss_activation activation; /* default NONE (smp: probabilities); or SIGMOID */
+    double eps;                    /* default 1e-5 (smp); finite, >= 0 */
+} segloss_mcc_opts;
+
+SEGLOSS_API segloss_mcc_opts segloss_mcc_opts_default(void);
+SEGLOSS_API segloss_status segloss_mcc_forward(double *loss, float *elems, const float *x,
+                                               const segloss_target *target, const segloss_shape *shape,
+                                               const segloss_mcc_opts *opts);
+SEGLOSS_API segloss_status segloss_mcc_backward(float *grad, const float *x,
+                                                const segloss_target *target, const segloss_shape *shape,
+                                                const segloss_mcc_opts *opts, const float *grad_out);
+
+/* Top-k cross-entropy (nnU-Net TopKLoss): the mean of the K largest
+ * per-position cross-entropies l_i (segloss_ce's unreduced loss with
+ * ce's class weights, ignore_index and label smoothing; ignored positions
+ * have l_i = 0 and still count), K = floor(M * k / 100), M = the number of
+ * positions (target elements). Ties: lower flat index first. K = 0: NaN
+ * loss, zero gradient. ce.reduction is not used (always this mean);
+ * grad_out points to one float (or NULL). */
+typedef struct segloss_topk_ce_opts {
+    segloss_ce_opts ce;            /* default segloss_ce_opts_default() (ignore -100) */
+    double k;                      /* percent in [0, 100]; default 10 (nnU-Net) */
+} segloss_topk_ce_opts;
+
+SEGLOSS_API segloss_topk_ce_opts segloss_topk_ce_opts_default(void);
+SEGLOSS_API segloss_status segloss_topk_ce_forward(double *loss, const float *x,
+                                                   const segloss_target *target, const segloss_shape *shape,
+                                                   const segloss_topk_ce_opts *opts);
+SEGLOSS_API segloss_status segloss_topk_ce_backward(float *grad, const float *x,
+                                                    const segloss_target *target, const segloss_shape *shape,
+                                                    const segloss_topk_ce_opts *opts, const float *grad_out);
+
+/* Lovasz-softmax (smp LovaszLoss, mode "multiclass", classes "present").
+ * Input (N, C, spatial...) logits with C >= 2 (SHAPE otherwise), target
+ * (N, spatial...) class indices (integer or bool dtype). p = softmax over
+ * axis 1. An item is the batch, or one image with per_image; per item, over
+ * the pixels whose label is not ignore_index, for each class c present:
+ *   e_i = |[label_i == c] - p_ic| sorted decreasingly (ties: lower index
+ *   first), loss_c = sum_k e_(k) (J_k - J_(k-1)) with J_k the Jaccard loss
+ *   of the first k pixels as in segloss_lovasz_hinge_forward
+ * and the item's loss is the mean of loss_c over the present classes (0
+ * when none). Reductions over items as the hinge; the options are
+ * segloss_lovasz_opts. Logits must be finite (NONFINITE). */
+SEGLOSS_API segloss_status segloss_lovasz_softmax_forward(double *loss, float *elems, const float *x,
+                                                          const segloss_target *target,
+                                                          const segloss_shape *shape,
+                                                          const segloss_lovasz_opts *opts);
+SEGLOSS_API segloss_status segloss_lovasz_softmax_backward(float *grad, const float *x,
+                                                           const segloss_target *target,
+                                                           const segloss_shape *shape,
+                                                           const segloss_lovasz_opts *opts,
+                                                           const float *grad_out);
+
+/* Hausdorff distance-transform loss (MONAI HausdorffDTLoss; with log = 1,
+ * LogHausdorffDTLoss). Input (N, C, spatial...) with 1 to 3 spatial axes;
+ * p = the activation of x (default NONE: probabilities, MONAI's default),
+ * y = the target (dense, or class indices with target_kind INDEX / AUTO +
+ * SOFTMAX). For image n and kept channel c (no_background, default on as
+ * MONAI's include_background=False, drops channel 0 when C > 1):
+ *   field(m)[i] = Euclidean distance from i to the nearest element of the
+ *                 other value of the mask m; 0 everywhere when m is all 0
+ *                 or all 1
+ *   f_nc = mean over space of (p - y)^2 (field(p > 0.5)^alpha + field(y > 0.5)^alpha)
+ * The fields are constants (not differentiated), from the exact EDT, once
+ * per call. Items: (n, c), or c with batch (the mean over images and
+ * space). Reductions MEAN, SUM, NONE over items; log: log(L + 1) of the
+ * reduced loss (NONE: of each item). */
+typedef struct segloss_hausdorff_dt_opts {
+    segloss_reduction reduction;   /* default MEAN */
+    segloss_activation activation; /* default NONE (MONAI sigmoid=softmax=False) */
+    segloss_target_kind target_kind; /* default AUTO: INDEX with SOFTMAX */
+    int no_background;             /* default 1 (MONAI include_background=False) */
+    int batch;                     /* default 0 */
+    double alpha;                  /* default 2; finite, >= 0 */
+    int log;                       /* 0: HausdorffDTLoss, 1: LogHausdorffDTLoss */
+} segloss_hausdorff_dt_opts;
+
+SEGLOSS_API segloss_hausdorff_dt_opts segloss_hausdorff_dt_opts_default(void);
+/* NONE loss array: (N, C') or (C',) with batch. */
+SEGLOSS_API segloss_status segloss_hausdorff_dt_items_shape(segloss_shape *items, const segloss_shape *shape,
+                                                            const segloss_hausdorff_dt_opts *opts);
+SEGLOSS_API segloss_status segloss_hausdorff_dt_forward(double *loss, float *elems, const float *x,
+                                                        const segloss_target *target,
+                                                        const segloss_shape *shape,
+                                                        const segloss_hausdorff_dt_opts *opts);
+SEGLOSS_API segloss_status segloss_hausdorff_dt_backward(float *grad, const float *x,
+                                                         const segloss_target *target,
+                                                         const segloss_shape *shape,
+                                                         const segloss_hausdorff_dt_opts *opts,
+                                                         const float *grad_out);
+/* Both in one call: the distance maps (the cost: four exact EDTs per image
+ * and kept channel) are computed once; the same values as the two calls. */
+SEGLOSS_API segloss_status segloss_hausdorff_dt_forward_backward(double *loss, float *elems, float *grad,
+                                                                 const float *x,
+                                                                 const segloss_target *target,
+                                                                 const segloss_shape *shape,
+                                                                 const segloss_hausdorff_dt_opts *opts,
+                                                                 const float *grad_out);
+
+/* Boundary loss (Kervadec et al.; LIVIAETS/boundary-loss SurfaceLoss with
+ * utils.one_hot2dist). Input (N, C, spatial...) with 1 to 3 spatial axes;
+ * p = the activation of x (default SOFTMAX: the paper's probabilities),
+ * the target class indices (SOFTMAX/INDEX) or dense (mask y > 0.5). For
+ * image n and kept channel c (no_background drops channel 0: the paper's
+ * idc = [1, ...]):
+ *   phi = distance to the nearest mask element outside the mask,
+ *         1 - (distance to the nearest element outside the mask) on it,
+ *         0 everywhere when the mask is empty or covers the image
+ *   loss = sum p * phi / (N * C' * S)   (MEAN), or the sum (SUM)
+ * phi is a constant (not differentiated), from the exact EDT once per
+ * call. NONE is SEGLOSS_ERR_ARG. grad_out points to one float (or NULL). */
+typedef struct segloss_boundary_opts {
+    segloss_reduction reduction;   /* default MEAN */
+    segloss_activation activation; /* default SOFTMAX */
+    segloss_target_kind target_kind; /* default AUTO */
+    int no_background;             /* default 0 */
+} segloss_boundary_opts;
+
+SEGLOSS_API segloss_boundary_opts segloss_boundary_opts_default(void);
+SEGLOSS_API segloss_status segloss_boundary_forward(double *loss, const float *x,
+                                                    const segloss_target *target, const segloss_shape *shape,
+                                                    const segloss_boundary_opts *opts);
+SEGLOSS_API segloss_status segloss_boundary_backward(float *grad, const float *x,
+                                                     const segloss_target *target, const segloss_shape *shape,
+                                                     const segloss_boundary_opts *opts, const float *grad_out);
+
+/* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */
 /* ------------------------------------------------------------------------ */
 typedef struct segloss_confusion {

@@ -91,3 +91,22 @@ segloss_status segloss_dice_forward_backward(double *loss, float *elems, float *
     return segloss__region_forward_backward(&segloss__dice_loss, loss, elems, grad, x, target,
                                             shape, opts, grad_out);
 }
+
+/* Data-parallel statistics (region_stats.c). */
+segloss_status segloss_dice_loss_from_stats(double *loss, float *elems, const double *stats,
+                                            const segloss_shape *shape,
+                                            const segloss_dice_opts *opts,
+                                            const segloss_batch_part *part) {
+    return segloss__region_loss_from_stats(&segloss__dice_loss, loss, elems, stats, shape, opts,
+                                           part);
+}
+
+segloss_status segloss_dice_backward_from_stats(float *grad, const float *x,
+                                                const segloss_target *target,
+                                                const segloss_shape *shape,
+                                                const segloss_dice_opts *opts,
+                                                const segloss_batch_part *part,
+                                                const double *stats, const float *grad_out) {
+    return segloss__region_backward_from_stats(&segloss__dice_loss, grad, x, target, shape, opts,
+                                               part, stats, grad_out);
+}

@@ -109,3 +109,28 @@ segloss_status segloss_generalized_dice_backward(float *grad, const float *x,
     segloss__region_loss L = {gdice_item, &opts->w_type, 0, 1};
     return segloss__region_backward(&L, grad, x, target, shape, &opts->region, grad_out);
 }
+
+/* Data-parallel statistics (region_stats.c). */
+segloss_status segloss_generalized_dice_loss_from_stats(double *loss, float *elems,
+                                                        const double *stats,
+                                                        const segloss_shape *shape,
+                                                        const segloss_generalized_dice_opts *opts,
+                                                        const segloss_batch_part *part) {
+    if (!opts) opts = &gdice_defaults;
+    segloss_status st = gdice_check(opts);
+    if (st != SEGLOSS_OK) return st;
+    segloss__region_loss L = {gdice_item, &opts->w_type, 0, 1};
+    return segloss__region_loss_from_stats(&L, loss, elems, stats, shape, &opts->region, part);
+}
+
+segloss_status segloss_generalized_dice_backward_from_stats(
+    float *grad, const float *x, const segloss_target *target, const segloss_shape *shape,
+    const segloss_generalized_dice_opts *opts, const segloss_batch_part *part,
+    const double *stats, const float *grad_out) {
+    if (!opts) opts = &gdice_defaults;
+    segloss_status st = gdice_check(opts);
+    if (st != SEGLOSS_OK) return st;
+    segloss__region_loss L = {gdice_item, &opts->w_type, 0, 1};
+    return segloss__region_backward_from_stats(&L, grad, x, target, shape, &opts->region, part,
+                                               stats, grad_out);
+}

@@ -41,3 +41,21 @@ segloss_status segloss_jaccard_backward(float *grad, const float *x,
                                         const segloss_dice_opts *opts, const float *grad_out) {
     return segloss__region_backward(&jaccard_loss, grad, x, target, shape, opts, grad_out);
 }
+
+/* Data-parallel statistics (region_stats.c). */
+segloss_status segloss_jaccard_loss_from_stats(double *loss, float *elems, const double *stats,
+                                               const segloss_shape *shape,
+                                               const segloss_dice_opts *opts,
+                                               const segloss_batch_part *part) {
+    return segloss__region_loss_from_stats(&jaccard_loss, loss, elems, stats, shape, opts, part);
+}
+
+segloss_status segloss_jaccard_backward_from_stats(float *grad, const float *x,
+                                                   const segloss_target *target,
+                                                   const segloss_shape *shape,
+                                                   const segloss_dice_opts *opts,
+                                                   const segloss_batch_part *part,
+                                                   const double *stats, const float *grad_out) {
+    return segloss__region_backward_from_stats(&jaccard_loss, grad, x, target, shape, opts, part,
+                                               stats, grad_out);
+}

@@ -160,6 +160,21 @@ segloss_status segloss__region_forward_backward(const segloss__region_loss *L, d
                                                 const segloss_dice_opts *opts,
                                                 const float *grad_out);
 
+/* Data-parallel statistics (region_stats.c): the batch loss of L from the
+ * all-reduced statistics array, and this rank's gradient of it; arguments
+ * as the public segloss_X_loss_from_stats / segloss_X_backward_from_stats. */
+segloss_status segloss__region_loss_from_stats(const segloss__region_loss *L, double *loss,
+                                               float *elems, const double *stats,
+                                               const segloss_shape *shape,
+                                               const segloss_dice_opts *o,
+                                               const segloss_batch_part *part);
+segloss_status segloss__region_backward_from_stats(const segloss__region_loss *L, float *grad,
+                                                   const float *x, const segloss_target *t,
+                                                   const segloss_shape *shape,
+                                                   const segloss_dice_opts *o,
+                                                   const segloss_batch_part *part,
+                                                   const double *stats, const float *grad_out);
+
 /* Whether the float32 engine computes the sums this target needs: not with
  * smp >= 0.4 (min(p, y) intersection) and a float target (for 0/1 targets
  * min(p, y) = p*y, the engine's product). */

@@ -84,3 +84,31 @@ segloss_status segloss_tversky_backward(float *grad, const float *x,
     segloss__region_loss L = {tversky_item, &p, 0, 0};
     return segloss__region_backward(&L, grad, x, target, shape, &opts->region, grad_out);
 }
+
+/* Data-parallel statistics (region_stats.c). */
+segloss_status segloss_tversky_loss_from_stats(double *loss, float *elems, const double *stats,
+                                               const segloss_shape *shape,
+                                               const segloss_tversky_opts *opts,
+                                               const segloss_batch_part *part) {
+    if (!opts) opts = &tversky_defaults;
+    tversky_params p;
+    segloss_status st = tversky_params_of(&p, opts);
+    if (st != SEGLOSS_OK) return st;
+    segloss__region_loss L = {tversky_item, &p, 0, 0};
+    return segloss__region_loss_from_stats(&L, loss, elems, stats, shape, &opts->region, part);
+}
+
+segloss_status segloss_tversky_backward_from_stats(float *grad, const float *x,
+                                                   const segloss_target *target,
+                                                   const segloss_shape *shape,
+                                                   const segloss_tversky_opts *opts,
+                                                   const segloss_batch_part *part,
+                                                   const double *stats, const float *grad_out) {
+    if (!opts) opts = &tversky_defaults;
+    tversky_params p;
+    segloss_status st = tversky_params_of(&p, opts);
+    if (st != SEGLOSS_OK) return st;
+    segloss__region_loss L = {tversky_item, &p, 0, 0};
+    return segloss__region_backward_from_stats(&L, grad, x, target, shape, &opts->region, part,
+                                               stats, grad_out);
+}

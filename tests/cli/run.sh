@@ -886,7 +886,7 @@ t "loss --help: -h after the common options" 0 '~^  -h, --help +this help$' '' -
 for o in -i,\ --input -t,\ --target --reduction --grad --out --json --allow-nonfinite --max-bytes \
     --weight --pos-weight --activation --smooth-nr --smooth-dr --batch --no-background \
     --ignore-index --alpha --gamma --class-weight --label-smoothing --per-image --squared \
-    --jaccard --smp --log-loss --beta --w-type --lambda-dice --lambda-bce; do
+    --jaccard --smp --log-loss --beta --w-type --lambda-dice --lambda-bce --lambda-ce --nnunet --lambda-focal --lambda-gdl --eps --k --include-background; do
     t "loss --help describes $o" 0 "~^  $o( |\$)" '' -- "$S" loss --help
 done
 # every kind the help lists is one the command knows (the kinds table)
@@ -894,8 +894,99 @@ for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); 
     t "loss $k is a kind" 1 '' "=segloss: loss: missing -i INPUT.npy
 segloss: $TRY" -- "$S" loss "$k"
 done
-check "loss --help lists 10 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
-    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 10
+check "loss --help lists 19 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
+    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 19
+
+# ============================================================================
+# Losses, second edition: dice-ce. References: tests/data/loss2_ref_cli.txt
+# (tools/ref/gen_loss2_ref.py --cli: MONAI 1.5.0 DiceCELoss and nnU-Net
+# 2.8.1 DC_and_CE_loss, run on these files with float64 torch).
+# ============================================================================
+EREF=$here/../data/loss2_ref_cli.txt
+L2=$TMP/loss2
+mkdir -p "$L2"
+# channel 0 of an (2, 3, 4, 4) float32 .npy: the bytes of (n, 0, :, :)
+c0_bytes() {
+    local off
+    off=$(npy_offset "$1")
+    for n in 0 1; do od -An -v -tu1 -j $((off + n * 192)) -N 64 "$1"; done
+}
+mk_npy "$L2/x1.npy" '<f4' "2, 1, 4, 4" $(c0_bytes "$X")
+mk_npy "$L2/y1.npy" '<f4' "2, 1, 4, 4" $(c0_bytes "$Y")
+te "dice-ce softmax (C = 3)" dicece.mean -- "$S" loss dice-ce -i "$X" -t "$RC" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicece.mean
+te "dice-ce sum, lambdas, --label-smoothing" dicece.sum.lambdas -- "$S" loss dice-ce -i "$X" \
+    -t "$RC" --reduction sum --lambda-dice 0.3 --lambda-ce 1.7 --label-smoothing 0.2 \
+    --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicece.sum.lambdas
+te "dice-ce --no-background --batch" dicece.nobg.batch -- "$S" loss dice-ce -i "$X" -t "$RC" \
+    --no-background --batch --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicece.nobg.batch
+te "dice-ce one channel: sigmoid Dice + BCE" dicece.c1 -- "$S" loss dice-ce -i "$L2/x1.npy" \
+    -t "$L2/y1.npy" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicece.c1
+te "dice-ce --nnunet" dicece.nnunet -- "$S" loss dice-ce -i "$X" -t "$RC" --nnunet \
+    --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicece.nnunet
+te "dice-ce --nnunet --batch" dicece.nnunet.batch -- "$S" loss dice-ce -i "$X" -t "$RC" \
+    --nnunet --batch --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicece.nnunet.batch
+te "dice-focal --gamma --alpha --lambda-focal" dicefocal.g1.5.a0.3.lf2 -- "$S" loss dice-focal \
+    -i "$X" -t "$Y" --gamma 1.5 --alpha 0.3 --lambda-focal 2 --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicefocal.g1.5.a0.3.lf2
+te "dice-focal softmax --no-background" dicefocal.softmax.nobg -- "$S" loss dice-focal -i "$X" \
+    -t "$RC" --activation softmax --no-background --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicefocal.softmax.nobg
+te "generalized-dice-focal simple, sum" gdicefocal.simple.sum -- "$S" loss \
+    generalized-dice-focal -i "$X" -t "$Y" --w-type simple --lambda-gdl 0.5 --reduction sum \
+    --grad "$L2/g.npy"
+earr "$L2/g.npy" g.gdicefocal.simple.sum
+te "mcc on probabilities" mcc.probs -- "$S" loss mcc -i "$P" -t "$Y" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.mcc.probs
+te "mcc --activation sigmoid --eps" mcc.sigmoid.eps -- "$S" loss mcc -i "$X" -t "$Y" \
+    --activation sigmoid --eps 1e-3 --grad "$L2/g.npy"
+earr "$L2/g.npy" g.mcc.sigmoid.eps
+tf "mcc on logits without --activation sigmoid" 2 "~values outside \[0,1\].*--activation sigmoid for logits" \
+    -- loss mcc -i "$X" -t "$Y" --grad "$KEEP"
+te "topk-ce (k 10)" topk.default -- "$S" loss topk-ce -i "$X" -t "$RC" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.topk.default
+te "topk-ce --k 25 --label-smoothing --ignore-index" topk.k25.ls.ign -- "$S" loss topk-ce \
+    -i "$X" -t "$RCI" --k 25 --label-smoothing 0.1 --ignore-index 255 --grad "$L2/g.npy"
+earr "$L2/g.npy" g.topk.k25.ls.ign
+tf "topk-ce --reduction sum" 1 "~^segloss: loss topk-ce: --reduction must be mean" \
+    -- loss topk-ce -i "$X" -t "$RC" --reduction sum --grad "$KEEP"
+tf "topk-ce --k 101" 1 "~--k" -- loss topk-ce -i "$X" -t "$RC" --k 101 --grad "$KEEP"
+te "lovasz-softmax" lovasz.softmax -- "$S" loss lovasz-softmax -i "$X" -t "$RC" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.lovasz.softmax
+te "lovasz-softmax --per-image --ignore-index" lovasz.softmax.per_image.ign -- "$S" loss \
+    lovasz-softmax -i "$X" -t "$RCI" --per-image --ignore-index 255 --grad "$L2/g.npy"
+earr "$L2/g.npy" g.lovasz.softmax.per_image.ign
+te "hausdorff-dt on probabilities" hd.probs -- "$S" loss hausdorff-dt -i "$P" -t "$Y" \
+    --grad "$L2/g.npy"
+earr "$L2/g.npy" g.hd.probs
+te "hausdorff-dt sigmoid --include-background --batch, none" hd.sigmoid.bg.batch.none -- "$S" \
+    loss hausdorff-dt -i "$X" -t "$Y" --activation sigmoid --include-background --batch \
+    --reduction none --out "$L2/o.npy" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.hd.sigmoid.bg.batch.none
+name="hausdorff-dt --batch --out is (C,)"
+pass_or_fail "$([ "$(npy_header "$L2/o.npy")" = "<f4 (3,)" ] ||
+    echo "header '$(npy_header "$L2/o.npy")'")"
+te "log-hausdorff-dt softmax --alpha 1" loghd.softmax.alpha1 -- "$S" loss log-hausdorff-dt \
+    -i "$X" -t "$RC" --activation softmax --alpha 1 --grad "$L2/g.npy"
+earr "$L2/g.npy" g.loghd.softmax.alpha1
+tf "hausdorff-dt on logits without --activation" 2 "~values outside \[0,1\].*expects probabilities" \
+    -- loss hausdorff-dt -i "$X" -t "$Y" --grad "$KEEP"
+te "boundary --no-background" boundary.nobg -- "$S" loss boundary -i "$X" -t "$RC" \
+    --no-background --grad "$L2/g.npy"
+earr "$L2/g.npy" g.boundary.nobg
+tf "dice-focal --reduction none" 1 "~^segloss: loss dice-focal: --reduction none is not supported" \
+    -- loss dice-focal -i "$X" -t "$Y" --reduction none --grad "$KEEP"
+tf "dice-ce --reduction none" 1 "~^segloss: loss dice-ce: --reduction none is not supported \(mean or sum\)" \
+    -- loss dice-ce -i "$X" -t "$RC" --reduction none --grad "$KEEP"
+tf "dice-ce C > 1 with a float target" 2 "~^segloss: .*y\.npy: dice-ce needs integer class indices, got dtype float32" \
+    -- loss dice-ce -i "$X" -t "$Y" --grad "$KEEP"
+tf "dice-ce --lambda-ce negative" 1 "~--lambda-ce" -- loss dice-ce -i "$X" -t "$RC" \
+    --lambda-ce -1 --grad "$KEEP"
 
 # ============================================================================
 # The README example (written elsewhere; built by `make test`)

@@ -1,0 +1,207 @@
+/* Dice + focal and generalized Dice + focal — MONAI DiceFocalLoss and
+ * GeneralizedDiceFocalLoss — forward, backward, and both.
+ *
+ *   loss = lambda_region * region(x, y) + lambda_focal * focal(x, y)
+ * region: segloss_dice (dice-focal) or segloss_generalized_dice
+ *         (generalized-dice-focal) with their options as given.
+ * focal:  MONAI's sigmoid_focal_loss on the logits over the kept channels
+ *         (no_background drops channel 0 here too), the target one-hot
+ *         when it is class indices (to_onehot_y). Per element, s = 2y - 1:
+ *           b = softplus(x) - x*y                    (BCE with logits)
+ *           m = sigmoid(-x*s)^gamma = exp(-gamma * softplus(x*s))
+ *           a = alpha*y + (1 - alpha)*(1 - y)        (1 with alpha < 0: off)
+ *           l = a * m * b
+ *         MEAN: sum l / (N*C'*S); SUM: MONAI's sum over (n, c) of the
+ *         spatial mean, sum l / S. For 0/1 targets m = (1 - p_t)^gamma, the
+ *         torchvision factor; for soft targets this is MONAI's form.
+ *         dl/dx = a * (m' b + m (sigmoid(x) - y)),  m' = -gamma s m sigmoid(x*s)
+ * MONAI evaluates the focal part in float32 (input.float()); here it is
+ * double. Reductions MEAN and SUM only (MONAI's NONE broadcasts the region
+ * items against the focal map); ignore_index must be none. The focal sum
+ * runs serially in element order (deterministic). */
+#include "core/target.h"
+#include "kernels/scalar.h"
+#include "loss/region.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define FOCAL_CHUNK 256
+
+/* MONAI's defaults: gamma 2, alpha None, lambdas 1. */
+segloss_dice_focal_opts segloss_dice_focal_opts_default(void) {
+    segloss_dice_focal_opts o = {.dice = SEGLOSS__DICE_DEFAULTS, .gamma = 2.0, .alpha = -1.0,
+                                 .lambda_dice = 1.0, .lambda_focal = 1.0};
+    return o;
+}
+
+segloss_generalized_dice_focal_opts segloss_generalized_dice_focal_opts_default(void) {
+    segloss_generalized_dice_focal_opts o = {.gdice = segloss_generalized_dice_opts_default(),
+                                             .gamma = 2.0, .alpha = -1.0, .lambda_gdl = 1.0,
+                                             .lambda_focal = 1.0};
+    return o;
+}
+
+typedef struct focal_par {
+    double gamma, alpha, lambda_region, lambda_focal;
+} focal_par;
+
+static segloss_status check(const segloss_dice_opts *d, const focal_par *f) {
+    if (!isfinite(f->gamma) || f->gamma < 0.0 || !(f->alpha <= 1.0) ||
+        !isfinite(f->lambda_region) || !isfinite(f->lambda_focal) || f->lambda_region < 0.0 ||
+        f->lambda_focal < 0.0)
+        return SEGLOSS_ERR_ARG;
+    if (d->reduction != SEGLOSS_REDUCTION_MEAN && d->reduction != SEGLOSS_REDUCTION_SUM)
+        return SEGLOSS_ERR_ARG;
+    if (d->ignore_index != SEGLOSS_IGNORE_NONE) return SEGLOSS_ERR_ARG;
+    return SEGLOSS_OK;
+}
+
+/* The focal term: *value (when value != NULL) and, when grad != NULL,
+ * grad += up * d focal / dx on the kept channels. */
+static segloss_status focal_term(double *value, float *grad, double up, const float *x,
+                                 const segloss_target *t, const segloss_shape *shape,
+                                 const segloss_dice_opts *d, const focal_par *f) {
+    segloss__region r;
+    segloss_status st = segloss__region_init(&r, x, t, shape, d,
+                                             SEGLOSS__REGION_SQUARED | SEGLOSS__REGION_JACCARD);
+    if (st != SEGLOSS_OK) return st;
+    double per = d->reduction == SEGLOSS_REDUCTION_MEAN ? (double)(r.n * r.ck * r.s)
+                                                        : (double)r.s;
+    double total = 0.0, g = up / per;
+    int64_t idx[FOCAL_CHUNK];
+    double y[FOCAL_CHUNK];
+    for (int64_t n = 0; n < r.n && st == SEGLOSS_OK; n++)
+        for (int64_t s0 = 0; s0 < r.s && st == SEGLOSS_OK; s0 += FOCAL_CHUNK) {
+            int64_t len = r.s - s0 < FOCAL_CHUNK ? r.s - s0 : FOCAL_CHUNK;
+            if (r.index)
+                st = segloss__decode_index(idx, NULL, NULL, NULL, t, n * r.s + s0, len, r.c,
+                                           SEGLOSS_IGNORE_NONE);
+            for (int64_t c = r.c0; c < r.c && st == SEGLOSS_OK; c++) {
+                int64_t off = (n * r.c + c) * r.s + s0;
+                if (r.index)
+                    for (int64_t i = 0; i < len; i++) y[i] = idx[i] == c ? 1.0 : 0.0;
+                else if ((st = segloss__decode_dense_d(y, NULL, NULL, NULL, t, off, len,
+                                                       SEGLOSS_IGNORE_NONE)) != SEGLOSS_OK)
+                    break;
+                for (int64_t i = 0; i < len; i++) {
+                    double xv = x[off + i], yv = y[i], s = 2.0 * yv - 1.0;
+                    double a = f->alpha < 0.0 ? 1.0 : f->alpha * yv + (1.0 - f->alpha) * (1.0 - yv);
+                    double b = segloss__softplus_neg_d(-xv) - xv * yv;
+                    double m = f->gamma == 0.0 ? 1.0 : exp(-f->gamma * segloss__softplus_neg_d(-xv * s));
+                    total += a * m * b;
+                    if (grad) {
+                        double dm = -f->gamma * s * m * segloss__sigmoid_d(xv * s);
+                        grad[off + i] += (float)(g * a * (dm * b + m * (segloss__sigmoid_d(xv) - yv)));
+                    }
+                }
+            }
+        }
+    segloss__region_free(&r);
+    if (st == SEGLOSS_OK && value) *value = total / per;
+    return st;
+}
+
+/* The region part: forward (mode LOSS) and/or backward through the
+ * region loss's public calls. */
+typedef segloss_status (*region_fwd)(double *, const float *, const segloss_target *,
+                                     const segloss_shape *, const void *);
+typedef segloss_status (*region_bwd)(float *, const float *, const segloss_target *,
+                                     const segloss_shape *, const void *, const float *);
+
+static segloss_status run(int mode, double *loss, float *elems, float *grad, const float *x,
+                          const segloss_target *t, const segloss_shape *shape,
+                          const segloss_dice_opts *d, const focal_par *f, region_fwd rf,
+                          region_bwd rb, const void *ro, const float *grad_out) {
+    if (!shape || ((mode & SEGLOSS__FAST_LOSS) && !loss) || ((mode & SEGLOSS__FAST_GRAD) && !grad))
+        return SEGLOSS_ERR_NULL;
+    segloss_status st = check(d, f);
+    if (st != SEGLOSS_OK) return st;
+    if (elems) return SEGLOSS_ERR_ARG; /* NONE is not a reduction of these losses */
+    if (mode & SEGLOSS__FAST_LOSS) {
+        double lr, lf;
+        if ((st = rf(&lr, x, t, shape, ro)) != SEGLOSS_OK) return st;
+        if ((st = focal_term(&lf, NULL, 0.0, x, t, shape, d, f)) != SEGLOSS_OK) return st;
+        *loss = f->lambda_region * lr + f->lambda_focal * lf;
+    }
+    if (mode & SEGLOSS__FAST_GRAD) {
+        double up = grad_out ? grad_out[0] : 1.0;
+        float ur = (float)(f->lambda_region * up);
+        if ((st = rb(grad, x, t, shape, ro, &ur)) != SEGLOSS_OK) return st;
+        st = focal_term(NULL, grad, f->lambda_focal * up, x, t, shape, d, f);
+    }
+    return st;
+}
+
+static segloss_status dice_fwd(double *l, const float *x, const segloss_target *t,
+                               const segloss_shape *s, const void *o) {
+    return segloss_dice_forward(l, NULL, x, t, s, o);
+}
+static segloss_status dice_bwd(float *g, const float *x, const segloss_target *t,
+                               const segloss_shape *s, const void *o, const float *up) {
+    return segloss_dice_backward(g, x, t, s, o, up);
+}
+static segloss_status gdice_fwd(double *l, const float *x, const segloss_target *t,
+                                const segloss_shape *s, const void *o) {
+    return segloss_generalized_dice_forward(l, NULL, x, t, s, o);
+}
+static segloss_status gdice_bwd(float *g, const float *x, const segloss_target *t,
+                                const segloss_shape *s, const void *o, const float *up) {
+    return segloss_generalized_dice_backward(g, x, t, s, o, up);
+}
+
+static segloss_status dice_focal(int mode, double *loss, float *elems, float *grad,
+                                 const float *x, const segloss_target *t,
+                                 const segloss_shape *shape, const segloss_dice_focal_opts *o,
+                                 const float *grad_out) {
+    segloss_dice_focal_opts def;
+    if (!o) {
+        def = segloss_dice_focal_opts_default();
+        o = &def;
+    }
+    focal_par f = {o->gamma, o->alpha, o->lambda_dice, o->lambda_focal};
+    return run(mode, loss, elems, grad, x, t, shape, &o->dice, &f, dice_fwd, dice_bwd, &o->dice,
+               grad_out);
+}
+
+static segloss_status gdice_focal(int mode, double *loss, float *elems, float *grad,
+                                  const float *x, const segloss_target *t,
+                                  const segloss_shape *shape,
+                                  const segloss_generalized_dice_focal_opts *o,
+                                  const float *grad_out) {
+    segloss_generalized_dice_focal_opts def;
+    if (!o) {
+        def = segloss_generalized_dice_focal_opts_default();
+        o = &def;
+    }
+    focal_par f = {o->gamma, o->alpha, o->lambda_gdl, o->lambda_focal};
+    return run(mode, loss, elems, grad, x, t, shape, &o->gdice.region, &f, gdice_fwd, gdice_bwd,
+               &o->gdice, grad_out);
+}
+
+segloss_status segloss_dice_focal_forward(double *loss, float *elems, const float *x,
+                                          const segloss_target *target,
+                                          const segloss_shape *shape,
+                                          const segloss_dice_focal_opts *opts) {
+    return dice_focal(SEGLOSS__FAST_LOSS, loss, elems, NULL, x, target, shape, opts, NULL);
+}
+
+segloss_status segloss_dice_focal_backward(float *grad, const float *x,
+                                           const segloss_target *target,
+                                           const segloss_shape *shape,
+                                           const segloss_dice_focal_opts *opts,
+                                           const float *grad_out) {
+    return dice_focal(SEGLOSS__FAST_GRAD, NULL, NULL, grad, x, target, shape, opts, grad_out);
+}
+
+segloss_status segloss_generalized_dice_focal_forward(
+    double *loss, float *elems, const float *x, const segloss_target *target,
+    const segloss_shape *shape, const segloss_generalized_dice_focal_opts *opts) {
+    return gdice_focal(SEGLOSS__FAST_LOSS, loss, elems, NULL, x, target, shape, opts, NULL);
+}
+
+segloss_status segloss_generalized_dice_focal_backward(
+    float *grad, const float *x, const segloss_target *target, const segloss_shape *shape,
+    const segloss_generalized_dice_focal_opts *opts, const float *grad_out) {
+    return gdice_focal(SEGLOSS__FAST_GRAD, NULL, NULL, grad, x, target, shape, opts, grad_out);
+}

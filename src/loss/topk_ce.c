@@ -1,0 +1,122 @@
+/* Top-k cross-entropy — nnU-Net TopKLoss — forward and backward.
+ *
+ * Per position i (pixel of image n), l_i is torch CrossEntropyLoss's
+ * unreduced loss (segloss_ce: class weights, label smoothing, ignore_index
+ * with l_i = 0 there). With M positions (ignored ones included, as
+ * nnU-Net counts them) and K = floor(M * k / 100) (nnU-Net's
+ * int(num_voxels * k / 100) in double):
+ *   loss = (1/K) sum of the K largest l_i
+ *   dl/dx = (1/K) sum over the selected i of d l_i / dx
+ * Selection: the K largest float32 l_i (segloss_ce's NONE output), ties
+ * broken by the lower flat index (torch.topk picks among equal values in an
+ * unspecified order; the value does not depend on it, the gradient only
+ * where tied positions have different gradients). The value and gradient
+ * are then segloss_ce's SUM (in double) over a copy of the target whose
+ * unselected (and ignored) positions hold -1, the ignore value of that
+ * call, divided by K. K = 0 gives NaN (torch's mean of nothing) and a zero
+ * gradient. The reduction is always this mean. */
+#include "core/target.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+segloss_topk_ce_opts segloss_topk_ce_opts_default(void) {
+    segloss_topk_ce_opts o = {.ce = segloss_ce_opts_default(), .k = 10.0};
+    return o;
+}
+
+typedef struct ranked {
+    float v;
+    int64_t i;
+} ranked;
+
+static int by_value_desc(const void *a, const void *b) {
+    const ranked *x = a, *y = b;
+    /* NaN first (torch.topk ranks NaN as the largest), then larger values,
+     * then the lower index */
+    int xn = isnan(x->v), yn = isnan(y->v);
+    if (xn != yn) return xn ? -1 : 1;
+    if (!xn && x->v != y->v) return x->v > y->v ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* *sel = the target with every position but the K selected set to -1
+ * (malloc'd, M int64), *kk = K, *ce = the options of the SUM call over it. */
+static segloss_status topk_select(int64_t **sel, int64_t *kk, segloss_ce_opts *ce,
+                                  const float *x, const segloss_target *t,
+                                  const segloss_shape *shape, const segloss_topk_ce_opts *o) {
+    *sel = NULL;
+    if (!(o->k >= 0.0 && o->k <= 100.0)) return SEGLOSS_ERR_ARG;
+    if (!shape || !t) return SEGLOSS_ERR_NULL;
+    int64_t numel;
+    segloss_status st = segloss_shape_numel(shape, &numel);
+    if (st != SEGLOSS_OK) return st;
+    /* positions: the target's element count, the input's without axis 1 */
+    int64_t c = shape->ndim >= 2 ? shape->dim[1] : shape->ndim == 1 ? shape->dim[0] : 1;
+    int64_t m = c > 0 ? numel / c : 0;
+    size_t mm = (size_t)(m > 0 ? m : 1);
+    float *l = malloc(mm * sizeof *l);
+    ranked *rk = malloc(mm * sizeof *rk);
+    int64_t *idx = malloc(mm * sizeof *idx);
+    if (!l || !rk || !idx) st = SEGLOSS_ERR_NOMEM;
+    *ce = o->ce;
+    ce->reduction = SEGLOSS_REDUCTION_NONE;
+    double unused;
+    if (st == SEGLOSS_OK) st = segloss_ce_forward(&unused, l, x, t, shape, ce);
+    if (st == SEGLOSS_OK)
+        st = segloss__decode_index(idx, NULL, NULL, NULL, t, 0, m, c, o->ce.ignore_index);
+    if (st == SEGLOSS_OK) {
+        int64_t k = (int64_t)floor((double)m * o->k / 100.0);
+        for (int64_t i = 0; i < m; i++) {
+            rk[i].v = l[i];
+            rk[i].i = i;
+        }
+        qsort(rk, (size_t)m, sizeof *rk, by_value_desc);
+        for (int64_t j = k; j < m; j++) idx[rk[j].i] = -1; /* ignored ones are -1 already */
+        *kk = k;
+        *sel = idx;
+        idx = NULL;
+        ce->reduction = SEGLOSS_REDUCTION_SUM;
+        ce->ignore_index = -1;
+    }
+    free(l);
+    free(rk);
+    free(idx);
+    return st;
+}
+
+segloss_status segloss_topk_ce_forward(double *loss, const float *x, const segloss_target *target,
+                                       const segloss_shape *shape,
+                                       const segloss_topk_ce_opts *opts) {
+    segloss_topk_ce_opts def = segloss_topk_ce_opts_default();
+    if (!opts) opts = &def;
+    if (!loss) return SEGLOSS_ERR_NULL;
+    int64_t k = 0, *sel;
+    segloss_ce_opts ce;
+    segloss_status st = topk_select(&sel, &k, &ce, x, target, shape, opts);
+    if (st != SEGLOSS_OK) return st;
+    segloss_target ts = {sel, SEGLOSS_I64};
+    double sum = 0.0;
+    st = segloss_ce_forward(&sum, NULL, x, &ts, shape, &ce);
+    if (st == SEGLOSS_OK) *loss = k > 0 ? sum / (double)k : NAN;
+    free(sel);
+    return st;
+}
+
+segloss_status segloss_topk_ce_backward(float *grad, const float *x, const segloss_target *target,
+                                        const segloss_shape *shape,
+                                        const segloss_topk_ce_opts *opts, const float *grad_out) {
+    segloss_topk_ce_opts def = segloss_topk_ce_opts_default();
+    if (!opts) opts = &def;
+    if (!grad) return SEGLOSS_ERR_NULL;
+    int64_t k = 0, *sel;
+    segloss_ce_opts ce;
+    segloss_status st = topk_select(&sel, &k, &ce, x, target, shape, opts);
+    if (st != SEGLOSS_OK) return st;
+    segloss_target ts = {sel, SEGLOSS_I64};
+    /* K = 0: every position is -1 (ignored), so the gradient is 0 */
+    float up = (float)((grad_out ? grad_out[0] : 1.0) / (double)(k > 0 ? k : 1));
+    st = segloss_ce_backward(grad, x, &ts, shape, &ce, &up);
+    free(sel);
+    return st;
+}
