@@ -99,6 +99,44 @@ class dice_bce_opts(Structure):
                 ("lambda_bce", c_double)]
 
 
+class dice_ce_opts(Structure):
+    _fields_ = [("dice", dice_opts), ("lambda_dice", c_double), ("lambda_ce", c_double),
+                ("label_smoothing", c_double), ("nnunet", c_int)]
+
+
+class dice_focal_opts(Structure):
+    _fields_ = [("dice", dice_opts), ("gamma", c_double), ("alpha", c_double),
+                ("lambda_dice", c_double), ("lambda_focal", c_double)]
+
+
+class generalized_dice_focal_opts(Structure):
+    _fields_ = [("gdice", generalized_dice_opts), ("gamma", c_double), ("alpha", c_double),
+                ("lambda_gdl", c_double), ("lambda_focal", c_double)]
+
+
+class mcc_opts(Structure):
+    _fields_ = [("reduction", c_int), ("activation", c_int), ("eps", c_double)]
+
+
+class topk_ce_opts(Structure):
+    _fields_ = [("ce", ce_opts), ("k", c_double)]
+
+
+class hausdorff_dt_opts(Structure):
+    _fields_ = [("reduction", c_int), ("activation", c_int), ("target_kind", c_int),
+                ("no_background", c_int), ("batch", c_int), ("alpha", c_double),
+                ("log", c_int)]
+
+
+class boundary_opts(Structure):
+    _fields_ = [("reduction", c_int), ("activation", c_int), ("target_kind", c_int),
+                ("no_background", c_int)]
+
+
+class batch_part(Structure):
+    _fields_ = [("n_total", c_int64), ("n_offset", c_int64)]
+
+
 class confusion(Structure):
     _fields_ = [("tp", c_int64), ("fp", c_int64), ("fn", c_int64), ("tn", c_int64)]
 
@@ -165,7 +203,9 @@ class image(Structure):
 # test_abi.py checks against the header.
 STRUCTS = {cls.__name__: cls for cls in (
     shape, target, farray, check_report, bce_opts, focal_opts, ce_opts, lovasz_opts,
-    dice_opts, tversky_opts, generalized_dice_opts, dice_bce_opts, confusion, label_array,
+    dice_opts, tversky_opts, generalized_dice_opts, dice_bce_opts, dice_ce_opts,
+    dice_focal_opts, generalized_dice_focal_opts, mcc_opts, topk_ce_opts, hausdorff_dt_opts,
+    boundary_opts, batch_part, confusion, label_array,
     label_stats, label_set, metric_opts, overlap_scores, surface_metrics, mask_metrics,
     label_metrics,
     npy, image)}
@@ -188,6 +228,7 @@ _PROTOS = {
                                       P(label_array), P(label_array), P(shape),
                                       P(metric_opts)]),
     "overlap_from_counts": (c_int, [P(overlap_scores), P(confusion), P(metric_opts)]),
+    "dice_ce_opts_nnunet": (dice_ce_opts, []),
     "percentile_inplace": (c_int, [P(c_double), P(c_double), c_int64, c_double]),
     "image_read": (c_int, [P(image), c_char_p, c_size_t, c_char_p, c_size_t]),
     "image_free": (None, [P(image)]),
@@ -198,10 +239,16 @@ _PROTOS = {
 for _name, _opts in (("bce", bce_opts), ("focal", focal_opts), ("ce", ce_opts),
                      ("lovasz", lovasz_opts), ("dice", dice_opts), ("tversky", tversky_opts),
                      ("generalized_dice", generalized_dice_opts),
-                     ("dice_bce", dice_bce_opts), ("metric", metric_opts)):
+                     ("dice_bce", dice_bce_opts), ("dice_ce", dice_ce_opts),
+                     ("dice_focal", dice_focal_opts),
+                     ("generalized_dice_focal", generalized_dice_focal_opts),
+                     ("mcc", mcc_opts), ("topk_ce", topk_ce_opts),
+                     ("hausdorff_dt", hausdorff_dt_opts), ("boundary", boundary_opts),
+                     ("metric", metric_opts)):
     _PROTOS[_name + "_opts_default"] = (_opts, [])
 for _name, _opts in (("lovasz", lovasz_opts), ("dice", dice_opts), ("tversky", tversky_opts),
-                     ("generalized_dice", generalized_dice_opts)):
+                     ("generalized_dice", generalized_dice_opts),
+                     ("hausdorff_dt", hausdorff_dt_opts)):
     _PROTOS[_name + "_items_shape"] = (c_int, [P(shape), P(shape), P(_opts)])
 
 
@@ -253,9 +300,11 @@ for _name, (_res, _args) in _PROTOS.items():
 
 # The three signatures of a loss (segloss_X_forward, _backward,
 # _forward_backward), given its options struct.
-def loss_protos(opts):
+def loss_protos(opts, elems=True):
+    """elems=False: a forward without the loss array (topk_ce, boundary)."""
     return {
-        "forward": (c_int, [P(c_double), P(c_float), P(c_float), P(target), P(shape), P(opts)]),
+        "forward": (c_int, [P(c_double)] + ([P(c_float)] if elems else []) +
+                    [P(c_float), P(target), P(shape), P(opts)]),
         "backward": (c_int, [P(c_float), P(c_float), P(target), P(shape), P(opts), P(c_float)]),
         "forward_backward": (c_int, [P(c_double), P(c_float), P(c_float), P(c_float), P(target),
                                      P(shape), P(opts), P(c_float)]),
