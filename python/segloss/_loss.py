@@ -233,6 +233,7 @@ class Kind:
                  finite=False, summary="", activation="sigmoid",
                  reductions=("mean", "sum", "none"), elems=True):
         self.name, self.lib, self.opts, self.out_shape = name, lib, opts, out_shape
+        self.struct = struct
         self.groups = groups
         self.target = target
         self.probs, self.finite, self.summary = probs, finite, summary
@@ -400,20 +401,9 @@ def _explain(kind, st, x, tgt, x_shape, index, kw):
     return Error("loss %s: %s" % (kind.name, strerror(st)), st)
 
 
-def loss(kind, input, target, *, grad=False, reduction="mean", grad_out=None,
-         allow_nonfinite=False, out=None, **opts):
-    """The loss `kind` of `input` against `target` (see docs/python.md).
-
-    A NaN or infinite result caused by a NaN/inf input is an error naming
-    the first such input (allow_nonfinite=True returns it, as PyTorch);
-    the check costs nothing when the result is finite.
-
-    Returns the reduced loss as a float (reduction 'mean'/'sum') or the loss
-    array (reduction 'none'); with grad=True a pair (loss, gradient), the
-    gradient d(loss)/d(input) scaled by grad_out (1, or ones of the loss
-    array's shape for 'none'), float32 of the input's shape, written into
-    `out` when given (a C-contiguous float32 array of the input's shape:
-    no allocation per call)."""
+def check_kind(kind, opts, reduction, xs):
+    """The kind's row and the options with the activation in effect for an
+    input of shape xs (unknown kind, options or reduction: errors)."""
     k = KINDS.get(kind)
     if k is None:
         raise Error("unknown loss kind %r (one of: %s)" % (kind, ", ".join(KINDS)),
@@ -423,15 +413,24 @@ def loss(kind, input, target, *, grad=False, reduction="mean", grad_out=None,
         raise TypeError("loss %s: option%s %s do%s not apply (it takes: %s)"
                         % (kind, "s" if len(extra) > 1 else "", ", ".join(sorted(extra)),
                            "" if len(extra) > 1 else "es", ", ".join(sorted(k.options))))
-    x = _arrays.input_f32(input)
-    if x.size == 0:
-        raise Error("input: array is empty (shape %s)" % (x.shape,), _lib.ERR_EMPTY)
     if reduction not in k.reductions and reduction in _lib.REDUCTIONS:
         raise Error("loss %s takes reduction %s, not %r" % (kind, " or ".join(k.reductions),
                                                            reduction), _lib.ERR_ARG)
     if "activation" in k.options and opts.get("activation") is None:
-        act = k.activation(x.shape) if callable(k.activation) else k.activation
+        act = k.activation(xs) if callable(k.activation) else k.activation
         opts = dict(opts, activation=act)
+    return k, opts
+
+
+def setup(kind, input, target, reduction, opts):
+    """The checks and conversions of a loss call: (kind row, options
+    struct, input float32, target, its dtype code, class-index target?,
+    options with the activation in effect, reduction code, arrays to keep
+    alive)."""
+    x = _arrays.input_f32(input)
+    if x.size == 0:
+        raise Error("input: array is empty (shape %s)" % (x.shape,), _lib.ERR_EMPTY)
+    k, opts = check_kind(kind, opts, reduction, x.shape)
     t, tcode = _arrays.typed(target, "target")
     index = _index_target(k, opts, x.shape)
     if index and t.dtype.kind == "f":
@@ -447,6 +446,24 @@ def loss(kind, input, target, *, grad=False, reduction="mean", grad_out=None,
     o = k.opts(opts, arr)
     red = _choice(_lib.REDUCTIONS, reduction, "reduction")
     _set_reduction(o, red)
+    return k, o, x, t, tcode, index, opts, red, keep
+
+
+def loss(kind, input, target, *, grad=False, reduction="mean", grad_out=None,
+         allow_nonfinite=False, out=None, **opts):
+    """The loss `kind` of `input` against `target` (see docs/python.md).
+
+    A NaN or infinite result caused by a NaN/inf input is an error naming
+    the first such input (allow_nonfinite=True returns it, as PyTorch);
+    the check costs nothing when the result is finite.
+
+    Returns the reduced loss as a float (reduction 'mean'/'sum') or the loss
+    array (reduction 'none'); with grad=True a pair (loss, gradient), the
+    gradient d(loss)/d(input) scaled by grad_out (1, or ones of the loss
+    array's shape for 'none'), float32 of the input's shape, written into
+    `out` when given (a C-contiguous float32 array of the input's shape:
+    no allocation per call)."""
+    k, o, x, t, tcode, index, opts, red, keep = setup(kind, input, target, reduction, opts)
     result = call(k, o, x, t, tcode, index, opts, red == 2, grad, grad_out, out)
     value = result[0] if grad else result
     if not allow_nonfinite and not (np.isfinite(value).all() if red == 2

@@ -17,12 +17,13 @@ ignored.
 import numpy as np
 import torch
 
-from . import _loss
+from . import _loss, _stats
 from ._errors import Error
 
 __all__ = ["loss", "DiceLoss", "DiceCELoss", "DiceFocalLoss", "GeneralizedDiceFocalLoss",
            "TverskyLoss", "GeneralizedDiceLoss", "FocalLoss", "MCCLoss", "HausdorffDTLoss",
-           "LogHausdorffDTLoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss"]
+           "LogHausdorffDTLoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss",
+           "distributed_loss"]
 
 
 def _numpy(t, name):
@@ -82,6 +83,50 @@ def loss(kind, input, target, *, reduction="mean", **opts):
     if not isinstance(input, torch.Tensor):
         input = torch.as_tensor(input)
     return _LossFunction.apply(input, target, kind, reduction, opts)
+
+
+class _DistributedFunction(torch.autograd.Function):
+    """The batch loss of a batch split over the ranks of a process group:
+    one all-reduce of the image counts, one of the statistics."""
+
+    @staticmethod
+    def forward(ctx, input, target, kind, reduction, group, opts):
+        import torch.distributed as dist
+        x, t = _numpy(input, "input"), _numpy(target, "target")
+        world, rank = dist.get_world_size(group), dist.get_rank(group)
+        counts = torch.zeros(world, dtype=torch.int64)
+        counts[rank] = x.shape[0] if x.ndim >= 3 else 1
+        dist.all_reduce(counts, group=group)
+        part = dict(n_total=int(counts.sum()), n_offset=int(counts[:rank].sum()))
+        s = torch.from_numpy(_stats.region_stats(kind, x, t, **part, **opts))
+        dist.all_reduce(s, group=group)
+        s = s.numpy()
+        value = _stats.loss_from_stats(kind, s, x.shape, reduction=reduction, **part, **opts)
+        ctx.args = (kind, s, x, t, reduction, part, opts, input.dtype)
+        if reduction == "none":
+            return torch.from_numpy(value).to(input.dtype)
+        return torch.tensor(value, dtype=input.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        kind, s, x, t, reduction, part, opts, dtype = ctx.args
+        go = _numpy(grad_output, "grad_output").astype(np.float32)
+        g = _stats.backward_from_stats(kind, s, x, t, reduction=reduction, grad_out=go,
+                                       **part, **opts)
+        return torch.from_numpy(g).to(dtype), None, None, None, None, None
+
+
+def distributed_loss(kind, input, target, *, reduction="mean", group=None, **opts):
+    """The region loss `kind` (dice, jaccard, tversky, generalized-dice) of
+    the whole batch when each rank of the torch.distributed process `group`
+    (default: the world) holds consecutive images of it, rank 0 first:
+    every rank gets the batch loss, and backward gives each rank the
+    gradient of that batch loss with respect to its own input (the slice
+    one process holding the whole batch would get). Options as
+    segloss.torch.loss. Collective: every rank of the group must call it."""
+    if not isinstance(input, torch.Tensor):
+        input = torch.as_tensor(input)
+    return _DistributedFunction.apply(input, target, kind, reduction, group, opts)
 
 
 def _unsupported(cls, **given):
