@@ -187,6 +187,7 @@ test: all $(BUILD)/test_runner $(BUILD)/readme_example $(REPLAY_BINS) $(BENCH_BI
 	$(COUNT) run $(COUNTS) $(TAG).cli -- env SEGLOSS=$(BUILD)/segloss README_EXAMPLE=$(BUILD)/readme_example bash tests/cli/run.sh
 	$(COUNT) run $(COUNTS) $(TAG).eval -- env SEGLOSS=$(BUILD)/segloss bash tests/cli/eval.sh
 	$(COUNT) run $(COUNTS) $(TAG).faults -- env SEGLOSS=$(BUILD)/segloss bash tests/cli/faults.sh
+	$(COUNT) run $(COUNTS) $(TAG).instances -- env SEGLOSS=$(BUILD)/segloss bash tests/cli/instances.sh
 	$(COUNT) run $(COUNTS) $(TAG).html -- env SEGLOSS=$(BUILD)/segloss HTML_TOOL=$(BUILD)/html_tool \
 	    bash tests/cli/html.sh
 	for t in $(FUZZ_TARGETS); do \
@@ -240,6 +241,7 @@ valgrind: $(BUILD)/segloss $(BUILD)/html_tool
 	$(COUNT) run $(COUNTS) valgrind.cli -- $(VG) bash tests/cli/run.sh
 	$(COUNT) run $(COUNTS) valgrind.eval -- $(VG) bash tests/cli/eval.sh
 	$(COUNT) run $(COUNTS) valgrind.faults -- $(VG) bash tests/cli/faults.sh
+	$(COUNT) run $(COUNTS) valgrind.instances -- $(VG) bash tests/cli/instances.sh
 	$(COUNT) run $(COUNTS) valgrind.html -- $(VG) HTML_TOOL=$(BUILD)/html_tool bash tests/cli/html.sh
 	@$(call COUNT_END,valgrind.,valgrind)
 

@@ -200,8 +200,8 @@ static const cli_opt opts[] = {
 };
 #undef C
 
-static const cli_group groups[] = {{"Options", opts}};
-static const cli_spec spec = {"eval", groups, 1, 24};
+static const cli_group groups[] = {{"Options", opts}, {"Instances", eval_instance_opts}};
+static const cli_spec spec = {"eval", groups, 2, 24};
 
 static void eval_usage(FILE *f) {
     fprintf(f,
@@ -226,7 +226,8 @@ static void eval_usage(FILE *f) {
             "Exit status: 0 success, 1 bad usage, 2 bad, unreadable or missing file\n"
             "(the message names it), 3 internal error. On failure no output file is\n"
             "created or changed (with --keep-going the outputs hold the good cases).\n"
-            "Definitions and differences from MedPy/MONAI: docs/eval.md.\n");
+            "Definitions and differences from MedPy/MONAI: docs/eval.md (instances:\n"
+            "docs/instances.md).\n");
 }
 
 /* Returns 0 to run, -1 after --help, or an exit code. */
@@ -240,7 +241,8 @@ static int parse_args(eval_cfg *c, int argc, char **argv) {
         eval_usage(stdout);
         return -1;
     }
-    int rc = cli_parse(&spec, 1u, "eval", c, argc, argv, 0);
+    c->inst.opts = segloss_instance_opts_default();
+    int rc = cli_parse(&spec, 3u, "eval", c, argc, argv, 0);
     if (rc) return rc;
     if (!c->pred || !c->ref) {
         cli_error("eval: missing %s", !c->pred ? "--pred PATH" : "--ref PATH");
@@ -268,6 +270,7 @@ static int parse_args(eval_cfg *c, int argc, char **argv) {
             else cli_error("eval: %s and %s name the same file '%s'", out_opt[a], out_opt[b], out[a]);
             return cli_usage_error(&spec);
         }
+    if (eval_instances_check(c)) return cli_usage_error(&spec);
     c->argc = argc;
     c->argv = argv;
     if (c->threads == 0) c->threads = segloss_get_num_threads();
@@ -375,6 +378,8 @@ static int write_outputs(const eval_cases *cs, const eval_summary *s, const eval
     if (!rc && c->csv && strcmp(c->csv, "-") != 0) rc = stage_text(&o, c->csv, OUT_CSV, cs, s, c);
     if (!rc && c->html && strcmp(c->html, "-") != 0)
         rc = stage_text(&o, c->html, OUT_HTML, cs, s, c);
+    if (!rc && c->inst.csv && strcmp(c->inst.csv, "-") != 0)
+        rc = cli_stage_text(&o, c->inst.csv, eval_instances_write_csv, cs);
     if (!rc) rc = cli_commit(&o);
     cli_discard(&o);
     if (rc) return rc;
@@ -382,7 +387,9 @@ static int write_outputs(const eval_cases *cs, const eval_summary *s, const eval
                     : c->csv && strcmp(c->csv, "-") == 0  ? OUT_CSV
                     : c->html && strcmp(c->html, "-") == 0 ? OUT_HTML
                                                            : OUT_TABLE;
-    if (write_kind(stdout, kind, cs, s, c) || fflush(stdout) != 0) {
+    int bad = c->inst.csv && strcmp(c->inst.csv, "-") == 0 ? eval_instances_write_csv(stdout, cs)
+                                                           : write_kind(stdout, kind, cs, s, c);
+    if (bad || fflush(stdout) != 0) {
         cli_error("cannot write to standard output: %s", strerror(errno));
         return CLI_INPUT;
     }

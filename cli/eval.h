@@ -7,6 +7,8 @@
 
 #include <segloss.h>
 
+#include "opts.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -91,6 +93,16 @@ typedef struct eval_region {
     int64_t *labels;     /* ascending, no repeats */
     int64_t n;
 } eval_region;
+/* --instances and its options (eval_instances.c). */
+typedef struct eval_inst_cfg {
+    int on;                          /* --instances (implied by the others) */
+    int instance_maps;               /* --instance-maps */
+    int connectivity;                /* --connectivity (0: ndim) */
+    double min_size;                 /* --min-size (whole number) */
+    segloss_instance_opts opts;      /* --match, --assignment */
+    int brats;                       /* --lesionwise brats2023 */
+    const char *csv;                 /* --instances-csv FILE|- */
+} eval_inst_cfg;
 
 typedef struct eval_cfg {
     const char *pred, *ref;          /* as given */
@@ -112,6 +124,7 @@ typedef struct eval_cfg {
     int64_t n_regions;
     int have_ignore;                 /* --ignore-label given */
     int64_t ignore_label;
+    eval_inst_cfg inst;
     int argc;                        /* the command line, "eval" first (for --html) */
     char **argv;
 } eval_cfg;
@@ -126,6 +139,8 @@ typedef struct eval_case {
     char *warn;       /* warnings, same form; printed unless --quiet */
     int64_t n;        /* labels reported */
     segloss_label_metrics *res;
+    struct eval_inst *inst;   /* instance results (eval_instances.c), or NULL */
+    int64_t n_inst;
 } eval_case;
 
 typedef struct eval_cases {
@@ -194,6 +209,33 @@ int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c);
 int eval_metric_chosen(const eval_cfg *c, int em);
 /* A score as the table prints it: 4 decimals, or "nan". Returns buf. */
 const char *eval_fmt_score(char *buf, size_t len, double v);
+
+/* eval_instances.c: the options group, the checks after parsing (0 or an
+ * exit code, after the message), one case's instance results (0, or an
+ * exit code with k->err set), and their outputs. */
+typedef struct eval_inst {
+    int64_t label;                   /* 0 with --instance-maps: every instance */
+    segloss_instance_metrics m;
+    int have_lw;
+    segloss_lesionwise lw;
+    segloss_instance_pair *rows;     /* with --instances-csv (with hd95) */
+    int64_t n_rows;
+} eval_inst;
+extern const cli_opt eval_instance_opts[];
+int eval_instances_check(eval_cfg *c);
+int eval_instances_case(eval_case *k, const eval_cfg *c, const segloss_label_array *pa,
+                        const segloss_label_array *ra, const segloss_shape *shape,
+                        const double spacing[3]);
+void eval_instances_free(eval_case *k);
+void eval_instances_json(FILE *f, const eval_case *k);
+int eval_instances_json_summary(FILE *f, const eval_cases *cs, const eval_cfg *c);
+int eval_instances_table(FILE *f, const eval_cases *cs, const eval_cfg *c);
+int eval_instances_write_csv(FILE *f, const void *cases);
+
+/* eval_out.c's number and string writers, for eval_instances.c. */
+void eval_json_num(FILE *f, double v);
+void eval_csv_str(FILE *f, const char *s);
+const char *eval_num(char *buf, size_t len, double v);
 
 /* eval_html.c: one self-contained HTML page (0, or -1 on a stream error or
  * out of memory). */

@@ -365,6 +365,7 @@ void eval_case_run(eval_case *k, const eval_cfg *c, int label_threads) {
         }
         if (st == SEGLOSS_OK) {
             k->n = n;
+            eval_instances_case(k, c, &w.pa, &w.ra, shape, spacing);
         } else {
             free(k->res);
             k->res = NULL;

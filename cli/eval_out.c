@@ -210,7 +210,9 @@ int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const 
             }
             fputc('}', f);
         }
-        fputs("}}", f);
+        fputc('}', f);
+        eval_instances_json(f, k);
+        fputc('}', f);
     }
     fputs("],\"summary\":{", f);
     for (int64_t l = 0; l < s->n_labels; l++) {
@@ -220,7 +222,9 @@ int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const 
     }
     fprintf(f, "%s\"mean\":", s->n_labels ? "," : "");
     json_metric_stats(f, s->over, c);
-    fputs("}}\n", f);
+    fputc('}', f);
+    if (eval_instances_json_summary(f, cs, c)) return -1;
+    fputs("}\n", f);
     return ferror(f) ? -1 : 0;
 }
 
@@ -337,5 +341,11 @@ int eval_write_table(FILE *f, const eval_cases *cs, const eval_summary *s, const
             if (eval_metric_chosen(c, em)) cell(f, metric_width(em), s->over[em].mean);
         fputc('\n', f);
     }
+    if (eval_instances_table(f, cs, c)) return -1;
     return ferror(f) ? -1 : 0;
 }
+
+/* The writers above, for eval_instances.c. */
+void eval_json_num(FILE *f, double v) { json_num(f, v); }
+void eval_csv_str(FILE *f, const char *s) { csv_str(f, s); }
+const char *eval_num(char *buf, size_t len, double v) { return num(buf, len, v); }

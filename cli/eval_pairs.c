@@ -274,6 +274,7 @@ int eval_pairs(eval_cases *out, const eval_cfg *c) {
 void eval_cases_free(eval_cases *cs) {
     for (int64_t i = 0; i < cs->n; i++) {
         eval_case *k = &cs->v[i];
+        eval_instances_free(k);
         free(k->name);
         free(k->pred);
         free(k->ref);

@@ -21,6 +21,10 @@ apt-get install -y -q --no-install-recommends \
 # check`): numpy (the package), torch (segloss.torch and the reference
 # values), scipy (the benchmark), pytest; pip, venv, setuptools and wheel for
 # the README's offline install into a venv (docs/python.md).
+# Not needed by CI: python3-pandas, for regenerating the instance references
+# (tools/ref/gen_instances_ref.py runs Metrics Reloaded and the BraTS 2023
+# scoring code, which use pandas):
+#   apt-get install python3-pandas
 # Not needed by CI (`make check` builds the fuzz replay drivers with gcc);
 # only for fuzzing (`make fuzz`, docs/fuzzing.md):
 #   apt-get install clang libclang-rt-14-dev

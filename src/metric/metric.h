@@ -157,4 +157,50 @@ segloss_status segloss__surface_box(segloss_surface_metrics *out, segloss_mask_m
                                     int match_nonzero, const int64_t lo[3], const int64_t hi[3],
                                     const segloss__mopts *mo, segloss__ws *ws);
 
+/* Foreground runs of a label map, the sparse form of instance evaluation
+ * (src/metric/runs.c). Row r = i0*n[1] + i1 of the padded grid holds runs
+ * row_start[r] .. row_start[r+1]-1, each columns [start, end) of one
+ * component comp (1..count), in increasing start: scan order. Memory
+ * O(rows + runs), never O(voxels). */
+typedef struct segloss__runs {
+    int64_t nrows;
+    int64_t *row_start;   /* [nrows + 1] */
+    int64_t n, cap;
+    int64_t *start, *end;
+    int64_t *val;         /* ID of each run (ID maps), else NULL */
+    int32_t *comp;
+    int64_t count;
+} segloss__runs;
+
+/* mode: SEGLOSS__RUNS_LABEL (voxels == label), _NONZERO (voxels != 0) or
+ * _IDS (maximal runs of one nonzero value; comp set by
+ * segloss__runs_number_ids or, for maps that already hold 1..count,
+ * by segloss__runs_ids_as_given). mask (may be NULL): voxels with
+ * mask[i] == 0 are background. */
+enum { SEGLOSS__RUNS_LABEL = 0, SEGLOSS__RUNS_NONZERO = 1, SEGLOSS__RUNS_IDS = 2 };
+segloss_status segloss__runs_build(segloss__runs *r, const segloss__grid *g,
+                                   const segloss_label_array *a, int64_t label, int mode,
+                                   const uint8_t *mask);
+/* Connected components of the runs (rank connectivity conn, 1..ndim):
+ * comp = 1..count in scan order of first voxel. */
+segloss_status segloss__runs_label(segloss__runs *r, const segloss__grid *g, int conn);
+/* IDs -> 1..count in increasing ID. */
+segloss_status segloss__runs_number_ids(segloss__runs *r);
+/* comp = the value itself (values must lie in 1..count: else SEGLOSS_ERR_ARG). */
+segloss_status segloss__runs_ids_as_given(segloss__runs *r, int64_t count);
+/* Components of fewer than min_size voxels dropped (their runs removed),
+ * the others renumbered in order. */
+segloss_status segloss__runs_drop_small(segloss__runs *r, int64_t min_size);
+/* labels[i] = component of voxel i, 0 elsewhere (every voxel written). */
+void segloss__runs_write(int32_t *labels, const segloss__runs *r, const segloss__grid *g);
+void segloss__runs_free(segloss__runs *r);
+
+/* Matching of two labelled run sets (src/metric/matching.c); opts already
+ * checked; dist: surface metrics of every row (NULL: none, hd95 NaN). */
+segloss_status segloss__match_runs(segloss_instance_metrics *out, segloss_instance_pair **pairs,
+                                   int64_t *n_pairs, const segloss__runs *ref,
+                                   const segloss__runs *pred, const segloss__grid *g,
+                                   const segloss_instance_opts *o,
+                                   const segloss_metric_opts *dist);
+
 #endif
