@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from . import _arrays, _lib
+from . import _arrays, _instances, _lib
 from ._errors import Error, check
 
 fn = _lib.fn
@@ -95,7 +95,9 @@ class _Config:
     def __init__(self, labels="all", metrics=None, scores="probs", threshold=None,
                  spacing=None, tolerance=None, hd95_variant="max", percentile=None,
                  empty_score="nan", empty_distance="nan", threads=0, beta=None,
-                 boundary_width=None, regions=None, ignore_label=None):
+                 boundary_width=None, regions=None, ignore_label=None, instances=False,
+                 connectivity=None, match=None, assignment=None, min_size=None,
+                 instance_maps=False, lesionwise=None):
         self.labels = None
         if not (isinstance(labels, str) and labels == "all"):
             ls = [labels] if isinstance(labels, (int, np.integer)) else \
@@ -163,6 +165,11 @@ class _Config:
                 raise Error("invalid ignore_label %r (expected an integer)" % (ignore_label,),
                             _lib.ERR_ARG)
             self.ignore = int(ignore_label)
+        self.inst = _instances.Config(instances, connectivity, match, assignment, min_size,
+                                      instance_maps, lesionwise, o.empty_score)
+        if self.inst.on and self.regions is not None:
+            raise Error("regions and instances: instance scores are per label; give one",
+                        _lib.ERR_ARG)
 
 
 def _regions(regions):
@@ -235,7 +242,7 @@ def _label_map_ref(a, who):
 
 
 def _case(pred, ref, spacing, cfg, pname="pred", rname="ref"):
-    """The labels dict of one case."""
+    """One case's dict: "labels" and, with instance options, "instances"."""
     p = np.asarray(pred)
     r = np.asarray(ref)
     if p.shape != r.shape:
@@ -296,7 +303,10 @@ def _case(pred, ref, spacing, cfg, pname="pred", rname="ref"):
         for name in cfg.metrics:
             d[name] = float(METRICS[name][0](m))
         out[key] = d
-    return out
+    if not cfg.inst.on:
+        return {"labels": out}
+    return {"labels": out, "instances": _instances.case(
+        cfg.inst, pa, ra, shp, [int(k) for k in out], spacing, rname)}
 
 
 def _regions_compute(lset, pa, ra, shp, o, cfg, who):
@@ -343,7 +353,9 @@ def evaluate(pred, ref, *, spacing=None, labels="all", metrics=None, **opts):
     cfg = _Config(labels=labels, metrics=metrics, spacing=spacing, **opts)
     r = np.asarray(ref)
     sp = cfg.spacing if cfg.spacing is not None else (1.0,) * r.ndim
-    return {"labels": _case(pred, r, sp, cfg)}
+    out = _case(pred, r, sp, cfg)
+    _instances.strip([out])
+    return out
 
 
 # ---- files and directories ----------------------------------------------------
@@ -454,8 +466,7 @@ def _file_case(p, r, cfg, max_bytes, allow_missing, distances):
     sp = cfg.spacing if cfg.spacing is not None else rsp
     if cfg.spacing is None:
         _spacing_warnings(p, r, psp, p_has, rsp, r_has, r_sub, r_file, distances)
-    return {"pred": p, "ref": r,
-            "labels": _case(pa, ra, sp, cfg, p or "(missing prediction)", r)}
+    return dict({"pred": p, "ref": r}, **_case(pa, ra, sp, cfg, p or "(missing prediction)", r))
 
 
 def evaluate_files(pred_path, ref_path, *, spacing=None, labels="all", metrics=None,
@@ -474,4 +485,8 @@ def evaluate_files(pred_path, ref_path, *, spacing=None, labels="all", metrics=N
             if not keep_going:
                 raise
             warnings.warn("skipped: %s" % e, stacklevel=2)
-    return {"cases": cases, "summary": summarize(cases, cfg.metrics, cfg.regions)}
+    out = {"cases": cases, "summary": summarize(cases, cfg.metrics, cfg.regions)}
+    if cfg.inst.on:
+        out["instances"] = _instances.summarize(cases, cfg.inst, cfg.mopts.empty_score)
+    _instances.strip(cases)
+    return out

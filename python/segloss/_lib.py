@@ -15,7 +15,7 @@ tree the package sits in, else by soname (an installed libsegloss).
 import ctypes
 import os
 from ctypes import (POINTER, Structure, c_char_p, c_double, c_float, c_int, c_int64,
-                    c_size_t, c_uint, c_void_p)
+                    c_size_t, c_uint, c_uint8, c_void_p)
 
 MAX_DIMS = 8
 IGNORE_NONE = -(2 ** 63)
@@ -190,6 +190,44 @@ class label_metrics(Structure):
                 ("surface", surface_metrics), ("mask", mask_metrics)]
 
 
+class instance_opts(Structure):
+    _fields_ = [("connectivity", c_int), ("min_size", c_int64), ("match", c_int),
+                ("threshold", c_double), ("assignment", c_int), ("empty_score", c_int)]
+
+
+class instance_pair(Structure):
+    _fields_ = [("ref", c_int64), ("pred", c_int64), ("inter", c_int64), ("n_ref", c_int64),
+                ("n_pred", c_int64), ("iou", c_double), ("dice", c_double),
+                ("box_lo", c_int64 * 3), ("box_hi", c_int64 * 3),
+                ("surface", surface_metrics)]
+
+
+class instance_metrics(Structure):
+    _fields_ = [(n, c_int64) for n in ("n_ref", "n_pred", "tp", "fp", "fn")] + \
+               [(n, c_double) for n in ("iou_sum", "precision", "recall", "f1", "pq", "sq",
+                                        "rq")]
+
+
+class lesionwise_opts(Structure):
+    _fields_ = [("spacing", c_double * 3), ("dilation", c_int), ("volume_threshold", c_double),
+                ("missing_hd95", c_double)]
+
+
+class lesion_row(Structure):
+    _fields_ = [("volume", c_double), ("n_voxels", c_int64), ("n_pred", c_int64),
+                ("dice", c_double), ("hd95", c_double), ("kept", c_int)]
+
+
+class lesionwise(Structure):
+    _fields_ = [("n_lesions", c_int64), ("tp", c_int64), ("fp", c_int64), ("fn", c_int64),
+                ("dice", c_double), ("hd95", c_double)]
+
+
+# SEGLOSS_MATCH_* and SEGLOSS_ASSIGN_* (the CLI's names).
+MATCH_RULES = {"iou": 0, "dice": 1, "overlap": 2}
+ASSIGNMENTS = {"greedy": 0, "hungarian": 1, "monai": 2}
+
+
 class npy(Structure):
     _fields_ = [("data", c_void_p), ("dtype", c_int), ("shape", shape), ("numel", c_int64)]
 
@@ -207,8 +245,8 @@ STRUCTS = {cls.__name__: cls for cls in (
     dice_focal_opts, generalized_dice_focal_opts, mcc_opts, topk_ce_opts, hausdorff_dt_opts,
     boundary_opts, batch_part, confusion, label_array,
     label_stats, label_set, metric_opts, overlap_scores, surface_metrics, mask_metrics,
-    label_metrics,
-    npy, image)}
+    label_metrics, instance_opts, instance_pair, instance_metrics, lesionwise_opts, lesion_row,
+    lesionwise, npy, image)}
 
 P = POINTER
 
@@ -229,6 +267,15 @@ _PROTOS = {
                                       P(metric_opts)]),
     "overlap_from_counts": (c_int, [P(overlap_scores), P(confusion), P(metric_opts)]),
     "dice_ce_opts_nnunet": (dice_ce_opts, []),
+    "instance_opts_default": (instance_opts, []),
+    "lesionwise_opts_brats2023": (lesionwise_opts, []),
+    "label_mask": (c_int, [P(c_uint8), P(label_array), c_int64, c_int64]),
+    "instance_eval": (c_int, [P(instance_metrics), c_void_p, c_void_p, P(label_array),
+                              P(label_array), c_int64, c_int, P(shape), P(instance_opts),
+                              P(metric_opts)]),
+    "instance_scores": (None, [P(instance_metrics), c_int]),
+    "lesionwise_brats": (c_int, [P(lesionwise), c_void_p, P(c_uint8), P(c_uint8), P(shape),
+                                 P(lesionwise_opts)]),
     "percentile_inplace": (c_int, [P(c_double), P(c_double), c_int64, c_double]),
     "image_read": (c_int, [P(image), c_char_p, c_size_t, c_char_p, c_size_t]),
     "image_free": (None, [P(image)]),

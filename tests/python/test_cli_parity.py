@@ -315,3 +315,65 @@ def test_every_cli_metric_is_a_python_metric(cli):
     listed = run.stderr.split("expected any of ", 1)[1].split(", or all)", 1)[0]
     names = [n.strip() for n in listed.split(",")]
     assert names == segloss.metrics(), run.stderr
+
+
+def _blobs(rng, shape, labels=2):
+    """A label map of blob-like components (thresholded smoothed noise)."""
+    from scipy.ndimage import uniform_filter
+    out = np.zeros(shape, np.uint8)
+    for lab in range(1, labels + 1):
+        f = uniform_filter(rng.random(shape), 3)
+        out[f > np.quantile(f, 0.85)] = lab
+    return out
+
+
+# (keywords, CLI arguments) of the instance evaluation (issue 12)
+INSTANCE_OPTS = [
+    ({"instances": True}, ["--instances"]),
+    ({"instances": True, "connectivity": 1, "match": "dice:0.3", "assignment": "hungarian",
+      "min_size": 3, "metrics": "dice,hd95"},
+     ["--instances", "--connectivity", "1", "--match", "dice:0.3", "--assignment",
+      "hungarian", "--min-size", "3", "--metrics", "dice,hd95"]),
+    ({"match": "overlap", "assignment": "monai", "empty_score": "one", "labels": [1, 2, 3]},
+     ["--match", "overlap", "--assignment", "monai", "--empty-score", "one", "--labels",
+      "1,2,3"]),
+    ({"lesionwise": "brats2023", "spacing": (1.0, 1.5, 2.0)},
+     ["--lesionwise", "brats2023", "--spacing", "1,1.5,2"]),
+    ({"instance_maps": True, "lesionwise": "brats2023"},
+     ["--instance-maps", "--lesionwise", "brats2023"]),
+    ({"instances": True, "ignore_label": 2}, ["--instances", "--ignore-label", "2"]),
+]
+
+
+@pytest.mark.parametrize("opts,args", INSTANCE_OPTS, ids=lambda v: str(v)[:60])
+def test_instances_equal_cli(opts, args, rng, cli, tmp_path):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "r").mkdir()
+    for name in ("a.npy", "b.npy", "c.npy"):
+        ref = _blobs(rng, (12, 14, 10))
+        pred = np.where(rng.random(ref.shape) < 0.9, ref, 0).astype(np.uint8)
+        pred[_blobs(rng, ref.shape, 1) == 1] = 1          # extra predicted components
+        if name == "c.npy":
+            pred[:] = 0                                   # nothing predicted
+        np.save(tmp_path / "p" / name, pred.astype(np.int16))
+        np.save(tmp_path / "r" / name, ref)
+    want = json.loads(cli("eval", "--pred", tmp_path / "p", "--ref", tmp_path / "r",
+                          "--json", "-", "--quiet", *args).stdout)
+    assert "instances" in want and want["cases"][0]["instances"]
+    got = segloss.evaluate_files(tmp_path / "p", tmp_path / "r", **opts)
+    assert _nan_to_none(got) == want
+    one = segloss.evaluate(np.load(tmp_path / "p" / "a.npy"), np.load(tmp_path / "r" / "a.npy"),
+                           **opts)
+    c0 = want["cases"][0]
+    assert _nan_to_none(one) == {"labels": c0["labels"], "instances": c0["instances"]}
+
+
+def test_instance_option_errors():
+    a = np.zeros((4, 4), np.uint8)
+    for bad in ({"match": "iou:1"}, {"match": "jaccard:0.5"}, {"assignment": "best"},
+                {"connectivity": 4}, {"min_size": 2.5}, {"lesionwise": "brats2021"},
+                {"instances": True, "regions": "1,2"}):
+        with pytest.raises(segloss.Error):
+            segloss.evaluate(a, a, **bad)
+    with pytest.raises(segloss.Error, match="connectivity 3 needs a 3-D image"):
+        segloss.evaluate(a, a, connectivity=3)
