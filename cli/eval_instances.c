@@ -111,6 +111,13 @@ int eval_instances_check(eval_cfg *c) {
         cli_error("eval: --min-size %g is not a whole number of voxels", in->min_size);
         return CLI_USAGE;
     }
+    if (in->on && (c->n_regions || c->have_ignore)) {
+        /* regions and the ignore label rebuild the masks per item; instance
+         * scoring does not run on those masks yet */
+        cli_error("eval: --instances (and its options) cannot be combined with %s yet",
+                  c->n_regions ? "--regions" : "--ignore-label");
+        return CLI_USAGE;
+    }
     in->opts.connectivity = in->connectivity;
     in->opts.min_size = (int64_t)in->min_size;
     in->opts.empty_score = c->mopts.empty_score;

@@ -123,6 +123,8 @@ t bad_conn 1 '' '~--connectivity' -- "$SEGLOSS" eval --pred "$P" --ref "$R" --co
 t bad_lw 1 '' '~expected brats2023' -- "$SEGLOSS" eval --pred "$P" --ref "$R" --lesionwise brats2021
 t bad_minsize 1 '' '~whole number' -- "$SEGLOSS" eval --pred "$P" --ref "$R" --min-size 2.5
 t two_stdout 1 '' '~pick one' -- "$SEGLOSS" eval --pred "$P" --ref "$R" --instances-csv - --json -
+t with_regions 1 '' '~cannot be combined with --regions' -- "$SEGLOSS" eval --pred "$P" --ref "$R" --instances --regions "1,2;2"
+t with_ignore 1 '' '~cannot be combined with --ignore-label' -- "$SEGLOSS" eval --pred "$P" --ref "$R" --match overlap --ignore-label 2
 t conn_rank 2 '' '~--connectivity 3 needs a 3-D image' -- "$SEGLOSS" eval --pred "$P" --ref "$R" --connectivity 3
 
 echo "instances tests: $n_run run, $n_fail failed"
