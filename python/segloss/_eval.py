@@ -167,8 +167,10 @@ class _Config:
             self.ignore = int(ignore_label)
         self.inst = _instances.Config(instances, connectivity, match, assignment, min_size,
                                       instance_maps, lesionwise, o.empty_score)
-        if self.inst.on and self.regions is not None:
-            raise Error("regions and instances: instance scores are per label; give one",
+        if self.inst.on and (self.regions is not None or self.ignore is not None):
+            # as the CLI: instance scoring does not run on region / ignore masks yet
+            raise Error("instances (and their options) cannot be combined with %s yet"
+                        % ("regions" if self.regions is not None else "ignore_label"),
                         _lib.ERR_ARG)
 
 

@@ -341,7 +341,6 @@ INSTANCE_OPTS = [
      ["--lesionwise", "brats2023", "--spacing", "1,1.5,2"]),
     ({"instance_maps": True, "lesionwise": "brats2023"},
      ["--instance-maps", "--lesionwise", "brats2023"]),
-    ({"instances": True, "ignore_label": 2}, ["--instances", "--ignore-label", "2"]),
 ]
 
 
@@ -372,8 +371,17 @@ def test_instance_option_errors():
     a = np.zeros((4, 4), np.uint8)
     for bad in ({"match": "iou:1"}, {"match": "jaccard:0.5"}, {"assignment": "best"},
                 {"connectivity": 4}, {"min_size": 2.5}, {"lesionwise": "brats2021"},
-                {"instances": True, "regions": "1,2"}):
+                {"instances": True, "regions": "1,2"}, {"min_size": 2, "ignore_label": 3}):
         with pytest.raises(segloss.Error):
             segloss.evaluate(a, a, **bad)
     with pytest.raises(segloss.Error, match="connectivity 3 needs a 3-D image"):
         segloss.evaluate(a, a, connectivity=3)
+
+
+@pytest.mark.parametrize("args", [["--instances", "--regions", "1,2"],
+                                  ["--min-size", "2", "--ignore-label", "3"]])
+def test_instances_with_regions_refused_as_cli(args, cli, tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros((4, 4), np.uint8))
+    run = cli("eval", "--pred", tmp_path / "a.npy", "--ref", tmp_path / "a.npy", *args,
+              check=False)
+    assert run.returncode == 1 and "cannot be combined" in run.stderr
