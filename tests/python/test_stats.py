@@ -86,3 +86,30 @@ def test_torch_distributed_example(root, monkeypatch):
         assert v == pytest.approx(ref.item(), rel=1e-6)
     np.testing.assert_allclose(grad, xr.grad.numpy(), rtol=0,
                                atol=1e-5 * np.abs(xr.grad.numpy()).max())
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_distributed_loss_one_rank(reduction, rng, tmp_path):
+    """A group of one rank: distributed_loss is the ordinary loss (value and
+    gradient, 'none' with an upstream array too)."""
+    torch = pytest.importorskip("torch")
+    import torch.distributed as dist
+    if not dist.is_available() or not dist.is_gloo_available():
+        pytest.skip("torch.distributed without gloo")
+    import segloss.torch as st
+    dist.init_process_group("gloo", init_method="file://%s" % (tmp_path / "init"), rank=0,
+                            world_size=1)
+    try:
+        x = torch.tensor(rng.normal(0, 1, (3, 2, 5, 4)), dtype=torch.float32,
+                         requires_grad=True)
+        y = torch.tensor((rng.random((3, 2, 5, 4)) < 0.4).astype(np.float32))
+        opts = {"activation": "sigmoid", "no_background": True, "smooth_nr": 0.5}
+        v = st.distributed_loss("tversky", x, y, reduction=reduction, **opts)
+        w = st.loss("tversky", x, y, reduction=reduction, **opts)
+        up = torch.rand_like(w) if reduction == "none" else torch.tensor(2.5)
+        (g,) = torch.autograd.grad(v, x, up)
+        (gw,) = torch.autograd.grad(w, x, up)
+        torch.testing.assert_close(v, w, rtol=1e-6, atol=0)
+        torch.testing.assert_close(g, gw, rtol=0, atol=1e-6 * gw.abs().max().item())
+    finally:
+        dist.destroy_process_group()
