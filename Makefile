@@ -20,7 +20,7 @@
 #
 # Two libraries: libsegloss (losses, metrics, .npy; needs only libm and the
 # OpenMP runtime) and libsegloss_io (PNG/NIfTI readers, IO_SRC; needs
-# libsegloss, libpng and zlib). Both are built with
+# libsegloss, libpng, zlib and libdeflate). Both are built with
 # -fvisibility=hidden: the shared ones export only the functions that
 # include/segloss.h marks SEGLOSS_API (checked by `make test`).
 
@@ -47,10 +47,10 @@ endif
 CPPFLAGS_ALL := -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L $(CPPFLAGS)
 CFLAGS_ALL   := -std=c11 $(CPPFLAGS_ALL) $(OPT) -g -fPIC $(WARN) $(CFLAGS)
 # Link flags of a program or library that uses libsegloss (LIBS_CORE) or
-# libsegloss_io too (LIBS_IO: libpng, and zlib for .nii.gz).
+# libsegloss_io too (LIBS_IO: libpng, and zlib and libdeflate for .nii.gz).
 LIBS_CORE := -lm
 CFLAGS_ALL += $(shell $(PKG_CONFIG) --cflags libpng)
-LIBS_IO   := $(shell $(PKG_CONFIG) --libs libpng zlib)
+LIBS_IO   := $(shell $(PKG_CONFIG) --libs libpng zlib libdeflate)
 # OMP_LIBS: what a static link of libsegloss needs for OpenMP with this
 # compiler, without -fopenmp: the libraries its driver adds for -fopenmp
 # (gcc: -lgomp -lpthread; clang: -lomp -lpthread). Goes into segloss.pc's
@@ -73,7 +73,7 @@ LIBS_IO   += $(LIBS_CORE)
 ALL_SRC  := $(sort $(wildcard src/*/*.c))
 # libsegloss_io: the readers that need libpng or zlib (a file added here
 # must not be needed by libsegloss: its .so links with --no-undefined).
-IO_SRC   := $(filter $(addprefix src/io/,image.c nifti.c png.c),$(ALL_SRC))
+IO_SRC   := $(filter $(addprefix src/io/,image.c inflate.c nifti.c nifti_fields.c png.c),$(ALL_SRC))
 LIB_SRC  := $(filter-out $(IO_SRC),$(ALL_SRC))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
@@ -188,6 +188,7 @@ test: all $(BUILD)/test_runner $(BUILD)/readme_example $(REPLAY_BINS) $(BENCH_BI
 	$(COUNT) run $(COUNTS) $(TAG).eval -- env SEGLOSS=$(BUILD)/segloss bash tests/cli/eval.sh
 	$(COUNT) run $(COUNTS) $(TAG).faults -- env SEGLOSS=$(BUILD)/segloss bash tests/cli/faults.sh
 	$(COUNT) run $(COUNTS) $(TAG).instances -- env SEGLOSS=$(BUILD)/segloss bash tests/cli/instances.sh
+	$(COUNT) run $(COUNTS) $(TAG).scale -- env SEGLOSS=$(BUILD)/segloss bash tests/cli/scale.sh
 	$(COUNT) run $(COUNTS) $(TAG).html -- env SEGLOSS=$(BUILD)/segloss HTML_TOOL=$(BUILD)/html_tool \
 	    bash tests/cli/html.sh
 	for t in $(FUZZ_TARGETS); do \
@@ -242,6 +243,7 @@ valgrind: $(BUILD)/segloss $(BUILD)/html_tool
 	$(COUNT) run $(COUNTS) valgrind.eval -- $(VG) bash tests/cli/eval.sh
 	$(COUNT) run $(COUNTS) valgrind.faults -- $(VG) bash tests/cli/faults.sh
 	$(COUNT) run $(COUNTS) valgrind.instances -- $(VG) bash tests/cli/instances.sh
+	$(COUNT) run $(COUNTS) valgrind.scale -- $(VG) SCALE_QUICK=1 bash tests/cli/scale.sh
 	$(COUNT) run $(COUNTS) valgrind.html -- $(VG) HTML_TOOL=$(BUILD)/html_tool bash tests/cli/html.sh
 	@$(call COUNT_END,valgrind.,valgrind)
 

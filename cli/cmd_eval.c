@@ -112,6 +112,10 @@ static int set_spacing(void *cfg, const char *n, const char *v) {
     return rc;
 }
 
+static int set_shard(void *cfg, const char *n, const char *v) {
+    return eval_shard_parse(&((eval_cfg *)cfg)->shard, n, v);
+}
+
 static const cli_choice scores[] = {{"probs", 0}, {"logits", 1}, {NULL, 0}};
 static const cli_choice variants[] = {
     {"max", SEGLOSS_HD95_MAX}, {"pooled", SEGLOSS_HD95_POOLED}, {NULL, 0}};
@@ -183,6 +187,10 @@ static const cli_opt opts[] = {
     CLI_STR(C, NULL, "--html", "FILE|-", html,
             "write a self-contained HTML report: summary,\n"
             "plots, worst cases, sortable table (- = stdout)"),
+    CLI_CALL("--shard", "K/N", set_shard,
+             "evaluate only slice K of N of the sorted case\n"
+             "list (0-based K); the --json output is a part\n"
+             "for 'segloss merge' (docs/scale.md)"),
     CLI_INT(C, "--threads", "N", threads, &threads_range,
             "cases in parallel (default 0 = all cores)"),
     CLI_BYTES(C, "--max-bytes", "N[K|M|G]", max_bytes,
@@ -257,6 +265,11 @@ static int parse_args(eval_cfg *c, int argc, char **argv) {
         cli_error("eval: --threshold %g is not a probability; with --scores probs it must lie "
                   "in [0, 1] (use --scores logits for a logit threshold)",
                   c->threshold);
+        return cli_usage_error(&spec);
+    }
+    if (c->shard.n && !c->json) {
+        cli_error("eval: --shard %lld/%lld writes a part for 'segloss merge'; give --json FILE",
+                  (long long)c->shard.k, (long long)c->shard.n);
         return cli_usage_error(&spec);
     }
     const char *const out[3] = {c->json, c->csv, c->html};
@@ -428,6 +441,12 @@ int cmd_eval(int argc, char **argv) {
         eval_cfg_free(&c);
         return CLI_INPUT;
     }
+    if (c.shard.n && (rc = eval_shard_select(&cs, &c, &spec)) != 0) {
+        eval_shard_free(&c.shard);
+        eval_cases_free(&cs);
+        free(c.labels);
+        return rc;
+    }
 
     run_cases(&cs, &c);
 
@@ -440,10 +459,12 @@ int cmd_eval(int argc, char **argv) {
     if (first_fail >= 0 && !c.keep_going) {
         if (cs.v[first_fail].err) fputs(cs.v[first_fail].err, stderr);
         rc = cs.v[first_fail].rc;
+        eval_shard_free(&c.shard);
         eval_cases_free(&cs);
         eval_cfg_free(&c);
         return rc;
     }
+    c.shard.failed = failed;
     if (!c.quiet)
         for (int64_t i = 0; i < cs.n; i++)
             if (!cs.v[i].rc && cs.v[i].warn) fputs(cs.v[i].warn, stderr);
@@ -460,6 +481,7 @@ int cmd_eval(int argc, char **argv) {
         rc = cs.v[first_fail].rc;
     }
     eval_summary_free(&s);
+    eval_shard_free(&c.shard);
     eval_cases_free(&cs);
     eval_cfg_free(&c);
     return rc;

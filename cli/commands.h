@@ -7,6 +7,7 @@
 int cmd_demo(int argc, char **argv);
 int cmd_loss(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 #endif

@@ -103,6 +103,17 @@ typedef struct eval_inst_cfg {
     int brats;                       /* --lesionwise brats2023 */
     const char *csv;                 /* --instances-csv FILE|- */
 } eval_inst_cfg;
+/* --shard K/N: the run evaluates cases [first, end) of the `pairs` cases
+ * of the whole (sorted) pair list; its JSON output carries this, so that
+ * `segloss merge` can check that the parts make one whole run. */
+typedef struct eval_shard {
+    int64_t k, n;        /* n == 0: not sharded */
+    int64_t pairs, first, end;
+    uint64_t hash;       /* FNV-1a 64 of the whole pair list (eval_shard.c) */
+    int64_t failed;      /* cases of the slice that failed (--keep-going) */
+    char *options;       /* the options that shape the output, normalised */
+    char *csv_header;    /* the first line --csv would write */
+} eval_shard;
 
 typedef struct eval_cfg {
     const char *pred, *ref;          /* as given */
@@ -125,6 +136,7 @@ typedef struct eval_cfg {
     int have_ignore;                 /* --ignore-label given */
     int64_t ignore_label;
     eval_inst_cfg inst;
+    eval_shard shard;                /* --shard K/N */
     int argc;                        /* the command line, "eval" first (for --html) */
     char **argv;
 } eval_cfg;
@@ -154,6 +166,24 @@ typedef struct eval_cases {
  * cases with rc != 0 and a message, not failures of this call. */
 int eval_pairs(eval_cases *out, const eval_cfg *c);
 void eval_cases_free(eval_cases *cs);
+void eval_case_free(eval_case *k);   /* one case's strings and results */
+
+/* eval_shard.c: --shard K/N. eval_shard_parse stores "K/N" (an exit code,
+ * the error printed). eval_shard_slice: cases [*first, *end) of `pairs`
+ * make slice k of n (contiguous, sizes differing by at most one).
+ * eval_shard_select keeps only this run's slice of cs, after recording the
+ * whole list's hash and the options in c->shard (argv and spec: the
+ * command line, to normalise the options). eval_shard_write_json writes
+ * the part's "shard" member and a comma. */
+struct cli_spec;
+/* Bounds on N and P that keep K*P within int64 in eval_shard_slice. */
+#define EVAL_SHARD_MAX 1000000
+#define EVAL_SHARD_MAX_PAIRS ((int64_t)1 << 43)
+int eval_shard_parse(eval_shard *s, const char *opt, const char *v);
+void eval_shard_slice(int64_t pairs, int64_t k, int64_t n, int64_t *first, int64_t *end);
+int eval_shard_select(eval_cases *cs, eval_cfg *c, const struct cli_spec *spec);
+void eval_shard_write_json(FILE *f, const eval_cfg *c);
+void eval_shard_free(eval_shard *s);
 
 /* eval_regions.c: --regions and --ignore-label (the options' parsers, cfg->regions released
  * by eval_regions_free), the key that names a result's label or region in
@@ -205,6 +235,17 @@ void eval_summary_free(eval_summary *s);
 int eval_write_table(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c);
 int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c);
 int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c);
+/* The CSV's first line (column names), newline included. */
+void eval_write_csv_header(FILE *f, const eval_cfg *c);
+/* Shared with segloss merge, which recomputes summaries: statistics of
+ * v[0..n) as the summary defines them (reorders v; -1 when out of memory);
+ * a stats object as JSON; the shortest "%.{p}g" that reads back as v (the
+ * form of every number in JSON and CSV); strings as JSON and CSV write them. */
+int eval_stats_of(eval_stats *s, double *v, int64_t n);
+void eval_json_stats(FILE *f, const eval_stats *st);
+const char *eval_fmt_num(char *buf, size_t len, double v);
+void eval_json_str(FILE *f, const char *s);
+void eval_csv_str(FILE *f, const char *s);
 /* Nonzero when metric em (an EM_* index) is reported. */
 int eval_metric_chosen(const eval_cfg *c, int em);
 /* A score as the table prints it: 4 decimals, or "nan". Returns buf. */
@@ -234,8 +275,6 @@ int eval_instances_write_csv(FILE *f, const void *cases);
 
 /* eval_out.c's number and string writers, for eval_instances.c. */
 void eval_json_num(FILE *f, double v);
-void eval_csv_str(FILE *f, const char *s);
-const char *eval_num(char *buf, size_t len, double v);
 
 /* eval_html.c: one self-contained HTML page (0, or -1 on a stream error or
  * out of memory). */

@@ -118,6 +118,13 @@ int eval_instances_check(eval_cfg *c) {
                   c->n_regions ? "--regions" : "--ignore-label");
         return CLI_USAGE;
     }
+    if (in->on && c->shard.n) {
+        /* merge recomputes summaries from the per-case JSON; the instance
+         * summary needs sums (IoU of matched pairs) the parts do not carry */
+        cli_error("eval: --instances (and its options) cannot be combined with --shard yet; "
+                  "run lesion-wise evaluation unsharded");
+        return CLI_USAGE;
+    }
     in->opts.connectivity = in->connectivity;
     in->opts.min_size = (int64_t)in->min_size;
     in->opts.empty_score = c->mopts.empty_score;
@@ -443,7 +450,7 @@ int eval_instances_write_csv(FILE *f, const void *ctx) {
             char b[3][40];
             const double v[3] = {p->dice, p->iou, p->surface.hd95};
             for (int q = 0; q < 3; q++) {
-                if (isfinite(v[q])) eval_num(b[q], sizeof b[q], v[q]);
+                if (isfinite(v[q])) eval_fmt_num(b[q], sizeof b[q], v[q]);
                 else b[q][0] = '\0';
             }
             eval_csv_str(f, k->pred);

@@ -3,7 +3,9 @@
  *
  * Summary per label, over the cases that report the label: mean, population
  * standard deviation (ddof = 0, numpy's default) and median of the non-NaN
- * values, n = their count, n_nan = the count of NaN values. The entry
+ * values, n = their count, n_nan = the count of NaN values (an infinite
+ * value, which JSON prints as null like NaN, counts as NaN too, so that the
+ * summary can be recomputed from the JSON: segloss merge). The entry
  * "mean" holds the same statistics of the per-label means (labels whose
  * mean is NaN count in its n_nan): its "mean" is the mean over labels of
  * the per-label means (nnU-Net's "foreground_mean").
@@ -25,12 +27,12 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Statistics of v[0..n) (NaN values counted apart); reorders v. */
-static int stats_of(eval_stats *s, double *v, int64_t n) {
+/* Statistics of v[0..n) (NaN and infinite values counted apart); reorders v. */
+int eval_stats_of(eval_stats *s, double *v, int64_t n) {
     int64_t k = 0;
     s->n_nan = 0;
     for (int64_t i = 0; i < n; i++) {
-        if (isnan(v[i])) s->n_nan++;
+        if (!isfinite(v[i])) s->n_nan++;
         else v[k++] = v[i];
     }
     s->n = k;
@@ -78,7 +80,7 @@ int eval_summarize(eval_summary *s, const eval_cases *cs) {
                         vals[nv++] = eval_metric_value(&k->res[j], (eval_metric)em);
             }
             s->cases[l] = nv;
-            if (stats_of(&s->stats[l * EM_COUNT + em], vals, nv)) goto nomem;
+            if (eval_stats_of(&s->stats[l * EM_COUNT + em], vals, nv)) goto nomem;
         }
     }
     if (u > cs->n) {
@@ -88,7 +90,7 @@ int eval_summarize(eval_summary *s, const eval_cases *cs) {
     }
     for (int em = 0; em < EM_COUNT; em++) {
         for (int64_t l = 0; l < u; l++) vals[l] = s->stats[l * EM_COUNT + em].mean;
-        if (stats_of(&s->over[em], vals, u)) goto nomem;
+        if (eval_stats_of(&s->over[em], vals, u)) goto nomem;
     }
     free(vals);
     return 0;
@@ -111,7 +113,7 @@ void eval_summary_free(eval_summary *s) {
 /* Formatting                                                               */
 /* ---------------------------------------------------------------------- */
 /* Shortest "%.{p}g" that reads back as v. */
-static const char *num(char *buf, size_t len, double v) {
+const char *eval_fmt_num(char *buf, size_t len, double v) {
     for (int p = 1; p <= 17; p++) {
         snprintf(buf, len, "%.*g", p, v);
         if (strtod(buf, NULL) == v) break;
@@ -121,11 +123,11 @@ static const char *num(char *buf, size_t len, double v) {
 
 static void json_num(FILE *f, double v) {
     char b[40];
-    if (isfinite(v)) fputs(num(b, sizeof b, v), f);
+    if (isfinite(v)) fputs(eval_fmt_num(b, sizeof b, v), f);
     else fputs("null", f);
 }
 
-static void json_str(FILE *f, const char *s) {
+void eval_json_str(FILE *f, const char *s) {
     if (!s) {
         fputs("null", f);
         return;
@@ -139,7 +141,7 @@ static void json_str(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-static void csv_str(FILE *f, const char *s) {
+void eval_csv_str(FILE *f, const char *s) {
     if (!s) return;
     if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, f);
@@ -158,7 +160,7 @@ int eval_metric_chosen(const eval_cfg *c, int em) { return (c->metrics >> em) & 
 /* ---------------------------------------------------------------------- */
 /* JSON                                                                     */
 /* ---------------------------------------------------------------------- */
-static void json_stats(FILE *f, const eval_stats *st) {
+void eval_json_stats(FILE *f, const eval_stats *st) {
     fputs("{\"mean\":", f);
     json_num(f, st->mean);
     fputs(",\"std\":", f);
@@ -174,23 +176,25 @@ static void json_metric_stats(FILE *f, const eval_stats *per_metric, const eval_
     for (int em = 0; em < EM_COUNT; em++) {
         if (!eval_metric_chosen(c, em)) continue;
         fprintf(f, "%s\"%s\":", first ? "" : ",", eval_metric_names[em]);
-        json_stats(f, &per_metric[em]);
+        eval_json_stats(f, &per_metric[em]);
         first = 0;
     }
     fputc('}', f);
 }
 
 int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c) {
-    fputs("{\"cases\":[", f);
+    fputc('{', f);
+    if (c->shard.n) eval_shard_write_json(f, c);
+    fputs("\"cases\":[", f);
     int first = 1;
     for (int64_t i = 0; i < cs->n; i++) {
         const eval_case *k = &cs->v[i];
         if (k->rc) continue;
         fputs(first ? "{\"pred\":" : ",{\"pred\":", f);
         first = 0;
-        json_str(f, k->pred);
+        eval_json_str(f, k->pred);
         fputs(",\"ref\":", f);
-        json_str(f, k->ref);
+        eval_json_str(f, k->ref);
         fputs(",\"labels\":{", f);
         for (int64_t j = 0; j < k->n; j++) {
             const segloss_label_metrics *r = &k->res[j];
@@ -231,23 +235,27 @@ int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const 
 /* ---------------------------------------------------------------------- */
 /* CSV                                                                      */
 /* ---------------------------------------------------------------------- */
-int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c) {
+void eval_write_csv_header(FILE *f, const eval_cfg *c) {
     fputs("pred,ref,label,tp,fp,fn,tn,n_pred,n_ref", f);
     for (int em = 0; em < EM_COUNT; em++)
         if (eval_metric_chosen(c, em)) fprintf(f, ",%s", eval_metric_names[em]);
     fputc('\n', f);
+}
+
+int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c) {
+    eval_write_csv_header(f, c);
     for (int64_t i = 0; i < cs->n; i++) {
         const eval_case *k = &cs->v[i];
         if (k->rc) continue;
         for (int64_t j = 0; j < k->n; j++) {
             const segloss_label_metrics *r = &k->res[j];
             const segloss_confusion *q = &r->stats.conf;
-            csv_str(f, k->pred);
+            eval_csv_str(f, k->pred);
             fputc(',', f);
-            csv_str(f, k->ref);
+            eval_csv_str(f, k->ref);
             char key[24];
             fputc(',', f);
-            csv_str(f, eval_label_key(c, r->stats.label, key, sizeof key));
+            eval_csv_str(f, eval_label_key(c, r->stats.label, key, sizeof key));
             fprintf(f, ",%lld,%lld,%lld,%lld,%lld,%lld", (long long)q->tp, (long long)q->fp,
                     (long long)q->fn, (long long)q->tn, (long long)(q->tp + q->fp),
                     (long long)(q->tp + q->fn));
@@ -256,7 +264,7 @@ int eval_write_csv(FILE *f, const eval_cases *cs, const eval_cfg *c) {
                 double v = eval_metric_value(r, (eval_metric)em);
                 char b[40];
                 fputc(',', f);
-                if (isfinite(v)) fputs(num(b, sizeof b, v), f);
+                if (isfinite(v)) fputs(eval_fmt_num(b, sizeof b, v), f);
             }
             fputc('\n', f);
         }
@@ -347,5 +355,3 @@ int eval_write_table(FILE *f, const eval_cases *cs, const eval_summary *s, const
 
 /* The writers above, for eval_instances.c. */
 void eval_json_num(FILE *f, double v) { json_num(f, v); }
-void eval_csv_str(FILE *f, const char *s) { csv_str(f, s); }
-const char *eval_num(char *buf, size_t len, double v) { return num(buf, len, v); }

@@ -271,17 +271,19 @@ int eval_pairs(eval_cases *out, const eval_cfg *c) {
     return CLI_OK;
 }
 
+void eval_case_free(eval_case *k) {
+    eval_instances_free(k);
+    free(k->name);
+    free(k->pred);
+    free(k->ref);
+    free(k->err);
+    free(k->warn);
+    free(k->res);
+    memset(k, 0, sizeof *k);
+}
+
 void eval_cases_free(eval_cases *cs) {
-    for (int64_t i = 0; i < cs->n; i++) {
-        eval_case *k = &cs->v[i];
-        eval_instances_free(k);
-        free(k->name);
-        free(k->pred);
-        free(k->ref);
-        free(k->err);
-        free(k->warn);
-        free(k->res);
-    }
+    for (int64_t i = 0; i < cs->n; i++) eval_case_free(&cs->v[i]);
     free(cs->v);
     memset(cs, 0, sizeof *cs);
 }

@@ -16,6 +16,7 @@ static const command commands[] = {
     {"demo", cmd_demo, "walk through the worked example (sigmoid, BCE, Dice) step by step"},
     {"loss", cmd_loss, "compute a loss (and its gradient) on .npy arrays"},
     {"eval", cmd_eval, "score predicted masks against references (Dice, IoU, HD95, ...)"},
+    {"merge", cmd_merge, "join the --json parts of 'eval --shard K/N' runs into one result"},
     {"bench", cmd_bench, "time a loss's forward and forward+backward against the memory floor"},
 };
 #define NUM_COMMANDS (sizeof commands / sizeof commands[0])

@@ -168,9 +168,36 @@ int cli_stage_text(cli_outputs *o, const char *path, int (*fill)(FILE *f, const 
     return CLI_OK;
 }
 
+/* Copies the staged file `tmp` into the existing non-regular file `path`
+ * (a device or FIFO: /dev/null, /dev/stdout). Returns an exit code. */
+static int copy_into(const char *tmp, const char *path) {
+    FILE *in = fopen(tmp, "rb"), *out = in ? fopen(path, "wb") : NULL;
+    int rc = in && out ? CLI_OK : CLI_INPUT;
+    char buf[65536];
+    size_t n;
+    while (rc == CLI_OK && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) rc = CLI_INPUT;
+    if (in && ferror(in)) rc = CLI_INPUT;
+    if (out && fclose(out) != 0) rc = CLI_INPUT;
+    if (in) fclose(in);
+    if (rc) cli_error("%s: cannot write: %s", path, strerror(errno));
+    return rc;
+}
+
 int cli_commit(cli_outputs *o) {
     for (int k = 0; k < o->n; k++) {
         if (!o->tmp[k]) continue;
+        /* Never rename over a device or FIFO (as root, renaming over
+         * /dev/null replaces the device with a plain file): write into it. */
+        struct stat sb;
+        if (stat(o->path[k], &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+            int rc = copy_into(o->tmp[k], o->path[k]);
+            if (rc) return rc;
+            remove(o->tmp[k]);
+            free(o->tmp[k]);
+            o->tmp[k] = NULL;
+            continue;
+        }
         if (rename(o->tmp[k], o->path[k]) != 0) {
             cli_error("%s: cannot rename into place: %s", o->path[k], strerror(errno));
             return CLI_INPUT;

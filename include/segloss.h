@@ -9,7 +9,7 @@
  *  - libsegloss_io (-lsegloss_io -lsegloss; pkg-config segloss-io; CMake
  *    segloss::segloss_io): the PNG and NIfTI readers, segloss_image_*,
  *    segloss_png_* and segloss_nifti_* (section "Images" below); it needs
- *    libsegloss, libpng and zlib.
+ *    libsegloss, libpng, zlib and libdeflate.
  * Every public name starts with `segloss_` (macros with `SEGLOSS_`). Every
  * fallible call returns a segloss_status; results come back through
  * out-parameters. The library never prints, never exits and never aborts on
@@ -1592,7 +1592,8 @@ SEGLOSS_API void segloss_lesion_rows_free(segloss_lesion_row *rows);
 /* Images for `segloss eval`: PNG, NIfTI-1/2 (.nii, .nii.gz), .npy           */
 /* ------------------------------------------------------------------------ */
 /* These functions live in libsegloss_io (link -lsegloss_io -lsegloss, with
- * libpng and zlib for a static link); everything else is in libsegloss.
+ * libpng, zlib and libdeflate for a static link); everything else is in
+ * libsegloss.
  *
  * Every reader returns the array as a segloss_npy (C order, axis 0 slowest)
  * plus one voxel spacing per array axis, axis 0 first — the order of
@@ -1635,7 +1636,11 @@ SEGLOSS_API void segloss_lesion_rows_free(segloss_lesion_row *rows);
  *   A gzip stream is read to its end so that its CRC is verified (trailing
  *   data after the voxels is decoded and discarded, up to 64 MiB); when the
  *   header makes no sense and the stream is corrupt, the corruption is the
- *   error reported.
+ *   error reported. A .nii.gz that is a single gzip member is decoded in one
+ *   piece (libdeflate; CRC and length checked) into one buffer of its
+ *   decoded size, which becomes the voxel data; other streams (several
+ *   members, data after the member) are inflated piece by piece (zlib), and
+ *   every error is reported as that path reports it.
  * .npy: segloss_npy_read (either byte order and memory order, float16 as
  *   float32); spacing 1, has_spacing = 0.
  *

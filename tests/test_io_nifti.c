@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* The script's value of flat index i (x fastest) for each datatype, in
  * the array's dtype, written to out. */
@@ -530,4 +531,92 @@ TEST(nifti_io_errors) {
     CHECK_EQ_INT(segloss_nifti_read(&img, tf_data_path("img/grey8.png"), 0, err, sizeof err),
                  SEGLOSS_ERR_FORMAT);
     CHECK(strstr(err, "sizeof_hdr") != NULL);
+}
+
+/* gzip (one member, zlib) of src[0, n) into a malloc'd buffer, with `junk`
+ * bytes of "XY" appended after the member; NULL on failure. */
+static unsigned char *gzip_member(const unsigned char *src, size_t n, size_t junk, size_t *out_len) {
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+    size_t cap = deflateBound(&z, (uLong)n) + junk;
+    unsigned char *out = malloc(cap);
+    z.next_in = (Bytef *)(uintptr_t)src;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    int r = out ? deflate(&z, Z_FINISH) : Z_MEM_ERROR;
+    size_t len = cap - z.avail_out;
+    deflateEnd(&z);
+    if (r != Z_STREAM_END) {
+        free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < junk; i++) out[len + i] = i % 2 ? 'Y' : 'X';
+    *out_len = len + junk;
+    return out;
+}
+
+/* The whole-buffer (libdeflate) path and the streaming (zlib) path give
+ * the same image: a 6 MiB volume (big enough for the huge-page request),
+ * gzipped as one member (whole-buffer path) and with bytes after the
+ * member (streaming path), from a file and from memory, against the
+ * uncompressed bytes read from memory. */
+TEST(nifti_gz_whole_buffer_and_streaming_agree) {
+    const size_t nx = 256, ny = 256, nz = 96, n = nx * ny * nz;
+    unsigned char *raw = calloc(352 + n, 1);
+    CHECK(raw != NULL);
+    if (!raw) return;
+    int32_t hs = 348;
+    memcpy(raw, &hs, 4);
+    put16(raw, 40, 3);
+    put16(raw, 42, (int)nx);
+    put16(raw, 44, (int)ny);
+    put16(raw, 46, (int)nz);
+    put16(raw, 70, 2); /* uint8 */
+    put16(raw, 72, 8);
+    for (int j = 0; j < 4; j++) put32f(raw, 76 + 4 * (size_t)j, 1.0f);
+    put32f(raw, 108, 352.0f);
+    memcpy(raw + 344, "n+1", 4);
+    for (size_t i = 0; i < n; i++) raw[352 + i] = (unsigned char)((i / 4093) % 7 ? 0 : i % 11);
+    segloss_image want, got;
+    char err[256] = "";
+    CHECK_EQ_INT(segloss_nifti_read_mem(&want, raw, 352 + n, 0, err, sizeof err), SEGLOSS_OK);
+    const char *path = tmp_path("big.nii.gz");
+    for (size_t junk = 0; junk <= 2; junk += 2) {
+        size_t len = 0;
+        unsigned char *gz = gzip_member(raw, 352 + n, junk, &len);
+        CHECK(gz != NULL);
+        if (!gz || !want.array.data) {
+            free(gz);
+            continue;
+        }
+        for (int from_file = 0; from_file < 2; from_file++) {
+            segloss_status st;
+            if (from_file) {
+                CHECK(path && write_file(path, gz, len));
+                st = segloss_nifti_read(&got, path, 0, err, sizeof err);
+            } else {
+                st = segloss_nifti_read_mem(&got, gz, len, 0, err, sizeof err);
+            }
+            CHECK_MSG(st == SEGLOSS_OK, "junk %zu, file %d: status %d (%s)", junk, from_file,
+                      (int)st, err);
+            if (st == SEGLOSS_OK) {
+                CHECK_EQ_INT(got.array.numel, want.array.numel);
+                CHECK_EQ_INT(got.array.dtype, SEGLOSS_U8);
+                CHECK(memcmp(got.array.data, want.array.data, n) == 0);
+            }
+            segloss_image_free(&got);
+        }
+        /* Cut anywhere in the member: an error, never a short image. */
+        size_t member = len - junk;
+        for (size_t cut = member - 8; cut < member; cut += 3) {
+            CHECK_EQ_INT(segloss_nifti_read_mem(&got, gz, cut, 0, err, sizeof err), SEGLOSS_ERR_FORMAT);
+            segloss_image_free(&got);
+        }
+        free(gz);
+    }
+    segloss_image_free(&want);
+    free(raw);
+    tmp_cleanup();
 }

@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
     gcc make libc6-dev pkg-config binutils \
-    libpng-dev zlib1g-dev \
+    libpng-dev zlib1g-dev libdeflate-dev \
     valgrind cmake \
     chromium fonts-dejavu-core \
     python3-numpy python3-scipy python3-torch python3-pytest \

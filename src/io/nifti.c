@@ -1,4 +1,4 @@
-/* Strict single-file NIfTI-1 / NIfTI-2 reader (.nii, .nii.gz), on zlib only.
+/* Strict single-file NIfTI-1 / NIfTI-2 reader (.nii, .nii.gz).
  *
  * Why not the reference nifticlib: it prints to stderr, and its header
  * checks were not written for hostile input; this reader is small enough to
@@ -13,8 +13,21 @@
  *     vox_offset@168 i64, scl_slope@176 f64, scl_inter@184 f64.
  * Voxels start at vox_offset, x fastest: dim (nx, ny, nz) is the C-order
  * array (nz, ny, nx), spacing (pz, py, px). See segloss.h for the rules on
- * dropped axes, scaling and spacing. */
+ * dropped axes, scaling and spacing.
+ *
+ * Speed (docs/benchmarks-eval.md): a .nii.gz that is one gzip member (what
+ * every writer produces) is read whole and decoded in one call by
+ * libdeflate into a buffer of its final size (src/io/inflate.c); the header
+ * is then parsed from that buffer, whose voxels become the image data
+ * without a copy. Anything else (several members, data after the stream,
+ * corrupt or truncated input) goes through zlib's streaming inflate below,
+ * whose checks and messages are the reference. Voxel data is allocated
+ * once at the size the header gives when the input is known to hold it
+ * (a memory buffer, a regular file), and grown by doubling otherwise, so
+ * that a truncated file never costs much more memory than it holds. */
 #include "core/internal.h"
+#include "io/inflate.h"
+#include "io/nifti_fields.h"
 
 #include <zlib.h>
 
@@ -25,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Trailing decompressed bytes read after the voxels to reach (and check)
  * the gzip CRC; past this the rest is not decompressed. */
@@ -55,6 +69,8 @@ typedef struct nii_src {
     int zdone;              /* inflate reached the end of the last member */
     z_stream zs;
     uint64_t offset;        /* decompressed bytes consumed */
+    uint64_t file_size;     /* file source: its size when it is a regular file, else 0 */
+    unsigned char *owned;   /* memory source: buf, malloc'd; the decoder may keep it */
 } nii_src;
 
 typedef struct nii_ctx {
@@ -156,6 +172,12 @@ static segloss_status nii_read(nii_ctx *c, void *dst, size_t n, size_t *got) {
             }
             step = want - s->zs.avail_out;
             if (step == 0) break;
+        } else if (s->fp && p && s->pos == s->len && want >= NII_IN_CHUNK) {
+            /* Big reads straight into the destination, not via inbuf. */
+            step = fread(to, 1, want, s->fp);
+            if (step < want && ferror(s->fp))
+                return nii_fail(c, SEGLOSS_ERR_IO, "read error: %s", strerror(errno));
+            if (step == 0) break;
         } else {
             segloss_status fs = nii_fill(c, NULL, 0);
             if (fs != SEGLOSS_OK) return fs;
@@ -176,96 +198,6 @@ static int nii_is_compressed(const nii_src *s) {
     return s->inflating;
 }
 
-/* ---- header fields -------------------------------------------------------- */
-static void nii_swap(unsigned char *b, size_t n) {
-    for (size_t i = 0; i < n / 2; i++) {
-        unsigned char t = b[i];
-        b[i] = b[n - 1 - i];
-        b[n - 1 - i] = t;
-    }
-}
-/* Little-endian and big-endian files are both read: `swap` says whether
- * the file's order differs from the host's. */
-static void nii_field(void *dst, const unsigned char *h, size_t off, size_t n, int swap) {
-    unsigned char b[8];
-    memcpy(b, h + off, n);
-    if (swap) nii_swap(b, n);
-    memcpy(dst, b, n);
-}
-static int64_t nii_i16(const unsigned char *h, size_t off, int swap) {
-    int16_t v;
-    nii_field(&v, h, off, 2, swap);
-    return v;
-}
-static int32_t nii_i32(const unsigned char *h, size_t off, int swap) {
-    int32_t v;
-    nii_field(&v, h, off, 4, swap);
-    return v;
-}
-static int64_t nii_i64(const unsigned char *h, size_t off, int swap) {
-    int64_t v;
-    nii_field(&v, h, off, 8, swap);
-    return v;
-}
-static double nii_f32(const unsigned char *h, size_t off, int swap) {
-    float v;
-    nii_field(&v, h, off, 4, swap);
-    return v;
-}
-static double nii_f64(const unsigned char *h, size_t off, int swap) {
-    double v;
-    nii_field(&v, h, off, 8, swap);
-    return v;
-}
-
-static int nii_dtype(int code, segloss_dtype *dt) {
-    switch (code) {
-    case 2: *dt = SEGLOSS_U8; return 1;
-    case 4: *dt = SEGLOSS_I16; return 1;
-    case 8: *dt = SEGLOSS_I32; return 1;
-    case 16: *dt = SEGLOSS_F32; return 1;
-    case 64: *dt = SEGLOSS_F64; return 1;
-    case 256: *dt = SEGLOSS_I8; return 1;
-    case 512: *dt = SEGLOSS_U16; return 1;
-    case 768: *dt = SEGLOSS_U32; return 1;
-    case 1024: *dt = SEGLOSS_I64; return 1;
-    case 1280: *dt = SEGLOSS_U64; return 1;
-    }
-    return 0;
-}
-
-static const char *nii_dtype_name(int code) {
-    switch (code) {
-    case 0: return "unknown";
-    case 1: return "binary";
-    case 32: return "complex64";
-    case 128: return "rgb24";
-    case 1536: return "float128";
-    case 1792: return "complex128";
-    case 2048: return "complex256";
-    case 2304: return "rgba32";
-    }
-    return "not a NIfTI datatype";
-}
-
-/* value of element i of a typed array, as double */
-static double nii_value(const void *data, segloss_dtype dt, int64_t i) {
-    switch (dt) {
-    case SEGLOSS_U8: return ((const uint8_t *)data)[i];
-    case SEGLOSS_I8: return ((const int8_t *)data)[i];
-    case SEGLOSS_I16: return ((const int16_t *)data)[i];
-    case SEGLOSS_U16: return ((const uint16_t *)data)[i];
-    case SEGLOSS_I32: return ((const int32_t *)data)[i];
-    case SEGLOSS_U32: return ((const uint32_t *)data)[i];
-    case SEGLOSS_I64: return (double)((const int64_t *)data)[i];
-    case SEGLOSS_U64: return (double)((const uint64_t *)data)[i];
-    case SEGLOSS_F32: return ((const float *)data)[i];
-    case SEGLOSS_F64: return ((const double *)data)[i];
-    case SEGLOSS_BOOL: return ((const uint8_t *)data)[i] != 0;
-    }
-    return 0.0;
-}
-
 /* ---- the reader ------------------------------------------------------------ */
 static segloss_status nii_decode(nii_ctx *c, segloss_image *out, size_t max_bytes) {
     unsigned char h[540];
@@ -276,7 +208,7 @@ static segloss_status nii_decode(nii_ctx *c, segloss_image *out, size_t max_byte
         return nii_fail(c, SEGLOSS_ERR_FORMAT, "file is truncated: %zu bytes, too short for a NIfTI header", got);
     int32_t sz_native, sz_swapped;
     memcpy(&sz_native, h, 4);
-    sz_swapped = nii_i32(h, 0, 1);
+    sz_swapped = segloss__nii_i32(h, 0, 1);
     int swap, v2;
     if (sz_native == 348 || sz_native == 540) {
         swap = 0;
@@ -308,12 +240,12 @@ static segloss_status nii_decode(nii_ctx *c, segloss_image *out, size_t max_byte
                             "NIfTI-2 header of a .hdr/.img pair: not supported, convert to a single .nii file");
         if (memcmp(h + 4, "n+2\0\r\n\032\n", 8) != 0)
             return nii_fail(c, SEGLOSS_ERR_FORMAT, "bad NIfTI-2 magic (expected \"n+2\\0\\r\\n\\032\\n\")");
-        dtcode = (int)nii_i16(h, 12, swap);
-        for (int i = 0; i < 8; i++) dim[i] = nii_i64(h, 16 + 8 * (size_t)i, swap);
-        for (int i = 0; i < 8; i++) pixdim[i] = nii_f64(h, 104 + 8 * (size_t)i, swap);
-        vox_offset = nii_i64(h, 168, swap);
-        slope = nii_f64(h, 176, swap);
-        inter = nii_f64(h, 184, swap);
+        dtcode = (int)segloss__nii_i16(h, 12, swap);
+        for (int i = 0; i < 8; i++) dim[i] = segloss__nii_i64(h, 16 + 8 * (size_t)i, swap);
+        for (int i = 0; i < 8; i++) pixdim[i] = segloss__nii_f64(h, 104 + 8 * (size_t)i, swap);
+        vox_offset = segloss__nii_i64(h, 168, swap);
+        slope = segloss__nii_f64(h, 176, swap);
+        inter = segloss__nii_f64(h, 184, swap);
     } else {
         if (memcmp(h + 344, "ni1\0", 4) == 0)
             return nii_fail(c, SEGLOSS_ERR_UNSUPPORTED,
@@ -321,15 +253,15 @@ static segloss_status nii_decode(nii_ctx *c, segloss_image *out, size_t max_byte
         if (memcmp(h + 344, "n+1\0", 4) != 0)
             return nii_fail(c, SEGLOSS_ERR_FORMAT,
                             "bad NIfTI-1 magic (expected \"n+1\"; an ANALYZE 7.5 header is not supported)");
-        dtcode = (int)nii_i16(h, 70, swap);
-        for (int i = 0; i < 8; i++) dim[i] = nii_i16(h, 40 + 2 * (size_t)i, swap);
-        for (int i = 0; i < 8; i++) pixdim[i] = nii_f32(h, 76 + 4 * (size_t)i, swap);
-        vox_offset_f = nii_f32(h, 108, swap);
+        dtcode = (int)segloss__nii_i16(h, 70, swap);
+        for (int i = 0; i < 8; i++) dim[i] = segloss__nii_i16(h, 40 + 2 * (size_t)i, swap);
+        for (int i = 0; i < 8; i++) pixdim[i] = segloss__nii_f32(h, 76 + 4 * (size_t)i, swap);
+        vox_offset_f = segloss__nii_f32(h, 108, swap);
         if (!(vox_offset_f >= 0 && vox_offset_f <= 2147483647.0) || vox_offset_f != floor(vox_offset_f))
             return nii_fail(c, SEGLOSS_ERR_FORMAT, "vox_offset %g is not a valid byte offset", vox_offset_f);
         vox_offset = (int64_t)vox_offset_f;
-        slope = nii_f32(h, 112, swap);
-        inter = nii_f32(h, 116, swap);
+        slope = segloss__nii_f32(h, 112, swap);
+        inter = segloss__nii_f32(h, 116, swap);
     }
 
     if (dim[0] < 1 || dim[0] > 7)
@@ -347,10 +279,10 @@ static segloss_status nii_decode(nii_ctx *c, segloss_image *out, size_t max_byte
         numel *= dim[i];
     }
     segloss_dtype dt;
-    if (!nii_dtype(dtcode, &dt))
+    if (!segloss__nii_dtype(dtcode, &dt))
         return nii_fail(c, SEGLOSS_ERR_UNSUPPORTED,
                         "NIfTI datatype %d (%s) is not supported; expected an integer or real type",
-                        dtcode, nii_dtype_name(dtcode));
+                        dtcode, segloss__nii_dtype_name(dtcode));
     size_t esize = segloss_dtype_size(dt);
     if ((uint64_t)numel > (uint64_t)(SIZE_MAX / 8) || (uint64_t)numel > (uint64_t)INT64_MAX / 8)
         return nii_fail(c, SEGLOSS_ERR_OVERFLOW, "image of %lld voxels is too large to address",
@@ -383,32 +315,52 @@ static segloss_status nii_decode(nii_ctx *c, segloss_image *out, size_t max_byte
         return nii_fail(c, SEGLOSS_ERR_FORMAT, "vox_offset %lld is past the end of the file (%llu bytes)",
                         (long long)vox_offset, (unsigned long long)c->src.offset);
 
-    /* Voxels, in a buffer that grows with what actually arrives. */
-    size_t cap = data_bytes < NII_CHUNK ? data_bytes : NII_CHUNK, have = 0;
-    unsigned char *data = malloc(cap ? cap : 1);
-    if (!data) return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory for %zu bytes of voxel data", cap);
-    for (;;) {
-        st = nii_read(c, data + have, cap - have, &got);
-        if (st != SEGLOSS_OK) {
-            free(data);
-            return st;
+    /* Voxels: at once when the input is known to hold them, else in a
+     * buffer that grows with what actually arrives. */
+    unsigned char *data = NULL;
+    nii_src *src = &c->src;
+    size_t have = 0;
+    uint64_t avail = src->inflating ? 0
+                     : src->fp      ? (src->file_size > src->offset ? src->file_size - src->offset : 0)
+                                    : src->len - src->pos;
+    if (src->owned && !src->inflating && avail >= data_bytes) {
+        /* The decoded .nii.gz: its voxels become the data, moved to the front. */
+        data = src->owned;
+        src->owned = NULL;
+        memmove(data, data + src->pos, data_bytes);
+        unsigned char *shrunk = realloc(data, data_bytes ? data_bytes : 1);
+        if (shrunk) data = shrunk;
+        src->pos += data_bytes;
+        src->offset += data_bytes;
+        src->buf = NULL;
+        src->len = src->pos = 0;
+    } else {
+        size_t cap = avail >= data_bytes || data_bytes < NII_CHUNK ? data_bytes : NII_CHUNK;
+        data = cap == data_bytes ? segloss__big_alloc(cap) : malloc(cap ? cap : 1);
+        if (!data) return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory for %zu bytes of voxel data", cap);
+        for (;;) {
+            st = nii_read(c, data + have, cap - have, &got);
+            if (st != SEGLOSS_OK) {
+                free(data);
+                return st;
+            }
+            have += got;
+            if (have < cap) {
+                free(data);
+                return nii_fail(c, SEGLOSS_ERR_FORMAT,
+                                "file is truncated: the voxel data needs %zu bytes after vox_offset %lld, found %zu",
+                                data_bytes, (long long)vox_offset, have);
+            }
+            if (cap == data_bytes) break;
+            size_t ncap = cap > data_bytes / 2 ? data_bytes : cap * 2;
+            unsigned char *nd_ = realloc(data, ncap);
+            if (!nd_) {
+                free(data);
+                return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory for %zu bytes of voxel data", ncap);
+            }
+            data = nd_;
+            cap = ncap;
         }
-        have += got;
-        if (have < cap) {
-            free(data);
-            return nii_fail(c, SEGLOSS_ERR_FORMAT,
-                            "file is truncated: the voxel data needs %zu bytes after vox_offset %lld, found %zu",
-                            data_bytes, (long long)vox_offset, have);
-        }
-        if (cap == data_bytes) break;
-        size_t ncap = cap > data_bytes / 2 ? data_bytes : cap * 2;
-        unsigned char *nd_ = realloc(data, ncap);
-        if (!nd_) {
-            free(data);
-            return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory for %zu bytes of voxel data", ncap);
-        }
-        data = nd_;
-        cap = ncap;
     }
 
     /* Read a gzip stream to its end: only there is its CRC checked. */
@@ -425,7 +377,7 @@ static segloss_status nii_decode(nii_ctx *c, segloss_image *out, size_t max_byte
     }
 
     if (swap && esize > 1)
-        for (size_t i = 0; i < data_bytes; i += esize) nii_swap(data + i, esize);
+        for (size_t i = 0; i < data_bytes; i += esize) segloss__nii_swap(data + i, esize);
 
     if (scale) {
         double *o = malloc(out_bytes ? out_bytes : 1);
@@ -433,7 +385,7 @@ static segloss_status nii_decode(nii_ctx *c, segloss_image *out, size_t max_byte
             free(data);
             return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory for %zu bytes of scaled data", out_bytes);
         }
-        for (int64_t i = 0; i < numel; i++) o[i] = nii_value(data, dt, i) * slope + inter;
+        for (int64_t i = 0; i < numel; i++) o[i] = segloss__nii_value(data, dt, i) * slope + inter;
         free(data);
         data = (unsigned char *)o;
         dt = SEGLOSS_F64;
@@ -487,6 +439,40 @@ static void nii_clear_out(segloss_image *out) {
     for (int i = 0; i < SEGLOSS_MAX_DIMS; i++) out->spacing[i] = 1.0;
 }
 
+/* Decodes a NIfTI held in memory (c->src.buf, c->src.len: a .nii or a
+ * .nii.gz); `owned`: buf is malloc'd and handed over (freed here). */
+static segloss_status nii_decode_buffer(nii_ctx *c, segloss_image *out, size_t max_bytes,
+                                        unsigned char *owned) {
+    nii_src *s = &c->src;
+    segloss_status st = SEGLOSS_OK;
+    if (s->len >= 2 && s->buf[0] == 0x1f && s->buf[1] == 0x8b) {
+        /* The decoded stream: header, extensions, voxels, a little trailing. */
+        uint64_t most = (uint64_t)NII_EXT_MAX + NII_DRAIN_MAX + 540u + (uint64_t)max_bytes;
+        size_t cap = !max_bytes || most > SIZE_MAX ? SIZE_MAX : (size_t)most;
+        unsigned char *plain = NULL;
+        size_t plain_len = 0;
+        int r = segloss__gunzip_whole(&plain, &plain_len, s->buf, s->len, cap);
+        if (r == -2) {
+            st = nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory decoding the gzip stream");
+        } else if (r == 0) {
+            free(owned);
+            owned = NULL;
+            s->buf = s->owned = plain;
+            s->len = plain_len;
+        } else if (inflateInit2(&s->zs, 15 + 16) != Z_OK) {
+            st = nii_fail(c, SEGLOSS_ERR_NOMEM, "cannot initialise zlib");
+        } else {
+            s->inflating = 1;
+        }
+    }
+    if (st == SEGLOSS_OK) st = nii_decode_checked(c, out, max_bytes);
+    if (s->inflating) inflateEnd(&s->zs);
+    free(s->owned);
+    free(owned);
+    if (st != SEGLOSS_OK) nii_clear_out(out);
+    return st;
+}
+
 segloss_status segloss_nifti_read_mem(segloss_image *out, const void *buf, size_t len,
                                       size_t max_bytes, char *err, size_t errlen) {
     if (err && errlen) err[0] = '\0';
@@ -499,15 +485,25 @@ segloss_status segloss_nifti_read_mem(segloss_image *out, const void *buf, size_
     c.errlen = errlen;
     c.src.buf = (const unsigned char *)buf;
     c.src.len = buf ? len : 0;
-    if (len >= 2 && c.src.buf[0] == 0x1f && c.src.buf[1] == 0x8b) {
-        if (inflateInit2(&c.src.zs, 15 + 16) != Z_OK)
-            return nii_fail(&c, SEGLOSS_ERR_NOMEM, "cannot initialise zlib");
-        c.src.inflating = 1;
+    return nii_decode_buffer(&c, out, max_bytes, NULL);
+}
+
+/* A .nii.gz file, whole, into memory (its first window is in c->src). */
+static segloss_status nii_slurp(nii_ctx *c, unsigned char **whole, size_t *len) {
+    nii_src *s = &c->src;
+    size_t size = (size_t)s->file_size;
+    if ((uint64_t)size != s->file_size || size < s->len) size = s->len;
+    unsigned char *b = malloc(size ? size : 1);
+    if (!b) return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory for the %zu-byte file", size);
+    memcpy(b, s->buf, s->len);
+    size_t got = s->len + fread(b + s->len, 1, size - s->len, s->fp);
+    if (got < size && ferror(s->fp)) {
+        free(b);
+        return nii_fail(c, SEGLOSS_ERR_IO, "read error: %s", strerror(errno));
     }
-    segloss_status st = nii_decode_checked(&c, out, max_bytes);
-    if (c.src.inflating) inflateEnd(&c.src.zs);
-    if (st != SEGLOSS_OK) nii_clear_out(out);
-    return st;
+    *whole = b;
+    *len = got;
+    return SEGLOSS_OK;
 }
 
 segloss_status segloss_nifti_read(segloss_image *out, const char *path, size_t max_bytes,
@@ -526,11 +522,31 @@ segloss_status segloss_nifti_read(segloss_image *out, const char *path, size_t m
         if (errno) return nii_fail(&c, SEGLOSS_ERR_IO, "cannot open: %s", strerror(errno));
         return nii_fail(&c, SEGLOSS_ERR_NOMEM, "cannot open: out of memory");
     }
+    struct stat sb;
+    if (fstat(fileno(c.src.fp), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
+        c.src.file_size = (uint64_t)sb.st_size;
     c.src.inbuf = malloc(NII_IN_CHUNK);
     segloss_status st = c.src.inbuf ? nii_fill(&c, NULL, 0)
                                     : nii_fail(&c, SEGLOSS_ERR_NOMEM, "out of memory");
-    /* One path for .nii and .nii.gz: the gzip magic decides. */
-    if (st == SEGLOSS_OK && c.src.len >= 2 && c.src.buf[0] == 0x1f && c.src.buf[1] == 0x8b) {
+    /* One path for .nii and .nii.gz: the gzip magic decides. A regular
+     * .nii.gz file is decoded from memory (whole-buffer inflate). */
+    int gz = st == SEGLOSS_OK && c.src.len >= 2 && c.src.buf[0] == 0x1f && c.src.buf[1] == 0x8b;
+    if (gz && c.src.file_size) {
+        unsigned char *whole = NULL;
+        size_t len = 0;
+        st = nii_slurp(&c, &whole, &len);
+        free(c.src.inbuf);
+        fclose(c.src.fp);
+        if (st != SEGLOSS_OK) {
+            nii_clear_out(out);
+            return st;
+        }
+        memset(&c.src, 0, sizeof c.src);
+        c.src.buf = whole;
+        c.src.len = len;
+        return nii_decode_buffer(&c, out, max_bytes, whole);
+    }
+    if (gz) {
         if (inflateInit2(&c.src.zs, 15 + 16) != Z_OK)
             st = nii_fail(&c, SEGLOSS_ERR_NOMEM, "cannot initialise zlib");
         else

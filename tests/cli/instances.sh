@@ -125,6 +125,7 @@ t bad_minsize 1 '' '~whole number' -- "$SEGLOSS" eval --pred "$P" --ref "$R" --m
 t two_stdout 1 '' '~pick one' -- "$SEGLOSS" eval --pred "$P" --ref "$R" --instances-csv - --json -
 t with_regions 1 '' '~cannot be combined with --regions' -- "$SEGLOSS" eval --pred "$P" --ref "$R" --instances --regions "1,2;2"
 t with_ignore 1 '' '~cannot be combined with --ignore-label' -- "$SEGLOSS" eval --pred "$P" --ref "$R" --match overlap --ignore-label 2
+t with_shard 1 '' '~cannot be combined with --shard' -- "$SEGLOSS" eval --pred "$P" --ref "$R" --instances --shard 0/2 --json "$TMP/part.json"
 t conn_rank 2 '' '~--connectivity 3 needs a 3-D image' -- "$SEGLOSS" eval --pred "$P" --ref "$R" --connectivity 3
 
 echo "instances tests: $n_run run, $n_fail failed"

@@ -1,0 +1,25 @@
+/* Private helpers of the image readers (not installed): big buffers and
+ * whole-buffer gzip decoding (src/io/inflate.c). */
+#ifndef SEGLOSS_IO_INFLATE_H
+#define SEGLOSS_IO_INFLATE_H
+
+#include <stddef.h>
+
+/* malloc(n), and for n >= 4 MiB a request for transparent huge pages on the
+ * 2 MiB-aligned pages inside it (madvise MADV_HUGEPAGE, where the system
+ * has it): one page fault per 2 MiB instead of per 4 KiB when the buffer is
+ * first written. Freed with free(). NULL when out of memory. */
+void *segloss__big_alloc(size_t n);
+
+/* Decodes a whole .gz buffer in one call (libdeflate) when it is the
+ * simple case: a single gzip member covering all of in[0, len), whose
+ * decoded size is its trailer's ISIZE and at most cap. The output is
+ * allocated once at that size (segloss__big_alloc) and its CRC-32 and size
+ * are checked. Returns 0 with *out (malloc'd) and *out_len; -1 when the
+ * buffer is anything else (several members, data after the member, a size
+ * of 4 GiB or more, corrupt or truncated data: the caller then decodes it
+ * with zlib, which explains what is wrong); -2 when out of memory. */
+int segloss__gunzip_whole(unsigned char **out, size_t *out_len, const unsigned char *in,
+                          size_t len, size_t cap);
+
+#endif
