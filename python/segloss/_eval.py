@@ -402,8 +402,9 @@ def _pairs(pred, ref):
 
 
 def _stats(values):
-    """mean, std (ddof 0), median of the non-NaN values, as the CLI sums them."""
-    v = [x for x in values if not math.isnan(x)]
+    """mean, std (ddof 0), median of the finite values, as the CLI sums them
+    (an infinite value, null in the CLI's JSON, counts as NaN)."""
+    v = [x for x in values if math.isfinite(x)]
     s = {"mean": math.nan, "std": math.nan, "median": math.nan, "n": len(v),
          "n_nan": len(values) - len(v)}
     if v:
