@@ -12,8 +12,9 @@ from . import _lib
 from ._errors import Error
 from ._eval import METRICS, evaluate, evaluate_files, read_image
 from ._loss import KINDS, loss
+from ._stats import backward_from_stats, loss_from_stats, region_stats
 
-__all__ = ["Error", "loss", "evaluate", "evaluate_files", "read_image", "kinds", "metrics",
+__all__ = ["Error", "loss", "region_stats", "loss_from_stats", "backward_from_stats", "evaluate", "evaluate_files", "read_image", "kinds", "metrics",
            "set_num_threads", "get_num_threads", "library_version", "__version__"]
 
 __version__ = "0.2.0"

@@ -18,28 +18,50 @@ import warnings
 
 import numpy as np
 
-from . import _arrays, _lib
+from . import _arrays, _instances, _lib
 from ._errors import Error, check
 
 fn = _lib.fn
 
-# The metrics, in output order: name -> (getter on segloss_label_metrics,
-# is a surface distance). One row per metric; `metrics=None` reports the
-# overlap ones, 'all' every one.
-METRICS = {
-    "dice": (lambda r: r.overlap.dice, False),
-    "iou": (lambda r: r.overlap.iou, False),
-    "precision": (lambda r: r.overlap.precision, False),
-    "recall": (lambda r: r.overlap.recall, False),
-    "specificity": (lambda r: r.overlap.specificity, False),
-    "accuracy": (lambda r: r.overlap.accuracy, False),
-    "vs": (lambda r: r.overlap.vs, False),
-    "hd": (lambda r: r.surface.hd, True),
-    "hd95": (lambda r: r.surface.hd95, True),
-    "assd": (lambda r: r.surface.assd, True),
-    "nsd": (lambda r: r.surface.nsd, True),
-}
-DEFAULT_METRICS = tuple(m for m, (_, dist) in METRICS.items() if not dist)
+# The metrics, in output order (the CLI's --metrics order): name -> (getter
+# on segloss_label_metrics, what it needs computed: None = the counts,
+# "distances" = the surface-distance pass, else its SEGLOSS_MASK_* bit).
+# `metrics=None` reports dice .. vs, 'all' every one.
+_DIST = "distances"
+_O = ("dice", "iou", "precision", "recall", "specificity", "accuracy", "vs")
+_S = ("hd", "hd95", "assd", "nsd")
+_C = ("mcc", "kappa", "fbeta", "balanced_accuracy", "youden", "npv", "fpr", "fnr", "fdr",
+      "for", "lr_pos", "lr_neg", "vol_pred", "vol_ref", "vol_diff")
+_E = ("gce", "ri", "ari", "mi", "voi", "icc", "pbd")
+
+
+def _overlap(name):
+    field = "for_" if name == "for" else name
+    return lambda r: getattr(r.overlap, field)
+
+
+def _surface(name):
+    return lambda r: getattr(r.surface, name)
+
+
+def _mask(name):
+    return lambda r: getattr(r.mask, name)
+
+
+METRICS = dict(
+    [(m, (_overlap(m), None)) for m in _O] +
+    [(m, (_surface(m), _DIST)) for m in _S] +
+    [(m, (_overlap(m), None)) for m in _C] +
+    [(m, (_surface(m), _DIST)) for m in ("masd", "sd_median", "sd_std")] +
+    [("boundary_iou", (_mask("boundary_iou"), _lib.MASK_BOUNDARY_IOU)),
+     ("com_dist", (_mask("com_dist"), _lib.MASK_COM_DIST))] +
+    [(m, (_overlap(m), None)) for m in _E] +
+    [("mahalanobis", (_mask("mahalanobis"), _lib.MASK_MAHALANOBIS)),
+     ("auc", (_overlap("auc"), None))])
+# Values in physical units (the spacing read from a file matters for them).
+_PHYSICAL = set(_S) | {"masd", "sd_median", "sd_std", "vol_pred", "vol_ref", "vol_diff",
+                       "boundary_iou", "com_dist"}
+DEFAULT_METRICS = _O
 
 
 def read_image(path, *, max_bytes=0):
@@ -72,7 +94,10 @@ def _read(path, max_bytes):
 class _Config:
     def __init__(self, labels="all", metrics=None, scores="probs", threshold=None,
                  spacing=None, tolerance=None, hd95_variant="max", percentile=None,
-                 empty_score="nan", empty_distance="nan", threads=0):
+                 empty_score="nan", empty_distance="nan", threads=0, beta=None,
+                 boundary_width=None, regions=None, ignore_label=None, instances=False,
+                 connectivity=None, match=None, assignment=None, min_size=None,
+                 instance_maps=False, lesionwise=None):
         self.labels = None
         if not (isinstance(labels, str) and labels == "all"):
             ls = [labels] if isinstance(labels, (int, np.integer)) else \
@@ -118,9 +143,57 @@ class _Config:
         o.hd95_variant = _pick(_lib.HD95_VARIANTS, hd95_variant, "hd95_variant")
         o.empty_score = _pick(_lib.EMPTY_SCORES, empty_score, "empty_score")
         o.empty_distance = _pick(_lib.EMPTY_DISTANCES, empty_distance, "empty_distance")
-        o.distances = int(any(METRICS[m][1] for m in self.metrics))
+        for name, v in (("beta", beta), ("boundary_width", boundary_width)):
+            if v is not None:
+                if not (math.isfinite(float(v)) and float(v) > 0):
+                    raise Error("%s must be a number > 0, got %r" % (name, v), _lib.ERR_ARG)
+                setattr(o, name, float(v))
+        needs = [METRICS[m][1] for m in self.metrics]
+        o.distances = int(_DIST in needs)
+        o.mask_metrics = sum(b for b in set(needs) if isinstance(b, int))
         o.threads = int(threads)
         self.mopts = o
+        self.physical = any(m in _PHYSICAL for m in self.metrics)
+        self.regions = None if regions is None else _regions(regions)
+        if self.regions is not None and self.labels is not None:
+            raise Error("regions and labels both choose what is scored; give one",
+                        _lib.ERR_ARG)
+        self.ignore = None
+        if ignore_label is not None:
+            if isinstance(ignore_label, (bool, np.bool_)) or \
+                    not isinstance(ignore_label, (int, np.integer)):
+                raise Error("invalid ignore_label %r (expected an integer)" % (ignore_label,),
+                            _lib.ERR_ARG)
+            self.ignore = int(ignore_label)
+        self.inst = _instances.Config(instances, connectivity, match, assignment, min_size,
+                                      instance_maps, lesionwise, o.empty_score)
+        if self.inst.on and (self.regions is not None or self.ignore is not None):
+            # as the CLI: instance scoring does not run on region / ignore masks yet
+            raise Error("instances (and their options) cannot be combined with %s yet"
+                        % ("regions" if self.regions is not None else "ignore_label"),
+                        _lib.ERR_ARG)
+
+
+def _regions(regions):
+    """[(key, labels)]: regions as 'L,L;L' or a list of label lists; each
+    group's labels ascending without repeats, its key "1,2,3"."""
+    groups = regions.split(";") if isinstance(regions, str) else list(regions)
+    out = []
+    for g in groups:
+        items = g.split(",") if isinstance(g, str) else \
+            [g] if isinstance(g, (int, np.integer)) else list(g)
+        try:
+            labs = sorted({int(v) for v in items})
+        except (TypeError, ValueError):
+            labs = [0]
+        if not labs or 0 in labs:
+            raise Error("invalid region %r in regions (expected nonzero integers: groups like "
+                        "[1, 2, 3] or '1,2,3;2,3')" % (g,), _lib.ERR_ARG)
+        key = ",".join(str(v) for v in labs)
+        if any(key == k for k, _ in out):
+            raise Error("regions: region %s is given twice" % key, _lib.ERR_ARG)
+        out.append((key, labs))
+    return out
 
 
 def _pick(table, v, name):
@@ -171,7 +244,7 @@ def _label_map_ref(a, who):
 
 
 def _case(pred, ref, spacing, cfg, pname="pred", rname="ref"):
-    """The labels dict of one case."""
+    """One case's dict: "labels" and, with instance options, "instances"."""
     p = np.asarray(pred)
     r = np.asarray(ref)
     if p.shape != r.shape:
@@ -205,29 +278,74 @@ def _case(pred, ref, spacing, cfg, pname="pred", rname="ref"):
                                   "(%s) is compared as label 1" % (rname, it.label, pname),
                                   stacklevel=3)
                     break
-        if cfg.labels is None:
-            n, labels = lset.count, None
-        else:
-            n = len(cfg.labels)
-            labels = (ctypes.c_int64 * max(n, 1))(*cfg.labels)
-        res = (_lib.label_metrics * max(n, 1))()
         o = _lib.metric_opts.from_buffer_copy(cfg.mopts)
         for d in range(r.ndim):
             o.spacing[d] = spacing[d]
-        check(fn.label_metrics_compute(res, labels, n, ctypes.byref(lset), ctypes.byref(pl),
-                                       ctypes.byref(rl), ctypes.byref(shp), ctypes.byref(o)),
-              "%s vs %s" % (pname, rname))
+        if cfg.regions is not None or cfg.ignore is not None:
+            res = _regions_compute(lset, pa, ra, shp, o, cfg, "%s vs %s" % (pname, rname))
+        else:
+            if cfg.labels is None:
+                n, labels = lset.count, None
+            else:
+                n = len(cfg.labels)
+                labels = (ctypes.c_int64 * max(n, 1))(*cfg.labels)
+            arr = (_lib.label_metrics * max(n, 1))()
+            check(fn.label_metrics_compute(arr, labels, n, ctypes.byref(lset),
+                                           ctypes.byref(pl), ctypes.byref(rl),
+                                           ctypes.byref(shp), ctypes.byref(o)),
+                  "%s vs %s" % (pname, rname))
+            res = [(str(arr[j].stats.label), arr[j]) for j in range(n)]
     finally:
         fn.label_set_free(ctypes.byref(lset))
     out = {}
-    for j in range(n):
-        m = res[j]
+    for key, m in res:
         q = m.stats.conf
         d = {"tp": q.tp, "fp": q.fp, "fn": q.fn, "tn": q.tn, "n_pred": q.tp + q.fp,
              "n_ref": q.tp + q.fn}
         for name in cfg.metrics:
             d[name] = float(METRICS[name][0](m))
-        out[str(m.stats.label)] = d
+        out[key] = d
+    if not cfg.inst.on:
+        return {"labels": out}
+    return {"labels": out, "instances": _instances.case(
+        cfg.inst, pa, ra, shp, [int(k) for k in out], spacing, rname)}
+
+
+def _regions_compute(lset, pa, ra, shp, o, cfg, who):
+    """[(key, segloss_label_metrics)] of the regions, or with only
+    ignore_label of the labels, as `segloss eval --regions/--ignore-label`
+    computes them: each region R is scored on the 0/1 maps {pred in R},
+    {ref in R}; the voxels whose reference is the ignore label are left
+    out of both maps and of TN (nnU-Net's compute_tp_fp_fn_tn)."""
+    if cfg.regions is not None:
+        items = cfg.regions
+    else:
+        labs = [lset.items[i].label for i in range(lset.count)] if cfg.labels is None \
+            else cfg.labels
+        items = [(str(v), [v]) for v in labs if not (cfg.labels is None and v == cfg.ignore)]
+    ign = (ra == cfg.ignore) if cfg.ignore is not None else np.zeros(ra.shape, bool)
+    n_ignored = int(ign.sum())
+    out = []
+    for key, labs in items:
+        pm = np.ascontiguousarray(np.isin(pa, labs) & ~ign, np.uint8)
+        rm = np.ascontiguousarray(np.isin(ra, labs) & ~ign, np.uint8)
+        pl = _lib.label_array(pm.ctypes.data, _lib.DTYPES["uint8"])
+        rl = _lib.label_array(rm.ctypes.data, _lib.DTYPES["uint8"])
+        bs = _lib.label_set()
+        m = _lib.label_metrics()
+        one = ctypes.c_int64(1)
+        try:
+            check(fn.label_scan(ctypes.byref(bs), ctypes.byref(pl), ctypes.byref(rl),
+                                ctypes.byref(shp)), who)
+            check(fn.label_metrics_compute(ctypes.byref(m), ctypes.byref(one), 1,
+                                           ctypes.byref(bs), ctypes.byref(pl), ctypes.byref(rl),
+                                           ctypes.byref(shp), ctypes.byref(o)), who)
+        finally:
+            fn.label_set_free(ctypes.byref(bs))
+        m.stats.conf.tn -= n_ignored
+        check(fn.overlap_from_counts(ctypes.byref(m.overlap), ctypes.byref(m.stats.conf),
+                                     ctypes.byref(o)), who)
+        out.append((key, m))
     return out
 
 
@@ -237,7 +355,9 @@ def evaluate(pred, ref, *, spacing=None, labels="all", metrics=None, **opts):
     cfg = _Config(labels=labels, metrics=metrics, spacing=spacing, **opts)
     r = np.asarray(ref)
     sp = cfg.spacing if cfg.spacing is not None else (1.0,) * r.ndim
-    return {"labels": _case(pred, r, sp, cfg)}
+    out = _case(pred, r, sp, cfg)
+    _instances.strip([out])
+    return out
 
 
 # ---- files and directories ----------------------------------------------------
@@ -282,8 +402,9 @@ def _pairs(pred, ref):
 
 
 def _stats(values):
-    """mean, std (ddof 0), median of the non-NaN values, as the CLI sums them."""
-    v = [x for x in values if not math.isnan(x)]
+    """mean, std (ddof 0), median of the finite values, as the CLI sums them
+    (an infinite value, null in the CLI's JSON, counts as NaN)."""
+    v = [x for x in values if math.isfinite(x)]
     s = {"mean": math.nan, "std": math.nan, "median": math.nan, "n": len(v),
          "n_nan": len(values) - len(v)}
     if v:
@@ -301,12 +422,16 @@ def _stats(values):
     return s
 
 
-def summarize(cases, metrics):
-    """The CLI's "summary": per label (ascending) and "mean" over labels."""
-    labels = sorted({int(k) for c in cases for k in c["labels"]})
+def summarize(cases, metrics, regions=None):
+    """The CLI's "summary": per label (ascending) or region (in the order
+    given) and "mean" over them."""
+    present = {k for c in cases for k in c["labels"]}
+    if regions is None:
+        keys = [str(v) for v in sorted(int(k) for k in present)]
+    else:
+        keys = [k for k, _ in regions if k in present]
     summary, means = {}, {m: [] for m in metrics}
-    for lab in labels:
-        key = str(lab)
+    for key in keys:
         per = {}
         for m in metrics:
             st = _stats([c["labels"][key][m] for c in cases if key in c["labels"]])
@@ -344,8 +469,7 @@ def _file_case(p, r, cfg, max_bytes, allow_missing, distances):
     sp = cfg.spacing if cfg.spacing is not None else rsp
     if cfg.spacing is None:
         _spacing_warnings(p, r, psp, p_has, rsp, r_has, r_sub, r_file, distances)
-    return {"pred": p, "ref": r,
-            "labels": _case(pa, ra, sp, cfg, p or "(missing prediction)", r)}
+    return dict({"pred": p, "ref": r}, **_case(pa, ra, sp, cfg, p or "(missing prediction)", r))
 
 
 def evaluate_files(pred_path, ref_path, *, spacing=None, labels="all", metrics=None,
@@ -357,12 +481,15 @@ def evaluate_files(pred_path, ref_path, *, spacing=None, labels="all", metrics=N
     and reported as a UserWarning instead of raising segloss.Error."""
     cfg = _Config(labels=labels, metrics=metrics, spacing=spacing, **opts)
     cases = []
-    distances = any(METRICS[m][1] for m in cfg.metrics)
     for p, r in _pairs(pred_path, ref_path):
         try:
-            cases.append(_file_case(p, r, cfg, max_bytes, allow_missing, distances))
+            cases.append(_file_case(p, r, cfg, max_bytes, allow_missing, cfg.physical))
         except Error as e:
             if not keep_going:
                 raise
             warnings.warn("skipped: %s" % e, stacklevel=2)
-    return {"cases": cases, "summary": summarize(cases, cfg.metrics)}
+    out = {"cases": cases, "summary": summarize(cases, cfg.metrics, cfg.regions)}
+    if cfg.inst.on:
+        out["instances"] = _instances.summarize(cases, cfg.inst, cfg.mopts.empty_score)
+    _instances.strip(cases)
+    return out

@@ -15,7 +15,7 @@ tree the package sits in, else by soname (an installed libsegloss).
 import ctypes
 import os
 from ctypes import (POINTER, Structure, c_char_p, c_double, c_float, c_int, c_int64,
-                    c_size_t, c_uint, c_void_p)
+                    c_size_t, c_uint, c_uint8, c_void_p)
 
 MAX_DIMS = 8
 IGNORE_NONE = -(2 ** 63)
@@ -99,6 +99,44 @@ class dice_bce_opts(Structure):
                 ("lambda_bce", c_double)]
 
 
+class dice_ce_opts(Structure):
+    _fields_ = [("dice", dice_opts), ("lambda_dice", c_double), ("lambda_ce", c_double),
+                ("label_smoothing", c_double), ("nnunet", c_int)]
+
+
+class dice_focal_opts(Structure):
+    _fields_ = [("dice", dice_opts), ("gamma", c_double), ("alpha", c_double),
+                ("lambda_dice", c_double), ("lambda_focal", c_double)]
+
+
+class generalized_dice_focal_opts(Structure):
+    _fields_ = [("gdice", generalized_dice_opts), ("gamma", c_double), ("alpha", c_double),
+                ("lambda_gdl", c_double), ("lambda_focal", c_double)]
+
+
+class mcc_opts(Structure):
+    _fields_ = [("reduction", c_int), ("activation", c_int), ("eps", c_double)]
+
+
+class topk_ce_opts(Structure):
+    _fields_ = [("ce", ce_opts), ("k", c_double)]
+
+
+class hausdorff_dt_opts(Structure):
+    _fields_ = [("reduction", c_int), ("activation", c_int), ("target_kind", c_int),
+                ("no_background", c_int), ("batch", c_int), ("alpha", c_double),
+                ("log", c_int)]
+
+
+class boundary_opts(Structure):
+    _fields_ = [("reduction", c_int), ("activation", c_int), ("target_kind", c_int),
+                ("no_background", c_int)]
+
+
+class batch_part(Structure):
+    _fields_ = [("n_total", c_int64), ("n_offset", c_int64)]
+
+
 class confusion(Structure):
     _fields_ = [("tp", c_int64), ("fp", c_int64), ("fn", c_int64), ("tn", c_int64)]
 
@@ -119,24 +157,75 @@ class label_set(Structure):
 class metric_opts(Structure):
     _fields_ = [("spacing", c_double * 3), ("percentile", c_double), ("tolerance", c_double),
                 ("hd95_variant", c_int), ("empty_score", c_int), ("empty_distance", c_int),
-                ("distances", c_int), ("threads", c_int)]
+                ("distances", c_int), ("threads", c_int), ("beta", c_double),
+                ("boundary_width", c_double), ("mask_metrics", c_uint)]
 
 
 class overlap_scores(Structure):
     _fields_ = [(n, c_double) for n in
-                ("dice", "iou", "precision", "recall", "specificity", "accuracy", "vs")]
+                ("dice", "iou", "precision", "recall", "specificity", "accuracy", "vs",
+                 "mcc", "kappa", "fbeta", "balanced_accuracy", "youden",
+                 "npv", "fpr", "fnr", "fdr", "for_", "lr_pos", "lr_neg",
+                 "vol_pred", "vol_ref", "vol_diff",
+                 "gce", "ri", "ari", "mi", "voi", "icc", "pbd", "auc")]
 
 
 class surface_metrics(Structure):
     _fields_ = [(n, c_double) for n in
-                ("hd", "hd95", "assd", "nsd", "max_pred_to_ref", "max_ref_to_pred",
+                ("hd", "hd95", "assd", "nsd", "masd", "sd_median", "sd_std", "max_pred_to_ref", "max_ref_to_pred",
                  "mean_pred_to_ref", "mean_ref_to_pred")] + \
                [("n_surface_pred", c_int64), ("n_surface_ref", c_int64)]
 
 
+class mask_metrics(Structure):
+    _fields_ = [(n, c_double) for n in ("boundary_iou", "com_dist", "mahalanobis")]
+
+
+# Bits of metric_opts.mask_metrics (SEGLOSS_MASK_*).
+MASK_BOUNDARY_IOU, MASK_COM_DIST, MASK_MAHALANOBIS = 1, 2, 4
+
+
 class label_metrics(Structure):
     _fields_ = [("stats", label_stats), ("overlap", overlap_scores),
+                ("surface", surface_metrics), ("mask", mask_metrics)]
+
+
+class instance_opts(Structure):
+    _fields_ = [("connectivity", c_int), ("min_size", c_int64), ("match", c_int),
+                ("threshold", c_double), ("assignment", c_int), ("empty_score", c_int)]
+
+
+class instance_pair(Structure):
+    _fields_ = [("ref", c_int64), ("pred", c_int64), ("inter", c_int64), ("n_ref", c_int64),
+                ("n_pred", c_int64), ("iou", c_double), ("dice", c_double),
+                ("box_lo", c_int64 * 3), ("box_hi", c_int64 * 3),
                 ("surface", surface_metrics)]
+
+
+class instance_metrics(Structure):
+    _fields_ = [(n, c_int64) for n in ("n_ref", "n_pred", "tp", "fp", "fn")] + \
+               [(n, c_double) for n in ("iou_sum", "precision", "recall", "f1", "pq", "sq",
+                                        "rq")]
+
+
+class lesionwise_opts(Structure):
+    _fields_ = [("spacing", c_double * 3), ("dilation", c_int), ("volume_threshold", c_double),
+                ("missing_hd95", c_double)]
+
+
+class lesion_row(Structure):
+    _fields_ = [("volume", c_double), ("n_voxels", c_int64), ("n_pred", c_int64),
+                ("dice", c_double), ("hd95", c_double), ("kept", c_int)]
+
+
+class lesionwise(Structure):
+    _fields_ = [("n_lesions", c_int64), ("tp", c_int64), ("fp", c_int64), ("fn", c_int64),
+                ("dice", c_double), ("hd95", c_double)]
+
+
+# SEGLOSS_MATCH_* and SEGLOSS_ASSIGN_* (the CLI's names).
+MATCH_RULES = {"iou": 0, "dice": 1, "overlap": 2}
+ASSIGNMENTS = {"greedy": 0, "hungarian": 1, "monai": 2}
 
 
 class npy(Structure):
@@ -152,9 +241,12 @@ class image(Structure):
 # test_abi.py checks against the header.
 STRUCTS = {cls.__name__: cls for cls in (
     shape, target, farray, check_report, bce_opts, focal_opts, ce_opts, lovasz_opts,
-    dice_opts, tversky_opts, generalized_dice_opts, dice_bce_opts, confusion, label_array,
-    label_stats, label_set, metric_opts, overlap_scores, surface_metrics, label_metrics,
-    npy, image)}
+    dice_opts, tversky_opts, generalized_dice_opts, dice_bce_opts, dice_ce_opts,
+    dice_focal_opts, generalized_dice_focal_opts, mcc_opts, topk_ce_opts, hausdorff_dt_opts,
+    boundary_opts, batch_part, confusion, label_array,
+    label_stats, label_set, metric_opts, overlap_scores, surface_metrics, mask_metrics,
+    label_metrics, instance_opts, instance_pair, instance_metrics, lesionwise_opts, lesion_row,
+    lesionwise, npy, image)}
 
 P = POINTER
 
@@ -173,6 +265,17 @@ _PROTOS = {
     "label_metrics_compute": (c_int, [P(label_metrics), P(c_int64), c_int64, P(label_set),
                                       P(label_array), P(label_array), P(shape),
                                       P(metric_opts)]),
+    "overlap_from_counts": (c_int, [P(overlap_scores), P(confusion), P(metric_opts)]),
+    "dice_ce_opts_nnunet": (dice_ce_opts, []),
+    "instance_opts_default": (instance_opts, []),
+    "lesionwise_opts_brats2023": (lesionwise_opts, []),
+    "label_mask": (c_int, [P(c_uint8), P(label_array), c_int64, c_int64]),
+    "instance_eval": (c_int, [P(instance_metrics), c_void_p, c_void_p, P(label_array),
+                              P(label_array), c_int64, c_int, P(shape), P(instance_opts),
+                              P(metric_opts)]),
+    "instance_scores": (None, [P(instance_metrics), c_int]),
+    "lesionwise_brats": (c_int, [P(lesionwise), c_void_p, P(c_uint8), P(c_uint8), P(shape),
+                                 P(lesionwise_opts)]),
     "percentile_inplace": (c_int, [P(c_double), P(c_double), c_int64, c_double]),
     "image_read": (c_int, [P(image), c_char_p, c_size_t, c_char_p, c_size_t]),
     "image_free": (None, [P(image)]),
@@ -183,10 +286,16 @@ _PROTOS = {
 for _name, _opts in (("bce", bce_opts), ("focal", focal_opts), ("ce", ce_opts),
                      ("lovasz", lovasz_opts), ("dice", dice_opts), ("tversky", tversky_opts),
                      ("generalized_dice", generalized_dice_opts),
-                     ("dice_bce", dice_bce_opts), ("metric", metric_opts)):
+                     ("dice_bce", dice_bce_opts), ("dice_ce", dice_ce_opts),
+                     ("dice_focal", dice_focal_opts),
+                     ("generalized_dice_focal", generalized_dice_focal_opts),
+                     ("mcc", mcc_opts), ("topk_ce", topk_ce_opts),
+                     ("hausdorff_dt", hausdorff_dt_opts), ("boundary", boundary_opts),
+                     ("metric", metric_opts)):
     _PROTOS[_name + "_opts_default"] = (_opts, [])
 for _name, _opts in (("lovasz", lovasz_opts), ("dice", dice_opts), ("tversky", tversky_opts),
-                     ("generalized_dice", generalized_dice_opts)):
+                     ("generalized_dice", generalized_dice_opts),
+                     ("hausdorff_dt", hausdorff_dt_opts)):
     _PROTOS[_name + "_items_shape"] = (c_int, [P(shape), P(shape), P(_opts)])
 
 
@@ -238,9 +347,11 @@ for _name, (_res, _args) in _PROTOS.items():
 
 # The three signatures of a loss (segloss_X_forward, _backward,
 # _forward_backward), given its options struct.
-def loss_protos(opts):
+def loss_protos(opts, elems=True):
+    """elems=False: a forward without the loss array (topk_ce, boundary)."""
     return {
-        "forward": (c_int, [P(c_double), P(c_float), P(c_float), P(target), P(shape), P(opts)]),
+        "forward": (c_int, [P(c_double)] + ([P(c_float)] if elems else []) +
+                    [P(c_float), P(target), P(shape), P(opts)]),
         "backward": (c_int, [P(c_float), P(c_float), P(target), P(shape), P(opts), P(c_float)]),
         "forward_backward": (c_int, [P(c_double), P(c_float), P(c_float), P(c_float), P(target),
                                      P(shape), P(opts), P(c_float)]),

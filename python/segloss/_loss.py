@@ -30,6 +30,13 @@ GROUPS = {
     "focal": ("alpha", "gamma"),
     "ce": ("class_weight", "label_smoothing"),
     "lovasz": ("per_image",),
+    "dice_ce": ("lambda_dice", "lambda_ce", "label_smoothing", "nnunet"),
+    "dice_focal": ("gamma", "alpha", "lambda_dice", "lambda_focal"),
+    "gdice_focal": ("lambda_gdl",),
+    "mcc": ("activation", "eps"),
+    "topk": ("k",),
+    "hd": ("activation", "batch", "include_background", "alpha"),
+    "boundary": ("activation", "no_background"),
 }
 
 
@@ -122,6 +129,76 @@ def _dice_bce(kw, arr):
     return o
 
 
+def _dice_ce(kw, arr):
+    o = fn.dice_ce_opts_default()
+    o.dice = _dice(kw, arr)
+    o.nnunet = int(bool(kw.get("nnunet", False)))
+    if o.nnunet:
+        o.dice.no_background = 1      # nnU-Net's do_bg=False
+    for k in ("lambda_dice", "lambda_ce", "label_smoothing"):
+        setattr(o, k, float(kw.get(k, getattr(o, k))))
+    return o
+
+
+def _focal_part(o, kw, lambdas):
+    for k in ("gamma", "alpha") + lambdas:
+        setattr(o, k, float(kw.get(k, getattr(o, k))))
+    return o
+
+
+def _dice_focal(kw, arr):
+    o = fn.dice_focal_opts_default()
+    o.dice = _dice(kw, arr)
+    return _focal_part(o, kw, ("lambda_dice", "lambda_focal"))
+
+
+def _gdice_focal(kw, arr):
+    o = fn.generalized_dice_focal_opts_default()
+    o.gdice = _gdice(kw, arr)
+    return _focal_part(o, kw, ("lambda_gdl", "lambda_focal"))
+
+
+def _mcc(kw, arr):
+    o = fn.mcc_opts_default()
+    o.activation = _choice({"none": 1, "sigmoid": 0}, kw.get("activation", "none"),
+                           "activation")
+    o.eps = float(kw.get("eps", o.eps))
+    return o
+
+
+def _topk(kw, arr):
+    o = fn.topk_ce_opts_default()
+    o.ce = _ce(kw, arr)
+    o.k = float(kw.get("k", o.k))
+    return o
+
+
+def _hd(log):
+    def build(kw, arr):
+        o = fn.hausdorff_dt_opts_default()
+        o.activation = _choice(_lib.ACTIVATIONS, kw["activation"], "activation")
+        o.batch = int(bool(kw.get("batch", False)))
+        o.no_background = int(not kw.get("include_background", False))
+        o.alpha = float(kw.get("alpha", o.alpha))
+        o.log = log
+        return o
+    return build
+
+
+def _boundary(kw, arr):
+    o = fn.boundary_opts_default()
+    o.activation = _choice(_lib.ACTIVATIONS, kw["activation"], "activation")
+    o.no_background = int(bool(kw.get("no_background", False)))
+    return o
+
+
+def _set_reduction(o, red):
+    """The reduction field of an options struct, wherever it nests."""
+    while not hasattr(o, "reduction"):
+        o = next(getattr(o, f) for f in ("dice", "gdice", "region", "ce") if hasattr(o, f))
+    o.reduction = red
+
+
 # ---- loss-array shapes for reduction='none' ----------------------------------
 def _same(kind, xs, o):
     return xs
@@ -146,16 +223,24 @@ class Kind:
     struct (_lib) and `opts` the builder of one from the keywords; `groups`
     the option groups it takes; `target` "dense", "index" or "auto" (index
     with activation='softmax'); `out_shape` the reduction='none' shape;
-    `probs`: the input is probabilities; `finite`: NaN/inf always refused."""
+    `probs`: the input is probabilities; `finite`: NaN/inf always refused;
+    `activation`: the default activation, a name or a function of the
+    input's shape ("multiclass" target: class indices when C > 1);
+    `reductions`: the reductions it takes; `elems`: its forward takes the
+    loss array."""
 
     def __init__(self, name, lib, struct, opts, groups, target, out_shape, probs=False,
-                 finite=False, summary=""):
+                 finite=False, summary="", activation="sigmoid",
+                 reductions=("mean", "sum", "none"), elems=True):
         self.name, self.lib, self.opts, self.out_shape = name, lib, opts, out_shape
+        self.struct = struct
         self.groups = groups
         self.target = target
         self.probs, self.finite, self.summary = probs, finite, summary
+        self.activation, self.reductions = activation, reductions
         self.options = {o for g in groups for o in GROUPS[g]}
-        protos = _lib.loss_protos(struct)
+        self.elems = elems
+        protos = _lib.loss_protos(struct, elems)
         self.forward = _lib.bind(lib + "_forward", *protos["forward"])
         self.backward = _lib.bind(lib + "_backward", *protos["backward"])
         self.fused = _lib.bind(lib + "_forward_backward", *protos["forward_backward"])
@@ -163,6 +248,11 @@ class Kind:
 
 _R = ("region", "ignore")
 _L = _lib
+_MS = ("mean", "sum")
+
+
+def _channels(xs):
+    return xs[1] if len(xs) >= 3 else 1
 KINDS = {k.name: k for k in (
     Kind("bce", "bce", _L.bce_opts, _bce, ("weight", "ignore"), "dense", _same, probs=True,
          summary="BCE on probabilities in [0,1] (torch BCELoss)"),
@@ -189,6 +279,35 @@ KINDS = {k.name: k for k in (
     Kind("dice-bce", "dice_bce", _L.dice_bce_opts, _dice_bce,
          _R + ("dice", "smp", "dice_bce", "pos_weight"), "dense", lambda k, xs, o: (),
          summary="Dice + BCE-with-logits (MONAI DiceCELoss, one channel)"),
+    Kind("dice-ce", "dice_ce", _L.dice_ce_opts, _dice_ce, _R + ("dice", "dice_ce"),
+         "multiclass", lambda k, xs, o: (), reductions=_MS,
+         activation=lambda xs: "softmax" if _channels(xs) > 1 else "sigmoid",
+         summary="Dice + CE, softmax for C > 1 (MONAI DiceCELoss; nnU-Net with nnunet)"),
+    Kind("dice-focal", "dice_focal", _L.dice_focal_opts, _dice_focal,
+         ("region", "dice", "dice_focal"), "auto", lambda k, xs, o: (), reductions=_MS,
+         summary="Dice + sigmoid focal (MONAI DiceFocalLoss)"),
+    Kind("generalized-dice-focal", "generalized_dice_focal", _L.generalized_dice_focal_opts,
+         _gdice_focal, ("region", "gdice", "dice_focal", "gdice_focal"), "auto",
+         lambda k, xs, o: (), reductions=_MS,
+         summary="generalized Dice + focal (MONAI GeneralizedDiceFocalLoss)"),
+    Kind("mcc", "mcc", _L.mcc_opts, _mcc, ("mcc",), "dense", lambda k, xs, o: (),
+         activation="none",
+         summary="1 - Matthews correlation, probabilities by default (smp MCCLoss)"),
+    Kind("topk-ce", "topk_ce", _L.topk_ce_opts, _topk, ("ce", "topk", "ignore"), "index",
+         lambda k, xs, o: (), reductions=("mean",), elems=False,
+         summary="mean CE over the k % largest (nnU-Net TopKLoss)"),
+    Kind("lovasz-softmax", "lovasz_softmax", _L.lovasz_opts, _lovasz, ("lovasz", "ignore"),
+         "index", _items(fn.lovasz_items_shape), finite=True,
+         summary="Lovasz-softmax on logits (smp LovaszLoss, multiclass)"),
+    Kind("hausdorff-dt", "hausdorff_dt", _L.hausdorff_dt_opts, _hd(0), ("hd",), "auto",
+         _items(fn.hausdorff_dt_items_shape), activation="none",
+         summary="Hausdorff distance-transform loss (MONAI HausdorffDTLoss)"),
+    Kind("boundary", "boundary", _L.boundary_opts, _boundary, ("boundary",), "auto",
+         lambda k, xs, o: (), activation="softmax", reductions=_MS, elems=False,
+         summary="boundary loss, mean of p * signed distance (Kervadec et al.)"),
+    Kind("log-hausdorff-dt", "hausdorff_dt", _L.hausdorff_dt_opts, _hd(1), ("hd",), "auto",
+         _items(fn.hausdorff_dt_items_shape), activation="none",
+         summary="log(1 + hausdorff-dt) (MONAI LogHausdorffDTLoss)"),
 )}
 
 
@@ -244,9 +363,13 @@ def _prepare(kind, x, kw):
     return arr, keep
 
 
-def _index_target(kind, kw):
-    return kind.target == "index" or (kind.target == "auto" and
-                                      kw.get("activation", "sigmoid") == "softmax")
+def _index_target(kind, kw, xs):
+    """Whether the target holds class indices (kw: with the activation in
+    effect)."""
+    if kind.target == "multiclass" and _channels(xs) > 1:
+        return True
+    return kind.target == "index" or (kind.target != "dense" and
+                                      kw.get("activation") == "softmax")
 
 
 def _explain(kind, st, x, tgt, x_shape, index, kw):
@@ -278,6 +401,54 @@ def _explain(kind, st, x, tgt, x_shape, index, kw):
     return Error("loss %s: %s" % (kind.name, strerror(st)), st)
 
 
+def check_kind(kind, opts, reduction, xs):
+    """The kind's row and the options with the activation in effect for an
+    input of shape xs (unknown kind, options or reduction: errors)."""
+    k = KINDS.get(kind)
+    if k is None:
+        raise Error("unknown loss kind %r (one of: %s)" % (kind, ", ".join(KINDS)),
+                    _lib.ERR_ARG)
+    extra = set(opts) - k.options
+    if extra:
+        raise TypeError("loss %s: option%s %s do%s not apply (it takes: %s)"
+                        % (kind, "s" if len(extra) > 1 else "", ", ".join(sorted(extra)),
+                           "" if len(extra) > 1 else "es", ", ".join(sorted(k.options))))
+    if reduction not in k.reductions and reduction in _lib.REDUCTIONS:
+        raise Error("loss %s takes reduction %s, not %r" % (kind, " or ".join(k.reductions),
+                                                           reduction), _lib.ERR_ARG)
+    if "activation" in k.options and opts.get("activation") is None:
+        act = k.activation(xs) if callable(k.activation) else k.activation
+        opts = dict(opts, activation=act)
+    return k, opts
+
+
+def setup(kind, input, target, reduction, opts):
+    """The checks and conversions of a loss call: (kind row, options
+    struct, input float32, target, its dtype code, class-index target?,
+    options with the activation in effect, reduction code, arrays to keep
+    alive)."""
+    x = _arrays.input_f32(input)
+    if x.size == 0:
+        raise Error("input: array is empty (shape %s)" % (x.shape,), _lib.ERR_EMPTY)
+    k, opts = check_kind(kind, opts, reduction, x.shape)
+    t, tcode = _arrays.typed(target, "target")
+    index = _index_target(k, opts, x.shape)
+    if index and t.dtype.kind == "f":
+        raise Error("target: %s needs integer class indices, got dtype %s"
+                    % (kind if k.target == "index" else "activation='softmax'", t.dtype),
+                    _lib.ERR_DTYPE)
+    want = _class_target_shape(x.shape) if index else x.shape
+    if t.shape != want:
+        raise Error("shape mismatch: input %s vs target %s%s"
+                    % (x.shape, t.shape, " (the target is the input's shape without axis 1)"
+                       if index else ""), _lib.ERR_SHAPE)
+    arr, keep = _prepare(k, x, opts)
+    o = k.opts(opts, arr)
+    red = _choice(_lib.REDUCTIONS, reduction, "reduction")
+    _set_reduction(o, red)
+    return k, o, x, t, tcode, index, opts, red, keep
+
+
 def loss(kind, input, target, *, grad=False, reduction="mean", grad_out=None,
          allow_nonfinite=False, out=None, **opts):
     """The loss `kind` of `input` against `target` (see docs/python.md).
@@ -292,33 +463,7 @@ def loss(kind, input, target, *, grad=False, reduction="mean", grad_out=None,
     array's shape for 'none'), float32 of the input's shape, written into
     `out` when given (a C-contiguous float32 array of the input's shape:
     no allocation per call)."""
-    k = KINDS.get(kind)
-    if k is None:
-        raise Error("unknown loss kind %r (one of: %s)" % (kind, ", ".join(KINDS)),
-                    _lib.ERR_ARG)
-    extra = set(opts) - k.options
-    if extra:
-        raise TypeError("loss %s: option%s %s do%s not apply (it takes: %s)"
-                        % (kind, "s" if len(extra) > 1 else "", ", ".join(sorted(extra)),
-                           "" if len(extra) > 1 else "es", ", ".join(sorted(k.options))))
-    x = _arrays.input_f32(input)
-    if x.size == 0:
-        raise Error("input: array is empty (shape %s)" % (x.shape,), _lib.ERR_EMPTY)
-    t, tcode = _arrays.typed(target, "target")
-    index = _index_target(k, opts)
-    if index and t.dtype.kind == "f":
-        raise Error("target: %s needs integer class indices, got dtype %s"
-                    % (kind if k.target == "index" else "activation='softmax'", t.dtype),
-                    _lib.ERR_DTYPE)
-    want = _class_target_shape(x.shape) if index else x.shape
-    if t.shape != want:
-        raise Error("shape mismatch: input %s vs target %s%s"
-                    % (x.shape, t.shape, " (the target is the input's shape without axis 1)"
-                       if index else ""), _lib.ERR_SHAPE)
-    arr, keep = _prepare(k, x, opts)
-    o = k.opts(opts, arr)
-    red = _choice(_lib.REDUCTIONS, reduction, "reduction")
-    (o.dice if hasattr(o, "dice") else o.region if hasattr(o, "region") else o).reduction = red
+    k, o, x, t, tcode, index, opts, red, keep = setup(kind, input, target, reduction, opts)
     result = call(k, o, x, t, tcode, index, opts, red == 2, grad, grad_out, out)
     value = result[0] if grad else result
     if not allow_nonfinite and not (np.isfinite(value).all() if red == 2
@@ -375,8 +520,9 @@ def call(k, o, x, t, tcode, index, opts, none, grad, grad_out, out=None):
         st = k.fused(ctypes.byref(value), ep, _arrays.f32p(g), _arrays.f32p(x),
                      ctypes.byref(tgt), ctypes.byref(shp), ctypes.byref(o), gop)
     else:
-        st = k.forward(ctypes.byref(value), ep, _arrays.f32p(x), ctypes.byref(tgt),
-                       ctypes.byref(shp), ctypes.byref(o))
+        st = k.forward(*([ctypes.byref(value)] + ([ep] if k.elems else []) +
+                         [_arrays.f32p(x), ctypes.byref(tgt), ctypes.byref(shp),
+                          ctypes.byref(o)]))
         if st == _lib.OK and grad:
             st = k.backward(_arrays.f32p(g), _arrays.f32p(x), ctypes.byref(tgt),
                             ctypes.byref(shp), ctypes.byref(o), gop)

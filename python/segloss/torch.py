@@ -17,11 +17,13 @@ ignored.
 import numpy as np
 import torch
 
-from . import _loss
+from . import _loss, _stats
 from ._errors import Error
 
-__all__ = ["loss", "DiceLoss", "DiceCELoss", "TverskyLoss", "GeneralizedDiceLoss",
-           "FocalLoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss"]
+__all__ = ["loss", "DiceLoss", "DiceCELoss", "DiceFocalLoss", "GeneralizedDiceFocalLoss",
+           "TverskyLoss", "GeneralizedDiceLoss", "FocalLoss", "MCCLoss", "HausdorffDTLoss",
+           "LogHausdorffDTLoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss",
+           "distributed_loss"]
 
 
 def _numpy(t, name):
@@ -81,6 +83,50 @@ def loss(kind, input, target, *, reduction="mean", **opts):
     if not isinstance(input, torch.Tensor):
         input = torch.as_tensor(input)
     return _LossFunction.apply(input, target, kind, reduction, opts)
+
+
+class _DistributedFunction(torch.autograd.Function):
+    """The batch loss of a batch split over the ranks of a process group:
+    one all-reduce of the image counts, one of the statistics."""
+
+    @staticmethod
+    def forward(ctx, input, target, kind, reduction, group, opts):
+        import torch.distributed as dist
+        x, t = _numpy(input, "input"), _numpy(target, "target")
+        world, rank = dist.get_world_size(group), dist.get_rank(group)
+        counts = torch.zeros(world, dtype=torch.int64)
+        counts[rank] = x.shape[0] if x.ndim >= 3 else 1
+        dist.all_reduce(counts, group=group)
+        part = dict(n_total=int(counts.sum()), n_offset=int(counts[:rank].sum()))
+        s = torch.from_numpy(_stats.region_stats(kind, x, t, **part, **opts))
+        dist.all_reduce(s, group=group)
+        s = s.numpy()
+        value = _stats.loss_from_stats(kind, s, x.shape, reduction=reduction, **part, **opts)
+        ctx.args = (kind, s, x, t, reduction, part, opts, input.dtype)
+        if reduction == "none":
+            return torch.from_numpy(value).to(input.dtype)
+        return torch.tensor(value, dtype=input.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        kind, s, x, t, reduction, part, opts, dtype = ctx.args
+        go = _numpy(grad_output, "grad_output").astype(np.float32)
+        g = _stats.backward_from_stats(kind, s, x, t, reduction=reduction, grad_out=go,
+                                       **part, **opts)
+        return torch.from_numpy(g).to(dtype), None, None, None, None, None
+
+
+def distributed_loss(kind, input, target, *, reduction="mean", group=None, **opts):
+    """The region loss `kind` (dice, jaccard, tversky, generalized-dice) of
+    the whole batch when each rank of the torch.distributed process `group`
+    (default: the world) holds consecutive images of it, rank 0 first:
+    every rank gets the batch loss, and backward gives each rank the
+    gradient of that batch loss with respect to its own input (the slice
+    one process holding the whole batch would get). Options as
+    segloss.torch.loss. Collective: every rank of the group must call it."""
+    if not isinstance(input, torch.Tensor):
+        input = torch.as_tensor(input)
+    return _DistributedFunction.apply(input, target, kind, reduction, group, opts)
 
 
 def _unsupported(cls, **given):
@@ -172,34 +218,140 @@ class TverskyLoss(_RegionModule):
 
 
 class DiceCELoss(_RegionModule):
-    """MONAI DiceCELoss for one channel with sigmoid=True: Dice +
-    BCE-with-logits (segloss's dice-bce; MONAI >= 1.2 uses BCE-with-logits for
-    one channel too). More channels (softmax + cross-entropy) are not
-    implemented yet."""
-    kind = "dice-bce"
+    """MONAI DiceCELoss. C > 1 channels: softmax=True, to_onehot_y=True and a
+    class-index target ((N, 1, spatial...) or (N, spatial...)): lambda_dice *
+    Dice(softmax) + lambda_ce * CrossEntropyLoss(logits, labels) (segloss's
+    dice-ce). One channel: sigmoid=True, Dice + BCE-with-logits on a 0/1
+    target (segloss's dice-bce; MONAI >= 1.2 uses BCE-with-logits for one
+    channel). Class weights (`weight`) are not implemented."""
+    kind = "dice-ce"
 
     def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False,
                  softmax=False, other_act=None, squared_pred=False, jaccard=False,
                  reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False, weight=None,
-                 lambda_dice=1.0, lambda_ce=1.0):
+                 lambda_dice=1.0, lambda_ce=1.0, label_smoothing=0.0):
         super().__init__()
-        _unsupported("DiceCELoss", weight=weight is not None, softmax=softmax,
-                     to_onehot_y=to_onehot_y)
-        if not sigmoid:
-            raise NotImplementedError("segloss.torch.DiceCELoss: only sigmoid=True (logits, "
-                                      "one channel) is implemented")
+        _unsupported("DiceCELoss", weight=weight is not None)
+        if not (sigmoid or (softmax and to_onehot_y)):
+            raise NotImplementedError("segloss.torch.DiceCELoss: sigmoid=True (one channel) or "
+                                      "softmax=True with to_onehot_y=True (C > 1) is "
+                                      "implemented")
         if reduction == "none":
             raise ValueError("DiceCELoss: reduction='none' is not supported (as MONAI)")
         self._region("DiceCELoss", include_background, to_onehot_y, sigmoid, softmax,
                      other_act, reduction, smooth_nr, smooth_dr, batch)
-        self.opts.update(squared=squared_pred, jaccard=jaccard, lambda_dice=lambda_dice,
-                         lambda_bce=lambda_ce)
+        self.opts.update(squared=squared_pred, jaccard=jaccard, lambda_dice=lambda_dice)
+        self.lambda_ce, self.label_smoothing = lambda_ce, label_smoothing
 
     def forward(self, input, target):
-        if input.dim() >= 3 and input.shape[1] != 1:
-            raise NotImplementedError("segloss.torch.DiceCELoss: %d channels; only one channel "
-                                      "(sigmoid Dice + BCE) is implemented" % input.shape[1])
-        return super().forward(input, target)
+        c = input.shape[1] if input.dim() >= 3 else 1
+        if c == 1 and self.opts["activation"] == "sigmoid":
+            if self.label_smoothing:
+                raise NotImplementedError("segloss.torch.DiceCELoss: label_smoothing with "
+                                          "one channel (BCE)")
+            return loss("dice-bce", input, target, reduction=self.reduction,
+                        lambda_bce=self.lambda_ce, **self.opts)
+        if self.opts["activation"] != "softmax":
+            raise NotImplementedError("segloss.torch.DiceCELoss: %d channels need softmax=True "
+                                      "and to_onehot_y=True (sigmoid Dice + BCE is one "
+                                      "channel)" % c)
+        if isinstance(target, torch.Tensor) and target.dim() == input.dim():
+            target = target[:, 0]   # MONAI's (N, 1, spatial...) label map
+        return loss("dice-ce", input, target, reduction=self.reduction,
+                    lambda_ce=self.lambda_ce, label_smoothing=self.label_smoothing,
+                    **self.opts)
+
+
+class _FocalRegionModule(_RegionModule):
+    """MONAI's DiceFocalLoss / GeneralizedDiceFocalLoss arguments: the focal
+    part is MONAI's sigmoid FocalLoss on the raw input (logits), whatever
+    the region part's activation; 'mean' or 'sum' only."""
+
+    def _focal(self, cls, gamma, focal_weight, weight, alpha):
+        _unsupported(cls, focal_weight=focal_weight is not None, weight=weight is not None)
+        if self.reduction not in ("mean", "sum"):
+            raise NotImplementedError("segloss.torch.%s: reduction %r (mean or sum are "
+                                      "implemented)" % (cls, self.reduction))
+        self.opts.update(gamma=gamma, alpha=-1.0 if alpha is None else alpha)
+
+
+class DiceFocalLoss(_FocalRegionModule):
+    """MONAI DiceFocalLoss: lambda_dice * DiceLoss + lambda_focal * FocalLoss."""
+    kind = "dice-focal"
+
+    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False,
+                 softmax=False, other_act=None, squared_pred=False, jaccard=False,
+                 reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False, gamma=2.0,
+                 focal_weight=None, weight=None, lambda_dice=1.0, lambda_focal=1.0,
+                 alpha=None):
+        super().__init__()
+        self._region("DiceFocalLoss", include_background, to_onehot_y, sigmoid, softmax,
+                     other_act, reduction, smooth_nr, smooth_dr, batch)
+        self._focal("DiceFocalLoss", gamma, focal_weight, weight, alpha)
+        self.opts.update(squared=squared_pred, jaccard=jaccard, lambda_dice=lambda_dice,
+                         lambda_focal=lambda_focal)
+
+
+class GeneralizedDiceFocalLoss(_FocalRegionModule):
+    """MONAI GeneralizedDiceFocalLoss: lambda_gdl * GeneralizedDiceLoss +
+    lambda_focal * FocalLoss (no alpha, as MONAI's class)."""
+    kind = "generalized-dice-focal"
+
+    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False,
+                 softmax=False, other_act=None, w_type="square", reduction="mean",
+                 smooth_nr=1e-5, smooth_dr=1e-5, batch=False, gamma=2.0, focal_weight=None,
+                 weight=None, lambda_gdl=1.0, lambda_focal=1.0):
+        super().__init__()
+        self._region("GeneralizedDiceFocalLoss", include_background, to_onehot_y, sigmoid,
+                     softmax, other_act, reduction, smooth_nr, smooth_dr, batch)
+        self._focal("GeneralizedDiceFocalLoss", gamma, focal_weight, weight, None)
+        self.opts.update(w_type=str(w_type).lower(), lambda_gdl=lambda_gdl,
+                         lambda_focal=lambda_focal)
+
+
+class MCCLoss(_Module):
+    """smp MCCLoss (segmentation_models_pytorch.losses.MCCLoss): 1 - the
+    Matthews correlation of probabilities y_pred against a 0/1 y_true, one
+    value over the whole batch, eps added to tp, fp, fn, tn."""
+    kind = "mcc"
+
+    def __init__(self, eps=1e-5):
+        super().__init__()
+        self.reduction = "mean"
+        self.opts = dict(eps=eps, activation="none")
+
+
+class _HausdorffModule(_Module):
+    def __init__(self, alpha=2.0, include_background=False, to_onehot_y=False, sigmoid=False,
+                 softmax=False, other_act=None, reduction="mean", batch=False):
+        super().__init__()
+        cls = type(self).__name__
+        _unsupported(cls, other_act=other_act)
+        if sigmoid and softmax:
+            raise ValueError("sigmoid=True and softmax=True are not compatible (as MONAI)")
+        if to_onehot_y != bool(softmax):
+            raise NotImplementedError("segloss.torch.%s: class-index targets go with "
+                                      "softmax=True and to_onehot_y=True" % cls)
+        self.reduction = reduction
+        self.opts = dict(activation="sigmoid" if sigmoid else "softmax" if softmax else "none",
+                         alpha=alpha, include_background=include_background, batch=batch)
+
+    def forward(self, input, target):
+        if self.opts["activation"] == "softmax" and isinstance(target, torch.Tensor) and \
+                target.dim() == input.dim():
+            target = target[:, 0]
+        return super().forward(input, target)   # 'none': the (N, C') item losses
+
+
+class HausdorffDTLoss(_HausdorffModule):
+    """MONAI HausdorffDTLoss (the distance maps are constants, as MONAI
+    computes them under no_grad)."""
+    kind = "hausdorff-dt"
+
+
+class LogHausdorffDTLoss(_HausdorffModule):
+    """MONAI LogHausdorffDTLoss: log(HausdorffDTLoss + 1)."""
+    kind = "log-hausdorff-dt"
 
 
 class FocalLoss(_Module):

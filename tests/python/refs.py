@@ -69,3 +69,61 @@ def focal(x, y, alpha=0.25, gamma=2.0):
 
 def dice_bce(x, y, lambda_dice=1.0, lambda_bce=1.0):
     return lambda_dice * dice(x, y) + lambda_bce * F.binary_cross_entropy_with_logits(x, y)
+
+
+# ---- the second edition (MONAI 1.3 DiceCELoss C > 1, DiceFocalLoss,
+# GeneralizedDiceFocalLoss, HausdorffDTLoss; smp 0.3.3 MCCLoss) ----
+def onehot(lab, c):
+    return F.one_hot(lab, c).movedim(-1, 1).double()
+
+
+def dice_ce(x, lab, lambda_dice=1.0, lambda_ce=1.0, label_smoothing=0.0,
+            include_background=True):
+    c = x.shape[1]
+    d = dice(torch.softmax(x, 1), onehot(lab, c), sigmoid=False,
+             include_background=include_background)
+    return lambda_dice * d + lambda_ce * F.cross_entropy(x, lab, label_smoothing=label_smoothing)
+
+
+def monai_focal(x, y, gamma=2.0, alpha=None, include_background=True):
+    """MONAI FocalLoss(use_softmax=False), reduction mean."""
+    if not include_background:
+        x, y = x[:, 1:], y[:, 1:]
+    loss = x - x * y - F.logsigmoid(x)          # BCE with logits, as MONAI sums it
+    loss = torch.exp(F.logsigmoid(-x * (y * 2 - 1)) * gamma) * loss
+    if alpha is not None:
+        loss = (y * alpha + (1 - y) * (1 - alpha)) * loss
+    return loss.mean()
+
+
+def mcc(p, y, eps=1e-5):
+    """smp MCCLoss.forward: 1 - MCC over the flattened batch."""
+    p, y = p.reshape(-1), y.reshape(-1)
+    tp = (p * y).sum() + eps
+    tn = ((1 - p) * (1 - y)).sum() + eps
+    fp = (p * (1 - y)).sum() + eps
+    fn = ((1 - p) * y).sum() + eps
+    num = tp * tn - fp * fn
+    den = ((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)).sqrt()
+    return 1.0 - num / den
+
+
+def hausdorff_dt(p, y, alpha=2.0, include_background=False, log=False):
+    """MONAI HausdorffDTLoss(sigmoid=False, softmax=False), reduction mean:
+    the distance fields from scipy's exact EDT, as MONAI's distance_field."""
+    from scipy.ndimage import distance_transform_edt
+    import numpy as np
+
+    def field(img):
+        out = np.zeros(img.shape)
+        for n in range(img.shape[0]):
+            for c in range(img.shape[1]):
+                m = img[n, c] > 0.5
+                if m.any() and not m.all():
+                    out[n, c] = distance_transform_edt(m) + distance_transform_edt(~m)
+        return torch.tensor(out)
+    if not include_background:
+        p, y = p[:, 1:], y[:, 1:]
+    f = field(p.detach().numpy()) ** alpha + field(y.detach().numpy()) ** alpha
+    v = ((p - y) ** 2 * f).mean()
+    return torch.log(v + 1) if log else v

@@ -17,9 +17,12 @@ SHAPE = (2, 3, 5, 4)
 
 def _inputs(rng, kind, opts):
     x = rng.normal(0, 2, SHAPE).astype(np.float32)
-    if kind == "bce" or opts.get("activation") == "none":
+    probs = kind in ("bce", "mcc", "hausdorff-dt", "log-hausdorff-dt")
+    if opts.get("activation", "none" if probs else "sigmoid") == "none":
         x = (1 / (1 + np.exp(-x))).astype(np.float32)
-    if kind == "ce" or opts.get("activation") == "softmax":
+    index = kind in ("ce", "topk-ce", "lovasz-softmax", "dice-ce") or \
+        opts.get("activation", "softmax" if kind == "boundary" else "") == "softmax"
+    if index:
         t = rng.integers(0, SHAPE[1], (SHAPE[0],) + SHAPE[2:]).astype(np.int64)
         if "ignore_index" in opts:
             t[0, 0, :2] = opts["ignore_index"]
@@ -52,6 +55,25 @@ CASES = [
     ("generalized-dice", {"w_type": "uniform", "activation": "softmax"}),
     ("dice-bce", {}), ("dice-bce", {"lambda_dice": 0.3, "lambda_bce": 2.0,
                                     "pos_weight": [1.0, 2.0, 3.0]}),
+    # the second edition (issue 13)
+    ("dice-ce", {}), ("dice-ce", {"lambda_dice": 0.5, "lambda_ce": 2.0, "label_smoothing": 0.1,
+                                  "batch": True}),
+    ("dice-ce", {"nnunet": True}), ("dice-ce", {"ignore_index": 255}),
+    ("dice-focal", {}), ("dice-focal", {"gamma": 1.5, "alpha": 0.25, "lambda_focal": 0.5,
+                                        "no_background": True}),
+    ("dice-focal", {"activation": "softmax", "squared": True}),
+    ("generalized-dice-focal", {}),
+    ("generalized-dice-focal", {"w_type": "simple", "lambda_gdl": 2.0, "batch": True}),
+    ("mcc", {}), ("mcc", {"activation": "sigmoid", "eps": 1e-3}),
+    ("topk-ce", {}), ("topk-ce", {"k": 30.0, "class_weight": [1.0, 2.0, 0.5]}),
+    ("topk-ce", {"ignore_index": 1}),
+    ("lovasz-softmax", {}), ("lovasz-softmax", {"per_image": True, "ignore_index": 2}),
+    ("hausdorff-dt", {}), ("hausdorff-dt", {"batch": True, "include_background": True,
+                                            "alpha": 1.0}),
+    ("hausdorff-dt", {"activation": "softmax"}),
+    ("log-hausdorff-dt", {}), ("log-hausdorff-dt", {"activation": "sigmoid"}),
+    ("boundary", {}), ("boundary", {"no_background": True}),
+    ("boundary", {"activation": "sigmoid"}),
 ]
 
 
@@ -81,6 +103,10 @@ def _bits(a):
 def test_loss_equals_cli(kind, opts, reduction, rng, cli, tmp_path):
     if kind == "dice-bce" and reduction == "none":
         pytest.skip("dice-bce has no reduction none (as MONAI)")
+    if reduction not in segloss._loss.KINDS[kind].reductions:
+        with pytest.raises(segloss.Error, match="reduction"):
+            segloss.loss(kind, *_inputs(rng, kind, opts), reduction=reduction)
+        return
     x, t = _inputs(rng, kind, opts)
     arrays = {"w": rng.random((SHAPE[1], 1, SHAPE[3])).astype(np.float32),
               "pw": rng.random((SHAPE[3],)).astype(np.float64) * 3}
@@ -92,7 +118,13 @@ def test_loss_equals_cli(kind, opts, reduction, rng, cli, tmp_path):
             "--reduction", reduction, "--grad", tmp_path / "g.npy"]
     if reduction == "none":
         args += ["--out", tmp_path / "o.npy"]
-    out = json.loads(cli(*(args + _cli_args(opts, arrays, tmp_path))).stdout)
+    run = cli(*(args + _cli_args(opts, arrays, tmp_path)), check=False)
+    if run.returncode == 1:            # a combination the CLI refuses, Python too
+        with pytest.raises(segloss.Error):
+            segloss.loss(kind, x, t, grad=True, reduction=reduction, **py_opts)
+        return
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
     value, grad = segloss.loss(kind, x, t, grad=True, reduction=reduction, **py_opts)
     assert np.array_equal(_bits(grad), _bits(np.load(tmp_path / "g.npy")))
     if reduction == "none":
@@ -227,3 +259,129 @@ def test_allow_missing_and_keep_going_equal_cli(rng, cli, tmp_path):
         got = segloss.evaluate_files(p, r, allow_missing=True, keep_going=True, metrics="all")
     assert _nan_to_none(got) == json.loads(run.stdout)
     assert got["cases"][1]["pred"] is None
+
+
+# The options of the second metrics edition: every metric, beta, the
+# boundary width, regions and the ignore label (keywords, CLI arguments).
+EVAL2_OPTS = [
+    ({"metrics": "all", "beta": 2.0, "boundary_width": 1.5, "spacing": (1.0, 0.5, 2.0)},
+     ["--metrics", "all", "--beta", "2", "--boundary-width", "1.5", "--spacing", "1,0.5,2"]),
+    ({"metrics": "all", "regions": "1,2,3;2,3;3"},
+     ["--metrics", "all", "--regions", "1,2,3;2,3;3"]),
+    ({"metrics": "dice,fbeta,hd95,masd,boundary_iou,com_dist,mahalanobis",
+      "regions": [[3, 2], [1]], "ignore_label": 4},
+     ["--metrics", "dice,fbeta,hd95,masd,boundary_iou,com_dist,mahalanobis", "--regions",
+      "2,3;1", "--ignore-label", "4"]),
+    ({"metrics": "all", "ignore_label": 4}, ["--metrics", "all", "--ignore-label", "4"]),
+    ({"labels": [2, 4, 9], "metrics": "mcc,kappa,vol_diff,sd_std", "ignore_label": 4},
+     ["--labels", "2,4,9", "--metrics", "mcc,kappa,vol_diff,sd_std", "--ignore-label", "4"]),
+]
+
+
+@pytest.mark.parametrize("opts,args", EVAL2_OPTS, ids=lambda v: str(v)[:60])
+def test_evaluate_second_edition_equals_cli(opts, args, rng, cli, tmp_path):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "r").mkdir()
+    for name in ("a.npy", "b.npy"):
+        ref = rng.integers(0, 5, (7, 9, 8)).astype(np.uint8)
+        pred = np.where(rng.random(ref.shape) < 0.7, ref,
+                        rng.integers(0, 4, ref.shape)).astype(np.int32)
+        np.save(tmp_path / "p" / name, pred)
+        np.save(tmp_path / "r" / name, ref)
+    want = json.loads(cli("eval", "--pred", tmp_path / "p", "--ref", tmp_path / "r",
+                          "--json", "-", "--quiet", *args).stdout)
+    got = segloss.evaluate_files(tmp_path / "p", tmp_path / "r", **opts)
+    assert _nan_to_none(got) == want
+    one = segloss.evaluate(np.load(tmp_path / "p" / "a.npy"), np.load(tmp_path / "r" / "a.npy"),
+                           **opts)
+    assert _nan_to_none(one) == {"labels": want["cases"][0]["labels"]}
+
+
+def test_regions_and_labels_conflict():
+    with pytest.raises(segloss.Error, match="give one"):
+        segloss.evaluate(np.ones((3, 3), np.uint8), np.ones((3, 3), np.uint8), labels=[1],
+                         regions="1,2")
+    with pytest.raises(segloss.Error, match="given twice"):
+        segloss.evaluate(np.ones((3, 3), np.uint8), np.ones((3, 3), np.uint8),
+                         regions="1,2;2,1")
+    with pytest.raises(segloss.Error, match="beta"):
+        segloss.evaluate(np.ones((3, 3), np.uint8), np.ones((3, 3), np.uint8), beta=0)
+
+
+def test_every_cli_metric_is_a_python_metric(cli):
+    """`segloss eval --metrics` names the metrics in Python's order."""
+    run = cli("eval", "--pred", "x", "--ref", "x", "--metrics", "nonesuch", check=False)
+    assert run.returncode == 1
+    listed = run.stderr.split("expected any of ", 1)[1].split(", or all)", 1)[0]
+    names = [n.strip() for n in listed.split(",")]
+    assert names == segloss.metrics(), run.stderr
+
+
+def _blobs(rng, shape, labels=2):
+    """A label map of blob-like components (thresholded smoothed noise)."""
+    from scipy.ndimage import uniform_filter
+    out = np.zeros(shape, np.uint8)
+    for lab in range(1, labels + 1):
+        f = uniform_filter(rng.random(shape), 3)
+        out[f > np.quantile(f, 0.85)] = lab
+    return out
+
+
+# (keywords, CLI arguments) of the instance evaluation (issue 12)
+INSTANCE_OPTS = [
+    ({"instances": True}, ["--instances"]),
+    ({"instances": True, "connectivity": 1, "match": "dice:0.3", "assignment": "hungarian",
+      "min_size": 3, "metrics": "dice,hd95"},
+     ["--instances", "--connectivity", "1", "--match", "dice:0.3", "--assignment",
+      "hungarian", "--min-size", "3", "--metrics", "dice,hd95"]),
+    ({"match": "overlap", "assignment": "monai", "empty_score": "one", "labels": [1, 2, 3]},
+     ["--match", "overlap", "--assignment", "monai", "--empty-score", "one", "--labels",
+      "1,2,3"]),
+    ({"lesionwise": "brats2023", "spacing": (1.0, 1.5, 2.0)},
+     ["--lesionwise", "brats2023", "--spacing", "1,1.5,2"]),
+    ({"instance_maps": True, "lesionwise": "brats2023"},
+     ["--instance-maps", "--lesionwise", "brats2023"]),
+]
+
+
+@pytest.mark.parametrize("opts,args", INSTANCE_OPTS, ids=lambda v: str(v)[:60])
+def test_instances_equal_cli(opts, args, rng, cli, tmp_path):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "r").mkdir()
+    for name in ("a.npy", "b.npy", "c.npy"):
+        ref = _blobs(rng, (12, 14, 10))
+        pred = np.where(rng.random(ref.shape) < 0.9, ref, 0).astype(np.uint8)
+        pred[_blobs(rng, ref.shape, 1) == 1] = 1          # extra predicted components
+        if name == "c.npy":
+            pred[:] = 0                                   # nothing predicted
+        np.save(tmp_path / "p" / name, pred.astype(np.int16))
+        np.save(tmp_path / "r" / name, ref)
+    want = json.loads(cli("eval", "--pred", tmp_path / "p", "--ref", tmp_path / "r",
+                          "--json", "-", "--quiet", *args).stdout)
+    assert "instances" in want and want["cases"][0]["instances"]
+    got = segloss.evaluate_files(tmp_path / "p", tmp_path / "r", **opts)
+    assert _nan_to_none(got) == want
+    one = segloss.evaluate(np.load(tmp_path / "p" / "a.npy"), np.load(tmp_path / "r" / "a.npy"),
+                           **opts)
+    c0 = want["cases"][0]
+    assert _nan_to_none(one) == {"labels": c0["labels"], "instances": c0["instances"]}
+
+
+def test_instance_option_errors():
+    a = np.zeros((4, 4), np.uint8)
+    for bad in ({"match": "iou:1"}, {"match": "jaccard:0.5"}, {"assignment": "best"},
+                {"connectivity": 4}, {"min_size": 2.5}, {"lesionwise": "brats2021"},
+                {"instances": True, "regions": "1,2"}, {"min_size": 2, "ignore_label": 3}):
+        with pytest.raises(segloss.Error):
+            segloss.evaluate(a, a, **bad)
+    with pytest.raises(segloss.Error, match="connectivity 3 needs a 3-D image"):
+        segloss.evaluate(a, a, connectivity=3)
+
+
+@pytest.mark.parametrize("args", [["--instances", "--regions", "1,2"],
+                                  ["--min-size", "2", "--ignore-label", "3"]])
+def test_instances_with_regions_refused_as_cli(args, cli, tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros((4, 4), np.uint8))
+    run = cli("eval", "--pred", tmp_path / "a.npy", "--ref", tmp_path / "a.npy", *args,
+              check=False)
+    assert run.returncode == 1 and "cannot be combined" in run.stderr

@@ -137,3 +137,60 @@ def test_device_and_unsupported(rng):
         st.DiceLoss(other_act=torch.tanh)
     with pytest.raises(NotImplementedError):
         st.DiceCELoss(softmax=True)
+
+
+def test_dice_ce_multiclass(rng):
+    """MONAI DiceCELoss(softmax=True, to_onehot_y=True) on C = 3 channels."""
+    x = torch.tensor(rng.normal(0, 1.5, (2, 3, 6, 5)), dtype=torch.float32, requires_grad=True)
+    lab = torch.tensor(rng.integers(0, 3, (2, 1, 6, 5)))
+    _compare(st.DiceCELoss(softmax=True, to_onehot_y=True), lambda a, b: refs.dice_ce(a, b[:, 0]),
+             x, lab)
+    _compare(st.DiceCELoss(softmax=True, to_onehot_y=True, include_background=False,
+                           lambda_dice=0.5, lambda_ce=2.0, label_smoothing=0.1),
+             lambda a, b: refs.dice_ce(a, b[:, 0], 0.5, 2.0, 0.1, include_background=False),
+             x, lab)
+    with pytest.raises(NotImplementedError):
+        st.DiceCELoss(softmax=True)          # one-hot (soft) CE targets: not implemented
+
+
+def test_dice_focal_and_generalized_dice_focal(rng):
+    x, y = _pair(rng, (2, 3, 7, 6))
+    _compare(st.DiceFocalLoss(sigmoid=True),
+             lambda a, b: refs.dice(a, b) + refs.monai_focal(a, b), x, y)
+    _compare(st.DiceFocalLoss(sigmoid=True, gamma=1.5, alpha=0.25, lambda_dice=0.5,
+                              lambda_focal=2.0, include_background=False),
+             lambda a, b: 0.5 * refs.dice(a, b, include_background=False)
+             + 2.0 * refs.monai_focal(a, b, 1.5, 0.25, include_background=False), x, y)
+    _compare(st.GeneralizedDiceFocalLoss(sigmoid=True, lambda_gdl=2.0, gamma=1.0),
+             lambda a, b: 2.0 * refs.generalized_dice(a, b) + refs.monai_focal(a, b, 1.0),
+             x, y)
+    # softmax Dice with class indices; the focal part on the logits against the one-hot
+    lab = torch.tensor(rng.integers(0, 3, (2, 1, 7, 6)))
+    _compare(st.DiceFocalLoss(softmax=True, to_onehot_y=True),
+             lambda a, b: refs.dice(torch.softmax(a, 1), refs.onehot(b[:, 0], 3),
+                                    sigmoid=False)
+             + refs.monai_focal(a, refs.onehot(b[:, 0], 3)), x, lab)
+
+
+def test_mcc_loss(rng):
+    x, y = _pair(rng, (3, 1, 8, 7))
+    p = torch.sigmoid(x.detach()).requires_grad_(True)
+    _compare(st.MCCLoss(), refs.mcc, p, y)
+    _compare(st.MCCLoss(eps=1e-2), lambda a, b: refs.mcc(a, b, 1e-2), p, y)
+
+
+def test_hausdorff_dt_losses(rng):
+    x, y = _pair(rng, (2, 3, 9, 8))
+    p = torch.sigmoid(x.detach()).requires_grad_(True)
+    _compare(st.HausdorffDTLoss(), refs.hausdorff_dt, p, y)
+    _compare(st.LogHausdorffDTLoss(alpha=1.0, include_background=True),
+             lambda a, b: refs.hausdorff_dt(a, b, 1.0, True, log=True), p, y)
+
+
+@pytest.mark.parametrize("kind", ["dice-focal", "generalized-dice-focal", "mcc"])
+def test_gradcheck_second_edition(kind, rng):
+    x, y = _pair(rng, (2, 2, 4, 3), dtype=torch.float64)
+    if kind == "mcc":
+        x = torch.sigmoid(x).detach().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda a: st.loss(kind, a, y), (x,), eps=1e-3, atol=1e-3,
+                                    rtol=1e-2)
