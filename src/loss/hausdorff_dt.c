@@ -93,17 +93,15 @@ static segloss_status hd_image(void *vctx, int64_t n) {
             double *dist = pass ? dy : dp;
             int fg, bg;
             for (int64_t i = 0; i < h->s; i++) m[i] = v[i] > 0.5;
-            double *in = dist, *outd = work; /* outd reuses work[0..s) after the EDTs */
-            st = segloss__distmap(in, NULL, &fg, &bg, m, &h->sp, h->s, work, m + h->s);
+            /* in-distances into dist, out-distances into d (free until the
+             * sum below), both from one transform */
+            st = segloss__distmap(dist, d, &fg, &bg, m, &h->sp, h->s, work, m + h->s);
             if (st != SEGLOSS_OK) break;
             if (!fg || !bg) { /* all 0 or all 1: MONAI leaves the field 0 */
                 for (int64_t i = 0; i < h->s; i++) dist[i] = 0.0;
                 continue;
             }
-            /* out-distances into d (free until the sum below) */
-            outd = d;
-            st = segloss__distmap(NULL, outd, NULL, NULL, m, &h->sp, h->s, work, m + h->s);
-            for (int64_t i = 0; i < h->s; i++) dist[i] += outd[i];
+            for (int64_t i = 0; i < h->s; i++) dist[i] += d[i];
         }
         if (st != SEGLOSS_OK) break;
         for (int64_t i = 0; i < h->s; i++)
