@@ -92,16 +92,20 @@ static void dm_rows(int32_t *ga, int32_t *gb, const uint8_t *m, int64_t rows, in
         const uint8_t *mr = m + r * n;
         int32_t *a = ga + r * n, *b = gb + r * n;
         int64_t l0 = -(n + 1), l1 = -(n + 1); /* last 0 / 1 seen; k - l >= n: none */
+        /* branch-free updates (t: all ones where m is 1): the masks are
+         * noisy, and a branch per element mispredicts half the time */
         for (int64_t k = 0; k < n; k++) {
-            if (mr[k]) l1 = k;
-            else l0 = k;
+            const int64_t t = -(int64_t)(mr[k] != 0);
+            l1 = (k & t) | (l1 & ~t);
+            l0 = (l0 & t) | (k & ~t);
             a[k] = (int32_t)(k - l0);
             b[k] = (int32_t)(k - l1);
         }
         int64_t r0 = 2 * n + 1, r1 = 2 * n + 1; /* next 0 / 1 */
         for (int64_t k = n - 1; k >= 0; k--) {
-            if (mr[k]) r1 = k;
-            else r0 = k;
+            const int64_t t = -(int64_t)(mr[k] != 0);
+            r1 = (k & t) | (r1 & ~t);
+            r0 = (r0 & t) | (k & ~t);
             int64_t da = r0 - k < a[k] ? r0 - k : a[k], db = r1 - k < b[k] ? r1 - k : b[k];
             a[k] = da < n ? (int32_t)(da * da) : DM_INF;
             b[k] = db < n ? (int32_t)(db * db) : DM_INF;
@@ -110,44 +114,36 @@ static void dm_rows(int32_t *ga, int32_t *gb, const uint8_t *m, int64_t rows, in
 }
 
 /* One line f[0..n) in place: f[u] = min_q (u - q)^2 + f[q] over the finite
- * f[q] (Meijster, Roerdink & Hesselink 2000: the lower envelope of the
- * parabolas, z[k] the first position where v[k] is the minimiser; exact in
- * integers). A line without finite values stays DM_INF. v, z, vf: n each. */
-static void dm_line(int32_t *f, int64_t n, int64_t *v, int64_t *z, int64_t *vf) {
+ * f[q]: the lower envelope of the parabolas p^2 - 2 p q + h_q, h_q = f[q] +
+ * q^2 (Felzenszwalb & Huttenlocher 2012), without divisions. Parabola b
+ * (after a) beats a from the abscissa (h_b - h_a) / (2 (b - a)) on; the
+ * middle of three candidates a < b < u is dropped when it would never be
+ * the minimum, compared by cross-multiplication (|h| < 2^32, distances <
+ * 2^16: exact in int64). The minimiser then moves right along the kept
+ * candidates as p grows: one comparison of two values at p. Every output
+ * is an exact integer. A line without finite values stays DM_INF.
+ * v, h: n each. */
+static void dm_line(int32_t *f, int64_t n, int64_t *v, int64_t *h) {
     int64_t k = -1;
     for (int64_t u = 0; u < n; u++) {
         const int64_t fu = f[u];
         if (fu == DM_INF) continue;
-        while (k >= 0) { /* pop v[k] if u is strictly nearer at z[k] */
-            const int64_t a = z[k] - v[k], b = z[k] - u;
-            if (a * a + vf[k] > b * b + fu) k--;
-            else break;
-        }
-        if (k < 0) {
-            k = 0;
-            z[0] = 0;
-        } else {
-            /* the last position where v[k] is no farther than u, plus 1; the
-             * numerator is >= 2 z[k] (u - v[k]) >= 0, so / floors */
-            const int64_t w =
-                1 + (u * u - v[k] * v[k] + fu - vf[k]) / (2 * (u - v[k]));
-            if (w >= n) continue;
-            z[++k] = w;
-        }
-        v[k] = u;
-        vf[k] = fu;
+        const int64_t hu = fu + u * u;
+        while (k >= 1 && (h[k] - h[k - 1]) * (u - v[k]) >= (hu - h[k]) * (v[k] - v[k - 1])) k--;
+        v[++k] = u;
+        h[k] = hu;
     }
     if (k < 0) return;
-    for (int64_t u = n - 1; u >= 0; u--) {
-        const int64_t a = u - v[k];
-        f[u] = (int32_t)(a * a + vf[k]);
-        if (u == z[k]) k--;
+    int64_t j = 0;
+    for (int64_t p = 0; p < n; p++) {
+        while (j < k && h[j + 1] - 2 * p * v[j + 1] <= h[j] - 2 * p * v[j]) j++;
+        f[p] = (int32_t)(h[j] - 2 * p * v[j] + p * p);
     }
 }
 
 /* Axis ax (< the last) of g (spatial shape sp): every line along ax
  * through dm_line, DM_B lines at a time gathered into f (DM_B * n) so the
- * strided reads use whole cache lines. e: 3n int64. */
+ * strided reads use whole cache lines. e: 2n int64. */
 enum { DM_B = 16 };
 static void dm_axis(int32_t *g, const segloss_shape *sp, int ax, int32_t *f, int64_t *e) {
     const int64_t n = sp->dim[ax];
@@ -163,7 +159,7 @@ static void dm_axis(int32_t *g, const segloss_shape *sp, int ax, int32_t *f, int
                 const int32_t *src = base + p * inner + j0;
                 for (int64_t b = 0; b < nb; b++) f[b * n + p] = src[b];
             }
-            for (int64_t b = 0; b < nb; b++) dm_line(f + b * n, n, e, e + n, e + 2 * n);
+            for (int64_t b = 0; b < nb; b++) dm_line(f + b * n, n, e, e + n);
             for (int64_t p = 0; p < n; p++) {
                 int32_t *dst = base + p * inner + j0;
                 for (int64_t b = 0; b < nb; b++) dst[b] = f[b * n + p];
@@ -176,11 +172,11 @@ static double dm_dist(int32_t v) { return v == DM_INF ? INFINITY : sqrt((double)
 
 /* Both maps from the integer transform; work (s doubles) holds ga and gb. */
 static segloss_status dm_int(double *in, double *out, const uint8_t *m, const segloss_shape *sp,
-                             int64_t s, double *work) {
+                             int64_t s, int fg, int bg, double *work) {
     int64_t mx = 1;
     for (int k = 0; k < sp->ndim; k++) mx = sp->dim[k] > mx ? sp->dim[k] : mx;
     int32_t *f = malloc((size_t)mx * DM_B * sizeof *f);
-    int64_t *e = malloc((size_t)mx * 3 * sizeof *e);
+    int64_t *e = malloc((size_t)mx * 2 * sizeof *e);
     if (!f || !e) {
         free(f);
         free(e);
@@ -193,10 +189,19 @@ static segloss_status dm_int(double *in, double *out, const uint8_t *m, const se
         if (in) dm_axis(ga, sp, ax, f, e);
         if (out) dm_axis(gb, sp, ax, f, e);
     }
-    if (in)
-        for (int64_t i = 0; i < s; i++) in[i] = m[i] ? dm_dist(ga[i]) : 0.0;
-    if (out)
-        for (int64_t i = 0; i < s; i++) out[i] = m[i] ? 0.0 : dm_dist(gb[i]);
+    if (in && out && fg && bg) {
+        for (int64_t i = 0; i < s; i++) { /* one root per element, all finite */
+            const int32_t t = -(int32_t)(m[i] != 0);
+            const double r = sqrt((double)((ga[i] & t) | (gb[i] & ~t))), w = (double)(m[i] != 0);
+            in[i] = r * w;
+            out[i] = r - r * w;
+        }
+    } else {
+        if (in)
+            for (int64_t i = 0; i < s; i++) in[i] = m[i] ? dm_dist(ga[i]) : 0.0;
+        if (out)
+            for (int64_t i = 0; i < s; i++) out[i] = m[i] ? 0.0 : dm_dist(gb[i]);
+    }
     free(f);
     free(e);
     return SEGLOSS_OK;
@@ -212,7 +217,7 @@ segloss_status segloss__distmap(double *in, double *out, int *any_fg, int *any_b
     }
     if (any_fg) *any_fg = fg;
     if (any_bg) *any_bg = bg;
-    if (dm_int_fits(sp)) return dm_int(in, out, m, sp, s, work);
+    if (dm_int_fits(sp)) return dm_int(in, out, m, sp, s, fg, bg, work);
     segloss_status st = SEGLOSS_OK;
     if (in) { /* features: the 0s */
         for (int64_t i = 0; i < s; i++) w8[i] = m[i] == 0;
