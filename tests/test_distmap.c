@@ -95,3 +95,33 @@ TEST(distmap_brute_force) {
         free(m);
     }
 }
+
+/* A 1-D mask longer than 2^15 takes the double-precision path: checked
+ * against the nearest 0 / 1 found by scanning both ways from each voxel. */
+TEST(distmap_long_line) {
+    const int64_t s = 40001;
+    segloss_shape sp = {1, {s}};
+    uint8_t *m = malloc((size_t)s), *w8 = malloc((size_t)s);
+    double *in = malloc((size_t)s * sizeof *in), *out = malloc((size_t)s * sizeof *out);
+    double *work = malloc((size_t)s * sizeof *work);
+    for (int64_t i = 0; i < s; i++) m[i] = rnd() % 1000 < 3 ? 0 : 1;
+    CHECK(segloss__distmap(in, out, NULL, NULL, m, &sp, s, work, w8) == SEGLOSS_OK);
+    int bad = 0;
+    for (int64_t i = 0; i < s && !bad; i += 7) {
+        int64_t best = -1;
+        for (int64_t r = 0; r < s && best < 0; r++)
+            if ((i - r >= 0 && (m[i - r] != 0) != (m[i] != 0)) ||
+                (i + r < s && (m[i + r] != 0) != (m[i] != 0)))
+                best = r;
+        const double e = best < 0 ? INFINITY : (double)best;
+        bad = m[i] ? in[i] != e || out[i] != 0.0 : out[i] != e || in[i] != 0.0;
+        if (bad) tf_fail(__FILE__, __LINE__, "voxel %lld: in %g out %g, expected %g",
+                         (long long)i, in[i], out[i], e);
+    }
+    CHECK(!bad);
+    free(m);
+    free(w8);
+    free(in);
+    free(out);
+    free(work);
+}
