@@ -69,10 +69,11 @@ void segloss__dm_act_backward(float *out, const double *p, const double *g, int6
 }
 
 /* The exact squared EDT of unit spacing in 32-bit integers, for both
- * feature sets of a binary mask at once. Every value is (an integer)^2 sums
- * held exactly, so sqrt of it is the same double as sqrt of the double EDT
- * (segloss_edt_squared). Used when every squared distance fits: the sum of
- * the squared extents below 2^30. */
+ * feature sets of a binary mask at once. Every value is a sum of squared
+ * integer offsets, held exactly, so its sqrt is the same double as the
+ * sqrt of the double EDT (segloss_edt_squared). Used when every squared
+ * distance fits: the sum of the squared extents below 2^30 (then every
+ * h = f + q^2 of dm_line is below 2^31). */
 #define DM_INF INT32_MAX
 
 static int dm_int_fits(const segloss_shape *sp) {
