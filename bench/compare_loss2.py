@@ -1,40 +1,64 @@
 #!/usr/bin/python3
-"""Per-training-step time of the distance-map losses: segloss against MONAI.
+"""Per-training-step time of the distance-map losses: segloss against MONAI,
+in one process, one thread each.
 
-For hausdorff-dt (MONAI HausdorffDTLoss(sigmoid=True), whose distance maps
-are scipy.ndimage.distance_transform_edt per image and channel on CPU) on
-an N x 1 x H x W batch: the median of --repeat rounds of forward + backward
-in PyTorch (x.requires_grad, loss.backward()), against the median of
---repeat runs of `segloss loss hausdorff-dt --activation sigmoid
---include-background --grad G.npy` on the same arrays. The segloss time is
-the whole command (process start, reading both .npy files, the loss and its
-gradient, writing the gradient): an upper bound of the library call.
-Times are CPU seconds (this process's for PyTorch with
-torch.set_num_threads(1); the child's user + system time for segloss, run
-with OMP_NUM_THREADS=1), so that a busy machine does not distort them;
-wall-clock medians are printed as well.
+For hausdorff-dt (MONAI HausdorffDTLoss(sigmoid=True, include_background=
+True), whose distance maps are scipy.ndimage.distance_transform_edt per
+image and channel on CPU) on an N x 1 x H x W batch: the median of --repeat
+rounds of forward + backward in PyTorch (x.requires_grad, loss.backward()),
+against the median of --repeat calls of segloss_hausdorff_dt_forward_backward
+(libsegloss.so through ctypes, the same arrays already in memory: float32
+logits, uint8 target) in the same process. Threads: torch.set_num_threads(1)
+and segloss_set_num_threads(1). Times are CPU seconds of this process
+(time.process_time), so that a busy machine distorts them less; wall-clock
+medians are printed as well. The loss and the largest gradient difference
+against MONAI are printed as a check.
 
-  /usr/bin/python3 bench/compare_loss2.py MONAI_DIR [--segloss build/segloss]
+  /usr/bin/python3 bench/compare_loss2.py MONAI_DIR [--lib build/libsegloss.so]
       [--shape 8,1,256,256] [--repeat 5]
 
 MONAI_DIR holds the `monai` package (see tools/ref/gen_loss2_ref.py).
 """
 import argparse
-import os
-import resource
-import subprocess
+import ctypes as C
 import sys
-import tempfile
 import time
 
 import numpy as np
 import torch
 
+MAX_DIMS = 8  # SEGLOSS_MAX_DIMS
+
+
+class Shape(C.Structure):
+    _fields_ = [("ndim", C.c_int), ("dim", C.c_int64 * MAX_DIMS)]
+
+
+class Target(C.Structure):
+    _fields_ = [("data", C.c_void_p), ("dtype", C.c_int)]
+
+
+class HdOpts(C.Structure):  # segloss_hausdorff_dt_opts
+    _fields_ = [("reduction", C.c_int), ("activation", C.c_int), ("target_kind", C.c_int),
+                ("no_background", C.c_int), ("batch", C.c_int), ("alpha", C.c_double),
+                ("log", C.c_int)]
+
+
+def median_times(fn, repeat):
+    """Median CPU and wall seconds of repeat calls of fn after one warm-up."""
+    cpu, wall = [], []
+    for _ in range(repeat + 1):
+        t0, w0 = time.process_time(), time.perf_counter()
+        r = fn()
+        cpu.append(time.process_time() - t0)
+        wall.append(time.perf_counter() - w0)
+    return float(np.median(cpu[1:])), float(np.median(wall[1:])), r
+
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("monai_dir")
-    ap.add_argument("--segloss", default="build/segloss")
+    ap.add_argument("--lib", default="build/libsegloss.so")
     ap.add_argument("--shape", default="8,1,256,256")
     ap.add_argument("--repeat", type=int, default=5)
     a = ap.parse_args()
@@ -47,40 +71,47 @@ def main():
     base = rng.standard_normal(shape).astype(np.float32)
     for ax in range(2, len(shape)):
         base = (base + np.roll(base, 1, ax) + np.roll(base, -1, ax)) / 3
-    x = (3 * base + rng.standard_normal(shape) * 0.5).astype(np.float32)
+    x = np.ascontiguousarray((3 * base + rng.standard_normal(shape) * 0.5).astype(np.float32))
     y = (base > 0).astype(np.float32)
+    y8 = np.ascontiguousarray(y.astype(np.uint8))
+
     torch.set_num_threads(1)
     fn = HausdorffDTLoss(sigmoid=True, include_background=True)
-    times, walls = [], []
-    for _ in range(a.repeat + 1):
+
+    def monai_step():
         xt = torch.tensor(x, requires_grad=True)
-        t0, w0 = time.process_time(), time.perf_counter()
         loss = fn(xt, torch.tensor(y))
         loss.backward()
-        times.append(time.process_time() - t0)
-        walls.append(time.perf_counter() - w0)
-    t_monai, w_monai = float(np.median(times[1:])), float(np.median(walls[1:]))
-    with tempfile.TemporaryDirectory() as d:
-        xp, yp, gp = (os.path.join(d, n) for n in ("x.npy", "y.npy", "g.npy"))
-        np.save(xp, x)
-        np.save(yp, y.astype(np.uint8))
-        cmd = [a.segloss, "loss", "hausdorff-dt", "-i", xp, "-t", yp, "--activation", "sigmoid",
-               "--include-background", "--grad", gp]
-        times, walls = [], []
-        env = dict(os.environ, OMP_NUM_THREADS="1")
-        for _ in range(a.repeat + 1):
-            r0, w0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True,
-                                 env=env).stdout
-            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            times.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
-            walls.append(time.perf_counter() - w0)
-        t_seg, w_seg = float(np.median(times[1:])), float(np.median(walls[1:]))
-        g = np.load(gp)
-    print("shape %s, CPU time: MONAI HausdorffDTLoss fwd+bwd %.1f ms (loss %.6g), segloss command"
-          " %.1f ms (loss %s), speed-up %.1fx (wall: %.1f vs %.1f ms), max |grad diff| %.2g"
-          % (a.shape, 1e3 * t_monai, float(loss), 1e3 * t_seg, out.strip(), t_monai / t_seg,
-             1e3 * w_monai, 1e3 * w_seg, float(np.abs(g - xt.grad.numpy()).max())))
+        return float(loss), xt.grad.numpy()
+
+    t_monai, w_monai, (l_monai, g_monai) = median_times(monai_step, a.repeat)
+
+    lib = C.CDLL(a.lib)
+    lib.segloss_set_num_threads(1)
+    lib.segloss_hausdorff_dt_opts_default.restype = HdOpts
+    f = lib.segloss_hausdorff_dt_forward_backward
+    f.restype = C.c_int
+    o = lib.segloss_hausdorff_dt_opts_default()
+    o.activation, o.no_background = 0, 0  # SIGMOID, include_background=True
+    sh = Shape(len(shape), (C.c_int64 * MAX_DIMS)(*shape))
+    tg = Target(y8.ctypes.data, 2)  # SEGLOSS_U8
+    g = np.empty_like(x)
+    loss = C.c_double()
+    fp = C.POINTER(C.c_float)
+
+    def segloss_step():
+        st = f(C.byref(loss), None, g.ctypes.data_as(fp), x.ctypes.data_as(fp), C.byref(tg),
+               C.byref(sh), C.byref(o), None)
+        if st != 0:
+            raise RuntimeError("segloss status %d" % st)
+        return loss.value
+
+    t_seg, w_seg, l_seg = median_times(segloss_step, a.repeat)
+    print("shape %s, CPU time per fwd+bwd, 1 thread: MONAI HausdorffDTLoss %.1f ms (loss %.6g),"
+          " segloss_hausdorff_dt_forward_backward %.2f ms (loss %.6g), speed-up %.1fx"
+          " (wall: %.1f vs %.2f ms, %.1fx), max |grad diff| %.2g"
+          % (a.shape, 1e3 * t_monai, l_monai, 1e3 * t_seg, l_seg, t_monai / t_seg,
+             1e3 * w_monai, 1e3 * w_seg, w_monai / w_seg, float(np.abs(g - g_monai).max())))
 
 
 if __name__ == "__main__":

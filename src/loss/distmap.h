@@ -1,6 +1,8 @@
 /* Distance maps of binary masks for the distance-map losses (boundary.c,
- * hausdorff_dt.c), from the exact EDT (segloss_edt_squared). Not
- * differentiated: the losses treat them as constants, as the peers do. */
+ * hausdorff_dt.c): exact Euclidean distances, both sides of a mask from
+ * one integer transform (distmap.c; segloss_edt_squared for masks too
+ * large for 32-bit squared distances). Not differentiated: the losses
+ * treat them as constants, as the peers do. */
 #ifndef SEGLOSS_LOSS_DISTMAP_H
 #define SEGLOSS_LOSS_DISTMAP_H
 

@@ -44,9 +44,7 @@ typedef struct hd_setup {
 } hd_setup;
 
 static void hd_free(hd_setup *h) {
-    free(h->p);
-    free(h->y);
-    free(h->d);
+    free(h->p); /* y and d live in the same block */
 }
 
 typedef struct hd_ctx {
@@ -93,17 +91,15 @@ static segloss_status hd_image(void *vctx, int64_t n) {
             double *dist = pass ? dy : dp;
             int fg, bg;
             for (int64_t i = 0; i < h->s; i++) m[i] = v[i] > 0.5;
-            double *in = dist, *outd = work; /* outd reuses work[0..s) after the EDTs */
-            st = segloss__distmap(in, NULL, &fg, &bg, m, &h->sp, h->s, work, m + h->s);
+            /* in-distances into dist, out-distances into d (free until the
+             * sum below), both from one transform */
+            st = segloss__distmap(dist, d, &fg, &bg, m, &h->sp, h->s, work, m + h->s);
             if (st != SEGLOSS_OK) break;
             if (!fg || !bg) { /* all 0 or all 1: MONAI leaves the field 0 */
                 for (int64_t i = 0; i < h->s; i++) dist[i] = 0.0;
                 continue;
             }
-            /* out-distances into d (free until the sum below) */
-            outd = d;
-            st = segloss__distmap(NULL, outd, NULL, NULL, m, &h->sp, h->s, work, m + h->s);
-            for (int64_t i = 0; i < h->s; i++) dist[i] += outd[i];
+            for (int64_t i = 0; i < h->s; i++) dist[i] += d[i];
         }
         if (st != SEGLOSS_OK) break;
         for (int64_t i = 0; i < h->s; i++)
@@ -134,10 +130,15 @@ static segloss_status hd_init(hd_setup *h, const float *x, const segloss_target 
     h->c0 = o->no_background && h->c > 1 ? 1 : 0;
     h->ck = h->c - h->c0;
     int64_t kept = h->n * h->ck * h->s;
-    h->p = malloc((size_t)numel * sizeof *h->p);
-    h->y = malloc((size_t)kept * sizeof *h->y);
-    h->d = malloc((size_t)kept * sizeof *h->d);
-    if (!h->p || !h->y || !h->d) st = SEGLOSS_ERR_NOMEM;
+    /* one block: a large allocation freed at once lets glibc keep it in
+     * the heap for the next call, where three separate ones are returned
+     * to the system and page-faulted in again on every training step */
+    h->p = malloc(((size_t)numel + 2 * (size_t)kept) * sizeof *h->p);
+    if (!h->p) st = SEGLOSS_ERR_NOMEM;
+    else {
+        h->y = h->p + numel;
+        h->d = h->y + kept;
+    }
     hd_ctx ctx = {h, x, t, o};
     /* images in parallel: each writes only its own rows */
     if (st == SEGLOSS_OK) st = segloss__for_items(h->n, hd_image, &ctx);
