@@ -1363,6 +1363,30 @@ SEGLOSS_API segloss_status segloss_label_metrics_compute(segloss_label_metrics *
                                                          const segloss_shape *shape,
                                                          const segloss_metric_opts *opts);
 
+/* Metrics of n_regions regions, with an optional ignore label (nnU-Net's
+ * region-based evaluation and ignore label, as nnunetv2 2.x
+ * evaluate_predictions.py computes them). A region R is a set of labels,
+ * scored as label 1 of the 0/1 maps A = {pred in R}, B = {ref in R}:
+ *  - offsets == NULL: region r is the single label labels[r], and
+ *    out[r].stats.label = labels[r];
+ *  - else region r is labels[offsets[r] .. offsets[r+1]) (offsets has
+ *    n_regions + 1 nondecreasing entries, offsets[0] >= 0), and
+ *    out[r].stats.label = r.
+ * ignore_label (NULL: none): the voxels whose reference equals *ignore_label
+ * are left out of everything: cleared in both maps (so out of the
+ * distances and mask metrics), and TN is reduced by their number (TP, FP,
+ * FN and TN all count only the other voxels), the overlap scores being
+ * those of these counts. Otherwise out[r] is segloss_label_metrics_compute
+ * of label 1 on the two maps. Each region costs one pass over the volume
+ * plus that call. Values are read as segloss_label_scan reads them. */
+SEGLOSS_API segloss_status segloss_region_metrics_compute(segloss_label_metrics *out, const int64_t *labels,
+                                                          const int64_t *offsets, int64_t n_regions,
+                                                          const int64_t *ignore_label,
+                                                          const segloss_label_array *pred,
+                                                          const segloss_label_array *ref,
+                                                          const segloss_shape *shape,
+                                                          const segloss_metric_opts *opts);
+
 /* Squared Euclidean distance transform: out[i] = min over nonzero feat[j] of
  * sum_d (spacing[d]*(i_d - j_d))^2, +inf when feat has no nonzero element.
  * Exact (Felzenszwalb-Huttenlocher lower envelope, linear time), rank 1..3;
