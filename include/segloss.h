@@ -1617,6 +1617,37 @@ SEGLOSS_API segloss_status segloss_lesionwise_brats(segloss_lesionwise *out, seg
                                                     const segloss_lesionwise_opts *opts);
 SEGLOSS_API void segloss_lesion_rows_free(segloss_lesion_row *rows);
 
+/* Dataset-level summary of one label's instance results over cases:
+ * segloss_instance_summary_init, then segloss_instance_summary_add per case,
+ * then segloss_instance_summary_finish. Afterwards:
+ *   cases  the number of cases added;
+ *   total  n_ref, n_pred, tp, fp, fn and iou_sum summed over the cases, and
+ *          precision .. rq of those sums (segloss_instance_scores);
+ *   mean   precision .. rq: each the mean over the cases of its per-case
+ *          values that are not NaN (NaN when there is none); counts 0;
+ *   lesionwise_dice, lesionwise_hd95: the same means of the per-case BraTS
+ *          lesion-wise dice and hd95 (cases added with lw NULL count as NaN).
+ * Means add the cases in the order they were added. sum_ and n_ are the
+ * running sums; only these functions use them. */
+typedef struct segloss_instance_summary {
+    int64_t cases;
+    segloss_instance_metrics total;
+    segloss_instance_metrics mean;
+    double lesionwise_dice, lesionwise_hd95;
+    double sum_[8];
+    int64_t n_[8];
+} segloss_instance_summary;
+
+SEGLOSS_API void segloss_instance_summary_init(segloss_instance_summary *s);
+/* Adds one case's results m (counts, iou_sum and scores as
+ * segloss_instance_eval gives them) and, if not NULL, its lesion-wise
+ * scores lw. */
+SEGLOSS_API void segloss_instance_summary_add(segloss_instance_summary *s,
+                                              const segloss_instance_metrics *m,
+                                              const segloss_lesionwise *lw);
+SEGLOSS_API void segloss_instance_summary_finish(segloss_instance_summary *s,
+                                                 segloss_empty_score empty_score);
+
 /* ------------------------------------------------------------------------ */
 /* Images for `segloss eval`: PNG, NIfTI-1/2 (.nii, .nii.gz), .npy           */
 /* ------------------------------------------------------------------------ */
