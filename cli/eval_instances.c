@@ -271,10 +271,8 @@ void eval_instances_json(FILE *f, const eval_case *k) {
 
 /* Summary of one label over the cases. */
 typedef struct inst_sum {
-    int64_t label, cases;
-    segloss_instance_metrics total;      /* summed counts, their scores */
-    double mean[N_SCORES + 2];           /* per-case means; + brats dice, hd95 */
-    int64_t n[N_SCORES + 2];
+    int64_t label;
+    segloss_instance_summary s;
 } inst_sum;
 
 static int cmp_i64(const void *a, const void *b) {
@@ -303,33 +301,17 @@ static inst_sum *summarize(const eval_cases *cs, const eval_cfg *c, int64_t *cou
         if (u == 0 || labs[q] != s[u - 1].label) s[u++].label = labs[q];
     for (int64_t l = 0; l < u; l++) {
         inst_sum *x = &s[l];
+        segloss_instance_summary_init(&x->s);
         for (int64_t i = 0; i < cs->n; i++) {
             const eval_case *k = &cs->v[i];
             if (k->rc) continue;
             for (int64_t j = 0; j < k->n_inst; j++) {
                 const eval_inst *e = &k->inst[j];
-                if (e->label != x->label) continue;
-                x->cases++;
-                x->total.n_ref += e->m.n_ref;
-                x->total.n_pred += e->m.n_pred;
-                x->total.tp += e->m.tp;
-                x->total.fp += e->m.fp;
-                x->total.fn += e->m.fn;
-                x->total.iou_sum += e->m.iou_sum;
-                double v[N_SCORES + 2];
-                for (int q = 0; q < N_SCORES; q++) v[q] = score_of(&e->m, q);
-                v[N_SCORES] = e->have_lw ? e->lw.dice : NAN;
-                v[N_SCORES + 1] = e->have_lw ? e->lw.hd95 : NAN;
-                for (int q = 0; q < N_SCORES + 2; q++)
-                    if (!isnan(v[q])) {
-                        x->mean[q] += v[q];
-                        x->n[q]++;
-                    }
+                if (e->label == x->label)
+                    segloss_instance_summary_add(&x->s, &e->m, e->have_lw ? &e->lw : NULL);
             }
         }
-        segloss_instance_scores(&x->total, c->mopts.empty_score);
-        for (int q = 0; q < N_SCORES + 2; q++)
-            x->mean[q] = x->n[q] ? x->mean[q] / (double)x->n[q] : NAN;
+        segloss_instance_summary_finish(&x->s, c->mopts.empty_score);
     }
     free(labs);
     *count = u;
@@ -349,23 +331,23 @@ int eval_instances_json_summary(FILE *f, const eval_cases *cs, const eval_cfg *c
         fprintf(f,
                 "%s\"%s\":{\"cases\":%lld,\"n_ref\":%lld,\"n_pred\":%lld,\"tp\":%lld,"
                 "\"fp\":%lld,\"fn\":%lld",
-                l ? "," : "", key, (long long)x->cases, (long long)x->total.n_ref,
-                (long long)x->total.n_pred, (long long)x->total.tp, (long long)x->total.fp,
-                (long long)x->total.fn);
+                l ? "," : "", key, (long long)x->s.cases, (long long)x->s.total.n_ref,
+                (long long)x->s.total.n_pred, (long long)x->s.total.tp, (long long)x->s.total.fp,
+                (long long)x->s.total.fn);
         for (int q = 0; q < N_SCORES; q++) {
             fprintf(f, ",\"%s\":", score_names[q]);
-            eval_json_num(f, score_of(&x->total, q));
+            eval_json_num(f, score_of(&x->s.total, q));
         }
         fputs(",\"mean\":{", f);
         for (int q = 0; q < N_SCORES; q++) {
             fprintf(f, "%s\"%s\":", q ? "," : "", score_names[q]);
-            eval_json_num(f, x->mean[q]);
+            eval_json_num(f, score_of(&x->s.mean, q));
         }
         if (c->inst.brats) {
             fputs(",\"brats2023_dice\":", f);
-            eval_json_num(f, x->mean[N_SCORES]);
+            eval_json_num(f, x->s.lesionwise_dice);
             fputs(",\"brats2023_hd95\":", f);
-            eval_json_num(f, x->mean[N_SCORES + 1]);
+            eval_json_num(f, x->s.lesionwise_hd95);
         }
         fputs("}}", f);
     }
@@ -423,12 +405,12 @@ int eval_instances_table(FILE *f, const eval_cases *cs, const eval_cfg *c) {
         char key[32];
         label_key(key, sizeof key, x->label);
         fprintf(f, "%-*s  %5s  %5lld  %6lld  %4lld  %4lld  %4lld", w, "all cases (sums)", key,
-                (long long)x->total.n_ref, (long long)x->total.n_pred, (long long)x->total.tp,
-                (long long)x->total.fp, (long long)x->total.fn);
-        for (int q = 0; q < N_SCORES; q++) cell(f, score_of(&x->total, q));
+                (long long)x->s.total.n_ref, (long long)x->s.total.n_pred, (long long)x->s.total.tp,
+                (long long)x->s.total.fp, (long long)x->s.total.fn);
+        for (int q = 0; q < N_SCORES; q++) cell(f, score_of(&x->s.total, q));
         if (c->inst.brats) {
-            cell(f, x->mean[N_SCORES]);
-            cell(f, x->mean[N_SCORES + 1]);
+            cell(f, x->s.lesionwise_dice);
+            cell(f, x->s.lesionwise_hd95);
         }
         fputc('\n', f);
     }

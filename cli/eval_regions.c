@@ -11,10 +11,10 @@
  * label makes every scored label a region of one label (and --labels all
  * leaves L itself out, as nnU-Net's label list does).
  *
- * Each region is evaluated on two 0/1 maps (label 1) built in one pass over
- * the case: nnU-Net's own cost (a pass per region), paid only with these
- * options. A region's results carry its index in stats.label, and its key
- * ("1,2,3": the labels ascending) names it in every output. */
+ * The library's segloss_region_metrics_compute applies that rule; this file
+ * parses the options and lists the items. A region's results carry its
+ * index in stats.label, and its key ("1,2,3": the labels ascending) names
+ * it in every output. */
 #include "eval.h"
 #include "opts.h"
 #include "util.h"
@@ -130,83 +130,45 @@ const char *eval_label_key(const eval_cfg *c, int64_t label, char *buf, size_t l
     return buf;
 }
 
-/* Element i of a label array as int64 (uint64 values above INT64_MAX wrap:
- * they match no label a command line can name). */
-static int64_t label_at(const segloss_label_array *a, int64_t i) {
-    switch (a->dtype) {
-    case SEGLOSS_BOOL:
-    case SEGLOSS_U8: return ((const uint8_t *)a->data)[i];
-    case SEGLOSS_I8: return ((const int8_t *)a->data)[i];
-    case SEGLOSS_I16: return ((const int16_t *)a->data)[i];
-    case SEGLOSS_U16: return ((const uint16_t *)a->data)[i];
-    case SEGLOSS_I32: return ((const int32_t *)a->data)[i];
-    case SEGLOSS_U32: return ((const uint32_t *)a->data)[i];
-    case SEGLOSS_I64: return ((const int64_t *)a->data)[i];
-    case SEGLOSS_U64: return (int64_t)((const uint64_t *)a->data)[i];
-    default: return 0;
-    }
-}
-
-static int in_set(int64_t v, const int64_t *set, int64_t n) {
-    for (int64_t k = 0; k < n; k++)
-        if (set[k] == v) return 1;
-    return 0;
-}
-
+/* The items: the regions (labels and offsets, as
+ * segloss_region_metrics_compute reads them), or one region per label. */
 segloss_status eval_regions_compute(segloss_label_metrics **res, int64_t *n_out,
                                     const segloss_label_set *set, const segloss_label_array *pa,
                                     const segloss_label_array *ra, const segloss_shape *shape,
                                     const segloss_metric_opts *o, const eval_cfg *c) {
-    const int64_t numel = set->numel;
-    /* the items: the regions, or one region per label */
-    int64_t n = c->n_regions;
-    int64_t *single = NULL;
-    if (!n) {
-        n = c->labels_all ? set->count : c->n_labels;
-        single = malloc((size_t)(n ? n : 1) * sizeof *single);
-        if (!single) return SEGLOSS_ERR_NOMEM;
-        int64_t u = 0;
-        for (int64_t k = 0; k < n; k++) {
-            int64_t lab = c->labels_all ? set->items[k].label : c->labels[k];
-            if (!(c->labels_all && c->have_ignore && lab == c->ignore_label)) single[u++] = lab;
+    int64_t n = c->n_regions, total = 0;
+    if (n)
+        for (int64_t r = 0; r < n; r++) total += c->regions[r].n;
+    else
+        total = c->labels_all ? set->count : c->n_labels;
+    int64_t *labs = malloc((size_t)(total ? total : 1) * sizeof *labs);
+    int64_t *offs = n ? malloc((size_t)(n + 1) * sizeof *offs) : NULL;
+    if (!labs || (n && !offs)) {
+        free(labs);
+        free(offs);
+        return SEGLOSS_ERR_NOMEM;
+    }
+    if (n) {
+        offs[0] = 0;
+        for (int64_t r = 0; r < n; r++) {
+            memcpy(labs + offs[r], c->regions[r].labels, (size_t)c->regions[r].n * sizeof *labs);
+            offs[r + 1] = offs[r] + c->regions[r].n;
         }
-        n = u;
+    } else {
+        /* --labels all leaves the ignore label out, as nnU-Net's label list */
+        for (int64_t k = 0; k < total; k++) {
+            int64_t lab = c->labels_all ? set->items[k].label : c->labels[k];
+            if (!(c->labels_all && c->have_ignore && lab == c->ignore_label)) labs[n++] = lab;
+        }
     }
     *res = calloc((size_t)(n ? n : 1), sizeof **res);
-    uint8_t *pm = malloc((size_t)numel + 1), *rm = malloc((size_t)numel + 1);
-    segloss_status st = *res && pm && rm ? SEGLOSS_OK : SEGLOSS_ERR_NOMEM;
-    int64_t n_ignored = 0;
-    for (int64_t it = 0; it < n && st == SEGLOSS_OK; it++) {
-        const int64_t *labs = single ? &single[it] : c->regions[it].labels;
-        const int64_t nl = single ? 1 : c->regions[it].n;
-        n_ignored = 0;
-        for (int64_t i = 0; i < numel; i++) {
-            const int64_t r = label_at(ra, i);
-            if (c->have_ignore && r == c->ignore_label) {
-                pm[i] = rm[i] = 0;
-                n_ignored++;
-                continue;
-            }
-            pm[i] = (uint8_t)in_set(label_at(pa, i), labs, nl);
-            rm[i] = (uint8_t)in_set(r, labs, nl);
-        }
-        segloss_label_array pb = {pm, SEGLOSS_U8}, rb = {rm, SEGLOSS_U8};
-        segloss_label_set bs;
-        st = segloss_label_scan(&bs, &pb, &rb, shape);
-        int64_t one = 1;
-        segloss_label_metrics *m = &(*res)[it];
-        if (st == SEGLOSS_OK)
-            st = segloss_label_metrics_compute(m, &one, 1, &bs, &pb, &rb, shape, o);
-        segloss_label_set_free(&bs);
-        if (st != SEGLOSS_OK) break;
-        /* the ignored voxels were background in both maps: not negatives */
-        m->stats.conf.tn -= n_ignored;
-        st = segloss_overlap_from_counts(&m->overlap, &m->stats.conf, o);
-        m->stats.label = single ? single[it] : it;
-    }
-    free(pm);
-    free(rm);
-    free(single);
+    segloss_status st = *res ? segloss_region_metrics_compute(*res, labs, offs, n,
+                                                              c->have_ignore ? &c->ignore_label
+                                                                             : NULL,
+                                                              pa, ra, shape, o)
+                             : SEGLOSS_ERR_NOMEM;
+    free(labs);
+    free(offs);
     if (st != SEGLOSS_OK) {
         free(*res);
         *res = NULL;

@@ -1363,6 +1363,30 @@ SEGLOSS_API segloss_status segloss_label_metrics_compute(segloss_label_metrics *
                                                          const segloss_shape *shape,
                                                          const segloss_metric_opts *opts);
 
+/* Metrics of n_regions regions, with an optional ignore label (nnU-Net's
+ * region-based evaluation and ignore label, as nnunetv2 2.x
+ * evaluate_predictions.py computes them). A region R is a set of labels,
+ * scored as label 1 of the 0/1 maps A = {pred in R}, B = {ref in R}:
+ *  - offsets == NULL: region r is the single label labels[r], and
+ *    out[r].stats.label = labels[r];
+ *  - else region r is labels[offsets[r] .. offsets[r+1]) (offsets has
+ *    n_regions + 1 nondecreasing entries, offsets[0] >= 0), and
+ *    out[r].stats.label = r.
+ * ignore_label (NULL: none): the voxels whose reference equals *ignore_label
+ * are left out of everything: cleared in both maps (so out of the
+ * distances and mask metrics), and TN is reduced by their number (TP, FP,
+ * FN and TN all count only the other voxels), the overlap scores being
+ * those of these counts. Otherwise out[r] is segloss_label_metrics_compute
+ * of label 1 on the two maps. Each region costs one pass over the volume
+ * plus that call. Values are read as segloss_label_scan reads them. */
+SEGLOSS_API segloss_status segloss_region_metrics_compute(segloss_label_metrics *out, const int64_t *labels,
+                                                          const int64_t *offsets, int64_t n_regions,
+                                                          const int64_t *ignore_label,
+                                                          const segloss_label_array *pred,
+                                                          const segloss_label_array *ref,
+                                                          const segloss_shape *shape,
+                                                          const segloss_metric_opts *opts);
+
 /* Squared Euclidean distance transform: out[i] = min over nonzero feat[j] of
  * sum_d (spacing[d]*(i_d - j_d))^2, +inf when feat has no nonzero element.
  * Exact (Felzenszwalb-Huttenlocher lower envelope, linear time), rank 1..3;
@@ -1592,6 +1616,37 @@ SEGLOSS_API segloss_status segloss_lesionwise_brats(segloss_lesionwise *out, seg
                                                     const segloss_shape *shape,
                                                     const segloss_lesionwise_opts *opts);
 SEGLOSS_API void segloss_lesion_rows_free(segloss_lesion_row *rows);
+
+/* Dataset-level summary of one label's instance results over cases:
+ * segloss_instance_summary_init, then segloss_instance_summary_add per case,
+ * then segloss_instance_summary_finish. Afterwards:
+ *   cases  the number of cases added;
+ *   total  n_ref, n_pred, tp, fp, fn and iou_sum summed over the cases, and
+ *          precision .. rq of those sums (segloss_instance_scores);
+ *   mean   precision .. rq: each the mean over the cases of its per-case
+ *          values that are not NaN (NaN when there is none); counts 0;
+ *   lesionwise_dice, lesionwise_hd95: the same means of the per-case BraTS
+ *          lesion-wise dice and hd95 (cases added with lw NULL count as NaN).
+ * Means add the cases in the order they were added. sum_ and n_ are the
+ * running sums; only these functions use them. */
+typedef struct segloss_instance_summary {
+    int64_t cases;
+    segloss_instance_metrics total;
+    segloss_instance_metrics mean;
+    double lesionwise_dice, lesionwise_hd95;
+    double sum_[8];
+    int64_t n_[8];
+} segloss_instance_summary;
+
+SEGLOSS_API void segloss_instance_summary_init(segloss_instance_summary *s);
+/* Adds one case's results m (counts, iou_sum and scores as
+ * segloss_instance_eval gives them) and, if not NULL, its lesion-wise
+ * scores lw. */
+SEGLOSS_API void segloss_instance_summary_add(segloss_instance_summary *s,
+                                              const segloss_instance_metrics *m,
+                                              const segloss_lesionwise *lw);
+SEGLOSS_API void segloss_instance_summary_finish(segloss_instance_summary *s,
+                                                 segloss_empty_score empty_score);
 
 /* ------------------------------------------------------------------------ */
 /* Images for `segloss eval`: PNG, NIfTI-1/2 (.nii, .nii.gz), .npy           */

@@ -282,7 +282,7 @@ def _case(pred, ref, spacing, cfg, pname="pred", rname="ref"):
         for d in range(r.ndim):
             o.spacing[d] = spacing[d]
         if cfg.regions is not None or cfg.ignore is not None:
-            res = _regions_compute(lset, pa, ra, shp, o, cfg, "%s vs %s" % (pname, rname))
+            res = _regions_compute(lset, pl, rl, shp, o, cfg, "%s vs %s" % (pname, rname))
         else:
             if cfg.labels is None:
                 n, labels = lset.count, None
@@ -311,42 +311,29 @@ def _case(pred, ref, spacing, cfg, pname="pred", rname="ref"):
         cfg.inst, pa, ra, shp, [int(k) for k in out], spacing, rname)}
 
 
-def _regions_compute(lset, pa, ra, shp, o, cfg, who):
+def _regions_compute(lset, pl, rl, shp, o, cfg, who):
     """[(key, segloss_label_metrics)] of the regions, or with only
     ignore_label of the labels, as `segloss eval --regions/--ignore-label`
-    computes them: each region R is scored on the 0/1 maps {pred in R},
-    {ref in R}; the voxels whose reference is the ignore label are left
-    out of both maps and of TN (nnU-Net's compute_tp_fp_fn_tn)."""
+    computes them (segloss_region_metrics_compute; labels="all" leaves the
+    ignore label out)."""
     if cfg.regions is not None:
         items = cfg.regions
     else:
         labs = [lset.items[i].label for i in range(lset.count)] if cfg.labels is None \
             else cfg.labels
         items = [(str(v), [v]) for v in labs if not (cfg.labels is None and v == cfg.ignore)]
-    ign = (ra == cfg.ignore) if cfg.ignore is not None else np.zeros(ra.shape, bool)
-    n_ignored = int(ign.sum())
-    out = []
-    for key, labs in items:
-        pm = np.ascontiguousarray(np.isin(pa, labs) & ~ign, np.uint8)
-        rm = np.ascontiguousarray(np.isin(ra, labs) & ~ign, np.uint8)
-        pl = _lib.label_array(pm.ctypes.data, _lib.DTYPES["uint8"])
-        rl = _lib.label_array(rm.ctypes.data, _lib.DTYPES["uint8"])
-        bs = _lib.label_set()
-        m = _lib.label_metrics()
-        one = ctypes.c_int64(1)
-        try:
-            check(fn.label_scan(ctypes.byref(bs), ctypes.byref(pl), ctypes.byref(rl),
-                                ctypes.byref(shp)), who)
-            check(fn.label_metrics_compute(ctypes.byref(m), ctypes.byref(one), 1,
-                                           ctypes.byref(bs), ctypes.byref(pl), ctypes.byref(rl),
-                                           ctypes.byref(shp), ctypes.byref(o)), who)
-        finally:
-            fn.label_set_free(ctypes.byref(bs))
-        m.stats.conf.tn -= n_ignored
-        check(fn.overlap_from_counts(ctypes.byref(m.overlap), ctypes.byref(m.stats.conf),
-                                     ctypes.byref(o)), who)
-        out.append((key, m))
-    return out
+    flat = [v for _, labs in items for v in labs]
+    offsets = [0]
+    for _, labs in items:
+        offsets.append(offsets[-1] + len(labs))
+    n = len(items)
+    arr = (_lib.label_metrics * max(n, 1))()
+    labels = (ctypes.c_int64 * max(len(flat), 1))(*flat)
+    offs = (ctypes.c_int64 * (n + 1))(*offsets)
+    ign = None if cfg.ignore is None else ctypes.byref(ctypes.c_int64(cfg.ignore))
+    check(fn.region_metrics_compute(arr, labels, offs, n, ign, ctypes.byref(pl),
+                                    ctypes.byref(rl), ctypes.byref(shp), ctypes.byref(o)), who)
+    return [(key, arr[j]) for j, (key, _) in enumerate(items)]
 
 
 def evaluate(pred, ref, *, spacing=None, labels="all", metrics=None, **opts):

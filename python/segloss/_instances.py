@@ -132,28 +132,25 @@ def summarize(cases, ic, empty_score):
     out = {}
     for key in keys:
         es = [c["instances"][key] for c in cases if key in c.get("instances", {})]
-        t = _lib.instance_metrics()
+        sm = _lib.instance_summary()
+        fn.instance_summary_init(ctypes.byref(sm))
         for e in es:
-            for f in ("n_ref", "n_pred", "tp", "fp", "fn"):
-                setattr(t, f, getattr(t, f) + e[f])
-            t.iou_sum += e["iou_sum"]
-        fn.instance_scores(ctypes.byref(t), empty_score)
-        s = {"cases": len(es), "n_ref": t.n_ref, "n_pred": t.n_pred, "tp": t.tp, "fp": t.fp,
+            m = _lib.instance_metrics(**{f: e[f] for f in ("n_ref", "n_pred", "tp", "fp", "fn",
+                                                           "iou_sum") + SCORES})
+            lw = None
+            if "brats2023" in e:
+                lw = ctypes.byref(_lib.lesionwise(dice=e["brats2023"]["dice"],
+                                                  hd95=e["brats2023"]["hd95"]))
+            fn.instance_summary_add(ctypes.byref(sm), ctypes.byref(m), lw)
+        fn.instance_summary_finish(ctypes.byref(sm), empty_score)
+        t = sm.total
+        s = {"cases": sm.cases, "n_ref": t.n_ref, "n_pred": t.n_pred, "tp": t.tp, "fp": t.fp,
              "fn": t.fn}
         s.update((q, float(getattr(t, q))) for q in SCORES)
-        vals = {q: [e[q] for e in es] for q in SCORES}
+        s["mean"] = {q: float(getattr(sm.mean, q)) for q in SCORES}
         if ic.brats:
-            vals["brats2023_dice"] = [e["brats2023"]["dice"] for e in es if "brats2023" in e]
-            vals["brats2023_hd95"] = [e["brats2023"]["hd95"] for e in es if "brats2023" in e]
-        s["mean"] = {q: _mean(v) for q, v in vals.items()}
+            s["mean"]["brats2023_dice"] = float(sm.lesionwise_dice)
+            s["mean"]["brats2023_hd95"] = float(sm.lesionwise_hd95)
         out[key] = s
     return out
 
-
-def _mean(values):
-    total, n = 0.0, 0
-    for v in values:
-        if not math.isnan(v):
-            total += v
-            n += 1
-    return total / n if n else math.nan

@@ -223,6 +223,12 @@ class lesionwise(Structure):
                 ("dice", c_double), ("hd95", c_double)]
 
 
+class instance_summary(Structure):
+    _fields_ = [("cases", c_int64), ("total", instance_metrics), ("mean", instance_metrics),
+                ("lesionwise_dice", c_double), ("lesionwise_hd95", c_double),
+                ("sum_", c_double * 8), ("n_", c_int64 * 8)]
+
+
 # SEGLOSS_MATCH_* and SEGLOSS_ASSIGN_* (the CLI's names).
 MATCH_RULES = {"iou": 0, "dice": 1, "overlap": 2}
 ASSIGNMENTS = {"greedy": 0, "hungarian": 1, "monai": 2}
@@ -246,7 +252,7 @@ STRUCTS = {cls.__name__: cls for cls in (
     boundary_opts, batch_part, confusion, label_array,
     label_stats, label_set, metric_opts, overlap_scores, surface_metrics, mask_metrics,
     label_metrics, instance_opts, instance_pair, instance_metrics, lesionwise_opts, lesion_row,
-    lesionwise, npy, image)}
+    lesionwise, instance_summary, npy, image)}
 
 P = POINTER
 
@@ -265,6 +271,9 @@ _PROTOS = {
     "label_metrics_compute": (c_int, [P(label_metrics), P(c_int64), c_int64, P(label_set),
                                       P(label_array), P(label_array), P(shape),
                                       P(metric_opts)]),
+    "region_metrics_compute": (c_int, [P(label_metrics), P(c_int64), P(c_int64), c_int64,
+                                       P(c_int64), P(label_array), P(label_array), P(shape),
+                                       P(metric_opts)]),
     "overlap_from_counts": (c_int, [P(overlap_scores), P(confusion), P(metric_opts)]),
     "dice_ce_opts_nnunet": (dice_ce_opts, []),
     "instance_opts_default": (instance_opts, []),
@@ -274,6 +283,9 @@ _PROTOS = {
                               P(label_array), c_int64, c_int, P(shape), P(instance_opts),
                               P(metric_opts)]),
     "instance_scores": (None, [P(instance_metrics), c_int]),
+    "instance_summary_init": (None, [P(instance_summary)]),
+    "instance_summary_add": (None, [P(instance_summary), P(instance_metrics), P(lesionwise)]),
+    "instance_summary_finish": (None, [P(instance_summary), c_int]),
     "lesionwise_brats": (c_int, [P(lesionwise), c_void_p, P(c_uint8), P(c_uint8), P(shape),
                                  P(lesionwise_opts)]),
     "percentile_inplace": (c_int, [P(c_double), P(c_double), c_int64, c_double]),

@@ -125,3 +125,58 @@ segloss_status segloss_instance_eval(segloss_instance_metrics *out,
     return st;
 }
 
+
+/* ---------------------------------------------------------------------- */
+/* Dataset-level summary                                                    */
+/* ---------------------------------------------------------------------- */
+enum { SUM_SCORES = 6, SUM_LW_DICE = 6, SUM_LW_HD95 = 7 };
+
+static void scores_of(double v[SUM_SCORES], const segloss_instance_metrics *m) {
+    v[0] = m->precision;
+    v[1] = m->recall;
+    v[2] = m->f1;
+    v[3] = m->pq;
+    v[4] = m->sq;
+    v[5] = m->rq;
+}
+
+void segloss_instance_summary_init(segloss_instance_summary *s) {
+    if (s) memset(s, 0, sizeof *s);
+}
+
+void segloss_instance_summary_add(segloss_instance_summary *s, const segloss_instance_metrics *m,
+                                  const segloss_lesionwise *lw) {
+    if (!s || !m) return;
+    s->cases++;
+    s->total.n_ref += m->n_ref;
+    s->total.n_pred += m->n_pred;
+    s->total.tp += m->tp;
+    s->total.fp += m->fp;
+    s->total.fn += m->fn;
+    s->total.iou_sum += m->iou_sum;
+    double v[8];
+    scores_of(v, m);
+    v[SUM_LW_DICE] = lw ? lw->dice : NAN;
+    v[SUM_LW_HD95] = lw ? lw->hd95 : NAN;
+    for (int q = 0; q < 8; q++)
+        if (!isnan(v[q])) {
+            s->sum_[q] += v[q];
+            s->n_[q]++;
+        }
+}
+
+void segloss_instance_summary_finish(segloss_instance_summary *s, segloss_empty_score e) {
+    if (!s) return;
+    segloss_instance_scores(&s->total, e);
+    double v[8];
+    for (int q = 0; q < 8; q++) v[q] = s->n_[q] ? s->sum_[q] / (double)s->n_[q] : NAN;
+    memset(&s->mean, 0, sizeof s->mean);
+    s->mean.precision = v[0];
+    s->mean.recall = v[1];
+    s->mean.f1 = v[2];
+    s->mean.pq = v[3];
+    s->mean.sq = v[4];
+    s->mean.rq = v[5];
+    s->lesionwise_dice = v[SUM_LW_DICE];
+    s->lesionwise_hd95 = v[SUM_LW_HD95];
+}
