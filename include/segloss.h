@@ -1571,12 +1571,11 @@ SEGLOSS_API segloss_status segloss_instance_eval(segloss_instance_metrics *out,
  *     hd95 = (sum of hd95(L) + fp * missing_hd95) / (kept + fp); with no
  *     kept lesion and no false positive, dice = 1 and hd95 = 0.
  * tp / fn: kept lesions with / without a prediction; fp as above.
- * hd95 here is segloss's (max of the two directed 95th percentiles of the
- * voxel-surface distances, numpy 'linear' percentile); the official code
- * uses DeepMind surface-distance's area-weighted surfel percentile, so
- * lesion hd95 values differ by up to about a voxel (docs/instances.md
- * gives the measured differences). Dice, counts and the 374 rule are
- * exactly the official ones. */
+ * hd95(L) is the official code's: DeepMind surface-distance's
+ * compute_robust_hausdorff(compute_surface_distances(L, P, spacing), 95),
+ * the max of the two directed area-weighted 95th percentiles over surfels
+ * (SEGLOSS_SURFACE_SURFEL). Dice, counts, hd95 and the 374 rule are the
+ * official ones. Ranks 2 and 3 (hd95 needs surfels). */
 typedef struct segloss_lesionwise_opts {
     double spacing[3];          /* per axis, axis 0 first; default 1 */
     int dilation;               /* default 3 (GLI) */
