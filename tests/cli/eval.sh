@@ -380,6 +380,12 @@ t "--surface surfel, 2-D label map" 0 '*' '' \
 csv_check surfel2 surfel/ "$SX"
 t "--surface voxel is the default" 0 "=$("$S" eval --pred surfel/pred2.npy --ref surfel/ref2.npy --metrics hd95 --csv -)" '' \
     -- "$S" eval --pred surfel/pred2.npy --ref surfel/ref2.npy --metrics hd95 --surface voxel --csv -
+tf "--surface surfel on a 1-D image" 2 "~^segloss: surfel/ref1\.npy: --surface surfel needs a 2-D or 3-D image, this one is 1-D\$" \
+    -- --pred surfel/pred1.npy --ref surfel/ref1.npy --surface surfel --metrics hd95
+tf "--lesionwise brats2023 on a 1-D image" 2 "~^segloss: surfel/ref1\.npy: --lesionwise brats2023 needs a 2-D or 3-D image" \
+    -- --pred surfel/pred1.npy --ref surfel/ref1.npy --lesionwise brats2023
+t "--surface surfel on a 1-D image, overlap only" 0 '*' '' \
+    -- "$S" eval --pred surfel/pred1.npy --ref surfel/ref1.npy --surface surfel --metrics dice
 tf "bad --surface"         1 "~^segloss: invalid value for --surface: 'mesh'" -- --pred png/pred --ref png/ref --surface mesh
 tf "bad --boundary-width -1" 1 "~^segloss: .*--boundary-width" -- --pred png/pred --ref png/ref --boundary-width -1
 tf "bad --labels"          1 "~^segloss: invalid label for --labels: 'x'" -- --pred png/pred --ref png/ref --labels 1,x

@@ -125,7 +125,7 @@ def main():
 
 
 # Label maps for tests/cli/eval.sh (`segloss eval --surface surfel`):
-# tests/cli/eval_data/surfel/{pred,ref}{2,3}.npy and expected.txt
+# tests/cli/eval_data/surfel/{pred,ref}{1,2,3}.npy and expected.txt
 # ("RUN CASE LABEL KEY VALUE": the counts from NumPy, the distances from
 # DeepMind's functions per label, pred = (pred == L), gt = (ref == L)).
 CLI_RUNS = [("surfel3", "3", (14, 15, 16), (2.0, 0.7, 1.1), 1.5, 90.0),
@@ -158,6 +158,9 @@ def cli_fixtures(m, rng, commit):
             for k, v in vals.items():
                 rows.append("%s %s %d %s %r" % (run, case, lab, k, float(v) if
                                                    isinstance(v, float) else v))
+    # 1-D maps: surfels (and BraTS lesion HD95) are refused there
+    np.save(os.path.join(d, "pred1.npy"), np.array([0, 1, 1, 0, 0], np.uint8))
+    np.save(os.path.join(d, "ref1.npy"), np.array([0, 0, 1, 1, 0], np.uint8))
     with open(os.path.join(d, "expected.txt"), "w") as f:
         f.write("\n".join(rows) + "\n")
 
