@@ -107,6 +107,16 @@ TEST(surfel_equals_deepmind) {
     free(text);
 }
 
+/* Distance from corner p to the nearest of q[0..n), spacing s0, s1. */
+static double nearest(const int p[2], const int (*q)[2], int n, double s0, double s1) {
+    double best = INFINITY;
+    for (int j = 0; j < n; j++) {
+        const double a = (p[0] - q[j][0]) * s0, b = (p[1] - q[j][1]) * s1;
+        best = fmin(best, sqrt(a * a + b * b));
+    }
+    return best;
+}
+
 /* The pooled fields, from the definition by brute force on a small case:
  * weights from DeepMind's 2-D contour lengths, distances by brute force
  * over the corner grid. */
@@ -131,21 +141,11 @@ TEST(surfel_pooled_2d_brute_force) {
     double dsum = 0, wsum = 0, d[10], w[10];
     int k = 0;
     for (int i = 0; i < 4; i++, k++) {
-        double best = INFINITY;
-        for (int j = 0; j < 6; j++) {
-            double a = (pc[i][0] - rc[j][0]) * s0, b = (pc[i][1] - rc[j][1]) * s1;
-            best = fmin(best, sqrt(a * a + b * b));
-        }
-        d[k] = best;
+        d[k] = nearest(pc[i], rc, 6, s0, s1);
         w[k] = h;
     }
     for (int j = 0; j < 6; j++, k++) {
-        double best = INFINITY;
-        for (int i = 0; i < 4; i++) {
-            double a = (pc[i][0] - rc[j][0]) * s0, b = (pc[i][1] - rc[j][1]) * s1;
-            best = fmin(best, sqrt(a * a + b * b));
-        }
-        d[k] = best;
+        d[k] = nearest(rc[j], pc, 4, s0, s1);
         w[k] = rw[j];
     }
     for (int i = 0; i < 10; i++) {
