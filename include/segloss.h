@@ -1221,7 +1221,9 @@ typedef enum segloss_hd95_variant {
  *    P/100 (compute_robust_hausdorff; max = P 100), nsd = weight within
  *    tau over total weight of both (compute_surface_dice_at_tolerance).
  *    assd, sd_median, sd_std, and hd95 with SEGLOSS_HD95_POOLED: the same
- *    weighted rules over the surfels of both masks. Rank 1: SEGLOSS_ERR_ARG. */
+ *    weighted rules over the surfels of both masks. n_surface_pred/_ref
+ *    count surfels when both masks are non-empty (else, as with voxels,
+ *    surface voxels). Empty masks: as with voxels. Rank 1: SEGLOSS_ERR_ARG. */
 typedef enum segloss_surface_kind {
     SEGLOSS_SURFACE_VOXEL = 0,  /* default */
     SEGLOSS_SURFACE_SURFEL = 1
