@@ -125,6 +125,8 @@ static const cli_choice empty_scores[] = {{"nan", SEGLOSS_EMPTY_SCORE_NAN},
                                           {NULL, 0}};
 static const cli_choice empty_distances[] = {
     {"nan", SEGLOSS_EMPTY_DISTANCE_NAN}, {"diag", SEGLOSS_EMPTY_DISTANCE_DIAG}, {NULL, 0}};
+static const cli_choice surfaces[] = {
+    {"voxel", SEGLOSS_SURFACE_VOXEL}, {"surfel", SEGLOSS_SURFACE_SURFEL}, {NULL, 0}};
 static const cli_range tolerance_range = {0.0, HUGE_VAL, 0, "expected a number >= 0"};
 static const cli_range percentile_range = {0.0, 100.0, 0, "expected a number in [0, 100]"};
 static const cli_range beta_range = {0.0, HUGE_VAL, 1, "expected a number > 0"};
@@ -171,6 +173,10 @@ static const cli_opt opts[] = {
     CLI_CHOICE(C, "--hd95-variant", "max|pooled", mopts.hd95_variant, variants,
                "max of the two directed percentiles (default,\n"
                "MONAI) or percentile of pooled distances (MedPy)"),
+    CLI_CHOICE(C, "--surface", "voxel|surfel", mopts.surface, surfaces,
+               "distances between surface voxels (default) or\n"
+               "DeepMind surface-distance's area-weighted surfels\n"
+               "(2-D and 3-D images)"),
     CLI_NUM(C, "--percentile", "P", mopts.percentile, 0, &percentile_range,
             "the percentile of hd95 (default 95)"),
     CLI_NUM(C, "--beta", "B", mopts.beta, 0, &beta_range, "fbeta's beta (default 1)"),

@@ -387,6 +387,13 @@ void eval_case_run(eval_case *k, const eval_cfg *c, int label_threads) {
         o.distances = (c->metrics & EM_DISTANCE_MASK) != 0;
         o.mask_metrics = eval_mask_metrics(c->metrics);
         o.threads = label_threads;
+        if (st == SEGLOSS_OK && (o.distances || c->inst.on) &&
+            o.surface == SEGLOSS_SURFACE_SURFEL && shape->ndim < 2) {
+            k->rc = CLI_INPUT;
+            eval_msg(&k->err, "%s: --surface surfel needs a 2-D or 3-D image, this one is %d-D",
+                     k->ref, shape->ndim);
+            goto out;
+        }
         if (st == SEGLOSS_OK && (c->n_regions || c->have_ignore)) {
             st = eval_regions_compute(&k->res, &n, &w.set, &w.pa, &w.ra, shape, &o, c);
         } else if (st == SEGLOSS_OK) {
@@ -405,6 +412,7 @@ void eval_case_run(eval_case *k, const eval_cfg *c, int label_threads) {
             library_error(k, st);
         }
     }
+out:
     segloss_label_set_free(&w.set);
     segloss_image_free(&w.pi);
     segloss_image_free(&w.ri);

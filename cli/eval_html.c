@@ -227,8 +227,10 @@ static void write_head(FILE *f, const eval_cases *cs, const eval_summary *s, con
     for (int d = 0; d < c->n_spacing; d++) fprintf(f, "%s%g", d ? "," : "", c->spacing[d]);
     const segloss_metric_opts *o = &c->mopts;
     fprintf(f,
-            "</dd>\n<dt>convention</dt><dd>hd95: %s, percentile %g; nsd tolerance %g; "
-            "0/0 overlap score: %s; distance with one empty mask: %s</dd>\n</dl>\n",
+            "</dd>\n<dt>convention</dt><dd>surfaces: %s; hd95: %s, percentile %g; nsd "
+            "tolerance %g; 0/0 overlap score: %s; distance with one empty mask: %s</dd>\n</dl>\n",
+            o->surface == SEGLOSS_SURFACE_SURFEL ? "surfels (DeepMind surface-distance)"
+                                                 : "voxels",
             o->hd95_variant == SEGLOSS_HD95_POOLED ? "pooled (MedPy)" : "max of the two directed (MONAI)",
             o->percentile, o->tolerance,
             empty_score_names[o->empty_score], empty_distance_names[o->empty_distance]);

@@ -188,6 +188,12 @@ int eval_instances_case(eval_case *k, const eval_cfg *c, const segloss_label_arr
         k->rc = CLI_INPUT;
         return k->rc;
     }
+    if (in->brats && shape->ndim < 2) {
+        eval_msg(&k->err, "%s: --lesionwise brats2023 needs a 2-D or 3-D image (its HD95 is "
+                          "measured on surfels); this one is 1-D", k->ref);
+        k->rc = CLI_INPUT;
+        return k->rc;
+    }
     int64_t numel = 1;
     for (int d = 0; d < shape->ndim; d++) numel *= shape->dim[d];
     const int64_t n = in->instance_maps ? 1 : k->n;

@@ -1211,6 +1211,29 @@ typedef enum segloss_hd95_variant {
     SEGLOSS_HD95_POOLED = 1   /* percentile of the pooled distances (MedPy) */
 } segloss_hd95_variant;
 
+/* The surface the distance metrics (hd, hd95, assd, masd, sd_median,
+ * sd_std, nsd and the directed fields) are measured on.
+ *  - SEGLOSS_SURFACE_VOXEL: the surface voxels S(X) above, each of weight 1.
+ *  - SEGLOSS_SURFACE_SURFEL: DeepMind surface-distance's surfels
+ *    (compute_surface_distances, google-deepmind/surface-distance at
+ *    1f805ce): the points of the voxel-corner grid (shifted by half a
+ *    voxel) whose 2x2(x2) neighbourhood is partly inside X, each weighted
+ *    by the area (3-D, marching-cubes triangles of DeepMind's table) or
+ *    contour length (2-D) of its cell, spacing applied; distances between
+ *    corner points. Per direction, over the surfels sorted by distance:
+ *    mean = sum(d w)/sum(w) (compute_average_surface_distance), percentile
+ *    P = the first distance where the cumulative weight fraction reaches
+ *    P/100 (compute_robust_hausdorff; max = P 100), nsd = weight within
+ *    tau over total weight of both (compute_surface_dice_at_tolerance).
+ *    assd, sd_median, sd_std, and hd95 with SEGLOSS_HD95_POOLED: the same
+ *    weighted rules over the surfels of both masks. n_surface_pred/_ref
+ *    count surfels when both masks are non-empty (else, as with voxels,
+ *    surface voxels). Empty masks: as with voxels. Rank 1: SEGLOSS_ERR_ARG. */
+typedef enum segloss_surface_kind {
+    SEGLOSS_SURFACE_VOXEL = 0,  /* default */
+    SEGLOSS_SURFACE_SURFEL = 1
+} segloss_surface_kind;
+
 typedef struct segloss_metric_opts {
     double spacing[3];          /* per axis, axis 0 first; default 1; must be
                                    finite and >= 0 (0 is read as 1.0) */
@@ -1232,6 +1255,9 @@ typedef struct segloss_metric_opts {
     unsigned mask_metrics;      /* segloss_label_metrics only: OR of
                                    SEGLOSS_MASK_* (default 0: none, fields
                                    NaN) */
+    segloss_surface_kind surface; /* the surface of the distance metrics:
+                                   SEGLOSS_SURFACE_VOXEL (default) or
+                                   SEGLOSS_SURFACE_SURFEL (2-D and 3-D) */
 } segloss_metric_opts;
 
 /* Bits of segloss_metric_opts.mask_metrics: the metrics of
@@ -1243,7 +1269,7 @@ typedef struct segloss_metric_opts {
 
 /* Defaults: spacing {1,1,1}, percentile 95, tolerance 1, HD95_MAX,
  * EMPTY_SCORE_NAN, EMPTY_DISTANCE_NAN, distances 0, threads 0, beta 1,
- * boundary_width 1, mask_metrics 0. */
+ * boundary_width 1, mask_metrics 0, surface SEGLOSS_SURFACE_VOXEL. */
 SEGLOSS_API segloss_metric_opts segloss_metric_opts_default(void);
 
 /* Overlap scores from counts, N = TP+FP+FN+TN. A 0 denominator gives
@@ -1576,12 +1602,11 @@ SEGLOSS_API segloss_status segloss_instance_eval(segloss_instance_metrics *out,
  *     hd95 = (sum of hd95(L) + fp * missing_hd95) / (kept + fp); with no
  *     kept lesion and no false positive, dice = 1 and hd95 = 0.
  * tp / fn: kept lesions with / without a prediction; fp as above.
- * hd95 here is segloss's (max of the two directed 95th percentiles of the
- * voxel-surface distances, numpy 'linear' percentile); the official code
- * uses DeepMind surface-distance's area-weighted surfel percentile, so
- * lesion hd95 values differ by up to about a voxel (docs/instances.md
- * gives the measured differences). Dice, counts and the 374 rule are
- * exactly the official ones. */
+ * hd95(L) is the official code's: DeepMind surface-distance's
+ * compute_robust_hausdorff(compute_surface_distances(L, P, spacing), 95),
+ * the max of the two directed area-weighted 95th percentiles over surfels
+ * (SEGLOSS_SURFACE_SURFEL). Dice, counts, hd95 and the 374 rule are the
+ * official ones. Ranks 2 and 3 (hd95 needs surfels). */
 typedef struct segloss_lesionwise_opts {
     double spacing[3];          /* per axis, axis 0 first; default 1 */
     int dilation;               /* default 3 (GLI) */

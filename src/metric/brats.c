@@ -115,7 +115,7 @@ segloss_status segloss_lesionwise_brats(segloss_lesionwise *out, segloss_lesion_
     segloss__grid g;
     segloss_status st = segloss__grid_init(&g, shape, o.spacing);
     if (st != SEGLOSS_OK) return st;
-    if (o.dilation < 0 || o.dilation > 1000 || isnan(o.volume_threshold) ||
+    if (g.ndim < 2 || o.dilation < 0 || o.dilation > 1000 || isnan(o.volume_threshold) ||
         !isfinite(o.missing_hd95))
         return SEGLOSS_ERR_ARG;
     const int d = o.dilation;
@@ -198,6 +198,8 @@ segloss_status segloss_lesionwise_brats(segloss_lesionwise *out, segloss_lesion_
 
     segloss_metric_opts mo = segloss_metric_opts_default();
     for (int a = 0; a < 3; a++) mo.spacing[a] = o.spacing[a];
+    /* the official code's surface_distance.compute_robust_hausdorff(.., 95) */
+    mo.surface = SEGLOSS_SURFACE_SURFEL;
     cx.stamp = stamp;
     double dice_sum = 0.0, hd_sum = 0.0;
     int64_t kept = 0;

@@ -104,6 +104,7 @@ typedef struct segloss__mopts {
     double boundary_width;
     unsigned mask_metrics;  /* SEGLOSS_MASK_* */
     int distances;          /* the surface distances are wanted */
+    segloss_surface_kind surface;
 } segloss__mopts;
 
 segloss_status segloss__mopts_init(segloss__mopts *m, const segloss_metric_opts *opts);
@@ -156,6 +157,14 @@ segloss_status segloss__surface_box(segloss_surface_metrics *out, segloss_mask_m
                                     const segloss_label_array *ref, int64_t label,
                                     int match_nonzero, const int64_t lo[3], const int64_t hi[3],
                                     const segloss__mopts *mo, segloss__ws *ws);
+
+/* Surfel surface metrics (surfel.c) of a box of flags fl (dims m, bit 1
+ * A, bit 2 B; other bits ignored) holding every voxel of A and B, both
+ * non-empty; ranks 2 and 3 only (else SEGLOSS_ERR_ARG). Sets every field
+ * of *out (n_surface_*: the surfel counts). */
+segloss_status segloss__surfel_box(segloss_surface_metrics *out, const uint8_t *fl,
+                                   const int64_t m[3], const segloss__grid *g,
+                                   const segloss__mopts *mo);
 
 /* Foreground runs of a label map, the sparse form of instance evaluation
  * (src/metric/runs.c). Row r = i0*n[1] + i1 of the padded grid holds runs

@@ -38,6 +38,9 @@ segloss_status segloss__mopts_init(segloss__mopts *m, const segloss_metric_opts 
     if (opts->mask_metrics &
         ~(SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST | SEGLOSS_MASK_MAHALANOBIS))
         return SEGLOSS_ERR_ARG;
+    if (opts->surface != SEGLOSS_SURFACE_VOXEL && opts->surface != SEGLOSS_SURFACE_SURFEL)
+        return SEGLOSS_ERR_ARG;
+    m->surface = opts->surface;
     m->beta = opts->beta > 0.0 ? opts->beta : 1.0;
     m->boundary_width = opts->boundary_width > 0.0 ? opts->boundary_width : 1.0;
     m->mask_metrics = opts->mask_metrics;

@@ -410,6 +410,7 @@ static segloss_status surface_box(segloss_surface_metrics *out, segloss_mask_met
         empty_result(out, g, cnt[0], cnt[1], mo);
         return SEGLOSS_OK;
     }
+    if (mo->surface == SEGLOSS_SURFACE_SURFEL) return segloss__surfel_box(out, fl, m, g, mo);
     if (edt_scratch(&x, ws, nb, mx)) return SEGLOSS_ERR_NOMEM;
     const int64_t nSA = cnt[2], nSB = cnt[3];
     double *dist = ws_get(ws, WS_DIST, (size_t)(nSA + nSB) * sizeof(double));

@@ -29,11 +29,12 @@ cli_init eval
 RTOL=1e-9
 ATOL=1e-9
 
-# csv_check RUN REF_PREFIX: the last stdout (a CSV) holds exactly the rows of
-# RUN in expected.txt, with every value close. CASE is the CSV's ref column
-# minus REF_PREFIX.
+# csv_check RUN REF_PREFIX [EXPECTED]: the last stdout (a CSV) holds exactly
+# the rows of RUN in EXPECTED (default expected.txt), with every value close.
+# CASE is the CSV's ref column minus REF_PREFIX.
 csv_check() {
-    name="$name: values vs expected.txt ($1)"
+    local exp=${3:-$DATA/expected.txt}
+    name="$name: values vs ${exp#"$DATA"/} ($1)"
     local msg
     msg=$(awk -v run="$1" -v pre="$2" -v rtol="$RTOL" -v atol="$ATOL" '
         FNR == NR {
@@ -69,7 +70,7 @@ csv_check() {
             for (k in want) if (!(k in checked)) { split(k, p, SUBSEP); missing++; m1 = p[1] " " p[2] " " p[3] }
             if (missing) bad = bad sprintf("%d expected values not in the CSV (e.g. %s); ", missing, m1)
             printf "%s", substr(bad, 1, 600)
-        }' "$DATA/expected.txt" "$OUT")
+        }' "$exp" "$OUT")
     pass_or_fail "$msg"
 }
 
@@ -104,7 +105,7 @@ t "segloss --help lists eval" 0 '~^  eval ' '' -- "$S" --help
 t "eval --help"               0 '~^Usage: segloss eval --pred PATH --ref PATH' '' -- "$S" eval --help
 t "eval -h"                   0 '~^Usage: segloss eval' '' -- "$S" eval -h
 for o in --pred --ref --labels --metrics --scores --threshold --spacing --tolerance \
-    --hd95-variant --percentile --empty-score --empty-distance --json --csv --threads \
+    --hd95-variant --surface --percentile --empty-score --empty-distance --json --csv --threads \
     --max-bytes --allow-missing --keep-going --quiet; do
     t "eval --help describes $o" 0 "~^  $o( |\$)" '' -- "$S" eval --help
 done
@@ -367,6 +368,25 @@ t "option without value"  1 '' '~^segloss: option --labels needs a value' -- "$S
 tf "flag with a value"     1 '~^segloss: option --quiet takes no value' -- --pred png/pred --ref png/ref --quiet=1
 tf "bad --metrics"         1 "~^segloss: invalid metric for --metrics: 'hd99'" -- --pred png/pred --ref png/ref --metrics dice,hd99
 tf "bad --beta 0"          1 "~^segloss: .*--beta" -- --pred png/pred --ref png/ref --beta 0
+# --surface surfel against DeepMind surface-distance (tools/ref/gen_surfel_ref.py)
+SX=$DATA/surfel/expected.txt
+t "--surface surfel, 3-D label map, P 90, tolerance 1.5" 0 '~^pred,ref,label,tp,fp,fn,tn,n_pred,n_ref,hd,hd95,nsd,masd$' '' \
+    -- "$S" eval --pred surfel/pred3.npy --ref surfel/ref3.npy --surface surfel --spacing 2,0.7,1.1 \
+    --percentile 90 --tolerance 1.5 --metrics hd,hd95,nsd,masd --csv -
+csv_check surfel3 surfel/ "$SX"
+t "--surface surfel, 2-D label map" 0 '*' '' \
+    -- "$S" eval --pred surfel/pred2.npy --ref surfel/ref2.npy --surface surfel --spacing 0.8,1.7 \
+    --metrics hd,hd95,nsd,masd --csv -
+csv_check surfel2 surfel/ "$SX"
+t "--surface voxel is the default" 0 "=$("$S" eval --pred surfel/pred2.npy --ref surfel/ref2.npy --metrics hd95 --csv -)" '' \
+    -- "$S" eval --pred surfel/pred2.npy --ref surfel/ref2.npy --metrics hd95 --surface voxel --csv -
+tf "--surface surfel on a 1-D image" 2 "~^segloss: surfel/ref1\.npy: --surface surfel needs a 2-D or 3-D image, this one is 1-D\$" \
+    -- --pred surfel/pred1.npy --ref surfel/ref1.npy --surface surfel --metrics hd95
+tf "--lesionwise brats2023 on a 1-D image" 2 "~^segloss: surfel/ref1\.npy: --lesionwise brats2023 needs a 2-D or 3-D image" \
+    -- --pred surfel/pred1.npy --ref surfel/ref1.npy --lesionwise brats2023
+t "--surface surfel on a 1-D image, overlap only" 0 '*' '' \
+    -- "$S" eval --pred surfel/pred1.npy --ref surfel/ref1.npy --surface surfel --metrics dice
+tf "bad --surface"         1 "~^segloss: invalid value for --surface: 'mesh'" -- --pred png/pred --ref png/ref --surface mesh
 tf "bad --boundary-width -1" 1 "~^segloss: .*--boundary-width" -- --pred png/pred --ref png/ref --boundary-width -1
 tf "bad --labels"          1 "~^segloss: invalid label for --labels: 'x'" -- --pred png/pred --ref png/ref --labels 1,x
 tf "--labels 0"            1 '~^segloss: --labels: label 0 is the background' -- --pred png/pred --ref png/ref --labels 0,1
