@@ -97,7 +97,7 @@ class _Config:
                  empty_score="nan", empty_distance="nan", threads=0, beta=None,
                  boundary_width=None, regions=None, ignore_label=None, instances=False,
                  connectivity=None, match=None, assignment=None, min_size=None,
-                 instance_maps=False, lesionwise=None):
+                 instance_maps=False, lesionwise=None, surface="voxel"):
         self.labels = None
         if not (isinstance(labels, str) and labels == "all"):
             ls = [labels] if isinstance(labels, (int, np.integer)) else \
@@ -143,6 +143,7 @@ class _Config:
         o.hd95_variant = _pick(_lib.HD95_VARIANTS, hd95_variant, "hd95_variant")
         o.empty_score = _pick(_lib.EMPTY_SCORES, empty_score, "empty_score")
         o.empty_distance = _pick(_lib.EMPTY_DISTANCES, empty_distance, "empty_distance")
+        o.surface = _pick(_lib.SURFACES, surface, "surface")
         for name, v in (("beta", beta), ("boundary_width", boundary_width)):
             if v is not None:
                 if not (math.isfinite(float(v)) and float(v) > 0):

@@ -39,6 +39,7 @@ SMP_VERSIONS = {"current": 1, "0.3": 2}
 HD95_VARIANTS = {"max": 0, "pooled": 1}
 EMPTY_SCORES = {"nan": 0, "one": 1, "zero": 2}
 EMPTY_DISTANCES = {"nan": 0, "diag": 1}
+SURFACES = {"voxel": 0, "surfel": 1}   # segloss_surface_kind
 IMAGE_FORMATS = {"unknown": 0, "npy": 1, "png": 2, "nifti": 3}
 
 
@@ -158,7 +159,7 @@ class metric_opts(Structure):
     _fields_ = [("spacing", c_double * 3), ("percentile", c_double), ("tolerance", c_double),
                 ("hd95_variant", c_int), ("empty_score", c_int), ("empty_distance", c_int),
                 ("distances", c_int), ("threads", c_int), ("beta", c_double),
-                ("boundary_width", c_double), ("mask_metrics", c_uint)]
+                ("boundary_width", c_double), ("mask_metrics", c_uint), ("surface", c_int)]
 
 
 class overlap_scores(Structure):

@@ -275,6 +275,8 @@ EVAL2_OPTS = [
     ({"metrics": "all", "ignore_label": 4}, ["--metrics", "all", "--ignore-label", "4"]),
     ({"labels": [2, 4, 9], "metrics": "mcc,kappa,vol_diff,sd_std", "ignore_label": 4},
      ["--labels", "2,4,9", "--metrics", "mcc,kappa,vol_diff,sd_std", "--ignore-label", "4"]),
+    ({"metrics": "all", "surface": "surfel", "spacing": (1.0, 0.5, 2.0)},
+     ["--metrics", "all", "--surface", "surfel", "--spacing", "1,0.5,2"]),
 ]
 
 
