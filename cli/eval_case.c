@@ -16,6 +16,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,53 +32,60 @@ const char *const eval_metric_names[EM_COUNT] = {
     "icc",    "pbd",      "mahalanobis",       "auc",
 };
 
+/* Where each metric's value lives in a result: one table for the getter
+ * and the setter (segloss merge rebuilds results from a part's JSON). */
+static const size_t metric_offset[EM_COUNT] = {
+    [EM_DICE] = offsetof(segloss_label_metrics, overlap.dice),
+    [EM_IOU] = offsetof(segloss_label_metrics, overlap.iou),
+    [EM_PRECISION] = offsetof(segloss_label_metrics, overlap.precision),
+    [EM_RECALL] = offsetof(segloss_label_metrics, overlap.recall),
+    [EM_SPECIFICITY] = offsetof(segloss_label_metrics, overlap.specificity),
+    [EM_ACCURACY] = offsetof(segloss_label_metrics, overlap.accuracy),
+    [EM_VS] = offsetof(segloss_label_metrics, overlap.vs),
+    [EM_HD] = offsetof(segloss_label_metrics, surface.hd),
+    [EM_HD95] = offsetof(segloss_label_metrics, surface.hd95),
+    [EM_ASSD] = offsetof(segloss_label_metrics, surface.assd),
+    [EM_NSD] = offsetof(segloss_label_metrics, surface.nsd),
+    [EM_MCC] = offsetof(segloss_label_metrics, overlap.mcc),
+    [EM_KAPPA] = offsetof(segloss_label_metrics, overlap.kappa),
+    [EM_FBETA] = offsetof(segloss_label_metrics, overlap.fbeta),
+    [EM_BALANCED_ACCURACY] = offsetof(segloss_label_metrics, overlap.balanced_accuracy),
+    [EM_YOUDEN] = offsetof(segloss_label_metrics, overlap.youden),
+    [EM_NPV] = offsetof(segloss_label_metrics, overlap.npv),
+    [EM_FPR] = offsetof(segloss_label_metrics, overlap.fpr),
+    [EM_FNR] = offsetof(segloss_label_metrics, overlap.fnr),
+    [EM_FDR] = offsetof(segloss_label_metrics, overlap.fdr),
+    [EM_FOR] = offsetof(segloss_label_metrics, overlap.for_),
+    [EM_LR_POS] = offsetof(segloss_label_metrics, overlap.lr_pos),
+    [EM_LR_NEG] = offsetof(segloss_label_metrics, overlap.lr_neg),
+    [EM_VOL_PRED] = offsetof(segloss_label_metrics, overlap.vol_pred),
+    [EM_VOL_REF] = offsetof(segloss_label_metrics, overlap.vol_ref),
+    [EM_VOL_DIFF] = offsetof(segloss_label_metrics, overlap.vol_diff),
+    [EM_MASD] = offsetof(segloss_label_metrics, surface.masd),
+    [EM_SD_MEDIAN] = offsetof(segloss_label_metrics, surface.sd_median),
+    [EM_SD_STD] = offsetof(segloss_label_metrics, surface.sd_std),
+    [EM_BOUNDARY_IOU] = offsetof(segloss_label_metrics, mask.boundary_iou),
+    [EM_COM_DIST] = offsetof(segloss_label_metrics, mask.com_dist),
+    [EM_GCE] = offsetof(segloss_label_metrics, overlap.gce),
+    [EM_RI] = offsetof(segloss_label_metrics, overlap.ri),
+    [EM_ARI] = offsetof(segloss_label_metrics, overlap.ari),
+    [EM_MI] = offsetof(segloss_label_metrics, overlap.mi),
+    [EM_VOI] = offsetof(segloss_label_metrics, overlap.voi),
+    [EM_ICC] = offsetof(segloss_label_metrics, overlap.icc),
+    [EM_PBD] = offsetof(segloss_label_metrics, overlap.pbd),
+    [EM_MAHALANOBIS] = offsetof(segloss_label_metrics, mask.mahalanobis),
+    [EM_AUC] = offsetof(segloss_label_metrics, overlap.auc),
+};
+
 double eval_metric_value(const segloss_label_metrics *r, eval_metric m) {
-    const segloss_overlap_scores *o = &r->overlap;
-    const segloss_surface_metrics *s = &r->surface;
-    switch (m) {
-    case EM_DICE: return o->dice;
-    case EM_IOU: return o->iou;
-    case EM_PRECISION: return o->precision;
-    case EM_RECALL: return o->recall;
-    case EM_SPECIFICITY: return o->specificity;
-    case EM_ACCURACY: return o->accuracy;
-    case EM_VS: return o->vs;
-    case EM_HD: return s->hd;
-    case EM_HD95: return s->hd95;
-    case EM_ASSD: return s->assd;
-    case EM_NSD: return s->nsd;
-    case EM_MCC: return o->mcc;
-    case EM_KAPPA: return o->kappa;
-    case EM_FBETA: return o->fbeta;
-    case EM_BALANCED_ACCURACY: return o->balanced_accuracy;
-    case EM_YOUDEN: return o->youden;
-    case EM_NPV: return o->npv;
-    case EM_FPR: return o->fpr;
-    case EM_FNR: return o->fnr;
-    case EM_FDR: return o->fdr;
-    case EM_FOR: return o->for_;
-    case EM_LR_POS: return o->lr_pos;
-    case EM_LR_NEG: return o->lr_neg;
-    case EM_VOL_PRED: return o->vol_pred;
-    case EM_VOL_REF: return o->vol_ref;
-    case EM_VOL_DIFF: return o->vol_diff;
-    case EM_MASD: return s->masd;
-    case EM_SD_MEDIAN: return s->sd_median;
-    case EM_SD_STD: return s->sd_std;
-    case EM_BOUNDARY_IOU: return r->mask.boundary_iou;
-    case EM_COM_DIST: return r->mask.com_dist;
-    case EM_GCE: return o->gce;
-    case EM_RI: return o->ri;
-    case EM_ARI: return o->ari;
-    case EM_MI: return o->mi;
-    case EM_VOI: return o->voi;
-    case EM_ICC: return o->icc;
-    case EM_PBD: return o->pbd;
-    case EM_MAHALANOBIS: return r->mask.mahalanobis;
-    case EM_AUC: return o->auc;
-    case EM_COUNT: break;
-    }
-    return NAN;
+    if ((unsigned)m >= EM_COUNT) return NAN;
+    double v;
+    memcpy(&v, (const char *)r + metric_offset[m], sizeof v);
+    return v;
+}
+
+void eval_metric_set(segloss_label_metrics *r, eval_metric m, double v) {
+    if ((unsigned)m < EM_COUNT) memcpy((char *)r + metric_offset[m], &v, sizeof v);
 }
 
 unsigned eval_mask_metrics(uint64_t metrics) {

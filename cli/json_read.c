@@ -2,6 +2,7 @@
  * over one buffer, every container's items in one growable array. */
 #include "json_read.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,4 +309,17 @@ void json_write_compact(FILE *f, const json_val *v) {
         json_write_compact(f, &v->items[i]);
     }
     fputc(v->kind == JSON_OBJ ? '}' : ']', f);
+}
+
+int json_number(const json_val *v, double *out) {
+    char buf[64];
+    if (v && v->kind == JSON_NULL) {
+        *out = NAN;
+        return 0;
+    }
+    if (!v || v->kind != JSON_NUM || v->len >= sizeof buf) return -1;
+    memcpy(buf, v->raw, v->len);
+    buf[v->len] = '\0';
+    *out = strtod(buf, NULL);
+    return 0;
 }
