@@ -83,51 +83,6 @@ static int oom(void) {
     return CLI_INTERNAL;
 }
 
-static int read_all(const char *path, char **text, size_t *len) {
-    const char *what = cli_not_regular(path);
-    if (what) {
-        cli_error("%s: %s (expected a part written by 'segloss eval --shard')", path, what);
-        return CLI_INPUT;
-    }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cli_error("%s: cannot open: %s", path, strerror(errno));
-        return CLI_INPUT;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    int rc = CLI_OK;
-    for (;;) {
-        if (n == cap) {
-            size_t nc = cap ? 2 * cap : 65536;
-            char *b = realloc(buf, nc);
-            if (!b) {
-                rc = oom();
-                break;
-            }
-            buf = b;
-            cap = nc;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                cli_error("%s: cannot read: %s", path, strerror(errno));
-                rc = CLI_INPUT;
-            }
-            break;
-        }
-    }
-    fclose(f);
-    if (rc) {
-        free(buf);
-        return rc;
-    }
-    *text = buf;
-    *len = n;
-    return CLI_OK;
-}
-
 /* An integer member of the "shard" object, or -1 (reported) when absent. */
 static int shard_int(const part *p, const json_val *shard, const char *key, int64_t *out) {
     const json_val *v = json_get(shard, key);
@@ -150,7 +105,7 @@ static const json_val *shard_str(const part *p, const json_val *shard, const cha
 
 static int load_part(part *p) {
     size_t len = 0;
-    int rc = read_all(p->path, &p->text, &len);
+    int rc = json_read_file(p->path, &p->text, &len);
     if (rc) return rc;
     char err[128];
     int jr = json_parse(&p->root, p->text, len, err, sizeof err);

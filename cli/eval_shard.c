@@ -25,8 +25,8 @@
  *   csv_header       the first line --csv writes, for merge --csv
  * and what merge --html needs to write the one-run page:
  *   command          the eval command line (argv, "eval" first) without
- *                    --shard and the output options (--json, --csv,
- *                    --html, --instances-csv) and their values
+ *                    --shard, the output options (--json, --csv, --html,
+ *                    --instances-csv), --threads, --quiet and --max-bytes
  *   html_settings    the settings rows of the page (eval_html_settings)
  *   names            the name of every case of the slice, failed included
  *   failures         [[i, message], ...]: the failed cases of the slice
@@ -105,10 +105,13 @@ static char *normalise(const eval_cfg *c, const cli_spec *spec) {
     return buf;
 }
 
-/* Options left out of the page's command line: the part's own outputs. */
+/* Options left out of the page's command line: the part's own outputs,
+ * --shard, and those that change no byte of any output (so that a part's
+ * bytes do not depend on them either). */
 static int output_opt(const char *name) {
-    static const char *const out[] = {"--json", "--csv", "--html", "--instances-csv", "--shard",
-                                      NULL};
+    static const char *const out[] = {"--json",    "--csv",   "--html", "--instances-csv",
+                                      "--shard",   "--threads", "--quiet", "-q",
+                                      "--max-bytes", NULL};
     for (int i = 0; out[i]; i++)
         if (strcmp(name, out[i]) == 0) return 1;
     return 0;

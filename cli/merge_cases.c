@@ -19,7 +19,7 @@
 #include <string.h>
 
 static int malformed(const char *path, const char *what) {
-    cli_error("%s: %s (parts written by segloss 0.2.0 or earlier cannot make a page: rerun "
+    cli_error("%s: %s (a part written by an earlier segloss cannot make a page: rerun "
               "the shards with this segloss)",
               path, what);
     return CLI_INPUT;
