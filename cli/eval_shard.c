@@ -143,25 +143,14 @@ static char *command_json(const eval_cfg *c, const cli_spec *spec) {
     return buf;
 }
 
-static char *html_settings(const eval_cfg *c) {
+/* What write(f, c) writes, as a malloc'd string (NULL when out of memory):
+ * the CSV header, the page's settings rows. */
+static char *written(void (*write)(FILE *, const eval_cfg *), const eval_cfg *c) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f) return NULL;
-    eval_html_settings(f, c);
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
-static char *csv_header(const eval_cfg *c) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f) return NULL;
-    eval_write_csv_header(f, c);
+    write(f, c);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;
@@ -181,9 +170,9 @@ int eval_shard_select(eval_cases *cs, eval_cfg *c, const cli_spec *spec) {
     s->pairs = cs->n;
     eval_shard_slice(cs->n, s->k, s->n, &s->first, &s->end);
     s->options = normalise(c, spec);
-    s->csv_header = csv_header(c);
+    s->csv_header = written(eval_write_csv_header, c);
     s->command = command_json(c, spec);
-    s->html_settings = html_settings(c);
+    s->html_settings = written(eval_html_settings, c);
     if (!s->options || !s->csv_header || !s->command || !s->html_settings) {
         cli_error("out of memory");
         return CLI_INTERNAL;
