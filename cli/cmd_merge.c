@@ -1,4 +1,4 @@
-/* segloss merge PART.json... [--json FILE|-] [--csv FILE|-]
+/* segloss merge PART.json... [--json FILE|-] [--csv FILE|-] [--html FILE|-]
  *
  * Joins the parts written by `segloss eval --shard K/N --json PART` into
  * the output one unsharded run would have written, byte for byte: the
@@ -12,7 +12,8 @@
  * are ordered as eval orders them: by integer value (a label key that is
  * not an integer keeps the order in which the cases first name it). CSV
  * rows are the scalar members of each label object, in order, after pred,
- * ref and the label; the header is the one the parts recorded.
+ * ref and the label; the header is the one the parts recorded. The HTML
+ * page is eval's, from the cases rebuilt (merge_cases.c).
  *
  * Before anything is written the parts must make one whole run: each a
  * well-formed part, all with the same segloss version, N, pair list (count
@@ -21,6 +22,7 @@
 #include "commands.h"
 #include "eval.h"
 #include "json_read.h"
+#include "merge.h"
 #include "opts.h"
 #include "util.h"
 
@@ -30,7 +32,7 @@
 #include <string.h>
 
 typedef struct merge_cfg {
-    const char *json, *csv;
+    const char *json, *csv, *html;
     int quiet;
 } merge_cfg;
 
@@ -38,8 +40,12 @@ typedef struct merge_cfg {
 static const cli_opt opts[] = {
     CLI_STR(C, NULL, "--json", "FILE|-", json,
             "write the merged JSON (- = stdout; the default\n"
-            "when neither --json nor --csv is given)"),
+            "when no output is given)"),
     CLI_STR(C, NULL, "--csv", "FILE|-", csv, "write the merged CSV (- = stdout)"),
+    CLI_STR(C, NULL, "--html", "FILE|-", html,
+            "write the HTML report one run writes; its\n"
+            "command line: the parts' eval command without\n"
+            "--shard and outputs, then --html FILE (- = stdout)"),
     CLI_FLAG(C, NULL, "--quiet", quiet, "no warnings (also -q)"),
     CLI_FLAG(C, NULL, "-q", quiet, NULL),
     CLI_END,
@@ -49,11 +55,11 @@ static const cli_group groups[] = {{"Options", opts}};
 static const cli_spec spec = {"merge", groups, 1, 16};
 
 static void merge_usage(FILE *f) {
-    fprintf(f, "Usage: segloss merge PART.json... [--json FILE|-] [--csv FILE|-]\n"
+    fprintf(f, "Usage: segloss merge PART.json... [--json FILE|-] [--csv FILE|-] [--html FILE|-]\n"
                "\n"
                "Joins the parts written by 'segloss eval ... --shard K/N --json PART' (one\n"
-               "per K = 0..N-1) into exactly the JSON and CSV that one run over all the\n"
-               "cases writes: cases in order, summaries recomputed from the cases.\n"
+               "per K = 0..N-1) into exactly the JSON, CSV and HTML page that one run over\n"
+               "all the cases writes: cases in order, summaries recomputed from the cases.\n"
                "A missing or repeated shard, or parts of different runs (other options,\n"
                "other files) are errors that name the parts.\n");
     cli_print_options(f, &spec);
@@ -75,51 +81,6 @@ typedef struct part {
 static int oom(void) {
     cli_error("out of memory");
     return CLI_INTERNAL;
-}
-
-static int read_all(const char *path, char **text, size_t *len) {
-    const char *what = cli_not_regular(path);
-    if (what) {
-        cli_error("%s: %s (expected a part written by 'segloss eval --shard')", path, what);
-        return CLI_INPUT;
-    }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cli_error("%s: cannot open: %s", path, strerror(errno));
-        return CLI_INPUT;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    int rc = CLI_OK;
-    for (;;) {
-        if (n == cap) {
-            size_t nc = cap ? 2 * cap : 65536;
-            char *b = realloc(buf, nc);
-            if (!b) {
-                rc = oom();
-                break;
-            }
-            buf = b;
-            cap = nc;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                cli_error("%s: cannot read: %s", path, strerror(errno));
-                rc = CLI_INPUT;
-            }
-            break;
-        }
-    }
-    fclose(f);
-    if (rc) {
-        free(buf);
-        return rc;
-    }
-    *text = buf;
-    *len = n;
-    return CLI_OK;
 }
 
 /* An integer member of the "shard" object, or -1 (reported) when absent. */
@@ -144,7 +105,7 @@ static const json_val *shard_str(const part *p, const json_val *shard, const cha
 
 static int load_part(part *p) {
     size_t len = 0;
-    int rc = read_all(p->path, &p->text, &len);
+    int rc = json_read_file(p->path, &p->text, &len);
     if (rc) return rc;
     char err[128];
     int jr = json_parse(&p->root, p->text, len, err, sizeof err);
@@ -354,20 +315,6 @@ static int collect_labels(merged *m) {
     return CLI_OK;
 }
 
-/* A metric value: a number, or null (NaN). -1 for anything else. */
-static int value_of(const json_val *v, double *out) {
-    char buf[64];
-    if (v && v->kind == JSON_NULL) {
-        *out = NAN;
-        return 0;
-    }
-    if (!v || v->kind != JSON_NUM || v->len >= sizeof buf) return -1;
-    memcpy(buf, v->raw, v->len);
-    buf[v->len] = '\0';
-    *out = strtod(buf, NULL);
-    return 0;
-}
-
 static int summarize(merged *m) {
     const int64_t nm = (int64_t)m->metrics->n, nl = m->n_labels;
     for (int i = 0; i < m->np; i++) m->n_cases += (int64_t)m->p[i].cases->n;
@@ -393,7 +340,7 @@ static int summarize(merged *m) {
                     const json_val *labs = json_get(&m->p[i].cases->items[c], "labels");
                     const json_val *r = json_get(labs, m->labels[l].name);
                     if (!r) continue;
-                    if (value_of(json_get(r, metric), &vals[n++])) {
+                    if (json_number(json_get(r, metric), &vals[n++])) {
                         cli_error("%s: case %zu, label %s: \"%s\" is missing or not a number",
                                   m->p[i].path, c, m->labels[l].name, metric);
                         rc = CLI_INPUT;
@@ -492,23 +439,45 @@ static int write_csv(FILE *f, const void *ctx) {
     return ferror(f) ? -1 : 0;
 }
 
-static int write_outputs(const merge_cfg *c, const merged *m) {
+static int write_outputs(const merge_cfg *c, const merged *m, const merge_page *pg) {
     cli_outputs o = {0};
     int rc = CLI_OK;
-    const char *json = c->json || c->csv ? c->json : "-";
+    const char *json = c->json || c->csv || c->html ? c->json : "-";
     if (json && strcmp(json, "-") != 0) rc = cli_stage_text(&o, json, write_json, m);
     if (!rc && c->csv && strcmp(c->csv, "-") != 0) rc = cli_stage_text(&o, c->csv, write_csv, m);
+    if (!rc && c->html && strcmp(c->html, "-") != 0)
+        rc = cli_stage_text(&o, c->html, merge_page_write, pg);
     if (!rc) rc = cli_commit(&o);
     cli_discard(&o);
     if (rc) return rc;
     int err = 0;
     if (json && strcmp(json, "-") == 0) err = write_json(stdout, m);
     else if (c->csv && strcmp(c->csv, "-") == 0) err = write_csv(stdout, m);
+    else if (c->html && strcmp(c->html, "-") == 0) err = merge_page_write(stdout, pg);
     if (err || fflush(stdout) != 0) {
         cli_error("cannot write to standard output: %s", strerror(errno));
         return CLI_INPUT;
     }
     return CLI_OK;
+}
+
+/* The page: the parts and the labels' keys in order, for merge_cases.c. */
+static int build_page(merge_page *pg, const merged *m, const char *html) {
+    const char **paths = malloc((size_t)m->np * sizeof *paths);
+    const json_val **roots = malloc((size_t)m->np * sizeof *roots);
+    const json_val **keys = malloc((size_t)(m->n_labels ? m->n_labels : 1) * sizeof *keys);
+    int rc = paths && roots && keys ? CLI_OK : oom();
+    for (int i = 0; !rc && i < m->np; i++) {
+        paths[i] = m->p[i].path;
+        roots[i] = &m->p[i].root;
+    }
+    for (int64_t l = 0; !rc && l < m->n_labels; l++) keys[l] = m->labels[l].key;
+    if (!rc) rc = merge_page_build(pg, paths, roots, m->np, keys, m->n_labels, m->metrics, html);
+    free(paths);
+    free(roots);
+    pg->keys = NULL;
+    free(keys);
+    return rc;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -542,12 +511,17 @@ static int parse_args(merge_cfg *c, int argc, char **argv, char ***parts, int *n
         cli_error("merge: no parts given");
         return cli_usage_error(&spec);
     }
-    if (c->json && c->csv && strcmp(c->json, c->csv) == 0) {
-        cli_error(strcmp(c->json, "-") == 0
-                      ? "merge: --json - and --csv - both want standard output; pick one"
-                      : "merge: --json and --csv name the same file");
-        return cli_usage_error(&spec);
-    }
+    const char *const out[3] = {c->json, c->csv, c->html};
+    static const char *const name[3] = {"--json", "--csv", "--html"};
+    for (int a = 0; a < 3; a++)
+        for (int b = a + 1; b < 3; b++)
+            if (out[a] && out[b] && strcmp(out[a], out[b]) == 0) {
+                if (strcmp(out[a], "-") == 0)
+                    cli_error("merge: %s - and %s - both want standard output; pick one",
+                              name[a], name[b]);
+                else cli_error("merge: %s and %s name the same file", name[a], name[b]);
+                return cli_usage_error(&spec);
+            }
     return CLI_OK;
 }
 
@@ -570,7 +544,11 @@ int cmd_merge(int argc, char **argv) {
     merged m = {p, np, NULL, 0, 0, p ? p[0].mean : NULL, NULL, NULL};
     if (!rc) rc = collect_labels(&m);
     if (!rc) rc = summarize(&m);
-    if (!rc) rc = write_outputs(&c, &m);
+    merge_page pg;
+    memset(&pg, 0, sizeof pg);
+    if (!rc && c.html) rc = build_page(&pg, &m, c.html);
+    if (!rc) rc = write_outputs(&c, &m, &pg);
+    merge_page_free(&pg);
     int64_t failed = 0;
     for (int i = 0; !rc && i < np; i++)
         if (p[i].failed) {

@@ -84,8 +84,9 @@ unsigned eval_mask_metrics(uint64_t metrics);
 
 extern const char *const eval_metric_names[EM_COUNT];
 
-/* The value of metric `m` in a result. */
+/* The value of metric `m` in a result, and its setter (segloss merge). */
 double eval_metric_value(const segloss_label_metrics *r, eval_metric m);
+void eval_metric_set(segloss_label_metrics *r, eval_metric m, double v);
 
 /* One --regions group: a union of labels, named by its key "1,2,3". */
 typedef struct eval_region {
@@ -113,6 +114,8 @@ typedef struct eval_shard {
     int64_t failed;      /* cases of the slice that failed (--keep-going) */
     char *options;       /* the options that shape the output, normalised */
     char *csv_header;    /* the first line --csv would write */
+    char *command;       /* for merge --html: the command line, a JSON array */
+    char *html_settings; /* ... and the page's settings rows */
 } eval_shard;
 
 typedef struct eval_cfg {
@@ -182,7 +185,7 @@ struct cli_spec;
 int eval_shard_parse(eval_shard *s, const char *opt, const char *v);
 void eval_shard_slice(int64_t pairs, int64_t k, int64_t n, int64_t *first, int64_t *end);
 int eval_shard_select(eval_cases *cs, eval_cfg *c, const struct cli_spec *spec);
-void eval_shard_write_json(FILE *f, const eval_cfg *c);
+void eval_shard_write_json(FILE *f, const struct eval_cases *cs, const eval_cfg *c);
 void eval_shard_free(eval_shard *s);
 
 /* eval_regions.c: --regions and --ignore-label (the options' parsers, cfg->regions released
@@ -277,7 +280,12 @@ int eval_instances_write_csv(FILE *f, const void *cases);
 void eval_json_num(FILE *f, double v);
 
 /* eval_html.c: one self-contained HTML page (0, or -1 on a stream error or
- * out of memory). */
+ * out of memory). eval_write_html_as: the page segloss merge writes, with
+ * the run's settings (the <dl> rows that eval_html_settings writes from the
+ * options) and segloss version as the parts recorded them. */
 int eval_write_html(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c);
+int eval_write_html_as(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c,
+                       const char *settings, const char *version);
+void eval_html_settings(FILE *f, const eval_cfg *c);
 
 #endif

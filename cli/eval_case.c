@@ -16,6 +16,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,53 +32,65 @@ const char *const eval_metric_names[EM_COUNT] = {
     "icc",    "pbd",      "mahalanobis",       "auc",
 };
 
+/* Where each metric's value lives in a result: one table for the getter
+ * and the setter (segloss merge rebuilds results from a part's JSON). */
+/* offsetof a member that must be a double (a compile error otherwise). */
+#define M(f)                                                                              \
+    (offsetof(segloss_label_metrics, f) +                                                 \
+     0 * sizeof(char[sizeof(((segloss_label_metrics *)0)->f) == sizeof(double) ? 1 : -1]))
+static const size_t metric_offset[EM_COUNT] = {
+    [EM_DICE] = M(overlap.dice),
+    [EM_IOU] = M(overlap.iou),
+    [EM_PRECISION] = M(overlap.precision),
+    [EM_RECALL] = M(overlap.recall),
+    [EM_SPECIFICITY] = M(overlap.specificity),
+    [EM_ACCURACY] = M(overlap.accuracy),
+    [EM_VS] = M(overlap.vs),
+    [EM_HD] = M(surface.hd),
+    [EM_HD95] = M(surface.hd95),
+    [EM_ASSD] = M(surface.assd),
+    [EM_NSD] = M(surface.nsd),
+    [EM_MCC] = M(overlap.mcc),
+    [EM_KAPPA] = M(overlap.kappa),
+    [EM_FBETA] = M(overlap.fbeta),
+    [EM_BALANCED_ACCURACY] = M(overlap.balanced_accuracy),
+    [EM_YOUDEN] = M(overlap.youden),
+    [EM_NPV] = M(overlap.npv),
+    [EM_FPR] = M(overlap.fpr),
+    [EM_FNR] = M(overlap.fnr),
+    [EM_FDR] = M(overlap.fdr),
+    [EM_FOR] = M(overlap.for_),
+    [EM_LR_POS] = M(overlap.lr_pos),
+    [EM_LR_NEG] = M(overlap.lr_neg),
+    [EM_VOL_PRED] = M(overlap.vol_pred),
+    [EM_VOL_REF] = M(overlap.vol_ref),
+    [EM_VOL_DIFF] = M(overlap.vol_diff),
+    [EM_MASD] = M(surface.masd),
+    [EM_SD_MEDIAN] = M(surface.sd_median),
+    [EM_SD_STD] = M(surface.sd_std),
+    [EM_BOUNDARY_IOU] = M(mask.boundary_iou),
+    [EM_COM_DIST] = M(mask.com_dist),
+    [EM_GCE] = M(overlap.gce),
+    [EM_RI] = M(overlap.ri),
+    [EM_ARI] = M(overlap.ari),
+    [EM_MI] = M(overlap.mi),
+    [EM_VOI] = M(overlap.voi),
+    [EM_ICC] = M(overlap.icc),
+    [EM_PBD] = M(overlap.pbd),
+    [EM_MAHALANOBIS] = M(mask.mahalanobis),
+    [EM_AUC] = M(overlap.auc),
+};
+#undef M
+
 double eval_metric_value(const segloss_label_metrics *r, eval_metric m) {
-    const segloss_overlap_scores *o = &r->overlap;
-    const segloss_surface_metrics *s = &r->surface;
-    switch (m) {
-    case EM_DICE: return o->dice;
-    case EM_IOU: return o->iou;
-    case EM_PRECISION: return o->precision;
-    case EM_RECALL: return o->recall;
-    case EM_SPECIFICITY: return o->specificity;
-    case EM_ACCURACY: return o->accuracy;
-    case EM_VS: return o->vs;
-    case EM_HD: return s->hd;
-    case EM_HD95: return s->hd95;
-    case EM_ASSD: return s->assd;
-    case EM_NSD: return s->nsd;
-    case EM_MCC: return o->mcc;
-    case EM_KAPPA: return o->kappa;
-    case EM_FBETA: return o->fbeta;
-    case EM_BALANCED_ACCURACY: return o->balanced_accuracy;
-    case EM_YOUDEN: return o->youden;
-    case EM_NPV: return o->npv;
-    case EM_FPR: return o->fpr;
-    case EM_FNR: return o->fnr;
-    case EM_FDR: return o->fdr;
-    case EM_FOR: return o->for_;
-    case EM_LR_POS: return o->lr_pos;
-    case EM_LR_NEG: return o->lr_neg;
-    case EM_VOL_PRED: return o->vol_pred;
-    case EM_VOL_REF: return o->vol_ref;
-    case EM_VOL_DIFF: return o->vol_diff;
-    case EM_MASD: return s->masd;
-    case EM_SD_MEDIAN: return s->sd_median;
-    case EM_SD_STD: return s->sd_std;
-    case EM_BOUNDARY_IOU: return r->mask.boundary_iou;
-    case EM_COM_DIST: return r->mask.com_dist;
-    case EM_GCE: return o->gce;
-    case EM_RI: return o->ri;
-    case EM_ARI: return o->ari;
-    case EM_MI: return o->mi;
-    case EM_VOI: return o->voi;
-    case EM_ICC: return o->icc;
-    case EM_PBD: return o->pbd;
-    case EM_MAHALANOBIS: return r->mask.mahalanobis;
-    case EM_AUC: return o->auc;
-    case EM_COUNT: break;
-    }
-    return NAN;
+    if ((unsigned)m >= EM_COUNT) return NAN;
+    double v;
+    memcpy(&v, (const char *)r + metric_offset[m], sizeof v);
+    return v;
+}
+
+void eval_metric_set(segloss_label_metrics *r, eval_metric m, double v) {
+    if ((unsigned)m < EM_COUNT) memcpy((char *)r + metric_offset[m], &v, sizeof v);
 }
 
 unsigned eval_mask_metrics(uint64_t metrics) {

@@ -94,9 +94,11 @@ static void html_arg(FILE *f, const char *a) {
     fputc('\'', f);
 }
 
+/* An infinite value shows as nan, as the summaries count it (JSON, which
+ * segloss merge reads, writes it as null). */
 static void td_score(FILE *f, double v) {
     char b[48];
-    fprintf(f, "<td>%s</td>", eval_fmt_score(b, sizeof b, v));
+    fprintf(f, "<td>%s</td>", eval_fmt_score(b, sizeof b, isfinite(v) ? v : NAN));
 }
 
 
@@ -187,7 +189,8 @@ static const char script[] =
 static const char *const empty_score_names[] = {"nan", "one", "zero"};
 static const char *const empty_distance_names[] = {"nan", "diag"};
 
-static void write_head(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c) {
+static void write_head(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c,
+                       const char *settings, const char *version) {
     fprintf(f,
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -206,11 +209,17 @@ static void write_head(FILE *f, const eval_cases *cs, const eval_summary *s, con
     int64_t ok = 0;
     for (int64_t i = 0; i < cs->n; i++) ok += cs->v[i].rc == 0;
     fprintf(f, "</code></dd>\n<dt>segloss</dt><dd>%s</dd>\n<dt>date</dt><dd>%s</dd>\n",
-            segloss_version_string(), date);
+            version, date);
     fprintf(f, "<dt>cases</dt><dd>%lld evaluated", (long long)ok);
     if (ok != cs->n) fprintf(f, ", <span class=\"fail\">%lld failed</span>", (long long)(cs->n - ok));
-    fprintf(f, "; %lld label%s</dd>\n<dt>labels</dt><dd>", (long long)s->n_labels,
-            s->n_labels == 1 ? "" : "s");
+    fprintf(f, "; %lld label%s</dd>\n", (long long)s->n_labels, s->n_labels == 1 ? "" : "s");
+    if (settings) fputs(settings, f);
+    else eval_html_settings(f, c);
+}
+
+/* The rows of the run's settings, from the options alone. */
+void eval_html_settings(FILE *f, const eval_cfg *c) {
+    fputs("<dt>labels</dt><dd>", f);
     if (c->labels_all) fputs("all (every nonzero label in either file of a case)", f);
     for (int64_t l = 0; !c->labels_all && l < c->n_labels; l++)
         fprintf(f, "%s%lld", l ? "," : "", (long long)c->labels[l]);
@@ -455,12 +464,17 @@ static void write_failed(FILE *f, const eval_cases *cs) {
 }
 
 int eval_write_html(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c) {
+    return eval_write_html_as(f, cs, s, c, NULL, segloss_version_string());
+}
+
+int eval_write_html_as(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c,
+                       const char *settings, const char *version) {
     size_t cap = (size_t)(cs->n ? cs->n : 1);
     series sr = {malloc(cap * sizeof *sr.v), malloc(cap * sizeof *sr.who), 0};
     double *tmp = malloc(cap * sizeof *tmp);
     int rc = -1;
     if (!sr.v || !sr.who || !tmp) goto done;
-    write_head(f, cs, s, c);
+    write_head(f, cs, s, c, settings, version);
     fputs("<p><a href=\"#summary\">summary</a> &#xB7; <a href=\"#plots\">distributions</a> "
           "&#xB7; <a href=\"#worst\">worst cases</a> &#xB7; <a href=\"#cases\">per case</a>",
           f);

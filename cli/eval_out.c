@@ -184,7 +184,7 @@ static void json_metric_stats(FILE *f, const eval_stats *per_metric, const eval_
 
 int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const eval_cfg *c) {
     fputc('{', f);
-    if (c->shard.n) eval_shard_write_json(f, c);
+    if (c->shard.n) eval_shard_write_json(f, cs, c);
     fputs("\"cases\":[", f);
     int first = 1;
     for (int64_t i = 0; i < cs->n; i++) {

@@ -22,7 +22,15 @@
  *                    --max-bytes, --keep-going (they change no number)
  *   version          the segloss version
  *   failed           cases of the slice that failed (--keep-going)
- *   csv_header       the first line --csv writes, for merge --csv */
+ *   csv_header       the first line --csv writes, for merge --csv
+ * and what merge --html needs to write the one-run page:
+ *   command          the eval command line (argv, "eval" first) without
+ *                    --shard, the output options (--json, --csv, --html,
+ *                    --instances-csv), --threads, --quiet and --max-bytes
+ *   html_settings    the settings rows of the page (eval_html_settings)
+ *   names            the name of every case of the slice, failed included
+ *   failures         [[i, message], ...]: the failed cases of the slice
+ *                    (i: index in the slice) and their messages */
 #include "eval.h"
 #include "opts.h"
 #include "util.h"
@@ -97,12 +105,52 @@ static char *normalise(const eval_cfg *c, const cli_spec *spec) {
     return buf;
 }
 
-static char *csv_header(const eval_cfg *c) {
+/* Options left out of the page's command line: the part's own outputs,
+ * --shard, and those that change no byte of any output (so that a part's
+ * bytes do not depend on them either). */
+static int output_opt(const char *name) {
+    static const char *const out[] = {"--json",    "--csv",   "--html", "--instances-csv",
+                                      "--shard",   "--threads", "--quiet", "-q",
+                                      "--max-bytes", NULL};
+    for (int i = 0; out[i]; i++)
+        if (strcmp(name, out[i]) == 0) return 1;
+    return 0;
+}
+
+/* The command line as a JSON array of strings, without output_opt's. */
+static char *command_json(const eval_cfg *c, const cli_spec *spec) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f) return NULL;
-    eval_write_csv_header(f, c);
+    fputc('[', f);
+    for (int i = 0; i < c->argc; i++) {
+        const char *inl = NULL;
+        const cli_opt *o = i ? cli_find(spec, ~0u, c->argv[i], &inl) : NULL;
+        int skip = o && output_opt(o->name);
+        int n = o && o->metavar && !inl ? 2 : 1;
+        for (int j = 0; j < n && i + j < c->argc && !skip; j++) {
+            if (i + j) fputc(',', f);
+            eval_json_str(f, c->argv[i + j]);
+        }
+        i += n - 1;
+    }
+    fputc(']', f);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* What write(f, c) writes, as a malloc'd string (NULL when out of memory):
+ * the CSV header, the page's settings rows. */
+static char *written(void (*write)(FILE *, const eval_cfg *), const eval_cfg *c) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    write(f, c);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;
@@ -122,8 +170,10 @@ int eval_shard_select(eval_cases *cs, eval_cfg *c, const cli_spec *spec) {
     s->pairs = cs->n;
     eval_shard_slice(cs->n, s->k, s->n, &s->first, &s->end);
     s->options = normalise(c, spec);
-    s->csv_header = csv_header(c);
-    if (!s->options || !s->csv_header) {
+    s->csv_header = written(eval_write_csv_header, c);
+    s->command = command_json(c, spec);
+    s->html_settings = written(eval_html_settings, c);
+    if (!s->options || !s->csv_header || !s->command || !s->html_settings) {
         cli_error("out of memory");
         return CLI_INTERNAL;
     }
@@ -136,7 +186,7 @@ int eval_shard_select(eval_cases *cs, eval_cfg *c, const cli_spec *spec) {
     return CLI_OK;
 }
 
-void eval_shard_write_json(FILE *f, const eval_cfg *c) {
+void eval_shard_write_json(FILE *f, const eval_cases *cs, const eval_cfg *c) {
     const eval_shard *s = &c->shard;
     fprintf(f,
             "\"shard\":{\"index\":%" PRId64 ",\"count\":%" PRId64 ",\"pairs\":%" PRId64
@@ -147,11 +197,28 @@ void eval_shard_write_json(FILE *f, const eval_cfg *c) {
     fprintf(f, ",\"version\":\"%s\",\"failed\":%" PRId64 ",\"csv_header\":",
             SEGLOSS_VERSION_STRING, s->failed);
     eval_json_str(f, s->csv_header);
-    fputs("},", f);
+    fprintf(f, ",\"command\":%s,\"html_settings\":", s->command);
+    eval_json_str(f, s->html_settings);
+    fputs(",\"names\":[", f);
+    for (int64_t i = 0; i < cs->n; i++) {
+        if (i) fputc(',', f);
+        eval_json_str(f, cs->v[i].name);
+    }
+    fputs("],\"failures\":[", f);
+    for (int64_t i = 0, first = 1; i < cs->n; i++)
+        if (cs->v[i].rc) {
+            fprintf(f, "%s[%" PRId64 ",", first ? "" : ",", i);
+            eval_json_str(f, cs->v[i].err ? cs->v[i].err : "");
+            fputc(']', f);
+            first = 0;
+        }
+    fputs("]},", f);
 }
 
 void eval_shard_free(eval_shard *s) {
     free(s->options);
     free(s->csv_header);
-    s->options = s->csv_header = NULL;
+    free(s->command);
+    free(s->html_settings);
+    s->options = s->csv_header = s->command = s->html_settings = NULL;
 }

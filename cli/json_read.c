@@ -1,7 +1,11 @@
 /* The JSON reader of `segloss merge` (see json_read.h): recursive descent
  * over one buffer, every container's items in one growable array. */
 #include "json_read.h"
+#include "util.h"
 
+#include <errno.h>
+
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,4 +312,68 @@ void json_write_compact(FILE *f, const json_val *v) {
         json_write_compact(f, &v->items[i]);
     }
     fputc(v->kind == JSON_OBJ ? '}' : ']', f);
+}
+
+int json_number(const json_val *v, double *out) {
+    char buf[64];
+    if (v && v->kind == JSON_NULL) {
+        *out = NAN;
+        return 0;
+    }
+    if (!v || v->kind != JSON_NUM || v->len >= sizeof buf) return -1;
+    memcpy(buf, v->raw, v->len);
+    buf[v->len] = '\0';
+    *out = strtod(buf, NULL);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The file                                                                 */
+/* ---------------------------------------------------------------------- */
+int json_read_file(const char *path, char **text, size_t *len) {
+    const char *what = cli_not_regular(path);
+    if (what) {
+        cli_error("%s: %s (expected a part written by 'segloss eval --shard')", path, what);
+        return CLI_INPUT;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error("%s: cannot open: %s", path, strerror(errno));
+        return CLI_INPUT;
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int rc = CLI_OK;
+    for (;;) {
+        if (n == cap) {
+            size_t nc = cap ? 2 * cap : 65536;
+            char *b = realloc(buf, nc);
+            if (!b) {
+                {
+                cli_error("out of memory");
+                rc = CLI_INTERNAL;
+            }
+                break;
+            }
+            buf = b;
+            cap = nc;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                cli_error("%s: cannot read: %s", path, strerror(errno));
+                rc = CLI_INPUT;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *text = buf;
+    *len = n;
+    return CLI_OK;
 }

@@ -39,6 +39,13 @@ char *json_str_dup(const json_val *v);
 /* Nonzero when two JSON_STR tokens have the same decoded text. */
 int json_str_eq(const json_val *a, const json_val *b);
 
+/* The whole of a part's file, malloc'd into *text (exit code, after the
+ * message naming the file). */
+int json_read_file(const char *path, char **text, size_t *len);
+
+/* A number, or null as NaN, into *out: 0; -1 for anything else. */
+int json_number(const json_val *v, double *out);
+
 /* Writes v without insignificant white space: numbers, strings and
  * literals as written in the text. Compact input comes out unchanged. */
 void json_write_compact(FILE *f, const json_val *v);

@@ -7,11 +7,15 @@
 #
 # The reference is always one unsharded `segloss eval` run over the same
 # cases: the merged JSON and CSV must equal its output byte for byte
-# (cmp), for N = 1, 3, 5, and N above the number of cases (empty shards).
+# (cmp), for N = 1, 3, 5, and N above the number of cases (empty shards);
+# merge --html equals the page of one `eval ARGS --html FILE` run (the
+# merged page's command line is the parts' eval command without --shard,
+# --json, --quiet, then --html FILE; SOURCE_DATE_EPOCH fixes the date).
 # Then the part sets merge must refuse, each with the parts named, exit 2
 # and no output written.
 set -u
 export LC_ALL=C
+export SOURCE_DATE_EPOCH=0
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$here/../.." && pwd)
@@ -38,17 +42,22 @@ shards() {
     done
 }
 
-# roundtrip TAG N EVAL-ARGS...: shards merged == one run (JSON and CSV).
+# roundtrip TAG N EVAL-ARGS...: shards merged == one run (JSON, CSV, HTML).
 # MERGE_RC: merge's expected exit status (2 when parts hold failed cases).
 roundtrip() {
     local tag=$1 n=$2
     shift 2
     "$S" eval "$@" --json "$W/one.json" --csv "$W/one.csv" --quiet >/dev/null 2>&1
+    rm -f "$W/page.html"
+    "$S" eval "$@" --html "$W/page.html" >/dev/null 2>&1
+    mv "$W/page.html" "$W/one.html" 2>/dev/null
     shards "$tag" "$n" "$@"
     t "$tag: merge of $n parts" "${MERGE_RC:-0}" '' "$([ "${MERGE_RC:-0}" = 0 ] && echo '' || echo '*')" -- \
-        "$S" merge $(ls "$P/$tag"-*.json | sort -t- -k2 -n) --json "$W/m.json" --csv "$W/m.csv"
+        "$S" merge $(ls "$P/$tag"-*.json | sort -t- -k2 -n) --json "$W/m.json" --csv "$W/m.csv" \
+        --html "$W/page.html"
     same "$tag: N=$n JSON == one run" "$W/m.json" "$W/one.json"
     same "$tag: N=$n CSV == one run" "$W/m.csv" "$W/one.csv"
+    same "$tag: N=$n HTML == one run" "$W/page.html" "$W/one.html"
 }
 
 # ---- shards merged == one run ---------------------------------------------
@@ -77,6 +86,13 @@ t "merge: parts in any order, JSON to stdout by default" 0 '*' '' -- \
 same "merge: stdout == one run" "$OUT" "$W/one.json"
 t "merge --csv -: CSV on stdout" 0 '~^pred,ref,label,tp,fp,fn,tn,n_pred,n_ref,dice,' '' -- \
     "$S" merge "$P/order-0.json" "$P/order-1.json" "$P/order-2.json" --csv -
+
+t "merge --html -: the page on stdout" 0 '*' '' -- \
+    "$S" merge "$P/order-0.json" "$P/order-1.json" "$P/order-2.json" --html -
+"$S" eval --pred many/pred --ref many/ref --html - >"$W/one-page.html" 2>/dev/null
+same "merge --html -: stdout == one run" "$OUT" "$W/one-page.html"
+check "merge --html -: command line" "$(grep -o '<code>.*</code>' "$OUT")" -- \
+    grep -qF '<code>segloss eval --pred many/pred --ref many/ref --html -</code>' "$OUT"
 
 # An output that is a FIFO (or a device such as /dev/null) is written into,
 # never renamed over (as root that would replace /dev/null with a file).
@@ -139,6 +155,12 @@ tm "invalid JSON: file, line, column" '/broken\.json: not valid JSON \(line 2, c
 sed 's/"failed":0/"failed":1/' "$P/a-1.json" >"$W/edited.json"
 tm "inconsistent part" '/edited\.json: inconsistent part: shard 1/3 of 12 cases holds 4 cases and 1 failed ones' \
     "$P/a-0.json" "$W/edited.json" "$P/a-2.json"
+# A part without what the page needs (an older segloss): merge --html refuses.
+sed 's/,"names":\[[^]]*\]//' "$P/a-1.json" >"$W/old.json"
+fresh
+t "merge --html: a part without case names" 2 '' '~/old\.json: no "shard"\."names" and "failures" arrays \(a part written by an earlier segloss' -- \
+    "$S" merge "$P/a-0.json" "$W/old.json" "$P/a-2.json" --json "$KEEP" --html "$NEW"
+untouched
 tm "unreadable part" '/nope\.json: cannot open: No such file' "$P/a-0.json" "$W/nope.json"
 tm "a directory as a part" "$P: is a directory" "$P"
 
@@ -151,6 +173,8 @@ t "eval --shard without --json: usage error" 1 '' "~--shard 0/2 writes a part fo
     "$S" eval --pred many/pred --ref many/ref --shard 0/2 --csv -
 t "merge without parts" 1 '' '~^segloss: merge: no parts given' -- "$S" merge --json -
 t "merge --json - --csv -" 1 '' '~both want standard output' -- "$S" merge "$P/a-0.json" --json - --csv -
+t "merge --json F --html F" 1 '' '~--json and --html name the same file' -- \
+    "$S" merge "$P/a-0.json" --json "$W/same" --html "$W/same"
 t "merge: unknown option" 1 '' "~unknown option '--bogus'" -- "$S" merge "$P/a-0.json" --bogus
 t "merge --help" 0 '~^Usage: segloss merge PART\.json' '' -- "$S" merge --help
 t "segloss --help lists merge" 0 '~^  merge ' '' -- "$S" --help
