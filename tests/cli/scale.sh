@@ -73,6 +73,7 @@ roundtrip "many-labels" 5 --pred many/pred --ref many/ref --metrics dice,hd95,as
     --hd95-variant pooled --empty-score one --empty-distance diag
 roundtrip "many-regions" 5 --pred many/pred --ref many/ref --metrics dice,hd95,mcc,boundary_iou \
     --regions "1,2;2;9" --beta 2
+roundtrip "many-surfel" 3 --pred many/pred --ref many/ref --metrics dice,hd95,assd,masd,nsd --surface surfel
 roundtrip "many-ignore" 3 --pred many/pred --ref many/ref --metrics all --ignore-label 2
 roundtrip "nii-one-pair" 3 --pred nii/pred.nii.gz --ref nii/ref.nii --metrics all
 MERGE_RC=2 roundtrip "allow-missing" 2 --pred miss/pred --ref miss/ref --allow-missing --keep-going --metrics all
