@@ -247,6 +247,7 @@ void eval_write_csv_header(FILE *f, const eval_cfg *c);
 int eval_stats_of(eval_stats *s, double *v, int64_t n);
 void eval_json_stats(FILE *f, const eval_stats *st);
 const char *eval_fmt_num(char *buf, size_t len, double v);
+void eval_json_num(FILE *f, double v);     /* that form, or null when not finite */
 void eval_json_str(FILE *f, const char *s);
 void eval_csv_str(FILE *f, const char *s);
 /* Nonzero when metric em (an EM_* index) is reported. */
@@ -276,8 +277,6 @@ int eval_instances_json_summary(FILE *f, const eval_cases *cs, const eval_cfg *c
 int eval_instances_table(FILE *f, const eval_cases *cs, const eval_cfg *c);
 int eval_instances_write_csv(FILE *f, const void *cases);
 
-/* eval_out.c's number and string writers, for eval_instances.c. */
-void eval_json_num(FILE *f, double v);
 
 /* eval_html.c: one self-contained HTML page (0, or -1 on a stream error or
  * out of memory). eval_write_html_as: the page segloss merge writes, with

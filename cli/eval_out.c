@@ -121,7 +121,7 @@ const char *eval_fmt_num(char *buf, size_t len, double v) {
     return buf;
 }
 
-static void json_num(FILE *f, double v) {
+void eval_json_num(FILE *f, double v) {
     char b[40];
     if (isfinite(v)) fputs(eval_fmt_num(b, sizeof b, v), f);
     else fputs("null", f);
@@ -162,11 +162,11 @@ int eval_metric_chosen(const eval_cfg *c, int em) { return (c->metrics >> em) & 
 /* ---------------------------------------------------------------------- */
 void eval_json_stats(FILE *f, const eval_stats *st) {
     fputs("{\"mean\":", f);
-    json_num(f, st->mean);
+    eval_json_num(f, st->mean);
     fputs(",\"std\":", f);
-    json_num(f, st->std);
+    eval_json_num(f, st->std);
     fputs(",\"median\":", f);
-    json_num(f, st->median);
+    eval_json_num(f, st->median);
     fprintf(f, ",\"n\":%lld,\"n_nan\":%lld}", (long long)st->n, (long long)st->n_nan);
 }
 
@@ -210,7 +210,7 @@ int eval_write_json(FILE *f, const eval_cases *cs, const eval_summary *s, const 
             for (int em = 0; em < EM_COUNT; em++) {
                 if (!eval_metric_chosen(c, em)) continue;
                 fprintf(f, ",\"%s\":", eval_metric_names[em]);
-                json_num(f, eval_metric_value(r, (eval_metric)em));
+                eval_json_num(f, eval_metric_value(r, (eval_metric)em));
             }
             fputc('}', f);
         }
@@ -353,5 +353,3 @@ int eval_write_table(FILE *f, const eval_cases *cs, const eval_summary *s, const
     return ferror(f) ? -1 : 0;
 }
 
-/* The writers above, for eval_instances.c. */
-void eval_json_num(FILE *f, double v) { json_num(f, v); }
