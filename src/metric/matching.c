@@ -14,9 +14,9 @@
  *      (union-find over the 2 x components); each block of r refs and q
  *      preds is a dense min(r,q) x max(r,q) assignment problem with cost
  *      -score on candidate pairs and 0 elsewhere, solved exactly by the
- *      shortest-augmenting-path Hungarian method with potentials, O(k^3)
- *      for k = max(r,q). A zero-cost assignment is "no match", so the
- *      optimum of the dense problem is a maximum-weight matching of the
+ *      shortest-augmenting-path Hungarian method with potentials
+ *      (hungarian.c), O(k^3) for k = max(r,q). A zero-cost assignment is
+ *      "no match", so the optimum of the dense problem is a maximum-weight matching of the
  *      candidates. Splitting into blocks is exact (no candidate joins two
  *      blocks) and keeps the cubic term to the blocks, which in lesion
  *      maps hold a handful of components; one block of all components is
@@ -165,70 +165,6 @@ static void box_out(int64_t lo[3], int64_t hi[3], const segloss__grid *g, const 
     }
 }
 
-/* ---------------------------------------------------------------------- */
-/* Hungarian method (rows <= cols), min cost; row_of_col[j] (1-based rows,  */
-/* 0 = free) for j = 1..m.                                                  */
-/* ---------------------------------------------------------------------- */
-static segloss_status hungarian(int64_t *row_of_col, const double *a, int64_t n, int64_t m) {
-    double *u = calloc((size_t)n + 1, sizeof *u), *v = calloc((size_t)m + 1, sizeof *v);
-    double *minv = malloc(((size_t)m + 1) * sizeof *minv);
-    int64_t *way = calloc((size_t)m + 1, sizeof *way);
-    uint8_t *used = malloc((size_t)m + 1);
-    segloss_status st = SEGLOSS_OK;
-    if (!u || !v || !minv || !way || !used) {
-        st = SEGLOSS_ERR_NOMEM;
-        goto done;
-    }
-    for (int64_t j = 0; j <= m; j++) row_of_col[j] = 0;
-    for (int64_t i = 1; i <= n; i++) {
-        row_of_col[0] = i;
-        int64_t j0 = 0;
-        for (int64_t j = 0; j <= m; j++) {
-            minv[j] = HUGE_VAL;
-            used[j] = 0;
-        }
-        do {
-            used[j0] = 1;
-            const int64_t i0 = row_of_col[j0];
-            double delta = HUGE_VAL;
-            int64_t j1 = 0;
-            for (int64_t j = 1; j <= m; j++) {
-                if (used[j]) continue;
-                double cur = a[(i0 - 1) * m + (j - 1)] - u[i0] - v[j];
-                if (cur < minv[j]) {
-                    minv[j] = cur;
-                    way[j] = j0;
-                }
-                if (minv[j] < delta) {
-                    delta = minv[j];
-                    j1 = j;
-                }
-            }
-            for (int64_t j = 0; j <= m; j++) {
-                if (used[j]) {
-                    u[row_of_col[j]] += delta;
-                    v[j] -= delta;
-                } else {
-                    minv[j] -= delta;
-                }
-            }
-            j0 = j1;
-        } while (row_of_col[j0] != 0);
-        do {
-            int64_t j1 = way[j0];
-            row_of_col[j0] = row_of_col[j1];
-            j0 = j1;
-        } while (j0);
-    }
-done:
-    free(u);
-    free(v);
-    free(minv);
-    free(way);
-    free(used);
-    return st;
-}
-
 static int64_t node_find(int64_t *par, int64_t x) {
     while (par[x] != x) {
         par[x] = par[par[x]];
@@ -357,7 +293,7 @@ static segloss_status assign_hungarian(match_ctx *m) {
             if (tr) a[j * mm + i] = -m->score[k];
             else a[i * mm + j] = -m->score[k];
         }
-        st = hungarian(roc, a, n, mm);
+        st = segloss__hungarian(roc, a, n, mm);
         if (st != SEGLOSS_OK) goto done;
         for (int64_t j = 1; j <= mm; j++) {
             if (!roc[j]) continue;

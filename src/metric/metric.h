@@ -204,6 +204,11 @@ segloss_status segloss__runs_drop_small(segloss__runs *r, int64_t min_size);
 void segloss__runs_write(int32_t *labels, const segloss__runs *r, const segloss__grid *g);
 void segloss__runs_free(segloss__runs *r);
 
+/* Exact min-cost assignment of an n x m cost matrix a (row-major, n <= m):
+ * row_of_col[j] for j = 1..m is the 1-based row assigned to column j, 0
+ * when free (row_of_col has m + 1 entries; [0] is scratch). hungarian.c. */
+segloss_status segloss__hungarian(int64_t *row_of_col, const double *a, int64_t n, int64_t m);
+
 /* Matching of two labelled run sets (src/metric/matching.c); opts already
  * checked; dist: surface metrics of every row (NULL: none, hd95 NaN). */
 segloss_status segloss__match_runs(segloss_instance_metrics *out, segloss_instance_pair **pairs,
