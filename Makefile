@@ -126,12 +126,13 @@ endif
 # normal compiler as a replay driver that `make test` runs over
 # fuzz/corpus/T/ and fuzz/crashes/T/. The CLI target links the CLI objects
 # and cli/main.c compiled with main renamed.
-FUZZ_TARGETS := npy png nifti loss cli
+FUZZ_TARGETS := npy png nifti loss loss2 cli
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_CC      ?= clang
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_OBJ     := $(FUZZ_TARGETS:%=$(BUILD)/obj/fuzz/fuzz_%.o) $(BUILD)/obj/fuzz/fuzz_util.o \
-                $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/obj/fuzz/cli_main.o
+                $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/obj/fuzz/cli_main.o \
+                $(BUILD)/obj/fuzz/loss_common.o
 CLI_CMD_OBJ  := $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
 REPLAY_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 DEPS         += $(FUZZ_OBJ:.o=.d)
@@ -248,6 +249,10 @@ $(BUILD)/obj/fuzz/cli_main.o: cli/main.c fuzz/cli_main.h
 $(BUILD)/fuzz/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/obj/fuzz/fuzz_util.o $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $(filter %.o,$^) $(STATIC) $(LDFLAGS) $(LIBS_IO)
+
+# The loss targets share fuzz/loss_common.c.
+$(BUILD)/fuzz/replay_loss $(BUILD)/fuzz/replay_loss2 $(BUILD)/fuzz/fuzz_loss \
+    $(BUILD)/fuzz/fuzz_loss2: $(BUILD)/obj/fuzz/loss_common.o
 
 $(BUILD)/fuzz/replay_cli: $(BUILD)/obj/fuzz/fuzz_cli.o $(BUILD)/obj/fuzz/cli_main.o $(CLI_CMD_OBJ) \
                           $(BUILD)/obj/fuzz/replay_main.o $(BUILD)/obj/fuzz/fuzz_util.o $(STATIC)

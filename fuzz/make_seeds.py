@@ -3,7 +3,7 @@
 
     python3 fuzz/make_seeds.py OUTDIR
 
-creates OUTDIR/<target>/ for npy, png, nifti, loss and cli. The committed
+creates OUTDIR/<target>/ for npy, png, nifti, loss, loss2 and cli. The committed
 corpora (fuzz/corpus/<target>/) started from these seeds and grew by
 fuzzing; they were minimised with libFuzzer's -merge=1 (docs/fuzzing.md).
 Seeds are the repository's small test files (tests/data, tests/cli/data)
@@ -168,6 +168,21 @@ def loss_seeds(out):
                 put(out, "loss", "f%02d_r%d_%d" % (fam, rank, red), head + body)
 
 
+def loss2_seeds(out):
+    # Layout in fuzz_loss2.c: the same case header (family, rank, 5 dims,
+    # reduction), then the value mode and the family's bytes. Every family
+    # x rank 1..5 x reductions, 2 or 3 channels, both value modes.
+    for fam in range(9):
+        for rank in range(1, 6):
+            for red in range(3):
+                for vmode in range(2):
+                    dims = [1 + (fam + rank + k) % 3 for k in range(5)]
+                    dims[1] = 2 + (fam + red) % 2
+                    head = bytes([fam, rank - 1, *[(d - 1) for d in dims], red, vmode])
+                    body = hashlib.sha256(head).digest() * 8
+                    put(out, "loss2", "f%02d_r%d_%d_%d" % (fam, rank, red, vmode), head + body)
+
+
 # ---- cli -------------------------------------------------------------------
 def cli_seeds(out):
     cases = [
@@ -212,6 +227,7 @@ def main():
     png_seeds(out)
     nifti_seeds(out)
     loss_seeds(out)
+    loss2_seeds(out)
     cli_seeds(out)
 
 
