@@ -126,7 +126,7 @@ endif
 # normal compiler as a replay driver that `make test` runs over
 # fuzz/corpus/T/ and fuzz/crashes/T/. The CLI target links the CLI objects
 # and cli/main.c compiled with main renamed.
-FUZZ_TARGETS := npy png nifti loss loss2 cli
+FUZZ_TARGETS := npy png nifti loss loss2 metric cli
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_CC      ?= clang
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

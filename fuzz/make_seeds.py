@@ -3,7 +3,7 @@
 
     python3 fuzz/make_seeds.py OUTDIR
 
-creates OUTDIR/<target>/ for npy, png, nifti, loss, loss2 and cli. The committed
+creates OUTDIR/<target>/ for npy, png, nifti, loss, loss2, metric and cli. The committed
 corpora (fuzz/corpus/<target>/) started from these seeds and grew by
 fuzzing; they were minimised with libFuzzer's -merge=1 (docs/fuzzing.md).
 Seeds are the repository's small test files (tests/data, tests/cli/data)
@@ -183,6 +183,20 @@ def loss2_seeds(out):
                     put(out, "loss2", "f%02d_r%d_%d_%d" % (fam, rank, red, vmode), head + body)
 
 
+def metric_seeds(out):
+    # Layout in fuzz_metric.c: rank and dtypes, 3 dims, 3 spacings,
+    # percentile, tolerance, flags, beta, boundary width, mask metrics,
+    # ignore label, then pred and ref voxels. Ranks 1..3, both surfaces,
+    # distances on, valid options mostly; voxels from a hash.
+    for rank in range(3):
+        for flags in (16, 17, 16 + 32, 16 + 8 + 2, 0, 16 + 64):
+            for dims in ((5, 4, 3), (6, 6, 6), (1, 5, 2)):
+                head = bytes([rank + 4 * (flags % 8), *[d - 1 for d in dims], 0, 1, 5,
+                              0, 0, flags, 0, 0, 7, 1])
+                body = hashlib.sha256(head).digest() * 16
+                put(out, "metric", "r%d_f%d_%d%d%d" % (rank + 1, flags, *dims), head + body)
+
+
 # ---- cli -------------------------------------------------------------------
 def cli_seeds(out):
     cases = [
@@ -228,6 +242,7 @@ def main():
     nifti_seeds(out)
     loss_seeds(out)
     loss2_seeds(out)
+    metric_seeds(out)
     cli_seeds(out)
 
 

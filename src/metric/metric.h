@@ -108,6 +108,9 @@ typedef struct segloss__mopts {
 } segloss__mopts;
 
 segloss_status segloss__mopts_init(segloss__mopts *m, const segloss_metric_opts *opts);
+/* The options against the grid: surfels need 2 or 3 axes when distances
+ * are computed (SEGLOSS_ERR_ARG otherwise, whatever the masks hold). */
+segloss_status segloss__mopts_grid_check(const segloss__mopts *m, const segloss__grid *g);
 
 /* Value for a 0/0 score under the empty-score rule. */
 double segloss__empty_value(segloss_empty_score e);

@@ -63,3 +63,8 @@ double segloss__grid_diagonal(const segloss__grid *g) {
     }
     return sqrt(s);
 }
+
+segloss_status segloss__mopts_grid_check(const segloss__mopts *m, const segloss__grid *g) {
+    if (m->distances && m->surface == SEGLOSS_SURFACE_SURFEL && g->ndim < 2) return SEGLOSS_ERR_ARG;
+    return SEGLOSS_OK;
+}

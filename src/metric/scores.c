@@ -83,6 +83,7 @@ segloss_status segloss_label_metrics_compute(segloss_label_metrics *out, const i
     if (st != SEGLOSS_OK) return st;
     segloss__mopts mo;
     st = segloss__mopts_init(&mo, opts);
+    if (st == SEGLOSS_OK) st = segloss__mopts_grid_check(&mo, &g);
     if (st != SEGLOSS_OK) return st;
     if (set->numel != g.numel) return SEGLOSS_ERR_SHAPE;
     const int pad = 3 - g.ndim;

@@ -509,6 +509,8 @@ segloss_status segloss_surface_distances(segloss_surface_metrics *out,
     st = segloss__mopts_init(&mo, opts);
     if (st != SEGLOSS_OK) return st;
     mo.distances = 1;
+    st = segloss__mopts_grid_check(&mo, &g);
+    if (st != SEGLOSS_OK) return st;
     int pad = 3 - g.ndim;
     int64_t lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};
     int empty = 0;
@@ -541,6 +543,8 @@ segloss_status segloss_surface_distances_binary(segloss_surface_metrics *out,
     st = segloss__mopts_init(&mo, opts);
     if (st != SEGLOSS_OK) return st;
     mo.distances = 1;
+    st = segloss__mopts_grid_check(&mo, &g);
+    if (st != SEGLOSS_OK) return st;
     /* union bounding box (padded coordinates, hi exclusive) */
     int64_t lo[3] = {INT64_MAX, INT64_MAX, INT64_MAX}, hi[3] = {0, 0, 0};
     for (int64_t i0 = 0; i0 < g.n[0]; i0++) {
