@@ -1313,7 +1313,11 @@ SEGLOSS_API segloss_metric_opts segloss_metric_opts_default(void);
  *              is empty; boundary_iou's width counted in voxels (its
  *              distance transform ignores the spacing)
  *   "nnunet"   nnU-Net 2.8.1 (evaluate_predictions.py): the defaults
- *   "evaluatesegmentation" EvaluateSegmentation (4cff08d): see docs
+ *   "evaluatesegmentation" EvaluateSegmentation (4cff08d, transcribed from
+ *              its source: it needs ITK): precision, recall and fbeta 0
+ *              for 0/0, pbd -1 when TP = 0, ari 0 when undefined (N > 1);
+ *              its distances (randomised early-exit and grid searches over
+ *              all voxels) are not reproduced
  * It sets surface, hd95_variant, empty_score (NaN), empty_distance (NaN)
  * and convention, and leaves the other fields (spacing, percentile,
  * tolerance, beta, boundary_width, distances, mask_metrics, threads) as

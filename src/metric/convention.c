@@ -71,6 +71,20 @@ void segloss__convention_overlap(segloss_overlap_scores *o, const segloss_confus
         if (n_pred == 0 && n_ref > 0) o->precision = 0.0;
         if (c->tn + c->fn == 0 && c->tn + c->fp > 0) o->npv = 0.0;
         break;
+    case SEGLOSS_CONVENTION_EVALUATESEGMENTATION:
+        /* source/ClassicMeasures.h (4cff08d): CalcPrecision and CalcRecall
+         * return 0 for 0/0 (lines 139-142, 150-154), CalcFMeasure 0 when
+         * its denominator is 0 (166-170: every case with TP = 0);
+         * ProbabilisticDistanceMetric.h:69-71 pd = -1 when TP = 0;
+         * RandIndexMetric.h:94-97 ARI 0 when x2 == x3 (N > 1) */
+        if (n_pred == 0) o->precision = 0.0;
+        if (n_ref == 0) o->recall = 0.0;
+        if (c->tp == 0) {
+            o->fbeta = 0.0;
+            o->pbd = -1.0;
+        }
+        if (isnan(o->ari) && c->tp + c->fp + c->fn + c->tn > 1) o->ari = 0.0;
+        break;
     default:
         break;
     }
