@@ -224,7 +224,7 @@ static const cli_opt opts[] = {
              "(default), medpy, monai, deepmind,\n"
              "metricsreloaded, nnunet, evaluatesegmentation;\n"
              "single options override it wherever they stand\n"
-             "(docs/metrics.md#conventions)"),
+             "(docs/metrics.md, Conventions)"),
     {NULL, "--empty-score", "nan|one|zero", CLI_ARG_CHOICE, CLI_AT(C, mopts.empty_score, int),
      CLI_GIVEN(C, empty_given), empty_scores,  NULL,
      "value of a 0/0 overlap score (default nan;\n"
