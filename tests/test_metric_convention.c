@@ -90,16 +90,6 @@ static double value_of(const segloss_label_metrics *m, int k) {
     }
 }
 
-static uint8_t *read_mask(ref_lexer *lx, const char *tag, int64_t n) {
-    char *t = ref_tok(lx);
-    if (!t || strcmp(t, tag) != 0) return NULL;
-    t = ref_tok(lx);
-    if (!t || (int64_t)strlen(t) != n) return NULL;
-    uint8_t *m = malloc((size_t)n);
-    for (int64_t i = 0; i < n; i++) m[i] = (uint8_t)(t[i] == '1');
-    return m;
-}
-
 static int read_case(ref_lexer *lx, conv_case *c) {
     char *t = ref_tok(lx);
     if (!t || strcmp(t, "case") != 0) return 0;
@@ -119,8 +109,8 @@ static int read_case(ref_lexer *lx, conv_case *c) {
     for (int a = 0; a < nd; a++)
         if (!ref_tok_f64(lx, &c->sp[a])) return 0;
     if (!ref_tok_f64(lx, &c->tau)) return 0;
-    c->pred = read_mask(lx, "pred", n);
-    c->ref = read_mask(lx, "ref", n);
+    c->pred = ref_read_mask(lx, "pred", n);
+    c->ref = ref_read_mask(lx, "ref", n);
     return c->pred && c->ref;
 }
 

@@ -125,15 +125,6 @@ def cases():
 
 
 # --------------------------------------------------------------------------
-class ArrayReader:
-    """Stands in for nnU-Net's image reader: 'files' are arrays by name."""
-    def __init__(self, arrays):
-        self.arrays = arrays
-
-    def read_seg(self, name):
-        return self.arrays[name], {}
-
-
 def load_module(name, path):
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
@@ -229,6 +220,7 @@ def mr_values(pm, pred, ref, sp, tau):
 
 
 def nnunet_values(compute_metrics, pred, ref, sp, tau):
+    from gen_metrics2_ref import ArrayReader
     reader = ArrayReader({"pred": pred.astype(np.uint8), "ref": ref.astype(np.uint8)})
     res = compute_metrics("ref", "pred", reader, [1], None)["metrics"][1]
     return {k.lower(): float(res[k]) for k in ("TP", "FP", "FN", "TN", "n_pred", "n_ref", "Dice",
