@@ -112,6 +112,41 @@ static int set_spacing(void *cfg, const char *n, const char *v) {
     return rc;
 }
 
+/* The list "a, b or c" of the convention names. */
+static void convention_names(char *buf, size_t size) {
+    size_t pos = 0;
+    buf[0] = '\0';
+    for (int k = 0; segloss_convention_name(k) && pos < size; k++)
+        pos += (size_t)snprintf(buf + pos, size - pos, "%s%s",
+                                k == 0 ? "" : segloss_convention_name(k + 1) ? ", " : " or ",
+                                segloss_convention_name(k));
+}
+
+/* parse_args applies the convention before the other options (so that
+ * each single option overrides its choice wherever it stands); this only
+ * checks the name and keeps it for the shard fingerprint. */
+static int set_convention(void *cfg, const char *n, const char *v) {
+    segloss_metric_opts scratch = segloss_metric_opts_default();
+    if (segloss_metric_opts_convention(&scratch, v) != SEGLOSS_OK) {
+        char names[256];
+        convention_names(names, sizeof names);
+        cli_error("invalid value for %s: '%s' (expected %s)", n, v, names);
+        return CLI_USAGE;
+    }
+    ((eval_cfg *)cfg)->convention = v;
+    return 0;
+}
+
+/* The value of the last --convention on the command line, NULL if none. */
+static const char *find_convention(int argc, char **argv) {
+    const char *name = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--convention") == 0 && i + 1 < argc) name = argv[++i];
+        else if (strncmp(argv[i], "--convention=", 13) == 0) name = argv[i] + 13;
+    }
+    return name;
+}
+
 static int set_shard(void *cfg, const char *n, const char *v) {
     return eval_shard_parse(&((eval_cfg *)cfg)->shard, n, v);
 }
@@ -183,11 +218,22 @@ static const cli_opt opts[] = {
     CLI_NUM(C, "--boundary-width", "W", mopts.boundary_width, 0, &width_range,
             "boundary_iou: voxels closer than W (physical\n"
             "units) to their mask's surface (default 1)"),
-    CLI_CHOICE(C, "--empty-score", "nan|one|zero", mopts.empty_score, empty_scores,
-               "value of a 0/0 overlap score (default nan)"),
-    CLI_CHOICE(C, "--empty-distance", "nan|diag", mopts.empty_distance, empty_distances,
-               "hd, hd95, assd when exactly one mask is empty:\n"
-               "nan (default) or the image diagonal"),
+    CLI_CALL("--convention", "NAME", set_convention,
+             "every choice as a tool makes it, so that each\n"
+             "metric it has equals its value: segloss\n"
+             "(default), medpy, monai, deepmind,\n"
+             "metricsreloaded, nnunet, evaluatesegmentation;\n"
+             "single options override it wherever they stand\n"
+             "(docs/metrics.md, Conventions)"),
+    {NULL, "--empty-score", "nan|one|zero", CLI_ARG_CHOICE, CLI_AT(C, mopts.empty_score, int),
+     CLI_GIVEN(C, empty_given), empty_scores,  NULL,
+     "value of a 0/0 overlap score (default nan;\n"
+     "replaces a convention's empty-mask values)"},
+    {NULL, "--empty-distance", "nan|diag", CLI_ARG_CHOICE, CLI_AT(C, mopts.empty_distance, int),
+     CLI_GIVEN(C, empty_given), empty_distances, NULL,
+     "hd, hd95, assd when exactly one mask is empty:\n"
+     "nan (default) or the image diagonal (replaces\n"
+     "a convention's empty-mask values)"},
     CLI_STR(C, NULL, "--json", "FILE|-", json, "write JSON (- = stdout, instead of the table)"),
     CLI_STR(C, NULL, "--csv", "FILE|-", csv, "write CSV, a row per (case, label) (- = stdout)"),
     CLI_STR(C, NULL, "--html", "FILE|-", html,
@@ -256,8 +302,12 @@ static int parse_args(eval_cfg *c, int argc, char **argv) {
         return -1;
     }
     c->inst.opts = segloss_instance_opts_default();
+    const char *conv = find_convention(argc, argv);
+    if (conv) (void)segloss_metric_opts_convention(&c->mopts, conv); /* a bad name: below */
     int rc = cli_parse(&spec, 3u, "eval", c, argc, argv, 0);
     if (rc) return rc;
+    /* an explicit empty rule replaces the convention's per-metric values */
+    if (c->empty_given) c->mopts.convention = SEGLOSS_CONVENTION_SEGLOSS;
     if (!c->pred || !c->ref) {
         cli_error("eval: missing %s", !c->pred ? "--pred PATH" : "--ref PATH");
         return cli_usage_error(&spec);

@@ -130,6 +130,8 @@ typedef struct eval_cfg {
     int n_spacing;                   /* 0: spacing from the files */
     double spacing[3];
     segloss_metric_opts mopts;       /* percentile, tolerance, variant, empty rules */
+    const char *convention;          /* --convention NAME (applied to mopts first) */
+    int empty_given;                 /* --empty-score or --empty-distance given */
     const char *json, *csv, *html;   /* NULL, "-" or a file name */
     int threads;                     /* >= 1 */
     int quiet, keep_going, allow_missing;

@@ -237,12 +237,17 @@ void eval_html_settings(FILE *f, const eval_cfg *c) {
     const segloss_metric_opts *o = &c->mopts;
     fprintf(f,
             "</dd>\n<dt>convention</dt><dd>surfaces: %s; hd95: %s, percentile %g; nsd "
-            "tolerance %g; 0/0 overlap score: %s; distance with one empty mask: %s</dd>\n</dl>\n",
+            "tolerance %g; ",
             o->surface == SEGLOSS_SURFACE_SURFEL ? "surfels (DeepMind surface-distance)"
                                                  : "voxels",
             o->hd95_variant == SEGLOSS_HD95_POOLED ? "pooled (MedPy)" : "max of the two directed (MONAI)",
-            o->percentile, o->tolerance,
-            empty_score_names[o->empty_score], empty_distance_names[o->empty_distance]);
+            o->percentile, o->tolerance);
+    if (o->convention != SEGLOSS_CONVENTION_SEGLOSS)
+        fprintf(f, "empty masks: as --convention %s</dd>\n</dl>\n",
+                segloss_convention_name((int)o->convention));
+    else
+        fprintf(f, "0/0 overlap score: %s; distance with one empty mask: %s</dd>\n</dl>\n",
+                empty_score_names[o->empty_score], empty_distance_names[o->empty_distance]);
 }
 
 static void write_summary(FILE *f, const eval_summary *s, const eval_cfg *c) {

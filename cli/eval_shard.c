@@ -19,7 +19,10 @@
  *   options          the options that shape the output, "--opt=value" in
  *                    the order given; not --pred/--ref (the hash covers
  *                    them), nor the outputs, --shard, --threads, --quiet,
- *                    --max-bytes, --keep-going (they change no number)
+ *                    --max-bytes, --keep-going (they change no number);
+ *                    with --convention, followed by what it resolved to:
+ *                    " (resolved: surface=S hd95-variant=V empty-score=E
+ *                    empty-distance=D empty-values=NAME)" (enum values)
  *   version          the segloss version
  *   failed           cases of the slice that failed (--keep-going)
  *   csv_header       the first line --csv writes, for merge --csv
@@ -97,6 +100,15 @@ static char *normalise(const eval_cfg *c, const cli_spec *spec) {
         if (neutral(o->name)) continue;
         fprintf(f, "%s%s%s%s", first ? "" : " ", o->name, val ? "=" : "", val ? val : "");
         first = 0;
+    }
+    if (c->convention) {
+        /* what the convention resolved to, so that parts agree on effects,
+         * not only on names */
+        const segloss_metric_opts *m = &c->mopts;
+        fprintf(f, " (resolved: surface=%d hd95-variant=%d empty-score=%d empty-distance=%d "
+                   "empty-values=%s)",
+                (int)m->surface, (int)m->hd95_variant, (int)m->empty_score,
+                (int)m->empty_distance, segloss_convention_name((int)m->convention));
     }
     if (fclose(f) != 0) {
         free(buf);

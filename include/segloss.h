@@ -1234,6 +1234,18 @@ typedef enum segloss_surface_kind {
     SEGLOSS_SURFACE_SURFEL = 1
 } segloss_surface_kind;
 
+/* The tools whose conventions segloss reproduces; see
+ * segloss_metric_opts_convention for their rules. */
+typedef enum segloss_convention {
+    SEGLOSS_CONVENTION_SEGLOSS = 0,  /* default: empty_score, empty_distance */
+    SEGLOSS_CONVENTION_MEDPY = 1,
+    SEGLOSS_CONVENTION_MONAI = 2,
+    SEGLOSS_CONVENTION_DEEPMIND = 3,
+    SEGLOSS_CONVENTION_METRICSRELOADED = 4,
+    SEGLOSS_CONVENTION_NNUNET = 5,
+    SEGLOSS_CONVENTION_EVALUATESEGMENTATION = 6
+} segloss_convention;
+
 typedef struct segloss_metric_opts {
     double spacing[3];          /* per axis, axis 0 first; default 1; must be
                                    finite and >= 0 (0 is read as 1.0) */
@@ -1258,6 +1270,12 @@ typedef struct segloss_metric_opts {
     segloss_surface_kind surface; /* the surface of the distance metrics:
                                    SEGLOSS_SURFACE_VOXEL (default) or
                                    SEGLOSS_SURFACE_SURFEL (2-D and 3-D) */
+    segloss_convention convention; /* the tool whose rules no other field
+                                   expresses: its value per metric for empty
+                                   masks, and Metrics Reloaded's boundary
+                                   width in voxels (segloss_metric_opts_
+                                   convention). SEGLOSS_CONVENTION_SEGLOSS
+                                   (default): empty_score, empty_distance */
 } segloss_metric_opts;
 
 /* Bits of segloss_metric_opts.mask_metrics: the metrics of
@@ -1269,8 +1287,47 @@ typedef struct segloss_metric_opts {
 
 /* Defaults: spacing {1,1,1}, percentile 95, tolerance 1, HD95_MAX,
  * EMPTY_SCORE_NAN, EMPTY_DISTANCE_NAN, distances 0, threads 0, beta 1,
- * boundary_width 1, mask_metrics 0, surface SEGLOSS_SURFACE_VOXEL. */
+ * boundary_width 1, mask_metrics 0, surface SEGLOSS_SURFACE_VOXEL,
+ * convention SEGLOSS_CONVENTION_SEGLOSS. */
 SEGLOSS_API segloss_metric_opts segloss_metric_opts_default(void);
+
+/* Sets every choice of *opts that a tool makes differently, so that each
+ * metric the tool has equals the tool's value (docs/metrics.md has the
+ * table, tool x choice). name is one of segloss_convention_name's:
+ *   "segloss"  voxel surfaces, hd95 = max of the directed percentiles,
+ *              NaN for every undefined result (the defaults)
+ *   "medpy"    MedPy 0.5.2 (medpy/metric/binary.py): hd95 of the pooled
+ *              distances; dc, jc of two empty masks 1; precision, recall,
+ *              specificity 0/0 = 0; distances with an empty mask NaN (MedPy
+ *              raises)
+ *   "monai"    MONAI 1.5.0 (monai/metrics): dice, iou NaN when the reference
+ *              is empty (ignore_empty); with exactly one mask empty hd, assd
+ *              and the directed means +inf, hd95 NaN, nsd 0
+ *   "deepmind" surface-distance 1f805ce: surfels (SEGLOSS_SURFACE_SURFEL);
+ *              hd, hd95 +inf when a mask is empty; a directed mean NaN from
+ *              an empty surface, +inf to one
+ *   "metricsreloaded" Metrics Reloaded (cb38dfc): dice, fbeta, nsd,
+ *              boundary_iou of two empty masks 1 and hd, hd95, assd, masd 0;
+ *              precision 0 when only the prediction is empty, npv 0 when
+ *              only the prediction fills the image; com_dist -1 when a mask
+ *              is empty; boundary_iou's width counted in voxels (its
+ *              distance transform ignores the spacing)
+ *   "nnunet"   nnU-Net 2.8.1 (evaluate_predictions.py): the defaults
+ *   "evaluatesegmentation" EvaluateSegmentation (4cff08d, transcribed from
+ *              its source: it needs ITK): precision, recall and fbeta 0
+ *              for 0/0, pbd -1 when TP = 0, ari 0 when undefined (N > 1);
+ *              its distances (randomised early-exit and grid searches over
+ *              all voxels) are not reproduced
+ * It sets surface, hd95_variant, empty_score (NaN), empty_distance (NaN)
+ * and convention, and leaves the other fields (spacing, percentile,
+ * tolerance, beta, boundary_width, distances, mask_metrics, threads) as
+ * they are. Unknown name or NULL: SEGLOSS_ERR_ARG, *opts unchanged. */
+SEGLOSS_API segloss_status segloss_metric_opts_convention(segloss_metric_opts *opts,
+                                                          const char *name);
+
+/* Name of convention c (a segloss_convention value), NULL outside
+ * 0..SEGLOSS_CONVENTION_EVALUATESEGMENTATION. */
+SEGLOSS_API const char *segloss_convention_name(int c);
 
 /* Overlap scores from counts, N = TP+FP+FN+TN. A 0 denominator gives
  * empty_score (MedPy >= 0.5's dc and jc of two empty masks are

@@ -67,6 +67,17 @@ int ref_tok_f32(ref_lexer *lx, double *v) {
     return *end == '\0';
 }
 
+uint8_t *ref_read_mask(ref_lexer *lx, const char *tag, int64_t n) {
+    char *t = ref_tok(lx);
+    if (!t || strcmp(t, tag) != 0) return NULL;
+    t = ref_tok(lx);
+    if (!t || (int64_t)strlen(t) != n) return NULL;
+    uint8_t *m = malloc((size_t)(n ? n : 1));
+    if (!m) return NULL;
+    for (int64_t i = 0; i < n; i++) m[i] = (uint8_t)(t[i] == '1');
+    return m;
+}
+
 char *ref_read_file(const char *path) {
     size_t len;
     unsigned char *data = tf_read_file(path, &len);

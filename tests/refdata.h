@@ -29,6 +29,10 @@ int ref_tok_f64(ref_lexer *lx, double *v);
  * printed with 9 digits comes back bit for bit. */
 int ref_tok_f32(ref_lexer *lx, double *v);
 
+/* `TAG DIGITS`: a 0/1 mask of n voxels, one digit each (malloc'd); NULL
+ * when the tag or the length differs. */
+uint8_t *ref_read_mask(ref_lexer *lx, const char *tag, int64_t n);
+
 /* The whole file, NUL-terminated (malloc'd); NULL when unreadable. */
 char *ref_read_file(const char *path);
 

@@ -16,16 +16,6 @@
 
 static int close9(double a, double r) { return ref_close(a, r, 1e-9, 1e-12); }
 
-static uint8_t *read_mask(ref_lexer *lx, const char *tag, int64_t n) {
-    char *t = ref_tok(lx);
-    if (!t || strcmp(t, tag) != 0) return NULL;
-    t = ref_tok(lx);
-    if (!t || (int64_t)strlen(t) != n) return NULL;
-    uint8_t *m = malloc((size_t)n);
-    for (int64_t i = 0; i < n; i++) m[i] = (uint8_t)(t[i] == '1');
-    return m;
-}
-
 static segloss_metric_opts surfel_opts(const double sp[3], int nd) {
     segloss_metric_opts o = segloss_metric_opts_default();
     for (int a = 0; a < nd; a++) o.spacing[a] = sp[a];
@@ -53,7 +43,7 @@ TEST(surfel_equals_deepmind) {
             n *= shape.dim[a];
         }
         for (int a = 0; a < nd; a++) ref_tok_f64(&lx, &sp[a]);
-        uint8_t *pred = read_mask(&lx, "pred", n), *ref = read_mask(&lx, "ref", n);
+        uint8_t *pred = ref_read_mask(&lx, "pred", n), *ref = ref_read_mask(&lx, "ref", n);
         CHECK(pred && ref);
         if (!pred || !ref) break;
         ncase++;

@@ -93,11 +93,11 @@ def _read(path, max_bytes):
 
 class _Config:
     def __init__(self, labels="all", metrics=None, scores="probs", threshold=None,
-                 spacing=None, tolerance=None, hd95_variant="max", percentile=None,
-                 empty_score="nan", empty_distance="nan", threads=0, beta=None,
+                 spacing=None, tolerance=None, hd95_variant=None, percentile=None,
+                 empty_score=None, empty_distance=None, threads=0, beta=None,
                  boundary_width=None, regions=None, ignore_label=None, instances=False,
                  connectivity=None, match=None, assignment=None, min_size=None,
-                 instance_maps=False, lesionwise=None, surface="voxel"):
+                 instance_maps=False, lesionwise=None, surface=None, convention=None):
         self.labels = None
         if not (isinstance(labels, str) and labels == "all"):
             ls = [labels] if isinstance(labels, (int, np.integer)) else \
@@ -140,10 +140,24 @@ class _Config:
             o.tolerance = float(tolerance)
         if percentile is not None:
             o.percentile = float(percentile)
-        o.hd95_variant = _pick(_lib.HD95_VARIANTS, hd95_variant, "hd95_variant")
-        o.empty_score = _pick(_lib.EMPTY_SCORES, empty_score, "empty_score")
-        o.empty_distance = _pick(_lib.EMPTY_DISTANCES, empty_distance, "empty_distance")
-        o.surface = _pick(_lib.SURFACES, surface, "surface")
+        if convention is not None:
+            # first, as the CLI does: the single options below override it
+            names = _conventions()
+            if not isinstance(convention, str) or convention not in names:
+                raise Error("invalid convention %r (expected %s)"
+                            % (convention, ", ".join(names)), _lib.ERR_ARG)
+            check(fn.metric_opts_convention(ctypes.byref(o), convention.encode()))
+        if hd95_variant is not None:
+            o.hd95_variant = _pick(_lib.HD95_VARIANTS, hd95_variant, "hd95_variant")
+        if empty_score is not None or empty_distance is not None:
+            # an explicit empty rule replaces the convention's per-metric values
+            o.convention = 0
+        if empty_score is not None:
+            o.empty_score = _pick(_lib.EMPTY_SCORES, empty_score, "empty_score")
+        if empty_distance is not None:
+            o.empty_distance = _pick(_lib.EMPTY_DISTANCES, empty_distance, "empty_distance")
+        if surface is not None:
+            o.surface = _pick(_lib.SURFACES, surface, "surface")
         for name, v in (("beta", beta), ("boundary_width", boundary_width)):
             if v is not None:
                 if not (math.isfinite(float(v)) and float(v) > 0):
@@ -195,6 +209,17 @@ def _regions(regions):
             raise Error("regions: region %s is given twice" % key, _lib.ERR_ARG)
         out.append((key, labs))
     return out
+
+
+def _conventions():
+    """The convention names, from the library (segloss_convention_name)."""
+    out, k = [], 0
+    while True:
+        name = fn.convention_name(k)
+        if name is None:
+            return out
+        out.append(name.decode())
+        k += 1
 
 
 def _pick(table, v, name):

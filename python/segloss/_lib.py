@@ -159,7 +159,8 @@ class metric_opts(Structure):
     _fields_ = [("spacing", c_double * 3), ("percentile", c_double), ("tolerance", c_double),
                 ("hd95_variant", c_int), ("empty_score", c_int), ("empty_distance", c_int),
                 ("distances", c_int), ("threads", c_int), ("beta", c_double),
-                ("boundary_width", c_double), ("mask_metrics", c_uint), ("surface", c_int)]
+                ("boundary_width", c_double), ("mask_metrics", c_uint), ("surface", c_int),
+                ("convention", c_int)]
 
 
 class overlap_scores(Structure):
@@ -276,6 +277,8 @@ _PROTOS = {
                                        P(c_int64), P(label_array), P(label_array), P(shape),
                                        P(metric_opts)]),
     "overlap_from_counts": (c_int, [P(overlap_scores), P(confusion), P(metric_opts)]),
+    "metric_opts_convention": (c_int, [P(metric_opts), c_char_p]),
+    "convention_name": (c_char_p, [c_int]),
     "dice_ce_opts_nnunet": (dice_ce_opts, []),
     "instance_opts_default": (instance_opts, []),
     "lesionwise_opts_brats2023": (lesionwise_opts, []),

@@ -105,12 +105,27 @@ typedef struct segloss__mopts {
     unsigned mask_metrics;  /* SEGLOSS_MASK_* */
     int distances;          /* the surface distances are wanted */
     segloss_surface_kind surface;
+    segloss_convention conv; /* whose empty-mask values (convention.c) */
 } segloss__mopts;
 
 segloss_status segloss__mopts_init(segloss__mopts *m, const segloss_metric_opts *opts);
 /* The options against the grid: surfels need 2 or 3 axes when distances
  * are computed (SEGLOSS_ERR_ARG otherwise, whatever the masks hold). */
 segloss_status segloss__mopts_grid_check(const segloss__mopts *m, const segloss__grid *g);
+
+/* convention.c: a known convention; the empty-mask values of a tool,
+ * applied over segloss's own (NaN) values of the overlap scores, of the
+ * surface metrics when pred (nA voxels) or ref (nB) is empty, and of the
+ * mask metrics picked by `want`. */
+int segloss__convention_valid(segloss_convention c);
+/* boundary_iou's width is counted in voxels (Metrics Reloaded) */
+int segloss__convention_width_in_voxels(segloss_convention c);
+void segloss__convention_overlap(segloss_overlap_scores *o, const segloss_confusion *c,
+                                 segloss_convention conv);
+void segloss__convention_surface(segloss_surface_metrics *out, int64_t nA, int64_t nB,
+                                 segloss_convention conv);
+void segloss__convention_mask(segloss_mask_metrics *out, int64_t nA, int64_t nB, unsigned want,
+                              segloss_convention conv);
 
 /* Value for a 0/0 score under the empty-score rule. */
 double segloss__empty_value(segloss_empty_score e);

@@ -41,6 +41,8 @@ segloss_status segloss__mopts_init(segloss__mopts *m, const segloss_metric_opts 
     if (opts->surface != SEGLOSS_SURFACE_VOXEL && opts->surface != SEGLOSS_SURFACE_SURFEL)
         return SEGLOSS_ERR_ARG;
     m->surface = opts->surface;
+    if (!segloss__convention_valid(opts->convention)) return SEGLOSS_ERR_ARG;
+    m->conv = opts->convention;
     m->beta = opts->beta > 0.0 ? opts->beta : 1.0;
     m->boundary_width = opts->boundary_width > 0.0 ? opts->boundary_width : 1.0;
     m->mask_metrics = opts->mask_metrics;

@@ -28,6 +28,7 @@ static void overlap(segloss_overlap_scores *o, const segloss_confusion *c,
     o->vs = den ? 1.0 - (double)d / (double)den : segloss__empty_value(e);
     segloss__confusion_scores(o, c, e, mo->beta, voxel_volume);
     segloss__evalseg_scores(o, c, e);
+    segloss__convention_overlap(o, c, mo->conv);
 }
 
 segloss_status segloss_overlap_from_counts(segloss_overlap_scores *out,

@@ -253,6 +253,11 @@ void segloss__mask_box(segloss_mask_metrics *out, uint8_t *fl, const uint8_t *ro
             if (want & SEGLOSS_MASK_MAHALANOBIS) out->mahalanobis = mahalanobis(q, g);
         }
     }
-    if (mo->mask_metrics & SEGLOSS_MASK_BOUNDARY_IOU)
-        out->boundary_iou = boundary_iou(fl, rowor, m, g, nA, nB, mo, d, work, iwork);
+    if (mo->mask_metrics & SEGLOSS_MASK_BOUNDARY_IOU) {
+        segloss__grid gw = *g;
+        if (segloss__convention_width_in_voxels(mo->conv))
+            gw.sp[0] = gw.sp[1] = gw.sp[2] = 1.0;
+        out->boundary_iou = boundary_iou(fl, rowor, m, &gw, nA, nB, mo, d, work, iwork);
+    }
+    segloss__convention_mask(out, nA, nB, want, mo->conv);
 }

@@ -44,6 +44,7 @@ static void empty_result(segloss_surface_metrics *out, const segloss__grid *g, i
     out->mean_pred_to_ref = out->mean_ref_to_pred = v;
     /* nsd: with one surface empty, no voxel is within tau of it -> 0 */
     out->nsd = (nA == 0 && nB == 0) ? segloss__empty_value(mo->empty_score) : 0.0;
+    segloss__convention_surface(out, nA, nB, mo->conv);
 }
 
 /* One voxel of mark_surfaces: f = its BIT_A|BIT_B, the rest its

@@ -58,7 +58,7 @@ csv_check() {
                 if (!(k in want)) { bad = bad sprintf("no expected %s for %s label %s; ", col[i], ref, f[3]); continue }
                 checked[k] = 1
                 e = want[k]; g = f[i]
-                if (e == "nan") { if (g != "") bad = bad sprintf("%s %s %s = %s, expected nan (empty); ", ref, f[3], col[i], g); continue }
+                if (e == "nan" || e == "inf" || e == "-inf") { if (g != "") bad = bad sprintf("%s %s %s = %s, expected %s (empty); ", ref, f[3], col[i], g, e); continue }
                 if (g == "") { bad = bad sprintf("%s %s %s is empty, expected %s; ", ref, f[3], col[i], e); continue }
                 d = g - e; if (d < 0) d = -d; r = e < 0 ? -e : e
                 if (d > atol + rtol * r) bad = bad sprintf("%s %s %s = %s, expected %s; ", ref, f[3], col[i], g, e)
@@ -386,6 +386,39 @@ tf "--lesionwise brats2023 on a 1-D image" 2 "~^segloss: surfel/ref1\.npy: --les
     -- --pred surfel/pred1.npy --ref surfel/ref1.npy --lesionwise brats2023
 t "--surface surfel on a 1-D image, overlap only" 0 '*' '' \
     -- "$S" eval --pred surfel/pred1.npy --ref surfel/ref1.npy --surface surfel --metrics dice
+# --convention X against each tool's own output (tools/ref/gen_convention_ref.py);
+# MONAI's distances and some Metrics Reloaded scores are float32
+CX=$DATA/convention/expected.txt
+for conv in medpy monai deepmind metricsreloaded nnunet; do
+    mets=$(awk -v r="conv_$conv" '$1 == r && $3 == 1 && $4 !~ /^(tp|fp|fn|tn|n_pred|n_ref)$/ { printf "%s%s", s, $4; s = "," }' "$CX")
+    t "--convention $conv: every metric the tool has" 0 '*' '' \
+        -- "$S" eval --pred convention/pred.npy --ref convention/ref.npy --convention "$conv" \
+        --metrics "$mets" --labels 1,2,3,4 --spacing 2.5,0.9,0.9 --tolerance 2 --csv -
+    case $conv in monai|metricsreloaded) RTOL=1e-6 ATOL=2e-5 ;; esac
+    csv_check "conv_$conv" convention/ "$CX"
+    RTOL=1e-9 ATOL=1e-9
+done
+t "--convention: a single option after it overrides its choice" 0 \
+    "=$("$S" eval --pred convention/pred.npy --ref convention/ref.npy --metrics hd95 --csv -)" '' \
+    -- "$S" eval --pred convention/pred.npy --ref convention/ref.npy --metrics hd95 --convention medpy --hd95-variant max --csv -
+t "--convention: and before it too" 0 \
+    "=$("$S" eval --pred convention/pred.npy --ref convention/ref.npy --metrics hd95 --csv -)" '' \
+    -- "$S" eval --pred convention/pred.npy --ref convention/ref.npy --metrics hd95 --hd95-variant max --convention medpy --csv -
+t "--convention medpy: hd95 of the pooled distances" 0 \
+    "=$("$S" eval --pred convention/pred.npy --ref convention/ref.npy --metrics hd95 --hd95-variant pooled --csv -)" '' \
+    -- "$S" eval --pred convention/pred.npy --ref convention/ref.npy --metrics hd95 --convention=medpy --csv -
+t "--convention medpy --empty-score zero: the explicit rule wins" 0 '~^convention/pred\.npy,convention/ref\.npy,4,0,0,0,1680,0,0,0$' '' \
+    -- "$S" eval --pred convention/pred.npy --ref convention/ref.npy --labels 4 --metrics dice --convention medpy --empty-score zero --csv -
+for conv in segloss medpy monai deepmind metricsreloaded nnunet evaluatesegmentation; do
+    t "--convention $conv --metrics all" 0 '~^\{"cases":\[\{' '' \
+        -- "$S" eval --pred convention/pred.npy --ref convention/ref.npy --convention "$conv" --metrics all --labels 1,2,3,4 --json -
+done
+fresh
+t "--convention in the shard fingerprint" 0 '*' '' \
+    -- "$S" eval --pred convention/pred.npy --ref convention/ref.npy --convention deepmind --shard 0/1 --json "$W/part.json"
+check "--convention: the part names what it resolved to" "no resolved options in $(head -c 300 "$W/part.json")" -- \
+    grep -q '"options":"--convention=deepmind (resolved: surface=1 hd95-variant=0 empty-score=0 empty-distance=0 empty-values=deepmind)"' "$W/part.json"
+tf "bad --convention"      1 "~^segloss: invalid value for --convention: 'MedPy' \(expected segloss, medpy, monai, deepmind, metricsreloaded, nnunet or evaluatesegmentation\)" -- --pred png/pred --ref png/ref --convention MedPy
 tf "bad --surface"         1 "~^segloss: invalid value for --surface: 'mesh'" -- --pred png/pred --ref png/ref --surface mesh
 tf "bad --boundary-width -1" 1 "~^segloss: .*--boundary-width" -- --pred png/pred --ref png/ref --boundary-width -1
 tf "bad --labels"          1 "~^segloss: invalid label for --labels: 'x'" -- --pred png/pred --ref png/ref --labels 1,x

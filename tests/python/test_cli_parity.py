@@ -146,8 +146,8 @@ def _nan_to_none(obj):
         return {k: _nan_to_none(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_nan_to_none(v) for v in obj]
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None   # the CLI's JSON writes NaN and +-inf (MONAI's, DeepMind's) as null
     return obj
 
 
@@ -277,6 +277,16 @@ EVAL2_OPTS = [
      ["--labels", "2,4,9", "--metrics", "mcc,kappa,vol_diff,sd_std", "--ignore-label", "4"]),
     ({"metrics": "all", "surface": "surfel", "spacing": (1.0, 0.5, 2.0)},
      ["--metrics", "all", "--surface", "surfel", "--spacing", "1,0.5,2"]),
+] + [({"metrics": "all", "convention": c, "spacing": (1.0, 0.5, 2.0)},
+      ["--metrics", "all", "--convention", c, "--spacing", "1,0.5,2"])
+     for c in ("segloss", "medpy", "monai", "deepmind", "metricsreloaded", "nnunet",
+               "evaluatesegmentation")] + [
+    # single options override the convention on either side of it
+    ({"metrics": "all", "convention": "medpy", "hd95_variant": "max", "empty_score": "one"},
+     ["--hd95-variant", "max", "--metrics", "all", "--convention", "medpy", "--empty-score",
+      "one"]),
+    ({"metrics": "all", "convention": "deepmind", "surface": "voxel"},
+     ["--surface", "voxel", "--metrics", "all", "--convention=deepmind"]),
 ]
 
 

@@ -102,3 +102,20 @@ def test_score_map_against_multilabel_reference_warns():
     ref = np.array([[0, 1], [2, 2]], np.uint8)
     with pytest.warns(UserWarning, match="label 2"):
         segloss.evaluate(np.array([[0.1, 0.9], [0.2, 0.8]]), ref)
+
+
+def test_convention():
+    z = np.zeros((6, 7), np.uint8)
+    with pytest.raises(segloss.Error, match="invalid convention 'MedPy'"):
+        segloss.evaluate(z, z, convention="MedPy")
+    ref = z.copy()
+    ref[1:4, 2:5] = 1
+    # MONAI: +inf for hd and assd with an empty prediction, NaN for hd95
+    m = segloss.evaluate(z, ref, metrics="dice,hd,hd95,assd", convention="monai")["labels"]["1"]
+    assert m["dice"] == 0 and m["hd"] == math.inf and m["assd"] == math.inf
+    assert math.isnan(m["hd95"])
+    # MedPy: dc of two empty masks is 1; an explicit empty_score replaces it
+    both = segloss.evaluate(z, z, labels=[1], convention="medpy")["labels"]["1"]
+    assert both["dice"] == 1 and both["precision"] == 0
+    zero = segloss.evaluate(z, z, labels=[1], convention="medpy", empty_score="nan")
+    assert math.isnan(zero["labels"]["1"]["dice"])
