@@ -1,0 +1,226 @@
+/* 3-D skeleton exactly as scikit-image 0.19.3's `skeletonize_3d` computes
+ * it (skimage/morphology/_skeletonize_3d_cy.pyx, _compute_thin_image):
+ * Lee, Kashyap and Chu (1994) thinning as Arganda-Carreras's ImageJ plugin
+ * implements it.
+ *
+ * The image (values 0/1) has a zero border of one voxel. A sweep takes the
+ * six border directions in the order W, E, S, N, U, B, i.e. the neighbour
+ * at offset (0,-1,0), (0,+1,0), (0,0,+1), (0,0,-1), (+1,0,0), (-1,0,0)
+ * (axis 0, 1, 2) being background; only the first four when the image has
+ * a single plane (a 2-D image, or a 3-D one of depth 1). For each
+ * direction:
+ *  1. candidates: in raster (C) order, every foreground voxel whose
+ *     neighbour in that direction is background, that is not an end point
+ *     (exactly one foreground voxel among its 26 neighbours), whose removal
+ *     keeps the Euler characteristic (the sum over its 8 octants of Lee's
+ *     table delta G_26, indexed by the octant's voxels, is 0) and that is
+ *     simple (its foreground 26-neighbours, centre excluded, form at most
+ *     one 26-connected component: skimage's octree labelling joins two
+ *     neighbours exactly when they lie in a common 2x2x2 octant, which for
+ *     offsets in {-1,0,1}^3 means no coordinate differs by 2);
+ *     all judged on the image as it was when the direction began;
+ *  2. sequential re-check: the candidates in that same order, each removed
+ *     if it is still simple in the image as it is at that moment.
+ * Sweeps repeat until one removes nothing in every direction.
+ *
+ * Cost. Only a voxel with a background face-neighbour can be a border
+ * voxel, so the voxels visited are a list of those, kept in raster order
+ * (after each direction the removed ones leave it and their foreground
+ * face-neighbours, sorted, are merged in). The tests of step 1 depend only
+ * on the 3x3x3 neighbourhood, so a voxel that failed them keeps that
+ * verdict (a flag) until a voxel of its neighbourhood is removed. Neither
+ * changes which voxels are tested or in which order, only how often the
+ * same answer is recomputed. */
+#include "metric/metric.h"
+
+#include <stdlib.h>
+
+#include "metric/skeleton_table.h"
+
+enum { FG = 1, LISTED = 2, KEEP = 4 }; /* KEEP: failed step 1, neighbourhood unchanged */
+
+typedef struct nbhd {
+    int64_t off[27];   /* offset of skimage's neighbour k */
+    uint32_t adj[27];  /* the neighbours 26-adjacent to k (centre excluded) */
+} nbhd;
+
+static void nbhd_init(nbhd *t, int64_t s0, int64_t s1) {
+    int c[27][3];
+    for (int dp = -1; dp <= 1; dp++)
+        for (int dc = -1; dc <= 1; dc++)
+            for (int dr = -1; dr <= 1; dr++) {
+                const int k = 9 * (dp + 1) + 3 * (dc + 1) + (dr + 1);
+                t->off[k] = dp * s0 + dr * s1 + dc;
+                c[k][0] = dp;
+                c[k][1] = dr;
+                c[k][2] = dc;
+            }
+    for (int k = 0; k < 27; k++) {
+        t->adj[k] = 0;
+        for (int q = 0; q < 27; q++) {
+            if (q == k || q == 13) continue;
+            int near = 1;
+            for (int a = 0; a < 3; a++) near &= abs(c[k][a] - c[q][a]) <= 1;
+            if (near) t->adj[k] |= 1u << q;
+        }
+    }
+}
+
+/* Bit k set when skimage's neighbour k of voxel i is foreground. */
+static inline uint32_t neighbourhood(const uint8_t *im, int64_t i, const nbhd *t) {
+    uint32_t m = 0;
+    for (int k = 0; k < 27; k++) m |= (uint32_t)(im[i + t->off[k]] & FG) << k;
+    return m;
+}
+
+static inline int popcount32(uint32_t x) {
+    int n = 0;
+    for (; x; x &= x - 1) n++;
+    return n;
+}
+
+static inline int ctz32(uint32_t x) {
+    int n = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+}
+
+/* At most one 26-connected component among the foreground neighbours. */
+static int is_simple(uint32_t m, const nbhd *t) {
+    const uint32_t rest = m & ~(1u << 13);
+    if (!rest) return 1;
+    uint32_t comp = rest & (~rest + 1u), front = comp;
+    while (front) {
+        uint32_t grow = 0;
+        for (uint32_t f = front; f; f &= f - 1) grow |= t->adj[ctz32(f)];
+        front = grow & rest & ~comp;
+        comp |= front;
+    }
+    return comp == rest;
+}
+
+static int is_euler_invariant(uint32_t m) {
+    int e = 0;
+    for (int o = 0; o < 8; o++) {
+        unsigned n = 1;
+        for (int j = 0; j < 7; j++)
+            if (m >> skel3d_octant[o][j][0] & 1u) n |= skel3d_octant[o][j][1];
+        e += skel3d_euler[n];
+    }
+    return e == 0;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Growable int64 array. */
+typedef struct vec {
+    int64_t *p, n, cap;
+} vec;
+
+static int vec_push(vec *v, int64_t x) {
+    if (v->n == v->cap) {
+        int64_t c = v->cap ? 2 * v->cap : 256;
+        int64_t *q = realloc(v->p, (size_t)c * sizeof *q);
+        if (!q) return -1;
+        v->p = q;
+        v->cap = c;
+    }
+    v->p[v->n++] = x;
+    return 0;
+}
+
+static int vec_reserve(vec *v, int64_t n) {
+    if (v->cap >= n) return 0;
+    int64_t *q = realloc(v->p, (size_t)n * sizeof *q);
+    if (!q) return -1;
+    v->p = q;
+    v->cap = n;
+    return 0;
+}
+
+segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) {
+    const int64_t s1 = n[2], s0 = n[1] * n[2];
+    nbhd t;
+    nbhd_init(&t, s0, s1);
+    const int64_t dir[6] = {-s1, s1, 1, -1, s0, -s0};
+    vec list = {0}, cand = {0}, add = {0}, merged = {0};
+    segloss_status st = SEGLOSS_ERR_NOMEM;
+    for (int64_t p = 1; p + 1 < n[0]; p++)
+        for (int64_t r = 1; r + 1 < n[1]; r++)
+            for (int64_t c = 1; c + 1 < n[2]; c++) {
+                const int64_t i = p * s0 + r * s1 + c;
+                if (!(im[i] & FG)) continue;
+                if ((im[i - 1] & im[i + 1] & im[i - s1] & im[i + s1] & im[i - s0] &
+                     im[i + s0] & FG))
+                    continue;
+                if (vec_push(&list, i)) goto done;
+                im[i] |= LISTED;
+            }
+    for (int unchanged = 0; unchanged < n_dirs;) {
+        unchanged = 0;
+        for (int d = 0; d < n_dirs; d++) {
+            const int64_t od = dir[d];
+            cand.n = 0;
+            for (int64_t k = 0; k < list.n; k++) {
+                const int64_t i = list.p[k];
+                if ((im[i + od] & FG) || (im[i] & KEEP)) continue;
+                const uint32_t m = neighbourhood(im, i, &t);
+                if (popcount32(m) == 2 || !is_euler_invariant(m) || !is_simple(m, &t)) {
+                    im[i] |= KEEP;
+                    continue;
+                }
+                if (vec_push(&cand, i)) goto done;
+            }
+            int64_t removed = 0;
+            add.n = 0;
+            for (int64_t k = 0; k < cand.n; k++) {
+                const int64_t i = cand.p[k];
+                if (!is_simple(neighbourhood(im, i, &t), &t)) continue;
+                im[i] = 0;
+                cand.p[removed++] = i;
+                for (int q = 0; q < 27; q++) im[i + t.off[q]] &= (uint8_t)~KEEP;
+            }
+            if (removed == 0) {
+                unchanged++;
+                continue;
+            }
+            /* new border voxels: foreground face-neighbours not listed */
+            for (int64_t k = 0; k < removed; k++) {
+                const int64_t i = cand.p[k];
+                for (int a = 0; a < 6; a++) {
+                    const int64_t q = i + dir[a];
+                    if ((im[q] & (FG | LISTED)) != FG) continue;
+                    im[q] |= LISTED;
+                    if (vec_push(&add, q)) goto done;
+                }
+            }
+            qsort(add.p, (size_t)add.n, sizeof *add.p, cmp_i64);
+            if (vec_reserve(&merged, list.n + add.n)) goto done;
+            int64_t a = 0, b = 0, o = 0;
+            while (a < list.n || b < add.n) {
+                int64_t x;
+                if (b >= add.n || (a < list.n && list.p[a] < add.p[b])) x = list.p[a++];
+                else x = add.p[b++];
+                if (im[x] & FG) merged.p[o++] = x;
+            }
+            merged.n = o;
+            vec tmp = list;
+            list = merged;
+            merged = tmp;
+        }
+    }
+    for (int64_t k = 0; k < list.n; k++) im[list.p[k]] &= FG;
+    st = SEGLOSS_OK;
+done:
+    free(list.p);
+    free(cand.p);
+    free(add.p);
+    free(merged.p);
+    return st;
+}
