@@ -37,85 +37,90 @@
 
 #include "metric/skeleton_table.h"
 
-enum { FG = 1, LISTED = 2, KEEP = 4 }; /* KEEP: failed step 1, neighbourhood unchanged */
+/* FG: foreground; LISTED: in the list of border voxels; KEEP: failed the
+ * tests of step 1 and no voxel of its neighbourhood has been removed
+ * since. */
+enum { FG = 1, LISTED = 2, KEEP = 4 };
 
+/* The 3x3x3 neighbourhood as a 27-bit mask, bit k = skimage's neighbour k
+ * = 9*(dp+1) + 3*(dc+1) + (dr+1): three planes of 9 bits (dp), each three
+ * rows of 3 bits (dc), each bit one dr. */
 typedef struct nbhd {
-    int64_t off[27];   /* offset of skimage's neighbour k */
-    uint32_t adj[27];  /* the neighbours 26-adjacent to k (centre excluded) */
+    int64_t off[27];          /* offset of neighbour k in the image */
+    uint8_t euler[8][3][512]; /* octant o's index bits from plane p's 9 bits */
 } nbhd;
 
 static void nbhd_init(nbhd *t, int64_t s0, int64_t s1) {
-    int c[27][3];
     for (int dp = -1; dp <= 1; dp++)
         for (int dc = -1; dc <= 1; dc++)
-            for (int dr = -1; dr <= 1; dr++) {
-                const int k = 9 * (dp + 1) + 3 * (dc + 1) + (dr + 1);
-                t->off[k] = dp * s0 + dr * s1 + dc;
-                c[k][0] = dp;
-                c[k][1] = dr;
-                c[k][2] = dc;
+            for (int dr = -1; dr <= 1; dr++)
+                t->off[9 * (dp + 1) + 3 * (dc + 1) + (dr + 1)] = dp * s0 + dr * s1 + dc;
+    for (int o = 0; o < 8; o++)
+        for (int p = 0; p < 3; p++)
+            for (unsigned v = 0; v < 512; v++) {
+                unsigned n = 0;
+                for (int j = 0; j < 7; j++) {
+                    const int k = skel3d_octant[o][j][0];
+                    if (k / 9 == p && (v >> (k % 9) & 1u)) n |= skel3d_octant[o][j][1];
+                }
+                t->euler[o][p][v] = (uint8_t)n;
             }
-    for (int k = 0; k < 27; k++) {
-        t->adj[k] = 0;
-        for (int q = 0; q < 27; q++) {
-            if (q == k || q == 13) continue;
-            int near = 1;
-            for (int a = 0; a < 3; a++) near &= abs(c[k][a] - c[q][a]) <= 1;
-            if (near) t->adj[k] |= 1u << q;
-        }
-    }
 }
 
-/* Bit k set when skimage's neighbour k of voxel i is foreground. */
+/* Bit k set when skimage's neighbour k of voxel i is foreground: per
+ * (dp, dr), the three bytes dc = -1, 0, 1 are adjacent in memory and go
+ * to bits 3 apart. */
 static inline uint32_t neighbourhood(const uint8_t *im, int64_t i, const nbhd *t) {
     uint32_t m = 0;
-    for (int k = 0; k < 27; k++) m |= (uint32_t)(im[i + t->off[k]] & FG) << k;
+    for (int dp = 0; dp < 3; dp++)
+        for (int dr = 0; dr < 3; dr++) {
+            const uint8_t *q = im + i + t->off[9 * dp + dr + 3]; /* dc = 0 */
+            const uint32_t row = (uint32_t)(q[-1] & FG) | (uint32_t)(q[0] & FG) << 3 |
+                                 (uint32_t)(q[1] & FG) << 6;
+            m |= row << (9 * dp + dr);
+        }
     return m;
 }
 
 static inline int popcount32(uint32_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_popcount(x);
+#else
     int n = 0;
     for (; x; x &= x - 1) n++;
     return n;
+#endif
 }
 
-static inline int ctz32(uint32_t x) {
-    int n = 0;
-    while (!(x & 1u)) {
-        x >>= 1;
-        n++;
-    }
-    return n;
+/* The 3x3x3 box dilation of a 27-bit mask (within the cube): the bits
+ * within distance 1 along each coordinate, one coordinate at a time. */
+static inline uint32_t dilate27(uint32_t m) {
+    const uint32_t lo = 01111111111u & 0x7FFFFFFu, hi = lo << 2; /* dr = -1, +1 */
+    m |= ((m & ~hi) << 1) | ((m & ~lo) >> 1);
+    const uint32_t r0 = 0x7u | 0x7u << 9 | 0x7u << 18, r2 = r0 << 6; /* dc = -1, +1 */
+    m |= ((m & ~r2) << 3) | ((m & ~r0) >> 3);
+    return (m | m << 9 | m >> 9) & 0x7FFFFFFu;
 }
 
-/* At most one 26-connected component among the foreground neighbours. */
-static int is_simple(uint32_t m, const nbhd *t) {
+/* At most one 26-connected component among the foreground neighbours
+ * (centre excluded): grow one component by box dilations inside them. */
+static int is_simple(uint32_t m) {
     const uint32_t rest = m & ~(1u << 13);
     if (!rest) return 1;
-    uint32_t comp = rest & (~rest + 1u), front = comp;
-    while (front) {
-        uint32_t grow = 0;
-        for (uint32_t f = front; f; f &= f - 1) grow |= t->adj[ctz32(f)];
-        front = grow & rest & ~comp;
-        comp |= front;
+    uint32_t comp = rest & (~rest + 1u);
+    for (;;) {
+        const uint32_t next = dilate27(comp) & rest;
+        if (next == comp) return comp == rest;
+        comp = next;
     }
-    return comp == rest;
 }
 
-static int is_euler_invariant(uint32_t m) {
+static int is_euler_invariant(uint32_t m, const nbhd *t) {
+    const unsigned p0 = m & 511u, p1 = m >> 9 & 511u, p2 = m >> 18 & 511u;
     int e = 0;
-    for (int o = 0; o < 8; o++) {
-        unsigned n = 1;
-        for (int j = 0; j < 7; j++)
-            if (m >> skel3d_octant[o][j][0] & 1u) n |= skel3d_octant[o][j][1];
-        e += skel3d_euler[n];
-    }
+    for (int o = 0; o < 8; o++)
+        e += skel3d_euler[1u | t->euler[o][0][p0] | t->euler[o][1][p1] | t->euler[o][2][p2]];
     return e == 0;
-}
-
-static int cmp_i64(const void *a, const void *b) {
-    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
 }
 
 /* Growable int64 array. */
@@ -146,8 +151,9 @@ static int vec_reserve(vec *v, int64_t n) {
 
 segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) {
     const int64_t s1 = n[2], s0 = n[1] * n[2];
-    nbhd t;
-    nbhd_init(&t, s0, s1);
+    nbhd *t = malloc(sizeof *t);
+    if (!t) return SEGLOSS_ERR_NOMEM;
+    nbhd_init(t, s0, s1);
     const int64_t dir[6] = {-s1, s1, 1, -1, s0, -s0};
     vec list = {0}, cand = {0}, add = {0}, merged = {0};
     segloss_status st = SEGLOSS_ERR_NOMEM;
@@ -170,8 +176,8 @@ segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) 
             for (int64_t k = 0; k < list.n; k++) {
                 const int64_t i = list.p[k];
                 if ((im[i + od] & FG) || (im[i] & KEEP)) continue;
-                const uint32_t m = neighbourhood(im, i, &t);
-                if (popcount32(m) == 2 || !is_euler_invariant(m) || !is_simple(m, &t)) {
+                const uint32_t m = neighbourhood(im, i, t);
+                if (popcount32(m) == 2 || !is_euler_invariant(m, t) || !is_simple(m)) {
                     im[i] |= KEEP;
                     continue;
                 }
@@ -181,43 +187,51 @@ segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) 
             add.n = 0;
             for (int64_t k = 0; k < cand.n; k++) {
                 const int64_t i = cand.p[k];
-                if (!is_simple(neighbourhood(im, i, &t), &t)) continue;
+                if (!is_simple(neighbourhood(im, i, t))) continue;
                 im[i] = 0;
                 cand.p[removed++] = i;
-                for (int q = 0; q < 27; q++) im[i + t.off[q]] &= (uint8_t)~KEEP;
+                for (int q = 0; q < 27; q++) im[i + t->off[q]] &= (uint8_t)~KEEP;
             }
             if (removed == 0) {
                 unchanged++;
                 continue;
             }
-            /* new border voxels: foreground face-neighbours not listed */
-            for (int64_t k = 0; k < removed; k++) {
-                const int64_t i = cand.p[k];
-                for (int a = 0; a < 6; a++) {
-                    const int64_t q = i + dir[a];
+            /* the list without the removed voxels, merged with the new
+             * border voxels (foreground face-neighbours of removed ones,
+             * not yet listed): the removed voxels are in raster order, so
+             * their neighbours at one offset are too, and each offset's
+             * run is merged in turn */
+            int64_t o = 0;
+            for (int64_t k = 0; k < list.n; k++)
+                if (im[list.p[k]] & FG) list.p[o++] = list.p[k];
+            list.n = o;
+            for (int a = 0; a < 6; a++) {
+                add.n = 0;
+                for (int64_t k = 0; k < removed; k++) {
+                    const int64_t q = cand.p[k] + dir[a];
                     if ((im[q] & (FG | LISTED)) != FG) continue;
                     im[q] |= LISTED;
                     if (vec_push(&add, q)) goto done;
                 }
+                if (add.n == 0) continue;
+                if (vec_reserve(&merged, list.n + add.n)) goto done;
+                int64_t x = 0, y = 0;
+                o = 0;
+                while (x < list.n && y < add.n)
+                    merged.p[o++] = list.p[x] < add.p[y] ? list.p[x++] : add.p[y++];
+                while (x < list.n) merged.p[o++] = list.p[x++];
+                while (y < add.n) merged.p[o++] = add.p[y++];
+                merged.n = o;
+                vec tmp = list;
+                list = merged;
+                merged = tmp;
             }
-            qsort(add.p, (size_t)add.n, sizeof *add.p, cmp_i64);
-            if (vec_reserve(&merged, list.n + add.n)) goto done;
-            int64_t a = 0, b = 0, o = 0;
-            while (a < list.n || b < add.n) {
-                int64_t x;
-                if (b >= add.n || (a < list.n && list.p[a] < add.p[b])) x = list.p[a++];
-                else x = add.p[b++];
-                if (im[x] & FG) merged.p[o++] = x;
-            }
-            merged.n = o;
-            vec tmp = list;
-            list = merged;
-            merged = tmp;
         }
     }
     for (int64_t k = 0; k < list.n; k++) im[list.p[k]] &= FG;
     st = SEGLOSS_OK;
 done:
+    free(t);
     free(list.p);
     free(cand.p);
     free(add.p);
