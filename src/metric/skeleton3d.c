@@ -82,14 +82,18 @@ static inline uint32_t neighbourhood(const uint8_t *im, int64_t i, const nbhd *t
     return m;
 }
 
-static inline int popcount32(uint32_t x) {
-#if defined(__GNUC__) || defined(__clang__)
-    return __builtin_popcount(x);
-#else
-    int n = 0;
-    for (; x; x &= x - 1) n++;
-    return n;
-#endif
+/* An end point: exactly one foreground voxel besides the centre. */
+static inline int is_endpoint(uint32_t m) {
+    const uint32_t r = m & ~(1u << 13);
+    return r && !(r & (r - 1u));
+}
+
+/* dst = the sorted merge of the sorted a[0..na) and b[0..nb). */
+static void merge2(int64_t *dst, const int64_t *a, int64_t na, const int64_t *b, int64_t nb) {
+    int64_t x = 0, y = 0, o = 0;
+    while (x < na && y < nb) dst[o++] = a[x] < b[y] ? a[x++] : b[y++];
+    while (x < na) dst[o++] = a[x++];
+    while (y < nb) dst[o++] = b[y++];
 }
 
 /* The 3x3x3 box dilation of a 27-bit mask (within the cube): the bits
@@ -177,7 +181,7 @@ segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) 
                 const int64_t i = list.p[k];
                 if ((im[i + od] & FG) || (im[i] & KEEP)) continue;
                 const uint32_t m = neighbourhood(im, i, t);
-                if (popcount32(m) == 2 || !is_euler_invariant(m, t) || !is_simple(m)) {
+                if (is_endpoint(m) || !is_euler_invariant(m, t) || !is_simple(m)) {
                     im[i] |= KEEP;
                     continue;
                 }
@@ -198,34 +202,38 @@ segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) 
             }
             /* the list without the removed voxels, merged with the new
              * border voxels (foreground face-neighbours of removed ones,
-             * not yet listed): the removed voxels are in raster order, so
-             * their neighbours at one offset are too, and each offset's
-             * run is merged in turn */
-            int64_t o = 0;
-            for (int64_t k = 0; k < list.n; k++)
-                if (im[list.p[k]] & FG) list.p[o++] = list.p[k];
-            list.n = o;
+             * not yet listed). The removed voxels are in raster order, so
+             * their neighbours at one offset are too: six sorted runs,
+             * merged pairwise (in `merged`, then back), then merged with
+             * the list in one pass. */
+            int64_t run[7];
+            add.n = 0;
             for (int a = 0; a < 6; a++) {
-                add.n = 0;
+                run[a] = add.n;
                 for (int64_t k = 0; k < removed; k++) {
                     const int64_t q = cand.p[k] + dir[a];
                     if ((im[q] & (FG | LISTED)) != FG) continue;
                     im[q] |= LISTED;
                     if (vec_push(&add, q)) goto done;
                 }
-                if (add.n == 0) continue;
-                if (vec_reserve(&merged, list.n + add.n)) goto done;
-                int64_t x = 0, y = 0;
-                o = 0;
-                while (x < list.n && y < add.n)
-                    merged.p[o++] = list.p[x] < add.p[y] ? list.p[x++] : add.p[y++];
-                while (x < list.n) merged.p[o++] = list.p[x++];
-                while (y < add.n) merged.p[o++] = add.p[y++];
-                merged.n = o;
-                vec tmp = list;
-                list = merged;
-                merged = tmp;
             }
+            run[6] = add.n;
+            if (vec_reserve(&merged, list.n + add.n)) goto done;
+            for (int a = 1; a < 6; a++) { /* add[0, run[a]) sorted: take in run a */
+                merge2(merged.p, add.p, run[a], add.p + run[a], run[a + 1] - run[a]);
+                memcpy(add.p, merged.p, (size_t)run[a + 1] * sizeof *add.p);
+            }
+            int64_t x = 0, y = 0, o = 0;
+            while (x < list.n || y < add.n) {
+                int64_t v;
+                if (y >= add.n || (x < list.n && list.p[x] < add.p[y])) v = list.p[x++];
+                else v = add.p[y++];
+                if (im[v] & FG) merged.p[o++] = v;
+            }
+            merged.n = o;
+            vec tmp = list;
+            list = merged;
+            merged = tmp;
         }
     }
     for (int64_t k = 0; k < list.n; k++) im[list.p[k]] &= FG;
