@@ -32,6 +32,14 @@ def ints(text):
     return [int(x) for x in re.findall(r"-?\d+", text)]
 
 
+def table(ctype, name, values, comment):
+    """A 256-entry C table, 32 values a line, under its comment lines."""
+    lines = comment + ["static const %s %s[256] = {" % (ctype, name)]
+    for i in range(0, 256, 32):
+        lines.append("    " + ", ".join(str(v) for v in values[i:i + 32]) + ",")
+    return lines + ["};", ""]
+
+
 def main():
     if len(sys.argv) > 1:
         d = sys.argv[1]
@@ -70,20 +78,12 @@ def main():
     out.append("#ifndef SEGLOSS_SKELETON_TABLE_H")
     out.append("#define SEGLOSS_SKELETON_TABLE_H")
     out.append("")
-    out.append("/* 2-D thinning: index 1*NW + 2*N + 4*NE + 8*E + 16*SE + 32*S + 64*SW +")
-    out.append(" * 128*W; 1: removable in sub-pass 1, 2: in sub-pass 2, 3: in both. */")
-    out.append("static const unsigned char skel2d_lut[256] = {")
-    for i in range(0, 256, 32):
-        out.append("    " + ", ".join(str(v) for v in lut2[i:i + 32]) + ",")
-    out.append("};")
-    out.append("")
-    out.append("/* Lee et al. 1994, Table 2, delta G_26: the Euler-characteristic change")
-    out.append(" * of one octant, by its index (bit 0 always set: the centre). */")
-    out.append("static const signed char skel3d_euler[256] = {")
-    for i in range(0, 256, 32):
-        out.append("    " + ", ".join(str(v) for v in euler[i:i + 32]) + ",")
-    out.append("};")
-    out.append("")
+    out += table("unsigned char", "skel2d_lut", lut2, [
+        "/* 2-D thinning: index 1*NW + 2*N + 4*NE + 8*E + 16*SE + 32*S + 64*SW +",
+        " * 128*W; 1: removable in sub-pass 1, 2: in sub-pass 2, 3: in both. */"])
+    out += table("signed char", "skel3d_euler", euler, [
+        "/* Lee et al. 1994, Table 2, delta G_26: the Euler-characteristic change",
+        " * of one octant, by its index (bit 0 always set: the centre). */"])
     out.append("/* Per octant: 7 pairs (neighbour index 0..26, bit of the octant index),")
     out.append(" * neighbour index = 9*(dp+1) + 3*(dc+1) + (dr+1) for the offset (dp, dr, dc)")
     out.append(" * along (axis 0, axis 1, axis 2). */")

@@ -31,24 +31,32 @@ static inline unsigned code8(const uint8_t *im, int64_t i, int64_t w) {
            (unsigned)im[i + w - 1] << 6 | (unsigned)im[i - 1] << 7;
 }
 
+/* Appends x to the growable array *a of *n entries (capacity *cap);
+ * -1 if out of memory. */
+static int push(int64_t **a, int64_t *n, int64_t *cap, int64_t x) {
+    if (*n == *cap) {
+        const int64_t c = *cap ? 2 * *cap : 64;
+        int64_t *t = realloc(*a, (size_t)c * sizeof *t);
+        if (!t) return -1;
+        *a = t;
+        *cap = c;
+    }
+    (*a)[(*n)++] = x;
+    return 0;
+}
+
 segloss_status segloss__skeleton2d(uint8_t *im, int64_t h, int64_t w) {
     const int64_t n = h * w;
     /* mark: 1 = in the list; list: foreground pixels next to background */
     uint8_t *mark = calloc((size_t)n, 1);
-    int64_t cap = 64, len = 0;
-    int64_t *list = malloc((size_t)cap * sizeof *list);
+    int64_t *list = NULL, len = 0, cap = 0;
     int64_t *del = NULL, ndel = 0, capdel = 0;
-    if (!mark || !list) goto nomem;
+    if (!mark) goto nomem;
     for (int64_t r = 1; r + 1 < h; r++)
         for (int64_t c = 1; c + 1 < w; c++) {
             const int64_t i = r * w + c;
             if (!im[i] || code8(im, i, w) == 255u) continue;
-            if (len == cap) {
-                int64_t *t = realloc(list, (size_t)(cap *= 2) * sizeof *list);
-                if (!t) goto nomem;
-                list = t;
-            }
-            list[len++] = i;
+            if (push(&list, &len, &cap, i)) goto nomem;
             mark[i] = 1;
         }
     for (int removed = 1; removed;) {
@@ -57,15 +65,7 @@ segloss_status segloss__skeleton2d(uint8_t *im, int64_t h, int64_t w) {
             ndel = 0;
             for (int64_t k = 0; k < len; k++) {
                 const unsigned v = skel2d_lut[code8(im, list[k], w)];
-                if (v == pass || v == 3) {
-                    if (ndel == capdel) {
-                        capdel = capdel ? 2 * capdel : 64;
-                        int64_t *t = realloc(del, (size_t)capdel * sizeof *del);
-                        if (!t) goto nomem;
-                        del = t;
-                    }
-                    del[ndel++] = list[k];
-                }
+                if ((v == pass || v == 3) && push(&del, &ndel, &capdel, list[k])) goto nomem;
             }
             if (ndel == 0) continue;
             removed = 1;
@@ -87,12 +87,7 @@ segloss_status segloss__skeleton2d(uint8_t *im, int64_t h, int64_t w) {
                 for (int t = 0; t < 8; t++) {
                     const int64_t q = nb[t];
                     if (!im[q] || mark[q]) continue;
-                    if (len == cap) {
-                        int64_t *tl = realloc(list, (size_t)(cap *= 2) * sizeof *list);
-                        if (!tl) goto nomem;
-                        list = tl;
-                    }
-                    list[len++] = q;
+                    if (push(&list, &len, &cap, q)) goto nomem;
                     mark[q] = 1;
                 }
             }
