@@ -188,7 +188,6 @@ segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) 
                 if (vec_push(&cand, i)) goto done;
             }
             int64_t removed = 0;
-            add.n = 0;
             for (int64_t k = 0; k < cand.n; k++) {
                 const int64_t i = cand.p[k];
                 if (!is_simple(neighbourhood(im, i, t))) continue;
