@@ -47,7 +47,8 @@ enum { FG = 1, LISTED = 2, KEEP = 4 };
  * rows of 3 bits (dc), each bit one dr. */
 typedef struct nbhd {
     int64_t off[27];          /* offset of neighbour k in the image */
-    uint8_t euler[8][3][512]; /* octant o's index bits from plane p's 9 bits */
+    int plane[8];             /* octant o lies in planes plane[o], plane[o] + 1 */
+    uint8_t euler[8][2][512]; /* its index bits from the 9 bits of each */
 } nbhd;
 
 static void nbhd_init(nbhd *t, int64_t s0, int64_t s1) {
@@ -55,16 +56,27 @@ static void nbhd_init(nbhd *t, int64_t s0, int64_t s1) {
         for (int dc = -1; dc <= 1; dc++)
             for (int dr = -1; dr <= 1; dr++)
                 t->off[9 * (dp + 1) + 3 * (dc + 1) + (dr + 1)] = dp * s0 + dr * s1 + dc;
-    for (int o = 0; o < 8; o++)
-        for (int p = 0; p < 3; p++)
-            for (unsigned v = 0; v < 512; v++) {
-                unsigned n = 0;
-                for (int j = 0; j < 7; j++) {
-                    const int k = skel3d_octant[o][j][0];
-                    if (k / 9 == p && (v >> (k % 9) & 1u)) n |= skel3d_octant[o][j][1];
-                }
-                t->euler[o][p][v] = (uint8_t)n;
+    for (int o = 0; o < 8; o++) {
+        /* an octant is a 2x2x2 cube holding the centre (plane 1): planes
+         * 0-1 or 1-2 */
+        int lo = 1;
+        for (int j = 0; j < 7; j++)
+            if (skel3d_octant[o][j][0] / 9 == 0) lo = 0;
+        t->plane[o] = lo;
+        for (int p = 0; p < 2; p++) {
+            uint8_t w[9] = {0}; /* the index bit of each bit of the plane */
+            for (int j = 0; j < 7; j++)
+                if (skel3d_octant[o][j][0] / 9 == lo + p)
+                    w[skel3d_octant[o][j][0] % 9] = skel3d_octant[o][j][1];
+            uint8_t *e = t->euler[o][p];
+            e[0] = 0;
+            for (unsigned v = 1; v < 512; v++) { /* e[v] = e[v without its lowest bit] | ... */
+                int b = 0;
+                while (!(v >> b & 1u)) b++;
+                e[v] = (uint8_t)(e[v & (v - 1u)] | w[b]);
             }
+        }
+    }
 }
 
 /* Bit k set when skimage's neighbour k of voxel i is foreground: per
@@ -120,10 +132,12 @@ static int is_simple(uint32_t m) {
 }
 
 static int is_euler_invariant(uint32_t m, const nbhd *t) {
-    const unsigned p0 = m & 511u, p1 = m >> 9 & 511u, p2 = m >> 18 & 511u;
+    const unsigned pl[3] = {m & 511u, m >> 9 & 511u, m >> 18 & 511u};
     int e = 0;
-    for (int o = 0; o < 8; o++)
-        e += skel3d_euler[1u | t->euler[o][0][p0] | t->euler[o][1][p1] | t->euler[o][2][p2]];
+    for (int o = 0; o < 8; o++) {
+        const int p = t->plane[o];
+        e += skel3d_euler[1u | t->euler[o][0][pl[p]] | t->euler[o][1][pl[p + 1]]];
+    }
     return e == 0;
 }
 
@@ -177,8 +191,17 @@ segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) 
         for (int d = 0; d < n_dirs; d++) {
             const int64_t od = dir[d];
             cand.n = 0;
-            for (int64_t k = 0; k < list.n; k++) {
-                const int64_t i = list.p[k];
+            /* the list without the voxels removed since, merged with the
+             * new border voxels `add` (sorted), is scanned and written to
+             * `merged` in one pass, which becomes the list */
+            if (vec_reserve(&merged, list.n + add.n)) goto done;
+            int64_t x = 0, y = 0, o = 0;
+            while (x < list.n || y < add.n) {
+                int64_t i;
+                if (y >= add.n || (x < list.n && list.p[x] < add.p[y])) i = list.p[x++];
+                else i = add.p[y++];
+                if (!(im[i] & FG)) continue;
+                merged.p[o++] = i;
                 if ((im[i + od] & FG) || (im[i] & KEEP)) continue;
                 const uint32_t m = neighbourhood(im, i, t);
                 if (is_endpoint(m) || !is_euler_invariant(m, t) || !is_simple(m)) {
@@ -187,6 +210,11 @@ segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) 
                 }
                 if (vec_push(&cand, i)) goto done;
             }
+            merged.n = o;
+            add.n = 0;
+            vec tmp = list;
+            list = merged;
+            merged = tmp;
             int64_t removed = 0;
             for (int64_t k = 0; k < cand.n; k++) {
                 const int64_t i = cand.p[k];
@@ -199,14 +227,11 @@ segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) 
                 unchanged++;
                 continue;
             }
-            /* the list without the removed voxels, merged with the new
-             * border voxels (foreground face-neighbours of removed ones,
-             * not yet listed). The removed voxels are in raster order, so
-             * their neighbours at one offset are too: six sorted runs,
-             * merged pairwise (in `merged`, then back), then merged with
-             * the list in one pass. */
+            /* the new border voxels: foreground face-neighbours of removed
+             * ones, not yet listed. The removed voxels are in raster order,
+             * so their neighbours at one offset are too: six sorted runs,
+             * merged pairwise (in `merged`, then back). */
             int64_t run[7];
-            add.n = 0;
             for (int a = 0; a < 6; a++) {
                 run[a] = add.n;
                 for (int64_t k = 0; k < removed; k++) {
@@ -218,24 +243,15 @@ segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) 
             }
             run[6] = add.n;
             if (vec_reserve(&merged, list.n + add.n)) goto done;
+            if (vec_reserve(&merged, add.n)) goto done;
             for (int a = 1; a < 6; a++) { /* add[0, run[a]) sorted: take in run a */
                 merge2(merged.p, add.p, run[a], add.p + run[a], run[a + 1] - run[a]);
                 memcpy(add.p, merged.p, (size_t)run[a + 1] * sizeof *add.p);
             }
-            int64_t x = 0, y = 0, o = 0;
-            while (x < list.n || y < add.n) {
-                int64_t v;
-                if (y >= add.n || (x < list.n && list.p[x] < add.p[y])) v = list.p[x++];
-                else v = add.p[y++];
-                if (im[v] & FG) merged.p[o++] = v;
-            }
-            merged.n = o;
-            vec tmp = list;
-            list = merged;
-            merged = tmp;
         }
     }
     for (int64_t k = 0; k < list.n; k++) im[list.p[k]] &= FG;
+    for (int64_t k = 0; k < add.n; k++) im[add.p[k]] &= FG;
     st = SEGLOSS_OK;
 done:
     free(t);
