@@ -242,7 +242,7 @@ segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) 
                 }
             }
             run[6] = add.n;
-            if (vec_reserve(&merged, list.n + add.n)) goto done;
+            if (add.n == 0) continue;
             if (vec_reserve(&merged, add.n)) goto done;
             for (int a = 1; a < 6; a++) { /* add[0, run[a]) sorted: take in run a */
                 merge2(merged.p, add.p, run[a], add.p + run[a], run[a + 1] - run[a]);
