@@ -143,7 +143,8 @@ int main(int argc, char **argv) {
     const int all = argc > 3 && strcmp(argv[3], "all") == 0;
     if (all)
         o.mask_metrics =
-            SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST | SEGLOSS_MASK_MAHALANOBIS;
+            SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST | SEGLOSS_MASK_MAHALANOBIS |
+            SEGLOSS_MASK_CLDICE;
     if (all) printf("every metric (--metrics all): the timings below include the mask metrics\n");
 
     segloss_label_set set;

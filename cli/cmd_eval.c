@@ -191,7 +191,7 @@ static const cli_opt opts[] = {
              "balanced_accuracy,youden,npv,fpr,fnr,fdr,for,\n"
              "lr_pos,lr_neg,vol_pred,vol_ref,vol_diff,masd,\n"
              "sd_median,sd_std,boundary_iou,com_dist,gce,ri,\n"
-             "ari,mi,voi,icc,pbd,mahalanobis,auc\n"
+             "ari,mi,voi,icc,pbd,mahalanobis,auc,cldice\n"
              "(default: dice..vs; the others only when named,\n"
              "or with all)"),
     CLI_CHOICE(C, "--scores", "probs|logits", logits, scores,

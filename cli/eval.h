@@ -56,6 +56,7 @@ typedef enum eval_metric {
     EM_PBD,
     EM_MAHALANOBIS,
     EM_AUC,
+    EM_CLDICE,
     EM_COUNT
 } eval_metric;
 
@@ -76,7 +77,7 @@ typedef enum eval_metric {
     (EM_OVERLAP_MASK | EM_BIT(EM_MCC) | EM_BIT(EM_KAPPA) | EM_BIT(EM_FBETA) |                \
      EM_BIT(EM_BALANCED_ACCURACY) | EM_BIT(EM_YOUDEN) | EM_BIT(EM_NPV) | EM_BIT(EM_LR_POS) | \
      EM_BIT(EM_BOUNDARY_IOU) | EM_BIT(EM_RI) | EM_BIT(EM_ARI) | EM_BIT(EM_MI) |                 \
-     EM_BIT(EM_ICC) | EM_BIT(EM_AUC))
+     EM_BIT(EM_ICC) | EM_BIT(EM_AUC) | EM_BIT(EM_CLDICE))
 
 /* The SEGLOSS_MASK_* bits of segloss_metric_opts.mask_metrics that the
  * metrics in `metrics` (EM_BIT set) need. */

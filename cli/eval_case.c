@@ -29,7 +29,7 @@ const char *const eval_metric_names[EM_COUNT] = {
     "fpr",    "fnr",      "fdr",       "for",      "lr_pos",            "lr_neg",
     "vol_pred", "vol_ref", "vol_diff", "masd",     "sd_median",         "sd_std",
     "boundary_iou", "com_dist", "gce",      "ri",       "ari",       "mi",       "voi",
-    "icc",    "pbd",      "mahalanobis",       "auc",
+    "icc",    "pbd",      "mahalanobis",       "auc",      "cldice",
 };
 
 /* Where each metric's value lives in a result: one table for the getter
@@ -79,6 +79,7 @@ static const size_t metric_offset[EM_COUNT] = {
     [EM_PBD] = M(overlap.pbd),
     [EM_MAHALANOBIS] = M(mask.mahalanobis),
     [EM_AUC] = M(overlap.auc),
+    [EM_CLDICE] = M(mask.cldice),
 };
 #undef M
 
@@ -96,7 +97,8 @@ void eval_metric_set(segloss_label_metrics *r, eval_metric m, double v) {
 unsigned eval_mask_metrics(uint64_t metrics) {
     return (metrics & EM_BIT(EM_BOUNDARY_IOU) ? SEGLOSS_MASK_BOUNDARY_IOU : 0u) |
            (metrics & EM_BIT(EM_COM_DIST) ? SEGLOSS_MASK_COM_DIST : 0u) |
-           (metrics & EM_BIT(EM_MAHALANOBIS) ? SEGLOSS_MASK_MAHALANOBIS : 0u);
+           (metrics & EM_BIT(EM_MAHALANOBIS) ? SEGLOSS_MASK_MAHALANOBIS : 0u) |
+           (metrics & EM_BIT(EM_CLDICE) ? SEGLOSS_MASK_CLDICE : 0u);
 }
 
 /* Everything one case holds while it runs. */

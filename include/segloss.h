@@ -1284,6 +1284,7 @@ typedef struct segloss_metric_opts {
 #define SEGLOSS_MASK_BOUNDARY_IOU 1u
 #define SEGLOSS_MASK_COM_DIST 2u
 #define SEGLOSS_MASK_MAHALANOBIS 4u
+#define SEGLOSS_MASK_CLDICE 8u
 
 /* Defaults: spacing {1,1,1}, percentile 95, tolerance 1, HD95_MAX,
  * EMPTY_SCORE_NAN, EMPTY_DISTANCE_NAN, distances 0, threads 0, beta 1,
@@ -1423,9 +1424,18 @@ SEGLOSS_API segloss_status segloss_surface_distances_binary(segloss_surface_metr
  *    voxel indices, C = (|A| C_A + |B| C_B)/(|A| + |B|) with C_X the
  *    population covariance of X's voxel indices (EvaluateSegmentation,
  *    Taha & Hanbury 2015); independent of the spacing. NaN when A or B is
- *    empty or C is singular (both masks flat along an axis). */
+ *    empty or C is singular (both masks flat along an axis).
+ *  - cldice = 2 tprec tsens / (tprec + tsens), the centre-line Dice (Shit
+ *    et al. 2021, as Metrics Reloaded computes it): tprec = |S(A) n B| /
+ *    |S(A)|, tsens = |S(B) n A| / |S(B)|, with S(X) the skeleton of X that
+ *    scikit-image 0.19.3 computes (2-D: `skeletonize`, its parallel
+ *    look-up-table thinning; 3-D: `skeletonize_3d`, Lee et al. 1994),
+ *    voxel for voxel. Both masks empty: empty_score; NaN when a skeleton is
+ *    empty (so when one mask is), when tprec = tsens = 0, and for 1-D
+ *    images. Independent of the spacing. */
 typedef struct segloss_mask_metrics {
     double boundary_iou, com_dist, mahalanobis;
+    double cldice;
 } segloss_mask_metrics;
 
 typedef struct segloss_label_metrics {

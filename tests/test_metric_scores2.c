@@ -187,7 +187,7 @@ TEST(metric_mask_metrics_closed_form) {
     for (int j = 2; j < 7; j++) p1[3 * 12 + j] = r1[3 * 12 + j + 2] = 1;
     label2d(&m, p1, r1, 10, 12, &o);
     CHECK(isnan(m.mask.mahalanobis));
-    o.mask_metrics = 8; /* no such bit */
+    o.mask_metrics = 16; /* no such bit */
     segloss_shape shape = {2, {10, 12}};
     segloss_label_array pa = {p, SEGLOSS_U8}, ra = {r, SEGLOSS_U8};
     segloss_label_set set;

@@ -57,7 +57,8 @@ METRICS = dict(
      ("com_dist", (_mask("com_dist"), _lib.MASK_COM_DIST))] +
     [(m, (_overlap(m), None)) for m in _E] +
     [("mahalanobis", (_mask("mahalanobis"), _lib.MASK_MAHALANOBIS)),
-     ("auc", (_overlap("auc"), None))])
+     ("auc", (_overlap("auc"), None)),
+     ("cldice", (_mask("cldice"), _lib.MASK_CLDICE))])
 # Values in physical units (the spacing read from a file matters for them).
 _PHYSICAL = set(_S) | {"masd", "sd_median", "sd_std", "vol_pred", "vol_ref", "vol_diff",
                        "boundary_iou", "com_dist"}

@@ -180,11 +180,11 @@ class surface_metrics(Structure):
 
 
 class mask_metrics(Structure):
-    _fields_ = [(n, c_double) for n in ("boundary_iou", "com_dist", "mahalanobis")]
+    _fields_ = [(n, c_double) for n in ("boundary_iou", "com_dist", "mahalanobis", "cldice")]
 
 
 # Bits of metric_opts.mask_metrics (SEGLOSS_MASK_*).
-MASK_BOUNDARY_IOU, MASK_COM_DIST, MASK_MAHALANOBIS = 1, 2, 4
+MASK_BOUNDARY_IOU, MASK_COM_DIST, MASK_MAHALANOBIS, MASK_CLDICE = 1, 2, 4, 8
 
 
 class label_metrics(Structure):

@@ -154,6 +154,19 @@ void segloss__mask_box(segloss_mask_metrics *out, uint8_t *fl, const uint8_t *ro
                        const int64_t m[3], const segloss__grid *g, int64_t nA, int64_t nB,
                        const segloss__mopts *mo, double *d, double *work, int64_t *iwork);
 
+/* clDice (cldice.c) of a box of flags fl (dims m; bit 1 A, bit 2 B, other
+ * bits ignored) holding every voxel of A and B, nA = |A|, nB = |B|. */
+segloss_status segloss__cldice_box(double *out, const uint8_t *fl, const int64_t m[3],
+                                   const segloss__grid *g, int64_t nA, int64_t nB,
+                                   const segloss__mopts *mo);
+/* Skeletons as scikit-image 0.19.3 computes them, in place on 0/1 images
+ * with a zero border of one voxel: skeleton2d.c (`skeletonize` of a 2-D
+ * image, h x w pixels border included) and skeleton3d.c (`skeletonize_3d`,
+ * dims n border included; n_dirs 4 for an image of a single plane, else
+ * 6). */
+segloss_status segloss__skeleton2d(uint8_t *im, int64_t h, int64_t w);
+segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs);
+
 /* Scratch buffers of the surface metrics, grown on demand and kept between
  * labels (one per thread), so a run over many labels allocates (and the
  * kernel zeroes pages) once, not once per label. Zero-initialise; release

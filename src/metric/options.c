@@ -36,7 +36,8 @@ segloss_status segloss__mopts_init(segloss__mopts *m, const segloss_metric_opts 
     if (!(opts->boundary_width >= 0.0 && opts->boundary_width < HUGE_VAL))
         return SEGLOSS_ERR_ARG;
     if (opts->mask_metrics &
-        ~(SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST | SEGLOSS_MASK_MAHALANOBIS))
+        ~(SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST | SEGLOSS_MASK_MAHALANOBIS |
+          SEGLOSS_MASK_CLDICE))
         return SEGLOSS_ERR_ARG;
     if (opts->surface != SEGLOSS_SURFACE_VOXEL && opts->surface != SEGLOSS_SURFACE_SURFEL)
         return SEGLOSS_ERR_ARG;

@@ -96,7 +96,7 @@ segloss_status segloss_label_metrics_compute(segloss_label_metrics *out, const i
         else o->stats = set->items[i];
         overlap(&o->overlap, &o->stats.conf, &mo, voxel_volume);
         surface_nan(&o->surface);
-        o->mask.boundary_iou = o->mask.com_dist = o->mask.mahalanobis = NAN;
+        o->mask.boundary_iou = o->mask.com_dist = o->mask.mahalanobis = o->mask.cldice = NAN;
         for (int d = 0; d < g.ndim; d++)
             if (o->stats.box_hi[d] > o->stats.box_lo[d] &&
                 (o->stats.box_lo[d] < 0 || o->stats.box_hi[d] > g.n[pad + d]))

@@ -238,7 +238,7 @@ void segloss__mask_box(segloss_mask_metrics *out, uint8_t *fl, const uint8_t *ro
                        const int64_t m[3], const segloss__grid *g,
                        int64_t nA, int64_t nB, const segloss__mopts *mo, double *d,
                        double *work, int64_t *iwork) {
-    out->boundary_iou = out->com_dist = out->mahalanobis = NAN;
+    out->boundary_iou = out->com_dist = out->mahalanobis = out->cldice = NAN;
     const unsigned want = mo->mask_metrics;
     if (want & (SEGLOSS_MASK_COM_DIST | SEGLOSS_MASK_MAHALANOBIS)) {
         if (nA == 0 || nB == 0) {

@@ -353,7 +353,11 @@ static segloss_status surface_box(segloss_surface_metrics *out, segloss_mask_met
         m[a] = hi[a] - lo[a];
         if (m[a] <= 0) {
             empty_result(out, g, 0, 0, mo);
-            if (mask) segloss__mask_box(mask, NULL, NULL, m, g, 0, 0, mo, NULL, NULL, NULL);
+            if (mask) {
+                segloss__mask_box(mask, NULL, NULL, m, g, 0, 0, mo, NULL, NULL, NULL);
+                if (mo->mask_metrics & SEGLOSS_MASK_CLDICE)
+                    return segloss__cldice_box(&mask->cldice, NULL, m, g, 0, 0, mo);
+            }
             return SEGLOSS_OK;
         }
         nb *= m[a]; /* <= numel: the box lies in the grid */
@@ -405,6 +409,10 @@ static segloss_status surface_box(segloss_surface_metrics *out, segloss_mask_met
     if (mask) { /* first: it uses x.d as scratch */
         if (edt_scratch(&x, ws, nb, mx)) return SEGLOSS_ERR_NOMEM;
         segloss__mask_box(mask, fl, rowor, m, g, cnt[0], cnt[1], mo, x.d, x.work, x.iwork);
+        if (mo->mask_metrics & SEGLOSS_MASK_CLDICE) {
+            segloss_status st = segloss__cldice_box(&mask->cldice, fl, m, g, cnt[0], cnt[1], mo);
+            if (st != SEGLOSS_OK) return st;
+        }
     }
     if (!mo->distances) return SEGLOSS_OK;
     if (cnt[0] == 0 || cnt[1] == 0) {

@@ -113,7 +113,7 @@ done
 # ============================================================================
 # Values against the independent reference (expected.txt)
 # ============================================================================
-t "png directory, --metrics all" 0 '~^pred,ref,label,tp,fp,fn,tn,n_pred,n_ref,dice,iou,precision,recall,specificity,accuracy,vs,hd,hd95,assd,nsd,mcc,kappa,fbeta,balanced_accuracy,youden,npv,fpr,fnr,fdr,for,lr_pos,lr_neg,vol_pred,vol_ref,vol_diff,masd,sd_median,sd_std,boundary_iou,com_dist,gce,ri,ari,mi,voi,icc,pbd,mahalanobis,auc$' '' \
+t "png directory, --metrics all" 0 '~^pred,ref,label,tp,fp,fn,tn,n_pred,n_ref,dice,iou,precision,recall,specificity,accuracy,vs,hd,hd95,assd,nsd,mcc,kappa,fbeta,balanced_accuracy,youden,npv,fpr,fnr,fdr,for,lr_pos,lr_neg,vol_pred,vol_ref,vol_diff,masd,sd_median,sd_std,boundary_iou,com_dist,gce,ri,ari,mi,voi,icc,pbd,mahalanobis,auc,cldice$' '' \
     -- "$S" eval --pred png/pred --ref png/ref $ALLM --csv -
 csv_check png png/ref/
 t "png: 0/255 mask is label 255" 0 '~^png/pred/sub/c\.png,png/ref/sub/c\.png,255,' '' \
@@ -146,7 +146,7 @@ t ".npy label maps, --labels 1,3,7 (7 absent)" 0 '*' '' \
     -- "$S" eval --pred npy/pred --ref npy/ref --labels 7,3,1,3 $ALLM --csv -
 csv_check npy npy/ref/
 t "absent label: zero counts, null scores in JSON" 0 \
-    '~"7":\{"tp":0,"fp":0,"fn":0,"tn":1080,"n_pred":0,"n_ref":0,"dice":null,"iou":null,"precision":null,"recall":null,"specificity":1,"accuracy":1,"vs":null,"hd":null,"hd95":null,"assd":null,"nsd":null,"mcc":null,"kappa":null,"fbeta":null,"balanced_accuracy":null,"youden":null,"npv":1,"fpr":0,"fnr":null,"fdr":null,"for":0,"lr_pos":null,"lr_neg":null,"vol_pred":0,"vol_ref":0,"vol_diff":0,"masd":null,"sd_median":null,"sd_std":null,"boundary_iou":null,"com_dist":null,"gce":0,"ri":1,"ari":null,"mi":0,"voi":0,"icc":null,"pbd":null,"mahalanobis":null,"auc":null\}' '' \
+    '~"7":\{"tp":0,"fp":0,"fn":0,"tn":1080,"n_pred":0,"n_ref":0,"dice":null,"iou":null,"precision":null,"recall":null,"specificity":1,"accuracy":1,"vs":null,"hd":null,"hd95":null,"assd":null,"nsd":null,"mcc":null,"kappa":null,"fbeta":null,"balanced_accuracy":null,"youden":null,"npv":1,"fpr":0,"fnr":null,"fdr":null,"for":0,"lr_pos":null,"lr_neg":null,"vol_pred":0,"vol_ref":0,"vol_diff":0,"masd":null,"sd_median":null,"sd_std":null,"boundary_iou":null,"com_dist":null,"gce":0,"ri":1,"ari":null,"mi":0,"voi":0,"icc":null,"pbd":null,"mahalanobis":null,"auc":null,"cldice":null\}' '' \
     -- "$S" eval --pred npy/pred --ref npy/ref --labels 1,3,7 $ALLM --json -
 
 t "probabilities, threshold 0.5" 0 '*' '' -- "$S" eval --pred scores/probs.npy --ref scores/ref.npy $ALLM --csv -
@@ -250,9 +250,9 @@ csv_check many many/ref/
 t "JSON exact (tiny.json)" 0 "=$(cat tiny.json)" '' \
     -- "$S" eval --pred tiny/pred --ref tiny/ref --metrics dice,hd --json -
 t "JSON keys, --metrics all" 0 '*' '' -- "$S" eval --pred npy/pred --ref npy/ref --labels 1,7 $ALLM --json -
-L='"tp":N,"fp":N,"fn":N,"tn":N,"n_pred":N,"n_ref":N,"dice":N,"iou":N,"precision":N,"recall":N,"specificity":N,"accuracy":N,"vs":N,"hd":N,"hd95":N,"assd":N,"nsd":N,"mcc":N,"kappa":N,"fbeta":N,"balanced_accuracy":N,"youden":N,"npv":N,"fpr":N,"fnr":N,"fdr":N,"for":N,"lr_pos":N,"lr_neg":N,"vol_pred":N,"vol_ref":N,"vol_diff":N,"masd":N,"sd_median":N,"sd_std":N,"boundary_iou":N,"com_dist":N,"gce":N,"ri":N,"ari":N,"mi":N,"voi":N,"icc":N,"pbd":N,"mahalanobis":N,"auc":N'
+L='"tp":N,"fp":N,"fn":N,"tn":N,"n_pred":N,"n_ref":N,"dice":N,"iou":N,"precision":N,"recall":N,"specificity":N,"accuracy":N,"vs":N,"hd":N,"hd95":N,"assd":N,"nsd":N,"mcc":N,"kappa":N,"fbeta":N,"balanced_accuracy":N,"youden":N,"npv":N,"fpr":N,"fnr":N,"fdr":N,"for":N,"lr_pos":N,"lr_neg":N,"vol_pred":N,"vol_ref":N,"vol_diff":N,"masd":N,"sd_median":N,"sd_std":N,"boundary_iou":N,"com_dist":N,"gce":N,"ri":N,"ari":N,"mi":N,"voi":N,"icc":N,"pbd":N,"mahalanobis":N,"auc":N,"cldice":N'
 ST='{"mean":N,"std":N,"median":N,"n":N,"n_nan":N}'
-SM="\"dice\":$ST,\"iou\":$ST,\"precision\":$ST,\"recall\":$ST,\"specificity\":$ST,\"accuracy\":$ST,\"vs\":$ST,\"hd\":$ST,\"hd95\":$ST,\"assd\":$ST,\"nsd\":$ST,\"mcc\":$ST,\"kappa\":$ST,\"fbeta\":$ST,\"balanced_accuracy\":$ST,\"youden\":$ST,\"npv\":$ST,\"fpr\":$ST,\"fnr\":$ST,\"fdr\":$ST,\"for\":$ST,\"lr_pos\":$ST,\"lr_neg\":$ST,\"vol_pred\":$ST,\"vol_ref\":$ST,\"vol_diff\":$ST,\"masd\":$ST,\"sd_median\":$ST,\"sd_std\":$ST,\"boundary_iou\":$ST,\"com_dist\":$ST,\"gce\":$ST,\"ri\":$ST,\"ari\":$ST,\"mi\":$ST,\"voi\":$ST,\"icc\":$ST,\"pbd\":$ST,\"mahalanobis\":$ST,\"auc\":$ST"
+SM="\"dice\":$ST,\"iou\":$ST,\"precision\":$ST,\"recall\":$ST,\"specificity\":$ST,\"accuracy\":$ST,\"vs\":$ST,\"hd\":$ST,\"hd95\":$ST,\"assd\":$ST,\"nsd\":$ST,\"mcc\":$ST,\"kappa\":$ST,\"fbeta\":$ST,\"balanced_accuracy\":$ST,\"youden\":$ST,\"npv\":$ST,\"fpr\":$ST,\"fnr\":$ST,\"fdr\":$ST,\"for\":$ST,\"lr_pos\":$ST,\"lr_neg\":$ST,\"vol_pred\":$ST,\"vol_ref\":$ST,\"vol_diff\":$ST,\"masd\":$ST,\"sd_median\":$ST,\"sd_std\":$ST,\"boundary_iou\":$ST,\"com_dist\":$ST,\"gce\":$ST,\"ri\":$ST,\"ari\":$ST,\"mi\":$ST,\"voi\":$ST,\"icc\":$ST,\"pbd\":$ST,\"mahalanobis\":$ST,\"auc\":$ST,\"cldice\":$ST"
 want="{\"cases\":[{\"pred\":\"npy/pred/vol.npy\",\"ref\":\"npy/ref/vol.npy\",\"labels\":{\"N\":{$L},\"N\":{$L}}}],\"summary\":{\"N\":{$SM},\"N\":{$SM},\"mean\":{$SM}}}"
 name="JSON keys, --metrics all: skeleton"
 got=$(json_skeleton)

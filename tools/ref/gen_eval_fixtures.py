@@ -14,7 +14,7 @@ expected.txt has one line per value:   RUN CASE LABEL KEY VALUE
          accuracy vs hd hd95 assd nsd, and for --metrics all also mcc kappa
          fbeta balanced_accuracy youden npv fpr fnr fdr for lr_pos lr_neg
          vol_pred vol_ref vol_diff masd sd_median sd_std boundary_iou com_dist
-         gce ri ari mi voi icc pbd mahalanobis auc
+         gce ri ari mi voi icc pbd mahalanobis auc cldice
   VALUE  a number with 17 significant digits, or nan
 The values are computed here independently of segloss, with NumPy/SciPy on
 full volumes, the way MedPy does it (SPEC §4):
@@ -30,6 +30,11 @@ full volumes, the way MedPy does it (SPEC §4):
   counts       = the formulas of counts2() below
   gce .. auc   = EvaluateSegmentation's metrics from their definitions on
                  the voxels, evalseg() below
+  cldice       = 2 tprec tsens / (tprec + tsens), tprec = |S(A) & B| / |S(A)|,
+                 tsens = |S(B) & A| / |S(B)| with S = scikit-image's
+                 skeletonize (Metrics Reloaded's centreline_dsc); both
+                 empty: the empty score; an empty skeleton, 0/0 or a 1-D
+                 image: nan
 tiny.json is the exact expected output of
   segloss eval --pred tiny/pred --ref tiny/ref --metrics dice,hd --json -
 run inside OUTDIR (numbers as the shortest %.{p}g that round-trips).
@@ -59,7 +64,7 @@ COUNTS2 = ["mcc", "kappa", "fbeta", "balanced_accuracy", "youden", "npv", "fpr",
 DIST2 = ["masd", "sd_median", "sd_std"]
 MASK2 = ["boundary_iou", "com_dist"]
 EVALSEG = ["gce", "ri", "ari", "mi", "voi", "icc", "pbd", "mahalanobis", "auc"]
-ALL = OVERLAP + DIST + COUNTS2 + DIST2 + MASK2 + EVALSEG
+ALL = OVERLAP + DIST + COUNTS2 + DIST2 + MASK2 + EVALSEG + ["cldice"]
 
 
 # ---------------------------------------------------------------------------
@@ -118,6 +123,8 @@ def metrics(pred, ref, label, spacing, metric_names, empty_score="nan",
             aw = a & (ndi.distance_transform_edt(~surface(a), sampling=spacing) < width)
             bw = b & (ndi.distance_transform_edt(~surface(b), sampling=spacing) < width)
             allm["boundary_iou"] = float(np.sum(aw & bw) / np.sum(aw | bw))
+    if "cldice" in metric_names:
+        allm["cldice"] = cldice(a, b, empty)
     if any(m in DIST + DIST2 for m in metric_names):
         if na == 0 and nb == 0:
             allm.update(hd=math.nan, hd95=math.nan, assd=math.nan, nsd=empty)
@@ -144,6 +151,23 @@ def metrics(pred, ref, label, spacing, metric_names, empty_score="nan",
     for m in metric_names:
         v[m] = float(allm[m])
     return v
+
+
+def cldice(a, b, empty):
+    from skimage.morphology import skeletonize
+    if not a.any() and not b.any():
+        return empty
+    if a.ndim == 1 or not a.any() or not b.any():
+        return math.nan
+    sa = skeletonize(a.astype(np.uint8)) > 0
+    sb = skeletonize(b.astype(np.uint8)) > 0
+    if not sa.any() or not sb.any():
+        return math.nan
+    tprec = np.sum(sa & b) / np.sum(sa)
+    tsens = np.sum(sb & a) / np.sum(sb)
+    if tprec + tsens == 0:
+        return math.nan
+    return float(2 * tsens * tprec / (tsens + tprec))
 
 
 def counts2(tp, fp, fn, tn, empty, beta, voxel_volume):
