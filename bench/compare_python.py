@@ -19,7 +19,15 @@ side in one run (one machine, one load):
    segloss.torch.BCEWithLogitsLoss; MONAI's DiceLoss(sigmoid=True) formula in
    torch vs segloss.torch.DiceLoss(sigmoid=True); Dice + BCE (MONAI
    DiceCELoss with one channel) vs segloss.torch.DiceCELoss(sigmoid=True).
-   Timings are the fastest of --reps interleaved runs.
+   Each step is x.detach().requires_grad_(True), the loss, loss.backward()
+   (reduction 'mean', float32 0/1 targets), torch and segloss alternated
+   for --reps rounds: medians and the fastest round in ms, the ratio of
+   the medians and the median of the per-round ratios (each round's torch
+   time over segloss's in the same round: the steadiest figure on a shared
+   machine), and the minor page faults per call (PyTorch's composite loss
+   allocates several 16 MiB temporaries per step; glibc hands them back to
+   the system and faults them in again on the next step).
+   The surface timings above are the fastest of --reps-eval runs.
 
     OMP_WAIT_POLICY=passive PYTHONPATH=build/python python3 bench/compare_python.py
 
@@ -30,6 +38,7 @@ element torch multiply measured 16 ms spinning, 1.2 ms passive, on the
 2-core machine of BENCHMARKS.md). On an idle machine it changes little.
 """
 import argparse
+import os
 import time
 
 import numpy as np
@@ -37,7 +46,7 @@ from scipy.ndimage import (binary_erosion, distance_transform_edt, find_objects,
                            generate_binary_structure)
 
 import segloss
-from pytiming import fastest
+from pytiming import fastest, median, rounds
 
 
 def volume(shape=(180, 220, 180), labels=120, seed=0):
@@ -170,14 +179,23 @@ def torch_benchmark(args):
         ("Dice + BCE", lambda a, b: monai_dice(a, b) + F.binary_cross_entropy_with_logits(a, b),
          st.DiceCELoss(sigmoid=True)),
     ]
-    print("16x1x512x512 float32 forward+backward, %d threads (torch %s)"
-          % (args.threads, torch.__version__))
+    print("16x1x512x512 float32 forward+backward (x.requires_grad_, loss, loss.backward()), "
+          "%d threads (torch %s); %d alternated rounds, load average %.1f"
+          % (args.threads, torch.__version__, args.reps, os.getloadavg()[0]))
+    print("  %-16s %22s %22s %14s %14s" % ("", "torch ms: median (min)", "segloss ms: median (min)",
+                                           "ratio: medians", "per round"))
     for name, ref, mine in pairs:
         gt, gs = step(ref)(), step(mine)()
         err = (gt - gs).abs().max().item() / gt.abs().max().item()
-        t_t, t_s = fastest([step(ref), step(mine)], args.reps)
-        print("  %-16s torch %7.1f ms   segloss.torch %7.1f ms   %.1fx   (max grad diff %.1e "
-              "of max)" % (name, t_t * 1e3, t_s * 1e3, t_t / t_s, err))
+        r = rounds([step(ref), step(mine)], args.reps)
+        (wt, ws), (ft, fs) = r["wall"], r["faults"]
+        print("  %-16s %12.1f (%6.1f) %14.1f (%6.1f) %12.1fx %12.1fx   (page faults per call "
+              "%d / %d; max grad diff %.1e of max)"
+              % (name, median(wt) * 1e3, min(wt) * 1e3, median(ws) * 1e3, min(ws) * 1e3,
+                 median(wt) / median(ws), median([a / b for a, b in zip(wt, ws)]),
+                 median(ft), median(fs), err))
+    print("  ratio per round: the median over rounds of torch's time / segloss's in the same "
+          "round; load average now %.1f" % os.getloadavg()[0])
 
 
 def main():

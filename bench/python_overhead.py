@@ -15,7 +15,7 @@ replaced by a stub (what the layer adds, free of the kernel's timing noise
 on a shared machine), and the non-finite scan's C pass alone.
 
 With --torch: where the time of one segloss.torch forward+backward goes,
-16x1x512x512 float32 logits and float32 0/1 targets (the usual PyTorch
+16x1x512x512 (--shape) float32 logits and float32 0/1 targets (the usual PyTorch
 training pattern, as bench/compare_python.py times it), for
 BCEWithLogitsLoss and DiceCELoss(sigmoid=True) (dice-bce): medians (and
 the fastest) over --reps interleaved rounds of wall time, CPU time of the
@@ -49,16 +49,18 @@ def torch_breakdown(args):
     import segloss.torch as st
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(16, 1, 512, 512, generator=g)
-    y = (torch.rand(16, 1, 512, 512, generator=g) < 0.3).float()
+    shape = tuple(int(d) for d in args.shape.split("x"))
+    x = torch.randn(*shape, generator=g)
+    y = (torch.rand(*shape, generator=g) < 0.3).float()
     xn, yn = x.numpy(), y.numpy()
     yu8 = yn.astype(np.uint8)
     gbuf = np.empty_like(xn)
 
     def monai_dice(a, b):        # MONAI DiceLoss(sigmoid=True), default options
         p = torch.sigmoid(a)
-        inter = (p * b).sum((2, 3))
-        den = p.sum((2, 3)) + b.sum((2, 3))
+        sp = tuple(range(2, a.dim()))
+        inter = (p * b).sum(sp)
+        den = p.sum(sp) + b.sum(sp)
         return (1.0 - (2.0 * inter + 1e-5) / (den + 1e-5)).mean()
 
     def step(fn):
@@ -109,8 +111,8 @@ def torch_breakdown(args):
               st.BCEWithLogitsLoss(), F.binary_cross_entropy_with_logits),
              ("dice-bce", "DiceCELoss(sigmoid=True)", dice_bce, st.DiceCELoss(sigmoid=True),
               lambda a, b: monai_dice(a, b) + F.binary_cross_entropy_with_logits(a, b))]
-    print("16x1x512x512 float32 logits, float32 0/1 target, %d threads, kernels %s, torch %s"
-          % (args.threads, _lib.fn.kernel_isa().decode(), torch.__version__))
+    print("%s float32 logits, float32 0/1 target, %d threads, kernels %s, torch %s"
+          % (args.shape, args.threads, _lib.fn.kernel_isa().decode(), torch.__version__))
     for kind, name, opts, mod, ref in cases:
         rows = [("C call, float32 target", c_call(kind, opts, yn)[0]),
                 ("C call, uint8 target", c_call(kind, opts, yu8)[0]),
@@ -135,6 +137,7 @@ def main():
     ap.add_argument("--torch", action="store_true",
                     help="the segloss.torch breakdown instead (BCE-with-logits, Dice + BCE)")
     ap.add_argument("--reps", type=int, default=15, help="rounds of --torch")
+    ap.add_argument("--shape", default="16x1x512x512", help="input shape of --torch")
     args = ap.parse_args()
     segloss.set_num_threads(args.threads)
     if args.torch:

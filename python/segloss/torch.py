@@ -59,10 +59,13 @@ def _grad_array(shape):
     NumPy array, a reshaped view holds its base), so a reference count of
     ours alone means nothing can read or write it any more: neither a
     gradient the user kept (x.grad), nor a loss whose graph still saves it.
-    Why it pays: a new 16 MiB array per call costs the allocator's page
-    faults whenever other large tensors were freed in between (PyTorch's own
-    losses make the heap shrink and grow on every step); bench/python_overhead.py
-    --torch measures it."""
+    Why it pays: glibc serves an array over 32 MiB (its largest mmap
+    threshold) with fresh memory from the system on every call, so a new
+    gradient array costs page faults and zeroing each step: at
+    16x1x1024x1024 (64 MiB) that doubled the CPU time of a BCE-with-logits
+    step (bench/python_overhead.py --torch --shape 16x1x1024x1024). Smaller
+    arrays come back from glibc's heap without faults; the reuse changes
+    nothing measurable there."""
     n = 1
     for d in shape:
         n *= int(d)
