@@ -39,36 +39,21 @@ import os
 import numpy as np
 
 import segloss
-from pytiming import fastest, median, rounds
+from pytiming import fastest, median, monai_dice_bce, rounds, torch_case, torch_step
 from segloss import _arrays, _lib
 
 
 def torch_breakdown(args):
     import torch
-    import torch.nn.functional as F
     import segloss.torch as st
     torch.set_num_threads(args.threads)
-    g = torch.Generator().manual_seed(0)
-    shape = tuple(int(d) for d in args.shape.split("x"))
-    x = torch.randn(*shape, generator=g)
-    y = (torch.rand(*shape, generator=g) < 0.3).float()
+    x, y = torch_case(tuple(int(d) for d in args.shape.split("x")))
     xn, yn = x.numpy(), y.numpy()
     yu8 = yn.astype(np.uint8)
     gbuf = np.empty_like(xn)
 
-    def monai_dice(a, b):        # MONAI DiceLoss(sigmoid=True), default options
-        p = torch.sigmoid(a)
-        sp = tuple(range(2, a.dim()))
-        inter = (p * b).sum(sp)
-        den = p.sum(sp) + b.sum(sp)
-        return (1.0 - (2.0 * inter + 1e-5) / (den + 1e-5)).mean()
-
     def step(fn):
-        def run():
-            xx = x.detach().requires_grad_(True)
-            fn(xx, y).backward()
-            return xx.grad
-        return run
+        return torch_step(fn, x, y)
 
     def new_array_step(mod):     # as before the gradient array was reused
         def run():
@@ -87,7 +72,7 @@ def torch_breakdown(args):
         shp = _arrays.shape_of(xn)
         a = (ctypes.byref(value), None, _arrays.f32p(gbuf), _arrays.f32p(xn),
              ctypes.byref(tgt), ctypes.byref(shp), ctypes.byref(opts), None)
-        return lambda: k.fused(*a), k, a
+        return lambda: k.fused(*a)
 
     def stubbed(kind, mod):
         k = segloss._loss.KINDS[kind]
@@ -106,16 +91,16 @@ def torch_breakdown(args):
     def tcheck():
         _lib.fn.target_check(ctypes.byref(rep), ctypes.byref(tgt), yn.size, _lib.TARGET_DENSE, 1,
                              _lib.IGNORE_NONE)
-    dice_bce = _lib.fn.dice_bce_opts_default()
     cases = [("bce-logits", "BCEWithLogitsLoss", _lib.fn.bce_opts_default(),
-              st.BCEWithLogitsLoss(), F.binary_cross_entropy_with_logits),
-             ("dice-bce", "DiceCELoss(sigmoid=True)", dice_bce, st.DiceCELoss(sigmoid=True),
-              lambda a, b: monai_dice(a, b) + F.binary_cross_entropy_with_logits(a, b))]
+              st.BCEWithLogitsLoss(), torch.nn.BCEWithLogitsLoss()),
+             ("dice-bce", "DiceCELoss(sigmoid=True)", _lib.fn.dice_bce_opts_default(),
+              st.DiceCELoss(sigmoid=True),
+              monai_dice_bce)]
     print("%s float32 logits, float32 0/1 target, %d threads, kernels %s, torch %s"
           % (args.shape, args.threads, _lib.fn.kernel_isa().decode(), torch.__version__))
     for kind, name, opts, mod, ref in cases:
-        rows = [("C call, float32 target", c_call(kind, opts, yn)[0]),
-                ("C call, uint8 target", c_call(kind, opts, yu8)[0]),
+        rows = [("C call, float32 target", c_call(kind, opts, yn)),
+                ("C call, uint8 target", c_call(kind, opts, yu8)),
                 ("target check alone", tcheck),
                 ("segloss.loss, new grad", lambda: segloss.loss(kind, xn, yn, grad=True)),
                 ("st step, new grad array", new_array_step(mod)),

@@ -1,4 +1,5 @@
-"""Timing for the Python benchmarks (compare_python.py, python_overhead.py)."""
+"""Timing for the Python benchmarks (compare_python.py, python_overhead.py),
+and the PyTorch training step they both time."""
 import resource
 import statistics
 import time
@@ -33,3 +34,38 @@ def rounds(fs, reps):
 
 def median(xs):
     return statistics.median(xs)
+
+
+# ---- the PyTorch cases (torch imported by the callers that need it) ----------
+def torch_case(shape=(16, 1, 512, 512), seed=0):
+    """Logits x (standard normal) and a float32 0/1 target y (30 % ones)."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(*shape, generator=g)
+    return x, (torch.rand(*shape, generator=g) < 0.3).float()
+
+
+def monai_dice(a, b):
+    """MONAI 1.3 DiceLoss(sigmoid=True) with its default options, in torch."""
+    import torch
+    p = torch.sigmoid(a)
+    sp = tuple(range(2, a.dim()))
+    inter = (p * b).sum(sp)
+    den = p.sum(sp) + b.sum(sp)
+    return (1.0 - (2.0 * inter + 1e-5) / (den + 1e-5)).mean()
+
+
+def monai_dice_bce(a, b):
+    """MONAI DiceCELoss(sigmoid=True) with one channel: Dice + BCE-with-logits."""
+    import torch.nn.functional as F
+    return monai_dice(a, b) + F.binary_cross_entropy_with_logits(a, b)
+
+
+def torch_step(fn, x, y):
+    """One training step of the loss fn: a leaf copy of x, the loss,
+    loss.backward(); returns the gradient."""
+    def run():
+        xx = x.detach().requires_grad_(True)
+        fn(xx, y).backward()
+        return xx.grad
+    return run
