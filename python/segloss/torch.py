@@ -49,6 +49,19 @@ class _GradArrays(threading.local):
 _grads = _GradArrays()
 
 
+def _count_unshared():
+    """sys.getrefcount of an array held only by a _GradArrays slot and one
+    local variable, read as _grad_array reads it (3 on CPython 3.11: the
+    slot, the local, the argument; newer interpreters may borrow some)."""
+    slot = _GradArrays()
+    slot.last = np.empty(1, np.float32)
+    a = slot.last
+    return sys.getrefcount(a)
+
+
+_UNSHARED = _count_unshared()
+
+
 def _grad_array(shape):
     """A float32 array of `shape` for a gradient: the array of this
     thread's previous call when it has as many elements and nothing else
@@ -70,8 +83,7 @@ def _grad_array(shape):
     for d in shape:
         n *= int(d)
     a = _grads.last
-    # references: _grads.last, the local `a`, getrefcount's argument
-    if a is None or a.size != n or sys.getrefcount(a) != 3:
+    if a is None or a.size != n or sys.getrefcount(a) != _UNSHARED:
         a = _grads.last = np.empty(n, np.float32)
     return a.reshape(shape)
 
