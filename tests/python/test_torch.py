@@ -236,6 +236,20 @@ def test_grad_array_reused_only_when_unreferenced(rng):
     np.testing.assert_array_equal(g2[0].numpy(), expect)
 
 
+def test_grad_array_retain_graph(rng):
+    """A graph kept for a second backward keeps its gradient: a call of the
+    same size in between writes elsewhere."""
+    x, y = _pair(rng, (2, 1, 16, 16))
+    x2, y2 = _pair(rng, (2, 1, 16, 16))
+    mod = st.BCEWithLogitsLoss()
+    loss = mod(x, y)
+    loss.backward(retain_graph=True)
+    first = x.grad.clone()
+    mod(x2, y2).backward()
+    loss.backward()
+    torch.testing.assert_close(x.grad, 2 * first, rtol=0, atol=0)
+
+
 def test_grad_arrays_of_threads(rng):
     """Threads computing at once never share a gradient array."""
     import threading
