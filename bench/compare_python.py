@@ -24,7 +24,9 @@ side in one run (one machine, one load):
    for --reps rounds: medians and the fastest round in ms, the ratio of
    the medians and the median of the per-round ratios (each round's torch
    time over segloss's in the same round: the steadiest figure on a shared
-   machine), and the minor page faults per call (PyTorch's composite loss
+   machine), the ratio of the median CPU times of the process (all threads:
+   the work done, which other jobs disturb less than the wall time), and
+   the minor page faults per call (PyTorch's composite loss
    allocates several 16 MiB temporaries per step; glibc hands them back to
    the system and faults them in again on the next step; with --malloc-keep
    glibc is told to keep freed memory, PyTorch's best case, with no page
@@ -185,24 +187,26 @@ def torch_benchmark(args):
           "%d threads (torch %s); %d alternated rounds, load average %.1f%s"
           % (args.threads, torch.__version__, args.reps, os.getloadavg()[0],
              "; glibc keeps freed memory (--malloc-keep)" if args.malloc_keep else ""))
-    print("  %-16s %22s %22s %14s %14s" % ("", "torch ms: median (min)", "segloss ms: median (min)",
-                                           "ratio: medians", "per round"))
+    print("  %-16s %22s %22s %14s %10s %10s" % ("", "torch ms: median (min)",
+                                                "segloss ms: median (min)", "ratio: medians",
+                                                "per round", "CPU time"))
     for name, ref, mine in pairs:
         gt, gs = step(ref)(), step(mine)()
         err = (gt - gs).abs().max().item() / gt.abs().max().item()
         r = rounds([step(ref), step(mine)], args.reps)
-        (wt, ws), (ft, fs) = r["wall"], r["faults"]
-        print("  %-16s %12.1f (%6.1f) %14.1f (%6.1f) %12.1fx %12.1fx   (page faults per call "
-              "%d / %d; max grad diff %.1e of max)"
+        (wt, ws), (ct, cs), (ft, fs) = r["wall"], r["cpu"], r["faults"]
+        print("  %-16s %12.1f (%6.1f) %14.1f (%6.1f) %12.1fx %9.1fx %9.1fx   (page faults per "
+              "call %d / %d; max grad diff %.1e of max)"
               % (name, median(wt) * 1e3, min(wt) * 1e3, median(ws) * 1e3, min(ws) * 1e3,
                  median(wt) / median(ws), median([a / b for a, b in zip(wt, ws)]),
-                 median(ft), median(fs), err))
+                 median(ct) / median(cs), median(ft), median(fs), err))
     print("  torch: nn.BCEWithLogitsLoss(); MONAI 1.3 DiceLoss(sigmoid=True)'s formula; the "
           "two summed (MONAI DiceCELoss, one channel)")
     print("  segloss.torch: BCEWithLogitsLoss(), DiceLoss(sigmoid=True), "
           "DiceCELoss(sigmoid=True)")
-    print("  ratio per round: the median over rounds of torch's time / segloss's in the same "
-          "round; load average now %.1f" % os.getloadavg()[0])
+    print("  per round: the median over rounds of torch's time / segloss's in the same round; "
+          "CPU time: the ratio of the medians of the process's CPU time (all threads) per call; "
+          "load average now %.1f" % os.getloadavg()[0])
 
 
 def main():
