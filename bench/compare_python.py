@@ -19,7 +19,19 @@ side in one run (one machine, one load):
    segloss.torch.BCEWithLogitsLoss; MONAI's DiceLoss(sigmoid=True) formula in
    torch vs segloss.torch.DiceLoss(sigmoid=True); Dice + BCE (MONAI
    DiceCELoss with one channel) vs segloss.torch.DiceCELoss(sigmoid=True).
-   Timings are the fastest of --reps interleaved runs.
+   Each step is x.detach().requires_grad_(True), the loss, loss.backward()
+   (reduction 'mean', float32 0/1 targets), torch and segloss alternated
+   for --reps rounds: medians and the fastest round in ms, the ratio of
+   the medians and the median of the per-round ratios (each round's torch
+   time over segloss's in the same round: the steadiest figure on a shared
+   machine), the ratio of the median CPU times of the process (all threads:
+   the work done, which other jobs disturb less than the wall time), and
+   the minor page faults per call (PyTorch's composite loss
+   allocates several 16 MiB temporaries per step; glibc hands them back to
+   the system and faults them in again on the next step; with --malloc-keep
+   glibc is told to keep freed memory, PyTorch's best case, with no page
+   faults on either side).
+   The surface timings above are the fastest of --reps-eval runs.
 
     OMP_WAIT_POLICY=passive PYTHONPATH=build/python python3 bench/compare_python.py
 
@@ -30,6 +42,7 @@ element torch multiply measured 16 ms spinning, 1.2 ms passive, on the
 2-core machine of BENCHMARKS.md). On an idle machine it changes little.
 """
 import argparse
+import os
 import time
 
 import numpy as np
@@ -37,7 +50,8 @@ from scipy.ndimage import (binary_erosion, distance_transform_edt, find_objects,
                            generate_binary_structure)
 
 import segloss
-from pytiming import fastest
+from pytiming import (fastest, median, monai_dice, monai_dice_bce, rounds, torch_case,
+                      torch_step)
 
 
 def volume(shape=(180, 220, 180), labels=120, seed=0):
@@ -142,42 +156,57 @@ def surface_benchmark(args):
     print("  hd and pooled hd95 equal (1e-9) on every label")
 
 
+def keep_freed_memory():
+    """glibc: keep freed memory in the process (no trimming of the heap, no
+    mmap below 32 MiB), so that a new 16 MiB tensor reuses pages already
+    mapped instead of faulting fresh ones in: PyTorch's best case."""
+    import ctypes
+    libc = ctypes.CDLL("libc.so.6")
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    if not (libc.mallopt(m_trim_threshold, 1 << 30) and
+            libc.mallopt(m_mmap_threshold, 32 << 20)):
+        raise SystemExit("mallopt failed")
+
+
 def torch_benchmark(args):
     import torch
-    import torch.nn.functional as F
     import segloss.torch as st
     torch.set_num_threads(args.threads)
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(16, 1, 512, 512, generator=g)
-    y = (torch.rand(16, 1, 512, 512, generator=g) < 0.3).float()
-
-    def monai_dice(a, b):        # MONAI DiceLoss(sigmoid=True), default options
-        p = torch.sigmoid(a)
-        inter = (p * b).sum((2, 3))
-        den = p.sum((2, 3)) + b.sum((2, 3))
-        return (1.0 - (2.0 * inter + 1e-5) / (den + 1e-5)).mean()
+    if args.malloc_keep:
+        keep_freed_memory()
+    x, y = torch_case()
 
     def step(fn):
-        def run():
-            xx = x.detach().requires_grad_(True)
-            fn(xx, y).backward()
-            return xx.grad
-        return run
+        return torch_step(fn, x, y)
     pairs = [
-        ("BCE-with-logits", lambda a, b: F.binary_cross_entropy_with_logits(a, b),
-         st.BCEWithLogitsLoss()),
+        ("BCE-with-logits", torch.nn.BCEWithLogitsLoss(), st.BCEWithLogitsLoss()),
         ("Dice (MONAI)", monai_dice, st.DiceLoss(sigmoid=True)),
-        ("Dice + BCE", lambda a, b: monai_dice(a, b) + F.binary_cross_entropy_with_logits(a, b),
-         st.DiceCELoss(sigmoid=True)),
+        ("Dice + BCE", monai_dice_bce, st.DiceCELoss(sigmoid=True)),
     ]
-    print("16x1x512x512 float32 forward+backward, %d threads (torch %s)"
-          % (args.threads, torch.__version__))
+    print("16x1x512x512 float32 forward+backward (x.requires_grad_, loss, loss.backward()), "
+          "%d threads (torch %s); %d alternated rounds, load average %.1f%s"
+          % (args.threads, torch.__version__, args.reps, os.getloadavg()[0],
+             "; glibc keeps freed memory (--malloc-keep)" if args.malloc_keep else ""))
+    print("  %-16s %22s %22s %14s %10s %10s" % ("", "torch ms: median (min)",
+                                                "segloss ms: median (min)", "ratio: medians",
+                                                "per round", "CPU time"))
     for name, ref, mine in pairs:
         gt, gs = step(ref)(), step(mine)()
         err = (gt - gs).abs().max().item() / gt.abs().max().item()
-        t_t, t_s = fastest([step(ref), step(mine)], args.reps)
-        print("  %-16s torch %7.1f ms   segloss.torch %7.1f ms   %.1fx   (max grad diff %.1e "
-              "of max)" % (name, t_t * 1e3, t_s * 1e3, t_t / t_s, err))
+        r = rounds([step(ref), step(mine)], args.reps)
+        (wt, ws), (ct, cs), (ft, fs) = r["wall"], r["cpu"], r["faults"]
+        print("  %-16s %12.1f (%6.1f) %14.1f (%6.1f) %12.1fx %9.1fx %9.1fx   (page faults per "
+              "call %d / %d; max grad diff %.1e of max)"
+              % (name, median(wt) * 1e3, min(wt) * 1e3, median(ws) * 1e3, min(ws) * 1e3,
+                 median(wt) / median(ws), median([a / b for a, b in zip(wt, ws)]),
+                 median(ct) / median(cs), median(ft), median(fs), err))
+    print("  torch: nn.BCEWithLogitsLoss(); MONAI 1.3 DiceLoss(sigmoid=True)'s formula; the "
+          "two summed (MONAI DiceCELoss, one channel)")
+    print("  segloss.torch: BCEWithLogitsLoss(), DiceLoss(sigmoid=True), "
+          "DiceCELoss(sigmoid=True)")
+    print("  per round: the median over rounds of torch's time / segloss's in the same round; "
+          "CPU time: the ratio of the medians of the process's CPU time (all threads) per call; "
+          "load average now %.1f" % os.getloadavg()[0])
 
 
 def main():
@@ -187,6 +216,8 @@ def main():
     ap.add_argument("--reps-eval", type=int, default=3)
     ap.add_argument("--medpy-labels", type=int, default=3)
     ap.add_argument("--only", choices=["surface", "torch"])
+    ap.add_argument("--malloc-keep", action="store_true",
+                    help="torch part: glibc keeps freed memory (no page faults on either side)")
     args = ap.parse_args()
     segloss.set_num_threads(args.threads)
     if args.only != "torch":

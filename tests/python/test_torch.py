@@ -194,3 +194,78 @@ def test_gradcheck_second_edition(kind, rng):
         x = torch.sigmoid(x).detach().requires_grad_(True)
     assert torch.autograd.gradcheck(lambda a: st.loss(kind, a, y), (x,), eps=1e-3, atol=1e-3,
                                     rtol=1e-2)
+
+
+def _grad_pointers(rng, keep, shape=(2, 1, 16, 16)):
+    """The data pointers of x.grad over three steps of BCEWithLogitsLoss
+    (with `keep`: the gradients are kept alive), and the gradients."""
+    x, y = _pair(rng, shape)
+    mod, out = st.BCEWithLogitsLoss(), []
+    for _ in range(3):
+        xx = x.detach().requires_grad_(True)
+        mod(xx, y).backward()
+        out.append((xx.grad.data_ptr(), xx.grad if keep else xx.grad.clone()))
+    return out, F.binary_cross_entropy_with_logits(x.detach(), y, reduction="none")
+
+
+def test_grad_array_reused_only_when_unreferenced(rng):
+    """The gradient memory of a call is reused by the next call only when no
+    tensor refers to it any more: a kept x.grad is never overwritten."""
+    dropped, _ = _grad_pointers(rng, keep=False)
+    assert dropped[0][0] == dropped[1][0] == dropped[2][0]
+    kept, _ = _grad_pointers(rng, keep=True)
+    assert len({p for p, _ in kept}) == 3
+    ref = kept[0][1].clone()
+    for _, g in kept:
+        torch.testing.assert_close(g, ref, rtol=0, atol=0)
+    # a NumPy view of the gradient, or a graph not yet backpropagated, keeps it
+    x, y = _pair(rng)
+    mod = st.DiceLoss(sigmoid=True)
+    (g1,) = torch.autograd.grad(mod(x, y), x)
+    view = g1[0].numpy()
+    expect = view.copy()
+    del g1
+    loss_alive = mod(x, y)                   # a new array: `view` holds the first
+    saved = loss_alive.grad_fn.saved_tensors[0].data_ptr()
+    assert saved != view.ctypes.data
+    (g3,) = torch.autograd.grad(mod(x * 2, y), x)   # a third: loss_alive holds the second
+    assert g3.data_ptr() not in (saved, view.ctypes.data)
+    np.testing.assert_array_equal(view, expect)
+    (g2,) = torch.autograd.grad(loss_alive, x)
+    assert g2.data_ptr() == saved
+    np.testing.assert_array_equal(g2[0].numpy(), expect)
+
+
+def test_grad_array_retain_graph(rng):
+    """A graph kept for a second backward keeps its gradient: a call of the
+    same size in between writes elsewhere."""
+    x, y = _pair(rng, (2, 1, 16, 16))
+    x2, y2 = _pair(rng, (2, 1, 16, 16))
+    mod = st.BCEWithLogitsLoss()
+    loss = mod(x, y)
+    loss.backward(retain_graph=True)
+    first = x.grad.clone()
+    mod(x2, y2).backward()
+    loss.backward()
+    torch.testing.assert_close(x.grad, 2 * first, rtol=0, atol=0)
+
+
+def test_grad_arrays_of_threads(rng):
+    """Threads computing at once never share a gradient array."""
+    import threading
+    x, y = _pair(rng, (4, 1, 32, 32))
+    (ref,) = torch.autograd.grad(st.DiceCELoss(sigmoid=True)(x, y), x)
+    bad = []
+
+    def run():
+        mod = st.DiceCELoss(sigmoid=True)
+        for _ in range(50):
+            (g,) = torch.autograd.grad(mod(x, y), x)
+            if not torch.equal(g, ref):
+                bad.append(1)
+    ts = [threading.Thread(target=run) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not bad
