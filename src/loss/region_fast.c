@@ -41,7 +41,8 @@
  * targets alone counts it.
  *
  * Targets: uint8 (and bool whose block bytes are all 0/1) are read as bytes
- * by the _u8 kernels, float32 without ignore_index in place; other dtypes
+ * by the _u8 kernels, float32 without ignore_index in place (range-checked
+ * by pass 1's kernels in their own pass); other dtypes
  * go through a float buffer (core/target.h's decoder: the same checks and
  * ignore rule as every loss). Ignored elements get gradient 0 and are not
  * read. Determinism: per-item partial sums, combined in item order; the
@@ -84,7 +85,8 @@ typedef struct tview {
 } tview;
 
 /* Target (and pos_weight) of flat elements [off, off+len). check = 0 skips
- * the [0,1] check of in-place float targets (pass 2: done in pass 1). */
+ * the [0,1] check of in-place float targets: pass 1's kernels (dbce, bcel)
+ * do it in their own pass over the target, and pass 2 follows pass 1. */
 static segloss_status load_view(const dbce *d, tview *v, int64_t off, int64_t len, int check,
                                 int want_pw) {
     v->pw = want_pw ? segloss__bcast_view(v->pwbuf, &d->pw, off, off + len) : NULL;
@@ -143,7 +145,7 @@ static segloss_status pass1_item(void *ctx, int64_t k) {
         return SEGLOSS_OK;
     }
     tview v;
-    segloss_status st = load_view(d, &v, off, len, 1, 1);
+    segloss_status st = load_view(d, &v, off, len, 0, 1);
     if (st != SEGLOSS_OK) return st;
     if (v.t.ign && (d->mode & SEGLOSS__FAST_GRAD))
         for (int64_t i = 0; i < len; i++)
