@@ -252,7 +252,7 @@ SIMD_INLINE vf v_load_yb(const float *yf, const uint8_t *yb, int64_t i, vi *bad,
 /* Pass 1 on k vectors (k = 1 or VK): the small sigmoid s (returned with x's
  * sign bit in sg), the loss terms (loss != 0) and the Dice terms. */
 SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, const vf *y,
-                          const vf *pw, vm sq, int k, int loss) {
+                          const vf *pw, int sq, int k, int loss) {
     const vf one = vset1(1.0f), sign = vset1(-0.0f);
     vf t[VK], e[VK];
     v_onepe o[VK];
@@ -264,14 +264,14 @@ SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, co
         vf p = vsel(vsignm(x[j]), s, vsub(one, s));
         sg[j] = vor(s, vand(x[j], sign));
         py[j] = vmul(p, y[j]);
-        pp[j] = vsel(sq, vmul(p, p), p);
-        yy[j] = vsel(sq, vmul(y[j], y[j]), y[j]);
+        pp[j] = sq ? vmul(p, p) : p;
+        yy[j] = sq ? vmul(y[j], y[j]) : y[j];
     });
     if (loss) /* the bcel loss term (w = 1) */
         FOR_K(k, l[j] = v_loss_term(x[j], y[j], vmul(pw[j], y[j]), v_log1p_e(e[j], o[j])));
 }
 
-/* The pass-1 loop; yf or yb and loss are constants after inlining. The
+/* The pass-1 loop; yf or yb, squared and loss are constants after inlining. The
  * loss sum as the bcel loop's: per lane in index order, padded tail lanes
  * masked. The Dice sums: each step's four vectors are first added in float,
  * (v0 + v1) + (v2 + v3), then once into the double lane sums: a quarter of
@@ -283,7 +283,7 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
                                      const uint8_t *yb, const float *pw, int squared, int64_t n,
                                      int loss) {
     vacc acc[4] = {vacc_zero(), vacc_zero(), vacc_zero(), vacc_zero()};
-    const vm sq = vm_bool(squared);
+    const int sq = squared;
     vi bad = vi_set1(0);
     vm badf = vm_none();
     vf xv[VK], yv[VK], pwv[VK], l[VK], py[VK], pp[VK], yy[VK], sg[VK];
@@ -329,19 +329,27 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
     return SEGLOSS_OK;
 }
 
+/* The loop instance for the flags: loss and squared become constants. */
+SIMD_INLINE segloss_status dbce_run(double *sums, float *sig, const float *x, const float *yf,
+                                    const uint8_t *yb, const float *pw, int64_t n,
+                                    unsigned flags) {
+    int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0, loss = (flags & SEGLOSS_DBCE_LOSS) != 0;
+    if (loss)
+        return sq ? dbce_loop(sums, sig, x, yf, yb, pw, 1, n, 1)
+                  : dbce_loop(sums, sig, x, yf, yb, pw, 0, n, 1);
+    return sq ? dbce_loop(sums, sig, x, yf, yb, pw, 1, n, 0)
+              : dbce_loop(sums, sig, x, yf, yb, pw, 0, n, 0);
+}
+
 /* Dice + BCE pass 1. ACCURACY: see vec.h. */
 static segloss_status dbce_simd(double *sums, float *sig, const float *x, const float *y,
                                 const float *pw, int64_t n, unsigned flags) {
-    int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0;
-    if (flags & SEGLOSS_DBCE_LOSS) return dbce_loop(sums, sig, x, y, NULL, pw, sq, n, 1);
-    return dbce_loop(sums, sig, x, y, NULL, pw, sq, n, 0);
+    return dbce_run(sums, sig, x, y, NULL, pw, n, flags);
 }
 
 static segloss_status dbce_u8_simd(double *sums, float *sig, const float *x, const uint8_t *y,
                                    const float *pw, int64_t n, unsigned flags) {
-    int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0;
-    if (flags & SEGLOSS_DBCE_LOSS) return dbce_loop(sums, sig, x, NULL, y, pw, sq, n, 1);
-    return dbce_loop(sums, sig, x, NULL, y, pw, sq, n, 0);
+    return dbce_run(sums, sig, x, NULL, y, pw, n, flags);
 }
 
 /* Pass 2 of one vector: v = the signed small sigmoid, y, pw. */
