@@ -99,27 +99,21 @@ static void run_dbce1_u8(bench_data *d, const segloss_vec_ops *o) {
     d->sum = total;
 }
 
-static void run_dice1_u8(bench_data *d, const segloss_vec_ops *o) {
+/* Dice alone: pass 1 without the loss term, with a byte or float target. */
+static void run_dice1(bench_data *d, const segloss_vec_ops *o, int bytes) {
     double total = 0.0;
     for (int64_t b = 0; b < d->n; b += BLOCK) {
         int64_t m = d->n - b < BLOCK ? d->n - b : BLOCK;
         double part[4];
-        o->dbce_u8(part, d->grad + b, d->x + b, d->yb + b, NULL, m, 0);
+        if (bytes) o->dbce_u8(part, d->grad + b, d->x + b, d->yb + b, NULL, m, 0);
+        else o->dbce(part, d->grad + b, d->x + b, d->yf + b, NULL, m, 0);
         total += part[1] + part[2];
     }
     d->sum = total;
 }
 
-static void run_dice1_f32(bench_data *d, const segloss_vec_ops *o) {
-    double total = 0.0;
-    for (int64_t b = 0; b < d->n; b += BLOCK) {
-        int64_t m = d->n - b < BLOCK ? d->n - b : BLOCK;
-        double part[4];
-        o->dbce(part, d->grad + b, d->x + b, d->yf + b, NULL, m, 0);
-        total += part[1] + part[2];
-    }
-    d->sum = total;
-}
+static void run_dice1_u8(bench_data *d, const segloss_vec_ops *o) { run_dice1(d, o, 1); }
+static void run_dice1_f32(bench_data *d, const segloss_vec_ops *o) { run_dice1(d, o, 0); }
 
 static void run_dice2_u8(bench_data *d, const segloss_vec_ops *o) {
     for (int64_t b = 0; b < d->n; b += BLOCK) {
