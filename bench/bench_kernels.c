@@ -8,7 +8,9 @@
  *      build/bench_kernels
  * (or `make bench`: build/bench/bench_kernels)
  *
- * Options: build/bench_kernels [n] [repeats]   (defaults 4194304 and 15)
+ * Options: build/bench_kernels [n] [repeats] [case] [isa]   (defaults
+ * 4194304 and 15; case: run only the cases whose name contains this
+ * string; isa: only this table, e.g. avx512)
  *
  * Data: n logits uniform in [-8, 8], targets 0/1 (as float and as bytes), no
  * weights, gscale = 1/n (a mean). The arrays are processed in blocks of 8192
@@ -97,16 +99,21 @@ static void run_dbce1_u8(bench_data *d, const segloss_vec_ops *o) {
     d->sum = total;
 }
 
-static void run_dice1_u8(bench_data *d, const segloss_vec_ops *o) {
+/* Dice alone: pass 1 without the loss term, with a byte or float target. */
+static void run_dice1(bench_data *d, const segloss_vec_ops *o, int bytes) {
     double total = 0.0;
     for (int64_t b = 0; b < d->n; b += BLOCK) {
         int64_t m = d->n - b < BLOCK ? d->n - b : BLOCK;
         double part[4];
-        o->dbce_u8(part, d->grad + b, d->x + b, d->yb + b, NULL, m, 0);
+        if (bytes) o->dbce_u8(part, d->grad + b, d->x + b, d->yb + b, NULL, m, 0);
+        else o->dbce(part, d->grad + b, d->x + b, d->yf + b, NULL, m, 0);
         total += part[1] + part[2];
     }
     d->sum = total;
 }
+
+static void run_dice1_u8(bench_data *d, const segloss_vec_ops *o) { run_dice1(d, o, 1); }
+static void run_dice1_f32(bench_data *d, const segloss_vec_ops *o) { run_dice1(d, o, 0); }
 
 static void run_dice2_u8(bench_data *d, const segloss_vec_ops *o) {
     for (int64_t b = 0; b < d->n; b += BLOCK) {
@@ -150,6 +157,7 @@ int main(int argc, char **argv) {
     bench_data d;
     d.n = argc > 1 ? atoll(argv[1]) : 4194304;
     int reps = argc > 2 ? atoi(argv[2]) : 15;
+    const char *only = argc > 3 ? argv[3] : NULL, *isa = argc > 4 ? argv[4] : NULL;
     if (d.n <= 0 || reps <= 0) {
         fprintf(stderr, "usage: %s [n > 0] [repeats > 0]\n", argv[0]);
         return 2;
@@ -187,11 +195,14 @@ int main(int argc, char **argv) {
         {"bce-logits backward, f32", run_bwd_f32},
         {"dice-bce pass 1, u8", run_dbce1_u8},
         {"dice pass 1 (sums only), u8", run_dice1_u8},
+        {"dice pass 1 (sums only), f32", run_dice1_f32},
         {"dice-bce pass 2, u8", run_dice2_u8},
         {"sigmoid", run_sigmoid},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        if (only && !strstr(cases[c].name, only)) continue;
         for (int t = 0; t < ntab; t++) {
+            if (isa && strcmp(isa, tabs[t]->name) != 0) continue;
             double ns = best_ns(cases[c].fn, &d, tabs[t], tabs[t]->width == 1 ? 1 + reps / 5 : reps);
             printf("  %-32s %-6s %8.3f\n", cases[c].name, tabs[t]->name, ns);
         }

@@ -536,12 +536,18 @@ TEST(fused_dice_bce_kernels) {
 /* Threads                                                                   */
 /* ------------------------------------------------------------------------ */
 TEST(fused_threads_bit_identical) {
-    int64_t dims[4] = {3, 2, 300, 250};
+    /* sched 0: 3 images, one per phase; sched 1: 9 images with the default
+     * schedule, one task per image at 1 and 2 threads (>= 4 images per
+     * thread), phases at 3 and 4 (region_fast.c): the same bits */
+    static const int64_t dimss[2][4] = {{3, 2, 300, 250}, {9, 2, 60, 50}};
     float *g[4], *gd[4], *gb[4];
     double l[4], ld[4], lb[4];
-    segloss__region_fast_set_phase_min(150000); /* one image per phase */
-    for (int path = 0; path < fz_paths(); path++) {
-        const char *pn = fz_use_path(path);
+    for (int path = 0; path < 2 * fz_paths(); path++) {
+        const char *pn = fz_use_path(path / 2);
+        int sched = path % 2;
+        int64_t dims[4];
+        memcpy(dims, dimss[sched], sizeof dims);
+        segloss__region_fast_set_phase_min(sched ? 0 : 150000);
         for (int ign = 0; ign < 2; ign++) {
             dcase c;
             dcase_make(&c, 4, dims, ign);
@@ -570,11 +576,14 @@ TEST(fused_threads_bit_identical) {
             }
             for (int k = 1; k < 4; k++) {
                 CHECK_MSG(same_bits_d(l[0], l[k]) && same_bits_f(g[0], g[k], c.numel),
-                          "%s ign%d: dice-bce, %d threads differ from 1", pn, ign, k + 1);
+                          "%s sched%d ign%d: dice-bce, %d threads differ from 1", pn, sched,
+                          ign, k + 1);
                 CHECK_MSG(same_bits_d(ld[0], ld[k]) && same_bits_f(gd[0], gd[k], c.numel),
-                          "%s ign%d: dice, %d threads differ from 1", pn, ign, k + 1);
+                          "%s sched%d ign%d: dice, %d threads differ from 1", pn, sched, ign,
+                          k + 1);
                 CHECK_MSG(same_bits_d(lb[0], lb[k]) && same_bits_f(gb[0], gb[k], c.numel),
-                          "%s ign%d: bce-logits, %d threads differ from 1", pn, ign, k + 1);
+                          "%s sched%d ign%d: bce-logits, %d threads differ from 1", pn, sched,
+                          ign, k + 1);
             }
             for (int k = 0; k < 4; k++) free(g[k]), free(gd[k]), free(gb[k]);
             dcase_free(&c);

@@ -440,6 +440,32 @@ TEST(kernel_lengths_offsets) {
                 CHECK_EQ_INT(o->bcel_fused_u8(&s2, l2, g2, c.x, yb, NULL, NULL, NULL, 1.0, n),
                              SEGLOSS_ERR_TARGET);
             }
+            /* float targets outside [0, 1] (NaN too), at one position, are
+             * SEGLOSS_ERR_TARGET from the kernels' own pass; -0.0 is in range */
+            if (n > 0) {
+                static const float badv[3] = {1.5f, -0.25f, NAN};
+                double sd[4];
+                float sg[MAXN];
+                int at = (n * 5) / 7;
+                for (int i = 0; i < n; i++) yf[i] = c.y[i];
+                yf[at] = -0.0f;
+                CHECK_EQ_INT(o->bcel_fused(&s1, l1, g1, c.x, yf, c.w, c.pw, c.gv, 0.5, n),
+                             SEGLOSS_OK);
+                CHECK_EQ_INT(o->dbce(sd, sg, c.x, yf, c.pw, n, SEGLOSS_DBCE_LOSS), SEGLOSS_OK);
+                for (int b = 0; b < 3; b++) {
+                    yf[at] = badv[b];
+                    CHECK_EQ_INT(o->bcel_fwd(&s2, l2, c.x, yf, NULL, NULL, n),
+                                 SEGLOSS_ERR_TARGET);
+                    CHECK_EQ_INT(o->bcel_bwd(g2, c.x, yf, c.w, c.pw, c.gv, 1.0, n),
+                                 SEGLOSS_ERR_TARGET);
+                    CHECK_EQ_INT(o->bcel_fused(&s2, l2, g2, c.x, yf, NULL, NULL, NULL, 1.0, n),
+                                 SEGLOSS_ERR_TARGET);
+                    CHECK_EQ_INT(o->dbce(sd, sg, c.x, yf, NULL, n, SEGLOSS_DBCE_LOSS),
+                                 SEGLOSS_ERR_TARGET);
+                    CHECK_EQ_INT(o->dbce(sd, NULL, c.x, yf, c.pw, n, SEGLOSS_DBCE_SQUARED),
+                                 SEGLOSS_ERR_TARGET);
+                }
+            }
             /* n = 0 writes the sum 0 */
             double z = 1.0;
             CHECK_EQ_INT(o->bcel_fwd(&z, NULL, c.x, c.y, NULL, NULL, 0), SEGLOSS_OK);

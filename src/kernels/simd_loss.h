@@ -63,10 +63,10 @@ typedef struct v_args {
     float gs;
 } v_args;
 
-SIMD_INLINE v_in v_load(const v_args *a, int64_t i, v_mode md, vi *bad) {
+SIMD_INLINE v_in v_load(const v_args *a, int64_t i, v_mode md, vi *bad, vm *badf) {
     v_in v;
     v.x = vload(a->x + i);
-    v.y = md.bytes ? vload_u8(a->yb + i, bad) : vload(a->yf + i);
+    v.y = md.bytes ? vload_u8(a->yb + i, bad) : vload_unit(a->yf + i, badf);
     v.w = v.pw = vset1(1.0f);
     v.s = vset1(a->gs);
     if (!md.plain) {
@@ -122,11 +122,12 @@ SIMD_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, con
                                      int64_t n, v_mode md) {
     vacc acc = vacc_zero();
     vi bad = vi_set1(0);
+    vm badf = vm_none();
     v_in v[VK];
     vf l[VK], g[VK];
     int64_t i = 0;
     for (; i + VW * VK <= n; i += VW * VK) {
-        FOR_K(VK, v[j] = v_load(a, i + VW * j, md, &bad));
+        FOR_K(VK, v[j] = v_load(a, i + VW * j, md, &bad, &badf));
         v_bcel_k(l, g, v, VK, md);
         if (md.loss) {
             if (elems) FOR_K(VK, vstore(elems + i + VW * j, l[j]));
@@ -135,7 +136,7 @@ SIMD_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, con
         if (md.grad) FOR_K(VK, vstore(grad + i + VW * j, g[j]));
     }
     for (; i + VW <= n; i += VW) {
-        v[0] = v_load(a, i, md, &bad);
+        v[0] = v_load(a, i, md, &bad, &badf);
         v_bcel_k(l, g, v, 1, md);
         if (md.loss) {
             if (elems) vstore(elems + i, l[0]);
@@ -161,7 +162,7 @@ SIMD_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, con
         if (a->w) memcpy(bw, a->w + i, fb), t.w = bw;
         if (a->pw) memcpy(bpw, a->pw + i, fb), t.pw = bpw;
         if (a->gvec) memcpy(bg, a->gvec + i, fb), t.gvec = bg;
-        v[0] = v_load(&t, 0, md, &bad);
+        v[0] = v_load(&t, 0, md, &bad, &badf);
         v_bcel_k(l, g, v, 1, md);
         if (md.loss) {
             l[0] = vsel(vm_first((int)r), l[0], vzero());
@@ -177,7 +178,8 @@ SIMD_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, con
         }
     }
     if (md.loss) *sum = vacc_total(acc);
-    return md.bytes && vbad_any(bad) ? SEGLOSS_ERR_TARGET : SEGLOSS_OK;
+    if (md.bytes ? vbad_any(bad) : vm_any(badf)) return SEGLOSS_ERR_TARGET;
+    return SEGLOSS_OK;
 }
 
 /* Runs the loop instance for the call's weights: plain (no w, pw, gvec) or
@@ -240,15 +242,17 @@ static segloss_status bcel_fused_u8_simd(double *sum, float *elems, float *grad,
 /* Dice + BCE                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* One vector of targets, bytes (ORed into *bad for the 0/1 check) or floats. */
-SIMD_INLINE vf v_load_yb(const float *yf, const uint8_t *yb, int64_t i, vi *bad) {
-    return yb ? vload_u8(yb + i, bad) : vload(yf + i);
+/* One vector of targets, bytes (ORed into *bad for the 0/1 check) or floats
+ * (range-checked into *badf when badf != NULL). */
+SIMD_INLINE vf v_load_yb(const float *yf, const uint8_t *yb, int64_t i, vi *bad, vm *badf) {
+    if (yb) return vload_u8(yb + i, bad);
+    return badf ? vload_unit(yf + i, badf) : vload(yf + i);
 }
 
 /* Pass 1 on k vectors (k = 1 or VK): the small sigmoid s (returned with x's
  * sign bit in sg), the loss terms (loss != 0) and the Dice terms. */
 SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, const vf *y,
-                          const vf *pw, vm sq, int k, int loss) {
+                          const vf *pw, int sq, int k, int loss) {
     const vf one = vset1(1.0f), sign = vset1(-0.0f);
     vf t[VK], e[VK];
     v_onepe o[VK];
@@ -260,14 +264,14 @@ SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, co
         vf p = vsel(vsignm(x[j]), s, vsub(one, s));
         sg[j] = vor(s, vand(x[j], sign));
         py[j] = vmul(p, y[j]);
-        pp[j] = vsel(sq, vmul(p, p), p);
-        yy[j] = vsel(sq, vmul(y[j], y[j]), y[j]);
+        pp[j] = sq ? vmul(p, p) : p;
+        yy[j] = sq ? vmul(y[j], y[j]) : y[j];
     });
     if (loss) /* the bcel loss term (w = 1) */
         FOR_K(k, l[j] = v_loss_term(x[j], y[j], vmul(pw[j], y[j]), v_log1p_e(e[j], o[j])));
 }
 
-/* The pass-1 loop; yf or yb and loss are constants after inlining. The
+/* The pass-1 loop; yf or yb, squared and loss are constants after inlining. The
  * loss sum as the bcel loop's: per lane in index order, padded tail lanes
  * masked. The Dice sums: each step's four vectors are first added in float,
  * (v0 + v1) + (v2 + v3), then once into the double lane sums: a quarter of
@@ -279,14 +283,15 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
                                      const uint8_t *yb, const float *pw, int squared, int64_t n,
                                      int loss) {
     vacc acc[4] = {vacc_zero(), vacc_zero(), vacc_zero(), vacc_zero()};
-    const vm sq = vm_bool(squared);
+    const int sq = squared;
     vi bad = vi_set1(0);
+    vm badf = vm_none();
     vf xv[VK], yv[VK], pwv[VK], l[VK], py[VK], pp[VK], yy[VK], sg[VK];
     int64_t i = 0;
     for (; i + VW * VK <= n; i += VW * VK) {
         FOR_K(VK, {
             xv[j] = vload(x + i + VW * j);
-            yv[j] = v_load_yb(yf, yb, i + VW * j, &bad);
+            yv[j] = v_load_yb(yf, yb, i + VW * j, &bad, &badf);
             pwv[j] = pw ? vload(pw + i + VW * j) : vset1(1.0f);
         });
         v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, sq, VK, loss);
@@ -306,7 +311,7 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
         else memcpy(by, yf + i, fb);
         if (pw) memcpy(bpw, pw + i, fb);
         xv[0] = vload(bx);
-        yv[0] = v_load_yb(by, yb ? bb : NULL, 0, &bad);
+        yv[0] = v_load_yb(by, yb ? bb : NULL, 0, &bad, &badf);
         pwv[0] = pw ? vload(bpw) : vset1(1.0f);
         v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, sq, 1, loss);
         vm keep = vm_first((int)r);
@@ -320,22 +325,31 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
         }
     }
     for (int k = loss ? 0 : 1; k < 4; k++) sums[k] = vacc_total(acc[k]);
-    return yb && vbad_any(bad) ? SEGLOSS_ERR_TARGET : SEGLOSS_OK;
+    if (yb ? vbad_any(bad) : vm_any(badf)) return SEGLOSS_ERR_TARGET;
+    return SEGLOSS_OK;
+}
+
+/* The loop instance for the flags: loss and squared become constants. */
+SIMD_INLINE segloss_status dbce_run(double *sums, float *sig, const float *x, const float *yf,
+                                    const uint8_t *yb, const float *pw, int64_t n,
+                                    unsigned flags) {
+    int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0, loss = (flags & SEGLOSS_DBCE_LOSS) != 0;
+    if (loss)
+        return sq ? dbce_loop(sums, sig, x, yf, yb, pw, 1, n, 1)
+                  : dbce_loop(sums, sig, x, yf, yb, pw, 0, n, 1);
+    return sq ? dbce_loop(sums, sig, x, yf, yb, pw, 1, n, 0)
+              : dbce_loop(sums, sig, x, yf, yb, pw, 0, n, 0);
 }
 
 /* Dice + BCE pass 1. ACCURACY: see vec.h. */
 static segloss_status dbce_simd(double *sums, float *sig, const float *x, const float *y,
                                 const float *pw, int64_t n, unsigned flags) {
-    int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0;
-    if (flags & SEGLOSS_DBCE_LOSS) return dbce_loop(sums, sig, x, y, NULL, pw, sq, n, 1);
-    return dbce_loop(sums, sig, x, y, NULL, pw, sq, n, 0);
+    return dbce_run(sums, sig, x, y, NULL, pw, n, flags);
 }
 
 static segloss_status dbce_u8_simd(double *sums, float *sig, const float *x, const uint8_t *y,
                                    const float *pw, int64_t n, unsigned flags) {
-    int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0;
-    if (flags & SEGLOSS_DBCE_LOSS) return dbce_loop(sums, sig, x, NULL, y, pw, sq, n, 1);
-    return dbce_loop(sums, sig, x, NULL, y, pw, sq, n, 0);
+    return dbce_run(sums, sig, x, NULL, y, pw, n, flags);
 }
 
 /* Pass 2 of one vector: v = the signed small sigmoid, y, pw. */
@@ -363,7 +377,7 @@ SIMD_INLINE void dice_grad_loop(float *g, const float *yf, const uint8_t *yb, co
     int64_t i = 0;
     for (; i + VW <= n; i += VW) {
         vf pwv = pw ? vload(pw + i) : vset1(1.0f);
-        vstore(g + i, v_dice_g(vload(g + i), v_load_yb(yf, yb, i, &bad), pwv, gbv, av, dv, sq,
+        vstore(g + i, v_dice_g(vload(g + i), v_load_yb(yf, yb, i, &bad, NULL), pwv, gbv, av, dv, sq,
                                bce));
     }
     if (i < n) {
@@ -375,7 +389,7 @@ SIMD_INLINE void dice_grad_loop(float *g, const float *yf, const uint8_t *yb, co
         else memcpy(by, yf + i, fb);
         if (pw) memcpy(bpw, pw + i, fb);
         vf pwv = pw ? vload(bpw) : vset1(1.0f);
-        vstore(bg, v_dice_g(vload(bg), v_load_yb(by, yb ? bb : NULL, 0, &bad), pwv, gbv, av, dv,
+        vstore(bg, v_dice_g(vload(bg), v_load_yb(by, yb ? bb : NULL, 0, &bad, NULL), pwv, gbv, av, dv,
                             sq, bce));
         memcpy(g + i, bg, fb);
     }

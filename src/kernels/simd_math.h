@@ -167,6 +167,15 @@ SIMD_INLINE vf v_log1p_e(vf e, v_onepe o) {
 
 SIMD_INLINE vf v_neg_abs(vf x) { return vor(x, vset1(-0.0f)); }
 
+/* One vector of float targets; ORs into *bad the lanes outside [0, 1]
+ * (NaN included): the range check of a float target, folded into the
+ * kernel's own pass over it. -0.0 is in range (as -0.0 >= 0). */
+SIMD_INLINE vf vload_unit(const float *p, vm *bad) {
+    vf y = vload(p);
+    *bad = vm_or(*bad, vm_or(vcmp_nge(y, vzero()), vcmp_nge(vset1(1.0f), y)));
+    return y;
+}
+
 /* sigmoid(x) = num/(1+e), num = 1 (x >= 0) or e (x < 0), chosen by the
  * sign bit: -0.0 takes e/(1+e) = 1/2 too. */
 SIMD_INLINE vf v_sigmoid_of(vf x, vf e) {

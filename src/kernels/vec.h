@@ -89,6 +89,11 @@
  * depends only on (n, data, path): not on alignment, not on the thread
  * count.
  *
+ * float targets: the bcel and dbce kernels check every y in [0, 1] (NaN is
+ * out of range, -0.0 in) in the same pass and return SEGLOSS_ERR_TARGET when
+ * one is not (the outputs are then unspecified): the callers need no
+ * separate check pass. dice_grad (pass 2) does not check.
+ *
  * uint8 targets: the _u8 kernels read y as bytes that must be 0 or 1 and give
  * the same bits as the float kernels on y = (float)byte. Any other byte makes
  * them return SEGLOSS_ERR_TARGET (the outputs are then unspecified); a bool

@@ -43,6 +43,11 @@ static inline uint32_t sign_mask(float x) {
     return 0u - (u >> 31);
 }
 
+/* 2 when a float target lies outside [0, 1] (NaN included), else 0: ORed
+ * into the kernels' `bad` with the bytes of a byte target, whose check is
+ * bad & ~1. */
+static inline unsigned unit_bad(float y) { return (y >= 0.0f && y <= 1.0f) ? 0u : 2u; }
+
 /* exp(t) for t <= 0 (t = -|x|); NaN -> NaN, -inf -> 0. The scale 2^n is
  * applied as 2^n1 * 2^n2 (both normal), so a result in the denormal range
  * is rounded once, from p*2^n1, and results below 2^-150 are exactly 0. */
@@ -175,6 +180,7 @@ SCALAR_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, c
                 ys[j] = (float)yb[i + j];
             } else {
                 ys[j] = yf[i + j];
+                bad |= unit_bad(ys[j]);
             }
             ws[j] = w ? w[i + j] : 1.0f;
             pws[j] = pw ? pw[i + j] : 1.0f;
@@ -254,6 +260,7 @@ SCALAR_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x,
                 ys[j] = (float)yb[i + j];
             } else {
                 ys[j] = yf[i + j];
+                bad |= unit_bad(ys[j]);
             }
         }
         for (int j = 0; j < k; j++) e[j] = exp_nonpos(-fabsf(xs[j]));

@@ -64,7 +64,8 @@ static const segloss_ew_ops bcel_ops = {.fwd = bcel_fwd,
                                         .fused = bcel_fused,
                                         .fwd_u8 = bcel_fwd_u8,
                                         .bwd_u8 = bcel_bwd_u8,
-                                        .fused_u8 = bcel_fused_u8};
+                                        .fused_u8 = bcel_fused_u8,
+                                        .checks_f32 = 1};
 
 segloss_status segloss_bce_logits_forward(double *loss, float *elems, const float *x,
                                           const segloss_target *target,

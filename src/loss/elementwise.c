@@ -36,12 +36,14 @@ typedef struct ew_block {
 
 /* Target and weights of [begin, end). With count_only the weights are not
  * loaded (the targets are still checked where they are decoded; byte
- * targets are checked by the kernels). */
+ * targets, and float32 ones in place when ops->checks_f32, are checked by
+ * the kernels). */
 static segloss_status load_block(const ew_ctx *c, ew_block *blk, int64_t begin, int64_t end,
                                  int count_only) {
     blk->w = blk->pw = NULL;
+    int check = count_only || !c->ops->checks_f32;
     segloss_status st =
-        segloss__tblock_load(&blk->t, c->target, begin, end - begin, c->ignore, c->bytes, 1);
+        segloss__tblock_load(&blk->t, c->target, begin, end - begin, c->ignore, c->bytes, check);
     if (st != SEGLOSS_OK || count_only) return st;
     blk->w = segloss__bcast_view(blk->wbuf, &c->w, begin, end);
     blk->pw = segloss__bcast_view(blk->pwbuf, &c->pw, begin, end);

@@ -14,8 +14,10 @@
  * non-ignored elements (a second partial sum).
  *
  * Targets reach the kernels as float buffers, except:
- *  - float32 targets without ignore_index: checked for [0,1], then passed
- *    in place (no copy);
+ *  - float32 targets without ignore_index: passed in place (no copy) and
+ *    checked for [0,1] before the kernels run, or by the kernels themselves
+ *    in their own pass when the loss says so (checks_f32: they return
+ *    SEGLOSS_ERR_TARGET for a value outside [0,1] or NaN);
  *  - uint8 targets (and bool targets whose bytes are all 0/1) when the loss
  *    has byte kernels: passed in place as bytes; the kernels check 0/1
  *    (SEGLOSS_ERR_TARGET otherwise). A bool block with another byte value
@@ -82,6 +84,7 @@ typedef struct segloss_ew_ops {
     segloss_ew_fwd_u8 fwd_u8;
     segloss_ew_bwd_u8 bwd_u8;
     segloss_ew_fused_u8 fused_u8;
+    int checks_f32; /* 1: the float-target kernels check y in [0,1] themselves */
 } segloss_ew_ops;
 
 /* The options every element-wise loss shares. */

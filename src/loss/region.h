@@ -208,7 +208,8 @@ segloss_status segloss__region_fast(const segloss__region_loss *L, const segloss
                                     const float *grad_out);
 
 /* Test hook: least elements per phase of that engine (<= 0: the default,
- * 2^20). Results do not depend on it. Not thread-safe. */
+ * 2^20; > 0 also turns off its one-task-per-image schedule). Results do
+ * not depend on it. Not thread-safe. */
 void segloss__region_fast_set_phase_min(int64_t elems);
 
 #endif

@@ -27,8 +27,16 @@
  *            lambda_bce up/K [(1-y) sigmoid(x) - pw y sigmoid(-x)]
  *              + (dI y + dP dP/dp) s (1-s)
  *          from s, y and pw alone: arithmetic, no exp, no division.
- * The images go through in phases of at least PHASE_MIN elements (four
- * 512x512 images), pass 1 then pass 2 for each phase, so that pass 2 finds
+ * Scheduling. Per-image sums (no batch, no smp) with a gradient and at
+ * least 4 images per thread: one task per image, taken from the atomic
+ * counter of core/parallel.c (one parallel region per call), runs pass 1
+ * on the image's blocks, adds its sums, evaluates its items and runs pass
+ * 2, so that pass 2 finds the image's target and s in the cache of the
+ * core that wrote them (a 512x512 image with a uint8 target: 1.25 MiB)
+ * and no thread waits for another. Otherwise (fewer images, or sums over
+ * N, or the loss alone) the images go through in phases of at least
+ * PHASE_MIN elements (four 512x512 images), pass 1 then pass 2 for each
+ * phase (two parallel regions), so that pass 2 finds
  * the phase's target and grad in cache (L2/L3: 5 MiB per 2^20 elements
  * with a uint8 target). Memory traffic per element, uint8 target, no
  * pos_weight: pass 1 reads x and y (5 B) and writes s (4 B) from/to memory;
@@ -41,11 +49,14 @@
  * targets alone counts it.
  *
  * Targets: uint8 (and bool whose block bytes are all 0/1) are read as bytes
- * by the _u8 kernels, float32 without ignore_index in place; other dtypes
+ * by the _u8 kernels, float32 without ignore_index in place (range-checked
+ * by pass 1's kernels in their own pass); other dtypes
  * go through a float buffer (core/target.h's decoder: the same checks and
  * ignore rule as every loss). Ignored elements get gradient 0 and are not
  * read. Determinism: per-item partial sums, combined in item order; the
- * phases and items depend only on the shape. */
+ * phases and items depend only on the shape, and both schedules make the
+ * same sums and items from the same partials in the same order: the same
+ * bits whichever runs, for any thread count. */
 #include "core/target.h"
 #include "kernels/vec.h"
 #include "loss/region.h"
@@ -55,7 +66,7 @@
 
 /* Elements per phase, at least (whole images). */
 #define PHASE_MIN ((int64_t)1 << 20)
-static int64_t g_phase_min; /* test hook; 0: PHASE_MIN */
+static int64_t g_phase_min; /* test hook; 0: PHASE_MIN (> 0: no image tasks) */
 
 void segloss__region_fast_set_phase_min(int64_t elems) { g_phase_min = elems > 0 ? elems : 0; }
 
@@ -84,7 +95,8 @@ typedef struct tview {
 } tview;
 
 /* Target (and pos_weight) of flat elements [off, off+len). check = 0 skips
- * the [0,1] check of in-place float targets (pass 2: done in pass 1). */
+ * the [0,1] check of in-place float targets: pass 1's kernels (dbce, bcel)
+ * do it in their own pass over the target, and pass 2 follows pass 1. */
 static segloss_status load_view(const dbce *d, tview *v, int64_t off, int64_t len, int check,
                                 int want_pw) {
     v->pw = want_pw ? segloss__bcast_view(v->pwbuf, &d->pw, off, off + len) : NULL;
@@ -143,7 +155,7 @@ static segloss_status pass1_item(void *ctx, int64_t k) {
         return SEGLOSS_OK;
     }
     tview v;
-    segloss_status st = load_view(d, &v, off, len, 1, 1);
+    segloss_status st = load_view(d, &v, off, len, 0, 1);
     if (st != SEGLOSS_OK) return st;
     if (v.t.ign && (d->mode & SEGLOSS__FAST_GRAD))
         for (int64_t i = 0; i < len; i++)
@@ -194,6 +206,63 @@ static segloss_status pass2_item(void *ctx, int64_t k) {
     return SEGLOSS_OK;
 }
 
+/* One image as one task: pass 1 on its items, its sums, its region items,
+ * pass 2 (see the top). */
+typedef struct image_job {
+    dbce *d;
+    double ld;
+    const float *grad_out;
+} image_job;
+
+static segloss_status image_task(void *ctx, int64_t n) {
+    const image_job *j = ctx;
+    dbce *d = j->d;
+    segloss__region *r = &d->r;
+    int64_t per_img = r->c * r->nb;
+    segloss_status st = SEGLOSS_OK;
+    for (int64_t k = n * per_img; st == SEGLOSS_OK && k < (n + 1) * per_img; k++)
+        st = pass1_item(d, k);
+    if (st != SEGLOSS_OK) return st;
+    segloss__region_add_sums(r, n, n + 1, d->part + r->c0 * r->nb * PT_N + PT_I,
+                             r->c * r->nb * PT_N, r->nb * PT_N, PT_N);
+    int64_t ipi = d->L->per_image ? 1 : r->ck; /* items per image */
+    segloss__region_eval_items(r, d->L, n * ipi, (n + 1) * ipi, 1, j->ld, j->grad_out, d->f);
+    for (int64_t k = n * per_img; st == SEGLOSS_OK && k < (n + 1) * per_img; k++)
+        st = pass2_item(d, k);
+    return st;
+}
+
+/* The images in phases (see the top): pass 1 of a phase's items, their
+ * sums and region items, then (with a gradient) pass 2 of the phase. */
+static segloss_status run_phases(const image_job *j, int64_t nitems) {
+    dbce *d = j->d;
+    segloss__region *r = &d->r;
+    int64_t per_img = r->c * r->nb;
+    /* images per phase: all of them without pass 2 or with sums over N */
+    int64_t ipp = r->n;
+    if ((d->mode & SEGLOSS__FAST_GRAD) && !r->batch) {
+        int64_t img = r->c * r->s, pm = g_phase_min > 0 ? g_phase_min : PHASE_MIN;
+        ipp = pm / img + (pm % img != 0);
+    }
+    segloss_status st = SEGLOSS_OK;
+    for (int64_t n0 = 0; st == SEGLOSS_OK && n0 < r->n; n0 += ipp) {
+        int64_t n1 = n0 + ipp < r->n ? n0 + ipp : r->n;
+        d->item0 = n0 * per_img;
+        st = segloss__for_items((n1 - n0) * per_img, pass1_item, d);
+        if (st != SEGLOSS_OK) break;
+        /* item (n, c, b) at ((n*C + c)*nb + b)*PT_N */
+        segloss__region_add_sums(r, n0, n1, d->part + r->c0 * r->nb * PT_N + PT_I,
+                                 r->c * r->nb * PT_N, r->nb * PT_N, PT_N);
+        if (!(d->mode & SEGLOSS__FAST_GRAD)) continue; /* (with batch: n1 = N here) */
+        /* the items of this phase are complete: their dI, dP */
+        int64_t ipi = d->L->per_image ? 1 : r->ck; /* items per image */
+        int64_t i0 = r->batch ? 0 : n0 * ipi, i1 = r->batch ? nitems : n1 * ipi;
+        segloss__region_eval_items(r, d->L, i0, i1, 1, j->ld, j->grad_out, d->f);
+        st = segloss__for_items((n1 - n0) * per_img, pass2_item, d);
+    }
+    return st;
+}
+
 segloss_status segloss__region_fast(const segloss__region_loss *L, const segloss__fast_bce *bce,
                                     int mode, double *loss, float *elems,
                                     float *grad, const float *x, const segloss_target *t,
@@ -220,7 +289,7 @@ segloss_status segloss__region_fast(const segloss__region_loss *L, const segloss
         else if (bce->pos_weight)
             st = segloss__bcast_init(&d.pw, bce->pos_weight, shape);
     }
-    int64_t items = r->n * r->c * r->nb, per_img = r->c * r->nb;
+    int64_t items = r->n * r->c * r->nb;
     int64_t nitems = segloss__region_items(r, L);
     if (st == SEGLOSS_OK) {
         /* items <= numel and nitems <= groups <= numel: no overflow */
@@ -244,26 +313,13 @@ segloss_status segloss__region_fast(const segloss__region_loss *L, const segloss
         if (red == SEGLOSS_REDUCTION_MEAN) d.bscale = K > 0.0 ? d.bscale / K : 0.0;
     }
     for (int64_t g = 0; st == SEGLOSS_OK && g < r->groups; g++) r->I[g] = r->P[g] = r->G[g] = 0.0;
-    /* images per phase: all of them without pass 2 or with sums over N */
-    int64_t ipp = r->n;
-    if ((mode & SEGLOSS__FAST_GRAD) && !r->batch) {
-        int64_t img = r->c * r->s, pm = g_phase_min > 0 ? g_phase_min : PHASE_MIN;
-        ipp = pm / img + (pm % img != 0);
-    }
-    for (int64_t n0 = 0; st == SEGLOSS_OK && n0 < r->n; n0 += ipp) {
-        int64_t n1 = n0 + ipp < r->n ? n0 + ipp : r->n;
-        d.item0 = n0 * per_img;
-        st = segloss__for_items((n1 - n0) * per_img, pass1_item, &d);
-        if (st != SEGLOSS_OK) break;
-        /* item (n, c, b) at ((n*C + c)*nb + b)*PT_N */
-        segloss__region_add_sums(r, n0, n1, d.part + r->c0 * r->nb * PT_N + PT_I,
-                                 r->c * r->nb * PT_N, r->nb * PT_N, PT_N);
-        if (!(mode & SEGLOSS__FAST_GRAD)) continue; /* (with batch: n1 = N here) */
-        /* the items of this phase are complete: their dI, dP */
-        int64_t ipi = L->per_image ? 1 : r->ck; /* items per image */
-        int64_t i0 = r->batch ? 0 : n0 * ipi, i1 = r->batch ? nitems : n1 * ipi;
-        segloss__region_eval_items(r, L, i0, i1, 1, ld, grad_out, d.f);
-        st = segloss__for_items((n1 - n0) * per_img, pass2_item, &d);
+    if (st == SEGLOSS_OK) {
+        image_job j = {&d, ld, grad_out};
+        if ((mode & SEGLOSS__FAST_GRAD) && !r->batch && g_phase_min <= 0 &&
+            r->n >= 4 * (int64_t)segloss_get_num_threads())
+            st = segloss__for_items(r->n, image_task, &j);
+        else
+            st = run_phases(&j, nitems);
     }
     if (st == SEGLOSS_OK && (mode & SEGLOSS__FAST_LOSS)) {
         double bsum = 0.0, K = 0.0, dsum;
