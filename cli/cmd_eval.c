@@ -25,10 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifdef SEGLOSS_OPENMP
-#include <omp.h>
-#endif
-
 /* ---------------------------------------------------------------------- */
 /* Options                                                                  */
 /* ---------------------------------------------------------------------- */
@@ -314,72 +310,47 @@ static void progress(int64_t done, int64_t total) {
     fflush(stderr);
 }
 
-/* After case i: records a failure (later cases are then skipped unless
- * --keep-going) and moves the progress bar. */
-static void case_done(const eval_cases *cs, const eval_cfg *c, int64_t i, int64_t *stop,
-                      int64_t *done, int show) {
-    if (cs->v[i].rc && !c->keep_going && i < *stop) *stop = i;
-    (*done)++;
-    if (show) progress(*done, cs->n);
-}
-
-/* Cases one after another, each scored on all the threads, while a helper
- * thread reads and decodes the next one: at most two cases in memory,
- * whatever the number of threads. Nested parallelism is allowed for the
- * duration (the scoring's own parallel regions run inside the pipeline's). */
-static void run_pipelined(eval_cases *cs, const eval_cfg *c, int show) {
-    const int64_t n = cs->n;
-    int64_t stop = n, done = 0;
-    eval_work *cur = eval_case_load(&cs->v[0], c, c->threads);
-#ifdef SEGLOSS_OPENMP
-    const int levels = omp_get_max_active_levels();
-    if (levels < 2) omp_set_max_active_levels(2);
-#endif
-    for (int64_t i = 0; i < n; i++) {
-        eval_work *next = NULL;
-        const int more = i + 1 < n && (c->keep_going || !cs->v[i].rc);
-#ifdef SEGLOSS_OPENMP
-#pragma omp parallel sections num_threads(2) if (more)
-#endif
-        {
-#ifdef SEGLOSS_OPENMP
-#pragma omp section
-#endif
-            eval_case_score(&cs->v[i], c, cur, c->threads);
-#ifdef SEGLOSS_OPENMP
-#pragma omp section
-#endif
-            if (more) next = eval_case_load(&cs->v[i + 1], c, 1);
-        }
-        cur = next;
-        case_done(cs, c, i, &stop, &done, show);
-        if (i >= stop) break;
-    }
-    eval_case_discard(cur);
-#ifdef SEGLOSS_OPENMP
-    if (levels < 2) omp_set_max_active_levels(levels);
-#endif
-    if (show && done != n) progress(n, n); /* clear the bar */
-}
-
 /* Evaluates every case; without --keep-going, cases after the first failed
  * one (in case order) are skipped, while every case before it runs, so the
  * failure reported is the first in order whatever the thread count. */
 static void run_cases(eval_cases *cs, const eval_cfg *c) {
     const int64_t n = cs->n;
-    const int show = !c->quiet && isatty(STDERR_FILENO);
-    /* The library's threads: the label scan and the readers take them. */
+    int ct = c->threads;
+    if (ct > n) ct = (int)n;
+    if (ct < 1) ct = 1;
+    /* Cases in parallel, labels one thread each; a single case gets the
+     * threads for its labels and its label scan instead (the scan takes
+     * the library setting: inside a case-parallel loop it runs on the
+     * case's thread). */
+    const int lt = ct > 1 ? 1 : c->threads;
     segloss_set_num_threads(c->threads);
-    if (show) progress(0, n);
-    if (c->threads > 1 && n > 1) {
-        run_pipelined(cs, c, show);
-        return;
-    }
-    /* One thread, or one case (on all the threads). */
+    const int show = !c->quiet && isatty(STDERR_FILENO);
     int64_t stop = n, done = 0;
-    for (int64_t i = 0; i < n && i <= stop; i++) {
-        eval_case_run(&cs->v[i], c, c->threads);
-        case_done(cs, c, i, &stop, &done, show);
+    if (show) progress(0, n);
+#ifdef SEGLOSS_OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ct) if (ct > 1)
+#endif
+    for (int64_t i = 0; i < n; i++) {
+        int64_t lim;
+#ifdef SEGLOSS_OPENMP
+#pragma omp atomic read
+#endif
+        lim = stop;
+        if (i > lim) continue;
+        eval_case_run(&cs->v[i], c, lt);
+#ifdef SEGLOSS_OPENMP
+#pragma omp critical(segloss_eval_progress)
+#endif
+        {
+            if (cs->v[i].rc && !c->keep_going && i < stop) {
+#ifdef SEGLOSS_OPENMP
+#pragma omp atomic write
+#endif
+                stop = i;
+            }
+            done++;
+            if (show) progress(done, n);
+        }
     }
     if (show && done != n) progress(n, n); /* clear the bar */
 }

@@ -205,17 +205,8 @@ segloss_status eval_regions_compute(segloss_label_metrics **res, int64_t *n,
                                     const segloss_metric_opts *o, const eval_cfg *c);
 
 /* eval_case.c: evaluates one case into k (rc, err, warn, n, res).
- * label_threads: opts.threads for the per-label work. The same in two
- * steps, so that the next case can be read while one is scored:
- * eval_case_load reads and checks k's files (threads > 1: both at once)
- * and returns them, or NULL when k failed (k->rc, k->err) or had already
- * failed; eval_case_score scores them and releases them (NULL: nothing to
- * do); eval_case_discard releases loaded files that will not be scored. */
-typedef struct eval_work eval_work;
+ * label_threads: opts.threads for the per-label work. */
 void eval_case_run(eval_case *k, const eval_cfg *c, int label_threads);
-eval_work *eval_case_load(eval_case *k, const eval_cfg *c, int threads);
-void eval_case_score(eval_case *k, const eval_cfg *c, eval_work *w, int label_threads);
-void eval_case_discard(eval_work *w);
 
 /* Appends "segloss: <formatted>\n" to *buf (a malloc'd string, may be NULL).
  * On out-of-memory the message is lost but *buf stays valid. */

@@ -104,13 +104,12 @@ unsigned eval_mask_metrics(uint64_t metrics) {
 }
 
 /* Everything one case holds while it runs. */
-typedef struct eval_work {
+typedef struct case_work {
     segloss_image pi, ri;        /* files as read */
     void *pbuf, *rbuf;           /* converted label maps (owned), or NULL */
     segloss_label_array pa, ra;  /* what the metrics read */
     segloss_label_set set;
     int pred_scores;             /* prediction was a thresholded score map */
-    double spacing[3];
 } case_work;
 
 #if defined(__GNUC__)
@@ -384,87 +383,66 @@ static void library_error(eval_case *k, segloss_status st) {
                  segloss_strerror(st));
 }
 
-static void work_free(case_work *w) {
-    if (!w) return;
-    segloss_label_set_free(&w->set);
-    segloss_image_free(&w->pi);
-    segloss_image_free(&w->ri);
-    free(w->pbuf);
-    free(w->rbuf);
-    free(w);
-}
-
-case_work *eval_case_load(eval_case *k, const eval_cfg *c, int threads) {
-    if (k->rc) return NULL;
-    case_work *w = calloc(1, sizeof *w);
-    if (!w) {
-        oom(k);
-        return NULL;
-    }
-    for (int d = 0; d < 3; d++) w->spacing[d] = 1.0;
-    if (load(k, w, c, w->spacing, threads) == 0) return w;
-    work_free(w);
-    return NULL;
-}
-
-void eval_case_discard(case_work *w) { work_free(w); }
-
-void eval_case_score(eval_case *k, const eval_cfg *c, case_work *w, int label_threads) {
-    if (!w) return;
-    const double *spacing = w->spacing;
-    const segloss_shape *shape = &w->ri.array.shape;
-    segloss_status st = segloss_label_scan(&w->set, &w->pa, &w->ra, shape);
-    if (st == SEGLOSS_OK && w->pred_scores) {
-        /* The thresholded prediction is label 1: a reference with other
-         * labels (a 0/255 mask, a multi-label map) is almost always a
-         * mistake, so say so. */
-        for (int64_t i = 0; i < w->set.count; i++) {
-            const segloss_label_stats *s = &w->set.items[i];
-            if (s->label != 1 && s->conf.tp + s->conf.fn > 0) {
-                char lab[32];
-                snprintf(lab, sizeof lab, "%lld", (long long)s->label);
-                eval_msg(&k->warn,
-                         "warning: %s: the reference has label %s, but a thresholded "
-                         "score map (%s) is compared as label 1",
-                         k->ref, lab, k->pred);
-                break;
+void eval_case_run(eval_case *k, const eval_cfg *c, int label_threads) {
+    if (k->rc) return;
+    case_work w;
+    memset(&w, 0, sizeof w);
+    double spacing[3] = {1.0, 1.0, 1.0};
+    if (load(k, &w, c, spacing, label_threads) == 0) {
+        const segloss_shape *shape = &w.ri.array.shape;
+        segloss_status st = segloss_label_scan(&w.set, &w.pa, &w.ra, shape);
+        if (st == SEGLOSS_OK && w.pred_scores) {
+            /* The thresholded prediction is label 1: a reference with other
+             * labels (a 0/255 mask, a multi-label map) is almost always a
+             * mistake, so say so. */
+            for (int64_t i = 0; i < w.set.count; i++) {
+                const segloss_label_stats *s = &w.set.items[i];
+                if (s->label != 1 && s->conf.tp + s->conf.fn > 0) {
+                    char lab[32];
+                    snprintf(lab, sizeof lab, "%lld", (long long)s->label);
+                    eval_msg(&k->warn,
+                             "warning: %s: the reference has label %s, but a thresholded "
+                             "score map (%s) is compared as label 1",
+                             k->ref, lab, k->pred);
+                    break;
+                }
             }
         }
+        int64_t n = c->labels_all ? w.set.count : c->n_labels;
+        segloss_metric_opts o = c->mopts;
+        for (int d = 0; d < shape->ndim; d++) o.spacing[d] = spacing[d];
+        o.distances = (c->metrics & EM_DISTANCE_MASK) != 0;
+        o.mask_metrics = eval_mask_metrics(c->metrics);
+        o.threads = label_threads;
+        if (st == SEGLOSS_OK && (o.distances || c->inst.on) &&
+            o.surface == SEGLOSS_SURFACE_SURFEL && shape->ndim < 2) {
+            k->rc = CLI_INPUT;
+            eval_msg(&k->err, "%s: --surface surfel needs a 2-D or 3-D image, this one is %d-D",
+                     k->ref, shape->ndim);
+            goto out;
+        }
+        if (st == SEGLOSS_OK && (c->n_regions || c->have_ignore)) {
+            st = eval_regions_compute(&k->res, &n, &w.set, &w.pa, &w.ra, shape, &o, c);
+        } else if (st == SEGLOSS_OK) {
+            k->res = calloc((size_t)(n ? n : 1), sizeof *k->res);
+            if (!k->res) st = SEGLOSS_ERR_NOMEM;
+            if (st == SEGLOSS_OK)
+                st = segloss_label_metrics_compute(k->res, c->labels_all ? NULL : c->labels, n,
+                                                   &w.set, &w.pa, &w.ra, shape, &o);
+        }
+        if (st == SEGLOSS_OK) {
+            k->n = n;
+            eval_instances_case(k, c, &w.pa, &w.ra, shape, spacing);
+        } else {
+            free(k->res);
+            k->res = NULL;
+            library_error(k, st);
+        }
     }
-    int64_t n = c->labels_all ? w->set.count : c->n_labels;
-    segloss_metric_opts o = c->mopts;
-    for (int d = 0; d < shape->ndim; d++) o.spacing[d] = spacing[d];
-    o.distances = (c->metrics & EM_DISTANCE_MASK) != 0;
-    o.mask_metrics = eval_mask_metrics(c->metrics);
-    o.threads = label_threads;
-    if (st == SEGLOSS_OK && (o.distances || c->inst.on) &&
-        o.surface == SEGLOSS_SURFACE_SURFEL && shape->ndim < 2) {
-        k->rc = CLI_INPUT;
-        eval_msg(&k->err, "%s: --surface surfel needs a 2-D or 3-D image, this one is %d-D",
-                 k->ref, shape->ndim);
-        work_free(w);
-        return;
-    }
-    if (st == SEGLOSS_OK && (c->n_regions || c->have_ignore)) {
-        st = eval_regions_compute(&k->res, &n, &w->set, &w->pa, &w->ra, shape, &o, c);
-    } else if (st == SEGLOSS_OK) {
-        k->res = calloc((size_t)(n ? n : 1), sizeof *k->res);
-        if (!k->res) st = SEGLOSS_ERR_NOMEM;
-        if (st == SEGLOSS_OK)
-            st = segloss_label_metrics_compute(k->res, c->labels_all ? NULL : c->labels, n,
-                                               &w->set, &w->pa, &w->ra, shape, &o);
-    }
-    if (st == SEGLOSS_OK) {
-        k->n = n;
-        eval_instances_case(k, c, &w->pa, &w->ra, shape, spacing);
-    } else {
-        free(k->res);
-        k->res = NULL;
-        library_error(k, st);
-    }
-    work_free(w);
-}
-
-void eval_case_run(eval_case *k, const eval_cfg *c, int label_threads) {
-    eval_case_score(k, c, eval_case_load(k, c, label_threads), label_threads);
+out:
+    segloss_label_set_free(&w.set);
+    segloss_image_free(&w.pi);
+    segloss_image_free(&w.ri);
+    free(w.pbuf);
+    free(w.rbuf);
 }
