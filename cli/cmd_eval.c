@@ -369,8 +369,11 @@ static void run_cases(eval_cases *cs, const eval_cfg *c) {
     if (ct > n) ct = (int)n;
     if (ct < 1) ct = 1;
     /* Cases in parallel, labels one thread each; a single case gets the
-     * threads for its labels instead. */
+     * threads for its labels and its label scan instead (the scan takes
+     * the library setting: inside a case-parallel loop it runs on the
+     * case's thread). */
     const int lt = ct > 1 ? 1 : c->threads;
+    segloss_set_num_threads(c->threads);
     const int show = !c->quiet && isatty(STDERR_FILENO);
     int64_t stop = n, done = 0;
     if (show) progress(0, n);

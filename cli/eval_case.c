@@ -22,6 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef SEGLOSS_OPENMP
+#include <omp.h>
+#endif
+
 const char *const eval_metric_names[EM_COUNT] = {
     "dice",   "iou",      "precision", "recall",   "specificity",       "accuracy",
     "vs",     "hd",       "hd95",      "assd",     "nsd",               "mcc",
@@ -244,13 +248,20 @@ static int is_float(segloss_dtype dt) { return dt == SEGLOSS_F32 || dt == SEGLOS
 /* Reads the prediction and the reference, on two threads when `threads`
  * allows (decoding a big .nii.gz is most of a case's time). Each read
  * reports into its own record; the prediction's failure is the one
- * reported when both fail, as when they are read one after the other. */
+ * reported when both fail, as when they are read one after the other.
+ * One nested level is allowed meanwhile: each reader then touches its big
+ * buffers on all threads (src/io/inflate.c), so the larger volume (an
+ * int16 reference next to a uint8 prediction) does not leave the second
+ * core idle once the smaller one is read. */
 static int read_both(eval_case *k, case_work *w, const eval_cfg *c, int threads) {
     eval_case kp, kr;
     memset(&kp, 0, sizeof kp);
     memset(&kr, 0, sizeof kr);
     (void)threads;
 #ifdef SEGLOSS_OPENMP
+    const int levels = omp_get_max_active_levels();
+    const int nest = threads > 1 && k->pred && !omp_in_parallel();
+    if (nest && levels < 2) omp_set_max_active_levels(2);
 #pragma omp parallel sections num_threads(2) if (threads > 1 && k->pred)
 #endif
     {
@@ -263,6 +274,9 @@ static int read_both(eval_case *k, case_work *w, const eval_cfg *c, int threads)
 #endif
         read_image(&kr, &w->ri, k->ref, c);
     }
+#ifdef SEGLOSS_OPENMP
+    if (nest && levels < 2) omp_set_max_active_levels(levels);
+#endif
     eval_case *bad = kp.rc ? &kp : kr.rc ? &kr : NULL;
     if (bad) { /* k->err is NULL: a case with a message does not run */
         free(k->err);

@@ -1183,7 +1183,10 @@ typedef struct segloss_label_set {
 
 /* One pass over pred and ref (shape rank 1..3, same shape for both): counts
  * and union bounding box of every label. *out is overwritten (call
- * segloss_label_set_free on it afterwards, also on failure). */
+ * segloss_label_set_free on it afterwards, also on failure). Volumes of
+ * more than about a million voxels are scanned in blocks of rows on the
+ * library's threads (segloss_set_num_threads); the result is the same for
+ * any number of threads. */
 SEGLOSS_API segloss_status segloss_label_scan(segloss_label_set *out, const segloss_label_array *pred,
                                               const segloss_label_array *ref, const segloss_shape *shape);
 /* acc += other: union of the labels, counts and numel added, boxes united

@@ -141,6 +141,96 @@ TEST(metric_label_scan_random) {
     }
 }
 
+/* Volumes of more than a million voxels, which the scan cuts into blocks
+ * of rows counted on several threads: long runs (the 32-byte skipping),
+ * rows of any length, every dtype, at 1 and 2 threads, against one
+ * brute-force pass; and the first failing block's error (a uint64 label
+ * above INT64_MAX late in the volume). */
+TEST(metric_label_scan_big) {
+    static const segloss_dtype dts[] = {SEGLOSS_U8,  SEGLOSS_I8,  SEGLOSS_I16,
+                                        SEGLOSS_U16, SEGLOSS_I32, SEGLOSS_U32,
+                                        SEGLOSS_I64, SEGLOSS_U64, SEGLOSS_BOOL};
+    enum { NL = 5 };
+    rng_state = 11;
+    for (int it = 0; it < 9; it++) {
+        int64_t dims[3] = {2 + rnd_int(6), 150 + rnd_int(200), 700 + rnd_int(900)};
+        int ndim = it % 3 == 2 ? 2 : 3;
+        if (ndim == 2) dims[0] = 1;
+        const int64_t n = dims[0] * dims[1] * dims[2];
+        segloss_dtype dp = dts[it], dr = dts[(it * 4 + 3) % 9];
+        int nl = dp == SEGLOSS_BOOL || dr == SEGLOSS_BOOL ? 1 : NL;
+        int64_t *p = malloc((size_t)n * sizeof *p), *r = malloc((size_t)n * sizeof *r);
+        void *pa = malloc((size_t)n * 8), *ra = malloc((size_t)n * 8);
+        /* background with objects: runs of 1..400 voxels, mostly label 0 */
+        int64_t cur = 0, left = 0;
+        for (int64_t i = 0; i < n; i++) {
+            if (left-- <= 0) {
+                cur = rnd_int(3) ? 0 : 1 + rnd_int(nl);
+                left = rnd_int(400);
+            }
+            r[i] = cur;
+            p[i] = rnd_int(97) == 0 ? rnd_int(nl + 1) : cur;
+            put(pa, dp, i, p[i]);
+            put(ra, dr, i, r[i]);
+        }
+        segloss_label_stats want[NL + 1];
+        int64_t lo[NL + 1][3], hi[NL + 1][3];
+        memset(want, 0, sizeof want);
+        for (int l = 0; l <= nl; l++)
+            for (int d = 0; d < 3; d++) {
+                lo[l][d] = INT64_MAX;
+                hi[l][d] = -1;
+            }
+        for (int64_t i = 0; i < n; i++) {
+            int64_t c[3] = {i / (dims[1] * dims[2]), i / dims[2] % dims[1], i % dims[2]};
+            for (int64_t l = 1; l <= nl; l++) {
+                int a = p[i] == l, b = r[i] == l;
+                if (!a && !b) continue;
+                want[l].conf.tp += a && b;
+                want[l].conf.fp += a && !b;
+                want[l].conf.fn += !a && b;
+                for (int d = 0; d < 3; d++) {
+                    if (c[d] < lo[l][d]) lo[l][d] = c[d];
+                    if (c[d] > hi[l][d]) hi[l][d] = c[d];
+                }
+            }
+        }
+        segloss_shape shape = {ndim, {0}};
+        for (int d = 0; d < ndim; d++) shape.dim[d] = dims[3 - ndim + d];
+        for (int th = 1; th <= 2; th++) {
+            segloss_set_num_threads(th);
+            segloss_label_array A = {pa, dp}, B = {ra, dr};
+            segloss_label_set set;
+            CHECK_EQ_INT(segloss_label_scan(&set, &A, &B, &shape), SEGLOSS_OK);
+            CHECK_EQ_INT(set.count, nl);
+            for (int64_t l = 1; l <= nl && l <= set.count; l++) {
+                segloss_label_stats w = want[l];
+                w.label = l;
+                w.conf.tn = n - w.conf.tp - w.conf.fp - w.conf.fn;
+                for (int d = 0; d < 3; d++) {
+                    int a = 3 - ndim + d;
+                    w.box_lo[d] = d < ndim ? lo[l][a] : 0;
+                    w.box_hi[d] = d < ndim ? hi[l][a] + 1 : 1;
+                }
+                CHECK_MSG(stats_equal(&set.items[l - 1], &w), "it %d label %lld threads %d", it,
+                          (long long)l, th);
+            }
+            segloss_label_set_free(&set);
+            if (dr == SEGLOSS_U64) {
+                ((uint64_t *)ra)[n - 5] = (uint64_t)1 << 63;
+                CHECK_EQ_INT(segloss_label_scan(&set, &A, &B, &shape), SEGLOSS_ERR_DOMAIN);
+                segloss_label_set_free(&set);
+                put(ra, dr, n - 5, r[n - 5]);
+            }
+        }
+        segloss_set_num_threads(0);
+        free(p);
+        free(r);
+        free(pa);
+        free(ra);
+    }
+}
+
 /* Surface metrics do not depend on the dtypes that carry the labels: every
  * pair (same dtype: the one-pass mask; mixed: two passes), labels of both
  * signs and one out of a narrow type's range, against int32 arrays. */

@@ -10,24 +10,50 @@
  * kernel allows, costs one per 2 MiB. */
 #define _DEFAULT_SOURCE 1 /* madvise, MADV_HUGEPAGE */
 #include "io/inflate.h"
+#include "core/huge.h"
 
 #include <libdeflate.h>
+#include <segloss.h>
 
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
-#define HUGE_PAGE ((uintptr_t)2 << 20)
+#ifdef SEGLOSS_OPENMP
+#include <omp.h>
+#endif
+
+#define HUGE_PAGE SEGLOSS__HUGE_PAGE
+#define PREFAULT_MIN ((size_t)16 << 20)
+
+/* Fresh memory costs the kernel a page fault and the clearing of the page
+ * on its first write, on the thread that writes; for a CT volume that is
+ * most of the reading time, and the decoder or read(2) that fills the
+ * buffer is one thread. So a big buffer is first touched by the library's
+ * threads, one 2 MiB piece at a time each. Not where no new team can start
+ * (inside a parallel region with nesting off: a case-parallel loop, where
+ * every core already has its case); a caller that reads two files on two
+ * threads and allows one nested level gets both read on all threads. */
+static void prefault(unsigned char *p, size_t n) {
+#ifdef SEGLOSS_OPENMP
+    int nt = segloss_get_num_threads();
+    if (nt < 2 || n < PREFAULT_MIN || omp_get_active_level() >= omp_get_max_active_levels()) return;
+    const long long pieces = (long long)((n + HUGE_PAGE - 1) / HUGE_PAGE);
+    if (nt > pieces) nt = (int)pieces;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (long long k = 0; k < pieces; k++) {
+        size_t end = (size_t)(k + 1) * HUGE_PAGE < n ? (size_t)(k + 1) * HUGE_PAGE : n;
+        for (size_t i = (size_t)k * HUGE_PAGE; i < end; i += 4096) p[i] = 0;
+    }
+#else
+    (void)p;
+    (void)n;
+#endif
+}
 
 void *segloss__big_alloc(size_t n) {
     void *p = malloc(n ? n : 1);
-#if defined(MADV_HUGEPAGE)
-    if (p && n >= 2 * HUGE_PAGE) {
-        uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-        uintptr_t hi = ((uintptr_t)p + n) & ~(HUGE_PAGE - 1);
-        if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE); /* advice only */
-    }
-#endif
+    segloss__advise_huge(p, n);
+    if (p) prefault(p, n);
     return p;
 }
 

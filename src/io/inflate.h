@@ -6,9 +6,10 @@
 #include <stddef.h>
 
 /* malloc(n), and for n >= 4 MiB a request for transparent huge pages on the
- * 2 MiB-aligned pages inside it (madvise MADV_HUGEPAGE, where the system
- * has it): one page fault per 2 MiB instead of per 4 KiB when the buffer is
- * first written. Freed with free(). NULL when out of memory. */
+ * 2 MiB-aligned pages inside it (core/huge.h): one page fault per 2 MiB
+ * instead of per 4 KiB when the buffer is first written. From 16 MiB, the
+ * pages are then touched on the library's threads (segloss_get_num_threads;
+ * inflate.c says when). Freed with free(). NULL when out of memory. */
 void *segloss__big_alloc(size_t n);
 
 /* Decodes a whole .gz buffer in one call (libdeflate) when it is the

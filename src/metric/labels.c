@@ -268,17 +268,36 @@ static inline void box_add(segloss_label_stats *e, int64_t i0, int64_t i1, int64
 /* End of the run of equal stored values that starts at element off + k of
  * src: the smallest e in (k, n) with src[off + e] != src[off + k], or n. (For
  * bool, bytes 1 and 2 make different runs of the same label: harmless, runs
- * only need to be constant.) */
+ * only need to be constant.)
+ *
+ * Label maps are mostly long runs (background above all), so a run is
+ * first followed 32 bytes at a time: four 8-byte words compared with the
+ * run's value repeated to fill a word (element sizes divide 8 and the words
+ * start on an element, so each word holds whole elements), which compilers
+ * turn into a few vector instructions; the element-wise loop then finds
+ * the end inside the last block. */
 #define RUN_CASE(DT, T)                                                     \
     case DT: {                                                              \
         const T *s = (const T *)src + off;                                  \
         const T v = s[k];                                                   \
-        int64_t e = k + 1;                                                  \
         while (e < n && s[e] == v) e++;                                     \
         return e;                                                           \
     }
 
 static int64_t run_end(const void *src, segloss_dtype dtype, int64_t off, int64_t k, int64_t n) {
+    const size_t es = segloss_dtype_size(dtype);
+    const unsigned char *row = (const unsigned char *)src + (size_t)off * es;
+    uint64_t pat = 0;
+    for (size_t b = 0; b < 8; b += es) memcpy((unsigned char *)&pat + b, row + (size_t)k * es, es);
+    size_t pos = (size_t)(k + 1) * es;
+    const size_t end = (size_t)n * es;
+    while (pos + 32 <= end) {
+        uint64_t w[4];
+        memcpy(w, row + pos, sizeof w);
+        if (((w[0] ^ pat) | (w[1] ^ pat) | (w[2] ^ pat) | (w[3] ^ pat)) != 0) break;
+        pos += 32;
+    }
+    int64_t e = (int64_t)(pos / es);
     switch (dtype) {
     RUN_CASE(SEGLOSS_BOOL, uint8_t)
     RUN_CASE(SEGLOSS_U8, uint8_t)
@@ -301,6 +320,124 @@ static int cmp_label(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Rows [r0, r1) of the volume (row r: i0 = r / n1, i1 = r % n1) into t. */
+static segloss_status scan_rows(table *t, const segloss_label_array *pred,
+                                const segloss_label_array *ref, const segloss__grid *g,
+                                int64_t r0, int64_t r1) {
+    const int64_t n2 = g->n[2];
+    segloss_status st = SEGLOSS_OK;
+    /* one-entry caches: last label seen in pred / ref and its index */
+    int64_t pl = 0, pi = -1, rl = 0, ri = -1;
+    for (int64_t row = r0; row < r1 && st == SEGLOSS_OK; row++) {
+        const int64_t i0 = row / g->n[1], i1 = row % g->n[1];
+        const int64_t off = row * n2;
+        /* [k, pe) and [k, re): runs of one stored value in pred / ref;
+         * each array is read once, in its own type */
+        int64_t k = 0, pe = 0, re = 0, p = 0, r = 0;
+        while (k < n2) {
+            if (k >= pe) {
+                st = segloss__load_labels(&p, pred->data, pred->dtype, off + k, 1);
+                pe = run_end(pred->data, pred->dtype, off, k, n2);
+            }
+            if (k >= re && st == SEGLOSS_OK) {
+                st = segloss__load_labels(&r, ref->data, ref->dtype, off + k, 1);
+                re = run_end(ref->data, ref->dtype, off, k, n2);
+            }
+            if (st != SEGLOSS_OK) break;
+            const int64_t e = pe < re ? pe : re;
+            if (p != 0) {
+                if (pi < 0 || pl != p) {
+                    pi = table_get(t, p);
+                    pl = p;
+                    if (pi < 0) return SEGLOSS_ERR_NOMEM;
+                }
+                segloss_label_stats *s = &t->items[pi];
+                if (p == r) s->conf.tp += e - k;
+                else s->conf.fp += e - k;
+                box_add(s, i0, i1, k, e);
+            }
+            if (r != 0 && r != p) {
+                if (ri < 0 || rl != r) {
+                    ri = table_get(t, r);
+                    rl = r;
+                    if (ri < 0) return SEGLOSS_ERR_NOMEM;
+                }
+                segloss_label_stats *s = &t->items[ri];
+                s->conf.fn += e - k;
+                box_add(s, i0, i1, k, e);
+            }
+            k = e;
+        }
+    }
+    return st;
+}
+
+/* The scan in parallel: the rows are cut into blocks of about SCAN_BLOCK
+ * voxels (a partition that depends only on the shape), each block counts
+ * into its own table, and the tables are added up in block order. Counts
+ * are integers and boxes min/max, so the sums are exact: the result does
+ * not depend on the number of threads, and the error reported is the first
+ * failing block's, the one a single pass meets first. */
+#define SCAN_BLOCK ((int64_t)1 << 20)
+
+typedef struct scan_job {
+    const segloss_label_array *pred, *ref;
+    const segloss__grid *g;
+    int64_t rows, rows_per_block;
+    table *tables;
+} scan_job;
+
+static segloss_status scan_block(void *ctx, int64_t b) {
+    scan_job *j = ctx;
+    int64_t r0 = b * j->rows_per_block;
+    int64_t r1 = r0 + j->rows_per_block < j->rows ? r0 + j->rows_per_block : j->rows;
+    segloss_status st = table_init(&j->tables[b]);
+    if (st == SEGLOSS_OK) st = scan_rows(&j->tables[b], j->pred, j->ref, j->g, r0, r1);
+    return st;
+}
+
+/* acc += t: counts added, boxes (padded, inclusive) united. */
+static segloss_status table_add(table *acc, const table *t) {
+    for (int64_t i = 0; i < t->count; i++) {
+        const segloss_label_stats *s = &t->items[i];
+        int64_t k = table_get(acc, s->label);
+        if (k < 0) return SEGLOSS_ERR_NOMEM;
+        segloss_label_stats *e = &acc->items[k];
+        e->conf.tp += s->conf.tp;
+        e->conf.fp += s->conf.fp;
+        e->conf.fn += s->conf.fn;
+        for (int a = 0; a < 3; a++) {
+            if (s->box_lo[a] < e->box_lo[a]) e->box_lo[a] = s->box_lo[a];
+            if (s->box_hi[a] > e->box_hi[a]) e->box_hi[a] = s->box_hi[a];
+        }
+    }
+    return SEGLOSS_OK;
+}
+
+static segloss_status scan_all(table *out, const segloss_label_array *pred,
+                               const segloss_label_array *ref, const segloss__grid *g) {
+    const int64_t rows = g->n[0] * g->n[1];
+    int64_t per = SCAN_BLOCK / g->n[2];
+    if (per < 1) per = 1;
+    const int64_t nblocks = (rows + per - 1) / per;
+    if (nblocks <= 1) {
+        segloss_status st = table_init(out);
+        return st == SEGLOSS_OK ? scan_rows(out, pred, ref, g, 0, rows) : st;
+    }
+    table *tables = calloc((size_t)nblocks, sizeof *tables);
+    if (!tables) {
+        memset(out, 0, sizeof *out);
+        return SEGLOSS_ERR_NOMEM;
+    }
+    scan_job job = {pred, ref, g, rows, per, tables};
+    segloss_status st = segloss__for_items(nblocks, scan_block, &job);
+    for (int64_t b = 1; b < nblocks && st == SEGLOSS_OK; b++) st = table_add(&tables[0], &tables[b]);
+    for (int64_t b = 1; b < nblocks; b++) table_free(&tables[b]);
+    *out = tables[0];
+    free(tables);
+    return st;
+}
+
 segloss_status segloss_label_scan(segloss_label_set *out, const segloss_label_array *pred,
                                   const segloss_label_array *ref, const segloss_shape *shape) {
     if (!out) return SEGLOSS_ERR_NULL;
@@ -314,53 +451,8 @@ segloss_status segloss_label_scan(segloss_label_set *out, const segloss_label_ar
     st = segloss__grid_init(&g, shape, NULL);
     if (st != SEGLOSS_OK) return st;
 
-    const int64_t n2 = g.n[2];
     table t;
-    st = table_init(&t);
-    /* one-entry caches: last label seen in pred / ref and its index */
-    int64_t pl = 0, pi = -1, rl = 0, ri = -1;
-    for (int64_t i0 = 0; i0 < g.n[0] && st == SEGLOSS_OK; i0++) {
-        for (int64_t i1 = 0; i1 < g.n[1] && st == SEGLOSS_OK; i1++) {
-            int64_t off = (i0 * g.n[1] + i1) * n2;
-            /* [k, pe) and [k, re): runs of one stored value in pred / ref;
-             * each array is read once, in its own type */
-            int64_t k = 0, pe = 0, re = 0, p = 0, r = 0;
-            while (k < n2) {
-                if (k >= pe) {
-                    st = segloss__load_labels(&p, pred->data, pred->dtype, off + k, 1);
-                    pe = run_end(pred->data, pred->dtype, off, k, n2);
-                }
-                if (k >= re && st == SEGLOSS_OK) {
-                    st = segloss__load_labels(&r, ref->data, ref->dtype, off + k, 1);
-                    re = run_end(ref->data, ref->dtype, off, k, n2);
-                }
-                if (st != SEGLOSS_OK) break;
-                const int64_t e = pe < re ? pe : re;
-                if (p != 0) {
-                    if (pi < 0 || pl != p) {
-                        pi = table_get(&t, p);
-                        pl = p;
-                        if (pi < 0) { st = SEGLOSS_ERR_NOMEM; break; }
-                    }
-                    segloss_label_stats *s = &t.items[pi];
-                    if (p == r) s->conf.tp += e - k;
-                    else s->conf.fp += e - k;
-                    box_add(s, i0, i1, k, e);
-                }
-                if (r != 0 && r != p) {
-                    if (ri < 0 || rl != r) {
-                        ri = table_get(&t, r);
-                        rl = r;
-                        if (ri < 0) { st = SEGLOSS_ERR_NOMEM; break; }
-                    }
-                    segloss_label_stats *s = &t.items[ri];
-                    s->conf.fn += e - k;
-                    box_add(s, i0, i1, k, e);
-                }
-                k = e;
-            }
-        }
-    }
+    st = scan_all(&t, pred, ref, &g);
     if (st != SEGLOSS_OK) {
         table_free(&t);
         return st;

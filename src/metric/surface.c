@@ -25,7 +25,9 @@
  * lower-envelope passes of edt.c, plane by plane and column by column, so
  * the total stays linear in the box. Scratch buffers live in a workspace
  * reused across labels. */
+#define _DEFAULT_SOURCE 1 /* madvise (core/huge.h) */
 #include "metric/metric.h"
+#include "core/huge.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -328,6 +330,7 @@ static void *ws_get(segloss__ws *w, int i, size_t n) {
     if (w->cap[i] < n) {
         free(w->p[i]);
         w->p[i] = malloc(n);
+        segloss__advise_huge(w->p[i], n); /* a large label's scratch */
         w->cap[i] = w->p[i] ? n : 0;
     }
     return w->p[i];

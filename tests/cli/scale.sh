@@ -113,6 +113,29 @@ check "empty part: no cases, a summary" "stdout lacks '\"cases\":[]'" -- grep -q
 "$S" eval --pred many/pred --ref many/ref --metrics all --shard 1/3 --threads 2 --json "$W/t2.json" -q >/dev/null
 same "part: --threads 1 and 2 give the same bytes" "$W/t1.json" "$W/t2.json"
 
+# Several cases at 2 or 3 threads (cases run side by side): a failure in the
+# middle gives the same exit status, messages and (with --keep-going)
+# outputs as one thread, and no case after the first failed one is reported.
+mkdir -p "$W/pipe/p" "$W/pipe/r"
+cp many/pred/*.npy "$W/pipe/p/" && cp many/ref/*.npy "$W/pipe/r/"
+echo garbage >"$W/pipe/p/case04.npy"
+echo garbage >"$W/pipe/r/case07.npy"
+for kg in "" --keep-going; do
+    for th in 1 2 3; do
+        "$S" eval --pred "$W/pipe/p" --ref "$W/pipe/r" --metrics dice,hd95,assd --threads $th $kg \
+            --json "$W/pipe/o$th.json" >"$W/pipe/out$th" 2>"$W/pipe/err$th"
+        echo $? >"$W/pipe/rc$th"
+    done
+    for th in 2 3; do
+        same "cases in parallel $kg: --threads $th exit status == 1 thread" "$W/pipe/rc1" "$W/pipe/rc$th"
+        same "cases in parallel $kg: --threads $th messages == 1 thread" "$W/pipe/err1" "$W/pipe/err$th"
+        [ -n "$kg" ] && same "cases in parallel $kg: --threads $th JSON == 1 thread" \
+            "$W/pipe/o1.json" "$W/pipe/o$th.json"
+    done
+    [ -z "$kg" ] && check "cases in parallel: only the first failure, without --keep-going" \
+        "messages: $(cat "$W/pipe/err1")" -- sh -c "grep -c . '$W/pipe/err1' | grep -qx 1"
+    rm -f "$W/pipe"/o*.json
+done
 # With --keep-going, merge reports the parts whose runs had failures (exit 2,
 # as eval --keep-going), after writing the outputs.
 t "merge of --keep-going parts with failures: exit 2, parts named" 2 '' \
