@@ -901,8 +901,8 @@ for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); 
     t "loss $k is a kind" 1 '' "=segloss: loss: missing -i INPUT.npy
 segloss: $TRY" -- "$S" loss "$k"
 done
-check "loss --help lists 19 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
-    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 19
+check "loss --help lists 21 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
+    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 21
 
 # ============================================================================
 # Losses, second edition: dice-ce. References: tests/data/loss2_ref_cli.txt
@@ -994,6 +994,34 @@ tf "dice-ce C > 1 with a float target" 2 "~^segloss: .*y\.npy: dice-ce needs int
     -- loss dice-ce -i "$X" -t "$Y" --grad "$KEEP"
 tf "dice-ce --lambda-ce negative" 1 "~--lambda-ce" -- loss dice-ce -i "$X" -t "$RC" \
     --lambda-ce -1 --grad "$KEEP"
+
+# ============================================================================
+# Losses, second edition: cldice, dice-cldice. References:
+# tests/data/cldice_ref_cli.txt (tools/ref/gen_cldice_loss_ref.py --cli: MONAI
+# 1.5.0 SoftclDiceLoss and SoftDiceclDiceLoss on p.npy and y.npy, float64).
+# ============================================================================
+EREF=$here/../data/cldice_ref_cli.txt
+te "cldice on probabilities" cldice -- "$S" loss cldice -i "$P" -t "$Y" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.cldice
+te "cldice --iter 1 --smooth 0.5" cldice.iter1.smooth0.5 -- "$S" loss cldice -i "$P" -t "$Y" \
+    --iter 1 --smooth 0.5 --grad "$L2/g.npy"
+earr "$L2/g.npy" g.cldice.iter1.smooth0.5
+te "dice-cldice" dicecldice -- "$S" loss dice-cldice -i "$P" -t "$Y" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicecldice
+te "dice-cldice --alpha 0.2" dicecldice.alpha0.2 -- "$S" loss dice-cldice -i "$P" -t "$Y" \
+    --alpha 0.2 --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicecldice.alpha0.2
+t "cldice one channel: MONAI drops channel 0, loss 0" 0 "=0" '' -- "$S" loss cldice \
+    -i "$L2/x1.npy" -t "$L2/y1.npy" --activation sigmoid
+tf "cldice --reduction sum" 1 "~^segloss: loss cldice: --reduction must be mean \(one value" \
+    -- loss cldice -i "$P" -t "$Y" --reduction sum --grad "$KEEP"
+tf "cldice on logits without --activation" 2 "~values outside \[0,1\].*expects probabilities" \
+    -- loss cldice -i "$X" -t "$Y" --grad "$KEEP"
+tf "cldice --iter -1" 1 "~--iter" -- loss cldice -i "$P" -t "$Y" --iter -1 --grad "$KEEP"
+tf "cldice --alpha (dice-cldice only)" 1 "~--alpha" -- loss cldice -i "$P" -t "$Y" --alpha 0.3 \
+    --grad "$KEEP"
+tf "dice-cldice on a 1-D input" 2 "~shape" -- loss dice-cldice -i "$DATA/x1d.npy" \
+    -t "$DATA/y1d.npy" --grad "$KEEP"
 
 # ============================================================================
 # The README example (written elsewhere; built by `make test`)
