@@ -194,3 +194,14 @@ def test_gradcheck_second_edition(kind, rng):
         x = torch.sigmoid(x).detach().requires_grad_(True)
     assert torch.autograd.gradcheck(lambda a: st.loss(kind, a, y), (x,), eps=1e-3, atol=1e-3,
                                     rtol=1e-2)
+
+
+def test_cldice_losses(rng):
+    """MONAI's argument order (y_true, y_pred); probabilities; 2-D."""
+    x, y = _pair(rng, (2, 3, 9, 8))
+    p = torch.sigmoid(x.detach()).requires_grad_(True)
+    for mod, ref in ((st.SoftclDiceLoss(), lambda a, b: refs.cldice(b, a)),
+                     (st.SoftclDiceLoss(iter_=1, smooth=0.5),
+                      lambda a, b: refs.cldice(b, a, 1, 0.5)),
+                     (st.SoftDiceclDiceLoss(alpha=0.3), lambda a, b: refs.cldice(b, a, alpha=0.3))):
+        _compare(lambda a, b: mod(b, a), ref, p, y)
