@@ -20,10 +20,14 @@
  * (A = sum sk(p) y, B = sum sk(p), I = sum p y, P = sum p, G = sum y); the
  * first goes back through the skeleton with torch's tie rules
  * (segloss__soft_skel_backward), then everything through the activation.
+ * The first is a y + b with a, b known only after every item's sums; the
+ * skeleton's backward is linear with routing fixed by the forward, so each
+ * item computes J^T y and J^T 1 right after its forward and the gradient
+ * is a J^T y + b J^T 1 (no intermediates kept across items).
  * sk(y) is a constant, as in MONAI (the target has no gradient).
- * Memory (doubles): N*C*S probabilities, 2*N*C'*S for y and sk(y), and for
- * the backward (2*iter + 1)*N*C'*S intermediates of the skeletons of p
- * (C' kept channels, S spatial size), plus per thread about 13*S. */
+ * Memory (doubles): N*C*S probabilities, 2*N*C'*S for y and sk(y), 2*N*C'*S
+ * more for J^T y and J^T 1 with the backward (C' kept channels, S the
+ * spatial size); per thread about (2*iter + 12)*S. */
 #include "core/target.h"
 #include "loss/distmap.h"
 #include "loss/soft_skel.h"
@@ -51,7 +55,7 @@ typedef struct cl_ctx {
     int64_t c0, ck;
     double *p;                 /* N*C*S probabilities */
     double *y, *sy;            /* N*C'*S: targets and their skeletons */
-    double *keep;              /* NULL, or N*C'*KEEP*S: the forward of sk(p) */
+    double *jy, *j1;           /* NULL (forward only), or N*C'*S: J^T y and J^T 1 */
     double *part;              /* CL_SUMS per item (n, k) */
     /* backward */
     double sa, sb, sd, sc;     /* dL/dsk(p)_i = sa y_i + sb; dL/dp_i += sd y_i + sc sk(y)_i + sdc */
@@ -90,11 +94,16 @@ static segloss_status cl_item(void *vctx, int64_t it) {
     const cl_ctx *cx = vctx;
     const int64_t s = cx->l.s, n = it / cx->ck, k = it % cx->ck;
     const double *p = cx->p + (n * cx->l.c + cx->c0 + k) * s, *y = cx->y + it * s;
-    double *sy = cx->sy + it * s, *sp = malloc((size_t)s * sizeof *sp);
+    double *sy = cx->sy + it * s;
+    double *sp = malloc((size_t)s * (1 + (cx->jy ? SEGLOSS__SKEL_KEEP(cx->o->iter) : 0)) *
+                        sizeof *sp);
     if (!sp) return SEGLOSS_ERR_NOMEM;
-    double *keep = cx->keep ? cx->keep + it * SEGLOSS__SKEL_KEEP(cx->o->iter) * s : NULL;
+    double *keep = cx->jy ? sp + s : NULL;
     segloss_status st = segloss__soft_skel(sy, y, &cx->l.sp, s, cx->o->iter, NULL);
     if (st == SEGLOSS_OK) st = segloss__soft_skel(sp, p, &cx->l.sp, s, cx->o->iter, keep);
+    if (st == SEGLOSS_OK && keep)
+        st = segloss__soft_skel_backward(cx->jy + it * s, cx->j1 + it * s, y, p, keep,
+                                         &cx->l.sp, s, cx->o->iter);
     double *q = cx->part + it * CL_SUMS;
     for (int j = 0; j < CL_SUMS; j++) q[j] = 0.0;
     for (int64_t i = 0; i < s && st == SEGLOSS_OK; i++) {
@@ -114,26 +123,23 @@ static segloss_status cl_item(void *vctx, int64_t it) {
  * direct terms, then the activation (dropped channels: 0 before it). */
 static segloss_status cl_backward(void *vctx, int64_t n) {
     const cl_ctx *cx = vctx;
-    const int64_t c = cx->l.c, s = cx->l.s, kp = SEGLOSS__SKEL_KEEP(cx->o->iter);
-    double *g = calloc((size_t)(c * s), sizeof *g), *gs = malloc((size_t)s * sizeof *gs);
-    segloss_status st = g && gs ? SEGLOSS_OK : SEGLOSS_ERR_NOMEM;
+    const int64_t c = cx->l.c, s = cx->l.s;
+    double *g = calloc((size_t)(c * s), sizeof *g);
+    if (!g) return SEGLOSS_ERR_NOMEM;
     const double *p = cx->p + n * c * s;
-    for (int64_t k = 0; k < cx->ck && st == SEGLOSS_OK; k++) {
+    for (int64_t k = 0; k < cx->ck; k++) {
         const int64_t it = n * cx->ck + k;
         const double *y = cx->y + it * s, *sy = cx->sy + it * s;
+        const double *jy = cx->jy + it * s, *j1 = cx->j1 + it * s;
         double *gk = g + (cx->c0 + k) * s;
-        for (int64_t i = 0; i < s; i++) gs[i] = cx->sa * y[i] + cx->sb;
-        st = segloss__soft_skel_backward(gk, gs, p + (cx->c0 + k) * s, cx->keep + it * kp * s,
-                                         &cx->l.sp, s, cx->o->iter);
-        for (int64_t i = 0; i < s; i++) gk[i] += cx->sd * y[i] + cx->sc * sy[i] + cx->sdc;
-    }
-    if (st == SEGLOSS_OK)
         for (int64_t i = 0; i < s; i++)
-            segloss__dm_act_backward(cx->grad + n * c * s + i, p + i, g + i, s, c, s,
-                                     cx->o->activation);
+            gk[i] = cx->sa * jy[i] + cx->sb * j1[i] + cx->sd * y[i] + cx->sc * sy[i] + cx->sdc;
+    }
+    for (int64_t i = 0; i < s; i++)
+        segloss__dm_act_backward(cx->grad + n * c * s + i, p + i, g + i, s, c, s,
+                                 cx->o->activation);
     free(g);
-    free(gs);
-    return st;
+    return SEGLOSS_OK;
 }
 
 segloss_status segloss__cldice_run(double *loss, float *grad, const float *x,
@@ -152,8 +158,9 @@ segloss_status segloss__cldice_run(double *loss, float *grad, const float *x,
     cx.c0 = o->no_background ? 1 : 0;
     cx.ck = c - cx.c0;
     const int64_t items = n * cx.ck;
-    const double kp = grad ? (double)SEGLOSS__SKEL_KEEP(o->iter) : 0.0;
-    const double total = (double)(n * c * s) + (double)items * (double)s * (2.0 + kp);
+    const double total = (double)(n * c * s) + (double)items * (double)s * (grad ? 4.0 : 2.0);
+    if ((double)SEGLOSS__SKEL_KEEP(o->iter) * (double)s * sizeof(double) > (double)SIZE_MAX / 4)
+        return SEGLOSS_ERR_NOMEM;
     if (total * sizeof(double) + (double)items * CL_SUMS * sizeof(double) > (double)SIZE_MAX / 2)
         return SEGLOSS_ERR_NOMEM;
     /* one block: freed at once, glibc keeps it for the next training step */
@@ -161,7 +168,8 @@ segloss_status segloss__cldice_run(double *loss, float *grad, const float *x,
     if (!cx.p) return SEGLOSS_ERR_NOMEM;
     cx.y = cx.p + n * c * s;
     cx.sy = cx.y + items * s;
-    cx.keep = grad ? cx.sy + items * s : NULL;
+    cx.jy = grad ? cx.sy + items * s : NULL;
+    cx.j1 = grad ? cx.jy + items * s : NULL;
     cx.part = cx.p + (size_t)total;
     st = segloss__for_items(n, cl_image, &cx);
     if (st == SEGLOSS_OK) st = segloss__for_items(items, cl_item, &cx);

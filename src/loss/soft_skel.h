@@ -37,11 +37,13 @@
 segloss_status segloss__soft_skel(double *skel, const double *img, const segloss_shape *sp,
                                   int64_t s, int iter, double *keep);
 
-/* gimg (s doubles) += d L / d img, from g = d L / d skel (s doubles) and
- * the img and keep of the forward. NOMEM only. */
-segloss_status segloss__soft_skel_backward(double *gimg, const double *g, const double *img,
-                                           const double *keep, const segloss_shape *sp,
-                                           int64_t s, int iter);
+/* The backward is linear in the upstream gradient, and the routing (ties,
+ * kinks) depends on the forward alone: oa = J^T ga and ob = J^T 1 (s
+ * doubles each), J = d skel / d img, from one pass over the img and keep of
+ * the forward; any upstream a ga + b gives a oa + b ob. NOMEM only. */
+segloss_status segloss__soft_skel_backward(double *oa, double *ob, const double *ga,
+                                           const double *img, const double *keep,
+                                           const segloss_shape *sp, int64_t s, int iter);
 
 /* The clDice engine: loss = wd * soft Dice + wc * clDice over the kept
  * channels of the whole batch (cldice.c documents it); loss and grad may
