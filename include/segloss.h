@@ -1075,8 +1075,9 @@ SEGLOSS_API segloss_status segloss_boundary_backward(float *grad, const float *x
  * NULL). The backward follows torch's autograd through the pooling exactly
  * (max_pool: the first extremum of the window in scan order; torch.min: half
  * to each on a tie; relu: nothing at 0); sk(y) is a constant. Memory:
- * (C + (2 iter + 3) C') N S doubles with the backward (C' kept channels, S
- * the spatial size), (C + 2 C') N S for the forward alone. */
+ * (C + 4 C') N S doubles with the backward (C' kept channels, S the
+ * spatial size), (C + 2 C') N S for the forward alone, and per thread
+ * about (2 iter + 12) S doubles. */
 typedef struct segloss_cldice_opts {
     int iter;                      /* default 3 (MONAI iter_); >= 0 */
     double smooth;                 /* default 1 (MONAI smooth); finite, >= 0 */
