@@ -70,47 +70,56 @@ class DclOpts(C.Structure):  # segloss_dice_cldice_opts
     _fields_ = [("cldice", ClOpts), ("alpha", C.c_double)]
 
 
-def compare_cldice(a, x, y, y8, shape):
+def time_both(a, x, y8, shape, monai_loss, lib, name, opts, elems):
+    """Median CPU and wall seconds of MONAI's training step (monai_loss(xt)
+    -> loss tensor) and of segloss_<name>_forward_backward on the same
+    arrays (elems: its signature has the loss-array argument), with the
+    losses and gradients: (t_monai, w_monai, l_monai, g_monai, t_seg, w_seg,
+    l_seg, g_seg)."""
+    def monai_step():
+        xt = torch.tensor(x, requires_grad=True)
+        loss = monai_loss(xt)
+        loss.backward()
+        return float(loss), xt.grad.numpy()
+
+    t_monai, w_monai, (l_monai, g_monai) = median_times(monai_step, a.repeat)
+    f = getattr(lib, "segloss_%s_forward_backward" % name)
+    f.restype = C.c_int
+    sh = Shape(len(shape), (C.c_int64 * MAX_DIMS)(*shape))
+    tg = Target(y8.ctypes.data, 2)  # SEGLOSS_U8
+    g = np.empty_like(x)
+    loss = C.c_double()
+    fp = C.POINTER(C.c_float)
+    args = [C.byref(loss)] + ([None] if elems else []) + \
+        [g.ctypes.data_as(fp), x.ctypes.data_as(fp), C.byref(tg), C.byref(sh), opts, None]
+
+    def segloss_step():
+        st = f(*args)
+        if st != 0:
+            raise RuntimeError("segloss status %d" % st)
+        return loss.value
+
+    t_seg, w_seg, l_seg = median_times(segloss_step, a.repeat)
+    return t_monai, w_monai, l_monai, g_monai, t_seg, w_seg, l_seg, g
+
+
+def compare_cldice(a, x, y, y8, shape, lib):
     """The cldice / dice-cldice row: MONAI's training step against the
     library's fused call, one thread each."""
     from monai.losses.cldice import SoftclDiceLoss, SoftDiceclDiceLoss
     dcl = a.kind == "dice-cldice"
     fn = SoftDiceclDiceLoss() if dcl else SoftclDiceLoss()
     yt = torch.tensor(y)
-
-    def monai_step():
-        xt = torch.tensor(x, requires_grad=True)
-        loss = fn(yt, torch.sigmoid(xt))
-        loss.backward()
-        return float(loss), xt.grad.numpy()
-
-    t_monai, w_monai, (l_monai, g_monai) = median_times(monai_step, a.repeat)
-    lib = C.CDLL(a.lib)
-    lib.segloss_set_num_threads(1)
     lib.segloss_dice_cldice_opts_default.restype = DclOpts
     o = lib.segloss_dice_cldice_opts_default()
     o.cldice.activation = 0  # SIGMOID
-    name = "segloss_%s_forward_backward" % ("dice_cldice" if dcl else "cldice")
-    f = getattr(lib, name)
-    f.restype = C.c_int
-    opts = C.byref(o) if dcl else C.byref(o.cldice)
-    sh = Shape(len(shape), (C.c_int64 * MAX_DIMS)(*shape))
-    tg = Target(y8.ctypes.data, 2)  # SEGLOSS_U8
-    g = np.empty_like(x)
-    loss = C.c_double()
-    fp = C.POINTER(C.c_float)
-
-    def segloss_step():
-        st = f(C.byref(loss), g.ctypes.data_as(fp), x.ctypes.data_as(fp), C.byref(tg),
-               C.byref(sh), opts, None)
-        if st != 0:
-            raise RuntimeError("segloss status %d" % st)
-        return loss.value
-
-    t_seg, w_seg, l_seg = median_times(segloss_step, a.repeat)
+    name = "dice_cldice" if dcl else "cldice"
+    t_monai, w_monai, l_monai, g_monai, t_seg, w_seg, l_seg, g = time_both(
+        a, x, y8, shape, lambda xt: fn(yt, torch.sigmoid(xt)), lib, name,
+        C.byref(o) if dcl else C.byref(o.cldice), False)
     print("shape %s, CPU time per fwd+bwd, 1 thread: MONAI %s %.1f ms (loss %.6g),"
-          " %s %.2f ms (loss %.6g), speed-up %.1fx (wall: %.1f vs %.2f ms, %.1fx),"
-          " max |grad diff| %.2g of %.2g"
+          " segloss_%s_forward_backward %.2f ms (loss %.6g), speed-up %.1fx (wall: %.1f vs"
+          " %.2f ms, %.1fx), max |grad diff| %.2g of %.2g"
           % (a.shape, type(fn).__name__, 1e3 * t_monai, l_monai, name, 1e3 * t_seg, l_seg,
              t_monai / t_seg, 1e3 * w_monai, 1e3 * w_seg, w_monai / w_seg,
              float(np.abs(g - g_monai).max()), float(np.abs(g_monai).max())))
@@ -141,39 +150,17 @@ def main():
     y8 = np.ascontiguousarray(y.astype(np.uint8))
 
     torch.set_num_threads(1)
-    if "cldice" in a.kind:
-        return compare_cldice(a, x, y, y8, shape)
-    fn = HausdorffDTLoss(sigmoid=True, include_background=True)
-
-    def monai_step():
-        xt = torch.tensor(x, requires_grad=True)
-        loss = fn(xt, torch.tensor(y))
-        loss.backward()
-        return float(loss), xt.grad.numpy()
-
-    t_monai, w_monai, (l_monai, g_monai) = median_times(monai_step, a.repeat)
-
     lib = C.CDLL(a.lib)
     lib.segloss_set_num_threads(1)
+    if "cldice" in a.kind:
+        return compare_cldice(a, x, y, y8, shape, lib)
+    fn = HausdorffDTLoss(sigmoid=True, include_background=True)
     lib.segloss_hausdorff_dt_opts_default.restype = HdOpts
-    f = lib.segloss_hausdorff_dt_forward_backward
-    f.restype = C.c_int
     o = lib.segloss_hausdorff_dt_opts_default()
     o.activation, o.no_background = 0, 0  # SIGMOID, include_background=True
-    sh = Shape(len(shape), (C.c_int64 * MAX_DIMS)(*shape))
-    tg = Target(y8.ctypes.data, 2)  # SEGLOSS_U8
-    g = np.empty_like(x)
-    loss = C.c_double()
-    fp = C.POINTER(C.c_float)
-
-    def segloss_step():
-        st = f(C.byref(loss), None, g.ctypes.data_as(fp), x.ctypes.data_as(fp), C.byref(tg),
-               C.byref(sh), C.byref(o), None)
-        if st != 0:
-            raise RuntimeError("segloss status %d" % st)
-        return loss.value
-
-    t_seg, w_seg, l_seg = median_times(segloss_step, a.repeat)
+    t_monai, w_monai, l_monai, g_monai, t_seg, w_seg, l_seg, g = time_both(
+        a, x, y8, shape, lambda xt: fn(xt, torch.tensor(y)), lib, "hausdorff_dt", C.byref(o),
+        True)
     print("shape %s, CPU time per fwd+bwd, 1 thread: MONAI HausdorffDTLoss %.1f ms (loss %.6g),"
           " segloss_hausdorff_dt_forward_backward %.2f ms (loss %.6g), speed-up %.1fx"
           " (wall: %.1f vs %.2f ms, %.1fx), max |grad diff| %.2g"

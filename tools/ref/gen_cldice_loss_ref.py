@@ -23,8 +23,8 @@ The tie cases (0/1 masks and a few grey levels as predictions) pin torch
 torch.min splits a tie in halves, relu passes nothing at 0. Printed first:
 those rules checked on small tensors (the script stops if they differ).
 
-Output format: as tools/ref/gen_loss2_ref.py (case, kind, shape, x,
-target, opts, loss, grad, end), read by tests/test_cldice.c. Every input
+Output format: tools/ref/refcase.py (case, kind, shape, x, target, opts,
+loss, grad, end), read by tests/test_cldice.c. Every input
 is rounded to float32 first (what segloss receives).
 """
 import sys
@@ -32,6 +32,7 @@ import sys
 import numpy as np
 import torch
 import torch.nn.functional as F
+from refcase import case_lines, f32  # tools/ref/refcase.py
 
 sys.path.insert(0, sys.argv[1])
 import monai  # noqa: E402
@@ -40,27 +41,8 @@ from monai.losses.cldice import SoftclDiceLoss, SoftDiceclDiceLoss  # noqa: E402
 OUT = []
 
 
-def f32(a):
-    return np.asarray(a, dtype=np.float32).astype(np.float64)
-
-
-def varr(values, as_int=False):
-    vals = np.asarray(values).ravel()
-    if as_int:
-        return 'v %d %s' % (vals.size, ' '.join('%d' % int(v) for v in vals))
-    return 'v %d %s' % (vals.size, ' '.join('%.9g' % v for v in vals))
-
-
 def emit(name, kind, x, target, tdtype, opts, loss, grad):
-    OUT.append('case %s' % name)
-    OUT.append('kind %s' % kind)
-    OUT.append('shape %d %s' % (x.ndim, ' '.join(str(d) for d in x.shape)))
-    OUT.append('x ' + varr(x))
-    OUT.append('target %s %s' % (tdtype, varr(target, tdtype != 'f32')))
-    OUT.append('opts ' + ' '.join('%s=%s' % kv for kv in opts.items()))
-    OUT.append('loss %.10g' % loss)
-    OUT.append('grad ' + varr(grad))
-    OUT.append('end')
+    OUT.extend(case_lines(name, kind, x, target, tdtype, opts, loss, grad))
 
 
 def check_tie_rules():
