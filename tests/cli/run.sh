@@ -816,8 +816,15 @@ t "bench tversky text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' ''
     -- "$S" bench --kind tversky --shape 100 --repeat 1
 t "bench tversky rank 6" 1 '' '~^segloss: --shape: tversky takes rank 1..5' \
     -- "$S" bench --kind tversky --shape 1,1,1,1,1,2
-t "bench --help lists jaccard and tversky" 0 '~^  --kind K +bce-logits \(default\), dice, dice-bce, jaccard, tversky$' '' \
+t "bench --help lists jaccard and tversky" 0 '~^  --kind K +bce-logits \(default\), dice, dice-bce, jaccard, tversky,$' '' \
     -- "$S" bench --help
+t "bench --help lists cldice, dice-cldice" 0 '~^ +cldice, dice-cldice$' '' -- "$S" bench --help
+t "bench --kind cldice" 0 '~"kind":"cldice","numel":256,' '' \
+    -- "$S" bench --kind cldice --shape 2,2,8,8 --repeat 1 --json
+t "bench --kind dice-cldice 3-D" 0 '~"kind":"dice-cldice","numel":256,' '' \
+    -- "$S" bench --kind dice-cldice --shape 1,2,4,4,8 --repeat 1 --json
+t "bench --kind cldice rank 3" 1 '' "~^segloss: --shape: cldice takes rank 4 or 5" \
+    -- "$S" bench --kind cldice --shape 2,2,8
 t "bench keys: target, shape" 0 '~"target":"float32","shape":\[3,5\],"repeat":2,"stat":"median"' '' \
     -- "$S" bench --shape 3,5 --target float32 --repeat 2 --json
 t "bench SEGLOSS_FORCE_SCALAR=1" 0 "~$(bench_json dice-bce 64 1 scalar)" '' \
@@ -831,7 +838,7 @@ t "bench SEGLOSS_FORCE_SCALAR wins over SEGLOSS_ISA" 0 "~$(bench_json dice 64 1 
 t "bench text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' '' \
     -- "$S" bench --shape 100 --repeat 1
 t "bench --help"         0 '~^Usage: segloss bench' '' -- "$S" bench --help
-t "bench --kind focal"   1 '' "~^segloss: invalid value for --kind: 'focal' \(expected bce-logits, dice, dice-bce, jaccard or tversky\)$" \
+t "bench --kind focal"   1 '' "~^segloss: invalid value for --kind: 'focal' \(expected bce-logits, dice, dice-bce, jaccard, tversky, cldice or dice-cldice\)$" \
     -- "$S" bench --kind focal
 t "bench --target int8"  1 '' "~^segloss: invalid value for --target: 'int8' \(expected uint8 or float32\)$" \
     -- "$S" bench --target int8
