@@ -15,7 +15,11 @@
  *   tversky     segloss_tversky_forward / _forward then _backward (MONAI
  *               defaults: alpha = beta = 0.5, gamma = 1)
  * Where the library has no fused forward_backward, "forward+backward" is
- * the two calls, as a user without one would make them. */
+ * the two calls, as a user without one would make them.
+ *   cldice, dice-cldice  segloss_cldice_forward / _forward_backward (and
+ *               dice_cldice): MONAI defaults (iter 3, smooth 1, alpha
+ *               0.5) with the sigmoid of the logits; rank 4 or 5, default
+ *               shape 8,2,256,256 (channel 0 is left out as MONAI's). */
 #include "commands.h"
 #include "opts.h"
 #include "util.h"
@@ -29,12 +33,21 @@
 #include <emmintrin.h>
 #endif
 
-enum { K_BCEL, K_DICE, K_DICE_BCE, K_JACCARD, K_TVERSKY };
+enum { K_BCEL, K_DICE, K_DICE_BCE, K_JACCARD, K_TVERSKY, K_CLDICE, K_DICE_CLDICE };
 /* --kind, indexed by K_*: the names, in help order. Every kind but
  * bce-logits is a region loss (rank 1..5). */
 static const cli_choice kinds[] = {{"bce-logits", K_BCEL}, {"dice", K_DICE},
                                    {"dice-bce", K_DICE_BCE}, {"jaccard", K_JACCARD},
-                                   {"tversky", K_TVERSKY}, {NULL, 0}};
+                                   {"tversky", K_TVERSKY}, {"cldice", K_CLDICE},
+                                   {"dice-cldice", K_DICE_CLDICE}, {NULL, 0}};
+static const char default_shape[] = "16,1,512,512", cldice_shape[] = "8,2,256,256";
+
+/* cldice, dice-cldice: the bench's logits through a sigmoid. */
+static segloss_dice_cldice_opts cldice_opts(void) {
+    segloss_dice_cldice_opts o = segloss_dice_cldice_opts_default();
+    o.cldice.activation = SEGLOSS_ACTIVATION_SIGMOID;
+    return o;
+}
 
 typedef struct bench_cfg {
     int kind;              /* K_* */
@@ -62,11 +75,12 @@ static const cli_range repeat_range = {1.0, 100000.0, 0, "expected 1 to 100000 r
 #define C bench_cfg
 static const cli_opt opts[] = {
     CLI_CHOICE(C, "--kind", "K", kind, kinds,
-               "bce-logits (default), dice, dice-bce, jaccard, tversky"),
+               "bce-logits (default), dice, dice-bce, jaccard, tversky,\n"
+               "cldice, dice-cldice"),
     CLI_STR(C, NULL, "--shape", "D,D,..", shape,
             "array shape (default 16,1,512,512; rank 1..5 except for\n"
-            "bce-logits; arrays up to the memory cap of\n"
-            "'segloss loss --max-bytes')"),
+            "bce-logits; cldice kinds: rank 4 or 5, default 8,2,256,256;\n"
+            "arrays up to the memory cap of 'segloss loss --max-bytes')"),
     CLI_CHOICE(C, "--target", "T", u8, targets, "uint8 (default) or float32"),
     CLI_INT(C, "--threads", "N", threads, &threads_range,
             "threads (default: the library's, all cores)"),
@@ -195,6 +209,13 @@ static segloss_status run_fwd(bench *b) {
     case K_DICE: st = segloss_dice_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
     case K_JACCARD: st = segloss_jaccard_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
     case K_TVERSKY: st = segloss_tversky_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
+    case K_CLDICE:
+    case K_DICE_CLDICE: {
+        segloss_dice_cldice_opts o = cldice_opts();
+        st = b->kind == K_CLDICE ? segloss_cldice_forward(&loss, b->x, &b->t, &b->shape, &o.cldice)
+                                 : segloss_dice_cldice_forward(&loss, b->x, &b->t, &b->shape, &o);
+        break;
+    }
     default: st = segloss_dice_bce_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
     }
     b->sink += loss;
@@ -223,6 +244,16 @@ static segloss_status run_fwd_bwd(bench *b) {
         if (st == SEGLOSS_OK)
             st = segloss_tversky_backward(b->grad, b->x, &b->t, &b->shape, NULL, NULL);
         break;
+    case K_CLDICE:
+    case K_DICE_CLDICE: {
+        segloss_dice_cldice_opts o = cldice_opts();
+        st = b->kind == K_CLDICE
+                 ? segloss_cldice_forward_backward(&loss, b->grad, b->x, &b->t, &b->shape,
+                                                   &o.cldice, NULL)
+                 : segloss_dice_cldice_forward_backward(&loss, b->grad, b->x, &b->t, &b->shape,
+                                                        &o, NULL);
+        break;
+    }
     default:
         st = segloss_dice_bce_forward_backward(&loss, NULL, b->grad, b->x, &b->t, &b->shape,
                                                NULL, NULL);
@@ -248,7 +279,7 @@ int cmd_bench(int argc, char **argv) {
         bench_usage(stdout);
         return CLI_OK;
     }
-    bench_cfg c = {K_BCEL, "16,1,512,512", 1, 0, 10, 0};
+    bench_cfg c = {K_BCEL, default_shape, 1, 0, 10, 0};
     int rc = cli_parse(&spec, 1u, "bench", &c, argc, argv, 0);
     if (rc) return rc;
     bench b;
@@ -257,7 +288,13 @@ int cmd_bench(int argc, char **argv) {
     b.u8 = c.u8;
     const int json = c.json;
     const long long threads = c.threads, repeat = c.repeat;
+    const int cl = b.kind == K_CLDICE || b.kind == K_DICE_CLDICE;
+    if (cl && c.shape == default_shape) c.shape = cldice_shape;
     if ((rc = parse_shape(c.shape, &b.shape))) return rc == CLI_USAGE ? cli_usage_error(&spec) : rc;
+    if (cl && b.shape.ndim != 4 && b.shape.ndim != 5) {
+        cli_error("--shape: %s takes rank 4 or 5 (N, C, [D,] H, W)", kinds[b.kind].name);
+        return cli_usage_error(&spec);
+    }
     if (b.kind != K_BCEL && b.shape.ndim > 5) {
         cli_error("--shape: %s takes rank 1..5", kinds[b.kind].name);
         return cli_usage_error(&spec);

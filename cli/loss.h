@@ -47,6 +47,7 @@ typedef struct loss_cfg {
     int include_background;                     /* hausdorff-dt --include-background */
     int have_activation;       /* --activation given (LK_MULTICLASS kinds choose otherwise) */
     segloss_gdice_weight w_type;                /* generalized-dice */
+    segloss_dice_cldice_opts cldice;            /* cldice, dice-cldice: iter, smooth, alpha */
     size_t max_bytes;          /* --max-bytes: cap on each file's data (0: none) */
     int allow_nonfinite;       /* --allow-nonfinite */
 } loss_cfg;
@@ -114,6 +115,8 @@ enum {
     LG_TOPK,
     LG_HD,
     LG_BOUNDARY,
+    LG_CLDICE,
+    LG_DICE_CLDICE,
     LG_COUNT
 };
 #define LG(g) (1u << LG_##g)

@@ -293,6 +293,40 @@ static segloss_status scalar_shape(const loss_cfg *c, const loss_data *d, seglos
     return SEGLOSS_OK;
 }
 
+/* cldice, dice-cldice: one value for the batch (mean only, no elems). */
+static segloss_dice_cldice_opts cldice_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_dice_cldice_opts o = c->cldice;
+    o.cldice.activation = loss_activation(c, d);
+    o.cldice.no_background = !c->include_background;
+    return o;
+}
+static segloss_status cldice_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                                 float *elems) {
+    segloss_dice_cldice_opts o = cldice_opts(c, d);
+    (void)elems;
+    return strcmp(c->kind->name, "cldice")
+               ? segloss_dice_cldice_forward(loss, d->x, &d->target, &d->shape, &o)
+               : segloss_cldice_forward(loss, d->x, &d->target, &d->shape, &o.cldice);
+}
+static segloss_status cldice_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                                 const float *grad_out) {
+    segloss_dice_cldice_opts o = cldice_opts(c, d);
+    return strcmp(c->kind->name, "cldice")
+               ? segloss_dice_cldice_backward(grad, d->x, &d->target, &d->shape, &o, grad_out)
+               : segloss_cldice_backward(grad, d->x, &d->target, &d->shape, &o.cldice,
+                                         grad_out);
+}
+static segloss_status cldice_fused(const loss_cfg *c, const loss_data *d, double *loss,
+                                   float *elems, float *grad, const float *grad_out) {
+    segloss_dice_cldice_opts o = cldice_opts(c, d);
+    (void)elems;
+    return strcmp(c->kind->name, "cldice")
+               ? segloss_dice_cldice_forward_backward(loss, grad, d->x, &d->target, &d->shape,
+                                                      &o, grad_out)
+               : segloss_cldice_forward_backward(loss, grad, d->x, &d->target, &d->shape,
+                                                 &o.cldice, grad_out);
+}
+
 /* ---------------------------------------------------------------------- */
 /* The table                                                                */
 /* ---------------------------------------------------------------------- */
@@ -358,5 +392,12 @@ const loss_kind loss_kinds[] = {
     {"log-hausdorff-dt", "log(1 + hausdorff-dt) (MONAI LogHausdorffDTLoss)", LK_ACT_NONE,
      LG(HD), hd_shape, hausdorff_dt_fwd, hausdorff_dt_bwd, hausdorff_dt_fused,
      " (the default --activation none expects probabilities)", NULL},
+    /* issue 13, clDice (MONAI cldice.py) */
+    {"cldice", "soft clDice, 2-D or 3-D, probabilities (MONAI SoftclDiceLoss)",
+     LK_ACT_NONE | LK_MEAN_ONLY, LG(CLDICE), scalar_shape, cldice_fwd, cldice_bwd, cldice_fused,
+     " (the default --activation none expects probabilities)", NULL},
+    {"dice-cldice", "(1 - alpha) soft Dice + alpha clDice (MONAI SoftDiceclDiceLoss)",
+     LK_ACT_NONE | LK_MEAN_ONLY, LG(CLDICE) | LG(DICE_CLDICE), scalar_shape, cldice_fwd,
+     cldice_bwd, cldice_fused, " (the default --activation none expects probabilities)", NULL},
 };
 const size_t loss_num_kinds = sizeof loss_kinds / sizeof loss_kinds[0];

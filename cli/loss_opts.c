@@ -201,6 +201,28 @@ static const cli_opt boundary_opts[] = {
     CLI_END,
 };
 
+static const cli_range iter_range = {0, 1000000, 0, "must lie in [0, 1000000]"};
+
+static const cli_opt cldice_opts[] = {
+    {NULL, "--activation", "A", CLI_ARG_CHOICE, CLI_AT(C, region.activation, int),
+     CLI_GIVEN(C, have_activation), activations,
+     NULL, "none (default: probabilities, as MONAI), sigmoid or softmax"},
+    CLI_INT(C, "--iter", "N", cldice.cldice.iter, &iter_range,
+            "skeleton iterations (MONAI iter_; default 3)"),
+    CLI_NUM(C, "--smooth", "S", cldice.cldice.smooth, 0, &nonneg,
+            "added to the numerators and denominators (default 1)"),
+    CLI_FLAG(C, NULL, "--include-background", include_background,
+             "keep channel 0 (MONAI always drops it: [:, 1:], so one\n"
+             "channel gives 0 without this flag)"),
+    CLI_END,
+};
+
+static const cli_opt dice_cldice_opts[] = {
+    CLI_NUM(C, "--alpha", "A", cldice.alpha, 0, NULL,
+            "loss = (1 - A) Dice + A clDice (default 0.5)"),
+    CLI_END,
+};
+
 static const cli_opt ignore_opts[] = {
     CLI_NUM(C, "--ignore-index", "V", ignore_index, CLI_GIVEN(C, have_ignore), NULL,
             "target elements equal to V (e.g. 255 for void pixels) count\n"
@@ -253,6 +275,9 @@ static const cli_group groups[LG_COUNT] = {
     [LG_TOPK] = {"topk-ce (with the ce options; mean only)", topk_opts},
     [LG_HD] = {"hausdorff-dt, log-hausdorff-dt (input (N, C, spatial...))", hd_opts},
     [LG_BOUNDARY] = {"boundary (input (N, C, spatial...); mean or sum)", boundary_opts},
+    [LG_CLDICE] = {"cldice, dice-cldice (input (N, C, [D,] H, W); one value, mean only)",
+                   cldice_opts},
+    [LG_DICE_CLDICE] = {"dice-cldice", dice_cldice_opts},
 };
 
 static const cli_spec spec = {"loss", groups, LG_COUNT, 22};
@@ -334,8 +359,9 @@ static int check_combinations(loss_cfg *c) {
         return loss_usage_error();
     }
     if ((k->flags & LK_MEAN_ONLY) && c->reduction != SEGLOSS_REDUCTION_MEAN) {
-        cli_error("loss %s: --reduction must be mean (the mean of the selected positions)",
-                  k->name);
+        cli_error("loss %s: --reduction must be mean (%s)", k->name,
+                  strcmp(k->name, "topk-ce") ? "one value for the whole batch"
+                                             : "the mean of the selected positions");
         return loss_usage_error();
     }
     if (c->smp_version) c->region.smp = c->smp_version; /* --smp-version implies --smp */
@@ -365,6 +391,7 @@ int loss_parse_args(loss_cfg *c, int argc, char **argv) {
     c->mcc = segloss_mcc_opts_default();
     c->topk = segloss_topk_ce_opts_default().k;
     c->hd = segloss_hausdorff_dt_opts_default();
+    c->cldice = segloss_dice_cldice_opts_default();
     int ki = cli_first_operand(&spec, argc, argv);
     if (!ki) {
         cli_error("loss: missing KIND (one of: %s)", kind_names());

@@ -8,7 +8,7 @@
  *   [4..]    options: spacing per axis, percentile, tolerance, hd95
  *            variant, empty-mask rules, beta, boundary width, mask
  *            metrics, surface (voxel, surfel, an invalid value), an
- *            ignore label; then one byte per voxel of pred and of ref
+ *            ignore label, a convention (or none, or an invalid one); then one byte per voxel of pred and of ref
  *            (labels 0..3 mostly; now and then a large, negative or
  *            out-of-range value).
  * Properties checked, beyond a status in range and never INTERNAL/NOMEM:
@@ -18,7 +18,8 @@
  *    assd, masd, nsd and the directed fields equal a brute-force
  *    computation over every pair of surface voxels (1e-9 relative), and
  *    the empty-mask rules (NaN, the image diagonal, nsd 0) hold;
- *  - the results do not depend on the thread count (same bits, 1 and 3);
+ *  - the results do not depend on the thread count (same bits, 1 and 3),
+ *    under every convention (segloss_metric_opts_convention);
  *  - swapping pred and ref swaps fp/fn and the directed fields and leaves
  *    the symmetric scores unchanged (1e-12 relative), for both surfaces;
  *  - a single-label region without ignore label equals that label's
@@ -217,13 +218,13 @@ static void check_ranges(const segloss_label_metrics *m) {
     const segloss_overlap_scores *s = &m->overlap;
     const double unit[] = {s->dice, s->iou, s->precision, s->recall, s->specificity, s->accuracy,
                            s->fbeta, s->balanced_accuracy, s->npv, s->fpr, s->fnr, s->fdr, s->for_,
-                           s->ri, s->auc, m->surface.nsd, m->mask.boundary_iou};
+                           s->ri, s->auc, m->surface.nsd, m->mask.boundary_iou, m->mask.cldice};
     for (size_t k = 0; k < sizeof unit / sizeof unit[0]; k++)
         FUZZ_CHECK_MSG(isnan(unit[k]) || (unit[k] >= 0 && unit[k] <= 1),
                        "label %lld: score %zu = %.17g outside [0, 1]", (long long)m->stats.label, k,
                        unit[k]);
     const segloss_surface_metrics *d = &m->surface;
-    if (!isnan(d->hd)) {
+    if (isfinite(d->hd) && !isnan(d->hd95) && !isnan(d->assd)) {
         FUZZ_CHECK_MSG(d->hd95 <= d->hd * (1 + 1e-12), "hd95 %.17g > hd %.17g", d->hd95, d->hd);
         FUZZ_CHECK_MSG(d->assd <= d->hd * (1 + 1e-12), "assd %.17g > hd %.17g", d->assd, d->hd);
     }
@@ -286,8 +287,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     o.surface = (segloss_surface_kind)(f / 32 % 3); /* 2 is invalid */
     o.beta = pick(fuzz_u8(&in), beta_t, 5);
     o.boundary_width = pick(fuzz_u8(&in), width_t, 6);
-    o.mask_metrics = fuzz_u8(&in) % 8;
+    o.mask_metrics = fuzz_u8(&in) % 20; /* 16..19: an unknown bit */
     int64_t ignore = fuzz_u8(&in) % 4;
+    /* Odd: a tool's convention over the options above (7: an invalid
+     * value); its empty-mask rules differ from segloss's, so the
+     * brute-force and swap checks run only under segloss's own rules. */
+    uint8_t cb = fuzz_u8(&in);
+    if (cb & 1) {
+        int conv = cb / 2 % 8;
+        if (conv < 7) FUZZ_CHECK(segloss_metric_opts_convention(&o, segloss_convention_name(conv)) == SEGLOSS_OK);
+        else o.convention = (segloss_convention)7;
+    }
+    int own_rules = o.convention == SEGLOSS_CONVENTION_SEGLOSS || o.convention == SEGLOSS_CONVENTION_NNUNET;
 
     size_t pes = segloss_dtype_size(pdt), res = segloss_dtype_size(rdt);
     void *pbuf = malloc((size_t)g.n * pes), *rbuf = malloc((size_t)g.n * res);
@@ -318,7 +329,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check_status(st);
         int surfel_ok = o.surface == SEGLOSS_SURFACE_VOXEL ||
                         (o.surface == SEGLOSS_SURFACE_SURFEL && (g.ndim >= 2 || !o.distances));
-        int opts_ok = valid && surfel_ok && !isnan(o.beta) && o.beta >= 0 && !isnan(o.boundary_width) &&
+        int opts_ok = valid && surfel_ok && o.convention >= 0 && o.convention < 7 &&
+                      o.mask_metrics < 16 && !isnan(o.beta) && o.beta >= 0 && !isnan(o.boundary_width) &&
                       o.boundary_width >= 0;
         FUZZ_CHECK_MSG((st == SEGLOSS_OK) == opts_ok, "metrics status %d, options valid %d", (int)st, opts_ok);
         if (st == SEGLOSS_OK) {
@@ -340,7 +352,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                (long long)m->stats.conf.tp, (long long)m->stats.conf.fp,
                                (long long)m->stats.conf.fn, (long long)tp, (long long)fp, (long long)fn);
                 check_ranges(m);
-                if (o.distances && o.surface == SEGLOSS_SURFACE_VOXEL)
+                if (o.distances && o.surface == SEGLOSS_SURFACE_VOXEL && own_rules)
                     check_distances(&g, pv, rv, L, &o, &m->surface);
             }
             /* Swapped inputs: a scan of (ref, pred) has the same labels. */
@@ -349,7 +361,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             FUZZ_CHECK(segloss_label_scan(&sw, &ra, &pa, &shape) == SEGLOSS_OK && sw.count == nl);
             o.threads = 1;
             FUZZ_CHECK(segloss_label_metrics_compute(mw, labels, nl, &sw, &ra, &pa, &shape, &o) == SEGLOSS_OK);
-            for (int64_t k = 0; k < nl; k++) check_swap(&m1[k], &mw[k]);
+            for (int64_t k = 0; k < nl && own_rules; k++) check_swap(&m1[k], &mw[k]);
             segloss_label_set_free(&sw);
             /* Single-label regions, no ignore label: the labels' metrics. */
             st = segloss_region_metrics_compute(mr, labels, NULL, nl, NULL, &pa, &ra, &shape, &o);

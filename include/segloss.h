@@ -1053,6 +1053,78 @@ SEGLOSS_API segloss_status segloss_boundary_backward(float *grad, const float *x
                                                      const segloss_target *target, const segloss_shape *shape,
                                                      const segloss_boundary_opts *opts, const float *grad_out);
 
+/* Soft clDice (MONAI SoftclDiceLoss, monai/losses/cldice.py; Shit et al.
+ * 2021) and soft Dice + clDice (MONAI SoftDiceclDiceLoss). Input
+ * (N, C, H, W) or (N, C, D, H, W) (other ranks: SHAPE); p = the activation
+ * of x (default NONE: probabilities in [0,1], MONAI's input, DOMAIN
+ * otherwise; SIGMOID; SOFTMAX over axis 1; NaN p: NONFINITE), y the target
+ * (dense in [0,1], or class indices one-hot with target_kind INDEX / AUTO +
+ * SOFTMAX). The soft skeleton sk(.) of each image and channel iterates
+ * erosion (min over the 3-element lines along each axis) and dilation (max
+ * over the 3x3 / 3x3x3 box), iter times:
+ *   E_0 = img, E_{k+1} = erode(E_k), delta_k = relu(E_k - dilate(E_{k+1}))
+ *   S_0 = delta_0, S_k = S_{k-1} + relu(delta_k - S_{k-1} delta_k), sk = S_iter
+ * With every sum over the whole batch and the kept channels (no_background,
+ * the default, keeps 1..C-1 as MONAI's [:, 1:]: with C == 1 nothing is kept
+ * and the loss is 0) and s = smooth:
+ *   tprec = (sum sk(p) y + s) / (sum sk(p) + s),  tsens = (sum sk(y) p + s) / (sum sk(y) + s)
+ *   cldice = 1 - 2 tprec tsens / (tprec + tsens)
+ *   dice = 1 - (2 sum p y + s) / (sum p + sum y + s)
+ *   dice-cldice = (1 - alpha) dice + alpha cldice
+ * One value (MONAI has no reduction); grad_out points to one float (or
+ * NULL). The backward follows torch's autograd through the pooling exactly
+ * (max_pool: the first extremum of the window in scan order; torch.min: half
+ * to each on a tie; relu: nothing at 0); sk(y) is a constant. Memory:
+ * (C + 4 C') N S doubles with the backward (C' kept channels, S the
+ * spatial size), (C + 2 C') N S for the forward alone, and per thread
+ * about (2 iter + 12) S doubles. */
+typedef struct segloss_cldice_opts {
+    int iter;                      /* default 3 (MONAI iter_); >= 0 */
+    double smooth;                 /* default 1 (MONAI smooth); finite, >= 0 */
+    segloss_activation activation; /* default NONE (MONAI: probabilities) */
+    segloss_target_kind target_kind; /* default AUTO: INDEX with SOFTMAX */
+    int no_background;             /* default 1 (MONAI: channel 0 left out, even when C == 1) */
+} segloss_cldice_opts;
+
+typedef struct segloss_dice_cldice_opts {
+    segloss_cldice_opts cldice;    /* default segloss_cldice_opts_default() */
+    double alpha;                  /* default 0.5 (MONAI): weight of clDice; finite */
+} segloss_dice_cldice_opts;
+
+SEGLOSS_API segloss_cldice_opts segloss_cldice_opts_default(void);
+SEGLOSS_API segloss_dice_cldice_opts segloss_dice_cldice_opts_default(void);
+SEGLOSS_API segloss_status segloss_cldice_forward(double *loss, const float *x,
+                                                  const segloss_target *target,
+                                                  const segloss_shape *shape,
+                                                  const segloss_cldice_opts *opts);
+SEGLOSS_API segloss_status segloss_cldice_backward(float *grad, const float *x,
+                                                   const segloss_target *target,
+                                                   const segloss_shape *shape,
+                                                   const segloss_cldice_opts *opts,
+                                                   const float *grad_out);
+/* Both in one call (the skeletons computed once); the same bits as the two. */
+SEGLOSS_API segloss_status segloss_cldice_forward_backward(double *loss, float *grad,
+                                                           const float *x,
+                                                           const segloss_target *target,
+                                                           const segloss_shape *shape,
+                                                           const segloss_cldice_opts *opts,
+                                                           const float *grad_out);
+SEGLOSS_API segloss_status segloss_dice_cldice_forward(double *loss, const float *x,
+                                                       const segloss_target *target,
+                                                       const segloss_shape *shape,
+                                                       const segloss_dice_cldice_opts *opts);
+SEGLOSS_API segloss_status segloss_dice_cldice_backward(float *grad, const float *x,
+                                                        const segloss_target *target,
+                                                        const segloss_shape *shape,
+                                                        const segloss_dice_cldice_opts *opts,
+                                                        const float *grad_out);
+SEGLOSS_API segloss_status segloss_dice_cldice_forward_backward(double *loss, float *grad,
+                                                                const float *x,
+                                                                const segloss_target *target,
+                                                                const segloss_shape *shape,
+                                                                const segloss_dice_cldice_opts *opts,
+                                                                const float *grad_out);
+
 /* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */
 /* ------------------------------------------------------------------------ */

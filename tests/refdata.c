@@ -297,6 +297,19 @@ void ref_worst(double *slot, char *name, size_t len, double v, const char *cname
     }
 }
 
+void ref_check_loss_grad(const char *name, double loss, double ref, double atol, const float *g,
+                         const ref_arr *grad, double *worst_loss, double *worst_grad) {
+    double rel = fabs(loss - ref) / fmax(fabs(ref), 1e-30);
+    CHECK_MSG(ref_close(loss, ref, 2e-5, atol), "%s: loss %.10g vs %.10g (rel %.3g)", name, loss,
+              ref, rel);
+    ref_grad_cmp gc = ref_compare_grad(g, grad);
+    CHECK_MSG(gc.nan_bad == 0 && gc.maxerr <= 1e-5 * gc.maxref,
+              "%s: grad error %.3g of %.3g at %lld (nan %lld)", name, gc.maxerr, gc.maxref,
+              (long long)gc.at, (long long)gc.nan_bad);
+    if (ref != 0 && rel > *worst_loss) *worst_loss = rel;
+    if (gc.maxref > 0 && gc.maxerr / gc.maxref > *worst_grad) *worst_grad = gc.maxerr / gc.maxref;
+}
+
 segloss_status ref_dice_items(int64_t *n, const segloss_shape *shape, const segloss_dice_opts *o) {
     segloss_shape is;
     segloss_status st = segloss_dice_items_shape(&is, shape, o);

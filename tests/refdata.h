@@ -115,6 +115,14 @@ typedef struct ref_stats {
 /* *slot = v and name = cname when v > *slot. */
 void ref_worst(double *slot, char *name, size_t len, double v, const char *cname);
 
+/* A loss case against a peer (the second-edition rule): the loss within
+ * 2e-5 relative (or atol), the gradient g within 1e-5 of its largest
+ * reference entry; each is one check, a failure names the case. The
+ * relative errors raise *worst_loss (not for a reference of 0) and
+ * *worst_grad. */
+void ref_check_loss_grad(const char *name, double loss, double ref, double atol, const float *g,
+                         const ref_arr *grad, double *worst_loss, double *worst_grad);
+
 /* Item counts: the number of elements of the library's *_items_shape. */
 segloss_status ref_dice_items(int64_t *n, const segloss_shape *shape, const segloss_dice_opts *o);
 segloss_status ref_lovasz_items(int64_t *n, const segloss_shape *shape,

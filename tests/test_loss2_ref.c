@@ -214,18 +214,8 @@ TEST(loss2_ref_cases) {
         double loss = NAN;
         segloss_status st = run_case(&c, &loss, g, x, &t);
         CHECK_MSG(st == SEGLOSS_OK, "%s: status %s", c.name, segloss_strerror(st));
-        if (st == SEGLOSS_OK) {
-            double rel = fabs(loss - c.loss) / fmax(fabs(c.loss), 1e-30);
-            CHECK_MSG(ref_close(loss, c.loss, 2e-5, 0.0), "%s: loss %.10g vs %.10g (rel %.3g)",
-                      c.name, loss, c.loss, rel);
-            ref_grad_cmp gc = ref_compare_grad(g, &c.grad);
-            CHECK_MSG(gc.nan_bad == 0 && gc.maxerr <= 1e-5 * gc.maxref,
-                      "%s: grad error %.3g of %.3g at %lld (nan %lld)", c.name, gc.maxerr,
-                      gc.maxref, (long long)gc.at, (long long)gc.nan_bad);
-            if (rel > worst_loss) worst_loss = rel;
-            if (gc.maxref > 0 && gc.maxerr / gc.maxref > worst_grad)
-                worst_grad = gc.maxerr / gc.maxref;
-        }
+        if (st == SEGLOSS_OK)
+            ref_check_loss_grad(c.name, loss, c.loss, 0.0, g, &c.grad, &worst_loss, &worst_grad);
         free(x);
         free(tb);
         free(g);

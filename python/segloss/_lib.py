@@ -134,6 +134,15 @@ class boundary_opts(Structure):
                 ("no_background", c_int)]
 
 
+class cldice_opts(Structure):
+    _fields_ = [("iter", c_int), ("smooth", c_double), ("activation", c_int),
+                ("target_kind", c_int), ("no_background", c_int)]
+
+
+class dice_cldice_opts(Structure):
+    _fields_ = [("cldice", cldice_opts), ("alpha", c_double)]
+
+
 class batch_part(Structure):
     _fields_ = [("n_total", c_int64), ("n_offset", c_int64)]
 
@@ -254,7 +263,8 @@ STRUCTS = {cls.__name__: cls for cls in (
     boundary_opts, batch_part, confusion, label_array,
     label_stats, label_set, metric_opts, overlap_scores, surface_metrics, mask_metrics,
     label_metrics, instance_opts, instance_pair, instance_metrics, lesionwise_opts, lesion_row,
-    lesionwise, instance_summary, npy, image)}
+    lesionwise, instance_summary, npy, image,
+    cldice_opts, dice_cldice_opts)}
 
 P = POINTER
 
@@ -313,6 +323,8 @@ for _name, _opts in (("lovasz", lovasz_opts), ("dice", dice_opts), ("tversky", t
                      ("generalized_dice", generalized_dice_opts),
                      ("hausdorff_dt", hausdorff_dt_opts)):
     _PROTOS[_name + "_items_shape"] = (c_int, [P(shape), P(shape), P(_opts)])
+for _name, _opts in (("cldice", cldice_opts), ("dice_cldice", dice_cldice_opts)):
+    _PROTOS[_name + "_opts_default"] = (_opts, [])
 
 
 def _candidates(name):
@@ -364,13 +376,14 @@ for _name, (_res, _args) in _PROTOS.items():
 # The three signatures of a loss (segloss_X_forward, _backward,
 # _forward_backward), given its options struct.
 def loss_protos(opts, elems=True):
-    """elems=False: a forward without the loss array (topk_ce, boundary)."""
+    """elems=False: a forward (and forward_backward) without the loss array
+    (topk_ce, boundary, cldice, dice_cldice)."""
     return {
         "forward": (c_int, [P(c_double)] + ([P(c_float)] if elems else []) +
                     [P(c_float), P(target), P(shape), P(opts)]),
         "backward": (c_int, [P(c_float), P(c_float), P(target), P(shape), P(opts), P(c_float)]),
-        "forward_backward": (c_int, [P(c_double), P(c_float), P(c_float), P(c_float), P(target),
-                                     P(shape), P(opts), P(c_float)]),
+        "forward_backward": (c_int, [P(c_double)] + ([P(c_float)] if elems else []) +
+                             [P(c_float), P(c_float), P(target), P(shape), P(opts), P(c_float)]),
     }
 
 F32P = P(c_float)

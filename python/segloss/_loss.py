@@ -37,6 +37,9 @@ GROUPS = {
     "topk": ("k",),
     "hd": ("activation", "batch", "include_background", "alpha"),
     "boundary": ("activation", "no_background"),
+    # issue 13, clDice
+    "cldice": ("activation", "iter", "smooth", "include_background"),
+    "dice_cldice": ("alpha",),
 }
 
 
@@ -192,9 +195,27 @@ def _boundary(kw, arr):
     return o
 
 
+def _cldice(kw, arr):
+    o = fn.dice_cldice_opts_default()
+    c = o.cldice
+    c.activation = _choice(_lib.ACTIVATIONS, kw["activation"], "activation")
+    c.iter = int(kw.get("iter", c.iter))
+    c.smooth = float(kw.get("smooth", c.smooth))
+    c.no_background = int(not kw.get("include_background", False))
+    o.alpha = float(kw.get("alpha", o.alpha))
+    return o
+
+
+def _cldice_only(kw, arr):
+    return _cldice(kw, arr).cldice
+
+
 def _set_reduction(o, red):
-    """The reduction field of an options struct, wherever it nests."""
+    """The reduction field of an options struct, wherever it nests (none:
+    a loss that is one value, mean only)."""
     while not hasattr(o, "reduction"):
+        if not any(hasattr(o, f) for f in ("dice", "gdice", "region", "ce")):
+            return
         o = next(getattr(o, f) for f in ("dice", "gdice", "region", "ce") if hasattr(o, f))
     o.reduction = red
 
@@ -308,6 +329,13 @@ KINDS = {k.name: k for k in (
     Kind("log-hausdorff-dt", "hausdorff_dt", _L.hausdorff_dt_opts, _hd(1), ("hd",), "auto",
          _items(fn.hausdorff_dt_items_shape), activation="none",
          summary="log(1 + hausdorff-dt) (MONAI LogHausdorffDTLoss)"),
+    # issue 13, clDice (MONAI cldice.py)
+    Kind("cldice", "cldice", _L.cldice_opts, _cldice_only, ("cldice",), "auto",
+         lambda k, xs, o: (), activation="none", reductions=("mean",), elems=False,
+         summary="soft clDice, 2-D or 3-D, probabilities (MONAI SoftclDiceLoss)"),
+    Kind("dice-cldice", "dice_cldice", _L.dice_cldice_opts, _cldice, ("cldice", "dice_cldice"),
+         "auto", lambda k, xs, o: (), activation="none", reductions=("mean",), elems=False,
+         summary="(1 - alpha) soft Dice + alpha clDice (MONAI SoftDiceclDiceLoss)"),
 )}
 
 
@@ -517,8 +545,9 @@ def call(k, o, x, t, tcode, index, opts, none, grad, grad_out, out=None):
     value = ctypes.c_double()
     g = _grad_buffer(out, x) if grad else None
     if grad and k.fused is not None:
-        st = k.fused(ctypes.byref(value), ep, _arrays.f32p(g), _arrays.f32p(x),
-                     ctypes.byref(tgt), ctypes.byref(shp), ctypes.byref(o), gop)
+        st = k.fused(*([ctypes.byref(value)] + ([ep] if k.elems else []) +
+                       [_arrays.f32p(g), _arrays.f32p(x), ctypes.byref(tgt), ctypes.byref(shp),
+                        ctypes.byref(o), gop]))
     else:
         st = k.forward(*([ctypes.byref(value)] + ([ep] if k.elems else []) +
                          [_arrays.f32p(x), ctypes.byref(tgt), ctypes.byref(shp),

@@ -477,3 +477,32 @@ class CrossEntropyLoss(_Module):
         if self.weight is not None:
             o["class_weight"] = _numpy(self.weight, "weight").tolist()
         return o
+
+
+# ---- issue 13: clDice (MONAI monai/losses/cldice.py) -------------------------
+class SoftclDiceLoss(_Module):
+    """MONAI SoftclDiceLoss(iter_, smooth): soft clDice of probabilities
+    y_pred against y_true, one value over the batch and channels 1..C-1.
+    forward(y_true, y_pred): MONAI's argument order (the target first)."""
+    kind = "cldice"
+
+    def __init__(self, iter_=3, smooth=1.0):
+        super().__init__()
+        self.reduction = "mean"
+        self.opts = dict(iter=int(iter_), smooth=float(smooth), activation="none")
+
+    def forward(self, y_true, y_pred):
+        return super().forward(y_pred, y_true)
+
+
+class SoftDiceclDiceLoss(SoftclDiceLoss):
+    """MONAI SoftDiceclDiceLoss(iter_, alpha, smooth): (1 - alpha) soft Dice
+    + alpha clDice; forward(y_true, y_pred) as MONAI."""
+    kind = "dice-cldice"
+
+    def __init__(self, iter_=3, alpha=0.5, smooth=1.0):
+        super().__init__(iter_, smooth)
+        self.opts["alpha"] = float(alpha)
+
+
+__all__ += ["SoftclDiceLoss", "SoftDiceclDiceLoss"]

@@ -816,8 +816,15 @@ t "bench tversky text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' ''
     -- "$S" bench --kind tversky --shape 100 --repeat 1
 t "bench tversky rank 6" 1 '' '~^segloss: --shape: tversky takes rank 1..5' \
     -- "$S" bench --kind tversky --shape 1,1,1,1,1,2
-t "bench --help lists jaccard and tversky" 0 '~^  --kind K +bce-logits \(default\), dice, dice-bce, jaccard, tversky$' '' \
+t "bench --help lists jaccard and tversky" 0 '~^  --kind K +bce-logits \(default\), dice, dice-bce, jaccard, tversky,$' '' \
     -- "$S" bench --help
+t "bench --help lists cldice, dice-cldice" 0 '~^ +cldice, dice-cldice$' '' -- "$S" bench --help
+t "bench --kind cldice" 0 '~"kind":"cldice","numel":256,' '' \
+    -- "$S" bench --kind cldice --shape 2,2,8,8 --repeat 1 --json
+t "bench --kind dice-cldice 3-D" 0 '~"kind":"dice-cldice","numel":256,' '' \
+    -- "$S" bench --kind dice-cldice --shape 1,2,4,4,8 --repeat 1 --json
+t "bench --kind cldice rank 3" 1 '' "~^segloss: --shape: cldice takes rank 4 or 5" \
+    -- "$S" bench --kind cldice --shape 2,2,8
 t "bench keys: target, shape" 0 '~"target":"float32","shape":\[3,5\],"repeat":2,"stat":"median"' '' \
     -- "$S" bench --shape 3,5 --target float32 --repeat 2 --json
 t "bench SEGLOSS_FORCE_SCALAR=1" 0 "~$(bench_json dice-bce 64 1 scalar)" '' \
@@ -831,7 +838,7 @@ t "bench SEGLOSS_FORCE_SCALAR wins over SEGLOSS_ISA" 0 "~$(bench_json dice 64 1 
 t "bench text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' '' \
     -- "$S" bench --shape 100 --repeat 1
 t "bench --help"         0 '~^Usage: segloss bench' '' -- "$S" bench --help
-t "bench --kind focal"   1 '' "~^segloss: invalid value for --kind: 'focal' \(expected bce-logits, dice, dice-bce, jaccard or tversky\)$" \
+t "bench --kind focal"   1 '' "~^segloss: invalid value for --kind: 'focal' \(expected bce-logits, dice, dice-bce, jaccard, tversky, cldice or dice-cldice\)$" \
     -- "$S" bench --kind focal
 t "bench --target int8"  1 '' "~^segloss: invalid value for --target: 'int8' \(expected uint8 or float32\)$" \
     -- "$S" bench --target int8
@@ -901,8 +908,8 @@ for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); 
     t "loss $k is a kind" 1 '' "=segloss: loss: missing -i INPUT.npy
 segloss: $TRY" -- "$S" loss "$k"
 done
-check "loss --help lists 19 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
-    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 19
+check "loss --help lists 21 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
+    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 21
 
 # ============================================================================
 # Losses, second edition: dice-ce. References: tests/data/loss2_ref_cli.txt
@@ -994,6 +1001,34 @@ tf "dice-ce C > 1 with a float target" 2 "~^segloss: .*y\.npy: dice-ce needs int
     -- loss dice-ce -i "$X" -t "$Y" --grad "$KEEP"
 tf "dice-ce --lambda-ce negative" 1 "~--lambda-ce" -- loss dice-ce -i "$X" -t "$RC" \
     --lambda-ce -1 --grad "$KEEP"
+
+# ============================================================================
+# Losses, second edition: cldice, dice-cldice. References:
+# tests/data/cldice_ref_cli.txt (tools/ref/gen_cldice_loss_ref.py --cli: MONAI
+# 1.5.0 SoftclDiceLoss and SoftDiceclDiceLoss on p.npy and y.npy, float64).
+# ============================================================================
+EREF=$here/../data/cldice_ref_cli.txt
+te "cldice on probabilities" cldice -- "$S" loss cldice -i "$P" -t "$Y" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.cldice
+te "cldice --iter 1 --smooth 0.5" cldice.iter1.smooth0.5 -- "$S" loss cldice -i "$P" -t "$Y" \
+    --iter 1 --smooth 0.5 --grad "$L2/g.npy"
+earr "$L2/g.npy" g.cldice.iter1.smooth0.5
+te "dice-cldice" dicecldice -- "$S" loss dice-cldice -i "$P" -t "$Y" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicecldice
+te "dice-cldice --alpha 0.2" dicecldice.alpha0.2 -- "$S" loss dice-cldice -i "$P" -t "$Y" \
+    --alpha 0.2 --grad "$L2/g.npy"
+earr "$L2/g.npy" g.dicecldice.alpha0.2
+t "cldice one channel: MONAI drops channel 0, loss 0" 0 "=0" '' -- "$S" loss cldice \
+    -i "$L2/x1.npy" -t "$L2/y1.npy" --activation sigmoid
+tf "cldice --reduction sum" 1 "~^segloss: loss cldice: --reduction must be mean \(one value" \
+    -- loss cldice -i "$P" -t "$Y" --reduction sum --grad "$KEEP"
+tf "cldice on logits without --activation" 2 "~values outside \[0,1\].*expects probabilities" \
+    -- loss cldice -i "$X" -t "$Y" --grad "$KEEP"
+tf "cldice --iter -1" 1 "~--iter" -- loss cldice -i "$P" -t "$Y" --iter -1 --grad "$KEEP"
+tf "cldice --alpha (dice-cldice only)" 1 "~--alpha" -- loss cldice -i "$P" -t "$Y" --alpha 0.3 \
+    --grad "$KEEP"
+tf "dice-cldice on a 1-D input" 2 "~shape" -- loss dice-cldice -i "$DATA/x1d.npy" \
+    -t "$DATA/y1d.npy" --grad "$KEEP"
 
 # ============================================================================
 # The README example (written elsewhere; built by `make test`)

@@ -127,3 +127,30 @@ def hausdorff_dt(p, y, alpha=2.0, include_background=False, log=False):
     f = field(p.detach().numpy()) ** alpha + field(y.detach().numpy()) ** alpha
     v = ((p - y) ** 2 * f).mean()
     return torch.log(v + 1) if log else v
+
+
+def cldice(y, p, iter_=3, smooth=1.0, alpha=None):
+    """Soft clDice (Shit et al. 2021) as MONAI 1.5 defines it (channels
+    1..C-1, sums over the batch): erosion = min of the 3-element line minima
+    along each axis, dilation = 3x3 box maximum; alpha: soft Dice + clDice."""
+    import torch.nn.functional as F
+
+    def erode(img):
+        return torch.min(-F.max_pool2d(-img, (3, 1), 1, (1, 0)),
+                         -F.max_pool2d(-img, (1, 3), 1, (0, 1)))
+
+    def skel(img):
+        s = F.relu(img - F.max_pool2d(erode(img), 3, 1, 1))
+        for _ in range(iter_):
+            img = erode(img)
+            d = F.relu(img - F.max_pool2d(erode(img), 3, 1, 1))
+            s = s + F.relu(d - s * d)
+        return s
+    sp, sy, p1, y1 = skel(p)[:, 1:], skel(y)[:, 1:], p[:, 1:], y[:, 1:]
+    tprec = ((sp * y1).sum() + smooth) / (sp.sum() + smooth)
+    tsens = ((sy * p1).sum() + smooth) / (sy.sum() + smooth)
+    cl = 1.0 - 2.0 * tprec * tsens / (tprec + tsens)
+    if alpha is None:
+        return cl
+    dice = 1.0 - (2.0 * (y1 * p1).sum() + smooth) / (y1.sum() + p1.sum() + smooth)
+    return (1.0 - alpha) * dice + alpha * cl

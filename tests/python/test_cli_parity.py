@@ -17,7 +17,7 @@ SHAPE = (2, 3, 5, 4)
 
 def _inputs(rng, kind, opts):
     x = rng.normal(0, 2, SHAPE).astype(np.float32)
-    probs = kind in ("bce", "mcc", "hausdorff-dt", "log-hausdorff-dt")
+    probs = kind in ("bce", "mcc", "hausdorff-dt", "log-hausdorff-dt", "cldice", "dice-cldice")
     if opts.get("activation", "none" if probs else "sigmoid") == "none":
         x = (1 / (1 + np.exp(-x))).astype(np.float32)
     index = kind in ("ce", "topk-ce", "lovasz-softmax", "dice-ce") or \
@@ -74,6 +74,10 @@ CASES = [
     ("log-hausdorff-dt", {}), ("log-hausdorff-dt", {"activation": "sigmoid"}),
     ("boundary", {}), ("boundary", {"no_background": True}),
     ("boundary", {"activation": "sigmoid"}),
+    # clDice (issue 13)
+    ("cldice", {}), ("cldice", {"iter": 1, "smooth": 0.5, "include_background": True}),
+    ("cldice", {"activation": "softmax"}),
+    ("dice-cldice", {}), ("dice-cldice", {"alpha": 0.2, "activation": "sigmoid"}),
 ]
 
 

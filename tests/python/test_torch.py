@@ -269,3 +269,12 @@ def test_grad_arrays_of_threads(rng):
     for t in ts:
         t.join()
     assert not bad
+def test_cldice_losses(rng):
+    """MONAI's argument order (y_true, y_pred); probabilities; 2-D."""
+    x, y = _pair(rng, (2, 3, 9, 8))
+    p = torch.sigmoid(x.detach()).requires_grad_(True)
+    for mod, ref in ((st.SoftclDiceLoss(), lambda a, b: refs.cldice(b, a)),
+                     (st.SoftclDiceLoss(iter_=1, smooth=0.5),
+                      lambda a, b: refs.cldice(b, a, 1, 0.5)),
+                     (st.SoftDiceclDiceLoss(alpha=0.3), lambda a, b: refs.cldice(b, a, alpha=0.3))):
+        _compare(lambda a, b: mod(b, a), ref, p, y)

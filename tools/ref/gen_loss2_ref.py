@@ -24,16 +24,7 @@ imports tqdm, skimage.io, PIL and medpy are stubbed below, and np.bool,
 gone from NumPy 1.24, is aliased to bool).
 Nothing of their code is copied here: it is imported from those folders.
 
-Output format (tests/test_loss2_ref.c reads it):
-    case NAME
-    kind KIND
-    shape NDIM D...
-    x v N values...            (float32, 9 digits)
-    target DTYPE v M values...
-    opts key=value ...
-    loss VALUE
-    grad v N values...         (d loss / d x by autograd, for upstream 1)
-    end
+Output format: tools/ref/refcase.py (tests/test_loss2_ref.c reads it).
 Every input is rounded to float32 first (what segloss receives); the
 peers' code then runs in float64, except smp's Lovasz-softmax, whose
 _lovasz_grad casts to float32 (it runs in float32) and the MONAI focal part,
@@ -45,6 +36,7 @@ import sys
 
 import numpy as np
 import torch
+from refcase import case_lines, f32  # tools/ref/refcase.py
 
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[2])
@@ -60,31 +52,8 @@ from smp_losses import LovaszLoss, MCCLoss  # noqa: E402
 OUT = []
 
 
-def f32(a):
-    return np.asarray(a, dtype=np.float32).astype(np.float64)
-
-
-def fmt(v):
-    return '%.10g' % v
-
-
-def varr(values, as_int=False):
-    vals = np.asarray(values).ravel()
-    if as_int:
-        return 'v %d %s' % (vals.size, ' '.join('%d' % int(v) for v in vals))
-    return 'v %d %s' % (vals.size, ' '.join('%.9g' % v for v in vals))
-
-
 def emit(name, kind, x, target, tdtype, opts, loss, grad):
-    OUT.append('case %s' % name)
-    OUT.append('kind %s' % kind)
-    OUT.append('shape %d %s' % (x.ndim, ' '.join(str(d) for d in x.shape)))
-    OUT.append('x ' + varr(x))
-    OUT.append('target %s %s' % (tdtype, varr(target, tdtype != 'f32')))
-    OUT.append('opts ' + ' '.join('%s=%s' % kv for kv in opts.items()))
-    OUT.append('loss ' + fmt(loss))
-    OUT.append('grad ' + varr(grad))
-    OUT.append('end')
+    OUT.extend(case_lines(name, kind, x, target, tdtype, opts, loss, grad))
 
 
 def logits(rng, shape, scale=3.0):
