@@ -260,6 +260,42 @@ static segloss_status boundary_bwd(const loss_cfg *c, const loss_data *d, float 
     return segloss_boundary_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
 }
 
+/* unified-focal: one value (mean only); gwdl: one item per image. */
+static segloss_unified_focal_opts uf_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_unified_focal_opts o = c->uf;
+    o.activation = loss_activation(c, d);
+    return o;
+}
+static segloss_status unified_focal_fwd(const loss_cfg *c, const loss_data *d, double *loss,
+                                        float *elems) {
+    segloss_unified_focal_opts o = uf_opts(c, d);
+    (void)elems; /* mean only: check_combinations refuses none */
+    return segloss_unified_focal_forward(loss, d->x, &d->target, &d->shape, &o);
+}
+static segloss_status unified_focal_bwd(const loss_cfg *c, const loss_data *d, float *grad,
+                                        const float *grad_out) {
+    segloss_unified_focal_opts o = uf_opts(c, d);
+    return segloss_unified_focal_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+}
+
+static segloss_gwdl_opts gwdl_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_gwdl_opts o = c->gwdl;
+    o.reduction = c->reduction;
+    o.dist_matrix = d->dist_matrix;
+    o.num_classes = d->dm.shape.dim[0];
+    return o;
+}
+LOSS_CALLS(gwdl, segloss_gwdl_opts, gwdl_opts)
+
+static segloss_status per_image_shape(const loss_cfg *c, const loss_data *d,
+                                      segloss_shape *out) {
+    (void)c;
+    memset(out, 0, sizeof *out);
+    out->ndim = 1;
+    out->dim[0] = d->shape.ndim >= 1 ? d->shape.dim[0] : 1;
+    return SEGLOSS_OK;
+}
+
 static segloss_status hd_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
     segloss_hausdorff_dt_opts o = hd_opts(c, d);
     return segloss_hausdorff_dt_items_shape(out, &d->shape, &o);
@@ -358,5 +394,10 @@ const loss_kind loss_kinds[] = {
     {"log-hausdorff-dt", "log(1 + hausdorff-dt) (MONAI LogHausdorffDTLoss)", LK_ACT_NONE,
      LG(HD), hd_shape, hausdorff_dt_fwd, hausdorff_dt_bwd, hausdorff_dt_fused,
      " (the default --activation none expects probabilities)", NULL},
+    {"unified-focal", "asymmetric unified focal, binary (MONAI AsymmetricUnifiedFocalLoss)",
+     LK_ACT_NONE | LK_MEAN_ONLY, LG(UNIFIED_FOCAL), scalar_shape, unified_focal_fwd,
+     unified_focal_bwd, NULL, " (the default --activation none expects probabilities)", NULL},
+    {"gwdl", "generalized Wasserstein Dice, softmax (MONAI GeneralizedWassersteinDiceLoss)",
+     LK_CLASS_TARGET, LG(GWDL), per_image_shape, gwdl_fwd, gwdl_bwd, NULL, "", NULL},
 };
 const size_t loss_num_kinds = sizeof loss_kinds / sizeof loss_kinds[0];

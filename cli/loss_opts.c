@@ -201,6 +201,36 @@ static const cli_opt boundary_opts[] = {
     CLI_END,
 };
 
+static const cli_opt uf_opts[] = {
+    {NULL, "--activation", "A", CLI_ARG_CHOICE, CLI_AT(C, region.activation, int),
+     CLI_GIVEN(C, have_activation), activations,
+     NULL, "none (default: probabilities, as MONAI), sigmoid or softmax\n"
+           "(softmax: class-index target, MONAI's to_onehot_y)"},
+    CLI_NUM(C, "--weight", "W", uf.weight, 0, NULL,
+            "weight of the focal part; 1 - W the focal Tversky part (default 0.5)"),
+    CLI_NUM(C, "--delta", "D", uf.delta, 0, NULL,
+            "background/foreground balance (default 0.7)"),
+    CLI_NUM(C, "--gamma", "G", uf.gamma, 0, NULL, "focusing exponent (default 0.5)"),
+    CLI_END,
+};
+
+static const cli_choice gwdl_modes[] = {{"default", SEGLOSS_GWDL_DEFAULT},
+                                        {"GDL", SEGLOSS_GWDL_GDL},
+                                        {NULL, 0}};
+
+static const cli_opt gwdl_opts[] = {
+    CLI_STR(C, NULL, "--distance-matrix", "M.npy", dist_matrix,
+            "C x C distances between the classes (required; divided by\n"
+            "its largest entry)"),
+    CLI_CHOICE(C, "--weighting-mode", "M", gwdl.weighting_mode, gwdl_modes,
+               "default (foreground classes weigh 1, background 0) or GDL\n"
+               "(1 / (class volume + 1))"),
+    CLI_NUM(C, "--smooth-nr", "S", gwdl.smooth_nr, 0, NULL, "numerator smoothing (default 1e-5)"),
+    CLI_NUM(C, "--smooth-dr", "S", gwdl.smooth_dr, 0, NULL,
+            "denominator smoothing (default 1e-5)"),
+    CLI_END,
+};
+
 static const cli_opt ignore_opts[] = {
     CLI_NUM(C, "--ignore-index", "V", ignore_index, CLI_GIVEN(C, have_ignore), NULL,
             "target elements equal to V (e.g. 255 for void pixels) count\n"
@@ -253,6 +283,9 @@ static const cli_group groups[LG_COUNT] = {
     [LG_TOPK] = {"topk-ce (with the ce options; mean only)", topk_opts},
     [LG_HD] = {"hausdorff-dt, log-hausdorff-dt (input (N, C, spatial...))", hd_opts},
     [LG_BOUNDARY] = {"boundary (input (N, C, spatial...); mean or sum)", boundary_opts},
+    [LG_UNIFIED_FOCAL] = {"unified-focal (input (N, C, spatial...), C = 1 or 2; mean only)",
+                          uf_opts},
+    [LG_GWDL] = {"gwdl (input logits (N, C, spatial...), target class indices)", gwdl_opts},
 };
 
 static const cli_spec spec = {"loss", groups, LG_COUNT, 22};
@@ -334,8 +367,13 @@ static int check_combinations(loss_cfg *c) {
         return loss_usage_error();
     }
     if ((k->flags & LK_MEAN_ONLY) && c->reduction != SEGLOSS_REDUCTION_MEAN) {
-        cli_error("loss %s: --reduction must be mean (the mean of the selected positions)",
-                  k->name);
+        cli_error("loss %s: --reduction must be mean (%s)", k->name,
+                  k->flags & LK_CLASS_TARGET ? "the mean of the selected positions"
+                                             : "the loss is one value, as MONAI's");
+        return loss_usage_error();
+    }
+    if (k->groups & LG(GWDL) && !c->dist_matrix) {
+        cli_error("loss %s: missing --distance-matrix M.npy (C x C)", k->name);
         return loss_usage_error();
     }
     if (c->smp_version) c->region.smp = c->smp_version; /* --smp-version implies --smp */
@@ -365,6 +403,8 @@ int loss_parse_args(loss_cfg *c, int argc, char **argv) {
     c->mcc = segloss_mcc_opts_default();
     c->topk = segloss_topk_ce_opts_default().k;
     c->hd = segloss_hausdorff_dt_opts_default();
+    c->uf = segloss_unified_focal_opts_default();
+    c->gwdl = segloss_gwdl_opts_default();
     int ki = cli_first_operand(&spec, argc, argv);
     if (!ki) {
         cli_error("loss: missing KIND (one of: %s)", kind_names());

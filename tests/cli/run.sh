@@ -901,8 +901,8 @@ for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); 
     t "loss $k is a kind" 1 '' "=segloss: loss: missing -i INPUT.npy
 segloss: $TRY" -- "$S" loss "$k"
 done
-check "loss --help lists 19 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
-    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 19
+check "loss --help lists 21 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
+    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 21
 
 # ============================================================================
 # Losses, second edition: dice-ce. References: tests/data/loss2_ref_cli.txt
@@ -994,6 +994,45 @@ tf "dice-ce C > 1 with a float target" 2 "~^segloss: .*y\.npy: dice-ce needs int
     -- loss dice-ce -i "$X" -t "$Y" --grad "$KEEP"
 tf "dice-ce --lambda-ce negative" 1 "~--lambda-ce" -- loss dice-ce -i "$X" -t "$RC" \
     --lambda-ce -1 --grad "$KEEP"
+
+# ============================================================================
+# unified-focal, gwdl. References: tests/data/loss3_ref_cli.txt
+# (tools/ref/gen_loss3_ref.py --cli: MONAI 1.5.0 AsymmetricUnifiedFocalLoss
+# and GeneralizedWassersteinDiceLoss, run on these files with float64 torch).
+# ============================================================================
+EREF=$here/../data/loss3_ref_cli.txt
+mk_npy "$L2/p1.npy" '<f4' "2, 1, 4, 4" $(c0_bytes "$P")
+mk_npy "$L2/m.npy" '|u1' "3, 3" 0 2 2 2 0 1 2 1 0
+mk_npy "$L2/m2.npy" '|u1' "2, 2" 0 1 1 0
+te "unified-focal --activation sigmoid, one channel" uf.sigmoid.c1 -- "$S" loss unified-focal \
+    -i "$L2/x1.npy" -t "$L2/y1.npy" --activation sigmoid --grad "$L2/g.npy"
+earr "$L2/g.npy" g.uf.sigmoid.c1
+te "unified-focal --weight --delta --gamma on probabilities" uf.probs.c1.w0.3.d0.6.g0.75 -- "$S" \
+    loss unified-focal -i "$L2/p1.npy" -t "$L2/y1.npy" --weight 0.3 --delta 0.6 --gamma 0.75 \
+    --grad "$L2/g.npy"
+earr "$L2/g.npy" g.uf.probs.c1.w0.3.d0.6.g0.75
+tf "unified-focal with C = 3" 2 "~x\.npy: shape \(2, 3, 4, 4\) not supported by unified-focal \(binary" \
+    -- loss unified-focal -i "$X" -t "$RC" --activation softmax --grad "$KEEP"
+tf "unified-focal --reduction sum" 1 "~^segloss: loss unified-focal: --reduction must be mean" \
+    -- loss unified-focal -i "$L2/p1.npy" -t "$L2/y1.npy" --reduction sum --grad "$KEEP"
+tf "unified-focal on logits" 2 "~values outside \[0,1\].*expects probabilities" \
+    -- loss unified-focal -i "$L2/x1.npy" -t "$L2/y1.npy" --grad "$KEEP"
+te "gwdl (uint8 matrix, divided by its maximum)" gwdl.default -- "$S" loss gwdl -i "$X" -t "$RC" \
+    --distance-matrix "$L2/m.npy" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.gwdl.default
+te "gwdl --weighting-mode GDL --smooth-nr, none" gwdl.gdl.snr.none -- "$S" loss gwdl -i "$X" \
+    -t "$RC" --distance-matrix "$L2/m.npy" --weighting-mode GDL --smooth-nr 1e-3 \
+    --reduction none --out "$L2/o.npy" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.gwdl.gdl.snr.none
+name="gwdl --out is (N,)"
+pass_or_fail "$([ "$(npy_header "$L2/o.npy")" = "<f4 (2,)" ] ||
+    echo "header '$(npy_header "$L2/o.npy")'")"
+tf "gwdl without --distance-matrix" 1 "~^segloss: loss gwdl: missing --distance-matrix" \
+    -- loss gwdl -i "$X" -t "$RC" --grad "$KEEP"
+tf "gwdl with a 2 x 2 matrix for 3 classes" 2 "~m2\.npy: distance matrix of shape \(2, 2\), expected \(3, 3\)" \
+    -- loss gwdl -i "$X" -t "$RC" --distance-matrix "$L2/m2.npy" --grad "$KEEP"
+tf "gwdl with a float target" 2 "~y\.npy: gwdl needs integer class indices" \
+    -- loss gwdl -i "$X" -t "$Y" --distance-matrix "$L2/m.npy" --grad "$KEEP"
 
 # ============================================================================
 # The README example (written elsewhere; built by `make test`)
