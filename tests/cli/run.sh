@@ -816,8 +816,19 @@ t "bench tversky text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' ''
     -- "$S" bench --kind tversky --shape 100 --repeat 1
 t "bench tversky rank 6" 1 '' '~^segloss: --shape: tversky takes rank 1..5' \
     -- "$S" bench --kind tversky --shape 1,1,1,1,1,2
-t "bench --help lists jaccard and tversky" 0 '~^  --kind K +bce-logits \(default\), dice, dice-bce, jaccard, tversky$' '' \
+t "bench --help: --kind takes the kinds of segloss loss" 0 "~^  --kind K +a kind of 'segloss loss' \(default bce-logits\), with its$" '' \
     -- "$S" bench --help
+# every kind of `segloss loss`, on data it takes (class indices for C > 1
+# softmax kinds, probabilities where the default activation is none)
+for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); do
+    case $k in unified-focal) shp=2,2,8,8 n=256 ;; *) shp=2,3,8,8 n=384 ;; esac
+    t "bench $k --json" 0 "~$(bench_json "$k" $n 1 "$ISA_RE")" '' \
+        -- "$S" bench --kind "$k" --shape $shp --threads 1 --repeat 1 --json
+done
+t "bench gwdl with one channel" 1 '' '~^segloss: --shape: gwdl takes class indices here: \(N, C, spatial...\) with C >= 2' \
+    -- "$S" bench --kind gwdl --shape 2,1,8,8
+t "bench unified-focal with three channels" 1 '' '~^segloss: bench: unified-focal failed' \
+    -- "$S" bench --kind unified-focal --shape 2,3,8,8
 t "bench keys: target, shape" 0 '~"target":"float32","shape":\[3,5\],"repeat":2,"stat":"median"' '' \
     -- "$S" bench --shape 3,5 --target float32 --repeat 2 --json
 t "bench SEGLOSS_FORCE_SCALAR=1" 0 "~$(bench_json dice-bce 64 1 scalar)" '' \
@@ -831,8 +842,8 @@ t "bench SEGLOSS_FORCE_SCALAR wins over SEGLOSS_ISA" 0 "~$(bench_json dice 64 1 
 t "bench text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' '' \
     -- "$S" bench --shape 100 --repeat 1
 t "bench --help"         0 '~^Usage: segloss bench' '' -- "$S" bench --help
-t "bench --kind focal"   1 '' "~^segloss: invalid value for --kind: 'focal' \(expected bce-logits, dice, dice-bce, jaccard or tversky\)$" \
-    -- "$S" bench --kind focal
+t "bench --kind focl"    1 '' "~^segloss: invalid value for --kind: 'focl' \(a kind of 'segloss loss'\)$" \
+    -- "$S" bench --kind focl
 t "bench --target int8"  1 '' "~^segloss: invalid value for --target: 'int8' \(expected uint8 or float32\)$" \
     -- "$S" bench --target int8
 t "bench --shape 2,,3"   1 '' "~^segloss: invalid value for --shape" -- "$S" bench --shape 2,,3
