@@ -25,6 +25,21 @@
         return segloss_##LIB##_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);    \
     }
 
+/* LOSS_CALLS for a loss whose forward has no loss array (one value: mean
+ * or sum only, check_combinations refuses none). */
+#define LOSS_CALLS_SCALAR(LIB, T, OPTS)                                                      \
+    static segloss_status LIB##_fwd(const loss_cfg *c, const loss_data *d, double *loss,     \
+                                    float *elems) {                                          \
+        T o = OPTS(c, d);                                                                    \
+        (void)elems;                                                                         \
+        return segloss_##LIB##_forward(loss, d->x, &d->target, &d->shape, &o);               \
+    }                                                                                        \
+    static segloss_status LIB##_bwd(const loss_cfg *c, const loss_data *d, float *grad,      \
+                                    const float *grad_out) {                                 \
+        T o = OPTS(c, d);                                                                    \
+        return segloss_##LIB##_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);    \
+    }
+
 /* LIB_fused: segloss_LIB_forward_backward, the same bits as the two calls. */
 #define LOSS_FUSED(LIB, T, OPTS)                                                             \
     static segloss_status LIB##_fused(const loss_cfg *c, const loss_data *d, double *loss,   \
@@ -216,17 +231,7 @@ static segloss_topk_ce_opts topk_opts(const loss_cfg *c, const loss_data *d) {
     o.k = c->topk;
     return o;
 }
-static segloss_status topk_ce_fwd(const loss_cfg *c, const loss_data *d, double *loss,
-                                  float *elems) {
-    segloss_topk_ce_opts o = topk_opts(c, d);
-    (void)elems; /* mean only: check_combinations refuses none */
-    return segloss_topk_ce_forward(loss, d->x, &d->target, &d->shape, &o);
-}
-static segloss_status topk_ce_bwd(const loss_cfg *c, const loss_data *d, float *grad,
-                                  const float *grad_out) {
-    segloss_topk_ce_opts o = topk_opts(c, d);
-    return segloss_topk_ce_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
-}
+LOSS_CALLS_SCALAR(topk_ce, segloss_topk_ce_opts, topk_opts)
 
 /* hausdorff-dt, log-hausdorff-dt: the log variant by name. */
 static segloss_hausdorff_dt_opts hd_opts(const loss_cfg *c, const loss_data *d) {
@@ -248,17 +253,7 @@ static segloss_boundary_opts boundary_opts(const loss_cfg *c, const loss_data *d
     o.no_background = c->region.no_background;
     return o;
 }
-static segloss_status boundary_fwd(const loss_cfg *c, const loss_data *d, double *loss,
-                                   float *elems) {
-    segloss_boundary_opts o = boundary_opts(c, d);
-    (void)elems; /* mean or sum: check_combinations refuses none */
-    return segloss_boundary_forward(loss, d->x, &d->target, &d->shape, &o);
-}
-static segloss_status boundary_bwd(const loss_cfg *c, const loss_data *d, float *grad,
-                                   const float *grad_out) {
-    segloss_boundary_opts o = boundary_opts(c, d);
-    return segloss_boundary_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
-}
+LOSS_CALLS_SCALAR(boundary, segloss_boundary_opts, boundary_opts)
 
 /* unified-focal: one value (mean only); gwdl: one item per image. */
 static segloss_unified_focal_opts uf_opts(const loss_cfg *c, const loss_data *d) {
@@ -266,17 +261,7 @@ static segloss_unified_focal_opts uf_opts(const loss_cfg *c, const loss_data *d)
     o.activation = loss_activation(c, d);
     return o;
 }
-static segloss_status unified_focal_fwd(const loss_cfg *c, const loss_data *d, double *loss,
-                                        float *elems) {
-    segloss_unified_focal_opts o = uf_opts(c, d);
-    (void)elems; /* mean only: check_combinations refuses none */
-    return segloss_unified_focal_forward(loss, d->x, &d->target, &d->shape, &o);
-}
-static segloss_status unified_focal_bwd(const loss_cfg *c, const loss_data *d, float *grad,
-                                        const float *grad_out) {
-    segloss_unified_focal_opts o = uf_opts(c, d);
-    return segloss_unified_focal_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
-}
+LOSS_CALLS_SCALAR(unified_focal, segloss_unified_focal_opts, uf_opts)
 
 static segloss_gwdl_opts gwdl_opts(const loss_cfg *c, const loss_data *d) {
     segloss_gwdl_opts o = c->gwdl;
