@@ -271,6 +271,7 @@ static segloss_gwdl_opts gwdl_opts(const loss_cfg *c, const loss_data *d) {
     return o;
 }
 LOSS_CALLS(gwdl, segloss_gwdl_opts, gwdl_opts)
+LOSS_FUSED(gwdl, segloss_gwdl_opts, gwdl_opts)
 
 static segloss_status per_image_shape(const loss_cfg *c, const loss_data *d,
                                       segloss_shape *out) {
@@ -383,6 +384,6 @@ const loss_kind loss_kinds[] = {
      LK_ACT_NONE | LK_MEAN_ONLY, LG(UNIFIED_FOCAL), scalar_shape, unified_focal_fwd,
      unified_focal_bwd, NULL, " (the default --activation none expects probabilities)", NULL},
     {"gwdl", "generalized Wasserstein Dice, softmax (MONAI GeneralizedWassersteinDiceLoss)",
-     LK_CLASS_TARGET, LG(GWDL), per_image_shape, gwdl_fwd, gwdl_bwd, NULL, "", NULL},
+     LK_CLASS_TARGET, LG(GWDL), per_image_shape, gwdl_fwd, gwdl_bwd, gwdl_fused, "", NULL},
 };
 const size_t loss_num_kinds = sizeof loss_kinds / sizeof loss_kinds[0];

@@ -1128,6 +1128,14 @@ SEGLOSS_API segloss_status segloss_gwdl_backward(float *grad, const float *x,
                                                  const segloss_shape *shape,
                                                  const segloss_gwdl_opts *opts,
                                                  const float *grad_out);
+/* Both in one call (the softmax computed once); the same values as the two
+ * calls. */
+SEGLOSS_API segloss_status segloss_gwdl_forward_backward(double *loss, float *elems, float *grad,
+                                                         const float *x,
+                                                         const segloss_target *target,
+                                                         const segloss_shape *shape,
+                                                         const segloss_gwdl_opts *opts,
+                                                         const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */

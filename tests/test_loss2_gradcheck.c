@@ -274,6 +274,13 @@ TEST(loss2_unified_focal_gwdl_errors) {
     CHECK_CLOSE(loss, sum, 1e-15, 1e-15);
     CHECK_EQ_INT(segloss_gwdl_backward(g2, x, &ti, &s3, &w, ones), SEGLOSS_OK);
     CHECK(memcmp(g, g2, sizeof g) == 0);
+    /* forward_backward: the same bits as the two calls */
+    float e2[N];
+    double l2;
+    CHECK_EQ_INT(segloss_gwdl_forward_backward(&l2, e2, g2, x, &ti, &s3, &w, ones), SEGLOSS_OK);
+    CHECK(l2 == loss && memcmp(e, e2, sizeof e) == 0 && memcmp(g, g2, sizeof g) == 0);
+    CHECK_EQ_INT(segloss_gwdl_forward_backward(NULL, e2, g2, x, &ti, &s3, &w, ones),
+                 SEGLOSS_ERR_NULL);
     /* scaling the matrix changes nothing (MONAI divides by its maximum) */
     w.reduction = SEGLOSS_REDUCTION_MEAN;
     CHECK_EQ_INT(segloss_gwdl_forward(&loss, NULL, x, &ti, &s3, &w), SEGLOSS_OK);

@@ -43,13 +43,12 @@ static segloss_status gw_image(void *vctx, int64_t n) {
     int64_t s = u->l.s, c = u->l.c;
     int gdl = u->o->weighting_mode == SEGLOSS_GWDL_GDL;
     segloss_status st = SEGLOSS_OK;
-    double *p = malloc((size_t)(c * s) * sizeof *p);
-    double *alpha = malloc((size_t)(2 * c) * sizeof *alpha); /* alpha, then the gradient row */
-    int64_t *idx = malloc((size_t)s * sizeof *idx);
-    if (!p || !alpha || !idx) {
-        st = SEGLOSS_ERR_NOMEM;
-        goto done;
-    }
+    /* p (c*s), alpha and the gradient row (2*c), idx (s) in one
+     * allocation (one block reused from glibc's heap every step) */
+    double *p = malloc((size_t)(c * s + 2 * c) * sizeof *p + (size_t)s * sizeof(int64_t));
+    if (!p) return SEGLOSS_ERR_NOMEM;
+    double *alpha = p + c * s;
+    int64_t *idx = (int64_t *)(alpha + 2 * c);
     if ((st = segloss__dm_probs(p, u->x + n * c * s, c, s, SEGLOSS_ACTIVATION_SOFTMAX)) !=
             SEGLOSS_OK ||
         (st = segloss__decode_index(idx, NULL, NULL, NULL, u->t, n * s, s, c,
@@ -90,8 +89,6 @@ static segloss_status gw_image(void *vctx, int64_t n) {
     }
 done:
     free(p);
-    free(alpha);
-    free(idx);
     return st;
 }
 
@@ -146,6 +143,15 @@ segloss_status segloss_gwdl_forward(double *loss, float *elems, const float *x,
                                     const segloss_gwdl_opts *opts) {
     if (!loss) return SEGLOSS_ERR_NULL;
     return gw_run(loss, elems, NULL, x, target, shape, opts, NULL);
+}
+
+segloss_status segloss_gwdl_forward_backward(double *loss, float *elems, float *grad,
+                                             const float *x, const segloss_target *target,
+                                             const segloss_shape *shape,
+                                             const segloss_gwdl_opts *opts,
+                                             const float *grad_out) {
+    if (!loss || !grad) return SEGLOSS_ERR_NULL;
+    return gw_run(loss, elems, grad, x, target, shape, opts, grad_out);
 }
 
 segloss_status segloss_gwdl_backward(float *grad, const float *x, const segloss_target *target,

@@ -12,7 +12,9 @@
  *   u = 1 - dc_1,  T_n = (1 - dc_0) + u u^-g          (MONAI's form of u^(1-g))
  *   loss = w/(N S) sum_n F_n + (1-w)/(2N) sum_n T_n
  * Backward, per element (dD_k/dq = 1 - d for every element):
- *   dF/dq0 = (1-d) y0 (g (1-q0)^(g-1) log q0 - (1-q0)^g / q0),  dF/dq1 = -d y1 / q1
+ *   dF/dq0 = (1-d) y0 (1-q0)^(g-1) (g log q0 - (1-q0) / q0),  dF/dq1 = -d y1 / q1
+ * Terms with y = 0 are 0 and skipped (MONAI: 0 too, unless q = 0, which
+ * the clamp excludes for e > 0).
  *   d dc_k/dq = (y_k D_k - (tp_k + e)(1 - d)) / D_k^2
  *   dT/dq0 = -d dc_0/dq,  dT/dq1 = -(1-g) u^-g d dc_1/dq
  * then 0 where p_k lies outside [e, 1 - e] (torch.clamp's gradient), C = 1:
@@ -77,14 +79,13 @@ static segloss_status uf_image(void *vctx, int64_t n) {
     double e = o->epsilon, d = o->delta, g = o->gamma, w = o->weight;
     double fs = w / (double)(u->l.n * s), ts = (1.0 - w) / (double)(2 * u->l.n);
     segloss_status st = SEGLOSS_OK;
-    double *p = malloc((size_t)(c * s) * sizeof *p);
-    double *pk = malloc((size_t)(2 * s) * sizeof *pk);
-    double *yk = malloc((size_t)(2 * s) * sizeof *yk);
-    int64_t *idx = u->l.index ? malloc((size_t)s * sizeof *idx) : NULL;
-    if (!p || !pk || !yk || (u->l.index && !idx)) {
-        st = SEGLOSS_ERR_NOMEM;
-        goto done;
-    }
+    /* p (c*s), pk and yk (2*s each), idx (s) in one allocation: freed and
+     * allocated again every training step, one block stays in glibc's heap
+     * (its dynamic mmap threshold) instead of faulting in fresh pages */
+    double *p = malloc((size_t)((c + 4) * s) * sizeof *p + (size_t)s * sizeof(int64_t));
+    if (!p) return SEGLOSS_ERR_NOMEM;
+    double *pk = p + c * s, *yk = pk + 2 * s;
+    int64_t *idx = (int64_t *)(yk + 2 * s);
     if ((st = segloss__dm_probs(p, u->x + n * c * s, c, s, o->activation)) != SEGLOSS_OK ||
         (st = uf_channels(pk, yk, p, u, n, idx)) != SEGLOSS_OK)
         goto done;
@@ -92,7 +93,9 @@ static segloss_status uf_image(void *vctx, int64_t n) {
     for (int64_t i = 0; i < s; i++) {
         double q0 = fmin(fmax(pk[i], e), 1.0 - e), q1 = fmin(fmax(pk[s + i], e), 1.0 - e);
         double y0 = yk[i], y1 = yk[s + i];
-        F += (1.0 - d) * pow(1.0 - q0, g) * (-y0 * log(q0)) + d * (-y1 * log(q1));
+        /* a term with y = 0 is 0 (the cost is the transcendentals) */
+        if (y0 != 0.0) F += (1.0 - d) * pow(1.0 - q0, g) * (-y0 * log(q0));
+        if (y1 != 0.0) F += d * (-y1 * log(q1));
         tp[0] += y0 * q0;
         fn[0] += y0 * (1.0 - q0);
         fp[0] += (1.0 - y0) * q0;
@@ -116,9 +119,13 @@ static segloss_status uf_image(void *vctx, int64_t n) {
                 double v = pk[k * s + i], y = yk[k * s + i];
                 double q = fmin(fmax(v, e), 1.0 - e);
                 double ddc = (y * D[k] - (tp[k] + e) * (1.0 - d)) / (D[k] * D[k]);
-                double dF = k == 0 ? (1.0 - d) * y *
-                                         (g * pow(1.0 - q, g - 1.0) * log(q) - pow(1.0 - q, g) / q)
-                                   : -d * y / q;
+                double dF = 0.0;
+                if (y != 0.0 && k == 0) {
+                    double pw = pow(1.0 - q, g - 1.0); /* (1-q)^g = (1-q) pw */
+                    dF = (1.0 - d) * y * pw * (g * log(q) - (1.0 - q) / q);
+                } else if (y != 0.0) {
+                    dF = -d * y / q;
+                }
                 double dT = k == 0 ? -ddc : -a1 * ddc;
                 gq[k] = v >= e && v <= 1.0 - e ? u->up * (fs * dF + ts * dT) : 0.0;
             }
@@ -135,9 +142,6 @@ static segloss_status uf_image(void *vctx, int64_t n) {
     }
 done:
     free(p);
-    free(pk);
-    free(yk);
-    free(idx);
     return st;
 }
 
