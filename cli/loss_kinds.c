@@ -262,6 +262,13 @@ static segloss_unified_focal_opts uf_opts(const loss_cfg *c, const loss_data *d)
     return o;
 }
 LOSS_CALLS_SCALAR(unified_focal, segloss_unified_focal_opts, uf_opts)
+static segloss_status unified_focal_fused(const loss_cfg *c, const loss_data *d, double *loss,
+                                          float *elems, float *grad, const float *grad_out) {
+    segloss_unified_focal_opts o = uf_opts(c, d);
+    (void)elems; /* mean only */
+    return segloss_unified_focal_forward_backward(loss, grad, d->x, &d->target, &d->shape, &o,
+                                                  grad_out);
+}
 
 static segloss_gwdl_opts gwdl_opts(const loss_cfg *c, const loss_data *d) {
     segloss_gwdl_opts o = c->gwdl;
@@ -382,7 +389,7 @@ const loss_kind loss_kinds[] = {
      " (the default --activation none expects probabilities)", NULL},
     {"unified-focal", "asymmetric unified focal, binary (MONAI AsymmetricUnifiedFocalLoss)",
      LK_ACT_NONE | LK_MEAN_ONLY, LG(UNIFIED_FOCAL), scalar_shape, unified_focal_fwd,
-     unified_focal_bwd, NULL, " (the default --activation none expects probabilities)", NULL},
+     unified_focal_bwd, unified_focal_fused, " (the default --activation none expects probabilities)", NULL},
     {"gwdl", "generalized Wasserstein Dice, softmax (MONAI GeneralizedWassersteinDiceLoss)",
      LK_CLASS_TARGET, LG(GWDL), per_image_shape, gwdl_fwd, gwdl_bwd, gwdl_fused, "", NULL},
 };

@@ -1089,6 +1089,14 @@ SEGLOSS_API segloss_status segloss_unified_focal_backward(float *grad, const flo
                                                           const segloss_shape *shape,
                                                           const segloss_unified_focal_opts *opts,
                                                           const float *grad_out);
+/* Both in one call (one pass over the data); the same values as the two
+ * calls. */
+SEGLOSS_API segloss_status segloss_unified_focal_forward_backward(double *loss, float *grad,
+                                                                  const float *x,
+                                                                  const segloss_target *target,
+                                                                  const segloss_shape *shape,
+                                                                  const segloss_unified_focal_opts *opts,
+                                                                  const float *grad_out);
 
 /* Generalized Wasserstein Dice loss (MONAI GeneralizedWassersteinDiceLoss;
  * Fidon et al. 2017, the GDL weighting of Tilborghs et al. 2020). Input

@@ -245,6 +245,14 @@ TEST(loss2_unified_focal_gwdl_errors) {
     CHECK_EQ_INT(segloss_unified_focal_forward(&loss, x, &td, &s1, &u), SEGLOSS_OK);
     CHECK_EQ_INT(segloss_unified_focal_forward(&sum, x2, &t2, &s2, &u), SEGLOSS_OK);
     CHECK_CLOSE(loss, sum, 1e-7, 1e-7);
+    /* forward_backward: the same bits as the two calls */
+    float up = 0.75f;
+    CHECK_EQ_INT(segloss_unified_focal_backward(g, x, &td, &s1, &u, &up), SEGLOSS_OK);
+    CHECK_EQ_INT(segloss_unified_focal_forward_backward(&sum, g2, x, &td, &s1, &u, &up),
+                 SEGLOSS_OK);
+    CHECK(sum == loss && memcmp(g, g2, (size_t)(N * S) * sizeof *g) == 0);
+    CHECK_EQ_INT(segloss_unified_focal_forward_backward(&sum, NULL, x, &td, &s1, &u, NULL),
+                 SEGLOSS_ERR_NULL);
 
     segloss_gwdl_opts w = segloss_gwdl_opts_default();
     CHECK_EQ_INT(segloss_gwdl_forward(&loss, NULL, x, &ti, &s3, &w), SEGLOSS_ERR_NULL);

@@ -379,8 +379,8 @@ def loss_protos(opts, elems=True):
         "forward": (c_int, [P(c_double)] + ([P(c_float)] if elems else []) +
                     [P(c_float), P(target), P(shape), P(opts)]),
         "backward": (c_int, [P(c_float), P(c_float), P(target), P(shape), P(opts), P(c_float)]),
-        "forward_backward": (c_int, [P(c_double), P(c_float), P(c_float), P(c_float), P(target),
-                                     P(shape), P(opts), P(c_float)]),
+        "forward_backward": (c_int, [P(c_double)] + ([P(c_float)] if elems else []) +
+                             [P(c_float), P(c_float), P(target), P(shape), P(opts), P(c_float)]),
     }
 
 F32P = P(c_float)

@@ -561,8 +561,9 @@ def call(k, o, x, t, tcode, index, opts, none, grad, grad_out, out=None):
     value = ctypes.c_double()
     g = _grad_buffer(out, x) if grad else None
     if grad and k.fused is not None:
-        st = k.fused(ctypes.byref(value), ep, _arrays.f32p(g), _arrays.f32p(x),
-                     ctypes.byref(tgt), ctypes.byref(shp), ctypes.byref(o), gop)
+        st = k.fused(*([ctypes.byref(value)] + ([ep] if k.elems else []) +
+                       [_arrays.f32p(g), _arrays.f32p(x), ctypes.byref(tgt), ctypes.byref(shp),
+                        ctypes.byref(o), gop]))
     else:
         st = k.forward(*([ctypes.byref(value)] + ([ep] if k.elems else []) +
                          [_arrays.f32p(x), ctypes.byref(tgt), ctypes.byref(shp),

@@ -178,6 +178,15 @@ segloss_status segloss_unified_focal_forward(double *loss, const float *x,
     return uf_run(loss, NULL, x, target, shape, opts, NULL);
 }
 
+segloss_status segloss_unified_focal_forward_backward(double *loss, float *grad, const float *x,
+                                                      const segloss_target *target,
+                                                      const segloss_shape *shape,
+                                                      const segloss_unified_focal_opts *opts,
+                                                      const float *grad_out) {
+    if (!loss || !grad) return SEGLOSS_ERR_NULL;
+    return uf_run(loss, grad, x, target, shape, opts, grad_out);
+}
+
 segloss_status segloss_unified_focal_backward(float *grad, const float *x,
                                               const segloss_target *target,
                                               const segloss_shape *shape,
