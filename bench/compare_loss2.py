@@ -1,53 +1,47 @@
 #!/usr/bin/python3
-"""Per-training-step time of the distance-map losses: segloss against MONAI,
-in one process, one thread each.
+"""Per-training-step time of the second-edition losses: segloss against the
+peers' PyTorch code, in one process, one thread each.
 
-For hausdorff-dt (MONAI HausdorffDTLoss(sigmoid=True, include_background=
-True), whose distance maps are scipy.ndimage.distance_transform_edt per
-image and channel on CPU) on an N x 1 x H x W batch: the median of --repeat
-rounds of forward + backward in PyTorch (x.requires_grad, loss.backward()),
-against the median of --repeat calls of segloss_hausdorff_dt_forward_backward
-(libsegloss.so through ctypes, the same arrays already in memory: float32
-logits, uint8 target) in the same process. Threads: torch.set_num_threads(1)
-and segloss_set_num_threads(1). Times are CPU seconds of this process
+For each kind (--kind, repeatable; `all`: every row below whose peer folder
+is given): the median of --repeat rounds of forward + backward in PyTorch
+(x.requires_grad, loss.backward(), float32 as in training), against the
+median of --repeat calls of segloss.loss(kind, x, t, grad=True, out=g)
+(the Python package over libsegloss, the same NumPy arrays already in
+memory) in the same process. Threads: torch.set_num_threads(1) and
+segloss.set_num_threads(1). Times are CPU seconds of this process
 (time.process_time), so that a busy machine distorts them less; wall-clock
-medians are printed as well. The loss and the largest gradient difference
-against MONAI are printed as a check.
+medians are printed as well. The loss of each side and the largest gradient
+difference are printed as a check (gwdl: MONAI 1.5.0 mixes the images of a
+batch, MONAI issue #4650, so its values differ for N > 1).
 
-  /usr/bin/python3 bench/compare_loss2.py MONAI_DIR [--lib build/libsegloss.so]
+Data: N x C x spatial from --shape (its C is replaced by the row's: 1 for
+the binary rows, 2 for unified-focal, cldice and dice-cldice (MONAI
+leaves channel 0 out of those two), 3 for the multi-class rows); logits
+from a smoothed random field (blobs with edges), the target its argmax /
+threshold, as float32 one-hot or int64 class indices for the peer and
+uint8 for segloss.
+
+  /usr/bin/python3 bench/compare_loss2.py MONAI_DIR [--smp SMP_DIR]
+      [--nnunet NNUNET_DIR] [--boundary BL_DIR] [--kind K ...|all]
       [--shape 8,1,256,256] [--repeat 5]
 
-MONAI_DIR holds the `monai` package (see tools/ref/gen_loss2_ref.py).
-
---kind cldice / dice-cldice: MONAI SoftclDiceLoss / SoftDiceclDiceLoss
-(iter_ 3, smooth 1, alpha 0.5) on torch.sigmoid of the logits against
-segloss_cldice_forward_backward / segloss_dice_cldice_forward_backward with
-activation SIGMOID, on an N x C x H x W batch (--shape 8,2,256,256 by
-default for these kinds; MONAI leaves channel 0 out, segloss too).
+The folders are those of tools/ref/gen_loss2_ref.py (MONAI 1.5.0, smp
+5006616, nnU-Net 2.8.1, LIVIAETS/boundary-loss 171c32d). The default kind
+is hausdorff-dt (MONAI HausdorffDTLoss(sigmoid=True, include_background=
+True) against segloss hausdorff-dt --activation sigmoid
+--include-background).
 """
 import argparse
-import ctypes as C
+import contextlib
+import io
+import os
 import sys
 import time
 
 import numpy as np
 import torch
 
-MAX_DIMS = 8  # SEGLOSS_MAX_DIMS
-
-
-class Shape(C.Structure):
-    _fields_ = [("ndim", C.c_int), ("dim", C.c_int64 * MAX_DIMS)]
-
-
-class Target(C.Structure):
-    _fields_ = [("data", C.c_void_p), ("dtype", C.c_int)]
-
-
-class HdOpts(C.Structure):  # segloss_hausdorff_dt_opts
-    _fields_ = [("reduction", C.c_int), ("activation", C.c_int), ("target_kind", C.c_int),
-                ("no_background", C.c_int), ("batch", C.c_int), ("alpha", C.c_double),
-                ("log", C.c_int)]
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def median_times(fn, repeat):
@@ -61,111 +55,164 @@ def median_times(fn, repeat):
     return float(np.median(cpu[1:])), float(np.median(wall[1:])), r
 
 
-class ClOpts(C.Structure):  # segloss_cldice_opts
-    _fields_ = [("iter", C.c_int), ("smooth", C.c_double), ("activation", C.c_int),
-                ("target_kind", C.c_int), ("no_background", C.c_int)]
+def data(shape, c, rng):
+    """Logits (N, c, spatial...) and the class map (N, spatial...)."""
+    shape = (shape[0], c) + tuple(shape[2:])
+    base = rng.standard_normal(shape).astype(np.float32)
+    for ax in range(2, len(shape)):
+        base = (base + np.roll(base, 1, ax) + np.roll(base, -1, ax)) / 3
+    x = np.ascontiguousarray((3 * base + rng.standard_normal(shape) * 0.5).astype(np.float32))
+    lab = (base[:, 0] > 0).astype(np.int64) if c == 1 else base.argmax(1)
+    return x, lab
 
 
-class DclOpts(C.Structure):  # segloss_dice_cldice_opts
-    _fields_ = [("cldice", ClOpts), ("alpha", C.c_double)]
+def onehot(lab, c):
+    return np.ascontiguousarray(np.moveaxis(np.eye(c, dtype=np.float32)[lab], -1, 1))
 
 
-def time_both(a, x, y8, shape, monai_loss, lib, name, opts, elems):
-    """Median CPU and wall seconds of MONAI's training step (monai_loss(xt)
-    -> loss tensor) and of segloss_<name>_forward_backward on the same
-    arrays (elems: its signature has the loss-array argument), with the
-    losses and gradients: (t_monai, w_monai, l_monai, g_monai, t_seg, w_seg,
-    l_seg, g_seg)."""
-    def monai_step():
-        xt = torch.tensor(x, requires_grad=True)
-        loss = monai_loss(xt)
-        loss.backward()
-        return float(loss), xt.grad.numpy()
+def rows(a):
+    """kind -> (peer name, channels, peer step builder, segloss options,
+    segloss target kind 'dense'|'index'); a builder takes (x, lab) and
+    returns the peer's loss function of a tensor x."""
+    sys.path.insert(0, a.monai_dir)
+    from monai import losses as ml
+    r = {}
 
-    t_monai, w_monai, (l_monai, g_monai) = median_times(monai_step, a.repeat)
-    f = getattr(lib, "segloss_%s_forward_backward" % name)
-    f.restype = C.c_int
-    sh = Shape(len(shape), (C.c_int64 * MAX_DIMS)(*shape))
-    tg = Target(y8.ctypes.data, 2)  # SEGLOSS_U8
-    g = np.empty_like(x)
-    loss = C.c_double()
-    fp = C.POINTER(C.c_float)
-    args = [C.byref(loss)] + ([None] if elems else []) + \
-        [g.ctypes.data_as(fp), x.ctypes.data_as(fp), C.byref(tg), C.byref(sh), opts, None]
+    def dense(fn, act=None):
+        def build(x, lab):
+            y = torch.tensor(onehot(lab, x.shape[1]) if x.shape[1] > 1 else
+                             lab[:, None].astype(np.float32))
+            return lambda v: fn(act(v) if act else v, y)
+        return build
 
-    def segloss_step():
-        st = f(*args)
-        if st != 0:
-            raise RuntimeError("segloss status %d" % st)
-        return loss.value
+    def index(fn, as_float=False):
+        def build(x, lab):
+            t = torch.tensor(lab[:, None])
+            t = t.float() if as_float else t
+            return lambda v: fn(v, t)
+        return build
 
-    t_seg, w_seg, l_seg = median_times(segloss_step, a.repeat)
-    return t_monai, w_monai, l_monai, g_monai, t_seg, w_seg, l_seg, g
+    r["hausdorff-dt"] = ("MONAI HausdorffDTLoss", 1,
+                         dense(ml.HausdorffDTLoss(sigmoid=True, include_background=True)),
+                         dict(activation="sigmoid", include_background=True), "dense")
+    r["log-hausdorff-dt"] = ("MONAI LogHausdorffDTLoss", 1,
+                             dense(ml.LogHausdorffDTLoss(sigmoid=True, include_background=True)),
+                             dict(activation="sigmoid", include_background=True), "dense")
+    r["dice-ce"] = ("MONAI DiceCELoss", 3, index(ml.DiceCELoss(softmax=True, to_onehot_y=True)),
+                    {}, "index")
+    r["dice-focal"] = ("MONAI DiceFocalLoss", 3, dense(ml.DiceFocalLoss(sigmoid=True)), {},
+                       "dense")
+    r["generalized-dice-focal"] = ("MONAI GeneralizedDiceFocalLoss", 3,
+                                   dense(ml.GeneralizedDiceFocalLoss(sigmoid=True)), {}, "dense")
+    r["unified-focal"] = ("MONAI AsymmetricUnifiedFocalLoss (on torch.softmax)", 2,
+                          dense(ml.AsymmetricUnifiedFocalLoss(), lambda v: torch.softmax(v, 1)),
+                          dict(activation="softmax"), "index")
+    m3 = np.array([[0, 1, 1], [1, 0, 0.5], [1, 0.5, 0]], np.float32)
+    r["gwdl"] = ("MONAI GeneralizedWassersteinDiceLoss", 3,
+                 index(ml.GeneralizedWassersteinDiceLoss(dist_matrix=m3.copy())),
+                 dict(distance_matrix=m3), "index")
+
+    def swapped(fn, act):
+        def build(x, lab):
+            y = torch.tensor(onehot(lab, x.shape[1]))
+            return lambda v: fn(y, act(v))   # MONAI's clDice losses take (y_true, y_pred)
+        return build
+    # MONAI leaves channel 0 out of both (segloss too, by default): C = 2
+    r["cldice"] = ("MONAI SoftclDiceLoss (on torch.sigmoid)", 2,
+                   swapped(ml.SoftclDiceLoss(), torch.sigmoid), dict(activation="sigmoid"), "dense")
+    r["dice-cldice"] = ("MONAI SoftDiceclDiceLoss (on torch.sigmoid)", 2,
+                        swapped(ml.SoftDiceclDiceLoss(), torch.sigmoid),
+                        dict(activation="sigmoid"), "dense")
+    if a.smp:
+        sys.path.insert(0, a.smp)
+        from smp_losses import LovaszLoss, MCCLoss
+        r["mcc"] = ("smp MCCLoss (on torch.sigmoid)", 1,
+                    dense(MCCLoss(), torch.sigmoid), dict(activation="sigmoid"), "dense")
+        lov = LovaszLoss("multiclass")
+        r["lovasz-softmax"] = ("smp LovaszLoss multiclass", 3,
+                               lambda x, lab: (lambda v, t=torch.tensor(lab): lov(v, t)), {},
+                               "index")
+    if a.nnunet:
+        sys.path.insert(0, a.nnunet)
+        from nnunetv2.training.loss.robust_ce_loss import TopKLoss
+        r["topk-ce"] = ("nnU-Net TopKLoss", 3, index(TopKLoss(), as_float=True), {}, "index")
+    if a.boundary:
+        bl = load_boundary(a.boundary)
+        with contextlib.redirect_stdout(io.StringIO()):   # SurfaceLoss prints its kwargs
+            sl = bl["losses"].SurfaceLoss(idc=[1, 2])
+
+        def boundary(x, lab):
+            def step(v):
+                # one_hot2dist per image every step (scipy EDT), as the
+                # boundary-loss data loader does per sample
+                oh = np.stack([(lab == k) for k in range(3)], 1).astype(np.int64)
+                dist = torch.tensor(np.stack([bl["utils"].one_hot2dist(oh[b], dtype=np.float32)
+                                              for b in range(len(oh))]))
+                return sl(torch.softmax(v, 1), dist)
+            return step
+        r["boundary"] = ("boundary-loss one_hot2dist + SurfaceLoss", 3, boundary,
+                         dict(no_background=True), "index")
+    return r
 
 
-def compare_cldice(a, x, y, y8, shape, lib):
-    """The cldice / dice-cldice row: MONAI's training step against the
-    library's fused call, one thread each."""
-    from monai.losses.cldice import SoftclDiceLoss, SoftDiceclDiceLoss
-    dcl = a.kind == "dice-cldice"
-    fn = SoftDiceclDiceLoss() if dcl else SoftclDiceLoss()
-    yt = torch.tensor(y)
-    lib.segloss_dice_cldice_opts_default.restype = DclOpts
-    o = lib.segloss_dice_cldice_opts_default()
-    o.cldice.activation = 0  # SIGMOID
-    name = "dice_cldice" if dcl else "cldice"
-    t_monai, w_monai, l_monai, g_monai, t_seg, w_seg, l_seg, g = time_both(
-        a, x, y8, shape, lambda xt: fn(yt, torch.sigmoid(xt)), lib, name,
-        C.byref(o) if dcl else C.byref(o.cldice), False)
-    print("shape %s, CPU time per fwd+bwd, 1 thread: MONAI %s %.1f ms (loss %.6g),"
-          " segloss_%s_forward_backward %.2f ms (loss %.6g), speed-up %.1fx (wall: %.1f vs"
-          " %.2f ms, %.1fx), max |grad diff| %.2g of %.2g"
-          % (a.shape, type(fn).__name__, 1e3 * t_monai, l_monai, name, 1e3 * t_seg, l_seg,
-             t_monai / t_seg, 1e3 * w_monai, 1e3 * w_seg, w_monai / w_seg,
-             float(np.abs(g - g_monai).max()), float(np.abs(g_monai).max())))
+def load_boundary(bl_dir):
+    sys.path.insert(0, os.path.join(HERE, "..", "tools", "ref"))
+    from bl_stubs import load_boundary as load
+    return load(bl_dir)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("monai_dir")
-    ap.add_argument("--lib", default="build/libsegloss.so")
-    ap.add_argument("--shape", default=None, help="default 8,1,256,256 (cldice: 8,2,256,256)")
+    ap.add_argument("--smp")
+    ap.add_argument("--nnunet")
+    ap.add_argument("--boundary")
+    ap.add_argument("--kind", action="append")
+    ap.add_argument("--shape", default="8,1,256,256")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--kind", default="hausdorff-dt",
-                    choices=("hausdorff-dt", "cldice", "dice-cldice"))
     a = ap.parse_args()
-    if a.shape is None:
-        a.shape = "8,2,256,256" if "cldice" in a.kind else "8,1,256,256"
-    sys.path.insert(0, a.monai_dir)
-    from monai.losses import HausdorffDTLoss
+    for p in (os.path.join(HERE, "..", "build", "python"), os.path.join(HERE, "..", "python")):
+        if os.path.isdir(p):
+            sys.path.insert(0, p)
+            break
+    import segloss
 
+    table = rows(a)
+    kinds = a.kind or ["hausdorff-dt"]
+    if kinds == ["all"]:
+        kinds = list(table)
     shape = tuple(int(v) for v in a.shape.split(","))
-    rng = np.random.default_rng(7)
-    # blobs: a smoothed random field thresholded, so the masks have edges
-    base = rng.standard_normal(shape).astype(np.float32)
-    for ax in range(2, len(shape)):
-        base = (base + np.roll(base, 1, ax) + np.roll(base, -1, ax)) / 3
-    x = np.ascontiguousarray((3 * base + rng.standard_normal(shape) * 0.5).astype(np.float32))
-    y = (base > 0).astype(np.float32)
-    y8 = np.ascontiguousarray(y.astype(np.uint8))
-
     torch.set_num_threads(1)
-    lib = C.CDLL(a.lib)
-    lib.segloss_set_num_threads(1)
-    if "cldice" in a.kind:
-        return compare_cldice(a, x, y, y8, shape, lib)
-    fn = HausdorffDTLoss(sigmoid=True, include_background=True)
-    lib.segloss_hausdorff_dt_opts_default.restype = HdOpts
-    o = lib.segloss_hausdorff_dt_opts_default()
-    o.activation, o.no_background = 0, 0  # SIGMOID, include_background=True
-    t_monai, w_monai, l_monai, g_monai, t_seg, w_seg, l_seg, g = time_both(
-        a, x, y8, shape, lambda xt: fn(xt, torch.tensor(y)), lib, "hausdorff_dt", C.byref(o),
-        True)
-    print("shape %s, CPU time per fwd+bwd, 1 thread: MONAI HausdorffDTLoss %.1f ms (loss %.6g),"
-          " segloss_hausdorff_dt_forward_backward %.2f ms (loss %.6g), speed-up %.1fx"
-          " (wall: %.1f vs %.2f ms, %.1fx), max |grad diff| %.2g"
-          % (a.shape, 1e3 * t_monai, l_monai, 1e3 * t_seg, l_seg, t_monai / t_seg,
-             1e3 * w_monai, 1e3 * w_seg, w_monai / w_seg, float(np.abs(g - g_monai).max())))
+    segloss.set_num_threads(1)
+    print("# shape %s (C per row), CPU ms per fwd+bwd, median of %d, 1 thread, load %.1f"
+          % (a.shape, a.repeat, os.getloadavg()[0]))
+    print("| kind | peer | peer ms | segloss ms | speed-up | wall peer / segloss ms |"
+          " loss peer / segloss | max abs grad diff |")
+    print("|---|---|---:|---:|---:|---:|---|---:|")
+    for kind in kinds:
+        if kind not in table:
+            raise SystemExit("no row for %r here (its peer folder not given?)" % kind)
+        peer, c, build, opts, tkind = table[kind]
+        rng = np.random.default_rng(7)
+        x, lab = data(shape, c, rng)
+        fn = build(x, lab)
+
+        def peer_step():
+            xt = torch.tensor(x, requires_grad=True)
+            loss = fn(xt)
+            loss.backward()
+            return float(loss), xt.grad.numpy()
+
+        t_p, w_p, (l_p, g_p) = median_times(peer_step, a.repeat)
+        t = np.ascontiguousarray(lab.astype(np.uint8)) if tkind == "index" else \
+            (onehot(lab, c) if c > 1 else lab[:, None]).astype(np.uint8)
+        g = np.empty_like(x)
+        t_s, w_s, (l_s, _) = median_times(
+            lambda: segloss.loss(kind, x, t, grad=True, out=g, **opts), a.repeat)
+        print("| %s | %s | %.1f | %.2f | %.1f× | %.1f / %.2f | %.6g / %.6g | %.2g |"
+              % (kind, peer, 1e3 * t_p, 1e3 * t_s, t_p / t_s, 1e3 * w_p, 1e3 * w_s, l_p, l_s,
+                 float(np.abs(g - g_p).max())))
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

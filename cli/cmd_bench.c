@@ -2,28 +2,28 @@
  * data, next to a streaming pass over the same bytes (the memory floor).
  *
  * Data: logits like a trained model's (mostly confident, 10% wrong, noise),
- * targets 0/1 with 35% foreground, as uint8 or float32; fixed seed. Each
+ * targets 0/1 with 35% foreground, as uint8 or float32; fixed seed. Kinds
+ * whose target is class indices (C > 1 with softmax, ce, topk-ce, ...)
+ * get uint8 indices instead, 0 for background and 1 + (i mod (C - 1)) for
+ * foreground; kinds that take probabilities by default (bce, mcc,
+ * hausdorff-dt, unified-focal, ...) get sigmoid(logits); gwdl the matrix
+ * M[i][j] = (i != j). Each
  * round times, in this order, the forward call, the forward+backward call
  * and the streaming pass (read the logits and the target, write a float
  * array: grad[i] = x[i] - y[i]), so that noise from other processes
  * spreads over all three; the figures are medians (and minima) over
  * --repeat rounds, after one untimed warm-up round.
- *   bce-logits  segloss_bce_logits_forward / _forward_backward (mean)
- *   dice        segloss_dice_forward / _forward_backward (MONAI defaults)
- *   dice-bce    segloss_dice_bce_forward / _forward_backward (defaults)
- *   jaccard     segloss_jaccard_forward / _forward then _backward (defaults)
- *   tversky     segloss_tversky_forward / _forward then _backward (MONAI
- *               defaults: alpha = beta = 0.5, gamma = 1)
- * Where the library has no fused forward_backward, "forward+backward" is
- * the two calls, as a user without one would make them.
- *   cldice, dice-cldice  segloss_cldice_forward / _forward_backward (and
- *               dice_cldice): MONAI defaults (iter 3, smooth 1, alpha
- *               0.5) with the sigmoid of the logits; rank 4 or 5, default
- *               shape 8,2,256,256 (channel 0 is left out as MONAI's). */
+ * Every kind of `segloss loss` with its defaults there (mean), through
+ * the same kinds table (loss_kinds.c): the forward call, and the fused
+ * forward_backward where the library has one (bce-logits, dice, dice-bce,
+ * dice-ce, hausdorff-dt, ...), else the forward and backward calls, as a
+ * user without a fused call would make them. */
 #include "commands.h"
+#include "loss.h"
 #include "opts.h"
 #include "util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,24 +33,8 @@
 #include <emmintrin.h>
 #endif
 
-enum { K_BCEL, K_DICE, K_DICE_BCE, K_JACCARD, K_TVERSKY, K_CLDICE, K_DICE_CLDICE };
-/* --kind, indexed by K_*: the names, in help order. Every kind but
- * bce-logits is a region loss (rank 1..5). */
-static const cli_choice kinds[] = {{"bce-logits", K_BCEL}, {"dice", K_DICE},
-                                   {"dice-bce", K_DICE_BCE}, {"jaccard", K_JACCARD},
-                                   {"tversky", K_TVERSKY}, {"cldice", K_CLDICE},
-                                   {"dice-cldice", K_DICE_CLDICE}, {NULL, 0}};
-static const char default_shape[] = "16,1,512,512", cldice_shape[] = "8,2,256,256";
-
-/* cldice, dice-cldice: the bench's logits through a sigmoid. */
-static segloss_dice_cldice_opts cldice_opts(void) {
-    segloss_dice_cldice_opts o = segloss_dice_cldice_opts_default();
-    o.cldice.activation = SEGLOSS_ACTIVATION_SIGMOID;
-    return o;
-}
-
 typedef struct bench_cfg {
-    int kind;              /* K_* */
+    const char *kind;      /* a name of loss_kinds[] */
     const char *shape;
     int u8;                /* --target: 1 uint8, 0 float32 */
     int threads, repeat;   /* threads 0: the library's */
@@ -58,12 +42,14 @@ typedef struct bench_cfg {
 } bench_cfg;
 
 typedef struct bench {
-    int kind;
+    const loss_kind *kind;
+    loss_cfg cfg;          /* the kind's defaults, as `segloss loss KIND` */
+    loss_data d;           /* x, shape, target (and gwdl's matrix) */
     segloss_shape shape;
     int64_t numel;
     int u8;
-    float *x, *grad, *yf;
-    uint8_t *yb;
+    float *x, *grad, *yf, *dm;
+    uint8_t *yb, *yi;      /* yi: class indices, for kinds that take them */
     segloss_target t;
     double sink;
 } bench;
@@ -74,13 +60,13 @@ static const cli_range repeat_range = {1.0, 100000.0, 0, "expected 1 to 100000 r
 
 #define C bench_cfg
 static const cli_opt opts[] = {
-    CLI_CHOICE(C, "--kind", "K", kind, kinds,
-               "bce-logits (default), dice, dice-bce, jaccard, tversky,\n"
-               "cldice, dice-cldice"),
+    CLI_STR(C, NULL, "--kind", "K", kind,
+            "a kind of 'segloss loss' (default bce-logits), with its\n"
+            "defaults there"),
     CLI_STR(C, NULL, "--shape", "D,D,..", shape,
             "array shape (default 16,1,512,512; rank 1..5 except for\n"
-            "bce-logits; cldice kinds: rank 4 or 5, default 8,2,256,256;\n"
-            "arrays up to the memory cap of 'segloss loss --max-bytes')"),
+            "bce-logits; arrays up to the memory cap of\n"
+            "'segloss loss --max-bytes')"),
     CLI_CHOICE(C, "--target", "T", u8, targets, "uint8 (default) or float32"),
     CLI_INT(C, "--threads", "N", threads, &threads_range,
             "threads (default: the library's, all cores)"),
@@ -203,21 +189,7 @@ static void stream_pass(bench *b, int nt) {
 
 static segloss_status run_fwd(bench *b) {
     double loss = 0.0;
-    segloss_status st;
-    switch (b->kind) {
-    case K_BCEL: st = segloss_bce_logits_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
-    case K_DICE: st = segloss_dice_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
-    case K_JACCARD: st = segloss_jaccard_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
-    case K_TVERSKY: st = segloss_tversky_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
-    case K_CLDICE:
-    case K_DICE_CLDICE: {
-        segloss_dice_cldice_opts o = cldice_opts();
-        st = b->kind == K_CLDICE ? segloss_cldice_forward(&loss, b->x, &b->t, &b->shape, &o.cldice)
-                                 : segloss_dice_cldice_forward(&loss, b->x, &b->t, &b->shape, &o);
-        break;
-    }
-    default: st = segloss_dice_bce_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL); break;
-    }
+    segloss_status st = b->kind->forward(&b->cfg, &b->d, &loss, NULL);
     b->sink += loss;
     return st;
 }
@@ -225,42 +197,70 @@ static segloss_status run_fwd(bench *b) {
 static segloss_status run_fwd_bwd(bench *b) {
     double loss = 0.0;
     segloss_status st;
-    switch (b->kind) {
-    case K_BCEL:
-        st = segloss_bce_logits_forward_backward(&loss, NULL, b->grad, b->x, &b->t, &b->shape,
-                                                 NULL, NULL);
-        break;
-    case K_DICE:
-        st = segloss_dice_forward_backward(&loss, NULL, b->grad, b->x, &b->t, &b->shape, NULL,
-                                           NULL);
-        break;
-    case K_JACCARD:
-        st = segloss_jaccard_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL);
-        if (st == SEGLOSS_OK)
-            st = segloss_jaccard_backward(b->grad, b->x, &b->t, &b->shape, NULL, NULL);
-        break;
-    case K_TVERSKY:
-        st = segloss_tversky_forward(&loss, NULL, b->x, &b->t, &b->shape, NULL);
-        if (st == SEGLOSS_OK)
-            st = segloss_tversky_backward(b->grad, b->x, &b->t, &b->shape, NULL, NULL);
-        break;
-    case K_CLDICE:
-    case K_DICE_CLDICE: {
-        segloss_dice_cldice_opts o = cldice_opts();
-        st = b->kind == K_CLDICE
-                 ? segloss_cldice_forward_backward(&loss, b->grad, b->x, &b->t, &b->shape,
-                                                   &o.cldice, NULL)
-                 : segloss_dice_cldice_forward_backward(&loss, b->grad, b->x, &b->t, &b->shape,
-                                                        &o, NULL);
-        break;
-    }
-    default:
-        st = segloss_dice_bce_forward_backward(&loss, NULL, b->grad, b->x, &b->t, &b->shape,
-                                               NULL, NULL);
-        break;
-    }
+    if (b->kind->fused)
+        st = b->kind->fused(&b->cfg, &b->d, &loss, NULL, b->grad, NULL);
+    else if ((st = b->kind->forward(&b->cfg, &b->d, &loss, NULL)) == SEGLOSS_OK)
+        st = b->kind->backward(&b->cfg, &b->d, b->grad, NULL);
     b->sink += loss + (double)b->grad[b->numel / 2];
     return st;
+}
+
+/* The kind's configuration, as `segloss loss KIND` parses it (usage
+ * errors: the kind's own). Returns 0 or an exit code. */
+static int setup_kind(bench *b, const char *name) {
+    char *argv[] = {"loss", (char *)name, "-i", "x", "-t", "y", "--distance-matrix", "m", NULL};
+    int argc = 6;
+    for (size_t k = 0; k < loss_num_kinds; k++)
+        if (strcmp(name, loss_kinds[k].name) == 0 && (loss_kinds[k].groups & LG(GWDL))) argc = 8;
+    for (size_t k = 0; k < loss_num_kinds; k++)
+        if (strcmp(name, loss_kinds[k].name) == 0) b->kind = &loss_kinds[k];
+    if (!b->kind) {
+        cli_error("invalid value for --kind: '%s' (a kind of 'segloss loss')", name);
+        return CLI_USAGE;
+    }
+    return loss_parse_args(&b->cfg, argc, argv);
+}
+
+/* The data the kind takes: class indices, probabilities, gwdl's matrix.
+ * Returns 0 or an exit code (after the message). */
+static int setup_data(bench *b) {
+    loss_data *d = &b->d;
+    d->x = b->x;
+    d->shape = b->shape;
+    d->numel = b->numel;
+    d->target = b->t;
+    int64_t c = b->shape.ndim >= 3 ? b->shape.dim[1] : 1;
+    int index = loss_class_target(&b->cfg, d), gwdl = (b->kind->groups & LG(GWDL)) != 0;
+    if ((index || gwdl) && c < 2) {
+        cli_error("--shape: %s takes class indices here: (N, C, spatial...) with C >= 2",
+                  b->kind->name);
+        return cli_usage_error(&spec);
+    }
+    if ((index && !(b->yi = malloc((size_t)(b->numel / c)))) ||
+        (gwdl && !(b->dm = malloc((size_t)(c * c) * sizeof *b->dm)))) {
+        cli_error("out of memory (%lld elements)", (long long)b->numel);
+        return CLI_INTERNAL;
+    }
+    if (index) {
+        int64_t s = b->numel / (b->shape.dim[0] * c);
+        for (int64_t i = 0; i < b->numel / c; i++) {
+            int64_t at = (i / s) * c * s + i % s; /* channel 0's element */
+            int fg = b->u8 ? b->yb[at] != 0 : b->yf[at] > 0.5f;
+            b->yi[i] = fg ? (uint8_t)(1 + i % (c - 1)) : 0;
+        }
+        d->target.data = b->yi;
+        d->target.dtype = SEGLOSS_U8;
+    }
+    if (gwdl) {
+        for (int64_t k = 0; k < c * c; k++) b->dm[k] = k / c != k % c;
+        d->dist_matrix = b->dm;
+        d->dm.shape.dim[0] = c;
+    }
+    /* a default activation none (probabilities): sigmoid of the logits */
+    double loss;
+    if (b->kind->forward(&b->cfg, d, &loss, NULL) == SEGLOSS_ERR_DOMAIN)
+        for (int64_t i = 0; i < b->numel; i++) b->x[i] = (float)(1.0 / (1.0 + exp(-b->x[i])));
+    return 0;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -279,24 +279,18 @@ int cmd_bench(int argc, char **argv) {
         bench_usage(stdout);
         return CLI_OK;
     }
-    bench_cfg c = {K_BCEL, default_shape, 1, 0, 10, 0};
+    bench_cfg c = {"bce-logits", "16,1,512,512", 1, 0, 10, 0};
     int rc = cli_parse(&spec, 1u, "bench", &c, argc, argv, 0);
     if (rc) return rc;
     bench b;
     memset(&b, 0, sizeof b);
-    b.kind = c.kind;
+    if ((rc = setup_kind(&b, c.kind))) return rc == CLI_USAGE ? cli_usage_error(&spec) : rc;
     b.u8 = c.u8;
     const int json = c.json;
     const long long threads = c.threads, repeat = c.repeat;
-    const int cl = b.kind == K_CLDICE || b.kind == K_DICE_CLDICE;
-    if (cl && c.shape == default_shape) c.shape = cldice_shape;
     if ((rc = parse_shape(c.shape, &b.shape))) return rc == CLI_USAGE ? cli_usage_error(&spec) : rc;
-    if (cl && b.shape.ndim != 4 && b.shape.ndim != 5) {
-        cli_error("--shape: %s takes rank 4 or 5 (N, C, [D,] H, W)", kinds[b.kind].name);
-        return cli_usage_error(&spec);
-    }
-    if (b.kind != K_BCEL && b.shape.ndim > 5) {
-        cli_error("--shape: %s takes rank 1..5", kinds[b.kind].name);
+    if ((b.kind->flags & LK_REGION) && b.shape.ndim > 5) {
+        cli_error("--shape: %s takes rank 1..5", b.kind->name);
         return cli_usage_error(&spec);
     }
     if (segloss_shape_numel(&b.shape, &b.numel) != SEGLOSS_OK ||
@@ -327,6 +321,7 @@ int cmd_bench(int argc, char **argv) {
     fill(&b);
     b.t.data = b.u8 ? (const void *)b.yb : (const void *)b.yf;
     b.t.dtype = b.u8 ? SEGLOSS_U8 : SEGLOSS_F32;
+    if ((rc = setup_data(&b))) goto done;
 
     double *tfb = tf + repeat, *tc = tfb + repeat;
     segloss_status st = SEGLOSS_OK;
@@ -345,7 +340,7 @@ int cmd_bench(int argc, char **argv) {
         tc[r] = (t3 - t2) * k;
     }
     if (st != SEGLOSS_OK) {
-        cli_error("bench: %s failed: %s", kinds[b.kind].name, segloss_strerror(st));
+        cli_error("bench: %s failed: %s", b.kind->name, segloss_strerror(st));
         rc = st == SEGLOSS_ERR_SHAPE || st == SEGLOSS_ERR_ARG ? CLI_USAGE : cli_status_exit(st);
         goto done;
     }
@@ -363,7 +358,7 @@ int cmd_bench(int argc, char **argv) {
         printf("{\"kind\":\"%s\",\"numel\":%lld,\"threads\":%d,\"fwd_ns_per_elem\":%.4f,"
                "\"fwd_bwd_ns_per_elem\":%.4f,\"copy_ns_per_elem\":%.4f,\"isa\":\"%s\","
                "\"target\":\"%s\",\"shape\":[",
-               kinds[b.kind].name, (long long)b.numel, nt, mf, mfb, mc, segloss_kernel_isa(),
+               b.kind->name, (long long)b.numel, nt, mf, mfb, mc, segloss_kernel_isa(),
                b.u8 ? "uint8" : "float32");
         for (int d = 0; d < b.shape.ndim; d++)
             printf("%s%lld", d ? "," : "", (long long)b.shape.dim[d]);
@@ -372,7 +367,7 @@ int cmd_bench(int argc, char **argv) {
                R, minf, minfb, minc);
     } else {
         printf("%s, %s target, shape %s (%lld elements), %d thread%s, %s kernels\n",
-               kinds[b.kind].name, b.u8 ? "uint8" : "float32", shp, (long long)b.numel, nt,
+               b.kind->name, b.u8 ? "uint8" : "float32", shp, (long long)b.numel, nt,
                nt == 1 ? "" : "s", segloss_kernel_isa());
         printf("ns per element, median (min) of %d rounds:\n", R);
         printf("  forward            %9.4f (%.4f)\n", mf, minf);
@@ -386,6 +381,8 @@ done:
     free(b.grad);
     free(b.yb);
     free(b.yf);
+    free(b.yi);
+    free(b.dm);
     free(tf);
     return rc;
 }

@@ -45,6 +45,9 @@ typedef struct loss_cfg {
     double topk;                                /* topk-ce --k */
     segloss_hausdorff_dt_opts hd;               /* alpha (activation, batch: region) */
     int include_background;                     /* hausdorff-dt --include-background */
+    segloss_unified_focal_opts uf;              /* unified-focal: weight, delta, gamma */
+    segloss_gwdl_opts gwdl;                     /* gwdl: weighting mode, smoothing */
+    const char *dist_matrix;                    /* gwdl --distance-matrix, read with the input */
     int have_activation;       /* --activation given (LK_MULTICLASS kinds choose otherwise) */
     segloss_gdice_weight w_type;                /* generalized-dice */
     segloss_dice_cldice_opts cldice;            /* cldice, dice-cldice: iter, smooth, alpha */
@@ -61,6 +64,8 @@ typedef struct loss_data {
     segloss_target target;           /* aligned */
     segloss_farray weight, pos_weight;
     segloss_farray class_weight;     /* ce --class-weight */
+    segloss_npy dm;                  /* gwdl --distance-matrix as read */
+    const float *dist_matrix;        /* its C x C values as float32 */
     void *owned[4];                  /* converted copies, freed at the end */
     int binary_bce;                  /* bce on predictions that are all 0 or 1 */
 } loss_data;
@@ -117,6 +122,8 @@ enum {
     LG_BOUNDARY,
     LG_CLDICE,
     LG_DICE_CLDICE,
+    LG_UNIFIED_FOCAL,
+    LG_GWDL,
     LG_COUNT
 };
 #define LG(g) (1u << LG_##g)

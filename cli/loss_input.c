@@ -32,6 +32,7 @@ void loss_free_data(loss_data *d) {
     segloss_npy_free(&d->tgt);
     segloss_npy_free(&d->w);
     segloss_npy_free(&d->pw);
+    segloss_npy_free(&d->dm);
     for (int k = 0; k < 4; k++) free(d->owned[k]);
 }
 
@@ -218,6 +219,31 @@ static int check_input_values(const loss_cfg *c, loss_data *d) {
     return CLI_OK;
 }
 
+/* gwdl --distance-matrix: (C, C) for the input's C channels (axis 1), any
+ * numeric dtype, finite, >= 0 and not all 0 (the library divides by the
+ * largest entry). */
+static int load_dist_matrix(const loss_cfg *c, loss_data *d) {
+    char s1[CLI_SHAPE_STRLEN];
+    int rc = cli_read_npy(&d->dm, c->dist_matrix, c->max_bytes);
+    if (rc) return rc;
+    int64_t ch = d->shape.ndim >= 2 ? d->shape.dim[1] : 0;
+    if (d->dm.shape.ndim != 2 || d->dm.shape.dim[0] != ch || d->dm.shape.dim[1] != ch) {
+        cli_error("%s: distance matrix of shape %s, expected (%lld, %lld) for the %lld classes "
+                  "of %s (axis 1)",
+                  c->dist_matrix, cli_shape_str(s1, sizeof s1, &d->dm.shape), (long long)ch,
+                  (long long)ch, (long long)ch, c->input);
+        return CLI_INPUT;
+    }
+    if ((rc = as_f32(d, &d->dm, &d->dist_matrix)) ||
+        (rc = check_weights(d->dist_matrix, d->dm.numel, c->dist_matrix, "distance")))
+        return rc;
+    for (int64_t i = 0; i < d->dm.numel; i++)
+        if (d->dist_matrix[i] > 0.0f) return CLI_OK;
+    cli_error("%s: every distance is 0 (the matrix is divided by its largest entry)",
+              c->dist_matrix);
+    return CLI_INPUT;
+}
+
 static int ends_with_npy(const char *s) {
     size_t n = strlen(s);
     return n >= 4 && (strcmp(s + n - 4, ".npy") == 0 || strcmp(s + n - 4, ".NPY") == 0);
@@ -297,6 +323,7 @@ int loss_load_data(const loss_cfg *c, loss_data *d) {
     }
     if (c->class_weight && (rc = load_class_weight(c, d)))
         return rc == CLI_USAGE ? loss_usage_error() : rc;
+    if (c->dist_matrix && (rc = load_dist_matrix(c, d))) return rc;
     return CLI_OK;
 }
 
@@ -365,7 +392,10 @@ int loss_fail(const loss_cfg *c, const loss_data *d, segloss_status st) {
     case SEGLOSS_ERR_SHAPE:
         cli_error("%s: shape %s not supported by %s%s", c->input,
                   cli_shape_str(s, sizeof s, &d->shape), k->name,
-                  loss_activation(c, d) == SEGLOSS_ACTIVATION_SOFTMAX
+                  (k->groups & LG(UNIFIED_FOCAL))
+                      ? " (binary: needs (N, C, spatial...) with 1 to 3 spatial axes and C = 1 or "
+                        "2; C = 2 with --activation softmax)"
+                  : loss_activation(c, d) == SEGLOSS_ACTIVATION_SOFTMAX
                       ? " --activation softmax (needs (N, C, spatial...) with C >= 2)"
                   : (k->flags & LK_REGION)
                       ? " (needs 1 to 5 dimensions: (N, C, spatial...) or one image)"

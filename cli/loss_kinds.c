@@ -25,6 +25,21 @@
         return segloss_##LIB##_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);    \
     }
 
+/* LOSS_CALLS for a loss whose forward has no loss array (one value: mean
+ * or sum only, check_combinations refuses none). */
+#define LOSS_CALLS_SCALAR(LIB, T, OPTS)                                                      \
+    static segloss_status LIB##_fwd(const loss_cfg *c, const loss_data *d, double *loss,     \
+                                    float *elems) {                                          \
+        T o = OPTS(c, d);                                                                    \
+        (void)elems;                                                                         \
+        return segloss_##LIB##_forward(loss, d->x, &d->target, &d->shape, &o);               \
+    }                                                                                        \
+    static segloss_status LIB##_bwd(const loss_cfg *c, const loss_data *d, float *grad,      \
+                                    const float *grad_out) {                                 \
+        T o = OPTS(c, d);                                                                    \
+        return segloss_##LIB##_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);    \
+    }
+
 /* LIB_fused: segloss_LIB_forward_backward, the same bits as the two calls. */
 #define LOSS_FUSED(LIB, T, OPTS)                                                             \
     static segloss_status LIB##_fused(const loss_cfg *c, const loss_data *d, double *loss,   \
@@ -216,17 +231,7 @@ static segloss_topk_ce_opts topk_opts(const loss_cfg *c, const loss_data *d) {
     o.k = c->topk;
     return o;
 }
-static segloss_status topk_ce_fwd(const loss_cfg *c, const loss_data *d, double *loss,
-                                  float *elems) {
-    segloss_topk_ce_opts o = topk_opts(c, d);
-    (void)elems; /* mean only: check_combinations refuses none */
-    return segloss_topk_ce_forward(loss, d->x, &d->target, &d->shape, &o);
-}
-static segloss_status topk_ce_bwd(const loss_cfg *c, const loss_data *d, float *grad,
-                                  const float *grad_out) {
-    segloss_topk_ce_opts o = topk_opts(c, d);
-    return segloss_topk_ce_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
-}
+LOSS_CALLS_SCALAR(topk_ce, segloss_topk_ce_opts, topk_opts)
 
 /* hausdorff-dt, log-hausdorff-dt: the log variant by name. */
 static segloss_hausdorff_dt_opts hd_opts(const loss_cfg *c, const loss_data *d) {
@@ -248,16 +253,40 @@ static segloss_boundary_opts boundary_opts(const loss_cfg *c, const loss_data *d
     o.no_background = c->region.no_background;
     return o;
 }
-static segloss_status boundary_fwd(const loss_cfg *c, const loss_data *d, double *loss,
-                                   float *elems) {
-    segloss_boundary_opts o = boundary_opts(c, d);
-    (void)elems; /* mean or sum: check_combinations refuses none */
-    return segloss_boundary_forward(loss, d->x, &d->target, &d->shape, &o);
+LOSS_CALLS_SCALAR(boundary, segloss_boundary_opts, boundary_opts)
+
+/* unified-focal: one value (mean only); gwdl: one item per image. */
+static segloss_unified_focal_opts uf_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_unified_focal_opts o = c->uf;
+    o.activation = loss_activation(c, d);
+    return o;
 }
-static segloss_status boundary_bwd(const loss_cfg *c, const loss_data *d, float *grad,
-                                   const float *grad_out) {
-    segloss_boundary_opts o = boundary_opts(c, d);
-    return segloss_boundary_backward(grad, d->x, &d->target, &d->shape, &o, grad_out);
+LOSS_CALLS_SCALAR(unified_focal, segloss_unified_focal_opts, uf_opts)
+static segloss_status unified_focal_fused(const loss_cfg *c, const loss_data *d, double *loss,
+                                          float *elems, float *grad, const float *grad_out) {
+    segloss_unified_focal_opts o = uf_opts(c, d);
+    (void)elems; /* mean only */
+    return segloss_unified_focal_forward_backward(loss, grad, d->x, &d->target, &d->shape, &o,
+                                                  grad_out);
+}
+
+static segloss_gwdl_opts gwdl_opts(const loss_cfg *c, const loss_data *d) {
+    segloss_gwdl_opts o = c->gwdl;
+    o.reduction = c->reduction;
+    o.dist_matrix = d->dist_matrix;
+    o.num_classes = d->dm.shape.dim[0];
+    return o;
+}
+LOSS_CALLS(gwdl, segloss_gwdl_opts, gwdl_opts)
+LOSS_FUSED(gwdl, segloss_gwdl_opts, gwdl_opts)
+
+static segloss_status per_image_shape(const loss_cfg *c, const loss_data *d,
+                                      segloss_shape *out) {
+    (void)c;
+    memset(out, 0, sizeof *out);
+    out->ndim = 1;
+    out->dim[0] = d->shape.ndim >= 1 ? d->shape.dim[0] : 1;
+    return SEGLOSS_OK;
 }
 
 static segloss_status hd_shape(const loss_cfg *c, const loss_data *d, segloss_shape *out) {
@@ -399,5 +428,10 @@ const loss_kind loss_kinds[] = {
     {"dice-cldice", "(1 - alpha) soft Dice + alpha clDice (MONAI SoftDiceclDiceLoss)",
      LK_ACT_NONE | LK_MEAN_ONLY, LG(CLDICE) | LG(DICE_CLDICE), scalar_shape, cldice_fwd,
      cldice_bwd, cldice_fused, " (the default --activation none expects probabilities)", NULL},
+    {"unified-focal", "asymmetric unified focal, binary (MONAI AsymmetricUnifiedFocalLoss)",
+     LK_ACT_NONE | LK_MEAN_ONLY, LG(UNIFIED_FOCAL), scalar_shape, unified_focal_fwd,
+     unified_focal_bwd, unified_focal_fused, " (the default --activation none expects probabilities)", NULL},
+    {"gwdl", "generalized Wasserstein Dice, softmax (MONAI GeneralizedWassersteinDiceLoss)",
+     LK_CLASS_TARGET, LG(GWDL), per_image_shape, gwdl_fwd, gwdl_bwd, gwdl_fused, "", NULL},
 };
 const size_t loss_num_kinds = sizeof loss_kinds / sizeof loss_kinds[0];

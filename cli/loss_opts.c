@@ -220,6 +220,33 @@ static const cli_opt cldice_opts[] = {
 static const cli_opt dice_cldice_opts[] = {
     CLI_NUM(C, "--alpha", "A", cldice.alpha, 0, NULL,
             "loss = (1 - A) Dice + A clDice (default 0.5)"),
+static const cli_opt uf_opts[] = {
+    {NULL, "--activation", "A", CLI_ARG_CHOICE, CLI_AT(C, region.activation, int),
+     CLI_GIVEN(C, have_activation), activations,
+     NULL, "none (default: probabilities, as MONAI), sigmoid or softmax\n"
+           "(softmax: class-index target, MONAI's to_onehot_y)"},
+    CLI_NUM(C, "--weight", "W", uf.weight, 0, NULL,
+            "weight of the focal part; 1 - W the focal Tversky part (default 0.5)"),
+    CLI_NUM(C, "--delta", "D", uf.delta, 0, NULL,
+            "background/foreground balance (default 0.7)"),
+    CLI_NUM(C, "--gamma", "G", uf.gamma, 0, NULL, "focusing exponent (default 0.5)"),
+    CLI_END,
+};
+
+static const cli_choice gwdl_modes[] = {{"default", SEGLOSS_GWDL_DEFAULT},
+                                        {"GDL", SEGLOSS_GWDL_GDL},
+                                        {NULL, 0}};
+
+static const cli_opt gwdl_opts[] = {
+    CLI_STR(C, NULL, "--distance-matrix", "M.npy", dist_matrix,
+            "C x C distances between the classes (required; divided by\n"
+            "its largest entry)"),
+    CLI_CHOICE(C, "--weighting-mode", "M", gwdl.weighting_mode, gwdl_modes,
+               "default (foreground classes weigh 1, background 0) or GDL\n"
+               "(1 / (class volume + 1))"),
+    CLI_NUM(C, "--smooth-nr", "S", gwdl.smooth_nr, 0, NULL, "numerator smoothing (default 1e-5)"),
+    CLI_NUM(C, "--smooth-dr", "S", gwdl.smooth_dr, 0, NULL,
+            "denominator smoothing (default 1e-5)"),
     CLI_END,
 };
 
@@ -278,6 +305,9 @@ static const cli_group groups[LG_COUNT] = {
     [LG_CLDICE] = {"cldice, dice-cldice (input (N, C, [D,] H, W); one value, mean only)",
                    cldice_opts},
     [LG_DICE_CLDICE] = {"dice-cldice", dice_cldice_opts},
+    [LG_UNIFIED_FOCAL] = {"unified-focal (input (N, C, spatial...), C = 1 or 2; mean only)",
+                          uf_opts},
+    [LG_GWDL] = {"gwdl (input logits (N, C, spatial...), target class indices)", gwdl_opts},
 };
 
 static const cli_spec spec = {"loss", groups, LG_COUNT, 22};
@@ -360,8 +390,12 @@ static int check_combinations(loss_cfg *c) {
     }
     if ((k->flags & LK_MEAN_ONLY) && c->reduction != SEGLOSS_REDUCTION_MEAN) {
         cli_error("loss %s: --reduction must be mean (%s)", k->name,
-                  strcmp(k->name, "topk-ce") ? "one value for the whole batch"
-                                             : "the mean of the selected positions");
+                  k->flags & LK_CLASS_TARGET ? "the mean of the selected positions"
+                                             : "the loss is one value, as MONAI's");
+        return loss_usage_error();
+    }
+    if (k->groups & LG(GWDL) && !c->dist_matrix) {
+        cli_error("loss %s: missing --distance-matrix M.npy (C x C)", k->name);
         return loss_usage_error();
     }
     if (c->smp_version) c->region.smp = c->smp_version; /* --smp-version implies --smp */
@@ -392,6 +426,8 @@ int loss_parse_args(loss_cfg *c, int argc, char **argv) {
     c->topk = segloss_topk_ce_opts_default().k;
     c->hd = segloss_hausdorff_dt_opts_default();
     c->cldice = segloss_dice_cldice_opts_default();
+    c->uf = segloss_unified_focal_opts_default();
+    c->gwdl = segloss_gwdl_opts_default();
     int ki = cli_first_operand(&spec, argc, argv);
     if (!ki) {
         cli_error("loss: missing KIND (one of: %s)", kind_names());

@@ -186,13 +186,15 @@ def loss2_seeds(out):
 def metric_seeds(out):
     # Layout in fuzz_metric.c: rank and dtypes, 3 dims, 3 spacings,
     # percentile, tolerance, flags, beta, boundary width, mask metrics,
-    # ignore label, then pred and ref voxels. Ranks 1..3, both surfaces,
-    # distances on, valid options mostly; voxels from a hash.
+    # ignore label, convention, then pred and ref voxels. Ranks 1..3, both
+    # surfaces, distances on, valid options mostly, every convention;
+    # voxels from a hash.
     for rank in range(3):
         for flags in (16, 17, 16 + 32, 16 + 8 + 2, 0, 16 + 64):
             for dims in ((5, 4, 3), (6, 6, 6), (1, 5, 2)):
+                conv = (2 * ((rank + flags + dims[0]) % 8) + 1) if flags & 16 else 0
                 head = bytes([rank + 4 * (flags % 8), *[d - 1 for d in dims], 0, 1, 5,
-                              0, 0, flags, 0, 0, 7, 1])
+                              0, 0, flags, 0, 0, 7, 1, conv])
                 body = hashlib.sha256(head).digest() * 16
                 put(out, "metric", "r%d_f%d_%d%d%d" % (rank + 1, flags, *dims), head + body)
 

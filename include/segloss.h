@@ -1124,6 +1124,97 @@ SEGLOSS_API segloss_status segloss_dice_cldice_forward_backward(double *loss, fl
                                                                 const segloss_shape *shape,
                                                                 const segloss_dice_cldice_opts *opts,
                                                                 const float *grad_out);
+/* Asymmetric unified focal loss (MONAI AsymmetricUnifiedFocalLoss, with its
+ * AsymmetricFocalLoss and AsymmetricFocalTverskyLoss; binary). Input
+ * (N, C, spatial...) with 1 to 3 spatial axes and C = 1 or 2; p = the
+ * activation of x (default NONE: probabilities, as MONAI's code, which
+ * applies no activation; SIGMOID; SOFTMAX with C = 2), y the target (dense;
+ * class indices with target_kind INDEX or AUTO + SOFTMAX, MONAI's
+ * to_onehot_y). C = 1: the two channels are (1 - p, 1 - y) and (p, y).
+ * With q = clamp(p, e, 1 - e), e = epsilon, w = weight, d = delta,
+ * g = gamma, channel 0 the background and 1 the foreground:
+ *   focal = mean over (n, i) of (1-d)(1-q0)^g (-y0 log q0) + d (-y1 log q1)
+ *   tp_k = sum_i y_k q_k, fn_k = sum_i y_k (1-q_k), fp_k = sum_i (1-y_k) q_k
+ *   dc_k = (tp_k + e) / (tp_k + d fn_k + (1-d) fp_k + e)   per image
+ *   tversky = mean over n of ((1 - dc_0) + (1 - dc_1)^(1-g)) / 2
+ *   loss = w focal + (1 - w) tversky
+ * One value (MONAI's reduction does not change it: its parts are means
+ * already); grad_out points to one float (or NULL). The gradient is 0
+ * where p lies outside [e, 1 - e] (the clamp). */
+typedef struct segloss_unified_focal_opts {
+    segloss_activation activation;   /* default NONE */
+    segloss_target_kind target_kind; /* default AUTO: INDEX with SOFTMAX */
+    double weight;                   /* default 0.5 (MONAI weight); finite */
+    double delta;                    /* default 0.7 (MONAI delta); finite */
+    double gamma;                    /* default 0.5 (MONAI gamma); finite */
+    double epsilon;                  /* default 1e-7 (MONAI's sub-losses); in [0, 0.5) */
+} segloss_unified_focal_opts;
+
+SEGLOSS_API segloss_unified_focal_opts segloss_unified_focal_opts_default(void);
+SEGLOSS_API segloss_status segloss_unified_focal_forward(double *loss, const float *x,
+                                                         const segloss_target *target,
+                                                         const segloss_shape *shape,
+                                                         const segloss_unified_focal_opts *opts);
+SEGLOSS_API segloss_status segloss_unified_focal_backward(float *grad, const float *x,
+                                                          const segloss_target *target,
+                                                          const segloss_shape *shape,
+                                                          const segloss_unified_focal_opts *opts,
+                                                          const float *grad_out);
+/* Both in one call (one pass over the data); the same values as the two
+ * calls. */
+SEGLOSS_API segloss_status segloss_unified_focal_forward_backward(double *loss, float *grad,
+                                                                  const float *x,
+                                                                  const segloss_target *target,
+                                                                  const segloss_shape *shape,
+                                                                  const segloss_unified_focal_opts *opts,
+                                                                  const float *grad_out);
+
+/* Generalized Wasserstein Dice loss (MONAI GeneralizedWassersteinDiceLoss;
+ * Fidon et al. 2017, the GDL weighting of Tilborghs et al. 2020). Input
+ * logits (N, C, spatial...) with 1 to 3 spatial axes and C >= 2, p =
+ * softmax over axis 1; target class indices (N, spatial...) in [0, C)
+ * (integer dtypes). M = dist_matrix / max(dist_matrix) (C x C, row-major,
+ * row = the target's class). Per image n, over its pixels i with class y_i:
+ *   w_i = sum_c M[y_i][c] p_ci                 (the Wasserstein distance map)
+ *   alpha_k = 1 for k >= 1 and 0 for k = 0     (DEFAULT)
+ *             1 / (volume of class k in image n + 1)   (GDL)
+ *   tp = sum_i alpha_{y_i} (1 - w_i)
+ *   den = 2 tp + sum_i w_i (DEFAULT),  sum_i alpha_{y_i} (2 - w_i) (GDL)
+ *   loss_n = 1 - (2 tp + smooth_nr) / (den + smooth_dr)
+ * Reductions over the N items: MEAN, SUM, NONE (elems: N values; grad_out:
+ * N floats). */
+typedef enum segloss_gwdl_weighting {
+    SEGLOSS_GWDL_DEFAULT = 0,      /* MONAI weighting_mode="default" */
+    SEGLOSS_GWDL_GDL = 1           /* MONAI weighting_mode="GDL" */
+} segloss_gwdl_weighting;
+
+typedef struct segloss_gwdl_opts {
+    segloss_reduction reduction;   /* default MEAN */
+    const float *dist_matrix;      /* C x C distances, finite, >= 0, not all 0; required */
+    int64_t num_classes;           /* the matrix's C: must equal the input's axis 1 */
+    segloss_gwdl_weighting weighting_mode; /* default DEFAULT */
+    double smooth_nr, smooth_dr;   /* default 1e-5 each (MONAI) */
+} segloss_gwdl_opts;
+
+/* Defaults with no matrix: set dist_matrix and num_classes. */
+SEGLOSS_API segloss_gwdl_opts segloss_gwdl_opts_default(void);
+SEGLOSS_API segloss_status segloss_gwdl_forward(double *loss, float *elems, const float *x,
+                                                const segloss_target *target,
+                                                const segloss_shape *shape,
+                                                const segloss_gwdl_opts *opts);
+SEGLOSS_API segloss_status segloss_gwdl_backward(float *grad, const float *x,
+                                                 const segloss_target *target,
+                                                 const segloss_shape *shape,
+                                                 const segloss_gwdl_opts *opts,
+                                                 const float *grad_out);
+/* Both in one call (the softmax computed once); the same values as the two
+ * calls. */
+SEGLOSS_API segloss_status segloss_gwdl_forward_backward(double *loss, float *elems, float *grad,
+                                                         const float *x,
+                                                         const segloss_target *target,
+                                                         const segloss_shape *shape,
+                                                         const segloss_gwdl_opts *opts,
+                                                         const float *grad_out);
 
 /* ------------------------------------------------------------------------ */
 /* Hard overlap metrics on binary masks                                      */

@@ -22,7 +22,7 @@ typedef struct opt_kv {
 typedef struct l2case {
     char name[96], kind[32];
     segloss_shape shape;
-    ref_arr x, t, grad;
+    ref_arr x, t, grad, dm;         /* dm: gwdl's distance matrix */
     segloss_dtype tdtype;
     opt_kv opt[16];
     int nopt;
@@ -75,6 +75,8 @@ static int parse_case(ref_lexer *lx, l2case *c) {
             }
         } else if (!strcmp(t, "loss")) {
             if (!ref_tok_f64(lx, &c->loss)) return -1;
+        } else if (!strcmp(t, "dm")) {
+            if (!ref_parse_array(lx, 1, &c->dm)) return -1;
         } else if (!strcmp(t, "grad")) {
             if (!ref_parse_array(lx, 0, &c->grad)) return -1;
         } else {
@@ -193,13 +195,40 @@ static segloss_status run_case(const l2case *c, double *loss, float *grad, const
         segloss_status st = segloss_boundary_forward(loss, x, t, &c->shape, &o);
         return st ? st : segloss_boundary_backward(grad, x, t, &c->shape, &o, NULL);
     }
+    if (!strcmp(c->kind, "unified-focal")) {
+        segloss_unified_focal_opts o = segloss_unified_focal_opts_default();
+        o.activation = act_of(c, o.activation);
+        const char *tk = opts(c, "tkind");
+        if (tk) o.target_kind = !strcmp(tk, "index") ? SEGLOSS_TARGET_INDEX : SEGLOSS_TARGET_DENSE;
+        o.weight = optv(c, "w", o.weight);
+        o.delta = optv(c, "delta", o.delta);
+        o.gamma = optv(c, "gamma", o.gamma);
+        segloss_status st = segloss_unified_focal_forward(loss, x, t, &c->shape, &o);
+        return st ? st : segloss_unified_focal_backward(grad, x, t, &c->shape, &o, NULL);
+    }
+    if (!strcmp(c->kind, "gwdl")) {
+        segloss_gwdl_opts o = segloss_gwdl_opts_default();
+        float *m = ref_arr_to_f32(&c->dm);
+        o.dist_matrix = m;
+        o.num_classes = c->shape.dim[1];
+        o.reduction = red_of(c);
+        const char *mode = opts(c, "mode");
+        if (mode && !strcmp(mode, "GDL")) o.weighting_mode = SEGLOSS_GWDL_GDL;
+        o.smooth_nr = optv(c, "snr", o.smooth_nr);
+        o.smooth_dr = optv(c, "sdr", o.smooth_dr);
+        segloss_status st = segloss_gwdl_forward(loss, NULL, x, t, &c->shape, &o);
+        if (!st) st = segloss_gwdl_backward(grad, x, t, &c->shape, &o, NULL);
+        free(m);
+        return st;
+    }
     tf_fail(__FILE__, __LINE__, "%s: unknown kind %s", c->name, c->kind);
     return SEGLOSS_ERR_ARG;
 }
 
-TEST(loss2_ref_cases) {
-    char *text = ref_read_file(tf_data_path("loss2_ref.txt"));
-    CHECK_MSG(text != NULL, "cannot read loss2_ref.txt");
+/* Every case of tests/data/FILE (at least min_cases of them). */
+static void run_file(const char *file, int min_cases) {
+    char *text = ref_read_file(tf_data_path(file));
+    CHECK_MSG(text != NULL, "cannot read %s", file);
     if (!text) return;
     ref_lexer lx = {text};
     l2case c;
@@ -222,11 +251,19 @@ TEST(loss2_ref_cases) {
         ref_arr_free(&c.x);
         ref_arr_free(&c.t);
         ref_arr_free(&c.grad);
+        ref_arr_free(&c.dm);
     }
-    CHECK_MSG(r == 0, "loss2_ref.txt: format error after %d cases", cases);
-    CHECK(cases >= 47);
+    CHECK_MSG(r == 0, "%s: format error after %d cases", file, cases);
+    CHECK(cases >= min_cases);
     if (getenv("SEGLOSS_TEST_VERBOSE"))
-        printf("loss2 ref: %d cases, worst loss rel %.3g, worst grad %.3g of max\n", cases,
+        printf("%s: %d cases, worst loss rel %.3g, worst grad %.3g of max\n", file, cases,
                worst_loss, worst_grad);
     free(text);
 }
+
+TEST(loss2_ref_cases) { run_file("loss2_ref.txt", 47); }
+
+/* unified-focal and gwdl: tests/data/loss3_ref.txt, written by
+ * tools/ref/gen_loss3_ref.py from MONAI 1.5.0 (AsymmetricUnifiedFocalLoss,
+ * GeneralizedWassersteinDiceLoss). */
+TEST(loss3_ref_cases) { run_file("loss3_ref.txt", 17); }

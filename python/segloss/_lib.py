@@ -141,6 +141,15 @@ class cldice_opts(Structure):
 
 class dice_cldice_opts(Structure):
     _fields_ = [("cldice", cldice_opts), ("alpha", c_double)]
+class unified_focal_opts(Structure):
+    _fields_ = [("activation", c_int), ("target_kind", c_int), ("weight", c_double),
+                ("delta", c_double), ("gamma", c_double), ("epsilon", c_double)]
+
+
+class gwdl_opts(Structure):
+    _fields_ = [("reduction", c_int), ("dist_matrix", POINTER(c_float)),
+                ("num_classes", c_int64), ("weighting_mode", c_int), ("smooth_nr", c_double),
+                ("smooth_dr", c_double)]
 
 
 class batch_part(Structure):
@@ -260,7 +269,7 @@ STRUCTS = {cls.__name__: cls for cls in (
     shape, target, farray, check_report, bce_opts, focal_opts, ce_opts, lovasz_opts,
     dice_opts, tversky_opts, generalized_dice_opts, dice_bce_opts, dice_ce_opts,
     dice_focal_opts, generalized_dice_focal_opts, mcc_opts, topk_ce_opts, hausdorff_dt_opts,
-    boundary_opts, batch_part, confusion, label_array,
+    boundary_opts, unified_focal_opts, gwdl_opts, batch_part, confusion, label_array,
     label_stats, label_set, metric_opts, overlap_scores, surface_metrics, mask_metrics,
     label_metrics, instance_opts, instance_pair, instance_metrics, lesionwise_opts, lesion_row,
     lesionwise, instance_summary, npy, image,
@@ -317,6 +326,7 @@ for _name, _opts in (("bce", bce_opts), ("focal", focal_opts), ("ce", ce_opts),
                      ("generalized_dice_focal", generalized_dice_focal_opts),
                      ("mcc", mcc_opts), ("topk_ce", topk_ce_opts),
                      ("hausdorff_dt", hausdorff_dt_opts), ("boundary", boundary_opts),
+                     ("unified_focal", unified_focal_opts), ("gwdl", gwdl_opts),
                      ("metric", metric_opts)):
     _PROTOS[_name + "_opts_default"] = (_opts, [])
 for _name, _opts in (("lovasz", lovasz_opts), ("dice", dice_opts), ("tversky", tversky_opts),

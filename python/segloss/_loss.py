@@ -40,6 +40,8 @@ GROUPS = {
     # issue 13, clDice
     "cldice": ("activation", "iter", "smooth", "include_background"),
     "dice_cldice": ("alpha",),
+    "unified_focal": ("activation", "weight", "delta", "gamma"),
+    "gwdl": ("distance_matrix", "weighting_mode", "smooth_nr", "smooth_dr"),
 }
 
 
@@ -208,6 +210,26 @@ def _cldice(kw, arr):
 
 def _cldice_only(kw, arr):
     return _cldice(kw, arr).cldice
+def _unified_focal(kw, arr):
+    o = fn.unified_focal_opts_default()
+    o.activation = _choice(_lib.ACTIVATIONS, kw["activation"], "activation")
+    for f in ("weight", "delta", "gamma"):
+        setattr(o, f, float(kw.get(f, getattr(o, f))))
+    return o
+
+
+def _gwdl(kw, arr):
+    o = fn.gwdl_opts_default()
+    m = arr.get("distance_matrix")
+    if m is None:
+        raise Error("loss gwdl: missing distance_matrix (C x C)", _lib.ERR_ARG)
+    o.dist_matrix = _arrays.f32p(m)
+    o.num_classes = m.shape[0]
+    o.weighting_mode = _choice({"default": 0, "GDL": 1}, kw.get("weighting_mode", "default"),
+                               "weighting_mode")
+    o.smooth_nr = float(kw.get("smooth_nr", o.smooth_nr))
+    o.smooth_dr = float(kw.get("smooth_dr", o.smooth_dr))
+    return o
 
 
 def _set_reduction(o, red):
@@ -336,6 +358,13 @@ KINDS = {k.name: k for k in (
     Kind("dice-cldice", "dice_cldice", _L.dice_cldice_opts, _cldice, ("cldice", "dice_cldice"),
          "auto", lambda k, xs, o: (), activation="none", reductions=("mean",), elems=False,
          summary="(1 - alpha) soft Dice + alpha clDice (MONAI SoftDiceclDiceLoss)"),
+    Kind("unified-focal", "unified_focal", _L.unified_focal_opts, _unified_focal,
+         ("unified_focal",), "auto", lambda k, xs, o: (), activation="none",
+         reductions=("mean",), elems=False,
+         summary="asymmetric unified focal, binary (MONAI AsymmetricUnifiedFocalLoss)"),
+    Kind("gwdl", "gwdl", _L.gwdl_opts, _gwdl, ("gwdl",), "index",
+         lambda k, xs, o: xs[:1],
+         summary="generalized Wasserstein Dice, softmax (MONAI GeneralizedWassersteinDiceLoss)"),
 )}
 
 
@@ -365,9 +394,10 @@ def _prepare(kind, x, kw):
     point into (to keep alive)."""
     keep, arr = [], {"weight": _lib.farray(), "pos_weight": _lib.farray(),
                      "class_weight": _lib.farray()}
-    for name in ("weight", "pos_weight", "class_weight"):
+    for name, group in (("weight", "weight"), ("pos_weight", "pos_weight"),
+                        ("class_weight", "ce")):
         v = kw.get(name)
-        if v is None:
+        if v is None or group not in kind.groups:  # unified-focal's weight is a number
             continue
         if name == "class_weight" or (name == "pos_weight" and isinstance(v, (list, tuple))):
             # one weight per channel (axis 1; ce: axis 0 of a (C,) input)
@@ -388,6 +418,15 @@ def _prepare(kind, x, kw):
                             % (name, w.shape, x.shape), _lib.ERR_SHAPE)
         keep.append(w)
         arr[name] = _arrays.farray(w)
+    m = kw.get("distance_matrix")
+    if m is not None:       # gwdl: (C, C) for the input's C channels
+        m = _weights(m, "distance_matrix")
+        c = x.shape[1] if x.ndim >= 2 else 0
+        if m.shape != (c, c):
+            raise Error("distance_matrix of shape %s; expected (%d, %d) for the input's %d "
+                        "classes (axis 1)" % (m.shape, c, c, c), _lib.ERR_SHAPE)
+        keep.append(m)
+        arr["distance_matrix"] = m
     return arr, keep
 
 

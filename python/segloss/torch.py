@@ -28,7 +28,8 @@ from ._errors import Error
 
 __all__ = ["loss", "DiceLoss", "DiceCELoss", "DiceFocalLoss", "GeneralizedDiceFocalLoss",
            "TverskyLoss", "GeneralizedDiceLoss", "FocalLoss", "MCCLoss", "HausdorffDTLoss",
-           "LogHausdorffDTLoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss",
+           "LogHausdorffDTLoss", "AsymmetricUnifiedFocalLoss", "GeneralizedWassersteinDiceLoss",
+           "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss",
            "distributed_loss"]
 
 
@@ -404,6 +405,55 @@ class HausdorffDTLoss(_HausdorffModule):
 class LogHausdorffDTLoss(_HausdorffModule):
     """MONAI LogHausdorffDTLoss: log(HausdorffDTLoss + 1)."""
     kind = "log-hausdorff-dt"
+
+
+class AsymmetricUnifiedFocalLoss(_Module):
+    """MONAI AsymmetricUnifiedFocalLoss (binary): probabilities y_pred of
+    shape (N, 2, spatial...), channel 1 the foreground, against a dense
+    y_true of the same shape; one channel p is read as (1 - p, p) (MONAI
+    one-hots the prediction itself there, which has no gradient). The
+    parts are means already, so every reduction gives the one value, as in
+    MONAI."""
+    kind = "unified-focal"
+
+    def __init__(self, to_onehot_y=False, num_classes=2, weight=0.5, gamma=0.5, delta=0.7,
+                 reduction="mean"):
+        super().__init__()
+        _unsupported("AsymmetricUnifiedFocalLoss", to_onehot_y=to_onehot_y)
+        if num_classes != 2:
+            raise NotImplementedError("segloss.torch.AsymmetricUnifiedFocalLoss: num_classes=%r "
+                                      "(binary only, as MONAI)" % (num_classes,))
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError("Unsupported reduction: %r" % (reduction,))
+        self.reduction = "mean"
+        self.opts = dict(weight=weight, gamma=gamma, delta=delta, activation="none")
+
+
+class GeneralizedWassersteinDiceLoss(_Module):
+    """MONAI GeneralizedWassersteinDiceLoss: logits (N, C, spatial...),
+    softmax inside, class-index target (N, 1, spatial...) or (N,
+    spatial...), dist_matrix C x C (NumPy array or tensor). Each image's
+    own loss (MONAI 1.5.0 mixes the images of a batch, its issue #4650);
+    'none' gives the N image losses."""
+    kind = "gwdl"
+
+    def __init__(self, dist_matrix, weighting_mode="default", reduction="mean", smooth_nr=1e-5,
+                 smooth_dr=1e-5):
+        super().__init__()
+        m = _numpy(dist_matrix, "dist_matrix").astype(np.float32)
+        if m.ndim != 2 or m.shape[0] != m.shape[1]:
+            raise ValueError("dist_matrix must be C x C, got %s" % (m.shape,))
+        if weighting_mode not in ("default", "GDL"):
+            raise ValueError("weighting_mode must be either 'default' or 'GDL', got %s"
+                             % (weighting_mode,))
+        self.reduction = reduction
+        self.opts = dict(distance_matrix=m, weighting_mode=weighting_mode, smooth_nr=smooth_nr,
+                         smooth_dr=smooth_dr)
+
+    def forward(self, input, target):
+        if isinstance(target, torch.Tensor) and target.dim() == input.dim():
+            target = target[:, 0]
+        return super().forward(input, target)
 
 
 class FocalLoss(_Module):

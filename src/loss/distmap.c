@@ -42,8 +42,8 @@ segloss_status segloss__dm_probs(double *p, const float *xn, int64_t c, int64_t 
             double mx = xn[i], z = 0.0;
             for (int64_t k = 1; k < c; k++)
                 if (xn[k * s + i] > mx) mx = xn[k * s + i];
-            for (int64_t k = 0; k < c; k++) z += exp((double)xn[k * s + i] - mx);
-            for (int64_t k = 0; k < c; k++) p[k * s + i] = exp((double)xn[k * s + i] - mx) / z;
+            for (int64_t k = 0; k < c; k++) z += p[k * s + i] = exp((double)xn[k * s + i] - mx);
+            for (int64_t k = 0; k < c; k++) p[k * s + i] /= z;
         }
         return SEGLOSS_OK;
     }

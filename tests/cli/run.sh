@@ -816,15 +816,19 @@ t "bench tversky text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' ''
     -- "$S" bench --kind tversky --shape 100 --repeat 1
 t "bench tversky rank 6" 1 '' '~^segloss: --shape: tversky takes rank 1..5' \
     -- "$S" bench --kind tversky --shape 1,1,1,1,1,2
-t "bench --help lists jaccard and tversky" 0 '~^  --kind K +bce-logits \(default\), dice, dice-bce, jaccard, tversky,$' '' \
+t "bench --help: --kind takes the kinds of segloss loss" 0 "~^  --kind K +a kind of 'segloss loss' \(default bce-logits\), with its$" '' \
     -- "$S" bench --help
-t "bench --help lists cldice, dice-cldice" 0 '~^ +cldice, dice-cldice$' '' -- "$S" bench --help
-t "bench --kind cldice" 0 '~"kind":"cldice","numel":256,' '' \
-    -- "$S" bench --kind cldice --shape 2,2,8,8 --repeat 1 --json
-t "bench --kind dice-cldice 3-D" 0 '~"kind":"dice-cldice","numel":256,' '' \
-    -- "$S" bench --kind dice-cldice --shape 1,2,4,4,8 --repeat 1 --json
-t "bench --kind cldice rank 3" 1 '' "~^segloss: --shape: cldice takes rank 4 or 5" \
-    -- "$S" bench --kind cldice --shape 2,2,8
+# every kind of `segloss loss`, on data it takes (class indices for C > 1
+# softmax kinds, probabilities where the default activation is none)
+for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); do
+    case $k in unified-focal) shp=2,2,8,8 n=256 ;; *) shp=2,3,8,8 n=384 ;; esac
+    t "bench $k --json" 0 "~$(bench_json "$k" $n 1 "$ISA_RE")" '' \
+        -- "$S" bench --kind "$k" --shape $shp --threads 1 --repeat 1 --json
+done
+t "bench gwdl with one channel" 1 '' '~^segloss: --shape: gwdl takes class indices here: \(N, C, spatial...\) with C >= 2' \
+    -- "$S" bench --kind gwdl --shape 2,1,8,8
+t "bench unified-focal with three channels" 1 '' '~^segloss: bench: unified-focal failed' \
+    -- "$S" bench --kind unified-focal --shape 2,3,8,8
 t "bench keys: target, shape" 0 '~"target":"float32","shape":\[3,5\],"repeat":2,"stat":"median"' '' \
     -- "$S" bench --shape 3,5 --target float32 --repeat 2 --json
 t "bench SEGLOSS_FORCE_SCALAR=1" 0 "~$(bench_json dice-bce 64 1 scalar)" '' \
@@ -838,8 +842,8 @@ t "bench SEGLOSS_FORCE_SCALAR wins over SEGLOSS_ISA" 0 "~$(bench_json dice 64 1 
 t "bench text output" 0 '~^  forward\+backward +[0-9.]+ \([0-9.]+\)$' '' \
     -- "$S" bench --shape 100 --repeat 1
 t "bench --help"         0 '~^Usage: segloss bench' '' -- "$S" bench --help
-t "bench --kind focal"   1 '' "~^segloss: invalid value for --kind: 'focal' \(expected bce-logits, dice, dice-bce, jaccard, tversky, cldice or dice-cldice\)$" \
-    -- "$S" bench --kind focal
+t "bench --kind focl"    1 '' "~^segloss: invalid value for --kind: 'focl' \(a kind of 'segloss loss'\)$" \
+    -- "$S" bench --kind focl
 t "bench --target int8"  1 '' "~^segloss: invalid value for --target: 'int8' \(expected uint8 or float32\)$" \
     -- "$S" bench --target int8
 t "bench --shape 2,,3"   1 '' "~^segloss: invalid value for --shape" -- "$S" bench --shape 2,,3
@@ -908,8 +912,8 @@ for k in $("$S" loss --help | sed -n '/^Kinds:/,/^$/s/^  \([a-z-]*\) .*/\1/p'); 
     t "loss $k is a kind" 1 '' "=segloss: loss: missing -i INPUT.npy
 segloss: $TRY" -- "$S" loss "$k"
 done
-check "loss --help lists 21 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
-    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 21
+check "loss --help lists 23 kinds" "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ') kinds" \
+    -- test "$("$S" loss --help | sed -n '/^Kinds:/,/^$/p' | grep -c '^  ')" = 23
 
 # ============================================================================
 # Losses, second edition: dice-ce. References: tests/data/loss2_ref_cli.txt
@@ -1029,6 +1033,45 @@ tf "cldice --alpha (dice-cldice only)" 1 "~--alpha" -- loss cldice -i "$P" -t "$
     --grad "$KEEP"
 tf "dice-cldice on a 1-D input" 2 "~shape" -- loss dice-cldice -i "$DATA/x1d.npy" \
     -t "$DATA/y1d.npy" --grad "$KEEP"
+
+# ============================================================================
+# Losses, second edition: unified-focal, gwdl. References: tests/data/loss3_ref_cli.txt
+# (tools/ref/gen_loss3_ref.py --cli: MONAI 1.5.0 AsymmetricUnifiedFocalLoss
+# and GeneralizedWassersteinDiceLoss, run on these files with float64 torch).
+# ============================================================================
+EREF=$here/../data/loss3_ref_cli.txt
+mk_npy "$L2/p1.npy" '<f4' "2, 1, 4, 4" $(c0_bytes "$P")
+mk_npy "$L2/m.npy" '|u1' "3, 3" 0 2 2 2 0 1 2 1 0
+mk_npy "$L2/m2.npy" '|u1' "2, 2" 0 1 1 0
+te "unified-focal --activation sigmoid, one channel" uf.sigmoid.c1 -- "$S" loss unified-focal \
+    -i "$L2/x1.npy" -t "$L2/y1.npy" --activation sigmoid --grad "$L2/g.npy"
+earr "$L2/g.npy" g.uf.sigmoid.c1
+te "unified-focal --weight --delta --gamma on probabilities" uf.probs.c1.w0.3.d0.6.g0.75 -- "$S" \
+    loss unified-focal -i "$L2/p1.npy" -t "$L2/y1.npy" --weight 0.3 --delta 0.6 --gamma 0.75 \
+    --grad "$L2/g.npy"
+earr "$L2/g.npy" g.uf.probs.c1.w0.3.d0.6.g0.75
+tf "unified-focal with C = 3" 2 "~x\.npy: shape \(2, 3, 4, 4\) not supported by unified-focal \(binary" \
+    -- loss unified-focal -i "$X" -t "$RC" --activation softmax --grad "$KEEP"
+tf "unified-focal --reduction sum" 1 "~^segloss: loss unified-focal: --reduction must be mean" \
+    -- loss unified-focal -i "$L2/p1.npy" -t "$L2/y1.npy" --reduction sum --grad "$KEEP"
+tf "unified-focal on logits" 2 "~values outside \[0,1\].*expects probabilities" \
+    -- loss unified-focal -i "$L2/x1.npy" -t "$L2/y1.npy" --grad "$KEEP"
+te "gwdl (uint8 matrix, divided by its maximum)" gwdl.default -- "$S" loss gwdl -i "$X" -t "$RC" \
+    --distance-matrix "$L2/m.npy" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.gwdl.default
+te "gwdl --weighting-mode GDL --smooth-nr, none" gwdl.gdl.snr.none -- "$S" loss gwdl -i "$X" \
+    -t "$RC" --distance-matrix "$L2/m.npy" --weighting-mode GDL --smooth-nr 1e-3 \
+    --reduction none --out "$L2/o.npy" --grad "$L2/g.npy"
+earr "$L2/g.npy" g.gwdl.gdl.snr.none
+name="gwdl --out is (N,)"
+pass_or_fail "$([ "$(npy_header "$L2/o.npy")" = "<f4 (2,)" ] ||
+    echo "header '$(npy_header "$L2/o.npy")'")"
+tf "gwdl without --distance-matrix" 1 "~^segloss: loss gwdl: missing --distance-matrix" \
+    -- loss gwdl -i "$X" -t "$RC" --grad "$KEEP"
+tf "gwdl with a 2 x 2 matrix for 3 classes" 2 "~m2\.npy: distance matrix of shape \(2, 2\), expected \(3, 3\)" \
+    -- loss gwdl -i "$X" -t "$RC" --distance-matrix "$L2/m2.npy" --grad "$KEEP"
+tf "gwdl with a float target" 2 "~y\.npy: gwdl needs integer class indices" \
+    -- loss gwdl -i "$X" -t "$Y" --distance-matrix "$L2/m.npy" --grad "$KEEP"
 
 # ============================================================================
 # The README example (written elsewhere; built by `make test`)

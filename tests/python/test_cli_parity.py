@@ -16,18 +16,20 @@ SHAPE = (2, 3, 5, 4)
 
 
 def _inputs(rng, kind, opts):
-    x = rng.normal(0, 2, SHAPE).astype(np.float32)
-    probs = kind in ("bce", "mcc", "hausdorff-dt", "log-hausdorff-dt", "cldice", "dice-cldice")
+    shape = (2, 2, 5, 4) if kind == "unified-focal" else SHAPE   # binary
+    x = rng.normal(0, 2, shape).astype(np.float32)
+    probs = kind in ("bce", "mcc", "hausdorff-dt", "log-hausdorff-dt", "unified-focal", "cldice",
+                     "dice-cldice")
     if opts.get("activation", "none" if probs else "sigmoid") == "none":
         x = (1 / (1 + np.exp(-x))).astype(np.float32)
-    index = kind in ("ce", "topk-ce", "lovasz-softmax", "dice-ce") or \
+    index = kind in ("ce", "topk-ce", "lovasz-softmax", "dice-ce", "gwdl") or \
         opts.get("activation", "softmax" if kind == "boundary" else "") == "softmax"
     if index:
-        t = rng.integers(0, SHAPE[1], (SHAPE[0],) + SHAPE[2:]).astype(np.int64)
+        t = rng.integers(0, shape[1], (shape[0],) + shape[2:]).astype(np.int64)
         if "ignore_index" in opts:
             t[0, 0, :2] = opts["ignore_index"]
         return x, t
-    t = (rng.random(SHAPE) < 0.4).astype(np.uint8)
+    t = (rng.random(shape) < 0.4).astype(np.uint8)
     if "ignore_index" in opts:
         t[0, 1, 1, :3] = opts["ignore_index"]
     elif kind in ("bce", "bce-logits") and "weight" not in opts:
@@ -78,6 +80,10 @@ CASES = [
     ("cldice", {}), ("cldice", {"iter": 1, "smooth": 0.5, "include_background": True}),
     ("cldice", {"activation": "softmax"}),
     ("dice-cldice", {}), ("dice-cldice", {"alpha": 0.2, "activation": "sigmoid"}),
+    ("unified-focal", {}), ("unified-focal", {"weight": 0.3, "delta": 0.6, "gamma": 0.75}),
+    ("unified-focal", {"activation": "softmax"}), ("unified-focal", {"activation": "sigmoid"}),
+    ("gwdl", {"distance_matrix": "m"}),
+    ("gwdl", {"distance_matrix": "m", "weighting_mode": "GDL", "smooth_nr": 1e-3}),
 ]
 
 
@@ -113,7 +119,8 @@ def test_loss_equals_cli(kind, opts, reduction, rng, cli, tmp_path):
         return
     x, t = _inputs(rng, kind, opts)
     arrays = {"w": rng.random((SHAPE[1], 1, SHAPE[3])).astype(np.float32),
-              "pw": rng.random((SHAPE[3],)).astype(np.float64) * 3}
+              "pw": rng.random((SHAPE[3],)).astype(np.float64) * 3,
+              "m": np.array([[0, 1, 2], [1, 0, 1.5], [2, 0.5, 0]], np.float32)}
     py_opts = {k: (arrays[v] if isinstance(v, str) and v in arrays else v)
                for k, v in opts.items()}
     np.save(tmp_path / "x.npy", x)

@@ -278,3 +278,72 @@ def test_cldice_losses(rng):
                       lambda a, b: refs.cldice(b, a, 1, 0.5)),
                      (st.SoftDiceclDiceLoss(alpha=0.3), lambda a, b: refs.cldice(b, a, alpha=0.3))):
         _compare(lambda a, b: mod(b, a), ref, p, y)
+def _loss3_cases(root):
+    """The cases of tests/data/loss3_ref.txt (MONAI 1.5.0 values and
+    autograd gradients, tools/ref/gen_loss3_ref.py)."""
+    import os
+    cases, c = [], None
+    for line in open(os.path.join(root, "tests", "data", "loss3_ref.txt")):
+        key, _, rest = line.strip().partition(" ")
+        if key == "case":
+            c = {"name": rest}
+        elif key == "end":
+            cases.append(c)
+        elif key in ("x", "grad", "dm"):
+            c[key] = np.array(rest.split()[2:], np.float64)
+        elif key == "target":
+            c["tdtype"], _, vals = rest.partition(" ")
+            c["target"] = np.array(vals.split()[2:], np.float64)
+        elif key == "shape":
+            c["shape"] = tuple(int(v) for v in rest.split()[1:])
+        elif key == "opts":
+            c["opts"] = dict(kv.split("=") for kv in rest.split())
+        elif key in ("kind", "loss"):
+            c[key] = rest if key == "kind" else float(rest)
+    return cases
+
+
+def test_unified_focal_and_gwdl_modules_against_monai(root):
+    cases = _loss3_cases(root)
+    assert len(cases) >= 17
+    for c in cases:
+        o, shape = c["opts"], c["shape"]
+        x = torch.tensor(c["x"].reshape(shape), dtype=torch.float32, requires_grad=True)
+        if c["kind"] == "unified-focal":
+            if "extreme" in c["name"] and o["act"] != "none":
+                continue    # a float32 torch activation saturates; the library's is double
+            act = {"sigmoid": torch.sigmoid, "softmax": lambda v: torch.softmax(v, 1),
+                   "none": lambda v: v}[o["act"]]
+            if o["tkind"] == "index":
+                lab = torch.tensor(c["target"].reshape((shape[0],) + shape[2:])).long()
+                y = F.one_hot(lab, 2).movedim(-1, 1).float()
+            else:
+                y = torch.tensor(c["target"].reshape(shape), dtype=torch.float32)
+            kw = {k: float(o[s]) for k, s in (("weight", "w"), ("delta", "delta"),
+                                             ("gamma", "gamma")) if s in o}
+            v = st.AsymmetricUnifiedFocalLoss(**kw)(act(x), y)
+        else:
+            m = c["dm"].reshape(shape[1], shape[1])
+            lab = torch.tensor(c["target"].reshape((shape[0], 1) + shape[2:])).long()
+            kw = {k: float(o[s]) for k, s in (("smooth_nr", "snr"), ("smooth_dr", "sdr"))
+                  if s in o}
+            v = st.GeneralizedWassersteinDiceLoss(m, weighting_mode=o["mode"],
+                                                  reduction=o["red"], **kw)(x, lab)
+        (g,) = torch.autograd.grad(v, x)
+        assert v.item() == pytest.approx(c["loss"], rel=2e-5), c["name"]
+        ref = c["grad"].reshape(shape)
+        assert np.abs(g.numpy() - ref).max() <= 1e-5 * np.abs(ref).max(), c["name"]
+
+
+def test_unified_focal_and_gwdl_module_arguments():
+    with pytest.raises(NotImplementedError):
+        st.AsymmetricUnifiedFocalLoss(num_classes=3)
+    with pytest.raises(NotImplementedError):
+        st.AsymmetricUnifiedFocalLoss(to_onehot_y=True)
+    with pytest.raises(ValueError):
+        st.GeneralizedWassersteinDiceLoss(np.zeros((2, 3)))
+    with pytest.raises(ValueError):
+        st.GeneralizedWassersteinDiceLoss(np.ones((2, 2)), weighting_mode="gdl")
+    with pytest.raises(segloss.Error, match="distance_matrix"):
+        segloss.loss("gwdl", np.zeros((1, 3, 2, 2), np.float32), np.zeros((1, 2, 2), np.int64),
+                     distance_matrix=np.ones((2, 2)))

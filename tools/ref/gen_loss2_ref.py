@@ -20,7 +20,7 @@ SMP_DIR a package `smp_losses`: the folder segmentation_models_pytorch/losses
 of qubvel-org/segmentation_models.pytorch (checked: main at 5006616,
 0.5.1.dev0) under that name (its imports are relative), BL_DIR utils.py and
 losses.py of LIVIAETS/boundary-loss (checked: 171c32d; their unrelated
-imports tqdm, skimage.io, PIL and medpy are stubbed below, and np.bool,
+imports tqdm, skimage.io, PIL and medpy are stubbed by tools/ref/bl_stubs.py, and np.bool,
 gone from NumPy 1.24, is aliased to bool).
 Nothing of their code is copied here: it is imported from those folders.
 
@@ -32,6 +32,7 @@ which casts its input to float32 (input.float()).
 """
 import contextlib
 import io
+import os
 import sys
 
 import numpy as np
@@ -317,20 +318,9 @@ BL = {}
 
 
 def load_boundary(bl_dir):
-    import types
-    for name, attrs in (('tqdm', {'tqdm': lambda *a, **k: None}),
-                        ('skimage', {}), ('skimage.io', {'imsave': None}),
-                        ('PIL', {'Image': None, 'ImageOps': None}),
-                        ('medpy', {}), ('medpy.metric', {}), ('medpy.metric.binary', {'hd': None})):
-        if name not in sys.modules:
-            mod = types.ModuleType(name)
-            mod.__dict__.update(attrs)
-            sys.modules[name] = mod
-    np.bool = bool
-    sys.path.insert(0, bl_dir)
-    import losses as bl_losses
-    import utils as bl_utils
-    BL['utils'], BL['losses'] = bl_utils, bl_losses
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bl_stubs import load_boundary as load
+    BL.update(load(bl_dir))
 
 
 def boundary_cases(rng):
