@@ -220,6 +220,9 @@ static const cli_opt cldice_opts[] = {
 static const cli_opt dice_cldice_opts[] = {
     CLI_NUM(C, "--alpha", "A", cldice.alpha, 0, NULL,
             "loss = (1 - A) Dice + A clDice (default 0.5)"),
+    CLI_END,
+};
+
 static const cli_opt uf_opts[] = {
     {NULL, "--activation", "A", CLI_ARG_CHOICE, CLI_AT(C, region.activation, int),
      CLI_GIVEN(C, have_activation), activations,

@@ -1024,7 +1024,7 @@ te "dice-cldice --alpha 0.2" dicecldice.alpha0.2 -- "$S" loss dice-cldice -i "$P
 earr "$L2/g.npy" g.dicecldice.alpha0.2
 t "cldice one channel: MONAI drops channel 0, loss 0" 0 "=0" '' -- "$S" loss cldice \
     -i "$L2/x1.npy" -t "$L2/y1.npy" --activation sigmoid
-tf "cldice --reduction sum" 1 "~^segloss: loss cldice: --reduction must be mean \(one value" \
+tf "cldice --reduction sum" 1 "~^segloss: loss cldice: --reduction must be mean \(the loss is one value" \
     -- loss cldice -i "$P" -t "$Y" --reduction sum --grad "$KEEP"
 tf "cldice on logits without --activation" 2 "~values outside \[0,1\].*expects probabilities" \
     -- loss cldice -i "$X" -t "$Y" --grad "$KEEP"
