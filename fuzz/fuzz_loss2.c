@@ -1,6 +1,6 @@
 /* Fuzz target: the second-edition losses of segloss.h (dice-ce, dice-focal,
  * generalized-dice-focal, mcc, topk-ce, lovasz-softmax, hausdorff-dt,
- * boundary) and the data-parallel statistics API (segloss_region_stats,
+ * boundary, unified-focal, gwdl, cldice, dice-cldice) and the data-parallel statistics API (segloss_region_stats,
  * segloss_*_loss_from_stats, segloss_*_backward_from_stats), fed with
  * arbitrary shapes, options, target dtypes and values.
  *
@@ -13,7 +13,8 @@
  * shape and where the item-shape helper (or the documented scalar) allows
  * it; with NONE every loss element is written and the loss is their sum;
  * a second forward gives the same bits; a backward writes every gradient
- * element; the fused calls (dice-ce, hausdorff-dt) give the same success
+ * element; the fused calls (dice-ce, hausdorff-dt, unified-focal, gwdl,
+ * cldice, dice-cldice) give the same success
  * and bits as the forward and backward apart. The statistics family splits
  * the batch in two "ranks": the parts' statistics add up to the whole
  * batch's, and the loss and each rank's gradient from the summed
@@ -34,6 +35,10 @@ enum family {
     F_HAUSDORFF_DT,
     F_BOUNDARY,
     F_STATS,
+    F_UNIFIED_FOCAL,
+    F_GWDL,
+    F_CLDICE,
+    F_DICE_CLDICE,
     F_COUNT
 };
 
@@ -278,6 +283,128 @@ static void run_boundary(fcase *c, fuzz_bytes *in, int prob, int null_arg, int64
     check_backward(c, st);
 }
 
+/* One-value losses with a fused call and no loss array: the forward twice,
+ * the backward, the fused call. */
+typedef segloss_status (*fwd1_fn)(double *, const float *, const segloss_target *,
+                                  const segloss_shape *, const void *);
+typedef segloss_status (*bwd1_fn)(float *, const float *, const segloss_target *,
+                                  const segloss_shape *, const void *, const float *);
+typedef segloss_status (*fb1_fn)(double *, float *, const float *, const segloss_target *,
+                                 const segloss_shape *, const void *, const float *);
+
+static void run_one_value(fcase *c, fuzz_bytes *in, int null_arg, fwd1_fn fwd, bwd1_fn bwd,
+                          fb1_fn fb, const void *o) {
+    int64_t items = scalar_items(c);
+    scalar_outputs(c, in);
+    const float *xa = null_arg ? NULL : c->x;
+    double loss = 0, loss2 = 0;
+    segloss_status st = fwd(&loss, xa, &c->target, &c->shape, o);
+    /* one value whatever the reduction: NONE is not an error here */
+    check_forward(c, st, loss, c->shape_ok ? 1 : items);
+    segloss_status st2 = fwd(&loss2, xa, &c->target, &c->shape, o);
+    check_repeat(c, st, loss, st2, loss2);
+    segloss_status st_f = st;
+    st = bwd(c->grad, xa, &c->target, &c->shape, o, c->grad_out);
+    check_backward(c, st);
+    fused f;
+    fused_alloc(&f, c, 1);
+    st2 = fb(&loss2, f.grad, xa, &c->target, &c->shape, o, c->grad_out);
+    check_fused(c, &f, st_f, st, loss, st2, loss2);
+}
+
+/* The typed calls behind fwd1_fn and friends. */
+#define ONE_VALUE_CALLS(name, T)                                                              \
+    static segloss_status name##_f(double *l, const float *x, const segloss_target *t,          \
+                                   const segloss_shape *s, const void *o) {                     \
+        return segloss_##name##_forward(l, x, t, s, (const T *)o);                              \
+    }                                                                                           \
+    static segloss_status name##_b(float *g, const float *x, const segloss_target *t,           \
+                                   const segloss_shape *s, const void *o, const float *go) {    \
+        return segloss_##name##_backward(g, x, t, s, (const T *)o, go);                         \
+    }                                                                                           \
+    static segloss_status name##_fb(double *l, float *g, const float *x, const segloss_target *t, \
+                                    const segloss_shape *s, const void *o, const float *go) {   \
+        return segloss_##name##_forward_backward(l, g, x, t, s, (const T *)o, go);              \
+    }
+ONE_VALUE_CALLS(unified_focal, segloss_unified_focal_opts)
+ONE_VALUE_CALLS(cldice, segloss_cldice_opts)
+ONE_VALUE_CALLS(dice_cldice, segloss_dice_cldice_opts)
+
+static void run_unified_focal(fcase *c, fuzz_bytes *in, int prob, int null_arg, int64_t classes) {
+    uint8_t f = fuzz_u8(in);
+    segloss_unified_focal_opts o = segloss_unified_focal_opts_default();
+    o.activation = pick_activation(fuzz_u8(in));
+    o.target_kind = (segloss_target_kind)(fuzz_u8(in) % 4);
+    if (f & 1) { /* else MONAI's defaults */
+        o.weight = value_param(fuzz_u8(in));
+        o.delta = value_param(fuzz_u8(in));
+        o.gamma = value_param(fuzz_u8(in));
+    }
+    if (f & 2) o.epsilon = value_param(fuzz_u8(in));
+    distance_target(c, in, o.activation, o.target_kind, prob, classes);
+    run_one_value(c, in, null_arg, unified_focal_f, unified_focal_b, unified_focal_fb, &o);
+}
+
+static void run_cldice(fcase *c, fuzz_bytes *in, int prob, int null_arg, int64_t classes) {
+    uint8_t f = fuzz_u8(in);
+    segloss_dice_cldice_opts o = segloss_dice_cldice_opts_default();
+    o.cldice.activation = pick_activation(fuzz_u8(in));
+    o.cldice.target_kind = (segloss_target_kind)(fuzz_u8(in) % 4);
+    o.cldice.no_background = !(f & 1);
+    if (f & 2) o.cldice.iter = (int)(fuzz_u8(in) % 8) - 1; /* -1 is invalid */
+    if (f & 4) o.cldice.smooth = value_param(fuzz_u8(in));
+    if (f & 8) o.alpha = value_param(fuzz_u8(in));
+    distance_target(c, in, o.cldice.activation, o.cldice.target_kind, prob, classes);
+    if (c->family == F_CLDICE)
+        run_one_value(c, in, null_arg, cldice_f, cldice_b, cldice_fb, &o.cldice);
+    else
+        run_one_value(c, in, null_arg, dice_cldice_f, dice_cldice_b, dice_cldice_fb, &o);
+}
+
+/* gwdl: logits (N, C, spatial...), class indices, a C x C matrix from the
+ * input (now and then of the wrong size, or with negative, NaN or all-zero
+ * entries). */
+static void run_gwdl(fcase *c, fuzz_bytes *in, int null_arg, int64_t classes) {
+    uint8_t f = fuzz_u8(in);
+    segloss_gwdl_opts o = segloss_gwdl_opts_default();
+    o.reduction = c->red;
+    o.weighting_mode = (segloss_gwdl_weighting)(f / 2 % 3); /* 2 is invalid */
+    if (f & 8) {
+        o.smooth_nr = value_param(fuzz_u8(in));
+        o.smooth_dr = value_param(fuzz_u8(in));
+    }
+    int64_t m = classes >= 0 && classes <= 8 ? classes : 2;
+    if (f & 16) m = m > 1 ? m - 1 : m + 1; /* the wrong size */
+    c->w1 = alloc_exact(m * m, sizeof(float));
+    for (int64_t k = 0; k < m * m; k++) {
+        uint8_t b = fuzz_u8(in);
+        c->w1[k] = b < 240 ? (float)(b % 5) / 4.0f : value_logit(b % 16);
+    }
+    o.dist_matrix = (f & 32) && f & 64 ? NULL : c->w1;
+    o.num_classes = m;
+    int64_t n = c->numel >= 0 ? c->numel : 1;
+    make_target(c, in, 1, index_count(c, 0), classes);
+    fill_floats(c->x, n, in, 0);
+    /* items: one per image */
+    int64_t items = c->shape_ok && c->shape.ndim >= 3 ? c->shape.dim[0] : -1;
+    if (c->red != SEGLOSS_REDUCTION_NONE) items = 1;
+    make_outputs(c, items, in);
+    const float *xa = null_arg ? NULL : c->x;
+    double loss = 0, loss2 = 0;
+    segloss_status st = segloss_gwdl_forward(&loss, c->elems, xa, &c->target, &c->shape, &o);
+    check_forward(c, st, loss, items);
+    segloss_status st2 = segloss_gwdl_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
+    if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
+    segloss_status st_f = st;
+    st = segloss_gwdl_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
+    check_backward(c, st);
+    fused fb;
+    fused_alloc(&fb, c, items);
+    st2 = segloss_gwdl_forward_backward(&loss2, fb.elems, fb.grad, xa, &c->target, &c->shape, &o,
+                                        c->grad_out);
+    check_fused(c, &fb, st_f, st, loss, st2, loss2);
+}
+
 /* The region losses of the statistics API, behind one interface. */
 typedef struct stats_loss {
     int kind; /* 0 dice, 1 jaccard, 2 tversky, 3 generalized dice */
@@ -458,7 +585,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case F_LOVASZ_SOFTMAX: run_lovasz_softmax(&c, &in, null_arg, classes); break;
     case F_HAUSDORFF_DT: run_hausdorff_dt(&c, &in, prob, null_arg, classes); break;
     case F_BOUNDARY: run_boundary(&c, &in, prob, null_arg, classes); break;
-    default: run_stats(&c, &in, prob, null_arg, classes); break;
+    case F_STATS: run_stats(&c, &in, prob, null_arg, classes); break;
+    case F_UNIFIED_FOCAL: run_unified_focal(&c, &in, prob, null_arg, classes); break;
+    case F_GWDL: run_gwdl(&c, &in, null_arg, classes); break;
+    default: run_cldice(&c, &in, prob, null_arg, classes); break;
     }
     case_free(&c);
     return 0;

@@ -172,7 +172,7 @@ def loss2_seeds(out):
     # Layout in fuzz_loss2.c: the same case header (family, rank, 5 dims,
     # reduction), then the value mode and the family's bytes. Every family
     # x rank 1..5 x reductions, 2 or 3 channels, both value modes.
-    for fam in range(9):
+    for fam in range(13):
         for rank in range(1, 6):
             for red in range(3):
                 for vmode in range(2):
