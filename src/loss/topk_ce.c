@@ -25,19 +25,74 @@ segloss_topk_ce_opts segloss_topk_ce_opts_default(void) {
     return o;
 }
 
-typedef struct ranked {
-    float v;
-    int64_t i;
-} ranked;
+/* Sorting a copy of v[lo, hi) would do; selecting is O(M): partial
+ * quickselect (Hoare partition around a median of three) for the value of
+ * rank r (0 = largest) among n finite-or-inf floats, in place. After
+ * 2 log2(n) + 16 rounds without converging (an adversarial order) it sorts
+ * what is left. */
+static int by_desc(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x < y) - (x > y);
+}
 
-static int by_value_desc(const void *a, const void *b) {
-    const ranked *x = a, *y = b;
-    /* NaN first (torch.topk ranks NaN as the largest), then larger values,
-     * then the lower index */
-    int xn = isnan(x->v), yn = isnan(y->v);
-    if (xn != yn) return xn ? -1 : 1;
-    if (!xn && x->v != y->v) return x->v > y->v ? -1 : 1;
-    return (x->i > y->i) - (x->i < y->i);
+static float rank_value(float *v, int64_t n, int64_t r) {
+    int64_t lo = 0, hi = n - 1, budget = 16;
+    for (int64_t t = n; t > 1; t >>= 1) budget += 2;
+    while (lo < hi) {
+        if (budget-- == 0) {
+            qsort(v + lo, (size_t)(hi - lo + 1), sizeof *v, by_desc);
+            return v[r];
+        }
+        int64_t mid = lo + (hi - lo) / 2;
+        float a = v[lo], b = v[mid], c = v[hi];
+        float p = (a > b) == (b > c) ? b : (a > b) == (c > a) ? a : c; /* median of three */
+        int64_t i = lo, j = hi;
+        while (i <= j) { /* descending: larger values to the left */
+            while (v[i] > p) i++;
+            while (v[j] < p) j--;
+            if (i <= j) {
+                float tmp = v[i];
+                v[i++] = v[j];
+                v[j--] = tmp;
+            }
+        }
+        if (r <= j) hi = j;
+        else if (r >= i) lo = i;
+        else return v[r]; /* between the two parts: equal to the pivot */
+    }
+    return v[r];
+}
+
+/* sel[i] = -1 for every position i not among the K largest l_i, in the
+ * order NaN first (torch.topk ranks NaN as the largest), then larger
+ * values, then the lower index; the others keep their target. scratch:
+ * m floats. */
+static void keep_top(int64_t *sel, const float *l, float *scratch, int64_t m, int64_t k) {
+    int64_t nan = 0, n = 0;
+    for (int64_t i = 0; i < m; i++) {
+        if (isnan(l[i])) nan++;
+        else scratch[n++] = l[i];
+    }
+    /* the NaNs in index order, then the values above the K-th, then the
+     * positions equal to it in index order */
+    int64_t want = k - nan, take_eq = 0;
+    float thr = INFINITY;
+    if (want > 0) {
+        thr = rank_value(scratch, n, want - 1);
+        int64_t above = 0;
+        for (int64_t i = 0; i < m; i++) above += l[i] > thr;
+        take_eq = want - above;
+    }
+    int64_t nan_left = k < nan ? k : nan;
+    for (int64_t i = 0; i < m; i++) {
+        int keep;
+        if (isnan(l[i])) keep = nan_left > 0 ? (nan_left--, 1) : 0;
+        else if (want <= 0) keep = 0;
+        else if (l[i] > thr) keep = 1;
+        else if (l[i] == thr && take_eq > 0) keep = (take_eq--, 1);
+        else keep = 0;
+        if (!keep) sel[i] = -1; /* ignored ones are -1 already */
+    }
 }
 
 /* *sel = the target with every position but the K selected set to -1
@@ -56,9 +111,9 @@ static segloss_status topk_select(int64_t **sel, int64_t *kk, segloss_ce_opts *c
     int64_t m = c > 0 ? numel / c : 0;
     size_t mm = (size_t)(m > 0 ? m : 1);
     float *l = malloc(mm * sizeof *l);
-    ranked *rk = malloc(mm * sizeof *rk);
+    float *scratch = malloc(mm * sizeof *scratch);
     int64_t *idx = malloc(mm * sizeof *idx);
-    if (!l || !rk || !idx) st = SEGLOSS_ERR_NOMEM;
+    if (!l || !scratch || !idx) st = SEGLOSS_ERR_NOMEM;
     *ce = o->ce;
     ce->reduction = SEGLOSS_REDUCTION_NONE;
     double unused;
@@ -67,12 +122,7 @@ static segloss_status topk_select(int64_t **sel, int64_t *kk, segloss_ce_opts *c
         st = segloss__decode_index(idx, NULL, NULL, NULL, t, 0, m, c, o->ce.ignore_index);
     if (st == SEGLOSS_OK) {
         int64_t k = (int64_t)floor((double)m * o->k / 100.0);
-        for (int64_t i = 0; i < m; i++) {
-            rk[i].v = l[i];
-            rk[i].i = i;
-        }
-        qsort(rk, (size_t)m, sizeof *rk, by_value_desc);
-        for (int64_t j = k; j < m; j++) idx[rk[j].i] = -1; /* ignored ones are -1 already */
+        keep_top(idx, l, scratch, m, k);
         *kk = k;
         *sel = idx;
         idx = NULL;
@@ -80,7 +130,7 @@ static segloss_status topk_select(int64_t **sel, int64_t *kk, segloss_ce_opts *c
         ce->ignore_index = -1;
     }
     free(l);
-    free(rk);
+    free(scratch);
     free(idx);
     return st;
 }
