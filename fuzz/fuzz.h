@@ -44,6 +44,13 @@ void fuzz_fail(const char *file, int line, const char *fmt, ...)
         if (!(cond)) fuzz_fail(__FILE__, __LINE__, __VA_ARGS__);                \
     } while (0)
 
+/* A library status: one of segloss_status's values, never
+ * SEGLOSS_ERR_INTERNAL, never SEGLOSS_ERR_NOMEM (the problems are tiny). */
+void fuzz_check_status(int st);
+/* a and b equal within rel (relative to the larger magnitude); NaN only
+ * equals NaN, an infinity only itself. */
+int fuzz_close(double a, double b, double rel);
+
 /* Reads bytes from the input front to back; past the end every read gives
  * 0, so any input is a complete description. */
 typedef struct fuzz_bytes {

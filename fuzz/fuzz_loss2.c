@@ -445,17 +445,6 @@ static segloss_status sl_backward(const stats_loss *s, float *grad, const float 
     }
 }
 
-static void check_status(segloss_status st) {
-    FUZZ_CHECK(st >= SEGLOSS_OK && st <= SEGLOSS_ERR_INTERNAL);
-    FUZZ_CHECK(st != SEGLOSS_ERR_INTERNAL && st != SEGLOSS_ERR_NOMEM);
-}
-
-static int close_d(double a, double b, double rel) {
-    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
-    if (!isfinite(a) || !isfinite(b)) return a == b;
-    return fabs(a - b) <= rel * fmax(fabs(a), fabs(b)) + 1e-300;
-}
-
 /* Two ranks: images [0, n1) and [n1, N). Their statistics add up to the
  * whole batch's; the loss from the sum and each rank's gradient equal the
  * whole batch's. Only where the sums are of non-negative terms (an
@@ -488,7 +477,7 @@ static void check_split(const fcase *c, const stats_loss *s, const segloss_dice_
         for (int64_t j = 0; j < count; j++) sum[j] += mine[j];
     }
     for (int64_t j = 0; j < count; j++)
-        FUZZ_CHECK_MSG(close_d(sum[j], whole[j], 1e-12), "stats[%lld]: ranks %.17g, whole %.17g",
+        FUZZ_CHECK_MSG(fuzz_close(sum[j], whole[j], 1e-12), "stats[%lld]: ranks %.17g, whole %.17g",
                        (long long)j, sum[j], whole[j]);
     float gmax = 0.0f;
     for (int64_t j = 0; j < c->numel; j++)
@@ -500,7 +489,7 @@ static void check_split(const fcase *c, const stats_loss *s, const segloss_dice_
             FUZZ_CHECK(st == SEGLOSS_OK || st == SEGLOSS_ERR_ARG); /* NONE may need elems */
         } else {
             FUZZ_CHECK_MSG(st == SEGLOSS_OK, "rank %d: loss from stats status %d", k, (int)st);
-            FUZZ_CHECK_MSG(close_d(lk, loss, 1e-9), "rank %d: loss %.17g, whole %.17g", k, lk, loss);
+            FUZZ_CHECK_MSG(fuzz_close(lk, loss, 1e-9), "rank %d: loss %.17g, whole %.17g", k, lk, loss);
         }
         int64_t nk = sh[k].dim[0] * per_x, off = part[k].n_offset * per_x;
         float *g = alloc_exact(nk, sizeof(float));
@@ -542,12 +531,12 @@ static void run_stats(fcase *c, fuzz_bytes *in, int prob, int null_arg, int64_t 
     if (s.kind == 3) s.g.w_type = (segloss_gdice_weight)(f / 2 % 4);
     int64_t count = -1;
     segloss_status st = segloss_region_stats_count(&count, &c->shape, &r, NULL);
-    check_status(st);
+    fuzz_check_status(st);
     if (st != SEGLOSS_OK) return;
     FUZZ_CHECK_MSG(c->shape_ok && count >= 0 && count % 3 == 0, "stats count %lld", (long long)count);
     double *whole = alloc_exact(count, sizeof(double));
     st = segloss_region_stats(whole, null_arg ? NULL : c->x, &c->target, &c->shape, &r, NULL);
-    check_status(st);
+    fuzz_check_status(st);
     if (st == SEGLOSS_OK) {
         segloss_shape ishape;
         int64_t items = shape_count(sl_items(&s, &ishape, &c->shape), &ishape);

@@ -60,18 +60,6 @@ static int64_t store(void *buf, segloss_dtype dt, int64_t i, int64_t v) {
 
 static double pick(uint8_t b, const double *table, int n) { return table[b % n]; }
 
-static void check_status(segloss_status st) {
-    FUZZ_CHECK(st >= SEGLOSS_OK && st <= SEGLOSS_ERR_INTERNAL);
-    FUZZ_CHECK_MSG(st != SEGLOSS_ERR_INTERNAL, "internal error");
-    FUZZ_CHECK_MSG(st != SEGLOSS_ERR_NOMEM, "out of memory on a tiny problem");
-}
-
-static int close_rel(double a, double b, double rel) {
-    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
-    if (isinf(a) || isinf(b)) return a == b;
-    return fabs(a - b) <= rel * fmax(fabs(a), fabs(b)) + 1e-300;
-}
-
 typedef struct grid {
     int ndim;
     int64_t dim[3], n;
@@ -164,8 +152,8 @@ static void check_distances(const grid *g, const int64_t *pv, const int64_t *rv,
         diag = sqrt(diag);
         int one = (na == 0) != (nb == 0);
         double want = one && o->empty_distance == SEGLOSS_EMPTY_DISTANCE_DIAG ? diag : NAN;
-        FUZZ_CHECK_MSG(close_rel(m->hd, want, 1e-12) && close_rel(m->assd, want, 1e-12) &&
-                           close_rel(m->hd95, want, 1e-12),
+        FUZZ_CHECK_MSG(fuzz_close(m->hd, want, 1e-12) && fuzz_close(m->assd, want, 1e-12) &&
+                           fuzz_close(m->hd95, want, 1e-12),
                        "label %lld, one mask empty: hd %.17g assd %.17g, want %.17g", (long long)label,
                        m->hd, m->assd, want);
         if (one) FUZZ_CHECK_MSG(m->nsd == 0.0, "label %lld: nsd %.17g with one empty mask", (long long)label, m->nsd);
@@ -199,7 +187,7 @@ static void check_distances(const grid *g, const int64_t *pv, const int64_t *rv,
     double masd = (suma / (double)ka + sumb / (double)kb) / 2;
     double nsd = (double)within / (double)(ka + kb);
 #define SAME(field, want)                                                                        \
-    FUZZ_CHECK_MSG(close_rel(m->field, want, 1e-9), "label %lld: " #field " %.17g, brute force %.17g", \
+    FUZZ_CHECK_MSG(fuzz_close(m->field, want, 1e-9), "label %lld: " #field " %.17g, brute force %.17g", \
                    (long long)label, m->field, want)
     SAME(hd, hd);
     SAME(hd95, hd95);
@@ -241,7 +229,7 @@ static void check_swap(const segloss_label_metrics *m, const segloss_label_metri
                         w->surface.hd95, w->surface.assd, w->surface.nsd, w->surface.masd,
                         w->surface.max_ref_to_pred, w->surface.mean_ref_to_pred};
     for (size_t k = 0; k < sizeof a / sizeof a[0]; k++)
-        FUZZ_CHECK_MSG(close_rel(a[k], b[k], 1e-12), "label %lld: swapped score %zu: %.17g vs %.17g",
+        FUZZ_CHECK_MSG(fuzz_close(a[k], b[k], 1e-12), "label %lld: swapped score %zu: %.17g vs %.17g",
                        (long long)m->stats.label, k, a[k], b[k]);
 }
 
@@ -313,7 +301,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     segloss_label_set set;
     memset(&set, 0, sizeof set);
     segloss_status st = segloss_label_scan(&set, &pa, &ra, &shape);
-    check_status(st);
+    fuzz_check_status(st);
     FUZZ_CHECK_MSG(st == SEGLOSS_OK || huge, "scan status %d on a valid map", (int)st);
     if (st == SEGLOSS_OK) {
         int64_t nl = set.count;
@@ -326,7 +314,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (int64_t k = 0; k < nl; k++) labels[k] = set.items[k].label;
         o.threads = 1;
         st = segloss_label_metrics_compute(m1, NULL, nl, &set, &pa, &ra, &shape, &o);
-        check_status(st);
+        fuzz_check_status(st);
         int surfel_ok = o.surface == SEGLOSS_SURFACE_VOXEL ||
                         (o.surface == SEGLOSS_SURFACE_SURFEL && (g.ndim >= 2 || !o.distances));
         int opts_ok = valid && surfel_ok && o.convention >= 0 && o.convention < 7 &&
@@ -365,15 +353,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             segloss_label_set_free(&sw);
             /* Single-label regions, no ignore label: the labels' metrics. */
             st = segloss_region_metrics_compute(mr, labels, NULL, nl, NULL, &pa, &ra, &shape, &o);
-            check_status(st);
+            fuzz_check_status(st);
             FUZZ_CHECK_MSG(st == SEGLOSS_OK || nl == 0, "regions status %d", (int)st);
             for (int64_t k = 0; k < nl && st == SEGLOSS_OK; k++) {
                 FUZZ_CHECK(mr[k].stats.label == labels[k] && mr[k].stats.conf.tp == m1[k].stats.conf.tp &&
                            mr[k].stats.conf.fp == m1[k].stats.conf.fp &&
                            mr[k].stats.conf.fn == m1[k].stats.conf.fn);
-                FUZZ_CHECK_MSG(close_rel(mr[k].surface.hd, m1[k].surface.hd, 1e-12) &&
-                                   close_rel(mr[k].surface.assd, m1[k].surface.assd, 1e-12) &&
-                                   close_rel(mr[k].overlap.dice, m1[k].overlap.dice, 1e-12),
+                FUZZ_CHECK_MSG(fuzz_close(mr[k].surface.hd, m1[k].surface.hd, 1e-12) &&
+                                   fuzz_close(mr[k].surface.assd, m1[k].surface.assd, 1e-12) &&
+                                   fuzz_close(mr[k].overlap.dice, m1[k].overlap.dice, 1e-12),
                                "label %lld: region run differs", (long long)labels[k]);
             }
             /* Every label as one region, with the ignore label. */
@@ -381,7 +369,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 int64_t offs[2] = {0, nl};
                 segloss_label_metrics one;
                 st = segloss_region_metrics_compute(&one, labels, offs, 1, &ignore, &pa, &ra, &shape, &o);
-                check_status(st);
+                fuzz_check_status(st);
                 FUZZ_CHECK_MSG(st == SEGLOSS_OK, "region with ignore label: status %d", (int)st);
                 int64_t tp = 0, fp = 0, fn = 0, kept = 0;
                 for (int64_t i = 0; i < g.n; i++) {

@@ -1,7 +1,10 @@
 /* Helpers shared by the fuzz targets (see fuzz.h). */
 #include "fuzz.h"
 
+#include <segloss.h>
+
 #include <dirent.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,4 +99,16 @@ const uint8_t *fuzz_take(fuzz_bytes *b, size_t n) {
     const uint8_t *p = b->p + b->pos;
     b->pos += n;
     return p;
+}
+
+void fuzz_check_status(int st) {
+    FUZZ_CHECK(st >= SEGLOSS_OK && st <= SEGLOSS_ERR_INTERNAL);
+    FUZZ_CHECK_MSG(st != SEGLOSS_ERR_INTERNAL, "internal error");
+    FUZZ_CHECK_MSG(st != SEGLOSS_ERR_NOMEM, "out of memory on a tiny problem");
+}
+
+int fuzz_close(double a, double b, double rel) {
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
+    if (isinf(a) || isinf(b)) return a == b;
+    return fabs(a - b) <= rel * fmax(fabs(a), fabs(b)) + 1e-300;
 }
