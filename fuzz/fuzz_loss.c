@@ -165,12 +165,7 @@ static void run_case(fcase *c, fuzz_bytes *in) {
         segloss_ce_opts o;
         o = segloss_ce_opts_default();
         o.reduction = c->red;
-        /* class_weight: shape (C,) normally; any shape now and then. */
-        segloss_shape cshape;
-        memset(&cshape, 0, sizeof cshape);
-        cshape.ndim = 1;
-        cshape.dim[0] = classes;
-        c->w1 = make_farray(&o.class_weight, f & 8 ? &c->shape : &cshape, in);
+        c->w1 = make_class_weight(&o.class_weight, c, classes, f & 8, in);
         static const int64_t ign[8] = {-100, 0, 1, 255, -1, INT64_MIN, INT64_MAX, 2};
         int64_t iv = ign[fuzz_u8(in) % 8];
         if (f & 1) o.ignore_index = iv; /* else PyTorch's -100 */

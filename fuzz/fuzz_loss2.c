@@ -175,11 +175,7 @@ static void run_mcc(fcase *c, fuzz_bytes *in, int prob, int null_arg) {
 static void run_topk_ce(fcase *c, fuzz_bytes *in, int null_arg, int64_t classes) {
     uint8_t f = fuzz_u8(in);
     segloss_topk_ce_opts o = segloss_topk_ce_opts_default();
-    segloss_shape cshape;
-    memset(&cshape, 0, sizeof cshape);
-    cshape.ndim = 1;
-    cshape.dim[0] = classes;
-    c->w1 = make_farray(&o.ce.class_weight, f & 8 ? &c->shape : &cshape, in);
+    c->w1 = make_class_weight(&o.ce.class_weight, c, classes, f & 8, in);
     if (f & 1) o.ce.ignore_index = ignore_param(fuzz_u8(in)); /* else -100 */
     if (f & 2) o.ce.label_smoothing = value_param(fuzz_u8(in));
     if (f & 4) o.k = value_param(fuzz_u8(in));

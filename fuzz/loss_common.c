@@ -150,6 +150,15 @@ float *make_farray(segloss_farray *fa, const segloss_shape *in_shape, fuzz_bytes
     return data;
 }
 
+float *make_class_weight(segloss_farray *fa, const fcase *c, int64_t classes, int any_shape,
+                         fuzz_bytes *in) {
+    segloss_shape cshape;
+    memset(&cshape, 0, sizeof cshape);
+    cshape.ndim = 1;
+    cshape.dim[0] = classes;
+    return make_farray(fa, any_shape ? &c->shape : &cshape, in);
+}
+
 
 void case_free(fcase *c) {
     free(c->x);

@@ -52,6 +52,10 @@ void *alloc_exact(int64_t n, size_t es);
 void fill_target(void *t, segloss_dtype dt, int64_t n, fuzz_bytes *in, int index, int64_t classes);
 void fill_floats(float *v, int64_t n, fuzz_bytes *in, int prob);
 float *make_farray(segloss_farray *fa, const segloss_shape *in_shape, fuzz_bytes *in);
+/* A class-weight array: shape (classes,), or with any_shape the
+ * broadcast shapes of make_farray against the input. */
+float *make_class_weight(segloss_farray *fa, const fcase *c, int64_t classes, int any_shape,
+                         fuzz_bytes *in);
 void make_target(fcase *c, fuzz_bytes *in, int index, int64_t count, int64_t classes);
 int64_t index_count(const fcase *c, int ce);
 void make_outputs(fcase *c, int64_t items, fuzz_bytes *in);
