@@ -5,7 +5,8 @@
  * MONAI 1.5.0, DeepMind surface-distance 1f805ce, Metrics Reloaded cb38dfc
  * and nnU-Net 2.8.1), every value a tool gives equals segloss's under that
  * tool's convention: counts exactly, distances to 1e-9 relative, scores to
- * 1e-12 (MONAI and Metrics Reloaded compute some scores in float32: 1e-6). */
+ * 1e-12 (MONAI and Metrics Reloaded compute some scores in float32: 1e-6).
+ * EvaluateSegmentation, run as a binary: tests/test_metric_evalseg.c. */
 #include "refdata.h"
 #include "tf.h"
 
@@ -261,38 +262,4 @@ TEST(convention_presets) {
     segloss_confusion fp_only = {0, 5, 0, 10};
     CHECK_EQ_INT(segloss_overlap_from_counts(&sc, &fp_only, &o), SEGLOSS_OK);
     CHECK(isnan(sc.dice) && isnan(sc.iou) && sc.precision == 0.0);
-}
-
-/* EvaluateSegmentation (C++/ITK, not run here): its rules for undefined
- * scores, transcribed from source/ at 4cff08d, on counts worked by hand. */
-TEST(convention_evaluatesegmentation_rules) {
-    segloss_metric_opts o = segloss_metric_opts_default();
-    CHECK_EQ_INT(segloss_metric_opts_convention(&o, "evaluatesegmentation"), SEGLOSS_OK);
-    segloss_overlap_scores s;
-    /* empty prediction: CalcPrecision 0, CalcFMeasure 0, pd -1; recall
-     * 0/3 = 0 by the formula; dice 0/3 = 0 */
-    segloss_confusion pe = {0, 0, 3, 7};
-    CHECK_EQ_INT(segloss_overlap_from_counts(&s, &pe, &o), SEGLOSS_OK);
-    CHECK(s.precision == 0.0 && s.recall == 0.0 && s.fbeta == 0.0 && s.pbd == -1.0);
-    CHECK(s.dice == 0.0);
-    /* both empty: dice, jaccard 0/0 = NaN (C++ double), CalcRecall 0,
-     * CalcPrecision 0, F 0, pd -1; ARI: a = C(10,2) = 45 pairs agree, b =
-     * c = 0, x2 = x3 = 45 -> 0; specificity 10/10 = 1 */
-    segloss_confusion be = {0, 0, 0, 10};
-    CHECK_EQ_INT(segloss_overlap_from_counts(&s, &be, &o), SEGLOSS_OK);
-    CHECK(isnan(s.dice) && isnan(s.iou) && s.precision == 0.0 && s.recall == 0.0);
-    CHECK(s.fbeta == 0.0 && s.pbd == -1.0 && s.ari == 0.0 && s.specificity == 1.0);
-    /* under segloss's own rules the same counts give NaN */
-    segloss_overlap_scores d;
-    CHECK_EQ_INT(segloss_overlap_from_counts(&d, &be, NULL), SEGLOSS_OK);
-    CHECK(isnan(d.precision) && isnan(d.recall) && isnan(d.fbeta) && isnan(d.pbd) && isnan(d.ari));
-    /* defined scores are untouched: TP 2, FP 1, FN 1, TN 6:
-     * pd = (FP+FN)/(2TP) = 0.5, F1 = 2PR/(P+R) = 2/3 */
-    segloss_confusion n = {2, 1, 1, 6};
-    CHECK_EQ_INT(segloss_overlap_from_counts(&s, &n, &o), SEGLOSS_OK);
-    CHECK(fabs(s.pbd - 0.5) < 1e-15 && fabs(s.fbeta - 2.0 / 3.0) < 1e-15);
-    /* one voxel: no pair, ARI NaN in the tool too (0/0) */
-    segloss_confusion one = {0, 0, 0, 1};
-    CHECK_EQ_INT(segloss_overlap_from_counts(&s, &one, &o), SEGLOSS_OK);
-    CHECK(isnan(s.ari));
 }

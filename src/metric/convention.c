@@ -39,6 +39,13 @@ int segloss__convention_valid(segloss_convention c) {
     return (int)c >= 0 && (int)c < N_CONVENTIONS;
 }
 
+int segloss__convention_evalseg_distances(const segloss__mopts *mo) {
+    /* EvaluateSegmentation measures from every voxel on the whole image
+     * (evalseg_dist.c); --surface surfel still gives segloss's surfels */
+    return mo->conv == SEGLOSS_CONVENTION_EVALUATESEGMENTATION &&
+           mo->surface == SEGLOSS_SURFACE_VOXEL;
+}
+
 int segloss__convention_width_in_voxels(segloss_convention c) {
     /* pairwise_measures.py boundary_iou: distance_transform_edt without
      * sampling, compared with boundary_dist */
@@ -72,18 +79,9 @@ void segloss__convention_overlap(segloss_overlap_scores *o, const segloss_confus
         if (c->tn + c->fn == 0 && c->tn + c->fp > 0) o->npv = 0.0;
         break;
     case SEGLOSS_CONVENTION_EVALUATESEGMENTATION:
-        /* source/ClassicMeasures.h (4cff08d): CalcPrecision and CalcRecall
-         * return 0 for 0/0 (lines 139-142, 150-154), CalcFMeasure 0 when
-         * its denominator is 0 (166-170: every case with TP = 0);
-         * ProbabilisticDistanceMetric.h:69-71 pd = -1 when TP = 0;
-         * RandIndexMetric.h:94-97 ARI 0 when x2 == x3 (N > 1) */
-        if (n_pred == 0) o->precision = 0.0;
-        if (n_ref == 0) o->recall = 0.0;
-        if (c->tp == 0) {
-            o->fbeta = 0.0;
-            o->pbd = -1.0;
-        }
-        if (isnan(o->ari) && c->tp + c->fp + c->fn + c->tn > 1) o->ari = 0.0;
+        /* its refusal of empty and full masks, icc and pbd on 0/255 voxel
+         * values, F 0 when TP = 0 (evalseg.c) */
+        segloss__evalseg_as_tool(o, c);
         break;
     default:
         break;

@@ -87,3 +87,35 @@ void segloss__evalseg_scores(segloss_overlap_scores *o, const segloss_confusion 
     const int sens_ok = tp + fn != 0.0, spec_ok = tn + fp != 0.0;
     o->auc = sens_ok && spec_ok ? (tp / (tp + fn) - (1.0 - tn / (tn + fp)) + 1.0) / 2.0 : ev;
 }
+
+/* The tool's own numbers (--convention evaluatesegmentation), found by
+ * running it (tools/ref/gen_evalseg_ref.py):
+ *  - it refuses an empty mask, and a mask that fills the image (it rescales
+ *    each image to 0..255 first, RescaleIntensityImageFilter at
+ *    Segmentation.h:503-531, which maps a constant image to 0): "Fixed
+ *    image is empty!" (Segmentation.h:142-153) and no metric, so every
+ *    score it has is NaN here (the counts and volumes stay);
+ *  - icc and pbd sum the voxel values 0 and 255, with the masks' means on
+ *    the 0..1 scale (VoxelPreprocessor.h:93-125,
+ *    InterclassCorrelationMetric.h:60-72, ProbabilisticDistanceMetric.h:
+ *    60-71): per voxel mu = 255 (TP), 127.5 (FP, FN), 0 (TN), g = (2TP+FP+
+ *    FN)/(2N), ssw = 2 * 127.5^2 (FP+FN)/N, ssb = 2 sum (mu - g)^2/(N-1);
+ *    pbd = 255 (FP+FN) / (2 * 255^2 TP), -1 when TP = 0;
+ *  - CalcFMeasure is 0 when TP = 0 (ClassicMeasures.h:166-170). */
+void segloss__evalseg_as_tool(segloss_overlap_scores *o, const segloss_confusion *c) {
+    const double tp = (double)c->tp, fp = (double)c->fp, fn = (double)c->fn, tn = (double)c->tn;
+    if (tp + fp == 0 || tp + fn == 0 || tn + fn == 0 || tn + fp == 0) {
+        o->dice = o->iou = o->auc = o->kappa = o->ri = o->ari = o->icc = o->vs = o->mi = NAN;
+        o->voi = o->gce = o->pbd = o->recall = o->specificity = o->precision = NAN;
+        o->fbeta = o->accuracy = o->fpr = NAN;
+        return;
+    }
+    const double n = tp + fp + fn + tn, v = 255.0, h = 127.5;
+    const double g = (2 * tp + fp + fn) / (2.0 * n);
+    const double ssw = (fp + fn) * (2 * h * h) / n;
+    const double ssb =
+        (tp * (v - g) * (v - g) + (fp + fn) * (h - g) * (h - g) + tn * g * g) / (n - 1) * 2;
+    o->icc = (ssb - ssw) / (ssb + ssw);
+    o->pbd = tp != 0.0 ? v * (fp + fn) / (2 * (v * v * tp)) : -1.0;
+    if (tp == 0.0) o->fbeta = 0.0;
+}

@@ -118,6 +118,9 @@ segloss_status segloss__mopts_grid_check(const segloss__mopts *m, const segloss_
  * surface metrics when pred (nA voxels) or ref (nB) is empty, and of the
  * mask metrics picked by `want`. */
 int segloss__convention_valid(segloss_convention c);
+/* EvaluateSegmentation's distances and Mahalanobis distance replace
+ * segloss's (segloss__evalseg_box) */
+int segloss__convention_evalseg_distances(const segloss__mopts *mo);
 /* boundary_iou's width is counted in voxels (Metrics Reloaded) */
 int segloss__convention_width_in_voxels(segloss_convention c);
 void segloss__convention_overlap(segloss_overlap_scores *o, const segloss_confusion *c,
@@ -139,6 +142,19 @@ void segloss__confusion_scores(segloss_overlap_scores *o, const segloss_confusio
  * (evalseg.c). */
 void segloss__evalseg_scores(segloss_overlap_scores *o, const segloss_confusion *c,
                              segloss_empty_score e);
+
+/* EvaluateSegmentation's own values of the scores it has (evalseg.c):
+ * NaN for a mask it refuses (empty or full), icc and pbd on 0/255. */
+void segloss__evalseg_as_tool(segloss_overlap_scores *o, const segloss_confusion *c);
+
+/* EvaluateSegmentation's hd, hd95, masd, directed maxima and means (when
+ * mo->distances) and mahalanobis (when mask and mo->mask_metrics asks),
+ * over *out and *mask as segloss__surface_box left them, for one label on
+ * the whole grid g (evalseg_dist.c). */
+segloss_status segloss__evalseg_box(segloss_surface_metrics *out, segloss_mask_metrics *mask,
+                                    const segloss__grid *g, const segloss_label_array *pred,
+                                    const segloss_label_array *ref, int64_t label,
+                                    int match_nonzero, const segloss__mopts *mo);
 
 /* The image diagonal sqrt(sum_d (n[d]*sp[d])^2), physical units: the value
  * of an undefined distance under SEGLOSS_EMPTY_DISTANCE_DIAG. */

@@ -495,12 +495,13 @@ segloss_status segloss__surface_box(segloss_surface_metrics *out, segloss_mask_m
                                     const segloss_label_array *ref, int64_t label,
                                     int match_nonzero, const int64_t lo[3], const int64_t hi[3],
                                     const segloss__mopts *mo, segloss__ws *ws) {
-    if (ws) return surface_box(out, mask, g, pred, ref, label, match_nonzero, lo, hi, mo, ws);
     segloss__ws tmp;
     memset(&tmp, 0, sizeof tmp);
     segloss_status st =
-        surface_box(out, mask, g, pred, ref, label, match_nonzero, lo, hi, mo, &tmp);
+        surface_box(out, mask, g, pred, ref, label, match_nonzero, lo, hi, mo, ws ? ws : &tmp);
     segloss__ws_free(&tmp);
+    if (st == SEGLOSS_OK && segloss__convention_evalseg_distances(mo))
+        st = segloss__evalseg_box(out, mask, g, pred, ref, label, match_nonzero, mo);
     return st;
 }
 
