@@ -1480,11 +1480,17 @@ SEGLOSS_API segloss_metric_opts segloss_metric_opts_default(void);
  *              is empty; boundary_iou's width counted in voxels (its
  *              distance transform ignores the spacing)
  *   "nnunet"   nnU-Net 2.8.1 (evaluate_predictions.py): the defaults
- *   "evaluatesegmentation" EvaluateSegmentation (4cff08d, transcribed from
- *              its source: it needs ITK): precision, recall and fbeta 0
- *              for 0/0, pbd -1 when TP = 0, ari 0 when undefined (N > 1);
- *              its distances (randomised early-exit and grid searches over
- *              all voxels) are not reproduced
+ *   "evaluatesegmentation" EvaluateSegmentation (4cff08d, run with ITK
+ *              5.2.1): distances from every voxel of a mask to the nearest
+ *              voxel of the other, on the whole image: hd exact, hd95 the
+ *              quantile D[(int)(q(|D|-1))] of the pooled distances of
+ *              A\B and B\A (exact; the tool's own is randomised and never
+ *              lower), masd its AVGDIST grid search, mahalanobis over the
+ *              last two axes when the reference lies in plane 0 and NaN
+ *              for a zero determinant; icc, pbd on voxel values 0/255, F 0
+ *              and pbd -1 when TP = 0; every score and distance it has NaN
+ *              when a mask is empty or fills the image (the tool refuses
+ *              them); --surface surfel keeps segloss's surfel distances
  * It sets surface, hd95_variant, empty_score (NaN), empty_distance (NaN)
  * and convention, and leaves the other fields (spacing, percentile,
  * tolerance, beta, boundary_width, distances, mask_metrics, threads) as

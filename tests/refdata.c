@@ -90,6 +90,43 @@ char *ref_read_file(const char *path) {
     return text;
 }
 
+int ref_mask_case_read(ref_mask_case *c, char *line, char **save) {
+    ref_mask_case_free(c);
+    char *p1 = strtok_r(NULL, "\n", save), *p2 = p1 ? strtok_r(NULL, "\n", save) : NULL;
+    ref_lexer lx = {line};
+    char *t = ref_tok(&lx);
+    if (!p2 || !t || strcmp(t, "case") != 0) return 0;
+    t = ref_tok(&lx);
+    snprintf(c->name, sizeof c->name, "%s", t ? t : "?");
+    int64_t nd = 0, n = 1;
+    if (!ref_tok_i64(&lx, &nd) || nd < 1 || nd > 3) return 0;
+    c->shape.ndim = (int)nd;
+    for (int a = 0; a < 3; a++) {
+        c->shape.dim[a] = 1;
+        c->sp[a] = 1.0;
+    }
+    for (int a = 0; a < nd; a++) {
+        if (!ref_tok_i64(&lx, &c->shape.dim[a])) return 0;
+        n *= c->shape.dim[a];
+    }
+    for (int a = 0; a < nd; a++)
+        if (!ref_tok_f64(&lx, &c->sp[a])) return 0;
+    c->tau = 0.0;
+    const char *rest = lx.p;
+    while (*rest == ' ' || *rest == '\t') rest++;
+    if (*rest && !ref_tok_f64(&lx, &c->tau)) return 0;
+    ref_lexer l1 = {p1}, l2 = {p2};
+    c->pred = ref_read_mask(&l1, "pred", n);
+    c->ref = ref_read_mask(&l2, "ref", n);
+    return c->pred && c->ref;
+}
+
+void ref_mask_case_free(ref_mask_case *c) {
+    free(c->pred);
+    free(c->ref);
+    c->pred = c->ref = NULL;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Arrays                                                                    */
 /* ------------------------------------------------------------------------ */

@@ -36,6 +36,21 @@ uint8_t *ref_read_mask(ref_lexer *lx, const char *tag, int64_t n);
 /* The whole file, NUL-terminated (malloc'd); NULL when unreadable. */
 char *ref_read_file(const char *path);
 
+/* A pair of 0/1 masks of the metric reference files (gen_convention_ref.py,
+ * gen_evalseg_ref.py): a line "case NAME NDIM D0 [D1 [D2]] S0 [S1 [S2]]
+ * [TAU]" and the lines "pred DIGITS", "ref DIGITS" after it. */
+typedef struct ref_mask_case {
+    char name[64];
+    segloss_shape shape;
+    double sp[3], tau; /* spacing (1 on missing axes); tau 0 when absent */
+    uint8_t *pred, *ref;
+} ref_mask_case;
+/* line: the "case" line of a text being split by strtok_r(NULL, "\n",
+ * save), which then yields the two mask lines. Frees c's previous masks;
+ * 0 on a format error. */
+int ref_mask_case_read(ref_mask_case *c, char *line, char **save);
+void ref_mask_case_free(ref_mask_case *c);
+
 /* ------------------------------------------------------------------------ */
 /* Arrays                                                                    */
 /* ------------------------------------------------------------------------ */

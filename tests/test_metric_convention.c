@@ -16,13 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct conv_case {
-    char name[64];
-    segloss_shape shape;
-    double sp[3], tau;
-    uint8_t *pred, *ref;
-} conv_case;
-
 enum { KIND_COUNT, KIND_SCORE, KIND_DISTANCE };
 
 typedef struct metric_key {
@@ -91,32 +84,8 @@ static double value_of(const segloss_label_metrics *m, int k) {
     }
 }
 
-static int read_case(ref_lexer *lx, conv_case *c) {
-    char *t = ref_tok(lx);
-    if (!t || strcmp(t, "case") != 0) return 0;
-    t = ref_tok(lx);
-    snprintf(c->name, sizeof c->name, "%s", t ? t : "?");
-    int64_t nd = 0, n = 1;
-    if (!ref_tok_i64(lx, &nd) || nd < 1 || nd > 3) return 0;
-    c->shape.ndim = (int)nd;
-    for (int a = 0; a < 3; a++) {
-        c->shape.dim[a] = 1;
-        c->sp[a] = 1.0;
-    }
-    for (int a = 0; a < nd; a++) {
-        if (!ref_tok_i64(lx, &c->shape.dim[a])) return 0;
-        n *= c->shape.dim[a];
-    }
-    for (int a = 0; a < nd; a++)
-        if (!ref_tok_f64(lx, &c->sp[a])) return 0;
-    if (!ref_tok_f64(lx, &c->tau)) return 0;
-    c->pred = ref_read_mask(lx, "pred", n);
-    c->ref = ref_read_mask(lx, "ref", n);
-    return c->pred && c->ref;
-}
-
 /* Every metric of label 1 under convention `conv`. */
-static void compute(segloss_label_metrics *m, const conv_case *c, const char *conv) {
+static void compute(segloss_label_metrics *m, const ref_mask_case *c, const char *conv) {
     segloss_metric_opts o = segloss_metric_opts_default();
     for (int a = 0; a < c->shape.ndim; a++) o.spacing[a] = c->sp[a];
     o.tolerance = c->tau;
@@ -134,7 +103,7 @@ static void compute(segloss_label_metrics *m, const conv_case *c, const char *co
 }
 
 /* Checks one "CONVENTION KEY VALUE ..." line; returns the values checked. */
-static int check_line(const conv_case *c, const char *conv, char *rest, int *per_conv) {
+static int check_line(const ref_mask_case *c, const char *conv, char *rest, int *per_conv) {
     segloss_label_metrics m;
     compute(&m, c, conv);
     const int monai = strcmp(conv, "monai") == 0;
@@ -174,24 +143,13 @@ TEST(convention_equals_each_tool) {
     static const char *const tools[] = {"medpy", "monai", "deepmind", "metricsreloaded",
                                         "nnunet"};
     int lines[5] = {0}, ncase = 0, nval = 0;
-    conv_case c = {0};
+    ref_mask_case c = {0};
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (line[0] == '#') continue;
         if (strncmp(line, "case ", 5) == 0) {
-            free(c.pred);
-            free(c.ref);
-            c.pred = c.ref = NULL;
             /* the two mask lines follow */
-            char *p1 = strtok_r(NULL, "\n", &save), *p2 = p1 ? strtok_r(NULL, "\n", &save) : NULL;
-            CHECK(p1 && p2);
-            if (!p1 || !p2) break;
-            size_t len = strlen(line) + strlen(p1) + strlen(p2) + 3;
-            char *buf = malloc(len);
-            snprintf(buf, len, "%s\n%s\n%s", line, p1, p2);
-            ref_lexer lx = {buf};
-            CHECK_MSG(read_case(&lx, &c), "bad case line: %.60s", line);
-            free(buf);
+            CHECK_MSG(ref_mask_case_read(&c, line, &save), "bad case: %.60s", line);
             ncase++;
             continue;
         }
@@ -204,8 +162,7 @@ TEST(convention_equals_each_tool) {
         if (t == 5) continue;
         nval += check_line(&c, line, sp + 1, &lines[t]);
     }
-    free(c.pred);
-    free(c.ref);
+    ref_mask_case_free(&c);
     free(text);
     CHECK_MSG(ncase >= 14, "only %d cases", ncase);
     for (int t = 0; t < 5; t++) CHECK_MSG(lines[t] == ncase, "%s: %d of %d cases", tools[t],

@@ -23,13 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct es_case {
-    char name[64];
-    segloss_shape shape;
-    double sp[3];
-    uint8_t *pred, *ref;
-} es_case;
-
 /* the tool's metrics, by segloss name; 1 = a count */
 static const struct {
     const char *name;
@@ -85,34 +78,9 @@ static double value_of(const segloss_label_metrics *m, const char *k) {
     return NAN;
 }
 
-static int read_case(char *line, char *p1, char *p2, es_case *c) {
-    ref_lexer lx = {line};
-    char *t = ref_tok(&lx);
-    if (!t || strcmp(t, "case") != 0) return 0;
-    t = ref_tok(&lx);
-    snprintf(c->name, sizeof c->name, "%s", t ? t : "?");
-    int64_t nd = 0, n = 1;
-    if (!ref_tok_i64(&lx, &nd) || nd < 1 || nd > 3) return 0;
-    c->shape.ndim = (int)nd;
-    for (int a = 0; a < 3; a++) {
-        c->shape.dim[a] = 1;
-        c->sp[a] = 1.0;
-    }
-    for (int a = 0; a < nd; a++) {
-        if (!ref_tok_i64(&lx, &c->shape.dim[a])) return 0;
-        n *= c->shape.dim[a];
-    }
-    for (int a = 0; a < nd; a++)
-        if (!ref_tok_f64(&lx, &c->sp[a])) return 0;
-    ref_lexer l1 = {p1}, l2 = {p2};
-    c->pred = ref_read_mask(&l1, "pred", n);
-    c->ref = ref_read_mask(&l2, "ref", n);
-    return c->pred && c->ref;
-}
-
 /* Label 1's metrics under the convention, spacing 1 (the tool's voxel
  * unit) or the case's (its millimeter unit), percentile p. */
-static void compute(segloss_label_metrics *m, const es_case *c, int mm, double p) {
+static void compute(segloss_label_metrics *m, const ref_mask_case *c, int mm, double p) {
     segloss_metric_opts o = segloss_metric_opts_default();
     CHECK_EQ_INT(segloss_metric_opts_convention(&o, "evaluatesegmentation"), SEGLOSS_OK);
     for (int a = 0; a < c->shape.ndim; a++) o.spacing[a] = mm ? c->sp[a] : 1.0;
@@ -134,7 +102,7 @@ typedef struct tally {
 } tally;
 
 /* "voxel|millimeter KEY VALUE ..." */
-static void check_run(const es_case *c, int mm, char *rest, tally *t) {
+static void check_run(const ref_mask_case *c, int mm, char *rest, tally *t) {
     segloss_label_metrics m;
     compute(&m, c, mm, 95.0);
     ref_lexer lx = {rest};
@@ -156,7 +124,7 @@ static void check_run(const es_case *c, int mm, char *rest, tally *t) {
 }
 
 /* "quantile UNIT Q MIN MAX NDISTINCT" */
-static void check_quantile(const es_case *c, char *rest, tally *t) {
+static void check_quantile(const ref_mask_case *c, char *rest, tally *t) {
     ref_lexer lx = {rest};
     char *unit = ref_tok(&lx);
     double q, lo, hi;
@@ -178,7 +146,7 @@ static void check_quantile(const es_case *c, char *rest, tally *t) {
 }
 
 /* "exact UNIT hd X masd X hd95 X hd50 X" */
-static void check_exact(const es_case *c, char *rest) {
+static void check_exact(const ref_mask_case *c, char *rest) {
     ref_lexer lx = {rest};
     char *unit = ref_tok(&lx);
     if (!unit) return;
@@ -201,7 +169,7 @@ static void check_exact(const es_case *c, char *rest) {
 }
 
 /* An empty or full mask: the tool prints no metric. */
-static void check_refused(const es_case *c) {
+static void check_refused(const ref_mask_case *c) {
     segloss_label_metrics m;
     compute(&m, c, 0, 95.0);
     for (int i = 0; i < N_KEYS; i++) {
@@ -218,18 +186,12 @@ TEST(evalseg_equals_the_tool) {
     CHECK_MSG(text != NULL, "cannot read metric/evalseg_ref.txt");
     if (!text) return;
     tally t = {0};
-    es_case c = {0};
+    ref_mask_case c = {0};
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (line[0] == '#') continue;
         if (strncmp(line, "case ", 5) == 0) {
-            free(c.pred);
-            free(c.ref);
-            c.pred = c.ref = NULL;
-            char *p1 = strtok_r(NULL, "\n", &save), *p2 = p1 ? strtok_r(NULL, "\n", &save) : NULL;
-            CHECK(p1 && p2);
-            if (!p1 || !p2) break;
-            CHECK_MSG(read_case(line, p1, p2, &c), "bad case line: %.60s", line);
+            CHECK_MSG(ref_mask_case_read(&c, line, &save), "bad case: %.60s", line);
             t.cases++;
             continue;
         }
@@ -245,8 +207,7 @@ TEST(evalseg_equals_the_tool) {
             t.refused++;
         } else CHECK_MSG(0, "unknown line %s", line);
     }
-    free(c.pred);
-    free(c.ref);
+    ref_mask_case_free(&c);
     free(text);
     CHECK_MSG(t.cases >= 20, "only %d cases", t.cases);
     CHECK_MSG(t.refused >= 8, "only %d refused cases", t.refused);

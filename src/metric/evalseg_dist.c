@@ -9,35 +9,39 @@
  * spacing (its -unit millimeter; its default -unit voxel is spacing 1).
  *
  *  HDRFDST (hd) = max(max_{a in A} d(a,B), max_{b in B} d(b,A))
- *    (HausdorffDistanceMetric.h:227-325). Its scan stops early for a voxel
+ *    (HausdorffDistanceMetric.h:131-325). Its scan stops early for a voxel
  *    once one distance falls below the running maximum, which never changes
  *    the maximum: hd is exact. Computed here from exact distance
  *    transforms; max_pred_to_ref / max_ref_to_pred are the two directed
  *    maxima.
  *  HDRFDST@q@ (hd95, q = percentile/100): D = the distances of the voxels
  *    of A\B to B and of B\A to A, pooled and sorted; D[(int)(q(|D|-1))],
- *    hd when |D| <= 1 (HausdorffDistanceMetric.h:117-123). The tool's D
+ *    hd when |D| <= 1 (HausdorffDistanceMetric.h:115-125). The tool's D
  *    holds, for every voxel whose scan stopped early, a distance to some
  *    voxel of the other mask found before the nearest one (the scan order
- *    is shuffled with rand() seeded by time(NULL), lines 361-372), so its
- *    quantile varies from run to run and is >= the one computed here from
- *    the exact distances, which is what it gives whenever no scan stops
- *    early.
- *  AVGDIST (masd) = (dist1 + dist2)/2 (AverageDistanceMetric.h:132-136):
+ *    is shuffled with rand() seeded by time(NULL), lines 258-261,
+ *    367-377), so its quantile varies from run to run and is >= the one
+ *    computed here from the exact distances, which is what it gives
+ *    whenever no scan stops early.
+ *  AVGDIST (masd) = (dist1 + dist2)/2 (AverageDistanceMetric.h:130-134):
  *    dist1 = the sum over b in B\A of the distance to the nearest surface
  *    voxel of A found by its grid search, divided by |B| (mean_ref_to_pred),
  *    dist2 the same from A\B to B over |A| (mean_pred_to_ref). The search
- *    (lines 255-423, ported below) walks from the voxel towards the
+ *    (lines 165-557, ported below) walks from the voxel towards the
  *    centroid of the other mask in unit steps until it enters it; the
  *    number of steps r bounds a box of +-r voxel indices, and only the
  *    surface voxels in the 7x7x7 cells that box touches are searched (all
  *    of them when the walk leaves the image). With spacing 1 this finds the
  *    nearest voxel (the tool's default unit); with an anisotropic spacing
  *    the nearest one can lie outside the box, and the tool's value is then
- *    larger than the exact mean: segloss reproduces the search.
+ *    larger than the exact mean: segloss reproduces the search. When the
+ *    cells hold no surface voxel at all, the source reads its uninitialised
+ *    `closest` (line 391); the binary (g++ 12 -O3) then uses the voxel found
+ *    for the previous voxel of the scan, and so does segloss (NaN if there
+ *    is none: the first voxel of a scan).
  *  MAHLNBS (mahalanobis): as segloss's (shape.c), on the whole image's
- *    axes, but over axes x, y only (the two last) when every voxel of B
- *    lies in the first plane of axis 0 (Is2DImage, line 101), and NaN when
+ *    axes, but over x, y only (the last two array axes) when every voxel of B
+ *    lies in the first plane of axis 0 (Is2DImage, line 104), and NaN when
  *    the covariance's determinant (vnl_det's formula) is exactly 0: ITK's
  *    Matrix::GetInverse throws and the tool stops.
  *  An empty mask or a mask filling the image: the tool computes nothing
@@ -100,8 +104,8 @@ static double walk(const es_img *im, uint8_t bit, const double p[3], const doubl
 }
 
 /* calc(X, Y): the sum over X\Y of the distance found to the surface of Y,
- * over |X|; 0 when X lies in Y; NaN when a search finds no voxel (the
- * tool then reads an uninitialised voxel). */
+ * over |X|; 0 when X lies in Y. A search that finds no voxel takes the
+ * previous voxel's (see the top); NaN when the first one finds none. */
 static double avg_directed(const es_img *im, uint8_t bx, uint8_t by, int *nomem) {
     const int64_t nz = im->n[0], ny = im->n[1], nx = im->n[2];
     const int gx = (int)((nx - 1) / CELL + 1), gy = (int)((ny - 1) / CELL + 1),

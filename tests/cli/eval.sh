@@ -487,6 +487,24 @@ tf "--regions: a region twice" 1 "~^segloss: --regions: region 2,3 is given twic
 tf "bad --ignore-label" 1 "~^segloss: invalid label for --ignore-label: '1.5'" -- \
     --pred "$RD/pred.npy" --ref "$RD/ref.npy" --ignore-label 1.5
 
+# --convention evaluatesegmentation against the EvaluateSegmentation binary
+# (tools/ref/gen_evalseg_ref.py): a 3-D NIfTI label map, label 3 in the
+# reference only (the tool refuses it: NaN); --spacing 1,1,1 is the tool's
+# default unit (voxel), the files' spacing its -unit millimeter
+EX=$DATA/evalseg/expected.txt
+ES_METRICS=dice,iou,auc,kappa,ri,ari,icc,vs,mi,voi,gce,pbd,recall,specificity,precision,fbeta,accuracy,fpr,vol_ref,vol_pred,hd,hd95,masd,mahalanobis
+t "--convention evaluatesegmentation: the tool's values, voxel units" 0 '*' '' \
+    -- "$S" eval --pred evalseg/pred.nii --ref evalseg/ref.nii --convention evaluatesegmentation \
+    --metrics "$ES_METRICS" --labels 1,2,3 --spacing 1,1,1 --csv -
+csv_check es_voxel evalseg/ "$EX"
+t "--convention evaluatesegmentation: the tool's values, millimetres" 0 '*' '' \
+    -- "$S" eval --pred evalseg/pred.nii --ref evalseg/ref.nii --convention evaluatesegmentation \
+    --metrics "$ES_METRICS" --labels 1,2,3 --csv -
+csv_check es_mm evalseg/ "$EX"
+t "--convention evaluatesegmentation --surface surfel: segloss's surfels" 0 \
+    "=$("$S" eval --pred evalseg/pred.nii --ref evalseg/ref.nii --metrics hd,masd --surface surfel --labels 1 --csv -)" '' \
+    -- "$S" eval --pred evalseg/pred.nii --ref evalseg/ref.nii --metrics hd,masd --convention evaluatesegmentation --surface surfel --labels 1 --csv -
+
 # ============================================================================
 # The bundled examples (what the README shows)
 # ============================================================================
