@@ -48,8 +48,12 @@
  *    ("Fixed image is empty!"; it rescales the image to 0..255 first, which
  *    maps a constant image to 0): every value above is NaN.
  *
- * Cost: O(image) per label (the tool's grid is the image's), on top of the
- * box-bounded surface pass; only under the convention. */
+ * Work is bounded by the label's box (the bounding box of A and B), as in
+ * surface.c: the transforms of A and B are exact inside it, the tool's grid
+ * keeps the image's cells (anchored at index 0) of which only those in the
+ * box hold voxels, and a walk that leaves the box never meets the mask
+ * again (the box is convex), so it ends as the tool's does at the image's
+ * edge. Only under the convention. */
 #include "metric/metric.h"
 
 #include <math.h>
@@ -59,16 +63,23 @@
 enum { BIT_A = 1, BIT_B = 2 };
 enum { CELL = 7 }; /* AverageDistanceMetric.h: grid_len */
 
-/* One mask of the image in the tool's coordinates: x = axis 2 (fastest),
- * y = axis 1, z = axis 0 of the padded grid. */
+/* The two masks in the tool's coordinates: x = axis 2 (fastest), y = axis
+ * 1, z = axis 0 of the padded grid, on the whole image of dims n; only the
+ * box of dims m at offset o (z, y, x order) holds voxels of A or B, and fl
+ * covers that box. */
 typedef struct es_img {
     const uint8_t *fl;
-    int64_t n[3];       /* padded dims (z, y, x) */
+    int64_t n[3], o[3], m[3];
     double spx, spy, spz;
 } es_img;
 
+/* Is global voxel (x, y, z) of the image in the mask `bit`? */
 static inline int on(const es_img *im, uint8_t bit, int64_t x, int64_t y, int64_t z) {
-    return (im->fl[(z * im->n[1] + y) * im->n[2] + x] & bit) != 0;
+    x -= im->o[2];
+    y -= im->o[1];
+    z -= im->o[0];
+    if (x < 0 || y < 0 || z < 0 || x >= im->m[2] || y >= im->m[1] || z >= im->m[0]) return 0;
+    return (im->fl[(z * im->m[1] + y) * im->m[2] + x] & bit) != 0;
 }
 
 static inline double dist3(const es_img *im, double dx, double dy, double dz) {
@@ -89,7 +100,8 @@ static int boundary(const es_img *im, uint8_t bit, int64_t x, int64_t y, int64_t
 }
 
 /* calcSph: steps from p towards the centroid c until a voxel of the mask;
- * the step count, or -1 when the walk leaves the image first. */
+ * the step count, or -1 when the walk leaves the image first (once out of
+ * the box, a straight walk never meets the mask again: it is -1 too). */
 static double walk(const es_img *im, uint8_t bit, const double p[3], const double c[3]) {
     const double dist = dist3(im, c[0] - p[0], c[1] - p[1], c[2] - p[2]);
     const double f[3] = {(c[0] - p[0]) / dist, (c[1] - p[1]) / dist, (c[2] - p[2]) / dist};
@@ -99,17 +111,29 @@ static double walk(const es_img *im, uint8_t bit, const double p[3], const doubl
     for (int i = 1;; i++) {
         const double x = p[0] + i * f[0], y = p[1] + i * f[1], z = p[2] + i * f[2];
         if (x > mx || y > my || z > mz || x < 0 || y < 0 || z < 0) return -1.0;
-        if (on(im, bit, (int64_t)x, (int64_t)y, (int64_t)z)) return (double)i;
+        const int64_t ix = (int64_t)x, iy = (int64_t)y, iz = (int64_t)z;
+        if (on(im, bit, ix, iy, iz)) return (double)i;
+        if (ix < im->o[2] || iy < im->o[1] || iz < im->o[0] || ix >= im->o[2] + im->m[2] ||
+            iy >= im->o[1] + im->m[1] || iz >= im->o[0] + im->m[0])
+            return -1.0;
     }
 }
 
+/* Calls body with global (x, y, z) for every voxel of the box, in the
+ * image's scan order. */
+#define FOR_BOX(im, x, y, z)                                                         \
+    for (int64_t z = (im)->o[0]; z < (im)->o[0] + (im)->m[0]; z++)                  \
+        for (int64_t y = (im)->o[1]; y < (im)->o[1] + (im)->m[1]; y++)              \
+            for (int64_t x = (im)->o[2]; x < (im)->o[2] + (im)->m[2]; x++)
+
 /* calc(X, Y): the sum over X\Y of the distance found to the surface of Y,
  * over |X|; 0 when X lies in Y. A search that finds no voxel takes the
- * previous voxel's (see the top); NaN when the first one finds none. */
+ * previous voxel's (see the top); NaN when the first one finds none. The
+ * grid's cells are the image's (anchored at index 0), only those of the
+ * box hold voxels. */
 static double avg_directed(const es_img *im, uint8_t bx, uint8_t by, int *nomem) {
-    const int64_t nz = im->n[0], ny = im->n[1], nx = im->n[2];
-    const int gx = (int)((nx - 1) / CELL + 1), gy = (int)((ny - 1) / CELL + 1),
-              gz = (int)((nz - 1) / CELL + 1);
+    const int gx = (int)((im->n[2] - 1) / CELL + 1), gy = (int)((im->n[1] - 1) / CELL + 1),
+              gz = (int)((im->n[0] - 1) / CELL + 1);
     const int64_t ncell = (int64_t)gx * gy * gz;
     int64_t n_x = 0, n_out = 0, n_surf = 0;
     double c[3] = {0, 0, 0}, cnt = 0;
@@ -118,22 +142,20 @@ static double avg_directed(const es_img *im, uint8_t bx, uint8_t by, int *nomem)
         *nomem = 1;
         return NAN;
     }
-    for (int64_t z = 0; z < nz; z++)
-        for (int64_t y = 0; y < ny; y++)
-            for (int64_t x = 0; x < nx; x++) {
-                const int inx = on(im, bx, x, y, z), iny = on(im, by, x, y, z);
-                n_x += inx;
-                n_out += inx && !iny;
-                if (!iny) continue;
-                c[0] += (double)x;
-                c[1] += (double)y;
-                c[2] += (double)z;
-                cnt++;
-                if (boundary(im, by, x, y, z)) {
-                    start[(x / CELL) * gy * gz + (y / CELL) * gz + z / CELL + 1]++;
-                    n_surf++;
-                }
-            }
+    FOR_BOX(im, x, y, z) {
+        const int inx = on(im, bx, x, y, z), iny = on(im, by, x, y, z);
+        n_x += inx;
+        n_out += inx && !iny;
+        if (!iny) continue;
+        c[0] += (double)x;
+        c[1] += (double)y;
+        c[2] += (double)z;
+        cnt++;
+        if (boundary(im, by, x, y, z)) {
+            start[(x / CELL) * gy * gz + (y / CELL) * gz + z / CELL + 1]++;
+            n_surf++;
+        }
+    }
     if (n_out == 0) {
         free(start);
         return 0.0;
@@ -150,81 +172,74 @@ static double avg_directed(const es_img *im, uint8_t bx, uint8_t by, int *nomem)
         return NAN;
     }
     memcpy(fill, start, sizeof *fill * (size_t)ncell);
-    for (int64_t z = 0; z < nz; z++)
-        for (int64_t y = 0; y < ny; y++)
-            for (int64_t x = 0; x < nx; x++) {
-                if (!on(im, by, x, y, z) || !boundary(im, by, x, y, z)) continue;
-                int32_t *v = sv + 3 * fill[(x / CELL) * gy * gz + (y / CELL) * gz + z / CELL]++;
-                v[0] = (int32_t)x;
-                v[1] = (int32_t)y;
-                v[2] = (int32_t)z;
-            }
+    FOR_BOX(im, x, y, z) {
+        if (!on(im, by, x, y, z) || !boundary(im, by, x, y, z)) continue;
+        int32_t *v = sv + 3 * fill[(x / CELL) * gy * gz + (y / CELL) * gz + z / CELL]++;
+        v[0] = (int32_t)x;
+        v[1] = (int32_t)y;
+        v[2] = (int32_t)z;
+    }
     double sum = 0.0;
     const int32_t *last = NULL;
-    for (int64_t z = 0; z < nz && !isnan(sum); z++)
-        for (int64_t y = 0; y < ny; y++)
-            for (int64_t x = 0; x < nx; x++) {
-                if (!on(im, bx, x, y, z) || on(im, by, x, y, z)) continue;
-                const double p[3] = {(double)x, (double)y, (double)z};
-                const double r = walk(im, by, p, c);
-                int lo[3] = {0, 0, 0}, hi[3] = {gx - 1, gy - 1, gz - 1};
-                if (r != -1.0) {
-                    const int g[3] = {gx, gy, gz};
-                    for (int a = 0; a < 3; a++) {
-                        lo[a] = (int)((p[a] - r) / CELL); /* C++ truncation */
-                        if (lo[a] < 0) lo[a] = 0;
-                        hi[a] = (int)((p[a] + r) / CELL);
-                        if (hi[a] >= g[a]) hi[a] = g[a] - 1;
+    FOR_BOX(im, x, y, z) {
+        if (!on(im, bx, x, y, z) || on(im, by, x, y, z) || isnan(sum)) continue;
+        const double p[3] = {(double)x, (double)y, (double)z};
+        const double r = walk(im, by, p, c);
+        int lo[3] = {0, 0, 0}, hi[3] = {gx - 1, gy - 1, gz - 1};
+        if (r != -1.0) {
+            const int g[3] = {gx, gy, gz};
+            for (int a = 0; a < 3; a++) {
+                lo[a] = (int)((p[a] - r) / CELL); /* C++ truncation */
+                if (lo[a] < 0) lo[a] = 0;
+                hi[a] = (int)((p[a] + r) / CELL);
+                if (hi[a] >= g[a]) hi[a] = g[a] - 1;
+            }
+        }
+        double best = INFINITY;
+        const int32_t *close = NULL;
+        for (int ix = lo[0]; ix <= hi[0]; ix++)
+            for (int iy = lo[1]; iy <= hi[1]; iy++)
+                for (int iz = lo[2]; iz <= hi[2]; iz++) {
+                    const int64_t k = (int64_t)ix * gy * gz + (int64_t)iy * gz + iz;
+                    for (int64_t s = start[k]; s < start[k + 1]; s++) {
+                        const int32_t *v = sv + 3 * s;
+                        const double d = dist3(im, v[0] - p[0], v[1] - p[1], v[2] - p[2]);
+                        if (d < best) {
+                            best = d;
+                            close = v;
+                        }
                     }
                 }
-                double best = INFINITY;
-                const int32_t *close = NULL;
-                for (int ix = lo[0]; ix <= hi[0]; ix++)
-                    for (int iy = lo[1]; iy <= hi[1]; iy++)
-                        for (int iz = lo[2]; iz <= hi[2]; iz++) {
-                            const int64_t k = (int64_t)ix * gy * gz + (int64_t)iy * gz + iz;
-                            for (int64_t s = start[k]; s < start[k + 1]; s++) {
-                                const int32_t *v = sv + 3 * s;
-                                const double d = dist3(im, v[0] - p[0], v[1] - p[1], v[2] - p[2]);
-                                if (d < best) {
-                                    best = d;
-                                    close = v;
-                                }
-                            }
-                        }
-                if (!close) close = last;
-                if (!close) {
-                    sum = NAN;
-                    break;
-                }
-                last = close;
-                sum += dist3(im, close[0] - p[0], close[1] - p[1], close[2] - p[2]);
-            }
+        if (!close) close = last;
+        if (!close) {
+            sum = NAN;
+            continue;
+        }
+        last = close;
+        sum += dist3(im, close[0] - p[0], close[1] - p[1], close[2] - p[2]);
+    }
     free(start);
     free(sv);
     free(fill);
     return sum / (double)n_x;
 }
 
-/* The tool's Mahalanobis distance (see the top), NaN when singular. */
+/* The tool's Mahalanobis distance (see the top), NaN when singular; voxel
+ * indices are the image's. */
 static double mahalanobis(const es_img *im) {
-    const int64_t nz = im->n[0], ny = im->n[1], nx = im->n[2];
-    int flat = 1; /* every voxel of B in plane z = 0 */
-    for (int64_t z = 1; z < nz && flat; z++)
-        for (int64_t i = 0; i < ny * nx; i++)
-            if (im->fl[z * ny * nx + i] & BIT_B) {
-                flat = 0;
-                break;
-            }
+    int flat = 1; /* every voxel of B in plane z = 0 of the image */
+    FOR_BOX(im, x, y, z) {
+        if (z > 0 && on(im, BIT_B, x, y, z)) flat = 0;
+    }
     const int k = flat ? 2 : 3;
     /* m = 0: B (fixed), 1: A (moving); means first, then the covariances
      * about them (calcMean, calcCovariance) */
     double mean[2][3] = {{0}}, cov[2][3][3] = {{{0}}}, cnt[2] = {0, 0};
     for (int pass = 0; pass < 2; pass++) {
-        for (int64_t i = 0; i < nz * ny * nx; i++) {
-            const double ix[3] = {(double)(i % nx), (double)(i / nx % ny), (double)(i / nx / ny)};
+        FOR_BOX(im, x, y, z) {
+            const double ix[3] = {(double)x, (double)y, (double)z};
             for (int mk = 0; mk < 2; mk++) {
-                if (!(im->fl[i] & (mk ? BIT_A : BIT_B))) continue;
+                if (!on(im, mk ? BIT_A : BIT_B, x, y, z)) continue;
                 if (pass == 0) {
                     for (int a = 0; a < k; a++) mean[mk][a] += ix[a];
                     cnt[mk]++;
@@ -276,11 +291,12 @@ static double mahalanobis(const es_img *im) {
     return sqrt(q);
 }
 
-/* hd, hd95 and the directed maxima from exact transforms; pooled: scratch
- * of |A\B| + |B\A| doubles. */
-static segloss_status exact_hd(segloss_surface_metrics *out, uint8_t *fl, const segloss__grid *g,
+/* hd, hd95 and the directed maxima from exact transforms on the box fl of
+ * dims m (exact there: the box holds A and B). */
+static segloss_status exact_hd(segloss_surface_metrics *out, const uint8_t *fl,
+                               const int64_t m[3], const double sp[3],
                                const segloss__mopts *mo) {
-    const int64_t *m = g->n, nrows = m[0] * m[1], n = g->numel;
+    const int64_t nrows = m[0] * m[1], n = m[0] * m[1] * m[2];
     uint8_t *rowor = malloc((size_t)nrows);
     double *d = malloc(sizeof *d * (size_t)n);
     const int64_t mx = segloss__edt_mx(m);
@@ -301,7 +317,7 @@ static segloss_status exact_hd(segloss_surface_metrics *out, uint8_t *fl, const 
     for (int dir = 0; dir < 2; dir++) {
         /* dir 0: A\B to B; dir 1: B\A to A */
         const uint8_t from = dir ? BIT_B : BIT_A, to = dir ? BIT_A : BIT_B;
-        segloss__edt_box(d, fl, to, m, g->sp, rowor, work, iwork);
+        segloss__edt_box(d, fl, to, m, sp, rowor, work, iwork);
         for (int64_t i = 0; i < n; i++) {
             if ((fl[i] & (from | to)) != from) continue;
             const double v = sqrt(d[i]);
@@ -332,52 +348,57 @@ done:
 segloss_status segloss__evalseg_box(segloss_surface_metrics *out, segloss_mask_metrics *mask,
                                     const segloss__grid *g, const segloss_label_array *pred,
                                     const segloss_label_array *ref, int64_t label,
-                                    int match_nonzero, const segloss__mopts *mo) {
+                                    int match_nonzero, const int64_t lo[3], const int64_t hi[3],
+                                    const segloss__mopts *mo) {
     const int want_mah = mask && (mo->mask_metrics & SEGLOSS_MASK_MAHALANOBIS);
     if (!mo->distances && !want_mah) return SEGLOSS_OK;
-    const int64_t n = g->numel, *m = g->n;
-    uint8_t *fl = malloc((size_t)n);
+    int64_t m[3], nb = 1;
+    for (int a = 0; a < 3; a++) {
+        m[a] = hi[a] - lo[a];
+        if (m[a] <= 0) return SEGLOSS_OK; /* both masks empty */
+        nb *= m[a];
+    }
+    uint8_t *fl = malloc((size_t)nb);
     if (!fl) return SEGLOSS_ERR_NOMEM;
     for (int64_t r = 0; r < m[0] * m[1]; r++) {
         uint8_t *row = fl + r * m[2];
+        const int64_t off = ((lo[0] + r / m[1]) * g->n[1] + lo[1] + r % m[1]) * g->n[2] + lo[2];
         if (pred->dtype == ref->dtype) {
-            segloss__mask_row2(row, pred->data, ref->data, pred->dtype, r * m[2], m[2], label,
+            segloss__mask_row2(row, pred->data, ref->data, pred->dtype, off, m[2], label,
                                match_nonzero);
         } else {
             memset(row, 0, (size_t)m[2]);
-            segloss__mask_row(row, pred->data, pred->dtype, r * m[2], m[2], label,
-                              match_nonzero, BIT_A);
-            segloss__mask_row(row, ref->data, ref->dtype, r * m[2], m[2], label, match_nonzero,
+            segloss__mask_row(row, pred->data, pred->dtype, off, m[2], label, match_nonzero,
+                              BIT_A);
+            segloss__mask_row(row, ref->data, ref->dtype, off, m[2], label, match_nonzero,
                               BIT_B);
         }
     }
     int64_t nA = 0, nB = 0;
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; i < nb; i++) {
         nA += fl[i] & BIT_A;
         nB += (fl[i] & BIT_B) >> 1;
     }
+    es_img im = {fl, {g->n[0], g->n[1], g->n[2]}, {lo[0], lo[1], lo[2]}, {m[0], m[1], m[2]},
+                 g->sp[2], g->sp[1], g->sp[0]};
     segloss_status st = SEGLOSS_OK;
     if (nA == 0 || nB == 0) {
         /* segloss's empty-mask values stand (NaN under the convention) */
-    } else if (nA == n || nB == n) {
+    } else if (nA == g->numel || nB == g->numel) {
         if (mo->distances)
             out->hd = out->hd95 = out->masd = out->max_pred_to_ref = out->max_ref_to_pred =
                 out->mean_pred_to_ref = out->mean_ref_to_pred = NAN;
         if (want_mah) mask->mahalanobis = NAN;
     } else {
-        if (mo->distances) st = exact_hd(out, fl, g, mo);
+        if (mo->distances) st = exact_hd(out, fl, m, g->sp, mo);
         if (st == SEGLOSS_OK && mo->distances) {
-            const es_img im = {fl, {m[0], m[1], m[2]}, g->sp[2], g->sp[1], g->sp[0]};
             int nomem = 0;
             out->mean_ref_to_pred = avg_directed(&im, BIT_B, BIT_A, &nomem);
             out->mean_pred_to_ref = avg_directed(&im, BIT_A, BIT_B, &nomem);
             out->masd = (out->mean_ref_to_pred + out->mean_pred_to_ref) / 2;
             if (nomem) st = SEGLOSS_ERR_NOMEM;
         }
-        if (want_mah) {
-            const es_img im = {fl, {m[0], m[1], m[2]}, 1.0, 1.0, 1.0};
-            mask->mahalanobis = mahalanobis(&im);
-        }
+        if (want_mah) mask->mahalanobis = mahalanobis(&im);
     }
     free(fl);
     return st;

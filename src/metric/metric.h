@@ -149,12 +149,13 @@ void segloss__evalseg_as_tool(segloss_overlap_scores *o, const segloss_confusion
 
 /* EvaluateSegmentation's hd, hd95, masd, directed maxima and means (when
  * mo->distances) and mahalanobis (when mask and mo->mask_metrics asks),
- * over *out and *mask as segloss__surface_box left them, for one label on
- * the whole grid g (evalseg_dist.c). */
+ * over *out and *mask as segloss__surface_box left them, for one label of
+ * grid g whose voxels lie in the box [lo, hi) (evalseg_dist.c). */
 segloss_status segloss__evalseg_box(segloss_surface_metrics *out, segloss_mask_metrics *mask,
                                     const segloss__grid *g, const segloss_label_array *pred,
                                     const segloss_label_array *ref, int64_t label,
-                                    int match_nonzero, const segloss__mopts *mo);
+                                    int match_nonzero, const int64_t lo[3], const int64_t hi[3],
+                                    const segloss__mopts *mo);
 
 /* The image diagonal sqrt(sum_d (n[d]*sp[d])^2), physical units: the value
  * of an undefined distance under SEGLOSS_EMPTY_DISTANCE_DIAG. */

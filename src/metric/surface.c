@@ -501,7 +501,7 @@ segloss_status segloss__surface_box(segloss_surface_metrics *out, segloss_mask_m
         surface_box(out, mask, g, pred, ref, label, match_nonzero, lo, hi, mo, ws ? ws : &tmp);
     segloss__ws_free(&tmp);
     if (st == SEGLOSS_OK && segloss__convention_evalseg_distances(mo))
-        st = segloss__evalseg_box(out, mask, g, pred, ref, label, match_nonzero, mo);
+        st = segloss__evalseg_box(out, mask, g, pred, ref, label, match_nonzero, lo, hi, mo);
     return st;
 }
 
