@@ -29,6 +29,12 @@ char *ref_tok(ref_lexer *lx) {
     return start;
 }
 
+char *ref_tok_pair(ref_lexer *lx, double *v) {
+    char *k = ref_tok(lx);
+    if (k) CHECK_MSG(ref_tok_f64(lx, v), "no number after %s", k);
+    return k;
+}
+
 char *ref_rest_of_line(ref_lexer *lx) {
     char *p = lx->p;
     while (*p == ' ' || *p == '\t') p++;
@@ -119,6 +125,36 @@ int ref_mask_case_read(ref_mask_case *c, char *line, char **save) {
     c->pred = ref_read_mask(&l1, "pred", n);
     c->ref = ref_read_mask(&l2, "ref", n);
     return c->pred && c->ref;
+}
+
+void ref_mask_case_metrics(segloss_label_metrics *m, const ref_mask_case *c,
+                           const segloss_metric_opts *o) {
+    segloss_label_array pa = {c->pred, SEGLOSS_U8}, ra = {c->ref, SEGLOSS_U8};
+    segloss_label_set set;
+    CHECK_EQ_INT(segloss_label_scan(&set, &pa, &ra, &c->shape), SEGLOSS_OK);
+    int64_t lab = 1;
+    CHECK_EQ_INT(segloss_label_metrics_compute(m, &lab, 1, &set, &pa, &ra, &c->shape, o),
+                 SEGLOSS_OK);
+    segloss_label_set_free(&set);
+}
+
+char *ref_mask_case_next(char *text, char **save, ref_mask_case *c, int *ncase, char **rest) {
+    char *line = *save ? strtok_r(NULL, "\n", save) : strtok_r(text, "\n", save);
+    for (; line; line = strtok_r(NULL, "\n", save)) {
+        if (line[0] == '#') continue;
+        if (strncmp(line, "case ", 5) == 0) {
+            /* the two mask lines follow */
+            CHECK_MSG(ref_mask_case_read(c, line, save), "bad case: %.60s", line);
+            (*ncase)++;
+            continue;
+        }
+        char *sp = strchr(line, ' ');
+        if (!sp || !c->pred) continue;
+        *sp = '\0';
+        *rest = sp + 1;
+        return line;
+    }
+    return NULL;
 }
 
 void ref_mask_case_free(ref_mask_case *c) {

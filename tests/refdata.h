@@ -25,6 +25,9 @@ char *ref_rest_of_line(ref_lexer *lx);
 int ref_tok_i64(ref_lexer *lx, int64_t *v);
 int ref_tok_u64(ref_lexer *lx, uint64_t *v);
 int ref_tok_f64(ref_lexer *lx, double *v);
+/* The next "KEY VALUE" pair of a line of such pairs: the key, with its
+ * number in *v (a missing or bad number fails a check); NULL at the end. */
+char *ref_tok_pair(ref_lexer *lx, double *v);
 /* float32 values are parsed with strtof: correctly rounded, so a value
  * printed with 9 digits comes back bit for bit. */
 int ref_tok_f32(ref_lexer *lx, double *v);
@@ -50,6 +53,14 @@ typedef struct ref_mask_case {
  * 0 on a format error. */
 int ref_mask_case_read(ref_mask_case *c, char *line, char **save);
 void ref_mask_case_free(ref_mask_case *c);
+/* Walks such a file (text, split in place; *save NULL on the first call):
+ * reads each case block into *c (counting it in *ncase) and returns the
+ * tag of the next other line that follows a case, with *rest the text
+ * after the tag; NULL at the end. Comment lines are skipped. */
+char *ref_mask_case_next(char *text, char **save, ref_mask_case *c, int *ncase, char **rest);
+/* Every metric of label 1 of c's two masks under *o (the calls checked). */
+void ref_mask_case_metrics(segloss_label_metrics *m, const ref_mask_case *c,
+                           const segloss_metric_opts *o);
 
 /* ------------------------------------------------------------------------ */
 /* Arrays                                                                    */

@@ -93,13 +93,7 @@ static void compute(segloss_label_metrics *m, const ref_mask_case *c, const char
     o.mask_metrics = SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST;
     o.threads = 1;
     CHECK_EQ_INT(segloss_metric_opts_convention(&o, conv), SEGLOSS_OK);
-    segloss_label_array pa = {c->pred, SEGLOSS_U8}, ra = {c->ref, SEGLOSS_U8};
-    segloss_label_set set;
-    CHECK_EQ_INT(segloss_label_scan(&set, &pa, &ra, &c->shape), SEGLOSS_OK);
-    int64_t lab = 1;
-    CHECK_EQ_INT(segloss_label_metrics_compute(m, &lab, 1, &set, &pa, &ra, &c->shape, &o),
-                 SEGLOSS_OK);
-    segloss_label_set_free(&set);
+    ref_mask_case_metrics(m, c, &o);
 }
 
 /* Checks one "CONVENTION KEY VALUE ..." line; returns the values checked. */
@@ -111,9 +105,8 @@ static int check_line(const ref_mask_case *c, const char *conv, char *rest, int 
     ref_lexer lx = {rest};
     int checked = 0;
     char *t;
-    while ((t = ref_tok(&lx)) != NULL) {
-        double want;
-        CHECK(ref_tok_f64(&lx, &want));
+    double want;
+    while ((t = ref_tok_pair(&lx, &want)) != NULL) {
         int k = 0;
         while (k < N_KEYS && strcmp(keys[k].name, t) != 0) k++;
         CHECK_MSG(k < N_KEYS, "%s: unknown key %s", c->name, t);
@@ -144,23 +137,13 @@ TEST(convention_equals_each_tool) {
                                         "nnunet"};
     int lines[5] = {0}, ncase = 0, nval = 0;
     ref_mask_case c = {0};
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (line[0] == '#') continue;
-        if (strncmp(line, "case ", 5) == 0) {
-            /* the two mask lines follow */
-            CHECK_MSG(ref_mask_case_read(&c, line, &save), "bad case: %.60s", line);
-            ncase++;
-            continue;
-        }
-        char *sp = strchr(line, ' ');
-        if (!sp || !c.pred) continue;
-        *sp = '\0';
+    char *save = NULL, *rest = NULL, *line;
+    while ((line = ref_mask_case_next(text, &save, &c, &ncase, &rest)) != NULL) {
         int t = 0;
         while (t < 5 && strcmp(tools[t], line) != 0) t++;
         CHECK_MSG(t < 5, "unknown tool %s", line);
         if (t == 5) continue;
-        nval += check_line(&c, line, sp + 1, &lines[t]);
+        nval += check_line(&c, line, rest, &lines[t]);
     }
     ref_mask_case_free(&c);
     free(text);

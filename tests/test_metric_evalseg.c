@@ -37,6 +37,13 @@ static const struct {
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
 
+/* 1 for a count, 0 for another of the tool's metrics, -1 if unknown. */
+static int key_kind(const char *k) {
+    for (int i = 0; i < N_KEYS; i++)
+        if (strcmp(keys[i].name, k) == 0) return keys[i].count;
+    return -1;
+}
+
 static double value_of(const segloss_label_metrics *m, const char *k) {
     const segloss_overlap_scores *o = &m->overlap;
     const segloss_confusion *c = &m->stats.conf;
@@ -88,13 +95,7 @@ static void compute(segloss_label_metrics *m, const ref_mask_case *c, int mm, do
     o.distances = 1;
     o.mask_metrics = SEGLOSS_MASK_MAHALANOBIS;
     o.threads = 1;
-    segloss_label_array pa = {c->pred, SEGLOSS_U8}, ra = {c->ref, SEGLOSS_U8};
-    segloss_label_set set;
-    CHECK_EQ_INT(segloss_label_scan(&set, &pa, &ra, &c->shape), SEGLOSS_OK);
-    int64_t lab = 1;
-    CHECK_EQ_INT(segloss_label_metrics_compute(m, &lab, 1, &set, &pa, &ra, &c->shape, &o),
-                 SEGLOSS_OK);
-    segloss_label_set_free(&set);
+    ref_mask_case_metrics(m, c, &o);
 }
 
 typedef struct tally {
@@ -107,16 +108,13 @@ static void check_run(const ref_mask_case *c, int mm, char *rest, tally *t) {
     compute(&m, c, mm, 95.0);
     ref_lexer lx = {rest};
     char *k;
-    while ((k = ref_tok(&lx)) != NULL) {
-        double want;
-        CHECK(ref_tok_f64(&lx, &want));
-        int i = 0;
-        while (i < N_KEYS && strcmp(keys[i].name, k) != 0) i++;
-        CHECK_MSG(i < N_KEYS, "%s: unknown key %s", c->name, k);
-        if (i == N_KEYS) continue;
+    double want;
+    while ((k = ref_tok_pair(&lx, &want)) != NULL) {
+        const int kind = key_kind(k);
+        CHECK_MSG(kind >= 0, "%s: unknown key %s", c->name, k);
         double got = value_of(&m, k);
         if (mm && strncmp(k, "vol_", 4) == 0) got /= 1000.0; /* ml */
-        const int ok = keys[i].count ? got == want : ref_close(got, want, 1e-9, 1e-12);
+        const int ok = kind == 1 ? got == want : ref_close(got, want, 1e-9, 1e-12);
         CHECK_MSG(ok, "%s (%s): %s = %.17g, EvaluateSegmentation gives %.17g", c->name,
                   mm ? "millimeter" : "voxel", k, got, want);
         t->values++;
@@ -155,9 +153,8 @@ static void check_exact(const ref_mask_case *c, char *rest) {
     compute(&m95, c, mm, 95.0);
     compute(&m50, c, mm, 50.0);
     char *k;
-    while ((k = ref_tok(&lx)) != NULL) {
-        double want;
-        CHECK(ref_tok_f64(&lx, &want));
+    double want;
+    while ((k = ref_tok_pair(&lx, &want)) != NULL) {
         double got;
         if (strcmp(k, "hd95") == 0) got = m95.surface.hd95;
         else if (strcmp(k, "hd50") == 0) got = m50.surface.hd95;
@@ -187,21 +184,12 @@ TEST(evalseg_equals_the_tool) {
     if (!text) return;
     tally t = {0};
     ref_mask_case c = {0};
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (line[0] == '#') continue;
-        if (strncmp(line, "case ", 5) == 0) {
-            CHECK_MSG(ref_mask_case_read(&c, line, &save), "bad case: %.60s", line);
-            t.cases++;
-            continue;
-        }
-        char *sp = strchr(line, ' ');
-        if (!sp || !c.pred) continue;
-        *sp = '\0';
-        if (strcmp(line, "voxel") == 0) check_run(&c, 0, sp + 1, &t);
-        else if (strcmp(line, "millimeter") == 0) check_run(&c, 1, sp + 1, &t);
-        else if (strcmp(line, "quantile") == 0) check_quantile(&c, sp + 1, &t);
-        else if (strcmp(line, "exact") == 0) check_exact(&c, sp + 1);
+    char *save = NULL, *sp = NULL, *line;
+    while ((line = ref_mask_case_next(text, &save, &c, &t.cases, &sp)) != NULL) {
+        if (strcmp(line, "voxel") == 0) check_run(&c, 0, sp, &t);
+        else if (strcmp(line, "millimeter") == 0) check_run(&c, 1, sp, &t);
+        else if (strcmp(line, "quantile") == 0) check_quantile(&c, sp, &t);
+        else if (strcmp(line, "exact") == 0) check_exact(&c, sp);
         else if (strcmp(line, "refused") == 0) {
             check_refused(&c);
             t.refused++;
