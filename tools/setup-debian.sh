@@ -30,6 +30,10 @@ apt-get install -y -q --no-install-recommends \
 # (tools/ref/gen_instances_ref.py runs Metrics Reloaded and the BraTS 2023
 # scoring code, which use pandas):
 #   apt-get install python3-pandas
+# Not needed by CI: libinsighttoolkit5-dev (ITK 5.2, with g++ and cmake), for
+# building EvaluateSegmentation to regenerate its reference values
+# (tools/ref/build_evaluatesegmentation.sh, tools/ref/gen_evalseg_ref.py):
+#   apt-get install g++ libinsighttoolkit5-dev
 # Not needed by CI (`make check` builds the fuzz replay drivers with gcc);
 # only for fuzzing (`make fuzz`, docs/fuzzing.md):
 #   apt-get install clang libclang-rt-14-dev
