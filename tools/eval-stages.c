@@ -1,6 +1,6 @@
 /* Stage profile of one `segloss eval` case (docs/benchmarks-eval.md):
- * the same library calls as the CLI — both files read on two threads with
- * one nested level when THREADS > 1, the label scan, every label's
+ * the same library calls as the CLI — both files read on two threads
+ * when THREADS > 1, the label scan, every label's
  * overlap and surface metrics — and, per stage, the on-CPU time of every
  * thread of the process (/proc/self/task/T/schedstat, in ns).
  *
@@ -85,7 +85,6 @@ int main(int argc, char **argv) {
     char ep[256] = "", er[256] = "";
 
     stage_start();
-    if (th > 1) omp_set_max_active_levels(2);
 #pragma omp parallel sections num_threads(2) if (th > 1)
     {
 #pragma omp section
@@ -93,7 +92,6 @@ int main(int argc, char **argv) {
 #pragma omp section
         sr = segloss_image_read(&r, argv[2], 0, er, sizeof er);
     }
-    omp_set_max_active_levels(1);
     stage_end("read");
     must(sp, ep[0] ? ep : argv[1]);
     must(sr, er[0] ? er : argv[2]);
