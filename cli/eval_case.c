@@ -252,15 +252,15 @@ typedef struct read_job {
     eval_case rec;
     segloss_image *img;
     const char *path; /* NULL: nothing to read (--allow-missing) */
-    long long size;   /* bytes on disk, 0 when unknown */
+    long long size;   /* bytes on disk; 0 when unknown or not needed */
 } read_job;
 
-static void read_job_init(read_job *j, segloss_image *img, const char *path) {
+static void read_job_init(read_job *j, segloss_image *img, const char *path, int two) {
     struct stat sb;
     memset(j, 0, sizeof *j);
     j->img = img;
     j->path = path;
-    if (path && stat(path, &sb) == 0) j->size = (long long)sb.st_size;
+    if (two && path && stat(path, &sb) == 0) j->size = (long long)sb.st_size;
 }
 
 /* Reads the prediction and the reference, on two threads when `threads`
@@ -272,13 +272,13 @@ static void read_job_init(read_job *j, segloss_image *img, const char *path) {
  * is the one reported when both fail, as when they are read one after the
  * other. */
 static int read_both(eval_case *k, case_work *w, const eval_cfg *c, int threads) {
+    const int two = threads > 1 && k->pred; /* two threads */
     read_job job[2];
-    read_job_init(&job[0], &w->pi, k->pred);
-    read_job_init(&job[1], &w->ri, k->ref);
+    read_job_init(&job[0], &w->pi, k->pred, two);
+    read_job_init(&job[1], &w->ri, k->ref, two);
     const int first = job[1].size > job[0].size; /* the job thread 0 runs first */
-    (void)threads;
 #ifdef SEGLOSS_OPENMP
-#pragma omp parallel num_threads(2) if (threads > 1 && k->pred)
+#pragma omp parallel num_threads(2) if (two)
 #endif
     {
         int t = 0, nt = 1;
