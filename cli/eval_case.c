@@ -27,7 +27,6 @@
 #include <omp.h>
 #endif
 
-
 const char *const eval_metric_names[EM_COUNT] = {
     "dice",   "iou",      "precision", "recall",   "specificity",       "accuracy",
     "vs",     "hd",       "hd95",      "assd",     "nsd",               "mcc",
@@ -264,12 +263,12 @@ static void read_job_init(read_job *j, segloss_image *img, const char *path, int
 }
 
 /* Reads the prediction and the reference, on two threads when `threads`
- * allows (decoding a big .nii.gz is most of a case's time). The thread
- * that opens the region (already running) reads the larger file, the one
- * it starts the other: the larger file, an int16 reference next to a
- * uint8 prediction, is the longer read, and starting a thread takes a
- * while. Each read reports into its own record; the prediction's failure
- * is the one reported when both fail, as when they are read one after the
+ * allows (decoding a big .nii.gz is most of a case's time). Thread 0,
+ * which opens the region and is already running, reads the larger file on
+ * disk (an int16 reference next to a uint8 prediction: the longer read);
+ * the thread it starts, which takes a while to get going, the other one.
+ * Each read reports into its own record; the prediction's failure is the
+ * one reported when both fail, as when they are read one after the
  * other. */
 static int read_both(eval_case *k, case_work *w, const eval_cfg *c, int threads) {
     const int two = threads > 1 && k->pred; /* two threads */
