@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifdef SEGLOSS_OPENMP
 #include <omp.h>
@@ -245,47 +246,59 @@ static int integral_reference(eval_case *k, case_work *w) {
 
 static int is_float(segloss_dtype dt) { return dt == SEGLOSS_F32 || dt == SEGLOSS_F64; }
 
+/* One of the two reads of a case, reporting into its own record. */
+typedef struct read_job {
+    eval_case rec;
+    segloss_image *img;
+    const char *path; /* NULL: nothing to read (--allow-missing) */
+    long long size;   /* bytes on disk; 0 when unknown or not needed */
+} read_job;
+
+static void read_job_init(read_job *j, segloss_image *img, const char *path, int two) {
+    struct stat sb;
+    memset(j, 0, sizeof *j);
+    j->img = img;
+    j->path = path;
+    if (two && path && stat(path, &sb) == 0) j->size = (long long)sb.st_size;
+}
+
 /* Reads the prediction and the reference, on two threads when `threads`
- * allows (decoding a big .nii.gz is most of a case's time). Each read
- * reports into its own record; the prediction's failure is the one
- * reported when both fail, as when they are read one after the other.
- * One nested level is allowed meanwhile: each reader then touches its big
- * buffers on all threads (src/io/inflate.c), so the larger volume (an
- * int16 reference next to a uint8 prediction) does not leave the second
- * core idle once the smaller one is read. */
+ * allows (decoding a big .nii.gz is most of a case's time). Thread 0,
+ * which opens the region and is already running, reads the larger file on
+ * disk (an int16 reference next to a uint8 prediction: the longer read);
+ * the thread it starts, which takes a while to get going, the other one.
+ * Each read reports into its own record; the prediction's failure is the
+ * one reported when both fail, as when they are read one after the
+ * other. */
 static int read_both(eval_case *k, case_work *w, const eval_cfg *c, int threads) {
-    eval_case kp, kr;
-    memset(&kp, 0, sizeof kp);
-    memset(&kr, 0, sizeof kr);
-    (void)threads;
+    const int two = threads > 1 && k->pred; /* two threads */
+    read_job job[2];
+    read_job_init(&job[0], &w->pi, k->pred, two);
+    read_job_init(&job[1], &w->ri, k->ref, two);
+    const int first = job[1].size > job[0].size; /* the job thread 0 runs first */
 #ifdef SEGLOSS_OPENMP
-    const int levels = omp_get_max_active_levels();
-    const int nest = threads > 1 && k->pred && !omp_in_parallel();
-    if (nest && levels < 2) omp_set_max_active_levels(2);
-#pragma omp parallel sections num_threads(2) if (threads > 1 && k->pred)
+#pragma omp parallel num_threads(2) if (two)
 #endif
     {
+        int t = 0, nt = 1;
 #ifdef SEGLOSS_OPENMP
-#pragma omp section
+        t = omp_get_thread_num();
+        nt = omp_get_num_threads();
 #endif
-        if (k->pred) read_image(&kp, &w->pi, k->pred, c);
-#ifdef SEGLOSS_OPENMP
-#pragma omp section
-#endif
-        read_image(&kr, &w->ri, k->ref, c);
+        for (int r = t; r < 2; r += nt) {
+            read_job *j = &job[r == 0 ? first : !first];
+            if (j->path) read_image(&j->rec, j->img, j->path, c);
+        }
     }
-#ifdef SEGLOSS_OPENMP
-    if (nest && levels < 2) omp_set_max_active_levels(levels);
-#endif
-    eval_case *bad = kp.rc ? &kp : kr.rc ? &kr : NULL;
+    eval_case *bad = job[0].rec.rc ? &job[0].rec : job[1].rec.rc ? &job[1].rec : NULL;
     if (bad) { /* k->err is NULL: a case with a message does not run */
         free(k->err);
         k->err = bad->err;
         bad->err = NULL;
         k->rc = bad->rc;
     }
-    free(kp.err);
-    free(kr.err);
+    free(job[0].rec.err);
+    free(job[1].rec.err);
     return k->rc;
 }
 

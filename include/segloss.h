@@ -1985,7 +1985,9 @@ typedef enum segloss_image_format {
 } segloss_image_format;
 
 typedef struct segloss_image {
-    segloss_npy array;                   /* owned; release with segloss_image_free */
+    /* owned; release with segloss_image_free only (not free() or
+     * segloss_npy_free: a .nii.gz's voxels may lie inside a bigger block) */
+    segloss_npy array;
     double spacing[SEGLOSS_MAX_DIMS];    /* per array axis, axis 0 first; 1 when absent */
     int has_spacing;                     /* nonzero: every spacing came from the file */
     /* Bit j set: the file gives array axis j an unusable spacing (NIfTI

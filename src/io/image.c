@@ -1,6 +1,7 @@
 /* Image reading for `segloss eval`: dispatch by file extension to the PNG,
  * NIfTI and .npy readers, all returning a segloss_image. */
 #include "core/internal.h"
+#include "io/inflate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,6 @@ segloss_status segloss_image_read_mem(segloss_image *out, segloss_image_format f
 
 void segloss_image_free(segloss_image *img) {
     if (!img) return;
-    free(img->array.data);
+    segloss__big_free(img->array.data); /* a .nii.gz's voxels lie inside a bigger block */
     image_clear(img);
 }

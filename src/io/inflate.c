@@ -15,46 +15,75 @@
 #include <libdeflate.h>
 #include <segloss.h>
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#ifdef SEGLOSS_OPENMP
-#include <omp.h>
-#endif
-
-#define HUGE_PAGE SEGLOSS__HUGE_PAGE
-#define PREFAULT_MIN ((size_t)16 << 20)
-
-/* Fresh memory costs the kernel a page fault and the clearing of the page
- * on its first write, on the thread that writes; for a CT volume that is
- * most of the reading time, and the decoder or read(2) that fills the
- * buffer is one thread. So a big buffer is first touched by the library's
- * threads, one 2 MiB piece at a time each. Not where no new team can start
- * (inside a parallel region with nesting off: a case-parallel loop, where
- * every core already has its case); a caller that reads two files on two
- * threads and allows one nested level gets both read on all threads. */
-static void prefault(unsigned char *p, size_t n) {
-#ifdef SEGLOSS_OPENMP
-    int nt = segloss_get_num_threads();
-    if (nt < 2 || n < PREFAULT_MIN || omp_get_active_level() >= omp_get_max_active_levels()) return;
-    const long long pieces = (long long)((n + HUGE_PAGE - 1) / HUGE_PAGE);
-    if (nt > pieces) nt = (int)pieces;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (long long k = 0; k < pieces; k++) {
-        size_t end = (size_t)(k + 1) * HUGE_PAGE < n ? (size_t)(k + 1) * HUGE_PAGE : n;
-        for (size_t i = (size_t)k * HUGE_PAGE; i < end; i += 4096) p[i] = 0;
-    }
-#else
-    (void)p;
-    (void)n;
-#endif
-}
-
+/* A fresh page costs the kernel a page fault and the clearing of the page
+ * on its first write. Those are left to the thread that fills the buffer:
+ * the page it has just cleared is still in its cache when the decoder or
+ * read(2) overwrites it. Touching a big buffer on several threads first
+ * (tried: 2 MiB pieces on the library's threads) was slower for a CT pair
+ * read on two threads, 45-55 ms against 55-70 ms (docs/benchmarks-eval.md):
+ * every page then went to memory cleared and came back to be written. */
 void *segloss__big_alloc(size_t n) {
     void *p = malloc(n ? n : 1);
     segloss__advise_huge(p, n);
-    if (p) prefault(p, n);
     return p;
+}
+
+/* Voxels handed out where they lie inside a bigger buffer (a decoded
+ * .nii.gz: header, voxels, a few trailing bytes), instead of moved to the
+ * front of it: moving the 150 MB of a CT volume took 7 ms of a 35 ms read.
+ * The buffer's start is kept here, by voxel address, for
+ * segloss__big_free. A short table under a spin lock: it holds one entry
+ * per live image, and is looked at only when an image is freed. */
+#define ADOPT_MAX 64
+static struct {
+    const void *data;
+    void *base;
+} adopted[ADOPT_MAX];
+static atomic_int adopted_n;
+static atomic_flag adopt_lock = ATOMIC_FLAG_INIT;
+
+static void adopt_lock_take(void) {
+    while (atomic_flag_test_and_set_explicit(&adopt_lock, memory_order_acquire)) {
+    }
+}
+
+static void adopt_lock_give(void) { atomic_flag_clear_explicit(&adopt_lock, memory_order_release); }
+
+void *segloss__big_adopt(void *base, size_t offset) {
+    void *data = (unsigned char *)base + offset;
+    if (offset == 0) return data;
+    void *r = NULL;
+    adopt_lock_take();
+    for (int i = 0; i < ADOPT_MAX && !r; i++)
+        if (!adopted[i].base) {
+            adopted[i].data = data;
+            adopted[i].base = base;
+            atomic_fetch_add_explicit(&adopted_n, 1, memory_order_relaxed);
+            r = data;
+        }
+    adopt_lock_give();
+    return r;
+}
+
+void segloss__big_free(void *p) {
+    void *base = p;
+    if (p && atomic_load_explicit(&adopted_n, memory_order_relaxed) > 0) {
+        adopt_lock_take();
+        for (int i = 0; i < ADOPT_MAX; i++)
+            if (adopted[i].base && adopted[i].data == p) {
+                base = adopted[i].base;
+                adopted[i].data = NULL;
+                adopted[i].base = NULL;
+                atomic_fetch_sub_explicit(&adopted_n, 1, memory_order_relaxed);
+                break;
+            }
+        adopt_lock_give();
+    }
+    free(base);
 }
 
 /* Deflate expands at most 1032:1; with the gzip header and trailer, a

@@ -7,10 +7,20 @@
 
 /* malloc(n), and for n >= 4 MiB a request for transparent huge pages on the
  * 2 MiB-aligned pages inside it (core/huge.h): one page fault per 2 MiB
- * instead of per 4 KiB when the buffer is first written. From 16 MiB, the
- * pages are then touched on the library's threads (segloss_get_num_threads;
- * inflate.c says when). Freed with free(). NULL when out of memory. */
+ * instead of per 4 KiB when the buffer is first written. Freed with free().
+ * NULL when out of memory. */
 void *segloss__big_alloc(size_t n);
+
+/* Hands out base + offset, a block inside the buffer `base` (from malloc
+ * or segloss__big_alloc), as data of its own, freed with
+ * segloss__big_free, which then frees `base`. NULL when no more blocks
+ * can be recorded (the caller then moves the data to the front); base +
+ * offset itself when offset is 0. */
+void *segloss__big_adopt(void *base, size_t offset);
+
+/* Frees a block from segloss__big_adopt, or any malloc'd pointer (free);
+ * NULL is allowed. */
+void segloss__big_free(void *p);
 
 /* Decodes a whole .gz buffer in one call (libdeflate) when it is the
  * simple case: a single gzip member covering all of in[0, len), whose

@@ -35,6 +35,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,9 @@
 /* First allocation for the voxel data; it doubles as data arrives, so a
  * truncated file never costs much more memory than it holds. */
 #define NII_CHUNK ((size_t)1 << 20)
+/* Most bytes of a decoded .nii.gz besides its voxels (header, extensions,
+ * trailing bytes) kept around them, so that the voxels need not move. */
+#define NII_KEEP_MAX ((size_t)1 << 20)
 
 /* A byte source: a file or a memory buffer, either of them possibly
  * gzip-compressed. Both go through the same code: the pending input is the
@@ -324,12 +328,22 @@ static segloss_status nii_decode(nii_ctx *c, segloss_image *out, size_t max_byte
                      : src->fp      ? (src->file_size > src->offset ? src->file_size - src->offset : 0)
                                     : src->len - src->pos;
     if (src->owned && !src->inflating && avail >= data_bytes) {
-        /* The decoded .nii.gz: its voxels become the data, moved to the front. */
-        data = src->owned;
-        src->owned = NULL;
-        memmove(data, data + src->pos, data_bytes);
-        unsigned char *shrunk = realloc(data, data_bytes ? data_bytes : 1);
-        if (shrunk) data = shrunk;
+        /* The decoded .nii.gz: its voxels become the data where they lie
+         * (header, extensions and trailing bytes stay around them), or
+         * moved to the front when those are more than NII_KEEP_MAX or
+         * the voxels do not start aligned as malloc would align them. */
+        if (src->len - data_bytes <= NII_KEEP_MAX &&
+            ((uintptr_t)src->owned + src->pos) % _Alignof(max_align_t) == 0)
+            data = segloss__big_adopt(src->owned, src->pos);
+        if (data) {
+            src->owned = NULL;
+        } else {
+            data = src->owned;
+            src->owned = NULL;
+            memmove(data, data + src->pos, data_bytes);
+            unsigned char *shrunk = realloc(data, data_bytes ? data_bytes : 1);
+            if (shrunk) data = shrunk;
+        }
         src->pos += data_bytes;
         src->offset += data_bytes;
         src->buf = NULL;
@@ -369,7 +383,7 @@ static segloss_status nii_decode(nii_ctx *c, segloss_image *out, size_t max_byte
         do {
             st = nii_read(c, NULL, 65536, &got);
             if (st != SEGLOSS_OK) {
-                free(data);
+                segloss__big_free(data);
                 return st;
             }
             drained += got;
@@ -382,11 +396,11 @@ static segloss_status nii_decode(nii_ctx *c, segloss_image *out, size_t max_byte
     if (scale) {
         double *o = malloc(out_bytes ? out_bytes : 1);
         if (!o) {
-            free(data);
+            segloss__big_free(data);
             return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory for %zu bytes of scaled data", out_bytes);
         }
         for (int64_t i = 0; i < numel; i++) o[i] = segloss__nii_value(data, dt, i) * slope + inter;
-        free(data);
+        segloss__big_free(data);
         data = (unsigned char *)o;
         dt = SEGLOSS_F64;
     }

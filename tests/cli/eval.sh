@@ -326,6 +326,18 @@ check "stops at the first bad case" "stderr mentions c.nii.gz" -- sh -c "! grep 
 check "one message" "stderr has $(wc -l <"$ERR") lines" -- test "$(wc -l <"$ERR")" = 1
 tf "garbage NIfTI: exit 2, names the file" 2 '~^segloss: bad/ref/c\.nii\.gz: ' -- --pred bad/pred/c.nii.gz --ref bad/ref/c.nii.gz
 tf "--threads 1: same first failure" 2 '~^segloss: bad/pred/b\.png: ' -- --pred bad/pred --ref bad/ref --threads 1
+# Both files of one case bad, the reference the larger file (on two threads
+# it is read first, by the thread that opens the region): the prediction's
+# error is the one reported, at any --threads.
+mkdir -p "$W/both"
+printf 'not an npy' >"$W/both/p.npy"
+head -c 100000 /dev/zero >"$W/both/r.npy"
+for th in 1 2; do
+    tf "both files bad, --threads $th: the prediction's error" 2 '~^segloss: .*/both/p\.npy: ' \
+        -- --pred "$W/both/p.npy" --ref "$W/both/r.npy" --threads $th
+    check "both files bad, --threads $th: one message" "stderr has $(wc -l <"$ERR") lines" -- \
+        test "$(wc -l <"$ERR")" = 1
+done
 
 fresh
 t "--keep-going: others evaluated, failures listed, exit 2" 2 '*' \
