@@ -42,6 +42,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "metric/skeleton_table.h"
 
@@ -212,98 +213,184 @@ static inline void clear3(uint64_t *row, int64_t w, unsigned sh) {
     if (sh > 61) row[w + 1] &= ~((uint64_t)7u >> (64 - sh));
 }
 
-segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) {
-    const int64_t n0 = n[0], n1 = n[1], n2 = n[2], nw = (n2 + 63) / 64;
-    const int64_t nrows = n0 * n1;
-    octants *own = malloc(sizeof *own);
-    /* cur: the image; rm: removed since the direction began; keep: failed
-     * step 1, neighbourhood unchanged since */
-    uint64_t *cur = calloc((size_t)(3 * nrows * nw + 1), sizeof *cur);
-    int32_t *rowcnt = calloc((size_t)nrows, sizeof *rowcnt);
-    int64_t *gone = NULL, ngone = 0, capgone = 0;
-    segloss_status st = SEGLOSS_ERR_NOMEM;
-    if (!own || !cur || !rowcnt) goto done;
-    const octants *t = octants_get(own);
-    uint64_t *rm = cur + nrows * nw, *keep = rm + nrows * nw;
-    for (int64_t row = 0; row < nrows; row++) {
-        const uint8_t *src = im + row * n2;
-        uint64_t *dst = cur + row * nw;
+/* A thinning in progress: dims n (border included), rows of nw words. */
+typedef struct thin {
+    int64_t n0, n1, n2, nw, nrows;
+    uint64_t *cur, *rm, *keep; /* the image; removed since the direction
+                                  began; failed step 1, neighbourhood
+                                  unchanged since */
+    int32_t *rowcnt;           /* foreground voxels per row */
+    int64_t *act, nact;        /* the rows holding foreground, ascending */
+    int64_t *gone, ngone, capgone; /* removed in this direction (bit index) */
+} thin;
+
+static void thin_free(thin *t) {
+    free(t->cur);
+    free(t->rowcnt);
+    free(t->act);
+    free(t->gone);
+}
+
+/* Zeroed bitmaps for dims n; -1 if out of memory (thin_free releases). */
+static int thin_alloc(thin *t, const int64_t n[3]) {
+    memset(t, 0, sizeof *t);
+    t->n0 = n[0];
+    t->n1 = n[1];
+    t->n2 = n[2];
+    t->nw = (n[2] + 63) / 64;
+    t->nrows = n[0] * n[1];
+    const int64_t nb = t->nrows * t->nw;
+    t->cur = calloc((size_t)(3 * nb + 1), sizeof *t->cur); /* + the spare word */
+    t->rowcnt = calloc((size_t)t->nrows, sizeof *t->rowcnt);
+    t->act = malloc((size_t)t->nrows * sizeof *t->act);
+    if (!t->cur || !t->rowcnt || !t->act) return -1;
+    t->rm = t->cur + nb;
+    t->keep = t->rm + nb;
+    return 0;
+}
+
+/* After the rows are loaded: their counts and the list of rows in use. */
+static void thin_rows(thin *t) {
+    t->nact = 0;
+    for (int64_t row = 0; row < t->nrows; row++) {
         int32_t c = 0;
-        for (int64_t k = 0; k < n2; k++) {
-            const uint64_t b = src[k] & 1u;
-            dst[k >> 6] |= b << (k & 63);
-            c += (int32_t)b;
-        }
-        rowcnt[row] = c;
+        for (int64_t w = 0; w < t->nw; w++) c += (int32_t)__builtin_popcountll(t->cur[row * t->nw + w]);
+        t->rowcnt[row] = c;
+        if (c) t->act[t->nact++] = row;
     }
+}
+
+/* The thinning itself (the algorithm above) on t->cur. */
+static segloss_status thin_run(thin *t, int n_dirs) {
+    octants *own = NULL;
+    const octants *oct = NULL;
+    if (atomic_load_explicit(&oct_state, memory_order_acquire) != 2) {
+        own = malloc(sizeof *own);
+        if (!own) return SEGLOSS_ERR_NOMEM;
+    }
+    oct = octants_get(own);
+    const int64_t n1 = t->n1, nw = t->nw;
+    uint64_t *cur = t->cur, *rm = t->rm, *keep = t->keep;
     /* the neighbour row in each direction (W, E, S, N, U, B), in rows;
      * S and N are shifts within the row */
     const int64_t drow[6] = {-1, 1, 0, 0, n1, -n1};
     for (int unchanged = 0; unchanged < n_dirs;) {
         unchanged = 0;
         for (int d = 0; d < n_dirs; d++) {
-            ngone = 0;
-            for (int64_t p = 1; p + 1 < n0; p++)
-                for (int64_t r = 1; r + 1 < n1; r++) {
-                    const int64_t row = p * n1 + r;
-                    if (!rowcnt[row]) continue;
-                    const uint64_t *nc = cur + (row + drow[d]) * nw, *nr = rm + (row + drow[d]) * nw;
-                    for (int64_t w = 0; w < nw; w++) {
-                        /* the image at the direction's start, in direction d */
-                        uint64_t s = nc[w] | nr[w];
-                        if (d == 2)
-                            s = s >> 1 | (w + 1 < nw ? (nc[w + 1] | nr[w + 1]) << 63 : 0);
-                        else if (d == 3)
-                            s = s << 1 | (w > 0 ? (nc[w - 1] | nr[w - 1]) >> 63 : 0);
-                        uint64_t x = cur[row * nw + w] & ~keep[row * nw + w] & ~s;
-                        while (x) {
-                            const int64_t c = w * 64 + __builtin_ctzll(x);
-                            x &= x - 1u;
-                            const int64_t cw = (c - 1) >> 6;
-                            const unsigned sh = (unsigned)((c - 1) & 63);
-                            const uint32_t mc = gather(cur, row, nw, n1, cw, sh);
-                            const uint32_t mr = gather_before(rm, row, nw, n1, cw, sh);
-                            const uint32_t m = mc | mr;
-                            if (!(verdict(m, t) & STEP1)) {
-                                if (!mr) keep[row * nw + (c >> 6)] |= (uint64_t)1u << (c & 63);
-                                continue;
-                            }
-                            if (mr && !(verdict(mc, t) & SIMPLE)) continue;
-                            cur[row * nw + (c >> 6)] &= ~((uint64_t)1u << (c & 63));
-                            rm[row * nw + (c >> 6)] |= (uint64_t)1u << (c & 63);
-                            rowcnt[row]--;
-                            for (int dp = -1; dp <= 1; dp++)
-                                for (int dr = -1; dr <= 1; dr++)
-                                    clear3(keep + (row + dp * n1 + dr) * nw, cw, sh);
-                            if (ngone == capgone) {
-                                const int64_t cap = capgone ? 2 * capgone : 1024;
-                                int64_t *g = realloc(gone, (size_t)cap * sizeof *g);
-                                if (!g) goto done;
-                                gone = g;
-                                capgone = cap;
-                            }
-                            gone[ngone++] = row * nw * 64 + c;
+            t->ngone = 0;
+            for (int64_t a = 0; a < t->nact; a++) {
+                const int64_t row = t->act[a];
+                const uint64_t *nc = cur + (row + drow[d]) * nw, *nr = rm + (row + drow[d]) * nw;
+                for (int64_t w = 0; w < nw; w++) {
+                    /* the image at the direction's start, in direction d */
+                    uint64_t s = nc[w] | nr[w];
+                    if (d == 2)
+                        s = s >> 1 | (w + 1 < nw ? (nc[w + 1] | nr[w + 1]) << 63 : 0);
+                    else if (d == 3)
+                        s = s << 1 | (w > 0 ? (nc[w - 1] | nr[w - 1]) >> 63 : 0);
+                    uint64_t x = cur[row * nw + w] & ~keep[row * nw + w] & ~s;
+                    while (x) {
+                        const int64_t c = w * 64 + __builtin_ctzll(x);
+                        x &= x - 1u;
+                        const int64_t cw = (c - 1) >> 6;
+                        const unsigned sh = (unsigned)((c - 1) & 63);
+                        const uint32_t mc = gather(cur, row, nw, n1, cw, sh);
+                        const uint32_t mr = gather_before(rm, row, nw, n1, cw, sh);
+                        const uint32_t m = mc | mr;
+                        const uint64_t bit = (uint64_t)1u << (c & 63);
+                        if (!(verdict(m, oct) & STEP1)) {
+                            if (!mr) keep[row * nw + (c >> 6)] |= bit;
+                            continue;
                         }
+                        if (mr && !(verdict(mc, oct) & SIMPLE)) continue;
+                        cur[row * nw + (c >> 6)] &= ~bit;
+                        rm[row * nw + (c >> 6)] |= bit;
+                        t->rowcnt[row]--;
+                        for (int dp = -1; dp <= 1; dp++)
+                            for (int dr = -1; dr <= 1; dr++)
+                                clear3(keep + (row + dp * n1 + dr) * nw, cw, sh);
+                        if (t->ngone == t->capgone) {
+                            const int64_t cap = t->capgone ? 2 * t->capgone : 1024;
+                            int64_t *g = realloc(t->gone, (size_t)cap * sizeof *g);
+                            if (!g) {
+                                free(own);
+                                return SEGLOSS_ERR_NOMEM;
+                            }
+                            t->gone = g;
+                            t->capgone = cap;
+                        }
+                        t->gone[t->ngone++] = row * nw * 64 + c;
                     }
                 }
-            if (ngone == 0) {
+            }
+            if (t->ngone == 0) {
                 unchanged++;
                 continue;
             }
-            for (int64_t k = 0; k < ngone; k++)
-                rm[gone[k] >> 6] &= ~((uint64_t)1u << (gone[k] & 63));
+            for (int64_t k = 0; k < t->ngone; k++)
+                rm[t->gone[k] >> 6] &= ~((uint64_t)1u << (t->gone[k] & 63));
+            int64_t j = 0;
+            for (int64_t a = 0; a < t->nact; a++)
+                if (t->rowcnt[t->act[a]]) t->act[j++] = t->act[a];
+            t->nact = j;
         }
     }
-    for (int64_t row = 0; row < nrows; row++) {
-        uint8_t *dst = im + row * n2;
-        const uint64_t *src = cur + row * nw;
-        for (int64_t k = 0; k < n2; k++) dst[k] = (uint8_t)(src[k >> 6] >> (k & 63) & 1u);
-    }
-    st = SEGLOSS_OK;
-done:
     free(own);
-    free(cur);
-    free(rowcnt);
-    free(gone);
+    return SEGLOSS_OK;
+}
+
+segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) {
+    thin t;
+    segloss_status st = SEGLOSS_ERR_NOMEM;
+    if (thin_alloc(&t, n)) goto done;
+    for (int64_t row = 0; row < t.nrows; row++) {
+        const uint8_t *src = im + row * t.n2;
+        uint64_t *dst = t.cur + row * t.nw;
+        for (int64_t k = 0; k < t.n2; k++) dst[k >> 6] |= (uint64_t)(src[k] & 1u) << (k & 63);
+    }
+    thin_rows(&t);
+    st = thin_run(&t, n_dirs);
+    if (st != SEGLOSS_OK) goto done;
+    for (int64_t row = 0; row < t.nrows; row++) {
+        uint8_t *dst = im + row * t.n2;
+        const uint64_t *src = t.cur + row * t.nw;
+        for (int64_t k = 0; k < t.n2; k++) dst[k] = (uint8_t)(src[k >> 6] >> (k & 63) & 1u);
+    }
+done:
+    thin_free(&t);
+    return st;
+}
+
+segloss_status segloss__skeleton3d_count(int64_t cnt[2], const uint8_t *fl, const int64_t m[3],
+                                         uint8_t bit, uint8_t other, int n_dirs) {
+    const int64_t n[3] = {m[0] + 2, m[1] + 2, m[2] + 2};
+    thin t;
+    segloss_status st = SEGLOSS_ERR_NOMEM;
+    if (thin_alloc(&t, n)) goto done;
+    for (int64_t i0 = 0; i0 < m[0]; i0++)
+        for (int64_t i1 = 0; i1 < m[1]; i1++) {
+            const uint8_t *src = fl + (i0 * m[1] + i1) * m[2];
+            uint64_t *dst = t.cur + ((i0 + 1) * t.n1 + i1 + 1) * t.nw;
+            for (int64_t k = 0; k < m[2]; k++)
+                dst[(k + 1) >> 6] |= (uint64_t)((src[k] & bit) != 0) << ((k + 1) & 63);
+        }
+    thin_rows(&t);
+    st = thin_run(&t, n_dirs);
+    if (st != SEGLOSS_OK) goto done;
+    int64_t s = 0, hit = 0;
+    for (int64_t a = 0; a < t.nact; a++) {
+        const int64_t row = t.act[a], i0 = row / t.n1 - 1, i1 = row % t.n1 - 1;
+        const uint8_t *src = fl + (i0 * m[1] + i1) * m[2];
+        for (int64_t w = 0; w < t.nw; w++)
+            for (uint64_t x = t.cur[row * t.nw + w]; x; x &= x - 1u) {
+                const int64_t k = w * 64 + __builtin_ctzll(x) - 1;
+                s++;
+                hit += (src[k] & other) != 0;
+            }
+    }
+    cnt[0] = s;
+    cnt[1] = hit;
+done:
+    thin_free(&t);
     return st;
 }
