@@ -164,7 +164,7 @@ int main(int argc, char **argv) {
     segloss_label_metrics *m = NULL;
     int nthreads = segloss_get_num_threads();
     /* per round: scan; per stage, 1 thread and all threads: wall and CPU */
-    double *t = malloc((size_t)repeats * 13 * sizeof *t);
+    double *t = malloc((size_t)repeats * 14 * sizeof *t);
     if (!t) return 3;
     double *tscan = t, *cscan = t + repeats;
     for (int r = 0; r < repeats; r++) {
