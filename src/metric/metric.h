@@ -167,8 +167,9 @@ segloss_status segloss__cldice_box(double *out, const uint8_t *fl, const int64_t
 segloss_status segloss__skeleton2d(uint8_t *im, int64_t h, int64_t w);
 segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs);
 /* The 3-D skeleton of the voxels of a box of flags fl (dims m, no border)
- * carrying `bit`, as segloss__skeleton3d computes it on the box with a zero
- * border: cnt[0] = its voxels, cnt[1] = those of them carrying `other`. */
+ * carrying `bit` (a single bit), as segloss__skeleton3d computes it on the
+ * box with a zero border: cnt[0] = its voxels, cnt[1] = those of them
+ * carrying `other`. */
 segloss_status segloss__skeleton3d_count(int64_t cnt[2], const uint8_t *fl, const int64_t m[3],
                                          uint8_t bit, uint8_t other, int n_dirs);
 
