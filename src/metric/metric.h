@@ -4,6 +4,12 @@
 
 #include "core/internal.h"
 
+/* Sum over the 8 bytes of x, each 0 or 1 (the product gathers the byte sum
+ * in the top byte, whatever the byte order). */
+static inline int64_t segloss__byte_count(uint64_t x) {
+    return (int64_t)((x * 0x0101010101010101ULL) >> 56);
+}
+
 /* A rank-1..3 grid seen as 3-D: leading unit axes are added, so a rank-r
  * array of dims (d0..d{r-1}) becomes (1,..,1,d0,..,d{r-1}). Axis a of the
  * padded grid is real axis a - (3 - ndim). */

@@ -169,8 +169,8 @@ static int stencil(int (*dd)[3], const segloss__grid *g, double w) {
 /* |A_w n B_w| and |A_w u B_w| by the stencil of n offsets (n = 0: X_w =
  * S(X)), one row at a time: acc (m2 bytes of scratch) gathers the surface
  * bits of the row and of its stencil neighbours in the box, then a voxel
- * of X is in X_w when acc holds S(X)'s bit. Branch-free loops over whole
- * rows (vectorised by the compiler). */
+ * of X is in X_w when acc holds S(X)'s bit. Branch-free, 8 voxels at a
+ * time in a 64-bit word (flags use bits 0-3 of a byte: no carries). */
 static void count_near(int64_t *inter, int64_t *uni, const uint8_t *fl, const uint8_t *rowor,
                        const int64_t m[3], const int (*dd)[3], int n, uint8_t *acc) {
     const int64_t m1 = m[1], m2 = m[2];
@@ -179,18 +179,44 @@ static void count_near(int64_t *inter, int64_t *uni, const uint8_t *fl, const ui
         for (int64_t i1 = 0; i1 < m1; i1++) {
             if (!(rowor[i0 * m1 + i1] & (BIT_A | BIT_B))) continue; /* X_w lies in X */
             const uint8_t *row = fl + (i0 * m1 + i1) * m2;
-            for (int64_t k = 0; k < m2; k++) acc[k] = row[k] & (BIT_SA | BIT_SB);
+            const uint64_t sbits = 0x0101010101010101ULL * (BIT_SA | BIT_SB);
+            const int64_t k8 = m2 & ~(int64_t)7; /* bytes done 8 at a time */
+            for (int64_t k = 0; k < k8; k += 8) {
+                uint64_t v;
+                memcpy(&v, row + k, 8);
+                v &= sbits;
+                memcpy(acc + k, &v, 8);
+            }
+            for (int64_t k = k8; k < m2; k++) acc[k] = row[k] & (BIT_SA | BIT_SB);
             for (int t = 0; t < n; t++) {
                 const int64_t j0 = i0 + dd[t][0], j1 = i1 + dd[t][1], dk = dd[t][2];
                 if (j0 < 0 || j0 >= m[0] || j1 < 0 || j1 >= m1) continue;
                 if (!(rowor[j0 * m1 + j1] & (BIT_SA | BIT_SB))) continue;
                 const uint8_t *src = fl + (j0 * m1 + j1) * m2 + dk;
                 const int64_t lo = dk < 0 ? -dk : 0, hi = dk > 0 ? m2 - dk : m2;
-                for (int64_t k = lo; k < hi; k++) acc[k] |= src[k] & (BIT_SA | BIT_SB);
+                int64_t k = lo;
+                for (; k + 8 <= hi; k += 8) {
+                    uint64_t a, b;
+                    memcpy(&a, acc + k, 8);
+                    memcpy(&b, src + k, 8);
+                    a |= b & sbits;
+                    memcpy(acc + k, &a, 8);
+                }
+                for (; k < hi; k++) acc[k] |= src[k] & (BIT_SA | BIT_SB);
             }
-            uint32_t ri = 0, ru = 0; /* per row: m2 < 2^32 */
-            for (int64_t k = 0; k < m2; k++) {
-                /* bit 0: in A_w, bit 1: in B_w (S(X)'s bit where X holds the voxel) */
+            /* per byte, bit 0: in A_w, bit 1: in B_w (S(X)'s bit where X
+             * holds the voxel) */
+            int64_t ri = 0, ru = 0;
+            const uint64_t low = 0x0101010101010101ULL;
+            for (int64_t k = 0; k < k8; k += 8) {
+                uint64_t a, v;
+                memcpy(&a, acc + k, 8);
+                memcpy(&v, row + k, 8);
+                const uint64_t x = (a >> 2) & v & (3 * low);
+                ri += segloss__byte_count(x & (x >> 1) & low);
+                ru += segloss__byte_count((x | x >> 1) & low);
+            }
+            for (int64_t k = k8; k < m2; k++) {
                 const unsigned x = (unsigned)(acc[k] >> 2) & (unsigned)row[k];
                 ri += x >> 1 & x & 1u;
                 ru += (x | x >> 1) & 1u;
