@@ -5,19 +5,23 @@
  *      -Iinclude -Isrc bench/bench_metric.c build/libsegloss.a -lm -fopenmp \
  *      -o build/bench_metric
  * Run:
- *   build/bench_metric [OUTDIR [REPEATS]]      (OUTDIR "" writes nothing)
+ *   build/bench_metric [OUTDIR [REPEATS [all]]]      (OUTDIR "" writes nothing)
  * The volume is 180x220x180 (axis 0 first), spacing (1.2, 0.9, 0.9): a
  * reference label map with ellipsoids of labels 1..120 drawn in random order
  * (they overlap and cut each other), and a prediction drawn from the same
  * ellipsoids with perturbed centres and radii. Each of REPEATS rounds
- * (default 7) times the label scan, then dice + hd95 + assd (+ hd, nsd,
- * computed from the same distances) over all labels single-threaded, then
- * with all threads (segloss_get_num_threads: every core unless set); it
- * prints the median and the minimum over the rounds, in seconds, wall clock.
- * The scan is one pass and runs on one thread in both totals. With OUTDIR it
- * also writes OUTDIR/pred.npy, OUTDIR/ref.npy (int32), OUTDIR/segloss.txt
- * (label dice hd95 assd hd, %.17g) and OUTDIR/timing.txt (the medians) for
- * bench/metric_ref.py.
+ * (default 7) times the label scan, then dice + hd95 + assd (+ hd, nsd and
+ * the other distance metrics, from the same distances) over all labels
+ * single-threaded, then with all threads (segloss_get_num_threads: every
+ * core unless set). With "all", every metric of `segloss eval --metrics all`
+ * in stages: the default metrics alone, then with boundary_iou, com_dist and
+ * mahalanobis, then with cldice as well (each 1 thread, then all threads).
+ * It prints the median and the minimum over the rounds of the wall time and
+ * the median process CPU time (every thread), in seconds; the totals are
+ * the scan plus the last stage. With OUTDIR it also writes OUTDIR/pred.npy,
+ * OUTDIR/ref.npy (int32), OUTDIR/segloss.txt (label dice hd95 assd hd
+ * cldice, %.17g; cldice NaN unless "all") and OUTDIR/timing.txt (the
+ * medians) for bench/metric_ref.py.
  */
 #include <segloss.h>
 
@@ -233,10 +237,11 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/segloss.txt", outdir);
         FILE *f = fopen(path, "w");
         if (!f) return 2;
-        fprintf(f, "# label dice hd95 assd hd; spacing 1.2 0.9 0.9\n");
+        fprintf(f, "# label dice hd95 assd hd cldice (nan unless all); spacing 1.2 0.9 0.9\n");
         for (int64_t i = 0; i < set.count; i++)
-            fprintf(f, "%lld %.17g %.17g %.17g %.17g\n", (long long)m[i].stats.label,
-                    m[i].overlap.dice, m[i].surface.hd95, m[i].surface.assd, m[i].surface.hd);
+            fprintf(f, "%lld %.17g %.17g %.17g %.17g %.17g\n", (long long)m[i].stats.label,
+                    m[i].overlap.dice, m[i].surface.hd95, m[i].surface.assd, m[i].surface.hd,
+                    all ? m[i].mask.cldice : NAN);
         if (fclose(f)) return 2;
         snprintf(path, sizeof path, "%s/timing.txt", outdir);
         f = fopen(path, "w");

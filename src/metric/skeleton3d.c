@@ -177,21 +177,30 @@ static inline uint32_t verdict(uint32_t m, const octants *t) {
     return e;
 }
 
-/* Bits c-1, c, c+1 of a bit row (word w = (c-1)/64, shift sh = (c-1)%64);
- * reads row[w + 1], which exists (the bitmaps end with a spare word). */
-static inline unsigned bits3(const uint64_t *row, int64_t w, unsigned sh) {
+/* Bits c-1, c, c+1 of a bit row, c1 = c - 1. May read up to 8 bytes past
+ * them (the next row, or the spare word that ends the bitmaps). */
+static inline unsigned bits3(const uint64_t *row, int64_t c1) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* bit k of the row is bit k % 8 of byte k / 8 */
+    uint64_t v;
+    memcpy(&v, (const unsigned char *)row + (c1 >> 3), 8);
+    return (unsigned)(v >> (c1 & 7)) & 7u;
+#else
+    const int64_t w = c1 >> 6;
+    const unsigned sh = (unsigned)(c1 & 63);
     return (unsigned)((row[w] >> sh | (row[w + 1] << 1) << (63 - sh)) & 7u);
+#endif
 }
 
-/* The neighbourhood (row-major) in bitmap b of voxel c = 64 w + sh + 1 of
- * row `row` (rows of nw words, n1 rows per plane). */
-static inline uint32_t gather(const uint64_t *b, int64_t row, int64_t nw, int64_t n1, int64_t w,
-                              unsigned sh) {
+/* The neighbourhood (row-major) in bitmap b of voxel c = c1 + 1 of row
+ * `row` (rows of nw words, n1 rows per plane). */
+static inline uint32_t gather(const uint64_t *b, int64_t row, int64_t nw, int64_t n1,
+                              int64_t c1) {
     uint32_t m = 0;
     for (int dp = 0; dp < 3; dp++)
         for (int dr = 0; dr < 3; dr++) {
             const uint64_t *r = b + (row + (dp - 1) * n1 + (dr - 1)) * nw;
-            m |= bits3(r, w, sh) << (9 * dp + 3 * dr);
+            m |= bits3(r, c1) << (9 * dp + 3 * dr);
         }
     return m;
 }
@@ -199,18 +208,23 @@ static inline uint32_t gather(const uint64_t *b, int64_t row, int64_t nw, int64_
 /* The same for the rows that can hold voxels removed earlier in the raster
  * pass: the plane before, and rows r-1, r of the voxel's plane. */
 static inline uint32_t gather_before(const uint64_t *b, int64_t row, int64_t nw, int64_t n1,
-                                     int64_t w, unsigned sh) {
+                                     int64_t c1) {
     uint32_t m = 0;
-    for (int dr = 0; dr < 3; dr++) m |= bits3(b + (row - n1 + dr - 1) * nw, w, sh) << (3 * dr);
-    m |= bits3(b + (row - 1) * nw, w, sh) << 9;
-    m |= bits3(b + row * nw, w, sh) << 12;
+    for (int dr = 0; dr < 3; dr++) m |= bits3(b + (row - n1 + dr - 1) * nw, c1) << (3 * dr);
+    m |= bits3(b + (row - 1) * nw, c1) << 9;
+    m |= bits3(b + row * nw, c1) << 12;
     return m;
 }
 
-/* Clears bits c-1, c, c+1 of a bit row (writes row[w + 1], as bits3 reads it). */
-static inline void clear3(uint64_t *row, int64_t w, unsigned sh) {
-    row[w] &= ~((uint64_t)7u << sh);
-    row[w + 1] &= ~(((uint64_t)7u >> 1) >> (63 - sh));
+/* Clears bits c-1, c, c+1 of a bit row (writes row[w + 1], as bits3 reads
+ * it); returns how many were set. */
+static inline int32_t clear3(uint64_t *row, int64_t w, unsigned sh) {
+    const uint64_t m0 = (uint64_t)7u << sh, m1 = ((uint64_t)7u >> 1) >> (63 - sh);
+    const int32_t n = (int32_t)(__builtin_popcountll(row[w] & m0) +
+                                __builtin_popcountll(row[w + 1] & m1));
+    row[w] &= ~m0;
+    row[w + 1] &= ~m1;
+    return n;
 }
 
 /* A thinning in progress: dims n (border included), rows of nw words. */
@@ -220,13 +234,15 @@ typedef struct thin {
                                   began; failed step 1, neighbourhood
                                   unchanged since */
     int32_t *rowcnt;           /* foreground voxels per row */
+    int32_t *keepcnt;          /* keep bits per row */
     int64_t *act, nact;        /* the rows holding foreground, ascending */
-    int64_t *gone, ngone, capgone; /* removed in this direction (bit index) */
+    int64_t *gone, ngone;      /* removed in this direction (bit index) */
 } thin;
 
 static void thin_free(thin *t) {
     free(t->cur);
     free(t->rowcnt);
+    free(t->keepcnt);
     free(t->act);
     free(t->gone);
 }
@@ -242,22 +258,29 @@ static int thin_alloc(thin *t, const int64_t n[3]) {
     const int64_t nb = t->nrows * t->nw;
     t->cur = calloc((size_t)(3 * nb + 1), sizeof *t->cur); /* + the spare word */
     t->rowcnt = calloc((size_t)t->nrows, sizeof *t->rowcnt);
+    t->keepcnt = calloc((size_t)t->nrows, sizeof *t->keepcnt);
     t->act = malloc((size_t)t->nrows * sizeof *t->act);
-    if (!t->cur || !t->rowcnt || !t->act) return -1;
+    if (!t->cur || !t->rowcnt || !t->keepcnt || !t->act) return -1;
     t->rm = t->cur + nb;
     t->keep = t->rm + nb;
     return 0;
 }
 
-/* After the rows are loaded: their counts and the list of rows in use. */
-static void thin_rows(thin *t) {
+/* After the rows are loaded: their counts, the list of rows in use and
+ * room for every voxel in `gone`; -1 if out of memory. */
+static int thin_rows(thin *t) {
+    int64_t tot = 0;
     t->nact = 0;
     for (int64_t row = 0; row < t->nrows; row++) {
         int32_t c = 0;
-        for (int64_t w = 0; w < t->nw; w++) c += (int32_t)__builtin_popcountll(t->cur[row * t->nw + w]);
+        for (int64_t w = 0; w < t->nw; w++)
+            c += (int32_t)__builtin_popcountll(t->cur[row * t->nw + w]);
         t->rowcnt[row] = c;
+        tot += c;
         if (c) t->act[t->nact++] = row;
     }
+    t->gone = malloc((size_t)(tot ? tot : 1) * sizeof *t->gone);
+    return t->gone ? 0 : -1;
 }
 
 /* The thinning itself (the algorithm above) on t->cur. */
@@ -294,31 +317,27 @@ static segloss_status thin_run(thin *t, int n_dirs) {
                         x &= x - 1u;
                         const int64_t cw = (c - 1) >> 6;
                         const unsigned sh = (unsigned)((c - 1) & 63);
-                        const uint32_t mc = gather(cur, row, nw, n1, cw, sh);
-                        const uint32_t mr = gather_before(rm, row, nw, n1, cw, sh);
+                        const uint32_t mc = gather(cur, row, nw, n1, c - 1);
+                        const uint32_t mr = gather_before(rm, row, nw, n1, c - 1);
                         const uint32_t m = mc | mr;
                         const uint64_t bit = (uint64_t)1u << (c & 63);
                         if (!(verdict(m, oct) & STEP1)) {
-                            if (!mr) keep[row * nw + (c >> 6)] |= bit;
+                            if (!mr) {
+                                keep[row * nw + (c >> 6)] |= bit;
+                                t->keepcnt[row]++;
+                            }
                             continue;
                         }
                         if (mr && !(verdict(mc, oct) & SIMPLE)) continue;
                         cur[row * nw + (c >> 6)] &= ~bit;
                         rm[row * nw + (c >> 6)] |= bit;
                         t->rowcnt[row]--;
+                        /* few rows hold keep bits: skip the others */
                         for (int dp = -1; dp <= 1; dp++)
-                            for (int dr = -1; dr <= 1; dr++)
-                                clear3(keep + (row + dp * n1 + dr) * nw, cw, sh);
-                        if (t->ngone == t->capgone) {
-                            const int64_t cap = t->capgone ? 2 * t->capgone : 1024;
-                            int64_t *g = realloc(t->gone, (size_t)cap * sizeof *g);
-                            if (!g) {
-                                free(own);
-                                return SEGLOSS_ERR_NOMEM;
+                            for (int dr = -1; dr <= 1; dr++) {
+                                const int64_t q = row + dp * n1 + dr;
+                                if (t->keepcnt[q]) t->keepcnt[q] -= clear3(keep + q * nw, cw, sh);
                             }
-                            t->gone = g;
-                            t->capgone = cap;
-                        }
                         t->gone[t->ngone++] = row * nw * 64 + c;
                     }
                 }
@@ -348,7 +367,7 @@ segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) 
         uint64_t *dst = t.cur + row * t.nw;
         for (int64_t k = 0; k < t.n2; k++) dst[k >> 6] |= (uint64_t)(src[k] & 1u) << (k & 63);
     }
-    thin_rows(&t);
+    if (thin_rows(&t)) goto done;
     st = thin_run(&t, n_dirs);
     if (st != SEGLOSS_OK) goto done;
     for (int64_t row = 0; row < t.nrows; row++) {
@@ -389,7 +408,7 @@ segloss_status segloss__skeleton3d_count(int64_t cnt[2], const uint8_t *fl, cons
             for (; k < m[2]; k++)
                 dst[(k + 1) >> 6] |= (uint64_t)(src[k] >> bpos & 1u) << ((k + 1) & 63);
         }
-    thin_rows(&t);
+    if (thin_rows(&t)) goto done;
     st = thin_run(&t, n_dirs);
     if (st != SEGLOSS_OK) goto done;
     int64_t s = 0, hit = 0;
