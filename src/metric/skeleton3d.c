@@ -235,6 +235,8 @@ typedef struct thin {
                                   unchanged since */
     int32_t *rowcnt;           /* foreground voxels per row */
     int32_t *keepcnt;          /* keep bits per row */
+    int32_t *keepnear;         /* keep bits in the 3x3 rows around a row
+                                  (rows r-1..r+1 of planes p-1..p+1) */
     int64_t *act, nact;        /* the rows holding foreground, ascending */
     int64_t *gone, ngone;      /* removed in this direction (bit index) */
 } thin;
@@ -243,6 +245,7 @@ static void thin_free(thin *t) {
     free(t->cur);
     free(t->rowcnt);
     free(t->keepcnt);
+    free(t->keepnear);
     free(t->act);
     free(t->gone);
 }
@@ -259,8 +262,9 @@ static int thin_alloc(thin *t, const int64_t n[3]) {
     t->cur = calloc((size_t)(3 * nb + 1), sizeof *t->cur); /* + the spare word */
     t->rowcnt = calloc((size_t)t->nrows, sizeof *t->rowcnt);
     t->keepcnt = calloc((size_t)t->nrows, sizeof *t->keepcnt);
+    t->keepnear = calloc((size_t)t->nrows, sizeof *t->keepnear);
     t->act = malloc((size_t)t->nrows * sizeof *t->act);
-    if (!t->cur || !t->rowcnt || !t->keepcnt || !t->act) return -1;
+    if (!t->cur || !t->rowcnt || !t->keepcnt || !t->keepnear || !t->act) return -1;
     t->rm = t->cur + nb;
     t->keep = t->rm + nb;
     return 0;
@@ -325,6 +329,9 @@ static segloss_status thin_run(thin *t, int n_dirs) {
                             if (!mr) {
                                 keep[row * nw + (c >> 6)] |= bit;
                                 t->keepcnt[row]++;
+                                for (int dp = -1; dp <= 1; dp++)
+                                    for (int dr = -1; dr <= 1; dr++)
+                                        t->keepnear[row + dp * n1 + dr]++;
                             }
                             continue;
                         }
@@ -332,12 +339,19 @@ static segloss_status thin_run(thin *t, int n_dirs) {
                         cur[row * nw + (c >> 6)] &= ~bit;
                         rm[row * nw + (c >> 6)] |= bit;
                         t->rowcnt[row]--;
-                        /* few rows hold keep bits: skip the others */
-                        for (int dp = -1; dp <= 1; dp++)
-                            for (int dr = -1; dr <= 1; dr++) {
-                                const int64_t q = row + dp * n1 + dr;
-                                if (t->keepcnt[q]) t->keepcnt[q] -= clear3(keep + q * nw, cw, sh);
-                            }
+                        /* keep bits are rare: most removals have none
+                         * around them */
+                        if (t->keepnear[row])
+                            for (int dp = -1; dp <= 1; dp++)
+                                for (int dr = -1; dr <= 1; dr++) {
+                                    const int64_t q = row + dp * n1 + dr;
+                                    if (!t->keepcnt[q]) continue;
+                                    const int32_t k = clear3(keep + q * nw, cw, sh);
+                                    t->keepcnt[q] -= k;
+                                    for (int ep = -1; ep <= 1; ep++)
+                                        for (int er = -1; er <= 1; er++)
+                                            t->keepnear[q + ep * n1 + er] -= k;
+                                }
                         t->gone[t->ngone++] = row * nw * 64 + c;
                     }
                 }
