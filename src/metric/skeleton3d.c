@@ -35,9 +35,11 @@
  * simple). The rows are scanned 64 voxels at a time for foreground voxels
  * with a background neighbour in the direction, so the cost of a pass is
  * its border voxels plus one word operation per 64 voxels of the rows
- * still holding foreground. A voxel that failed the tests of step 1 keeps
- * that verdict (a third bitmap) until a voxel of its 3x3x3 neighbourhood
- * is removed: the tests depend on nothing else. */
+ * still holding foreground. The verdicts of the tests are looked up by the
+ * 27-bit neighbourhood in a table shared by all calls (verdict below). A
+ * voxel that failed the tests of step 1 keeps that verdict (a third
+ * bitmap) until a voxel of its 3x3x3 neighbourhood is removed: the tests
+ * depend on nothing else. */
 #include "metric/metric.h"
 
 #include <stdatomic.h>
@@ -45,6 +47,30 @@
 #include <string.h>
 
 #include "metric/skeleton_table.h"
+
+/* Index of the lowest set bit (x != 0), number of set bits. */
+static inline int ctz64(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll(x);
+#else
+    int n = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
+static inline int popcount64(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_popcountll(x);
+#else
+    int n = 0;
+    for (; x; x &= x - 1u) n++;
+    return n;
+#endif
+}
 
 /* Neighbourhoods are 27-bit masks of the offsets (dp, dr, dc) along axes
  * (0, 1, 2) in {-1,0,1}^3. Gathered from the bit rows they are row-major,
@@ -218,10 +244,9 @@ static inline uint32_t gather_before(const uint64_t *b, int64_t row, int64_t nw,
 
 /* Clears bits c-1, c, c+1 of a bit row (writes row[w + 1], as bits3 reads
  * it); returns how many were set. */
-static inline int32_t clear3(uint64_t *row, int64_t w, unsigned sh) {
+static inline int clear3(uint64_t *row, int64_t w, unsigned sh) {
     const uint64_t m0 = (uint64_t)7u << sh, m1 = ((uint64_t)7u >> 1) >> (63 - sh);
-    const int32_t n = (int32_t)(__builtin_popcountll(row[w] & m0) +
-                                __builtin_popcountll(row[w + 1] & m1));
+    const int n = popcount64(row[w] & m0) + popcount64(row[w + 1] & m1);
     row[w] &= ~m0;
     row[w + 1] &= ~m1;
     return n;
@@ -233,9 +258,9 @@ typedef struct thin {
     uint64_t *cur, *rm, *keep; /* the image; removed since the direction
                                   began; failed step 1, neighbourhood
                                   unchanged since */
-    int32_t *rowcnt;           /* foreground voxels per row */
-    int32_t *keepcnt;          /* keep bits per row */
-    int32_t *keepnear;         /* keep bits in the 3x3 rows around a row
+    int64_t *rowcnt;           /* foreground voxels per row */
+    int64_t *keepcnt;          /* keep bits per row */
+    int64_t *keepnear;         /* keep bits in the 3x3 rows around a row
                                   (rows r-1..r+1 of planes p-1..p+1) */
     int64_t *act, nact;        /* the rows holding foreground, ascending */
     int64_t *gone, ngone;      /* removed in this direction (bit index) */
@@ -276,9 +301,8 @@ static int thin_rows(thin *t) {
     int64_t tot = 0;
     t->nact = 0;
     for (int64_t row = 0; row < t->nrows; row++) {
-        int32_t c = 0;
-        for (int64_t w = 0; w < t->nw; w++)
-            c += (int32_t)__builtin_popcountll(t->cur[row * t->nw + w]);
+        int64_t c = 0;
+        for (int64_t w = 0; w < t->nw; w++) c += popcount64(t->cur[row * t->nw + w]);
         t->rowcnt[row] = c;
         tot += c;
         if (c) t->act[t->nact++] = row;
@@ -317,7 +341,7 @@ static segloss_status thin_run(thin *t, int n_dirs) {
                         s = s << 1 | (w > 0 ? (nc[w - 1] | nr[w - 1]) >> 63 : 0);
                     uint64_t x = cur[row * nw + w] & ~keep[row * nw + w] & ~s;
                     while (x) {
-                        const int64_t c = w * 64 + __builtin_ctzll(x);
+                        const int64_t c = w * 64 + ctz64(x);
                         x &= x - 1u;
                         const int64_t cw = (c - 1) >> 6;
                         const unsigned sh = (unsigned)((c - 1) & 63);
@@ -346,7 +370,7 @@ static segloss_status thin_run(thin *t, int n_dirs) {
                                 for (int dr = -1; dr <= 1; dr++) {
                                     const int64_t q = row + dp * n1 + dr;
                                     if (!t->keepcnt[q]) continue;
-                                    const int32_t k = clear3(keep + q * nw, cw, sh);
+                                    const int k = clear3(keep + q * nw, cw, sh);
                                     t->keepcnt[q] -= k;
                                     for (int ep = -1; ep <= 1; ep++)
                                         for (int er = -1; er <= 1; er++)
@@ -400,7 +424,7 @@ segloss_status segloss__skeleton3d_count(int64_t cnt[2], const uint8_t *fl, cons
     thin t;
     segloss_status st = SEGLOSS_ERR_NOMEM;
     if (thin_alloc(&t, n)) goto done;
-    const unsigned bpos = (unsigned)__builtin_ctz(bit);
+    const unsigned bpos = (unsigned)ctz64(bit);
     for (int64_t i0 = 0; i0 < m[0]; i0++)
         for (int64_t i1 = 0; i1 < m[1]; i1++) {
             const uint8_t *src = fl + (i0 * m[1] + i1) * m[2];
@@ -431,7 +455,7 @@ segloss_status segloss__skeleton3d_count(int64_t cnt[2], const uint8_t *fl, cons
         const uint8_t *src = fl + (i0 * m[1] + i1) * m[2];
         for (int64_t w = 0; w < t.nw; w++)
             for (uint64_t x = t.cur[row * t.nw + w]; x; x &= x - 1u) {
-                const int64_t k = w * 64 + __builtin_ctzll(x) - 1;
+                const int64_t k = w * 64 + ctz64(x) - 1;
                 s++;
                 hit += (src[k] & other) != 0;
             }
