@@ -5,19 +5,23 @@
  *      -Iinclude -Isrc bench/bench_metric.c build/libsegloss.a -lm -fopenmp \
  *      -o build/bench_metric
  * Run:
- *   build/bench_metric [OUTDIR [REPEATS]]      (OUTDIR "" writes nothing)
+ *   build/bench_metric [OUTDIR [REPEATS [all]]]      (OUTDIR "" writes nothing)
  * The volume is 180x220x180 (axis 0 first), spacing (1.2, 0.9, 0.9): a
  * reference label map with ellipsoids of labels 1..120 drawn in random order
  * (they overlap and cut each other), and a prediction drawn from the same
  * ellipsoids with perturbed centres and radii. Each of REPEATS rounds
- * (default 7) times the label scan, then dice + hd95 + assd (+ hd, nsd,
- * computed from the same distances) over all labels single-threaded, then
- * with all threads (segloss_get_num_threads: every core unless set); it
- * prints the median and the minimum over the rounds, in seconds, wall clock.
- * The scan is one pass and runs on one thread in both totals. With OUTDIR it
- * also writes OUTDIR/pred.npy, OUTDIR/ref.npy (int32), OUTDIR/segloss.txt
- * (label dice hd95 assd hd, %.17g) and OUTDIR/timing.txt (the medians) for
- * bench/metric_ref.py.
+ * (default 7) times the label scan, then dice + hd95 + assd (+ hd, nsd and
+ * the other distance metrics, from the same distances) over all labels
+ * single-threaded, then with all threads (segloss_get_num_threads: every
+ * core unless set). With "all", every metric of `segloss eval --metrics all`
+ * in stages: the default metrics alone, then with boundary_iou, com_dist and
+ * mahalanobis, then with cldice as well (each 1 thread, then all threads).
+ * It prints the median and the minimum over the rounds of the wall time and
+ * the median process CPU time (every thread), in seconds; the totals are
+ * the scan plus the last stage. With OUTDIR it also writes OUTDIR/pred.npy,
+ * OUTDIR/ref.npy (int32), OUTDIR/segloss.txt (label dice hd95 assd hd
+ * cldice, %.17g; cldice NaN unless "all") and OUTDIR/timing.txt (the
+ * medians) for bench/metric_ref.py.
  */
 #include <segloss.h>
 
@@ -43,6 +47,13 @@ static double unit(void) {
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* CPU time of the whole process (every thread), seconds. */
+static double cpu(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -139,42 +150,45 @@ int main(int argc, char **argv) {
     o.spacing[2] = 0.9;
     o.distances = 1;
     /* ROUNDS then "all": every metric (what `segloss eval --metrics all`
-     * computes: the mask metrics too, on the same box pass) */
+     * computes: the mask metrics too, on the same box pass), timed in
+     * stages: the default metrics alone, then with the mask metrics but
+     * cldice, then all of them */
     const int all = argc > 3 && strcmp(argv[3], "all") == 0;
-    if (all)
-        o.mask_metrics =
-            SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST | SEGLOSS_MASK_MAHALANOBIS |
-            SEGLOSS_MASK_CLDICE;
-    if (all) printf("every metric (--metrics all): the timings below include the mask metrics\n");
+    const unsigned masks[3] = {0,
+                               SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST |
+                                   SEGLOSS_MASK_MAHALANOBIS,
+                               SEGLOSS_MASK_BOUNDARY_IOU | SEGLOSS_MASK_COM_DIST |
+                                   SEGLOSS_MASK_MAHALANOBIS | SEGLOSS_MASK_CLDICE};
+    const char *stage[3] = {"dice+hd95+assd (+hd, nsd)", "+ boundary_iou, com_dist, mahal",
+                            "all (+ cldice)"};
+    const int s0 = all ? 0 : 0, s1 = all ? 3 : 1;
+    if (all) printf("every metric (--metrics all), timed in stages\n");
 
     segloss_label_set set;
     segloss_label_metrics *m = NULL;
     int nthreads = segloss_get_num_threads();
-    double *t = malloc((size_t)repeats * 5 * sizeof *t);
+    /* per round: scan; per stage, 1 thread and all threads: wall and CPU */
+    double *t = malloc((size_t)repeats * 14 * sizeof *t);
     if (!t) return 3;
-    double *tscan = t, *t1 = t + repeats, *tn = t + 2 * repeats, *tot1 = t + 3 * repeats,
-           *totn = t + 4 * repeats;
+    double *tscan = t, *cscan = t + repeats;
     for (int r = 0; r < repeats; r++) {
-        double t0 = now();
+        double t0 = now(), c0 = cpu();
         if (segloss_label_scan(&set, &pa, &ra, &shape) != SEGLOSS_OK) return 3;
-        double tb = now();
+        tscan[r] = now() - t0;
+        cscan[r] = cpu() - c0;
         if (!m) m = malloc((size_t)set.count * sizeof *m);
         if (!m) return 3;
-        o.threads = 1;
-        if (segloss_label_metrics_compute(m, NULL, set.count, &set, &pa, &ra, &shape, &o) !=
-            SEGLOSS_OK)
-            return 3;
-        double tc = now();
-        o.threads = 0;
-        if (segloss_label_metrics_compute(m, NULL, set.count, &set, &pa, &ra, &shape, &o) !=
-            SEGLOSS_OK)
-            return 3;
-        double td = now();
-        tscan[r] = tb - t0;
-        t1[r] = tc - tb;
-        tn[r] = td - tc;
-        tot1[r] = tscan[r] + t1[r];
-        totn[r] = tscan[r] + tn[r];
+        for (int s = s0; s < s1; s++)
+            for (int th = 0; th < 2; th++) {
+                o.mask_metrics = masks[all ? s : 0];
+                o.threads = th ? 0 : 1;
+                double a = now(), ca = cpu();
+                if (segloss_label_metrics_compute(m, NULL, set.count, &set, &pa, &ra, &shape,
+                                                  &o) != SEGLOSS_OK)
+                    return 3;
+                t[(2 + 4 * s + 2 * th) * repeats + r] = now() - a;
+                t[(3 + 4 * s + 2 * th) * repeats + r] = cpu() - ca;
+            }
         if (r + 1 < repeats) segloss_label_set_free(&set);
     }
     int64_t box_vox = 0;
@@ -186,17 +200,33 @@ int main(int argc, char **argv) {
     printf("volume %dx%dx%d, spacing (1.2, 0.9, 0.9), %lld labels, sum of label boxes %.2f x "
            "volume\n",
            D0, D1, D2, (long long)set.count, (double)box_vox / (double)n);
-    printf("seconds, median (min) of %d rounds:\n", repeats);
-    printf("scan (counts + boxes, all labels):            %.4f (%.4f)\n", median(tscan, repeats),
-           minimum(tscan, repeats));
-    printf("dice+hd95+assd, all labels, 1 thread:         %.4f (%.4f)\n", median(t1, repeats),
-           minimum(t1, repeats));
-    printf("dice+hd95+assd, all labels, %2d threads:       %.4f (%.4f)\n", nthreads,
-           median(tn, repeats), minimum(tn, repeats));
-    printf("total (scan + metrics), 1 thread:             %.4f (%.4f)\n", median(tot1, repeats),
-           minimum(tot1, repeats));
-    printf("total (scan + metrics), %2d threads:           %.4f (%.4f)\n", nthreads,
-           median(totn, repeats), minimum(totn, repeats));
+    printf("seconds, median (min) of %d rounds; cpu = process CPU time (median)\n", repeats);
+    printf("%-38s %16s %8s\n", "stage", "wall", "cpu");
+    printf("%-38s %7.4f (%.4f) %8.4f\n", "scan (counts + boxes, 1 pass)", median(tscan, repeats),
+           minimum(tscan, repeats), median(cscan, repeats));
+    double totc[2] = {0, 0};
+    for (int s = s0; s < s1; s++)
+        for (int th = 0; th < 2; th++) {
+            const double *w = t + (2 + 4 * s + 2 * th) * repeats, *c = w + repeats;
+            char name[80];
+            snprintf(name, sizeof name, "%s, %d thr", stage[s], th ? nthreads : 1);
+            printf("%-38s %7.4f (%.4f) %8.4f\n", name, median(w, repeats), minimum(w, repeats),
+                   median(c, repeats));
+            totc[th] = median(c, repeats);
+        }
+    /* the totals: scan + the last stage (the one asked for) */
+    double *tot1 = malloc((size_t)repeats * 2 * sizeof *tot1);
+    if (!tot1) return 3;
+    double *totn = tot1 + repeats;
+    for (int r = 0; r < repeats; r++) {
+        tot1[r] = tscan[r] + t[(2 + 4 * (s1 - 1)) * repeats + r];
+        totn[r] = tscan[r] + t[(4 + 4 * (s1 - 1)) * repeats + r];
+    }
+    printf("total (scan + %s), 1 thread:   %.4f (%.4f), cpu %.4f\n", all ? "all" : "metrics",
+           median(tot1, repeats), minimum(tot1, repeats), median(cscan, repeats) + totc[0]);
+    printf("total (scan + %s), %2d threads: %.4f (%.4f), cpu %.4f\n", all ? "all" : "metrics",
+           nthreads, median(totn, repeats), minimum(totn, repeats),
+           median(cscan, repeats) + totc[1]);
 
     if (outdir) {
         char path[4096];
@@ -207,23 +237,28 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/segloss.txt", outdir);
         FILE *f = fopen(path, "w");
         if (!f) return 2;
-        fprintf(f, "# label dice hd95 assd hd; spacing 1.2 0.9 0.9\n");
+        fprintf(f, "# label dice hd95 assd hd cldice (nan unless all); spacing 1.2 0.9 0.9\n");
         for (int64_t i = 0; i < set.count; i++)
-            fprintf(f, "%lld %.17g %.17g %.17g %.17g\n", (long long)m[i].stats.label,
-                    m[i].overlap.dice, m[i].surface.hd95, m[i].surface.assd, m[i].surface.hd);
+            fprintf(f, "%lld %.17g %.17g %.17g %.17g %.17g\n", (long long)m[i].stats.label,
+                    m[i].overlap.dice, m[i].surface.hd95, m[i].surface.assd, m[i].surface.hd,
+                    all ? m[i].mask.cldice : NAN);
         if (fclose(f)) return 2;
         snprintf(path, sizeof path, "%s/timing.txt", outdir);
         f = fopen(path, "w");
         if (!f) return 2;
         fprintf(f, "# medians of %d rounds, seconds\n", repeats);
         fprintf(f, "rounds %d\nthreads %d\nscan %.6f\nmetrics_1 %.6f\nmetrics_n %.6f\n"
-                   "total_1 %.6f\ntotal_n %.6f\n",
-                repeats, nthreads, median(tscan, repeats), median(t1, repeats),
-                median(tn, repeats), median(tot1, repeats), median(totn, repeats));
+                   "total_1 %.6f\ntotal_n %.6f\ncpu_1 %.6f\ncpu_n %.6f\n",
+                repeats, nthreads, median(tscan, repeats),
+                median(t + (2 + 4 * (s1 - 1)) * repeats, repeats),
+                median(t + (4 + 4 * (s1 - 1)) * repeats, repeats), median(tot1, repeats),
+                median(totn, repeats), median(cscan, repeats) + totc[0],
+                median(cscan, repeats) + totc[1]);
         if (fclose(f)) return 2;
         printf("wrote %s/{pred.npy,ref.npy,segloss.txt,timing.txt}\n", outdir);
     }
     free(t);
+    free(tot1);
     segloss_label_set_free(&set);
     free(m);
     free(pred);

@@ -4,6 +4,7 @@
 Run (Debian's python3 has NumPy and SciPy; the first python3 on PATH may not):
     build/bench_metric /tmp/bm
     /usr/bin/python3 bench/metric_ref.py /tmp/bm [--full-labels N] [--repeats R]
+        [--skeletons 1]
 
 For every label it computes dice, hd95 (SPEC default: max of the two directed
 95th percentiles) and assd (SPEC: pooled mean) two ways:
@@ -15,9 +16,12 @@ For every label it computes dice, hd95 (SPEC default: max of the two directed
     to the union bounding box of the two masks (exact: see
     src/metric/surface.c), every label; find_objects (the scan) included.
     Timed R times (default 3), the median is reported.
-and prints seconds, the max abs difference from segloss.txt, and a table
+With --skeletons 1 (after `bench_metric OUTDIR ROUNDS all`) it also times
+scikit-image's skeletonize_3d of every label's two masks and checks
+segloss's cldice against the value from those skeletons.
+It prints seconds, the max abs difference from segloss.txt, and a table
 against segloss's own medians from timing.txt (scan + metrics, 1 thread and
-all threads).
+all threads; wall clock, and CPU time where timing.txt has it).
 """
 import statistics
 import sys
@@ -66,6 +70,28 @@ def bbox_way(pred, ref, labels):
     return res
 
 
+def skeleton_way(pred, ref, labels):
+    """cldice of every label from scikit-image's skeletonize_3d of the two
+    masks cropped to their union bounding box (what segloss thins; the crop
+    does not change the skeleton: skimage pads the image with zeros)."""
+    from skimage.morphology import skeletonize_3d
+    lab_max = int(max(pred.max(), ref.max()))
+    boxes_p = find_objects(pred, lab_max)
+    boxes_r = find_objects(ref, lab_max)
+    res = {}
+    for lab in labels:
+        bb = [b for b in (boxes_p[lab - 1], boxes_r[lab - 1]) if b is not None]
+        sl = tuple(slice(min(b[i].start for b in bb), max(b[i].stop for b in bb))
+                   for i in range(pred.ndim))
+        a, b = pred[sl] == lab, ref[sl] == lab
+        sa, sb = skeletonize_3d(a) > 0, skeletonize_3d(b) > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tprec = np.float64((sa & b).sum()) / sa.sum()
+            tsens = np.float64((sb & a).sum()) / sb.sum()
+            res[lab] = 2.0 * tsens * tprec / (tsens + tprec)
+    return res
+
+
 def option(name, default):
     if name in sys.argv:
         return int(sys.argv[sys.argv.index(name) + 1])
@@ -85,6 +111,7 @@ def main():
     d = args[0] if args else "/tmp/bm"
     nfull = option("--full-labels", 8)
     repeats = max(1, option("--repeats", 3))
+    skeletons = option("--skeletons", 0)
     pred = np.load(d + "/pred.npy")
     ref = np.load(d + "/ref.npy")
     seg = {}
@@ -92,7 +119,7 @@ def main():
         if line.startswith("#"):
             continue
         f = line.split()
-        seg[int(f[0])] = [float(x) for x in f[1:5]]
+        seg[int(f[0])] = [float(x) for x in f[1:6]]
     timing = {}
     for line in open(d + "/timing.txt"):
         if not line.startswith("#"):
@@ -102,12 +129,14 @@ def main():
     print("volume %s, %d labels, spacing %s" % (pred.shape, len(labels), SPACING))
 
     # bounding-box way, all labels, `repeats` times
-    times = []
+    times, cpus = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         box_res = bbox_way(pred, ref, labels)
         times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
     t_box = statistics.median(times)
+    c_box = statistics.median(cpus)
 
     # MedPy way on the first nfull labels
     t0 = time.perf_counter()
@@ -129,8 +158,8 @@ def main():
 
     names = ("dice", "hd95", "assd", "hd")
     mb, mf = maxdiff(box_res), maxdiff(full_res)
-    print("bounding-box way (SciPy), %d labels: %.3f s (median of %d: %s)"
-          % (len(box_res), t_box, repeats, " ".join("%.3f" % t for t in times)))
+    print("bounding-box way (SciPy), %d labels: %.3f s (median of %d: %s), CPU %.3f s"
+          % (len(box_res), t_box, repeats, " ".join("%.3f" % t for t in times), c_box))
     print("MedPy way (full volume), %d labels:  %.3f s  -> %.1f s extrapolated to %d labels"
           % (len(full_res), t_full, t_full_all, len(labels)))
     print("max |segloss - bbox|:  " + "  ".join("%s %.3g" % (n, v) for n, v in zip(names, mb)))
@@ -143,6 +172,19 @@ def main():
             if not (np.isnan(x) and np.isnan(y)):
                 mx = max(mx, abs(x - y))
     print("max |medpy - bbox| (same labels): %.3g" % mx)
+
+    if skeletons:
+        t0, c0 = time.perf_counter(), time.process_time()
+        cl = skeleton_way(pred, ref, labels)
+        t_sk, c_sk = time.perf_counter() - t0, time.process_time() - c0
+        worst = 0.0
+        for lab, v in cl.items():  # segloss.txt's cldice is nan unless "all"
+            x = seg[lab][4] if len(seg[lab]) > 4 else float("nan")
+            if np.isnan(x) and np.isnan(v):
+                continue
+            worst = max(worst, abs(x - v))  # nan if only one is nan
+        print("scikit-image skeletonize_3d of both masks, %d labels: %.3f s (CPU %.3f s); "
+              "max |cldice segloss - skimage| %.3g" % (len(cl), t_sk, c_sk, worst))
 
     s1, sn, nt = timing["total_1"], timing["total_n"], int(timing["threads"])
     print()
@@ -157,6 +199,12 @@ def main():
 
     for name, t in rows:
         print("%-45s %8.3f %17s %16s" % (name, t, ratio(t_full_all / t), ratio(t_box / t)))
+    if "cpu_1" in timing:
+        print()
+        print("CPU time (all threads), scan included: segloss 1 thread %.3f s, %d threads %.3f s;"
+              " SciPy bounding-box way %.3f s: ratios %s, %s"
+              % (timing["cpu_1"], nt, timing["cpu_n"], c_box, ratio(c_box / timing["cpu_1"]),
+                 ratio(c_box / timing["cpu_n"])))
 
 
 if __name__ == "__main__":

@@ -214,3 +214,190 @@ TEST(metric_cldice_empty_and_rank1) {
     const double one = cldice_of(&c, 2, 1, SEGLOSS_EMPTY_SCORE_NAN);
     CHECK_MSG(one == 1.0, "single pixel: %g", one);
 }
+
+/* ---- Supplement: random volumes against a plain transcription ----------
+ * The reference above is skimage's own output. This test adds volumes that
+ * are larger and more varied than the committed ones (rows of up to three
+ * 64-bit words, thick blobs that take many sweeps, depth-1 volumes), and
+ * checks both entry points (segloss__skeleton3d on a padded byte image,
+ * segloss__skeleton3d_count on a box of flags) against plain_skeleton3d: a
+ * line-by-line transcription of skimage 0.19.3's _compute_thin_image
+ * (every direction rescans the whole image, neighbours are read one by
+ * one, connectivity by a search over the neighbour graph), sharing no code
+ * with src/metric/skeleton3d.c beyond skimage's tables. */
+
+#include "metric/skeleton_table.h"
+
+/* skimage's neighbourhood of voxel i: nb[9*(dp+1) + 3*(dc+1) + (dr+1)] for
+ * the offset (dp, dr, dc) along (axis 0, 1, 2). */
+static void plain_nbhd(uint8_t nb[27], const uint8_t *im, int64_t i, int64_t s0, int64_t s1) {
+    for (int dp = -1; dp <= 1; dp++)
+        for (int dr = -1; dr <= 1; dr++)
+            for (int dc = -1; dc <= 1; dc++)
+                nb[9 * (dp + 1) + 3 * (dc + 1) + (dr + 1)] = im[i + dp * s0 + dr * s1 + dc];
+}
+
+static int plain_endpoint(const uint8_t nb[27]) {
+    int n = 0;
+    for (int k = 0; k < 27; k++) n += k != 13 && nb[k];
+    return n == 1;
+}
+
+static int plain_euler_invariant(const uint8_t nb[27]) {
+    int e = 0;
+    for (int o = 0; o < 8; o++) {
+        unsigned idx = 1;
+        for (int j = 0; j < 7; j++)
+            if (nb[skel3d_octant[o][j][0]]) idx |= skel3d_octant[o][j][1];
+        e += skel3d_euler[idx];
+    }
+    return e == 0;
+}
+
+/* At most one component of foreground neighbours (centre excluded), two
+ * neighbours joined when no coordinate differs by 2 (a common octant). */
+static int plain_simple(const uint8_t nb[27]) {
+    int comp[27], ncomp = 0;
+    for (int k = 0; k < 27; k++) comp[k] = -1;
+    for (int s = 0; s < 27; s++) {
+        if (s == 13 || !nb[s] || comp[s] >= 0) continue;
+        if (++ncomp > 1) return 0;
+        int stack[27], top = 0;
+        stack[top++] = s;
+        comp[s] = 0;
+        while (top) {
+            const int u = stack[--top];
+            for (int v = 0; v < 27; v++) {
+                if (v == 13 || !nb[v] || comp[v] >= 0) continue;
+                if (abs(u / 9 - v / 9) > 1 || abs(u / 3 % 3 - v / 3 % 3) > 1 ||
+                    abs(u % 3 - v % 3) > 1)
+                    continue;
+                comp[v] = 0;
+                stack[top++] = v;
+            }
+        }
+    }
+    return 1;
+}
+
+/* skimage's thinning of a 0/1 image with a zero border (dims n). */
+static int plain_skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) {
+    const int64_t s0 = n[1] * n[2], s1 = n[2], tot = n[0] * s0;
+    const int64_t dir[6] = {-s1, s1, 1, -1, s0, -s0};
+    int64_t *cand = malloc((size_t)tot * sizeof *cand);
+    if (!cand) return -1;
+    uint8_t nb[27];
+    for (int unchanged = 0; unchanged < n_dirs;) {
+        unchanged = 0;
+        for (int d = 0; d < n_dirs; d++) {
+            int64_t nc = 0, removed = 0;
+            for (int64_t p = 1; p + 1 < n[0]; p++)
+                for (int64_t r = 1; r + 1 < n[1]; r++)
+                    for (int64_t c = 1; c + 1 < n[2]; c++) {
+                        const int64_t i = p * s0 + r * s1 + c;
+                        if (!im[i] || im[i + dir[d]]) continue;
+                        plain_nbhd(nb, im, i, s0, s1);
+                        if (plain_endpoint(nb) || !plain_euler_invariant(nb) ||
+                            !plain_simple(nb))
+                            continue;
+                        cand[nc++] = i;
+                    }
+            for (int64_t k = 0; k < nc; k++) {
+                plain_nbhd(nb, im, cand[k], s0, s1);
+                if (!plain_simple(nb)) continue;
+                im[cand[k]] = 0;
+                removed++;
+            }
+            if (removed == 0) unchanged++;
+        }
+    }
+    free(cand);
+    return 0;
+}
+
+static uint64_t rnd_state = 0x9E3779B97F4A7C15ULL;
+static double rnd(void) {
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return (double)(rnd_state >> 11) * (1.0 / 9007199254740992.0);
+}
+
+TEST(metric_cldice_skeleton3d_random) {
+    int ncase = 0;
+    int64_t nvox = 0;
+    for (int t = 0; t < 60; t++) {
+        /* box dims m (the flags), padded image dims n = m + 2 */
+        int64_t m[3];
+        const int flat = t % 10 == 9;
+        const int wide = t % 3 == 0; /* rows of 2 or 3 words, fewer of them */
+        m[0] = flat ? 1 : 2 + (int64_t)(rnd() * (wide ? 6 : 14));
+        m[1] = 2 + (int64_t)(rnd() * (wide ? 8 : 16));
+        m[2] = wide ? 60 + (int64_t)(rnd() * 130) : 2 + (int64_t)(rnd() * 30);
+        const int64_t nb = m[0] * m[1] * m[2], n[3] = {m[0] + 2, m[1] + 2, m[2] + 2};
+        const int64_t np = n[0] * n[1] * n[2];
+        uint8_t *fl = calloc((size_t)nb, 1), *a = calloc((size_t)np, 1),
+                *b = calloc((size_t)np, 1);
+        CHECK(fl && a && b);
+        if (!fl || !a || !b) {
+            free(fl);
+            free(a);
+            free(b);
+            return;
+        }
+        /* A (bit 1): a union of ellipsoids, some thick, plus speckle; B (bit
+         * 2): random voxels, to count the skeleton's hits */
+        const int nblob = 1 + (int)(rnd() * 5);
+        double cen[5][3], rad[5][3];
+        for (int k = 0; k < nblob; k++)
+            for (int x = 0; x < 3; x++) {
+                cen[k][x] = rnd() * (double)m[x];
+                rad[k][x] = 0.8 + rnd() * (t % 4 == 1 ? 12.0 : 5.0);
+            }
+        const double speck = t % 5 == 2 ? 0.15 : 0.01;
+        for (int64_t i0 = 0; i0 < m[0]; i0++)
+            for (int64_t i1 = 0; i1 < m[1]; i1++)
+                for (int64_t i2 = 0; i2 < m[2]; i2++) {
+                    const double q[3] = {(double)i0, (double)i1, (double)i2};
+                    int in = rnd() < speck;
+                    for (int k = 0; k < nblob && !in; k++) {
+                        double s = 0.0;
+                        for (int x = 0; x < 3; x++) {
+                            const double e = (q[x] - cen[k][x]) / rad[k][x];
+                            s += e * e;
+                        }
+                        in = s <= 1.0;
+                    }
+                    const int64_t i = (i0 * m[1] + i1) * m[2] + i2;
+                    fl[i] = (uint8_t)(in | (rnd() < 0.5) << 1);
+                    a[((i0 + 1) * n[1] + i1 + 1) * n[2] + i2 + 1] = (uint8_t)in;
+                }
+        memcpy(b, a, (size_t)np);
+        const int dirs = m[0] == 1 ? 4 : 6;
+        CHECK_EQ_INT(plain_skeleton3d(a, n, dirs), 0);
+        CHECK_EQ_INT(segloss__skeleton3d(b, n, dirs), SEGLOSS_OK);
+        int64_t diff = 0, want[2] = {0, 0}, got[2] = {-1, -1};
+        for (int64_t i = 0; i < np; i++) diff += a[i] != b[i];
+        for (int64_t i0 = 0; i0 < m[0]; i0++)
+            for (int64_t i1 = 0; i1 < m[1]; i1++)
+                for (int64_t i2 = 0; i2 < m[2]; i2++)
+                    if (a[((i0 + 1) * n[1] + i1 + 1) * n[2] + i2 + 1]) {
+                        want[0]++;
+                        want[1] += fl[(i0 * m[1] + i1) * m[2] + i2] >> 1;
+                    }
+        CHECK_EQ_INT(segloss__skeleton3d_count(got, fl, m, 1, 2, dirs), SEGLOSS_OK);
+        CHECK_MSG(diff == 0 && got[0] == want[0] && got[1] == want[1],
+                  "random case %d (%lldx%lldx%lld): %lld voxels differ; counts %lld %lld, "
+                  "want %lld %lld",
+                  t, (long long)m[0], (long long)m[1], (long long)m[2], (long long)diff,
+                  (long long)got[0], (long long)got[1], (long long)want[0],
+                  (long long)want[1]);
+        nvox += want[0];
+        ncase++;
+        free(fl);
+        free(a);
+        free(b);
+    }
+    printf("  %d random volumes: skeletons (%lld voxels) equal to the plain transcription\n",
+           ncase, (long long)nvox);
+}

@@ -29,34 +29,26 @@ enum { BIT_A = 1, BIT_B = 2 };
 static segloss_status skeleton_counts(int64_t cnt[2], uint8_t *buf, const uint8_t *fl,
                                       const int64_t m[3], const segloss__grid *g, uint8_t bit,
                                       uint8_t other) {
-    const int two = g->ndim == 2;
-    const int64_t p0 = two ? 1 : m[0] + 2, p1 = m[1] + 2, p2 = m[2] + 2;
-    const int64_t lo0 = two ? 0 : 1;
-    memset(buf, 0, (size_t)(p0 * p1 * p2));
-    for (int64_t i0 = 0; i0 < m[0]; i0++)
-        for (int64_t i1 = 0; i1 < m[1]; i1++) {
-            const uint8_t *row = fl + (i0 * m[1] + i1) * m[2];
-            uint8_t *dst = buf + ((i0 + lo0) * p1 + i1 + 1) * p2 + 1;
-            for (int64_t k = 0; k < m[2]; k++) dst[k] = (row[k] & bit) != 0;
-        }
-    segloss_status st;
-    if (two) {
-        st = segloss__skeleton2d(buf, p1, p2);
-    } else {
-        const int64_t pn[3] = {p0, p1, p2};
-        st = segloss__skeleton3d(buf, pn, g->n[0] == 1 ? 4 : 6);
+    if (g->ndim != 2) return segloss__skeleton3d_count(cnt, fl, m, bit, other, g->n[0] == 1 ? 4 : 6);
+    /* 2-D: m[0] == 1; the image padded by one pixel */
+    const int64_t p1 = m[1] + 2, p2 = m[2] + 2;
+    memset(buf, 0, (size_t)(p1 * p2));
+    for (int64_t i1 = 0; i1 < m[1]; i1++) {
+        const uint8_t *row = fl + i1 * m[2];
+        uint8_t *dst = buf + (i1 + 1) * p2 + 1;
+        for (int64_t k = 0; k < m[2]; k++) dst[k] = (row[k] & bit) != 0;
     }
+    segloss_status st = segloss__skeleton2d(buf, p1, p2);
     if (st != SEGLOSS_OK) return st;
     int64_t s = 0, hit = 0;
-    for (int64_t i0 = 0; i0 < m[0]; i0++)
-        for (int64_t i1 = 0; i1 < m[1]; i1++) {
-            const uint8_t *row = fl + (i0 * m[1] + i1) * m[2];
-            const uint8_t *sk = buf + ((i0 + lo0) * p1 + i1 + 1) * p2 + 1;
-            for (int64_t k = 0; k < m[2]; k++) {
-                s += sk[k];
-                hit += sk[k] & ((row[k] & other) != 0);
-            }
+    for (int64_t i1 = 0; i1 < m[1]; i1++) {
+        const uint8_t *row = fl + i1 * m[2];
+        const uint8_t *sk = buf + (i1 + 1) * p2 + 1;
+        for (int64_t k = 0; k < m[2]; k++) {
+            s += sk[k];
+            hit += sk[k] & ((row[k] & other) != 0);
         }
+    }
     cnt[0] = s;
     cnt[1] = hit;
     return SEGLOSS_OK;
@@ -71,9 +63,9 @@ segloss_status segloss__cldice_box(double *out, const uint8_t *fl, const int64_t
         return SEGLOSS_OK;
     }
     if (nA == 0 || nB == 0 || g->ndim < 2) return SEGLOSS_OK;
-    const int64_t nbuf = (g->ndim == 2 ? 1 : m[0] + 2) * (m[1] + 2) * (m[2] + 2);
-    uint8_t *buf = malloc((size_t)nbuf);
-    if (!buf) return SEGLOSS_ERR_NOMEM;
+    uint8_t *buf = NULL; /* the 2-D skeletons' padded image */
+    if (g->ndim == 2 && !(buf = malloc((size_t)((m[1] + 2) * (m[2] + 2)))))
+        return SEGLOSS_ERR_NOMEM;
     int64_t a[2], b[2];
     segloss_status st = skeleton_counts(a, buf, fl, m, g, BIT_A, BIT_B);
     if (st == SEGLOSS_OK) st = skeleton_counts(b, buf, fl, m, g, BIT_B, BIT_A);

@@ -4,6 +4,12 @@
 
 #include "core/internal.h"
 
+/* Sum over the 8 bytes of x, each 0 or 1 (the product gathers the byte sum
+ * in the top byte, whatever the byte order). */
+static inline int64_t segloss__byte_count(uint64_t x) {
+    return (int64_t)((x * 0x0101010101010101ULL) >> 56);
+}
+
 /* A rank-1..3 grid seen as 3-D: leading unit axes are added, so a rank-r
  * array of dims (d0..d{r-1}) becomes (1,..,1,d0,..,d{r-1}). Axis a of the
  * padded grid is real axis a - (3 - ndim). */
@@ -183,6 +189,12 @@ segloss_status segloss__cldice_box(double *out, const uint8_t *fl, const int64_t
  * 6). */
 segloss_status segloss__skeleton2d(uint8_t *im, int64_t h, int64_t w);
 segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs);
+/* The 3-D skeleton of the voxels of a box of flags fl (dims m, no border)
+ * carrying `bit` (a single bit), as segloss__skeleton3d computes it on the
+ * box with a zero border: cnt[0] = its voxels, cnt[1] = those of them
+ * carrying `other`. */
+segloss_status segloss__skeleton3d_count(int64_t cnt[2], const uint8_t *fl, const int64_t m[3],
+                                         uint8_t bit, uint8_t other, int n_dirs);
 
 /* Scratch buffers of the surface metrics, grown on demand and kept between
  * labels (one per thread), so a run over many labels allocates (and the

@@ -135,7 +135,7 @@ static double mahalanobis(const moments mo[2], const segloss__grid *g) {
     return sqrt(q > 0.0 ? q : 0.0);
 }
 
-/* Offsets (flat, in the box) of the voxels closer than w to the centre,
+/* Offsets (along axes 0, 1, 2) of the voxels closer than w to the centre,
  * the centre excluded, when there are at most STENCIL_MAX of them: the
  * neighbourhood a voxel of X searches for a voxel of S(X). Distances are
  * summed in the EDT's order ((axis 2 + axis 1) + axis 0) and compared as
@@ -143,8 +143,7 @@ static double mahalanobis(const moments mo[2], const segloss__grid *g) {
  * a neighbourhood too large (the EDT is cheaper then). */
 enum { STENCIL_MAX = 48 };
 
-static int stencil(int64_t *off, int (*dd)[3], const int64_t m[3], const segloss__grid *g,
-                   double w) {
+static int stencil(int (*dd)[3], const segloss__grid *g, double w) {
     int r[3];
     for (int a = 0; a < 3; a++) {
         const double q = w / g->sp[a];
@@ -159,7 +158,6 @@ static int stencil(int64_t *off, int (*dd)[3], const int64_t m[3], const segloss
                 const double e0 = g->sp[0] * i, e1 = g->sp[1] * j, e2 = g->sp[2] * k;
                 if (!(sqrt((e2 * e2 + e1 * e1) + e0 * e0) < w)) continue;
                 if (n == STENCIL_MAX) return -1;
-                off[n] = ((int64_t)i * m[1] + j) * m[2] + k;
                 dd[n][0] = i;
                 dd[n][1] = j;
                 dd[n][2] = k;
@@ -168,26 +166,66 @@ static int stencil(int64_t *off, int (*dd)[3], const int64_t m[3], const segloss
     return n;
 }
 
-/* Sets `mark` on the voxels of the box with `in` that are closer than w to
- * a voxel with `surf` (the surface voxels themselves included), by the
- * stencil of n offsets. */
-static void mark_near(uint8_t *fl, const uint8_t *rowor, const int64_t m[3], const int64_t *off,
-                      const int (*dd)[3], int n, uint8_t in, uint8_t surf, uint8_t mark) {
+/* |A_w n B_w| and |A_w u B_w| by the stencil of n offsets (n = 0: X_w =
+ * S(X)), one row at a time: acc (m2 bytes of scratch) gathers the surface
+ * bits of the row and of its stencil neighbours in the box, then a voxel
+ * of X is in X_w when acc holds S(X)'s bit. Branch-free, 8 voxels at a
+ * time in a 64-bit word (flags use bits 0-3 of a byte: no carries). */
+static void count_near(int64_t *inter, int64_t *uni, const uint8_t *fl, const uint8_t *rowor,
+                       const int64_t m[3], const int (*dd)[3], int n, uint8_t *acc) {
+    const int64_t m1 = m[1], m2 = m[2];
+    int64_t in = 0, un = 0;
     for (int64_t i0 = 0; i0 < m[0]; i0++)
-        for (int64_t i1 = 0; i1 < m[1]; i1++) {
-            if (!(rowor[i0 * m[1] + i1] & in)) continue;
-            for (int64_t i2 = 0; i2 < m[2]; i2++) {
-                const int64_t i = (i0 * m[1] + i1) * m[2] + i2;
-                if (!(fl[i] & in)) continue;
-                int hit = (fl[i] & surf) != 0;
-                for (int t = 0; t < n && !hit; t++) {
-                    const int64_t j0 = i0 + dd[t][0], j1 = i1 + dd[t][1], j2 = i2 + dd[t][2];
-                    hit = j0 >= 0 && j0 < m[0] && j1 >= 0 && j1 < m[1] && j2 >= 0 &&
-                          j2 < m[2] && (fl[i + off[t]] & surf);
-                }
-                if (hit) fl[i] |= mark;
+        for (int64_t i1 = 0; i1 < m1; i1++) {
+            if (!(rowor[i0 * m1 + i1] & (BIT_A | BIT_B))) continue; /* X_w lies in X */
+            const uint8_t *row = fl + (i0 * m1 + i1) * m2;
+            const uint64_t sbits = 0x0101010101010101ULL * (BIT_SA | BIT_SB);
+            const int64_t k8 = m2 & ~(int64_t)7; /* bytes done 8 at a time */
+            for (int64_t k = 0; k < k8; k += 8) {
+                uint64_t v;
+                memcpy(&v, row + k, 8);
+                v &= sbits;
+                memcpy(acc + k, &v, 8);
             }
+            for (int64_t k = k8; k < m2; k++) acc[k] = row[k] & (BIT_SA | BIT_SB);
+            for (int t = 0; t < n; t++) {
+                const int64_t j0 = i0 + dd[t][0], j1 = i1 + dd[t][1], dk = dd[t][2];
+                if (j0 < 0 || j0 >= m[0] || j1 < 0 || j1 >= m1) continue;
+                if (!(rowor[j0 * m1 + j1] & (BIT_SA | BIT_SB))) continue;
+                const uint8_t *src = fl + (j0 * m1 + j1) * m2 + dk;
+                const int64_t lo = dk < 0 ? -dk : 0, hi = dk > 0 ? m2 - dk : m2;
+                int64_t k = lo;
+                for (; k + 8 <= hi; k += 8) {
+                    uint64_t a, b;
+                    memcpy(&a, acc + k, 8);
+                    memcpy(&b, src + k, 8);
+                    a |= b & sbits;
+                    memcpy(acc + k, &a, 8);
+                }
+                for (; k < hi; k++) acc[k] |= src[k] & (BIT_SA | BIT_SB);
+            }
+            /* per byte, bit 0: in A_w, bit 1: in B_w (S(X)'s bit where X
+             * holds the voxel) */
+            int64_t ri = 0, ru = 0;
+            const uint64_t low = 0x0101010101010101ULL;
+            for (int64_t k = 0; k < k8; k += 8) {
+                uint64_t a, v;
+                memcpy(&a, acc + k, 8);
+                memcpy(&v, row + k, 8);
+                const uint64_t x = (a >> 2) & v & (3 * low);
+                ri += segloss__byte_count(x & (x >> 1) & low);
+                ru += segloss__byte_count((x | x >> 1) & low);
+            }
+            for (int64_t k = k8; k < m2; k++) {
+                const unsigned x = (unsigned)(acc[k] >> 2) & (unsigned)row[k];
+                ri += x >> 1 & x & 1u;
+                ru += (x | x >> 1) & 1u;
+            }
+            in += ri;
+            un += ru;
         }
+    *inter = in;
+    *uni = un;
 }
 
 /* Three ways to X_w, cheapest first: S(X) itself (w <= the smallest
@@ -202,31 +240,20 @@ static double boundary_iou(uint8_t *fl, const uint8_t *rowor, const int64_t m[3]
     double ms = HUGE_VAL;
     for (int a = 3 - g->ndim; a < 3; a++)
         if (g->sp[a] < ms) ms = g->sp[a];
-    uint8_t aw = BIT_SA, bw = BIT_SB; /* the bits that mark A_w and B_w */
-    int64_t off[STENCIL_MAX];
     int dd[STENCIL_MAX][3];
-    const int ns = w <= ms ? 0 : stencil(off, dd, m, g, w);
-    if (ns > 0) {
-        mark_near(fl, rowor, m, off, (const int(*)[3])dd, ns, BIT_A, BIT_SA, BIT_AW);
-        mark_near(fl, rowor, m, off, (const int(*)[3])dd, ns, BIT_B, BIT_SB, BIT_BW);
-        aw = BIT_AW;
-        bw = BIT_BW;
-    } else if (ns < 0) {
+    const int ns = w <= ms ? 0 : stencil(dd, g, w);
+    int64_t inter = 0, uni = 0;
+    if (ns >= 0) {
+        count_near(&inter, &uni, fl, rowor, m, (const int(*)[3])dd, ns, (uint8_t *)d);
+    } else {
         segloss__edt_box(d, fl, BIT_SA, m, g->sp, rowor, work, iwork);
         for (int64_t i = 0; i < nb; i++)
             if ((fl[i] & BIT_A) && sqrt(d[i]) < w) fl[i] |= BIT_AW;
         segloss__edt_box(d, fl, BIT_SB, m, g->sp, rowor, work, iwork);
         for (int64_t i = 0; i < nb; i++)
             if ((fl[i] & BIT_B) && sqrt(d[i]) < w) fl[i] |= BIT_BW;
-        aw = BIT_AW;
-        bw = BIT_BW;
-    }
-    int64_t inter = 0, uni = 0;
-    for (int64_t r = 0; r < m[0] * m[1]; r++) {
-        if (!(rowor[r] & (BIT_A | BIT_B))) continue; /* X_w lies in X */
-        const uint8_t *row = fl + r * m[2];
-        for (int64_t k = 0; k < m[2]; k++) {
-            const int x = (row[k] & aw) != 0, y = (row[k] & bw) != 0;
+        for (int64_t i = 0; i < nb; i++) {
+            const int x = (fl[i] & BIT_AW) != 0, y = (fl[i] & BIT_BW) != 0;
             inter += x & y;
             uni += x | y;
         }

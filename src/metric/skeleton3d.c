@@ -23,52 +23,84 @@
  *     if it is still simple in the image as it is at that moment.
  * Sweeps repeat until one removes nothing in every direction.
  *
- * Cost. Only a voxel with a background face-neighbour can be a border
- * voxel, so the voxels visited are a list of those, kept in raster order
- * (after each direction the removed ones leave it and their foreground
- * face-neighbours, sorted, are merged in). The tests of step 1 depend only
- * on the 3x3x3 neighbourhood, so a voxel that failed them keeps that
- * verdict (a flag) until a voxel of its neighbourhood is removed. Neither
- * changes which voxels are tested or in which order, only how often the
- * same answer is recomputed. */
+ * How it is computed (the same result, voxel for voxel). The image is held
+ * as bit rows (one bit per voxel along axis 2), with a second bitmap of the
+ * voxels removed since the direction began: "as it was when the direction
+ * began" is then the OR of the two. Both steps run in one raster pass: when
+ * voxel v is reached, the voxels removed so far in this direction are
+ * exactly the candidates before v that the re-check removed, so v's
+ * step-1 tests read the OR (the image at the start) and its re-check reads
+ * the current bits; the re-check is skipped when no neighbour of v has
+ * been removed yet (then both images agree around v and v was just found
+ * simple). The rows are scanned 64 voxels at a time for foreground voxels
+ * with a background neighbour in the direction, so the cost of a pass is
+ * its border voxels plus one word operation per 64 voxels of the rows
+ * still holding foreground. The verdicts of the tests are looked up by the
+ * 27-bit neighbourhood in a table shared by all calls (verdict below). A
+ * voxel that failed the tests of step 1 keeps that verdict (a third
+ * bitmap) until a voxel of its 3x3x3 neighbourhood is removed: the tests
+ * depend on nothing else. */
 #include "metric/metric.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "metric/skeleton_table.h"
 
-/* FG: foreground; LISTED: in the list of border voxels; KEEP: failed the
- * tests of step 1 and no voxel of its neighbourhood has been removed
- * since. */
-enum { FG = 1, LISTED = 2, KEEP = 4 };
+/* Index of the lowest set bit (x != 0), number of set bits. */
+static inline int ctz64(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll(x);
+#else
+    int n = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+#endif
+}
 
-/* The 3x3x3 neighbourhood as a 27-bit mask, bit k = skimage's neighbour k
- * = 9*(dp+1) + 3*(dc+1) + (dr+1): three planes of 9 bits (dp), each three
- * rows of 3 bits (dc), each bit one dr. */
-typedef struct nbhd {
-    int64_t off[27];          /* offset of neighbour k in the image */
-    int plane[8];             /* octant o lies in planes plane[o], plane[o] + 1 */
-    uint8_t euler[8][2][512]; /* its index bits from the 9 bits of each */
-} nbhd;
+static inline int popcount64(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_popcountll(x);
+#else
+    int n = 0;
+    for (; x; x &= x - 1u) n++;
+    return n;
+#endif
+}
 
-static void nbhd_init(nbhd *t, int64_t s0, int64_t s1) {
-    for (int dp = -1; dp <= 1; dp++)
-        for (int dc = -1; dc <= 1; dc++)
-            for (int dr = -1; dr <= 1; dr++)
-                t->off[9 * (dp + 1) + 3 * (dc + 1) + (dr + 1)] = dp * s0 + dr * s1 + dc;
+/* Neighbourhoods are 27-bit masks of the offsets (dp, dr, dc) along axes
+ * (0, 1, 2) in {-1,0,1}^3. Gathered from the bit rows they are row-major,
+ * bit 9*(dp+1) + 3*(dr+1) + (dc+1); skimage numbers its neighbours
+ * k = 9*(dp+1) + 3*(dc+1) + (dr+1) (each plane transposed), the layout of
+ * the octant table and of is_euler_invariant. The end-point and
+ * connectivity tests treat the three axes alike and take either. */
+
+/* Octant o lies in planes plane[o] and plane[o] + 1; the bits of its index
+ * in skimage's table come from the 9 bits (skimage's layout) of each of
+ * the two planes through bits[o][0 or 1][plane bits]. */
+typedef struct octants {
+    int plane[8];
+    uint8_t bits[8][2][512];
+} octants;
+
+static void octants_fill(int plane[8], uint8_t bits[8][2][512]) {
     for (int o = 0; o < 8; o++) {
         /* an octant is a 2x2x2 cube holding the centre (plane 1): planes
          * 0-1 or 1-2 */
         int lo = 1;
         for (int j = 0; j < 7; j++)
             if (skel3d_octant[o][j][0] / 9 == 0) lo = 0;
-        t->plane[o] = lo;
+        plane[o] = lo;
         for (int p = 0; p < 2; p++) {
             uint8_t w[9] = {0}; /* the index bit of each bit of the plane */
             for (int j = 0; j < 7; j++)
                 if (skel3d_octant[o][j][0] / 9 == lo + p)
                     w[skel3d_octant[o][j][0] % 9] = skel3d_octant[o][j][1];
-            uint8_t *e = t->euler[o][p];
+            uint8_t *e = bits[o][p];
             e[0] = 0;
             for (unsigned v = 1; v < 512; v++) { /* e[v] = e[v without its lowest bit] | ... */
                 int b = 0;
@@ -79,33 +111,28 @@ static void nbhd_init(nbhd *t, int64_t s0, int64_t s1) {
     }
 }
 
-/* Bit k set when skimage's neighbour k of voxel i is foreground: per
- * (dp, dr), the three bytes dc = -1, 0, 1 are adjacent in memory and go
- * to bits 3 apart. */
-static inline uint32_t neighbourhood(const uint8_t *im, int64_t i, const nbhd *t) {
-    uint32_t m = 0;
-    for (int dp = 0; dp < 3; dp++)
-        for (int dr = 0; dr < 3; dr++) {
-            const uint8_t *q = im + i + t->off[9 * dp + dr + 3]; /* dc = 0 */
-            const uint32_t row = (uint32_t)(q[-1] & FG) | (uint32_t)(q[0] & FG) << 3 |
-                                 (uint32_t)(q[1] & FG) << 6;
-            m |= row << (9 * dp + dr);
-        }
-    return m;
+/* The octant tables: the shared ones once filled (oct_state 2; read-only
+ * from then on), else (first use, or another thread filling them) a
+ * private copy in *own. */
+static atomic_int oct_state; /* 0 empty, 1 being filled, 2 ready */
+
+static const octants *octants_get(octants *own) {
+    static octants shared;
+    if (atomic_load_explicit(&oct_state, memory_order_acquire) == 2) return &shared;
+    int expect = 0;
+    if (atomic_compare_exchange_strong(&oct_state, &expect, 1)) {
+        octants_fill(shared.plane, shared.bits);
+        atomic_store_explicit(&oct_state, 2, memory_order_release);
+        return &shared;
+    }
+    octants_fill(own->plane, own->bits);
+    return own;
 }
 
 /* An end point: exactly one foreground voxel besides the centre. */
 static inline int is_endpoint(uint32_t m) {
     const uint32_t r = m & ~(1u << 13);
     return r && !(r & (r - 1u));
-}
-
-/* dst = the sorted merge of the sorted a[0..na) and b[0..nb). */
-static void merge2(int64_t *dst, const int64_t *a, int64_t na, const int64_t *b, int64_t nb) {
-    int64_t x = 0, y = 0, o = 0;
-    while (x < na && y < nb) dst[o++] = a[x] < b[y] ? a[x++] : b[y++];
-    while (x < na) dst[o++] = a[x++];
-    while (y < nb) dst[o++] = b[y++];
 }
 
 /* The 3x3x3 box dilation of a 27-bit mask (within the cube): the bits
@@ -131,133 +158,311 @@ static int is_simple(uint32_t m) {
     }
 }
 
-static int is_euler_invariant(uint32_t m, const nbhd *t) {
+static int is_euler_invariant(uint32_t m, const octants *t) {
     const unsigned pl[3] = {m & 511u, m >> 9 & 511u, m >> 18 & 511u};
     int e = 0;
     for (int o = 0; o < 8; o++) {
         const int p = t->plane[o];
-        e += skel3d_euler[1u | t->euler[o][0][pl[p]] | t->euler[o][1][pl[p + 1]]];
+        e += skel3d_euler[1u | t->bits[o][0][pl[p]] | t->bits[o][1][pl[p + 1]]];
     }
     return e == 0;
 }
 
-/* Growable int64 array. */
-typedef struct vec {
-    int64_t *p, n, cap;
-} vec;
+/* The tests depend on the 27-bit neighbourhood m alone, and the same few
+ * thousand neighbourhoods make up most of a surface: their verdicts are
+ * kept in a direct-mapped table shared by all calls and threads. Entry =
+ * m (row-major) | VALID | STEP1 (m passes step 1: not an end point, Euler
+ * invariant, simple) | SIMPLE (m is simple), each read and written whole
+ * (relaxed atomics: an entry is absent, or right for its m). */
+enum { CACHE_BITS = 16 };
+#define VALID (1u << 27)
+#define STEP1 (1u << 28)
+#define SIMPLE (1u << 29)
+static _Atomic uint32_t verdict_cache[1u << CACHE_BITS];
 
-static int vec_push(vec *v, int64_t x) {
-    if (v->n == v->cap) {
-        int64_t c = v->cap ? 2 * v->cap : 256;
-        int64_t *q = realloc(v->p, (size_t)c * sizeof *q);
-        if (!q) return -1;
-        v->p = q;
-        v->cap = c;
+/* Row-major neighbourhood (bit 9*(dp+1) + 3*(dr+1) + (dc+1)) to skimage's
+ * (bit 9*(dp+1) + 3*(dc+1) + (dr+1)): a transpose of each plane's 3x3. */
+static uint32_t to_skimage(uint32_t m) {
+    /* in each plane, bit 3a+b goes to 3b+a: the diagonal (0, 4, 8) stays,
+     * 1 and 5 move up by 2, 3 and 7 down by 2, 2 up by 4, 6 down by 4 */
+    const uint32_t rep = 1u | 1u << 9 | 1u << 18;
+    return (m & 0x111u * rep) | (m & 0x22u * rep) << 2 | (m & 0x88u * rep) >> 2 |
+           (m & 0x4u * rep) << 4 | (m & 0x40u * rep) >> 4;
+}
+
+/* The entry of m, computed if absent. */
+static inline uint32_t verdict(uint32_t m, const octants *t) {
+    const uint32_t h = (m * 0x9E3779B1u) >> (32 - CACHE_BITS);
+    uint32_t e = atomic_load_explicit(&verdict_cache[h], memory_order_relaxed);
+    if ((e & (VALID - 1u)) == m && (e & VALID)) return e;
+    const uint32_t ms = to_skimage(m);
+    const int simple = is_simple(ms);
+    e = m | VALID | (simple ? SIMPLE : 0u) |
+        (simple && !is_endpoint(ms) && is_euler_invariant(ms, t) ? STEP1 : 0u);
+    atomic_store_explicit(&verdict_cache[h], e, memory_order_relaxed);
+    return e;
+}
+
+/* Bits c-1, c, c+1 of a bit row, c1 = c - 1. May read up to 8 bytes past
+ * them (the next row, or the spare word that ends the bitmaps). */
+static inline unsigned bits3(const uint64_t *row, int64_t c1) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* bit k of the row is bit k % 8 of byte k / 8 */
+    uint64_t v;
+    memcpy(&v, (const unsigned char *)row + (c1 >> 3), 8);
+    return (unsigned)(v >> (c1 & 7)) & 7u;
+#else
+    const int64_t w = c1 >> 6;
+    const unsigned sh = (unsigned)(c1 & 63);
+    return (unsigned)((row[w] >> sh | (row[w + 1] << 1) << (63 - sh)) & 7u);
+#endif
+}
+
+/* The neighbourhood (row-major) in bitmap b of voxel c = c1 + 1 of row
+ * `row` (rows of nw words, n1 rows per plane). */
+static inline uint32_t gather(const uint64_t *b, int64_t row, int64_t nw, int64_t n1,
+                              int64_t c1) {
+    uint32_t m = 0;
+    for (int dp = 0; dp < 3; dp++)
+        for (int dr = 0; dr < 3; dr++) {
+            const uint64_t *r = b + (row + (dp - 1) * n1 + (dr - 1)) * nw;
+            m |= bits3(r, c1) << (9 * dp + 3 * dr);
+        }
+    return m;
+}
+
+/* The same for the rows that can hold voxels removed earlier in the raster
+ * pass: the plane before, and rows r-1, r of the voxel's plane. */
+static inline uint32_t gather_before(const uint64_t *b, int64_t row, int64_t nw, int64_t n1,
+                                     int64_t c1) {
+    uint32_t m = 0;
+    for (int dr = 0; dr < 3; dr++) m |= bits3(b + (row - n1 + dr - 1) * nw, c1) << (3 * dr);
+    m |= bits3(b + (row - 1) * nw, c1) << 9;
+    m |= bits3(b + row * nw, c1) << 12;
+    return m;
+}
+
+/* Clears bits c-1, c, c+1 of a bit row (writes row[w + 1], as bits3 reads
+ * it); returns how many were set. */
+static inline int clear3(uint64_t *row, int64_t w, unsigned sh) {
+    const uint64_t m0 = (uint64_t)7u << sh, m1 = ((uint64_t)7u >> 1) >> (63 - sh);
+    const int n = popcount64(row[w] & m0) + popcount64(row[w + 1] & m1);
+    row[w] &= ~m0;
+    row[w + 1] &= ~m1;
+    return n;
+}
+
+/* A thinning in progress: dims n (border included), rows of nw words. */
+typedef struct thin {
+    int64_t n0, n1, n2, nw, nrows;
+    uint64_t *cur, *rm, *keep; /* the image; removed since the direction
+                                  began; failed step 1, neighbourhood
+                                  unchanged since */
+    int64_t *rowcnt;           /* foreground voxels per row */
+    int64_t *keepcnt;          /* keep bits per row */
+    int64_t *keepnear;         /* keep bits in the 3x3 rows around a row
+                                  (rows r-1..r+1 of planes p-1..p+1) */
+    int64_t *act, nact;        /* the rows holding foreground, ascending */
+    int64_t *gone, ngone;      /* removed in this direction (bit index) */
+} thin;
+
+static void thin_free(thin *t) {
+    free(t->cur);
+    free(t->rowcnt);
+    free(t->keepcnt);
+    free(t->keepnear);
+    free(t->act);
+    free(t->gone);
+}
+
+/* Zeroed bitmaps for dims n; -1 if out of memory (thin_free releases). */
+static int thin_alloc(thin *t, const int64_t n[3]) {
+    memset(t, 0, sizeof *t);
+    t->n0 = n[0];
+    t->n1 = n[1];
+    t->n2 = n[2];
+    t->nw = (n[2] + 63) / 64;
+    t->nrows = n[0] * n[1];
+    const int64_t nb = t->nrows * t->nw;
+    t->cur = calloc((size_t)(3 * nb + 1), sizeof *t->cur); /* + the spare word */
+    t->rowcnt = calloc((size_t)t->nrows, sizeof *t->rowcnt);
+    t->keepcnt = calloc((size_t)t->nrows, sizeof *t->keepcnt);
+    t->keepnear = calloc((size_t)t->nrows, sizeof *t->keepnear);
+    t->act = malloc((size_t)t->nrows * sizeof *t->act);
+    if (!t->cur || !t->rowcnt || !t->keepcnt || !t->keepnear || !t->act) return -1;
+    t->rm = t->cur + nb;
+    t->keep = t->rm + nb;
+    return 0;
+}
+
+/* After the rows are loaded: their counts, the list of rows in use and
+ * room for every voxel in `gone`; -1 if out of memory. */
+static int thin_rows(thin *t) {
+    int64_t tot = 0;
+    t->nact = 0;
+    for (int64_t row = 0; row < t->nrows; row++) {
+        int64_t c = 0;
+        for (int64_t w = 0; w < t->nw; w++) c += popcount64(t->cur[row * t->nw + w]);
+        t->rowcnt[row] = c;
+        tot += c;
+        if (c) t->act[t->nact++] = row;
     }
-    v->p[v->n++] = x;
-    return 0;
+    t->gone = malloc((size_t)(tot ? tot : 1) * sizeof *t->gone);
+    return t->gone ? 0 : -1;
 }
 
-static int vec_reserve(vec *v, int64_t n) {
-    if (v->cap >= n) return 0;
-    int64_t *q = realloc(v->p, (size_t)n * sizeof *q);
-    if (!q) return -1;
-    v->p = q;
-    v->cap = n;
-    return 0;
-}
-
-segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) {
-    const int64_t s1 = n[2], s0 = n[1] * n[2];
-    nbhd *t = malloc(sizeof *t);
-    if (!t) return SEGLOSS_ERR_NOMEM;
-    nbhd_init(t, s0, s1);
-    const int64_t dir[6] = {-s1, s1, 1, -1, s0, -s0};
-    vec list = {0}, cand = {0}, add = {0}, merged = {0};
-    segloss_status st = SEGLOSS_ERR_NOMEM;
-    for (int64_t p = 1; p + 1 < n[0]; p++)
-        for (int64_t r = 1; r + 1 < n[1]; r++)
-            for (int64_t c = 1; c + 1 < n[2]; c++) {
-                const int64_t i = p * s0 + r * s1 + c;
-                if (!(im[i] & FG)) continue;
-                if ((im[i - 1] & im[i + 1] & im[i - s1] & im[i + s1] & im[i - s0] &
-                     im[i + s0] & FG))
-                    continue;
-                if (vec_push(&list, i)) goto done;
-                im[i] |= LISTED;
-            }
+/* The thinning itself (the algorithm above) on t->cur. */
+static segloss_status thin_run(thin *t, int n_dirs) {
+    octants *own = NULL;
+    const octants *oct = NULL;
+    if (atomic_load_explicit(&oct_state, memory_order_acquire) != 2) {
+        own = malloc(sizeof *own);
+        if (!own) return SEGLOSS_ERR_NOMEM;
+    }
+    oct = octants_get(own);
+    const int64_t n1 = t->n1, nw = t->nw;
+    uint64_t *cur = t->cur, *rm = t->rm, *keep = t->keep;
+    /* the neighbour row in each direction (W, E, S, N, U, B), in rows;
+     * S and N are shifts within the row */
+    const int64_t drow[6] = {-1, 1, 0, 0, n1, -n1};
     for (int unchanged = 0; unchanged < n_dirs;) {
         unchanged = 0;
         for (int d = 0; d < n_dirs; d++) {
-            const int64_t od = dir[d];
-            cand.n = 0;
-            /* the list without the voxels removed since, merged with the
-             * new border voxels `add` (sorted), is scanned and written to
-             * `merged` in one pass, which becomes the list */
-            if (vec_reserve(&merged, list.n + add.n)) goto done;
-            int64_t x = 0, y = 0, o = 0;
-            while (x < list.n || y < add.n) {
-                int64_t i;
-                if (y >= add.n || (x < list.n && list.p[x] < add.p[y])) i = list.p[x++];
-                else i = add.p[y++];
-                if (!(im[i] & FG)) continue;
-                merged.p[o++] = i;
-                if ((im[i + od] & FG) || (im[i] & KEEP)) continue;
-                const uint32_t m = neighbourhood(im, i, t);
-                if (is_endpoint(m) || !is_euler_invariant(m, t) || !is_simple(m)) {
-                    im[i] |= KEEP;
-                    continue;
+            t->ngone = 0;
+            for (int64_t a = 0; a < t->nact; a++) {
+                const int64_t row = t->act[a];
+                const uint64_t *nc = cur + (row + drow[d]) * nw, *nr = rm + (row + drow[d]) * nw;
+                for (int64_t w = 0; w < nw; w++) {
+                    /* the image at the direction's start, in direction d */
+                    uint64_t s = nc[w] | nr[w];
+                    if (d == 2)
+                        s = s >> 1 | (w + 1 < nw ? (nc[w + 1] | nr[w + 1]) << 63 : 0);
+                    else if (d == 3)
+                        s = s << 1 | (w > 0 ? (nc[w - 1] | nr[w - 1]) >> 63 : 0);
+                    uint64_t x = cur[row * nw + w] & ~keep[row * nw + w] & ~s;
+                    while (x) {
+                        const int64_t c = w * 64 + ctz64(x);
+                        x &= x - 1u;
+                        const int64_t cw = (c - 1) >> 6;
+                        const unsigned sh = (unsigned)((c - 1) & 63);
+                        const uint32_t mc = gather(cur, row, nw, n1, c - 1);
+                        const uint32_t mr = gather_before(rm, row, nw, n1, c - 1);
+                        const uint32_t m = mc | mr;
+                        const uint64_t bit = (uint64_t)1u << (c & 63);
+                        if (!(verdict(m, oct) & STEP1)) {
+                            if (!mr) {
+                                keep[row * nw + (c >> 6)] |= bit;
+                                t->keepcnt[row]++;
+                                for (int dp = -1; dp <= 1; dp++)
+                                    for (int dr = -1; dr <= 1; dr++)
+                                        t->keepnear[row + dp * n1 + dr]++;
+                            }
+                            continue;
+                        }
+                        if (mr && !(verdict(mc, oct) & SIMPLE)) continue;
+                        cur[row * nw + (c >> 6)] &= ~bit;
+                        rm[row * nw + (c >> 6)] |= bit;
+                        t->rowcnt[row]--;
+                        /* keep bits are rare: most removals have none
+                         * around them */
+                        if (t->keepnear[row])
+                            for (int dp = -1; dp <= 1; dp++)
+                                for (int dr = -1; dr <= 1; dr++) {
+                                    const int64_t q = row + dp * n1 + dr;
+                                    if (!t->keepcnt[q]) continue;
+                                    const int k = clear3(keep + q * nw, cw, sh);
+                                    t->keepcnt[q] -= k;
+                                    for (int ep = -1; ep <= 1; ep++)
+                                        for (int er = -1; er <= 1; er++)
+                                            t->keepnear[q + ep * n1 + er] -= k;
+                                }
+                        t->gone[t->ngone++] = row * nw * 64 + c;
+                    }
                 }
-                if (vec_push(&cand, i)) goto done;
             }
-            merged.n = o;
-            add.n = 0;
-            vec tmp = list;
-            list = merged;
-            merged = tmp;
-            int64_t removed = 0;
-            for (int64_t k = 0; k < cand.n; k++) {
-                const int64_t i = cand.p[k];
-                if (!is_simple(neighbourhood(im, i, t))) continue;
-                im[i] = 0;
-                cand.p[removed++] = i;
-                for (int q = 0; q < 27; q++) im[i + t->off[q]] &= (uint8_t)~KEEP;
-            }
-            if (removed == 0) {
+            if (t->ngone == 0) {
                 unchanged++;
                 continue;
             }
-            /* the new border voxels: foreground face-neighbours of removed
-             * ones, not yet listed. The removed voxels are in raster order,
-             * so their neighbours at one offset are too: six sorted runs,
-             * merged pairwise (in `merged`, then back). */
-            int64_t run[7];
-            for (int a = 0; a < 6; a++) {
-                run[a] = add.n;
-                for (int64_t k = 0; k < removed; k++) {
-                    const int64_t q = cand.p[k] + dir[a];
-                    if ((im[q] & (FG | LISTED)) != FG) continue;
-                    im[q] |= LISTED;
-                    if (vec_push(&add, q)) goto done;
-                }
-            }
-            run[6] = add.n;
-            if (add.n == 0) continue;
-            if (vec_reserve(&merged, add.n)) goto done;
-            for (int a = 1; a < 6; a++) { /* add[0, run[a]) sorted: take in run a */
-                merge2(merged.p, add.p, run[a], add.p + run[a], run[a + 1] - run[a]);
-                memcpy(add.p, merged.p, (size_t)run[a + 1] * sizeof *add.p);
-            }
+            for (int64_t k = 0; k < t->ngone; k++)
+                rm[t->gone[k] >> 6] &= ~((uint64_t)1u << (t->gone[k] & 63));
+            int64_t j = 0;
+            for (int64_t a = 0; a < t->nact; a++)
+                if (t->rowcnt[t->act[a]]) t->act[j++] = t->act[a];
+            t->nact = j;
         }
     }
-    for (int64_t k = 0; k < list.n; k++) im[list.p[k]] &= FG;
-    for (int64_t k = 0; k < add.n; k++) im[add.p[k]] &= FG;
-    st = SEGLOSS_OK;
+    free(own);
+    return SEGLOSS_OK;
+}
+
+segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) {
+    thin t;
+    segloss_status st = SEGLOSS_ERR_NOMEM;
+    if (thin_alloc(&t, n)) goto done;
+    for (int64_t row = 0; row < t.nrows; row++) {
+        const uint8_t *src = im + row * t.n2;
+        uint64_t *dst = t.cur + row * t.nw;
+        for (int64_t k = 0; k < t.n2; k++) dst[k >> 6] |= (uint64_t)(src[k] & 1u) << (k & 63);
+    }
+    if (thin_rows(&t)) goto done;
+    st = thin_run(&t, n_dirs);
+    if (st != SEGLOSS_OK) goto done;
+    for (int64_t row = 0; row < t.nrows; row++) {
+        uint8_t *dst = im + row * t.n2;
+        const uint64_t *src = t.cur + row * t.nw;
+        for (int64_t k = 0; k < t.n2; k++) dst[k] = (uint8_t)(src[k >> 6] >> (k & 63) & 1u);
+    }
 done:
-    free(t);
-    free(list.p);
-    free(cand.p);
-    free(add.p);
-    free(merged.p);
+    thin_free(&t);
+    return st;
+}
+
+segloss_status segloss__skeleton3d_count(int64_t cnt[2], const uint8_t *fl, const int64_t m[3],
+                                         uint8_t bit, uint8_t other, int n_dirs) {
+    const int64_t n[3] = {m[0] + 2, m[1] + 2, m[2] + 2};
+    thin t;
+    segloss_status st = SEGLOSS_ERR_NOMEM;
+    if (thin_alloc(&t, n)) goto done;
+    const unsigned bpos = (unsigned)ctz64(bit);
+    for (int64_t i0 = 0; i0 < m[0]; i0++)
+        for (int64_t i1 = 0; i1 < m[1]; i1++) {
+            const uint8_t *src = fl + (i0 * m[1] + i1) * m[2];
+            uint64_t *dst = t.cur + ((i0 + 1) * t.n1 + i1 + 1) * t.nw;
+            int64_t k = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* 8 flags at a time: byte j's bit to bit j (the product gathers
+             * them in the top byte), voxel k at bit k + 1 of the row */
+            for (; k + 8 <= m[2]; k += 8) {
+                uint64_t v;
+                memcpy(&v, src + k, 8);
+                const uint64_t b8 = (((v >> bpos) & 0x0101010101010101ULL) *
+                                     0x0102040810204080ULL) >> 56;
+                const unsigned q = (unsigned)((k + 1) & 63);
+                dst[(k + 1) >> 6] |= b8 << q;
+                if (q > 56) dst[((k + 1) >> 6) + 1] |= b8 >> (64 - q);
+            }
+#endif
+            for (; k < m[2]; k++)
+                dst[(k + 1) >> 6] |= (uint64_t)(src[k] >> bpos & 1u) << ((k + 1) & 63);
+        }
+    if (thin_rows(&t)) goto done;
+    st = thin_run(&t, n_dirs);
+    if (st != SEGLOSS_OK) goto done;
+    int64_t s = 0, hit = 0;
+    for (int64_t a = 0; a < t.nact; a++) {
+        const int64_t row = t.act[a], i0 = row / t.n1 - 1, i1 = row % t.n1 - 1;
+        const uint8_t *src = fl + (i0 * m[1] + i1) * m[2];
+        for (int64_t w = 0; w < t.nw; w++)
+            for (uint64_t x = t.cur[row * t.nw + w]; x; x &= x - 1u) {
+                const int64_t k = w * 64 + ctz64(x) - 1;
+                s++;
+                hit += (src[k] & other) != 0;
+            }
+    }
+    cnt[0] = s;
+    cnt[1] = hit;
+done:
+    thin_free(&t);
     return st;
 }

@@ -57,12 +57,6 @@ static inline uint8_t surface_voxel(uint8_t f, uint8_t prev, uint8_t next, uint8
     return (uint8_t)(f | ((f & ~in) << 2));
 }
 
-/* Sum over the 8 bytes of x, each 0 or 1 (the product gathers the byte sum
- * in the top byte, whatever the byte order). */
-static inline int64_t byte_count(uint64_t x) {
-    return (int64_t)((x * 0x0101010101010101ULL) >> 56);
-}
-
 /* Marks S(A) and S(B) in a box of flags holding BIT_A/BIT_B, and counts
  * |A|, |B|, |S(A)|, |S(B)| into cnt. Also rowor[i0*m1 + i1] = OR of the
  * flags of a row (the EDT skips rows without features, collect rows
@@ -122,10 +116,10 @@ static void mark_surfaces(uint8_t *fl, const int64_t m[3], int ndim, uint8_t *ro
                 const uint64_t v = f | ((f & ~in) << 2);
                 memcpy(row + k, &v, 8);
                 o |= v;
-                a += (uint64_t)byte_count(v & low);
-                b += (uint64_t)byte_count((v >> 1) & low);
-                sa += (uint64_t)byte_count((v >> 2) & low);
-                sb += (uint64_t)byte_count((v >> 3) & low);
+                a += (uint64_t)segloss__byte_count(v & low);
+                b += (uint64_t)segloss__byte_count((v >> 1) & low);
+                sa += (uint64_t)segloss__byte_count((v >> 2) & low);
+                sb += (uint64_t)segloss__byte_count((v >> 3) & low);
             }
             if (k < m2) prev = row[k - 1] & (BIT_A | BIT_B);
             for (; k < m2; k++) MARK_ONE(k);

@@ -154,6 +154,26 @@ def cases():
     r = np.zeros((5, 6, 7), int)
     r[1:4, 2:5, 2:6] = 1
     yield "empty_pred3d", (5, 6, 7), (1.0, 1.0, 1.0), p, r
+    # rows longer than 64 and 128 voxels (bit rows of several words)
+    shape = (10, 12, 150)
+    a = blobs(rng, shape, 2.5, 0.0)
+    b = blobs(rng, shape, 2.0, 0.5) & ~a
+    p = a.astype(int) + 2 * b
+    pa = perturb(rng, a)
+    r = pa.astype(int) + 2 * (perturb(rng, b) & ~pa)
+    yield "wide3d", shape, (1.0, 1.0, 1.0), p, r
+    # thick overlapping ellipsoids, as in bench/bench_metric.c: many sweeps
+    shape = (30, 34, 90)
+    zz, yy, xx = np.mgrid[0:shape[0], 0:shape[1], 0:shape[2]]
+    p = np.zeros(shape, int)
+    r = np.zeros(shape, int)
+    for lab, c, rad in ((1, (14, 16, 30), (12, 14, 25)), (2, (16, 18, 62), (10, 12, 30)),
+                        (3, (8, 10, 70), (6, 5, 12))):
+        for m, d in ((r, 0.0), (p, 1.3)):
+            q = (((zz - c[0] - d) / rad[0]) ** 2 + ((yy - c[1] + d) / rad[1]) ** 2 +
+                 ((xx - c[2] - 2 * d) / (rad[2] * (1 + 0.05 * d))) ** 2)
+            m[q <= 1.0] = lab
+    yield "ellipsoids3d", shape, (1.2, 0.9, 0.9), p, r
 
 
 def fmt(v):
