@@ -259,24 +259,38 @@ static void dm_line(int32_t *f, int64_t n, int64_t *v, int64_t *h) {
     }
 }
 
-/* The pass along one line q (stride 1) with mask line m, by envelopes:
- * f1 = the feature set of the 1s' queries (0 at the 0s, Q at the 1s),
- * f0 the other way; t: 2n int32, e: 2n int64. */
-static void dm_line_both(int32_t *q, const uint8_t *m, int64_t n, int32_t *t, int64_t *e) {
-    int32_t *f1 = t, *f0 = t + n;
-    for (int64_t p = 0; p < n; p++) {
-        f1[p] = m[p] ? q[p] : 0;
-        f0[p] = m[p] ? 0 : q[p];
-    }
-    dm_line(f1, n, e, e + n);
-    dm_line(f0, n, e, e + n);
-    for (int64_t p = 0; p < n; p++) q[p] = m[p] ? f1[p] : f0[p];
+/* The pass along a line (n elements, stride 1) for the run of equal mask
+ * values [a, b] around x: its elements' nearest element of the other value
+ * along the line is the element just before a or just after b (value 0:
+ * an element of the other value is its own nearest one) or found through
+ * a site inside the run, since any site beyond a or b lies behind one of
+ * those two. So the envelope of the run's sites and those two (DM_INF
+ * beyond the line's ends) gives out[a..b], from src[a..b]. Returns b.
+ * t: n + 2 int32, e: 2 (n + 2) int64. */
+static int64_t dm_run(int32_t *out, const int32_t *src, const uint8_t *m, int64_t n, int64_t x,
+                      int32_t *t, int64_t *e) {
+    int64_t a = x, b = x;
+    while (a > 0 && m[a - 1] == m[x]) a--;
+    while (b < n - 1 && m[b + 1] == m[x]) b++;
+    const int64_t len = b - a + 1;
+    t[0] = a > 0 ? 0 : DM_INF;
+    memcpy(t + 1, src + a, (size_t)len * sizeof *t);
+    t[len + 1] = b < n - 1 ? 0 : DM_INF;
+    dm_line(t, len + 2, e, e + len + 2);
+    memcpy(out + a, t + 1, (size_t)len * sizeof *t);
+    return b;
+}
+
+/* The pass along one line q (stride 1) with mask line m, run by run (in
+ * place: a run reads only its own elements); t, e as dm_run. */
+static void dm_line_runs(int32_t *q, const uint8_t *m, int64_t n, int32_t *t, int64_t *e) {
+    for (int64_t x = 0; x < n; x++) x = dm_run(q, q, m, n, x, t, e);
 }
 
 /* A middle axis ax of Q (spatial shape sp): every line along ax through
- * dm_line_both, DM_B lines at a time gathered into g (DM_B * n int32) and
- * gm (DM_B * n bytes) so the strided reads use whole cache lines. t: 2n
- * int32, e: 2n int64. */
+ * dm_line_runs, DM_B lines at a time gathered into g (DM_B * n int32) and
+ * gm (DM_B * n bytes) so the strided reads use whole cache lines. t, e as
+ * dm_run. */
 static void dm_axis(int32_t *q, const uint8_t *m, const segloss_shape *sp, int ax, int32_t *g,
                     uint8_t *gm, int32_t *t, int64_t *e) {
     const int64_t n = sp->dim[ax];
@@ -294,7 +308,7 @@ static void dm_axis(int32_t *q, const uint8_t *m, const segloss_shape *sp, int a
                     g[b * n + p] = base[p * inner + j0 + b];
                     gm[b * n + p] = mb[p * inner + j0 + b];
                 }
-            for (int64_t b = 0; b < nb; b++) dm_line_both(g + b * n, gm + b * n, n, t, e);
+            for (int64_t b = 0; b < nb; b++) dm_line_runs(g + b * n, gm + b * n, n, t, e);
             for (int64_t p = 0; p < n; p++)
                 for (int64_t b = 0; b < nb; b++) base[p * inner + j0 + b] = g[b * n + p];
         }
@@ -302,15 +316,19 @@ static void dm_axis(int32_t *q, const uint8_t *m, const segloss_shape *sp, int a
 }
 
 /* The last axis (rows of n >= DM_V), by the window search; a1 / a0: n +
- * 2 DM_KCAP int32 each (the row's f1 / f0 of dm_line_both, DM_INF
- * beyond its ends), mk: n int32 (m as 0 / -1); t, e as dm_line_both.
- * A window of DM_V lanes starting at x0 is done after step k once no lane
- * can gain from a site k + 1 away: (k + 1)^2 >= every lane's best. The
- * largest best is re-read at k = 1, 2, 4, 8, 16 (between those, the loop
- * runs on a stale, larger bound: extra steps never change a minimum). */
+ * 2 DM_KCAP int32 each (the row's sites for the 1s' queries: 0 at the 0s,
+ * Q at the 1s; for the 0s' queries the other way round; DM_INF beyond the
+ * row's ends), mk: n int32 (m as 0 / -1), o: n int32 (the row's Q); t, e
+ * as dm_run. A window of DM_V lanes starting at x0 is done after step k
+ * once no lane can gain from a site k + 1 away: (k + 1)^2 >= every lane's
+ * best. The largest best is re-read at k = 1, 2, 4, 8, 16 (between those,
+ * the loop runs on a stale, larger bound: extra steps never change a
+ * minimum). A window still open at DM_KCAP takes dm_run for the runs
+ * through its lanes (exact for every lane of those runs; a later window
+ * inside them is skipped). */
 static inline __attribute__((always_inline)) void
 dm_last_body(int32_t *q, const uint8_t *m, int64_t rows, int64_t n, int32_t *a1, int32_t *a0,
-             int32_t *mk, int32_t *t, int64_t *e) {
+             int32_t *mk, int32_t *o, int32_t *t, int64_t *e) {
     for (int64_t k = 0; k < DM_KCAP; k++) {
         a1[k] = a0[k] = DM_INF;
         a1[DM_KCAP + n + k] = a0[DM_KCAP + n + k] = DM_INF;
@@ -331,32 +349,27 @@ dm_last_body(int32_t *q, const uint8_t *m, int64_t rows, int64_t n, int32_t *a1,
             b1[x] = qr[x] & mk[x];
             b0[x] = qr[x] & ~mk[x];
         }
-        int fallback = 0;
+        memcpy(o, qr, (size_t)n * sizeof *o);
+        int64_t done = -1; /* lanes up to here are final (dm_run) */
         for (int64_t x0 = 0;; x0 += DM_V) {
             if (x0 > n - DM_V) x0 = n - DM_V; /* the last window overlaps: same values */
-            const dm_vi msk = dm_ld(mk + x0);
-            dm_vi best = dm_sel(dm_ld(b1 + x0), dm_ld(b0 + x0), msk); /* k = 0: Q */
-            int32_t mx = dm_hmax(best), k = 1;
-            for (; k <= DM_KCAP && k * k < mx; k++) {
-                const dm_vi l = dm_sel(dm_ld(b1 + x0 - k), dm_ld(b0 + x0 - k), msk);
-                const dm_vi rr = dm_sel(dm_ld(b1 + x0 + k), dm_ld(b0 + x0 + k), msk);
-                best = dm_min(best, dm_min(l, rr) + k * k);
-                if ((k & (k - 1)) == 0) mx = dm_hmax(best);
+            if (x0 + DM_V - 1 > done) {
+                const dm_vi msk = dm_ld(mk + x0);
+                dm_vi best = dm_sel(dm_ld(b1 + x0), dm_ld(b0 + x0), msk); /* k = 0: Q */
+                int32_t mx = dm_hmax(best), k = 1;
+                for (; k <= DM_KCAP && k * k < mx; k++) {
+                    const dm_vi l = dm_sel(dm_ld(b1 + x0 - k), dm_ld(b0 + x0 - k), msk);
+                    const dm_vi rr = dm_sel(dm_ld(b1 + x0 + k), dm_ld(b0 + x0 + k), msk);
+                    best = dm_min(best, dm_min(l, rr) + k * k);
+                    if ((k & (k - 1)) == 0) mx = dm_hmax(best);
+                }
+                if (k <= DM_KCAP || k * k >= dm_hmax(best))
+                    memcpy(qr + x0, &best, sizeof best);
+                else
+                    for (x = x0 > done ? x0 : done + 1; x < x0 + DM_V; x++)
+                        x = done = dm_run(qr, o, mr, n, x, t, e);
             }
-            if (k > DM_KCAP && k * k < (mx = dm_hmax(best))) {
-                fallback = 1;
-                break;
-            }
-            memcpy(qr + x0, &best, sizeof best);
             if (x0 == n - DM_V) break;
-        }
-        if (fallback) { /* the envelopes over the row's original values */
-            int32_t *f1 = t, *f0 = t + n;
-            memcpy(f1, b1, (size_t)n * sizeof *f1);
-            memcpy(f0, b0, (size_t)n * sizeof *f0);
-            dm_line(f1, n, e, e + n);
-            dm_line(f0, n, e, e + n);
-            for (int64_t p = 0; p < n; p++) qr[p] = mr[p] ? f1[p] : f0[p];
         }
     }
 }
@@ -373,8 +386,8 @@ static void dm_scan0(int32_t *q, const uint8_t *m, int64_t n0, int64_t inner, in
     dm_scan0_body(q, m, n0, inner, prev);
 }
 static void dm_last(int32_t *q, const uint8_t *m, int64_t rows, int64_t n, int32_t *a1,
-                    int32_t *a0, int32_t *mk, int32_t *t, int64_t *e) {
-    dm_last_body(q, m, rows, n, a1, a0, mk, t, e);
+                    int32_t *a0, int32_t *mk, int32_t *o, int32_t *t, int64_t *e) {
+    dm_last_body(q, m, rows, n, a1, a0, mk, o, t, e);
 }
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 /* The same code with 8-lane AVX2 vectors; used when the element kernels
@@ -389,9 +402,9 @@ __attribute__((target("avx2"))) static void dm_scan0_avx2(int32_t *q, const uint
 }
 __attribute__((target("avx2"))) static void dm_last_avx2(int32_t *q, const uint8_t *m,
                                                          int64_t rows, int64_t n, int32_t *a1,
-                                                         int32_t *a0, int32_t *mk, int32_t *t,
-                                                         int64_t *e) {
-    dm_last_body(q, m, rows, n, a1, a0, mk, t, e);
+                                                         int32_t *a0, int32_t *mk, int32_t *o,
+                                                         int32_t *t, int64_t *e) {
+    dm_last_body(q, m, rows, n, a1, a0, mk, o, t, e);
 }
 /* vsqrtpd is IEEE sqrt: the bits of sqrt() */
 __attribute__((target("avx2"))) static void dm_finish_avx2(double *f, const int32_t *q,
@@ -416,10 +429,11 @@ static int dm_use_avx2(void) {
 }
 
 /* The scratch layout of dm_int after Q (int32 counts, each even so that
- * e stays 8-byte aligned): prev (s / dim0), a1, a0, mk (mx + 2 DM_KCAP
- * each), t (2 mx), e (2 mx int64), g (DM_B mx), gm (DM_B mx bytes). */
+ * e stays 8-byte aligned): prev (s / dim0), a1, a0, mk, o (mx + 2 DM_KCAP
+ * each), t (mx + 2), e (2 (mx + 2) int64), g (DM_B mx), gm (DM_B mx
+ * bytes). */
 typedef struct dm_work {
-    int32_t *prev, *a1, *a0, *mk, *t, *g;
+    int32_t *prev, *a1, *a0, *mk, *o, *t, *g;
     int64_t *e;
     uint8_t *gm;
     int64_t words;             /* the int32 words of the whole layout */
@@ -429,21 +443,24 @@ static dm_work dm_work_layout(int32_t *w, const segloss_shape *sp, int64_t s) {
     int64_t mx = 1;
     for (int k = 0; k < sp->ndim; k++) mx = sp->dim[k] > mx ? sp->dim[k] : mx;
     const int64_t inner0 = s / sp->dim[0], row = (mx + 2 * DM_KCAP + 1) & ~(int64_t)1;
-    const int64_t off[] = {0, (inner0 + 1) & ~(int64_t)1, row, row, row, 2 * mx, 4 * mx,
-                           DM_B * mx, (DM_B * mx + 3) / 4};
-    int64_t at[9], o = 0;
-    for (int k = 0; k < 9; k++) at[k] = o += off[k];
-    dm_work d = {0};
-    d.words = at[8];
+    const int64_t len[9] = {(inner0 + 1) & ~(int64_t)1, row, row, row, row,
+                            (mx + 3) & ~(int64_t)1, 4 * (mx + 2), DM_B * mx, (DM_B * mx + 3) / 4};
+    int64_t at[9], off = 0;
+    for (int k = 0; k < 9; k++) {
+        at[k] = off;
+        off += len[k];
+    }
+    dm_work d = {.words = off};
     if (w) {
         d.prev = w + at[0];
         d.a1 = w + at[1];
         d.a0 = w + at[2];
         d.mk = w + at[3];
-        d.t = w + at[4];
-        d.e = (int64_t *)(void *)(w + at[5]);
-        d.g = w + at[6];
-        d.gm = (uint8_t *)(w + at[7]);
+        d.o = w + at[4];
+        d.t = w + at[5];
+        d.e = (int64_t *)(void *)(w + at[6]);
+        d.g = w + at[7];
+        d.gm = (uint8_t *)(w + at[8]);
     }
     return d;
 }
@@ -469,14 +486,14 @@ static void dm_int(int32_t *q, const uint8_t *m, const segloss_shape *sp, int64_
     if (last == 0) return;
     const int64_t n = sp->dim[last], rows = s / n;
     if (n < DM_V) {
-        for (int64_t r = 0; r < rows; r++) dm_line_both(q + r * n, m + r * n, n, d.t, d.e);
+        for (int64_t r = 0; r < rows; r++) dm_line_runs(q + r * n, m + r * n, n, d.t, d.e);
         return;
     }
 #ifdef DM_AVX2
-    if (avx2) dm_last_avx2(q, m, rows, n, d.a1, d.a0, d.mk, d.t, d.e);
+    if (avx2) dm_last_avx2(q, m, rows, n, d.a1, d.a0, d.mk, d.o, d.t, d.e);
     else
 #endif
-        dm_last(q, m, rows, n, d.a1, d.a0, d.mk, d.t, d.e);
+        dm_last(q, m, rows, n, d.a1, d.a0, d.mk, d.o, d.t, d.e);
 }
 
 segloss_status segloss__distfield(double *f, int root, int *any_fg, int *any_bg,
