@@ -79,8 +79,7 @@ static segloss_status bd_image(void *vctx, int64_t n, void *scratch) {
         float *g = b->grad + n * c * s;
         const double f = b->up * b->scale;
         for (int64_t i = 0; i < c * s; i++) phi[i] *= f; /* phi becomes d loss / d p */
-        for (int64_t i = 0; i < s; i++)
-            segloss__dm_act_backward(g + i, p + i, phi + i, s, c, s, b->o->activation);
+        segloss__dm_act_backward_rows(g, p, phi, c, s, b->o->activation, y);
     }
     return SEGLOSS_OK;
 }

@@ -111,6 +111,22 @@ void segloss__dm_act_backward(float *out, const double *p, const double *g, int6
     }
 }
 
+void segloss__dm_act_backward_rows(float *out, const double *p, const double *g, int64_t c,
+                                   int64_t s, segloss_activation act, double *dot) {
+    if (act == SEGLOSS_ACTIVATION_SOFTMAX) {
+        for (int64_t i = 0; i < s; i++) dot[i] = 0.0;
+        for (int64_t k = 0; k < c; k++)
+            for (int64_t i = 0; i < s; i++) dot[i] += p[k * s + i] * g[k * s + i];
+        for (int64_t k = 0; k < c; k++)
+            for (int64_t i = 0; i < s; i++)
+                out[k * s + i] = (float)(p[k * s + i] * (g[k * s + i] - dot[i]));
+    } else if (act == SEGLOSS_ACTIVATION_SIGMOID) {
+        for (int64_t i = 0; i < c * s; i++) out[i] = (float)(g[i] * p[i] * (1.0 - p[i]));
+    } else {
+        for (int64_t i = 0; i < c * s; i++) out[i] = (float)g[i];
+    }
+}
+
 /* ---- the distance field: one exact integer EDT for both sides ----------
  *
  * For a 0/1 mask m, Q(i) = the squared distance from i to the nearest

@@ -59,4 +59,10 @@ segloss_status segloss__dm_probs(double *p, const float *xn, int64_t c, int64_t 
 void segloss__dm_act_backward(float *out, const double *p, const double *g, int64_t gs,
                               int64_t c, int64_t s, segloss_activation act);
 
+/* The same for a whole image, channel rows at a time (the same bits):
+ * out (c*s floats) from g (c*s doubles, d loss / d p) and p; dot: s
+ * doubles of scratch (softmax). */
+void segloss__dm_act_backward_rows(float *out, const double *p, const double *g, int64_t c,
+                                   int64_t s, segloss_activation act, double *dot);
+
 #endif

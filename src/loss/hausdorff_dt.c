@@ -118,15 +118,7 @@ static segloss_status hd_image(void *vctx, int64_t n, void *scratch) {
     }
     if (!h->grad) return SEGLOSS_OK;
     for (int64_t i = 0; i < h->c0 * s; i++) r[i] = 0.0;
-    float *g = h->grad + n * c * s;
-    if (o->activation == SEGLOSS_ACTIVATION_SOFTMAX) {
-        for (int64_t i = 0; i < s; i++)
-            segloss__dm_act_backward(g + i, p + i, r + i, s, c, s, o->activation);
-    } else if (o->activation == SEGLOSS_ACTIVATION_SIGMOID) { /* as dm_act_backward */
-        for (int64_t i = 0; i < c * s; i++) g[i] = (float)(r[i] * p[i] * (1.0 - p[i]));
-    } else {
-        for (int64_t i = 0; i < c * s; i++) g[i] = (float)r[i];
-    }
+    segloss__dm_act_backward_rows(h->grad + n * c * s, p, r, c, s, o->activation, y);
     return SEGLOSS_OK;
 }
 
