@@ -201,7 +201,11 @@ static int dm_int_fits(const segloss_shape *sp) {
 /* The vector helpers below are static inline (always inlined into the
  * pass functions): GCC's note that a 32-byte vector return changes the
  * ABI without AVX concerns calls across objects, which none of these is. */
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__clang__)
+#if __has_warning("-Wpsabi")
+#pragma clang diagnostic ignored "-Wpsabi"
+#endif
+#elif defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
@@ -462,14 +466,12 @@ __attribute__((target("avx2"))) static void dm_finish_avx2(double *f, const int3
 }
 #endif
 
-static int dm_use_avx2(void) {
 #ifdef DM_AVX2
+static int dm_use_avx2(void) {
     const char *isa = segloss__vec_ops()->name;
     return !strcmp(isa, "avx2") || !strcmp(isa, "avx512");
-#else
-    return 0;
-#endif
 }
+#endif
 
 /* The scratch layout of dm_int after Q (int32 counts, each even so that
  * e stays 8-byte aligned): prev (s / dim0), a1, a0, mk, o (mx + 2 DM_KCAP
@@ -518,9 +520,9 @@ int64_t segloss__distfield_work(const segloss_shape *sp, int64_t s) {
 static void dm_int(int32_t *q, const uint8_t *m, const segloss_shape *sp, int64_t s,
                    int32_t *w) {
     const dm_work d = dm_work_layout(w, sp, s);
-    const int avx2 = dm_use_avx2();
     const int last = sp->ndim - 1;
 #ifdef DM_AVX2
+    const int avx2 = dm_use_avx2();
     if (avx2) dm_scan0_avx2(q, m, sp->dim[0], s / sp->dim[0], d.prev);
     else
 #endif
