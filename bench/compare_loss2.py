@@ -1,16 +1,19 @@
 #!/usr/bin/python3
 """Per-training-step time of the second-edition losses: segloss against the
-peers' PyTorch code, in one process, one thread each.
+peers' PyTorch code, in one process, --threads threads each (default 1).
 
 For each kind (--kind, repeatable; `all`: every row below whose peer folder
 is given): the median of --repeat rounds of forward + backward in PyTorch
 (x.requires_grad, loss.backward(), float32 as in training), against the
 median of --repeat calls of segloss.loss(kind, x, t, grad=True, out=g)
 (the Python package over libsegloss, the same NumPy arrays already in
-memory) in the same process. Threads: torch.set_num_threads(1) and
-segloss.set_num_threads(1). Times are CPU seconds of this process
-(time.process_time), so that a busy machine distorts them less; wall-clock
-medians are printed as well. The loss of each side and the largest gradient
+memory) in the same process. Threads: torch.set_num_threads(T) and
+segloss.set_num_threads(T), T = --threads; the distance-map peers' SciPy
+distance_transform_edt is single-threaded whatever T is. Times are CPU
+seconds of this process (time.process_time), so that a busy machine
+distorts them less, and wall-clock medians; both speed-ups are printed
+(with T > 1 the CPU time adds up the threads: the wall-clock ratio is the
+one a user waits for). The loss of each side and the largest gradient
 difference are printed as a check (gwdl: MONAI 1.5.0 mixes the images of a
 batch, MONAI issue #4650, so its values differ for N > 1).
 
@@ -19,11 +22,22 @@ the binary rows, 2 for unified-focal, cldice and dice-cldice (MONAI
 leaves channel 0 out of those two), 3 for the multi-class rows); logits
 from a smoothed random field (blobs with edges), the target its argmax /
 threshold, as float32 one-hot or int64 class indices for the peer and
-uint8 for segloss.
+uint8 for segloss. The field is smoothed by one 3-tap box filter per
+spatial axis (structures a few pixels wide: distances up to ~5), or with
+--sigma S by a Gaussian of S pixels (scipy.ndimage.gaussian_filter; S = 16
+gives blobs tens of pixels wide, mean distance ~15, up to ~110, closer to
+organ masks).
+
+The distance-map rows time the step as the peers' users run it: MONAI's
+HausdorffDTLoss computes the fields of the prediction and of the target
+inside its forward (scipy, per image and channel); boundary-loss computes
+one_hot2dist per sample in its data loader every epoch (the maps depend on
+the target only, so a user who caches them for the whole dataset pays only
+SurfaceLoss, a few ms: this row does not model that).
 
   /usr/bin/python3 bench/compare_loss2.py MONAI_DIR [--smp SMP_DIR]
       [--nnunet NNUNET_DIR] [--boundary BL_DIR] [--kind K ...|all]
-      [--shape 8,1,256,256] [--repeat 5]
+      [--shape 8,1,256,256] [--repeat 5] [--threads 1] [--sigma S]
 
 The folders are those of tools/ref/gen_loss2_ref.py (MONAI 1.5.0, smp
 5006616, nnU-Net 2.8.1, LIVIAETS/boundary-loss 171c32d). The default kind
@@ -55,12 +69,17 @@ def median_times(fn, repeat):
     return float(np.median(cpu[1:])), float(np.median(wall[1:])), r
 
 
-def data(shape, c, rng):
+def data(shape, c, rng, sigma=None):
     """Logits (N, c, spatial...) and the class map (N, spatial...)."""
     shape = (shape[0], c) + tuple(shape[2:])
     base = rng.standard_normal(shape).astype(np.float32)
-    for ax in range(2, len(shape)):
-        base = (base + np.roll(base, 1, ax) + np.roll(base, -1, ax)) / 3
+    if sigma:
+        from scipy.ndimage import gaussian_filter
+        base = gaussian_filter(base, (0, 0) + (sigma,) * (len(shape) - 2))
+        base = (base / base.std()).astype(np.float32)
+    else:
+        for ax in range(2, len(shape)):
+            base = (base + np.roll(base, 1, ax) + np.roll(base, -1, ax)) / 3
     x = np.ascontiguousarray((3 * base + rng.standard_normal(shape) * 0.5).astype(np.float32))
     lab = (base[:, 0] > 0).astype(np.int64) if c == 1 else base.argmax(1)
     return x, lab
@@ -170,6 +189,8 @@ def main():
     ap.add_argument("--kind", action="append")
     ap.add_argument("--shape", default="8,1,256,256")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--sigma", type=float)
     a = ap.parse_args()
     for p in (os.path.join(HERE, "..", "build", "python"), os.path.join(HERE, "..", "python")):
         if os.path.isdir(p):
@@ -182,19 +203,20 @@ def main():
     if kinds == ["all"]:
         kinds = list(table)
     shape = tuple(int(v) for v in a.shape.split(","))
-    torch.set_num_threads(1)
-    segloss.set_num_threads(1)
-    print("# shape %s (C per row), CPU ms per fwd+bwd, median of %d, 1 thread, load %.1f"
-          % (a.shape, a.repeat, os.getloadavg()[0]))
-    print("| kind | peer | peer ms | segloss ms | speed-up | wall peer / segloss ms |"
-          " loss peer / segloss | max abs grad diff |")
+    torch.set_num_threads(a.threads)
+    segloss.set_num_threads(a.threads)
+    print("# shape %s (C per row)%s, ms per fwd+bwd, median of %d, %d thread(s), load %.1f"
+          % (a.shape, ", sigma %g" % a.sigma if a.sigma else "", a.repeat, a.threads,
+             os.getloadavg()[0]))
+    print("| kind | peer | CPU peer / segloss ms | speed-up CPU | wall peer / segloss ms |"
+          " speed-up wall | loss peer / segloss | max abs grad diff |")
     print("|---|---|---:|---:|---:|---:|---|---:|")
     for kind in kinds:
         if kind not in table:
             raise SystemExit("no row for %r here (its peer folder not given?)" % kind)
         peer, c, build, opts, tkind = table[kind]
         rng = np.random.default_rng(7)
-        x, lab = data(shape, c, rng)
+        x, lab = data(shape, c, rng, a.sigma)
         fn = build(x, lab)
 
         def peer_step():
@@ -209,9 +231,9 @@ def main():
         g = np.empty_like(x)
         t_s, w_s, (l_s, _) = median_times(
             lambda: segloss.loss(kind, x, t, grad=True, out=g, **opts), a.repeat)
-        print("| %s | %s | %.1f | %.2f | %.1f× | %.1f / %.2f | %.6g / %.6g | %.2g |"
-              % (kind, peer, 1e3 * t_p, 1e3 * t_s, t_p / t_s, 1e3 * w_p, 1e3 * w_s, l_p, l_s,
-                 float(np.abs(g - g_p).max())))
+        print("| %s | %s | %.1f / %.2f | %.1f× | %.1f / %.2f | %.1f× | %.6g / %.6g | %.2g |"
+              % (kind, peer, 1e3 * t_p, 1e3 * t_s, t_p / t_s, 1e3 * w_p, 1e3 * w_s, w_p / w_s,
+                 l_p, l_s, float(np.abs(g - g_p).max())))
         sys.stdout.flush()
 
 

@@ -254,6 +254,13 @@ static segloss_boundary_opts boundary_opts(const loss_cfg *c, const loss_data *d
     return o;
 }
 LOSS_CALLS_SCALAR(boundary, segloss_boundary_opts, boundary_opts)
+static segloss_status boundary_fused(const loss_cfg *c, const loss_data *d, double *loss,
+                                     float *elems, float *grad, const float *grad_out) {
+    segloss_boundary_opts o = boundary_opts(c, d);
+    (void)elems;
+    return segloss_boundary_forward_backward(loss, grad, d->x, &d->target, &d->shape, &o,
+                                             grad_out);
+}
 
 /* unified-focal: one value (mean only); gwdl: one item per image. */
 static segloss_unified_focal_opts uf_opts(const loss_cfg *c, const loss_data *d) {
@@ -416,7 +423,8 @@ const loss_kind loss_kinds[] = {
      LK_ACT_NONE, LG(HD), hd_shape, hausdorff_dt_fwd, hausdorff_dt_bwd, hausdorff_dt_fused,
      " (the default --activation none expects probabilities)", NULL},
     {"boundary", "boundary loss, mean of p * signed distance (Kervadec et al.)",
-     LK_ACT_SOFTMAX | LK_REDUCED, LG(BOUNDARY), scalar_shape, boundary_fwd, boundary_bwd, NULL,
+     LK_ACT_SOFTMAX | LK_REDUCED, LG(BOUNDARY), scalar_shape, boundary_fwd, boundary_bwd,
+     boundary_fused,
      REGION_HINT, NULL},
     {"log-hausdorff-dt", "log(1 + hausdorff-dt) (MONAI LogHausdorffDTLoss)", LK_ACT_NONE,
      LG(HD), hd_shape, hausdorff_dt_fwd, hausdorff_dt_bwd, hausdorff_dt_fused,

@@ -1017,8 +1017,9 @@ SEGLOSS_API segloss_status segloss_hausdorff_dt_backward(float *grad, const floa
                                                          const segloss_shape *shape,
                                                          const segloss_hausdorff_dt_opts *opts,
                                                          const float *grad_out);
-/* Both in one call: the distance maps (the cost: four exact EDTs per image
- * and kept channel) are computed once; the same values as the two calls. */
+/* Both in one call: the distance maps (the cost: two exact EDTs per image
+ * and kept channel, one per mask) are computed once; the same values as
+ * the two calls. */
 SEGLOSS_API segloss_status segloss_hausdorff_dt_forward_backward(double *loss, float *elems, float *grad,
                                                                  const float *x,
                                                                  const segloss_target *target,
@@ -1052,6 +1053,13 @@ SEGLOSS_API segloss_status segloss_boundary_forward(double *loss, const float *x
 SEGLOSS_API segloss_status segloss_boundary_backward(float *grad, const float *x,
                                                      const segloss_target *target, const segloss_shape *shape,
                                                      const segloss_boundary_opts *opts, const float *grad_out);
+/* Both in one call: the distance maps (one exact EDT per image and kept
+ * channel) are computed once; the same values as the two calls. */
+SEGLOSS_API segloss_status segloss_boundary_forward_backward(double *loss, float *grad, const float *x,
+                                                             const segloss_target *target,
+                                                             const segloss_shape *shape,
+                                                             const segloss_boundary_opts *opts,
+                                                             const float *grad_out);
 
 /* Soft clDice (MONAI SoftclDiceLoss, monai/losses/cldice.py; Shit et al.
  * 2021) and soft Dice + clDice (MONAI SoftDiceclDiceLoss). Input

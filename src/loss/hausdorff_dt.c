@@ -16,9 +16,19 @@
  *   dL/dp = up_item * 2 (p - y)(dp^alpha + dy^alpha) / count,
  * (log: times 1/(L + 1)), then through the activation (sigmoid p(1-p);
  * softmax p_j (g_j - sum_k p_k g_k) with g = 0 on dropped channels).
- * The distance maps come from the exact EDT (segloss_edt_squared), two per
- * mask, computed once per call; MONAI uses scipy's distance_transform_edt
- * (or cuCIM) per image and channel. */
+ * The distance fields come from one exact integer EDT per mask
+ * (segloss__distfield; alpha 2 takes the squared distances themselves),
+ * computed once per call; MONAI uses scipy's distance_transform_edt (or
+ * cuCIM) twice per mask, per image and channel.
+ *
+ * One sweep over the images (segloss__dm_for_images) computes each image's
+ * fields, its item sums and its gradient; no array of the whole batch is
+ * kept. The gradient is written with up_item where that is known during
+ * the sweep (no log; log with NONE and no batch: the image's own items).
+ * Otherwise (log of the reduced loss, or of batch items) the sweep writes
+ * it for up = 1 and hd_run multiplies it afterwards: by one factor
+ * (MEAN/SUM), or per channel (NONE with batch); with softmax, whose
+ * channels mix, NONE with batch runs the sweep again with the factors. */
 #include "core/target.h"
 #include "loss/distmap.h"
 
@@ -34,137 +44,98 @@ segloss_hausdorff_dt_opts segloss_hausdorff_dt_opts_default(void) {
     return o;
 }
 
-typedef struct hd_setup {
-    int64_t n, c, s, c0, ck;
-    int index;
-    segloss_shape sp;          /* spatial shape */
-    double *p;                 /* probabilities, numel */
-    double *y;                 /* target of kept channels, n*ck*s */
-    double *d;                 /* dp^alpha + dy^alpha, n*ck*s */
-} hd_setup;
-
-static void hd_free(hd_setup *h) {
-    free(h->p); /* y and d live in the same block */
-}
-
 typedef struct hd_ctx {
-    hd_setup *h;
     const float *x;
     const segloss_target *t;
     const segloss_hausdorff_dt_opts *o;
+    segloss__dm_layout l;
+    int64_t c0, ck, items;
+    double cnt;                /* elements per item: S, or N*S with batch */
+    float *grad;               /* NULL: no gradient */
+    const float *grad_out;
+    double *part;              /* n*ck: sum over space of (p - y)^2 d */
+    const double *up;          /* the items' factors when known before the sweep */
+    int later;                 /* the factors come after the sweep: write up = 1 */
+    size_t off[6];             /* scratch: p, r, y, fy, m, idx; then the EDT's */
 } hd_ctx;
 
-/* Image n: probabilities of every channel; targets and distance terms of
- * the kept channels (its own rows only). */
-static segloss_status hd_image(void *vctx, int64_t n) {
-    const hd_ctx *cx = vctx;
-    hd_setup *h = cx->h;
-    const float *x = cx->x;
-    const segloss_target *t = cx->t;
-    const segloss_hausdorff_dt_opts *o = cx->o;
-    segloss_status st = SEGLOSS_OK;
-    double *work = malloc((size_t)h->s * 3 * sizeof *work);
-    uint8_t *m = malloc((size_t)h->s * 2);
-    int64_t *idx = h->index ? malloc((size_t)h->s * sizeof *idx) : NULL;
-    if (!work || !m || (h->index && !idx)) {
-        st = SEGLOSS_ERR_NOMEM;
-        goto done;
-    }
-    const float *xn = x + n * h->c * h->s;
-    double *pn = h->p + n * h->c * h->s;
-    if ((st = segloss__dm_probs(pn, xn, h->c, h->s, o->activation)) != SEGLOSS_OK) goto done;
-    if (h->index && st == SEGLOSS_OK)
-        st = segloss__decode_index(idx, NULL, NULL, NULL, t, n * h->s, h->s, h->c,
-                                   SEGLOSS_IGNORE_NONE);
-    /* targets and distance maps of the kept channels */
-    for (int64_t k = 0; k < h->ck && st == SEGLOSS_OK; k++) {
-        int64_t c = h->c0 + k, row = (n * h->ck + k) * h->s;
-        double *y = h->y + row, *d = h->d + row, *dp = work + h->s, *dy = work + 2 * h->s;
-        const double *p = pn + c * h->s;
-        if (h->index)
-            for (int64_t i = 0; i < h->s; i++) y[i] = idx[i] == c ? 1.0 : 0.0;
-        else if ((st = segloss__decode_dense_d(y, NULL, NULL, NULL, t, (n * h->c + c) * h->s,
-                                               h->s, SEGLOSS_IGNORE_NONE)) != SEGLOSS_OK)
-            goto done;
-        for (int pass = 0; pass < 2 && st == SEGLOSS_OK; pass++) {
-            const double *v = pass ? y : p;
-            double *dist = pass ? dy : dp;
-            int fg, bg;
-            for (int64_t i = 0; i < h->s; i++) m[i] = v[i] > 0.5;
-            /* in-distances into dist, out-distances into d (free until the
-             * sum below), both from one transform */
-            st = segloss__distmap(dist, d, &fg, &bg, m, &h->sp, h->s, work, m + h->s);
-            if (st != SEGLOSS_OK) break;
-            if (!fg || !bg) { /* all 0 or all 1: MONAI leaves the field 0 */
-                for (int64_t i = 0; i < h->s; i++) dist[i] = 0.0;
-                continue;
-            }
-            for (int64_t i = 0; i < h->s; i++) dist[i] += d[i];
-        }
-        if (st != SEGLOSS_OK) break;
-        for (int64_t i = 0; i < h->s; i++)
-            d[i] = (o->alpha == 2.0 ? dp[i] * dp[i] + dy[i] * dy[i]
-                                    : pow(dp[i], o->alpha) + pow(dy[i], o->alpha));
-    }
-done:
-    free(work);
-    free(m);
-    free(idx);
-    return st;
+/* up_item; f: the item values (log only), red their reduction */
+static double hd_up(const hd_ctx *h, int64_t it, double f_it, double red) {
+    const segloss_hausdorff_dt_opts *o = h->o;
+    const int none = o->reduction == SEGLOSS_REDUCTION_NONE;
+    double up = h->grad_out ? (none ? h->grad_out[it] : h->grad_out[0]) : 1.0;
+    if (o->reduction == SEGLOSS_REDUCTION_MEAN) up /= (double)h->items;
+    if (o->log) up /= (none ? f_it : red) + 1.0;
+    return up;
 }
 
-static segloss_status hd_init(hd_setup *h, const float *x, const segloss_target *t,
-                              const segloss_shape *shape, const segloss_hausdorff_dt_opts *o) {
-    memset(h, 0, sizeof *h);
-    if (!segloss__valid_reduction(o->reduction) || !isfinite(o->alpha) || o->alpha < 0.0)
-        return SEGLOSS_ERR_ARG;
-    segloss__dm_layout l;
-    segloss_status st = segloss__dm_layout_init(&l, x, t, shape, o->activation, o->target_kind);
+/* Image n: p (every channel); per kept channel its target, both fields,
+ * the item sum into part and g = up_item * 2 (p - y) d / count (r, one row
+ * per channel, 0 on dropped ones); then g through the activation. */
+static segloss_status hd_image(void *vctx, int64_t n, void *scratch) {
+    const hd_ctx *h = vctx;
+    const segloss_hausdorff_dt_opts *o = h->o;
+    const int64_t s = h->l.s, c = h->l.c;
+    char *w = scratch;
+    double *p = (double *)(void *)(w + h->off[0]), *r = (double *)(void *)(w + h->off[1]);
+    double *y = (double *)(void *)(w + h->off[2]), *fy = (double *)(void *)(w + h->off[3]);
+    uint8_t *m = (uint8_t *)(w + h->off[4]);
+    int64_t *idx = (int64_t *)(void *)(w + h->off[5]);
+    void *work = w + h->off[5] + (h->l.index ? (size_t)s * sizeof *idx : 0);
+    segloss_status st = segloss__dm_probs(p, h->x + n * c * s, c, s, o->activation);
+    if (st == SEGLOSS_OK && h->l.index)
+        st = segloss__decode_index(idx, NULL, NULL, NULL, h->t, n * s, s, c, SEGLOSS_IGNORE_NONE);
     if (st != SEGLOSS_OK) return st;
-    h->n = l.n;
-    h->c = l.c;
-    h->s = l.s;
-    h->sp = l.sp;
-    h->index = l.index;
-    int64_t numel = h->n * h->c * h->s;
-    h->c0 = o->no_background && h->c > 1 ? 1 : 0;
-    h->ck = h->c - h->c0;
-    int64_t kept = h->n * h->ck * h->s;
-    /* one block: a large allocation freed at once lets glibc keep it in
-     * the heap for the next call, where three separate ones are returned
-     * to the system and page-faulted in again on every training step */
-    h->p = malloc(((size_t)numel + 2 * (size_t)kept) * sizeof *h->p);
-    if (!h->p) st = SEGLOSS_ERR_NOMEM;
-    else {
-        h->y = h->p + numel;
-        h->d = h->y + kept;
+    const int sq = o->alpha == 2.0; /* alpha 2: the squared distances (exact integers) */
+    for (int64_t k = 0; k < h->ck; k++) {
+        const int64_t ch = h->c0 + k, it = o->batch ? k : n * h->ck + k;
+        const double *pc = p + ch * s;
+        double *d = h->grad ? r + ch * s : r; /* dp, then d, then g */
+        if (h->l.index)
+            for (int64_t i = 0; i < s; i++) y[i] = idx[i] == ch ? 1.0 : 0.0;
+        else if ((st = segloss__decode_dense_d(y, NULL, NULL, NULL, h->t, (n * c + ch) * s, s,
+                                               SEGLOSS_IGNORE_NONE)) != SEGLOSS_OK)
+            return st;
+        int fp, bp, fgy, bgy;
+        for (int64_t i = 0; i < s; i++) m[i] = pc[i] > 0.5;
+        if ((st = segloss__distfield(d, !sq, &fp, &bp, m, &h->l.sp, s, work)) != SEGLOSS_OK)
+            return st;
+        for (int64_t i = 0; i < s; i++) m[i] = y[i] > 0.5;
+        if ((st = segloss__distfield(fy, !sq, &fgy, &bgy, m, &h->l.sp, s, work)) != SEGLOSS_OK)
+            return st;
+        const int zp = fp && bp, zy = fgy && bgy; /* else that field is 0 (MONAI) */
+        double acc = 0.0;
+        for (int64_t i = 0; i < s; i++) {
+            const double dp = zp ? d[i] : 0.0, dy = zy ? fy[i] : 0.0;
+            const double e = pc[i] - y[i];
+            d[i] = sq ? dp + dy : pow(dp, o->alpha) + pow(dy, o->alpha);
+            acc += e * e * d[i];
+        }
+        h->part[n * h->ck + k] = acc;
+        if (!h->grad) continue;
+        const double up = h->later ? 1.0 : h->up ? h->up[it] : hd_up(h, it, acc / h->cnt, 0.0);
+        for (int64_t i = 0; i < s; i++) d[i] = up * 2.0 * (pc[i] - y[i]) * d[i] / h->cnt;
     }
-    hd_ctx ctx = {h, x, t, o};
-    /* images in parallel: each writes only its own rows */
-    if (st == SEGLOSS_OK) st = segloss__for_items(h->n, hd_image, &ctx);
-    if (st != SEGLOSS_OK) hd_free(h);
-    return st;
+    if (!h->grad) return SEGLOSS_OK;
+    for (int64_t i = 0; i < h->c0 * s; i++) r[i] = 0.0;
+    segloss__dm_act_backward_rows(h->grad + n * c * s, p, r, c, s, o->activation, y);
+    return SEGLOSS_OK;
 }
 
-/* Item values f (items: n*ck, or ck with batch). */
-static int64_t hd_items(const hd_setup *h, const segloss_hausdorff_dt_opts *o, double *f) {
-    int64_t items = o->batch ? h->ck : h->n * h->ck;
-    double cnt = o->batch ? (double)(h->n * h->s) : (double)h->s;
-    if (f) {
-        for (int64_t i = 0; i < items; i++) f[i] = 0.0;
-        for (int64_t n = 0; n < h->n; n++)
-            for (int64_t k = 0; k < h->ck; k++) {
-                int64_t row = (n * h->ck + k) * h->s, it = o->batch ? k : n * h->ck + k;
-                const double *p = h->p + (n * h->c + h->c0 + k) * h->s;
-                double acc = 0.0;
-                for (int64_t i = 0; i < h->s; i++) {
-                    double e = p[i] - h->y[row + i];
-                    acc += e * e * h->d[row + i];
-                }
-                f[it] += acc / cnt;
-            }
+/* The scratch of one worker: p and r (C*S doubles each; r S without a
+ * gradient), y and fy (S doubles each), m (S bytes), idx (S int64 with
+ * class indices), the EDT's work. */
+static size_t hd_scratch(hd_ctx *h) {
+    const size_t s = (size_t)h->l.s, c = (size_t)h->l.c;
+    const size_t sz[6] = {c * s * sizeof(double), (h->grad ? c : 1) * s * sizeof(double),
+                          s * sizeof(double), s * sizeof(double), (s + 7) & ~(size_t)7,
+                          h->l.index ? s * sizeof(int64_t) : 0};
+    size_t at = 0;
+    for (int k = 0; k < 6; k++) {
+        h->off[k] = at;
+        at += sz[k];
     }
-    return items;
+    return at + (size_t)segloss__distfield_work(&h->l.sp, h->l.s);
 }
 
 static double hd_reduce(const double *f, int64_t items, const segloss_hausdorff_dt_opts *o) {
@@ -178,23 +149,34 @@ static segloss_status hd_run(double *loss, float *elems, float *grad, const floa
                              const segloss_hausdorff_dt_opts *o, const float *grad_out) {
     segloss_hausdorff_dt_opts def = segloss_hausdorff_dt_opts_default();
     if (!o) o = &def;
-    hd_setup h;
-    segloss_status st = hd_init(&h, x, t, shape, o);
+    if (!segloss__valid_reduction(o->reduction) || !isfinite(o->alpha) || o->alpha < 0.0)
+        return SEGLOSS_ERR_ARG;
+    hd_ctx h = {.x = x, .t = t, .o = o, .grad = grad, .grad_out = grad_out};
+    segloss_status st = segloss__dm_layout_init(&h.l, x, t, shape, o->activation, o->target_kind);
     if (st != SEGLOSS_OK) return st;
-    int64_t items = hd_items(&h, o, NULL);
-    double *f = malloc((size_t)items * sizeof *f);
-    if (!f) {
-        hd_free(&h);
-        return SEGLOSS_ERR_NOMEM;
-    }
-    hd_items(&h, o, f);
-    int none = o->reduction == SEGLOSS_REDUCTION_NONE;
-    double red = hd_reduce(f, items, o);
+    const int64_t n = h.l.n, s = h.l.s;
+    const int none = o->reduction == SEGLOSS_REDUCTION_NONE;
+    h.c0 = o->no_background && h.l.c > 1 ? 1 : 0;
+    h.ck = h.l.c - h.c0;
+    h.items = o->batch ? h.ck : n * h.ck;
+    h.cnt = o->batch ? (double)(n * s) : (double)s;
+    h.later = o->log && (!none || o->batch);
+    /* part (n*ck), the item values f (items), their factors (items) */
+    double *part = malloc(((size_t)(n * h.ck) + 2 * (size_t)h.items) * sizeof *part);
+    if (!part) return SEGLOSS_ERR_NOMEM;
+    double *f = part + n * h.ck, *up = f + h.items;
+    h.part = part;
+    const size_t bytes = hd_scratch(&h);
+    st = segloss__dm_for_images(n, bytes, hd_image, &h);
+    if (st != SEGLOSS_OK) goto done;
+    for (int64_t i = 0; i < h.items; i++) f[i] = 0.0;
+    for (int64_t k = 0; k < n * h.ck; k++) f[o->batch ? k % h.ck : k] += part[k] / h.cnt;
+    const double red = hd_reduce(f, h.items, o);
     if (loss) {
         if (none) {
             double tot = 0.0;
-            for (int64_t i = 0; i < items; i++) {
-                double v = o->log ? log(f[i] + 1.0) : f[i];
+            for (int64_t i = 0; i < h.items; i++) {
+                const double v = o->log ? log(f[i] + 1.0) : f[i];
                 if (elems) elems[i] = (float)v;
                 tot += v;
             }
@@ -203,30 +185,25 @@ static segloss_status hd_run(double *loss, float *elems, float *grad, const floa
             *loss = o->log ? log(red + 1.0) : red;
         }
     }
-    if (grad) {
-        double cnt = o->batch ? (double)(h.n * h.s) : (double)h.s;
-        double *g = malloc((size_t)h.c * sizeof *g);
-        if (!g) st = SEGLOSS_ERR_NOMEM;
-        for (int64_t n = 0; n < h.n && st == SEGLOSS_OK; n++)
-            for (int64_t i = 0; i < h.s; i++) {
-                for (int64_t c = 0; c < h.c; c++) {
-                    g[c] = 0.0;
-                    if (c < h.c0) continue;
-                    int64_t k = c - h.c0, it = o->batch ? k : n * h.ck + k;
-                    int64_t row = (n * h.ck + k) * h.s;
-                    double up = grad_out ? (none ? grad_out[it] : grad_out[0]) : 1.0;
-                    if (o->reduction == SEGLOSS_REDUCTION_MEAN) up /= (double)items;
-                    if (o->log) up /= (none ? f[it] : red) + 1.0;
-                    double p = h.p[(n * h.c + c) * h.s + i];
-                    g[c] = up * 2.0 * (p - h.y[row + i]) * h.d[row + i] / cnt;
-                }
-                segloss__dm_act_backward(grad + n * h.c * h.s + i, h.p + n * h.c * h.s + i, g,
-                                         1, h.c, h.s, o->activation);
+    if (grad && h.later) {
+        for (int64_t i = 0; i < h.items; i++) up[i] = hd_up(&h, i, f[i], red);
+        if (!none) { /* one factor */
+            for (int64_t i = 0; i < n * h.l.c * s; i++) grad[i] = (float)(up[0] * grad[i]);
+        } else if (o->activation != SEGLOSS_ACTIVATION_SOFTMAX) { /* per batch item (channel) */
+            for (int64_t i = 0; i < n * h.l.c; i++) {
+                const int64_t ch = i % h.l.c;
+                if (ch < h.c0) continue;
+                float *g = grad + i * s;
+                for (int64_t j = 0; j < s; j++) g[j] = (float)(up[ch - h.c0] * g[j]);
             }
-        free(g);
+        } else { /* softmax mixes channels of different factors: again, with them */
+            h.later = 0;
+            h.up = up;
+            st = segloss__dm_for_images(n, bytes, hd_image, &h);
+        }
     }
-    free(f);
-    hd_free(&h);
+done:
+    free(part);
     return st;
 }
 
