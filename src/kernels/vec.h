@@ -14,8 +14,9 @@
  * The four vector tables are one source, simd_math.h and simd_loss.h, over
  * per-ISA primitives (simd_x86.h: those AVX2 and AVX-512 spell alike);
  * portable has no FMA (two roundings where the others
- * fuse; the exact division remainder in double) and gives the scalar
- * path's accuracy. segloss__vec_ops() returns the best table of this CPU
+ * fuse) and divides num/(1+e) in double (1 + e exact there, the quotient
+ * rounded to double, then to float), with the accuracy of the scalar and
+ * FMA paths. segloss__vec_ops() returns the best table of this CPU
  * (avx512, avx2, neon, portable), or the one the environment variables
  * SEGLOSS_ISA=scalar|portable|avx2|avx512|neon or SEGLOSS_FORCE_SCALAR=1
  * (read once) ask for, so that tests and benchmarks can run every path.
