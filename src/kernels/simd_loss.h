@@ -376,6 +376,16 @@ SIMD_INLINE void dice_grad_loop(float *g, const float *yf, const uint8_t *yb, co
     const vf gbv = vset1(gb), av = vset1(a), dv = vset1(d);
     vi bad = vi_set1(0);
     int64_t i = 0;
+    for (; i + VW * VK <= n; i += VW * VK) {
+        vf yv[VK];
+        if (yb) vload_u8_step(yb + i, yv, &bad);
+        else FOR_K(VK, yv[j] = vload(yf + i + VW * j));
+        FOR_K(VK, {
+            vf pwv = pw ? vload(pw + i + VW * j) : vset1(1.0f);
+            float *gj = g + i + VW * j;
+            vstore(gj, v_dice_g(vload(gj), yv[j], pwv, gbv, av, dv, sq, bce));
+        });
+    }
     for (; i + VW <= n; i += VW) {
         vf pwv = pw ? vload(pw + i) : vset1(1.0f);
         vstore(g + i, v_dice_g(vload(g + i), v_load_yb(yf, yb, i, &bad, NULL), pwv, gbv, av, dv,
