@@ -20,7 +20,10 @@
  *   vm_none() vm_or vm_any vm_first(r) (lanes < r)
  *   vi_of vf_of        reinterpret; vi_add vi_sub vi_set1 vi_shl23 vi_sra1
  *   vload_u8(p, &bad)  VW bytes as floats, ORed into bad (vi);
- *                      vbad_any(bad): a byte other than 0/1 was seen
+ *                      vbad_any(bad): a byte other than 0/1 was seen;
+ *                      optional SIMD_LOAD_U8_STEP: vload_u8_step(p, y, &bad),
+ *                      the VK byte vectors of a step from one load (default
+ *                      below: VK calls of vload_u8)
  *   vacc, vacc_zero, vacc_add(&a, v), vacc_total(a)   per-lane double sums
  *                      in index order, combined in a fixed order
  *
