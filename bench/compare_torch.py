@@ -20,12 +20,20 @@ and segloss_<kind>_forward_backward, its own median of --repeat rounds, and
 the streaming pass over the same bytes: the memory floor) and prints one
 table: ns per element, PyTorch / segloss, and segloss / memory floor.
 
+Pairs (--pairs P, default 3): each row alternates P times between the two
+(PyTorch then segloss, segloss then PyTorch, ...), each time --repeat
+rounds, so that both sample the same minutes of a machine whose speed
+drifts (other tenants, frequency): the figures are the medians of the P
+medians, the ratios the medians of the P per-pair ratios. With P = 1 a
+slow minute that falls on one side only moves the ratio by as much as the
+machine's drift (1.4-1.6x was seen at 1 thread between two quiet runs).
+
 Usage (Debian: /usr/bin/python3 has python3-torch; another python3 on PATH
 may not):
 
   /usr/bin/python3 bench/compare_torch.py [--segloss build/segloss]
       [--shape 16,1,512,512] [--threads 1,2] [--targets uint8,float32]
-      [--kinds bce-logits,dice,dice-bce] [--repeat 11] [--runs 1]
+      [--kinds bce-logits,dice,dice-bce] [--repeat 11] [--pairs 3] [--runs 1]
       [--markdown] [--json FILE]
 
 Timings on a shared machine are noisy: use medians, repeat the whole run,
@@ -123,6 +131,8 @@ def main():
     ap.add_argument("--targets", default="uint8,float32")
     ap.add_argument("--kinds", default="bce-logits,dice,dice-bce")
     ap.add_argument("--repeat", type=int, default=11)
+    ap.add_argument("--pairs", type=int, default=3,
+                    help="alternations of PyTorch and segloss per row (see above)")
     ap.add_argument("--runs", type=int, default=1,
                     help="repeat the whole sweep; report the median of the runs' medians")
     ap.add_argument("--markdown", action="store_true", help="also print a Markdown table")
@@ -134,28 +144,36 @@ def main():
     keys = ("torch_fwd_ns", "torch_fwd_bwd_ns", "segloss_fwd_ns", "segloss_fwd_bwd_ns",
             "copy_ns", "torch_fwd_ns_min", "torch_fwd_bwd_ns_min", "segloss_fwd_ns_min",
             "segloss_fwd_bwd_ns_min", "copy_ns_min")
-    samples = {c: {k: [] for k in keys} for c in configs}
+    samples = {c: {k: [] for k in keys + ("ratio_fwd", "ratio_fwd_bwd")} for c in configs}
     info = {}
     for run in range(a.runs):
         for threads, target, kind in configs:
             torch.set_num_threads(threads)
             x, y = make_data(shape, target)
-            tf, tfb, tfm, tfbm = time_torch(kind, x, y, a.repeat)
-            s, cmd = run_segloss(a.segloss, kind, shape, target, threads, a.repeat)
-            got = (tf, tfb, s["fwd_ns_per_elem"], s["fwd_bwd_ns_per_elem"],
-                   s["copy_ns_per_elem"], tfm, tfbm, s["fwd_ns_per_elem_min"],
-                   s["fwd_bwd_ns_per_elem_min"], s["copy_ns_per_elem_min"])
-            for k, v in zip(keys, got):
-                samples[(threads, target, kind)][k].append(v)
+            for p in range(max(a.pairs, 1)):
+                # alternate which side goes first: ABBA over the pairs
+                if p % 2 == 0:
+                    t = time_torch(kind, x, y, a.repeat)
+                    s, cmd = run_segloss(a.segloss, kind, shape, target, threads, a.repeat)
+                else:
+                    s, cmd = run_segloss(a.segloss, kind, shape, target, threads, a.repeat)
+                    t = time_torch(kind, x, y, a.repeat)
+                tf, tfb, tfm, tfbm = t
+                got = (tf, tfb, s["fwd_ns_per_elem"], s["fwd_bwd_ns_per_elem"],
+                       s["copy_ns_per_elem"], tfm, tfbm, s["fwd_ns_per_elem_min"],
+                       s["fwd_bwd_ns_per_elem_min"], s["copy_ns_per_elem_min"],
+                       tf / s["fwd_ns_per_elem"], tfb / s["fwd_bwd_ns_per_elem"])
+                for k, v in zip(keys + ("ratio_fwd", "ratio_fwd_bwd"), got):
+                    samples[(threads, target, kind)][k].append(v)
             info[(threads, target, kind)] = (s["isa"], s["threads"], cmd)
         print(f"run {run + 1} of {a.runs} done", file=sys.stderr, flush=True)
     rows = []
     print(f"torch {torch.__version__}, shape {tuple(shape)}, median of {a.repeat} rounds"
-          + (f", median of {a.runs} runs" if a.runs > 1 else "")
+          + f", median of {max(a.pairs, 1) * a.runs} alternated pairs"
           + "; ns per element (fb = forward+backward)")
     hdr = (f"{'kind':<10} {'target':<7} {'thr':>3} | {'torch fwd':>9} {'torch fb':>9} | "
-           f"{'segl fwd':>8} {'segl fb':>8} {'floor':>6} | {'x fwd':>6} {'x fb':>6} | "
-           f"{'fb/floor':>8} isa")
+           f"{'segl fwd':>8} {'segl fb':>8} {'floor':>6} | {'x fwd':>6} {'x fb':>6} "
+           f"{'min fb':>6} | {'fb/floor':>8} isa")
     print(hdr)
     print("-" * len(hdr))
     for c in configs:
@@ -166,17 +184,23 @@ def main():
             row[k] = agg(samples[c][k])
             row[k + "_runs"] = samples[c][k]
         row["isa"], row["segloss_threads"], row["command"] = info[c]
-        row["speedup_fwd"] = row["torch_fwd_ns"] / row["segloss_fwd_ns"]
-        row["speedup_fwd_bwd"] = row["torch_fwd_bwd_ns"] / row["segloss_fwd_bwd_ns"]
+        # the median of the per-pair ratios (both sides timed in the same minutes)
+        row["speedup_fwd"] = statistics.median(samples[c]["ratio_fwd"])
+        row["speedup_fwd_bwd"] = statistics.median(samples[c]["ratio_fwd_bwd"])
+        row["speedup_fwd_bwd_runs"] = samples[c]["ratio_fwd_bwd"]
+        # fastest round against fastest round: what a loaded machine leaves usable
+        row["speedup_fwd_bwd_min"] = row["torch_fwd_bwd_ns_min"] / row["segloss_fwd_bwd_ns_min"]
         row["fwd_bwd_over_floor"] = row["segloss_fwd_bwd_ns"] / row["copy_ns"]
         rows.append(row)
         print(f"{kind:<10} {target:<7} {threads:>3} | {row['torch_fwd_ns']:9.3f} "
               f"{row['torch_fwd_bwd_ns']:9.3f} | {row['segloss_fwd_ns']:8.3f} "
               f"{row['segloss_fwd_bwd_ns']:8.3f} {row['copy_ns']:6.3f} | "
-              f"{row['speedup_fwd']:6.1f} {row['speedup_fwd_bwd']:6.1f} | "
+              f"{row['speedup_fwd']:6.1f} {row['speedup_fwd_bwd']:6.1f} "
+              f"{row['speedup_fwd_bwd_min']:6.1f} | "
               f"{row['fwd_bwd_over_floor']:8.1f} {row['isa']}")
-    print("x fwd, x fb: PyTorch time / segloss time; fb/floor: segloss forward+backward /"
-          " streaming pass over the same bytes")
+    print("x fwd, x fb: PyTorch time / segloss time (median of the pairs' ratios); min fb: the"
+          " same for the fastest rounds; fb/floor: segloss forward+backward / streaming pass"
+          " over the same bytes")
     if a.markdown:
         # medians, with the fastest round in parentheses
         def mm(r, k, fmt):
@@ -195,7 +219,7 @@ def main():
     if a.json:
         with open(a.json, "w") as fh:
             json.dump({"torch": torch.__version__, "shape": shape, "repeat": a.repeat,
-                       "runs": a.runs, "rows": rows}, fh, indent=1)
+                       "pairs": a.pairs, "runs": a.runs, "rows": rows}, fh, indent=1)
     return 0
 
 

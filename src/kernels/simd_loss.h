@@ -101,7 +101,7 @@ SIMD_INLINE vf v_grad(const v_in *v, vf e, v_onepe o, v_mode md) {
     vf n2 = vsel(neg, one, e);
     vf pwy = md.plain ? v->y : vmul(v->pw, v->y);
     vf num = vfnma(pwy, n2, vmul(vsub(one, v->y), n1));
-    vf g = v_div_onepe(num, o);
+    vf g = v_div_onepe(num, e, o);
     if (!md.plain) g = vmul(g, v->w);
     return vmul(g, v->s);
 }
@@ -260,7 +260,7 @@ SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, co
     v_exp_nonpos_k(e, t, k);
     FOR_K(k, o[j] = v_one_plus(e[j]));
     FOR_K(k, {
-        vf s = v_div_onepe(e[j], o[j]);
+        vf s = v_div_onepe(e[j], e[j], o[j]);
         vf p = vsel(vsignm(x[j]), s, vsub(one, s));
         sg[j] = vor(s, vand(x[j], sign));
         py[j] = vmul(p, y[j]);
@@ -289,9 +289,10 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
     vf xv[VK], yv[VK], pwv[VK], l[VK], py[VK], pp[VK], yy[VK], sg[VK];
     int64_t i = 0;
     for (; i + VW * VK <= n; i += VW * VK) {
+        if (yb) vload_u8_step(yb + i, yv, &bad);
         FOR_K(VK, {
             xv[j] = vload(x + i + VW * j);
-            yv[j] = v_load_yb(yf, yb, i + VW * j, &bad, &badf);
+            if (!yb) yv[j] = vload_unit(yf + i + VW * j, &badf);
             pwv[j] = pw ? vload(pw + i + VW * j) : vset1(1.0f);
         });
         v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, sq, VK, loss);
@@ -352,14 +353,15 @@ static segloss_status dbce_u8_simd(double *sums, float *sig, const float *x, con
     return dbce_run(sums, sig, x, NULL, y, pw, n, flags);
 }
 
-/* Pass 2 of one vector: v = the signed small sigmoid, y, pw. */
-SIMD_INLINE vf v_dice_g(vf v, vf y, vf pw, vf gb, vf a, vf d, vm sq, int bce) {
+/* Pass 2 of one vector: v = the signed small sigmoid, y, pw. sq and bce
+ * are constants after inlining (without squared, dp = 1: d itself, the
+ * same bits as d * 1). */
+SIMD_INLINE vf v_dice_g(vf v, vf y, vf pw, vf gb, vf a, vf d, int sq, int bce) {
     const vf one = vset1(1.0f);
     vm neg = vsignm(v);
     vf s = vabs(v), b = vsub(one, s);
     vf sx = vsel(neg, s, b); /* sigmoid(x) */
-    vf dp = vsel(sq, vadd(sx, sx), one);
-    vf t = vfma(a, y, vmul(d, dp));
+    vf t = vfma(a, y, sq ? vmul(d, vadd(sx, sx)) : d);
     vf g = vmul(t, vmul(s, b));
     if (bce) {
         vf snx = vsel(neg, b, s); /* sigmoid(-x) */
@@ -370,15 +372,24 @@ SIMD_INLINE vf v_dice_g(vf v, vf y, vf pw, vf gb, vf a, vf d, vm sq, int bce) {
 }
 
 SIMD_INLINE void dice_grad_loop(float *g, const float *yf, const uint8_t *yb, const float *pw,
-                                float gb, float a, float d, int squared, int64_t n, int bce) {
+                                float gb, float a, float d, int64_t n, int sq, int bce) {
     const vf gbv = vset1(gb), av = vset1(a), dv = vset1(d);
-    const vm sq = vm_bool(squared);
     vi bad = vi_set1(0);
     int64_t i = 0;
+    for (; i + VW * VK <= n; i += VW * VK) {
+        vf yv[VK];
+        if (yb) vload_u8_step(yb + i, yv, &bad);
+        else FOR_K(VK, yv[j] = vload(yf + i + VW * j));
+        FOR_K(VK, {
+            vf pwv = pw ? vload(pw + i + VW * j) : vset1(1.0f);
+            float *gj = g + i + VW * j;
+            vstore(gj, v_dice_g(vload(gj), yv[j], pwv, gbv, av, dv, sq, bce));
+        });
+    }
     for (; i + VW <= n; i += VW) {
         vf pwv = pw ? vload(pw + i) : vset1(1.0f);
-        vstore(g + i, v_dice_g(vload(g + i), v_load_yb(yf, yb, i, &bad, NULL), pwv, gbv, av, dv, sq,
-                               bce));
+        vstore(g + i, v_dice_g(vload(g + i), v_load_yb(yf, yb, i, &bad, NULL), pwv, gbv, av, dv,
+                               sq, bce));
     }
     if (i < n) {
         size_t r = (size_t)(n - i), fb = r * sizeof(float);
@@ -389,22 +400,32 @@ SIMD_INLINE void dice_grad_loop(float *g, const float *yf, const uint8_t *yb, co
         else memcpy(by, yf + i, fb);
         if (pw) memcpy(bpw, pw + i, fb);
         vf pwv = pw ? vload(bpw) : vset1(1.0f);
-        vstore(bg, v_dice_g(vload(bg), v_load_yb(by, yb ? bb : NULL, 0, &bad, NULL), pwv, gbv, av, dv,
-                            sq, bce));
+        vstore(bg, v_dice_g(vload(bg), v_load_yb(by, yb ? bb : NULL, 0, &bad, NULL), pwv, gbv, av,
+                            dv, sq, bce));
         memcpy(g + i, bg, fb);
+    }
+}
+
+/* The loop instance for (squared, gb != 0): both become constants. */
+SIMD_INLINE void dice_grad_run(float *g, const float *yf, const uint8_t *yb, const float *pw,
+                               float gb, float a, float d, int squared, int64_t n) {
+    if (gb != 0.0f) {
+        if (squared) dice_grad_loop(g, yf, yb, pw, gb, a, d, n, 1, 1);
+        else dice_grad_loop(g, yf, yb, pw, gb, a, d, n, 0, 1);
+    } else {
+        if (squared) dice_grad_loop(g, yf, yb, pw, gb, a, d, n, 1, 0);
+        else dice_grad_loop(g, yf, yb, pw, gb, a, d, n, 0, 0);
     }
 }
 
 static void dice_grad_simd(float *g, const float *y, const float *pw, float gb, float a,
                            float d, int squared, int64_t n) {
-    if (gb != 0.0f) dice_grad_loop(g, y, NULL, pw, gb, a, d, squared, n, 1);
-    else dice_grad_loop(g, y, NULL, pw, gb, a, d, squared, n, 0);
+    dice_grad_run(g, y, NULL, pw, gb, a, d, squared, n);
 }
 
 static void dice_grad_u8_simd(float *g, const uint8_t *y, const float *pw, float gb, float a,
                               float d, int squared, int64_t n) {
-    if (gb != 0.0f) dice_grad_loop(g, NULL, y, pw, gb, a, d, squared, n, 1);
-    else dice_grad_loop(g, NULL, y, pw, gb, a, d, squared, n, 0);
+    dice_grad_run(g, NULL, y, pw, gb, a, d, squared, n);
 }
 
 static const segloss_vec_ops simd_ops = {

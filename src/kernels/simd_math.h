@@ -4,22 +4,26 @@
  *
  *   VW                 floats per vector
  *   vf, vi, vm         float vector, int32 vector, lane mask
- *   vset1 vzero vload vstore  vadd vsub vmul vdiv vmax(a, b)
+ *   vset1 vzero vload vstore  vadd vsub vmul vmax(a, b)
  *                      (vmax returns b when a lane of either is NaN, or
  *                      NaN: both keep a NaN b)
  *   vfma(a, b, c)      a*b + c       vfnma(a, b, c)  c - a*b
  *   vfms(a, b, c)      a*b - c       (fused where the ISA has an FMA,
  *                      two roundings in the portable path)
- *   vfnma_exact(a, b, c)  c - a*b rounded once (the exact remainder of a
- *                      division: an FMA, or double arithmetic)
+ *   vdiv(a, b), vfnma_exact(a, b, c)  a/b, and c - a*b rounded once (the
+ *                      exact remainder of a division: an FMA); not needed
+ *                      when the file defines SIMD_DIV_1PE (v_div_onepe)
  *   vor vand vxor      bitwise on floats; vabs clears the sign bit
  *   vsignm(x)          mask of the lanes whose sign bit is set
  *   vcmp_gt(a, b), vcmp_nge(a, b)   a > b, !(a >= b) (true on NaN)
  *   vsel(m, a, b)      m ? a : b per lane
- *   vm_none() vm_or vm_any vm_bool(flag) vm_first(r) (lanes < r)
+ *   vm_none() vm_or vm_any vm_first(r) (lanes < r)
  *   vi_of vf_of        reinterpret; vi_add vi_sub vi_set1 vi_shl23 vi_sra1
  *   vload_u8(p, &bad)  VW bytes as floats, ORed into bad (vi);
- *                      vbad_any(bad): a byte other than 0/1 was seen
+ *                      vbad_any(bad): a byte other than 0/1 was seen;
+ *                      optional SIMD_LOAD_U8_STEP: vload_u8_step(p, y, &bad),
+ *                      the VK byte vectors of a step from one load (default
+ *                      below: VK calls of vload_u8)
  *   vacc, vacc_zero, vacc_add(&a, v), vacc_total(a)   per-lane double sums
  *                      in index order, combined in a fixed order
  *
@@ -125,14 +129,22 @@ SIMD_INLINE v_onepe v_one_plus(vf e) {
 /* num/(1+e) = num/(u+c), nearly correctly rounded: q = num/u (true
  * division), the remainder num - q(u+c) (num - q u exactly), and q +
  * remainder/u with 1/u from a quadratic (1% relative error, on a remainder
- * below 2 ulp of q: < 0.02 ulp; deterministic, unlike rcpps). */
-SIMD_INLINE vf v_div_onepe(vf num, v_onepe o) {
+ * below 2 ulp of q: < 0.02 ulp; deterministic, unlike rcpps). An ISA file
+ * may define SIMD_DIV_1PE(num, e) instead (portable: the quotient in
+ * double, where 1 + e is exact to 2^-53). */
+SIMD_INLINE vf v_div_onepe(vf num, vf e, v_onepe o) {
+#if defined(SIMD_DIV_1PE)
+    (void)o;
+    return SIMD_DIV_1PE(num, e);
+#else
+    (void)e;
     vf q = vdiv(num, o.u);
     vf r = vfnma_exact(q, o.u, num);
     r = vfnma(q, o.c, r);
     vf ru = vfma(vset1(SEGLOSS__RCP_C2), o.u, vset1(SEGLOSS__RCP_C1));
     ru = vfma(ru, o.u, vset1(SEGLOSS__RCP_C0));
     return vfma(r, ru, q);
+#endif
 }
 
 /* log1p(e) for e in [0, 1] (or NaN). u = 2^k m, m in (sqrt(1/2), sqrt 2],
@@ -165,6 +177,14 @@ SIMD_INLINE vf v_log1p_e(vf e, v_onepe o) {
     return vadd(vsel(big, vset1(SEGLOSS__LN2_HI), e), bsm);
 }
 
+/* The VK byte vectors of a step (VW * VK bytes) as floats, ORed into *bad
+ * (vload_u8); an ISA file may define SIMD_LOAD_U8_STEP with one wide load. */
+#if !defined(SIMD_LOAD_U8_STEP)
+SIMD_INLINE void vload_u8_step(const uint8_t *p, vf *y, vi *bad) {
+    FOR_K(VK, y[j] = vload_u8(p + VW * j, bad));
+}
+#endif
+
 SIMD_INLINE vf v_neg_abs(vf x) { return vor(x, vset1(-0.0f)); }
 
 /* One vector of float targets; ORs into *bad the lanes outside [0, 1]
@@ -179,7 +199,7 @@ SIMD_INLINE vf vload_unit(const float *p, vm *bad) {
 /* sigmoid(x) = num/(1+e), num = 1 (x >= 0) or e (x < 0), chosen by the
  * sign bit: -0.0 takes e/(1+e) = 1/2 too. */
 SIMD_INLINE vf v_sigmoid_of(vf x, vf e) {
-    return v_div_onepe(vsel(vsignm(x), e, vset1(1.0f)), v_one_plus(e));
+    return v_div_onepe(vsel(vsignm(x), e, vset1(1.0f)), e, v_one_plus(e));
 }
 
 #endif

@@ -14,8 +14,9 @@
  * The four vector tables are one source, simd_math.h and simd_loss.h, over
  * per-ISA primitives (simd_x86.h: those AVX2 and AVX-512 spell alike);
  * portable has no FMA (two roundings where the others
- * fuse; the exact division remainder in double) and gives the scalar
- * path's accuracy. segloss__vec_ops() returns the best table of this CPU
+ * fuse) and divides num/(1+e) in double (1 + e exact there, the quotient
+ * rounded to double, then to float), with the accuracy of the scalar and
+ * FMA paths. segloss__vec_ops() returns the best table of this CPU
  * (avx512, avx2, neon, portable), or the one the environment variables
  * SEGLOSS_ISA=scalar|portable|avx2|avx512|neon or SEGLOSS_FORCE_SCALAR=1
  * (read once) ask for, so that tests and benchmarks can run every path.
@@ -27,7 +28,8 @@
  *   u = 1 + e, c = e - (u - 1)          exact: 1 + e = u + c
  *   sigmoid(x) = N/(1+e), N = 1 (x >= 0) or e (x < 0): q = N/u by true
  *                     division, then q + (N - q(u+c))/u, which takes out the
- *                     rounding of u (nearly correctly rounded N/(1+e))
+ *                     rounding of u (nearly correctly rounded N/(1+e));
+ *                     portable: N/(1+e) in double, rounded to float
  *   L = log1p(e) = log(u) + c/u         log(u) = k ln2 + log(m) by the
  *                     exponent/mantissa split (m in [sqrt(1/2), sqrt 2]) and
  *                     a degree-10 polynomial; c/u is the part of e lost in
@@ -54,7 +56,8 @@
  *   sigmoid                           avx2      1.489     -5.54199123
  *                                     avx512    as avx2 (same bits)
  *                                     scalar    1.489     -5.54199123
- *                                     portable  as scalar (same maxima)
+ *                                     portable  1.480     -4.8464551
+ *                                               (quotient in double)
  *   bcel loss, y = 0: softplus(x)     avx2      1.723     -1.26656735
  *                                     avx512    as avx2 (same bits)
  *                                     scalar    1.800     -1.28737533

@@ -38,7 +38,6 @@ SIMD_INLINE vf vsel(vm m, vf a, vf b) { return _mm256_blendv_ps(b, a, m); }
 SIMD_INLINE vm vm_none(void) { return _mm256_setzero_ps(); }
 SIMD_INLINE vm vm_or(vm a, vm b) { return _mm256_or_ps(a, b); }
 SIMD_INLINE int vm_any(vm m) { return _mm256_movemask_ps(m) != 0; }
-SIMD_INLINE vm vm_bool(int flag) { return _mm256_castsi256_ps(_mm256_set1_epi32(flag ? -1 : 0)); }
 SIMD_INLINE vm vm_first(int r) {
     __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(r), lane));

@@ -40,7 +40,6 @@ SIMD_INLINE vf vsel(vm m, vf a, vf b) { return _mm512_mask_blend_ps(m, b, a); }
 SIMD_INLINE vm vm_none(void) { return 0; }
 SIMD_INLINE vm vm_or(vm a, vm b) { return (vm)(a | b); }
 SIMD_INLINE int vm_any(vm m) { return m != 0; }
-SIMD_INLINE vm vm_bool(int flag) { return (vm)(flag ? 0xFFFF : 0); }
 SIMD_INLINE vm vm_first(int r) { return (vm)((1u << r) - 1u); } /* r <= 16 */
 
 /* 16 bytes -> 16 floats; ORs the bytes into *bad for the 0/1 check. */

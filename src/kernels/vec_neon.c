@@ -62,7 +62,6 @@ SIMD_INLINE vf vsel(vm m, vf a, vf b) { return vbslq_f32(m, a, b); }
 SIMD_INLINE vm vm_none(void) { return vdupq_n_u32(0); }
 SIMD_INLINE vm vm_or(vm a, vm b) { return vorrq_u32(a, b); }
 SIMD_INLINE int vm_any(vm m) { return vmaxvq_u32(m) != 0; }
-SIMD_INLINE vm vm_bool(int flag) { return vdupq_n_u32(flag ? ~0u : 0u); }
 SIMD_INLINE vm vm_first(int r) {
     static const uint32_t lane[4] = {0, 1, 2, 3};
     return vcltq_u32(vld1q_u32(lane), vdupq_n_u32((uint32_t)r));

@@ -15,9 +15,9 @@
  * (see segloss.h). ignore_index is handled by the driver
  * (loss/elementwise.c): loss and gradient 0 there, MEAN over the others.
  *
- * The arithmetic is float32 (kernels/vec.h: AVX2+FMA when the CPU has it,
- * the portable scalar table otherwise; <= 1.8 ulp per element term against
- * the double formulas above), sums in double. uint8 targets (and bool ones
+ * The arithmetic is float32 (kernels/vec.h: the AVX-512, AVX2+FMA, NEON or
+ * portable vector table, whichever this CPU has best; <= 1.8 ulp per
+ * element term against the double formulas above), sums in double. uint8 targets (and bool ones
  * whose bytes are 0/1) are read as bytes by the _u8 kernels. The double
  * formulas survive as the test reference (tests/test_kernels.c). */
 #include "kernels/vec.h"
