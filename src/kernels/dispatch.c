@@ -127,3 +127,21 @@ void segloss__vec_force(const segloss_vec_ops *t) {
 }
 
 const char *segloss_kernel_isa(void) { return segloss__vec_ops()->name; }
+
+segloss_vec_softmax_fn segloss__vec_softmax(const segloss_vec_ops *t) {
+    segloss_vec_softmax_fn f = NULL;
+    if (strcmp(t->name, "portable") == 0) f = segloss__vec_softmax_portable();
+    else if (strcmp(t->name, "avx2") == 0) f = segloss__vec_softmax_avx2();
+    else if (strcmp(t->name, "avx512") == 0) f = segloss__vec_softmax_avx512();
+    else if (strcmp(t->name, "neon") == 0) f = segloss__vec_softmax_neon();
+    return f ? f : segloss__vec_softmax_scalar();
+}
+
+segloss_vec_softmax_d_fn segloss__vec_softmax_d(const segloss_vec_ops *t) {
+    segloss_vec_softmax_d_fn f = NULL;
+    if (strcmp(t->name, "portable") == 0) f = segloss__vec_softmax_d_portable();
+    else if (strcmp(t->name, "avx2") == 0) f = segloss__vec_softmax_d_avx2();
+    else if (strcmp(t->name, "avx512") == 0) f = segloss__vec_softmax_d_avx512();
+    else if (strcmp(t->name, "neon") == 0) f = segloss__vec_softmax_d_neon();
+    return f ? f : segloss__vec_softmax_d_scalar();
+}
