@@ -958,6 +958,13 @@ SEGLOSS_API segloss_status segloss_topk_ce_forward(double *loss, const float *x,
 SEGLOSS_API segloss_status segloss_topk_ce_backward(float *grad, const float *x,
                                                     const segloss_target *target, const segloss_shape *shape,
                                                     const segloss_topk_ce_opts *opts, const float *grad_out);
+/* Both from one selection (one softmax pass fewer than the two calls);
+ * the same loss and gradient. */
+SEGLOSS_API segloss_status segloss_topk_ce_forward_backward(double *loss, float *grad, const float *x,
+                                                            const segloss_target *target,
+                                                            const segloss_shape *shape,
+                                                            const segloss_topk_ce_opts *opts,
+                                                            const float *grad_out);
 
 /* Lovasz-softmax (smp LovaszLoss, mode "multiclass", classes "present").
  * Input (N, C, spatial...) logits with C >= 2 (SHAPE otherwise), target

@@ -22,4 +22,9 @@ static inline segloss_vec_softmax_d_fn segloss__softmax_d_kernel(void) {
     return segloss__vec_softmax_d(segloss__vec_ops());
 }
 
+/* segloss_ce's unreduced position losses l_i in double (0 at ignored
+ * positions; opts not NULL, its reduction unused), for topk-ce (ce.c). */
+segloss_status segloss__ce_losses(double *elems, const float *x, const segloss_target *target,
+                                  const segloss_shape *shape, const segloss_ce_opts *opts);
+
 #endif
