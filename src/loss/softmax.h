@@ -22,6 +22,10 @@ static inline segloss_vec_softmax_d_fn segloss__softmax_d_kernel(void) {
     return segloss__vec_softmax_d(segloss__vec_ops());
 }
 
+/* p[k*s + i] = softmax over the c channels of xn[k*s + i] (image layout),
+ * in double (softmax.c). */
+void segloss__softmax_probs_d(double *p, const float *xn, int64_t c, int64_t s);
+
 /* segloss_ce's unreduced position losses l_i in double (0 at ignored
  * positions; opts not NULL, its reduction unused), for topk-ce (ce.c). */
 segloss_status segloss__ce_losses(double *elems, const float *x, const segloss_target *target,
