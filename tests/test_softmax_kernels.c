@@ -2,7 +2,8 @@
  * segloss_vec_softmax_d_fn in double) on every table of this CPU, against
  * a long-double reference per position: random logits over a wide range,
  * ties at the maximum, one dominant class, exp(x - max) in the denormal
- * range, NaN and infinite logits; lengths that leave a short last vector. */
+ * range, NaN and infinite logits; lengths that leave a short last vector.
+ * And segloss_vec_softplus_d_fn (exp(-|x|), log1p of it). */
 #include "tf.h"
 
 #include "kernels/vec.h"
@@ -130,5 +131,39 @@ TEST(softmax_kernels_special) {
         CHECK_CLOSE(lse[4], 1.0 + log(1.0 + exp(-1.0)), 0.0, 1e-15);
         CHECK_CLOSE(lse[5], 2.0 + log(1.0 + exp(-1.0) + exp(-2.0)), 0.0, 1e-15);
         CHECK_CLOSE(p[5 + 12], exp(-1.0) / (1.0 + exp(-1.0) + exp(-2.0)), 0.0, 4e-7);
+    }
+}
+
+TEST(softmax_kernels_softplus_d) {
+    const segloss_vec_ops *tabs[SEGLOSS__VEC_MAX_TABLES];
+    int nt = segloss__vec_tables(tabs);
+    enum { N = 1001 };
+    static float x[N];
+    static double e[N], L[N];
+    uint64_t seed = 5;
+    for (int i = 0; i < N; i++) x[i] = (float)(90.0 * sk_uniform(&seed) - 45.0);
+    x[0] = 0.0f;
+    x[1] = -0.0f;
+    x[2] = 800.0f;   /* exp(-800): 0 in the vector paths (below 2^-1021) */
+    x[3] = -1e-9f;
+    x[4] = INFINITY;
+    x[5] = -INFINITY;
+    x[6] = NAN;
+    for (int t = 0; t < nt; t++) {
+        segloss__vec_softplus_d(tabs[t])(e, L, x, N);
+        double ee = 0.0, le = 0.0;
+        for (int i = 0; i < N; i++) {
+            if (i >= 4 && i <= 6) continue;
+            long double er = expl(-fabsl((long double)x[i])), lr = log1pl(er);
+            ee = fmax(ee, er < 0x1p-1021L ? (double)fabsl(e[i] - er) / 0x1p-1021 * 1e-15
+                                          : (double)(fabsl(e[i] - er) / er));
+            le = fmax(le, lr < 0x1p-1021L ? (double)fabsl(L[i] - lr) / 0x1p-1021 * 1e-15
+                                          : (double)(fabsl(L[i] - lr) / lr));
+        }
+        CHECK_MSG(ee <= 1e-15 && le <= 1e-15, "%s: exp %.3g, log1p %.3g", tabs[t]->name, ee, le);
+        CHECK(e[4] == 0.0 && L[4] == 0.0 && e[5] == 0.0 && L[5] == 0.0);
+        CHECK(isnan(e[6]) && isnan(L[6]));
+        if (getenv("SEGLOSS_TEST_VERBOSE"))
+            printf("  softplus_d %-8s exp %.3g  log1p %.3g\n", tabs[t]->name, ee, le);
     }
 }

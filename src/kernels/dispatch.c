@@ -145,3 +145,12 @@ segloss_vec_softmax_d_fn segloss__vec_softmax_d(const segloss_vec_ops *t) {
     else if (strcmp(t->name, "neon") == 0) f = segloss__vec_softmax_d_neon();
     return f ? f : segloss__vec_softmax_d_scalar();
 }
+
+segloss_vec_softplus_d_fn segloss__vec_softplus_d(const segloss_vec_ops *t) {
+    segloss_vec_softplus_d_fn f = NULL;
+    if (strcmp(t->name, "portable") == 0) f = segloss__vec_softplus_d_portable();
+    else if (strcmp(t->name, "avx2") == 0) f = segloss__vec_softplus_d_avx2();
+    else if (strcmp(t->name, "avx512") == 0) f = segloss__vec_softplus_d_avx512();
+    else if (strcmp(t->name, "neon") == 0) f = segloss__vec_softplus_d_neon();
+    return f ? f : segloss__vec_softplus_d_scalar();
+}

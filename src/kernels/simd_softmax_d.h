@@ -123,4 +123,17 @@ static void softmax_d_simd(double *e, int64_t es, double *sum, double *lse, cons
     }
 }
 
+/* e[i] = exp(-|x[i]|), L[i] = log1p(e[i]) = log(u) + (e - (u - 1))/u with
+ * u = 1 + e rounded (the correction restores what the rounding lost). */
+static void softplus_d_simd(double *e, double *L, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i += SD_W) {
+        int64_t r = n - i < SD_W ? n - i : SD_W;
+        sd_v v = sd_load(x + i, r);
+        sd_v t = sd_sel(v > 0.0, -v, v); /* -|x|, NaN kept */
+        sd_v ev = sd_exp_nonpos(t), u = 1.0 + ev;
+        sd_store(e + i, ev, r);
+        sd_store(L + i, sd_log_ge1(u) + (ev - (u - 1.0)) / u, r);
+    }
+}
+
 #endif

@@ -313,4 +313,16 @@ segloss_vec_softmax_d_fn segloss__vec_softmax_d_avx2(void);
 segloss_vec_softmax_d_fn segloss__vec_softmax_d_avx512(void);
 segloss_vec_softmax_d_fn segloss__vec_softmax_d_neon(void);
 
+/* e[i] = exp(-|x[i]|) and L[i] = log1p(e[i]) in double (the focal terms'
+ * softplus and sigmoid: softplus(+-x) = L + max(+-x, 0), sigmoid(x) =
+ * 1/(1+e) or e/(1+e)), the exp and log of simd_softmax_d.h; the scalar
+ * table uses libm's exp and log1p. */
+typedef void (*segloss_vec_softplus_d_fn)(double *e, double *L, const float *x, int64_t n);
+segloss_vec_softplus_d_fn segloss__vec_softplus_d(const segloss_vec_ops *t);
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_scalar(void);
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_portable(void);
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_avx2(void);
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_avx512(void);
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_neon(void);
+
 #endif

@@ -83,6 +83,7 @@ segloss_vec_softmax_fn segloss__vec_softmax_avx2(void) { return softmax_simd; }
 #include "kernels/simd_softmax_d.h"
 
 segloss_vec_softmax_d_fn segloss__vec_softmax_d_avx2(void) { return softmax_d_simd; }
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_avx2(void) { return softplus_d_simd; }
 
 #else /* not compiled with AVX2 and FMA: no table */
 
@@ -90,5 +91,6 @@ const segloss_vec_ops *segloss__vec_ops_avx2_table(void) { return NULL; }
 
 segloss_vec_softmax_fn segloss__vec_softmax_avx2(void) { return NULL; }
 segloss_vec_softmax_d_fn segloss__vec_softmax_d_avx2(void) { return NULL; }
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_avx2(void) { return NULL; }
 
 #endif

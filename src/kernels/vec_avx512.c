@@ -82,6 +82,7 @@ segloss_vec_softmax_fn segloss__vec_softmax_avx512(void) { return softmax_simd; 
 #include "kernels/simd_softmax_d.h"
 
 segloss_vec_softmax_d_fn segloss__vec_softmax_d_avx512(void) { return softmax_d_simd; }
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_avx512(void) { return softplus_d_simd; }
 
 #else /* not compiled with AVX-512: no table */
 
@@ -89,5 +90,6 @@ const segloss_vec_ops *segloss__vec_ops_avx512_table(void) { return NULL; }
 
 segloss_vec_softmax_fn segloss__vec_softmax_avx512(void) { return NULL; }
 segloss_vec_softmax_d_fn segloss__vec_softmax_d_avx512(void) { return NULL; }
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_avx512(void) { return NULL; }
 
 #endif

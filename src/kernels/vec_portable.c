@@ -107,6 +107,7 @@ segloss_vec_softmax_fn segloss__vec_softmax_portable(void) { return softmax_simd
 #include "kernels/simd_softmax_d.h"
 
 segloss_vec_softmax_d_fn segloss__vec_softmax_d_portable(void) { return softmax_d_simd; }
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_portable(void) { return softplus_d_simd; }
 
 #else /* no generic vectors: the scalar table serves */
 
@@ -114,5 +115,6 @@ const segloss_vec_ops *segloss__vec_ops_portable_table(void) { return NULL; }
 
 segloss_vec_softmax_fn segloss__vec_softmax_portable(void) { return NULL; }
 segloss_vec_softmax_d_fn segloss__vec_softmax_d_portable(void) { return NULL; }
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_portable(void) { return NULL; }
 
 #endif

@@ -393,3 +393,13 @@ static void softmax_d_scalar(double *e, int64_t es, double *sum, double *lse, co
 }
 
 segloss_vec_softmax_d_fn segloss__vec_softmax_d_scalar(void) { return softmax_d_scalar; }
+
+/* exp(-|x|) and its log1p (vec.h): libm's, the reference. */
+static void softplus_d_scalar(double *e, double *L, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        e[i] = exp(-fabs((double)x[i]));
+        L[i] = log1p(e[i]);
+    }
+}
+
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_scalar(void) { return softplus_d_scalar; }
