@@ -7,8 +7,9 @@ is given): the median of --repeat rounds of forward + backward in PyTorch
 (x.requires_grad, loss.backward(), float32 as in training), against the
 median of --repeat calls of segloss.loss(kind, x, t, grad=True, out=g)
 (the Python package over libsegloss, the same NumPy arrays already in
-memory) in the same process. Threads: torch.set_num_threads(1) and
-segloss.set_num_threads(1). Times are CPU seconds of this process
+memory) in the same process. Threads: torch.set_num_threads(T) and
+segloss.set_num_threads(T), T = --threads (default 1). Times are CPU
+seconds of this process
 (time.process_time), so that a busy machine distorts them less; wall-clock
 medians are printed as well. The loss of each side and the largest gradient
 difference are printed as a check (gwdl: MONAI 1.5.0 mixes the images of a
@@ -23,7 +24,7 @@ uint8 for segloss.
 
   /usr/bin/python3 bench/compare_loss2.py MONAI_DIR [--smp SMP_DIR]
       [--nnunet NNUNET_DIR] [--boundary BL_DIR] [--kind K ...|all]
-      [--shape 8,1,256,256] [--repeat 5]
+      [--shape 8,1,256,256] [--repeat 5] [--threads 1]
 
 The folders are those of tools/ref/gen_loss2_ref.py (MONAI 1.5.0, smp
 5006616, nnU-Net 2.8.1, LIVIAETS/boundary-loss 171c32d). The default kind
@@ -170,6 +171,7 @@ def main():
     ap.add_argument("--kind", action="append")
     ap.add_argument("--shape", default="8,1,256,256")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
     for p in (os.path.join(HERE, "..", "build", "python"), os.path.join(HERE, "..", "python")):
         if os.path.isdir(p):
@@ -182,10 +184,10 @@ def main():
     if kinds == ["all"]:
         kinds = list(table)
     shape = tuple(int(v) for v in a.shape.split(","))
-    torch.set_num_threads(1)
-    segloss.set_num_threads(1)
-    print("# shape %s (C per row), CPU ms per fwd+bwd, median of %d, 1 thread, load %.1f"
-          % (a.shape, a.repeat, os.getloadavg()[0]))
+    torch.set_num_threads(a.threads)
+    segloss.set_num_threads(a.threads)
+    print("# shape %s (C per row), CPU ms per fwd+bwd, median of %d, %d thread(s), load %.1f"
+          % (a.shape, a.repeat, a.threads, os.getloadavg()[0]))
     print("| kind | peer | peer ms | segloss ms | speed-up | wall peer / segloss ms |"
           " loss peer / segloss | max abs grad diff |")
     print("|---|---|---:|---:|---:|---:|---|---:|")
