@@ -677,6 +677,11 @@ SEGLOSS_API segloss_status segloss_generalized_dice_backward(float *grad, const 
                                                              const segloss_shape *shape,
                                                              const segloss_generalized_dice_opts *opts,
                                                              const float *grad_out);
+/* Both in one call (the float32 engine's fused pass with a sigmoid and a
+ * dense target; otherwise the two calls): the same loss and gradient. */
+SEGLOSS_API segloss_status segloss_generalized_dice_forward_backward(
+    double *loss, float *elems, float *grad, const float *x, const segloss_target *target,
+    const segloss_shape *shape, const segloss_generalized_dice_opts *opts, const float *grad_out);
 
 /* Dice + BCE-with-logits (MONAI DiceCELoss with one channel; for C > 1
  * segloss keeps BCE per channel, a multi-label loss, where MONAI switches
@@ -916,6 +921,19 @@ SEGLOSS_API segloss_status segloss_generalized_dice_focal_forward(
 SEGLOSS_API segloss_status segloss_generalized_dice_focal_backward(
     float *grad, const float *x, const segloss_target *target, const segloss_shape *shape,
     const segloss_generalized_dice_focal_opts *opts, const float *grad_out);
+/* dice-focal and generalized-dice-focal forward and backward in one call:
+ * the region loss's fused pass and one focal pass for both the value and
+ * the gradient; the same loss and gradient as the two calls. */
+SEGLOSS_API segloss_status segloss_dice_focal_forward_backward(double *loss, float *elems, float *grad,
+                                                               const float *x,
+                                                               const segloss_target *target,
+                                                               const segloss_shape *shape,
+                                                               const segloss_dice_focal_opts *opts,
+                                                               const float *grad_out);
+SEGLOSS_API segloss_status segloss_generalized_dice_focal_forward_backward(
+    double *loss, float *elems, float *grad, const float *x, const segloss_target *target,
+    const segloss_shape *shape, const segloss_generalized_dice_focal_opts *opts,
+    const float *grad_out);
 
 /* Matthews correlation coefficient loss (smp MCCLoss, binary). One value
  * for the whole array (any shape; smp flattens the batch): with p the
@@ -958,6 +976,13 @@ SEGLOSS_API segloss_status segloss_topk_ce_forward(double *loss, const float *x,
 SEGLOSS_API segloss_status segloss_topk_ce_backward(float *grad, const float *x,
                                                     const segloss_target *target, const segloss_shape *shape,
                                                     const segloss_topk_ce_opts *opts, const float *grad_out);
+/* Both from one selection (one softmax pass fewer than the two calls);
+ * the same loss and gradient. */
+SEGLOSS_API segloss_status segloss_topk_ce_forward_backward(double *loss, float *grad, const float *x,
+                                                            const segloss_target *target,
+                                                            const segloss_shape *shape,
+                                                            const segloss_topk_ce_opts *opts,
+                                                            const float *grad_out);
 
 /* Lovasz-softmax (smp LovaszLoss, mode "multiclass", classes "present").
  * Input (N, C, spatial...) logits with C >= 2 (SHAPE otherwise), target

@@ -127,3 +127,34 @@ void segloss__vec_force(const segloss_vec_ops *t) {
 }
 
 const char *segloss_kernel_isa(void) { return segloss__vec_ops()->name; }
+
+/* The appended kernels (softmax, softmax_d, softplus_d): the table's ISA
+ * by its name, the scalar one when that file has none. */
+static int isa_of(const segloss_vec_ops *t) {
+    for (int k = 0; k < ISA_N; k++)
+        if (strcmp(t->name, isa_names[k]) == 0) return k;
+    return ISA_SCALAR;
+}
+
+segloss_vec_softmax_fn segloss__vec_softmax(const segloss_vec_ops *t) {
+    segloss_vec_softmax_fn f[ISA_N] = {
+        segloss__vec_softmax_scalar(), segloss__vec_softmax_portable(),
+        segloss__vec_softmax_avx2(), segloss__vec_softmax_avx512(), segloss__vec_softmax_neon()};
+    return f[isa_of(t)] ? f[isa_of(t)] : f[ISA_SCALAR];
+}
+
+segloss_vec_softmax_d_fn segloss__vec_softmax_d(const segloss_vec_ops *t) {
+    segloss_vec_softmax_d_fn f[ISA_N] = {
+        segloss__vec_softmax_d_scalar(), segloss__vec_softmax_d_portable(),
+        segloss__vec_softmax_d_avx2(), segloss__vec_softmax_d_avx512(),
+        segloss__vec_softmax_d_neon()};
+    return f[isa_of(t)] ? f[isa_of(t)] : f[ISA_SCALAR];
+}
+
+segloss_vec_softplus_d_fn segloss__vec_softplus_d(const segloss_vec_ops *t) {
+    segloss_vec_softplus_d_fn f[ISA_N] = {
+        segloss__vec_softplus_d_scalar(), segloss__vec_softplus_d_portable(),
+        segloss__vec_softplus_d_avx2(), segloss__vec_softplus_d_avx512(),
+        segloss__vec_softplus_d_neon()};
+    return f[isa_of(t)] ? f[isa_of(t)] : f[ISA_SCALAR];
+}

@@ -274,4 +274,58 @@ const segloss_vec_ops *segloss__vec_ops_neon_table(void);
 #define SEGLOSS__LN2_HI  0x1.62e430p-1f     /* float(ln 2) */
 #define SEGLOSS__LN2_LO  (-0x1.05c610p-29f) /* ln 2 - LN2_HI */
 
+/* Softmax over axis 1 (appended for the softmax cross-entropy family,
+ * loss/softmax.c; kernels/simd_softmax.h). For positions i in [0, n), the
+ * C logits x[k*xs + i] (k < C):
+ *   mx[i] = max_k x (NaN when one is NaN)
+ *   p[k*ps + i] = exp(x_k - mx) / sum_j exp(x_j - mx)   (skipped when p is NULL)
+ *   sp[i] = sum_j exp(x_j - mx) - 1, formed without the 1 of the maximum
+ *           (sum over the channels below it, plus the count at it - 1)
+ * so that -log p_y = log1p(sp) + (mx - x_y) keeps its relative accuracy
+ * when one class dominates. exp as the sigmoid's (<= 2 ulp) of x - mx
+ * rounded to float (as PyTorch's softmax: |x - mx| 2^-24 relative more),
+ * the sum in float in class order, p = e * (1/sum); tests/
+ * test_softmax_kernels.c checks p and sp against a long-double reference
+ * to 4 ulp plus that rounding. p may be the input (ps == xs, in
+ * place); mx and sp must not overlap either. */
+typedef void (*segloss_vec_softmax_fn)(float *p, int64_t ps, float *mx, float *sp,
+                                       const float *x, int64_t xs, int64_t c, int64_t n);
+/* The softmax kernel of table t (dispatch.c); never NULL for a table of
+ * this CPU. */
+segloss_vec_softmax_fn segloss__vec_softmax(const segloss_vec_ops *t);
+/* Per file, without the CPU check; NULL when not compiled for the ISA. */
+segloss_vec_softmax_fn segloss__vec_softmax_scalar(void);
+segloss_vec_softmax_fn segloss__vec_softmax_portable(void);
+segloss_vec_softmax_fn segloss__vec_softmax_avx2(void);
+segloss_vec_softmax_fn segloss__vec_softmax_avx512(void);
+segloss_vec_softmax_fn segloss__vec_softmax_neon(void);
+
+/* The same in double, for loss values (kernels/simd_softmax_d.h): for
+ * positions i in [0, n), with mx = max_k x[k*xs + i] (NaN when one is NaN),
+ *   e[k*es + i] = exp(x_k - mx)   (skipped when e is NULL)
+ *   sum[i] = sum_k exp(x_k - mx)  (in class order)
+ *   lse[i] = mx + log(sum[i])     (skipped when lse is NULL)
+ * exp within a few 1e-16 relative (0 below exp(-708)), log within 1 ulp
+ * (fdlibm's); the scalar table uses libm's exp and log. p_k = e_k / sum. */
+typedef void (*segloss_vec_softmax_d_fn)(double *e, int64_t es, double *sum, double *lse,
+                                         const float *x, int64_t xs, int64_t c, int64_t n);
+segloss_vec_softmax_d_fn segloss__vec_softmax_d(const segloss_vec_ops *t);
+segloss_vec_softmax_d_fn segloss__vec_softmax_d_scalar(void);
+segloss_vec_softmax_d_fn segloss__vec_softmax_d_portable(void);
+segloss_vec_softmax_d_fn segloss__vec_softmax_d_avx2(void);
+segloss_vec_softmax_d_fn segloss__vec_softmax_d_avx512(void);
+segloss_vec_softmax_d_fn segloss__vec_softmax_d_neon(void);
+
+/* e[i] = exp(-|x[i]|) and L[i] = log1p(e[i]) in double (the focal terms'
+ * softplus and sigmoid: softplus(+-x) = L + max(+-x, 0), sigmoid(x) =
+ * 1/(1+e) or e/(1+e)), the exp and log of simd_softmax_d.h; the scalar
+ * table uses libm's exp and log1p. */
+typedef void (*segloss_vec_softplus_d_fn)(double *e, double *L, const float *x, int64_t n);
+segloss_vec_softplus_d_fn segloss__vec_softplus_d(const segloss_vec_ops *t);
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_scalar(void);
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_portable(void);
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_avx2(void);
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_avx512(void);
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_neon(void);
+
 #endif

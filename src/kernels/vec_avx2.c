@@ -75,8 +75,21 @@ SIMD_INLINE double vacc_total(vacc a) {
 
 const segloss_vec_ops *segloss__vec_ops_avx2_table(void) { return &simd_ops; }
 
+#include "kernels/simd_softmax.h"
+
+segloss_vec_softmax_fn segloss__vec_softmax_avx2(void) { return softmax_simd; }
+
+#include "kernels/simd_softmax_d.h"
+
+segloss_vec_softmax_d_fn segloss__vec_softmax_d_avx2(void) { return softmax_d_simd; }
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_avx2(void) { return softplus_d_simd; }
+
 #else /* not compiled with AVX2 and FMA: no table */
 
 const segloss_vec_ops *segloss__vec_ops_avx2_table(void) { return NULL; }
+
+segloss_vec_softmax_fn segloss__vec_softmax_avx2(void) { return NULL; }
+segloss_vec_softmax_d_fn segloss__vec_softmax_d_avx2(void) { return NULL; }
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_avx2(void) { return NULL; }
 
 #endif

@@ -74,8 +74,21 @@ SIMD_INLINE double vacc_total(vacc a) {
 
 const segloss_vec_ops *segloss__vec_ops_avx512_table(void) { return &simd_ops; }
 
+#include "kernels/simd_softmax.h"
+
+segloss_vec_softmax_fn segloss__vec_softmax_avx512(void) { return softmax_simd; }
+
+#include "kernels/simd_softmax_d.h"
+
+segloss_vec_softmax_d_fn segloss__vec_softmax_d_avx512(void) { return softmax_d_simd; }
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_avx512(void) { return softplus_d_simd; }
+
 #else /* not compiled with AVX-512: no table */
 
 const segloss_vec_ops *segloss__vec_ops_avx512_table(void) { return NULL; }
+
+segloss_vec_softmax_fn segloss__vec_softmax_avx512(void) { return NULL; }
+segloss_vec_softmax_d_fn segloss__vec_softmax_d_avx512(void) { return NULL; }
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_avx512(void) { return NULL; }
 
 #endif

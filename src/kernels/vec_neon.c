@@ -106,8 +106,21 @@ SIMD_INLINE double vacc_total(vacc a) {
 
 const segloss_vec_ops *segloss__vec_ops_neon_table(void) { return &simd_ops; }
 
+#include "kernels/simd_softmax.h"
+
+segloss_vec_softmax_fn segloss__vec_softmax_neon(void) { return softmax_simd; }
+
+#include "kernels/simd_softmax_d.h"
+
+segloss_vec_softmax_d_fn segloss__vec_softmax_d_neon(void) { return softmax_d_simd; }
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_neon(void) { return softplus_d_simd; }
+
 #else /* not aarch64: no table */
 
 const segloss_vec_ops *segloss__vec_ops_neon_table(void) { return NULL; }
+
+segloss_vec_softmax_fn segloss__vec_softmax_neon(void) { return NULL; }
+segloss_vec_softmax_d_fn segloss__vec_softmax_d_neon(void) { return NULL; }
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_neon(void) { return NULL; }
 
 #endif

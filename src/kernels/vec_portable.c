@@ -156,8 +156,21 @@ SIMD_INLINE double vacc_total(vacc a) { return (a.a0[0] + a.a0[1]) + (a.a1[0] + 
 
 const segloss_vec_ops *segloss__vec_ops_portable_table(void) { return &simd_ops; }
 
+#include "kernels/simd_softmax.h"
+
+segloss_vec_softmax_fn segloss__vec_softmax_portable(void) { return softmax_simd; }
+
+#include "kernels/simd_softmax_d.h"
+
+segloss_vec_softmax_d_fn segloss__vec_softmax_d_portable(void) { return softmax_d_simd; }
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_portable(void) { return softplus_d_simd; }
+
 #else /* no generic vectors: the scalar table serves */
 
 const segloss_vec_ops *segloss__vec_ops_portable_table(void) { return NULL; }
+
+segloss_vec_softmax_fn segloss__vec_softmax_portable(void) { return NULL; }
+segloss_vec_softmax_d_fn segloss__vec_softmax_d_portable(void) { return NULL; }
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_portable(void) { return NULL; }
 
 #endif

@@ -340,3 +340,66 @@ static const segloss_vec_ops scalar_ops = {
 };
 
 const segloss_vec_ops *segloss__vec_ops_scalar(void) { return &scalar_ops; }
+
+/* Softmax (vec.h): the algorithm of simd_softmax.h one position at a time,
+ * exp in float by libm's expf. */
+static void softmax_scalar(float *p, int64_t ps, float *mx, float *sp, const float *x,
+                           int64_t xs, int64_t c, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        float m = x[i];
+        int nan = isnan(m);
+        for (int64_t k = 1; k < c; k++) {
+            float v = x[k * xs + i];
+            nan |= isnan(v);
+            if (v > m) m = v;
+        }
+        if (nan) m = NAN;
+        float t = 0.0f, cnt = 0.0f;
+        for (int64_t k = 0; k < c; k++) {
+            float v = x[k * xs + i], e = expf(v - m);
+            if (m > v) t += e;
+            else cnt += 1.0f;
+            if (p) p[k * ps + i] = e;
+        }
+        if (p) {
+            float q = 1.0f / (cnt + t);
+            for (int64_t k = 0; k < c; k++) p[k * ps + i] *= q;
+        }
+        mx[i] = m;
+        sp[i] = (t + (cnt - 1.0f)) + 0.0f * m;
+    }
+}
+
+segloss_vec_softmax_fn segloss__vec_softmax_scalar(void) { return softmax_scalar; }
+
+/* Softmax in double (vec.h): libm's exp and log, the reference. */
+static void softmax_d_scalar(double *e, int64_t es, double *sum, double *lse, const float *x,
+                             int64_t xs, int64_t c, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        double m = x[i];
+        for (int64_t k = 1; k < c; k++) {
+            double v = x[k * xs + i];
+            if (v > m || isnan(v)) m = v;
+        }
+        double s = 0.0;
+        for (int64_t k = 0; k < c; k++) {
+            double v = exp((double)x[k * xs + i] - m);
+            s += v;
+            if (e) e[k * es + i] = v;
+        }
+        sum[i] = s;
+        if (lse) lse[i] = m + log(s);
+    }
+}
+
+segloss_vec_softmax_d_fn segloss__vec_softmax_d_scalar(void) { return softmax_d_scalar; }
+
+/* exp(-|x|) and its log1p (vec.h): libm's, the reference. */
+static void softplus_d_scalar(double *e, double *L, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        e[i] = exp(-fabs((double)x[i]));
+        L[i] = log1p(e[i]);
+    }
+}
+
+segloss_vec_softplus_d_fn segloss__vec_softplus_d_scalar(void) { return softplus_d_scalar; }

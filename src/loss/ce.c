@@ -22,6 +22,7 @@
  * (deterministic); within a position the C terms are added in class order.
  * NaN or infinite logits propagate to NaN, as in PyTorch's log_softmax. */
 #include "core/target.h"
+#include "loss/softmax.h"
 
 #include <math.h>
 
@@ -92,31 +93,33 @@ static segloss_status load_classes(int64_t *cls, const ce_setup *d, int64_t begi
 }
 
 /* One chunk: positions pos .. pos+len-1, all in image n at spatial offsets
- * s0 .. s0+len-1. Loads the classes and computes lse per position. */
+ * s0 .. s0+len-1. The forward loads the classes and lse per position in
+ * double (chunk_lse, the double softmax kernel: the loss keeps double
+ * accuracy); the backward the
+ * float32 softmax kernel's probabilities, written at stride S into the
+ * chunk's gradient rows (chunk_softmax, loss/softmax.h). */
 typedef struct ce_chunk {
     int64_t cls[CE_CHUNK];
     double lse[CE_CHUNK];
     double acc[CE_CHUNK];
+    float mx[CE_CHUNK], sp[CE_CHUNK];
 } ce_chunk;
 
 static segloss_status chunk_lse(ce_chunk *ch, const ce_setup *d, int64_t n, int64_t s0,
                                 int64_t len, int64_t pos) {
     segloss_status st = load_classes(ch->cls, d, pos, len);
     if (st != SEGLOSS_OK) return st;
-    const float *x0 = d->x + n * d->c * d->s + s0;
-    double *mx = ch->lse, *se = ch->acc;
-    for (int64_t k = 0; k < len; k++) mx[k] = x0[k];
-    for (int64_t c = 1; c < d->c; c++) {
-        const float *xc = x0 + c * d->s;
-        for (int64_t k = 0; k < len; k++)
-            if (xc[k] > mx[k] || isnan(xc[k])) mx[k] = xc[k];
-    }
-    for (int64_t k = 0; k < len; k++) se[k] = 0.0;
-    for (int64_t c = 0; c < d->c; c++) {
-        const float *xc = x0 + c * d->s;
-        for (int64_t k = 0; k < len; k++) se[k] += exp((double)xc[k] - mx[k]);
-    }
-    for (int64_t k = 0; k < len; k++) ch->lse[k] = mx[k] + log(se[k]);
+    segloss__softmax_d_kernel()(NULL, 0, ch->acc, ch->lse, d->x + n * d->c * d->s + s0, d->s,
+                                d->c, len);
+    return SEGLOSS_OK;
+}
+
+static segloss_status chunk_softmax(ce_chunk *ch, const ce_setup *d, int64_t n, int64_t s0,
+                                    int64_t len, int64_t pos, float *p) {
+    segloss_status st = load_classes(ch->cls, d, pos, len);
+    if (st != SEGLOSS_OK) return st;
+    segloss__softmax_kernel()(p, d->s, ch->mx, ch->sp, d->x + n * d->c * d->s + s0, d->s, d->c,
+                              len);
     return SEGLOSS_OK;
 }
 
@@ -143,6 +146,7 @@ static segloss_status for_chunks(const ce_setup *d, int64_t begin, int64_t end, 
 typedef struct ce_ctx {
     const ce_setup *d;
     float *elems;              /* forward NONE */
+    double *elems_d;           /* forward: the position losses in double */
     float *grad;               /* backward */
     const float *gvec;         /* backward NONE: upstream per position */
     double gscale;
@@ -176,6 +180,7 @@ static segloss_status fwd_chunk(void *vctx, ce_chunk *ch, int64_t n, int64_t s0,
             wsum += wy;
         }
         if (cx->elems) cx->elems[pos + k] = (float)l;
+        if (cx->elems_d) cx->elems_d[pos + k] = l;
         sum += l;
     }
     partial[0] += sum;
@@ -208,23 +213,40 @@ static segloss_status wsum_block(void *ctx, int64_t begin, int64_t end, double *
     return for_chunks(cx->d, begin, end, wsum_chunk, ctx, partial);
 }
 
+/* The softmax goes into the chunk's gradient rows, then becomes the
+ * gradient in place; p_y - 1 is formed as -sum_{c != y} p_c. */
 static segloss_status bwd_chunk(void *vctx, ce_chunk *ch, int64_t n, int64_t s0, int64_t len,
                                 int64_t pos, double *partial) {
     const ce_ctx *cx = vctx;
     const ce_setup *d = cx->d;
     (void)partial;
-    segloss_status st = chunk_lse(ch, d, n, s0, len, pos);
-    if (st != SEGLOSS_OK) return st;
-    const float *x0 = d->x + n * d->c * d->s + s0;
     float *g0 = cx->grad + n * d->c * d->s + s0;
+    segloss_status st = chunk_softmax(ch, d, n, s0, len, pos, g0);
+    if (st != SEGLOSS_OK) return st;
     double a = 1.0 - d->eps, b = d->eps / (double)d->c;
-    /* acc[k] = upstream scale of position k (0 when ignored). */
-    for (int64_t k = 0; k < len; k++) {
-        double up = cx->gvec ? cx->gscale * cx->gvec[pos + k] : cx->gscale;
-        ch->acc[k] = ch->cls[k] == CE_IGNORED ? 0.0 : up;
+    /* acc[k] = sum of the probabilities of the classes other than y */
+    for (int64_t k = 0; k < len; k++) ch->acc[k] = 0.0;
+    for (int64_t c = 0; c < d->c; c++) {
+        const float *gc = g0 + c * d->s;
+        for (int64_t k = 0; k < len; k++) ch->acc[k] += ch->cls[k] != c ? gc[k] : 0.0f;
+    }
+    if (!d->w && b == 0.0 && !cx->gvec) {
+        /* the common case, the same values as the loop below: g_c = up p_c,
+         * g_y = -up sum_{c != y} p_c, 0 at ignored positions */
+        double up = cx->gscale;
+        for (int64_t c = 0; c < d->c; c++) {
+            float *gc = g0 + c * d->s;
+            for (int64_t k = 0; k < len; k++) gc[k] = (float)(gc[k] * up);
+        }
+        for (int64_t k = 0; k < len; k++) {
+            int64_t y = ch->cls[k];
+            if (y != CE_IGNORED) g0[y * d->s + k] = (float)(-ch->acc[k] * up);
+            else
+                for (int64_t c = 0; c < d->c; c++) g0[c * d->s + k] = 0.0f;
+        }
+        return SEGLOSS_OK;
     }
     for (int64_t c = 0; c < d->c; c++) {
-        const float *xc = x0 + c * d->s;
         float *gc = g0 + c * d->s;
         double wc = d->w ? d->w[c] : 1.0;
         for (int64_t k = 0; k < len; k++) {
@@ -233,11 +255,12 @@ static segloss_status bwd_chunk(void *vctx, ce_chunk *ch, int64_t n, int64_t s0,
                 gc[k] = 0.0f;
                 continue;
             }
-            double sm = exp(xc[k] - ch->lse[k]);
+            double up = cx->gvec ? cx->gscale * cx->gvec[pos + k] : cx->gscale;
+            double sm = gc[k];
             double wy = d->w ? d->w[y] : 1.0;
-            double g = a * wy * (c == y ? sm - 1.0 : sm);
+            double g = a * wy * (c == y ? -ch->acc[k] : sm);
             if (b > 0.0) g += b * (sm * d->wsum - wc);
-            gc[k] = (float)(g * ch->acc[k]);
+            gc[k] = (float)(g * up);
         }
     }
     return SEGLOSS_OK;
@@ -289,4 +312,14 @@ segloss_status segloss_ce_backward(float *grad, const float *x, const segloss_ta
     }
     double unused;
     return segloss__reduce_blocks(d.m, 1, bwd_block, &cx, &unused);
+}
+
+segloss_status segloss__ce_losses(double *elems, const float *x, const segloss_target *target,
+                                  const segloss_shape *shape, const segloss_ce_opts *opts) {
+    ce_setup d;
+    segloss_status st = ce_init(&d, x, target, shape, opts);
+    if (st != SEGLOSS_OK) return st;
+    ce_ctx cx = {.d = &d, .elems_d = elems};
+    double tot[2];
+    return segloss__reduce_blocks(d.m, 2, fwd_block, &cx, tot);
 }

@@ -21,6 +21,7 @@
  * runs serially in element order (deterministic). */
 #include "core/target.h"
 #include "kernels/scalar.h"
+#include "kernels/vec.h"
 #include "loss/region.h"
 
 #include <math.h>
@@ -57,6 +58,40 @@ static segloss_status check(const segloss_dice_opts *d, const focal_par *f) {
     return SEGLOSS_OK;
 }
 
+/* One element: its loss l = a m b and, with dl != NULL, dl/dx. For a 0/1
+ * target (s = +-1, so |x s| = |x|) from e = exp(-|x|) and L = log1p(e)
+ * (the double kernel, kernels/vec.h): sigmoid(+-x) = 1/(1+e) or e/(1+e),
+ * softplus(+-x) = L + max(+-x, 0), and m = sigmoid(-x s)^2 for gamma 2
+ * (MONAI's default; it is exp(-2 softplus(x s))); soft targets by the
+ * general form. */
+static double focal_elem(double xv, double yv, double e, double L, const focal_par *f,
+                         double *dl) {
+    double s = 2.0 * yv - 1.0;
+    double a = f->alpha < 0.0 ? 1.0 : f->alpha * yv + (1.0 - f->alpha) * (1.0 - yv);
+    double b, m, sig_t, sig_x;
+    if (yv == 0.0 || yv == 1.0) {
+        double r = 1.0 / (1.0 + e);
+        double hi = xv >= 0.0 ? r : e * r, lo = xv >= 0.0 ? e * r : r; /* sigmoid(x), (-x) */
+        double t = xv * s, sig_nt = yv == 1.0 ? lo : hi;            /* sigmoid(-x s) */
+        sig_x = hi;
+        sig_t = yv == 1.0 ? hi : lo;
+        b = L + (xv > 0.0 ? xv : 0.0) - xv * yv;
+        if (f->gamma == 0.0) m = 1.0;
+        else if (f->gamma == 2.0) m = sig_nt * sig_nt;
+        else m = exp(-f->gamma * (L + (t > 0.0 ? t : 0.0)));
+    } else {
+        b = segloss__softplus_neg_d(-xv) - xv * yv;
+        m = f->gamma == 0.0 ? 1.0 : exp(-f->gamma * segloss__softplus_neg_d(-xv * s));
+        sig_t = segloss__sigmoid_d(xv * s);
+        sig_x = segloss__sigmoid_d(xv);
+    }
+    if (dl) {
+        double dm = -f->gamma * s * m * sig_t;
+        *dl = a * (dm * b + m * (sig_x - yv));
+    }
+    return a * m * b;
+}
+
 /* The focal term: *value (when value != NULL) and, when grad != NULL,
  * grad += up * d focal / dx on the kept channels. */
 static segloss_status focal_term(double *value, float *grad, double up, const float *x,
@@ -70,7 +105,8 @@ static segloss_status focal_term(double *value, float *grad, double up, const fl
                                                         : (double)r.s;
     double total = 0.0, g = up / per;
     int64_t idx[FOCAL_CHUNK];
-    double y[FOCAL_CHUNK];
+    double y[FOCAL_CHUNK], ee[FOCAL_CHUNK], LL[FOCAL_CHUNK];
+    segloss_vec_softplus_d_fn sp = segloss__vec_softplus_d(segloss__vec_ops());
     for (int64_t n = 0; n < r.n && st == SEGLOSS_OK; n++)
         for (int64_t s0 = 0; s0 < r.s && st == SEGLOSS_OK; s0 += FOCAL_CHUNK) {
             int64_t len = r.s - s0 < FOCAL_CHUNK ? r.s - s0 : FOCAL_CHUNK;
@@ -84,16 +120,11 @@ static segloss_status focal_term(double *value, float *grad, double up, const fl
                 else if ((st = segloss__decode_dense_d(y, NULL, NULL, NULL, t, off, len,
                                                        SEGLOSS_IGNORE_NONE)) != SEGLOSS_OK)
                     break;
+                sp(ee, LL, x + off, len);
                 for (int64_t i = 0; i < len; i++) {
-                    double xv = x[off + i], yv = y[i], s = 2.0 * yv - 1.0;
-                    double a = f->alpha < 0.0 ? 1.0 : f->alpha * yv + (1.0 - f->alpha) * (1.0 - yv);
-                    double b = segloss__softplus_neg_d(-xv) - xv * yv;
-                    double m = f->gamma == 0.0 ? 1.0 : exp(-f->gamma * segloss__softplus_neg_d(-xv * s));
-                    total += a * m * b;
-                    if (grad) {
-                        double dm = -f->gamma * s * m * segloss__sigmoid_d(xv * s);
-                        grad[off + i] += (float)(g * a * (dm * b + m * (segloss__sigmoid_d(xv) - yv)));
-                    }
+                    double dl, l = focal_elem(x[off + i], y[i], ee[i], LL[i], f, grad ? &dl : NULL);
+                    total += l;
+                    if (grad) grad[off + i] += (float)(g * dl);
                 }
             }
         }
@@ -108,16 +139,27 @@ typedef segloss_status (*region_fwd)(double *, const float *, const segloss_targ
                                      const segloss_shape *, const void *);
 typedef segloss_status (*region_bwd)(float *, const float *, const segloss_target *,
                                      const segloss_shape *, const void *, const float *);
+typedef segloss_status (*region_fb)(double *, float *, const float *, const segloss_target *,
+                                    const segloss_shape *, const void *, const float *);
 
 static segloss_status run(int mode, double *loss, float *elems, float *grad, const float *x,
                           const segloss_target *t, const segloss_shape *shape,
                           const segloss_dice_opts *d, const focal_par *f, region_fwd rf,
-                          region_bwd rb, const void *ro, const float *grad_out) {
+                          region_bwd rb, region_fb rfb, const void *ro,
+                          const float *grad_out) {
     if (!shape || ((mode & SEGLOSS__FAST_LOSS) && !loss) || ((mode & SEGLOSS__FAST_GRAD) && !grad))
         return SEGLOSS_ERR_NULL;
     segloss_status st = check(d, f);
     if (st != SEGLOSS_OK) return st;
     if (elems) return SEGLOSS_ERR_ARG; /* NONE is not a reduction of these losses */
+    if (mode == (SEGLOSS__FAST_LOSS | SEGLOSS__FAST_GRAD)) {
+        double up = grad_out ? grad_out[0] : 1.0, lr, lf;
+        float ur = (float)(f->lambda_region * up);
+        if ((st = rfb(&lr, grad, x, t, shape, ro, &ur)) != SEGLOSS_OK) return st;
+        st = focal_term(&lf, grad, f->lambda_focal * up, x, t, shape, d, f);
+        if (st == SEGLOSS_OK) *loss = f->lambda_region * lr + f->lambda_focal * lf;
+        return st;
+    }
     if (mode & SEGLOSS__FAST_LOSS) {
         double lr, lf;
         if ((st = rf(&lr, x, t, shape, ro)) != SEGLOSS_OK) return st;
@@ -141,6 +183,14 @@ static segloss_status dice_bwd(float *g, const float *x, const segloss_target *t
                                const segloss_shape *s, const void *o, const float *up) {
     return segloss_dice_backward(g, x, t, s, o, up);
 }
+static segloss_status dice_fb(double *l, float *g, const float *x, const segloss_target *t,
+                              const segloss_shape *s, const void *o, const float *up) {
+    return segloss_dice_forward_backward(l, NULL, g, x, t, s, o, up);
+}
+static segloss_status gdice_fb(double *l, float *g, const float *x, const segloss_target *t,
+                               const segloss_shape *s, const void *o, const float *up) {
+    return segloss_generalized_dice_forward_backward(l, NULL, g, x, t, s, o, up);
+}
 static segloss_status gdice_fwd(double *l, const float *x, const segloss_target *t,
                                 const segloss_shape *s, const void *o) {
     return segloss_generalized_dice_forward(l, NULL, x, t, s, o);
@@ -160,8 +210,8 @@ static segloss_status dice_focal(int mode, double *loss, float *elems, float *gr
         o = &def;
     }
     focal_par f = {o->gamma, o->alpha, o->lambda_dice, o->lambda_focal};
-    return run(mode, loss, elems, grad, x, t, shape, &o->dice, &f, dice_fwd, dice_bwd, &o->dice,
-               grad_out);
+    return run(mode, loss, elems, grad, x, t, shape, &o->dice, &f, dice_fwd, dice_bwd, dice_fb,
+               &o->dice, grad_out);
 }
 
 static segloss_status gdice_focal(int mode, double *loss, float *elems, float *grad,
@@ -176,7 +226,7 @@ static segloss_status gdice_focal(int mode, double *loss, float *elems, float *g
     }
     focal_par f = {o->gamma, o->alpha, o->lambda_gdl, o->lambda_focal};
     return run(mode, loss, elems, grad, x, t, shape, &o->gdice.region, &f, gdice_fwd, gdice_bwd,
-               &o->gdice, grad_out);
+               gdice_fb, &o->gdice, grad_out);
 }
 
 segloss_status segloss_dice_focal_forward(double *loss, float *elems, const float *x,
@@ -204,4 +254,22 @@ segloss_status segloss_generalized_dice_focal_backward(
     float *grad, const float *x, const segloss_target *target, const segloss_shape *shape,
     const segloss_generalized_dice_focal_opts *opts, const float *grad_out) {
     return gdice_focal(SEGLOSS__FAST_GRAD, NULL, NULL, grad, x, target, shape, opts, grad_out);
+}
+
+segloss_status segloss_dice_focal_forward_backward(double *loss, float *elems, float *grad,
+                                                   const float *x,
+                                                   const segloss_target *target,
+                                                   const segloss_shape *shape,
+                                                   const segloss_dice_focal_opts *opts,
+                                                   const float *grad_out) {
+    return dice_focal(SEGLOSS__FAST_LOSS | SEGLOSS__FAST_GRAD, loss, elems, grad, x, target,
+                      shape, opts, grad_out);
+}
+
+segloss_status segloss_generalized_dice_focal_forward_backward(
+    double *loss, float *elems, float *grad, const float *x, const segloss_target *target,
+    const segloss_shape *shape, const segloss_generalized_dice_focal_opts *opts,
+    const float *grad_out) {
+    return gdice_focal(SEGLOSS__FAST_LOSS | SEGLOSS__FAST_GRAD, loss, elems, grad, x, target,
+                       shape, opts, grad_out);
 }

@@ -110,6 +110,18 @@ segloss_status segloss_generalized_dice_backward(float *grad, const float *x,
     return segloss__region_backward(&L, grad, x, target, shape, &opts->region, grad_out);
 }
 
+segloss_status segloss_generalized_dice_forward_backward(
+    double *loss, float *elems, float *grad, const float *x, const segloss_target *target,
+    const segloss_shape *shape, const segloss_generalized_dice_opts *opts, const float *grad_out) {
+    if (!opts) opts = &gdice_defaults;
+    if (!loss || !grad) return SEGLOSS_ERR_NULL;
+    segloss_status st = gdice_check(opts);
+    if (st != SEGLOSS_OK) return st;
+    segloss__region_loss L = {gdice_item, &opts->w_type, 0, 1};
+    return segloss__region_forward_backward(&L, loss, elems, grad, x, target, shape,
+                                            &opts->region, grad_out);
+}
+
 /* Data-parallel statistics (region_stats.c). */
 segloss_status segloss_generalized_dice_loss_from_stats(double *loss, float *elems,
                                                         const double *stats,

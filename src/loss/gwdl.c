@@ -15,6 +15,7 @@
  * Images are independent: computed in parallel, added in image order. */
 #include "core/target.h"
 #include "loss/distmap.h"
+#include "loss/softmax.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -49,9 +50,8 @@ static segloss_status gw_image(void *vctx, int64_t n) {
     if (!p) return SEGLOSS_ERR_NOMEM;
     double *alpha = p + c * s;
     int64_t *idx = (int64_t *)(alpha + 2 * c);
-    if ((st = segloss__dm_probs(p, u->x + n * c * s, c, s, SEGLOSS_ACTIVATION_SOFTMAX)) !=
-            SEGLOSS_OK ||
-        (st = segloss__decode_index(idx, NULL, NULL, NULL, u->t, n * s, s, c,
+    segloss__softmax_probs_d(p, u->x + n * c * s, c, s);
+    if ((st = segloss__decode_index(idx, NULL, NULL, NULL, u->t, n * s, s, c,
                                     SEGLOSS_IGNORE_NONE)) != SEGLOSS_OK)
         goto done;
     for (int64_t k = 0; k < c; k++) alpha[k] = gdl ? 0.0 : k > 0;

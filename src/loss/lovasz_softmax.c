@@ -23,6 +23,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct ls_key {
     double e;
@@ -36,6 +37,46 @@ static int ls_desc(const void *a, const void *b) {
     return u->i < v->i ? -1 : u->i > v->i;
 }
 
+/* Sorts key[0..n) by e decreasing, ties by i increasing: a stable LSD
+ * radix sort (11-bit digits, 6 passes) of the bits of e (>= 0, finite, so its bit
+ * pattern orders as an unsigned integer) complemented, from an array in
+ * increasing i. Digits that every key shares are skipped. tmp: n keys. */
+static uint64_t ls_bits(double e) {
+    uint64_t b;
+    memcpy(&b, &e, sizeof b);
+    return ~b;
+}
+
+static void ls_sort(ls_key *key, ls_key *tmp, int64_t n) {
+    enum { D = 6, BITS = 11, R = 1 << BITS };
+    int64_t (*h)[R] = calloc(D, sizeof *h);
+    if (!h) { /* the same order by comparisons */
+        qsort(key, (size_t)n, sizeof *key, ls_desc);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t b = ls_bits(key[i].e);
+        for (int d = 0; d < D; d++) h[d][(b >> (BITS * d)) & (R - 1)]++;
+    }
+    ls_key *src = key, *dst = tmp;
+    for (int d = 0; d < D; d++) {
+        int64_t *hd = h[d], pos = 0;
+        if (hd[(ls_bits(src[0].e) >> (BITS * d)) & (R - 1)] == n) continue; /* one value */
+        for (int v = 0; v < R; v++) {
+            int64_t cnt = hd[v];
+            hd[v] = pos;
+            pos += cnt;
+        }
+        for (int64_t i = 0; i < n; i++)
+            dst[hd[(ls_bits(src[i].e) >> (BITS * d)) & (R - 1)]++] = src[i];
+        ls_key *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != key) memcpy(key, src, (size_t)n * sizeof *key);
+    free(h);
+}
+
 typedef struct ls_item {
     int64_t n0, n1;          /* images of the item */
 } ls_item;
@@ -43,7 +84,7 @@ typedef struct ls_item {
 /* One item: its loss, and with gp != NULL, up * d loss / d p into gp
  * (indexed like p: [pixel][class] over the item's valid pixels). */
 static double ls_item_loss(const double *p, const int64_t *lab, int64_t np, int64_t c,
-                           ls_key *key, double up, double *gp) {
+                           ls_key *key, ls_key *tmp, double up, double *gp) {
     int64_t present = 0;
     double total = 0.0;
     for (int64_t k = 0; k < c; k++) {
@@ -63,7 +104,7 @@ static double ls_item_loss(const double *p, const int64_t *lab, int64_t np, int6
             key[i].i = i;
         }
         if (G == 0.0) continue;
-        qsort(key, (size_t)np, sizeof *key, ls_desc);
+        if (np > 0) ls_sort(key, tmp, np);
         double F = 0.0, jprev = 0.0, lc = 0.0;
         for (int64_t r = 0; r < np; r++) {
             int64_t i = key[r].i;
@@ -105,7 +146,7 @@ static segloss_status ls_run(double *loss, float *elems, float *grad, const floa
     int64_t *lab = malloc((size_t)(n * s) * sizeof *lab);
     int64_t *pix = malloc((size_t)(n * s) * sizeof *pix);   /* pixel n*s + j of valid entry */
     uint8_t *ign = malloc((size_t)(n * s));
-    ls_key *key = malloc((size_t)per * sizeof *key);
+    ls_key *key = malloc((size_t)per * 2 * sizeof *key), *tmp = key ? key + per : NULL;
     double *f = malloc((size_t)items * sizeof *f);
     if (!p || (grad && !gp) || !lab || !pix || !ign || !key || !f) {
         st = SEGLOSS_ERR_NOMEM;
@@ -136,7 +177,7 @@ static segloss_status ls_run(double *loss, float *elems, float *grad, const floa
                           : 1.0;
             if (o->reduction == SEGLOSS_REDUCTION_MEAN) up /= (double)items;
         }
-        f[it] = ls_item_loss(p, lab + q0, np, c, key, up, gp);
+        f[it] = ls_item_loss(p, lab + q0, np, c, key, tmp, up, gp);
         if (grad) {
             for (int64_t q = q0; q < q0 + per; q++) { /* ignored pixels: 0 */
                 int64_t nn = q / s, j = q % s;

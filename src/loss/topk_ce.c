@@ -11,11 +11,13 @@
  * broken by the lower flat index (torch.topk picks among equal values in an
  * unspecified order; the value does not depend on it, the gradient only
  * where tied positions have different gradients). The value and gradient
- * are then segloss_ce's SUM (in double) over a copy of the target whose
- * unselected (and ignored) positions hold -1, the ignore value of that
- * call, divided by K. K = 0 gives NaN (torch's mean of nothing) and a zero
+ * are then the sum of the selected l_i in double (index order) and
+ * segloss_ce's SUM backward over a copy of the target whose unselected
+ * (and ignored) positions hold -1, the ignore value of that call, divided
+ * by K; forward_backward does both from one selection. K = 0 gives NaN (torch's mean of nothing) and a zero
  * gradient. The reduction is always this mean. */
 #include "core/target.h"
+#include "loss/softmax.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -95,12 +97,17 @@ static void keep_top(int64_t *sel, const float *l, float *scratch, int64_t m, in
     }
 }
 
-/* *sel = the target with every position but the K selected set to -1
- * (malloc'd, M int64), *kk = K, *ce = the options of the SUM call over it. */
-static segloss_status topk_select(int64_t **sel, int64_t *kk, segloss_ce_opts *ce,
-                                  const float *x, const segloss_target *t,
-                                  const segloss_shape *shape, const segloss_topk_ce_opts *o) {
-    *sel = NULL;
+/* One training step's work: the position losses in double (one softmax
+ * pass), the selection on their float32 values, then the loss as the sum
+ * of the selected losses in index order / K (no second CE pass) and/or the
+ * gradient as segloss_ce's SUM backward over a copy of the target whose
+ * unselected (and ignored) positions hold -1, times upstream / K. The four
+ * arrays of M positions are one allocation. */
+static segloss_status topk_run(double *loss, float *grad, const float *x,
+                               const segloss_target *t, const segloss_shape *shape,
+                               const segloss_topk_ce_opts *o, const float *grad_out) {
+    segloss_topk_ce_opts def = segloss_topk_ce_opts_default();
+    if (!o) o = &def;
     if (!(o->k >= 0.0 && o->k <= 100.0)) return SEGLOSS_ERR_ARG;
     if (!shape || !t) return SEGLOSS_ERR_NULL;
     int64_t numel;
@@ -110,63 +117,56 @@ static segloss_status topk_select(int64_t **sel, int64_t *kk, segloss_ce_opts *c
     int64_t c = shape->ndim >= 2 ? shape->dim[1] : shape->ndim == 1 ? shape->dim[0] : 1;
     int64_t m = c > 0 ? numel / c : 0;
     size_t mm = (size_t)(m > 0 ? m : 1);
-    float *l = malloc(mm * sizeof *l);
-    float *scratch = malloc(mm * sizeof *scratch);
-    int64_t *idx = malloc(mm * sizeof *idx);
-    if (!l || !scratch || !idx) st = SEGLOSS_ERR_NOMEM;
-    *ce = o->ce;
-    ce->reduction = SEGLOSS_REDUCTION_NONE;
-    double unused;
-    if (st == SEGLOSS_OK) st = segloss_ce_forward(&unused, l, x, t, shape, ce);
-    if (st == SEGLOSS_OK)
-        st = segloss__decode_index(idx, NULL, NULL, NULL, t, 0, m, c, o->ce.ignore_index);
-    if (st == SEGLOSS_OK) {
-        int64_t k = (int64_t)floor((double)m * o->k / 100.0);
-        keep_top(idx, l, scratch, m, k);
-        *kk = k;
-        *sel = idx;
-        idx = NULL;
-        ce->reduction = SEGLOSS_REDUCTION_SUM;
-        ce->ignore_index = -1;
+    double *ld = malloc(mm * (sizeof(double) + sizeof(int64_t) + 2 * sizeof(float)));
+    if (!ld) return SEGLOSS_ERR_NOMEM;
+    int64_t *sel = (int64_t *)(ld + mm);
+    float *l = (float *)(sel + mm), *scratch = l + mm;
+    segloss_ce_opts ce = o->ce;
+    if ((st = segloss__ce_losses(ld, x, t, shape, &ce)) != SEGLOSS_OK ||
+        (st = segloss__decode_index(sel, NULL, NULL, NULL, t, 0, m, c, o->ce.ignore_index)) !=
+            SEGLOSS_OK)
+        goto done;
+    for (int64_t i = 0; i < m; i++) l[i] = (float)ld[i];
+    int64_t k = (int64_t)floor((double)m * o->k / 100.0);
+    keep_top(sel, l, scratch, m, k);
+    if (loss) {
+        double sum = 0.0;
+        for (int64_t i = 0; i < m; i++)
+            if (sel[i] >= 0) sum += ld[i];
+        *loss = k > 0 ? sum / (double)k : NAN;
     }
-    free(l);
-    free(scratch);
-    free(idx);
+    if (grad) {
+        segloss_target ts = {sel, SEGLOSS_I64};
+        ce.reduction = SEGLOSS_REDUCTION_SUM;
+        ce.ignore_index = -1;
+        /* K = 0: every position is -1 (ignored), so the gradient is 0 */
+        float up = (float)((grad_out ? grad_out[0] : 1.0) / (double)(k > 0 ? k : 1));
+        st = segloss_ce_backward(grad, x, &ts, shape, &ce, &up);
+    }
+done:
+    free(ld);
     return st;
 }
 
 segloss_status segloss_topk_ce_forward(double *loss, const float *x, const segloss_target *target,
                                        const segloss_shape *shape,
                                        const segloss_topk_ce_opts *opts) {
-    segloss_topk_ce_opts def = segloss_topk_ce_opts_default();
-    if (!opts) opts = &def;
     if (!loss) return SEGLOSS_ERR_NULL;
-    int64_t k = 0, *sel;
-    segloss_ce_opts ce;
-    segloss_status st = topk_select(&sel, &k, &ce, x, target, shape, opts);
-    if (st != SEGLOSS_OK) return st;
-    segloss_target ts = {sel, SEGLOSS_I64};
-    double sum = 0.0;
-    st = segloss_ce_forward(&sum, NULL, x, &ts, shape, &ce);
-    if (st == SEGLOSS_OK) *loss = k > 0 ? sum / (double)k : NAN;
-    free(sel);
-    return st;
+    return topk_run(loss, NULL, x, target, shape, opts, NULL);
 }
 
 segloss_status segloss_topk_ce_backward(float *grad, const float *x, const segloss_target *target,
                                         const segloss_shape *shape,
                                         const segloss_topk_ce_opts *opts, const float *grad_out) {
-    segloss_topk_ce_opts def = segloss_topk_ce_opts_default();
-    if (!opts) opts = &def;
     if (!grad) return SEGLOSS_ERR_NULL;
-    int64_t k = 0, *sel;
-    segloss_ce_opts ce;
-    segloss_status st = topk_select(&sel, &k, &ce, x, target, shape, opts);
-    if (st != SEGLOSS_OK) return st;
-    segloss_target ts = {sel, SEGLOSS_I64};
-    /* K = 0: every position is -1 (ignored), so the gradient is 0 */
-    float up = (float)((grad_out ? grad_out[0] : 1.0) / (double)(k > 0 ? k : 1));
-    st = segloss_ce_backward(grad, x, &ts, shape, &ce, &up);
-    free(sel);
-    return st;
+    return topk_run(NULL, grad, x, target, shape, opts, grad_out);
+}
+
+segloss_status segloss_topk_ce_forward_backward(double *loss, float *grad, const float *x,
+                                                const segloss_target *target,
+                                                const segloss_shape *shape,
+                                                const segloss_topk_ce_opts *opts,
+                                                const float *grad_out) {
+    if (!loss || !grad) return SEGLOSS_ERR_NULL;
+    return topk_run(loss, grad, x, target, shape, opts, grad_out);
 }

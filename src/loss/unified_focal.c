@@ -22,6 +22,7 @@
  * independent: computed in parallel, their parts added in image order. */
 #include "core/target.h"
 #include "loss/distmap.h"
+#include "loss/softmax.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -79,23 +80,44 @@ static segloss_status uf_image(void *vctx, int64_t n) {
     double e = o->epsilon, d = o->delta, g = o->gamma, w = o->weight;
     double fs = w / (double)(u->l.n * s), ts = (1.0 - w) / (double)(2 * u->l.n);
     segloss_status st = SEGLOSS_OK;
-    /* p (c*s), pk and yk (2*s each), idx (s) in one allocation: freed and
-     * allocated again every training step, one block stays in glibc's heap
-     * (its dynamic mmap threshold) instead of faulting in fresh pages */
-    double *p = malloc((size_t)((c + 4) * s) * sizeof *p + (size_t)s * sizeof(int64_t));
+    /* p (c*s), pk, yk and df (2*s each), idx (s) in one allocation: freed
+     * and allocated again every training step, one block stays in glibc's
+     * heap (its dynamic mmap threshold) instead of faulting in fresh pages */
+    double *p = malloc((size_t)((c + 6) * s) * sizeof *p + (size_t)s * sizeof(int64_t));
     if (!p) return SEGLOSS_ERR_NOMEM;
-    double *pk = p + c * s, *yk = pk + 2 * s;
-    int64_t *idx = (int64_t *)(yk + 2 * s);
-    if ((st = segloss__dm_probs(p, u->x + n * c * s, c, s, o->activation)) != SEGLOSS_OK ||
-        (st = uf_channels(pk, yk, p, u, n, idx)) != SEGLOSS_OK)
+    double *pk = p + c * s, *yk = pk + 2 * s, *df = yk + 2 * s;
+    int64_t *idx = (int64_t *)(df + 2 * s);
+    if (o->activation == SEGLOSS_ACTIVATION_SOFTMAX)
+        segloss__softmax_probs_d(p, u->x + n * c * s, c, s);
+    else if ((st = segloss__dm_probs(p, u->x + n * c * s, c, s, o->activation)) != SEGLOSS_OK)
         goto done;
+    if ((st = uf_channels(pk, yk, p, u, n, idx)) != SEGLOSS_OK) goto done;
+    /* the clamp as torch.clamp (NaN stays NaN); with the loss terms, the
+     * focal part's derivatives dF/dq_k (df, kept for the backward), from
+     * the same log and power; gamma 1/2 (MONAI's default) by sqrt */
+    int half = g == 0.5;
     double F = 0.0, tp[2] = {0.0, 0.0}, fn[2] = {0.0, 0.0}, fp[2] = {0.0, 0.0};
     for (int64_t i = 0; i < s; i++) {
-        double q0 = fmin(fmax(pk[i], e), 1.0 - e), q1 = fmin(fmax(pk[s + i], e), 1.0 - e);
+        double v0 = pk[i], v1 = pk[s + i];
+        double q0 = v0 < e ? e : v0 > 1.0 - e ? 1.0 - e : v0;
+        double q1 = v1 < e ? e : v1 > 1.0 - e ? 1.0 - e : v1;
         double y0 = yk[i], y1 = yk[s + i];
+        double d0 = 0.0, d1 = 0.0;
         /* a term with y = 0 is 0 (the cost is the transcendentals) */
-        if (y0 != 0.0) F += (1.0 - d) * pow(1.0 - q0, g) * (-y0 * log(q0));
-        if (y1 != 0.0) F += d * (-y1 * log(q1));
+        if (y0 != 0.0) {
+            double om = 1.0 - q0, lq = log(q0), sq = half ? sqrt(om) : 0.0;
+            F += (1.0 - d) * (half ? sq : pow(om, g)) * (-y0 * lq);
+            if (u->grad) {
+                double pw = half ? 1.0 / sq : pow(om, g - 1.0); /* (1-q)^(g-1) */
+                d0 = (1.0 - d) * y0 * pw * (g * lq - om / q0);
+            }
+        }
+        if (y1 != 0.0) {
+            F += d * (-y1 * log(q1));
+            d1 = -d * y1 / q1;
+        }
+        df[i] = d0;
+        df[s + i] = d1;
         tp[0] += y0 * q0;
         fn[0] += y0 * (1.0 - q0);
         fp[0] += (1.0 - y0) * q0;
@@ -117,17 +139,9 @@ static segloss_status uf_image(void *vctx, int64_t n) {
             double gq[2];
             for (int k = 0; k < 2; k++) {
                 double v = pk[k * s + i], y = yk[k * s + i];
-                double q = fmin(fmax(v, e), 1.0 - e);
                 double ddc = (y * D[k] - (tp[k] + e) * (1.0 - d)) / (D[k] * D[k]);
-                double dF = 0.0;
-                if (y != 0.0 && k == 0) {
-                    double pw = pow(1.0 - q, g - 1.0); /* (1-q)^g = (1-q) pw */
-                    dF = (1.0 - d) * y * pw * (g * log(q) - (1.0 - q) / q);
-                } else if (y != 0.0) {
-                    dF = -d * y / q;
-                }
                 double dT = k == 0 ? -ddc : -a1 * ddc;
-                gq[k] = v >= e && v <= 1.0 - e ? u->up * (fs * dF + ts * dT) : 0.0;
+                gq[k] = v >= e && v <= 1.0 - e ? u->up * (fs * df[k * s + i] + ts * dT) : 0.0;
             }
             if (c == 1)
                 pk[i] = gq[1] - gq[0];
