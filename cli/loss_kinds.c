@@ -49,6 +49,16 @@
                                                 &d->shape, &o, grad_out);                    \
     }
 
+/* LOSS_FUSED for a loss whose fused call has no loss array (LOSS_CALLS_SCALAR). */
+#define LOSS_FUSED_SCALAR(LIB, T, OPTS)                                                      \
+    static segloss_status LIB##_fused(const loss_cfg *c, const loss_data *d, double *loss,   \
+                                      float *elems, float *grad, const float *grad_out) {    \
+        T o = OPTS(c, d);                                                                    \
+        (void)elems;                                                                         \
+        return segloss_##LIB##_forward_backward(loss, grad, d->x, &d->target, &d->shape, &o, \
+                                                grad_out);                                   \
+    }
+
 /* ---------------------------------------------------------------------- */
 /* Element-wise losses: bce, bce-logits, focal                              */
 /* ---------------------------------------------------------------------- */
@@ -177,6 +187,7 @@ static segloss_generalized_dice_opts gdice_opts(const loss_cfg *c, const loss_da
     return o;
 }
 LOSS_CALLS(generalized_dice, segloss_generalized_dice_opts, gdice_opts)
+LOSS_FUSED(generalized_dice, segloss_generalized_dice_opts, gdice_opts)
 
 static segloss_dice_bce_opts dice_bce_opts(const loss_cfg *c, const loss_data *d) {
     segloss_dice_bce_opts o = c->dice_bce;
@@ -203,6 +214,7 @@ static segloss_dice_focal_opts dice_focal_opts(const loss_cfg *c, const loss_dat
     return o;
 }
 LOSS_CALLS(dice_focal, segloss_dice_focal_opts, dice_focal_opts)
+LOSS_FUSED(dice_focal, segloss_dice_focal_opts, dice_focal_opts)
 
 static segloss_generalized_dice_focal_opts gdice_focal_opts(const loss_cfg *c,
                                                             const loss_data *d) {
@@ -215,6 +227,7 @@ static segloss_generalized_dice_focal_opts gdice_focal_opts(const loss_cfg *c,
     return o;
 }
 LOSS_CALLS(generalized_dice_focal, segloss_generalized_dice_focal_opts, gdice_focal_opts)
+LOSS_FUSED(generalized_dice_focal, segloss_generalized_dice_focal_opts, gdice_focal_opts)
 
 static segloss_mcc_opts mcc_opts(const loss_cfg *c, const loss_data *d) {
     segloss_mcc_opts o = c->mcc;
@@ -232,6 +245,7 @@ static segloss_topk_ce_opts topk_opts(const loss_cfg *c, const loss_data *d) {
     return o;
 }
 LOSS_CALLS_SCALAR(topk_ce, segloss_topk_ce_opts, topk_opts)
+LOSS_FUSED_SCALAR(topk_ce, segloss_topk_ce_opts, topk_opts)
 
 /* hausdorff-dt, log-hausdorff-dt: the log variant by name. */
 static segloss_hausdorff_dt_opts hd_opts(const loss_cfg *c, const loss_data *d) {
@@ -254,13 +268,7 @@ static segloss_boundary_opts boundary_opts(const loss_cfg *c, const loss_data *d
     return o;
 }
 LOSS_CALLS_SCALAR(boundary, segloss_boundary_opts, boundary_opts)
-static segloss_status boundary_fused(const loss_cfg *c, const loss_data *d, double *loss,
-                                     float *elems, float *grad, const float *grad_out) {
-    segloss_boundary_opts o = boundary_opts(c, d);
-    (void)elems;
-    return segloss_boundary_forward_backward(loss, grad, d->x, &d->target, &d->shape, &o,
-                                             grad_out);
-}
+LOSS_FUSED_SCALAR(boundary, segloss_boundary_opts, boundary_opts)
 
 /* unified-focal: one value (mean only); gwdl: one item per image. */
 static segloss_unified_focal_opts uf_opts(const loss_cfg *c, const loss_data *d) {
@@ -269,13 +277,7 @@ static segloss_unified_focal_opts uf_opts(const loss_cfg *c, const loss_data *d)
     return o;
 }
 LOSS_CALLS_SCALAR(unified_focal, segloss_unified_focal_opts, uf_opts)
-static segloss_status unified_focal_fused(const loss_cfg *c, const loss_data *d, double *loss,
-                                          float *elems, float *grad, const float *grad_out) {
-    segloss_unified_focal_opts o = uf_opts(c, d);
-    (void)elems; /* mean only */
-    return segloss_unified_focal_forward_backward(loss, grad, d->x, &d->target, &d->shape, &o,
-                                                  grad_out);
-}
+LOSS_FUSED_SCALAR(unified_focal, segloss_unified_focal_opts, uf_opts)
 
 static segloss_gwdl_opts gwdl_opts(const loss_cfg *c, const loss_data *d) {
     segloss_gwdl_opts o = c->gwdl;
@@ -394,7 +396,7 @@ const loss_kind loss_kinds[] = {
      REGION_HINT, NULL},
     {"generalized-dice", "generalized Dice (MONAI GeneralizedDiceLoss)", LK_REGION,
      LG(REGION) | LG(GDICE) | LG(IGNORE), gdice_shape, generalized_dice_fwd,
-     generalized_dice_bwd, NULL, REGION_HINT, NULL},
+     generalized_dice_bwd, generalized_dice_fused, REGION_HINT, NULL},
     {"dice-bce", "Dice + BCE-with-logits (MONAI DiceCELoss, one channel)",
      LK_REGION | LK_LOGITS_REDUCED,
      LG(REGION) | LG(DICE) | LG(SMP) | LG(DICE_BCE) | LG(POS_WEIGHT) | LG(IGNORE), scalar_shape,
@@ -404,18 +406,18 @@ const loss_kind loss_kinds[] = {
      LK_REGION | LK_MULTICLASS, LG(REGION) | LG(DICE) | LG(DICE_CE) | LG(IGNORE), scalar_shape,
      dice_ce_fwd, dice_ce_bwd, dice_ce_fused, REGION_HINT, NULL},
     {"dice-focal", "Dice + sigmoid focal (MONAI DiceFocalLoss)", LK_REGION | LK_REDUCED,
-     LG(REGION) | LG(DICE) | LG(DICE_FOCAL), scalar_shape, dice_focal_fwd, dice_focal_bwd, NULL,
-     REGION_HINT, NULL},
+     LG(REGION) | LG(DICE) | LG(DICE_FOCAL), scalar_shape, dice_focal_fwd, dice_focal_bwd,
+     dice_focal_fused, REGION_HINT, NULL},
     {"generalized-dice-focal", "generalized Dice + focal (MONAI GeneralizedDiceFocalLoss)",
      LK_REGION | LK_REDUCED, LG(REGION) | LG(GDICE) | LG(DICE_FOCAL) | LG(GDICE_FOCAL),
-     scalar_shape, generalized_dice_focal_fwd, generalized_dice_focal_bwd, NULL, REGION_HINT,
-     NULL},
+     scalar_shape, generalized_dice_focal_fwd, generalized_dice_focal_bwd,
+     generalized_dice_focal_fused, REGION_HINT, NULL},
     {"mcc", "1 - Matthews correlation, probabilities by default (smp MCCLoss)", 0, LG(MCC),
      scalar_shape, mcc_fwd, mcc_bwd, NULL,
      " (mcc takes probabilities; --activation sigmoid for logits)", NULL},
     {"topk-ce", "mean CE over the k % largest (nnU-Net TopKLoss)",
      LK_CLASS_TARGET | LK_MEAN_ONLY, LG(CE) | LG(TOPK) | LG(IGNORE), scalar_shape, topk_ce_fwd,
-     topk_ce_bwd, NULL, "", NULL},
+     topk_ce_bwd, topk_ce_fused, "", NULL},
     {"lovasz-softmax", "Lovasz-softmax on logits (smp LovaszLoss, multiclass)",
      LK_CLASS_TARGET | LK_FINITE, LG(LOVASZ) | LG(IGNORE), lovasz_shape, lovasz_softmax_fwd,
      lovasz_softmax_bwd, NULL, "", "lovasz-softmax sorts the errors and needs finite logits"},
