@@ -60,6 +60,7 @@ SIMD_INLINE vf vmul(vf a, vf b) { return a * b; }
 SIMD_INLINE vf vfma(vf a, vf b, vf c) { return a * b + c; }
 SIMD_INLINE vf vfnma(vf a, vf b, vf c) { return c - a * b; }
 SIMD_INLINE vf vfms(vf a, vf b, vf c) { return a * b - c; }
+SIMD_INLINE vf vdiv(vf a, vf b) { return a / b; }
 /* num/(1 + e) in double: 1 + e is exact there to 2^-53, and the quotient
  * is rounded to double, then to float (simd_math.h's v_div_onepe). */
 SIMD_INLINE vd2 vd_lo(vf a) { return (vd2){a[0], a[1]}; }
