@@ -19,7 +19,7 @@ import ctypes
 
 import numpy as np
 
-from . import _arrays, _lib, _loss
+from . import _arrays, _lib, _loss, _loss_opts
 from ._errors import Error, check
 
 fn = _lib.fn
@@ -105,8 +105,8 @@ def loss_from_stats(kind, stats, shape, *, n_total=None, n_offset=0, reduction="
     xs = tuple(int(v) for v in shape)
     k, opts = _loss.check_kind(kind, opts, reduction, xs)
     o = k.opts(opts, {})
-    red = _loss._choice(_lib.REDUCTIONS, reduction, "reduction")
-    _loss._set_reduction(o, red)
+    red = _loss_opts._choice(_lib.REDUCTIONS, reduction, "reduction")
+    _loss_opts._set_reduction(o, red)
     part = _part(xs, n_total, n_offset)
     s = _stats_array(stats, xs, o, part, kind)
     elems = np.empty(k.out_shape(k, _batch_shape(xs, part), o), np.float32) if red == 2 \
