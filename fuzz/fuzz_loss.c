@@ -22,7 +22,8 @@
  * a successful forward with reduction NONE writes every element of the loss
  * array and returns their sum; a successful backward writes every element
  * of the gradient; the forward gives the same bits twice; the fused
- * *_forward_backward calls (bce-logits, dice, dice-bce) succeed exactly when
+ * *_forward_backward calls (bce-logits, dice, generalized dice, dice-bce)
+ * succeed exactly when
  * the forward and the backward both do, with the same bits; bce-logits and
  * focal report a bad target exactly when segloss_target_check does. */
 #include "loss_common.h"
@@ -46,6 +47,16 @@ enum family {
     F_DICE_BCE,
     F_COUNT
 };
+
+LOSS_CALLS_NO_FUSED(bce, segloss_bce_opts, 0)
+LOSS_CALLS(bce_logits, segloss_bce_opts, 0)
+LOSS_CALLS_NO_FUSED(focal, segloss_focal_opts, 0)
+LOSS_CALLS_NO_FUSED(ce, segloss_ce_opts, 0)
+LOSS_CALLS_NO_FUSED(lovasz_hinge, segloss_lovasz_opts, 0)
+LOSS_CALLS(dice, segloss_dice_opts, 0)
+LOSS_CALLS_NO_FUSED(jaccard, segloss_dice_opts, 0)
+LOSS_CALLS_NO_FUSED(tversky, segloss_tversky_opts, 0)
+LOSS_CALLS(generalized_dice, segloss_generalized_dice_opts, 0)
 
 static void run_case(fcase *c, fuzz_bytes *in) {
     uint8_t vmode = fuzz_u8(in);
@@ -103,7 +114,6 @@ static void run_case(fcase *c, fuzz_bytes *in) {
         c->w2 = make_farray(&pwa, &c->shape, in);
         items = c->shape_ok ? c->numel : -1;
         make_outputs(c, items, in);
-        const float *xa = null_arg ? NULL : c->x;
         if (c->family == F_FOCAL) {
             segloss_focal_opts o;
             o = segloss_focal_opts_default();
@@ -115,13 +125,8 @@ static void run_case(fcase *c, fuzz_bytes *in) {
                 o.gamma = gamma;
             }
             o.ignore_index = (f & 2) != 0 ? ignore_param(fuzz_u8(in)) : SEGLOSS_IGNORE_NONE;
-            st = segloss_focal_forward(&loss, c->elems, xa, &c->target, &c->shape, &o);
-            check_forward(c, st, loss, items);
+            st = run_calls(c, null_arg, items, &focal_calls, &o);
             if (!null_arg) check_target_rule(c, st, n, o.ignore_index);
-            st2 = segloss_focal_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
-            if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
-            st = segloss_focal_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
-            check_backward(c, st);
             break;
         }
         segloss_bce_opts o;
@@ -133,28 +138,11 @@ static void run_case(fcase *c, fuzz_bytes *in) {
         if (c->family == F_BCE_LOGITS || (f & 4)) o.pos_weight = pwa;
         o.ignore_index = (f & 2) != 0 ? ignore_param(fuzz_u8(in)) : SEGLOSS_IGNORE_NONE;
         if (c->family == F_BCE) {
-            st = segloss_bce_forward(&loss, c->elems, xa, &c->target, &c->shape, &o);
-            check_forward(c, st, loss, items);
-            st2 = segloss_bce_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
-            if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
-            st = segloss_bce_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
+            run_calls(c, null_arg, items, &bce_calls, &o);
         } else {
-            st = segloss_bce_logits_forward(&loss, c->elems, xa, &c->target, &c->shape, &o);
-            check_forward(c, st, loss, items);
+            st = run_calls(c, null_arg, items, &bce_logits_calls, &o);
             if (!null_arg) check_target_rule(c, st, n, o.ignore_index);
-            st2 = segloss_bce_logits_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
-            if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
-            segloss_status st_f = st;
-            st = segloss_bce_logits_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
-            check_backward(c, st);
-            fused fb;
-            fused_alloc(&fb, c, items);
-            st2 = segloss_bce_logits_forward_backward(&loss2, fb.elems, fb.grad, xa, &c->target,
-                                                      &c->shape, &o, c->grad_out);
-            check_fused(c, &fb, st_f, st, loss, st2, loss2);
-            break;
         }
-        check_backward(c, st);
         break;
     }
     case F_CE: {
@@ -173,13 +161,7 @@ static void run_case(fcase *c, fuzz_bytes *in) {
         items = c->shape_ok ? tcount : -1;
         if (c->shape_ok && c->shape.ndim < 1) items = -1;
         make_outputs(c, items, in);
-        const float *xa = null_arg ? NULL : c->x;
-        st = segloss_ce_forward(&loss, c->elems, xa, &c->target, &c->shape, &o);
-        check_forward(c, st, loss, items);
-        st2 = segloss_ce_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
-        if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
-        st = segloss_ce_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
-        check_backward(c, st);
+        run_calls(c, null_arg, items, &ce_calls, &o);
         break;
     }
     case F_LOVASZ: {
@@ -194,13 +176,7 @@ static void run_case(fcase *c, fuzz_bytes *in) {
         segloss_shape lshape;
         items = shape_count(segloss_lovasz_items_shape(&lshape, &c->shape, &o), &lshape);
         make_outputs(c, items, in);
-        const float *xa = null_arg ? NULL : c->x;
-        st = segloss_lovasz_hinge_forward(&loss, c->elems, xa, &c->target, &c->shape, &o);
-        check_forward(c, st, loss, items);
-        st2 = segloss_lovasz_hinge_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
-        if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
-        st = segloss_lovasz_hinge_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
-        check_backward(c, st);
+        run_calls(c, null_arg, items, &lovasz_hinge_calls, &o);
         break;
     }
     case F_DICE:
@@ -228,12 +204,7 @@ static void run_case(fcase *c, fuzz_bytes *in) {
             o.w_type = (segloss_gdice_weight)(fuzz_u8(in) % 4);
             items = shape_count(segloss_generalized_dice_items_shape(&ishape, &c->shape, &o), &ishape);
             make_outputs(c, items, in);
-            st = segloss_generalized_dice_forward(&loss, c->elems, xa, &c->target, &c->shape, &o);
-            check_forward(c, st, loss, items);
-            st2 = segloss_generalized_dice_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
-            if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
-            st = segloss_generalized_dice_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
-            check_backward(c, st);
+            run_calls(c, null_arg, items, &generalized_dice_calls, &o);
             break;
         }
         if (c->family == F_DICE_BCE) {
@@ -289,38 +260,12 @@ static void run_case(fcase *c, fuzz_bytes *in) {
             }
             items = shape_count(segloss_tversky_items_shape(&ishape, &c->shape, &o), &ishape);
             make_outputs(c, items, in);
-            st = segloss_tversky_forward(&loss, c->elems, xa, &c->target, &c->shape, &o);
-            check_forward(c, st, loss, items);
-            st2 = segloss_tversky_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
-            if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
-            st = segloss_tversky_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
-            check_backward(c, st);
+            run_calls(c, null_arg, items, &tversky_calls, &o);
             break;
         }
         items = shape_count(segloss_dice_items_shape(&ishape, &c->shape, &r), &ishape);
         make_outputs(c, items, in);
-        if (c->family == F_DICE) {
-            st = segloss_dice_forward(&loss, c->elems, xa, &c->target, &c->shape, &r);
-            check_forward(c, st, loss, items);
-            st2 = segloss_dice_forward(&loss2, NULL, xa, &c->target, &c->shape, &r);
-            if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
-            segloss_status st_f = st;
-            st = segloss_dice_backward(c->grad, xa, &c->target, &c->shape, &r, c->grad_out);
-            check_backward(c, st);
-            fused fb;
-            fused_alloc(&fb, c, items);
-            st2 = segloss_dice_forward_backward(&loss2, fb.elems, fb.grad, xa, &c->target,
-                                                &c->shape, &r, c->grad_out);
-            check_fused(c, &fb, st_f, st, loss, st2, loss2);
-            break;
-        } else {
-            st = segloss_jaccard_forward(&loss, c->elems, xa, &c->target, &c->shape, &r);
-            check_forward(c, st, loss, items);
-            st2 = segloss_jaccard_forward(&loss2, NULL, xa, &c->target, &c->shape, &r);
-            if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
-            st = segloss_jaccard_backward(c->grad, xa, &c->target, &c->shape, &r, c->grad_out);
-        }
-        check_backward(c, st);
+        run_calls(c, null_arg, items, c->family == F_DICE ? &dice_calls : &jaccard_calls, &r);
         break;
     }
     default: break;

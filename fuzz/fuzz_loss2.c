@@ -13,9 +13,9 @@
  * shape and where the item-shape helper (or the documented scalar) allows
  * it; with NONE every loss element is written and the loss is their sum;
  * a second forward gives the same bits; a backward writes every gradient
- * element; the fused calls (dice-ce, hausdorff-dt, unified-focal, gwdl,
- * cldice, dice-cldice) give the same success
- * and bits as the forward and backward apart. The statistics family splits
+ * element; the fused calls (every loss here but mcc and lovasz-softmax,
+ * which have none) give the same success and bits as the forward and
+ * backward apart. The statistics family splits
  * the batch in two "ranks": the parts' statistics add up to the whole
  * batch's, and the loss and each rank's gradient from the summed
  * statistics equal the whole batch's (1e-9 relative on probabilities). */
@@ -69,6 +69,63 @@ static void scalar_outputs(fcase *c, fuzz_bytes *in) {
     c->elems = NULL;
 }
 
+LOSS_CALLS(dice_ce, segloss_dice_ce_opts, 0)
+LOSS_CALLS(dice_focal, segloss_dice_focal_opts, 0)
+LOSS_CALLS(generalized_dice_focal, segloss_generalized_dice_focal_opts, 0)
+LOSS_CALLS_NO_FUSED(mcc, segloss_mcc_opts, 1)
+LOSS_CALLS_NO_FUSED(lovasz_softmax, segloss_lovasz_opts, 0)
+LOSS_CALLS(hausdorff_dt, segloss_hausdorff_dt_opts, 0)
+LOSS_CALLS(gwdl, segloss_gwdl_opts, 0)
+
+/* One-value losses with a fused call and no loss array: the forward twice,
+ * the backward, the fused call. items: what check_forward expects (-1: the
+ * call must fail). ONE_VALUE_CALLS(name, T) defines name##_calls. */
+typedef struct one_value_calls {
+    segloss_status (*fwd)(double *, const float *, const segloss_target *, const segloss_shape *,
+                          const void *);
+    segloss_status (*bwd)(float *, const float *, const segloss_target *, const segloss_shape *,
+                          const void *, const float *);
+    segloss_status (*fb)(double *, float *, const float *, const segloss_target *,
+                         const segloss_shape *, const void *, const float *);
+} one_value_calls;
+
+static void run_one_value(fcase *c, fuzz_bytes *in, int null_arg, int64_t items,
+                          const one_value_calls *k, const void *o) {
+    scalar_outputs(c, in);
+    const float *xa = null_arg ? NULL : c->x;
+    double loss = 0, loss2 = 0;
+    segloss_status st = k->fwd(&loss, xa, &c->target, &c->shape, o);
+    check_forward(c, st, loss, items);
+    segloss_status st2 = k->fwd(&loss2, xa, &c->target, &c->shape, o);
+    check_repeat(c, st, loss, st2, loss2);
+    segloss_status st_b = k->bwd(c->grad, xa, &c->target, &c->shape, o, c->grad_out);
+    check_backward(c, st_b);
+    fused f;
+    fused_alloc(&f, c, 1);
+    st2 = k->fb(&loss2, f.grad, xa, &c->target, &c->shape, o, c->grad_out);
+    check_fused(c, &f, st, st_b, loss, st2, loss2);
+}
+
+#define ONE_VALUE_CALLS(name, T)                                                              \
+    static segloss_status name##_f(double *l, const float *x, const segloss_target *t,          \
+                                   const segloss_shape *s, const void *o) {                     \
+        return segloss_##name##_forward(l, x, t, s, (const T *)o);                              \
+    }                                                                                           \
+    static segloss_status name##_b(float *g, const float *x, const segloss_target *t,           \
+                                   const segloss_shape *s, const void *o, const float *go) {    \
+        return segloss_##name##_backward(g, x, t, s, (const T *)o, go);                         \
+    }                                                                                           \
+    static segloss_status name##_fb(double *l, float *g, const float *x, const segloss_target *t, \
+                                    const segloss_shape *s, const void *o, const float *go) {   \
+        return segloss_##name##_forward_backward(l, g, x, t, s, (const T *)o, go);              \
+    }                                                                                           \
+    static const one_value_calls name##_calls = {name##_f, name##_b, name##_fb};
+ONE_VALUE_CALLS(topk_ce, segloss_topk_ce_opts)
+ONE_VALUE_CALLS(boundary, segloss_boundary_opts)
+ONE_VALUE_CALLS(unified_focal, segloss_unified_focal_opts)
+ONE_VALUE_CALLS(cldice, segloss_cldice_opts)
+ONE_VALUE_CALLS(dice_cldice, segloss_dice_cldice_opts)
+
 static void run_dice_ce(fcase *c, fuzz_bytes *in, int prob, int null_arg, int64_t classes) {
     uint8_t f = fuzz_u8(in);
     segloss_dice_ce_opts o = f & 1 ? segloss_dice_ce_opts_nnunet() : segloss_dice_ce_opts_default();
@@ -87,29 +144,13 @@ static void run_dice_ce(fcase *c, fuzz_bytes *in, int prob, int null_arg, int64_
     fill_floats(c->x, n, in, prob);
     int64_t items = scalar_items(c);
     scalar_outputs(c, in);
-    const float *xa = null_arg ? NULL : c->x;
-    double loss = 0, loss2 = 0;
-    segloss_status st = segloss_dice_ce_forward(&loss, NULL, xa, &c->target, &c->shape, &o);
-    check_forward(c, st, loss, items);
-    segloss_status st2 = segloss_dice_ce_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
-    check_repeat(c, st, loss, st2, loss2);
-    segloss_status st_f = st;
-    st = segloss_dice_ce_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
-    check_backward(c, st);
-    fused fb;
-    fused_alloc(&fb, c, items);
-    st2 = segloss_dice_ce_forward_backward(&loss2, NULL, fb.grad, xa, &c->target, &c->shape, &o,
-                                           c->grad_out);
-    check_fused(c, &fb, st_f, st, loss, st2, loss2);
+    run_calls(c, null_arg, items, &dice_ce_calls, &o);
 }
 
 static void run_dice_focal(fcase *c, fuzz_bytes *in, int prob, int null_arg, int64_t classes) {
     uint8_t f = fuzz_u8(in);
     double gamma = value_param(fuzz_u8(in)), alpha = value_param(fuzz_u8(in));
     double l1 = value_param(fuzz_u8(in)), l2 = value_param(fuzz_u8(in));
-    const float *xa = null_arg ? NULL : c->x;
-    double loss = 0, loss2 = 0;
-    segloss_status st, st2;
     int64_t items = scalar_items(c);
     if (c->family == F_DICE_FOCAL) {
         segloss_dice_focal_opts o = segloss_dice_focal_opts_default();
@@ -123,11 +164,7 @@ static void run_dice_focal(fcase *c, fuzz_bytes *in, int prob, int null_arg, int
             o.lambda_focal = l2;
         }
         scalar_outputs(c, in);
-        st = segloss_dice_focal_forward(&loss, NULL, xa, &c->target, &c->shape, &o);
-        check_forward(c, st, loss, items);
-        st2 = segloss_dice_focal_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
-        check_repeat(c, st, loss, st2, loss2);
-        st = segloss_dice_focal_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
+        run_calls(c, null_arg, items, &dice_focal_calls, &o);
     } else {
         segloss_generalized_dice_focal_opts o = segloss_generalized_dice_focal_opts_default();
         region_case(c, &o.gdice.region, in, 0, prob, classes);
@@ -141,14 +178,8 @@ static void run_dice_focal(fcase *c, fuzz_bytes *in, int prob, int null_arg, int
             o.lambda_focal = l2;
         }
         scalar_outputs(c, in);
-        st = segloss_generalized_dice_focal_forward(&loss, NULL, xa, &c->target, &c->shape, &o);
-        check_forward(c, st, loss, items);
-        st2 = segloss_generalized_dice_focal_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
-        check_repeat(c, st, loss, st2, loss2);
-        st = segloss_generalized_dice_focal_backward(c->grad, xa, &c->target, &c->shape, &o,
-                                                     c->grad_out);
+        run_calls(c, null_arg, items, &generalized_dice_focal_calls, &o);
     }
-    check_backward(c, st);
 }
 
 static void run_mcc(fcase *c, fuzz_bytes *in, int prob, int null_arg) {
@@ -162,14 +193,7 @@ static void run_mcc(fcase *c, fuzz_bytes *in, int prob, int null_arg) {
     fill_floats(c->x, n, in, prob);
     int64_t items = c->shape_ok ? 1 : -1; /* one value for every reduction */
     make_outputs(c, 1, in);
-    const float *xa = null_arg ? NULL : c->x;
-    double loss = 0, loss2 = 0;
-    segloss_status st = segloss_mcc_forward(&loss, c->elems, xa, &c->target, &c->shape, &o);
-    check_forward(c, st, loss, items);
-    segloss_status st2 = segloss_mcc_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
-    check_repeat(c, st, loss, st2, loss2);
-    st = segloss_mcc_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
-    check_backward(c, st);
+    run_calls(c, null_arg, items, &mcc_calls, &o);
 }
 
 static void run_topk_ce(fcase *c, fuzz_bytes *in, int null_arg, int64_t classes) {
@@ -184,15 +208,8 @@ static void run_topk_ce(fcase *c, fuzz_bytes *in, int null_arg, int64_t classes)
     int64_t n = c->numel >= 0 ? c->numel : 1;
     make_target(c, in, 1, tcount, classes);
     fill_floats(c->x, n, in, 0);
-    scalar_outputs(c, in);
-    const float *xa = null_arg ? NULL : c->x;
-    double loss = 0, loss2 = 0;
-    segloss_status st = segloss_topk_ce_forward(&loss, xa, &c->target, &c->shape, &o);
-    check_forward(c, st, loss, c->shape_ok ? 1 : -1);
-    segloss_status st2 = segloss_topk_ce_forward(&loss2, xa, &c->target, &c->shape, &o);
-    check_repeat(c, st, loss, st2, loss2);
-    st = segloss_topk_ce_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
-    check_backward(c, st);
+    /* one value whatever the reduction: NONE is not an error here */
+    run_one_value(c, in, null_arg, c->shape_ok ? 1 : -1, &topk_ce_calls, &o);
 }
 
 static void run_lovasz_softmax(fcase *c, fuzz_bytes *in, int null_arg, int64_t classes) {
@@ -208,14 +225,7 @@ static void run_lovasz_softmax(fcase *c, fuzz_bytes *in, int null_arg, int64_t c
     segloss_shape lshape;
     int64_t items = shape_count(segloss_lovasz_items_shape(&lshape, &c->shape, &o), &lshape);
     make_outputs(c, items, in);
-    const float *xa = null_arg ? NULL : c->x;
-    double loss = 0, loss2 = 0;
-    segloss_status st = segloss_lovasz_softmax_forward(&loss, c->elems, xa, &c->target, &c->shape, &o);
-    check_forward(c, st, loss, items);
-    segloss_status st2 = segloss_lovasz_softmax_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
-    if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
-    st = segloss_lovasz_softmax_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
-    check_backward(c, st);
+    run_calls(c, null_arg, items, &lovasz_softmax_calls, &o);
 }
 
 /* hausdorff-dt and boundary: activation, target kind, no_background. */
@@ -243,20 +253,7 @@ static void run_hausdorff_dt(fcase *c, fuzz_bytes *in, int prob, int null_arg, i
     segloss_shape ishape;
     int64_t items = shape_count(segloss_hausdorff_dt_items_shape(&ishape, &c->shape, &o), &ishape);
     make_outputs(c, items, in);
-    const float *xa = null_arg ? NULL : c->x;
-    double loss = 0, loss2 = 0;
-    segloss_status st = segloss_hausdorff_dt_forward(&loss, c->elems, xa, &c->target, &c->shape, &o);
-    check_forward(c, st, loss, items);
-    segloss_status st2 = segloss_hausdorff_dt_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
-    if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
-    segloss_status st_f = st;
-    st = segloss_hausdorff_dt_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
-    check_backward(c, st);
-    fused fb;
-    fused_alloc(&fb, c, items);
-    st2 = segloss_hausdorff_dt_forward_backward(&loss2, fb.elems, fb.grad, xa, &c->target,
-                                                &c->shape, &o, c->grad_out);
-    check_fused(c, &fb, st_f, st, loss, st2, loss2);
+    run_calls(c, null_arg, items, &hausdorff_dt_calls, &o);
 }
 
 static void run_boundary(fcase *c, fuzz_bytes *in, int prob, int null_arg, int64_t classes) {
@@ -267,64 +264,8 @@ static void run_boundary(fcase *c, fuzz_bytes *in, int prob, int null_arg, int64
     o.target_kind = (segloss_target_kind)(fuzz_u8(in) % 4);
     o.no_background = (f & 2) != 0;
     distance_target(c, in, o.activation, o.target_kind, prob, classes);
-    int64_t items = scalar_items(c);
-    scalar_outputs(c, in);
-    const float *xa = null_arg ? NULL : c->x;
-    double loss = 0, loss2 = 0;
-    segloss_status st = segloss_boundary_forward(&loss, xa, &c->target, &c->shape, &o);
-    check_forward(c, st, loss, items);
-    segloss_status st2 = segloss_boundary_forward(&loss2, xa, &c->target, &c->shape, &o);
-    check_repeat(c, st, loss, st2, loss2);
-    st = segloss_boundary_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
-    check_backward(c, st);
+    run_one_value(c, in, null_arg, scalar_items(c), &boundary_calls, &o);
 }
-
-/* One-value losses with a fused call and no loss array: the forward twice,
- * the backward, the fused call. */
-typedef segloss_status (*fwd1_fn)(double *, const float *, const segloss_target *,
-                                  const segloss_shape *, const void *);
-typedef segloss_status (*bwd1_fn)(float *, const float *, const segloss_target *,
-                                  const segloss_shape *, const void *, const float *);
-typedef segloss_status (*fb1_fn)(double *, float *, const float *, const segloss_target *,
-                                 const segloss_shape *, const void *, const float *);
-
-static void run_one_value(fcase *c, fuzz_bytes *in, int null_arg, fwd1_fn fwd, bwd1_fn bwd,
-                          fb1_fn fb, const void *o) {
-    int64_t items = scalar_items(c);
-    scalar_outputs(c, in);
-    const float *xa = null_arg ? NULL : c->x;
-    double loss = 0, loss2 = 0;
-    segloss_status st = fwd(&loss, xa, &c->target, &c->shape, o);
-    /* one value whatever the reduction: NONE is not an error here */
-    check_forward(c, st, loss, c->shape_ok ? 1 : items);
-    segloss_status st2 = fwd(&loss2, xa, &c->target, &c->shape, o);
-    check_repeat(c, st, loss, st2, loss2);
-    segloss_status st_f = st;
-    st = bwd(c->grad, xa, &c->target, &c->shape, o, c->grad_out);
-    check_backward(c, st);
-    fused f;
-    fused_alloc(&f, c, 1);
-    st2 = fb(&loss2, f.grad, xa, &c->target, &c->shape, o, c->grad_out);
-    check_fused(c, &f, st_f, st, loss, st2, loss2);
-}
-
-/* The typed calls behind fwd1_fn and friends. */
-#define ONE_VALUE_CALLS(name, T)                                                              \
-    static segloss_status name##_f(double *l, const float *x, const segloss_target *t,          \
-                                   const segloss_shape *s, const void *o) {                     \
-        return segloss_##name##_forward(l, x, t, s, (const T *)o);                              \
-    }                                                                                           \
-    static segloss_status name##_b(float *g, const float *x, const segloss_target *t,           \
-                                   const segloss_shape *s, const void *o, const float *go) {    \
-        return segloss_##name##_backward(g, x, t, s, (const T *)o, go);                         \
-    }                                                                                           \
-    static segloss_status name##_fb(double *l, float *g, const float *x, const segloss_target *t, \
-                                    const segloss_shape *s, const void *o, const float *go) {   \
-        return segloss_##name##_forward_backward(l, g, x, t, s, (const T *)o, go);              \
-    }
-ONE_VALUE_CALLS(unified_focal, segloss_unified_focal_opts)
-ONE_VALUE_CALLS(cldice, segloss_cldice_opts)
-ONE_VALUE_CALLS(dice_cldice, segloss_dice_cldice_opts)
 
 static void run_unified_focal(fcase *c, fuzz_bytes *in, int prob, int null_arg, int64_t classes) {
     uint8_t f = fuzz_u8(in);
@@ -338,7 +279,7 @@ static void run_unified_focal(fcase *c, fuzz_bytes *in, int prob, int null_arg, 
     }
     if (f & 2) o.epsilon = value_param(fuzz_u8(in));
     distance_target(c, in, o.activation, o.target_kind, prob, classes);
-    run_one_value(c, in, null_arg, unified_focal_f, unified_focal_b, unified_focal_fb, &o);
+    run_one_value(c, in, null_arg, c->shape_ok ? 1 : scalar_items(c), &unified_focal_calls, &o);
 }
 
 static void run_cldice(fcase *c, fuzz_bytes *in, int prob, int null_arg, int64_t classes) {
@@ -352,9 +293,10 @@ static void run_cldice(fcase *c, fuzz_bytes *in, int prob, int null_arg, int64_t
     if (f & 8) o.alpha = value_param(fuzz_u8(in));
     distance_target(c, in, o.cldice.activation, o.cldice.target_kind, prob, classes);
     if (c->family == F_CLDICE)
-        run_one_value(c, in, null_arg, cldice_f, cldice_b, cldice_fb, &o.cldice);
+        run_one_value(c, in, null_arg, c->shape_ok ? 1 : scalar_items(c), &cldice_calls, &o.cldice);
     else
-        run_one_value(c, in, null_arg, dice_cldice_f, dice_cldice_b, dice_cldice_fb, &o);
+        run_one_value(c, in, null_arg, c->shape_ok ? 1 : scalar_items(c), &dice_cldice_calls,
+                      &o);
 }
 
 /* gwdl: logits (N, C, spatial...), class indices, a C x C matrix from the
@@ -385,20 +327,7 @@ static void run_gwdl(fcase *c, fuzz_bytes *in, int null_arg, int64_t classes) {
     int64_t items = c->shape_ok && c->shape.ndim >= 3 ? c->shape.dim[0] : -1;
     if (c->red != SEGLOSS_REDUCTION_NONE) items = 1;
     make_outputs(c, items, in);
-    const float *xa = null_arg ? NULL : c->x;
-    double loss = 0, loss2 = 0;
-    segloss_status st = segloss_gwdl_forward(&loss, c->elems, xa, &c->target, &c->shape, &o);
-    check_forward(c, st, loss, items);
-    segloss_status st2 = segloss_gwdl_forward(&loss2, NULL, xa, &c->target, &c->shape, &o);
-    if (c->red != SEGLOSS_REDUCTION_NONE) check_repeat(c, st, loss, st2, loss2);
-    segloss_status st_f = st;
-    st = segloss_gwdl_backward(c->grad, xa, &c->target, &c->shape, &o, c->grad_out);
-    check_backward(c, st);
-    fused fb;
-    fused_alloc(&fb, c, items);
-    st2 = segloss_gwdl_forward_backward(&loss2, fb.elems, fb.grad, xa, &c->target, &c->shape, &o,
-                                        c->grad_out);
-    check_fused(c, &fb, st_f, st, loss, st2, loss2);
+    run_calls(c, null_arg, items, &gwdl_calls, &o);
 }
 
 /* The region losses of the statistics API, behind one interface. */

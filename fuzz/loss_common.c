@@ -285,6 +285,26 @@ void check_fused(const fcase *c, fused *f, segloss_status st_f, segloss_status s
     free(f->grad);
 }
 
+segloss_status run_calls(fcase *c, int null_arg, int64_t items, const loss_calls *k,
+                         const void *o) {
+    const float *xa = null_arg ? NULL : c->x;
+    double loss = 0, loss2 = 0;
+    segloss_status st = k->fwd(&loss, c->elems, xa, &c->target, &c->shape, o);
+    check_forward(c, st, loss, items);
+    segloss_status st2 = k->fwd(&loss2, NULL, xa, &c->target, &c->shape, o);
+    if (c->red != SEGLOSS_REDUCTION_NONE || !c->elems || k->one_value)
+        check_repeat(c, st, loss, st2, loss2);
+    segloss_status st_b = k->bwd(c->grad, xa, &c->target, &c->shape, o, c->grad_out);
+    check_backward(c, st_b);
+    if (k->fb) {
+        fused f;
+        fused_alloc(&f, c, items);
+        st2 = k->fb(&loss2, f.elems, f.grad, xa, &c->target, &c->shape, o, c->grad_out);
+        check_fused(c, &f, st, st_b, loss, st2, loss2);
+    }
+    return st;
+}
+
 /* The losses and segloss_target_check apply one rule: a loss that reports
  * a bad target has one by the check (which names its lowest index), and a
  * loss that succeeds has none. Dense targets of n elements. */

@@ -82,6 +82,50 @@ int same_bits_d(double a, double b);
 int same_bits_f(float a, float b);
 void check_fused(const fcase *c, fused *f, segloss_status st_f, segloss_status st_b,
                  double loss, segloss_status st_fb, double loss_fb);
+/* The calls of one loss behind one interface (its options as const void *):
+ * the forward with a loss array, the backward, and the fused
+ * forward_backward (NULL where the loss has none). one_value: the loss is
+ * one value whatever the reduction, so a forward without the loss array
+ * gives the same result under NONE too. LOSS_CALLS(name, T) and
+ * LOSS_CALLS_NO_FUSED(name, T) define name##_calls over segloss_name_*. */
+typedef struct loss_calls {
+    segloss_status (*fwd)(double *, float *, const float *, const segloss_target *,
+                          const segloss_shape *, const void *);
+    segloss_status (*bwd)(float *, const float *, const segloss_target *, const segloss_shape *,
+                          const void *, const float *);
+    segloss_status (*fb)(double *, float *, float *, const float *, const segloss_target *,
+                         const segloss_shape *, const void *, const float *);
+    int one_value;
+} loss_calls;
+
+#define LOSS_FWD_BWD_(name, T)                                                                   \
+    static segloss_status name##_fwd_(double *l, float *e, const float *x, const segloss_target *t, \
+                                      const segloss_shape *s, const void *o) {                    \
+        return segloss_##name##_forward(l, e, x, t, s, (const T *)o);                             \
+    }                                                                                             \
+    static segloss_status name##_bwd_(float *g, const float *x, const segloss_target *t,          \
+                                      const segloss_shape *s, const void *o, const float *go) {   \
+        return segloss_##name##_backward(g, x, t, s, (const T *)o, go);                           \
+    }
+#define LOSS_CALLS(name, T, one_value)                                                           \
+    LOSS_FWD_BWD_(name, T)                                                                        \
+    static segloss_status name##_fb_(double *l, float *e, float *g, const float *x,               \
+                                     const segloss_target *t, const segloss_shape *s,             \
+                                     const void *o, const float *go) {                            \
+        return segloss_##name##_forward_backward(l, e, g, x, t, s, (const T *)o, go);             \
+    }                                                                                             \
+    static const loss_calls name##_calls = {name##_fwd_, name##_bwd_, name##_fb_, one_value};
+#define LOSS_CALLS_NO_FUSED(name, T, one_value)                                                  \
+    LOSS_FWD_BWD_(name, T)                                                                        \
+    static const loss_calls name##_calls = {name##_fwd_, name##_bwd_, NULL, one_value};
+
+/* Runs and checks the calls of k on case c with `items` loss elements: the
+ * forward into c->elems (check_forward), again without the loss array
+ * (check_repeat, unless NONE needs the array), the backward into c->grad
+ * (check_backward) and the fused call (check_fused). x is NULL with
+ * null_arg. Returns the first forward's status. */
+segloss_status run_calls(fcase *c, int null_arg, int64_t items, const loss_calls *k,
+                         const void *o);
 void check_target_rule(const fcase *c, segloss_status st, int64_t n, int64_t iv);
 
 #endif
