@@ -6,6 +6,7 @@
 #include "core/target.h"
 #include "kernels/scalar.h"
 #include "kernels/vec.h"
+#include "loss/softmax.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -43,40 +44,7 @@ segloss_status segloss__dm_layout_init(segloss__dm_layout *l, const float *x,
 segloss_status segloss__dm_probs(double *p, const float *xn, int64_t c, int64_t s,
                                  segloss_activation act) {
     if (act == SEGLOSS_ACTIVATION_SOFTMAX) {
-        /* blocks of DM_PB elements, channel rows at a time; exp(0) = 1 is
-         * not called for (the largest logit's term): the same bits */
-        enum { DM_PB = 256 };
-        double mx[DM_PB], z[DM_PB];
-        for (int64_t i0 = 0; i0 < s; i0 += DM_PB) {
-            const int64_t nb = s - i0 < DM_PB ? s - i0 : DM_PB;
-            const float *xb = xn + i0;
-            double *pb = p + i0;
-            for (int64_t i = 0; i < nb; i++) {
-                mx[i] = xb[i];
-                z[i] = 0.0;
-            }
-            for (int64_t k = 1; k < c; k++)
-                for (int64_t i = 0; i < nb; i++)
-                    if (xb[k * s + i] > mx[i]) mx[i] = xb[k * s + i];
-            for (int64_t k = 0; k < c; k++)
-                for (int64_t i = 0; i < nb; i++) {
-                    const double d = (double)xb[k * s + i] - mx[i];
-                    z[i] += pb[k * s + i] = d == 0.0 ? 1.0 : exp(d);
-                }
-            for (int64_t k = 0; k < c; k++) { /* two lanes: IEEE division, the same bits */
-                typedef double vd2 __attribute__((vector_size(16)));
-                double *row = pb + k * s;
-                int64_t i = 0;
-                for (; i + 2 <= nb; i += 2) {
-                    vd2 u, w;
-                    memcpy(&u, row + i, sizeof u);
-                    memcpy(&w, z + i, sizeof w);
-                    u /= w;
-                    memcpy(row + i, &u, sizeof u);
-                }
-                for (; i < nb; i++) row[i] /= z[i];
-            }
-        }
+        segloss__softmax_probs_d(p, xn, c, s);
         return SEGLOSS_OK;
     }
     for (int64_t i = 0; i < c * s; i++) {

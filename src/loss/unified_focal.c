@@ -22,7 +22,6 @@
  * independent: computed in parallel, their parts added in image order. */
 #include "core/target.h"
 #include "loss/distmap.h"
-#include "loss/softmax.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -87,9 +86,7 @@ static segloss_status uf_image(void *vctx, int64_t n) {
     if (!p) return SEGLOSS_ERR_NOMEM;
     double *pk = p + c * s, *yk = pk + 2 * s, *df = yk + 2 * s;
     int64_t *idx = (int64_t *)(df + 2 * s);
-    if (o->activation == SEGLOSS_ACTIVATION_SOFTMAX)
-        segloss__softmax_probs_d(p, u->x + n * c * s, c, s);
-    else if ((st = segloss__dm_probs(p, u->x + n * c * s, c, s, o->activation)) != SEGLOSS_OK)
+    if ((st = segloss__dm_probs(p, u->x + n * c * s, c, s, o->activation)) != SEGLOSS_OK)
         goto done;
     if ((st = uf_channels(pk, yk, p, u, n, idx)) != SEGLOSS_OK) goto done;
     /* the clamp as torch.clamp (NaN stays NaN); with the loss terms, the
