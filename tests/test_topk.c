@@ -1,6 +1,6 @@
 /* topk-ce's selection against a brute-force full sort: many tied
  * per-position losses (repeated logit columns), NaN logits, every k, sizes
- * around the quickselect's small cases. The reference ranks the positions
+ * from 1 to 10^5. The reference ranks the positions
  * by segloss_ce's own unreduced losses (NaN first, larger values, lower
  * index) with qsort and takes the mean of the first K: the loss must be
  * that mean (1e-12 relative), the gradient that of ce SUM over the K
@@ -27,8 +27,10 @@ static int ref_order(const void *a, const void *b) {
 }
 
 /* One case: N = 1, C = 3, m positions; logits from a few distinct columns
- * (ties), every 7th position NaN when with_nan. */
-static void topk_case(int64_t m, double k, int with_nan, unsigned seed) {
+ * (ties), every 7th position NaN when with_nan; with spread, logits from a
+ * continuum and class weights of both signs (losses of both signs, few
+ * ties: every digit of the radix selection matters). */
+static void topk_case(int64_t m, double k, int with_nan, unsigned seed, int spread) {
     const int64_t c = 3;
     float *x = malloc((size_t)(c * m) * sizeof *x), *g = malloc((size_t)(c * m) * sizeof *g);
     float *gr = malloc((size_t)(c * m) * sizeof *gr), *l = malloc((size_t)m * sizeof *l);
@@ -38,7 +40,9 @@ static void topk_case(int64_t m, double k, int with_nan, unsigned seed) {
     srand(seed);
     for (int64_t i = 0; i < m; i++) {
         int col = rand() % 5; /* five distinct columns: heavy ties */
-        for (int64_t j = 0; j < c; j++) x[j * m + i] = (float)((col * 7 + (int)j * 3) % 11) / 4.0f - 1.0f;
+        for (int64_t j = 0; j < c; j++)
+            x[j * m + i] = spread ? (float)(rand() % 200001 - 100000) * 1e-4f
+                                  : (float)((col * 7 + (int)j * 3) % 11) / 4.0f - 1.0f;
         if (with_nan && i % 7 == 3) x[i] = NAN;
         t[i] = rand() % c;
     }
@@ -46,6 +50,8 @@ static void topk_case(int64_t m, double k, int with_nan, unsigned seed) {
     segloss_target tg = {t, SEGLOSS_I64};
     segloss_topk_ce_opts o = segloss_topk_ce_opts_default();
     o.k = k;
+    static const float cw[3] = {1.0f, -0.5f, 2.0f};
+    if (spread) o.ce.class_weight = (segloss_farray){cw, {1, {3}}};
     /* reference */
     segloss_ce_opts ce = o.ce;
     ce.reduction = SEGLOSS_REDUCTION_NONE;
@@ -89,5 +95,9 @@ TEST(topk_selection_brute_force) {
     unsigned seed = 1;
     for (size_t a = 0; a < sizeof sizes / sizeof sizes[0]; a++)
         for (size_t b = 0; b < sizeof ks / sizeof ks[0]; b++)
-            for (int nan = 0; nan < 2; nan++) topk_case(sizes[a], ks[b], nan, seed++);
+            for (int nan = 0; nan < 2; nan++)
+                for (int spread = 0; spread < 2; spread++)
+                    topk_case(sizes[a], ks[b], nan, seed++, spread);
+    topk_case(100000, 10, 0, seed++, 1);
+    topk_case(100000, 37.5, 1, seed, 1);
 }

@@ -147,6 +147,7 @@ typedef struct ce_ctx {
     const ce_setup *d;
     float *elems;              /* forward NONE */
     double *elems_d;           /* forward: the position losses in double */
+    int64_t *cls;              /* forward: the class indices (-1: ignored) */
     float *grad;               /* backward */
     const float *gvec;         /* backward NONE: upstream per position */
     double gscale;
@@ -181,6 +182,7 @@ static segloss_status fwd_chunk(void *vctx, ce_chunk *ch, int64_t n, int64_t s0,
         }
         if (cx->elems) cx->elems[pos + k] = (float)l;
         if (cx->elems_d) cx->elems_d[pos + k] = l;
+        if (cx->cls) cx->cls[pos + k] = y;
         sum += l;
     }
     partial[0] += sum;
@@ -314,12 +316,13 @@ segloss_status segloss_ce_backward(float *grad, const float *x, const segloss_ta
     return segloss__reduce_blocks(d.m, 1, bwd_block, &cx, &unused);
 }
 
-segloss_status segloss__ce_losses(double *elems, const float *x, const segloss_target *target,
-                                  const segloss_shape *shape, const segloss_ce_opts *opts) {
+segloss_status segloss__ce_losses(double *elems, int64_t *cls, const float *x,
+                                  const segloss_target *target, const segloss_shape *shape,
+                                  const segloss_ce_opts *opts) {
     ce_setup d;
     segloss_status st = ce_init(&d, x, target, shape, opts);
     if (st != SEGLOSS_OK) return st;
-    ce_ctx cx = {.d = &d, .elems_d = elems};
+    ce_ctx cx = {.d = &d, .elems_d = elems, .cls = cls};
     double tot[2];
     return segloss__reduce_blocks(d.m, 2, fwd_block, &cx, tot);
 }

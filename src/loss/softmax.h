@@ -27,8 +27,11 @@ static inline segloss_vec_softmax_d_fn segloss__softmax_d_kernel(void) {
 void segloss__softmax_probs_d(double *p, const float *xn, int64_t c, int64_t s);
 
 /* segloss_ce's unreduced position losses l_i in double (0 at ignored
- * positions; opts not NULL, its reduction unused), for topk-ce (ce.c). */
-segloss_status segloss__ce_losses(double *elems, const float *x, const segloss_target *target,
-                                  const segloss_shape *shape, const segloss_ce_opts *opts);
+ * positions; opts not NULL, its reduction unused) and, when cls is not
+ * NULL, the class index of every position (-1 where ignored), for topk-ce
+ * (ce.c). */
+segloss_status segloss__ce_losses(double *elems, int64_t *cls, const float *x,
+                                  const segloss_target *target, const segloss_shape *shape,
+                                  const segloss_ce_opts *opts);
 
 #endif
