@@ -25,6 +25,7 @@
 #include "loss/softmax.h"
 
 #include <math.h>
+#include <string.h>
 
 /* PyTorch's defaults (ignore_index -100). */
 static const segloss_ce_opts ce_defaults = {.reduction = SEGLOSS_REDUCTION_MEAN,
@@ -33,6 +34,12 @@ static const segloss_ce_opts ce_defaults = {.reduction = SEGLOSS_REDUCTION_MEAN,
 segloss_ce_opts segloss_ce_opts_default(void) { return ce_defaults; }
 
 #define CE_CHUNK 256           /* positions processed together (stack arrays) */
+
+/* Four lanes of the backward's per-position arithmetic (GCC/Clang generic
+ * vectors: the same operations, lane by lane, as the scalar loops). */
+typedef double ce_vd __attribute__((vector_size(32)));
+typedef int64_t ce_vi __attribute__((vector_size(32)));
+typedef float ce_vf __attribute__((vector_size(16)));
 #define CE_IGNORED (-1)        /* cls[] value of an ignored position (the decoder's) */
 
 typedef struct ce_setup {
@@ -226,11 +233,24 @@ static segloss_status bwd_chunk(void *vctx, ce_chunk *ch, int64_t n, int64_t s0,
     segloss_status st = chunk_softmax(ch, d, n, s0, len, pos, g0);
     if (st != SEGLOSS_OK) return st;
     double a = 1.0 - d->eps, b = d->eps / (double)d->c;
-    /* acc[k] = sum of the probabilities of the classes other than y */
+    /* acc[k] = sum of the probabilities of the classes other than y, in
+     * class order (four positions at a time, the same sums) */
     for (int64_t k = 0; k < len; k++) ch->acc[k] = 0.0;
     for (int64_t c = 0; c < d->c; c++) {
         const float *gc = g0 + c * d->s;
-        for (int64_t k = 0; k < len; k++) ch->acc[k] += ch->cls[k] != c ? gc[k] : 0.0f;
+        int64_t k = 0;
+        for (; k + 4 <= len; k += 4) {
+            ce_vf p;
+            ce_vd s;
+            ce_vi y;
+            memcpy(&p, gc + k, sizeof p);
+            memcpy(&s, ch->acc + k, sizeof s);
+            memcpy(&y, ch->cls + k, sizeof y);
+            ce_vd q = __builtin_convertvector(p, ce_vd);
+            s += (ce_vd)((ce_vi)q & (y != c)); /* q or +0.0 */
+            memcpy(ch->acc + k, &s, sizeof s);
+        }
+        for (; k < len; k++) ch->acc[k] += ch->cls[k] != c ? gc[k] : 0.0f;
     }
     if (!d->w && b == 0.0 && !cx->gvec) {
         /* the common case, the same values as the loop below: g_c = up p_c,
@@ -238,7 +258,14 @@ static segloss_status bwd_chunk(void *vctx, ce_chunk *ch, int64_t n, int64_t s0,
         double up = cx->gscale;
         for (int64_t c = 0; c < d->c; c++) {
             float *gc = g0 + c * d->s;
-            for (int64_t k = 0; k < len; k++) gc[k] = (float)(gc[k] * up);
+            int64_t k = 0;
+            for (; k + 4 <= len; k += 4) {
+                ce_vf p;
+                memcpy(&p, gc + k, sizeof p);
+                p = __builtin_convertvector(__builtin_convertvector(p, ce_vd) * up, ce_vf);
+                memcpy(gc + k, &p, sizeof p);
+            }
+            for (; k < len; k++) gc[k] = (float)(gc[k] * up);
         }
         for (int64_t k = 0; k < len; k++) {
             int64_t y = ch->cls[k];
