@@ -1,6 +1,7 @@
 /* Transparent huge pages for big buffers (private; used by the image
  * readers and the surface-distance scratch). The including file defines
- * _DEFAULT_SOURCE before any system header (madvise, MADV_HUGEPAGE).
+ * _DEFAULT_SOURCE before any system header (madvise, MADV_HUGEPAGE,
+ * posix_memalign).
  *
  * A fresh page costs a page fault and its clearing on the first write; on
  * a CT volume or a large label's scratch, 4 KiB faults are most of that
@@ -12,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 #define SEGLOSS__HUGE_PAGE ((uintptr_t)2 << 20)
@@ -27,6 +29,32 @@ static inline void segloss__advise_huge(void *p, size_t n) {
     (void)p;
     (void)n;
 #endif
+}
+
+/* Smallest buffer given whole huge pages by segloss__huge_alloc. */
+#define SEGLOSS__HUGE_MIN ((size_t)1 << 20)
+
+/* malloc(n), except that from SEGLOSS__HUGE_MIN up the buffer starts on a
+ * 2 MiB boundary and spans whole 2 MiB pages (n rounded up), all of them
+ * advised as huge pages: one page fault per 2 MiB, none per 4 KiB. A
+ * buffer from malloc has up to 2 MiB of 4 KiB pages at each end, outside
+ * any aligned 2 MiB page, and on a virtual machine a 4 KiB fault can cost
+ * 10 us (a huge page's, cleared, 0.1-0.3 ms: 30-60 times less per byte;
+ * docs/benchmarks-eval.md). The rounding costs at most one huge page of
+ * memory, and only where it is written. Freed with free(). */
+static inline void *segloss__huge_alloc(size_t n) {
+    if (n >= SEGLOSS__HUGE_MIN && n <= SIZE_MAX - SEGLOSS__HUGE_PAGE) {
+        const size_t r = (n + SEGLOSS__HUGE_PAGE - 1) & ~(size_t)(SEGLOSS__HUGE_PAGE - 1);
+        void *p = NULL;
+        if (posix_memalign(&p, SEGLOSS__HUGE_PAGE, r) != 0) return NULL;
+#if defined(MADV_HUGEPAGE)
+        (void)madvise(p, r, MADV_HUGEPAGE); /* advice only */
+#endif
+        return p;
+    }
+    void *p = malloc(n ? n : 1);
+    segloss__advise_huge(p, n);
+    return p;
 }
 
 #endif

@@ -5,10 +5,10 @@
 
 #include <stddef.h>
 
-/* malloc(n), and for n >= 4 MiB a request for transparent huge pages on the
- * 2 MiB-aligned pages inside it (core/huge.h): one page fault per 2 MiB
- * instead of per 4 KiB when the buffer is first written. Freed with free().
- * NULL when out of memory. */
+/* segloss__huge_alloc (core/huge.h): from 1 MiB up, whole 2 MiB pages
+ * aligned on 2 MiB and advised as transparent huge pages, so that filling
+ * the buffer costs one page fault per 2 MiB and none per 4 KiB, not even
+ * at its two ends. Freed with free(). NULL when out of memory. */
 void *segloss__big_alloc(size_t n);
 
 /* Hands out base + offset, a block inside the buffer `base` (from malloc
