@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-/* segloss__huge_alloc (core/huge.h): from 1 MiB up, whole 2 MiB pages
+/* segloss__huge_alloc (core/huge.h): from 256 KiB up, whole 2 MiB pages
  * aligned on 2 MiB and advised as transparent huge pages, so that filling
  * the buffer costs one page fault per 2 MiB and none per 4 KiB, not even
  * at its two ends. Freed with free(). NULL when out of memory. */

@@ -507,7 +507,7 @@ static segloss_status nii_slurp(nii_ctx *c, unsigned char **whole, size_t *len) 
     nii_src *s = &c->src;
     size_t size = (size_t)s->file_size;
     if ((uint64_t)size != s->file_size || size < s->len) size = s->len;
-    unsigned char *b = malloc(size ? size : 1);
+    unsigned char *b = segloss__big_alloc(size);
     if (!b) return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory for the %zu-byte file", size);
     memcpy(b, s->buf, s->len);
     size_t got = s->len + fread(b + s->len, 1, size - s->len, s->fp);

@@ -193,8 +193,8 @@ static uint64_t hash64(int64_t key) {
 
 static segloss_status table_init(table *t) {
     t->count = 0;
-    t->cap = 64;
-    t->nslots = 256;
+    t->cap = 16; /* grown by doubling: a few labels per block are the rule */
+    t->nslots = 64;
     t->items = malloc((size_t)t->cap * sizeof *t->items);
     t->slot = malloc((size_t)t->nslots * sizeof *t->slot);
     if (!t->items || !t->slot) return SEGLOSS_ERR_NOMEM;
@@ -378,7 +378,7 @@ static segloss_status scan_rows(table *t, const segloss_label_array *pred,
  * are integers and boxes min/max, so the sums are exact: the result does
  * not depend on the number of threads, and the error reported is the first
  * failing block's, the one a single pass meets first. */
-#define SCAN_BLOCK ((int64_t)1 << 20)
+#define SCAN_BLOCK ((int64_t)1 << 21)
 
 typedef struct scan_job {
     const segloss_label_array *pred, *ref;
