@@ -37,20 +37,24 @@ static inline void segloss__advise_huge(void *p, size_t n) {
 #define SEGLOSS__HUGE_MIN ((size_t)256 << 10)
 
 /* malloc(n), except that from SEGLOSS__HUGE_MIN up the buffer starts on a
- * 2 MiB boundary and spans whole 2 MiB pages (n rounded up), all of them
- * advised as huge pages: one page fault per 2 MiB, none per 4 KiB. A
- * buffer from malloc has up to 2 MiB of 4 KiB pages at each end, outside
+ * 2 MiB boundary and is advised as huge pages: one page fault per 2 MiB.
+ * A buffer from malloc has up to 2 MiB of 4 KiB pages at each end, outside
  * any aligned 2 MiB page, and on a virtual machine a 4 KiB fault can cost
  * 10 us (a huge page's, cleared, 0.1-0.3 ms: 30-60 times less per byte;
- * docs/benchmarks-eval.md). The rounding costs at most one huge page of
- * memory, and only where it is written. Freed with free(). */
+ * docs/benchmarks-eval.md). The last partial 2 MiB is a huge page too when
+ * it holds SEGLOSS__HUGE_MIN or more (n rounded up: at most one huge page
+ * of memory more, and only where it is written), else left to 4 KiB pages
+ * (a decoded .nii.gz is whole mebibytes of voxels plus a 352-byte header:
+ * one 4 KiB page, not 2 MiB more). Freed with free(). */
 static inline void *segloss__huge_alloc(size_t n) {
     if (n >= SEGLOSS__HUGE_MIN && n <= SIZE_MAX - SEGLOSS__HUGE_PAGE) {
-        const size_t r = (n + SEGLOSS__HUGE_PAGE - 1) & ~(size_t)(SEGLOSS__HUGE_PAGE - 1);
+        const size_t mask = (size_t)(SEGLOSS__HUGE_PAGE - 1), tail = n & mask;
+        const size_t r = tail >= SEGLOSS__HUGE_MIN ? (n + mask) & ~mask : n;
         void *p = NULL;
         if (posix_memalign(&p, SEGLOSS__HUGE_PAGE, r) != 0) return NULL;
 #if defined(MADV_HUGEPAGE)
-        (void)madvise(p, r, MADV_HUGEPAGE); /* advice only */
+        const size_t whole = r & ~mask; /* advice only */
+        if (whole) (void)madvise(p, whole, MADV_HUGEPAGE);
 #endif
         return p;
     }
