@@ -5,10 +5,11 @@
 
 #include <stddef.h>
 
-/* segloss__huge_alloc (core/huge.h): from 256 KiB up, whole 2 MiB pages
- * aligned on 2 MiB and advised as transparent huge pages, so that filling
- * the buffer costs one page fault per 2 MiB and none per 4 KiB, not even
- * at its two ends. Freed with free(). NULL when out of memory. */
+/* segloss__huge_alloc (core/huge.h): above 32 MiB, a buffer on a 2 MiB
+ * boundary advised as transparent huge pages, so that filling it costs one
+ * page fault per 2 MiB, none per 4 KiB even at its start; smaller ones
+ * malloc'd with the 2 MiB pages inside them advised. Freed with free().
+ * NULL when out of memory. */
 void *segloss__big_alloc(size_t n);
 
 /* Hands out base + offset, a block inside the buffer `base` (from malloc
