@@ -231,6 +231,19 @@ TEST(metric_label_scan_big) {
     }
 }
 
+/* Whether set holds the brute-force stats of labels 1..nl. */
+static int bf_matches(const segloss_label_set *set, const int64_t *p, const int64_t *r, int ndim,
+                      const int64_t *dims, int64_t n, int nl) {
+    int ok = 1;
+    for (int64_t l = 1; l <= nl; l++) {
+        segloss_label_stats want, got;
+        bf_stats(&want, p, r, ndim, dims, n, l);
+        segloss_label_set_get(&got, set, l);
+        ok &= stats_equal(&got, &want);
+    }
+    return ok;
+}
+
 /* The scan in two steps: segloss_label_rows_zero against a direct check of
  * every row, and segloss_label_scan_rows with full, partial or no maps of
  * either array against segloss_label_scan and a brute-force pass; a row
@@ -316,15 +329,7 @@ TEST(metric_label_scan_rows) {
                 free(mp);
                 free(mr);
             }
-            /* against brute force, label by label */
-            int bf_ok = 1;
-            for (int64_t l = 1; l <= nl; l++) {
-                segloss_label_stats want, got;
-                bf_stats(&want, p, r, ndim, dims, n, l);
-                segloss_label_set_get(&got, &ref_set, l);
-                bf_ok &= stats_equal(&got, &want);
-            }
-            CHECK_MSG(bf_ok, "brute force it %d", it);
+            CHECK_MSG(bf_matches(&ref_set, p, r, ndim, dims, n, nl), "brute force it %d", it);
             segloss_label_set_free(&ref_set);
         }
         segloss_set_num_threads(0);
@@ -338,14 +343,7 @@ TEST(metric_label_scan_rows) {
             segloss_label_set set;
             CHECK_EQ_INT(segloss_label_scan_rows(&set, &A, pz, &B, NULL, &shape), SEGLOSS_OK);
             for (int64_t k = row * len; k < (row + 1) * len; k++) p[k] = 0;
-            int ok = 1;
-            for (int64_t l = 1; l <= nl; l++) {
-                segloss_label_stats want, got;
-                bf_stats(&want, p, r, ndim, dims, n, l);
-                segloss_label_set_get(&got, &set, l);
-                ok &= stats_equal(&got, &want);
-            }
-            CHECK_MSG(ok, "row taken as zeros, it %d", it);
+            CHECK_MSG(bf_matches(&set, p, r, ndim, dims, n, nl), "row taken as zeros, it %d", it);
             segloss_label_set_free(&set);
         }
         free(p);
