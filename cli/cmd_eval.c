@@ -360,6 +360,32 @@ static void progress(int64_t done, int64_t total) {
     fflush(stderr);
 }
 
+/* Case i, unless an earlier case has failed (*stop: the first failed
+ * case, without --keep-going); then the progress. */
+static void run_case(eval_cases *cs, const eval_cfg *c, int64_t i, int lt, int64_t *stop,
+                     int64_t *done, int show) {
+    int64_t lim;
+#ifdef SEGLOSS_OPENMP
+#pragma omp atomic read
+#endif
+    lim = *stop;
+    if (i > lim) return;
+    eval_case_run(&cs->v[i], c, lt);
+#ifdef SEGLOSS_OPENMP
+#pragma omp critical(segloss_eval_progress)
+#endif
+    {
+        if (cs->v[i].rc && !c->keep_going && i < *stop) {
+#ifdef SEGLOSS_OPENMP
+#pragma omp atomic write
+#endif
+            *stop = i;
+        }
+        (*done)++;
+        if (show) progress(*done, cs->n);
+    }
+}
+
 /* Evaluates every case; without --keep-going, cases after the first failed
  * one (in case order) are skipped, while every case before it runs, so the
  * failure reported is the first in order whatever the thread count. */
@@ -371,36 +397,23 @@ static void run_cases(eval_cases *cs, const eval_cfg *c) {
     /* Cases in parallel, labels one thread each; a single case gets the
      * threads for its labels and its label scan instead (the scan takes
      * the library setting: inside a case-parallel loop it runs on the
-     * case's thread). */
+     * case's thread). One case at a time runs outside any parallel region:
+     * inside one, even a region of one thread, every parallel region of
+     * the case would be nested, and OpenMP (libgomp) starts and ends fresh
+     * threads for each nested region instead of reusing its pool
+     * (0.05-0.4 ms a region here, docs/benchmarks-eval.md). */
     const int lt = ct > 1 ? 1 : c->threads;
     segloss_set_num_threads(c->threads);
     const int show = !c->quiet && isatty(STDERR_FILENO);
     int64_t stop = n, done = 0;
     if (show) progress(0, n);
+    if (ct > 1) {
 #ifdef SEGLOSS_OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(ct) if (ct > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ct)
 #endif
-    for (int64_t i = 0; i < n; i++) {
-        int64_t lim;
-#ifdef SEGLOSS_OPENMP
-#pragma omp atomic read
-#endif
-        lim = stop;
-        if (i > lim) continue;
-        eval_case_run(&cs->v[i], c, lt);
-#ifdef SEGLOSS_OPENMP
-#pragma omp critical(segloss_eval_progress)
-#endif
-        {
-            if (cs->v[i].rc && !c->keep_going && i < stop) {
-#ifdef SEGLOSS_OPENMP
-#pragma omp atomic write
-#endif
-                stop = i;
-            }
-            done++;
-            if (show) progress(done, n);
-        }
+        for (int64_t i = 0; i < n; i++) run_case(cs, c, i, lt, &stop, &done, show);
+    } else {
+        for (int64_t i = 0; i < n; i++) run_case(cs, c, i, lt, &stop, &done, show);
     }
     if (show && done != n) progress(n, n); /* clear the bar */
 }

@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,7 @@ typedef struct case_work {
     void *pbuf, *rbuf;           /* converted label maps (owned), or NULL */
     segloss_label_array pa, ra;  /* what the metrics read */
     segloss_label_set set;
+    uint8_t *pzero, *rzero;      /* rows of pi / ri known to be all zeros, or NULL */
     int pred_scores;             /* prediction was a thresholded score map */
 } case_work;
 
@@ -252,30 +254,65 @@ typedef struct read_job {
     segloss_image *img;
     const char *path; /* NULL: nothing to read (--allow-missing) */
     long long size;   /* bytes on disk; 0 when unknown or not needed */
+    uint8_t **zero;   /* where the map of its all-zero rows goes */
 } read_job;
 
-static void read_job_init(read_job *j, segloss_image *img, const char *path, int two) {
+static void read_job_init(read_job *j, segloss_image *img, const char *path, int two,
+                          uint8_t **zero) {
     struct stat sb;
     memset(j, 0, sizeof *j);
     j->img = img;
     j->path = path;
+    j->zero = zero;
     if (two && path && stat(path, &sb) == 0) j->size = (long long)sb.st_size;
+}
+
+/* Rows per call of segloss_label_rows_zero between two looks at `other`. */
+#define ZERO_SLAB 4096
+
+/* The first half of the label scan of an image just read, while the other
+ * file is still being read (its thread would wait otherwise): the map of
+ * its all-zero rows, which the scan then does not read
+ * (segloss_label_scan_rows). Made slab by slab until `other` says the other
+ * read is done; the rows not reached keep 0 ("read it"). Only for a label
+ * map the scan will read as it is: integer dtype, 1 to 3 axes. */
+static void zero_rows(read_job *j, atomic_int *other) {
+    const segloss_npy *a = &j->img->array;
+    const int nd = a->shape.ndim;
+    if (nd < 1 || nd > 3 || a->numel <= 0 || is_float(a->dtype)) return;
+    const int64_t n = a->shape.dim[nd - 1], rows = a->numel / n;
+    const size_t row_bytes = (size_t)n * segloss_dtype_size(a->dtype);
+    uint8_t *zero = calloc((size_t)rows, 1);
+    if (!zero) return;
+    for (int64_t r = 0; r < rows && !atomic_load(other); r += ZERO_SLAB) {
+        const int64_t nr = rows - r < ZERO_SLAB ? rows - r : ZERO_SLAB;
+        segloss_label_array slab = {(const char *)a->data + (size_t)r * row_bytes, a->dtype};
+        segloss_shape shape = {2, {nr, n}};
+        if (segloss_label_rows_zero(zero + r, &slab, &shape) != SEGLOSS_OK) {
+            free(zero);
+            return;
+        }
+    }
+    *j->zero = zero;
 }
 
 /* Reads the prediction and the reference, on two threads when `threads`
  * allows (decoding a big .nii.gz is most of a case's time). Thread 0,
  * which opens the region and is already running, reads the larger file on
  * disk (an int16 reference next to a uint8 prediction: the longer read);
- * the thread it starts, which takes a while to get going, the other one.
- * Each read reports into its own record; the prediction's failure is the
- * one reported when both fail, as when they are read one after the
- * other. */
+ * the thread it starts, which takes a while to get going, the other one,
+ * and then maps the all-zero rows of that image until the longer read is
+ * done (zero_rows). Each read reports into its own record; the
+ * prediction's failure is the one reported when both fail, as when they
+ * are read one after the other. */
 static int read_both(eval_case *k, case_work *w, const eval_cfg *c, int threads) {
     const int two = threads > 1 && k->pred; /* two threads */
     read_job job[2];
-    read_job_init(&job[0], &w->pi, k->pred, two);
-    read_job_init(&job[1], &w->ri, k->ref, two);
+    read_job_init(&job[0], &w->pi, k->pred, two, &w->pzero);
+    read_job_init(&job[1], &w->ri, k->ref, two, &w->rzero);
     const int first = job[1].size > job[0].size; /* the job thread 0 runs first */
+    atomic_int first_done;
+    atomic_init(&first_done, 0);
 #ifdef SEGLOSS_OPENMP
 #pragma omp parallel num_threads(2) if (two)
 #endif
@@ -288,6 +325,8 @@ static int read_both(eval_case *k, case_work *w, const eval_cfg *c, int threads)
         for (int r = t; r < 2; r += nt) {
             read_job *j = &job[r == 0 ? first : !first];
             if (j->path) read_image(&j->rec, j->img, j->path, c);
+            if (r == 0) atomic_store(&first_done, 1);
+            else if (nt == 2 && j->rec.rc == 0 && j->path) zero_rows(j, &first_done);
         }
     }
     eval_case *bad = job[0].rec.rc ? &job[0].rec : job[1].rec.rc ? &job[1].rec : NULL;
@@ -405,7 +444,10 @@ void eval_case_run(eval_case *k, const eval_cfg *c, int label_threads) {
     double spacing[3] = {1.0, 1.0, 1.0};
     if (load(k, &w, c, spacing, label_threads) == 0) {
         const segloss_shape *shape = &w.ri.array.shape;
-        segloss_status st = segloss_label_scan(&w.set, &w.pa, &w.ra, shape);
+        /* a map of zero rows holds for the image as read, not converted */
+        const uint8_t *pz = w.pa.data == w.pi.array.data ? w.pzero : NULL;
+        const uint8_t *rz = w.ra.data == w.ri.array.data ? w.rzero : NULL;
+        segloss_status st = segloss_label_scan_rows(&w.set, &w.pa, pz, &w.ra, rz, shape);
         if (st == SEGLOSS_OK && w.pred_scores) {
             /* The thresholded prediction is label 1: a reference with other
              * labels (a 0/255 mask, a multi-label map) is almost always a
@@ -456,6 +498,8 @@ void eval_case_run(eval_case *k, const eval_cfg *c, int label_threads) {
     }
 out:
     segloss_label_set_free(&w.set);
+    free(w.pzero);
+    free(w.rzero);
     segloss_image_free(&w.pi);
     segloss_image_free(&w.ri);
     free(w.pbuf);

@@ -1,4 +1,4 @@
-/* Fuzz target: the metric API (segloss_label_scan,
+/* Fuzz target: the metric API (segloss_label_scan, segloss_label_scan_rows,
  * segloss_label_metrics_compute, segloss_region_metrics_compute) on small
  * label maps of rank 1..3 with arbitrary dtypes, values and options.
  *
@@ -303,6 +303,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     segloss_status st = segloss_label_scan(&set, &pa, &ra, &shape);
     fuzz_check_status(st);
     FUZZ_CHECK_MSG(st == SEGLOSS_OK || huge, "scan status %d on a valid map", (int)st);
+    {
+        /* the scan in two steps: the all-zero rows of both maps skipped */
+        uint8_t pz[MAXV], rz[MAXV];
+        FUZZ_CHECK(segloss_label_rows_zero(pz, &pa, &shape) == SEGLOSS_OK &&
+                   segloss_label_rows_zero(rz, &ra, &shape) == SEGLOSS_OK);
+        segloss_label_set s2;
+        segloss_status st2 = segloss_label_scan_rows(&s2, &pa, pz, &ra, rz, &shape);
+        FUZZ_CHECK_MSG(st2 == st, "scan_rows status %d, scan %d", (int)st2, (int)st);
+        FUZZ_CHECK(st != SEGLOSS_OK || (s2.count == set.count && s2.numel == set.numel &&
+                                        (set.count == 0 || memcmp(s2.items, set.items,
+                                                                  (size_t)set.count * sizeof *set.items) == 0)));
+        segloss_label_set_free(&s2);
+    }
     if (st == SEGLOSS_OK) {
         int64_t nl = set.count;
         segloss_label_metrics *m1 = calloc((size_t)nl + 1, sizeof *m1);

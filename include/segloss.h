@@ -1385,6 +1385,23 @@ typedef struct segloss_label_set {
  * any number of threads. */
 SEGLOSS_API segloss_status segloss_label_scan(segloss_label_set *out, const segloss_label_array *pred,
                                               const segloss_label_array *ref, const segloss_shape *shape);
+
+/* The label scan in two steps, so that a part of it can run beside other
+ * work, e.g. while the other file is still being read. Rows: the runs
+ * along the last axis, in C order (numel / dim[ndim-1] of them).
+ * segloss_label_rows_zero: zero[r] = 1 when row r of `a` holds only zeros,
+ * else 0 (zero: one byte per row); it runs on the calling thread only.
+ * segloss_label_scan_rows: segloss_label_scan, except that the rows that
+ * pred_zero or ref_zero (each may be NULL) mark with a nonzero byte are
+ * taken as all zeros without being read; a 0 byte means "read the row".
+ * With maps from segloss_label_rows_zero of the same arrays (or any part of
+ * them, the other bytes 0), the result is segloss_label_scan's, bit for
+ * bit. */
+SEGLOSS_API segloss_status segloss_label_rows_zero(uint8_t *zero, const segloss_label_array *a,
+                                                   const segloss_shape *shape);
+SEGLOSS_API segloss_status segloss_label_scan_rows(segloss_label_set *out, const segloss_label_array *pred,
+                                                   const uint8_t *pred_zero, const segloss_label_array *ref,
+                                                   const uint8_t *ref_zero, const segloss_shape *shape);
 /* acc += other: union of the labels, counts and numel added, boxes united
  * (meaningful when both describe the same grid), tn recomputed. */
 SEGLOSS_API segloss_status segloss_label_set_merge(segloss_label_set *acc, const segloss_label_set *other);

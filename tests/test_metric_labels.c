@@ -231,6 +231,143 @@ TEST(metric_label_scan_big) {
     }
 }
 
+/* Whether set holds the brute-force stats of labels 1..nl. */
+static int bf_matches(const segloss_label_set *set, const int64_t *p, const int64_t *r, int ndim,
+                      const int64_t *dims, int64_t n, int nl) {
+    int ok = 1;
+    for (int64_t l = 1; l <= nl; l++) {
+        segloss_label_stats want, got;
+        bf_stats(&want, p, r, ndim, dims, n, l);
+        segloss_label_set_get(&got, set, l);
+        ok &= stats_equal(&got, &want);
+    }
+    return ok;
+}
+
+/* The scan in two steps: segloss_label_rows_zero against a direct check of
+ * every row, and segloss_label_scan_rows with full, partial or no maps of
+ * either array against segloss_label_scan and a brute-force pass; a row
+ * marked zero that is not is taken as zeros (the documented contract).
+ * Volumes with many all-zero rows, every dtype, 1-3 axes, and volumes of
+ * several scan blocks at 1 and 2 threads. */
+TEST(metric_label_scan_rows) {
+    static const segloss_dtype dts[] = {SEGLOSS_U8,  SEGLOSS_I8,  SEGLOSS_I16,
+                                        SEGLOSS_U16, SEGLOSS_I32, SEGLOSS_U32,
+                                        SEGLOSS_I64, SEGLOSS_U64, SEGLOSS_BOOL};
+    rng_state = 23;
+    for (int it = 0; it < 120; it++) {
+        const int big = it % 20 == 19;
+        int ndim = big ? 3 : 1 + (int)rnd_int(3);
+        int64_t dims[3] = {1, 1, 1}, n = 1;
+        for (int d = 0; d < ndim; d++) {
+            dims[d] = big ? (d == 0 ? 12 : d == 1 ? 300 : 700 + rnd_int(200))
+                          : 1 + rnd_int(ndim == 1 ? 70 : ndim == 2 ? 30 : 12);
+            n *= dims[d];
+        }
+        const int64_t len = dims[ndim - 1], rows = n / len;
+        segloss_dtype dp = dts[rnd_int(9)], dr = dts[rnd_int(9)];
+        int nl = dp == SEGLOSS_BOOL || dr == SEGLOSS_BOOL ? 1 : 1 + (int)rnd_int(5);
+        int64_t *p = malloc((size_t)n * sizeof *p), *r = malloc((size_t)n * sizeof *r);
+        void *pa = calloc((size_t)n, 8), *ra = calloc((size_t)n, 8);
+        uint8_t *pz = malloc((size_t)rows), *rz = malloc((size_t)rows);
+        uint8_t *wantz = malloc((size_t)rows);
+        /* rows left all zero in one array, the other, both or neither */
+        int64_t cur = 0;
+        for (int64_t i = 0; i < n; i++) {
+            if (rnd_int(6) == 0) cur = rnd_int(nl + 1);
+            r[i] = cur;
+            p[i] = rnd_int(7) == 0 ? rnd_int(nl + 1) : cur;
+        }
+        for (int64_t row = 0; row < rows; row++) {
+            int64_t z = rnd_int(4); /* 0: pred zero, 1: ref zero, 2: both */
+            for (int64_t k = row * len; k < (row + 1) * len; k++) {
+                if (z == 0 || z == 2) p[k] = 0;
+                if (z == 1 || z == 2) r[k] = 0;
+            }
+        }
+        for (int64_t i = 0; i < n; i++) {
+            put(pa, dp, i, p[i]);
+            put(ra, dr, i, r[i]);
+        }
+        segloss_shape shape = {ndim, {0}};
+        for (int d = 0; d < ndim; d++) shape.dim[d] = dims[d];
+        segloss_label_array A = {pa, dp}, B = {ra, dr};
+        CHECK_EQ_INT(segloss_label_rows_zero(pz, &A, &shape), SEGLOSS_OK);
+        CHECK_EQ_INT(segloss_label_rows_zero(rz, &B, &shape), SEGLOSS_OK);
+        int rows_ok = 1;
+        for (int pass = 0; pass < 2; pass++) {
+            const int64_t *v = pass ? r : p;
+            const uint8_t *got = pass ? rz : pz;
+            for (int64_t row = 0; row < rows; row++) {
+                int zero = 1;
+                for (int64_t k = row * len; k < (row + 1) * len; k++) zero &= v[k] == 0;
+                wantz[row] = (uint8_t)zero;
+                rows_ok &= (got[row] != 0) == zero;
+            }
+        }
+        CHECK_MSG(rows_ok, "rows_zero it %d", it);
+        for (int th = 1; th <= (big ? 2 : 1); th++) {
+            segloss_set_num_threads(th);
+            segloss_label_set ref_set;
+            CHECK_EQ_INT(segloss_label_scan(&ref_set, &A, &B, &shape), SEGLOSS_OK);
+            for (int mode = 0; mode < 5; mode++) {
+                /* 0: both maps, 1: pred only, 2: ref only, 3: parts of both, 4: none */
+                uint8_t *mp = malloc((size_t)rows), *mr = malloc((size_t)rows);
+                for (int64_t row = 0; row < rows; row++) {
+                    mp[row] = mode == 0 || mode == 1 ? pz[row] : mode == 3 ? pz[row] & (row % 3 != 0) : 0;
+                    mr[row] = mode == 0 || mode == 2 ? rz[row] : mode == 3 ? rz[row] & (row % 2 == 0) : 0;
+                }
+                segloss_label_set set;
+                CHECK_EQ_INT(segloss_label_scan_rows(&set, &A, mode == 4 ? NULL : mp, &B,
+                                                     mode == 4 ? NULL : mr, &shape),
+                             SEGLOSS_OK);
+                int same = set.count == ref_set.count && set.numel == ref_set.numel;
+                for (int64_t i = 0; same && i < set.count; i++)
+                    same = stats_equal(&set.items[i], &ref_set.items[i]);
+                CHECK_MSG(same, "it %d mode %d threads %d", it, mode, th);
+                segloss_label_set_free(&set);
+                free(mp);
+                free(mr);
+            }
+            CHECK_MSG(bf_matches(&ref_set, p, r, ndim, dims, n, nl), "brute force it %d", it);
+            segloss_label_set_free(&ref_set);
+        }
+        segloss_set_num_threads(0);
+        /* a row marked zero is not read: as if it held zeros */
+        int64_t row = rnd_int(rows), first = -1;
+        for (int64_t k = row * len; k < (row + 1) * len; k++)
+            if (p[k] != 0 && first < 0) first = k;
+        if (first >= 0 && !big) {
+            memset(pz, 0, (size_t)rows);
+            pz[row] = 1;
+            segloss_label_set set;
+            CHECK_EQ_INT(segloss_label_scan_rows(&set, &A, pz, &B, NULL, &shape), SEGLOSS_OK);
+            for (int64_t k = row * len; k < (row + 1) * len; k++) p[k] = 0;
+            CHECK_MSG(bf_matches(&set, p, r, ndim, dims, n, nl), "row taken as zeros, it %d", it);
+            segloss_label_set_free(&set);
+        }
+        free(p);
+        free(r);
+        free(pa);
+        free(ra);
+        free(pz);
+        free(rz);
+        free(wantz);
+    }
+    /* errors */
+    uint8_t z[4];
+    float f[4] = {0};
+    uint8_t u[4] = {0};
+    segloss_shape s1 = {1, {4}};
+    segloss_label_array F = {f, SEGLOSS_F32}, U = {u, SEGLOSS_U8}, N = {NULL, SEGLOSS_U8};
+    CHECK_EQ_INT(segloss_label_rows_zero(NULL, &U, &s1), SEGLOSS_ERR_NULL);
+    CHECK_EQ_INT(segloss_label_rows_zero(z, &F, &s1), SEGLOSS_ERR_DTYPE);
+    CHECK_EQ_INT(segloss_label_rows_zero(z, &N, &s1), SEGLOSS_ERR_NULL);
+    CHECK_EQ_INT(segloss_label_rows_zero(z, &U, NULL), SEGLOSS_ERR_NULL);
+    CHECK_EQ_INT(segloss_label_rows_zero(z, &U, &s1), SEGLOSS_OK);
+    CHECK_EQ_INT(z[0], 1);
+}
+
 /* Surface metrics do not depend on the dtypes that carry the labels: every
  * pair (same dtype: the one-pass mask; mixed: two passes), labels of both
  * signs and one out of a narrow type's range, against int32 arrays. */

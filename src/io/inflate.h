@@ -5,9 +5,10 @@
 
 #include <stddef.h>
 
-/* malloc(n), and for n >= 4 MiB a request for transparent huge pages on the
- * 2 MiB-aligned pages inside it (core/huge.h): one page fault per 2 MiB
- * instead of per 4 KiB when the buffer is first written. Freed with free().
+/* segloss__huge_alloc (core/huge.h): above 32 MiB, a buffer on a 2 MiB
+ * boundary advised as transparent huge pages, so that filling it costs one
+ * page fault per 2 MiB, none per 4 KiB even at its start; smaller ones
+ * malloc'd with the 2 MiB pages inside them advised. Freed with free().
  * NULL when out of memory. */
 void *segloss__big_alloc(size_t n);
 

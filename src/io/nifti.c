@@ -507,6 +507,9 @@ static segloss_status nii_slurp(nii_ctx *c, unsigned char **whole, size_t *len) 
     nii_src *s = &c->src;
     size_t size = (size_t)s->file_size;
     if ((uint64_t)size != s->file_size || size < s->len) size = s->len;
+    /* malloc, not huge pages: freeing a 2 MiB-aligned block raises glibc's
+     * mmap threshold to its size, and the smaller buffers allocated after
+     * it then stay in the heap (peak RSS +4 MiB at 1 thread, +7 at 2). */
     unsigned char *b = malloc(size ? size : 1);
     if (!b) return nii_fail(c, SEGLOSS_ERR_NOMEM, "out of memory for the %zu-byte file", size);
     memcpy(b, s->buf, s->len);

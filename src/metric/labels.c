@@ -1,5 +1,5 @@
-/* Label maps: element access, and per-label confusion counts and bounding
- * boxes in one pass.
+/* Label maps: per-label confusion counts and bounding boxes in one pass
+ * (element access: label_access.c).
  *
  * The scan walks the volume row by row (innermost axis) and cuts each row
  * into runs on which both the prediction and the reference label are
@@ -59,119 +59,6 @@ segloss_status segloss__label_array_check(const segloss_label_array *a) {
     return SEGLOSS_ERR_DTYPE;
 }
 
-#define LOAD_CASE(DT, T)                                                    \
-    case DT: {                                                              \
-        const T *s = (const T *)src + off;                                  \
-        for (int64_t i = 0; i < n; i++) dst[i] = (int64_t)s[i];             \
-        return SEGLOSS_OK;                                                  \
-    }
-
-segloss_status segloss__load_labels(int64_t *dst, const void *src, segloss_dtype dtype,
-                                    int64_t off, int64_t n) {
-    switch (dtype) {
-    case SEGLOSS_BOOL: {
-        const uint8_t *s = (const uint8_t *)src + off;
-        for (int64_t i = 0; i < n; i++) dst[i] = s[i] != 0;
-        return SEGLOSS_OK;
-    }
-    LOAD_CASE(SEGLOSS_U8, uint8_t)
-    LOAD_CASE(SEGLOSS_I8, int8_t)
-    LOAD_CASE(SEGLOSS_I16, int16_t)
-    LOAD_CASE(SEGLOSS_U16, uint16_t)
-    LOAD_CASE(SEGLOSS_I32, int32_t)
-    LOAD_CASE(SEGLOSS_U32, uint32_t)
-    LOAD_CASE(SEGLOSS_I64, int64_t)
-    case SEGLOSS_U64: {
-        const uint64_t *s = (const uint64_t *)src + off;
-        for (int64_t i = 0; i < n; i++) {
-            if (s[i] > (uint64_t)INT64_MAX) return SEGLOSS_ERR_DOMAIN;
-            dst[i] = (int64_t)s[i];
-        }
-        return SEGLOSS_OK;
-    }
-    case SEGLOSS_F32: case SEGLOSS_F64:
-        break;
-    }
-    return SEGLOSS_ERR_DTYPE;
-}
-
-/* Compare in the array's own type when the label is representable in it
- * (otherwise nothing matches): the inner loop stays a plain compare. */
-#define MASK_CASE(DT, T, LO, HI)                                            \
-    case DT: {                                                              \
-        const T *s = (const T *)src + off;                                  \
-        if (match_nonzero) {                                                \
-            for (int64_t i = 0; i < n; i++)                                 \
-                dst[i] |= (uint8_t)(bit * (s[i] != 0));                     \
-        } else if (label >= (LO) && label <= (HI)) {                        \
-            const T l = (T)label;                                           \
-            for (int64_t i = 0; i < n; i++)                                 \
-                dst[i] |= (uint8_t)(bit * (s[i] == l));                     \
-        }                                                                   \
-        return;                                                             \
-    }
-
-void segloss__mask_row(uint8_t *dst, const void *src, segloss_dtype dtype, int64_t off,
-                       int64_t n, int64_t label, int match_nonzero, uint8_t bit) {
-    switch (dtype) {
-    case SEGLOSS_BOOL: {
-        const uint8_t *s = (const uint8_t *)src + off;
-        if (match_nonzero || label == 1) {
-            for (int64_t i = 0; i < n; i++) dst[i] |= (uint8_t)(s[i] != 0 ? bit : 0);
-        } else if (label == 0) {
-            for (int64_t i = 0; i < n; i++) dst[i] |= (uint8_t)(s[i] == 0 ? bit : 0);
-        }
-        return;
-    }
-    MASK_CASE(SEGLOSS_U8, uint8_t, 0, UINT8_MAX)
-    MASK_CASE(SEGLOSS_I8, int8_t, INT8_MIN, INT8_MAX)
-    MASK_CASE(SEGLOSS_I16, int16_t, INT16_MIN, INT16_MAX)
-    MASK_CASE(SEGLOSS_U16, uint16_t, 0, UINT16_MAX)
-    MASK_CASE(SEGLOSS_I32, int32_t, INT32_MIN, INT32_MAX)
-    MASK_CASE(SEGLOSS_U32, uint32_t, 0, (int64_t)UINT32_MAX)
-    MASK_CASE(SEGLOSS_I64, int64_t, INT64_MIN, INT64_MAX)
-    MASK_CASE(SEGLOSS_U64, uint64_t, 0, INT64_MAX)
-    case SEGLOSS_F32: case SEGLOSS_F64:
-        return;
-    }
-}
-
-/* Two arrays of one dtype in one pass, written rather than or-ed. */
-#define MASK2_CASE(DT, T, LO, HI)                                           \
-    case DT: {                                                              \
-        const T *p = (const T *)pred + off, *r = (const T *)ref + off;     \
-        if (match_nonzero) {                                                \
-            for (int64_t i = 0; i < n; i++)                                 \
-                dst[i] = (uint8_t)((p[i] != 0) | ((r[i] != 0) << 1));       \
-        } else if (label >= (LO) && label <= (HI)) {                        \
-            const T l = (T)label;                                           \
-            for (int64_t i = 0; i < n; i++)                                 \
-                dst[i] = (uint8_t)((p[i] == l) | ((r[i] == l) << 1));       \
-        } else {                                                            \
-            memset(dst, 0, (size_t)n);                                      \
-        }                                                                   \
-        return;                                                             \
-    }
-
-void segloss__mask_row2(uint8_t *dst, const void *pred, const void *ref, segloss_dtype dtype,
-                        int64_t off, int64_t n, int64_t label, int match_nonzero) {
-    switch (dtype) {
-    MASK2_CASE(SEGLOSS_U8, uint8_t, 0, UINT8_MAX)
-    MASK2_CASE(SEGLOSS_I8, int8_t, INT8_MIN, INT8_MAX)
-    MASK2_CASE(SEGLOSS_I16, int16_t, INT16_MIN, INT16_MAX)
-    MASK2_CASE(SEGLOSS_U16, uint16_t, 0, UINT16_MAX)
-    MASK2_CASE(SEGLOSS_I32, int32_t, INT32_MIN, INT32_MAX)
-    MASK2_CASE(SEGLOSS_U32, uint32_t, 0, (int64_t)UINT32_MAX)
-    MASK2_CASE(SEGLOSS_I64, int64_t, INT64_MIN, INT64_MAX)
-    MASK2_CASE(SEGLOSS_U64, uint64_t, 0, INT64_MAX)
-    case SEGLOSS_BOOL: case SEGLOSS_F32: case SEGLOSS_F64:
-        break;
-    }
-    memset(dst, 0, (size_t)n);
-    segloss__mask_row(dst, pred, dtype, off, n, label, match_nonzero, 1);
-    segloss__mask_row(dst, ref, dtype, off, n, label, match_nonzero, 2);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Label table                                                               */
 /* ------------------------------------------------------------------------ */
@@ -193,8 +80,8 @@ static uint64_t hash64(int64_t key) {
 
 static segloss_status table_init(table *t) {
     t->count = 0;
-    t->cap = 64;
-    t->nslots = 256;
+    t->cap = 16; /* grown by doubling: a few labels per block are the rule */
+    t->nslots = 64;
     t->items = malloc((size_t)t->cap * sizeof *t->items);
     t->slot = malloc((size_t)t->nslots * sizeof *t->slot);
     if (!t->items || !t->slot) return SEGLOSS_ERR_NOMEM;
@@ -320,10 +207,13 @@ static int cmp_label(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Rows [r0, r1) of the volume (row r: i0 = r / n1, i1 = r % n1) into t. */
+/* Rows [r0, r1) of the volume (row r: i0 = r / n1, i1 = r % n1) into t.
+ * pz, rz (may be NULL): rows of pred / ref known to hold only zeros, taken
+ * as one run of 0 without being read. */
 static segloss_status scan_rows(table *t, const segloss_label_array *pred,
-                                const segloss_label_array *ref, const segloss__grid *g,
-                                int64_t r0, int64_t r1) {
+                                const segloss_label_array *ref, const uint8_t *pz,
+                                const uint8_t *rz, const segloss__grid *g, int64_t r0,
+                                int64_t r1) {
     const int64_t n2 = g->n[2];
     segloss_status st = SEGLOSS_OK;
     /* one-entry caches: last label seen in pred / ref and its index */
@@ -331,9 +221,11 @@ static segloss_status scan_rows(table *t, const segloss_label_array *pred,
     for (int64_t row = r0; row < r1 && st == SEGLOSS_OK; row++) {
         const int64_t i0 = row / g->n[1], i1 = row % g->n[1];
         const int64_t off = row * n2;
+        const int pzero = pz && pz[row], rzero = rz && rz[row];
+        if (pzero && rzero) continue;
         /* [k, pe) and [k, re): runs of one stored value in pred / ref;
          * each array is read once, in its own type */
-        int64_t k = 0, pe = 0, re = 0, p = 0, r = 0;
+        int64_t k = 0, pe = pzero ? n2 : 0, re = rzero ? n2 : 0, p = 0, r = 0;
         while (k < n2) {
             if (k >= pe) {
                 st = segloss__load_labels(&p, pred->data, pred->dtype, off + k, 1);
@@ -378,10 +270,11 @@ static segloss_status scan_rows(table *t, const segloss_label_array *pred,
  * are integers and boxes min/max, so the sums are exact: the result does
  * not depend on the number of threads, and the error reported is the first
  * failing block's, the one a single pass meets first. */
-#define SCAN_BLOCK ((int64_t)1 << 20)
+#define SCAN_BLOCK ((int64_t)1 << 21)
 
 typedef struct scan_job {
     const segloss_label_array *pred, *ref;
+    const uint8_t *pz, *rz;
     const segloss__grid *g;
     int64_t rows, rows_per_block;
     table *tables;
@@ -392,7 +285,7 @@ static segloss_status scan_block(void *ctx, int64_t b) {
     int64_t r0 = b * j->rows_per_block;
     int64_t r1 = r0 + j->rows_per_block < j->rows ? r0 + j->rows_per_block : j->rows;
     segloss_status st = table_init(&j->tables[b]);
-    if (st == SEGLOSS_OK) st = scan_rows(&j->tables[b], j->pred, j->ref, j->g, r0, r1);
+    if (st == SEGLOSS_OK) st = scan_rows(&j->tables[b], j->pred, j->ref, j->pz, j->rz, j->g, r0, r1);
     return st;
 }
 
@@ -415,21 +308,22 @@ static segloss_status table_add(table *acc, const table *t) {
 }
 
 static segloss_status scan_all(table *out, const segloss_label_array *pred,
-                               const segloss_label_array *ref, const segloss__grid *g) {
+                               const segloss_label_array *ref, const uint8_t *pz,
+                               const uint8_t *rz, const segloss__grid *g) {
     const int64_t rows = g->n[0] * g->n[1];
     int64_t per = SCAN_BLOCK / g->n[2];
     if (per < 1) per = 1;
     const int64_t nblocks = (rows + per - 1) / per;
     if (nblocks <= 1) {
         segloss_status st = table_init(out);
-        return st == SEGLOSS_OK ? scan_rows(out, pred, ref, g, 0, rows) : st;
+        return st == SEGLOSS_OK ? scan_rows(out, pred, ref, pz, rz, g, 0, rows) : st;
     }
     table *tables = calloc((size_t)nblocks, sizeof *tables);
     if (!tables) {
         memset(out, 0, sizeof *out);
         return SEGLOSS_ERR_NOMEM;
     }
-    scan_job job = {pred, ref, g, rows, per, tables};
+    scan_job job = {pred, ref, pz, rz, g, rows, per, tables};
     segloss_status st = segloss__for_items(nblocks, scan_block, &job);
     for (int64_t b = 1; b < nblocks && st == SEGLOSS_OK; b++) st = table_add(&tables[0], &tables[b]);
     for (int64_t b = 1; b < nblocks; b++) table_free(&tables[b]);
@@ -440,6 +334,41 @@ static segloss_status scan_all(table *out, const segloss_label_array *pred,
 
 segloss_status segloss_label_scan(segloss_label_set *out, const segloss_label_array *pred,
                                   const segloss_label_array *ref, const segloss_shape *shape) {
+    return segloss_label_scan_rows(out, pred, NULL, ref, NULL, shape);
+}
+
+/* Whether n bytes hold only zeros: 8-byte words or-ed, 64 bytes a step. */
+static int all_zero(const unsigned char *b, size_t n) {
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        uint64_t w[8], o = 0;
+        memcpy(w, b + i, sizeof w);
+        for (int k = 0; k < 8; k++) o |= w[k];
+        if (o) return 0;
+    }
+    unsigned char o = 0;
+    for (; i < n; i++) o |= b[i];
+    return o == 0;
+}
+
+segloss_status segloss_label_rows_zero(uint8_t *zero, const segloss_label_array *a,
+                                       const segloss_shape *shape) {
+    if (!zero) return SEGLOSS_ERR_NULL;
+    segloss_status st = segloss__label_array_check(a);
+    if (st != SEGLOSS_OK) return st;
+    segloss__grid g;
+    st = segloss__grid_init(&g, shape, NULL);
+    if (st != SEGLOSS_OK) return st;
+    /* every integer dtype (bool included) stores 0 as all-zero bytes */
+    const size_t row = (size_t)g.n[2] * segloss_dtype_size(a->dtype);
+    const unsigned char *d = a->data;
+    for (int64_t r = 0; r < g.n[0] * g.n[1]; r++) zero[r] = (uint8_t)all_zero(d + (size_t)r * row, row);
+    return SEGLOSS_OK;
+}
+
+segloss_status segloss_label_scan_rows(segloss_label_set *out, const segloss_label_array *pred,
+                                       const uint8_t *pred_zero, const segloss_label_array *ref,
+                                       const uint8_t *ref_zero, const segloss_shape *shape) {
     if (!out) return SEGLOSS_ERR_NULL;
     out->items = NULL;
     out->count = 0;
@@ -452,7 +381,7 @@ segloss_status segloss_label_scan(segloss_label_set *out, const segloss_label_ar
     if (st != SEGLOSS_OK) return st;
 
     table t;
-    st = scan_all(&t, pred, ref, &g);
+    st = scan_all(&t, pred, ref, pred_zero, ref_zero, &g);
     if (st != SEGLOSS_OK) {
         table_free(&t);
         return st;
