@@ -218,37 +218,33 @@ static inline unsigned bits3(const uint64_t *row, int64_t c1) {
 #endif
 }
 
-/* The neighbourhood (row-major) in bitmap b of voxel c = c1 + 1 of row
- * `row` (rows of nw words, n1 rows per plane). */
-static inline uint32_t gather(const uint64_t *b, int64_t row, int64_t nw, int64_t n1,
-                              int64_t c1) {
-    uint32_t m = 0;
-    for (int dp = 0; dp < 3; dp++)
-        for (int dr = 0; dr < 3; dr++) {
-            const uint64_t *r = b + (row + (dp - 1) * n1 + (dr - 1)) * nw;
-            m |= bits3(r, c1) << (9 * dp + 3 * dr);
-        }
-    return m;
-}
-
-/* The same for the rows that can hold voxels removed earlier in the raster
- * pass: the plane before, and rows r-1, r of the voxel's plane. */
-static inline uint32_t gather_before(const uint64_t *b, int64_t row, int64_t nw, int64_t n1,
-                                     int64_t c1) {
-    uint32_t m = 0;
-    for (int dr = 0; dr < 3; dr++) m |= bits3(b + (row - n1 + dr - 1) * nw, c1) << (3 * dr);
-    m |= bits3(b + (row - 1) * nw, c1) << 9;
-    m |= bits3(b + row * nw, c1) << 12;
-    return m;
+/* The neighbourhoods (row-major) of voxel c = c1 + 1 of row `row`: in
+ * the image cur (*mc), and of the voxels removed before it in this
+ * direction (*mr; rows r-1, r, r+1 of the plane before and rows r-1, r of
+ * its own plane, the only ones that can hold them), with the removed
+ * bitmap nb words after cur; rows of nw words, n1 rows per plane. */
+static inline void gather(uint32_t *mc, uint32_t *mr, const uint64_t *cur, int64_t nb,
+                          int64_t row, int64_t nw, int64_t n1, int64_t c1) {
+    const uint64_t *p = cur + row * nw, *q = p + nb;
+    const int64_t R = nw, S = n1 * nw;
+    *mc = bits3(p - S - R, c1) | bits3(p - S, c1) << 3 | bits3(p - S + R, c1) << 6 |
+          bits3(p - R, c1) << 9 | bits3(p, c1) << 12 | bits3(p + R, c1) << 15 |
+          bits3(p + S - R, c1) << 18 | bits3(p + S, c1) << 21 | bits3(p + S + R, c1) << 24;
+    *mr = bits3(q - S - R, c1) | bits3(q - S, c1) << 3 | bits3(q - S + R, c1) << 6 |
+          bits3(q - R, c1) << 9 | bits3(q, c1) << 12;
 }
 
 /* Clears bits c-1, c, c+1 of a bit row (writes row[w + 1], as bits3 reads
  * it); returns how many were set. */
 static inline int clear3(uint64_t *row, int64_t w, unsigned sh) {
     const uint64_t m0 = (uint64_t)7u << sh, m1 = ((uint64_t)7u >> 1) >> (63 - sh);
-    const int n = popcount64(row[w] & m0) + popcount64(row[w + 1] & m1);
-    row[w] &= ~m0;
-    row[w + 1] &= ~m1;
+    const uint64_t a = row[w] & m0, b = row[w + 1] & m1;
+    if (!(a | b)) return 0;
+    row[w] ^= a;
+    row[w + 1] ^= b;
+    int n = 0; /* at most three bits: no popcount instruction needed */
+    for (uint64_t x = a; x; x &= x - 1u) n++;
+    for (uint64_t x = b; x; x &= x - 1u) n++;
     return n;
 }
 
@@ -345,8 +341,8 @@ static segloss_status thin_run(thin *t, int n_dirs) {
                         x &= x - 1u;
                         const int64_t cw = (c - 1) >> 6;
                         const unsigned sh = (unsigned)((c - 1) & 63);
-                        const uint32_t mc = gather(cur, row, nw, n1, c - 1);
-                        const uint32_t mr = gather_before(rm, row, nw, n1, c - 1);
+                        uint32_t mc, mr;
+                        gather(&mc, &mr, cur, rm - cur, row, nw, n1, c - 1);
                         const uint32_t m = mc | mr;
                         const uint64_t bit = (uint64_t)1u << (c & 63);
                         if (!(verdict(m, oct) & STEP1)) {
