@@ -48,7 +48,7 @@
 
 #include "metric/skeleton_table.h"
 
-/* Index of the lowest set bit (x != 0), number of set bits. */
+/* Index of the lowest set bit (x != 0). */
 static inline int ctz64(uint64_t x) {
 #if defined(__GNUC__) || defined(__clang__)
     return __builtin_ctzll(x);
@@ -58,16 +58,6 @@ static inline int ctz64(uint64_t x) {
         x >>= 1;
         n++;
     }
-    return n;
-#endif
-}
-
-static inline int popcount64(uint64_t x) {
-#if defined(__GNUC__) || defined(__clang__)
-    return __builtin_popcountll(x);
-#else
-    int n = 0;
-    for (; x; x &= x - 1u) n++;
     return n;
 #endif
 }
@@ -254,21 +244,17 @@ typedef struct thin {
     uint64_t *cur, *rm, *keep; /* the image; removed since the direction
                                   began; failed step 1, neighbourhood
                                   unchanged since */
-    int64_t *rowcnt;           /* foreground voxels per row */
     int64_t *keepcnt;          /* keep bits per row */
     int64_t *keepnear;         /* keep bits in the 3x3 rows around a row
                                   (rows r-1..r+1 of planes p-1..p+1) */
     int64_t *act, nact;        /* the rows holding foreground, ascending */
-    int64_t *gone, ngone;      /* removed in this direction (bit index) */
 } thin;
 
 static void thin_free(thin *t) {
     free(t->cur);
-    free(t->rowcnt);
     free(t->keepcnt);
     free(t->keepnear);
     free(t->act);
-    free(t->gone);
 }
 
 /* Zeroed bitmaps for dims n; -1 if out of memory (thin_free releases). */
@@ -281,30 +267,23 @@ static int thin_alloc(thin *t, const int64_t n[3]) {
     t->nrows = n[0] * n[1];
     const int64_t nb = t->nrows * t->nw;
     t->cur = calloc((size_t)(3 * nb + 1), sizeof *t->cur); /* + the spare word */
-    t->rowcnt = calloc((size_t)t->nrows, sizeof *t->rowcnt);
     t->keepcnt = calloc((size_t)t->nrows, sizeof *t->keepcnt);
     t->keepnear = calloc((size_t)t->nrows, sizeof *t->keepnear);
     t->act = malloc((size_t)t->nrows * sizeof *t->act);
-    if (!t->cur || !t->rowcnt || !t->keepcnt || !t->keepnear || !t->act) return -1;
+    if (!t->cur || !t->keepcnt || !t->keepnear || !t->act) return -1;
     t->rm = t->cur + nb;
     t->keep = t->rm + nb;
     return 0;
 }
 
-/* After the rows are loaded: their counts, the list of rows in use and
- * room for every voxel in `gone`; -1 if out of memory. */
-static int thin_rows(thin *t) {
-    int64_t tot = 0;
+/* After the rows are loaded: the list of rows in use. */
+static void thin_rows(thin *t) {
     t->nact = 0;
     for (int64_t row = 0; row < t->nrows; row++) {
-        int64_t c = 0;
-        for (int64_t w = 0; w < t->nw; w++) c += popcount64(t->cur[row * t->nw + w]);
-        t->rowcnt[row] = c;
-        tot += c;
-        if (c) t->act[t->nact++] = row;
+        uint64_t any = 0;
+        for (int64_t w = 0; w < t->nw; w++) any |= t->cur[row * t->nw + w];
+        if (any) t->act[t->nact++] = row;
     }
-    t->gone = malloc((size_t)(tot ? tot : 1) * sizeof *t->gone);
-    return t->gone ? 0 : -1;
 }
 
 /* The thinning itself (the algorithm above) on t->cur. */
@@ -324,7 +303,7 @@ static segloss_status thin_run(thin *t, int n_dirs) {
     for (int unchanged = 0; unchanged < n_dirs;) {
         unchanged = 0;
         for (int d = 0; d < n_dirs; d++) {
-            t->ngone = 0;
+            int64_t removed = 0;
             for (int64_t a = 0; a < t->nact; a++) {
                 const int64_t row = t->act[a];
                 const uint64_t *nc = cur + (row + drow[d]) * nw, *nr = rm + (row + drow[d]) * nw;
@@ -358,7 +337,6 @@ static segloss_status thin_run(thin *t, int n_dirs) {
                         if (mr && !(verdict(mc, oct) & SIMPLE)) continue;
                         cur[row * nw + (c >> 6)] &= ~bit;
                         rm[row * nw + (c >> 6)] |= bit;
-                        t->rowcnt[row]--;
                         /* keep bits are rare: most removals have none
                          * around them */
                         if (t->keepnear[row])
@@ -372,19 +350,26 @@ static segloss_status thin_run(thin *t, int n_dirs) {
                                         for (int er = -1; er <= 1; er++)
                                             t->keepnear[q + ep * n1 + er] -= k;
                                 }
-                        t->gone[t->ngone++] = row * nw * 64 + c;
+                        removed++;
                     }
                 }
             }
-            if (t->ngone == 0) {
+            if (removed == 0) {
                 unchanged++;
                 continue;
             }
-            for (int64_t k = 0; k < t->ngone; k++)
-                rm[t->gone[k] >> 6] &= ~((uint64_t)1u << (t->gone[k] & 63));
+            /* the removed voxels lie in the rows in use: clear their bits
+             * there, and drop the rows left empty */
             int64_t j = 0;
-            for (int64_t a = 0; a < t->nact; a++)
-                if (t->rowcnt[t->act[a]]) t->act[j++] = t->act[a];
+            for (int64_t a = 0; a < t->nact; a++) {
+                const int64_t row = t->act[a];
+                uint64_t any = 0;
+                for (int64_t w = 0; w < nw; w++) {
+                    rm[row * nw + w] = 0;
+                    any |= cur[row * nw + w];
+                }
+                if (any) t->act[j++] = row;
+            }
             t->nact = j;
         }
     }
@@ -401,7 +386,7 @@ segloss_status segloss__skeleton3d(uint8_t *im, const int64_t n[3], int n_dirs) 
         uint64_t *dst = t.cur + row * t.nw;
         for (int64_t k = 0; k < t.n2; k++) dst[k >> 6] |= (uint64_t)(src[k] & 1u) << (k & 63);
     }
-    if (thin_rows(&t)) goto done;
+    thin_rows(&t);
     st = thin_run(&t, n_dirs);
     if (st != SEGLOSS_OK) goto done;
     for (int64_t row = 0; row < t.nrows; row++) {
@@ -442,7 +427,7 @@ segloss_status segloss__skeleton3d_count(int64_t cnt[2], const uint8_t *fl, cons
             for (; k < m[2]; k++)
                 dst[(k + 1) >> 6] |= (uint64_t)(src[k] >> bpos & 1u) << ((k + 1) & 63);
         }
-    if (thin_rows(&t)) goto done;
+    thin_rows(&t);
     st = thin_run(&t, n_dirs);
     if (st != SEGLOSS_OK) goto done;
     int64_t s = 0, hit = 0;
