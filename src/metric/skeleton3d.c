@@ -160,10 +160,16 @@ static int is_euler_invariant(uint32_t m, const octants *t) {
 
 /* The tests depend on the 27-bit neighbourhood m alone, and the same few
  * thousand neighbourhoods make up most of a surface: their verdicts are
- * kept in a direct-mapped table shared by all calls and threads. Entry =
- * m (row-major) | VALID | STEP1 (m passes step 1: not an end point, Euler
- * invariant, simple) | SIMPLE (m is simple), each read and written whole
- * (relaxed atomics: an entry is absent, or right for its m). */
+ * kept in a table shared by all calls and threads, two slots per hash
+ * value (entries h and h ^ 1, in one cache line). Entry = m (row-major) |
+ * VALID | STEP1 (m passes step 1: not an end point, Euler invariant,
+ * simple) | SIMPLE (m is simple), each read and written whole (relaxed
+ * atomics: an entry is absent, or right for its m). A slot is written
+ * once, when empty, and never replaced: a table that is warm is only read,
+ * so threads on other cores do not invalidate each other's copies of its
+ * lines (on the benchmark volume, 120 labels, 78,000 distinct
+ * neighbourhoods: about 1.6 % of the lookups miss and recompute, against
+ * 2.1 % with a direct-mapped table that replaces). */
 enum { CACHE_BITS = 16 };
 #define VALID (1u << 27)
 #define STEP1 (1u << 28)
@@ -183,13 +189,18 @@ static uint32_t to_skimage(uint32_t m) {
 /* The entry of m, computed if absent. */
 static inline uint32_t verdict(uint32_t m, const octants *t) {
     const uint32_t h = (m * 0x9E3779B1u) >> (32 - CACHE_BITS);
-    uint32_t e = atomic_load_explicit(&verdict_cache[h], memory_order_relaxed);
-    if ((e & (VALID - 1u)) == m && (e & VALID)) return e;
+    const uint32_t e0 = atomic_load_explicit(&verdict_cache[h], memory_order_relaxed);
+    if ((e0 & (VALID - 1u)) == m && (e0 & VALID)) return e0;
+    const uint32_t e1 = atomic_load_explicit(&verdict_cache[h ^ 1u], memory_order_relaxed);
+    if ((e1 & (VALID - 1u)) == m && (e1 & VALID)) return e1;
     const uint32_t ms = to_skimage(m);
     const int simple = is_simple(ms);
-    e = m | VALID | (simple ? SIMPLE : 0u) |
-        (simple && !is_endpoint(ms) && is_euler_invariant(ms, t) ? STEP1 : 0u);
-    atomic_store_explicit(&verdict_cache[h], e, memory_order_relaxed);
+    const uint32_t e = m | VALID | (simple ? SIMPLE : 0u) |
+                       (simple && !is_endpoint(ms) && is_euler_invariant(ms, t) ? STEP1 : 0u);
+    /* filled once: an entry, once written, stays (no writes once the table
+     * is warm, so threads do not take its cache lines from each other) */
+    if (!(e0 & VALID)) atomic_store_explicit(&verdict_cache[h], e, memory_order_relaxed);
+    else if (!(e1 & VALID)) atomic_store_explicit(&verdict_cache[h ^ 1u], e, memory_order_relaxed);
     return e;
 }
 
