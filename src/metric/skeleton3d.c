@@ -250,6 +250,13 @@ static inline int clear3(uint64_t *row, int64_t w, unsigned sh) {
 }
 
 /* A thinning in progress: dims n (border included), rows of nw words. */
+/* A word of a row holding candidates of a direction: bit j of x is voxel
+ * 64 w + j of row `row`. */
+struct cand {
+    int64_t row, w;
+    uint64_t x;
+};
+
 typedef struct thin {
     int64_t n0, n1, n2, nw, nrows;
     uint64_t *cur, *rm, *keep; /* the image; removed since the direction
@@ -259,6 +266,7 @@ typedef struct thin {
     int64_t *keepnear;         /* keep bits in the 3x3 rows around a row
                                   (rows r-1..r+1 of planes p-1..p+1) */
     int64_t *act, nact;        /* the rows holding foreground, ascending */
+    struct cand *cand;         /* a direction's candidate words (below) */
 } thin;
 
 static void thin_free(thin *t) {
@@ -266,6 +274,7 @@ static void thin_free(thin *t) {
     free(t->keepcnt);
     free(t->keepnear);
     free(t->act);
+    free(t->cand);
 }
 
 /* Zeroed bitmaps for dims n; -1 if out of memory (thin_free releases). */
@@ -281,7 +290,8 @@ static int thin_alloc(thin *t, const int64_t n[3]) {
     t->keepcnt = calloc((size_t)t->nrows, sizeof *t->keepcnt);
     t->keepnear = calloc((size_t)t->nrows, sizeof *t->keepnear);
     t->act = malloc((size_t)t->nrows * sizeof *t->act);
-    if (!t->cur || !t->keepcnt || !t->keepnear || !t->act) return -1;
+    t->cand = malloc((size_t)(nb + 1) * sizeof *t->cand); /* + an end mark */
+    if (!t->cur || !t->keepcnt || !t->keepnear || !t->act || !t->cand) return -1;
     t->rm = t->cur + nb;
     t->keep = t->rm + nb;
     return 0;
@@ -314,7 +324,17 @@ static segloss_status thin_run(thin *t, int n_dirs) {
     for (int unchanged = 0; unchanged < n_dirs;) {
         unchanged = 0;
         for (int d = 0; d < n_dirs; d++) {
-            int64_t removed = 0;
+            /* The candidates: the foreground voxels whose neighbour in
+             * direction d is background, less those that keep their
+             * failed step 1 (they cannot be removed in this direction: a
+             * removal in it that clears their keep bit leaves the image at
+             * the direction's start, which step 1 judges, as it was).
+             * Listed for all rows first, so that the loop below runs over
+             * the candidates alone, the next one selected without a branch
+             * (a branch per word, on how many candidates it holds, is
+             * mispredicted about once a word). */
+            struct cand *cd = t->cand;
+            int64_t ncand = 0;
             for (int64_t a = 0; a < t->nact; a++) {
                 const int64_t row = t->act[a];
                 const uint64_t *nc = cur + (row + drow[d]) * nw, *nr = rm + (row + drow[d]) * nw;
@@ -325,45 +345,58 @@ static segloss_status thin_run(thin *t, int n_dirs) {
                         s = s >> 1 | (w + 1 < nw ? (nc[w + 1] | nr[w + 1]) << 63 : 0);
                     else if (d == 3)
                         s = s << 1 | (w > 0 ? (nc[w - 1] | nr[w - 1]) >> 63 : 0);
-                    uint64_t x = cur[row * nw + w] & ~keep[row * nw + w] & ~s;
-                    while (x) {
-                        const int64_t c = w * 64 + ctz64(x);
-                        x &= x - 1u;
-                        const int64_t cw = (c - 1) >> 6;
-                        const unsigned sh = (unsigned)((c - 1) & 63);
-                        uint32_t mc, mr;
-                        gather(&mc, &mr, cur, rm - cur, row, nw, n1, c - 1);
-                        const uint32_t m = mc | mr;
-                        const uint64_t bit = (uint64_t)1u << (c & 63);
-                        if (!(verdict(m, oct) & STEP1)) {
-                            if (!mr) {
-                                keep[row * nw + (c >> 6)] |= bit;
-                                t->keepcnt[row]++;
-                                for (int dp = -1; dp <= 1; dp++)
-                                    for (int dr = -1; dr <= 1; dr++)
-                                        t->keepnear[row + dp * n1 + dr]++;
-                            }
-                            continue;
-                        }
-                        if (mr && !(verdict(mc, oct) & SIMPLE)) continue;
-                        cur[row * nw + (c >> 6)] &= ~bit;
-                        rm[row * nw + (c >> 6)] |= bit;
-                        /* keep bits are rare: most removals have none
-                         * around them */
-                        if (t->keepnear[row])
-                            for (int dp = -1; dp <= 1; dp++)
-                                for (int dr = -1; dr <= 1; dr++) {
-                                    const int64_t q = row + dp * n1 + dr;
-                                    if (!t->keepcnt[q]) continue;
-                                    const int k = clear3(keep + q * nw, cw, sh);
-                                    t->keepcnt[q] -= k;
-                                    for (int ep = -1; ep <= 1; ep++)
-                                        for (int er = -1; er <= 1; er++)
-                                            t->keepnear[q + ep * n1 + er] -= k;
-                                }
-                        removed++;
-                    }
+                    const uint64_t x = cur[row * nw + w] & ~keep[row * nw + w] & ~s;
+                    cd[ncand].row = row;
+                    cd[ncand].w = w;
+                    cd[ncand].x = x;
+                    ncand += x != 0;
                 }
+            }
+            cd[ncand].row = cd[ncand].w = 0;
+            cd[ncand].x = 1u; /* the end mark: read, never used */
+            int64_t removed = 0;
+            int64_t k = 0;
+            uint64_t x = cd[0].x;
+            while (k < ncand) {
+                const int64_t row = cd[k].row;
+                const int64_t c = cd[k].w * 64 + ctz64(x);
+                /* the next candidate: the next bit of this word, else the
+                 * first of the next word */
+                const uint64_t rest = x & (x - 1u);
+                const uint64_t last = (uint64_t)(rest == 0);
+                k += (int64_t)last;
+                x = rest | (cd[k].x & (0 - last));
+                const int64_t cw = (c - 1) >> 6;
+                const unsigned sh = (unsigned)((c - 1) & 63);
+                uint32_t mc, mr;
+                gather(&mc, &mr, cur, rm - cur, row, nw, n1, c - 1);
+                const uint32_t m = mc | mr;
+                const uint64_t bit = (uint64_t)1u << (c & 63);
+                if (!(verdict(m, oct) & STEP1)) {
+                    if (!mr) {
+                        keep[row * nw + (c >> 6)] |= bit;
+                        t->keepcnt[row]++;
+                        for (int dp = -1; dp <= 1; dp++)
+                            for (int dr = -1; dr <= 1; dr++) t->keepnear[row + dp * n1 + dr]++;
+                    }
+                    continue;
+                }
+                if (mr && !(verdict(mc, oct) & SIMPLE)) continue;
+                cur[row * nw + (c >> 6)] &= ~bit;
+                rm[row * nw + (c >> 6)] |= bit;
+                removed++;
+                /* keep bits are rare: most removals have none around them */
+                if (t->keepnear[row])
+                    for (int dp = -1; dp <= 1; dp++)
+                        for (int dr = -1; dr <= 1; dr++) {
+                            const int64_t q = row + dp * n1 + dr;
+                            if (!t->keepcnt[q]) continue;
+                            const int kq = clear3(keep + q * nw, cw, sh);
+                            t->keepcnt[q] -= kq;
+                            for (int ep = -1; ep <= 1; ep++)
+                                for (int er = -1; er <= 1; er++)
+                                    t->keepnear[q + ep * n1 + er] -= kq;
+                        }
             }
             if (removed == 0) {
                 unchanged++;
