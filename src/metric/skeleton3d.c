@@ -249,7 +249,6 @@ static inline int clear3(uint64_t *row, int64_t w, unsigned sh) {
     return n;
 }
 
-/* A thinning in progress: dims n (border included), rows of nw words. */
 /* A word of a row holding candidates of a direction: bit j of x is voxel
  * 64 w + j of row `row`. */
 struct cand {
@@ -257,6 +256,7 @@ struct cand {
     uint64_t x;
 };
 
+/* A thinning in progress: dims n (border included), rows of nw words. */
 typedef struct thin {
     int64_t n0, n1, n2, nw, nrows;
     uint64_t *cur, *rm, *keep; /* the image; removed since the direction
