@@ -312,7 +312,7 @@ enum {
 
 void segloss__ws_free(segloss__ws *w) {
     for (int i = 0; i < SEGLOSS__WS_SLOTS; i++) {
-        free(w->p[i]);
+        segloss__huge_unmap(w->p[i], w->cap[i]);
         w->p[i] = NULL;
         w->cap[i] = 0;
     }
@@ -322,9 +322,8 @@ void segloss__ws_free(segloss__ws *w) {
 static void *ws_get(segloss__ws *w, int i, size_t n) {
     if (n == 0) n = 1;
     if (w->cap[i] < n) {
-        free(w->p[i]);
-        w->p[i] = malloc(n);
-        segloss__advise_huge(w->p[i], n); /* a large label's scratch */
+        segloss__huge_unmap(w->p[i], w->cap[i]);
+        w->p[i] = segloss__huge_map(n); /* a large label's scratch: huge pages */
         w->cap[i] = w->p[i] ? n : 0;
     }
     return w->p[i];
