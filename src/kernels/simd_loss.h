@@ -94,14 +94,14 @@ SIMD_INLINE vf v_loss(const v_in *v, vf lg, v_mode md) {
 
 /* g = s w [(1-y) N1 - pw y N2] / (1+e), N1, N2 the numerators of sigmoid(x)
  * and sigmoid(-x) (1 or e, by the sign bit of x). */
-SIMD_INLINE vf v_grad(const v_in *v, vf e, v_onepe o, v_mode md) {
+SIMD_INLINE vf v_grad(const v_in *v, vf e, vf u, v_mode md) {
     const vf one = vset1(1.0f);
     vm neg = vsignm(v->x);
     vf n1 = vsel(neg, e, one);
     vf n2 = vsel(neg, one, e);
     vf pwy = md.plain ? v->y : vmul(v->pw, v->y);
     vf num = vfnma(pwy, n2, vmul(vsub(one, v->y), n1));
-    vf g = v_div_onepe(num, e, o);
+    vf g = v_div_onepe(num, e, u);
     if (!md.plain) g = vmul(g, v->w);
     return vmul(g, v->s);
 }
@@ -109,12 +109,12 @@ SIMD_INLINE vf v_grad(const v_in *v, vf e, v_onepe o, v_mode md) {
 /* Loss and/or gradient of k vectors (k = 1 or VK). */
 SIMD_INLINE void v_bcel_k(vf *l, vf *g, const v_in *v, int k, v_mode md) {
     vf t[VK], e[VK];
-    v_onepe o[VK];
+    vf u[VK];
     FOR_K(k, t[j] = v_neg_abs(v[j].x));
     v_exp_nonpos_k(e, t, k);
-    FOR_K(k, o[j] = v_one_plus(e[j]));
-    if (md.loss) FOR_K(k, l[j] = v_loss(&v[j], v_log1p_e(e[j], o[j]), md));
-    if (md.grad) FOR_K(k, g[j] = v_grad(&v[j], e[j], o[j], md));
+    FOR_K(k, u[j] = v_one_plus(e[j]));
+    if (md.loss) FOR_K(k, l[j] = v_loss(&v[j], v_log1p_e(e[j]), md));
+    if (md.grad) FOR_K(k, g[j] = v_grad(&v[j], e[j], u[j], md));
 }
 
 /* The loop of every BCE kernel (see the top of the file for the layout). */
@@ -255,12 +255,12 @@ SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, co
                           const vf *pw, int sq, int k, int loss) {
     const vf one = vset1(1.0f), sign = vset1(-0.0f);
     vf t[VK], e[VK];
-    v_onepe o[VK];
+    vf u[VK];
     FOR_K(k, t[j] = v_neg_abs(x[j]));
     v_exp_nonpos_k(e, t, k);
-    FOR_K(k, o[j] = v_one_plus(e[j]));
+    FOR_K(k, u[j] = v_one_plus(e[j]));
     FOR_K(k, {
-        vf s = v_div_onepe(e[j], e[j], o[j]);
+        vf s = v_div_onepe(e[j], e[j], u[j]);
         vf p = vsel(vsignm(x[j]), s, vsub(one, s));
         sg[j] = vor(s, vand(x[j], sign));
         py[j] = vmul(p, y[j]);
@@ -268,7 +268,7 @@ SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, co
         yy[j] = sq ? vmul(y[j], y[j]) : y[j];
     });
     if (loss) /* the bcel loss term (w = 1) */
-        FOR_K(k, l[j] = v_loss_term(x[j], y[j], vmul(pw[j], y[j]), v_log1p_e(e[j], o[j])));
+        FOR_K(k, l[j] = v_loss_term(x[j], y[j], vmul(pw[j], y[j]), v_log1p_e(e[j])));
 }
 
 /* The pass-1 loop; yf or yb, squared and loss are constants after inlining. The

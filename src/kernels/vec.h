@@ -25,15 +25,20 @@
  *   e = exp(-|x|)     Cody–Waite reduction, degree-6 polynomial, 2^n applied
  *                     in two steps where the result is denormal, so that it
  *                     is rounded once, and exp(t) = 0 for t < -103.97
- *   u = 1 + e, c = e - (u - 1)          exact: 1 + e = u + c
  *   sigmoid(x) = N/(1+e), N = 1 (x >= 0) or e (x < 0): q = N/u by true
- *                     division, then q + (N - q(u+c))/u, which takes out the
- *                     rounding of u (nearly correctly rounded N/(1+e));
- *                     portable: N/(1+e) in double, rounded to float
- *   L = log1p(e) = log(u) + c/u         log(u) = k ln2 + log(m) by the
+ *                     division (u = 1 + e rounded), then q + r/(1+e) with the
+ *                     remainder against 1 + e itself, r = (N - q) - q e
+ *                     (N - q exact), which takes out the rounding of u
+ *                     (nearly correctly rounded N/(1+e)); portable: N/(1+e)
+ *                     in double, rounded to float; scalar: q + (N - q(u+c))/u
+ *                     with c = e - (u - 1) and 1/u from a quadratic
+ *   L = log1p(e)      vector paths: from e itself, never from a rounded 1 + e:
+ *                     f = e (e <= 1/2) or (e - 1)/2 (exact), L = k ln2 +
+ *                     f + f^2 q(f), q of degree 8 on [-1/4, 1/2]; scalar:
+ *                     log(u) + c/u, log(u) = k ln2 + log(m) by the
  *                     exponent/mantissa split (m in [sqrt(1/2), sqrt 2]) and
- *                     a degree-10 polynomial; c/u is the part of e lost in
- *                     rounding 1 + e (for e < 2^-24: L = e exactly)
+ *                     a degree-10 polynomial, c/u the part of e lost in
+ *                     rounding 1 + e (for e < 2^-24 both give L = e exactly)
  *   softplus(+-x) = L + max(+-x, 0)
  * and BCE with logits in the cancellation-free form of loss/bce_logits.c:
  *   l_i = w_i * [ (1-y_i) * softplus(x_i) + pw_i*y_i * softplus(-x_i) ]
@@ -270,6 +275,21 @@ const segloss_vec_ops *segloss__vec_ops_neon_table(void);
 #define SEGLOSS__RCP_C0  0x1.0f83e6p+1f
 #define SEGLOSS__RCP_C1  (-0x1.745d26p+0f)
 #define SEGLOSS__RCP_C2  0x1.4afd7cp-2f
+/* log1p(f) ~ f + f^2 (c2 + c3 f + ... + c10 f^8) on [-1/4, 1/2]: minimax
+ * for relative error, 2^-27.6 with the coefficients rounded to float
+ * (simd_math.h's log1p of e in [0, 1]). */
+#define SEGLOSS__LOG1P_C2  (-0x1p-1f)
+#define SEGLOSS__LOG1P_C3  0x1.5555a4p-2f
+#define SEGLOSS__LOG1P_C4  (-0x1.00004ap-2f)
+#define SEGLOSS__LOG1P_C5  0x1.99699ep-3f
+#define SEGLOSS__LOG1P_C6  (-0x1.54ed96p-3f)
+#define SEGLOSS__LOG1P_C7  0x1.28807ap-3f
+#define SEGLOSS__LOG1P_C8  (-0x1.0d98f2p-3f)
+#define SEGLOSS__LOG1P_C9  0x1.acf4bap-4f
+#define SEGLOSS__LOG1P_C10 (-0x1.71e354p-5f)
+/* 1/u ~ C0 + C1 u on [1, 2], 5.9% relative (minimax: 24/17 - 8/17 u). */
+#define SEGLOSS__RCP1_C0 0x1.69696ap+0f
+#define SEGLOSS__RCP1_C1 (-0x1.e1e1e2p-2f)
 #define SEGLOSS__SQRT2   0x1.6a09e6p+0f
 #define SEGLOSS__LN2_HI  0x1.62e430p-1f     /* float(ln 2) */
 #define SEGLOSS__LN2_LO  (-0x1.05c610p-29f) /* ln 2 - LN2_HI */
