@@ -58,15 +58,15 @@
  * no weights:
  *
  *   kernel / term                     path      max ulp   at x
- *   sigmoid                           avx2      1.489     -5.54199123
+ *   sigmoid                           avx2      1.501     -5.84655666
  *                                     avx512    as avx2 (same bits)
  *                                     scalar    1.489     -5.54199123
  *                                     portable  1.480     -4.8464551
  *                                               (quotient in double)
- *   bcel loss, y = 0: softplus(x)     avx2      1.723     -1.26656735
+ *   bcel loss, y = 0: softplus(x)     avx2      1.715     -0.469700277
  *                                     avx512    as avx2 (same bits)
  *                                     scalar    1.800     -1.28737533
- *                                     portable  as scalar
+ *                                     portable  1.759     -1.26240945
  *   bcel loss, y = 1: softplus(-x)    all       as y = 0 at -x (same bits)
  *   bcel grad, y = 0: sigmoid(x)      all       as sigmoid (same bits)
  *   bcel grad, y = 1: -sigmoid(-x)    all       as sigmoid at -x
