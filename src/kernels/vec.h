@@ -261,7 +261,8 @@ const segloss_vec_ops *segloss__vec_ops_neon_table(void);
 #define SEGLOSS__EXP_C5 0x1.1239d4p-7f
 #define SEGLOSS__EXP_C6 0x1.6a244cp-10f
 /* log(1+f) ~ f + f^2 (c2 + c3 f + ... + c10 f^8) on [sqrt(1/2)-1, sqrt2-1]:
- * minimax for relative error, 2^-27.0 with the coefficients rounded. */
+ * minimax for relative error, 2^-27.0 with the coefficients rounded (the
+ * scalar path's log1p; the vector paths use SEGLOSS__LOG1P_C*). */
 #define SEGLOSS__LOG_C2  (-0x1.fffff8p-2f)
 #define SEGLOSS__LOG_C3  0x1.555550p-2f
 #define SEGLOSS__LOG_C4  (-0x1.000430p-2f)
@@ -271,7 +272,7 @@ const segloss_vec_ops *segloss__vec_ops_neon_table(void);
 #define SEGLOSS__LOG_C8  (-0x1.0f35fep-3f)
 #define SEGLOSS__LOG_C9  0x1.08a42cp-3f
 #define SEGLOSS__LOG_C10 (-0x1.39236ap-4f)
-/* 1/u ~ C0 + C1 u + C2 u^2 on [1, 2], 1.01% relative (minimax). */
+/* 1/u ~ C0 + C1 u + C2 u^2 on [1, 2], 1.01% relative (minimax; scalar path). */
 #define SEGLOSS__RCP_C0  0x1.0f83e6p+1f
 #define SEGLOSS__RCP_C1  (-0x1.745d26p+0f)
 #define SEGLOSS__RCP_C2  0x1.4afd7cp-2f
