@@ -51,9 +51,11 @@ typedef struct v_in {
 
 /* Which inputs a loop instance uses (constants after inlining): plain means
  * w, pw and gvec are all NULL, and the multiplications by 1 are left out
- * (they are exact: the same bits as the general path with unit weights). */
+ * (they are exact; the plain loss term is arranged differently, v_loss:
+ * the same bits as the general path with unit weights for 0/1 targets). */
 typedef struct v_mode {
     int loss, grad, bytes, plain;
+    int lplain; /* w and pw NULL (gvec may be set): v_loss_plain */
 } v_mode;
 
 /* Pointers of one kernel call. */
@@ -86,22 +88,32 @@ SIMD_INLINE vf v_loss_term(vf x, vf y, vf pwy, vf lg) {
     return vfma(pwy, spn, vmul(vsub(vset1(1.0f), y), spp));
 }
 
-/* l = w [(1-y) softplus(x) + pw y softplus(-x)]. */
+/* l = w [(1-y) softplus(x) + pw y softplus(-x)]. Plain (w = pw = 1): as
+ * lg + [(1-y) max(x, 0) + y max(-x, 0)], two operations fewer and lg added
+ * last; for y = 0 and y = 1 the same bits as v_loss_term (lg + max(+-x, 0),
+ * and NaN where a zero factor meets an infinite max), for soft labels
+ * within a rounding of it. */
+SIMD_INLINE vf v_loss_plain(vf x, vf y, vf lg) {
+    const vf zero = vzero();
+    vf a = vmax(x, zero), b = vmax(vxor(x, vset1(-0.0f)), zero);
+    return vadd(lg, vfma(y, b, vmul(vsub(vset1(1.0f), y), a)));
+}
+
 SIMD_INLINE vf v_loss(const v_in *v, vf lg, v_mode md) {
-    vf l = v_loss_term(v->x, v->y, md.plain ? v->y : vmul(v->pw, v->y), lg);
-    return md.plain ? l : vmul(l, v->w);
+    if (md.lplain) return v_loss_plain(v->x, v->y, lg);
+    return vmul(v_loss_term(v->x, v->y, vmul(v->pw, v->y), lg), v->w);
 }
 
 /* g = s w [(1-y) N1 - pw y N2] / (1+e), N1, N2 the numerators of sigmoid(x)
  * and sigmoid(-x) (1 or e, by the sign bit of x). */
-SIMD_INLINE vf v_grad(const v_in *v, vf e, v_onepe o, v_mode md) {
+SIMD_INLINE vf v_grad(const v_in *v, vf e, vf u, v_mode md) {
     const vf one = vset1(1.0f);
     vm neg = vsignm(v->x);
     vf n1 = vsel(neg, e, one);
     vf n2 = vsel(neg, one, e);
     vf pwy = md.plain ? v->y : vmul(v->pw, v->y);
     vf num = vfnma(pwy, n2, vmul(vsub(one, v->y), n1));
-    vf g = v_div_onepe(num, e, o);
+    vf g = v_div_onepe(num, e, u);
     if (!md.plain) g = vmul(g, v->w);
     return vmul(g, v->s);
 }
@@ -109,12 +121,12 @@ SIMD_INLINE vf v_grad(const v_in *v, vf e, v_onepe o, v_mode md) {
 /* Loss and/or gradient of k vectors (k = 1 or VK). */
 SIMD_INLINE void v_bcel_k(vf *l, vf *g, const v_in *v, int k, v_mode md) {
     vf t[VK], e[VK];
-    v_onepe o[VK];
+    vf u[VK];
     FOR_K(k, t[j] = v_neg_abs(v[j].x));
     v_exp_nonpos_k(e, t, k);
-    FOR_K(k, o[j] = v_one_plus(e[j]));
-    if (md.loss) FOR_K(k, l[j] = v_loss(&v[j], v_log1p_e(e[j], o[j]), md));
-    if (md.grad) FOR_K(k, g[j] = v_grad(&v[j], e[j], o[j], md));
+    FOR_K(k, u[j] = v_one_plus(e[j]));
+    if (md.loss) FOR_K(k, l[j] = v_loss(&v[j], v_log1p_e(e[j]), md));
+    if (md.grad) FOR_K(k, g[j] = v_grad(&v[j], e[j], u[j], md));
 }
 
 /* The loop of every BCE kernel (see the top of the file for the layout). */
@@ -182,15 +194,19 @@ SIMD_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, con
     return SEGLOSS_OK;
 }
 
-/* Runs the loop instance for the call's weights: plain (no w, pw, gvec) or
- * general. */
+/* Runs the loop instance for the call's weights: plain (no w, pw, gvec),
+ * gvec alone, or general. */
 SIMD_INLINE segloss_status bcel_run(double *sum, float *elems, float *grad, const v_args *a,
                                     int64_t n, int loss, int grad_, int bytes) {
     if (!a->w && !a->pw && !a->gvec) {
-        v_mode md = {loss, grad_, bytes, 1};
+        v_mode md = {loss, grad_, bytes, 1, 1};
         return bcel_loop(sum, elems, grad, a, n, md);
     }
-    v_mode md = {loss, grad_, bytes, 0};
+    if (!a->w && !a->pw) { /* gvec alone: the plain loss term all the same */
+        v_mode md = {loss, grad_, bytes, 0, 1};
+        return bcel_loop(sum, elems, grad, a, n, md);
+    }
+    v_mode md = {loss, grad_, bytes, 0, 0};
     return bcel_loop(sum, elems, grad, a, n, md);
 }
 
@@ -250,25 +266,27 @@ SIMD_INLINE vf v_load_yb(const float *yf, const uint8_t *yb, int64_t i, vi *bad,
 }
 
 /* Pass 1 on k vectors (k = 1 or VK): the small sigmoid s (returned with x's
- * sign bit in sg), the loss terms (loss != 0) and the Dice terms. */
+ * sign bit in sg), the loss terms (loss 1: with pw, 2: without) and the Dice terms. */
 SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, const vf *y,
                           const vf *pw, int sq, int k, int loss) {
     const vf one = vset1(1.0f), sign = vset1(-0.0f);
     vf t[VK], e[VK];
-    v_onepe o[VK];
+    vf u[VK];
     FOR_K(k, t[j] = v_neg_abs(x[j]));
     v_exp_nonpos_k(e, t, k);
-    FOR_K(k, o[j] = v_one_plus(e[j]));
+    FOR_K(k, u[j] = v_one_plus(e[j]));
     FOR_K(k, {
-        vf s = v_div_onepe(e[j], e[j], o[j]);
+        vf s = v_div_onepe(e[j], e[j], u[j]);
         vf p = vsel(vsignm(x[j]), s, vsub(one, s));
         sg[j] = vor(s, vand(x[j], sign));
         py[j] = vmul(p, y[j]);
         pp[j] = sq ? vmul(p, p) : p;
         yy[j] = sq ? vmul(y[j], y[j]) : y[j];
     });
-    if (loss) /* the bcel loss term (w = 1) */
-        FOR_K(k, l[j] = v_loss_term(x[j], y[j], vmul(pw[j], y[j]), v_log1p_e(e[j], o[j])));
+    if (loss == 1) /* the bcel loss term (w = 1) */
+        FOR_K(k, l[j] = v_loss_term(x[j], y[j], vmul(pw[j], y[j]), v_log1p_e(e[j])));
+    else if (loss == 2) /* the same without pos_weight: the plain kernels' */
+        FOR_K(k, l[j] = v_loss_plain(x[j], y[j], v_log1p_e(e[j])));
 }
 
 /* The pass-1 loop; yf or yb, squared and loss are constants after inlining. The
@@ -330,14 +348,18 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
     return SEGLOSS_OK;
 }
 
-/* The loop instance for the flags: loss and squared become constants. */
+/* The loop instance for the flags: loss and squared become constants (loss
+ * 0: none, 1: with pos_weight, 2: without, as the plain bcel kernels). */
 SIMD_INLINE segloss_status dbce_run(double *sums, float *sig, const float *x, const float *yf,
                                     const uint8_t *yb, const float *pw, int64_t n,
                                     unsigned flags) {
     int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0, loss = (flags & SEGLOSS_DBCE_LOSS) != 0;
-    if (loss)
+    if (loss && pw)
         return sq ? dbce_loop(sums, sig, x, yf, yb, pw, 1, n, 1)
                   : dbce_loop(sums, sig, x, yf, yb, pw, 0, n, 1);
+    if (loss)
+        return sq ? dbce_loop(sums, sig, x, yf, yb, NULL, 1, n, 2)
+                  : dbce_loop(sums, sig, x, yf, yb, NULL, 0, n, 2);
     return sq ? dbce_loop(sums, sig, x, yf, yb, pw, 1, n, 0)
               : dbce_loop(sums, sig, x, yf, yb, pw, 0, n, 0);
 }

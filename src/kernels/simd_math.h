@@ -112,69 +112,52 @@ SIMD_INLINE void v_exp_nonpos_k(vf *e, const vf *t, int k) {
     if (__builtin_expect(vm_any(slow), 0)) FOR_K(k, e[j] = v_exp_nonpos_slow(t[j]));
 }
 
-/* u = 1 + e rounded, d = u - 1 and c = e - d, what the rounding lost (both
- * exact, Fast2Sum since e <= 1): 1 + e = u + c exactly. */
-typedef struct v_onepe {
-    vf u, d, c;
-} v_onepe;
+/* u = 1 + e rounded: the divisor of the true division in v_div_onepe. */
+SIMD_INLINE vf v_one_plus(vf e) { return vadd(vset1(1.0f), e); }
 
-SIMD_INLINE v_onepe v_one_plus(vf e) {
-    v_onepe o;
-    o.u = vadd(vset1(1.0f), e);
-    o.d = vsub(o.u, vset1(1.0f));
-    o.c = vsub(e, o.d);
-    return o;
-}
-
-/* num/(1+e) = num/(u+c), nearly correctly rounded: q = num/u (true
- * division), the remainder num - q(u+c) (num - q u exactly), and q +
- * remainder/u with 1/u from a quadratic (1% relative error, on a remainder
- * below 2 ulp of q: < 0.02 ulp; deterministic, unlike rcpps). An ISA file
- * may define SIMD_DIV_1PE(num, e) instead (portable: the quotient in
- * double, where 1 + e is exact to 2^-53). */
-SIMD_INLINE vf v_div_onepe(vf num, vf e, v_onepe o) {
+/* num/(1+e) for e in [0, 1], nearly correctly rounded: q = num/u (true
+ * division by u = 1 + e rounded), the remainder against 1 + e itself,
+ * r = (num - q) - q e (num - q is exact: q lies in [num/2, num], Sterbenz;
+ * then one rounding, of a remainder below 2 ulp of q), and q + r/(1+e)
+ * with 1/(1+e) from a line in u (5.9% relative: < 0.09 ulp of q;
+ * deterministic, unlike rcpps). An ISA file may define SIMD_DIV_1PE(num, e)
+ * instead (portable: the quotient in double, where 1 + e is exact to
+ * 2^-53). */
+SIMD_INLINE vf v_div_onepe(vf num, vf e, vf u) {
 #if defined(SIMD_DIV_1PE)
-    (void)o;
+    (void)u;
     return SIMD_DIV_1PE(num, e);
 #else
-    (void)e;
-    vf q = vdiv(num, o.u);
-    vf r = vfnma_exact(q, o.u, num);
-    r = vfnma(q, o.c, r);
-    vf ru = vfma(vset1(SEGLOSS__RCP_C2), o.u, vset1(SEGLOSS__RCP_C1));
-    ru = vfma(ru, o.u, vset1(SEGLOSS__RCP_C0));
+    vf q = vdiv(num, u);
+    vf r = vfnma_exact(q, e, vsub(num, q));
+    vf ru = vfma(vset1(SEGLOSS__RCP1_C1), u, vset1(SEGLOSS__RCP1_C0));
     return vfma(r, ru, q);
 #endif
 }
 
-/* log1p(e) for e in [0, 1] (or NaN). u = 2^k m, m in (sqrt(1/2), sqrt 2],
- * f = m - 1 (exact), log(m) = f + f^2 q(f) (q by Estrin's scheme), and
- * log(1 + e) = log(u) + log(1 + c/u) ~ log(u) + c/u. Arranged as L = A + B
- * with A exact and B small, so that L is rounded once at the end:
- *   k = 0 (f = u - 1 = e - c):  A = e,      B = f^2 q + (c/u - c)
- *   k = 1:                      A = LN2_HI, B = f^2 q + (f + LN2_LO + c/u)
- * c/u = c (1-f)(1+f^2) 2^-k: relative error f^4 < 3% on a term below
- * 2^-24, and exactly c when u = 1 (e < 2^-24: L = e). */
-SIMD_INLINE vf v_log1p_e(vf e, v_onepe o) {
-    const vf one = vset1(1.0f);
-    vm big = vcmp_gt(o.u, vset1(SEGLOSS__SQRT2));
-    /* f = u - 1 or u/2 - 1, both exact */
-    vf f = vsel(big, vfms(o.u, vset1(0.5f), one), o.d);
+/* log1p(e) for e in [0, 1] (or NaN), from e itself (1 + e is never
+ * rounded): with f = e (e <= 1/2) or f = (e - 1)/2 (e > 1/2; exact, e
+ * having no bits below 2^-24 there), f in (-1/4, 1/2],
+ *   log1p(e) = k ln2 + log1p(f),  log1p(f) = f + f^2 q(f)
+ * (k = 0 or 1; q of degree 8 by Estrin's scheme, SEGLOSS__LOG1P_C*).
+ *   k = 0:  L = e + f^2 q, one rounding
+ *   k = 1:  L = LN2_HI + (f^2 q + (f + LN2_LO)) */
+SIMD_INLINE vf v_log1p_e(vf e) {
+    const vf half = vset1(0.5f), zero = vzero();
+    vm big = vcmp_gt(e, half);
+    vf f = vsel(big, vfms(e, half, half), e);
     vf f2 = vmul(f, f);
     vf f4 = vmul(f2, f2);
-    vf q23 = vfma(vset1(SEGLOSS__LOG_C3), f, vset1(SEGLOSS__LOG_C2));
-    vf q45 = vfma(vset1(SEGLOSS__LOG_C5), f, vset1(SEGLOSS__LOG_C4));
-    vf q67 = vfma(vset1(SEGLOSS__LOG_C7), f, vset1(SEGLOSS__LOG_C6));
-    vf q89 = vfma(vset1(SEGLOSS__LOG_C9), f, vset1(SEGLOSS__LOG_C8));
-    vf qhi = vfma(vset1(SEGLOSS__LOG_C10), f2, q89);
+    vf q23 = vfma(vset1(SEGLOSS__LOG1P_C3), f, vset1(SEGLOSS__LOG1P_C2));
+    vf q45 = vfma(vset1(SEGLOSS__LOG1P_C5), f, vset1(SEGLOSS__LOG1P_C4));
+    vf q67 = vfma(vset1(SEGLOSS__LOG1P_C7), f, vset1(SEGLOSS__LOG1P_C6));
+    vf q89 = vfma(vset1(SEGLOSS__LOG1P_C9), f, vset1(SEGLOSS__LOG1P_C8));
+    vf qhi = vfma(vset1(SEGLOSS__LOG1P_C10), f2, q89);
     qhi = vfma(qhi, f2, q67);
     vf qlo = vfma(q45, f2, q23);
     vf q = vfma(qhi, f4, qlo);
-    vf cm = vmul(o.c, vmul(vsub(one, f), vadd(f2, one)));
-    vf x0 = vsub(cm, o.c);
-    vf x1 = vadd(f, vfma(cm, vset1(0.5f), vset1(SEGLOSS__LN2_LO)));
-    vf bsm = vfma(f2, q, vsel(big, x1, x0));
-    return vadd(vsel(big, vset1(SEGLOSS__LN2_HI), e), bsm);
+    vf t = vadd(f, vsel(big, vset1(SEGLOSS__LN2_LO), zero));
+    return vadd(vsel(big, vset1(SEGLOSS__LN2_HI), zero), vfma(f2, q, t));
 }
 
 /* The VK byte vectors of a step (VW * VK bytes) as floats, ORed into *bad

@@ -25,15 +25,20 @@
  *   e = exp(-|x|)     Cody–Waite reduction, degree-6 polynomial, 2^n applied
  *                     in two steps where the result is denormal, so that it
  *                     is rounded once, and exp(t) = 0 for t < -103.97
- *   u = 1 + e, c = e - (u - 1)          exact: 1 + e = u + c
  *   sigmoid(x) = N/(1+e), N = 1 (x >= 0) or e (x < 0): q = N/u by true
- *                     division, then q + (N - q(u+c))/u, which takes out the
- *                     rounding of u (nearly correctly rounded N/(1+e));
- *                     portable: N/(1+e) in double, rounded to float
- *   L = log1p(e) = log(u) + c/u         log(u) = k ln2 + log(m) by the
+ *                     division (u = 1 + e rounded), then q + r/(1+e) with the
+ *                     remainder against 1 + e itself, r = (N - q) - q e
+ *                     (N - q exact), which takes out the rounding of u
+ *                     (nearly correctly rounded N/(1+e)); portable: N/(1+e)
+ *                     in double, rounded to float; scalar: q + (N - q(u+c))/u
+ *                     with c = e - (u - 1) and 1/u from a quadratic
+ *   L = log1p(e)      vector paths: from e itself, never from a rounded 1 + e:
+ *                     f = e (e <= 1/2) or (e - 1)/2 (exact), L = k ln2 +
+ *                     f + f^2 q(f), q of degree 8 on [-1/4, 1/2]; scalar:
+ *                     log(u) + c/u, log(u) = k ln2 + log(m) by the
  *                     exponent/mantissa split (m in [sqrt(1/2), sqrt 2]) and
- *                     a degree-10 polynomial; c/u is the part of e lost in
- *                     rounding 1 + e (for e < 2^-24: L = e exactly)
+ *                     a degree-10 polynomial, c/u the part of e lost in
+ *                     rounding 1 + e (for e < 2^-24 both give L = e exactly)
  *   softplus(+-x) = L + max(+-x, 0)
  * and BCE with logits in the cancellation-free form of loss/bce_logits.c:
  *   l_i = w_i * [ (1-y_i) * softplus(x_i) + pw_i*y_i * softplus(-x_i) ]
@@ -53,19 +58,19 @@
  * no weights:
  *
  *   kernel / term                     path      max ulp   at x
- *   sigmoid                           avx2      1.489     -5.54199123
+ *   sigmoid                           avx2      1.501     -5.84655666
  *                                     avx512    as avx2 (same bits)
  *                                     scalar    1.489     -5.54199123
  *                                     portable  1.480     -4.8464551
  *                                               (quotient in double)
- *   bcel loss, y = 0: softplus(x)     avx2      1.723     -1.26656735
+ *   bcel loss, y = 0: softplus(x)     avx2      1.715     -0.469700277
  *                                     avx512    as avx2 (same bits)
  *                                     scalar    1.800     -1.28737533
- *                                     portable  as scalar
+ *                                     portable  1.759     -1.26240945
  *   bcel loss, y = 1: softplus(-x)    all       as y = 0 at -x (same bits)
  *   bcel grad, y = 0: sigmoid(x)      all       as sigmoid (same bits)
  *   bcel grad, y = 1: -sigmoid(-x)    all       as sigmoid at -x
- *   neon (qemu, every 997th float): sigmoid 1.466, softplus 1.567 ulp;
+ *   neon (qemu, every 997th float): sigmoid 1.437, softplus 1.567 ulp;
  *   the same operations as avx2 (FMA), 4 lanes.
  * avx512 runs avx2's operation sequence on 16 lanes: element results are
  * the same bits (sums differ in the last bits: other lanes).
@@ -256,7 +261,8 @@ const segloss_vec_ops *segloss__vec_ops_neon_table(void);
 #define SEGLOSS__EXP_C5 0x1.1239d4p-7f
 #define SEGLOSS__EXP_C6 0x1.6a244cp-10f
 /* log(1+f) ~ f + f^2 (c2 + c3 f + ... + c10 f^8) on [sqrt(1/2)-1, sqrt2-1]:
- * minimax for relative error, 2^-27.0 with the coefficients rounded. */
+ * minimax for relative error, 2^-27.0 with the coefficients rounded (the
+ * scalar path's log1p; the vector paths use SEGLOSS__LOG1P_C*). */
 #define SEGLOSS__LOG_C2  (-0x1.fffff8p-2f)
 #define SEGLOSS__LOG_C3  0x1.555550p-2f
 #define SEGLOSS__LOG_C4  (-0x1.000430p-2f)
@@ -266,10 +272,25 @@ const segloss_vec_ops *segloss__vec_ops_neon_table(void);
 #define SEGLOSS__LOG_C8  (-0x1.0f35fep-3f)
 #define SEGLOSS__LOG_C9  0x1.08a42cp-3f
 #define SEGLOSS__LOG_C10 (-0x1.39236ap-4f)
-/* 1/u ~ C0 + C1 u + C2 u^2 on [1, 2], 1.01% relative (minimax). */
+/* 1/u ~ C0 + C1 u + C2 u^2 on [1, 2], 1.01% relative (minimax; scalar path). */
 #define SEGLOSS__RCP_C0  0x1.0f83e6p+1f
 #define SEGLOSS__RCP_C1  (-0x1.745d26p+0f)
 #define SEGLOSS__RCP_C2  0x1.4afd7cp-2f
+/* log1p(f) ~ f + f^2 (c2 + c3 f + ... + c10 f^8) on [-1/4, 1/2]: minimax
+ * for relative error, 2^-27.6 with the coefficients rounded to float
+ * (simd_math.h's log1p of e in [0, 1]). */
+#define SEGLOSS__LOG1P_C2  (-0x1p-1f)
+#define SEGLOSS__LOG1P_C3  0x1.5555a4p-2f
+#define SEGLOSS__LOG1P_C4  (-0x1.00004ap-2f)
+#define SEGLOSS__LOG1P_C5  0x1.99699ep-3f
+#define SEGLOSS__LOG1P_C6  (-0x1.54ed96p-3f)
+#define SEGLOSS__LOG1P_C7  0x1.28807ap-3f
+#define SEGLOSS__LOG1P_C8  (-0x1.0d98f2p-3f)
+#define SEGLOSS__LOG1P_C9  0x1.acf4bap-4f
+#define SEGLOSS__LOG1P_C10 (-0x1.71e354p-5f)
+/* 1/u ~ C0 + C1 u on [1, 2], 5.9% relative (minimax: 24/17 - 8/17 u). */
+#define SEGLOSS__RCP1_C0 0x1.69696ap+0f
+#define SEGLOSS__RCP1_C1 (-0x1.e1e1e2p-2f)
 #define SEGLOSS__SQRT2   0x1.6a09e6p+0f
 #define SEGLOSS__LN2_HI  0x1.62e430p-1f     /* float(ln 2) */
 #define SEGLOSS__LN2_LO  (-0x1.05c610p-29f) /* ln 2 - LN2_HI */
