@@ -338,11 +338,14 @@ for _name, _opts in (("cldice", cldice_opts), ("dice_cldice", dice_cldice_opts))
 
 
 def _candidates(name):
+    """SEGLOSS_LIBDIR first (an explicit choice wins over the copy the
+    package holds), then the package's own directory, then a source tree's
+    build/."""
     here = os.path.dirname(os.path.abspath(__file__))
-    yield os.path.join(here, name)
     env = os.environ.get("SEGLOSS_LIBDIR")
     if env:
         yield os.path.join(env, name)
+    yield os.path.join(here, name)
     # python/segloss/ or build/python/segloss/ inside a source tree
     for up in ("../..", "../../.."):
         yield os.path.normpath(os.path.join(here, up, "build", name))
