@@ -34,13 +34,13 @@ static const segloss_ce_opts ce_defaults = {.reduction = SEGLOSS_REDUCTION_MEAN,
 segloss_ce_opts segloss_ce_opts_default(void) { return ce_defaults; }
 
 #define CE_CHUNK 256           /* positions processed together (stack arrays) */
+#define CE_IGNORED (-1)        /* cls[] value of an ignored position (the decoder's) */
 
 /* Four lanes of the backward's per-position arithmetic (GCC/Clang generic
  * vectors: the same operations, lane by lane, as the scalar loops). */
 typedef double ce_vd __attribute__((vector_size(32)));
 typedef int64_t ce_vi __attribute__((vector_size(32)));
 typedef float ce_vf __attribute__((vector_size(16)));
-#define CE_IGNORED (-1)        /* cls[] value of an ignored position (the decoder's) */
 
 typedef struct ce_setup {
     int64_t n, c, s;           /* batch, classes, spatial size */

@@ -10,12 +10,13 @@
  * Selection: the K largest float32 l_i (segloss_ce's NONE output), ties
  * broken by the lower flat index (torch.topk picks among equal values in an
  * unspecified order; the value does not depend on it, the gradient only
- * where tied positions have different gradients). The value and gradient
- * are then the sum of the selected l_i in double (index order) and
- * segloss_ce's SUM backward over a copy of the target whose unselected
- * (and ignored) positions hold -1, the ignore value of that call, divided
- * by K; forward_backward does both from one selection. K = 0 gives NaN (torch's mean of nothing) and a zero
- * gradient. The reduction is always this mean. */
+ * where tied positions have different gradients). The value is the sum of
+ * the selected l_i in double (index order) divided by K; the gradient is
+ * segloss_ce's SUM backward with every unselected (and ignored) position
+ * ignored, divided by K, computed on the selected positions alone;
+ * forward_backward does both from one selection. K = 0 gives NaN (torch's
+ * mean of nothing) and a zero gradient. The reduction is always this
+ * mean. */
 #include "core/target.h"
 #include "loss/softmax.h"
 
