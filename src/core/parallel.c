@@ -5,11 +5,14 @@
  * the partials added in block order, in double. Which thread ran which block
  * cannot change a bit of the result.
  *
- * Scheduling: one parallel region per call; the threads take blocks (or
- * items) from a shared atomic counter, one at a time, until none is left.
- * On a busy machine a thread that the OS deschedules holds up at most the
- * block it is running: the others take the rest, where a static split
- * would leave its whole slice waiting at the region's barrier. */
+ * Scheduling: one parallel region per call. The blocks (or items) are cut
+ * into one contiguous range per thread; each thread runs its own range
+ * front to back, then takes what is left of the others' ranges from their
+ * backs, one block at a time, until none is left. On a busy machine a
+ * thread that the OS deschedules holds up at most the block it is running:
+ * the others take the rest of its range, where a static split would leave
+ * its whole slice waiting at the region's barrier.
+ */
 #include "core/internal.h"
 
 #include <stdatomic.h>
@@ -35,23 +38,88 @@ int segloss_get_num_threads(void) {
  * order and on any thread. */
 typedef void (*task_fn)(void *ctx, int64_t k);
 
+/* Thread t's range of tasks [lo, hi), packed in one word (lo in the high
+ * half) so that its owner taking the front and a thief taking the back
+ * never take the same task; one cache line per range. */
+typedef struct task_range {
+    _Alignas(64) _Atomic uint64_t lohi;
+} task_range;
+
+static int64_t take_front(task_range *r) {
+    uint64_t v = atomic_load_explicit(&r->lohi, memory_order_relaxed);
+    for (;;) {
+        uint64_t lo = v >> 32, hi = v & 0xffffffffu;
+        if (lo >= hi) return -1;
+        if (atomic_compare_exchange_weak_explicit(&r->lohi, &v, v + ((uint64_t)1 << 32),
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return (int64_t)lo;
+    }
+}
+
+static int64_t take_back(task_range *r) {
+    uint64_t v = atomic_load_explicit(&r->lohi, memory_order_relaxed);
+    for (;;) {
+        uint64_t lo = v >> 32, hi = v & 0xffffffffu;
+        if (lo >= hi) return -1;
+        if (atomic_compare_exchange_weak_explicit(&r->lohi, &v, v - 1, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return (int64_t)hi - 1;
+    }
+}
+
+/* Thread t runs its own range front to back, then takes the other ranges'
+ * tasks from their backs, one at a time (thread t+1's first). Each thread
+ * thus streams through one contiguous part of the arrays: threads taking
+ * alternate blocks from one shared counter were 25-30% slower at 2 threads
+ * on the same bytes (the hardware prefetchers follow one stream per
+ * thread), and a thread that is descheduled still holds up only the task
+ * it is running. */
+static void run_ranges(task_range *rg, int nt, int t, task_fn run, void *ctx) {
+    int64_t k;
+    while ((k = take_front(&rg[t])) >= 0) run(ctx, k);
+    for (int i = 1; i < nt; i++)
+        while ((k = take_back(&rg[(t + i) % nt])) >= 0) run(ctx, k);
+}
+
 static void run_tasks(int64_t count, task_fn run, void *ctx) {
-    atomic_int_fast64_t next;
-    atomic_init(&next, 0);
     int nt = 1;
 #ifdef SEGLOSS_OPENMP
     nt = segloss_get_num_threads();
     if (nt > count) nt = (int)count;
+#endif
+    task_range *rg = NULL;
+    if (nt > 1 && count <= (int64_t)UINT32_MAX)
+        rg = aligned_alloc(sizeof *rg, (size_t)nt * sizeof *rg);
+    if (!rg) {
+        /* one thread, or one counter shared by all (past 2^32 tasks, or
+         * without memory for the ranges) */
+        atomic_int_fast64_t next;
+        atomic_init(&next, 0);
+#ifdef SEGLOSS_OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
-    {
         for (;;) {
             int64_t k = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed);
             if (k >= count) break;
             run(ctx, k);
         }
+        return;
     }
-    (void)nt;
+    for (int t = 0; t < nt; t++)
+        atomic_init(&rg[t].lohi,
+                    ((uint64_t)(count * t / nt) << 32) | (uint64_t)(count * (t + 1) / nt));
+#ifdef SEGLOSS_OPENMP
+#pragma omp parallel num_threads(nt)
+    {
+        /* with a smaller team than asked for, the missing threads' ranges
+         * are taken from their backs */
+        int t = omp_get_thread_num();
+        if (t < nt) run_ranges(rg, nt, t, run, ctx);
+    }
+#else
+    run_ranges(rg, nt, 0, run, ctx);
+#endif
+    free(rg);
 }
 
 typedef struct block_job {
