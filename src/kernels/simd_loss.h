@@ -65,7 +65,7 @@ typedef struct v_args {
     float gs;
 } v_args;
 
-SIMD_INLINE v_in v_load(const v_args *a, int64_t i, v_mode md, vi *bad, vm *badf) {
+SIMD_INLINE v_in v_load(const v_args *a, int64_t i, v_mode md, vi *bad, vunit *badf) {
     v_in v;
     v.x = vload(a->x + i);
     v.y = md.bytes ? vload_u8(a->yb + i, bad) : vload_unit(a->yf + i, badf);
@@ -134,7 +134,7 @@ SIMD_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, con
                                      int64_t n, v_mode md) {
     vacc acc = vacc_zero();
     vi bad = vi_set1(0);
-    vm badf = vm_none();
+    vunit badf = vunit_none();
     v_in v[VK];
     vf l[VK], g[VK];
     int64_t i = 0;
@@ -190,7 +190,8 @@ SIMD_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, con
         }
     }
     if (md.loss) *sum = vacc_total(acc);
-    if (md.bytes ? vbad_any(bad) : vm_any(badf)) return SEGLOSS_ERR_TARGET;
+    if (md.bytes ? vbad_any(bad) : (vunit_bad(badf) && !unit_exact(a->yf, n)))
+        return SEGLOSS_ERR_TARGET;
     return SEGLOSS_OK;
 }
 
@@ -260,7 +261,8 @@ static segloss_status bcel_fused_u8_simd(double *sum, float *elems, float *grad,
 
 /* One vector of targets, bytes (ORed into *bad for the 0/1 check) or floats
  * (range-checked into *badf when badf != NULL). */
-SIMD_INLINE vf v_load_yb(const float *yf, const uint8_t *yb, int64_t i, vi *bad, vm *badf) {
+SIMD_INLINE vf v_load_yb(const float *yf, const uint8_t *yb, int64_t i, vi *bad,
+                          vunit *badf) {
     if (yb) return vload_u8(yb + i, bad);
     return badf ? vload_unit(yf + i, badf) : vload(yf + i);
 }
@@ -269,7 +271,7 @@ SIMD_INLINE vf v_load_yb(const float *yf, const uint8_t *yb, int64_t i, vi *bad,
  * sign bit in sg), the loss terms (loss 1: with pw, 2: without) and the Dice terms. */
 SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, const vf *y,
                           const vf *pw, int sq, int k, int loss) {
-    const vf one = vset1(1.0f), sign = vset1(-0.0f);
+    const vf sign = vset1(-0.0f);
     vf t[VK], e[VK];
     vf u[VK];
     FOR_K(k, t[j] = v_neg_abs(x[j]));
@@ -277,7 +279,7 @@ SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, co
     FOR_K(k, u[j] = v_one_plus(e[j]));
     FOR_K(k, {
         vf s = v_div_onepe(e[j], e[j], u[j]);
-        vf p = vsel(vsignm(x[j]), s, vsub(one, s));
+        vf p = vsel_neg_1m(x[j], s);
         sg[j] = vor(s, vand(x[j], sign));
         py[j] = vmul(p, y[j]);
         pp[j] = sq ? vmul(p, p) : p;
@@ -289,36 +291,56 @@ SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, co
         FOR_K(k, l[j] = v_loss_plain(x[j], y[j], v_log1p_e(e[j])));
 }
 
+/* One step of the pass-1 loop at i: the loss terms into acc0, the step's
+ * Dice terms added in float, (v0 + v1) + (v2 + v3), into f[0..2], s into
+ * sig. */
+SIMD_INLINE void dbce_step(vacc *acc0, vf *f, float *sig, const float *x, const float *yf,
+                           const uint8_t *yb, const float *pw, int sq, int64_t i, int loss,
+                           vi *bad, vunit *badf) {
+    vf xv[VK], yv[VK], pwv[VK], l[VK], py[VK], pp[VK], yy[VK], sg[VK];
+    if (yb) vload_u8_step(yb + i, yv, bad);
+    FOR_K(VK, {
+        xv[j] = vload(x + i + VW * j);
+        if (!yb) yv[j] = vload_unit(yf + i + VW * j, badf);
+        pwv[j] = pw ? vload(pw + i + VW * j) : vset1(1.0f);
+    });
+    v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, sq, VK, loss);
+    if (loss) FOR_K(VK, vacc_add(acc0, l[j]));
+    f[0] = vadd(vadd(py[0], py[1]), vadd(py[2], py[3]));
+    f[1] = vadd(vadd(pp[0], pp[1]), vadd(pp[2], pp[3]));
+    f[2] = vadd(vadd(yy[0], yy[1]), vadd(yy[2], yy[3]));
+    if (sig) FOR_K(VK, vstore(sig + i + VW * j, sg[j]));
+}
+
 /* The pass-1 loop; yf or yb, squared and loss are constants after inlining. The
  * loss sum as the bcel loop's: per lane in index order, padded tail lanes
- * masked. The Dice sums: each step's four vectors are first added in float,
- * (v0 + v1) + (v2 + v3), then once into the double lane sums: a quarter of
- * the float-to-double conversions, which limit this loop (AVX2: 0.80 ->
- * 0.65 ns/element for the sums alone), for two more roundings per 4 terms
- * of the same sign (nonnegative terms: relative error of the total
- * < 2^-22, typically far less). */
+ * masked. The Dice sums: the eight vectors of two steps are first added in
+ * float, ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)), then once into
+ * the double lane sums (a lone last step: its four): an eighth of the
+ * float-to-double conversions, which limit this loop (AVX2: 0.80 -> 0.65
+ * ns/element for the sums alone with four), for three more roundings per 8
+ * terms of the same sign (nonnegative terms: relative error of the total
+ * below 3 * 2^-24 < 2^-22, typically far less). */
 SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, const float *yf,
                                      const uint8_t *yb, const float *pw, int squared, int64_t n,
                                      int loss) {
     vacc acc[4] = {vacc_zero(), vacc_zero(), vacc_zero(), vacc_zero()};
     const int sq = squared;
     vi bad = vi_set1(0);
-    vm badf = vm_none();
+    vunit badf = vunit_none();
     vf xv[VK], yv[VK], pwv[VK], l[VK], py[VK], pp[VK], yy[VK], sg[VK];
     int64_t i = 0;
-    for (; i + VW * VK <= n; i += VW * VK) {
-        if (yb) vload_u8_step(yb + i, yv, &bad);
-        FOR_K(VK, {
-            xv[j] = vload(x + i + VW * j);
-            if (!yb) yv[j] = vload_unit(yf + i + VW * j, &badf);
-            pwv[j] = pw ? vload(pw + i + VW * j) : vset1(1.0f);
-        });
-        v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, sq, VK, loss);
-        if (loss) FOR_K(VK, vacc_add(&acc[0], l[j]));
-        vacc_add(&acc[1], vadd(vadd(py[0], py[1]), vadd(py[2], py[3])));
-        vacc_add(&acc[2], vadd(vadd(pp[0], pp[1]), vadd(pp[2], pp[3])));
-        vacc_add(&acc[3], vadd(vadd(yy[0], yy[1]), vadd(yy[2], yy[3])));
-        if (sig) FOR_K(VK, vstore(sig + i + VW * j, sg[j]));
+    for (; i + 2 * VW * VK <= n; i += 2 * VW * VK) {
+        vf f0[3], f1[3];
+        dbce_step(&acc[0], f0, sig, x, yf, yb, pw, sq, i, loss, &bad, &badf);
+        dbce_step(&acc[0], f1, sig, x, yf, yb, pw, sq, i + VW * VK, loss, &bad, &badf);
+        for (int q = 0; q < 3; q++) vacc_add(&acc[q + 1], vadd(f0[q], f1[q]));
+    }
+    if (i + VW * VK <= n) {
+        vf f0[3];
+        dbce_step(&acc[0], f0, sig, x, yf, yb, pw, sq, i, loss, &bad, &badf);
+        for (int q = 0; q < 3; q++) vacc_add(&acc[q + 1], f0[q]);
+        i += VW * VK;
     }
     for (; i < n; i += VW) {
         /* single vectors, the last one zero-padded at index 0 */
@@ -344,7 +366,7 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
         }
     }
     for (int k = loss ? 0 : 1; k < 4; k++) sums[k] = vacc_total(acc[k]);
-    if (yb ? vbad_any(bad) : vm_any(badf)) return SEGLOSS_ERR_TARGET;
+    if (yb ? vbad_any(bad) : (vunit_bad(badf) && !unit_exact(yf, n))) return SEGLOSS_ERR_TARGET;
     return SEGLOSS_OK;
 }
 

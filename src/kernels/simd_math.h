@@ -26,6 +26,11 @@
  *                      below: VK calls of vload_u8)
  *   vacc, vacc_zero, vacc_add(&a, v), vacc_total(a)   per-lane double sums
  *                      in index order, combined in a fixed order
+ *   optional SIMD_MAXU: vi_maxu(a, b) (unsigned lane maxima) and
+ *                      vi_anyu_gt(a, c) (a lane > c, unsigned): the range
+ *                      checks below in one operation per vector
+ *   optional SIMD_SEL_NEG_1M: vsel_neg_1m(x, s), x's sign bit set ? s : 1-s
+ *                      (default below: vsel and vsub)
  *
  * The algorithm and its accuracy are described in vec.h. Every element goes
  * through the same sequence of operations, so a result does not depend on
@@ -102,14 +107,23 @@ SIMD_NOINLINE vf v_exp_nonpos_slow(vf t) {
  * the complete version, which gives the same bits in the other lanes (both
  * scalings are exact there). */
 SIMD_INLINE void v_exp_nonpos_k(vf *e, const vf *t, int k) {
-    vm slow = vm_none();
+#if defined(SIMD_MAXU)
+    /* t <= -0 has its sign bit set: t < -86 or NaN <=> its bits, unsigned,
+     * exceed those of -86.0f (0xc2ac0000) */
+    vi big = vi_of(t[0]);
+    FOR_K(k, if (j) big = vi_maxu(big, vi_of(t[j])));
+    int slow = vi_anyu_gt(big, 0xc2ac0000u);
+#else
+    vm slowm = vm_none();
+    FOR_K(k, slowm = vm_or(slowm, vcmp_nge(t[j], vset1(-86.0f))));
+    int slow = vm_any(slowm);
+#endif
     FOR_K(k, {
         vi n;
         vf p = v_exp_reduce(t[j], &n);
         e[j] = vf_of(vi_add(vi_of(p), vi_shl23(n)));
-        slow = vm_or(slow, vcmp_nge(t[j], vset1(-86.0f)));
     });
-    if (__builtin_expect(vm_any(slow), 0)) FOR_K(k, e[j] = v_exp_nonpos_slow(t[j]));
+    if (__builtin_expect(slow, 0)) FOR_K(k, e[j] = v_exp_nonpos_slow(t[j]));
 }
 
 /* u = 1 + e rounded: the divisor of the true division in v_div_onepe. */
@@ -170,14 +184,46 @@ SIMD_INLINE void vload_u8_step(const uint8_t *p, vf *y, vi *bad) {
 
 SIMD_INLINE vf v_neg_abs(vf x) { return vor(x, vset1(-0.0f)); }
 
-/* One vector of float targets; ORs into *bad the lanes outside [0, 1]
- * (NaN included): the range check of a float target, folded into the
- * kernel's own pass over it. -0.0 is in range (as -0.0 >= 0). */
-SIMD_INLINE vf vload_unit(const float *p, vm *bad) {
+/* The range check of a float target, folded into a kernel's own pass over
+ * it: vunit_none() starts it, vload_unit(p, &acc) loads one vector and adds
+ * its lanes, vunit_bad(acc) at the end says whether a lane may lie outside
+ * [0, 1] (NaN included); -0.0 is in range (as -0.0 >= 0). With SIMD_MAXU it
+ * is one operation per vector: the largest bit pattern seen, unsigned, must
+ * not exceed 1.0f's (0x3f800000), which every float in [+0, 1] meets and
+ * every negative float, float > 1 and NaN fails, but -0.0 fails too: a
+ * kernel whose check fails looks again with unit_exact before it reports
+ * the target. Otherwise two comparisons per vector. */
+#if defined(SIMD_MAXU)
+typedef vi vunit;
+SIMD_INLINE vunit vunit_none(void) { return vi_set1(0); }
+SIMD_INLINE vf vload_unit(const float *p, vunit *acc) {
     vf y = vload(p);
-    *bad = vm_or(*bad, vm_or(vcmp_nge(y, vzero()), vcmp_nge(vset1(1.0f), y)));
+    *acc = vi_maxu(*acc, vi_of(y));
     return y;
 }
+SIMD_INLINE int vunit_bad(vunit acc) { return vi_anyu_gt(acc, 0x3f800000u); }
+#else
+typedef vm vunit;
+SIMD_INLINE vunit vunit_none(void) { return vm_none(); }
+SIMD_INLINE vf vload_unit(const float *p, vunit *acc) {
+    vf y = vload(p);
+    *acc = vm_or(*acc, vm_or(vcmp_nge(y, vzero()), vcmp_nge(vset1(1.0f), y)));
+    return y;
+}
+SIMD_INLINE int vunit_bad(vunit acc) { return vm_any(acc); }
+#endif
+
+/* Every y[i] in [0, 1] (-0.0 included, NaN not): the exact check behind a
+ * failed vunit_bad. */
+static inline int unit_exact(const float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (!(y[i] >= 0.0f && y[i] <= 1.0f)) return 0;
+    return 1;
+}
+
+#if !defined(SIMD_SEL_NEG_1M)
+SIMD_INLINE vf vsel_neg_1m(vf x, vf s) { return vsel(vsignm(x), s, vsub(vset1(1.0f), s)); }
+#endif
 
 /* sigmoid(x) = num/(1+e), num = 1 (x >= 0) or e (x < 0), chosen by the
  * sign bit: -0.0 takes e/(1+e) = 1/2 too. */

@@ -42,6 +42,13 @@ SIMD_INLINE vm vm_first(int r) {
     __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(r), lane));
 }
+/* unsigned lane maxima (simd_math.h: the target and exp range checks) */
+#define SIMD_MAXU 1
+SIMD_INLINE vi vi_maxu(vi a, vi b) { return _mm256_max_epu32(a, b); }
+SIMD_INLINE int vi_anyu_gt(vi a, unsigned c) {
+    __m256i cv = _mm256_set1_epi32((int)c);
+    return _mm256_movemask_epi8(_mm256_cmpeq_epi32(_mm256_max_epu32(a, cv), cv)) != -1;
+}
 
 /* 8 bytes -> 8 floats; ORs the bytes into *bad for the 0/1 check. */
 SIMD_INLINE vf vload_u8(const uint8_t *p, vi *bad) {

@@ -41,6 +41,18 @@ SIMD_INLINE vm vm_none(void) { return 0; }
 SIMD_INLINE vm vm_or(vm a, vm b) { return (vm)(a | b); }
 SIMD_INLINE int vm_any(vm m) { return m != 0; }
 SIMD_INLINE vm vm_first(int r) { return (vm)((1u << r) - 1u); } /* r <= 16 */
+/* unsigned lane maxima (simd_math.h: the target and exp range checks) */
+#define SIMD_MAXU 1
+SIMD_INLINE vi vi_maxu(vi a, vi b) { return _mm512_max_epu32(a, b); }
+SIMD_INLINE int vi_anyu_gt(vi a, unsigned c) {
+    return _mm512_cmpgt_epu32_mask(a, _mm512_set1_epi32((int)c)) != 0;
+}
+/* x's sign bit set ? s : 1 - s, the subtraction under the lanes' mask */
+#define SIMD_SEL_NEG_1M 1
+SIMD_INLINE vf vsel_neg_1m(vf x, vf s) {
+    __mmask16 pos = _mm512_testn_epi32_mask(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN));
+    return _mm512_mask_sub_ps(s, pos, _mm512_set1_ps(1.0f), s);
+}
 
 /* 16 bytes -> 16 floats; ORs the bytes into *bad for the 0/1 check. */
 SIMD_INLINE vf vload_u8(const uint8_t *p, vi *bad) {

@@ -66,6 +66,12 @@ SIMD_INLINE vm vm_first(int r) {
     static const uint32_t lane[4] = {0, 1, 2, 3};
     return vcltq_u32(vld1q_u32(lane), vdupq_n_u32((uint32_t)r));
 }
+/* unsigned lane maxima (simd_math.h: the target and exp range checks) */
+#define SIMD_MAXU 1
+SIMD_INLINE vi vi_maxu(vi a, vi b) {
+    return vreinterpretq_s32_u32(vmaxq_u32(vreinterpretq_u32_s32(a), vreinterpretq_u32_s32(b)));
+}
+SIMD_INLINE int vi_anyu_gt(vi a, unsigned c) { return vmaxvq_u32(vreinterpretq_u32_s32(a)) > c; }
 SIMD_INLINE vi vi_of(vf a) { return vreinterpretq_s32_f32(a); }
 SIMD_INLINE vf vf_of(vi a) { return vreinterpretq_f32_s32(a); }
 SIMD_INLINE vi vi_add(vi a, vi b) { return vaddq_s32(a, b); }
