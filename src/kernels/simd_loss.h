@@ -268,9 +268,11 @@ SIMD_INLINE vf v_load_yb(const float *yf, const uint8_t *yb, int64_t i, vi *bad,
 }
 
 /* Pass 1 on k vectors (k = 1 or VK): the small sigmoid s (returned with x's
- * sign bit in sg), the loss terms (loss 1: with pw, 2: without) and the Dice terms. */
+ * sign bit in sg, or with ys the sign bit of 0.5 - y: set for y = 1, clear
+ * for y = 0), the loss terms (loss 1: with pw, 2: without) and the Dice
+ * terms. */
 SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, const vf *y,
-                          const vf *pw, int sq, int k, int loss) {
+                          const vf *pw, int sq, int k, int loss, int ys) {
     const vf sign = vset1(-0.0f);
     vf t[VK], e[VK];
     vf u[VK];
@@ -280,7 +282,7 @@ SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, co
     FOR_K(k, {
         vf s = v_div_onepe(e[j], e[j], u[j]);
         vf p = vsel_neg_1m(x[j], s);
-        sg[j] = vor(s, vand(x[j], sign));
+        sg[j] = vor(s, vand(ys ? vsub(vset1(0.5f), y[j]) : x[j], sign));
         py[j] = vmul(p, y[j]);
         pp[j] = sq ? vmul(p, p) : p;
         yy[j] = sq ? vmul(y[j], y[j]) : y[j];
@@ -305,7 +307,7 @@ SIMD_INLINE vf v_sum_step(const vf *v) {
  * Dice terms added in float (v_sum_step) into f[0..2], s into sig. */
 SIMD_INLINE void dbce_step(vacc *acc0, vf *f, float *sig, const float *x, const float *yf,
                            const uint8_t *yb, const float *pw, int sq, int64_t i, int loss,
-                           vi *bad, vunit *badf) {
+                           int ys, vi *bad, vunit *badf, vf *nb) {
     vf xv[VK], yv[VK], pwv[VK], l[VK], py[VK], pp[VK], yy[VK], sg[VK];
     if (yb) vload_u8_step(yb + i, yv, bad);
     FOR_K(VK, {
@@ -313,7 +315,8 @@ SIMD_INLINE void dbce_step(vacc *acc0, vf *f, float *sig, const float *x, const 
         if (!yb) yv[j] = vload_unit(yf + i + VW * j, badf);
         pwv[j] = pw ? vload(pw + i + VW * j) : vset1(1.0f);
     });
-    v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, sq, VK, loss);
+    v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, sq, VK, loss, ys);
+    if (ys && !yb) FOR_K(VK, *nb = v_nonbinary(*nb, yv[j]));
     if (loss) FOR_K(VK, vacc_add(acc0, l[j]));
     f[0] = v_sum_step(py);
     f[1] = v_sum_step(pp);
@@ -332,8 +335,9 @@ SIMD_INLINE void dbce_step(vacc *acc0, vf *f, float *sig, const float *x, const 
  * below 3 * 2^-24 < 2^-22, typically far less). */
 SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, const float *yf,
                                      const uint8_t *yb, const float *pw, int squared, int64_t n,
-                                     int loss) {
+                                     int loss, int ys) {
     vacc acc[4] = {vacc_zero(), vacc_zero(), vacc_zero(), vacc_zero()};
+    vf nb = vzero();
     const int sq = squared;
     vi bad = vi_set1(0);
     vunit badf = vunit_none();
@@ -342,10 +346,10 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
     for (; i + 8 * VW <= n; i += 8 * VW) {
         /* 8 vectors: one step, or two of 4 */
         vf f0[3];
-        dbce_step(&acc[0], f0, sig, x, yf, yb, pw, sq, i, loss, &bad, &badf);
+        dbce_step(&acc[0], f0, sig, x, yf, yb, pw, sq, i, loss, ys, &bad, &badf, &nb);
 #if VK == 4
         vf f1[3];
-        dbce_step(&acc[0], f1, sig, x, yf, yb, pw, sq, i + VW * VK, loss, &bad, &badf);
+        dbce_step(&acc[0], f1, sig, x, yf, yb, pw, sq, i + VW * VK, loss, ys, &bad, &badf, &nb);
         for (int q = 0; q < 3; q++) f0[q] = vadd(f0[q], f1[q]);
 #endif
         for (int q = 0; q < 3; q++) vacc_add(&acc[q + 1], f0[q]);
@@ -353,7 +357,7 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
 #if VK == 4
     if (i + VW * VK <= n) {
         vf f0[3];
-        dbce_step(&acc[0], f0, sig, x, yf, yb, pw, sq, i, loss, &bad, &badf);
+        dbce_step(&acc[0], f0, sig, x, yf, yb, pw, sq, i, loss, ys, &bad, &badf, &nb);
         for (int q = 0; q < 3; q++) vacc_add(&acc[q + 1], f0[q]);
         i += VW * VK;
     }
@@ -370,7 +374,8 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
         xv[0] = vload(bx);
         yv[0] = v_load_yb(by, yb ? bb : NULL, 0, &bad, &badf);
         pwv[0] = pw ? vload(bpw) : vset1(1.0f);
-        v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, sq, 1, loss);
+        v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, sq, 1, loss, ys);
+        if (ys && !yb) nb = v_nonbinary(nb, yv[0]); /* padded lanes: y = 0 */
         vm keep = vm_first((int)r);
         if (loss) vacc_add(&acc[0], vsel(keep, l[0], vzero()));
         vacc_add(&acc[1], vsel(keep, py[0], vzero()));
@@ -382,6 +387,7 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
         }
     }
     for (int k = loss ? 0 : 1; k < 4; k++) sums[k] = vacc_total(acc[k]);
+    if (ys) sums[0] = (yb || !v_any_bits(nb)) ? 1.0 : 0.0;
     if (yb ? vbad_any(bad) : (vunit_bad(badf) && !unit_exact(yf, n))) return SEGLOSS_ERR_TARGET;
     return SEGLOSS_OK;
 }
@@ -392,14 +398,16 @@ SIMD_INLINE segloss_status dbce_run(double *sums, float *sig, const float *x, co
                                     const uint8_t *yb, const float *pw, int64_t n,
                                     unsigned flags) {
     int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0, loss = (flags & SEGLOSS_DBCE_LOSS) != 0;
+    if (flags & SEGLOSS_DBCE_YSIGN) /* neither loss nor squared (vec.h) */
+        return dbce_loop(sums, sig, x, yf, yb, NULL, 0, n, 0, 1);
     if (loss && pw)
-        return sq ? dbce_loop(sums, sig, x, yf, yb, pw, 1, n, 1)
-                  : dbce_loop(sums, sig, x, yf, yb, pw, 0, n, 1);
+        return sq ? dbce_loop(sums, sig, x, yf, yb, pw, 1, n, 1, 0)
+                  : dbce_loop(sums, sig, x, yf, yb, pw, 0, n, 1, 0);
     if (loss)
-        return sq ? dbce_loop(sums, sig, x, yf, yb, NULL, 1, n, 2)
-                  : dbce_loop(sums, sig, x, yf, yb, NULL, 0, n, 2);
-    return sq ? dbce_loop(sums, sig, x, yf, yb, pw, 1, n, 0)
-              : dbce_loop(sums, sig, x, yf, yb, pw, 0, n, 0);
+        return sq ? dbce_loop(sums, sig, x, yf, yb, NULL, 1, n, 2, 0)
+                  : dbce_loop(sums, sig, x, yf, yb, NULL, 0, n, 2, 0);
+    return sq ? dbce_loop(sums, sig, x, yf, yb, pw, 1, n, 0, 0)
+              : dbce_loop(sums, sig, x, yf, yb, pw, 0, n, 0, 0);
 }
 
 /* Dice + BCE pass 1. ACCURACY: see vec.h. */
@@ -488,11 +496,33 @@ static void dice_grad_u8_simd(float *g, const uint8_t *y, const float *pw, float
     dice_grad_run(g, NULL, y, pw, gb, a, d, squared, n);
 }
 
+/* Pass 2 after pass 1 with SEGLOSS_DBCE_YSIGN on targets all 0 or 1: y
+ * from the sign bit of g (gb = 0, not squared), then v_dice_g: the same
+ * bits as dice_grad with those targets, without reading them. */
+static void dice_grad_ys_simd(float *g, float a, float d, int64_t n) {
+    const vf zero = vzero(), one = vset1(1.0f), av = vset1(a), dv = vset1(d);
+    int64_t i = 0;
+    for (; i + VW * VK <= n; i += VW * VK)
+        FOR_K(VK, {
+            vf v = vload(g + i + VW * j);
+            vstore(g + i + VW * j, v_dice_g(v, vsel(vsignm(v), one, zero), one, zero, av, dv, 0, 0));
+        });
+    for (; i < n; i += VW) {
+        size_t r = (size_t)(n - i < VW ? n - i : VW), fb = r * sizeof(float);
+        float bg[VW] = {0};
+        memcpy(bg, g + i, fb);
+        vf v = vload(bg);
+        vstore(bg, v_dice_g(v, vsel(vsignm(v), one, zero), one, zero, av, dv, 0, 0));
+        memcpy(g + i, bg, fb);
+    }
+}
+
 static const segloss_vec_ops simd_ops = {
     SIMD_NAME,        VW,
     sigmoid_simd,     bcel_fwd_simd,    bcel_bwd_simd,     bcel_fused_simd,
     bcel_fwd_u8_simd, bcel_bwd_u8_simd, bcel_fused_u8_simd,
     dbce_simd,        dbce_u8_simd,     dice_grad_simd,    dice_grad_u8_simd,
+    dice_grad_ys_simd,
 };
 
 #endif

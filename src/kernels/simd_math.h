@@ -236,6 +236,19 @@ static inline int unit_exact(const float *y, int64_t n) {
     return 1;
 }
 
+/* acc with the bits of y*y ^ y ORed in: zero while every y is 0 or 1
+ * (y*y == y exactly only there in [0, 1]; -0.0 counts as not binary). */
+SIMD_INLINE vf v_nonbinary(vf acc, vf y) { return vor(acc, vxor(vmul(y, y), y)); }
+
+/* A lane of v has a bit set. */
+SIMD_INLINE int v_any_bits(vf v) {
+#if defined(SIMD_MAXU)
+    return vi_anyu_gt(vi_of(v), 0u);
+#else
+    return vm_any(vi_of(v) != vi_set1(0)); /* portable: generic vectors */
+#endif
+}
+
 #if !defined(SIMD_SEL_NEG_1M)
 SIMD_INLINE vf vsel_neg_1m(vf x, vf s) { return vsel(vsignm(x), s, vsub(vset1(1.0f), s)); }
 #endif

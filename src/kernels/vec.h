@@ -182,9 +182,17 @@ typedef segloss_status (*segloss_vec_bcel_fused_u8_fn)(double *sum, float *elems
                                                        int64_t n);
 
 /* Dice + BCE pass 1 (see above); flags: SEGLOSS_DBCE_*. sums[0] is written
- * only with SEGLOSS_DBCE_LOSS; sig may be NULL (pass 2 not needed). */
+ * only with SEGLOSS_DBCE_LOSS or SEGLOSS_DBCE_YSIGN; sig may be NULL (pass
+ * 2 not needed).
+ * SEGLOSS_DBCE_YSIGN (neither LOSS nor SQUARED, pw unused: the Dice
+ * gradient alone): sig[i] = s_i with the sign bit of 0.5 - y_i instead of
+ * x_i's (set for y = 1, clear for y = 0; the Dice part of pass 2 does not
+ * use x's sign without squared), and sums[0] = 1 when every y_i is 0 or 1
+ * (bytes: always), else 0. Then dice_grad_ys computes the gradient from
+ * sig alone, without reading y (else dice_grad, which reads y, as usual). */
 #define SEGLOSS_DBCE_LOSS 1u
 #define SEGLOSS_DBCE_SQUARED 4u
+#define SEGLOSS_DBCE_YSIGN 8u
 typedef segloss_status (*segloss_vec_dbce_fn)(double *sums, float *sig, const float *x,
                                               const float *y, const float *pw, int64_t n,
                                               unsigned flags);
@@ -198,6 +206,10 @@ typedef void (*segloss_vec_dice_grad_fn)(float *g, const float *y, const float *
 typedef void (*segloss_vec_dice_grad_u8_fn)(float *g, const uint8_t *y, const float *pw,
                                             float gb, float a, float d, int squared,
                                             int64_t n);
+/* Pass 2 after SEGLOSS_DBCE_YSIGN with sums[0] = 1: y_i = 1 where sig[i]'s
+ * sign bit is set, else 0; the same bits as dice_grad(g, y, NULL, 0, a, d,
+ * 0, n) with those y. */
+typedef void (*segloss_vec_dice_grad_ys_fn)(float *g, float a, float d, int64_t n);
 
 typedef struct segloss_vec_ops {
     const char *name;                      /* "scalar", "portable", "avx2", ... */
@@ -213,6 +225,7 @@ typedef struct segloss_vec_ops {
     segloss_vec_dbce_u8_fn dbce_u8;
     segloss_vec_dice_grad_fn dice_grad;
     segloss_vec_dice_grad_u8_fn dice_grad_u8;
+    segloss_vec_dice_grad_ys_fn dice_grad_ys;
 } segloss_vec_ops;
 
 /* The table to use (dispatch.c): the best this CPU has (avx512, avx2, neon,

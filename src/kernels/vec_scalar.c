@@ -246,9 +246,10 @@ static segloss_status bcel_fused_u8_scalar(double *sum, float *elems, float *gra
  * four running double sums in index order. */
 SCALAR_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, const float *yf,
                                        const uint8_t *yb, const float *pw, int squared,
-                                       int64_t n, int loss) {
+                                       int64_t n, int loss, int ysign) {
     double acc[4] = {0.0, 0.0, 0.0, 0.0};
     unsigned bad = 0;
+    int binary = 1;
     for (int64_t i = 0; i < n;) {
         int k = n - i >= SK ? SK : 1;
         float xs[SK], ys[SK], e[SK], sm[SK];
@@ -281,27 +282,36 @@ SCALAR_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x,
             acc[1] += (double)(p * ys[j]);
             acc[2] += (double)(squared ? p * p : p);
             acc[3] += (double)(squared ? ys[j] * ys[j] : ys[j]);
-            if (sig) sig[i + j] = sel(neg, -sm[j], sm[j]);
+            if (ysign) {
+                /* the sign of 0.5 - y; y*y == y only for y = +0 and 1 */
+                if (!(ys[j] * ys[j] == ys[j] && !signbit(ys[j]))) binary = 0;
+                if (sig) sig[i + j] = 0.5f - ys[j] < 0.0f ? -sm[j] : sm[j];
+            } else if (sig) {
+                sig[i + j] = sel(neg, -sm[j], sm[j]);
+            }
         }
         i += k;
     }
     for (int q = loss ? 0 : 1; q < 4; q++) sums[q] = acc[q];
+    if (ysign) sums[0] = binary ? 1.0 : 0.0;
     return (bad & ~1u) ? SEGLOSS_ERR_TARGET : SEGLOSS_OK;
 }
 
 static segloss_status dbce_scalar(double *sums, float *sig, const float *x, const float *y,
                                   const float *pw, int64_t n, unsigned flags) {
     int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0;
-    if (flags & SEGLOSS_DBCE_LOSS) return dbce_loop(sums, sig, x, y, NULL, pw, sq, n, 1);
-    return dbce_loop(sums, sig, x, y, NULL, pw, sq, n, 0);
+    if (flags & SEGLOSS_DBCE_YSIGN) return dbce_loop(sums, sig, x, y, NULL, NULL, 0, n, 0, 1);
+    if (flags & SEGLOSS_DBCE_LOSS) return dbce_loop(sums, sig, x, y, NULL, pw, sq, n, 1, 0);
+    return dbce_loop(sums, sig, x, y, NULL, pw, sq, n, 0, 0);
 }
 
 static segloss_status dbce_u8_scalar(double *sums, float *sig, const float *x,
                                      const uint8_t *y, const float *pw, int64_t n,
                                      unsigned flags) {
     int sq = (flags & SEGLOSS_DBCE_SQUARED) != 0;
-    if (flags & SEGLOSS_DBCE_LOSS) return dbce_loop(sums, sig, x, NULL, y, pw, sq, n, 1);
-    return dbce_loop(sums, sig, x, NULL, y, pw, sq, n, 0);
+    if (flags & SEGLOSS_DBCE_YSIGN) return dbce_loop(sums, sig, x, NULL, y, NULL, 0, n, 0, 1);
+    if (flags & SEGLOSS_DBCE_LOSS) return dbce_loop(sums, sig, x, NULL, y, pw, sq, n, 1, 0);
+    return dbce_loop(sums, sig, x, NULL, y, pw, sq, n, 0, 0);
 }
 
 /* Dice + BCE pass 2 (see vec.h): arithmetic only, one element at a time. */
@@ -332,11 +342,20 @@ static void dice_grad_u8_scalar(float *g, const uint8_t *y, const float *pw, flo
     dice_grad_loop(g, NULL, y, pw, gb, a, d, squared, n);
 }
 
+/* Pass 2 after SEGLOSS_DBCE_YSIGN (vec.h): y from the sign bit. */
+static void dice_grad_ys_scalar(float *g, float a, float d, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        float y = signbit(g[i]) ? 1.0f : 0.0f;
+        dice_grad_loop(g + i, &y, NULL, NULL, 0.0f, a, d, 0, 1);
+    }
+}
+
 static const segloss_vec_ops scalar_ops = {
     "scalar",           1,
     sigmoid_scalar,     bcel_fwd_scalar,    bcel_bwd_scalar,     bcel_fused_scalar,
     bcel_fwd_u8_scalar, bcel_bwd_u8_scalar, bcel_fused_u8_scalar,
     dbce_scalar,        dbce_u8_scalar,     dice_grad_scalar,    dice_grad_u8_scalar,
+    dice_grad_ys_scalar,
 };
 
 const segloss_vec_ops *segloss__vec_ops_scalar(void) { return &scalar_ops; }
