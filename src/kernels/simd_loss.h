@@ -293,18 +293,9 @@ SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, co
         FOR_K(k, l[j] = v_loss_plain(x[j], y[j], v_log1p_e(e[j])));
 }
 
-/* The VK vectors of a step added in float: (v0 + v1) + (v2 + v3), and
- * with VK = 8 that plus ((v4 + v5) + (v6 + v7)). */
-SIMD_INLINE vf v_sum_step(const vf *v) {
-    vf s = vadd(vadd(v[0], v[1]), vadd(v[2], v[3]));
-#if VK == 8
-    s = vadd(s, vadd(vadd(v[4], v[5]), vadd(v[6], v[7])));
-#endif
-    return s;
-}
-
 /* One step of the pass-1 loop at i: the loss terms into acc0, the step's
- * Dice terms added in float (v_sum_step) into f[0..2], s into sig. */
+ * Dice terms added in float, (v0 + v1) + (v2 + v3), into f[0..2], s into
+ * sig. */
 SIMD_INLINE void dbce_step(vacc *acc0, vf *f, float *sig, const float *x, const float *yf,
                            const uint8_t *yb, const float *pw, int sq, int64_t i, int loss,
                            int ys, vi *bad, vunit *badf, vf *nb) {
@@ -318,9 +309,9 @@ SIMD_INLINE void dbce_step(vacc *acc0, vf *f, float *sig, const float *x, const 
     v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, sq, VK, loss, ys);
     if (ys && !yb) FOR_K(VK, *nb = v_nonbinary(*nb, yv[j]));
     if (loss) FOR_K(VK, vacc_add(acc0, l[j]));
-    f[0] = v_sum_step(py);
-    f[1] = v_sum_step(pp);
-    f[2] = v_sum_step(yy);
+    f[0] = vadd(vadd(py[0], py[1]), vadd(py[2], py[3]));
+    f[1] = vadd(vadd(pp[0], pp[1]), vadd(pp[2], pp[3]));
+    f[2] = vadd(vadd(yy[0], yy[1]), vadd(yy[2], yy[3]));
     if (sig) FOR_K(VK, vstore(sig + i + VW * j, sg[j]));
 }
 
@@ -343,25 +334,18 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
     vunit badf = vunit_none();
     vf xv[VK], yv[VK], pwv[VK], l[VK], py[VK], pp[VK], yy[VK], sg[VK];
     int64_t i = 0;
-    for (; i + 8 * VW <= n; i += 8 * VW) {
-        /* 8 vectors: one step, or two of 4 */
-        vf f0[3];
+    for (; i + 2 * VW * VK <= n; i += 2 * VW * VK) {
+        vf f0[3], f1[3];
         dbce_step(&acc[0], f0, sig, x, yf, yb, pw, sq, i, loss, ys, &bad, &badf, &nb);
-#if VK == 4
-        vf f1[3];
         dbce_step(&acc[0], f1, sig, x, yf, yb, pw, sq, i + VW * VK, loss, ys, &bad, &badf, &nb);
-        for (int q = 0; q < 3; q++) f0[q] = vadd(f0[q], f1[q]);
-#endif
-        for (int q = 0; q < 3; q++) vacc_add(&acc[q + 1], f0[q]);
+        for (int q = 0; q < 3; q++) vacc_add(&acc[q + 1], vadd(f0[q], f1[q]));
     }
-#if VK == 4
     if (i + VW * VK <= n) {
         vf f0[3];
         dbce_step(&acc[0], f0, sig, x, yf, yb, pw, sq, i, loss, ys, &bad, &badf, &nb);
         for (int q = 0; q < 3; q++) vacc_add(&acc[q + 1], f0[q]);
         i += VW * VK;
     }
-#endif
     for (; i < n; i += VW) {
         /* single vectors, the last one zero-padded at index 0 */
         size_t r = (size_t)(n - i < VW ? n - i : VW), fb = r * sizeof(float);

@@ -22,7 +22,6 @@
 
 #define SIMD_NAME "avx512"
 #define VW 16
-#define VK 8 /* 8 vectors per step (simd_math.h): 32 registers */
 #define SIMD_INLINE static inline __attribute__((always_inline))
 #define SIMD_NOINLINE static
 
