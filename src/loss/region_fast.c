@@ -33,7 +33,9 @@
  *          reports per item whether every target was 0 or 1; pass 2 then
  *          takes y from the sign (dice_grad_ys) and does not read the
  *          target (the same bits). An item with soft targets (or -0.0)
- *          reads y as above. At 1 thread pass 2 is bound by the reads from
+ *          reads y as above. Only on the 8- and 16-lane paths (avx2,
+ *          avx512): on the 4-lane ones pass 1's extra operations cost
+ *          more than pass 2 saves. At 1 thread pass 2 is bound by the reads from
  *          L2/L3; not reading y took dice forward+backward (16x1x512x512,
  *          float32 target) from 0.50-0.54 to 0.40-0.46 ns/element.
  * Scheduling. Per-image sums (no batch, no smp) with a gradient and at
@@ -323,8 +325,10 @@ segloss_status segloss__region_fast(const segloss__region_loss *L, const segloss
     }
     d.vo = segloss__vec_ops();
     d.mode = mode;
-    /* the Dice gradient alone needs of y only whether it is 0 or 1 */
-    d.ysign = (mode & SEGLOSS__FAST_GRAD) && !d.bce && !r->squared;
+    /* the Dice gradient alone needs of y only whether it is 0 or 1; on the
+     * 4-lane paths pass 1's arithmetic outweighs what pass 2 saves
+     * (portable, 1 thread: 1.83 -> 1.90 ns/element with it) */
+    d.ysign = (mode & SEGLOSS__FAST_GRAD) && !d.bce && !r->squared && d.vo->width >= 8;
     d.grad = grad;
     segloss_reduction red = r->o->reduction;
     double g0 = grad_out ? (double)grad_out[0] : 1.0;
