@@ -122,7 +122,7 @@ static void run_tasks(int64_t count, task_fn run, void *ctx) {
 #pragma omp parallel num_threads(nt)
     {
         /* with a smaller team than asked for, the missing threads' ranges
-         * are taken from their backs */
+         * are taken over, half by half, by steal_half */
         int t = omp_get_thread_num();
         if (t < nt) run_ranges(rg, nt, t, run, ctx);
     }

@@ -483,20 +483,21 @@ static void dice_grad_u8_simd(float *g, const uint8_t *y, const float *pw, float
 /* Pass 2 after pass 1 with SEGLOSS_DBCE_YSIGN on targets all 0 or 1: y
  * from the sign bit of g (gb = 0, not squared), then v_dice_g: the same
  * bits as dice_grad with those targets, without reading them. */
+SIMD_INLINE vf v_dice_g_ys(vf v, vf a, vf d) {
+    const vf one = vset1(1.0f), zero = vzero();
+    return v_dice_g(v, vsel(vsignm(v), one, zero), one, zero, a, d, 0, 0);
+}
+
 static void dice_grad_ys_simd(float *g, float a, float d, int64_t n) {
-    const vf zero = vzero(), one = vset1(1.0f), av = vset1(a), dv = vset1(d);
+    const vf av = vset1(a), dv = vset1(d);
     int64_t i = 0;
     for (; i + VW * VK <= n; i += VW * VK)
-        FOR_K(VK, {
-            vf v = vload(g + i + VW * j);
-            vstore(g + i + VW * j, v_dice_g(v, vsel(vsignm(v), one, zero), one, zero, av, dv, 0, 0));
-        });
+        FOR_K(VK, vstore(g + i + VW * j, v_dice_g_ys(vload(g + i + VW * j), av, dv)));
     for (; i < n; i += VW) {
         size_t r = (size_t)(n - i < VW ? n - i : VW), fb = r * sizeof(float);
         float bg[VW] = {0};
         memcpy(bg, g + i, fb);
-        vf v = vload(bg);
-        vstore(bg, v_dice_g(v, vsel(vsignm(v), one, zero), one, zero, av, dv, 0, 0));
+        vstore(bg, v_dice_g_ys(vload(bg), av, dv));
         memcpy(g + i, bg, fb);
     }
 }

@@ -35,12 +35,14 @@
  *          target (the same bits). An item with soft targets (or -0.0)
  *          reads y as above. Only on the 8- and 16-lane paths (avx2,
  *          avx512): on the 4-lane ones pass 1's extra operations cost
- *          more than pass 2 saves. At 1 thread pass 2 is bound by the reads from
- *          L2/L3; not reading y took dice forward+backward (16x1x512x512,
- *          float32 target) from 0.50-0.54 to 0.40-0.46 ns/element.
+ *          more than pass 2 saves. At 1 thread pass 2 is bound by the
+ *          reads from L2/L3; not reading y took dice forward+backward
+ *          (16x1x512x512, float32 target) from 0.50-0.54 to 0.40-0.46
+ *          ns/element.
  * Scheduling. Per-image sums (no batch, no smp) with a gradient and at
- * least 4 images per thread: one task per image, taken from the atomic
- * counter of core/parallel.c (one parallel region per call), runs pass 1
+ * least 4 images per thread: one task per image, scheduled by
+ * core/parallel.c (one parallel region per call; each thread runs its own
+ * contiguous range of images, then halves of the others'), runs pass 1
  * on the image's blocks, adds its sums, evaluates its items and runs pass
  * 2, so that pass 2 finds the image's target and s in the cache of the
  * core that wrote them (a 512x512 image with a uint8 target: 1.25 MiB)
