@@ -101,21 +101,25 @@ static void run_dbce1_u8(bench_data *d, const segloss_vec_ops *o) {
     d->sum = total;
 }
 
-/* Dice alone: pass 1 without the loss term, with a byte or float target. */
-static void run_dice1(bench_data *d, const segloss_vec_ops *o, int bytes) {
+/* Dice alone: pass 1 without the loss term, with a byte or float target
+ * (flags: 0, or SEGLOSS_DBCE_YSIGN as the Dice gradient alone runs it). */
+static void run_dice1(bench_data *d, const segloss_vec_ops *o, int bytes, unsigned fl) {
     double total = 0.0;
     for (int64_t b = 0; b < d->n; b += BLOCK) {
         int64_t m = d->n - b < BLOCK ? d->n - b : BLOCK;
         double part[4];
-        if (bytes) o->dbce_u8(part, d->grad + b, d->x + b, d->yb + b, NULL, m, 0);
-        else o->dbce(part, d->grad + b, d->x + b, d->yf + b, NULL, m, 0);
+        if (bytes) o->dbce_u8(part, d->grad + b, d->x + b, d->yb + b, NULL, m, fl);
+        else o->dbce(part, d->grad + b, d->x + b, d->yf + b, NULL, m, fl);
         total += part[1] + part[2];
     }
     d->sum = total;
 }
 
-static void run_dice1_u8(bench_data *d, const segloss_vec_ops *o) { run_dice1(d, o, 1); }
-static void run_dice1_f32(bench_data *d, const segloss_vec_ops *o) { run_dice1(d, o, 0); }
+static void run_dice1_u8(bench_data *d, const segloss_vec_ops *o) { run_dice1(d, o, 1, 0); }
+static void run_dice1_f32(bench_data *d, const segloss_vec_ops *o) { run_dice1(d, o, 0, 0); }
+static void run_dice1_ys_f32(bench_data *d, const segloss_vec_ops *o) {
+    run_dice1(d, o, 0, SEGLOSS_DBCE_YSIGN);
+}
 
 /* Pass 2 works in place on pass 1's output: before each timed run (not
  * timed) grad gets the signed small sigmoids of x again (kept in elems),
@@ -256,6 +260,7 @@ int main(int argc, char **argv) {
         {"dice-bce pass 1, u8", run_dbce1_u8, NULL},
         {"dice pass 1 (sums only), u8", run_dice1_u8, NULL},
         {"dice pass 1 (sums only), f32", run_dice1_f32, NULL},
+        {"dice pass 1 ysign, f32", run_dice1_ys_f32, NULL},
         {"dice-bce pass 2, u8", run_dice2_u8, prep_dice2},
         {"dice pass 2, u8", run_dice2d_u8, prep_dice2},
         {"dice pass 2, f32", run_dice2d_f32, prep_dice2},
