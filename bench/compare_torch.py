@@ -28,19 +28,46 @@ medians, the ratios the medians of the P per-pair ratios. With P = 1 a
 slow minute that falls on one side only moves the ratio by as much as the
 machine's drift (1.4-1.6x was seen at 1 thread between two quiet runs).
 
+Same CPUs (--pin, on by default): with fewer threads than CPUs, both sides
+of a pair run on the same CPUs (this process and the segloss child are
+bound to them), and the pairs rotate over the CPUs (pair p at 1 thread on
+CPU p mod ncpu). On a VM whose virtual CPUs differ in speed (another
+tenant on the sibling hardware thread: one CPU here was 1.2x slower in
+arithmetic and 1.6x in memory streaming than the other for minutes), a
+pair whose sides ran on different CPUs measured the CPUs, not the code.
+
+PyTorch's memory (--torch-memory): PyTorch 1.13's CPU allocator takes
+each tensor from glibc malloc, which maps a large block afresh and unmaps
+it on free, so every 16 MiB tensor costs 4096 page faults per use. What a
+fault costs depends on the (virtual) machine: 0.2-1 us on one, 14 us on
+another (PyTorch dice forward+backward then 50 instead of 2 ns/element).
+"keep" (the default) re-runs this script with glibc's tunables
+MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_ set, so
+that freed tensors stay in the heap and PyTorch runs without faults after
+the warm-up rounds: its best case, against which the ratios are the
+conservative ones. "default" leaves glibc as it is (what a plain PyTorch
+process gets). The segloss side allocates once per run either way.
+
+PyTorch's kernels: PyTorch picks its own CPU kernels (AVX-512, AVX2 or
+the baseline "default" capability); the header prints the one it uses.
+To compare segloss's portable path with what PyTorch runs on a CPU
+without AVX2, run both at their baseline:
+SEGLOSS_ISA=portable ATEN_CPU_CAPABILITY=default.
+
 Usage (Debian: /usr/bin/python3 has python3-torch; another python3 on PATH
 may not):
 
   /usr/bin/python3 bench/compare_torch.py [--segloss build/segloss]
       [--shape 16,1,512,512] [--threads 1,2] [--targets uint8,float32]
       [--kinds bce-logits,dice,dice-bce] [--repeat 11] [--pairs 3] [--runs 1]
-      [--markdown] [--json FILE]
+      [--pin on|off] [--torch-memory keep|default] [--markdown] [--json FILE]
 
 Timings on a shared machine are noisy: use medians, repeat the whole run,
 and compare ratios measured in the same run.
 """
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -48,6 +75,26 @@ import time
 
 import torch
 import torch.nn.functional as F
+
+
+# glibc tunables that keep freed tensors in the heap (--torch-memory keep)
+KEEP_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 31),
+               "MALLOC_TOP_PAD_": str(1 << 27)}
+
+
+def pair_cpus(cpus, threads, p):
+    """The CPUs of pair p: all of them, or `threads` of them rotating."""
+    if threads >= len(cpus):
+        return set(cpus)
+    return {cpus[(p * threads + k) % len(cpus)] for k in range(threads)}
+
+
+def torch_capability():
+    """The CPU kernels PyTorch uses (its build's "CPU capability usage")."""
+    for line in torch.__config__.show().splitlines():
+        if "CPU capability usage" in line:
+            return line.split(":", 1)[1].strip()
+    return "unknown"
 
 
 def make_data(shape, target, seed=1):
@@ -135,22 +182,35 @@ def main():
                     help="alternations of PyTorch and segloss per row (see above)")
     ap.add_argument("--runs", type=int, default=1,
                     help="repeat the whole sweep; report the median of the runs' medians")
+    ap.add_argument("--pin", choices=("on", "off"), default="on",
+                    help="run both sides of a pair on the same CPUs (see above)")
+    ap.add_argument("--torch-memory", choices=("keep", "default"), default="keep",
+                    help="glibc malloc tunables for PyTorch's tensors (see above)")
     ap.add_argument("--markdown", action="store_true", help="also print a Markdown table")
     ap.add_argument("--json", help="also write the rows to this file")
     a = ap.parse_args()
+    if a.torch_memory == "keep" and os.environ.get("MALLOC_MMAP_THRESHOLD_") is None:
+        # glibc reads its tunables at start-up: run again with them set
+        env = dict(os.environ, **KEEP_MALLOC)
+        sys.stdout.flush()
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    all_cpus = sorted(os.sched_getaffinity(0))
     shape = [int(s) for s in a.shape.split(",")]
     configs = [(int(t), target, kind) for t in a.threads.split(",")
                for target in a.targets.split(",") for kind in a.kinds.split(",")]
     keys = ("torch_fwd_ns", "torch_fwd_bwd_ns", "segloss_fwd_ns", "segloss_fwd_bwd_ns",
             "copy_ns", "torch_fwd_ns_min", "torch_fwd_bwd_ns_min", "segloss_fwd_ns_min",
             "segloss_fwd_bwd_ns_min", "copy_ns_min")
-    samples = {c: {k: [] for k in keys + ("ratio_fwd", "ratio_fwd_bwd")} for c in configs}
+    samples = {c: {k: [] for k in keys + ("ratio_fwd", "ratio_fwd_bwd", "cpus")}
+               for c in configs}
     info = {}
     for run in range(a.runs):
         for threads, target, kind in configs:
             torch.set_num_threads(threads)
             x, y = make_data(shape, target)
             for p in range(max(a.pairs, 1)):
+                cpus = pair_cpus(all_cpus, threads, p) if a.pin == "on" else all_cpus
+                os.sched_setaffinity(0, cpus)  # the segloss child inherits it
                 # alternate which side goes first: ABBA over the pairs
                 if p % 2 == 0:
                     t = time_torch(kind, x, y, a.repeat)
@@ -165,11 +225,16 @@ def main():
                        tf / s["fwd_ns_per_elem"], tfb / s["fwd_bwd_ns_per_elem"])
                 for k, v in zip(keys + ("ratio_fwd", "ratio_fwd_bwd"), got):
                     samples[(threads, target, kind)][k].append(v)
+                samples[(threads, target, kind)]["cpus"].append(sorted(cpus))
             info[(threads, target, kind)] = (s["isa"], s["threads"], cmd)
         print(f"run {run + 1} of {a.runs} done", file=sys.stderr, flush=True)
+    os.sched_setaffinity(0, all_cpus)
     rows = []
-    print(f"torch {torch.__version__}, shape {tuple(shape)}, median of {a.repeat} rounds"
-          + f", median of {max(a.pairs, 1) * a.runs} alternated pairs"
+    cap = torch_capability()
+    memory = "kept (glibc tunables)" if os.environ.get("MALLOC_MMAP_THRESHOLD_") else "glibc default"
+    print(f"torch {torch.__version__} (kernels: {cap}; memory: {memory}), shape {tuple(shape)}, "
+          + f"median of {a.repeat} rounds, median of {max(a.pairs, 1) * a.runs} alternated pairs"
+          + (", both sides of a pair on the same CPUs" if a.pin == "on" else "")
           + "; ns per element (fb = forward+backward)")
     hdr = (f"{'kind':<10} {'target':<7} {'thr':>3} | {'torch fwd':>9} {'torch fb':>9} | "
            f"{'segl fwd':>8} {'segl fb':>8} {'floor':>6} | {'x fwd':>6} {'x fb':>6} "
@@ -184,6 +249,7 @@ def main():
             row[k] = agg(samples[c][k])
             row[k + "_runs"] = samples[c][k]
         row["isa"], row["segloss_threads"], row["command"] = info[c]
+        row["cpus_per_pair"] = samples[c]["cpus"]
         # the median of the per-pair ratios (both sides timed in the same minutes)
         row["speedup_fwd"] = statistics.median(samples[c]["ratio_fwd"])
         row["speedup_fwd_bwd"] = statistics.median(samples[c]["ratio_fwd_bwd"])
@@ -218,8 +284,9 @@ def main():
                   f"{r['speedup_fwd_bwd']:.1f}× | {r['fwd_bwd_over_floor']:.1f}× |")
     if a.json:
         with open(a.json, "w") as fh:
-            json.dump({"torch": torch.__version__, "shape": shape, "repeat": a.repeat,
-                       "pairs": a.pairs, "runs": a.runs, "rows": rows}, fh, indent=1)
+            json.dump({"torch": torch.__version__, "torch_capability": cap, "torch_memory": memory,
+                       "pin": a.pin, "shape": shape, "repeat": a.repeat, "pairs": a.pairs,
+                       "runs": a.runs, "rows": rows}, fh, indent=1)
     return 0
 
 
