@@ -118,38 +118,91 @@ SIMD_INLINE vf v_grad(const v_in *v, vf e, vf u, v_mode md) {
     return vmul(g, v->s);
 }
 
-/* Loss and/or gradient of k vectors (k = 1 or VK). */
-SIMD_INLINE void v_bcel_k(vf *l, vf *g, const v_in *v, int k, v_mode md) {
-    vf t[VK], e[VK];
-    vf u[VK];
+/* e = exp(-|x|) of k vectors (k = 1 or VK). */
+SIMD_INLINE void v_bcel_exp(vf *e, const v_in *v, int k) {
+    vf t[VK];
     FOR_K(k, t[j] = v_neg_abs(v[j].x));
     v_exp_nonpos_k(e, t, k);
+}
+
+/* Loss and/or gradient of k vectors from their e. */
+SIMD_INLINE void v_bcel_k(vf *l, vf *g, const v_in *v, const vf *e, int k, v_mode md) {
+    vf u[VK];
     FOR_K(k, u[j] = v_one_plus(e[j]));
     if (md.loss) FOR_K(k, l[j] = v_loss(&v[j], v_log1p_e(e[j]), md));
     if (md.grad) FOR_K(k, g[j] = v_grad(&v[j], e[j], u[j], md));
 }
 
-/* The loop of every BCE kernel (see the top of the file for the layout). */
+/* One step's inputs (VK vectors) and their e = exp(-|x|). */
+typedef struct bcel_in {
+    v_in v[VK];
+    vf e[VK];
+} bcel_in;
+
+/* The first half of a step at i: its loads and exp. */
+SIMD_INLINE void bcel_step_a(bcel_in *in, const v_args *a, int64_t i, v_mode md, vi *bad,
+                             vunit *badf) {
+    FOR_K(VK, in->v[j] = v_load(a, i + VW * j, md, bad, badf));
+    v_bcel_exp(in->e, in->v, VK);
+}
+
+/* The second half: the loss terms (stored, added in index order) and the
+ * gradient. */
+SIMD_INLINE void bcel_step_b(vacc *acc, float *elems, float *grad, const bcel_in *in, int64_t i,
+                             v_mode md) {
+    vf l[VK], g[VK];
+    v_bcel_k(l, g, in->v, in->e, VK, md);
+    if (md.loss) {
+        if (elems) FOR_K(VK, vstore(elems + i + VW * j, l[j]));
+        FOR_K(VK, vacc_add(acc, l[j])); /* in index order */
+    }
+    if (md.grad) FOR_K(VK, vstore(grad + i + VW * j, g[j]));
+}
+
+/* The loop of every BCE kernel (see the top of the file for the layout).
+ * Software pipelined as dbce_loop: the next step's loads and exp are
+ * issued before this step's log1p, division and sums; not the fused
+ * kernels (loss and gradient) on an ISA with 16 vector registers
+ * (SIMD_FEW_REGS), where the second step's state spills (portable on x86,
+ * fused: 2.30 -> 2.45 ns/element in L1, while forward and backward gain
+ * 7%). */
 SIMD_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, const v_args *a,
                                      int64_t n, v_mode md) {
+    const int64_t S = VW * VK;
+#if defined(SIMD_FEW_REGS)
+    const int pipe = !(md.loss && md.grad);
+#else
+    const int pipe = 1;
+#endif
     vacc acc = vacc_zero();
     vi bad = vi_set1(0);
     vunit badf = vunit_none();
     v_in v[VK];
-    vf l[VK], g[VK];
+    vf l[VK], g[VK], e[VK];
     int64_t i = 0;
-    for (; i + VW * VK <= n; i += VW * VK) {
-        FOR_K(VK, v[j] = v_load(a, i + VW * j, md, &bad, &badf));
-        v_bcel_k(l, g, v, VK, md);
-        if (md.loss) {
-            if (elems) FOR_K(VK, vstore(elems + i + VW * j, l[j]));
-            FOR_K(VK, vacc_add(&acc, l[j])); /* in index order */
+    for (; !pipe && i + S <= n; i += S) {
+        bcel_in in0;
+        bcel_step_a(&in0, a, i, md, &bad, &badf);
+        bcel_step_b(&acc, elems, grad, &in0, i, md);
+    }
+    if (pipe && n >= S) {
+        bcel_in in0, in1;
+        bcel_step_a(&in0, a, 0, md, &bad, &badf);
+        for (; i + 2 * S <= n; i += 2 * S) {
+            bcel_step_a(&in1, a, i + S, md, &bad, &badf);
+            bcel_step_b(&acc, elems, grad, &in0, i, md);
+            if (i + 3 * S <= n) bcel_step_a(&in0, a, i + 2 * S, md, &bad, &badf);
+            bcel_step_b(&acc, elems, grad, &in1, i + S, md);
         }
-        if (md.grad) FOR_K(VK, vstore(grad + i + VW * j, g[j]));
+        if (i + S <= n) { /* in0 holds the step at i */
+            bcel_step_b(&acc, elems, grad, &in0, i, md);
+            i += S;
+        }
     }
     for (; i + VW <= n; i += VW) {
         v[0] = v_load(a, i, md, &bad, &badf);
-        v_bcel_k(l, g, v, 1, md);
+        v_bcel_exp(e, v, 1);
+        v_bcel_k(l, g, v, e, 1, md);
         if (md.loss) {
             if (elems) vstore(elems + i, l[0]);
             vacc_add(&acc, l[0]);
@@ -175,7 +228,8 @@ SIMD_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, con
         if (a->pw) memcpy(bpw, a->pw + i, fb), t.pw = bpw;
         if (a->gvec) memcpy(bg, a->gvec + i, fb), t.gvec = bg;
         v[0] = v_load(&t, 0, md, &bad, &badf);
-        v_bcel_k(l, g, v, 1, md);
+        v_bcel_exp(e, v, 1);
+        v_bcel_k(l, g, v, e, 1, md);
         if (md.loss) {
             l[0] = vsel(vm_first((int)r), l[0], vzero());
             vacc_add(&acc, l[0]);

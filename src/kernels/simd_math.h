@@ -31,6 +31,8 @@
  *                      checks below in one operation per vector
  *   optional SIMD_SEL_NEG_1M: vsel_neg_1m(x, s), x's sign bit set ? s : 1-s
  *                      (default below: vsel and vsub)
+ *   optional SIMD_FEW_REGS: the ISA has 16 vector registers (SSE2); a
+ *                      loop that would spill is then not software pipelined
  *
  * The algorithm and its accuracy are described in vec.h. Every element goes
  * through the same sequence of operations, so a result does not depend on

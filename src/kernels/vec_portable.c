@@ -35,6 +35,9 @@
 #endif
 
 #define SIMD_NAME "portable"
+#if defined(__x86_64__) || defined(__i386__)
+#define SIMD_FEW_REGS 1 /* 16 xmm registers (simd_loss.h's bcel_loop) */
+#endif
 #define VW 4
 #define SIMD_INLINE static inline __attribute__((always_inline))
 #define SIMD_NOINLINE static
