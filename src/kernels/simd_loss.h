@@ -15,14 +15,31 @@
 
 #include "kernels/simd_math.h"
 
-/* sigmoid: see vec.h for the accuracy of each path. */
+/* The loads and exp of a sigmoid step at i. */
+SIMD_INLINE void sigmoid_step_a(vf *xv, vf *e, const float *x, int64_t i) {
+    vf t[VK];
+    FOR_K(VK, xv[j] = vload(x + i + VW * j); t[j] = v_neg_abs(xv[j]));
+    v_exp_nonpos_k(e, t, VK);
+}
+
+/* sigmoid: see vec.h for the accuracy of each path. Software pipelined as
+ * the loss loops below: the next step's exp before this step's division. */
 static void sigmoid_simd(float *out, const float *x, int64_t n) {
+    const int64_t S = VW * VK;
     int64_t i = 0;
-    for (; i + VW * VK <= n; i += VW * VK) {
-        vf xv[VK], t[VK], e[VK];
-        FOR_K(VK, xv[j] = vload(x + i + VW * j); t[j] = v_neg_abs(xv[j]));
-        v_exp_nonpos_k(e, t, VK);
-        FOR_K(VK, vstore(out + i + VW * j, v_sigmoid_of(xv[j], e[j])));
+    if (n >= S) {
+        vf x0[VK], e0[VK], x1[VK], e1[VK];
+        sigmoid_step_a(x0, e0, x, 0);
+        for (; i + 2 * S <= n; i += 2 * S) {
+            sigmoid_step_a(x1, e1, x, i + S);
+            FOR_K(VK, vstore(out + i + VW * j, v_sigmoid_of(x0[j], e0[j])));
+            if (i + 3 * S <= n) sigmoid_step_a(x0, e0, x, i + 2 * S);
+            FOR_K(VK, vstore(out + i + S + VW * j, v_sigmoid_of(x1[j], e1[j])));
+        }
+        if (i + S <= n) { /* x0, e0 hold the step at i */
+            FOR_K(VK, vstore(out + i + VW * j, v_sigmoid_of(x0[j], e0[j])));
+            i += S;
+        }
     }
     for (; i + VW <= n; i += VW) {
         vf xv = vload(x + i), t = v_neg_abs(xv), e;
