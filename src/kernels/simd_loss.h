@@ -391,34 +391,36 @@ SIMD_INLINE void dbce_step_a(dbce_in *in, const dbce_args *a, int64_t i, vi *bad
     v_dbce_exp(in->e, in->x, VK);
 }
 
-/* The second half: the loss terms into acc0, the step's Dice terms added
- * in float, (v0 + v1) + (v2 + v3), into f[0..2], s into sig. */
-SIMD_INLINE void dbce_step_b(vacc *acc0, vf *f, const dbce_in *in, const dbce_args *a, int64_t i,
-                             vf *nb) {
+/* The second half: the step's Dice terms added in float, (v0 + v1) +
+ * (v2 + v3), into f[0..2], its loss terms the same way into f[3] (with
+ * a->loss), s into sig. */
+SIMD_INLINE void dbce_step_b(vf *f, const dbce_in *in, const dbce_args *a, int64_t i, vf *nb) {
     vf l[VK], py[VK], pp[VK], yy[VK], sg[VK];
     v_dbce_k(l, py, pp, yy, sg, in->x, in->y, in->pw, in->e, a->sq, VK, a->loss, a->ys);
     if (a->ys && !a->yb) FOR_K(VK, *nb = v_nonbinary(*nb, in->y[j]));
-    if (a->loss) FOR_K(VK, vacc_add(acc0, l[j]));
+    if (a->loss) f[3] = vadd(vadd(l[0], l[1]), vadd(l[2], l[3]));
     f[0] = vadd(vadd(py[0], py[1]), vadd(py[2], py[3]));
     f[1] = vadd(vadd(pp[0], pp[1]), vadd(pp[2], pp[3]));
     f[2] = vadd(vadd(yy[0], yy[1]), vadd(yy[2], yy[3]));
     if (a->sig) FOR_K(VK, vstore(a->sig + i + VW * j, sg[j]));
 }
 
-/* The pass-1 loop; yf or yb, squared and loss are constants after inlining. The
- * loss sum as the bcel loop's: per lane in index order, padded tail lanes
- * masked. The Dice sums: the eight vectors of two steps are first added in
- * float, ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)), then once into
- * the double lane sums (a lone last step: its four): an eighth of the
- * float-to-double conversions, which limit this loop (AVX2: 0.80 -> 0.65
- * ns/element for the sums alone with four), for three more roundings per 8
- * terms of the same sign (nonnegative terms: relative error of the total
- * below 3 * 2^-24 < 2^-22, typically far less).
+/* The pass-1 loop; yf or yb, squared and loss are constants after inlining.
+ * The sums (the loss terms' and the Dice terms'): the eight vectors of two
+ * steps are first added in float, ((v0 + v1) + (v2 + v3)) + ((v4 + v5) +
+ * (v6 + v7)), then once into the double lane sums (a lone last step: its
+ * four; the single vectors after it one by one, padded tail lanes masked):
+ * an eighth of the float-to-double conversions, which limit this loop
+ * (AVX2: 0.80 -> 0.65 ns/element for the Dice sums alone with four; the
+ * loss sum the same way since session 8: dice-bce pass 1 in L1 7% faster),
+ * for three more roundings per 8 terms of the same sign (nonnegative
+ * terms: relative error of the total below 3 * 2^-24 < 2^-22, typically
+ * far less).
  * Software pipelined: the loads and exp of the next step are issued before
  * the division and sums of the current one, so that the two long
  * dependency chains overlap (the out-of-order window alone does not reach
- * a whole step ahead). The order of the operations on each element and of
- * the sums is unchanged. */
+ * a whole step ahead). Pipelining changes neither the operations on an
+ * element nor the order of the sums. */
 SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, const float *yf,
                                      const uint8_t *yb, const float *pw, int squared, int64_t n,
                                      int loss, int ys) {
@@ -435,20 +437,22 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
         dbce_in in0, in1;
         dbce_step_a(&in0, &a, 0, &bad, &badf);
         for (; i + 2 * S <= n; i += 2 * S) {
-            vf f0[3], f1[3];
+            vf f0[4], f1[4];
             dbce_step_a(&in1, &a, i + S, &bad, &badf);
-            dbce_step_b(&acc[0], f0, &in0, &a, i, &nb);
+            dbce_step_b(f0, &in0, &a, i, &nb);
             if (i + 4 * S <= n) dbce_step_a(&in0, &a, i + 2 * S, &bad, &badf);
-            dbce_step_b(&acc[0], f1, &in1, &a, i + S, &nb);
+            dbce_step_b(f1, &in1, &a, i + S, &nb);
             for (int q = 0; q < 3; q++) vacc_add(&acc[q + 1], vadd(f0[q], f1[q]));
+            if (loss) vacc_add(&acc[0], vadd(f0[3], f1[3]));
         }
     }
     if (i + S <= n) {
-        vf f0[3];
+        vf f0[4];
         dbce_in in0;
         dbce_step_a(&in0, &a, i, &bad, &badf);
-        dbce_step_b(&acc[0], f0, &in0, &a, i, &nb);
+        dbce_step_b(f0, &in0, &a, i, &nb);
         for (int q = 0; q < 3; q++) vacc_add(&acc[q + 1], f0[q]);
+        if (loss) vacc_add(&acc[0], f0[3]);
         i += S;
     }
     for (; i < n; i += VW) {

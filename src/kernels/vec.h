@@ -119,10 +119,11 @@
  *                sums[2] = sum p_i      (SEGLOSS_DBCE_SQUARED: sum p_i^2)
  *                sums[3] = sum y_i      (SEGLOSS_DBCE_SQUARED: sum y_i^2)
  *              every term rounded to float, then added in double in the
- *              order described for the loss sum (vector paths, Dice sums:
- *              the terms of 8 consecutive vectors first added lane-wise in
- *              float, ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7));
- *              see simd_loss.h's dbce_loop). When sig != NULL,
+ *              order described for the loss sum (vector paths, all four
+ *              sums, sums[0] too since session 8: the terms of 8
+ *              consecutive vectors first added lane-wise in float,
+ *              ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)); see
+ *              simd_loss.h's dbce_loop). When sig != NULL,
  *              sig[i] = s_i with the sign bit of x_i: everything pass 2
  *              needs of x, so pass 2 neither reads x nor computes an exp.
  *   dice_grad  pass 2, in place: on entry g[i] holds sig[i] of pass 1; on
