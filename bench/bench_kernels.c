@@ -90,16 +90,20 @@ static void run_bwd_f32(bench_data *d, const segloss_vec_ops *o) {
 
 /* Dice + BCE: pass 1 (loss, Dice sums, signed small sigmoid into grad)
  * and pass 2 (BCE + Dice gradient from it), each over all n elements. */
-static void run_dbce1_u8(bench_data *d, const segloss_vec_ops *o) {
+static void run_dbce1(bench_data *d, const segloss_vec_ops *o, int bytes) {
     double total = 0.0;
     for (int64_t b = 0; b < d->n; b += BLOCK) {
         int64_t m = d->n - b < BLOCK ? d->n - b : BLOCK;
         double part[4];
-        o->dbce_u8(part, d->grad + b, d->x + b, d->yb + b, NULL, m, SEGLOSS_DBCE_LOSS);
+        if (bytes) o->dbce_u8(part, d->grad + b, d->x + b, d->yb + b, NULL, m, SEGLOSS_DBCE_LOSS);
+        else o->dbce(part, d->grad + b, d->x + b, d->yf + b, NULL, m, SEGLOSS_DBCE_LOSS);
         total += part[0] + part[1];
     }
     d->sum = total;
 }
+
+static void run_dbce1_u8(bench_data *d, const segloss_vec_ops *o) { run_dbce1(d, o, 1); }
+static void run_dbce1_f32(bench_data *d, const segloss_vec_ops *o) { run_dbce1(d, o, 0); }
 
 /* Dice alone: pass 1 without the loss term, with a byte or float target
  * (flags: 0, or SEGLOSS_DBCE_YSIGN as the Dice gradient alone runs it). */
@@ -258,6 +262,7 @@ int main(int argc, char **argv) {
         {"bce-logits forward, f32", run_fwd_f32, NULL},
         {"bce-logits backward, f32", run_bwd_f32, NULL},
         {"dice-bce pass 1, u8", run_dbce1_u8, NULL},
+        {"dice-bce pass 1, f32", run_dbce1_f32, NULL},
         {"dice pass 1 (sums only), u8", run_dice1_u8, NULL},
         {"dice pass 1 (sums only), f32", run_dice1_f32, NULL},
         {"dice pass 1 ysign, f32", run_dice1_ys_f32, NULL},

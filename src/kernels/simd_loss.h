@@ -159,6 +159,9 @@ typedef struct bcel_in {
 /* The first half of a step at i: its loads and exp. */
 SIMD_INLINE void bcel_step_a(bcel_in *in, const v_args *a, int64_t i, v_mode md, vi *bad,
                              vunit *badf) {
+    v_prefetch_f(a->x, i);
+    if (md.bytes) v_prefetch_b(a->yb, i);
+    else v_prefetch_f(a->yf, i);
     FOR_K(VK, in->v[j] = v_load(a, i + VW * j, md, bad, badf));
     v_bcel_exp(in->e, in->v, VK);
 }
@@ -382,6 +385,9 @@ typedef struct dbce_args {
 
 /* The first half of a step at i: its loads and exp. */
 SIMD_INLINE void dbce_step_a(dbce_in *in, const dbce_args *a, int64_t i, vi *bad, vunit *badf) {
+    v_prefetch_f(a->x, i);
+    if (a->yb) v_prefetch_b(a->yb, i);
+    else v_prefetch_f(a->yf, i);
     if (a->yb) vload_u8_step(a->yb + i, in->y, bad);
     FOR_K(VK, {
         in->x[j] = vload(a->x + i + VW * j);
