@@ -159,9 +159,6 @@ typedef struct bcel_in {
 /* The first half of a step at i: its loads and exp. */
 SIMD_INLINE void bcel_step_a(bcel_in *in, const v_args *a, int64_t i, v_mode md, vi *bad,
                              vunit *badf) {
-    v_prefetch_f(a->x, i);
-    if (md.bytes) v_prefetch_b(a->yb, i);
-    else v_prefetch_f(a->yf, i);
     FOR_K(VK, in->v[j] = v_load(a, i + VW * j, md, bad, badf));
     v_bcel_exp(in->e, in->v, VK);
 }

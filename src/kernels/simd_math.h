@@ -188,16 +188,17 @@ SIMD_INLINE vf v_neg_abs(vf x) { return vor(x, vset1(-0.0f)); }
 
 /* Software prefetch, PF_AHEAD elements ahead of a step (VW * VK
  * elements) that starts at element i: its float lines (v_prefetch_f) or
- * byte lines (v_prefetch_b: once per 64 elements). The hardware
- * prefetchers alone fall behind on the heavier loops when the memory is
- * slow (a VM's busy minutes, 16x1x512x512 at 1 thread, avx512: dice
- * forward+backward 0.90 -> 0.70 ns/element, dice-bce with a float32 target
- * 1.30 -> 1.03; in quiet minutes dice-bce 0.95 -> 0.81, dice forward+
- * backward and bce-logits unchanged within the noise, dice forward 5%
- * slower). 256 floats (1 KiB) ahead did best among 256, 512, 1024 and
- * 2048. Used by pass 1 and the bce-logits loop; pass 2 (in cache) gained
- * nothing. A prefetch never faults, so it may run past the array. */
-#define PF_AHEAD 256
+ * byte lines (v_prefetch_b: once per 64 elements). Used by pass 1 (dbce),
+ * whose arithmetic per element is the heaviest: there the hardware
+ * prefetchers alone fall behind when the VM's memory is slow (16x1x512x512,
+ * 1 thread, avx512: dice forward+backward 0.90 -> 0.70 ns/element in a
+ * slow phase, unchanged in a quiet one; dice-bce with a float32 target
+ * 0.95-1.0 -> 0.82-0.90 in quiet minutes). Distances tried (elements):
+ * 64 (one avx512 step) did best for dice-bce, then 128, 256, 512, 2048;
+ * the bce-logits loop was 5-8% slower with it, pass 2 (in cache) gained
+ * nothing: neither prefetches. A prefetch never faults, so it may run
+ * past the array. */
+#define PF_AHEAD 64
 SIMD_INLINE void v_prefetch_f(const float *p, int64_t i) {
     for (int q = 0; q < VW * VK; q += 16) __builtin_prefetch(p + i + PF_AHEAD + q);
 }
