@@ -385,6 +385,7 @@ SIMD_INLINE void dbce_step_a(dbce_in *in, const dbce_args *a, int64_t i, vi *bad
     v_prefetch_f(a->x, i);
     if (a->yb) v_prefetch_b(a->yb, i);
     else v_prefetch_f(a->yf, i);
+    if (a->sig) v_prefetchw_f(a->sig, i);
     if (a->yb) vload_u8_step(a->yb + i, in->y, bad);
     FOR_K(VK, {
         in->x[j] = vload(a->x + i + VW * j);

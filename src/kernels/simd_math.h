@@ -202,6 +202,14 @@ SIMD_INLINE vf v_neg_abs(vf x) { return vor(x, vset1(-0.0f)); }
 SIMD_INLINE void v_prefetch_f(const float *p, int64_t i) {
     for (int q = 0; q < VW * VK; q += 16) __builtin_prefetch(p + i + PF_AHEAD + q);
 }
+/* The same for an array the step will write (asked for writing; without
+ * -mprfchw GCC emits an ordinary prefetch, PREFETCHT0 on x86): the store
+ * stream's line fills start ahead too instead of stalling the stores
+ * (dice-bce with a float32 target, 1 thread, quiet: 0.77-0.82 -> 0.65-0.68
+ * ns/element; uint8 target 3-7% faster; dice unchanged). */
+SIMD_INLINE void v_prefetchw_f(float *p, int64_t i) {
+    for (int q = 0; q < VW * VK; q += 16) __builtin_prefetch(p + i + PF_AHEAD + q, 1);
+}
 SIMD_INLINE void v_prefetch_b(const uint8_t *p, int64_t i) {
     if (VW * VK >= 64 || i % 64 == 0)
         for (int q = 0; q < VW * VK; q += 64) __builtin_prefetch(p + i + PF_AHEAD + q);
