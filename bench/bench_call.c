@@ -2,7 +2,7 @@
  * forward+backward, 16x1x512x512 float32 logits with a 0/1 float32 target
  * (64-byte aligned, as PyTorch allocates), N threads; prints the best and
  * the mean of R rounds after two warm-up rounds, ns per element. Used for
- * the A/B figures of BENCHMARKS.md: build it against two libraries and
+ * the A/B figures of docs/benchmarks-kernels.md: build it against two libraries and
  * alternate the two binaries (their best rounds are the least disturbed
  * by other tenants of the machine):
  *

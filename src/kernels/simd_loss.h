@@ -423,8 +423,11 @@ SIMD_INLINE void dbce_step_b(vf *f, const dbce_in *in, const dbce_args *a, int64
  * Software pipelined: the loads and exp of the next step are issued before
  * the division and sums of the current one, so that the two long
  * dependency chains overlap (the out-of-order window alone does not reach
- * a whole step ahead). Pipelining changes neither the operations on an
- * element nor the order of the sums. */
+ * a whole step ahead): 10-19% faster in L1. In memory it needs the
+ * prefetches of dbce_step_a: without them dice-bce (1 thread, float32
+ * target) was slower pipelined than not (0.91-1.10 against 0.68-0.99
+ * ns/element). Pipelining changes neither the operations on an element
+ * nor the order of the sums. */
 SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, const float *yf,
                                      const uint8_t *yb, const float *pw, int squared, int64_t n,
                                      int loss, int ys) {

@@ -13,7 +13,7 @@
  * rounded to double, then to float). Bytes are widened by interleaving
  * with zeros, a step's 16 at once; on x86 the lane-mask test is SSE2's
  * movmskps. (Session 5, 1 thread, dice pass 1 sums-only 2.0 -> 1.65
- * ns/element, pass 2 0.30 -> 0.21; see BENCHMARKS.md.)
+ * ns/element, pass 2 0.30 -> 0.21; see docs/benchmarks-kernels.md.)
  *
  * Sums: 4 double lanes, (S0 + S1) + (S2 + S3) at the end. */
 #include "kernels/vec.h"
