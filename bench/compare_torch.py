@@ -38,9 +38,11 @@ pair whose sides ran on different CPUs measured the CPUs, not the code.
 
 PyTorch's memory (--torch-memory): PyTorch 1.13's CPU allocator takes
 each tensor from glibc malloc, which maps a large block afresh and unmaps
-it on free, so every 16 MiB tensor costs 4096 page faults per use. What a
-fault costs depends on the (virtual) machine: 0.2-1 us on one, 14 us on
-another (PyTorch dice forward+backward then 50 instead of 2 ns/element).
+it on free, so every 16 MiB tensor can cost 4096 page faults per use
+(glibc's dynamic threshold sometimes stops that after a few calls). What a
+fault costs depends on the (virtual) machine: 11-14 us on the one of
+BENCHMARKS.md on 2026-12-06 (PyTorch dice forward+backward then up to 50
+instead of 2 ns/element).
 "keep" (the default) re-runs this script with glibc's tunables
 MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_ set, so
 that freed tensors stay in the heap and PyTorch runs without faults after
