@@ -196,23 +196,29 @@ SIMD_INLINE vf v_neg_abs(vf x) { return vor(x, vset1(-0.0f)); }
  * 0.95-1.0 -> 0.82-0.90 in quiet minutes). Distances tried (elements):
  * 64 (one avx512 step) did best for dice-bce, then 128, 256, 512, 2048;
  * the bce-logits loop was 5-8% slower with it, pass 2 (in cache) gained
- * nothing: neither prefetches. A prefetch never faults, so it may run
- * past the array. */
+ * nothing: neither prefetches. A prefetch never faults, so it may reach
+ * past the array; its address is formed in integer arithmetic (v_pf_addr),
+ * as a pointer beyond the array's end would not be valid C. */
 #define PF_AHEAD 64
+SIMD_INLINE const void *v_pf_addr(const void *p, int64_t byte_off) {
+    return (const void *)((uintptr_t)p + (uintptr_t)byte_off);
+}
 SIMD_INLINE void v_prefetch_f(const float *p, int64_t i) {
-    for (int q = 0; q < VW * VK; q += 16) __builtin_prefetch(p + i + PF_AHEAD + q);
+    for (int q = 0; q < VW * VK; q += 16)
+        __builtin_prefetch(v_pf_addr(p, (i + PF_AHEAD + q) * (int64_t)sizeof *p));
 }
 /* The same for an array the step will write (asked for writing; without
  * -mprfchw GCC emits an ordinary prefetch, PREFETCHT0 on x86): the store
  * stream's line fills start ahead too instead of stalling the stores
  * (dice-bce with a float32 target, 1 thread, quiet: 0.77-0.82 -> 0.65-0.68
  * ns/element; uint8 target 3-7% faster; dice unchanged). */
-SIMD_INLINE void v_prefetchw_f(float *p, int64_t i) {
-    for (int q = 0; q < VW * VK; q += 16) __builtin_prefetch(p + i + PF_AHEAD + q, 1);
+SIMD_INLINE void v_prefetchw_f(const float *p, int64_t i) {
+    for (int q = 0; q < VW * VK; q += 16)
+        __builtin_prefetch(v_pf_addr(p, (i + PF_AHEAD + q) * (int64_t)sizeof *p), 1);
 }
 SIMD_INLINE void v_prefetch_b(const uint8_t *p, int64_t i) {
     if (VW * VK >= 64 || i % 64 == 0)
-        for (int q = 0; q < VW * VK; q += 64) __builtin_prefetch(p + i + PF_AHEAD + q);
+        for (int q = 0; q < VW * VK; q += 64) __builtin_prefetch(v_pf_addr(p, i + PF_AHEAD + q));
 }
 
 /* The range check of a float target, folded into a kernel's own pass over
