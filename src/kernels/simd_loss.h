@@ -17,9 +17,8 @@
 
 /* The loads and exp of a sigmoid step at i. */
 SIMD_INLINE void sigmoid_step_a(vf *xv, vf *e, const float *x, int64_t i) {
-    vf t[VK];
-    FOR_K(VK, xv[j] = vload(x + i + VW * j); t[j] = v_neg_abs(xv[j]));
-    v_exp_nonpos_k(e, t, VK);
+    FOR_K(VK, xv[j] = vload(x + i + VW * j));
+    v_exp_negabs_k(e, xv, VK);
 }
 
 /* sigmoid: see vec.h for the accuracy of each path. Software pipelined as
@@ -42,16 +41,16 @@ static void sigmoid_simd(float *out, const float *x, int64_t n) {
         }
     }
     for (; i + VW <= n; i += VW) {
-        vf xv = vload(x + i), t = v_neg_abs(xv), e;
-        v_exp_nonpos_k(&e, &t, 1);
+        vf xv = vload(x + i), e;
+        v_exp_negabs_k(&e, &xv, 1);
         vstore(out + i, v_sigmoid_of(xv, e));
     }
     if (i < n) {
         float buf[VW] = {0};
         size_t r = (size_t)(n - i);
         memcpy(buf, x + i, r * sizeof *buf);
-        vf xv = vload(buf), t = v_neg_abs(xv), e;
-        v_exp_nonpos_k(&e, &t, 1);
+        vf xv = vload(buf), e;
+        v_exp_negabs_k(&e, &xv, 1);
         vstore(buf, v_sigmoid_of(xv, e));
         memcpy(out + i, buf, r * sizeof *buf);
     }
@@ -135,13 +134,6 @@ SIMD_INLINE vf v_grad(const v_in *v, vf e, vf u, v_mode md) {
     return vmul(g, v->s);
 }
 
-/* e = exp(-|x|) of k vectors (k = 1 or VK). */
-SIMD_INLINE void v_bcel_exp(vf *e, const v_in *v, int k) {
-    vf t[VK];
-    FOR_K(k, t[j] = v_neg_abs(v[j].x));
-    v_exp_nonpos_k(e, t, k);
-}
-
 /* Loss and/or gradient of k vectors from their e. */
 SIMD_INLINE void v_bcel_k(vf *l, vf *g, const v_in *v, const vf *e, int k, v_mode md) {
     vf u[VK];
@@ -159,8 +151,9 @@ typedef struct bcel_in {
 /* The first half of a step at i: its loads and exp. */
 SIMD_INLINE void bcel_step_a(bcel_in *in, const v_args *a, int64_t i, v_mode md, vi *bad,
                              vunit *badf) {
-    FOR_K(VK, in->v[j] = v_load(a, i + VW * j, md, bad, badf));
-    v_bcel_exp(in->e, in->v, VK);
+    vf x[VK];
+    FOR_K(VK, in->v[j] = v_load(a, i + VW * j, md, bad, badf); x[j] = in->v[j].x);
+    v_exp_negabs_k(in->e, x, VK);
 }
 
 /* The second half: the loss terms (stored, added in index order) and the
@@ -218,7 +211,7 @@ SIMD_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, con
     }
     for (; i + VW <= n; i += VW) {
         v[0] = v_load(a, i, md, &bad, &badf);
-        v_bcel_exp(e, v, 1);
+        v_exp_negabs_k(e, &v[0].x, 1);
         v_bcel_k(l, g, v, e, 1, md);
         if (md.loss) {
             if (elems) vstore(elems + i, l[0]);
@@ -245,7 +238,7 @@ SIMD_INLINE segloss_status bcel_loop(double *sum, float *elems, float *grad, con
         if (a->pw) memcpy(bpw, a->pw + i, fb), t.pw = bpw;
         if (a->gvec) memcpy(bg, a->gvec + i, fb), t.gvec = bg;
         v[0] = v_load(&t, 0, md, &bad, &badf);
-        v_bcel_exp(e, v, 1);
+        v_exp_negabs_k(e, &v[0].x, 1);
         v_bcel_k(l, g, v, e, 1, md);
         if (md.loss) {
             l[0] = vsel(vm_first((int)r), l[0], vzero());
@@ -338,16 +331,10 @@ SIMD_INLINE vf v_load_yb(const float *yf, const uint8_t *yb, int64_t i, vi *bad,
     return badf ? vload_unit(yf + i, badf) : vload(yf + i);
 }
 
-/* Pass 1 on k vectors (k = 1 or VK), from e = exp(-|x|) (v_dbce_exp): the
- * small sigmoid s (returned with x's sign bit in sg, or with ys the sign
+/* Pass 1 on k vectors (k = 1 or VK), from e = exp(-|x|): the small
+ * sigmoid s (returned with x's sign bit in sg, or with ys the sign
  * bit of 0.5 - y: set for y = 1, clear for y = 0), the loss terms (loss 1:
  * with pw, 2: without) and the Dice terms. */
-SIMD_INLINE void v_dbce_exp(vf *e, const vf *x, int k) {
-    vf t[VK];
-    FOR_K(k, t[j] = v_neg_abs(x[j]));
-    v_exp_nonpos_k(e, t, k);
-}
-
 SIMD_INLINE void v_dbce_k(vf *l, vf *py, vf *pp, vf *yy, vf *sg, const vf *x, const vf *y,
                           const vf *pw, const vf *e, int sq, int k, int loss, int ys) {
     const vf sign = vset1(-0.0f);
@@ -392,7 +379,7 @@ SIMD_INLINE void dbce_step_a(dbce_in *in, const dbce_args *a, int64_t i, vi *bad
         if (!a->yb) in->y[j] = vload_unit(a->yf + i + VW * j, badf);
         in->pw[j] = a->pw ? vload(a->pw + i + VW * j) : vset1(1.0f);
     });
-    v_dbce_exp(in->e, in->x, VK);
+    v_exp_negabs_k(in->e, in->x, VK);
 }
 
 /* The second half: the step's Dice terms added in float, (v0 + v1) +
@@ -474,7 +461,7 @@ SIMD_INLINE segloss_status dbce_loop(double *sums, float *sig, const float *x, c
         xv[0] = vload(bx);
         yv[0] = v_load_yb(by, yb ? bb : NULL, 0, &bad, &badf);
         pwv[0] = pw ? vload(bpw) : vset1(1.0f);
-        v_dbce_exp(ev, xv, 1);
+        v_exp_negabs_k(ev, xv, 1);
         v_dbce_k(l, py, pp, yy, sg, xv, yv, pwv, ev, sq, 1, loss, ys);
         if (ys && !yb) nb = v_nonbinary(nb, yv[0]); /* padded lanes: y = 0 */
         vm keep = vm_first((int)r);

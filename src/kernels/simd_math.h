@@ -186,6 +186,14 @@ SIMD_INLINE void vload_u8_step(const uint8_t *p, vf *y, vi *bad) {
 
 SIMD_INLINE vf v_neg_abs(vf x) { return vor(x, vset1(-0.0f)); }
 
+/* e = exp(-|x|) of k vectors (k = 1 or VK): the e from which the kernels
+ * form every sigmoid and softplus. */
+SIMD_INLINE void v_exp_negabs_k(vf *e, const vf *x, int k) {
+    vf t[VK];
+    FOR_K(k, t[j] = v_neg_abs(x[j]));
+    v_exp_nonpos_k(e, t, k);
+}
+
 /* Software prefetch, PF_AHEAD elements ahead of a step (VW * VK
  * elements) that starts at element i: its float lines (v_prefetch_f) or
  * byte lines (v_prefetch_b: once per 64 elements). Used by pass 1 (dbce),
