@@ -11,8 +11,9 @@
  *   "avx512"    AVX-512F/BW/DQ/VL, 16 lanes (vec_avx512.c, compiled with
  *               -mavx512f -mavx512bw -mavx512dq -mavx512vl);
  *   "neon"      AArch64 Advanced SIMD with FMA, 4 lanes (vec_neon.c).
- * The four vector tables are one source, simd_math.h and simd_loss.h, over
- * per-ISA primitives (simd_x86.h: those AVX2 and AVX-512 spell alike);
+ * The four vector tables are one source, simd_math.h and simd_loss.h (with
+ * simd_dice.h), over per-ISA primitives (simd_x86.h: those AVX2 and
+ * AVX-512 spell alike);
  * portable has no FMA (two roundings where the others
  * fuse) and divides num/(1+e) in double (1 + e exact there, the quotient
  * rounded to double, then to float), with the accuracy of the scalar and
@@ -123,7 +124,7 @@
  *              sums, sums[0] too since session 8: the terms of 8
  *              consecutive vectors first added lane-wise in float,
  *              ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)); see
- *              simd_loss.h's dbce_loop). When sig != NULL,
+ *              simd_dice.h's dbce_loop). When sig != NULL,
  *              sig[i] = s_i with the sign bit of x_i: everything pass 2
  *              needs of x, so pass 2 neither reads x nor computes an exp.
  *   dice_grad  pass 2, in place: on entry g[i] holds sig[i] of pass 1; on
@@ -254,7 +255,8 @@ void segloss__vec_force(const segloss_vec_ops *t);
 
 /* The tables without the CPU check (dispatch.c does it); NULL when not
  * compiled for the ISA. Defined in vec_portable.c, vec_avx2.c,
- * vec_avx512.c, vec_neon.c (one source, simd_math.h and simd_loss.h, over
+ * vec_avx512.c, vec_neon.c (one source, simd_math.h and simd_loss.h with
+ * simd_dice.h, over
  * per-ISA vector primitives). */
 const segloss_vec_ops *segloss__vec_ops_portable_table(void);
 const segloss_vec_ops *segloss__vec_ops_avx2_table(void);
